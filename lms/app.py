@@ -1,0 +1,199 @@
+"""The application factory: the only place where blueprints are wired together."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import Babel
+from flask_babel import gettext as _
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from lms.core import jobs
+from lms.core.config import load_config
+from lms.core.db import db, write_intent
+from lms.core.errors import DomainError
+from lms.core.i18n import compile_catalogs, select_locale, translation_dirs
+from lms.core.permissions import check_request_access, has_role
+
+csrf = CSRFProtect()
+babel = Babel()
+login_manager = LoginManager()
+
+# Feature blueprints, in floor order; a package that is absent is skipped so features land one by one.
+BLUEPRINTS = [
+    "lms.org.auth:bp",
+    "lms.org.views:bp",
+    "lms.ledger.views:bp",
+    "lms.core.views:bp",
+    "courses:bp",
+    "quizzes:bp",
+    "lms.offline:bp",
+    "lms.training:bp",
+    "certificates:bp",
+    "lms.culture:bp",
+]
+# Modules imported for their signal listeners and models.
+MODEL_MODULES = [
+    "lms.org.models",
+    "lms.ledger.models",
+    "lms.core.jobs",
+    "lms.core.storage",
+    "courses.models",
+    "quizzes.models",
+    "lms.offline.models",
+    "lms.training.models",
+    "certificates.models",
+    "lms.culture.models",
+]
+LISTENER_MODULES = ["courses.listeners", "certificates.listeners", "lms.training.listeners"]
+
+
+def optional_import(name: str) -> Any:
+    """Import ``name`` if its package exists (features land one by one); re-raise errors inside it."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            return None
+        raise
+
+
+def import_models() -> None:
+    """Import every model module so that ``Base.metadata`` is complete (also used by Alembic)."""
+    for name in MODEL_MODULES:
+        optional_import(name)
+
+
+def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
+    """Create the Flask application."""
+    app = Flask("lms", static_folder="static", template_folder="templates", root_path=str(__import__("pathlib").Path(__file__).parent))
+    app.config.update(load_config(config_overrides))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_dirs())
+    logging.basicConfig(level=logging.INFO)
+    import_models()
+    db.init_app(app)
+    try:
+        compile_catalogs()
+    except OSError:  # a read-only install: the catalogues were compiled at build time
+        pass
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    _init_login(app)
+    _register_blueprints(app)
+    for name in LISTENER_MODULES:
+        optional_import(name)
+    _init_hooks(app)
+    _init_errors(app)
+    jobs.set_app(app)
+    from lms.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from lms.org.services import load_session_user
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = None  # our own login_session rows end sessions
+
+    @login_manager.user_loader
+    def _load(token: str) -> Any:
+        found = load_session_user(token)
+        if found is None:
+            return None
+        user, ls = found
+        user.login_token = token
+        g.login_session = ls
+        return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    for spec in BLUEPRINTS:
+        module_name, attr = spec.split(":")
+        module = optional_import(module_name)
+        bp = getattr(module, attr, None) if module is not None else None
+        if bp is not None:
+            app.register_blueprint(bp)
+
+
+def _init_hooks(app: Flask) -> None:
+    @app.before_request
+    def _intent() -> None:
+        # GET/HEAD only read: their transactions begin DEFERRED on SQLite so readers never queue.
+        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    app.before_request(check_request_access)
+
+    @app.after_request
+    def _headers(resp: Any) -> Any:
+        h = resp.headers
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "SAMEORIGIN")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; object-src 'none'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'",
+        )
+        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if resp.mimetype == "text/html":
+            h.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.context_processor
+    def _ctx() -> dict[str, Any]:
+        from lms.core.nav import navigation
+
+        return {"has_role": has_role, "nav_items": navigation(), "languages": app.config["LANGUAGES"]}
+
+    from lms.core.templating import register_filters
+
+    register_filters(app)
+
+
+def _init_errors(app: Flask) -> None:
+    messages = {
+        400: (lambda: _("Bad request"), lambda: _("The request could not be understood. Go back and try again.")),
+        401: (lambda: _("Sign-in required"), lambda: _("Please sign in to continue.")),
+        403: (lambda: _("Not allowed"), lambda: _("Your account may not open this page. If you think it should, ask your safety manager.")),
+        404: (lambda: _("Not found"), lambda: _("This page or item does not exist, or it is not yours to see.")),
+        405: (lambda: _("Not allowed"), lambda: _("This action cannot be done this way.")),
+        409: (lambda: _("Conflict"), lambda: _("Someone changed this in the meantime. Reload the page and try again.")),
+        413: (lambda: _("File too large"), lambda: _("The file is larger than the limit of %(mb)s MB. Compress it or split it and try again.", mb=app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))),
+        429: (lambda: _("Too many requests"), lambda: _("Too many attempts. Wait a few minutes and try again.")),
+        500: (lambda: _("Something went wrong"), lambda: _("The server failed to complete the request. Nothing was saved. Try again; if it keeps failing, tell your administrator.")),
+    }
+
+    def render_error(code: int, detail: str | None = None) -> Any:
+        db.session.rollback()
+        title, text = messages.get(code, messages[500])
+        if _wants_json():
+            return jsonify({"error": title(), "message": detail or text()}), code
+        return render_template("error.html", code=code, title=title(), text=detail or text()), code
+
+    for code in messages:
+        app.register_error_handler(code, lambda e, c=code: render_error(c))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e: CSRFError) -> Any:
+        return render_error(400, _("The form expired or was sent from elsewhere. Reload the page and submit again."))
+
+    @app.errorhandler(DomainError)
+    def _domain(e: DomainError) -> Any:
+        db.session.rollback()
+        if _wants_json() or request.method == "GET":
+            return render_error(e.status_code, e.message)
+        flash(e.message, "error")
+        return redirect(request.referrer or url_for("core.home"))
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json" and not request.accept_mimetypes.accept_html
+    )

@@ -1,0 +1,96 @@
+"""Configuration read from the environment (prefix ``LMS_``), with overrides for tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def instance_dir() -> Path:
+    """Return the instance folder (``LMS_INSTANCE_DIR`` or ``./instance`` beside the project)."""
+    path = Path(os.environ.get("LMS_INSTANCE_DIR") or PROJECT_ROOT / "instance")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_key(inst: Path) -> str:
+    """Return LMS_SECRET_KEY, or one generated once into the instance folder."""
+    if os.environ.get("LMS_SECRET_KEY"):
+        return os.environ["LMS_SECRET_KEY"]
+    key_file = inst / "secret_key"
+    if not key_file.exists():
+        tmp = key_file.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32))
+        os.chmod(tmp, 0o600)
+        tmp.replace(key_file)
+    return key_file.read_text().strip()
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# Every setting, its default and what it does; README's table is generated from the same words.
+SETTINGS_DOC = {
+    "LMS_DATABASE_URL": "SQLAlchemy URL. Default: SQLite file instance/lms.sqlite3. PostgreSQL: postgresql+psycopg://user@host/db",
+    "LMS_SECRET_KEY": "Signs sessions and CSRF tokens. Default: generated once into instance/secret_key",
+    "LMS_MEDIA_DIR": "Where uploads, videos and generated files live. Default: instance/media",
+    "LMS_REDIS_URL": "When set, background jobs go to RQ on this Redis; otherwise in-process worker threads",
+    "LMS_DEMO_PASSWORD": "Password of the demo accounts made by `lms demo`. Default: demo-2026",
+    "LMS_PORT": "Port of `scripts/run`. Default: 5000",
+    "LMS_INSTANCE_DIR": "Instance folder (database, secret key, media). Default: ./instance",
+    "LMS_FFMPEG": "Path of the ffmpeg binary. Default: ffmpeg on PATH, else the one in the imageio-ffmpeg wheel",
+    "LMS_MAX_UPLOAD_MB": "Largest upload accepted, in MiB. Default: 2048",
+    "LMS_SECURE_COOKIES": "Mark cookies Secure (serve over HTTPS). Default: off",
+    "LMS_SENDFILE_HEADER": "X-Accel-Redirect or X-Sendfile to let nginx/Apache send media. Default: none",
+    "LMS_SENDFILE_PREFIX": "Internal URL prefix (nginx) mapped to LMS_MEDIA_DIR for X-Accel-Redirect",
+    "LMS_SMTP_URL": "smtp://user:pass@host:port for reminder e-mail. Default: none (in-app only)",
+    "LMS_MAIL_FROM": "Sender address of reminder e-mail",
+    "LMS_PUBLIC_URL": "Public base URL printed in certificates' QR codes. Default: the request's host",
+    "LMS_JOBS": "eager|thread|rq: how enqueue() runs jobs. Default: rq with LMS_REDIS_URL, else thread",
+    "LMS_LOGIN_MAX_FAILURES": "Failed sign-ins per account or address within 15 minutes before refusing. Default: 5 / 20",
+}
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from the environment and ``overrides``."""
+    env = os.environ
+    inst = instance_dir()
+    max_mb = int(env.get("LMS_MAX_UPLOAD_MB", "2048"))
+    cfg: dict[str, Any] = {
+        "SECRET_KEY": _secret_key(inst),
+        "DATABASE_URL": env.get("LMS_DATABASE_URL") or f"sqlite:///{inst / 'lms.sqlite3'}",
+        "MEDIA_DIR": env.get("LMS_MEDIA_DIR") or str(inst / "media"),
+        "REDIS_URL": env.get("LMS_REDIS_URL") or None,
+        "JOBS_MODE": env.get("LMS_JOBS") or ("rq" if env.get("LMS_REDIS_URL") else "thread"),
+        "DEMO_PASSWORD": env.get("LMS_DEMO_PASSWORD") or "demo-2026",
+        "FFMPEG": env.get("LMS_FFMPEG") or None,
+        "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
+        "SENDFILE_HEADER": env.get("LMS_SENDFILE_HEADER") or None,
+        "SENDFILE_PREFIX": env.get("LMS_SENDFILE_PREFIX") or "/protected-media/",
+        "SMTP_URL": env.get("LMS_SMTP_URL") or None,
+        "MAIL_FROM": env.get("LMS_MAIL_FROM") or "lms@localhost",
+        "PUBLIC_URL": env.get("LMS_PUBLIC_URL") or None,
+        "LOGIN_MAX_FAILURES_ACCOUNT": int(env.get("LMS_LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_MAX_FAILURES_ADDRESS": 20,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("LMS_SECURE_COOKIES")),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("LMS_SECURE_COOKIES")),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": {"zh_CN": "中文", "en": "English"},
+        "TESTING": False,
+    }
+    if overrides:
+        cfg.update(overrides)
+    return cfg

@@ -1,0 +1,62 @@
+"""The navigation registry: each feature adds its entries; the layout shows those the user may use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, request
+from flask_login import current_user
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: Any  # a lazy_gettext string
+    roles: tuple[str, ...]
+    order: int = 50
+    icon: str = "•"
+
+
+_ITEMS: list[NavItem] = []
+
+
+def nav_item(endpoint: str, label: Any, roles: tuple[str, ...] | list[str], order: int = 50, icon: str = "•") -> None:
+    """Register a navigation entry (idempotent per endpoint)."""
+    global _ITEMS
+    _ITEMS = [i for i in _ITEMS if i.endpoint != endpoint]
+    _ITEMS.append(NavItem(endpoint, label, tuple(roles), order, icon))
+    _ITEMS.sort(key=lambda i: i.order)
+
+
+def navigation() -> list[dict[str, Any]]:
+    """Return the entries for the current user, marking the active one."""
+    if not getattr(current_user, "is_authenticated", False):
+        return []
+    out = []
+    endpoints = current_app.view_functions
+    for item in _ITEMS:
+        if current_user.app_role in item.roles and item.endpoint in endpoints:
+            bp = item.endpoint.split(".")[0]
+            out.append({"endpoint": item.endpoint, "label": item.label, "icon": item.icon,
+                        "active": (request.endpoint or "").split(".")[0] == bp and request.endpoint == item.endpoint
+                        or (request.blueprint == bp and not any(i.endpoint == request.endpoint for i in _ITEMS))})
+    return out
+
+
+_HOMES: dict[str, list[tuple[int, str]]] = {}
+
+
+def home_for(role: str, endpoint: str, priority: int = 50) -> None:
+    """Declare ``endpoint`` as a home page for ``role`` (the highest priority that exists wins)."""
+    entries = [e for e in _HOMES.get(role, []) if e[1] != endpoint]
+    entries.append((priority, endpoint))
+    _HOMES[role] = sorted(entries, reverse=True)
+
+
+def home_endpoint(role: str) -> str | None:
+    """Return the home endpoint for ``role`` among those registered on this app."""
+    for _prio, endpoint in _HOMES.get(role, []):
+        if endpoint in current_app.view_functions:
+            return endpoint
+    return None

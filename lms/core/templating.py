@@ -1,0 +1,64 @@
+"""Jinja filters shared by every package's templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from flask_babel import format_date, format_datetime
+
+
+def _hours(value: Any) -> str:
+    if value is None:
+        return "—"
+    d = Decimal(str(value)).quantize(Decimal("0.1"))
+    return f"{d.normalize():f}"
+
+
+def _dt(value: Any, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        return format_datetime(value, fmt)
+    if isinstance(value, dt.date):
+        return format_date(value, "yyyy-MM-dd")
+    return str(value)
+
+
+def _date(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        return format_datetime(value, "yyyy-MM-dd")
+    return format_date(value, "yyyy-MM-dd")
+
+
+def _pct(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.{digits}f}%"
+
+
+def _mask_name(name: str | None) -> str:
+    """张建国 → 张*国, 李四 → 李*, a name of one character stays."""
+    if not name:
+        return ""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def register_filters(app: Flask) -> None:
+    """Register the filters on ``app``."""
+    import math
+
+    app.jinja_env.filters.update(hours=_hours, dt=_dt, date=_date, pct=_pct, mask_name=_mask_name,
+                                 cos=lambda a: round(math.cos(a), 2), sin=lambda a: round(math.sin(a), 2))
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["now"] = dt.datetime.utcnow
+    app.jinja_env.globals["get_locale"] = get_locale

@@ -1,0 +1,71 @@
+"""Ledger pages: add a record by hand (outside training, external certificate) and void one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from lms.core.db import db
+from lms.core.permissions import roles
+from lms.ledger import services
+from lms.ledger.models import KIND_CERTIFICATE, KIND_MANUAL
+from lms.org.access import MANAGERS, STAFF, acting_enterprise_id, get_scoped
+from lms.org.models import Person
+
+bp = Blueprint("ledger", __name__, template_folder="templates", url_prefix="/records")
+
+
+class RecordForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[(KIND_MANUAL, _l("Training outside the system")),
+                                            (KIND_CERTIFICATE, _l("External certificate"))])
+    topic = StringField(_l("Content / certificate"), validators=[DataRequired(), Length(max=300)])
+    category = StringField(_l("Category"), validators=[Optional(), Length(max=100)])
+    level = SelectField(_l("Level"), choices=[("", "—"), ("company", _l("Company level (厂级)")),
+                                              ("workshop", _l("Workshop level (车间级)")), ("team", _l("Team level (班组级)"))])
+    hours = DecimalField(_l("Hours"), places=1, validators=[Optional(), NumberRange(min=0, max=1000)])
+    completed_on = DateField(_l("Date"), validators=[DataRequired()])
+    score = DecimalField(_l("Score"), validators=[Optional(), NumberRange(min=0, max=1000)])
+    certificate_no = StringField(_l("Certificate number"), validators=[Optional(), Length(max=100)])
+    valid_until = DateField(_l("Valid until"), validators=[Optional()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+
+@bp.route("/person/<int:person_id>/new", methods=["GET", "POST"])
+@roles(*STAFF)
+def record_new(person_id: int):
+    person = get_scoped(Person, person_id)
+    form = RecordForm()
+    if request.method == "GET":
+        form.completed_on.data = dt.date.today()
+    if form.validate_on_submit():
+        services.record(
+            person, kind=form.kind.data, topic=form.topic.data, source=f"manual:{uuid.uuid4().hex}",
+            hours=form.hours.data or Decimal(0),
+            completed_at=dt.datetime.combine(form.completed_on.data, dt.time(12, 0)),
+            category=form.category.data or None, level=form.level.data or None, score=form.score.data,
+            certificate_no=form.certificate_no.data or None, valid_until=form.valid_until.data,
+            note=form.note.data or None, actor=current_user,
+        )
+        db.session.commit()
+        flash(_("Record added."), "success")
+        return redirect(url_for("org.person", person_id=person.id))
+    return render_template("ledger/record_form.html", form=form, person=person)
+
+
+@bp.route("/<int:record_id>/void", methods=["POST"])
+@roles(*MANAGERS)
+def record_void(record_id: int):
+    rec = services.void(record_id, reason=request.form.get("reason", ""), actor=current_user,
+                        enterprise_id=acting_enterprise_id())
+    db.session.commit()
+    flash(_("Record voided."), "success")
+    return redirect(url_for("org.person", person_id=rec.person_id))
