@@ -113,6 +113,8 @@ def _sheet_name(name: str, taken: set[str]) -> str:
 
 def _xlsx_value(value: Any) -> tuple[Any, bool]:
     """Return (value, is_text) ready for openpyxl: text cleaned of XML-illegal characters, naive datetimes."""
+    if value is None or value == "":
+        return None, False  # no cell at all, as Excel leaves it
     value = safe_cell(value)
     if isinstance(value, str):
         return _ILLEGAL_XML_RE.sub("", value)[:_XLSX_MAX_CELL_CHARS], True
