@@ -243,7 +243,7 @@ class CertificateRenderer:
         self.seal_box = (self.margin + 28, 44.0, 118.0, 118.0)
         self.signature_box = (w / 2 - 65, 86.0, 130.0, 44.0)
         self.details_top = 262.0
-        self.title_y = h - 118
+        self.title_y = h - (118 if template.landscape else 150)  # portrait: clear of the logo
         self.subtitle_y = self.title_y - 30
         self.wording_top = self.subtitle_y - 30
         self.logo = _Picture.load(template.logo_path, self.logo_box[2:], "logo")
@@ -257,6 +257,8 @@ class CertificateRenderer:
         """Write one certificate to a path or binary stream."""
         c = self._canvas(out, title=f"{cell_text(self.template.title)} {cell_text(cert.number)}")
         c.setSubject(_field(cert.course, "course"))
+        if not cell_text(self.template.issuer).strip():
+            c.setAuthor(_field(cert.enterprise, "enterprise"))
         self._page(c, cert)
         c.save()
 

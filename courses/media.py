@@ -53,7 +53,7 @@ import stat
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +124,9 @@ class MediaError(Exception):
         self.message = message or _MESSAGES.get(code, "The video could not be processed.")
         self.detail = detail
         super().__init__(f"{code}: {self.message}")
+
+    def __reduce__(self):  # keep code/message/detail through pickling (job queues)
+        return type(self), (self.code, self.message, self.detail)
 
 
 # --------------------------------------------------------------------------------------------------- binary
@@ -315,14 +318,14 @@ class MediaInfo:
 
 
 _INPUT_RE = re.compile(r"^Input #0, (.+?), from '", re.M)
-_DURATION_RE = re.compile(r"^\s+Duration: (?:(\d+):(\d\d):(\d\d(?:\.\d+)?)|N/A)", re.M)
+_DURATION_RE = re.compile(r"^\s+Duration: (?:(\d+):(\d\d):(\d\d(?:\.\d+)?)|N/A)")
 _STREAM_RE = re.compile(
     r"^\s+Stream #0:(\d+)(?:\[0x[0-9a-fA-F]+\])?(?:\([^)]*\))?: (Video|Audio|Subtitle|Data|Attachment): (\S+?)[\s,]"
 )
 _SIZE_RE = re.compile(r", (\d{1,5})x(\d{1,5})(?=[\s,\[]|$)")
 _SAR_RE = re.compile(r"\[SAR (\d+):(\d+) DAR")
 _FPS_RE = re.compile(r", (\d+(?:\.\d+)?)(k?) fps")
-_MATRIX_RE = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees", re.I)
+_MATRIX_RE = re.compile(r"^\s+display ?matrix: rotation of (-?\d+(?:\.\d+)?) degrees", re.I)
 _ROTATE_TAG_RE = re.compile(r"^\s+rotate\s*:\s*(-?\d+(?:\.\d+)?)\s*$", re.I)
 
 
@@ -330,11 +333,31 @@ def _normal_rotation(clockwise: float) -> int:
     return int(round(clockwise / 90.0)) * 90 % 360
 
 
-def _parse_probe(text: str) -> MediaInfo | None:
-    """Parse ffmpeg's input summary; None when there is no input block at all."""
+def _summary_lines(block: str) -> Iterator[tuple[str, bool]]:
+    """Yield each line with whether it sits inside a ``Metadata:`` block.
+
+    Metadata keys and values come from the file, so they could imitate a "Duration:" or "Stream #0:0" line;
+    they are told apart by indentation (deeper than their ``Metadata:`` header) and never parsed as such.
+    """
+    meta_indent: int | None = None
+    for line in block.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        if meta_indent is not None and indent > meta_indent:
+            yield line, True
+            continue
+        meta_indent = indent if line.strip() == "Metadata:" else None
+        yield line, False
+
+
+def _seconds(hours: str, minutes: str, seconds: str) -> float:
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _parse_probe(text: str) -> tuple[MediaInfo | None, int]:
+    """Parse ffmpeg's input summary into (info, number of streams); info is None without an input block."""
     m = _INPUT_RE.search(text)
     if not m:
-        return None
+        return None, 0
     format_name = m.group(1)
     block = text[m.end() :]
     end = re.search(r"^(?:Input #1|Output #0|At least one output)", block, re.M)
@@ -342,17 +365,16 @@ def _parse_probe(text: str) -> MediaInfo | None:
         block = block[: end.start()]
 
     duration = None
-    dm = _DURATION_RE.search(block)
-    if dm and dm.group(1) is not None:
-        duration = int(dm.group(1)) * 3600 + int(dm.group(2)) * 60 + float(dm.group(3))
-
-    streams: list[tuple[int, str, str, str, list[str]]] = []  # index, kind, codec, line, following lines
-    for line in block.splitlines():
-        sm = _STREAM_RE.match(line)
-        if sm:
+    streams: list[tuple[int, str, str, str, list[tuple[str, bool]]]] = []  # index, kind, codec, line, rest
+    for line, in_metadata in _summary_lines(block):
+        sm = None if in_metadata else _STREAM_RE.match(line)
+        dm = None if in_metadata or streams else _DURATION_RE.match(line)
+        if dm and duration is None:
+            duration = -1.0 if dm.group(1) is None else _seconds(*dm.groups())
+        elif sm:
             streams.append((int(sm.group(1)), sm.group(2), sm.group(3), line, []))
         elif streams:
-            streams[-1][4].append(line)
+            streams[-1][4].append((line, in_metadata))
 
     video = next((s for s in streams if s[1] == "Video" and "(attached pic)" not in s[3]), None)
     audio = next((s for s in streams if s[1] == "Audio"), None)
@@ -370,9 +392,8 @@ def _parse_probe(text: str) -> MediaInfo | None:
         video_index=video[0] if video else None,
         audio_index=audio[0] if audio else None,
     )
-    info._stream_count = len(streams)  # type: ignore[attr-defined]
     if not video:
-        return info
+        return info, len(streams)
     line, extra = video[3], video[4]
     size = _SIZE_RE.search(line)
     if size:
@@ -383,12 +404,12 @@ def _parse_probe(text: str) -> MediaInfo | None:
     fps = _FPS_RE.search(line)
     if fps:
         info.fps = float(fps.group(1)) * (1000 if fps.group(2) else 1)
-    for extra_line in extra:
-        mm = _MATRIX_RE.search(extra_line)
-        if mm:  # the display matrix angle is counter-clockwise; the old rotate tag was clockwise
+    for extra_line, in_metadata in extra:
+        mm = None if in_metadata else _MATRIX_RE.match(extra_line)
+        if mm:  # the display matrix angle is counter-clockwise; the legacy rotate tag is clockwise
             info.rotation = _normal_rotation(-float(mm.group(1)))
             break
-        rm = _ROTATE_TAG_RE.match(extra_line)
+        rm = _ROTATE_TAG_RE.match(extra_line) if in_metadata else None
         if rm:
             info.rotation = _normal_rotation(float(rm.group(1)))
     shown_w = round(info.width * info.sample_aspect)
@@ -396,7 +417,7 @@ def _parse_probe(text: str) -> MediaInfo | None:
         info.display_width, info.display_height = info.height, shown_w
     else:
         info.display_width, info.display_height = shown_w, info.height
-    return info
+    return info, len(streams)
 
 
 _ISO_FIRST_BOXES = frozenset(
@@ -459,7 +480,7 @@ def probe(
             "unsupported_input", "Playlists and file lists are not accepted; upload a video file."
         )
 
-    iso_problem = _iso_bmff_problem(p) if check_integrity else False
+    iso_problem = _iso_bmff_problem(p)  # a few small reads: always worth it
     is_iso = iso_problem is not False
     if iso_problem:
         raise MediaError("truncated", detail=str(iso_problem))
@@ -467,7 +488,7 @@ def probe(
     cmd = [binary, "-hide_banner", "-nostdin"]
     cmd += ["-protocol_whitelist", "file", "-format_whitelist", ALLOWED_DEMUXERS, "-i", f"file:{p}"]
     run = _run(cmd, deadline)
-    info = _parse_probe(run.head)
+    info, stream_count = _parse_probe(run.head)
     if info is None:
         if run.mentions(["not on whitelist"]):
             raise MediaError("unsupported_input", detail=run.detail)
@@ -477,7 +498,7 @@ def probe(
     names = set(info.format_name.split(","))
     if names & REFUSED_FORMATS or any(n.endswith("_pipe") for n in names):
         raise MediaError("unsupported_input", detail=f"format {info.format_name}")
-    if not getattr(info, "_stream_count", 0):
+    if not stream_count:
         raise MediaError("not_media", detail=run.detail)
     if info.video_index is None:
         raise MediaError("no_video", detail=run.detail)
@@ -662,7 +683,7 @@ def _transcode_command(
 
 
 def _poster_output(stream, tmp: Path):
-    return stream.output(f"file:{tmp}", vframes=1, update=1, format="image2", **{"q:v": 3})
+    return stream.output(f"file:{tmp}", update=1, format="image2", **{"frames:v": 1, "q:v": 3})
 
 
 def _first_frame_poster(binary: str, src: Path, info: MediaInfo, tmp: Path, deadline: float) -> None:

@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # Every package keeps its own catalogue so that features own their strings.
 TRANSLATION_DIRS = [
     ROOT / "lms" / "translations",
+    ROOT / "lms" / "offline" / "translations",
+    ROOT / "lms" / "training" / "translations",
+    ROOT / "lms" / "culture" / "translations",
     ROOT / "courses" / "translations",
     ROOT / "quizzes" / "translations",
     ROOT / "certificates" / "translations",

@@ -425,6 +425,15 @@ def inspect_ole_streams(streams: Iterable[Sequence[str]], filename: str = "the f
     raise _not_spreadsheet(filename)
 
 
+def _implausible_text(text: str) -> bool:
+    """Return True for decoded bytes that are not text: control characters, or many unassigned/private chars."""
+    if "\x00" in text or _CONTROL_RE.search(text):
+        return True
+    sample = text[:4096]
+    odd = sum(1 for char in sample if unicodedata.category(char) in ("Cn", "Co", "Cs"))
+    return odd > max(2, len(sample) // 100)
+
+
 def _looks_like_markup(text: str) -> bool:
     start = text.lstrip("\ufeff \t\r\n")[:1024].lower()
     return start.startswith("<") and any(
@@ -484,7 +493,7 @@ def detect_format(head: bytes, filename: str = "the file") -> str:
     text = _decode_head(head)
     if text is None:
         raise _not_spreadsheet(filename)
-    if "\x00" in text or _CONTROL_RE.search(text):
+    if _implausible_text(text):
         raise _not_spreadsheet(filename)
     if _looks_like_markup(text):
         raise ImportRefused(
@@ -585,9 +594,6 @@ class _Source:
         with self.open() as handle:
             return handle.read()
 
-    def openpyxl_target(self) -> Any:
-        return self.path if self.path is not None else self.open()
-
 
 # --------------------------------------------------------------------------------------------------------------
 # xlsx
@@ -643,17 +649,17 @@ def _check_xlsx_archive(src: _Source, max_bytes: int) -> None:
 
 
 def _xlsx_sheets(src: _Source, streaming: bool) -> tuple[list[_SheetData], Any]:
+    """Return the sheets, and (when streaming) a callable that closes the workbook and its file."""
     import openpyxl
 
+    # A file object, never the path: openpyxl refuses paths whose extension is not .xlsx/.xlsm.
+    handle = src.open()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no default style", unsupported extensions: noise for users
-            workbook = openpyxl.load_workbook(
-                src.openpyxl_target(), read_only=streaming, data_only=True, keep_links=False
-            )
-    except ImportRefused:
-        raise
+            workbook = openpyxl.load_workbook(handle, read_only=streaming, data_only=True, keep_links=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
+        handle.close()
         raise ImportRefused(
             f"{src.filename} could not be read as an xlsx file ({type(exc).__name__}); "
             "open it in Excel, save it again and upload again"
@@ -671,8 +677,14 @@ def _xlsx_sheets(src: _Source, streaming: bool) -> tuple[list[_SheetData], Any]:
             sheets.append(_SheetData(ws.title, hidden, rows, fill))
     if not streaming:
         workbook.close()
+        handle.close()
         return sheets, None
-    return sheets, workbook
+
+    def close() -> None:
+        workbook.close()
+        handle.close()
+
+    return sheets, close
 
 
 def _read_only_rows(ws: Any, filename: str) -> Iterator[tuple[int, list[str]]]:
@@ -1079,10 +1091,10 @@ def read_tables(
         raise ImportRefused(f"{filename} is empty")
     kind = detect_format(src.head(), filename)
     stream_rows = src.size > STREAMING_THRESHOLD if streaming is None else streaming
-    workbook = None
+    close_workbook = None
     if kind == "xlsx":
         _check_xlsx_archive(src, max_bytes)
-        sheets, workbook = _xlsx_sheets(src, stream_rows)
+        sheets, close_workbook = _xlsx_sheets(src, stream_rows)
     elif kind == "xls":
         sheets = _xls_sheets(src)
         stream_rows = False  # xlrd has read everything already
@@ -1097,8 +1109,8 @@ def read_tables(
 
     def release() -> None:
         holders[0] -= 1
-        if holders[0] == 0 and workbook is not None:
-            workbook.close()
+        if holders[0] == 0 and close_workbook is not None:
+            close_workbook()
 
     try:
         for group in ([s for s in sheets if not s.hidden], [s for s in sheets if s.hidden]):
