@@ -127,6 +127,8 @@ def _init_hooks(app: Flask) -> None:
     def _intent() -> None:
         # GET/HEAD only read: their transactions begin DEFERRED on SQLite so readers never queue.
         write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+        # Load the user afresh for every request even where an app context outlives it (tests, CLI).
+        g.pop("_login_user", None)
 
     app.before_request(check_request_access)
 

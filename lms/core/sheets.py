@@ -5,6 +5,7 @@ Pure module: no Flask, no database. The format is decided by the content, never 
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import datetime as dt
@@ -606,6 +607,24 @@ _XML_TRICK_PATTERNS = [
 ]
 
 
+def _doctype_refusal(filename: str) -> ImportRefused:
+    return ImportRefused(f"{filename} contains XML document type declarations; refused")
+
+
+def _is_defused(exc: Exception) -> bool:
+    """Return True when defusedxml (which openpyxl uses when installed) stopped a DTD/entity trick."""
+    from defusedxml.common import DefusedXmlException
+
+    seen: BaseException | None = exc
+    for _depth in range(10):  # openpyxl wraps parse errors in ValueError("Unable to read workbook")
+        if seen is None:
+            return False
+        if isinstance(seen, DefusedXmlException):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _check_xlsx_archive(src: _Source, max_bytes: int) -> None:
     """Refuse zip bombs, DTD/entity tricks and zips that are not workbooks before openpyxl sees the file."""
     name = src.filename
@@ -634,7 +653,7 @@ def _check_xlsx_archive(src: _Source, max_bytes: int) -> None:
                 with archive.open(info) as member:
                     start = member.read(XML_SCAN_BYTES)
                 if any(pattern in start for pattern in _XML_TRICK_PATTERNS):
-                    raise ImportRefused(f"{name} contains XML document type declarations; refused")
+                    raise _doctype_refusal(name)
     except ImportRefused:
         raise
     except (
@@ -660,6 +679,8 @@ def _xlsx_sheets(src: _Source, streaming: bool) -> tuple[list[_SheetData], Any]:
             workbook = openpyxl.load_workbook(handle, read_only=streaming, data_only=True, keep_links=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
         handle.close()
+        if _is_defused(exc):
+            raise _doctype_refusal(src.filename) from None
         raise ImportRefused(
             f"{src.filename} could not be read as an xlsx file ({type(exc).__name__}); "
             "open it in Excel, save it again and upload again"
@@ -669,8 +690,9 @@ def _xlsx_sheets(src: _Source, streaming: bool) -> tuple[list[_SheetData], Any]:
         hidden = getattr(ws, "sheet_state", "visible") != "visible"
         if streaming:
             ws.reset_dimensions()  # the stored dimension is often wrong (WPS, generators): read to the end
+            merges = _StreamedMerges(ws)
             sheets.append(
-                _SheetData(ws.title, hidden, _read_only_rows(ws, src.filename), lambda _r, _c: None)
+                _SheetData(ws.title, hidden, _read_only_rows(ws, src.filename, merges), merges.fill)
             )
         else:
             rows, fill = _loaded_rows(ws)
@@ -687,13 +709,75 @@ def _xlsx_sheets(src: _Source, streaming: bool) -> tuple[list[_SheetData], Any]:
     return sheets, close
 
 
-def _read_only_rows(ws: Any, filename: str) -> Iterator[tuple[int, list[str]]]:
+_MERGE_RE = re.compile(rb'<(?:[\w.-]+:)?mergeCell\b[^>]*?\bref="([A-Za-z]{1,3})(\d+):([A-Za-z]{1,3})(\d+)"')
+
+
+class _StreamedMerges:
+    """Vertical merges of a read-only sheet, so streamed rows get the same fill as fully loaded ones.
+
+    <mergeCells> sits after <sheetData>, so the sheet part is scanned once as bytes (cheap next to parsing)
+    before the rows are streamed; the top-left values are recorded as their rows go by.
+    """
+
+    def __init__(self, ws: Any):
+        self.starts: dict[int, list[int]] = {}  # 1-based column -> sorted first rows of its merges
+        self.ends: dict[int, list[int]] = {}
+        self.sources: dict[int, list[int]] = {}  # 1-based row -> columns whose value is a merge source
+        self.values: dict[tuple[int, int], str] = {}
+        opener = getattr(ws, "_get_source", None)  # openpyxl internals: without them, no fill
+        if opener is None:  # pragma: no cover
+            return
+        from openpyxl.utils import column_index_from_string
+
+        ranges: set[tuple[int, int, int]] = set()
+        tail = b""
+        with opener() as part:
+            while chunk := part.read(_CHUNK):
+                buffer = tail + chunk
+                if b"mergeCell" in buffer:
+                    for match in _MERGE_RE.finditer(buffer):
+                        first_row, last_row = int(match.group(2)), int(match.group(4))
+                        if last_row > first_row:
+                            ranges.add(
+                                (
+                                    column_index_from_string(match.group(1).decode().upper()),
+                                    first_row,
+                                    last_row,
+                                )
+                            )
+                tail = buffer[-256:]
+        for col, first_row, last_row in sorted(ranges):
+            self.starts.setdefault(col, []).append(first_row)
+            self.ends.setdefault(col, []).append(last_row)
+            self.sources.setdefault(first_row, []).append(col)
+
+    def record(self, row_no: int, cells: list[str]) -> None:
+        for col in self.sources.get(row_no, ()):
+            if col <= len(cells) and cells[col - 1]:
+                self.values[(row_no, col)] = cells[col - 1]
+
+    def fill(self, row_no: int, col0: int) -> str | None:
+        col = col0 + 1
+        starts = self.starts.get(col)
+        if not starts:
+            return None
+        index = bisect.bisect_right(starts, row_no) - 1
+        if index < 0 or not starts[index] < row_no <= self.ends[col][index]:
+            return None
+        return self.values.get((starts[index], col))
+
+
+def _read_only_rows(ws: Any, filename: str, merges: _StreamedMerges) -> Iterator[tuple[int, list[str]]]:
     try:
         for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            yield number, [cell_text(value) for value in values]
+            cells = [cell_text(value) for value in values]
+            merges.record(number, cells)
+            yield number, cells
     except ImportRefused:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged sheet part is found only while streaming
+        if _is_defused(exc):
+            raise _doctype_refusal(filename) from None
         raise ImportRefused(
             f"{filename}: sheet {ws.title!r} could not be read ({type(exc).__name__})"
         ) from None
@@ -1113,7 +1197,9 @@ def read_tables(
             close_workbook()
 
     try:
-        for group in ([s for s in sheets if not s.hidden], [s for s in sheets if s.hidden]):
+        visible = [sheet for sheet in sheets if not sheet.hidden]
+        hidden = [sheet for sheet in sheets if sheet.hidden]
+        for group in (visible, hidden):
             for sheet in group:
                 holders[0] += 1
                 try:

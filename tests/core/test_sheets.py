@@ -161,7 +161,8 @@ def test_sample_roster() -> None:
 # ---------------------------------------------------------------------------------------------- xlsx
 
 
-def test_xlsx_merged_cells_footers_and_types(tmp_path: Path) -> None:
+@pytest.mark.parametrize("streaming", [False, True])
+def test_xlsx_merged_cells_footers_and_types(tmp_path: Path, streaming: bool) -> None:
     rows = [
         ["一车间安全培训签到表", None, None, None, None, None],
         [None] * 6,
@@ -177,9 +178,9 @@ def test_xlsx_merged_cells_footers_and_types(tmp_path: Path) -> None:
         ["Instructor: Wang", None, None, None, None, None],
     ]
     path = _xlsx(tmp_path / "signin.xlsx", rows, merges=("A1:F1", "D4:D6"))
-    table = read_table(path, "signin.xlsx", ATTENDANCE, REQUIRED, streaming=False)
-    got = table.rows
-    assert isinstance(got, list)
+    table = read_table(path, "signin.xlsx", ATTENDANCE, REQUIRED, streaming=streaming)
+    got = list(table.rows)
+    assert isinstance(table.rows, list) is not streaming
     assert table.title == "一车间安全培训签到表"
     assert table.header_row == 3
     assert table.columns["employee_no"] == "*工号(必填)"
@@ -191,6 +192,96 @@ def test_xlsx_merged_cells_footers_and_types(tmp_path: Path) -> None:
     assert got[1].values["score"] == "85.5"
     assert got[1].raw[3] == ""  # raw keeps the file's own (empty) merged cell
     assert table.footer == ["培训讲师：王工", "合计 4人", "Instructor: Wang"]
+
+
+_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+
+
+def _excel_style_xlsx() -> bytes:
+    """An xlsx written the way Excel/WPS write them: shared and rich strings, styles with date formats,
+    a cached formula result, an inline string, a stale <dimension>, and a vertical merge."""
+    strings = ["三车间签到表", None, "姓名", "部门", "签到时间", "一车间", "李四", "制表人：王"]
+    sst = "".join(
+        "<si><r><t>工</t></r><r><rPr><b/></rPr><t>号</t></r></si>"
+        if text is None
+        else f"<si><t>{text}</t></si>"
+        for text in strings
+    )
+    sheet = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS}><dimension ref="A1"/>'
+        "<sheetData>"
+        '<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+        '<row r="3"><c r="A3" t="s"><v>1</v></c><c r="B3" t="s"><v>2</v></c><c r="C3" t="s"><v>3</v></c>'
+        '<c r="D3" t="s"><v>4</v></c><c r="E3" t="inlineStr"><is><t>到场</t></is></c></row>'
+        '<row r="4"><c r="A4"><v>1001</v></c><c r="B4" t="inlineStr"><is><t>张三</t></is></c>'
+        '<c r="C4" t="s"><v>5</v></c><c r="D4" s="2"><v>46338.354166666664</v></c><c r="E4" t="b"><v>1</v></c></row>'
+        '<row r="5"><c r="A5" t="str"><f>TEXT(12,"0000")</f><v>0012</v></c><c r="B5" t="s"><v>6</v></c>'
+        '<c r="C5" s="0"/><c r="D5" s="1"><v>46338</v></c></row>'
+        '<row r="7"><c r="A7" t="s"><v>7</v></c></row>'
+        '</sheetData><mergeCells count="2"><mergeCell ref="A1:E1"/><mergeCell ref="C4:C5"/></mergeCells></worksheet>'
+    )
+    styles = (
+        f'<styleSheet {_NS}><numFmts count="1"><numFmt numFmtId="176" formatCode="yyyy/m/d h:mm"/></numFmts>'
+        '<fonts count="1"><font><sz val="11"/><name val="宋体"/></font></fonts>'
+        '<fills count="1"><fill><patternFill patternType="none"/></fill></fills><borders count="1"><border/></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+        '<xf numFmtId="176" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs></styleSheet>'
+    )
+    rels = "http://schemas.openxmlformats.org/package/2006/relationships"
+    members = {
+        "[Content_Types].xml": (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_CT}.worksheet+xml"/>'
+            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT}.sharedStrings+xml"/>'
+            f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.styles+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<Relationships xmlns="{rels}"><Relationship Id="rId1" '
+            f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<workbook {_NS} xmlns:r="{_REL}"><sheets>'
+            '<sheet name="签到表" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{rels}">'
+            f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+            f'<Relationship Id="rId3" Type="{_REL}/styles" Target="styles.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": sheet,
+        "xl/sharedStrings.xml": f'<sst {_NS} count="{len(strings)}" uniqueCount="{len(strings)}">{sst}</sst>',
+        "xl/styles.xml": styles,
+    }
+    return _zip({name: text.encode() for name, text in members.items()})
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_excel_style_xlsx(streaming: bool) -> None:
+    fields = {**ATTENDANCE, "present": ["到场"]}
+    table = read_table(_excel_style_xlsx(), "excel.xlsx", fields, REQUIRED, streaming=streaming)
+    rows = list(table.rows)
+    assert table.sheet == "签到表" and table.header_row == 3 and table.title == "三车间签到表"
+    assert table.columns["employee_no"] == "工号"
+    assert [r.row for r in rows] == [4, 5]
+    assert rows[0].values == {
+        "employee_no": "1001",
+        "name": "张三",
+        "department": "一车间",
+        "signed_at": "2026-11-12 08:30",
+        "present": "TRUE",
+    }
+    assert rows[1].values["employee_no"] == "0012"
+    assert rows[1].values["signed_at"] == "2026-11-12"
+    assert rows[1].values["department"] == "一车间"  # vertical merge filled, streamed or loaded
+    assert table.footer == ["制表人：王"]
 
 
 def test_xlsx_streaming_row_numbers_and_lazy_rows(tmp_path: Path) -> None:
@@ -498,6 +589,21 @@ def test_xml_entities_are_refused(tmp_path: Path) -> None:
     members["xl/worksheets/sheet1.xml"] = (
         b'<?xml version="1.0"?>\n<!DOCTYPE worksheet [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>\n'
         + sheet.replace(b"<v>0</v>", b"<v>&lol2;</v>")
+    )
+    with pytest.raises(ImportRefused, match="document type declarations"):
+        read_table(_zip(members), "lol.xlsx", ATTENDANCE)
+
+
+def test_entities_after_a_long_comment_are_still_refused(tmp_path: Path) -> None:
+    path = _xlsx(tmp_path / "ok.xlsx", [["工号", "姓名"], ["1", "a"]])
+    with zipfile.ZipFile(path) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    padding = b"<!--" + b"x" * 100_000 + b"-->"  # pushes the DTD past the 64 KiB pre-scan
+    members["xl/worksheets/sheet1.xml"] = (
+        b'<?xml version="1.0"?>'
+        + padding
+        + b'<!DOCTYPE worksheet [<!ENTITY a "b">]>'
+        + members["xl/worksheets/sheet1.xml"]
     )
     with pytest.raises(ImportRefused, match="document type declarations"):
         read_table(_zip(members), "lol.xlsx", ATTENDANCE)

@@ -1,0 +1,319 @@
+"""Progress that can be trusted: the credit rules for heartbeats, lesson and course completion.
+
+A player reports heartbeats (position, playing, rate) under a playback-session id of its own (one per tab).
+Only the server's wall clock counts; the client's time is ignored. A heartbeat credits the stretch from the
+previous heartbeat's position of the same session to the new one when it is continuous, that is
+``new - old <= elapsed * min(rate, max_rate) + TOLERANCE``. A jump ahead (a seek) credits nothing and only
+moves the anchor. A reported rate above the course's maximum is credited at most ``elapsed * max_rate``. Per
+enrolment the wall-clock time already credited is remembered (``credited_wall_until``), so two tabs playing at
+once cannot credit the same real time twice. Credited stretches are merged into ``[start, end]`` intervals; a
+video lesson completes when they cover ``completion_threshold`` of its duration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from lms.core import signals
+from lms.core.db import db, utcnow
+from lms.core.errors import DomainError
+from lms.ledger import services as ledger
+from lms.ledger.models import TrainingRecord
+from lms.org.models import User
+
+from .models import (
+    COMPLETED,
+    DOCUMENT,
+    ENROLLED,
+    IN_PROGRESS,
+    LINK,
+    NOT_STARTED,
+    TEXT,
+    VIDEO,
+    Enrolment,
+    Lesson,
+    LessonProgress,
+    PlaybackSession,
+)
+
+TOLERANCE = 2.0  # seconds of slack for network and timer jitter, per heartbeat
+MAX_GAP = 60.0  # wall-clock seconds between two heartbeats beyond which the extra time counts for nothing
+MAX_DOCUMENT_CREDIT = 1800.0  # at most this much study time for reading one document
+
+
+# ------------------------------------------------------------------------------------------------ intervals
+
+
+def merge_intervals(intervals: Iterable[Sequence[float]]) -> list[list[float]]:
+    """Return the intervals sorted and merged (touching or overlapping ones become one)."""
+    cleaned = sorted([float(a), float(b)] for a, b in intervals if float(b) > float(a))
+    merged: list[list[float]] = []
+    for start, end in cleaned:
+        if merged and start <= merged[-1][1] + 1e-6:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [[round(a, 3), round(b, 3)] for a, b in merged]
+
+
+def covered_seconds(intervals: Iterable[Sequence[float]]) -> float:
+    """Return the total length of the merged intervals."""
+    return round(sum(b - a for a, b in merge_intervals(intervals)), 3)
+
+
+def add_interval(intervals: Iterable[Sequence[float]] | None, start: float, end: float) -> tuple[list[list[float]], float]:
+    """Add ``[start, end]``; return the merged intervals and how many seconds were newly covered."""
+    before = list(intervals or [])
+    merged = merge_intervals([*before, [start, end]])
+    return merged, max(0.0, round(covered_seconds(merged) - covered_seconds(before), 3))
+
+
+# ------------------------------------------------------------------------------------------------ progress rows
+
+
+def progress_for(enrolment: Enrolment, lesson: Lesson, *, create: bool = True) -> LessonProgress | None:
+    """Return the enrolment's progress row for ``lesson`` (created on demand)."""
+    lp = db.session.scalar(
+        select(LessonProgress).where(LessonProgress.enrolment_id == enrolment.id, LessonProgress.lesson_id == lesson.id)
+    )
+    if lp is None and create:
+        lp = LessonProgress(enrolment_id=enrolment.id, lesson_id=lesson.id, status=NOT_STARTED, intervals=[],
+                            credited_seconds=0.0, furthest_position=0.0, last_position=0.0)
+        db.session.add(lp)
+        db.session.flush()
+    return lp
+
+
+def _check_lesson(enrolment: Enrolment, lesson: Lesson) -> None:
+    if lesson.course_id != enrolment.course_id:
+        raise DomainError("This lesson is not part of the course.")
+
+
+def _start(enrolment: Enrolment, lp: LessonProgress, now: dt.datetime) -> None:
+    if lp.opened_at is None:
+        lp.opened_at = now
+    if lp.status == NOT_STARTED:
+        lp.status = IN_PROGRESS
+    if enrolment.started_at is None:
+        enrolment.started_at = now
+    if enrolment.status == ENROLLED:
+        enrolment.status = IN_PROGRESS
+
+
+def open_lesson(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = None) -> LessonProgress:
+    """Note that the learner opened a lesson (starts the reading clock of a document)."""
+    _check_lesson(enrolment, lesson)
+    now = now or utcnow()
+    lp = progress_for(enrolment, lesson)
+    assert lp is not None
+    _start(enrolment, lp, now)
+    if lesson.kind == LINK:
+        complete_lesson(enrolment, lesson, now=now)
+    db.session.flush()
+    return lp
+
+
+@dataclass
+class HeartbeatResult:
+    """What a heartbeat did: seconds newly credited, coverage, and whether the lesson is now complete."""
+
+    credited: float
+    covered: float
+    duration: float
+    furthest: float
+    completed: bool
+    reason: str  # started | credited | capped | seek | other-tab | backwards
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.covered / self.duration) if self.duration else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"credited": self.credited, "covered": self.covered, "duration": self.duration,
+                "furthest": self.furthest, "completed": self.completed, "reason": self.reason,
+                "fraction": round(self.fraction, 4)}
+
+
+def heartbeat(enrolment: Enrolment, lesson: Lesson, session_id: str, position: float, *, playing: bool = True,
+              rate: float = 1.0, now: dt.datetime | None = None) -> HeartbeatResult:
+    """Credit what was really played since this playback session's previous heartbeat (module docstring)."""
+    _check_lesson(enrolment, lesson)
+    if lesson.kind != VIDEO or not lesson.duration:
+        raise DomainError("This lesson has no playable video yet.")
+    token = (session_id or "").strip()[:64]
+    if not token:
+        raise DomainError("A playback session id is required.")
+    now = now or utcnow()
+    course = enrolment.course
+    duration = float(lesson.duration)
+    position = min(max(0.0, float(position)), duration)
+    try:
+        rate = float(rate)
+    except (TypeError, ValueError):
+        rate = 1.0
+    if not rate > 0:
+        rate = 1.0
+    max_rate = max(0.25, float(course.max_playback_rate or 1.0))
+
+    lp = progress_for(enrolment, lesson)
+    assert lp is not None
+    _start(enrolment, lp, now)
+    ps = db.session.scalar(select(PlaybackSession).where(
+        PlaybackSession.enrolment_id == enrolment.id, PlaybackSession.lesson_id == lesson.id,
+        PlaybackSession.token == token))
+    credited, reason = 0.0, "started"
+    if ps is None:
+        db.session.add(PlaybackSession(enrolment_id=enrolment.id, lesson_id=lesson.id, token=token, last_wall=now,
+                                       last_position=position, playing=playing))
+    else:
+        old = ps.last_position
+        elapsed = min(MAX_GAP, max(0.0, (now - ps.last_wall).total_seconds()))
+        delta = position - old
+        if delta < -0.5:
+            reason = "backwards"
+        elif delta <= 0:
+            reason = "credited"
+        elif delta <= elapsed * min(rate, max_rate) + TOLERANCE:
+            reason = "credited"
+        elif rate > max_rate and delta <= elapsed * rate + TOLERANCE:
+            reason = "capped"  # played faster than allowed: no more than max_rate × real time
+        else:
+            reason = "seek"
+        if reason in ("credited", "capped") and delta > 0:
+            # Real time not yet credited to this enrolment by any tab.
+            since = ps.last_wall
+            if enrolment.credited_wall_until and enrolment.credited_wall_until > since:
+                since = enrolment.credited_wall_until
+            real = min(MAX_GAP, max(0.0, (now - since).total_seconds()))
+            slack = TOLERANCE if since == ps.last_wall else 0.0
+            allowed = min(delta, real * max_rate + slack, elapsed * max_rate + TOLERANCE)
+            if allowed <= 0:
+                reason = "other-tab"
+            else:
+                if allowed < delta - 1e-6 and reason == "credited":
+                    reason = "other-tab" if since != ps.last_wall else "capped"
+                end = old + allowed
+                lp.intervals, credited = add_interval(lp.intervals, old, end)
+                lp.furthest_position = max(lp.furthest_position or 0.0, end)
+                enrolment.credited_seconds = (enrolment.credited_seconds or 0.0) + credited
+                enrolment.credited_wall_until = now
+        ps.last_wall, ps.last_position, ps.playing = now, position, playing
+    lp.last_position = position
+    lp.credited_seconds = covered_seconds(lp.intervals or [])
+    completed = lp.status == COMPLETED
+    if not completed and lp.credited_seconds >= float(course.completion_threshold or 0.9) * duration - 1e-6:
+        complete_lesson(enrolment, lesson, now=now)
+        completed = True
+    db.session.flush()
+    return HeartbeatResult(credited, lp.credited_seconds, duration, lp.furthest_position, completed, reason)
+
+
+def mark_read(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = None) -> LessonProgress:
+    """Complete a text lesson, or a document lesson once its minimum reading time has passed."""
+    _check_lesson(enrolment, lesson)
+    now = now or utcnow()
+    lp = progress_for(enrolment, lesson)
+    assert lp is not None
+    if lesson.kind not in (TEXT, DOCUMENT, LINK):
+        raise DomainError("This lesson is completed by watching or by passing its exam.")
+    _start(enrolment, lp, now)
+    if lp.status == COMPLETED:
+        return lp
+    if lesson.kind == DOCUMENT:
+        assert lp.opened_at is not None
+        read = (now - lp.opened_at).total_seconds()
+        need = int(enrolment.course.min_reading_seconds or 0)
+        if read + 0.5 < need:
+            raise DomainError(f"Keep reading: {int(need - read) + 1} seconds left.")
+        enrolment.credited_seconds = (enrolment.credited_seconds or 0.0) + min(read, MAX_DOCUMENT_CREDIT)
+    complete_lesson(enrolment, lesson, now=now)
+    return lp
+
+
+def complete_lesson(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = None,
+                    actor: User | None = None) -> TrainingRecord | None:
+    """Mark a lesson complete; return the training record when that completes the course."""
+    _check_lesson(enrolment, lesson)
+    now = now or utcnow()
+    lp = progress_for(enrolment, lesson)
+    assert lp is not None
+    _start(enrolment, lp, now)
+    if lp.status != COMPLETED:
+        lp.status, lp.completed_at = COMPLETED, now
+        db.session.flush()
+    return complete_course_if_done(enrolment, now=now, actor=actor)
+
+
+def required_lessons(course_id: int) -> list[Lesson]:
+    """The lessons that must be completed (every lesson if none is marked required)."""
+    lessons = list(db.session.scalars(select(Lesson).where(Lesson.course_id == course_id)))
+    return [x for x in lessons if x.required] or lessons
+
+
+def complete_course_if_done(enrolment: Enrolment, *, now: dt.datetime | None = None,
+                            actor: User | None = None) -> TrainingRecord | None:
+    """Complete the enrolment when all required lessons are complete: one ledger record, one signal."""
+    if enrolment.status == COMPLETED:
+        return None
+    needed = {x.id for x in required_lessons(enrolment.course_id)}
+    if not needed:
+        return None
+    done = set(db.session.scalars(select(LessonProgress.lesson_id).where(
+        LessonProgress.enrolment_id == enrolment.id, LessonProgress.status == COMPLETED)))
+    if not needed <= done:
+        return None
+    return complete_enrolment(enrolment, now=now, actor=actor)
+
+
+def complete_enrolment(enrolment: Enrolment, *, now: dt.datetime | None = None,
+                       actor: User | None = None) -> TrainingRecord:
+    """Write the course's training record (source = the enrolment, so it never doubles) and send the signal."""
+    now = now or utcnow()
+    course = enrolment.course
+    person = enrolment.person
+    result = ledger.record(
+        person, kind="course", topic=course.title, category=course.category, hours=course.hours or Decimal(0),
+        course_id=course.id, source=f"course_enrolment:{enrolment.id}", completed_at=now,
+        evidence={"enrolment_id": enrolment.id, "credited_seconds": round(enrolment.credited_seconds or 0, 1)},
+        actor=actor,
+    )
+    first = enrolment.status != COMPLETED
+    enrolment.status, enrolment.completed_at, enrolment.record_id = COMPLETED, now, result.record.id
+    db.session.flush()
+    if first and result.outcome != "unchanged":
+        signals.course_completed.send(enrolment, person=person, course=course, record=result.record)
+    return result.record
+
+
+# ------------------------------------------------------------------------------------------------ figures
+
+
+def lesson_fraction(lesson: Lesson, lp: LessonProgress | None, threshold: float) -> float:
+    """How far a lesson is toward completion, 0..1."""
+    if lp is None:
+        return 0.0
+    if lp.status == COMPLETED:
+        return 1.0
+    if lesson.kind == VIDEO and lesson.duration:
+        return min(0.99, (lp.credited_seconds or 0) / (max(0.01, threshold) * lesson.duration))
+    return 0.0
+
+
+def enrolment_fraction(enrolment: Enrolment, lessons: list[Lesson] | None = None,
+                       progress: dict[int, LessonProgress] | None = None) -> float:
+    """The share of the required work done (1.0 once the course is completed)."""
+    if enrolment.status == COMPLETED:
+        return 1.0
+    if lessons is None:
+        lessons = required_lessons(enrolment.course_id)
+    if not lessons:
+        return 0.0
+    if progress is None:
+        progress = {lp.lesson_id: lp for lp in enrolment.progress}
+    threshold = float(enrolment.course.completion_threshold or 0.9)
+    return sum(lesson_fraction(x, progress.get(x.id), threshold) for x in lessons) / len(lessons)

@@ -1,0 +1,7 @@
+"""Training requirements, status per person, coverage dashboards, reminders and the regulator view."""
+
+from flask import Blueprint
+
+bp = Blueprint("training", __name__, template_folder="templates", url_prefix="/training")
+
+from lms.training import views  # noqa: E402,F401

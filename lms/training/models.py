@@ -1,0 +1,137 @@
+"""Requirements (the training matrix), exemptions, subjection history and in-app notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.core.db import Base, TimestampMixin, utcnow
+
+# What a requirement asks for.
+KIND_COURSE = "course"  # a course completed (or its exam passed)
+KIND_HOURS = "hours"  # hours (学时) in given categories within a period
+KIND_CERTIFICATE = "certificate"  # an external certificate held and valid
+KIND_THREE_LEVEL = "three_level"  # 三级安全教育: company/workshop/team records after hire, post change or return
+REQUIREMENT_KINDS = (KIND_COURSE, KIND_HOURS, KIND_CERTIFICATE, KIND_THREE_LEVEL)
+
+# To whom it applies.
+APPLIES_EVERYONE = "everyone"
+APPLIES_ROLE = "role"
+APPLIES_POST = "post"
+APPLIES_DEPARTMENT = "department"
+APPLIES_TO = (APPLIES_EVERYONE, APPLIES_ROLE, APPLIES_POST, APPLIES_DEPARTMENT)
+
+# When it recurs.
+RECUR_ONCE = "once"  # due within N days of becoming subject, then done for good
+RECUR_ROLLING = "rolling"  # valid M months after completion, then due again
+RECUR_CALENDAR_YEAR = "calendar_year"  # to be met within each calendar year (fixed window)
+RECURRENCES = (RECUR_ONCE, RECUR_ROLLING, RECUR_CALENDAR_YEAR)
+
+# Statuses of a person against a requirement.
+NOT_STARTED = "not_started"
+IN_PROGRESS = "in_progress"
+COMPLETE = "complete"
+DUE_SOON = "due_soon"
+OVERDUE = "overdue"
+EXPIRED = "expired"
+EXEMPT = "exempt"
+STATUSES = (NOT_STARTED, IN_PROGRESS, COMPLETE, DUE_SOON, OVERDUE, EXPIRED, EXEMPT)
+COMPLIANT = (COMPLETE, EXEMPT)
+
+
+class Requirement(TimestampMixin, Base):
+    """What a role, a post, a department subtree or everyone in an enterprise must complete, and by when."""
+
+    __tablename__ = "training_requirement"
+    __table_args__ = (UniqueConstraint("enterprise_id", "preset_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    applies_to: Mapped[str] = mapped_column(String(16), default=APPLIES_EVERYONE)
+    role_id: Mapped[int | None] = mapped_column(ForeignKey("responsibility_role.id", ondelete="CASCADE"))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("post.id", ondelete="CASCADE"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"))
+    # course: course_id (no foreign key: courses sit on a floor beside, not below, the ledger's readers)
+    course_id: Mapped[int | None] = mapped_column(Integer)
+    # hours: hours_required in categories ("" or NULL = any category), "|"-separated
+    hours_required: Mapped[Decimal] = mapped_column(Numeric(7, 2), default=Decimal("0"))
+    categories: Mapped[str | None] = mapped_column(String(500))
+    # certificate: the record's category and/or topic must match when given
+    certificate_category: Mapped[str | None] = mapped_column(String(100))
+    certificate_topic: Mapped[str | None] = mapped_column(String(300))
+    recurrence: Mapped[str] = mapped_column(String(16), default=RECUR_ONCE)
+    recurrence_months: Mapped[int | None] = mapped_column(Integer)
+    initial_days: Mapped[int] = mapped_column(Integer, default=0)  # due within N days of becoming subject
+    grace_days: Mapped[int] = mapped_column(Integer, default=0)
+    reminder_days: Mapped[int] = mapped_column(Integer, default=30)
+    # People who became subject before this date are not tracked (e.g. before the system went live).
+    tracked_from: Mapped[dt.date | None] = mapped_column(Date)
+    preset_key: Mapped[str | None] = mapped_column(String(64))  # statutory preset this row came from
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def category_list(self) -> list[str]:
+        return [c for c in (self.categories or "").split("|") if c]
+
+
+class Exemption(Base):
+    """A person excused from a requirement, with the reason and who granted it."""
+
+    __tablename__ = "training_exemption"
+    __table_args__ = (Index("ix_training_exemption_person_requirement", "person_id", "requirement_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    requirement_id: Mapped[int] = mapped_column(ForeignKey("training_requirement.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(500))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    granted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    requirement: Mapped[Requirement] = relationship()
+
+
+class Subjection(Base):
+    """History: ``person`` was subject to ``requirement`` from ``start_on`` until ``end_on`` (open: still)."""
+
+    __tablename__ = "training_subjection"
+    __table_args__ = (Index("ix_training_subjection_person", "person_id", "requirement_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    requirement_id: Mapped[int] = mapped_column(ForeignKey("training_requirement.id", ondelete="CASCADE"))
+    start_on: Mapped[dt.date] = mapped_column(Date)
+    end_on: Mapped[dt.date | None] = mapped_column(Date)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    requirement: Mapped[Requirement] = relationship()
+
+
+class Notification(Base):
+    """An in-app message (due soon, overdue, a summary for managers); ``key`` stops duplicates."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("user_id", "key"), Index("ix_notification_user_read", "user_id", "read_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    emailed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
