@@ -27,7 +27,9 @@ __all__ = [
     "HEADER_SCAN_ROWS",
     "SheetRow",
     "Table",
+    "cell_text",
     "detect_format",
+    "inspect_ole_streams",
     "is_footer_row",
     "normalize_employee_no",
     "normalize_header",
@@ -65,7 +67,6 @@ _FOREIGN_MAGICS = (
     b"\x7fELF",
 )
 _CSV_DELIMITERS = ",;\t|"
-_ALLOWED_CONTROL = {"\t", "\n", "\r", "\x0c", "\x1a"}
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")
 _ZERO_WIDTH_RE = re.compile("[\u200b-\u200d\u2060\ufeff]")
 _WS_RE = re.compile(r"\s+")
@@ -483,7 +484,7 @@ def detect_format(head: bytes, filename: str = "the file") -> str:
             import olefile
 
             ole = olefile.OleFileIO(head)
-        except Exception:  # noqa: BLE001 - a truncated head: read_tables inspects the whole file
+        except Exception:  # a truncated head: read_tables inspects the whole file
             return "xls"
         try:
             return inspect_ole_streams(ole.listdir(streams=True, storages=False), filename)
@@ -579,7 +580,7 @@ class _Source:
     def open(self) -> IO[bytes]:
         """Return a binary file positioned at the start; closing it never closes the caller's stream."""
         if self.path is not None:
-            return open(self.path, "rb")  # noqa: SIM115 - closed by the caller
+            return open(self.path, "rb")  # closed by the caller
         if self.data is not None:
             return io.BytesIO(self.data)
         assert self.stream is not None
@@ -677,7 +678,7 @@ def _xlsx_sheets(src: _Source, streaming: bool) -> tuple[list[_SheetData], Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no default style", unsupported extensions: noise for users
             workbook = openpyxl.load_workbook(handle, read_only=streaming, data_only=True, keep_links=False)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
+    except Exception as exc:  # openpyxl raises many kinds on damaged files
         handle.close()
         if _is_defused(exc):
             raise _doctype_refusal(src.filename) from None
@@ -775,7 +776,7 @@ def _read_only_rows(ws: Any, filename: str, merges: _StreamedMerges) -> Iterator
             yield number, cells
     except ImportRefused:
         raise
-    except Exception as exc:  # noqa: BLE001 - a damaged sheet part is found only while streaming
+    except Exception as exc:  # a damaged sheet part is found only while streaming
         if _is_defused(exc):
             raise _doctype_refusal(filename) from None
         raise ImportRefused(
@@ -830,7 +831,7 @@ def _xls_sheets(src: _Source) -> list[_SheetData]:
     data = src.read_all()
     try:
         ole = olefile.OleFileIO(data)
-    except Exception:  # noqa: BLE001
+    except Exception:  # olefile raises assorted errors on damaged containers
         raise ImportRefused(
             f"{src.filename} is a damaged xls file; open it in Excel and save it again"
         ) from None
@@ -854,7 +855,7 @@ def _xls_sheets(src: _Source) -> list[_SheetData]:
             raise ImportRefused(f"{src.filename} could not be read as an xls file ({exc})") from None
         except NotImplementedError:
             continue
-        except Exception as exc:  # noqa: BLE001 - xlrd raises assorted errors on damaged files
+        except Exception as exc:  # xlrd raises assorted errors on damaged files
             if with_formatting:
                 continue
             raise ImportRefused(
