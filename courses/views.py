@@ -1,1 +1,691 @@
-"""placeholder"""
+"""Course pages: my learning, catalogue, course and lesson pages, media delivery; authoring for trainers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from lms.app import optional_import
+from lms.core.db import db
+from lms.core.errors import DomainError
+from lms.core.exports import xlsx_bytes
+from lms.core.nav import nav_item
+from lms.core.permissions import roles
+from lms.core.storage import send_stored
+from lms.org.access import EVERYONE_IN_ENTERPRISE, STAFF, acting_enterprise_id
+from lms.org.models import ADMIN, Department, Person, Post, ResponsibilityRole
+
+from . import bp
+from . import progress as prog
+from . import services
+from .forms import CourseForm, EnrolForm, LessonForm
+from .models import (
+    COMPLETED,
+    DOCUMENT,
+    EXAM,
+    LINK,
+    PUBLISHED,
+    TEXT,
+    VIDEO,
+    Course,
+    CourseCategory,
+    Enrolment,
+    Lesson,
+    LessonProgress,
+    Section,
+    VideoAsset,
+)
+
+nav_item("courses.my_learning", _l("My learning"), ("learner", "evaluator"), order=20)
+nav_item("courses.manage", _l("Courses"), STAFF, order=30)
+
+
+# ------------------------------------------------------------------------------------------------ access
+
+
+def _ent() -> int:
+    return acting_enterprise_id()
+
+
+def _is_staff() -> bool:
+    return current_user.app_role in STAFF
+
+
+def _course_or_404(course_id: int) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None or not services.visible_to_enterprise(course, _ent()):
+        abort(404)
+    return course
+
+
+def _learner_course(course_id: int) -> tuple[Course, Enrolment | None]:
+    """A course the user may see as a learner: published, or one they are enrolled in; staff see all of theirs."""
+    course = _course_or_404(course_id)
+    enrolment = services.enrolment_of(course, current_user.person_id)
+    if enrolment is None and course.status != PUBLISHED and not _is_staff():
+        abort(404)
+    return course, enrolment
+
+
+def _managed_course(course_id: int) -> Course:
+    course = _course_or_404(course_id)
+    if not services.can_manage(course, current_user, _ent()):
+        abort(404)
+    return course
+
+
+def _managed_lesson(lesson_id: int) -> Lesson:
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None:
+        abort(404)
+    _managed_course(lesson.course_id)
+    return lesson
+
+
+def _media_allowed(course: Course) -> bool:
+    """Enrolled learners, and staff of the course's enterprise (or of any enterprise for the shared library)."""
+    if services.enrolment_of(course, current_user.person_id) is not None:
+        return True
+    return _is_staff() and services.visible_to_enterprise(course, _ent())
+
+
+def _own_enrolment(course: Course) -> Enrolment:
+    enrolment = services.enrolment_of(course, current_user.person_id)
+    if enrolment is None:
+        abort(404)
+    return enrolment
+
+
+# ------------------------------------------------------------------------------------------------ learners
+
+
+@bp.route("/my")
+@roles(*EVERYONE_IN_ENTERPRISE)
+def my_learning():
+    rows = []
+    if current_user.person_id:
+        for e in services.my_enrolments(current_user.person_id):
+            rows.append({"enrolment": e, "course": e.course, "fraction": prog.enrolment_fraction(e)})
+    today = dt.date.today()
+    assigned = [r for r in rows if r["enrolment"].status != COMPLETED and r["enrolment"].source == "assigned"]
+    in_progress = [r for r in rows if r["enrolment"].status != COMPLETED and r["enrolment"].source != "assigned"]
+    completed = [r for r in rows if r["enrolment"].status == COMPLETED]
+    hours = sum((r["course"].hours or Decimal(0) for r in completed), Decimal(0))
+    return render_template("courses/my.html", assigned=assigned, in_progress=in_progress, completed=completed,
+                           today=today, hours=hours)
+
+
+@bp.route("/catalogue")
+@roles(*EVERYONE_IN_ENTERPRISE)
+def catalogue():
+    q = request.args.get("q", "").strip()
+    category = request.args.get("category", "").strip()
+    courses = services.catalogue(_ent(), q=q or None, category=category or None)
+    mine = {}
+    if current_user.person_id:
+        mine = {e.course_id: e for e in db.session.scalars(
+            select(Enrolment).where(Enrolment.person_id == current_user.person_id))}
+    return render_template("courses/catalogue.html", courses=courses, q=q, category=category, mine=mine,
+                           categories=services.categories(_ent()))
+
+
+@bp.route("/<int:course_id>")
+@roles(*EVERYONE_IN_ENTERPRISE)
+def course(course_id: int):
+    course, enrolment = _learner_course(course_id)
+    sections = list(db.session.scalars(select(Section).where(Section.course_id == course.id)
+                                       .order_by(Section.position, Section.id)))
+    progress: dict[int, LessonProgress] = {}
+    fraction = 0.0
+    if enrolment is not None:
+        progress = {lp.lesson_id: lp for lp in enrolment.progress}
+        fraction = prog.enrolment_fraction(enrolment)
+    threshold = float(course.completion_threshold or 0.9)
+    fractions = {lid: prog.lesson_fraction(lp.lesson, lp, threshold) for lid, lp in progress.items()}
+    lessons = services.ordered_lessons(course)
+    next_lesson = next((x for x in lessons if progress.get(x.id) is None or progress[x.id].status != COMPLETED), None)
+    return render_template("courses/course.html", course=course, enrolment=enrolment, sections=sections,
+                           progress=progress, fractions=fractions, fraction=fraction, next_lesson=next_lesson,
+                           can_manage=services.can_manage(course, current_user, _ent()) if _is_staff() else False,
+                           record_hours=_study_hours(enrolment))
+
+
+def _study_hours(enrolment: Enrolment | None) -> Decimal:
+    if enrolment is None:
+        return Decimal(0)
+    return (Decimal(str(enrolment.credited_seconds or 0)) / services.SECONDS_PER_HOUR_CREDIT).quantize(Decimal("0.1"))
+
+
+@bp.route("/<int:course_id>/enrol", methods=["POST"])
+@roles(*EVERYONE_IN_ENTERPRISE)
+def self_enrol(course_id: int):
+    course = _course_or_404(course_id)
+    person = db.session.get(Person, current_user.person_id) if current_user.person_id else None
+    if person is None:
+        raise DomainError(_("Your account is not linked to a person, so it cannot enrol."))
+    services.self_enrol(course, person)
+    db.session.commit()
+    flash(_("You are enrolled. Start with the first lesson."), "success")
+    return redirect(url_for("courses.course", course_id=course.id))
+
+
+@bp.route("/lessons/<int:lesson_id>")
+@roles(*EVERYONE_IN_ENTERPRISE)
+def lesson(lesson_id: int):
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None:
+        abort(404)
+    course, enrolment = _learner_course(lesson.course_id)
+    if enrolment is None and not _is_staff():
+        if course.self_enrol and course.status == PUBLISHED:
+            flash(_("Enrol in the course to open its lessons."), "info")
+            return redirect(url_for("courses.course", course_id=course.id))
+        abort(404)
+    lp = None
+    if enrolment is not None:
+        lp = prog.progress_for(enrolment, lesson, create=False)
+        if lesson.kind != LINK:
+            lp = prog.open_lesson(enrolment, lesson)
+            db.session.commit()
+    lessons = services.ordered_lessons(course)
+    idx = next(i for i, x in enumerate(lessons) if x.id == lesson.id)
+    video = lesson.ready_video if lesson.kind == VIDEO else None
+    reading_left = 0
+    if lesson.kind == DOCUMENT and lp is not None and lp.status != COMPLETED and lp.opened_at:
+        read = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - lp.opened_at).total_seconds()
+        reading_left = max(0, int((course.min_reading_seconds or 0) - read + 0.999))
+    return render_template("courses/lesson.html", course=course, lesson=lesson, enrolment=enrolment, lp=lp,
+                           video=video, prev_lesson=lessons[idx - 1] if idx > 0 else None,
+                           next_lesson=lessons[idx + 1] if idx + 1 < len(lessons) else None,
+                           reading_left=reading_left, exam_url=_exam_url(lesson))
+
+
+def _exam_url(lesson: Lesson) -> str | None:
+    if lesson.kind != EXAM or not lesson.exam_id:
+        return None
+    for endpoint in ("quizzes.exam", "quizzes.exam_start", "quizzes.take", "quizzes.exam_detail"):
+        if endpoint in current_app.view_functions:
+            try:
+                return url_for(endpoint, exam_id=lesson.exam_id)
+            except Exception:  # noqa: S112 - another signature; try the next
+                continue
+    return None
+
+
+@bp.route("/lessons/<int:lesson_id>/heartbeat", methods=["POST"])
+@roles(*EVERYONE_IN_ENTERPRISE)
+def heartbeat(lesson_id: int):
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None:
+        abort(404)
+    course = _course_or_404(lesson.course_id)
+    enrolment = db.session.scalar(select(Enrolment).where(
+        Enrolment.course_id == course.id, Enrolment.person_id == current_user.person_id).with_for_update()) \
+        if current_user.person_id else None
+    if enrolment is None:
+        return jsonify({"recorded": False, "reason": "not-enrolled"}), 200 if _is_staff() else 404
+    data = request.get_json(silent=True) or request.form
+    try:
+        position = float(data.get("position", 0))
+        rate = float(data.get("rate", 1) or 1)
+    except (TypeError, ValueError):
+        abort(400)
+    playing = str(data.get("playing", "true")).lower() in ("1", "true", "yes")
+    result = prog.heartbeat(enrolment, lesson, str(data.get("session", "")), position, playing=playing, rate=rate)
+    db.session.commit()
+    out = result.as_dict()
+    out.update(recorded=True, course_completed=enrolment.status == COMPLETED)
+    return jsonify(out)
+
+
+@bp.route("/lessons/<int:lesson_id>/done", methods=["POST"])
+@roles(*EVERYONE_IN_ENTERPRISE)
+def lesson_done(lesson_id: int):
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None:
+        abort(404)
+    course = _course_or_404(lesson.course_id)
+    enrolment = _own_enrolment(course)
+    prog.mark_read(enrolment, lesson)
+    db.session.commit()
+    if enrolment.status == COMPLETED:
+        flash(_("Course completed. It has been added to your training record."), "success")
+    else:
+        flash(_("Lesson completed."), "success")
+    return redirect(url_for("courses.course", course_id=course.id))
+
+
+@bp.route("/lessons/<int:lesson_id>/open")
+@roles(*EVERYONE_IN_ENTERPRISE)
+def open_link(lesson_id: int):
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.kind != LINK or not lesson.url:
+        abort(404)
+    course, enrolment = _learner_course(lesson.course_id)
+    if enrolment is not None:
+        prog.open_lesson(enrolment, lesson)
+        db.session.commit()
+    elif not _is_staff():
+        abort(404)
+    return redirect(lesson.url)
+
+
+# ------------------------------------------------------------------------------------------------ media
+
+
+@bp.route("/media/<token>/<label>")
+@roles(*EVERYONE_IN_ENTERPRISE)
+def media(token: str, label: str):
+    asset = db.session.scalar(select(VideoAsset).where(VideoAsset.token == token))
+    if asset is None:
+        abort(404)
+    course = db.session.get(Course, asset.lesson.course_id)
+    if course is None or not _media_allowed(course):
+        abort(404)
+    if label == "poster":
+        if not asset.poster_key:
+            abort(404)
+        return send_stored(key=asset.poster_key, mimetype="image/jpeg")
+    if label == "original" and _is_staff() and asset.original is not None:
+        return send_stored(asset.original, as_attachment=True)
+    rendition = asset.rendition(label)
+    if rendition is None:
+        abort(404)
+    return send_stored(key=rendition["key"], mimetype="video/mp4")
+
+
+@bp.route("/lessons/<int:lesson_id>/document/<token>")
+@roles(*EVERYONE_IN_ENTERPRISE)
+def document(lesson_id: int, token: str):
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.document is None or lesson.document_token != token:
+        abort(404)
+    course = db.session.get(Course, lesson.course_id)
+    if course is None or not _media_allowed(course):
+        abort(404)
+    return send_stored(lesson.document, mimetype="application/pdf", download_name=lesson.document.original_name)
+
+
+@bp.route("/<int:course_id>/cover")
+@roles(*EVERYONE_IN_ENTERPRISE)
+def cover(course_id: int):
+    course = _course_or_404(course_id)
+    if course.cover is None:
+        abort(404)
+    return send_stored(course.cover)
+
+
+# ------------------------------------------------------------------------------------------------ trainers
+
+
+@bp.route("/manage")
+@roles(*STAFF)
+def manage():
+    status = request.args.get("status", "")
+    q = request.args.get("q", "").strip()
+    statuses = [status] if status in ("draft", "published", "archived") else ["draft", "published", "archived"]
+    courses = services.catalogue(_ent(), q=q or None, statuses=statuses)
+    counts = dict(db.session.execute(
+        select(Enrolment.course_id, db_count()).where(Enrolment.enterprise_id == _ent()).group_by(Enrolment.course_id)
+    ).all())
+    done = dict(db.session.execute(
+        select(Enrolment.course_id, db_count()).where(Enrolment.enterprise_id == _ent(), Enrolment.status == COMPLETED)
+        .group_by(Enrolment.course_id)).all())
+    return render_template("courses/manage.html", courses=courses, counts=counts, done=done, status=status, q=q,
+                           ent_id=_ent())
+
+
+def db_count() -> Any:
+    from sqlalchemy import func
+
+    return func.count(Enrolment.id)
+
+
+def _category_choices(current: str | None = None) -> list[tuple[str, str]]:
+    names = [c.name for c in services.categories(_ent())]
+    if current and current not in names:
+        names.append(current)
+    return [("", "—")] + [(n, n) for n in names]
+
+
+def _course_values(form: CourseForm) -> dict[str, Any]:
+    return {
+        "title": form.title.data, "description": form.description.data or None,
+        "category": form.category.data or None, "hours": form.hours.data,
+        "self_enrol": form.self_enrol.data, "forward_seek_allowed": form.forward_seek_allowed.data,
+        "max_playback_rate": form.max_playback_rate.data,
+        "completion_threshold": (form.completion_threshold.data or 90) / 100.0,
+        "min_reading_seconds": form.min_reading_seconds.data or 0, "issue_certificate": form.issue_certificate.data,
+    }
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles(*STAFF)
+def course_new():
+    form = CourseForm()
+    form.category.choices = _category_choices()
+    if request.method == "GET":
+        form.hours.data, form.max_playback_rate.data, form.completion_threshold.data = Decimal("1"), 1.5, 90
+        form.min_reading_seconds.data, form.self_enrol.data = 60, True
+    if form.validate_on_submit():
+        shared = form.shared.data and current_user.app_role == ADMIN
+        course = services.create_course(None if shared else _ent(), actor=current_user, **_course_values(form))
+        if form.cover.data and getattr(form.cover.data, "filename", ""):
+            services.set_cover(course, form.cover.data.stream, form.cover.data.filename, actor=current_user)
+        services.add_section(course, _("Section 1"))
+        db.session.commit()
+        flash(_("Course created. Add lessons, then publish it."), "success")
+        return redirect(url_for("courses.course_edit", course_id=course.id))
+    return render_template("courses/course_form.html", form=form, course=None)
+
+
+@bp.route("/<int:course_id>/edit", methods=["GET", "POST"])
+@roles(*STAFF)
+def course_edit(course_id: int):
+    course = _managed_course(course_id)
+    form = CourseForm(obj=course)
+    form.category.choices = _category_choices(course.category)
+    if request.method == "GET":
+        form.completion_threshold.data = round((course.completion_threshold or 0.9) * 100)
+        form.shared.data = course.enterprise_id is None
+    if form.validate_on_submit():
+        services.update_course(course, **_course_values(form))
+        if form.cover.data and getattr(form.cover.data, "filename", ""):
+            services.set_cover(course, form.cover.data.stream, form.cover.data.filename, actor=current_user)
+        db.session.commit()
+        flash(_("Course saved."), "success")
+        return redirect(url_for("courses.course_edit", course_id=course.id))
+    sections = list(db.session.scalars(select(Section).where(Section.course_id == course.id)
+                                       .order_by(Section.position, Section.id)))
+    enrolled = db.session.scalar(select(db_count()).where(Enrolment.course_id == course.id,
+                                                          Enrolment.enterprise_id == _ent()))
+    return render_template("courses/course_edit.html", form=form, course=course, sections=sections,
+                           enrolled=enrolled, kinds=LessonForm().kind.choices)
+
+
+@bp.route("/<int:course_id>/status", methods=["POST"])
+@roles(*STAFF)
+def course_status(course_id: int):
+    course = _managed_course(course_id)
+    services.set_status(course, request.form.get("status", ""))
+    db.session.commit()
+    flash(_("Status changed."), "success")
+    return redirect(url_for("courses.course_edit", course_id=course.id))
+
+
+@bp.route("/<int:course_id>/sections", methods=["POST"])
+@roles(*STAFF)
+def section_add(course_id: int):
+    course = _managed_course(course_id)
+    services.add_section(course, request.form.get("title", ""))
+    db.session.commit()
+    return redirect(url_for("courses.course_edit", course_id=course.id) + "#structure")
+
+
+def _managed_section(section_id: int) -> Section:
+    section = db.session.get(Section, section_id)
+    if section is None:
+        abort(404)
+    _managed_course(section.course_id)
+    return section
+
+
+@bp.route("/sections/<int:section_id>", methods=["POST"])
+@roles(*STAFF)
+def section_change(section_id: int):
+    section = _managed_section(section_id)
+    course_id = section.course_id
+    action = request.form.get("action", "")
+    if action in ("up", "down"):
+        services.move_section(section, action)
+    elif action == "rename":
+        services.rename_section(section, request.form.get("title", ""))
+    elif action == "delete":
+        services.delete_section(section)
+    else:
+        abort(400)
+    db.session.commit()
+    return redirect(url_for("courses.course_edit", course_id=course_id) + "#structure")
+
+
+def _exam_choices() -> list[tuple[str, str]]:
+    models = optional_import("quizzes.models")
+    exam_cls = getattr(models, "Exam", None) if models else None
+    if exam_cls is None:
+        return []
+    rows = db.session.scalars(select(exam_cls).where(exam_cls.enterprise_id == _ent()).order_by(exam_cls.title))
+    return [(str(e.id), e.title) for e in rows]
+
+
+def _lesson_form_save(form: LessonForm, lesson: Lesson | None, section: Section) -> Lesson:
+    exam_id = int(form.exam_id.data) if (form.exam_id.data or "").isdigit() else None
+    kwargs = {"title": form.title.data, "required": form.required.data, "body_markdown": form.body_markdown.data,
+              "url": form.url.data, "exam_id": exam_id}
+    if lesson is None:
+        lesson = services.add_lesson(section, form.kind.data, **kwargs)
+    else:
+        services.update_lesson(lesson, **kwargs)
+    upload = form.document.data
+    if lesson.kind == DOCUMENT and upload and getattr(upload, "filename", ""):
+        services.set_document(lesson, upload.stream, upload.filename, actor=current_user,
+                              max_bytes=current_app.config.get("MAX_CONTENT_LENGTH"))
+    return lesson
+
+
+@bp.route("/sections/<int:section_id>/lessons/new", methods=["GET", "POST"])
+@roles(*STAFF)
+def lesson_new(section_id: int):
+    section = _managed_section(section_id)
+    form = LessonForm()
+    form.exam_id.choices = [("", "—")] + _exam_choices()
+    if request.method == "GET":
+        form.kind.data = request.args.get("kind", "video")
+        form.required.data = True
+    if form.validate_on_submit():
+        lesson = _lesson_form_save(form, None, section)
+        db.session.commit()
+        flash(_("Lesson added."), "success")
+        return redirect(url_for("courses.lesson_edit", lesson_id=lesson.id))
+    return render_template("courses/lesson_form.html", form=form, lesson=None, section=section, course=section.course)
+
+
+@bp.route("/lessons/<int:lesson_id>/edit", methods=["GET", "POST"])
+@roles(*STAFF)
+def lesson_edit(lesson_id: int):
+    lesson = _managed_lesson(lesson_id)
+    form = LessonForm(obj=lesson)
+    form.kind.data = lesson.kind
+    form.exam_id.choices = [("", "—")] + _exam_choices()
+    if request.method == "GET":
+        form.exam_id.data = str(lesson.exam_id or "")
+    if form.validate_on_submit():
+        _lesson_form_save(form, lesson, lesson.section)
+        db.session.commit()
+        flash(_("Lesson saved."), "success")
+        return redirect(url_for("courses.lesson_edit", lesson_id=lesson.id))
+    return render_template("courses/lesson_form.html", form=form, lesson=lesson, section=lesson.section,
+                           course=lesson.course, video=lesson.latest_video, ready=lesson.ready_video)
+
+
+@bp.route("/lessons/<int:lesson_id>/change", methods=["POST"])
+@roles(*STAFF)
+def lesson_change(lesson_id: int):
+    lesson = _managed_lesson(lesson_id)
+    course_id = lesson.course_id
+    action = request.form.get("action", "")
+    if action in ("up", "down"):
+        services.move_lesson(lesson, action)
+    elif action == "delete":
+        services.delete_lesson(lesson)
+        flash(_("Lesson deleted."), "success")
+    else:
+        abort(400)
+    db.session.commit()
+    return redirect(url_for("courses.course_edit", course_id=course_id) + "#structure")
+
+
+@bp.route("/lessons/<int:lesson_id>/video", methods=["POST"])
+@roles(*STAFF)
+def video_upload(lesson_id: int):
+    lesson = _managed_lesson(lesson_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise DomainError(_("Choose a video file to upload."))
+    asset = services.add_video(lesson, upload.stream, upload.filename, actor=current_user,
+                               max_bytes=current_app.config.get("MAX_CONTENT_LENGTH"))
+    db.session.commit()
+    target = url_for("courses.lesson_edit", lesson_id=lesson.id)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({"asset": asset.id, "job": asset.job_id, "status": asset.status, "redirect": target})
+    flash(_("Video uploaded; it is being processed."), "success")
+    return redirect(target)
+
+
+@bp.route("/videos/<int:asset_id>/retry", methods=["POST"])
+@roles(*STAFF)
+def video_retry(asset_id: int):
+    asset = db.session.get(VideoAsset, asset_id)
+    if asset is None:
+        abort(404)
+    _managed_lesson(asset.lesson_id)
+    services.retry_video(asset, actor=current_user)
+    db.session.commit()
+    flash(_("The video is queued again."), "success")
+    return redirect(url_for("courses.lesson_edit", lesson_id=asset.lesson_id))
+
+
+@bp.route("/videos/<int:asset_id>/status")
+@roles(*STAFF)
+def video_status(asset_id: int):
+    asset = db.session.get(VideoAsset, asset_id)
+    if asset is None:
+        abort(404)
+    _managed_lesson(asset.lesson_id)
+    from lms.core.jobs import Job
+
+    job = db.session.get(Job, asset.job_id) if asset.job_id else None
+    return jsonify({"id": asset.id, "status": asset.status, "error": asset.error,
+                    "progress": job.progress if job else (100 if asset.status == "ready" else 0),
+                    "message": job.message if job else None, "duration": asset.duration,
+                    "renditions": [r["label"] for r in asset.renditions or []]})
+
+
+@bp.route("/<int:course_id>/assign", methods=["GET", "POST"])
+@roles(*STAFF)
+def assign(course_id: int):
+    course = _course_or_404(course_id)
+    ent = _ent()
+    form = EnrolForm()
+    depts = list(db.session.scalars(select(Department).where(Department.enterprise_id == ent).order_by(Department.path)))
+    form.departments.choices = [(d.id, d.path) for d in depts]
+    form.posts.choices = [(p.id, p.name) for p in db.session.scalars(
+        select(Post).where(Post.enterprise_id == ent).order_by(Post.name))]
+    form.roles.choices = [(r.id, r.name) for r in db.session.scalars(
+        select(ResponsibilityRole).where(ResponsibilityRole.enterprise_id == ent).order_by(ResponsibilityRole.sort_order))]
+    preview = None
+    if form.validate_on_submit():
+        people = services.people_for(ent, department_ids=form.departments.data or [], post_ids=form.posts.data or [],
+                                     role_ids=form.roles.data or [])
+        if not people:
+            flash(_("Nobody matches the choice."), "error")
+        elif request.form.get("confirm") == "1":
+            counts = services.assign(course, people, assigned_by=current_user, due_on=form.due_on.data)
+            db.session.commit()
+            flash(_("%(created)s people enrolled, %(existing)s were already enrolled.", **counts), "success")
+            return redirect(url_for("courses.course_progress", course_id=course.id))
+        else:
+            preview = people
+    return render_template("courses/assign.html", course=course, form=form, preview=preview)
+
+
+@bp.route("/<int:course_id>/progress")
+@roles(*STAFF)
+def course_progress(course_id: int):
+    course = _course_or_404(course_id)
+    lessons, rows = services.course_progress_table(course, _ent())
+    return render_template("courses/progress.html", course=course, lessons=lessons, rows=rows)
+
+
+@bp.route("/<int:course_id>/progress.xlsx")
+@roles(*STAFF)
+def course_progress_xlsx(course_id: int):
+    course = _course_or_404(course_id)
+    lessons, rows = services.course_progress_table(course, _ent())
+    headers = [_("Employee number"), _("Name"), _("Department"), _("Enrolled as"), _("Due date"), _("Status"),
+               _("Progress"), _("Study time (minutes)"), _("Completed at")] + [x.title for x in lessons]
+    data = []
+    for r in rows:
+        e = r["enrolment"]
+        p = r["person"]
+        data.append([p.employee_no, p.name, p.department.path if p.department else "", str(SOURCE_LABELS[e.source]),
+                     e.due_on, str(STATUS_LABELS.get(e.status, e.status)), f"{round(r['fraction'] * 100)}%", round((e.credited_seconds or 0) / 60, 1),
+                     e.completed_at] + [_cell(lp, f) for _lesson, lp, f in r["cells"]])
+    body = xlsx_bytes(headers, data, sheet_title=course.title[:31])
+    from urllib.parse import quote
+
+    resp = current_app.response_class(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(course.title + '-progress.xlsx')}"
+    return resp
+
+
+def _cell(lp: LessonProgress | None, fraction: float) -> str:
+    if lp is None:
+        return "—"
+    if lp.status == COMPLETED:
+        return _("Completed")
+    return f"{round(fraction * 100)}%"
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+@roles(*STAFF)
+def categories():
+    ent = _ent()
+    if request.method == "POST":
+        if request.form.get("delete"):
+            row = db.session.get(CourseCategory, int(request.form["delete"]))
+            if row is None or row.enterprise_id != ent:
+                abort(404)
+            services.delete_category(row)
+        else:
+            services.add_category(ent, request.form.get("name", ""))
+        db.session.commit()
+        return redirect(url_for("courses.categories"))
+    rows = services.categories(ent)
+    db.session.commit()
+    return render_template("courses/categories.html", rows=rows)
+
+
+STATUS_LABELS = {"enrolled": _l("Not started"), "in_progress": _l("In progress"), "completed": _l("Completed"),
+                 "not_started": _l("Not started")}
+SOURCE_LABELS = {"self": _l("Self-enrolled"), "assigned": _l("Assigned")}
+VIDEO_STATUS_LABELS = {"queued": _l("Queued"), "processing": _l("Processing"), "ready": _l("Ready"),
+                       "failed": _l("Failed")}
+KIND_LABELS = {VIDEO: _l("Video"), DOCUMENT: _l("Document"), TEXT: _l("Text"), EXAM: _l("Exam"), LINK: _l("Link")}
+
+
+@bp.app_template_filter("lesson_kind")
+def _lesson_kind(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+@bp.app_template_filter("course_status")
+def _course_status(status: str) -> str:
+    labels = {"draft": _l("Draft"), "published": _l("Published"), "archived": _l("Archived"), **STATUS_LABELS,
+              **SOURCE_LABELS, **VIDEO_STATUS_LABELS}
+    return str(labels.get(status, status))
+
+
+@bp.app_template_filter("seconds")
+def _seconds(value: float | None) -> str:
+    if not value:
+        return "0:00"
+    s = int(round(value))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+

@@ -33,7 +33,11 @@ def compile_catalogs() -> None:
 
     for base in TRANSLATION_DIRS:
         for po in base.glob("*/LC_MESSAGES/messages.po"):
-            mo = po.with_suffix(".mo")
+            lang = po.parent.parent.name
+            # Babel resolves zh_CN to zh_Hans_CN, and gettext then looks for zh_Hans_CN or zh, never zh_CN.
+            target = base / ("zh" if lang.startswith("zh") else lang) / "LC_MESSAGES"
+            target.mkdir(parents=True, exist_ok=True)
+            mo = target / "messages.mo"
             if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
                 continue
             with open(po, "rb") as fh:

@@ -1,0 +1,7 @@
+"""Offline classroom sessions and attendance by sign-in sheet upload."""
+
+from flask import Blueprint
+
+bp = Blueprint("offline", __name__, template_folder="templates", url_prefix="/offline")
+
+from lms.offline import views  # noqa: E402,F401

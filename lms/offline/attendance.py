@@ -1,0 +1,688 @@
+"""Attendance by sign-in sheet: parse, match people, preview, then commit all or nothing to the ledger.
+
+One entry point, ``import_attendance``: a dry run reports every row (matched, ambiguous, unknown, duplicate,
+absent, invalid) with its row number; a commit writes one training record per attendee with the session as
+source, so uploading the same or a corrected sheet again replaces and never doubles. A workbook may carry
+several sessions: one sheet per session (named by its sheet name or title, e.g. ``#12`` or the topic and
+date) or a column naming the session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import select
+
+from lms.core import signals
+from lms.core.db import db, utcnow
+from lms.core.errors import DomainError, ImportRefused
+from lms.core.sheets import (
+    Table,
+    normalize_employee_no,
+    normalize_text,
+    parse_date,
+    parse_datetime,
+    parse_decimal,
+    read_tables,
+)
+from lms.core.storage import StoredFile, save_bytes, save_path, save_stream
+from lms.ledger import services as ledger
+from lms.ledger.models import KIND_OFFLINE, TrainingRecord
+from lms.offline.models import (
+    LOCKED,
+    PLANNED,
+    RECORDED,
+    UPLOAD_COMMITTED,
+    UPLOAD_PREVIEWED,
+    UPLOAD_SUPERSEDED,
+    Attendance,
+    AttendanceUpload,
+    OfflineSession,
+)
+from lms.offline.services import ensure_may_change, ledger_level
+from lms.org.models import ADMIN, MANAGER, Department, Enterprise, Person, User
+
+FIELDS: dict[str, list[str]] = {
+    "employee_no": ["工号", "员工编号", "员工号", "职工号", "编号", "人员编号", "Employee No", "Employee Number",
+                    "Employee ID", "EmpNo", "Emp No", "Staff No"],
+    "name": ["姓名", "员工姓名", "学员姓名", "Name", "Full name"],
+    "department": ["部门", "所属部门", "部门/班组", "车间/班组", "单位", "班组", "车间", "Department", "Dept"],
+    "signed_in_at": ["签到时间", "签到时刻", "到场时间", "Signed in at", "Sign-in time", "Sign in time", "Time in"],
+    "signature": ["签名", "签字", "本人签名", "本人签字", "签到签名", "签到", "Signature", "Signed"],
+    "score": ["成绩", "考核成绩", "考试成绩", "测试成绩", "得分", "分数", "考核结果", "Score", "Result", "Mark"],
+    "attendance": ["出勤", "出勤情况", "是否出勤", "是否参加", "Attendance", "Present"],
+    "session": ["培训场次", "场次", "场次编号", "培训班次", "Session", "Session ID", "Session No"],
+}
+REQUIRED = ("name",)
+MAX_UPLOAD_BYTES = 20 * 2**20
+UPLOAD_PURPOSE = "attendance-upload"
+
+ABSENT_WORDS = {"缺席", "未到", "请假", "旷课", "未参加", "未出勤", "absent", "absence", "no show", "no-show",
+                "否", "no", "×", "x", "✗"}
+MISSED_EXAM_WORDS = {"缺考", "未考", "缺测", "未参考", "missed", "missed exam", "no exam"}
+PASS_WORDS = {"合格", "通过", "及格", "优秀", "良好", "pass", "passed"}
+FAIL_WORDS = {"不合格", "未通过", "不及格", "fail", "failed"}
+EMPTY_WORDS = {"", "-", "—", "--", "/", "无", "n/a", "na"}
+PRESENT_WORDS = {"出勤", "到", "已到", "是", "yes", "present", "√", "✓", "✔", "y"}
+
+MATCHED = "matched"
+AMBIGUOUS = "ambiguous"
+UNKNOWN = "unknown"
+DUPLICATE = "duplicate"
+INVALID = "invalid"
+SKIPPED = "skipped"
+
+_SESSION_NO_RE = re.compile(r"(?:#|场次编号\s*[:：]?\s*#?|^S|^场次\s*)(\d{1,9})\b", re.I)
+_DATE_IN_TEXT_RE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+
+
+@dataclass
+class Line:
+    """One data row of the sheet and what became of it."""
+
+    ref: str  # "12", or "Sheet!12" when the workbook has several sheets
+    sheet: str | None
+    row: int
+    employee_no: str
+    name: str
+    department: str
+    session: OfflineSession | None = None
+    signed_in_at: dt.datetime | None = None
+    score: Decimal | None = None
+    passed: bool | None = None
+    score_note: str | None = None
+    absent: bool = False
+    status: str = MATCHED
+    person_id: int | None = None
+    candidates: list[int] = field(default_factory=list)
+    duplicate_of: str | None = None
+    resolved: str | None = None  # "picked" or "skipped" by the trainer
+    message: str | None = None
+
+    def as_json(self, people: dict[int, dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "sheet": self.sheet,
+            "ref": self.ref,
+            "employee_no": self.employee_no,
+            "name": self.name,
+            "department": self.department,
+            "session_id": self.session.id if self.session else None,
+            "status": self.status,
+            "person_id": self.person_id,
+            "person": people.get(self.person_id) if self.person_id else None,
+            "score": str(self.score) if self.score is not None else None,
+            "passed": self.passed,
+            "score_note": self.score_note,
+            "absent": self.absent,
+            "signed_in_at": self.signed_in_at.isoformat(sep=" ", timespec="minutes") if self.signed_in_at else None,
+            "candidates": [people[c] for c in self.candidates if c in people],
+            "duplicate_of": self.duplicate_of,
+            "resolved": self.resolved,
+            "message": self.message,
+        }
+
+
+@dataclass
+class AttendanceResult:
+    """What an import did or would do. Row numbers are the spreadsheet's own."""
+
+    filename: str
+    dry_run: bool
+    committed: bool = False
+    refused: bool = False
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    voided: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    sessions: list[OfflineSession] = field(default_factory=list)
+    per_session: dict[int, dict[str, int]] = field(default_factory=dict)
+    people: dict[int, dict[str, Any]] = field(default_factory=dict)
+    upload_id: int | None = None
+
+    def rows(self, status: str) -> list[Line]:
+        return [line for line in self.lines if line.status == status]
+
+    @property
+    def attendees(self) -> list[Line]:
+        return [line for line in self.rows(MATCHED) if not line.absent]
+
+    @property
+    def absentees(self) -> list[Line]:
+        return [line for line in self.rows(MATCHED) if line.absent]
+
+    @property
+    def unresolved(self) -> list[Line]:
+        return self.rows(AMBIGUOUS) + self.rows(UNKNOWN)
+
+    def as_json(self) -> dict[str, Any]:
+        def rows(status: str) -> list[dict[str, Any]]:
+            return [line.as_json(self.people) for line in self.rows(status)]
+
+        return {
+            "file": self.filename,
+            "dry_run": self.dry_run,
+            "committed": self.committed,
+            "refused": self.refused,
+            "upload_id": self.upload_id,
+            "sessions": [{"id": s.id, "topic": s.topic, "starts_at": s.starts_at.isoformat(sep=" ", timespec="minutes"),
+                          **self.per_session.get(s.id, {})} for s in self.sessions],
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "voided": self.voided,
+            "attendees": len(self.attendees),
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "matched": rows(MATCHED),
+            "ambiguous": rows(AMBIGUOUS),
+            "unknown": rows(UNKNOWN),
+            "duplicates": rows(DUPLICATE),
+            "skipped": rows(SKIPPED),
+            "invalid": rows(INVALID),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Counts only (kept on the upload row)."""
+        return {
+            "created": self.created, "updated": self.updated, "unchanged": self.unchanged, "voided": self.voided,
+            "attendees": len(self.attendees), "absent": len(self.absentees), "ambiguous": len(self.rows(AMBIGUOUS)),
+            "unknown": len(self.rows(UNKNOWN)), "duplicates": len(self.rows(DUPLICATE)),
+            "skipped": len(self.rows(SKIPPED)), "invalid": len(self.rows(INVALID)), "errors": len(self.errors),
+            "sessions": [s.id for s in self.sessions],
+        }
+
+
+class _People:
+    """The enterprise's people, indexed for matching (one query, tuples only)."""
+
+    def __init__(self, enterprise_id: int):
+        paths = dict(db.session.execute(select(Department.id, Department.path)
+                                        .where(Department.enterprise_id == enterprise_id)).all())
+        self.by_emp: dict[str, int] = {}
+        self.by_name: dict[str, list[int]] = defaultdict(list)
+        self.info: dict[int, dict[str, Any]] = {}
+        self.paths: dict[int, str] = {}
+        rows = db.session.execute(select(Person.id, Person.employee_no, Person.name, Person.department_id,
+                                         Person.status).where(Person.enterprise_id == enterprise_id)
+                                  .order_by(Person.employee_no))
+        for pid, emp, name, dept_id, status in rows:
+            self.by_emp[emp.upper()] = pid
+            self.by_name[_name_key(name)].append(pid)
+            path = paths.get(dept_id, "") if dept_id else ""
+            self.paths[pid] = path
+            self.info[pid] = {"id": pid, "employee_no": emp, "name": name, "department": path, "status": status}
+
+    def by_department(self, candidates: list[int], department: str) -> list[int]:
+        want = department.replace(" ", "")
+        if not want:
+            return []
+        out = []
+        for pid in candidates:
+            path = self.paths.get(pid, "")
+            parts = path.split("/") if path else []
+            if want == path or want in parts or path.startswith(want + "/") or want == path.replace("/", ""):
+                out.append(pid)
+        return out
+
+
+def _name_key(name: str) -> str:
+    return normalize_text(name).replace(" ", "")
+
+
+def _word(text: str) -> str:
+    return normalize_text(text).lower()
+
+
+# ---------------------------------------------------------------- sessions named by the file
+
+
+def resolve_session_ref(enterprise_id: int, text: str | None) -> OfflineSession | None:
+    """Return the enterprise's session named by ``text``: "#12", "12", "S12", or a topic (with a date if several)."""
+    text = normalize_text(text or "")
+    if not text:
+        return None
+    match = _SESSION_NO_RE.search(text) or re.fullmatch(r"(\d{1,9})", text)
+    if match:
+        found = db.session.get(OfflineSession, int(match.group(1)))
+        return found if found is not None and found.enterprise_id == enterprise_id else None
+    key = text.replace(" ", "")
+    rows = db.session.execute(select(OfflineSession.id, OfflineSession.topic, OfflineSession.starts_at)
+                              .where(OfflineSession.enterprise_id == enterprise_id)).all()
+    hits = [(sid, topic, starts) for sid, topic, starts in rows if topic.replace(" ", "") and
+            topic.replace(" ", "") in key]
+    if not hits:
+        return None
+    dates = set()
+    for raw in _DATE_IN_TEXT_RE.findall(text):
+        try:
+            dates.add(parse_date(raw))
+        except ValueError:
+            continue
+    if dates:
+        hits = [h for h in hits if h[2].date() in dates]
+    if hits:
+        longest = max(len(h[1]) for h in hits)
+        hits = [h for h in hits if len(h[1]) == longest]
+    return db.session.get(OfflineSession, hits[0][0]) if len(hits) == 1 else None
+
+
+def _table_session(enterprise_id: int, table: Table, default: OfflineSession | None, several: bool,
+                   result: AttendanceResult) -> OfflineSession | None:
+    by_name = resolve_session_ref(enterprise_id, table.sheet) if table.sheet else None
+    by_title = resolve_session_ref(enterprise_id, table.title) if table.title else None
+    named = by_name or by_title
+    if not several:
+        if default is not None:
+            if named is not None and named.id != default.id and "session" not in table.columns:
+                result.warnings.append({"row": None, "field": "session", "message":
+                                        f"the sheet names session #{named.id} ({named.topic}), "
+                                        f"but it is imported into session #{default.id}"})
+            return default
+        return named
+    return named
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _parse_score(text: str, line: Line, errors: list[dict[str, Any]]) -> None:
+    word = _word(text)
+    if word in EMPTY_WORDS:
+        return
+    if word in ABSENT_WORDS:
+        line.absent, line.score_note = True, normalize_text(text)
+        return
+    if word in MISSED_EXAM_WORDS:
+        line.score_note = normalize_text(text)  # present, but did not sit the test: hours count, no score
+        return
+    if word in PASS_WORDS:
+        line.passed, line.score_note = True, normalize_text(text)
+        return
+    if word in FAIL_WORDS:
+        line.passed, line.score_note = False, normalize_text(text)
+        return
+    try:
+        score = parse_decimal(text)
+    except ValueError:
+        errors.append({"row": line.row, "field": "score", "message":
+                       f"score {text!r} is neither a number nor a word such as 缺考 / 缺席 / 合格"})
+        return
+    if score is None:
+        return
+    if score < 0 or score > 1000:
+        errors.append({"row": line.row, "field": "score", "message": f"score {text!r} is out of range"})
+        return
+    line.score = score.quantize(Decimal("0.01"))
+
+
+def _parse_line(r: Any, table: Table, ref: str, session: OfflineSession | None, has_presence: bool,
+                result: AttendanceResult) -> tuple[Line, list[dict[str, Any]]]:
+    v = r.values
+    errors: list[dict[str, Any]] = []
+    line = Line(ref=ref, sheet=table.sheet, row=r.row, employee_no=normalize_employee_no(v.get("employee_no", "")),
+                name=normalize_text(v.get("name", "")), department=normalize_text(v.get("department", "")),
+                session=session)
+    if not line.employee_no and not line.name:
+        errors.append({"row": r.row, "field": "name", "message": "the row has neither an employee number nor a name"})
+    _parse_score(v.get("score", ""), line, errors)
+    presence = _word(v.get("attendance", ""))
+    if presence in ABSENT_WORDS:
+        line.absent, line.score_note = True, line.score_note or normalize_text(v.get("attendance", ""))
+    elif presence and presence not in PRESENT_WORDS and presence not in EMPTY_WORDS:
+        errors.append({"row": r.row, "field": "attendance",
+                       "message": f"attendance {v.get('attendance')!r} is neither present (出勤) nor absent (缺席)"})
+    signed = v.get("signed_in_at", "")
+    if signed and _word(signed) not in EMPTY_WORDS:
+        try:
+            day = session.starts_at.date() if session else None
+            line.signed_in_at = parse_datetime(signed, default_date=day)
+        except ValueError:
+            if _word(signed) in ABSENT_WORDS:
+                line.absent = True
+            else:
+                result.warnings.append({"row": r.row, "field": "signed_in_at",
+                                        "message": f"sign-in time {signed!r} is not a time; ignored"})
+    signature = _word(v.get("signature", ""))
+    if signature in ABSENT_WORDS:
+        line.absent, line.score_note = True, line.score_note or normalize_text(v.get("signature", ""))
+    if (has_presence and not line.absent and not signed and signature in EMPTY_WORDS and line.score is None
+            and line.passed is None and not line.score_note and presence not in PRESENT_WORDS):
+        # A prefilled sheet: the person is listed but neither signed nor signed in.
+        line.absent, line.score_note = True, "未签到"
+    return line, errors
+
+
+def _match(line: Line, people: _People) -> None:
+    if line.employee_no:
+        pid = people.by_emp.get(line.employee_no.upper())
+        if pid is not None:
+            line.person_id = pid
+            known = _name_key(people.info[pid]["name"])
+            if line.name and _name_key(line.name) != known:
+                line.message = f"name on the sheet ({line.name}) differs from {people.info[pid]['name']}"
+            return
+        line.status = UNKNOWN
+        line.candidates = list(people.by_name.get(_name_key(line.name), []))[:20] if line.name else []
+        line.message = f"no person with employee number {line.employee_no}"
+        return
+    candidates = people.by_name.get(_name_key(line.name), [])
+    if len(candidates) == 1:
+        line.person_id = candidates[0]
+        return
+    if not candidates:
+        line.status, line.message = UNKNOWN, f"no person named {line.name}"
+        return
+    narrowed = people.by_department(candidates, line.department)
+    if len(narrowed) == 1:
+        line.person_id = narrowed[0]
+        return
+    line.status = AMBIGUOUS
+    line.candidates = (narrowed or candidates)[:20]
+    line.message = f"{len(candidates)} people are named {line.name}" + (
+        f"; the department {line.department} does not tell them apart" if line.department else "")
+
+
+def _apply_resolution(line: Line, choice: Any, people: _People, errors: list[dict[str, Any]]) -> None:
+    if choice in (None, "", "keep"):
+        return
+    if choice == "skip":
+        line.status, line.resolved, line.person_id = SKIPPED, "skipped", None
+        return
+    try:
+        pid = int(choice)
+    except (TypeError, ValueError):
+        errors.append({"row": line.row, "field": "person", "message": f"resolution {choice!r} is not a person"})
+        return
+    if pid not in people.info:
+        errors.append({"row": line.row, "field": "person", "message": "the chosen person is not in this enterprise"})
+        return
+    line.status, line.person_id, line.resolved = MATCHED, pid, "picked"
+    line.message = None
+
+
+def _dedupe(lines: list[Line], resolutions: dict[str, Any]) -> None:
+    groups: dict[tuple[int, int], list[Line]] = defaultdict(list)
+    for line in lines:
+        if line.status == MATCHED and line.person_id is not None and line.session is not None:
+            groups[(line.session.id, line.person_id)].append(line)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        kept = [x for x in group if resolutions.get(x.ref) == "keep"]
+        present = [x for x in group if not x.absent]
+        primary = kept[0] if kept else (present[0] if present else group[0])
+        for other in group:
+            if other is not primary:
+                other.status, other.duplicate_of = DUPLICATE, primary.ref
+                differs = (other.score, other.absent, other.score_note) != (primary.score, primary.absent,
+                                                                            primary.score_note)
+                other.message = f"same person as row {primary.ref}; counted once" + (
+                    " (the rows differ: the kept row wins)" if differs else "")
+
+
+# ---------------------------------------------------------------- the import
+
+
+def import_attendance(
+    enterprise: Enterprise,
+    source: str | os.PathLike[str] | bytes | IO[bytes],
+    filename: str,
+    *,
+    session: OfflineSession | None = None,
+    dry_run: bool = True,
+    resolutions: dict[str, Any] | None = None,
+    skip_unresolved: bool = False,
+    actor: User | None = None,
+    upload: AttendanceUpload | None = None,
+    reason: str | None = None,
+    max_bytes: int | None = None,
+) -> AttendanceResult:
+    """Check a sign-in sheet and, unless ``dry_run`` or anything is wrong, record the attendance (all or nothing).
+
+    ``resolutions`` maps a row ref ("12" or "Sheet!12") to a person id, "skip", or "keep" (the duplicate row
+    that wins). Ambiguous or unknown rows left unresolved refuse the commit unless ``skip_unresolved``.
+    """
+    result = AttendanceResult(filename=filename, dry_run=dry_run)
+    resolutions = {str(k): v for k, v in (resolutions or {}).items()}
+    if session is not None and session.enterprise_id != enterprise.id:
+        raise DomainError("the session is not part of this enterprise")
+    try:
+        tables = read_tables(source, filename, FIELDS, REQUIRED, all_sheets=True,
+                             max_bytes=max_bytes or MAX_UPLOAD_BYTES)
+    except ImportRefused as exc:
+        result.refused = True
+        result.errors.append({"row": None, "field": None, "message": exc.message})
+        return result
+    people = _People(enterprise.id)
+    result.people = people.info
+    several = len(tables) > 1
+    session_cache: dict[str, OfflineSession | None] = {}
+    for table in tables:
+        table_session = _table_session(enterprise.id, table, session, several, result)
+        if table_session is None and "session" not in table.columns:
+            where = f'sheet "{table.sheet}"' if table.sheet and several else filename
+            result.errors.append({"row": None, "field": "session", "message":
+                                  f"{where} names no session of this enterprise: choose the session, name the sheet "
+                                  "after it (e.g. #12) or add a 培训场次 column"})
+            continue
+        has_presence = "signed_in_at" in table.columns or "signature" in table.columns
+        for r in table.rows:
+            ref = f"{table.sheet}!{r.row}" if several else str(r.row)
+            row_session = table_session
+            named = r.values.get("session", "")
+            if named:
+                if named not in session_cache:
+                    session_cache[named] = resolve_session_ref(enterprise.id, named)
+                row_session = session_cache[named]
+                if row_session is None:
+                    result.errors.append({"row": r.row, "field": "session",
+                                          "message": f"no session of this enterprise is named {named!r}"})
+            elif row_session is None:
+                result.errors.append({"row": r.row, "field": "session", "message": "the session cell is empty"})
+            line, errors = _parse_line(r, table, ref, row_session, has_presence, result)
+            if errors or row_session is None:
+                line.status = INVALID
+                line.message = "; ".join(e["message"] for e in errors) or "no session"
+            else:
+                _match(line, people)
+            choice = resolutions.get(ref)
+            if choice == "skip":
+                errors = []  # the trainer chose to leave the row out, readable or not
+            if choice == "skip" or (choice is not None and line.status != INVALID):
+                _apply_resolution(line, choice, people, errors)
+            result.errors.extend(errors)
+            if line.session is not None and line.session not in result.sessions:
+                result.sessions.append(line.session)
+            result.lines.append(line)
+    if not result.lines and not result.errors:
+        result.errors.append({"row": None, "field": None, "message": f"{filename} has no attendance rows"})
+    _dedupe(result.lines, resolutions)
+    _plan(result)
+    if result.errors:
+        result.refused = not dry_run
+        return result
+    unresolved = result.unresolved
+    if unresolved and not dry_run and not skip_unresolved:
+        result.refused = True
+        result.errors.append({"row": None, "field": None, "message":
+                              f"{len(unresolved)} rows are ambiguous or unknown (rows "
+                              + ", ".join(x.ref for x in unresolved[:20])
+                              + "): pick the person or skip each one, or skip all unresolved rows"})
+        return result
+    if dry_run:
+        return result
+    problems = [p for s in result.sessions if (p := _locked_problem(s, actor, reason))]
+    if problems:
+        result.refused = True
+        result.errors.extend({"row": None, "field": "reason", "message": p} for p in problems)
+        return result
+    for line in unresolved:
+        line.status, line.resolved = SKIPPED, "skipped"
+    _commit(enterprise, result, source, filename, actor=actor, upload=upload, reason=reason,
+            default_session=session)
+    return result
+
+
+def _locked_problem(session: OfflineSession, actor: User | None, reason: str | None) -> str | None:
+    if session.status != LOCKED:
+        return None
+    if actor is not None and actor.app_role not in (MANAGER, ADMIN):
+        return f"session #{session.id} is locked; only a safety manager may change its attendance"
+    if not (reason or "").strip():
+        return f"session #{session.id} is locked; give a reason for changing its attendance"
+    return None
+
+
+def completed_at(session: OfflineSession) -> dt.datetime:
+    """Return when a session's training counts as done (its end, else its start)."""
+    return session.ends_at or session.starts_at
+
+
+def _values(session: OfflineSession, line: Line) -> dict[str, Any]:
+    return {"kind": KIND_OFFLINE, "topic": session.topic, "category": session.category,
+            "level": ledger_level(session), "course_id": session.course_id, "hours": session.hours,
+            "completed_at": completed_at(session), "score": line.score, "passed": line.passed}
+
+
+def _same(record: TrainingRecord, values: dict[str, Any]) -> bool:
+    def norm(value: Any) -> Any:
+        if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            return Decimal(str(value)).quantize(Decimal("0.01"))
+        if isinstance(value, dt.datetime):
+            return value.replace(microsecond=0, tzinfo=None)
+        return value
+
+    return all(norm(getattr(record, key)) == norm(value) for key, value in values.items())
+
+
+def _plan(result: AttendanceResult) -> None:
+    """Predict created / updated / unchanged / voided per session from the live records (the dry-run figures)."""
+    sources = {s.source: s for s in result.sessions}
+    live: dict[tuple[str, int], TrainingRecord] = {}
+    if sources:
+        for rec in db.session.scalars(select(TrainingRecord).where(TrainingRecord.source.in_(list(sources)),
+                                                                    TrainingRecord.voided_at.is_(None))):
+            live[(rec.source, rec.person_id)] = rec
+    for s in result.sessions:
+        figures = {"created": 0, "updated": 0, "unchanged": 0, "voided": 0, "attendees": 0, "absent": 0}
+        keep = set()
+        for line in result.rows(MATCHED):
+            if line.session is not s:
+                continue
+            if line.absent:
+                figures["absent"] += 1
+                continue
+            keep.add(line.person_id)
+            figures["attendees"] += 1
+            rec = live.get((s.source, line.person_id))  # type: ignore[arg-type]
+            if rec is None:
+                figures["created"] += 1
+            elif _same(rec, _values(s, line)):
+                figures["unchanged"] += 1
+            else:
+                figures["updated"] += 1
+        figures["voided"] = sum(1 for (src, pid) in live if src == s.source and pid not in keep)
+        result.per_session[s.id] = figures
+    for key in ("created", "updated", "unchanged", "voided"):
+        setattr(result, key, sum(f[key] for f in result.per_session.values()))
+
+
+def store_source(source: Any, filename: str, *, enterprise_id: int, actor: User | None) -> StoredFile:
+    """Keep the uploaded sheet as evidence."""
+    kwargs: dict[str, Any] = {"purpose": UPLOAD_PURPOSE, "enterprise_id": enterprise_id,
+                              "uploaded_by_id": actor.id if actor else None}
+    if isinstance(source, bytes | bytearray):
+        return save_bytes(bytes(source), filename, **kwargs)
+    if isinstance(source, str | os.PathLike):
+        return save_path(Path(source), filename, **kwargs)
+    source.seek(0)
+    return save_stream(source, filename, **kwargs)
+
+
+def _commit(enterprise: Enterprise, result: AttendanceResult, source: Any, filename: str, *, actor: User | None,
+            upload: AttendanceUpload | None, reason: str | None, default_session: OfflineSession | None) -> None:
+    session_db = db.session
+    for s in result.sessions:
+        ensure_may_change(s, actor, reason, "attendance", {"file": filename})
+    if upload is None:
+        stored = store_source(source, filename, enterprise_id=enterprise.id, actor=actor)
+        upload = AttendanceUpload(enterprise_id=enterprise.id, stored_file_id=stored.id,
+                                  session_id=(default_session or result.sessions[0]).id if result.sessions else None,
+                                  uploaded_by_id=actor.id if actor else None, status=UPLOAD_PREVIEWED)
+        session_db.add(upload)
+        session_db.flush()
+    result.upload_id = upload.id
+    person_ids = {line.person_id for line in result.rows(MATCHED)}
+    persons = {p.id: p for p in session_db.scalars(select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
+    totals = {"created": 0, "replaced": 0, "unchanged": 0}
+    voided = 0
+    for s in result.sessions:
+        lines = [x for x in result.rows(MATCHED) if x.session is s]
+        existing = {a.person_id: a for a in session_db.scalars(select(Attendance).where(Attendance.session_id == s.id))}
+        keep: set[int] = set()
+        for line in lines:
+            assert line.person_id is not None
+            record_id = None
+            if not line.absent:
+                keep.add(line.person_id)
+                outcome = ledger.record(persons[line.person_id], source=s.source, actor=actor,
+                                        evidence={"upload_id": upload.id, "row": line.row, "sheet": line.sheet},
+                                        **_values(s, line))
+                totals[outcome.outcome] += 1
+                record_id = outcome.record.id
+            att = existing.pop(line.person_id, None)
+            if att is None:
+                att = Attendance(session_id=s.id, person_id=line.person_id)
+                session_db.add(att)
+            att.score, att.passed, att.score_note, att.absent = line.score, line.passed, line.score_note, line.absent
+            att.signed_in_at, att.upload_id, att.row, att.sheet = line.signed_in_at, upload.id, line.row, line.sheet
+            att.record_id = record_id
+            att.recorded_at = utcnow()
+        for gone in existing.values():
+            session_db.delete(gone)
+        voided += ledger.void_source(s.source, reason="not on the latest sign-in sheet", actor=actor,
+                                     keep_person_ids=keep or None)
+        if s.status in (PLANNED, "held"):
+            s.status = RECORDED
+        for older in session_db.scalars(select(AttendanceUpload).where(
+                AttendanceUpload.session_id == s.id, AttendanceUpload.status == UPLOAD_COMMITTED,
+                AttendanceUpload.id != upload.id)):
+            older.status = UPLOAD_SUPERSEDED
+    session_db.flush()
+    result.created, result.updated, result.unchanged = totals["created"], totals["replaced"], totals["unchanged"]
+    result.voided = voided
+    result.committed = True
+    upload.status = UPLOAD_COMMITTED
+    upload.committed_at = utcnow()
+    upload.summary = result.summary()
+    session_db.flush()
+    for s in result.sessions:
+        ids = sorted({x.person_id for x in result.attendees if x.session is s})  # type: ignore[type-var]
+        signals.attendance_recorded.send(s, person_ids=ids, session=s)
+
+
+def upload_source(upload: AttendanceUpload) -> tuple[Any, str]:
+    """Return (path, original name) of an upload's stored sheet."""
+    from lms.core.storage import path_of
+
+    stored = db.session.get(StoredFile, upload.stored_file_id)
+    assert stored is not None
+    return path_of(stored.key), stored.original_name
+
+
+def read_bytes_limited(stream: IO[bytes], limit: int) -> bytes | None:
+    """Return the stream's bytes, or None when it exceeds ``limit``."""
+    data = stream.read(limit + 1)
+    return None if len(data) > limit else data
+

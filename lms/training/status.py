@@ -1,0 +1,487 @@
+"""Status of each person against each requirement, computed set-based from the ledger: the single source of truth.
+
+``status_query`` builds one SELECT (SQLAlchemy Core) that joins who is subject to what (applicability, one
+UNION ALL branch per requirement carrying that requirement's parameters as bound values) with the live ledger
+aggregated per person and requirement. Every window bound that depends on the as-of date (calendar years,
+rolling cut-offs, grace and reminder limits) is computed here in Python and passed as a parameter, so the SQL
+is the same on SQLite and PostgreSQL; the only date arithmetic left in SQL is for display columns
+(``due_on``, ``valid_until``), through two small dialect-aware constructs.
+
+Who is subject, and since when, is derived at query time from the organisation (current post, department,
+roles) and its history (PersonEvent dates, PersonRole.since, hire dates), so it can never be stale; the
+``training_subjection`` table (services.refresh_subjections) only keeps the history for the record.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.functions import FunctionElement
+
+from lms.core.db import db
+from lms.ledger.models import KIND_CERTIFICATE, KIND_COURSE, KIND_EXAM, TrainingRecord
+from lms.org.models import PERSON_ACTIVE, Department, Person, PersonEvent, PersonRole
+from lms.training.models import (
+    APPLIES_DEPARTMENT,
+    APPLIES_POST,
+    APPLIES_ROLE,
+    COMPLETE,
+    DUE_SOON,
+    EXEMPT,
+    EXPIRED,
+    IN_PROGRESS,
+    KIND_CERTIFICATE as REQ_CERTIFICATE,
+    KIND_COURSE as REQ_COURSE,
+    KIND_HOURS,
+    KIND_THREE_LEVEL,
+    NOT_STARTED,
+    OVERDUE,
+    RECUR_CALENDAR_YEAR,
+    RECUR_ROLLING,
+    Exemption,
+    Requirement,
+)
+
+EPOCH = dt.date(1970, 1, 1)
+LONG_ABSENCE_DAYS = 365  # 离岗一年以上: a return after more than a year repeats workshop and team education
+
+
+# ---------------------------------------------------------------- dialect-aware date helpers (display only)
+
+
+class add_days(FunctionElement):  # noqa: N801 - reads as SQL
+    """``date + n days`` as a DATE."""
+
+    type = Date()
+    inherit_cache = True
+    name = "add_days"
+
+
+class add_months(FunctionElement):  # noqa: N801
+    """``date + n months`` as a DATE."""
+
+    type = Date()
+    inherit_cache = True
+    name = "add_months"
+
+
+class greatest2(FunctionElement):  # noqa: N801
+    """The later of two non-null dates."""
+
+    type = Date()
+    inherit_cache = True
+    name = "greatest2"
+
+
+def _args(element: Any, compiler: Any, **kw: Any) -> list[str]:
+    return [compiler.process(c, **kw) for c in element.clauses]
+
+
+@compiles(add_days)
+def _add_days_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    d, n = _args(element, compiler, **kw)
+    return f"(CAST({d} AS DATE) + CAST({n} AS INTEGER))"
+
+
+@compiles(add_days, "sqlite")
+def _add_days_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    d, n = _args(element, compiler, **kw)
+    return f"date({d}, '+' || ({n}) || ' days')"
+
+
+@compiles(add_months)
+def _add_months_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    d, n = _args(element, compiler, **kw)
+    return f"CAST(CAST({d} AS DATE) + make_interval(months => CAST({n} AS INTEGER)) AS DATE)"
+
+
+@compiles(add_months, "sqlite")
+def _add_months_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    d, n = _args(element, compiler, **kw)
+    return f"date({d}, '+' || ({n}) || ' months')"
+
+
+@compiles(greatest2)
+def _greatest_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    a, b = _args(element, compiler, **kw)
+    return f"GREATEST({a}, {b})"
+
+
+@compiles(greatest2, "sqlite")
+def _greatest_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    a, b = _args(element, compiler, **kw)
+    return f"max({a}, {b})"
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """Return ``day`` moved back by ``months`` (clamped to the month's last day)."""
+    return months_after(day, -months)
+
+
+def months_after(day: dt.date, months: int) -> dt.date:
+    """Return ``day`` moved forward by ``months`` (clamped to the month's last day)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day)
+
+
+def _lit(value: Any, type_: Any) -> ColumnElement[Any]:
+    """A bound value with a type PostgreSQL can see (a CAST) and SQLite keeps as is (CAST would mangle dates)."""
+    bound = literal(value, type_)
+    return bound if db.is_sqlite else cast(bound, type_)
+
+
+# ---------------------------------------------------------------- parameters per requirement
+
+
+def requirement_params(req: Requirement, as_of: dt.date) -> dict[str, Any]:
+    """Return the bounds of ``req`` at ``as_of``, computed in Python (same SQL on every dialect)."""
+    months = req.recurrence_months or 12
+    initial, grace, reminder = req.initial_days or 0, req.grace_days or 0, req.reminder_days or 0
+    p: dict[str, Any] = {
+        "win_mode": "all" if req.kind in (REQ_COURSE, REQ_CERTIFICATE) else "since",
+        "win_start": None, "prev_start": None, "prev_end": None, "grace_start": None,
+        "year_end": None, "prev_since_limit": None, "in_reminder": 0, "in_new_year_grace": 0,
+        "overdue_before": as_of - dt.timedelta(days=initial + grace),
+        "due_soon_before": as_of - dt.timedelta(days=initial) + dt.timedelta(days=reminder),
+        "cert_grace": as_of - dt.timedelta(days=grace),
+    }
+    if req.kind in (REQ_COURSE, KIND_HOURS) and req.recurrence == RECUR_ROLLING:
+        cutoff = months_before(as_of, months)
+        p.update(win_mode="fixed", win_start=_midnight(cutoff), prev_start=_midnight(months_before(cutoff, months)),
+                 prev_end=_midnight(cutoff), grace_start=_midnight(cutoff - dt.timedelta(days=grace)))
+    elif req.kind in (REQ_COURSE, KIND_HOURS) and req.recurrence == RECUR_CALENDAR_YEAR:
+        year_start = dt.date(as_of.year, 1, 1)
+        p.update(win_mode="fixed", win_start=_midnight(year_start),
+                 prev_start=_midnight(dt.date(as_of.year - 1, 1, 1)), prev_end=_midnight(year_start),
+                 year_end=dt.date(as_of.year, 12, 31), prev_since_limit=dt.date(as_of.year - 1, 1, 1),
+                 in_reminder=int(as_of >= dt.date(as_of.year, 12, 31) - dt.timedelta(days=reminder)),
+                 in_new_year_grace=int((as_of - year_start).days <= grace))
+    return p
+
+
+# ---------------------------------------------------------------- applicability
+
+
+def _events(enterprise_id: int, as_of: dt.date) -> Any:
+    """Per person: the latest post change, department change and return after a long absence up to as_of."""
+    left = PersonEvent.__table__.alias("left_ev")
+    ret = PersonEvent.__table__.alias("ret_ev")
+    prev_left = (
+        select(func.max(left.c.on))
+        .where(left.c.person_id == ret.c.person_id, left.c.kind == "left", left.c.on <= ret.c.on)
+        .scalar_subquery()
+    )
+    returns = (
+        select(ret.c.person_id.label("person_id"), ret.c.on.label("on"), prev_left.label("left_on"))
+        .where(ret.c.kind == "returned", ret.c.on <= as_of)
+        .subquery("returns")
+    )
+    long_returns = (
+        select(returns.c.person_id, func.max(returns.c.on).label("on"))
+        .where(or_(returns.c.left_on.is_(None), add_days(returns.c.left_on, LONG_ABSENCE_DAYS) < returns.c.on))
+        .group_by(returns.c.person_id)
+        .subquery("long_returns")
+    )
+    ev = PersonEvent
+    moves = (
+        select(
+            ev.person_id.label("person_id"),
+            func.max(case((ev.kind == "post", ev.on))).label("last_post"),
+            func.max(case((ev.kind == "department", ev.on))).label("last_dept"),
+        )
+        .join(Person, Person.id == ev.person_id)
+        .where(Person.enterprise_id == enterprise_id, ev.on <= as_of, ev.kind.in_(("post", "department")))
+        .group_by(ev.person_id)
+        .subquery("moves")
+    )
+    return moves, long_returns
+
+
+def _branch(req: Requirement, as_of: dt.date, moves: Any, long_returns: Any,
+            person_filter: ColumnElement[bool] | None) -> Select[Any]:
+    """Who is subject to ``req`` at ``as_of`` and since when, with ``req``'s parameters as columns."""
+    p = requirement_params(req, as_of)
+    hire = func.coalesce(Person.hire_date, _lit(EPOCH, Date()))
+    full_levels: Any = _lit(1, Integer())
+    q = select(Person.id.label("person_id"))
+    if req.applies_to == APPLIES_ROLE:
+        q = q.join(PersonRole, and_(PersonRole.person_id == Person.id, PersonRole.role_id == req.role_id))
+        since: Any = PersonRole.since
+    elif req.applies_to == APPLIES_POST:
+        q = q.outerjoin(moves, moves.c.person_id == Person.id).where(Person.post_id == req.post_id)
+        since = greatest2(hire, func.coalesce(moves.c.last_post, hire))
+    elif req.applies_to == APPLIES_DEPARTMENT:
+        root = db.session.get(Department, req.department_id) if req.department_id else None
+        if root is None:
+            q = q.where(literal(False))
+        else:
+            subtree = select(Department.id).where(
+                Department.enterprise_id == root.enterprise_id,
+                or_(Department.id == root.id, Department.path.startswith(root.path + "/", autoescape=True)),
+            )
+            q = q.where(Person.department_id.in_(subtree))
+        q = q.outerjoin(moves, moves.c.person_id == Person.id)
+        since = greatest2(hire, func.coalesce(moves.c.last_dept, hire))
+    else:
+        since = hire
+    if req.kind == KIND_THREE_LEVEL:
+        # New hires need all three levels; after a change of post or a long absence, workshop and team again.
+        if req.applies_to not in (APPLIES_POST, APPLIES_DEPARTMENT):
+            q = q.outerjoin(moves, moves.c.person_id == Person.id)
+        q = q.outerjoin(long_returns, long_returns.c.person_id == Person.id)
+        since = greatest2(greatest2(since, func.coalesce(moves.c.last_post, since)),
+                          func.coalesce(long_returns.c.on, since))
+        full_levels = case((since == hire, 1), else_=0)
+    q = q.where(
+        Person.enterprise_id == req.enterprise_id,
+        or_(Person.status == PERSON_ACTIVE, Person.left_on > as_of),
+        hire <= as_of,
+        since <= as_of,
+    )
+    if req.tracked_from is not None:
+        q = q.where(since >= req.tracked_from)
+    if person_filter is not None:
+        q = q.where(person_filter)
+    return q.add_columns(
+        _lit(req.id, Integer()).label("requirement_id"),
+        since.label("since"),
+        _lit(req.kind, String()).label("kind"),
+        _lit(req.recurrence, String()).label("recurrence"),
+        _lit(req.recurrence_months or 12, Integer()).label("months"),
+        _lit(req.initial_days or 0, Integer()).label("initial_days"),
+        _lit(req.hours_required or 0, Numeric(7, 2)).label("hours_required"),
+        _lit(req.course_id, Integer()).label("course_id"),
+        _lit("|" + req.categories.strip("|") + "|" if req.category_list else None, String()).label("cats"),
+        _lit(req.certificate_category or None, String()).label("cert_category"),
+        _lit(req.certificate_topic or None, String()).label("cert_topic"),
+        full_levels.label("full_levels"),
+        _lit(p["win_mode"], String()).label("win_mode"),
+        _lit(p["win_start"], DateTime()).label("win_start"),
+        _lit(p["prev_start"], DateTime()).label("prev_start"),
+        _lit(p["prev_end"], DateTime()).label("prev_end"),
+        _lit(p["grace_start"], DateTime()).label("grace_start"),
+        _lit(p["year_end"], Date()).label("year_end"),
+        _lit(p["prev_since_limit"], Date()).label("prev_since_limit"),
+        _lit(p["in_reminder"], Integer()).label("in_reminder"),
+        _lit(p["in_new_year_grace"], Integer()).label("in_new_year_grace"),
+        _lit(p["overdue_before"], Date()).label("overdue_before"),
+        _lit(p["due_soon_before"], Date()).label("due_soon_before"),
+        _lit(p["cert_grace"], Date()).label("cert_grace"),
+    ).select_from(Person)
+
+
+def active_requirements(enterprise_id: int, requirement_ids: Iterable[int] | None = None) -> list[Requirement]:
+    """Return the enterprise's active requirements (optionally only some), in a stable order."""
+    q = select(Requirement).where(Requirement.enterprise_id == enterprise_id, Requirement.active.is_(True))
+    if requirement_ids is not None:
+        q = q.where(Requirement.id.in_(list(requirement_ids)))
+    return list(db.session.scalars(q.order_by(Requirement.id)))
+
+
+def applicability_query(enterprise_id: int, as_of: dt.date, requirement_ids: Iterable[int] | None = None,
+                        person_filter: ColumnElement[bool] | None = None,
+                        requirements: list[Requirement] | None = None) -> Select[Any] | None:
+    """Return (person_id, requirement_id, since, parameters…) for everyone subject at ``as_of``; None if none."""
+    reqs = requirements if requirements is not None else active_requirements(enterprise_id, requirement_ids)
+    if not reqs:
+        return None
+    moves, long_returns = _events(enterprise_id, as_of)
+    branches = [_branch(r, as_of, moves, long_returns, person_filter) for r in reqs]
+    if len(branches) == 1:
+        return branches[0]
+    return union_all(*branches)  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- status
+
+
+STATUS_COLUMNS = ("person_id", "requirement_id", "status", "hours_done", "hours_due", "due_on", "valid_until",
+                  "completed_at", "since")
+
+
+def _empty() -> Select[Any]:
+    return select(
+        literal(0).label("person_id"), literal(0).label("requirement_id"), literal("").label("status"),
+        literal(0).label("hours_done"), literal(0).label("hours_due"), null().label("due_on"),
+        null().label("valid_until"), null().label("completed_at"), null().label("since"),
+    ).where(literal(False))
+
+
+def status_query(enterprise_id: int, as_of: dt.date, requirement_ids: Iterable[int] | None = None,
+                 person_filter: ColumnElement[bool] | None = None,
+                 requirements: list[Requirement] | None = None) -> Select[Any]:
+    """Return a SELECT of (person_id, requirement_id, status, hours_done, hours_due, due_on, valid_until,
+    completed_at, since) for every person subject to an active requirement at ``as_of``.
+
+    ``person_filter`` is a boolean expression over ``Person`` columns (department subtree, role, ids…).
+    Statuses: not_started, in_progress, complete, due_soon, overdue, expired, exempt.
+    """
+    app_q = applicability_query(enterprise_id, as_of, requirement_ids, person_filter, requirements)
+    if app_q is None:
+        return _empty()
+    a = app_q.cte("applicable")
+    r = TrainingRecord.__table__.alias("rec")
+    as_of_end = _midnight(as_of + dt.timedelta(days=1))
+    matches = or_(
+        and_(a.c.kind == REQ_COURSE, r.c.course_id == a.c.course_id,
+             or_(r.c.kind == KIND_COURSE, and_(r.c.kind == KIND_EXAM, r.c.passed.is_(True)))),
+        and_(a.c.kind == KIND_HOURS,
+             or_(a.c.cats.is_(None), a.c.cats.like(literal("%|") + r.c.category + literal("|%")))),
+        and_(a.c.kind == REQ_CERTIFICATE, r.c.kind == KIND_CERTIFICATE,
+             or_(a.c.cert_category.is_(None), r.c.category == a.c.cert_category),
+             or_(a.c.cert_topic.is_(None), r.c.topic.like(literal("%") + a.c.cert_topic + literal("%")))),
+        and_(a.c.kind == KIND_THREE_LEVEL, r.c.level.isnot(None)),
+    )
+    in_window = or_(
+        a.c.win_mode == "all",
+        and_(a.c.win_mode == "since", r.c.completed_at >= a.c.since),
+        and_(a.c.win_mode == "fixed", r.c.completed_at >= a.c.win_start),
+    )
+    in_prev = and_(r.c.completed_at >= a.c.prev_start, r.c.completed_at < a.c.prev_end)
+    after_since = r.c.completed_at >= a.c.since
+    zero = literal(0, Numeric(7, 2))
+    g = (
+        select(
+            a.c.person_id, a.c.requirement_id,
+            func.sum(case((in_window, r.c.hours), else_=zero)).label("hours_win"),
+            func.sum(case((in_prev, r.c.hours), else_=zero)).label("hours_prev"),
+            func.sum(case((r.c.completed_at >= a.c.grace_start, r.c.hours), else_=zero)).label("hours_grace"),
+            func.max(case((in_window, r.c.completed_at))).label("last_win"),
+            func.min(case((in_window, r.c.completed_at))).label("first_win"),
+            func.max(case((in_prev, r.c.completed_at))).label("last_prev"),
+            func.max(r.c.completed_at).label("last_any"),
+            func.max(r.c.valid_until).label("cert_until"),
+            func.count(func.distinct(case((and_(after_since, r.c.level.in_(("company", "workshop", "team"))),
+                                           r.c.level)))).label("lv3"),
+            func.count(func.distinct(case((and_(after_since, r.c.level.in_(("workshop", "team"))),
+                                           r.c.level)))).label("lv2"),
+        )
+        .select_from(a.join(r, and_(r.c.person_id == a.c.person_id, r.c.voided_at.is_(None),
+                                    r.c.completed_at < as_of_end, matches)))
+        .group_by(a.c.person_id, a.c.requirement_id)
+        .cte("ledger_agg")
+    )
+    ex = (
+        select(Exemption.person_id, Exemption.requirement_id)
+        .where(Exemption.enterprise_id == enterprise_id, Exemption.revoked_at.is_(None),
+               Exemption.valid_from <= as_of, or_(Exemption.valid_until.is_(None), Exemption.valid_until >= as_of))
+        .distinct()
+        .cte("exempt")
+    )
+    hours_win = func.coalesce(g.c.hours_win, zero)
+    is_hours, is_course = a.c.kind == KIND_HOURS, a.c.kind == REQ_COURSE
+    is_cert, is_three = a.c.kind == REQ_CERTIFICATE, a.c.kind == KIND_THREE_LEVEL
+    rolling, yearly = a.c.recurrence == RECUR_ROLLING, a.c.recurrence == RECUR_CALENDAR_YEAR
+    met = or_(
+        and_(is_course, g.c.last_win.isnot(None)),
+        and_(is_hours, hours_win >= a.c.hours_required),
+        and_(is_cert, g.c.cert_until >= as_of),
+        and_(is_three, or_(and_(a.c.full_levels == 1, g.c.lv3 >= 3), and_(a.c.full_levels == 0, g.c.lv2 >= 2))),
+    )
+    met_prev = or_(and_(is_course, g.c.last_prev.isnot(None)),
+                   and_(is_hours, func.coalesce(g.c.hours_prev, zero) >= a.c.hours_required))
+    lapsed_course = and_(is_course, rolling, g.c.last_any.isnot(None))
+    lapsed_hours = and_(is_hours, rolling, met_prev)
+    lapsed_cert = and_(is_cert, g.c.cert_until.isnot(None))
+    recent = or_(
+        and_(is_course, g.c.last_any >= a.c.grace_start),
+        and_(is_hours, func.coalesce(g.c.hours_grace, zero) >= a.c.hours_required),
+        and_(is_cert, g.c.cert_until >= a.c.cert_grace),
+    )
+    prev_missed = and_(yearly, a.c.since <= a.c.prev_since_limit, ~met_prev)
+    progress = or_(and_(is_hours, hours_win > 0), and_(is_three, func.coalesce(g.c.lv3, 0) > 0))
+    status = case(
+        (ex.c.person_id.isnot(None), EXEMPT),
+        (met, COMPLETE),
+        (or_(lapsed_course, lapsed_hours, lapsed_cert), case((recent, DUE_SOON), else_=EXPIRED)),
+        (prev_missed, case((a.c.in_new_year_grace == 1, DUE_SOON), else_=OVERDUE)),
+        (and_(yearly, a.c.in_reminder == 1), DUE_SOON),
+        (and_(~yearly, a.c.since < a.c.overdue_before), OVERDUE),
+        (and_(~yearly, a.c.since <= a.c.due_soon_before), DUE_SOON),
+        (progress, IN_PROGRESS),
+        else_=NOT_STARTED,
+    )
+    valid_until = case(
+        (is_cert, g.c.cert_until),
+        (and_(yearly, met), a.c.year_end),
+        (and_(is_course, rolling, g.c.last_win.isnot(None)), add_months(g.c.last_win, a.c.months)),
+        (and_(is_hours, rolling, met), add_months(g.c.first_win, a.c.months)),
+        else_=null(),
+    )
+    due_on = case(
+        (met, case((or_(is_cert, rolling, yearly), valid_until), else_=null())),
+        (lapsed_course, add_months(g.c.last_any, a.c.months)),
+        (lapsed_cert, g.c.cert_until),
+        (prev_missed, a.c.prev_since_limit),
+        (yearly, a.c.year_end),
+        else_=add_days(a.c.since, a.c.initial_days),
+    )
+    completed_at = case((is_course, func.coalesce(g.c.last_win, g.c.last_any)), else_=g.c.last_win)
+    return (
+        select(
+            a.c.person_id, a.c.requirement_id, status.label("status"),
+            case((or_(is_hours), hours_win), else_=null()).label("hours_done"),
+            case((is_hours, a.c.hours_required), else_=null()).label("hours_due"),
+            due_on.label("due_on"), valid_until.label("valid_until"), completed_at.label("completed_at"),
+            a.c.since.label("since"),
+        )
+        .select_from(
+            a.outerjoin(g, and_(g.c.person_id == a.c.person_id, g.c.requirement_id == a.c.requirement_id))
+            .outerjoin(ex, and_(ex.c.person_id == a.c.person_id, ex.c.requirement_id == a.c.requirement_id))
+        )
+    )
+
+
+def statuses(enterprise_id: int, as_of: dt.date, requirement_ids: Iterable[int] | None = None,
+             person_filter: ColumnElement[bool] | None = None) -> list[dict[str, Any]]:
+    """Run ``status_query`` and return plain dicts (dates normalised for both dialects)."""
+    rows = db.session.execute(status_query(enterprise_id, as_of, requirement_ids, person_filter)).mappings().all()
+    return [normalise(row) for row in rows]
+
+
+def normalise(row: Any) -> dict[str, Any]:
+    """Return a status row as a dict whose dates are ``date`` objects whatever the driver returned."""
+    out = dict(row)
+    for key in ("due_on", "valid_until", "since"):
+        out[key] = as_date(out.get(key))
+    value = out.get("completed_at")
+    if isinstance(value, str):
+        out["completed_at"] = dt.datetime.fromisoformat(value)
+    return out
+
+
+def as_date(value: Any) -> dt.date | None:
+    """Coerce what a driver returns for a computed date column (date, datetime or ISO text) to a date."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])

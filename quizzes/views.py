@@ -1,0 +1,1 @@
+"""Views (placeholder while building)."""
