@@ -129,6 +129,9 @@ def _init_hooks(app: Flask) -> None:
         write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
         # Load the user afresh for every request even where an app context outlives it (tests, CLI).
         g.pop("_login_user", None)
+        from flask_babel import refresh
+
+        refresh()
 
     app.before_request(check_request_access)
 
