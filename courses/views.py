@@ -16,6 +16,7 @@ from lms.app import optional_import
 from lms.core.db import db
 from lms.core.errors import DomainError
 from lms.core.exports import xlsx_bytes
+from lms.core.jobs import Job
 from lms.core.nav import nav_item
 from lms.core.permissions import roles
 from lms.core.storage import send_stored
@@ -510,8 +511,10 @@ def lesson_edit(lesson_id: int):
         db.session.commit()
         flash(_("Lesson saved."), "success")
         return redirect(url_for("courses.lesson_edit", lesson_id=lesson.id))
+    video = lesson.latest_video
+    job = db.session.get(Job, video.job_id) if video is not None and video.job_id else None
     return render_template("courses/lesson_form.html", form=form, lesson=lesson, section=lesson.section,
-                           course=lesson.course, video=lesson.latest_video, ready=lesson.ready_video)
+                           course=lesson.course, video=video, ready=lesson.ready_video, job=job)
 
 
 @bp.route("/lessons/<int:lesson_id>/change", methods=["POST"])
@@ -568,8 +571,6 @@ def video_status(asset_id: int):
     if asset is None:
         abort(404)
     _managed_lesson(asset.lesson_id)
-    from lms.core.jobs import Job
-
     job = db.session.get(Job, asset.job_id) if asset.job_id else None
     return jsonify({"id": asset.id, "status": asset.status, "error": asset.error,
                     "progress": job.progress if job else (100 if asset.status == "ready" else 0),
@@ -667,6 +668,17 @@ STATUS_LABELS = {"enrolled": _l("Not started"), "in_progress": _l("In progress")
 SOURCE_LABELS = {"self": _l("Self-enrolled"), "assigned": _l("Assigned")}
 VIDEO_STATUS_LABELS = {"queued": _l("Queued"), "processing": _l("Processing"), "ready": _l("Ready"),
                        "failed": _l("Failed")}
+# The pipeline's messages (courses.media), listed here so that they are translated where they are shown.
+MEDIA_MESSAGES = (
+    _l("The file is not a media file."), _l("The file has no video stream (audio only?)."),
+    _l("The file is truncated or damaged."), _l("The length of the video cannot be determined."),
+    _l("Processing the video took too long and was stopped."), _l("The video could not be converted."),
+    _l("This kind of file is not accepted; upload a single video file such as an MP4."),
+    _l("The video could not be processed."), _l("The original file is missing."),
+    _l("The file name contains control characters."), _l("Playlists and file lists are not accepted; upload a video file."),
+    _l("Only regular files can be processed."), _l("The video converter (ffmpeg) could not be started."),
+    _l("The video stream has no picture size."), _l("The file is empty."),
+)
 KIND_LABELS = {VIDEO: _l("Video"), DOCUMENT: _l("Document"), TEXT: _l("Text"), EXAM: _l("Exam"), LINK: _l("Link")}
 
 

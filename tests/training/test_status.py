@@ -138,7 +138,7 @@ def test_exemption_with_validity(enterprise, make_person, make_user):
 
 def test_three_level_new_hire_then_post_change(enterprise, make_person):
     p = make_person(enterprise, hire_date=D(2025, 1, 1))
-    req = requirement(enterprise, kind="three_level", hours_required=0, initial_days=7)
+    req = requirement(enterprise, kind="three_level", hours_required=0, initial_days=7, reminder_days=0)
     rec(p, D(2025, 1, 2), 8, level="company")
     rec(p, D(2025, 1, 3), 8, level="workshop")
     assert status_of(enterprise, p, req, D(2025, 1, 5))["status"] == "in_progress"
@@ -159,7 +159,7 @@ def test_three_level_new_hire_then_post_change(enterprise, make_person):
 
 def test_three_level_return_after_long_absence(enterprise, make_person):
     p = make_person(enterprise, hire_date=D(2020, 1, 1))
-    req = requirement(enterprise, kind="three_level", hours_required=0, initial_days=7)
+    req = requirement(enterprise, kind="three_level", hours_required=0, initial_days=7, reminder_days=0)
     for level in ("company", "workshop", "team"):
         rec(p, D(2020, 1, 2), 8, level=level)
     set_status(p, "left", on=D(2023, 1, 1))
@@ -188,8 +188,9 @@ def test_subject_after_role_gain_and_post_change(enterprise, make_person):
     db.session.flush()
     row = status_of(enterprise, p, by_role, D(2026, 2, 1))
     assert row["since"] == D(2026, 1, 10) and row["due_on"] == D(2026, 7, 12) and row["status"] == "not_started"
-    row = status_of(enterprise, p, by_post, D(2026, 2, 1))
+    row = status_of(enterprise, p, by_post, D(2026, 1, 25))
     assert row["since"] == D(2026, 1, 20) and row["status"] == "due_soon"  # due 01-30, reminder 14 days
+    assert status_of(enterprise, p, by_post, D(2026, 2, 1))["status"] == "overdue"
     assert status_of(enterprise, p, by_dept, D(2026, 2, 1))["since"] == D(2026, 1, 20)  # sub-department counts
     # History: a refresh opens rows; a later move closes the post's.
     services.refresh_subjections(enterprise.id, on=D(2026, 2, 1))

@@ -1,0 +1,70 @@
+from types import SimpleNamespace
+
+import pytest
+
+from quizzes.types import REGISTRY, get_type, normalize_answer_text, public_question
+
+
+def test_single_choice():
+    t = get_type("single_choice")
+    assert t.grade(1, 1) == 1.0
+    assert t.grade(0, 1) == 0.0
+    assert t.grade(None, 1) == 0.0
+    assert t.validate(["a"], 0)
+    assert t.validate(["a", "b"], 2)
+    assert t.validate(["a", "b"], 1) is None
+    with pytest.raises(ValueError):
+        t.coerce_answer(5, 4)
+
+
+def test_multiple_choice_all_or_nothing_and_partial():
+    t = get_type("multiple_choice")
+    assert t.grade([0, 1, 3], [0, 1, 3]) == 1.0
+    assert t.grade([0, 1], [0, 1, 3]) == 0.0
+    assert t.grade([0, 1], [0, 1, 3], partial=True) == pytest.approx(2 / 3)
+    assert t.grade([0, 2], [0, 1, 3], partial=True) == 0.0  # a wrong option earns nothing
+    assert t.grade([], [0], partial=True) == 0.0
+    assert t.coerce_answer(["2", 0, 0], 4) == [0, 2]
+    assert t.key_text([], [0, 2], option_order=[2, 1, 0, 3]) == "AC"
+
+
+def test_true_false():
+    t = get_type("true_false")
+    assert t.grade(True, True) == 1.0
+    assert t.grade(False, True) == 0.0
+    assert t.grade(None, False) == 0.0
+    assert t.coerce_answer("false", 0) is False
+    assert t.coerce_answer("true", 0) is True
+
+
+def test_fill_blank_normalises_full_width_spaces_case():
+    t = get_type("fill_blank")
+    key = [["预防为主"], ["42", "42V"]]
+    assert t.grade(["预防 为主", "４２ｖ"], key) == 1.0
+    assert t.grade(["预防为主", "36"], key) == 0.5
+    assert t.grade([], key) == 0.0
+    assert normalize_answer_text("  ＡＢＣ  d ") == "abcd"
+
+
+def test_short_answer_waits_for_a_person():
+    t = get_type("short_answer")
+    assert t.grade("先通风再检测", "") is None
+    assert t.grade("  ", "") == 0.0
+    assert not t.auto_graded
+
+
+def test_public_view_never_contains_the_key():
+    for name, key, options in [("single_choice", 2, ["甲", "乙", "丙"]), ("multiple_choice", [0, 2], ["甲", "乙", "丙"]),
+                               ("true_false", True, []), ("fill_blank", [["秘密答案"]], []),
+                               ("short_answer", "参考秘密", [])]:
+        version = SimpleNamespace(type=name, stem="题干 ____", options=options, key=key, explanation="解析秘密")
+        view = public_question(version, [2, 0, 1] if options else None)
+        text = repr(view)
+        assert "key" not in view and "explanation" not in view
+        assert "秘密" not in text
+        if options:
+            assert [o["text"] for o in view["options"]] == ["丙", "甲", "乙"]
+
+
+def test_registry_is_complete():
+    assert set(REGISTRY) == {"single_choice", "multiple_choice", "true_false", "fill_blank", "short_answer"}
