@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
-from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -60,7 +59,7 @@ from quizzes.models import (
     QuestionVersion,
 )
 from quizzes.stats import exam_stats_for_people  # noqa: F401 - part of this module's public API
-from quizzes.types import LETTERS, TYPE_NAMES, get_type
+from quizzes.types import LETTERS, TYPE_NAMES, _, get_type
 
 GRACE = dt.timedelta(seconds=5)
 TYPE_LABELS_ZH = {"single_choice": "单选题", "multiple_choice": "多选题", "true_false": "判断题", "fill_blank": "填空题",

@@ -17,10 +17,19 @@ import re
 import unicodedata
 from typing import Any
 
+from flask import has_request_context
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 LETTERS = "ABCDEFGH"
 BLANK_RE = re.compile(r"_{2,}|（\s*）|\(\s*\)")
+
+
+def _(text: str, **values: Any) -> str:
+    """Translate in a request (the user's language); outside one (CLI, jobs, tests) keep the English source."""
+    if has_request_context():
+        return gettext(text, **values)
+    return text % values if values else text
 
 
 def normalize_answer_text(value: Any) -> str:
@@ -83,9 +92,9 @@ class SingleChoice(QuestionType):
 
     def validate(self, options: list[str], key: Any) -> str | None:
         if len(options) < 2:
-            return str(_l("a choice question needs at least two options"))
+            return _("a choice question needs at least two options")
         if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key < len(options):
-            return str(_l("the answer must be one of the options"))
+            return _("the answer must be one of the options")
         return None
 
     def coerce_answer(self, answer: Any, n_options: int) -> Any:
@@ -113,9 +122,9 @@ class MultipleChoice(QuestionType):
 
     def validate(self, options: list[str], key: Any) -> str | None:
         if len(options) < 2:
-            return str(_l("a choice question needs at least two options"))
+            return _("a choice question needs at least two options")
         if not isinstance(key, list) or not key or any(not isinstance(k, int) or not 0 <= k < len(options) for k in key):
-            return str(_l("the answers must be among the options"))
+            return _("the answers must be among the options")
         return None
 
     def coerce_answer(self, answer: Any, n_options: int) -> Any:
@@ -148,7 +157,7 @@ class TrueFalse(QuestionType):
     label = _l("True / false")
 
     def validate(self, options: list[str], key: Any) -> str | None:
-        return None if isinstance(key, bool) else str(_l("the answer must be true or false"))
+        return None if isinstance(key, bool) else _("the answer must be true or false")
 
     def coerce_answer(self, answer: Any, n_options: int) -> Any:
         if answer is None or answer == "":
@@ -166,11 +175,11 @@ class TrueFalse(QuestionType):
 
     def public_view(self, version: Any, option_order: list[int] | None = None) -> dict[str, Any]:
         view = super().public_view(version, option_order)
-        view["options"] = [{"value": "true", "text": str(_l("True"))}, {"value": "false", "text": str(_l("False"))}]
+        view["options"] = [{"value": "true", "text": _("True")}, {"value": "false", "text": _("False")}]
         return view
 
     def key_text(self, options: list[str], key: Any, option_order: list[int] | None = None) -> str:
-        return str(_l("True")) if key else str(_l("False"))
+        return _("True") if key else _("False")
 
     def answer_text(self, options: list[str], answer: Any, option_order: list[int] | None = None) -> str:
         return "" if answer is None else self.key_text(options, answer)
@@ -182,7 +191,7 @@ class FillBlank(QuestionType):
 
     def validate(self, options: list[str], key: Any) -> str | None:
         if not isinstance(key, list) or not key or any(not isinstance(b, list) or not b for b in key):
-            return str(_l("each blank needs at least one accepted answer"))
+            return _("each blank needs at least one accepted answer")
         return None
 
     def blank_count(self, version: Any) -> int:

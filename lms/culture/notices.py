@@ -8,7 +8,7 @@ from typing import Any, BinaryIO
 
 import markdown as md
 import nh3
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import func, insert, literal, or_, select
 
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError, NotFound
@@ -98,16 +98,10 @@ def publish_notice(notice: Notice, actor: User | None) -> int:
     notice.published_by_id = actor.id if actor else None
     people = audience(notice).subquery()
     db.session.execute(insert(NoticeAck).from_select(
-        ["notice_id", "person_id"], select(db_literal(notice.id), people.c.id)))
+        ["notice_id", "person_id"], select(literal(notice.id), people.c.id)))
     db.session.flush()
     return int(db.session.scalar(select(func.count()).select_from(NoticeAck)
                                  .where(NoticeAck.notice_id == notice.id)) or 0)
-
-
-def db_literal(value: int) -> Any:
-    from sqlalchemy import literal
-
-    return literal(value)
 
 
 def acknowledge(notice: Notice, person_id: int) -> bool:
@@ -204,5 +198,3 @@ def file_of_notice(notice: Notice, file_id: int) -> Any:
 
     return db.session.get(StoredFile, file_id)
 
-
-_ = and_

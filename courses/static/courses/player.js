@@ -1,0 +1,122 @@
+// The lesson player: quality switch, heartbeats, no skipping ahead for credit, resume. Data comes from data-*.
+(function () {
+  "use strict";
+
+  // Document lessons: count down the minimum reading time on the button.
+  document.querySelectorAll("form.reading[data-seconds]").forEach(function (form) {
+    var left = parseInt(form.getAttribute("data-seconds"), 10) || 0;
+    var button = form.querySelector("button");
+    var label = button.getAttribute("data-label");
+    if (left <= 0) { return; }
+    button.disabled = true;
+    var timer = setInterval(function () {
+      left -= 1;
+      if (left <= 0) { clearInterval(timer); button.disabled = false; button.textContent = label; return; }
+      button.textContent = label + " (" + left + "s)";
+    }, 1000);
+  });
+
+  var box = document.getElementById("player");
+  if (!box) { return; }
+  var video = box.querySelector("video");
+  var url = box.getAttribute("data-heartbeat-url");
+  var allowSeek = box.getAttribute("data-forward-seek") === "1";
+  var maxRate = parseFloat(box.getAttribute("data-max-rate")) || 1;
+  var resume = parseFloat(box.getAttribute("data-resume")) || 0;
+  var furthest = parseFloat(box.getAttribute("data-furthest")) || 0;
+  var status = document.getElementById("player-status");
+  var rateSelect = document.getElementById("rate");
+  var session = (window.crypto && window.crypto.getRandomValues)
+    ? Array.prototype.map.call(window.crypto.getRandomValues(new Uint8Array(16)), function (b) {
+        return ("0" + b.toString(16)).slice(-2); }).join("")
+    : String(Math.random()).slice(2) + String(Date.now());
+  var lastGood = resume;      // the position before any seek
+  var lastTick = resume;
+  var switching = false;      // a quality switch sets currentTime itself
+  var timer = null;
+  var done = box.getAttribute("data-completed") === "1";
+
+  function say(text) { if (status) { status.textContent = text; } }
+
+  function beat(position, playing) {
+    if (!url) { return; }
+    var body = JSON.stringify({ session: session, position: position, playing: playing, rate: video.playbackRate });
+    fetch(url, {
+      method: "POST", credentials: "same-origin", keepalive: true, body: body,
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": window.LMS.csrf }
+    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
+      if (!j || !j.recorded) { return; }
+      furthest = Math.max(furthest, j.furthest || 0);
+      say(Math.round((j.fraction || 0) * 100) + "%");
+      if (j.course_completed && !done) { done = true; say(box.getAttribute("data-msg-course-done")); }
+      else if (j.completed && !done) { done = true; say(box.getAttribute("data-msg-done")); }
+    }).catch(function () { /* the next heartbeat carries on */ });
+  }
+
+  video.addEventListener("loadedmetadata", function () {
+    if (switching) { return; }
+    if (resume > 1 && resume < video.duration - 2) { video.currentTime = resume; }
+  });
+
+  video.addEventListener("timeupdate", function () {
+    if (video.seeking || switching) { return; }
+    var t = video.currentTime;
+    if (t - lastTick >= 0 && t - lastTick < 2) { furthest = Math.max(furthest, t); }
+    lastTick = t;
+    lastGood = t;
+  });
+
+  video.addEventListener("seeking", function () {
+    if (switching) { return; }
+    var target = video.currentTime;
+    if (!allowSeek && target > furthest + 1) {
+      video.currentTime = Math.max(0, Math.min(furthest, lastGood));
+      say(box.getAttribute("data-msg-seek"));
+      return;
+    }
+    beat(lastGood, !video.paused);  // credit what was played up to the seek
+  });
+
+  video.addEventListener("seeked", function () {
+    if (switching) { return; }
+    lastGood = lastTick = video.currentTime;
+    beat(video.currentTime, !video.paused);  // anchor at the new position (credits nothing)
+  });
+
+  video.addEventListener("play", function () {
+    beat(video.currentTime, true);
+    if (!timer) { timer = setInterval(function () { if (!video.paused) { beat(video.currentTime, true); } }, 10000); }
+  });
+  video.addEventListener("pause", function () { if (!switching) { beat(video.currentTime, false); } });
+  video.addEventListener("ended", function () { beat(video.duration, false); });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden" && !video.paused) { beat(video.currentTime, true); }
+  });
+
+  video.addEventListener("ratechange", function () {
+    if (video.playbackRate > maxRate) { video.playbackRate = maxRate; }
+  });
+  if (rateSelect) {
+    rateSelect.addEventListener("change", function () {
+      video.playbackRate = Math.min(maxRate, parseFloat(rateSelect.value) || 1);
+    });
+  }
+
+  box.querySelectorAll(".quality button[data-src]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var at = video.currentTime, wasPlaying = !video.paused, rate = video.playbackRate;
+      box.querySelectorAll(".quality button").forEach(function (b) { b.classList.remove("active"); });
+      button.classList.add("active");
+      switching = true;
+      video.src = button.getAttribute("data-src");
+      video.addEventListener("loadedmetadata", function once() {
+        video.removeEventListener("loadedmetadata", once);
+        video.currentTime = at;
+        video.playbackRate = rate;
+        switching = false;
+        if (wasPlaying) { video.play(); }
+      });
+      video.load();
+    });
+  });
+})();
