@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 from alembic import context
 
 from lms.app import import_models
 from lms.core.db import Base, make_engine
 
 config = context.config
-import_models()
+# LMS_MIGRATION_MODULES (comma-separated model modules) lets a new revision cover one feature at a time.
+_only = os.environ.get("LMS_MIGRATION_MODULES")
+if _only:
+    import importlib
+
+    for _name in _only.split(","):
+        importlib.import_module(_name.strip())
+else:
+    import_models()
 target_metadata = Base.metadata
 
 

@@ -184,8 +184,10 @@ def test_import_all_or_nothing_then_unchanged_then_update(bank):
 
 
 def test_cli_import_json(app, enterprise, tmp_path):
+    from lms.core.db import db
     from quizzes.cli import import_questions_cmd
 
+    db.session.commit()  # the commands roll back their own work; keep the enterprise (the test still rolls back)
     runner = app.test_cli_runner()
     res = runner.invoke(import_questions_cmd, [str(SAMPLES / "electrical.gift.txt"), "--enterprise", enterprise.code,
                                                "--bank", "用电安全", "--dry-run", "--json"])
@@ -194,7 +196,7 @@ def test_cli_import_json(app, enterprise, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("题型,题干,选项A,选项B,答案\n单选,题,甲,乙,\n", encoding="utf-8")
     res = runner.invoke(import_questions_cmd, [str(bad), "--enterprise", enterprise.code, "--bank", "x", "--json"])
-    assert res.exit_code == 1
+    assert res.exit_code == 1, res.output
     assert json.loads(res.output)["errors"] == [{"row": 2, "field": "answer", "message": "the answer is missing"}]
     res = runner.invoke(import_questions_cmd, [str(bad), "--enterprise", "NOPE", "--bank", "x", "--json"])
     assert res.exit_code == 2
