@@ -43,10 +43,11 @@ def verify_cmd(number: str, code: str) -> None:
 @certificates_group.command("expire")
 @with_appcontext
 def expire_cmd() -> None:
-    """Mark certificates past their validity as expired (run daily)."""
+    """Mark certificates past their validity as expired and forget old failed verifications (run daily)."""
     from certificates import services
 
     n = services.expire_due()
+    services.prune_verify_failures()
     db.session.commit()
     click.echo(f"{n} certificates expired")
 

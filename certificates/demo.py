@@ -30,14 +30,27 @@ def _flagged(record: TrainingRecord) -> bool:
 def load(enterprise: Enterprise, ctx: Any) -> None:
     """Load the demo's certificates into ``enterprise``."""
     tpl = services.get_template(enterprise.id)
-    services.update_template(tpl, actor=None, title="安全培训合格证书", subtitle="Certificate of Safety Training",
-                             issuer=enterprise.name)
+    services.update_template(
+        tpl,
+        actor=None,
+        title="安全培训合格证书",
+        subtitle="Certificate of Safety Training",
+        issuer=enterprise.name,
+    )
     records = db.session.scalars(
-        select(TrainingRecord).where(
-            TrainingRecord.enterprise_id == enterprise.id, TrainingRecord.voided_at.is_(None),
+        select(TrainingRecord)
+        .where(
+            TrainingRecord.enterprise_id == enterprise.id,
+            TrainingRecord.voided_at.is_(None),
             ((TrainingRecord.kind == KIND_COURSE) & TrainingRecord.course_id.is_not(None))
-            | ((TrainingRecord.kind == KIND_EXAM) & TrainingRecord.exam_id.is_not(None) & TrainingRecord.passed.is_not(False)),
-        ).order_by(TrainingRecord.completed_at.desc(), TrainingRecord.id).limit(MAX_FROM_LEDGER * 3)
+            | (
+                (TrainingRecord.kind == KIND_EXAM)
+                & TrainingRecord.exam_id.is_not(None)
+                & TrainingRecord.passed.is_not(False)
+            ),
+        )
+        .order_by(TrainingRecord.completed_at.desc(), TrainingRecord.id)
+        .limit(MAX_FROM_LEDGER * 3)
     ).all()
     certs: list[Certificate] = []
     for rec in records:
@@ -53,10 +66,18 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
         if len(certs) >= 4:
             break
         issued_on = ctx.today - dt.timedelta(days=400 - 30 * i)
-        certs.append(services.issue(
-            person, kind="manual", source=f"demo:three-level:{person.id}", title="新员工三级安全教育（厂级）",
-            hours=24, score=95 - i, issued_on=issued_on, valid_until=services.validity_end(issued_on, 36),
-        ).certificate)
+        certs.append(
+            services.issue(
+                person,
+                kind="manual",
+                source=f"demo:three-level:{person.id}",
+                title="新员工三级安全教育（厂级）",
+                hours=24,
+                score=95 - i,
+                issued_on=issued_on,
+                valid_until=services.validity_end(issued_on, 36),
+            ).certificate
+        )
     certs = list(dict.fromkeys(certs))
     if len(certs) >= 3:
         # One revoked (not the learner's first), one expired.

@@ -27,8 +27,10 @@ def _path_for(endpoint: str, **values: Any) -> str:
     """Return the path of ``endpoint`` with or without a request (jobs and the CLI have none)."""
     if has_request_context():
         return url_for(endpoint, **values)
-    adapter = current_app.url_map.bind(current_app.config.get("SERVER_NAME") or "localhost",
-                                       script_name=current_app.config.get("APPLICATION_ROOT") or "/")
+    adapter = current_app.url_map.bind(
+        current_app.config.get("SERVER_NAME") or "localhost",
+        script_name=current_app.config.get("APPLICATION_ROOT") or "/",
+    )
     return adapter.build(endpoint, values)
 
 
@@ -88,8 +90,21 @@ def certificate_data(cert: Certificate, url: str | None = None) -> CertificateDa
 
 def render_key(cert: Certificate, tpl: CertificateTemplate, url: str) -> str:
     """Return a fingerprint of everything the PDF shows; a different one means the PDF is stale."""
-    parts = [tpl.id, tpl.version, cert.number, cert.verification_code, url, cert.holder_name, cert.employee_no,
-             cert.enterprise_name, cert.title, cert.hours, cert.score, cert.issued_on, cert.valid_until]
+    parts = [
+        tpl.id,
+        tpl.version,
+        cert.number,
+        cert.verification_code,
+        url,
+        cert.holder_name,
+        cert.employee_no,
+        cert.enterprise_name,
+        cert.title,
+        cert.hours,
+        cert.score,
+        cert.issued_on,
+        cert.valid_until,
+    ]
     return hashlib.sha256("\x1f".join(cell_text(p) for p in parts).encode()).hexdigest()
 
 
@@ -117,7 +132,9 @@ def pdf_is_current(cert: Certificate, tpl: CertificateTemplate | None = None) ->
     if cert.pdf_file_id is None:
         return False
     tpl = tpl or get_template(cert.enterprise_id)
-    return cert.rendered_key == render_key(cert, tpl, verify_url(cert)) and path_of(cert.pdf_file.key).exists()
+    return (
+        cert.rendered_key == render_key(cert, tpl, verify_url(cert)) and path_of(cert.pdf_file.key).exists()
+    )
 
 
 def ensure_pdf(cert: Certificate, *, cache: RendererCache | None = None, force: bool = False) -> StoredFile:
@@ -131,8 +148,13 @@ def ensure_pdf(cert: Certificate, *, cache: RendererCache | None = None, force: 
         return old
     buf = io.BytesIO()
     cache.renderer(tpl).render(certificate_data(cert, url), buf)
-    stored = save_bytes(buf.getvalue(), pdf_filename(cert), purpose=PDF_PURPOSE, enterprise_id=cert.enterprise_id,
-                        content_type="application/pdf")
+    stored = save_bytes(
+        buf.getvalue(),
+        pdf_filename(cert),
+        purpose=PDF_PURPOSE,
+        enterprise_id=cert.enterprise_id,
+        content_type="application/pdf",
+    )
     cert.pdf_file = stored
     cert.template_version = tpl.version
     cert.rendered_key = key
@@ -171,8 +193,13 @@ def preview_pdf(tpl: CertificateTemplate, enterprise_name: str) -> bytes:
     return buf.getvalue()
 
 
-def write_zip(certs: Iterable[Certificate], out: Path, *, cache: RendererCache | None = None,
-              on_each: Callable[[int], None] | None = None) -> int:
+def write_zip(
+    certs: Iterable[Certificate],
+    out: Path,
+    *,
+    cache: RendererCache | None = None,
+    on_each: Callable[[int], None] | None = None,
+) -> int:
     """Write the PDFs of ``certs`` (rendered where stale) into one zip at ``out``; return how many."""
     cache = cache or RendererCache()
     n = 0

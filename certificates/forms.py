@@ -24,9 +24,12 @@ class TemplateForm(FlaskForm):
     primary_color = StringField(_l("Main colour"), validators=[DataRequired(), Length(max=7)])
     accent_color = StringField(_l("Accent colour"), validators=[DataRequired(), Length(max=7)])
     wording = TextAreaField(_l("Wording"), validators=[DataRequired(), Length(max=2000)])
-    issuer = StringField(_l("Issuer (empty: the enterprise's name)"), validators=[Optional(), Length(max=200)])
-    number_prefix = StringField(_l("Number prefix (empty: the enterprise's code)"),
-                                validators=[Optional(), Length(max=16)])
+    issuer = StringField(
+        _l("Issuer (empty: the enterprise's name)"), validators=[Optional(), Length(max=200)]
+    )
+    number_prefix = StringField(
+        _l("Number prefix (empty: the enterprise's code)"), validators=[Optional(), Length(max=16)]
+    )
     landscape = BooleanField(_l("A4 landscape"))
     logo = FileField(_l("Logo"))
     seal = FileField(_l("Seal"))
@@ -37,11 +40,18 @@ class TemplateForm(FlaskForm):
 
 
 class BulkForm(FlaskForm):
-    action = SelectField(_l("What to do"), choices=[
-        ("issue", _l("Issue missing certificates, then download all")),
-        ("render", _l("Download existing certificates (re-rendered where the template changed)")),
-    ])
+    action = SelectField(
+        _l("What to do"),
+        choices=[
+            ("issue", _l("Issue missing certificates, then download all")),
+            ("render", _l("Download existing certificates (re-rendered where the template changed)")),
+        ],
+    )
     achievement = SelectField(_l("Course or exam"), choices=[], validators=[Optional()])
-    department = SelectField(_l("Department (with the departments below it)"), choices=[], validators=[Optional()])
-    employee_nos = TextAreaField(_l("Employee numbers (one per line; empty: everybody in scope)"),
-                                 validators=[Optional(), Length(max=200_000)])
+    department = SelectField(
+        _l("Department (with the departments below it)"), choices=[], validators=[Optional()]
+    )
+    employee_nos = TextAreaField(
+        _l("Employee numbers (one per line; empty: everybody in scope)"),
+        validators=[Optional(), Length(max=200_000)],
+    )

@@ -31,7 +31,10 @@ def on_course_completed(sender: Any, *, person: Any, course: Any, record: Any = 
     """Issue the course's certificate if the course is set to issue one."""
     if person is None or course is None or not services.issues_certificate(course):
         return
-    _safely(f"course {course.id} for person {person.id}", lambda: services.issue_for_course(person, course, record))
+    _safely(
+        f"course {course.id} for person {person.id}",
+        lambda: services.issue_for_course(person, course, record),
+    )
 
 
 @exam_passed.connect
@@ -40,15 +43,20 @@ def on_exam_passed(sender: Any, *, person: Any, exam: Any, record: Any = None, *
     if person is None or exam is None or not services.issues_certificate(exam):
         return
     score = getattr(sender, "score", None)
-    _safely(f"exam {exam.id} for person {person.id}",
-            lambda: services.issue_for_exam(person, exam, record, score=score))
+    _safely(
+        f"exam {exam.id} for person {person.id}",
+        lambda: services.issue_for_exam(person, exam, record, score=score),
+    )
 
 
 @requirement_fulfilled.connect
-def on_requirement_fulfilled(sender: Any, *, person: Any, requirement: Any, valid_until: dt.date | None = None,
-                             **_: Any) -> None:
+def on_requirement_fulfilled(
+    sender: Any, *, person: Any, requirement: Any, valid_until: dt.date | None = None, **_: Any
+) -> None:
     """Issue the requirement's certificate if the requirement is set to issue one."""
     if person is None or requirement is None or not services.issues_certificate(requirement):
         return
-    _safely(f"requirement {requirement.id} for person {person.id}",
-            lambda: services.issue_for_requirement(person, requirement, valid_until))
+    _safely(
+        f"requirement {requirement.id} for person {person.id}",
+        lambda: services.issue_for_requirement(person, requirement, valid_until),
+    )

@@ -35,7 +35,9 @@ KIND_MANUAL = "manual"
 
 REISSUED_REASON = "reissued"
 
-DEFAULT_WORDING = "{name}（工号 {employee_no}）于 {issued_on} 完成《{course}》培训，共 {hours} 学时，考核合格，特发此证。"
+DEFAULT_WORDING = (
+    "{name}（工号 {employee_no}）于 {issued_on} 完成《{course}》培训，共 {hours} 学时，考核合格，特发此证。"
+)
 
 
 class CertificateTemplate(TimestampMixin, Base):
@@ -74,6 +76,20 @@ class CertificateCounter(Base):
     prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VerifyFailure(Base):
+    """A failed public verification, for throttling guesses per client address (in the database: no node state).
+
+    Kept apart from sign-in attempts so that mistyped codes never lock a factory's shared address out of signing in.
+    """
+
+    __tablename__ = "certificate_verify_failure"
+    __table_args__ = (Index("ix_certificate_verify_failure_address_at", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class Certificate(TimestampMixin, Base):

@@ -27,6 +27,7 @@ from certificates.models import (
     VALID,
     Certificate,
     CertificateTemplate,
+    VerifyFailure,
 )
 from certificates.numbering import clean_prefix, codes_match, new_code, next_number, normalize_number
 from lms.core.db import db, utcnow
@@ -35,9 +36,14 @@ from lms.core.storage import StoredFile, save_bytes
 from lms.ledger.models import KIND_COURSE as LEDGER_COURSE
 from lms.ledger.models import KIND_EXAM as LEDGER_EXAM
 from lms.ledger.models import TrainingRecord
-from lms.org.models import Enterprise, LoginAttempt, Person, User
+from lms.org.models import Enterprise, Person, User
 
-VERIFY_LOGIN = "verify"  # LoginAttempt.login of failed verifications, for throttling per address
+
+def N_(message: str) -> str:
+    """Mark a message for translation; the view translates it when it shows it."""
+    return message
+
+
 IMAGE_ROLES = ("logo", "seal", "signature")
 IMAGE_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp"}
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -60,7 +66,9 @@ class IssueResult:
 
 def get_template(enterprise_id: int) -> CertificateTemplate:
     """Return the enterprise's certificate template, creating the default one the first time."""
-    tpl = db.session.scalar(select(CertificateTemplate).where(CertificateTemplate.enterprise_id == enterprise_id))
+    tpl = db.session.scalar(
+        select(CertificateTemplate).where(CertificateTemplate.enterprise_id == enterprise_id)
+    )
     if tpl is not None:
         return tpl
     try:
@@ -75,8 +83,16 @@ def get_template(enterprise_id: int) -> CertificateTemplate:
     return tpl
 
 
-TEMPLATE_FIELDS = ("title", "subtitle", "primary_color", "accent_color", "wording", "issuer", "number_prefix",
-                   "landscape")
+TEMPLATE_FIELDS = (
+    "title",
+    "subtitle",
+    "primary_color",
+    "accent_color",
+    "wording",
+    "issuer",
+    "number_prefix",
+    "landscape",
+)
 
 
 def update_template(tpl: CertificateTemplate, *, actor: User | None, **values: Any) -> bool:
@@ -89,17 +105,18 @@ def update_template(tpl: CertificateTemplate, *, actor: User | None, **values: A
             value = value.strip()
         clean[key] = value
     if "title" in clean and not clean["title"]:
-        raise DomainError("The certificate needs a title.", field="title")
+        raise DomainError(N_("The certificate needs a title."), field="title")
     for key in ("primary_color", "accent_color"):
         if key in clean and not _COLOR.match(clean[key] or ""):
-            raise DomainError("A colour is written like #1f4e79.", field=key)
+            raise DomainError(N_("A colour is written like #1f4e79."), field=key)
     if "wording" in clean and not clean["wording"]:
-        raise DomainError("The certificate needs its wording.", field="wording")
+        raise DomainError(N_("The certificate needs its wording."), field="wording")
     if clean.get("number_prefix"):
         prefix = clean_prefix(clean["number_prefix"], fallback="")
         if prefix != clean["number_prefix"].upper():
-            raise DomainError("The number prefix may hold only letters and digits (up to 16).",
-                              field="number_prefix")
+            raise DomainError(
+                N_("The number prefix may hold only letters and digits (up to 16)."), field="number_prefix"
+            )
         clean["number_prefix"] = prefix
     for key in ("subtitle", "issuer", "number_prefix"):
         if key in clean and not clean[key]:
@@ -128,33 +145,39 @@ def check_image(data: bytes) -> str:
     from PIL import Image, UnidentifiedImageError
 
     if len(data) > MAX_IMAGE_BYTES:
-        raise DomainError("The image is larger than 5 MB.", field="image")
+        raise DomainError(N_("The image is larger than 5 MB."), field="image")
     try:
         with Image.open(io.BytesIO(data)) as probe:
             fmt = probe.format
             if probe.width * probe.height > MAX_IMAGE_PIXELS:
-                raise DomainError("The image has too many pixels.", field="image")
+                raise DomainError(N_("The image has too many pixels."), field="image")
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # verify() does not decode: a truncated file fails here
     except DomainError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise DomainError("The file is not an image (PNG, JPEG, GIF or WebP).", field="image") from exc
+        raise DomainError(N_("The file is not an image (PNG, JPEG, GIF or WebP)."), field="image") from exc
     if fmt not in IMAGE_FORMATS:
-        raise DomainError("The file is not an image (PNG, JPEG, GIF or WebP).", field="image")
+        raise DomainError(N_("The file is not an image (PNG, JPEG, GIF or WebP)."), field="image")
     return fmt
 
 
-def set_template_image(tpl: CertificateTemplate, role: str, stream: BinaryIO, filename: str, *,
-                       actor: User | None) -> StoredFile:
+def set_template_image(
+    tpl: CertificateTemplate, role: str, stream: BinaryIO, filename: str, *, actor: User | None
+) -> StoredFile:
     """Replace the logo, seal or signature image of the template with an uploaded image."""
     if role not in IMAGE_ROLES:
         raise DomainError(f"unknown image {role}", field=role)
     data = stream.read(MAX_IMAGE_BYTES + 1)
     fmt = check_image(data)
-    stored = save_bytes(data, f"{role}{IMAGE_FORMATS[fmt]}", purpose="certificate-image",
-                        enterprise_id=tpl.enterprise_id, uploaded_by_id=actor.id if actor else None)
+    stored = save_bytes(
+        data,
+        f"{role}{IMAGE_FORMATS[fmt]}",
+        purpose="certificate-image",
+        enterprise_id=tpl.enterprise_id,
+        uploaded_by_id=actor.id if actor else None,
+    )
     setattr(tpl, f"{role}_file_id", stored.id)
     _bump(tpl, actor)
     db.session.flush()
@@ -231,7 +254,10 @@ def _decimal(value: Any) -> Decimal | None:
 def existing_for_source(source: str) -> Certificate | None:
     """Return the newest certificate issued for an achievement, whatever its status."""
     return db.session.scalar(
-        select(Certificate).where(Certificate.source == source).order_by(Certificate.generation.desc()).limit(1)
+        select(Certificate)
+        .where(Certificate.source == source)
+        .order_by(Certificate.generation.desc())
+        .limit(1)
     )
 
 
@@ -313,42 +339,65 @@ def requirement_source(requirement_id: int, person_id: int, valid_until: dt.date
     return f"requirement:{requirement_id}:person:{person_id}:{valid_until.isoformat() if valid_until else 'once'}"
 
 
-def issue_for_course(person: Person, course: Any, record: TrainingRecord | None = None, *,
-                     actor: User | None = None) -> IssueResult:
+def issue_for_course(
+    person: Person, course: Any, record: TrainingRecord | None = None, *, actor: User | None = None
+) -> IssueResult:
     """Issue the certificate of a completed course (the caller has checked the course issues one)."""
     issued_on = _local_date(record.completed_at) if record is not None else _local_date(None)
     return issue(
-        person, kind=KIND_COURSE, source=course_source(course.id, person.id),
+        person,
+        kind=KIND_COURSE,
+        source=course_source(course.id, person.id),
         title=_title_of(course, record.topic if record is not None else "—"),
         hours=record.hours if record is not None else getattr(course, "hours", 0),
         score=record.score if record is not None else None,
-        issued_on=issued_on, valid_until=validity_end(issued_on, _validity_months(course)),
-        course_id=course.id, record_id=record.id if record is not None else None, actor=actor,
+        issued_on=issued_on,
+        valid_until=validity_end(issued_on, _validity_months(course)),
+        course_id=course.id,
+        record_id=record.id if record is not None else None,
+        actor=actor,
     )
 
 
-def issue_for_exam(person: Person, exam: Any, record: TrainingRecord | None = None, *, score: Any = None,
-                   actor: User | None = None) -> IssueResult:
+def issue_for_exam(
+    person: Person,
+    exam: Any,
+    record: TrainingRecord | None = None,
+    *,
+    score: Any = None,
+    actor: User | None = None,
+) -> IssueResult:
     """Issue the certificate of a passed exam (the caller has checked the exam issues one)."""
     issued_on = _local_date(record.completed_at) if record is not None else _local_date(None)
     return issue(
-        person, kind=KIND_EXAM, source=exam_source(exam.id, person.id),
+        person,
+        kind=KIND_EXAM,
+        source=exam_source(exam.id, person.id),
         title=_title_of(exam, record.topic if record is not None else "—"),
         hours=record.hours if record is not None else getattr(exam, "hours", 0),
         score=record.score if record is not None and record.score is not None else score,
-        issued_on=issued_on, valid_until=validity_end(issued_on, _validity_months(exam)),
-        exam_id=exam.id, record_id=record.id if record is not None else None, actor=actor,
+        issued_on=issued_on,
+        valid_until=validity_end(issued_on, _validity_months(exam)),
+        exam_id=exam.id,
+        record_id=record.id if record is not None else None,
+        actor=actor,
     )
 
 
-def issue_for_requirement(person: Person, requirement: Any, valid_until: dt.date | None, *,
-                          actor: User | None = None) -> IssueResult:
+def issue_for_requirement(
+    person: Person, requirement: Any, valid_until: dt.date | None, *, actor: User | None = None
+) -> IssueResult:
     """Issue the certificate of a fulfilled requirement, valid until the requirement is due again."""
     hours = getattr(requirement, "hours", None) or getattr(requirement, "required_hours", None) or 0
     return issue(
-        person, kind=KIND_REQUIREMENT, source=requirement_source(requirement.id, person.id, valid_until),
-        title=_title_of(requirement, "—"), hours=hours, valid_until=valid_until,
-        requirement_id=requirement.id, actor=actor,
+        person,
+        kind=KIND_REQUIREMENT,
+        source=requirement_source(requirement.id, person.id, valid_until),
+        title=_title_of(requirement, "—"),
+        hours=hours,
+        valid_until=valid_until,
+        requirement_id=requirement.id,
+        actor=actor,
     )
 
 
@@ -360,12 +409,14 @@ def issue_for_record(record: TrainingRecord, *, actor: User | None = None) -> Is
     assert person is not None
     if record.kind == LEDGER_COURSE and record.course_id is not None:
         course = _Achievement(record.course_id, record.topic)
-        return issue_for_course(person, _load("courses.models", "Course", record.course_id) or course, record,
-                                actor=actor)
+        return issue_for_course(
+            person, _load("courses.models", "Course", record.course_id) or course, record, actor=actor
+        )
     if record.kind == LEDGER_EXAM and record.exam_id is not None:
         exam = _Achievement(record.exam_id, record.topic)
-        return issue_for_exam(person, _load("quizzes.models", "Exam", record.exam_id) or exam, record,
-                              actor=actor)
+        return issue_for_exam(
+            person, _load("quizzes.models", "Exam", record.exam_id) or exam, record, actor=actor
+        )
     raise DomainError("only course and exam records issue certificates")
 
 
@@ -401,9 +452,9 @@ def revoke(cert: Certificate, reason: str, *, actor: User | None) -> Certificate
     """Revoke a certificate (a reason is required); the verification page says "revoked" from now on."""
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("A reason is required to revoke a certificate.", field="reason")
+        raise DomainError(N_("A reason is required to revoke a certificate."), field="reason")
     if cert.status == REVOKED:
-        raise DomainError("This certificate is already revoked.")
+        raise DomainError(N_("This certificate is already revoked."))
     cert.status = REVOKED
     cert.revoked_reason = reason[:300]
     cert.revoked_by_id = actor.id if actor else None
@@ -420,14 +471,16 @@ def reissued_as(cert: Certificate) -> Certificate | None:
 def reissue(cert: Certificate, *, actor: User | None) -> Certificate:
     """Replace a certificate by a new one (new number and code, holder's current name); revoke the old one."""
     if reissued_as(cert) is not None:
-        raise DomainError("This certificate was already reissued.")
+        raise DomainError(N_("This certificate was already reissued."))
     if cert.status != REVOKED:
         revoke(cert, REISSUED_REASON, actor=actor)
     person = db.session.get(Person, cert.person_id)
     enterprise = db.session.get(Enterprise, cert.enterprise_id)
     assert person is not None and enterprise is not None
-    generation = (db.session.scalar(
-        select(func.max(Certificate.generation)).where(Certificate.source == cert.source)) or 0) + 1
+    generation = (
+        db.session.scalar(select(func.max(Certificate.generation)).where(Certificate.source == cert.source))
+        or 0
+    ) + 1
     new = Certificate(
         number=_number_for(enterprise, get_template(enterprise.id)),
         verification_code=new_code(),
@@ -473,7 +526,9 @@ def expire_due(today: dt.date | None = None) -> int:
 
     result = db.session.execute(
         update(Certificate)
-        .where(Certificate.status == VALID, Certificate.valid_until.is_not(None), Certificate.valid_until < today)
+        .where(
+            Certificate.status == VALID, Certificate.valid_until.is_not(None), Certificate.valid_until < today
+        )
         .values(status=EXPIRED)
         .execution_options(synchronize_session="fetch")
     )
@@ -497,22 +552,31 @@ def verify(number: str, code: str) -> Certificate | None:
     return cert if codes_match(cert.verification_code, code or "") else None
 
 
-def verify_throttled(address: str, *, limit: int = 10, window: dt.timedelta = dt.timedelta(minutes=10)) -> bool:
+def verify_throttled(
+    address: str, *, limit: int = 10, window: dt.timedelta = dt.timedelta(minutes=10)
+) -> bool:
     """Whether ``address`` has failed ``limit`` verifications within ``window``."""
     since = utcnow() - window
     failures = db.session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.login == VERIFY_LOGIN, LoginAttempt.address == address[:64],
-            LoginAttempt.success.is_(False), LoginAttempt.at >= since,
-        )
+        select(func.count())
+        .select_from(VerifyFailure)
+        .where(VerifyFailure.address == address[:64], VerifyFailure.at >= since)
     )
     return bool(failures and failures >= limit)
 
 
 def record_verify_failure(address: str) -> None:
     """Remember a failed verification from ``address`` (kept in the database: every process sees it)."""
-    db.session.add(LoginAttempt(login=VERIFY_LOGIN, address=address[:64], success=False))
+    db.session.add(VerifyFailure(address=address[:64]))
     db.session.flush()
+
+
+def prune_verify_failures(older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
+    """Delete remembered verification failures older than ``older_than``; return how many."""
+    from sqlalchemy import delete
+
+    result = db.session.execute(delete(VerifyFailure).where(VerifyFailure.at < utcnow() - older_than))
+    return int(result.rowcount or 0)
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -520,10 +584,13 @@ def record_verify_failure(address: str) -> None:
 
 def certificates_for_person(person_id: int) -> list[Certificate]:
     """Return a person's certificates, newest first (for "my certificates" and the training archive)."""
-    return list(db.session.scalars(
-        select(Certificate).where(Certificate.person_id == person_id)
-        .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .where(Certificate.person_id == person_id)
+            .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+        )
+    )
 
 
 def status_clause(status: str, today: dt.date) -> Any:
@@ -538,21 +605,36 @@ def status_clause(status: str, today: dt.date) -> Any:
     raise DomainError(f"unknown status {status}")
 
 
-def search_query(enterprise_id: int, *, text: str | None = None, status: str | None = None,
-                 expiring_within: int | None = None, today: dt.date | None = None) -> Select[Any]:
+def search_query(
+    enterprise_id: int,
+    *,
+    text: str | None = None,
+    status: str | None = None,
+    expiring_within: int | None = None,
+    today: dt.date | None = None,
+) -> Select[Any]:
     """Return the query of an enterprise's certificates matching a search, newest first."""
     today = today or _local_date(None)
     q = select(Certificate).where(Certificate.enterprise_id == enterprise_id)
     text = (text or "").strip()
     if text:
         like = f"%{text}%"
-        q = q.where(or_(Certificate.holder_name.like(like), Certificate.number.like(f"%{text.upper()}%"),
-                        Certificate.employee_no.like(like), Certificate.title.like(like)))
+        q = q.where(
+            or_(
+                Certificate.holder_name.like(like),
+                Certificate.number.like(f"%{text.upper()}%"),
+                Certificate.employee_no.like(like),
+                Certificate.title.like(like),
+            )
+        )
     if status in (VALID, EXPIRED, REVOKED):
         q = q.where(status_clause(status, today))
     if expiring_within is not None:
-        q = q.where(status_clause(VALID, today), Certificate.valid_until.is_not(None),
-                    Certificate.valid_until <= today + dt.timedelta(days=expiring_within))
+        q = q.where(
+            status_clause(VALID, today),
+            Certificate.valid_until.is_not(None),
+            Certificate.valid_until <= today + dt.timedelta(days=expiring_within),
+        )
         return q.order_by(Certificate.valid_until, Certificate.id)
     return q.order_by(Certificate.issued_on.desc(), Certificate.id.desc())
 
@@ -560,10 +642,20 @@ def search_query(enterprise_id: int, *, text: str | None = None, status: str | N
 def achievements(enterprise_id: int) -> list[tuple[str, str]]:
     """Return the courses and exams recorded in an enterprise's ledger as (key, title), for bulk issuing."""
     rows = db.session.execute(
-        select(TrainingRecord.kind, TrainingRecord.course_id, TrainingRecord.exam_id, func.max(TrainingRecord.topic))
-        .where(TrainingRecord.enterprise_id == enterprise_id, TrainingRecord.voided_at.is_(None),
-               or_(and_(TrainingRecord.kind == LEDGER_COURSE, TrainingRecord.course_id.is_not(None)),
-                   and_(TrainingRecord.kind == LEDGER_EXAM, TrainingRecord.exam_id.is_not(None))))
+        select(
+            TrainingRecord.kind,
+            TrainingRecord.course_id,
+            TrainingRecord.exam_id,
+            func.max(TrainingRecord.topic),
+        )
+        .where(
+            TrainingRecord.enterprise_id == enterprise_id,
+            TrainingRecord.voided_at.is_(None),
+            or_(
+                and_(TrainingRecord.kind == LEDGER_COURSE, TrainingRecord.course_id.is_not(None)),
+                and_(TrainingRecord.kind == LEDGER_EXAM, TrainingRecord.exam_id.is_not(None)),
+            ),
+        )
         .group_by(TrainingRecord.kind, TrainingRecord.course_id, TrainingRecord.exam_id)
     ).all()
     out = []
@@ -574,9 +666,33 @@ def achievements(enterprise_id: int) -> list[tuple[str, str]]:
 
 
 __all__ = [
-    "IssueResult", "get_template", "update_template", "check_image", "set_template_image", "remove_template_image",
-    "issue", "issue_for_course", "issue_for_exam", "issue_for_requirement", "issue_for_record", "issues_certificate",
-    "revoke", "reissue", "reissued_as", "set_valid_until", "expire_due", "verify", "verify_throttled",
-    "record_verify_failure", "certificates_for_person", "search_query", "status_clause", "achievements",
-    "course_source", "exam_source", "requirement_source", "validity_end", "add_months",
+    "IssueResult",
+    "get_template",
+    "update_template",
+    "check_image",
+    "set_template_image",
+    "remove_template_image",
+    "issue",
+    "issue_for_course",
+    "issue_for_exam",
+    "issue_for_requirement",
+    "issue_for_record",
+    "issues_certificate",
+    "revoke",
+    "reissue",
+    "reissued_as",
+    "set_valid_until",
+    "expire_due",
+    "verify",
+    "verify_throttled",
+    "record_verify_failure",
+    "certificates_for_person",
+    "search_query",
+    "status_clause",
+    "achievements",
+    "course_source",
+    "exam_source",
+    "requirement_source",
+    "validity_end",
+    "add_months",
 ]

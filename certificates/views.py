@@ -20,6 +20,7 @@ from certificates.forms import BulkForm, RevokeForm, TemplateForm, VerifyForm
 from certificates.jobs import JOB_KIND, start_bulk
 from certificates.models import EXPIRED, REVOKED, STATUSES, VALID, Certificate
 from lms.core.db import db, write_intent
+from lms.core.errors import DomainError
 from lms.core.jobs import DONE, Job
 from lms.core.nav import nav_item
 from lms.core.permissions import public, roles, signed_in
@@ -32,6 +33,19 @@ nav_item("certificates.index", _l("Certificates"), STAFF, order=65)
 
 PAGE_SIZE = 50
 EXPIRING_DAYS = 30
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    """Show a refusal in the user's language (services raise English messages marked for translation)."""
+    db.session.rollback()
+    message = _(exc.message)
+    if request.method == "GET":
+        return render_template(
+            "error.html", code=exc.status_code, title=_("Not allowed"), text=message
+        ), exc.status_code
+    flash(message, "error")
+    return redirect(request.referrer or url_for("certificates.index"))
 
 
 def _today() -> dt.date:
@@ -68,8 +82,12 @@ def download(cert_id: int):
     cert = _downloadable(cert_id)
     stored = ensure_pdf(cert)
     db.session.commit()
-    return send_stored(stored, download_name=pdf_filename(cert), as_attachment=request.args.get("inline") != "1",
-                       mimetype="application/pdf")
+    return send_stored(
+        stored,
+        download_name=pdf_filename(cert),
+        as_attachment=request.args.get("inline") != "1",
+        mimetype="application/pdf",
+    )
 
 
 # -- managers ----------------------------------------------------------------------------------------
@@ -86,13 +104,24 @@ def index():
         status = ""
     if expiring is not None:
         expiring = max(0, min(expiring, 3650))
-    q = services.search_query(ent_id, text=text, status=status or None, expiring_within=expiring, today=_today())
+    q = services.search_query(
+        ent_id, text=text, status=status or None, expiring_within=expiring, today=_today()
+    )
     total = db.session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
     page = max(1, request.args.get("page", 1, type=int))
     rows = db.session.scalars(q.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    return render_template("certificates/index.html", certificates=rows, total=total, page=page,
-                           pages=max(1, math.ceil(total / PAGE_SIZE)), q=text, status=status, expiring=expiring,
-                           today=_today(), expiring_days=EXPIRING_DAYS)
+    return render_template(
+        "certificates/index.html",
+        certificates=rows,
+        total=total,
+        page=page,
+        pages=max(1, math.ceil(total / PAGE_SIZE)),
+        q=text,
+        status=status,
+        expiring=expiring,
+        today=_today(),
+        expiring_days=EXPIRING_DAYS,
+    )
 
 
 @bp.route("/<int:cert_id>")
@@ -101,8 +130,15 @@ def detail(cert_id: int):
     cert = get_scoped(Certificate, cert_id)
     revoked_by = db.session.get(User, cert.revoked_by_id) if cert.revoked_by_id else None
     previous = db.session.get(Certificate, cert.reissued_from_id) if cert.reissued_from_id else None
-    return render_template("certificates/detail.html", cert=cert, today=_today(), revoked_by=revoked_by,
-                           successor=services.reissued_as(cert), previous=previous, form=RevokeForm())
+    return render_template(
+        "certificates/detail.html",
+        cert=cert,
+        today=_today(),
+        revoked_by=revoked_by,
+        successor=services.reissued_as(cert),
+        previous=previous,
+        form=RevokeForm(),
+    )
 
 
 @bp.route("/<int:cert_id>/revoke", methods=["POST"])
@@ -139,9 +175,15 @@ def template_edit():
         db.session.commit()  # the default template may just have been made
     if form.validate_on_submit():
         services.update_template(
-            tpl, actor=current_user, title=form.title.data, subtitle=form.subtitle.data,
-            primary_color=form.primary_color.data, accent_color=form.accent_color.data,
-            wording=form.wording.data, issuer=form.issuer.data, number_prefix=form.number_prefix.data,
+            tpl,
+            actor=current_user,
+            title=form.title.data,
+            subtitle=form.subtitle.data,
+            primary_color=form.primary_color.data,
+            accent_color=form.accent_color.data,
+            wording=form.wording.data,
+            issuer=form.issuer.data,
+            number_prefix=form.number_prefix.data,
             landscape=form.landscape.data,
         )
         for role in services.IMAGE_ROLES:
@@ -151,14 +193,31 @@ def template_edit():
             elif upload and getattr(upload, "filename", ""):
                 services.set_template_image(tpl, role, upload.stream, upload.filename, actor=current_user)
         db.session.commit()
-        flash(_("The certificate template is saved (version %(v)s). Certificates are rendered again when next "
-                "downloaded.", v=tpl.version), "success")
+        flash(
+            _(
+                "The certificate template is saved (version %(v)s). Certificates are rendered again when next "
+                "downloaded.",
+                v=tpl.version,
+            ),
+            "success",
+        )
         return redirect(url_for("certificates.template_edit"))
-    return render_template("certificates/template.html", form=form, tpl=tpl, enterprise=ent,
-                           placeholders=PLACEHOLDERS)
+    return render_template(
+        "certificates/template.html", form=form, tpl=tpl, enterprise=ent, placeholders=PLACEHOLDERS
+    )
 
 
-PLACEHOLDERS = ("name", "employee_no", "enterprise", "course", "hours", "score", "issued_on", "valid_until", "number")
+PLACEHOLDERS = (
+    "name",
+    "employee_no",
+    "enterprise",
+    "course",
+    "hours",
+    "score",
+    "issued_on",
+    "valid_until",
+    "number",
+)
 
 
 @bp.route("/template/preview")
@@ -182,21 +241,35 @@ def bulk():
     ent_id = acting_enterprise_id()
     form = BulkForm()
     form.achievement.choices = [("", _("— any —"))] + [
-        (key, f"{_('Course') if key.startswith('course') else _('Exam')}: {title}")
+        (
+            key,
+            (
+                _("Course: %(title)s", title=title)
+                if key.startswith("course")
+                else _("Exam: %(title)s", title=title)
+            ),
+        )
         for key, title in services.achievements(ent_id)
     ]
-    depts = db.session.scalars(select(Department).where(Department.enterprise_id == ent_id)
-                               .order_by(Department.path)).all()
+    depts = db.session.scalars(
+        select(Department).where(Department.enterprise_id == ent_id).order_by(Department.path)
+    ).all()
     form.department.choices = [("", _("All departments"))] + [(str(d.id), d.path) for d in depts]
     if form.validate_on_submit():
         nos = [n for n in re.split(r"[\s,;，；、]+", form.employee_nos.data or "") if n]
-        job = start_bulk(ent_id, action=form.action.data, achievement=form.achievement.data or None,
-                         department_id=int(form.department.data) if form.department.data else None,
-                         employee_nos=nos, actor=current_user)
+        job = start_bulk(
+            ent_id,
+            action=form.action.data,
+            achievement=form.achievement.data or None,
+            department_id=int(form.department.data) if form.department.data else None,
+            employee_nos=nos,
+            actor=current_user,
+        )
         db.session.commit()
         return redirect(url_for("core.job_status", job_id=job.id))
-    recent = db.session.scalars(select(Job).where(Job.enterprise_id == ent_id, Job.kind == JOB_KIND)
-                                .order_by(Job.id.desc()).limit(10)).all()
+    recent = db.session.scalars(
+        select(Job).where(Job.enterprise_id == ent_id, Job.kind == JOB_KIND).order_by(Job.id.desc()).limit(10)
+    ).all()
     return render_template("certificates/bulk.html", form=form, jobs=recent)
 
 
@@ -204,12 +277,19 @@ def bulk():
 @roles(*MANAGERS)
 def bundle_download(job_id: int):
     job = db.session.get(Job, job_id)
-    if job is None or job.kind != JOB_KIND or job.enterprise_id != acting_enterprise_id() or job.status != DONE:
+    if (
+        job is None
+        or job.kind != JOB_KIND
+        or job.enterprise_id != acting_enterprise_id()
+        or job.status != DONE
+    ):
         abort(404)
     stored = db.session.get(StoredFile, (job.result or {}).get("file_id") or 0)
     if stored is None or stored.enterprise_id != job.enterprise_id:
         abort(404)
-    return send_stored(stored, download_name=stored.original_name, as_attachment=True, mimetype="application/zip")
+    return send_stored(
+        stored, download_name=stored.original_name, as_attachment=True, mimetype="application/zip"
+    )
 
 
 # -- public verification -----------------------------------------------------------------------------
@@ -231,10 +311,13 @@ def _check(number: str, code: str):
     if cert is None:
         services.record_verify_failure(address)
         db.session.commit()
-        return render_template("certificates/verify_result.html", cert=None, form=VerifyForm(formdata=None)), 404
+        return render_template(
+            "certificates/verify_result.html", cert=None, form=VerifyForm(formdata=None)
+        ), 404
     status = cert.status_on(_today())
-    return render_template("certificates/verify_result.html", cert=cert, status=status,
-                           form=VerifyForm(formdata=None))
+    return render_template(
+        "certificates/verify_result.html", cert=cert, status=status, form=VerifyForm(formdata=None)
+    )
 
 
 @bp.route("/verify", methods=["GET", "POST"])

@@ -2,6 +2,8 @@
 
 from flask import Blueprint
 
-bp = Blueprint("courses", __name__, template_folder="templates", static_folder="static", url_prefix="/courses")
+bp = Blueprint(
+    "courses", __name__, template_folder="templates", static_folder="static", url_prefix="/courses"
+)
 
 from . import views  # noqa: E402,F401

@@ -31,15 +31,22 @@ class CourseForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
     category = SelectField(_l("Category"), choices=[], validate_choice=False)
-    hours = DecimalField(_l("Credit hours (学时)"), places=1, validators=[DataRequired(), NumberRange(min=0, max=500)])
+    hours = DecimalField(
+        _l("Credit hours (学时)"), places=1, validators=[DataRequired(), NumberRange(min=0, max=500)]
+    )
     cover = FileField(_l("Cover image"))
     self_enrol = BooleanField(_l("Learners may enrol themselves"))
     forward_seek_allowed = BooleanField(_l("Allow skipping ahead in videos"))
-    max_playback_rate = FloatField(_l("Maximum playback speed"), validators=[DataRequired(), NumberRange(min=0.5, max=4)])
-    completion_threshold = IntegerField(_l("Share of a video to watch (%)"),
-                                        validators=[DataRequired(), NumberRange(min=10, max=100)])
-    min_reading_seconds = IntegerField(_l("Minimum reading time of a document (seconds)"),
-                                       validators=[Optional(), NumberRange(min=0, max=7200)])
+    max_playback_rate = FloatField(
+        _l("Maximum playback speed"), validators=[DataRequired(), NumberRange(min=0.5, max=4)]
+    )
+    completion_threshold = IntegerField(
+        _l("Share of a video to watch (%)"), validators=[DataRequired(), NumberRange(min=10, max=100)]
+    )
+    min_reading_seconds = IntegerField(
+        _l("Minimum reading time of a document (seconds)"),
+        validators=[Optional(), NumberRange(min=0, max=7200)],
+    )
     issue_certificate = BooleanField(_l("Issue a certificate on completion"))
     shared = BooleanField(_l("Shared platform library (every enterprise may use it)"))
 
@@ -55,8 +62,9 @@ class LessonForm(FlaskForm):
 
 
 class EnrolForm(FlaskForm):
-    departments = SelectMultipleField(_l("Departments (with the teams below them)"), choices=[], coerce=int,
-                                      validate_choice=False)
+    departments = SelectMultipleField(
+        _l("Departments (with the teams below them)"), choices=[], coerce=int, validate_choice=False
+    )
     posts = SelectMultipleField(_l("Posts"), choices=[], coerce=int, validate_choice=False)
     roles = SelectMultipleField(_l("Responsibility roles"), choices=[], coerce=int, validate_choice=False)
     due_on = DateField(_l("Due date"), validators=[Optional()])

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import secrets
+import shutil
 from typing import Any
 
 from flask import current_app
@@ -47,7 +47,10 @@ def transcode_video(ctx: JobContext, asset_id: int) -> dict[str, Any]:
     heights = tuple(config.get("COURSES_VIDEO_HEIGHTS", (720, 360)))
     try:
         result = transcode(
-            src, work, heights=heights, ffmpeg=ffmpeg_binary(config.get("FFMPEG")),
+            src,
+            work,
+            heights=heights,
+            ffmpeg=ffmpeg_binary(config.get("FFMPEG")),
             timeout=float(config.get("COURSES_TRANSCODE_TIMEOUT", DEFAULT_TIMEOUT)),
             on_progress=lambda pct: ctx.progress(min(98.0, pct), "Converting"),
         )
@@ -57,8 +60,16 @@ def transcode_video(ctx: JobContext, asset_id: int) -> dict[str, Any]:
             dest = path_of(key)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(r.path), dest)
-            renditions.append({"label": r.label, "height": r.height, "width": r.width, "key": key, "size": r.size,
-                               "kbps": r.bitrate_kbps})
+            renditions.append(
+                {
+                    "label": r.label,
+                    "height": r.height,
+                    "width": r.width,
+                    "key": key,
+                    "size": r.size,
+                    "kbps": r.bitrate_kbps,
+                }
+            )
         poster_key = new_key("video-poster", ".jpg")
         path_of(poster_key).parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(result.poster), path_of(poster_key))
@@ -68,7 +79,9 @@ def transcode_video(ctx: JobContext, asset_id: int) -> dict[str, Any]:
         asset = db.session.get(VideoAsset, asset_id)
         _fail(asset, exc.message, exc.detail)
         return {"status": FAILED, "error": exc.message, "code": exc.code}
-    except Exception as exc:  # an unexpected failure still ends in a visible state, never "processing" forever
+    except (
+        Exception
+    ) as exc:  # an unexpected failure still ends in a visible state, never "processing" forever
         log.exception("transcoding video asset %s failed", asset_id)
         if not ctx.eager:
             db.session.rollback()

@@ -37,7 +37,16 @@ SOURCE_SELF, SOURCE_ASSIGNED = "self", "assigned"
 ENROLLED, IN_PROGRESS, COMPLETED = "enrolled", "in_progress", "completed"
 NOT_STARTED = "not_started"
 
-DEFAULT_CATEGORIES = ("法律法规", "有限空间", "用电安全", "消防安全", "特种设备", "危险化学品", "个体防护", "应急救援")
+DEFAULT_CATEGORIES = (
+    "法律法规",
+    "有限空间",
+    "用电安全",
+    "消防安全",
+    "特种设备",
+    "危险化学品",
+    "个体防护",
+    "应急救援",
+)
 
 
 class CourseCategory(Base):
@@ -58,7 +67,9 @@ class Course(TimestampMixin, Base):
     __tablename__ = "course"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), index=True
+    )
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     cover_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id", ondelete="SET NULL"))
@@ -187,7 +198,9 @@ class Enrolment(TimestampMixin, Base):
 
     course: Mapped[Course] = relationship()
     person: Mapped[Person] = relationship()
-    progress: Mapped[list[LessonProgress]] = relationship(back_populates="enrolment", cascade="all, delete-orphan")
+    progress: Mapped[list[LessonProgress]] = relationship(
+        back_populates="enrolment", cascade="all, delete-orphan"
+    )
 
 
 class LessonProgress(Base):
@@ -197,7 +210,9 @@ class LessonProgress(Base):
     __table_args__ = (UniqueConstraint("enrolment_id", "lesson_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    enrolment_id: Mapped[int] = mapped_column(ForeignKey("course_enrolment.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("course_enrolment.id", ondelete="CASCADE"), index=True
+    )
     lesson_id: Mapped[int] = mapped_column(ForeignKey("course_lesson.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=NOT_STARTED)
     credited_seconds: Mapped[float] = mapped_column(Float, default=0.0)
@@ -219,7 +234,9 @@ class PlaybackSession(Base):
     __table_args__ = (UniqueConstraint("enrolment_id", "lesson_id", "token"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    enrolment_id: Mapped[int] = mapped_column(ForeignKey("course_enrolment.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("course_enrolment.id", ondelete="CASCADE"), index=True
+    )
     lesson_id: Mapped[int] = mapped_column(ForeignKey("course_lesson.id", ondelete="CASCADE"))
     token: Mapped[str] = mapped_column(String(64))
     last_wall: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

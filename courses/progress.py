@@ -26,6 +26,7 @@ from lms.ledger import services as ledger
 from lms.ledger.models import TrainingRecord
 from lms.org.models import User
 
+from .i18n import _
 from .models import (
     COMPLETED,
     DOCUMENT,
@@ -66,7 +67,9 @@ def covered_seconds(intervals: Iterable[Sequence[float]]) -> float:
     return round(sum(b - a for a, b in merge_intervals(intervals)), 3)
 
 
-def add_interval(intervals: Iterable[Sequence[float]] | None, start: float, end: float) -> tuple[list[list[float]], float]:
+def add_interval(
+    intervals: Iterable[Sequence[float]] | None, start: float, end: float
+) -> tuple[list[list[float]], float]:
     """Add ``[start, end]``; return the merged intervals and how many seconds were newly covered."""
     before = list(intervals or [])
     merged = merge_intervals([*before, [start, end]])
@@ -79,11 +82,20 @@ def add_interval(intervals: Iterable[Sequence[float]] | None, start: float, end:
 def progress_for(enrolment: Enrolment, lesson: Lesson, *, create: bool = True) -> LessonProgress | None:
     """Return the enrolment's progress row for ``lesson`` (created on demand)."""
     lp = db.session.scalar(
-        select(LessonProgress).where(LessonProgress.enrolment_id == enrolment.id, LessonProgress.lesson_id == lesson.id)
+        select(LessonProgress).where(
+            LessonProgress.enrolment_id == enrolment.id, LessonProgress.lesson_id == lesson.id
+        )
     )
     if lp is None and create:
-        lp = LessonProgress(enrolment_id=enrolment.id, lesson_id=lesson.id, status=NOT_STARTED, intervals=[],
-                            credited_seconds=0.0, furthest_position=0.0, last_position=0.0)
+        lp = LessonProgress(
+            enrolment_id=enrolment.id,
+            lesson_id=lesson.id,
+            status=NOT_STARTED,
+            intervals=[],
+            credited_seconds=0.0,
+            furthest_position=0.0,
+            last_position=0.0,
+        )
         db.session.add(lp)
         db.session.flush()
     return lp
@@ -91,7 +103,7 @@ def progress_for(enrolment: Enrolment, lesson: Lesson, *, create: bool = True) -
 
 def _check_lesson(enrolment: Enrolment, lesson: Lesson) -> None:
     if lesson.course_id != enrolment.course_id:
-        raise DomainError("This lesson is not part of the course.")
+        raise DomainError(_("This lesson is not part of the course."))
 
 
 def _start(enrolment: Enrolment, lp: LessonProgress, now: dt.datetime) -> None:
@@ -134,20 +146,34 @@ class HeartbeatResult:
         return min(1.0, self.covered / self.duration) if self.duration else 0.0
 
     def as_dict(self) -> dict[str, object]:
-        return {"credited": self.credited, "covered": self.covered, "duration": self.duration,
-                "furthest": self.furthest, "completed": self.completed, "reason": self.reason,
-                "fraction": round(self.fraction, 4)}
+        return {
+            "credited": self.credited,
+            "covered": self.covered,
+            "duration": self.duration,
+            "furthest": self.furthest,
+            "completed": self.completed,
+            "reason": self.reason,
+            "fraction": round(self.fraction, 4),
+        }
 
 
-def heartbeat(enrolment: Enrolment, lesson: Lesson, session_id: str, position: float, *, playing: bool = True,
-              rate: float = 1.0, now: dt.datetime | None = None) -> HeartbeatResult:
+def heartbeat(
+    enrolment: Enrolment,
+    lesson: Lesson,
+    session_id: str,
+    position: float,
+    *,
+    playing: bool = True,
+    rate: float = 1.0,
+    now: dt.datetime | None = None,
+) -> HeartbeatResult:
     """Credit what was really played since this playback session's previous heartbeat (module docstring)."""
     _check_lesson(enrolment, lesson)
     if lesson.kind != VIDEO or not lesson.duration:
-        raise DomainError("This lesson has no playable video yet.")
+        raise DomainError(_("This lesson has no playable video yet."))
     token = (session_id or "").strip()[:64]
     if not token:
-        raise DomainError("A playback session id is required.")
+        raise DomainError(_("A playback session id is required."))
     now = now or utcnow()
     course = enrolment.course
     duration = float(lesson.duration)
@@ -163,13 +189,25 @@ def heartbeat(enrolment: Enrolment, lesson: Lesson, session_id: str, position: f
     lp = progress_for(enrolment, lesson)
     assert lp is not None
     _start(enrolment, lp, now)
-    ps = db.session.scalar(select(PlaybackSession).where(
-        PlaybackSession.enrolment_id == enrolment.id, PlaybackSession.lesson_id == lesson.id,
-        PlaybackSession.token == token))
+    ps = db.session.scalar(
+        select(PlaybackSession).where(
+            PlaybackSession.enrolment_id == enrolment.id,
+            PlaybackSession.lesson_id == lesson.id,
+            PlaybackSession.token == token,
+        )
+    )
     credited, reason = 0.0, "started"
     if ps is None:
-        db.session.add(PlaybackSession(enrolment_id=enrolment.id, lesson_id=lesson.id, token=token, last_wall=now,
-                                       last_position=position, playing=playing))
+        db.session.add(
+            PlaybackSession(
+                enrolment_id=enrolment.id,
+                lesson_id=lesson.id,
+                token=token,
+                last_wall=now,
+                last_position=position,
+                playing=playing,
+            )
+        )
     else:
         old = ps.last_position
         elapsed = min(MAX_GAP, max(0.0, (now - ps.last_wall).total_seconds()))
@@ -190,8 +228,9 @@ def heartbeat(enrolment: Enrolment, lesson: Lesson, session_id: str, position: f
             if enrolment.credited_wall_until and enrolment.credited_wall_until > since:
                 since = enrolment.credited_wall_until
             real = min(MAX_GAP, max(0.0, (now - since).total_seconds()))
-            slack = TOLERANCE if since == ps.last_wall else 0.0
-            allowed = min(delta, real * max_rate + slack, elapsed * max_rate + TOLERANCE)
+            # jitter slack only for a single tab playing within the allowed speed
+            slack = TOLERANCE if since == ps.last_wall and reason == "credited" else 0.0
+            allowed = min(delta, real * max_rate + slack, elapsed * max_rate + slack)
             if allowed <= 0:
                 reason = "other-tab"
             else:
@@ -220,7 +259,7 @@ def mark_read(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None =
     lp = progress_for(enrolment, lesson)
     assert lp is not None
     if lesson.kind not in (TEXT, DOCUMENT, LINK):
-        raise DomainError("This lesson is completed by watching or by passing its exam.")
+        raise DomainError(_("This lesson is completed by watching or by passing its exam."))
     _start(enrolment, lp, now)
     if lp.status == COMPLETED:
         return lp
@@ -229,14 +268,15 @@ def mark_read(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None =
         read = (now - lp.opened_at).total_seconds()
         need = int(enrolment.course.min_reading_seconds or 0)
         if read + 0.5 < need:
-            raise DomainError(f"Keep reading: {int(need - read) + 1} seconds left.")
+            raise DomainError(_("Keep reading: %(n)s seconds left.", n=int(need - read) + 1))
         enrolment.credited_seconds = (enrolment.credited_seconds or 0.0) + min(read, MAX_DOCUMENT_CREDIT)
     complete_lesson(enrolment, lesson, now=now)
     return lp
 
 
-def complete_lesson(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = None,
-                    actor: User | None = None) -> TrainingRecord | None:
+def complete_lesson(
+    enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = None, actor: User | None = None
+) -> TrainingRecord | None:
     """Mark a lesson complete; return the training record when that completes the course."""
     _check_lesson(enrolment, lesson)
     now = now or utcnow()
@@ -255,31 +295,47 @@ def required_lessons(course_id: int) -> list[Lesson]:
     return [x for x in lessons if x.required] or lessons
 
 
-def complete_course_if_done(enrolment: Enrolment, *, now: dt.datetime | None = None,
-                            actor: User | None = None) -> TrainingRecord | None:
+def complete_course_if_done(
+    enrolment: Enrolment, *, now: dt.datetime | None = None, actor: User | None = None
+) -> TrainingRecord | None:
     """Complete the enrolment when all required lessons are complete: one ledger record, one signal."""
     if enrolment.status == COMPLETED:
         return None
     needed = {x.id for x in required_lessons(enrolment.course_id)}
     if not needed:
         return None
-    done = set(db.session.scalars(select(LessonProgress.lesson_id).where(
-        LessonProgress.enrolment_id == enrolment.id, LessonProgress.status == COMPLETED)))
+    done = set(
+        db.session.scalars(
+            select(LessonProgress.lesson_id).where(
+                LessonProgress.enrolment_id == enrolment.id, LessonProgress.status == COMPLETED
+            )
+        )
+    )
     if not needed <= done:
         return None
     return complete_enrolment(enrolment, now=now, actor=actor)
 
 
-def complete_enrolment(enrolment: Enrolment, *, now: dt.datetime | None = None,
-                       actor: User | None = None) -> TrainingRecord:
+def complete_enrolment(
+    enrolment: Enrolment, *, now: dt.datetime | None = None, actor: User | None = None
+) -> TrainingRecord:
     """Write the course's training record (source = the enrolment, so it never doubles) and send the signal."""
     now = now or utcnow()
     course = enrolment.course
     person = enrolment.person
     result = ledger.record(
-        person, kind="course", topic=course.title, category=course.category, hours=course.hours or Decimal(0),
-        course_id=course.id, source=f"course_enrolment:{enrolment.id}", completed_at=now,
-        evidence={"enrolment_id": enrolment.id, "credited_seconds": round(enrolment.credited_seconds or 0, 1)},
+        person,
+        kind="course",
+        topic=course.title,
+        category=course.category,
+        hours=course.hours or Decimal(0),
+        course_id=course.id,
+        source=f"course_enrolment:{enrolment.id}",
+        completed_at=now,
+        evidence={
+            "enrolment_id": enrolment.id,
+            "credited_seconds": round(enrolment.credited_seconds or 0, 1),
+        },
         actor=actor,
     )
     first = enrolment.status != COMPLETED
@@ -304,8 +360,11 @@ def lesson_fraction(lesson: Lesson, lp: LessonProgress | None, threshold: float)
     return 0.0
 
 
-def enrolment_fraction(enrolment: Enrolment, lessons: list[Lesson] | None = None,
-                       progress: dict[int, LessonProgress] | None = None) -> float:
+def enrolment_fraction(
+    enrolment: Enrolment,
+    lessons: list[Lesson] | None = None,
+    progress: dict[int, LessonProgress] | None = None,
+) -> float:
     """The share of the required work done (1.0 once the course is completed)."""
     if enrolment.status == COMPLETED:
         return 1.0

@@ -23,9 +23,8 @@ from lms.core.storage import send_stored
 from lms.org.access import EVERYONE_IN_ENTERPRISE, STAFF, acting_enterprise_id
 from lms.org.models import ADMIN, Department, Person, Post, ResponsibilityRole
 
-from . import bp
+from . import bp, services
 from . import progress as prog
-from . import services
 from .forms import CourseForm, EnrolForm, LessonForm
 from .models import (
     COMPLETED,
@@ -116,11 +115,19 @@ def my_learning():
             rows.append({"enrolment": e, "course": e.course, "fraction": prog.enrolment_fraction(e)})
     today = dt.date.today()
     assigned = [r for r in rows if r["enrolment"].status != COMPLETED and r["enrolment"].source == "assigned"]
-    in_progress = [r for r in rows if r["enrolment"].status != COMPLETED and r["enrolment"].source != "assigned"]
+    in_progress = [
+        r for r in rows if r["enrolment"].status != COMPLETED and r["enrolment"].source != "assigned"
+    ]
     completed = [r for r in rows if r["enrolment"].status == COMPLETED]
     hours = sum((r["course"].hours or Decimal(0) for r in completed), Decimal(0))
-    return render_template("courses/my.html", assigned=assigned, in_progress=in_progress, completed=completed,
-                           today=today, hours=hours)
+    return render_template(
+        "courses/my.html",
+        assigned=assigned,
+        in_progress=in_progress,
+        completed=completed,
+        today=today,
+        hours=hours,
+    )
 
 
 @bp.route("/catalogue")
@@ -131,18 +138,31 @@ def catalogue():
     courses = services.catalogue(_ent(), q=q or None, category=category or None)
     mine = {}
     if current_user.person_id:
-        mine = {e.course_id: e for e in db.session.scalars(
-            select(Enrolment).where(Enrolment.person_id == current_user.person_id))}
-    return render_template("courses/catalogue.html", courses=courses, q=q, category=category, mine=mine,
-                           categories=services.categories(_ent()))
+        mine = {
+            e.course_id: e
+            for e in db.session.scalars(
+                select(Enrolment).where(Enrolment.person_id == current_user.person_id)
+            )
+        }
+    return render_template(
+        "courses/catalogue.html",
+        courses=courses,
+        q=q,
+        category=category,
+        mine=mine,
+        categories=services.categories(_ent()),
+    )
 
 
 @bp.route("/<int:course_id>")
 @roles(*EVERYONE_IN_ENTERPRISE)
 def course(course_id: int):
     course, enrolment = _learner_course(course_id)
-    sections = list(db.session.scalars(select(Section).where(Section.course_id == course.id)
-                                       .order_by(Section.position, Section.id)))
+    sections = list(
+        db.session.scalars(
+            select(Section).where(Section.course_id == course.id).order_by(Section.position, Section.id)
+        )
+    )
     progress: dict[int, LessonProgress] = {}
     fraction = 0.0
     if enrolment is not None:
@@ -151,17 +171,29 @@ def course(course_id: int):
     threshold = float(course.completion_threshold or 0.9)
     fractions = {lid: prog.lesson_fraction(lp.lesson, lp, threshold) for lid, lp in progress.items()}
     lessons = services.ordered_lessons(course)
-    next_lesson = next((x for x in lessons if progress.get(x.id) is None or progress[x.id].status != COMPLETED), None)
-    return render_template("courses/course.html", course=course, enrolment=enrolment, sections=sections,
-                           progress=progress, fractions=fractions, fraction=fraction, next_lesson=next_lesson,
-                           can_manage=services.can_manage(course, current_user, _ent()) if _is_staff() else False,
-                           record_hours=_study_hours(enrolment))
+    next_lesson = next(
+        (x for x in lessons if progress.get(x.id) is None or progress[x.id].status != COMPLETED), None
+    )
+    return render_template(
+        "courses/course.html",
+        course=course,
+        enrolment=enrolment,
+        sections=sections,
+        progress=progress,
+        fractions=fractions,
+        fraction=fraction,
+        next_lesson=next_lesson,
+        can_manage=services.can_manage(course, current_user, _ent()) if _is_staff() else False,
+        record_hours=_study_hours(enrolment),
+    )
 
 
 def _study_hours(enrolment: Enrolment | None) -> Decimal:
     if enrolment is None:
         return Decimal(0)
-    return (Decimal(str(enrolment.credited_seconds or 0)) / services.SECONDS_PER_HOUR_CREDIT).quantize(Decimal("0.1"))
+    return (Decimal(str(enrolment.credited_seconds or 0)) / services.SECONDS_PER_HOUR_CREDIT).quantize(
+        Decimal("0.1")
+    )
 
 
 @bp.route("/<int:course_id>/enrol", methods=["POST"])
@@ -198,14 +230,24 @@ def lesson(lesson_id: int):
     lessons = services.ordered_lessons(course)
     idx = next(i for i, x in enumerate(lessons) if x.id == lesson.id)
     video = lesson.ready_video if lesson.kind == VIDEO else None
+    if video is not None and not video.renditions:
+        video = None
     reading_left = 0
     if lesson.kind == DOCUMENT and lp is not None and lp.status != COMPLETED and lp.opened_at:
         read = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - lp.opened_at).total_seconds()
         reading_left = max(0, int((course.min_reading_seconds or 0) - read + 0.999))
-    return render_template("courses/lesson.html", course=course, lesson=lesson, enrolment=enrolment, lp=lp,
-                           video=video, prev_lesson=lessons[idx - 1] if idx > 0 else None,
-                           next_lesson=lessons[idx + 1] if idx + 1 < len(lessons) else None,
-                           reading_left=reading_left, exam_url=_exam_url(lesson))
+    return render_template(
+        "courses/lesson.html",
+        course=course,
+        lesson=lesson,
+        enrolment=enrolment,
+        lp=lp,
+        video=video,
+        prev_lesson=lessons[idx - 1] if idx > 0 else None,
+        next_lesson=lessons[idx + 1] if idx + 1 < len(lessons) else None,
+        reading_left=reading_left,
+        exam_url=_exam_url(lesson),
+    )
 
 
 def _exam_url(lesson: Lesson) -> str | None:
@@ -227,9 +269,15 @@ def heartbeat(lesson_id: int):
     if lesson is None:
         abort(404)
     course = _course_or_404(lesson.course_id)
-    enrolment = db.session.scalar(select(Enrolment).where(
-        Enrolment.course_id == course.id, Enrolment.person_id == current_user.person_id).with_for_update()) \
-        if current_user.person_id else None
+    enrolment = (
+        db.session.scalar(
+            select(Enrolment)
+            .where(Enrolment.course_id == course.id, Enrolment.person_id == current_user.person_id)
+            .with_for_update()
+        )
+        if current_user.person_id
+        else None
+    )
     if enrolment is None:
         return jsonify({"recorded": False, "reason": "not-enrolled"}), 200 if _is_staff() else 404
     data = request.get_json(silent=True) or request.form
@@ -239,7 +287,9 @@ def heartbeat(lesson_id: int):
     except (TypeError, ValueError):
         abort(400)
     playing = str(data.get("playing", "true")).lower() in ("1", "true", "yes")
-    result = prog.heartbeat(enrolment, lesson, str(data.get("session", "")), position, playing=playing, rate=rate)
+    result = prog.heartbeat(
+        enrolment, lesson, str(data.get("session", "")), position, playing=playing, rate=rate
+    )
     db.session.commit()
     out = result.as_dict()
     out.update(recorded=True, course_completed=enrolment.status == COMPLETED)
@@ -311,7 +361,9 @@ def document(lesson_id: int, token: str):
     course = db.session.get(Course, lesson.course_id)
     if course is None or not _media_allowed(course):
         abort(404)
-    return send_stored(lesson.document, mimetype="application/pdf", download_name=lesson.document.original_name)
+    return send_stored(
+        lesson.document, mimetype="application/pdf", download_name=lesson.document.original_name
+    )
 
 
 @bp.route("/<int:course_id>/cover")
@@ -331,16 +383,27 @@ def cover(course_id: int):
 def manage():
     status = request.args.get("status", "")
     q = request.args.get("q", "").strip()
-    statuses = [status] if status in ("draft", "published", "archived") else ["draft", "published", "archived"]
+    statuses = (
+        [status] if status in ("draft", "published", "archived") else ["draft", "published", "archived"]
+    )
     courses = services.catalogue(_ent(), q=q or None, statuses=statuses)
-    counts = dict(db.session.execute(
-        select(Enrolment.course_id, db_count()).where(Enrolment.enterprise_id == _ent()).group_by(Enrolment.course_id)
-    ).all())
-    done = dict(db.session.execute(
-        select(Enrolment.course_id, db_count()).where(Enrolment.enterprise_id == _ent(), Enrolment.status == COMPLETED)
-        .group_by(Enrolment.course_id)).all())
-    return render_template("courses/manage.html", courses=courses, counts=counts, done=done, status=status, q=q,
-                           ent_id=_ent())
+    counts = dict(
+        db.session.execute(
+            select(Enrolment.course_id, db_count())
+            .where(Enrolment.enterprise_id == _ent())
+            .group_by(Enrolment.course_id)
+        ).all()
+    )
+    done = dict(
+        db.session.execute(
+            select(Enrolment.course_id, db_count())
+            .where(Enrolment.enterprise_id == _ent(), Enrolment.status == COMPLETED)
+            .group_by(Enrolment.course_id)
+        ).all()
+    )
+    return render_template(
+        "courses/manage.html", courses=courses, counts=counts, done=done, status=status, q=q, ent_id=_ent()
+    )
 
 
 def db_count() -> Any:
@@ -358,12 +421,16 @@ def _category_choices(current: str | None = None) -> list[tuple[str, str]]:
 
 def _course_values(form: CourseForm) -> dict[str, Any]:
     return {
-        "title": form.title.data, "description": form.description.data or None,
-        "category": form.category.data or None, "hours": form.hours.data,
-        "self_enrol": form.self_enrol.data, "forward_seek_allowed": form.forward_seek_allowed.data,
+        "title": form.title.data,
+        "description": form.description.data or None,
+        "category": form.category.data or None,
+        "hours": form.hours.data,
+        "self_enrol": form.self_enrol.data,
+        "forward_seek_allowed": form.forward_seek_allowed.data,
         "max_playback_rate": form.max_playback_rate.data,
         "completion_threshold": (form.completion_threshold.data or 90) / 100.0,
-        "min_reading_seconds": form.min_reading_seconds.data or 0, "issue_certificate": form.issue_certificate.data,
+        "min_reading_seconds": form.min_reading_seconds.data or 0,
+        "issue_certificate": form.issue_certificate.data,
     }
 
 
@@ -377,7 +444,9 @@ def course_new():
         form.min_reading_seconds.data, form.self_enrol.data = 60, True
     if form.validate_on_submit():
         shared = form.shared.data and current_user.app_role == ADMIN
-        course = services.create_course(None if shared else _ent(), actor=current_user, **_course_values(form))
+        course = services.create_course(
+            None if shared else _ent(), actor=current_user, **_course_values(form)
+        )
         if form.cover.data and getattr(form.cover.data, "filename", ""):
             services.set_cover(course, form.cover.data.stream, form.cover.data.filename, actor=current_user)
         services.add_section(course, _("Section 1"))
@@ -403,12 +472,22 @@ def course_edit(course_id: int):
         db.session.commit()
         flash(_("Course saved."), "success")
         return redirect(url_for("courses.course_edit", course_id=course.id))
-    sections = list(db.session.scalars(select(Section).where(Section.course_id == course.id)
-                                       .order_by(Section.position, Section.id)))
-    enrolled = db.session.scalar(select(db_count()).where(Enrolment.course_id == course.id,
-                                                          Enrolment.enterprise_id == _ent()))
-    return render_template("courses/course_edit.html", form=form, course=course, sections=sections,
-                           enrolled=enrolled, kinds=LessonForm().kind.choices)
+    sections = list(
+        db.session.scalars(
+            select(Section).where(Section.course_id == course.id).order_by(Section.position, Section.id)
+        )
+    )
+    enrolled = db.session.scalar(
+        select(db_count()).where(Enrolment.course_id == course.id, Enrolment.enterprise_id == _ent())
+    )
+    return render_template(
+        "courses/course_edit.html",
+        form=form,
+        course=course,
+        sections=sections,
+        enrolled=enrolled,
+        kinds=LessonForm().kind.choices,
+    )
 
 
 @bp.route("/<int:course_id>/status", methods=["POST"])
@@ -461,22 +540,34 @@ def _exam_choices() -> list[tuple[str, str]]:
     exam_cls = getattr(models, "Exam", None) if models else None
     if exam_cls is None:
         return []
-    rows = db.session.scalars(select(exam_cls).where(exam_cls.enterprise_id == _ent()).order_by(exam_cls.title))
+    rows = db.session.scalars(
+        select(exam_cls).where(exam_cls.enterprise_id == _ent()).order_by(exam_cls.title)
+    )
     return [(str(e.id), e.title) for e in rows]
 
 
 def _lesson_form_save(form: LessonForm, lesson: Lesson | None, section: Section) -> Lesson:
     exam_id = int(form.exam_id.data) if (form.exam_id.data or "").isdigit() else None
-    kwargs = {"title": form.title.data, "required": form.required.data, "body_markdown": form.body_markdown.data,
-              "url": form.url.data, "exam_id": exam_id}
+    kwargs = {
+        "title": form.title.data,
+        "required": form.required.data,
+        "body_markdown": form.body_markdown.data,
+        "url": form.url.data,
+        "exam_id": exam_id,
+    }
     if lesson is None:
         lesson = services.add_lesson(section, form.kind.data, **kwargs)
     else:
         services.update_lesson(lesson, **kwargs)
     upload = form.document.data
     if lesson.kind == DOCUMENT and upload and getattr(upload, "filename", ""):
-        services.set_document(lesson, upload.stream, upload.filename, actor=current_user,
-                              max_bytes=current_app.config.get("MAX_CONTENT_LENGTH"))
+        services.set_document(
+            lesson,
+            upload.stream,
+            upload.filename,
+            actor=current_user,
+            max_bytes=current_app.config.get("MAX_CONTENT_LENGTH"),
+        )
     return lesson
 
 
@@ -494,7 +585,9 @@ def lesson_new(section_id: int):
         db.session.commit()
         flash(_("Lesson added."), "success")
         return redirect(url_for("courses.lesson_edit", lesson_id=lesson.id))
-    return render_template("courses/lesson_form.html", form=form, lesson=None, section=section, course=section.course)
+    return render_template(
+        "courses/lesson_form.html", form=form, lesson=None, section=section, course=section.course
+    )
 
 
 @bp.route("/lessons/<int:lesson_id>/edit", methods=["GET", "POST"])
@@ -513,8 +606,16 @@ def lesson_edit(lesson_id: int):
         return redirect(url_for("courses.lesson_edit", lesson_id=lesson.id))
     video = lesson.latest_video
     job = db.session.get(Job, video.job_id) if video is not None and video.job_id else None
-    return render_template("courses/lesson_form.html", form=form, lesson=lesson, section=lesson.section,
-                           course=lesson.course, video=video, ready=lesson.ready_video, job=job)
+    return render_template(
+        "courses/lesson_form.html",
+        form=form,
+        lesson=lesson,
+        section=lesson.section,
+        course=lesson.course,
+        video=video,
+        ready=lesson.ready_video,
+        job=job,
+    )
 
 
 @bp.route("/lessons/<int:lesson_id>/change", methods=["POST"])
@@ -541,8 +642,13 @@ def video_upload(lesson_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise DomainError(_("Choose a video file to upload."))
-    asset = services.add_video(lesson, upload.stream, upload.filename, actor=current_user,
-                               max_bytes=current_app.config.get("MAX_CONTENT_LENGTH"))
+    asset = services.add_video(
+        lesson,
+        upload.stream,
+        upload.filename,
+        actor=current_user,
+        max_bytes=current_app.config.get("MAX_CONTENT_LENGTH"),
+    )
     db.session.commit()
     target = url_for("courses.lesson_edit", lesson_id=lesson.id)
     if request.accept_mimetypes.best == "application/json":
@@ -572,10 +678,17 @@ def video_status(asset_id: int):
         abort(404)
     _managed_lesson(asset.lesson_id)
     job = db.session.get(Job, asset.job_id) if asset.job_id else None
-    return jsonify({"id": asset.id, "status": asset.status, "error": asset.error,
-                    "progress": job.progress if job else (100 if asset.status == "ready" else 0),
-                    "message": job.message if job else None, "duration": asset.duration,
-                    "renditions": [r["label"] for r in asset.renditions or []]})
+    return jsonify(
+        {
+            "id": asset.id,
+            "status": asset.status,
+            "error": asset.error,
+            "progress": job.progress if job else (100 if asset.status == "ready" else 0),
+            "message": job.message if job else None,
+            "duration": asset.duration,
+            "renditions": [r["label"] for r in asset.renditions or []],
+        }
+    )
 
 
 @bp.route("/<int:course_id>/assign", methods=["GET", "POST"])
@@ -584,16 +697,32 @@ def assign(course_id: int):
     course = _course_or_404(course_id)
     ent = _ent()
     form = EnrolForm()
-    depts = list(db.session.scalars(select(Department).where(Department.enterprise_id == ent).order_by(Department.path)))
+    depts = list(
+        db.session.scalars(
+            select(Department).where(Department.enterprise_id == ent).order_by(Department.path)
+        )
+    )
     form.departments.choices = [(d.id, d.path) for d in depts]
-    form.posts.choices = [(p.id, p.name) for p in db.session.scalars(
-        select(Post).where(Post.enterprise_id == ent).order_by(Post.name))]
-    form.roles.choices = [(r.id, r.name) for r in db.session.scalars(
-        select(ResponsibilityRole).where(ResponsibilityRole.enterprise_id == ent).order_by(ResponsibilityRole.sort_order))]
+    form.posts.choices = [
+        (p.id, p.name)
+        for p in db.session.scalars(select(Post).where(Post.enterprise_id == ent).order_by(Post.name))
+    ]
+    form.roles.choices = [
+        (r.id, r.name)
+        for r in db.session.scalars(
+            select(ResponsibilityRole)
+            .where(ResponsibilityRole.enterprise_id == ent)
+            .order_by(ResponsibilityRole.sort_order)
+        )
+    ]
     preview = None
     if form.validate_on_submit():
-        people = services.people_for(ent, department_ids=form.departments.data or [], post_ids=form.posts.data or [],
-                                     role_ids=form.roles.data or [])
+        people = services.people_for(
+            ent,
+            department_ids=form.departments.data or [],
+            post_ids=form.posts.data or [],
+            role_ids=form.roles.data or [],
+        )
         if not people:
             flash(_("Nobody matches the choice."), "error")
         elif request.form.get("confirm") == "1":
@@ -619,20 +748,44 @@ def course_progress(course_id: int):
 def course_progress_xlsx(course_id: int):
     course = _course_or_404(course_id)
     lessons, rows = services.course_progress_table(course, _ent())
-    headers = [_("Employee number"), _("Name"), _("Department"), _("Enrolled as"), _("Due date"), _("Status"),
-               _("Progress"), _("Study time (minutes)"), _("Completed at")] + [x.title for x in lessons]
+    headers = [
+        _("Employee number"),
+        _("Name"),
+        _("Department"),
+        _("Enrolled as"),
+        _("Due date"),
+        _("Status"),
+        _("Progress"),
+        _("Study time (minutes)"),
+        _("Completed at"),
+    ] + [x.title for x in lessons]
     data = []
     for r in rows:
         e = r["enrolment"]
         p = r["person"]
-        data.append([p.employee_no, p.name, p.department.path if p.department else "", str(SOURCE_LABELS[e.source]),
-                     e.due_on, str(STATUS_LABELS.get(e.status, e.status)), f"{round(r['fraction'] * 100)}%", round((e.credited_seconds or 0) / 60, 1),
-                     e.completed_at] + [_cell(lp, f) for _lesson, lp, f in r["cells"]])
+        data.append(
+            [
+                p.employee_no,
+                p.name,
+                p.department.path if p.department else "",
+                str(SOURCE_LABELS[e.source]),
+                e.due_on,
+                str(STATUS_LABELS.get(e.status, e.status)),
+                f"{round(r['fraction'] * 100)}%",
+                round((e.credited_seconds or 0) / 60, 1),
+                e.completed_at,
+            ]
+            + [_cell(lp, f) for _lesson, lp, f in r["cells"]]
+        )
     body = xlsx_bytes(headers, data, sheet_title=course.title[:31])
     from urllib.parse import quote
 
-    resp = current_app.response_class(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(course.title + '-progress.xlsx')}"
+    resp = current_app.response_class(
+        body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    resp.headers["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''{quote(course.title + '-progress.xlsx')}"
+    )
     return resp
 
 
@@ -663,23 +816,44 @@ def categories():
     return render_template("courses/categories.html", rows=rows)
 
 
-STATUS_LABELS = {"enrolled": _l("Not started"), "in_progress": _l("In progress"), "completed": _l("Completed"),
-                 "not_started": _l("Not started")}
+STATUS_LABELS = {
+    "enrolled": _l("Not started"),
+    "in_progress": _l("In progress"),
+    "completed": _l("Completed"),
+    "not_started": _l("Not started"),
+}
 SOURCE_LABELS = {"self": _l("Self-enrolled"), "assigned": _l("Assigned")}
-VIDEO_STATUS_LABELS = {"queued": _l("Queued"), "processing": _l("Processing"), "ready": _l("Ready"),
-                       "failed": _l("Failed")}
+VIDEO_STATUS_LABELS = {
+    "queued": _l("Queued"),
+    "processing": _l("Processing"),
+    "ready": _l("Ready"),
+    "failed": _l("Failed"),
+}
 # The pipeline's messages (courses.media), listed here so that they are translated where they are shown.
 MEDIA_MESSAGES = (
-    _l("The file is not a media file."), _l("The file has no video stream (audio only?)."),
-    _l("The file is truncated or damaged."), _l("The length of the video cannot be determined."),
-    _l("Processing the video took too long and was stopped."), _l("The video could not be converted."),
+    _l("The file is not a media file."),
+    _l("The file has no video stream (audio only?)."),
+    _l("The file is truncated or damaged."),
+    _l("The length of the video cannot be determined."),
+    _l("Processing the video took too long and was stopped."),
+    _l("The video could not be converted."),
     _l("This kind of file is not accepted; upload a single video file such as an MP4."),
-    _l("The video could not be processed."), _l("The original file is missing."),
-    _l("The file name contains control characters."), _l("Playlists and file lists are not accepted; upload a video file."),
-    _l("Only regular files can be processed."), _l("The video converter (ffmpeg) could not be started."),
-    _l("The video stream has no picture size."), _l("The file is empty."),
+    _l("The video could not be processed."),
+    _l("The original file is missing."),
+    _l("The file name contains control characters."),
+    _l("Playlists and file lists are not accepted; upload a video file."),
+    _l("Only regular files can be processed."),
+    _l("The video converter (ffmpeg) could not be started."),
+    _l("The video stream has no picture size."),
+    _l("The file is empty."),
 )
-KIND_LABELS = {VIDEO: _l("Video"), DOCUMENT: _l("Document"), TEXT: _l("Text"), EXAM: _l("Exam"), LINK: _l("Link")}
+KIND_LABELS = {
+    VIDEO: _l("Video"),
+    DOCUMENT: _l("Document"),
+    TEXT: _l("Text"),
+    EXAM: _l("Exam"),
+    LINK: _l("Link"),
+}
 
 
 @bp.app_template_filter("lesson_kind")
@@ -689,8 +863,14 @@ def _lesson_kind(kind: str) -> str:
 
 @bp.app_template_filter("course_status")
 def _course_status(status: str) -> str:
-    labels = {"draft": _l("Draft"), "published": _l("Published"), "archived": _l("Archived"), **STATUS_LABELS,
-              **SOURCE_LABELS, **VIDEO_STATUS_LABELS}
+    labels = {
+        "draft": _l("Draft"),
+        "published": _l("Published"),
+        "archived": _l("Archived"),
+        **STATUS_LABELS,
+        **SOURCE_LABELS,
+        **VIDEO_STATUS_LABELS,
+    }
     return str(labels.get(status, status))
 
 
@@ -700,4 +880,3 @@ def _seconds(value: float | None) -> str:
         return "0:00"
     s = int(round(value))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-

@@ -1,1 +1,586 @@
-"""Views (placeholder while building)."""
+"""Pages for learners (my exams, take, results, mistake book) and trainers (banks, import, exams, results)."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from lms.core.db import db, utcnow
+from lms.core.errors import Conflict, DomainError, NotFound
+from lms.core.exports import xlsx_bytes
+from lms.core.nav import nav_item
+from lms.core.permissions import roles
+from lms.core.storage import StoredFile, path_of, save_stream
+from lms.org.access import EVERYONE_IN_ENTERPRISE, STAFF, acting_enterprise_id
+from lms.org.models import LEARNER, Person
+from quizzes import bp, services, stats
+from quizzes.forms import BankForm, ExamForm, ExtensionForm, GradeForm, QuestionForm, RuleForm, UploadForm
+from quizzes.importers import ParseResult, build_question
+from quizzes.models import (
+    MODE_PRACTICE,
+    OPEN,
+    Attempt,
+    AttemptQuestion,
+    Exam,
+    ExamExtension,
+    Question,
+    QuestionBank,
+)
+from quizzes.types import REGISTRY, get_type, public_question
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TAKERS = EVERYONE_IN_ENTERPRISE  # anyone with a person record may sit an exam
+
+nav_item("quizzes.my_exams", _l("My exams"), (LEARNER, "evaluator"), order=30, icon="✎")
+nav_item("quizzes.mistakes", _l("Mistake book"), (LEARNER, "evaluator"), order=31, icon="✗")
+nav_item("quizzes.banks", _l("Question banks"), STAFF, order=40, icon="☰")
+nav_item("quizzes.exams", _l("Exams"), STAFF, order=41, icon="✎")
+
+
+def _person_id() -> int:
+    pid = getattr(current_user, "person_id", None)
+    if pid is None:
+        abort(404)
+    return pid
+
+
+def _xlsx(data: bytes, name: str) -> Any:
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=name, mimetype=XLSX)
+
+
+# ================================================================ learners
+
+
+@bp.route("/")
+@roles(*TAKERS)
+def my_exams():
+    items = services.learner_exams(acting_enterprise_id(), _person_id())
+    return render_template("quizzes/my_exams.html", items=items)
+
+
+@bp.route("/exams/<int:exam_id>/start", methods=["GET", "POST"])
+@roles(*TAKERS)
+def start(exam_id: int):
+    exam = _found(services.get_exam, exam_id, acting_enterprise_id())
+    pid = _person_id()
+    if exam.status != "published":
+        abort(404)
+    if request.method == "GET":
+        return render_template("quizzes/start.html", exam=exam, standing=services.person_result(exam, pid),
+                               problem=services.availability(exam, pid), ext=services.extension_for(exam.id, pid))
+    attempt = services.start_attempt(exam, db.session.get(Person, pid))
+    db.session.commit()
+    return redirect(url_for("quizzes.take", attempt_id=attempt.id))
+
+
+def _found(loader: Any, *args: Any) -> Any:
+    """Call a service loader; its NotFound is a 404 for GET and POST alike (never a flash that says it exists)."""
+    try:
+        return loader(*args)
+    except NotFound:
+        abort(404)
+
+
+def _own_attempt(attempt_id: int) -> Attempt:
+    attempt = _found(services.my_attempt, attempt_id, getattr(current_user, "person_id", None))
+    exam = db.session.get(Exam, attempt.exam_id)
+    if exam.enterprise_id != acting_enterprise_id():
+        abort(404)
+    return attempt
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@roles(*TAKERS)
+def take(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    if attempt.status == OPEN and services.is_overdue(attempt):
+        services.submit_attempt(attempt, auto=True)
+        db.session.commit()
+        flash(_("Time was up: your attempt was submitted with the answers saved before the deadline."), "warning")
+    if attempt.status != OPEN:
+        return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+    exam = db.session.get(Exam, attempt.exam_id)
+    questions = [{"aq": aq, "view": public_question(aq.version, aq.option_order),
+                  "answer": aq.answer.answer if aq.answer else None} for aq in attempt.questions]
+    return render_template("quizzes/take.html", attempt=attempt, exam=exam, questions=questions,
+                           seconds_left=services.seconds_left(attempt), practice=exam.mode == MODE_PRACTICE,
+                           type_labels={k: t.label for k, t in REGISTRY.items()})
+
+
+def _json_conflict(message: str) -> Any:
+    return jsonify({"ok": False, "error": "conflict", "message": message}), 409
+
+
+@bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
+@roles(*TAKERS)
+def save(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    data = request.get_json(silent=True) or {}
+    if services.is_overdue(attempt):
+        services.submit_attempt(attempt, auto=True)
+        db.session.commit()
+        return _json_conflict(_("Time is up: answers can no longer be saved. Your attempt is submitted with the "
+                                "answers saved before the deadline."))
+    try:
+        result = services.save_answer(attempt, int(data.get("aq", 0)), data.get("answer"), int(data.get("seq", 0)))
+    except Conflict as exc:
+        db.session.rollback()
+        return _json_conflict(exc.message)
+    except (TypeError, ValueError):
+        abort(400)
+    db.session.commit()
+    return jsonify(result)
+
+
+@bp.route("/attempts/<int:attempt_id>/flag", methods=["POST"])
+@roles(*TAKERS)
+def flag(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    data = request.get_json(silent=True) or {}
+    try:
+        services.set_flag(attempt, int(data.get("aq", 0)), bool(data.get("flagged")))
+    except Conflict as exc:
+        db.session.rollback()
+        return _json_conflict(exc.message)
+    db.session.commit()
+    return jsonify({"ok": True})
+
+
+@bp.route("/attempts/<int:attempt_id>/check", methods=["POST"])
+@roles(*TAKERS)
+def check(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    data = request.get_json(silent=True) or {}
+    return jsonify(services.practice_check(attempt, int(data.get("aq", 0))))
+
+
+@bp.route("/attempts/<int:attempt_id>/state")
+@roles(*TAKERS)
+def state(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    return jsonify({"status": attempt.status, "seq": attempt.seq, "seconds_left": services.seconds_left(attempt),
+                    "answers": {str(aq.id): aq.answer.answer for aq in attempt.questions if aq.answer},
+                    "flags": [aq.id for aq in attempt.questions if aq.flagged]})
+
+
+@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+@roles(*TAKERS)
+def submit(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    services.submit_attempt(attempt, auto=services.is_overdue(attempt))
+    db.session.commit()
+    return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+
+
+def _review(attempt: Attempt, show_key: bool) -> list[dict[str, Any]]:
+    out = []
+    for aq in attempt.questions:
+        v = aq.version
+        qtype = get_type(v.type)
+        item = {"aq": aq, "view": public_question(v, aq.option_order),
+                "answer_text": qtype.answer_text(v.options, aq.answer.answer if aq.answer else None, aq.option_order)}
+        if show_key:
+            item.update(key_text=qtype.key_text(v.options, v.key, aq.option_order), explanation=v.explanation,
+                        score=aq.answer.score if aq.answer else None, correct=aq.answer.correct if aq.answer else None,
+                        feedback=aq.answer.feedback if aq.answer else None)
+        out.append(item)
+    return out
+
+
+@bp.route("/attempts/<int:attempt_id>/result")
+@roles(*TAKERS)
+def result(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    if attempt.status == OPEN:
+        if not services.is_overdue(attempt):
+            return redirect(url_for("quizzes.take", attempt_id=attempt.id))
+        services.submit_attempt(attempt, auto=True)
+        db.session.commit()
+    exam = db.session.get(Exam, attempt.exam_id)
+    show_key = services.answers_visible(attempt)
+    return render_template("quizzes/result.html", attempt=attempt, exam=exam, show_key=show_key,
+                           show_score=services.score_visible(attempt), review=_review(attempt, show_key),
+                           standing=services.person_result(exam, attempt.person_id))
+
+
+@bp.route("/mistakes")
+@roles(*TAKERS)
+def mistakes():
+    entries = services.mistakes(_person_id())
+    items = []
+    for e in entries:
+        v = services.current_version(e.question)
+        items.append({"entry": e, "view": public_question(v)})
+    return render_template("quizzes/mistakes.html", items=items)
+
+
+@bp.route("/mistakes/<int:question_id>/check", methods=["POST"])
+@roles(*TAKERS)
+def mistake_check(question_id: int):
+    data = request.get_json(silent=True) or {}
+    res = services.mistake_check(_person_id(), question_id, data.get("answer"))
+    db.session.commit()
+    return jsonify(res)
+
+
+# ================================================================ trainers: banks and questions
+
+
+def _bank(bank_id: int, edit: bool = False) -> QuestionBank:
+    bank = _found(services.get_bank, bank_id, acting_enterprise_id())
+    if edit and not services.can_edit_bank(bank, current_user):
+        abort(403)
+    return bank
+
+
+@bp.route("/banks", methods=["GET", "POST"])
+@roles(*STAFF)
+def banks():
+    form = BankForm()
+    if form.validate_on_submit():
+        shared = request.form.get("shared") == "1" and current_user.app_role == "admin"
+        bank = services.create_bank(None if shared else acting_enterprise_id(), form.name.data,
+                                    partial_credit=form.partial_credit.data, description=form.description.data)
+        db.session.commit()
+        flash(_("Bank created."), "success")
+        return redirect(url_for("quizzes.bank", bank_id=bank.id))
+    return render_template("quizzes/banks.html", banks=services.visible_banks(acting_enterprise_id()), form=form)
+
+
+@bp.route("/banks/<int:bank_id>")
+@roles(*STAFF)
+def bank(bank_id: int):
+    b = _bank(bank_id)
+    q = select(Question).where(Question.bank_id == b.id)
+    for name in ("type", "category", "difficulty", "status"):
+        if request.args.get(name):
+            q = q.where(getattr(Question, name) == request.args[name])
+    questions = list(db.session.scalars(q.order_by(Question.id)))
+    categories = list(db.session.scalars(select(Question.category).where(Question.bank_id == b.id,
+                                                                         Question.category.is_not(None))
+                                         .distinct().order_by(Question.category)))
+    return render_template("quizzes/bank.html", bank=b, questions=questions, categories=categories,
+                           types=REGISTRY, editable=services.can_edit_bank(b, current_user),
+                           form=BankForm(obj=b))
+
+
+@bp.route("/banks/<int:bank_id>/edit", methods=["POST"])
+@roles(*STAFF)
+def bank_edit(bank_id: int):
+    b = _bank(bank_id, edit=True)
+    form = BankForm()
+    if not form.validate_on_submit():
+        raise DomainError(_("Check the form."))
+    services.update_bank(b, name=form.name.data, partial_credit=form.partial_credit.data, status=form.status.data,
+                         description=form.description.data)
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for("quizzes.bank", bank_id=b.id))
+
+
+def _apply_question_form(form: QuestionForm) -> dict[str, Any]:
+    result = ParseResult(filename="", format="form")
+    options = [o.strip() for o in (form.options.data or "").splitlines() if o.strip()]
+    parsed = build_question(0, form.type.data, (form.stem.data or "").strip(), options, (form.answer.data or "").strip(),
+                            explanation=(form.explanation.data or "").strip(), difficulty=form.difficulty.data,
+                            category=(form.category.data or "").strip(), points=str(form.points.data), result=result)
+    if parsed is None:
+        raise DomainError("; ".join(e["message"] for e in result.errors))
+    return {"type": parsed.type, "stem": parsed.stem, "options": parsed.options, "key": parsed.key,
+            "explanation": parsed.explanation, "category": parsed.category, "difficulty": form.difficulty.data,
+            "points": Decimal(str(form.points.data)), "status": form.status.data}
+
+
+@bp.route("/banks/<int:bank_id>/questions/new", methods=["GET", "POST"])
+@roles(*STAFF)
+def question_new(bank_id: int):
+    b = _bank(bank_id, edit=True)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        services.create_question(b, **_apply_question_form(form))
+        db.session.commit()
+        flash(_("Question added."), "success")
+        return redirect(url_for("quizzes.bank", bank_id=b.id))
+    return render_template("quizzes/question_form.html", bank=b, form=form, question=None)
+
+
+@bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"])
+@roles(*STAFF)
+def question_edit(question_id: int):
+    q = _found(services.get_question, question_id, acting_enterprise_id())
+    b = _bank(q.bank_id, edit=True)
+    form = QuestionForm(obj=q)
+    if request.method == "GET":
+        form.options.data = "\n".join(q.options or [])
+        form.answer.data = services.answer_cell(q)
+    if form.validate_on_submit():
+        services.update_question(q, **_apply_question_form(form))
+        db.session.commit()
+        flash(_("Saved. Attempts already made keep the version they saw."), "success")
+        return redirect(url_for("quizzes.bank", bank_id=b.id))
+    return render_template("quizzes/question_form.html", bank=b, form=form, question=q)
+
+
+@bp.route("/questions/<int:question_id>")
+@roles(*STAFF)
+def question_preview(question_id: int):
+    q = _found(services.get_question, question_id, acting_enterprise_id())
+    v = services.current_version(q)
+    qtype = get_type(v.type)
+    return render_template("quizzes/question_preview.html", q=q, view=public_question(v),
+                           key_text=qtype.key_text(v.options, v.key), version=v)
+
+
+@bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])
+@roles(*STAFF)
+def import_upload(bank_id: int):
+    b = _bank(bank_id, edit=True)
+    form = UploadForm()
+    if form.validate_on_submit():
+        f = form.file.data
+        stored = save_stream(f.stream, f.filename or "questions", purpose="question-import",
+                             enterprise_id=acting_enterprise_id(), uploaded_by_id=current_user.id,
+                             max_bytes=20 * 1024 * 1024)
+        db.session.commit()
+        return redirect(url_for("quizzes.import_preview", bank_id=b.id, file_id=stored.id))
+    return render_template("quizzes/import_upload.html", bank=b, form=form)
+
+
+def _import_file(file_id: int) -> StoredFile:
+    stored = db.session.get(StoredFile, file_id)
+    if stored is None or stored.enterprise_id != acting_enterprise_id() or stored.purpose != "question-import":
+        abort(404)
+    return stored
+
+
+@bp.route("/banks/<int:bank_id>/import/<int:file_id>")
+@roles(*STAFF)
+def import_preview(bank_id: int, file_id: int):
+    b = _bank(bank_id, edit=True)
+    stored = _import_file(file_id)
+    res = services.import_questions(b, path_of(stored.key), stored.original_name, dry_run=True)
+    db.session.rollback()
+    return render_template("quizzes/import_preview.html", bank=b, result=res, stored=stored, types=REGISTRY)
+
+
+@bp.route("/banks/<int:bank_id>/import/<int:file_id>/commit", methods=["POST"])
+@roles(*STAFF)
+def import_commit(bank_id: int, file_id: int):
+    b = _bank(bank_id, edit=True)
+    stored = _import_file(file_id)
+    res = services.import_questions(b, path_of(stored.key), stored.original_name, dry_run=False)
+    if not res.committed:
+        db.session.rollback()
+        flash(_("Nothing was imported: fix the rows listed and upload again."), "error")
+        return redirect(url_for("quizzes.import_preview", bank_id=b.id, file_id=stored.id))
+    db.session.commit()
+    flash(_("Questions imported: %(c)d created, %(u)d updated, %(n)d unchanged.", c=res.created, u=res.updated,
+            n=res.unchanged), "success")
+    return redirect(url_for("quizzes.bank", bank_id=b.id))
+
+
+@bp.route("/banks/<int:bank_id>/export.xlsx")
+@roles(*STAFF)
+def bank_export(bank_id: int):
+    b = _bank(bank_id)
+    headers, rows = services.export_rows(b)
+    return _xlsx(xlsx_bytes(headers, rows, sheet_title="题库"), f"bank-{b.id}.xlsx")
+
+
+@bp.route("/template.xlsx")
+@roles(*STAFF)
+def template():
+    headers, rows = services.template_rows()
+    return _xlsx(xlsx_bytes(headers, rows, sheet_title="题库"), "question-template.xlsx")
+
+
+# ================================================================ trainers: exams
+
+
+def _exam(exam_id: int) -> Exam:
+    return _found(services.get_exam, exam_id, acting_enterprise_id())
+
+
+def _exam_values(form: ExamForm) -> dict[str, Any]:
+    return {k: getattr(form, k).data for k in services.EXAM_FIELDS if hasattr(form, k)} | {
+        "hours": form.hours.data or Decimal("0"), "category": form.category.data or None,
+        "description": form.description.data or None}
+
+
+@bp.route("/exams")
+@roles(*STAFF)
+def exams():
+    rows = list(db.session.scalars(select(Exam).where(Exam.enterprise_id == acting_enterprise_id())
+                                   .order_by(Exam.created_at.desc())))
+    counts = dict(db.session.execute(select(Attempt.exam_id, func.count()).where(
+        Attempt.exam_id.in_([e.id for e in rows]), Attempt.status != OPEN).group_by(Attempt.exam_id)).all()) if rows else {}
+    return render_template("quizzes/exams.html", exams=rows, counts=counts)
+
+
+@bp.route("/exams/new", methods=["GET", "POST"])
+@roles(*STAFF)
+def exam_new():
+    form = ExamForm()
+    if form.validate_on_submit():
+        exam = services.create_exam(acting_enterprise_id(), actor=current_user, **_exam_values(form))
+        db.session.commit()
+        flash(_("Exam created. Now add questions to the paper."), "success")
+        return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
+    return render_template("quizzes/exam_form.html", form=form, exam=None)
+
+
+@bp.route("/exams/<int:exam_id>", methods=["GET", "POST"])
+@roles(*STAFF)
+def exam_edit(exam_id: int):
+    exam = _exam(exam_id)
+    form = ExamForm(obj=exam)
+    if form.validate_on_submit():
+        services.update_exam(exam, **_exam_values(form))
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
+    rule_form = RuleForm()
+    banks = services.visible_banks(exam.enterprise_id)
+    rule_form.bank_id.choices = [(0, _("Any bank"))] + [(b.id, b.name) for b in banks]
+    rules = [{"rule": r, "available": services.rule_available(r, exam.enterprise_id)} for r in exam.rules]
+    categories = list(db.session.scalars(select(Question.category).join(QuestionBank).where(
+        services.bank_scope(exam.enterprise_id), Question.category.is_not(None)).distinct().order_by(Question.category)))
+    return render_template("quizzes/exam_edit.html", exam=exam, form=form, rule_form=rule_form, rules=rules,
+                           problems=services.paper_problems(exam), categories=categories, types=REGISTRY,
+                           total_points=sum((Decimal(r["rule"].points or 0) * r["rule"].count for r in rules), Decimal(0)))
+
+
+@bp.route("/exams/<int:exam_id>/rules", methods=["POST"])
+@roles(*STAFF)
+def rule_add(exam_id: int):
+    exam = _exam(exam_id)
+    form = RuleForm()
+    form.bank_id.choices = [(0, "")] + [(b.id, b.name) for b in services.visible_banks(exam.enterprise_id)]
+    if not form.validate_on_submit():
+        raise DomainError(_("Check the rule: %(e)s", e="; ".join(f"{k}: {v[0]}" for k, v in form.errors.items())))
+    services.add_rule(exam, kind=form.kind.data, question_id=form.question_id.data, bank_id=form.bank_id.data or None,
+                      type=form.type.data or None, category=(form.category.data or "").strip() or None,
+                      difficulty=form.difficulty.data or None, count=form.count.data or 1, points=form.points.data)
+    db.session.commit()
+    return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
+
+
+@bp.route("/exams/<int:exam_id>/rules/<int:rule_id>/delete", methods=["POST"])
+@roles(*STAFF)
+def rule_delete(exam_id: int, rule_id: int):
+    exam = _exam(exam_id)
+    services.delete_rule(exam, rule_id)
+    db.session.commit()
+    return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
+
+
+@bp.route("/exams/<int:exam_id>/status", methods=["POST"])
+@roles(*STAFF)
+def exam_status(exam_id: int):
+    exam = _exam(exam_id)
+    services.set_exam_status(exam, request.form.get("status", ""))
+    db.session.commit()
+    flash(_("Status changed."), "success")
+    return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
+
+
+@bp.route("/exams/<int:exam_id>/results")
+@roles(*STAFF)
+def exam_results(exam_id: int):
+    exam = _exam(exam_id)
+    attempts = db.session.execute(
+        select(Attempt, Person).join(Person, Person.id == Attempt.person_id)
+        .where(Attempt.exam_id == exam.id).order_by(Attempt.submitted_at.desc().nulls_last(), Attempt.id.desc())
+        .limit(500)).all()
+    return render_template("quizzes/results.html", exam=exam, summary=stats.summary(exam),
+                           items=stats.item_analysis(exam), attempts=attempts, types=REGISTRY)
+
+
+@bp.route("/exams/<int:exam_id>/results.xlsx")
+@roles(*STAFF)
+def exam_export(exam_id: int):
+    exam = _exam(exam_id)
+    headers, rows = stats.results_rows(exam)
+    items = stats.item_analysis(exam)
+    from lms.core.exports import write_xlsx
+
+    out = io.BytesIO()
+    item_rows = [[i["question"].id, i["question"].stem, i["answered"], i["difficulty"], i["discrimination"],
+                  " ".join(f"{o['label']}:{o['count']}" for o in i["options"])] for i in items]
+    write_xlsx(out, {"成绩": (headers, rows),
+                     "试题分析": (["题号", "题干", "作答人次", "难度(得分率)", "区分度", "选项分布"], item_rows)})
+    return _xlsx(out.getvalue(), f"exam-{exam.id}-results.xlsx")
+
+
+@bp.route("/exams/<int:exam_id>/regrade", methods=["POST"])
+@roles(*STAFF)
+def regrade(exam_id: int):
+    exam = _exam(exam_id)
+    n = services.regrade_exam(exam, actor=current_user)
+    db.session.commit()
+    flash(_("%(n)d attempts regraded with the current answers; the previous scores are kept in the history.", n=n),
+          "success")
+    return redirect(url_for("quizzes.exam_results", exam_id=exam.id))
+
+
+@bp.route("/attempts/<int:attempt_id>/review")
+@roles(*STAFF)
+def attempt_review(attempt_id: int):
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None:
+        abort(404)
+    exam = _exam(attempt.exam_id)
+    if attempt.status == OPEN:
+        abort(404)  # an open attempt is the learner's alone until submitted
+    return render_template("quizzes/attempt_review.html", attempt=attempt, exam=exam, review=_review(attempt, True),
+                           person=db.session.get(Person, attempt.person_id))
+
+
+@bp.route("/grading")
+@roles(*STAFF)
+def grading_queue():
+    queue = services.grading_queue(acting_enterprise_id(), request.args.get("exam_id", type=int))
+    return render_template("quizzes/grading.html", queue=queue, form=GradeForm())
+
+
+@bp.route("/grading/<int:aq_id>", methods=["POST"])
+@roles(*STAFF)
+def grade(aq_id: int):
+    aq = db.session.get(AttemptQuestion, aq_id)
+    if aq is None:
+        abort(404)
+    _exam(aq.attempt.exam_id)
+    form = GradeForm()
+    if not form.validate_on_submit():
+        raise DomainError(_("Enter a score."), field="score")
+    services.grade_answer(aq, form.score.data, actor=current_user, feedback=form.feedback.data)
+    db.session.commit()
+    flash(_("Graded."), "success")
+    return redirect(url_for("quizzes.grading_queue"))
+
+
+@bp.route("/exams/<int:exam_id>/extensions", methods=["GET", "POST"])
+@roles(*STAFF)
+def extensions(exam_id: int):
+    exam = _exam(exam_id)
+    form = ExtensionForm()
+    if form.validate_on_submit():
+        person = db.session.scalar(select(Person).where(Person.enterprise_id == exam.enterprise_id,
+                                                        Person.employee_no == form.employee_no.data.strip()))
+        if person is None:
+            raise DomainError(_("No person with this employee number."), field="employee_no")
+        services.set_extension(exam, person, extra_minutes=form.extra_minutes.data or 0,
+                               extra_attempts=form.extra_attempts.data or 0, note=form.note.data, actor=current_user)
+        db.session.commit()
+        flash(_("Extension saved."), "success")
+        return redirect(url_for("quizzes.extensions", exam_id=exam.id))
+    rows = db.session.execute(select(ExamExtension, Person).join(Person, Person.id == ExamExtension.person_id)
+                              .where(ExamExtension.exam_id == exam.id).order_by(Person.employee_no)).all()
+    return render_template("quizzes/extensions.html", exam=exam, form=form, rows=rows, now=utcnow())

@@ -121,17 +121,26 @@ def _colleague(module: str, name: str) -> Callable[..., Any] | None:
     return fn if callable(fn) else None
 
 
-def _call_colleague(module: str, names: tuple[str, ...], *args: Any, **kwargs: Any) -> tuple[Any, str] | None:
-    """Call the first of ``names`` found in ``module``; None when absent or when its signature differs."""
-    for name in names:
-        fn = _colleague(module, name)
-        if fn is None:
-            continue
-        try:
-            return fn(*args, **kwargs), f"{module}.{name}"
-        except TypeError as exc:  # an interface that moved: fall back to our own SQL, loudly
-            log.warning("culture: %s.%s did not accept our call (%s); using the ledger", module, name, exc)
-    return None
+def _call(fn: Callable[..., Any] | None, *args: Any, **kwargs: Any) -> tuple[bool, Any]:
+    """Call a colleague function; (False, None) when absent or when its interface moved (then we use the ledger)."""
+    if fn is None:
+        return False, None
+    try:
+        return True, fn(*args, **kwargs)
+    except TypeError as exc:  # an interface that changed: fall back to our own SQL, loudly
+        log.warning("culture: %s did not accept our call (%s); using the ledger", getattr(fn, "__name__", fn), exc)
+        return False, None
+
+
+def _training_applies(enterprise_id: int) -> bool:
+    """Whether lms.training is installed and the enterprise has requirements to judge people against."""
+    active = _colleague("lms.training.status", "active_requirements")
+    ok, reqs = _call(active, enterprise_id)
+    return bool(ok and reqs)
+
+
+def _person_filter(unit: Unit, period_start: dt.date, period_end: dt.date) -> Any:
+    return Person.id.in_(unit.people(period_start, period_end))
 
 
 def _start(d: dt.date) -> dt.datetime:
@@ -147,15 +156,6 @@ def _ratio(num: Any, den: Any) -> Decimal | None:
     if not den:
         return None
     return (Decimal(num or 0) / Decimal(den)).quantize(FOUR, rounding=ROUND_HALF_UP)
-
-
-def _get(obj: Any, *names: str) -> Any:
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return None
 
 
 def headcount(unit: Unit, period_start: dt.date, period_end: dt.date) -> int:
@@ -244,20 +244,20 @@ def overdue_people_sql(enterprise_id: int, people: Select[Any], as_of: dt.date) 
 
 def _overdue_people(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date,
                     as_of: dt.date) -> tuple[list[dict[str, Any]], str]:
-    people = unit.people(period_start, period_end)
-    got = _call_colleague("lms.training.services", ("overdue_people", "people_overdue"),
-                          enterprise_id, people, as_of=as_of)
-    if got is None:
-        got = _call_colleague("lms.training.coverage", ("overdue_people", "people_overdue"),
-                              enterprise_id, people, as_of=as_of)
-    if got is not None:
-        rows, source = got
-        listed = []
-        for r in rows or []:
-            listed.append({"person_id": _get(r, "person_id", "id"), "employee_no": _get(r, "employee_no"),
-                           "name": _get(r, "name"), "reasons": [str(_get(r, "reason", "requirement") or "overdue")]})
-        return listed, source
-    return overdue_people_sql(enterprise_id, people, as_of), "ledger"
+    if _training_applies(enterprise_id):
+        fn = _colleague("lms.training.coverage", "veto_people")
+        ok, rows = _call(fn, enterprise_id, as_of, _person_filter(unit, period_start, period_end))
+        if ok:
+            by_person: dict[Any, dict[str, Any]] = {}
+            for r in rows or []:
+                entry = by_person.setdefault(r["person_id"], {
+                    "person_id": r["person_id"], "employee_no": r.get("employee_no"), "name": r.get("name"),
+                    "reasons": []})
+                entry["reasons"].append(f"{r.get('requirement')}: {r.get('status')}")
+            return list(by_person.values()), "lms.training.coverage.veto_people"
+    return overdue_people_sql(enterprise_id, unit.people(period_start, period_end), as_of), (
+        "ledger: no pre-job training, annual hours below the statutory minimum, or special-operations "
+        "certificate expired")
 
 
 # ---------------------------------------------------------------- the metrics
@@ -269,13 +269,13 @@ def training_coverage(enterprise_id: int, unit: Unit, period_start: dt.date, per
                       as_of: dt.date) -> IndicatorValue:
     """Share of the unit's people with no overdue required training as of the end of the period."""
     n = headcount(unit, period_start, period_end)
-    got = _call_colleague("lms.training.coverage", ("coverage_share", "coverage_for_people"), enterprise_id,
-                          unit.people(period_start, period_end), as_of=as_of)
-    if got is not None:
-        res, source = got
-        value = res if isinstance(res, int | float | Decimal) else _get(res, "share", "coverage", "rate")
-        return IndicatorValue(None if value is None else Decimal(str(value)).quantize(FOUR),
-                              {"method": source, "headcount": n, "as_of": as_of.isoformat()})
+    if _training_applies(enterprise_id):
+        ok, share = _call(_colleague("lms.training.coverage", "coverage_share"), enterprise_id, as_of,
+                          _person_filter(unit, period_start, period_end))
+        if ok:
+            return IndicatorValue(None if share is None else Decimal(str(share)).quantize(FOUR),
+                                  {"method": "lms.training.coverage.coverage_share", "headcount": n,
+                                   "as_of": as_of.isoformat()})
     overdue, source = _overdue_people(enterprise_id, unit, period_start, period_end, as_of)
     return IndicatorValue(_ratio(n - len(overdue), n), {
         "method": source, "headcount": n, "compliant": n - len(overdue), "overdue": len(overdue),
@@ -287,12 +287,13 @@ def on_time_completion(enterprise_id: int, unit: Unit, period_start: dt.date, pe
                        as_of: dt.date) -> IndicatorValue:
     """Share of training due in the period completed by its due date (ledger: people trained in the period)."""
     people = unit.people(period_start, period_end)
-    got = _call_colleague("lms.training.coverage", ("on_time_rate", "on_time_completion_rate"), enterprise_id,
-                          people, period_start=period_start, period_end=period_end)
-    if got is not None:
-        res, source = got
-        value = res if isinstance(res, int | float | Decimal) else _get(res, "rate", "share")
-        return IndicatorValue(None if value is None else Decimal(str(value)).quantize(FOUR), {"method": source})
+    if _training_applies(enterprise_id):
+        ok, rate = _call(_colleague("lms.training.coverage", "on_time_rate"), enterprise_id, as_of,
+                         Person.id.in_(people))
+        if ok:
+            return IndicatorValue(None if rate is None else Decimal(str(rate)).quantize(FOUR),
+                                  {"method": "lms.training.coverage.on_time_rate: obligations due met, not late",
+                                   "as_of": as_of.isoformat()})
     ids = people.where(or_(Person.hire_date.is_(None), Person.hire_date <= period_start)).subquery()
     total = db.session.scalar(select(func.count()).select_from(ids)) or 0
     trained = db.session.scalar(
@@ -319,11 +320,15 @@ def hours_per_head(enterprise_id: int, unit: Unit, period_start: dt.date, period
     ) or 0)
     days = (period_end - period_start).days + 1
     required = (annual_hours(enterprise_id) * Decimal(min(days, 365)) / Decimal(365)).quantize(Decimal("0.01"))
-    got = _call_colleague("lms.training.coverage", ("required_hours_per_head",), enterprise_id, people,
-                          period_start=period_start, period_end=period_end)
     source = "ledger; required: statutory annual hours pro rata"
-    if got is not None and got[0] is not None:
-        required, source = Decimal(str(got[0])), got[1]
+    if _training_applies(enterprise_id):
+        ok, res = _call(_colleague("lms.training.coverage", "hours_per_head"), enterprise_id, period_start,
+                        period_end, Person.id.in_(people))
+        if ok and res and res.get("required_per_head"):
+            # The requirements' hours due per head (whole cycle), pro rata for the period like the statutory figure.
+            cycle = Decimal(str(res["required_per_head"]))
+            required = (cycle * Decimal(min(days, 365)) / Decimal(365)).quantize(Decimal("0.01"))
+            source = "ledger; required: lms.training.coverage.hours_per_head (hours due per head, pro rata)"
     per_head = (hours / n).quantize(Decimal("0.01")) if n else None
     value = _ratio(per_head, required) if per_head is not None and required else None
     return IndicatorValue(value, {"method": source, "headcount": n, "hours": str(hours),
@@ -333,12 +338,13 @@ def hours_per_head(enterprise_id: int, unit: Unit, period_start: dt.date, period
 
 def _exam_stats(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date) -> dict[str, Any]:
     people = unit.people(period_start, period_end)
-    got = _call_colleague("quizzes.services", ("exam_stats_for_people",), people,
-                          since=_start(period_start), until=_end(period_end))
-    if got is not None:
-        res, source = got
-        return {"method": source, "attempts": _get(res, "attempts", "count", "n"),
-                "pass_rate": _get(res, "pass_rate"), "average": _get(res, "average_score", "average", "avg_score")}
+    ok, res = _call(_colleague("quizzes.services", "exam_stats_for_people"), people, _start(period_start),
+                    _end(period_end))
+    if ok and res and res[0] is not None:
+        rate, avg = res
+        return {"method": "quizzes.services.exam_stats_for_people: best graded attempt per exam and person",
+                "pass_rate": Decimal(str(rate)).quantize(FOUR),
+                "average": Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None}
     row = db.session.execute(
         select(func.count(), func.sum(case((TrainingRecord.passed.is_(True), 1), else_=0)),
                func.avg(TrainingRecord.score))
@@ -376,15 +382,11 @@ def attendance_rate(enterprise_id: int, unit: Unit, period_start: dt.date, perio
                     as_of: dt.date) -> IndicatorValue:
     """Share of invitations to classroom sessions in the period that were attended."""
     people = unit.people(period_start, period_end)
-    got = _call_colleague("lms.offline.services", ("attendance_rate",), enterprise_id, people,
-                          since=period_start, until=period_end)
-    if got is not None:
-        res, source = got
-        value = res if isinstance(res, int | float | Decimal) else _get(res, "rate", "attendance_rate")
-        detail = {"method": source}
-        if not isinstance(res, int | float | Decimal):
-            detail.update({k: _get(res, k) for k in ("invited", "attended") if _get(res, k) is not None})
-        return IndicatorValue(None if value is None else Decimal(str(value)).quantize(FOUR), detail)
+    ok, rate = _call(_colleague("lms.offline.services", "attendance_rate"), enterprise_id, people,
+                     _start(period_start), _end(period_end))
+    if ok:
+        return IndicatorValue(None if rate is None else Decimal(str(rate)).quantize(FOUR), {
+            "method": "lms.offline.services.attendance_rate: expected attendances of recorded sessions"})
     ids = people.subquery()
     total = db.session.scalar(select(func.count()).select_from(ids)) or 0
     attended = db.session.scalar(
@@ -406,15 +408,12 @@ def missed_required_sessions(enterprise_id: int, unit: Unit, period_start: dt.da
                              as_of: dt.date) -> IndicatorValue:
     """Required classroom sessions in the period that people of the unit missed (needs lms.offline)."""
     people = unit.people(period_start, period_end)
-    got = _call_colleague("lms.offline.services", ("missed_required_sessions", "missed_sessions"), enterprise_id,
-                          people, since=period_start, until=period_end)
-    if got is None:
+    ok, count = _call(_colleague("lms.offline.services", "missed_sessions_count"), enterprise_id, people,
+                      _start(period_start), _end(period_end))
+    if not ok:
         return IndicatorValue(None, {"method": "lms.offline is not installed: no invitations to compare"})
-    res, source = got
-    value = res if isinstance(res, int | float | Decimal) else _get(res, "count", "missed")
-    if value is None and isinstance(res, list | tuple):
-        value = len(res)
-    return IndicatorValue(None if value is None else Decimal(str(value)), {"method": source})
+    return IndicatorValue(Decimal(int(count or 0)), {
+        "method": "lms.offline.services.missed_sessions_count: expected attendances not made"})
 
 
 @metric("notice_ack_rate", _l("Safety notice acknowledgement rate"), "ratio",

@@ -170,7 +170,7 @@ def record_publicity(notice: Notice, *, held_on: dt.date, place: str, note: str 
     rec = NoticePublicity(notice_id=notice.id, held_on=held_on, place=place.strip()[:200],
                           note=(note or "").strip() or None, photo_file_id=stored.id if stored else None,
                           recorded_by_id=actor.id if actor else None)
-    db.session.add(rec)
+    notice.publicity.append(rec)
     db.session.flush()
     return rec
 

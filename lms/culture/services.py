@@ -273,7 +273,6 @@ def save_indicator(framework: Framework, *, indicator: Indicator | None = None, 
         config = {"metric": metric}
     if indicator is None:
         indicator = Indicator(framework_id=framework.id)
-        db.session.add(indicator)
         if sort_order is None:
             same_level = Indicator.parent_id.is_(None) if parent is None else Indicator.parent_id == parent.id
             sort_order = 1 + (db.session.scalar(select(func.max(Indicator.sort_order)).where(
@@ -289,6 +288,7 @@ def save_indicator(framework: Framework, *, indicator: Indicator | None = None, 
     indicator.description, indicator.config = description, config or None
     if sort_order is not None:
         indicator.sort_order = sort_order
+    db.session.add(indicator)
     db.session.flush()
     return indicator
 
@@ -305,8 +305,17 @@ def _is_below(node: Indicator, ancestor: Indicator) -> bool:
 def delete_indicator(indicator: Indicator) -> None:
     """Delete an indicator and everything below it."""
     _editable(indicator.framework)
-    db.session.delete(indicator)
-    db.session.flush()
+    rows = db.session.scalars(select(Indicator).where(Indicator.framework_id == indicator.framework_id)).all()
+    levels, doomed = [{indicator.id}], {indicator.id}
+    while levels[-1]:
+        below = {i.id for i in rows if i.parent_id in levels[-1]} - doomed
+        doomed |= below
+        levels.append(below)
+    for level in reversed(levels):  # the deepest first, so no row outlives its parent
+        for i in rows:
+            if i.id in level:
+                db.session.delete(i)
+        db.session.flush()
 
 
 def snapshot(framework: Framework) -> dict[str, Any]:

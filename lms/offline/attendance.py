@@ -50,13 +50,54 @@ from lms.offline.services import ensure_may_change, ledger_level
 from lms.org.models import ADMIN, MANAGER, Department, Enterprise, Person, User
 
 FIELDS: dict[str, list[str]] = {
-    "employee_no": ["工号", "员工编号", "员工号", "职工号", "编号", "人员编号", "Employee No", "Employee Number",
-                    "Employee ID", "EmpNo", "Emp No", "Staff No"],
+    "employee_no": [
+        "工号",
+        "员工编号",
+        "员工号",
+        "职工号",
+        "编号",
+        "人员编号",
+        "Employee No",
+        "Employee Number",
+        "Employee ID",
+        "EmpNo",
+        "Emp No",
+        "Staff No",
+    ],
     "name": ["姓名", "员工姓名", "学员姓名", "Name", "Full name"],
-    "department": ["部门", "所属部门", "部门/班组", "车间/班组", "单位", "班组", "车间", "Department", "Dept"],
-    "signed_in_at": ["签到时间", "签到时刻", "到场时间", "Signed in at", "Sign-in time", "Sign in time", "Time in"],
+    "department": [
+        "部门",
+        "所属部门",
+        "部门/班组",
+        "车间/班组",
+        "单位",
+        "班组",
+        "车间",
+        "Department",
+        "Dept",
+    ],
+    "signed_in_at": [
+        "签到时间",
+        "签到时刻",
+        "到场时间",
+        "Signed in at",
+        "Sign-in time",
+        "Sign in time",
+        "Time in",
+    ],
     "signature": ["签名", "签字", "本人签名", "本人签字", "签到签名", "签到", "Signature", "Signed"],
-    "score": ["成绩", "考核成绩", "考试成绩", "测试成绩", "得分", "分数", "考核结果", "Score", "Result", "Mark"],
+    "score": [
+        "成绩",
+        "考核成绩",
+        "考试成绩",
+        "测试成绩",
+        "得分",
+        "分数",
+        "考核结果",
+        "Score",
+        "Result",
+        "Mark",
+    ],
     "attendance": ["出勤", "出勤情况", "是否出勤", "是否参加", "Attendance", "Present"],
     "session": ["培训场次", "场次", "场次编号", "培训班次", "Session", "Session ID", "Session No"],
 }
@@ -64,8 +105,23 @@ REQUIRED = ("name",)
 MAX_UPLOAD_BYTES = 20 * 2**20
 UPLOAD_PURPOSE = "attendance-upload"
 
-ABSENT_WORDS = {"缺席", "未到", "请假", "旷课", "未参加", "未出勤", "absent", "absence", "no show", "no-show",
-                "否", "no", "×", "x", "✗"}
+ABSENT_WORDS = {
+    "缺席",
+    "未到",
+    "请假",
+    "旷课",
+    "未参加",
+    "未出勤",
+    "absent",
+    "absence",
+    "no show",
+    "no-show",
+    "否",
+    "no",
+    "×",
+    "x",
+    "✗",
+}
 MISSED_EXAM_WORDS = {"缺考", "未考", "缺测", "未参考", "missed", "missed exam", "no exam"}
 PASS_WORDS = {"合格", "通过", "及格", "优秀", "良好", "pass", "passed"}
 FAIL_WORDS = {"不合格", "未通过", "不及格", "fail", "failed"}
@@ -122,7 +178,9 @@ class Line:
             "passed": self.passed,
             "score_note": self.score_note,
             "absent": self.absent,
-            "signed_in_at": self.signed_in_at.isoformat(sep=" ", timespec="minutes") if self.signed_in_at else None,
+            "signed_in_at": self.signed_in_at.isoformat(sep=" ", timespec="minutes")
+            if self.signed_in_at
+            else None,
             "candidates": [people[c] for c in self.candidates if c in people],
             "duplicate_of": self.duplicate_of,
             "resolved": self.resolved,
@@ -175,8 +233,15 @@ class AttendanceResult:
             "committed": self.committed,
             "refused": self.refused,
             "upload_id": self.upload_id,
-            "sessions": [{"id": s.id, "topic": s.topic, "starts_at": s.starts_at.isoformat(sep=" ", timespec="minutes"),
-                          **self.per_session.get(s.id, {})} for s in self.sessions],
+            "sessions": [
+                {
+                    "id": s.id,
+                    "topic": s.topic,
+                    "starts_at": s.starts_at.isoformat(sep=" ", timespec="minutes"),
+                    **self.per_session.get(s.id, {}),
+                }
+                for s in self.sessions
+            ],
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
@@ -195,10 +260,18 @@ class AttendanceResult:
     def summary(self) -> dict[str, Any]:
         """Counts only (kept on the upload row)."""
         return {
-            "created": self.created, "updated": self.updated, "unchanged": self.unchanged, "voided": self.voided,
-            "attendees": len(self.attendees), "absent": len(self.absentees), "ambiguous": len(self.rows(AMBIGUOUS)),
-            "unknown": len(self.rows(UNKNOWN)), "duplicates": len(self.rows(DUPLICATE)),
-            "skipped": len(self.rows(SKIPPED)), "invalid": len(self.rows(INVALID)), "errors": len(self.errors),
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "voided": self.voided,
+            "attendees": len(self.attendees),
+            "absent": len(self.absentees),
+            "ambiguous": len(self.rows(AMBIGUOUS)),
+            "unknown": len(self.rows(UNKNOWN)),
+            "duplicates": len(self.rows(DUPLICATE)),
+            "skipped": len(self.rows(SKIPPED)),
+            "invalid": len(self.rows(INVALID)),
+            "errors": len(self.errors),
             "sessions": [s.id for s in self.sessions],
         }
 
@@ -207,21 +280,32 @@ class _People:
     """The enterprise's people, indexed for matching (one query, tuples only)."""
 
     def __init__(self, enterprise_id: int):
-        paths = dict(db.session.execute(select(Department.id, Department.path)
-                                        .where(Department.enterprise_id == enterprise_id)).all())
+        paths = dict(
+            db.session.execute(
+                select(Department.id, Department.path).where(Department.enterprise_id == enterprise_id)
+            ).all()
+        )
         self.by_emp: dict[str, int] = {}
         self.by_name: dict[str, list[int]] = defaultdict(list)
         self.info: dict[int, dict[str, Any]] = {}
         self.paths: dict[int, str] = {}
-        rows = db.session.execute(select(Person.id, Person.employee_no, Person.name, Person.department_id,
-                                         Person.status).where(Person.enterprise_id == enterprise_id)
-                                  .order_by(Person.employee_no))
+        rows = db.session.execute(
+            select(Person.id, Person.employee_no, Person.name, Person.department_id, Person.status)
+            .where(Person.enterprise_id == enterprise_id)
+            .order_by(Person.employee_no)
+        )
         for pid, emp, name, dept_id, status in rows:
             self.by_emp[emp.upper()] = pid
             self.by_name[_name_key(name)].append(pid)
             path = paths.get(dept_id, "") if dept_id else ""
             self.paths[pid] = path
-            self.info[pid] = {"id": pid, "employee_no": emp, "name": name, "department": path, "status": status}
+            self.info[pid] = {
+                "id": pid,
+                "employee_no": emp,
+                "name": name,
+                "department": path,
+                "status": status,
+            }
 
     def by_department(self, candidates: list[int], department: str) -> list[int]:
         want = department.replace(" ", "")
@@ -257,10 +341,16 @@ def resolve_session_ref(enterprise_id: int, text: str | None) -> OfflineSession 
         found = db.session.get(OfflineSession, int(match.group(1)))
         return found if found is not None and found.enterprise_id == enterprise_id else None
     key = text.replace(" ", "")
-    rows = db.session.execute(select(OfflineSession.id, OfflineSession.topic, OfflineSession.starts_at)
-                              .where(OfflineSession.enterprise_id == enterprise_id)).all()
-    hits = [(sid, topic, starts) for sid, topic, starts in rows if topic.replace(" ", "") and
-            topic.replace(" ", "") in key]
+    rows = db.session.execute(
+        select(OfflineSession.id, OfflineSession.topic, OfflineSession.starts_at).where(
+            OfflineSession.enterprise_id == enterprise_id
+        )
+    ).all()
+    hits = [
+        (sid, topic, starts)
+        for sid, topic, starts in rows
+        if topic.replace(" ", "") and topic.replace(" ", "") in key
+    ]
     if not hits:
         return None
     dates = set()
@@ -277,17 +367,23 @@ def resolve_session_ref(enterprise_id: int, text: str | None) -> OfflineSession 
     return db.session.get(OfflineSession, hits[0][0]) if len(hits) == 1 else None
 
 
-def _table_session(enterprise_id: int, table: Table, default: OfflineSession | None, several: bool,
-                   result: AttendanceResult) -> OfflineSession | None:
+def _table_session(
+    enterprise_id: int, table: Table, default: OfflineSession | None, several: bool, result: AttendanceResult
+) -> OfflineSession | None:
     by_name = resolve_session_ref(enterprise_id, table.sheet) if table.sheet else None
     by_title = resolve_session_ref(enterprise_id, table.title) if table.title else None
     named = by_name or by_title
     if not several:
         if default is not None:
             if named is not None and named.id != default.id and "session" not in table.columns:
-                result.warnings.append({"row": None, "field": "session", "message":
-                                        f"the sheet names session #{named.id} ({named.topic}), "
-                                        f"but it is imported into session #{default.id}"})
+                result.warnings.append(
+                    {
+                        "row": None,
+                        "field": "session",
+                        "message": f"the sheet names session #{named.id} ({named.topic}), "
+                        f"but it is imported into session #{default.id}",
+                    }
+                )
             return default
         return named
     return named
@@ -315,8 +411,13 @@ def _parse_score(text: str, line: Line, errors: list[dict[str, Any]]) -> None:
     try:
         score = parse_decimal(text)
     except ValueError:
-        errors.append({"row": line.row, "field": "score", "message":
-                       f"score {text!r} is neither a number nor a word such as 缺考 / 缺席 / 合格"})
+        errors.append(
+            {
+                "row": line.row,
+                "field": "score",
+                "message": f"score {text!r} is neither a number nor a word such as 缺考 / 缺席 / 合格",
+            }
+        )
         return
     if score is None:
         return
@@ -326,22 +427,41 @@ def _parse_score(text: str, line: Line, errors: list[dict[str, Any]]) -> None:
     line.score = score.quantize(Decimal("0.01"))
 
 
-def _parse_line(r: Any, table: Table, ref: str, session: OfflineSession | None, has_presence: bool,
-                result: AttendanceResult) -> tuple[Line, list[dict[str, Any]]]:
+def _parse_line(
+    r: Any,
+    table: Table,
+    ref: str,
+    session: OfflineSession | None,
+    has_presence: bool,
+    result: AttendanceResult,
+) -> tuple[Line, list[dict[str, Any]]]:
     v = r.values
     errors: list[dict[str, Any]] = []
-    line = Line(ref=ref, sheet=table.sheet, row=r.row, employee_no=normalize_employee_no(v.get("employee_no", "")),
-                name=normalize_text(v.get("name", "")), department=normalize_text(v.get("department", "")),
-                session=session)
+    line = Line(
+        ref=ref,
+        sheet=table.sheet,
+        row=r.row,
+        employee_no=normalize_employee_no(v.get("employee_no", "")),
+        name=normalize_text(v.get("name", "")),
+        department=normalize_text(v.get("department", "")),
+        session=session,
+    )
     if not line.employee_no and not line.name:
-        errors.append({"row": r.row, "field": "name", "message": "the row has neither an employee number nor a name"})
+        errors.append(
+            {"row": r.row, "field": "name", "message": "the row has neither an employee number nor a name"}
+        )
     _parse_score(v.get("score", ""), line, errors)
     presence = _word(v.get("attendance", ""))
     if presence in ABSENT_WORDS:
         line.absent, line.score_note = True, line.score_note or normalize_text(v.get("attendance", ""))
     elif presence and presence not in PRESENT_WORDS and presence not in EMPTY_WORDS:
-        errors.append({"row": r.row, "field": "attendance",
-                       "message": f"attendance {v.get('attendance')!r} is neither present (出勤) nor absent (缺席)"})
+        errors.append(
+            {
+                "row": r.row,
+                "field": "attendance",
+                "message": f"attendance {v.get('attendance')!r} is neither present (出勤) nor absent (缺席)",
+            }
+        )
     signed = v.get("signed_in_at", "")
     if signed and _word(signed) not in EMPTY_WORDS:
         try:
@@ -351,13 +471,26 @@ def _parse_line(r: Any, table: Table, ref: str, session: OfflineSession | None, 
             if _word(signed) in ABSENT_WORDS:
                 line.absent = True
             else:
-                result.warnings.append({"row": r.row, "field": "signed_in_at",
-                                        "message": f"sign-in time {signed!r} is not a time; ignored"})
+                result.warnings.append(
+                    {
+                        "row": r.row,
+                        "field": "signed_in_at",
+                        "message": f"sign-in time {signed!r} is not a time; ignored",
+                    }
+                )
     signature = _word(v.get("signature", ""))
     if signature in ABSENT_WORDS:
         line.absent, line.score_note = True, line.score_note or normalize_text(v.get("signature", ""))
-    if (has_presence and not line.absent and not signed and signature in EMPTY_WORDS and line.score is None
-            and line.passed is None and not line.score_note and presence not in PRESENT_WORDS):
+    if (
+        has_presence
+        and not line.absent
+        and not signed
+        and signature in EMPTY_WORDS
+        and line.score is None
+        and line.passed is None
+        and not line.score_note
+        and presence not in PRESENT_WORDS
+    ):
         # A prefilled sheet: the person is listed but neither signed nor signed in.
         line.absent, line.score_note = True, "未签到"
     return line, errors
@@ -390,7 +523,8 @@ def _match(line: Line, people: _People) -> None:
     line.status = AMBIGUOUS
     line.candidates = (narrowed or candidates)[:20]
     line.message = f"{len(candidates)} people are named {line.name}" + (
-        f"; the department {line.department} does not tell them apart" if line.department else "")
+        f"; the department {line.department} does not tell them apart" if line.department else ""
+    )
 
 
 def _apply_resolution(line: Line, choice: Any, people: _People, errors: list[dict[str, Any]]) -> None:
@@ -402,10 +536,14 @@ def _apply_resolution(line: Line, choice: Any, people: _People, errors: list[dic
     try:
         pid = int(choice)
     except (TypeError, ValueError):
-        errors.append({"row": line.row, "field": "person", "message": f"resolution {choice!r} is not a person"})
+        errors.append(
+            {"row": line.row, "field": "person", "message": f"resolution {choice!r} is not a person"}
+        )
         return
     if pid not in people.info:
-        errors.append({"row": line.row, "field": "person", "message": "the chosen person is not in this enterprise"})
+        errors.append(
+            {"row": line.row, "field": "person", "message": "the chosen person is not in this enterprise"}
+        )
         return
     line.status, line.person_id, line.resolved = MATCHED, pid, "picked"
     line.message = None
@@ -425,10 +563,14 @@ def _dedupe(lines: list[Line], resolutions: dict[str, Any]) -> None:
         for other in group:
             if other is not primary:
                 other.status, other.duplicate_of = DUPLICATE, primary.ref
-                differs = (other.score, other.absent, other.score_note) != (primary.score, primary.absent,
-                                                                            primary.score_note)
+                differs = (other.score, other.absent, other.score_note) != (
+                    primary.score,
+                    primary.absent,
+                    primary.score_note,
+                )
                 other.message = f"same person as row {primary.ref}; counted once" + (
-                    " (the rows differ: the kept row wins)" if differs else "")
+                    " (the rows differ: the kept row wins)" if differs else ""
+                )
 
 
 # ---------------------------------------------------------------- the import
@@ -458,8 +600,9 @@ def import_attendance(
     if session is not None and session.enterprise_id != enterprise.id:
         raise DomainError("the session is not part of this enterprise")
     try:
-        tables = read_tables(source, filename, FIELDS, REQUIRED, all_sheets=True,
-                             max_bytes=max_bytes or MAX_UPLOAD_BYTES)
+        tables = read_tables(
+            source, filename, FIELDS, REQUIRED, all_sheets=True, max_bytes=max_bytes or MAX_UPLOAD_BYTES
+        )
     except ImportRefused as exc:
         result.refused = True
         result.errors.append({"row": None, "field": None, "message": exc.message})
@@ -472,25 +615,46 @@ def import_attendance(
         table_session = _table_session(enterprise.id, table, session, several, result)
         if table_session is None and "session" not in table.columns:
             where = f'sheet "{table.sheet}"' if table.sheet and several else filename
-            result.errors.append({"row": None, "field": "session", "message":
-                                  f"{where} names no session of this enterprise: choose the session, name the sheet "
-                                  "after it (e.g. #12) or add a 培训场次 column"})
+            result.errors.append(
+                {
+                    "row": None,
+                    "field": "session",
+                    "message": f"{where} names no session of this enterprise: choose the session, name the sheet "
+                    "after it (e.g. #12) or add a 培训场次 column",
+                }
+            )
             continue
-        has_presence = "signed_in_at" in table.columns or "signature" in table.columns
-        for r in table.rows:
+        rows = list(table.rows)
+        # Rows without a sign-in time or signature count as absent only when the sheet uses those columns
+        # (a prefilled sheet); a hand-typed list of attendees with the column left blank counts everyone.
+        has_presence = any(
+            _word(r.values.get("signed_in_at", "")) not in EMPTY_WORDS
+            or _word(r.values.get("signature", "")) not in EMPTY_WORDS
+            for r in rows
+        )
+        for r in rows:
             ref = f"{table.sheet}!{r.row}" if several else str(r.row)
             row_session = table_session
+            session_errors: list[dict[str, Any]] = []
             named = r.values.get("session", "")
             if named:
                 if named not in session_cache:
                     session_cache[named] = resolve_session_ref(enterprise.id, named)
                 row_session = session_cache[named]
                 if row_session is None:
-                    result.errors.append({"row": r.row, "field": "session",
-                                          "message": f"no session of this enterprise is named {named!r}"})
+                    session_errors.append(
+                        {
+                            "row": r.row,
+                            "field": "session",
+                            "message": f"no session of this enterprise is named {named!r}",
+                        }
+                    )
             elif row_session is None:
-                result.errors.append({"row": r.row, "field": "session", "message": "the session cell is empty"})
+                session_errors.append(
+                    {"row": r.row, "field": "session", "message": "the session cell is empty"}
+                )
             line, errors = _parse_line(r, table, ref, row_session, has_presence, result)
+            errors = session_errors + errors
             if errors or row_session is None:
                 line.status = INVALID
                 line.message = "; ".join(e["message"] for e in errors) or "no session"
@@ -515,10 +679,15 @@ def import_attendance(
     unresolved = result.unresolved
     if unresolved and not dry_run and not skip_unresolved:
         result.refused = True
-        result.errors.append({"row": None, "field": None, "message":
-                              f"{len(unresolved)} rows are ambiguous or unknown (rows "
-                              + ", ".join(x.ref for x in unresolved[:20])
-                              + "): pick the person or skip each one, or skip all unresolved rows"})
+        result.errors.append(
+            {
+                "row": None,
+                "field": None,
+                "message": f"{len(unresolved)} rows are ambiguous or unknown (rows "
+                + ", ".join(x.ref for x in unresolved[:20])
+                + "): pick the person or skip each one, or skip all unresolved rows",
+            }
+        )
         return result
     if dry_run:
         return result
@@ -529,8 +698,16 @@ def import_attendance(
         return result
     for line in unresolved:
         line.status, line.resolved = SKIPPED, "skipped"
-    _commit(enterprise, result, source, filename, actor=actor, upload=upload, reason=reason,
-            default_session=session)
+    _commit(
+        enterprise,
+        result,
+        source,
+        filename,
+        actor=actor,
+        upload=upload,
+        reason=reason,
+        default_session=session,
+    )
     return result
 
 
@@ -550,9 +727,17 @@ def completed_at(session: OfflineSession) -> dt.datetime:
 
 
 def _values(session: OfflineSession, line: Line) -> dict[str, Any]:
-    return {"kind": KIND_OFFLINE, "topic": session.topic, "category": session.category,
-            "level": ledger_level(session), "course_id": session.course_id, "hours": session.hours,
-            "completed_at": completed_at(session), "score": line.score, "passed": line.passed}
+    return {
+        "kind": KIND_OFFLINE,
+        "topic": session.topic,
+        "category": session.category,
+        "level": ledger_level(session),
+        "course_id": session.course_id,
+        "hours": session.hours,
+        "completed_at": completed_at(session),
+        "score": line.score,
+        "passed": line.passed,
+    }
 
 
 def _same(record: TrainingRecord, values: dict[str, Any]) -> bool:
@@ -571,8 +756,11 @@ def _plan(result: AttendanceResult) -> None:
     sources = {s.source: s for s in result.sessions}
     live: dict[tuple[str, int], TrainingRecord] = {}
     if sources:
-        for rec in db.session.scalars(select(TrainingRecord).where(TrainingRecord.source.in_(list(sources)),
-                                                                    TrainingRecord.voided_at.is_(None))):
+        for rec in db.session.scalars(
+            select(TrainingRecord).where(
+                TrainingRecord.source.in_(list(sources)), TrainingRecord.voided_at.is_(None)
+            )
+        ):
             live[(rec.source, rec.person_id)] = rec
     for s in result.sessions:
         figures = {"created": 0, "updated": 0, "unchanged": 0, "voided": 0, "attendees": 0, "absent": 0}
@@ -600,8 +788,11 @@ def _plan(result: AttendanceResult) -> None:
 
 def store_source(source: Any, filename: str, *, enterprise_id: int, actor: User | None) -> StoredFile:
     """Keep the uploaded sheet as evidence."""
-    kwargs: dict[str, Any] = {"purpose": UPLOAD_PURPOSE, "enterprise_id": enterprise_id,
-                              "uploaded_by_id": actor.id if actor else None}
+    kwargs: dict[str, Any] = {
+        "purpose": UPLOAD_PURPOSE,
+        "enterprise_id": enterprise_id,
+        "uploaded_by_id": actor.id if actor else None,
+    }
     if isinstance(source, bytes | bytearray):
         return save_bytes(bytes(source), filename, **kwargs)
     if isinstance(source, str | os.PathLike):
@@ -610,57 +801,100 @@ def store_source(source: Any, filename: str, *, enterprise_id: int, actor: User 
     return save_stream(source, filename, **kwargs)
 
 
-def _commit(enterprise: Enterprise, result: AttendanceResult, source: Any, filename: str, *, actor: User | None,
-            upload: AttendanceUpload | None, reason: str | None, default_session: OfflineSession | None) -> None:
+def _commit(
+    enterprise: Enterprise,
+    result: AttendanceResult,
+    source: Any,
+    filename: str,
+    *,
+    actor: User | None,
+    upload: AttendanceUpload | None,
+    reason: str | None,
+    default_session: OfflineSession | None,
+) -> None:
     session_db = db.session
     for s in result.sessions:
         ensure_may_change(s, actor, reason, "attendance", {"file": filename})
     if upload is None:
         stored = store_source(source, filename, enterprise_id=enterprise.id, actor=actor)
-        upload = AttendanceUpload(enterprise_id=enterprise.id, stored_file_id=stored.id,
-                                  session_id=(default_session or result.sessions[0]).id if result.sessions else None,
-                                  uploaded_by_id=actor.id if actor else None, status=UPLOAD_PREVIEWED)
+        upload = AttendanceUpload(
+            enterprise_id=enterprise.id,
+            stored_file_id=stored.id,
+            session_id=(default_session or result.sessions[0]).id if result.sessions else None,
+            uploaded_by_id=actor.id if actor else None,
+            status=UPLOAD_PREVIEWED,
+        )
         session_db.add(upload)
         session_db.flush()
     result.upload_id = upload.id
     person_ids = {line.person_id for line in result.rows(MATCHED)}
-    persons = {p.id: p for p in session_db.scalars(select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
+    persons = (
+        {p.id: p for p in session_db.scalars(select(Person).where(Person.id.in_(person_ids)))}
+        if person_ids
+        else {}
+    )
     totals = {"created": 0, "replaced": 0, "unchanged": 0}
     voided = 0
     for s in result.sessions:
         lines = [x for x in result.rows(MATCHED) if x.session is s]
-        existing = {a.person_id: a for a in session_db.scalars(select(Attendance).where(Attendance.session_id == s.id))}
+        existing = {
+            a.person_id: a
+            for a in session_db.scalars(select(Attendance).where(Attendance.session_id == s.id))
+        }
         keep: set[int] = set()
         for line in lines:
             assert line.person_id is not None
             record_id = None
             if not line.absent:
                 keep.add(line.person_id)
-                outcome = ledger.record(persons[line.person_id], source=s.source, actor=actor,
-                                        evidence={"upload_id": upload.id, "row": line.row, "sheet": line.sheet},
-                                        **_values(s, line))
+                outcome = ledger.record(
+                    persons[line.person_id],
+                    source=s.source,
+                    actor=actor,
+                    evidence={"upload_id": upload.id, "row": line.row, "sheet": line.sheet},
+                    **_values(s, line),
+                )
                 totals[outcome.outcome] += 1
                 record_id = outcome.record.id
             att = existing.pop(line.person_id, None)
             if att is None:
                 att = Attendance(session_id=s.id, person_id=line.person_id)
                 session_db.add(att)
-            att.score, att.passed, att.score_note, att.absent = line.score, line.passed, line.score_note, line.absent
-            att.signed_in_at, att.upload_id, att.row, att.sheet = line.signed_in_at, upload.id, line.row, line.sheet
+            att.score, att.passed, att.score_note, att.absent = (
+                line.score,
+                line.passed,
+                line.score_note,
+                line.absent,
+            )
+            att.signed_in_at, att.upload_id, att.row, att.sheet = (
+                line.signed_in_at,
+                upload.id,
+                line.row,
+                line.sheet,
+            )
             att.record_id = record_id
             att.recorded_at = utcnow()
         for gone in existing.values():
             session_db.delete(gone)
-        voided += ledger.void_source(s.source, reason="not on the latest sign-in sheet", actor=actor,
-                                     keep_person_ids=keep or None)
+        voided += ledger.void_source(
+            s.source, reason="not on the latest sign-in sheet", actor=actor, keep_person_ids=keep or None
+        )
         if s.status in (PLANNED, "held"):
             s.status = RECORDED
-        for older in session_db.scalars(select(AttendanceUpload).where(
-                AttendanceUpload.session_id == s.id, AttendanceUpload.status == UPLOAD_COMMITTED,
-                AttendanceUpload.id != upload.id)):
+        for older in session_db.scalars(
+            select(AttendanceUpload).where(
+                AttendanceUpload.session_id == s.id,
+                AttendanceUpload.status == UPLOAD_COMMITTED,
+                AttendanceUpload.id != upload.id,
+            )
+        ):
             older.status = UPLOAD_SUPERSEDED
     session_db.flush()
-    result.created, result.updated, result.unchanged = totals["created"], totals["replaced"], totals["unchanged"]
+    result.created, result.updated, result.unchanged = (
+        totals["created"],
+        totals["replaced"],
+        totals["unchanged"],
+    )
     result.voided = voided
     result.committed = True
     upload.status = UPLOAD_COMMITTED
@@ -685,4 +919,3 @@ def read_bytes_limited(stream: IO[bytes], limit: int) -> bytes | None:
     """Return the stream's bytes, or None when it exceeds ``limit``."""
     data = stream.read(limit + 1)
     return None if len(data) > limit else data
-

@@ -24,15 +24,31 @@ def offline_group() -> None:
 @click.option("--category", required=True)
 @click.option("--start", "start", required=True, help='"YYYY-MM-DD HH:MM"')
 @click.option("--hours", required=True, help="Credit hours (学时)")
-@click.option("--level", default="其他", show_default=True, help="厂级 / 车间级 / 班组级 / 其他 (or company / workshop / team)")
+@click.option(
+    "--level",
+    default="其他",
+    show_default=True,
+    help="厂级 / 车间级 / 班组级 / 其他 (or company / workshop / team)",
+)
 @click.option("--end", "end", help='"YYYY-MM-DD HH:MM" (default: start + hours)')
 @click.option("--instructor")
 @click.option("--location")
 @click.option("--capacity", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @with_appcontext
-def new_session_cmd(code: str, topic: str, category: str, start: str, hours: str, level: str, end: str | None,
-                    instructor: str | None, location: str | None, capacity: int | None, as_json: bool) -> None:
+def new_session_cmd(
+    code: str,
+    topic: str,
+    category: str,
+    start: str,
+    hours: str,
+    level: str,
+    end: str | None,
+    instructor: str | None,
+    location: str | None,
+    capacity: int | None,
+    as_json: bool,
+) -> None:
     """Schedule a session and print its id."""
     from lms.cli import emit_json
     from lms.core.errors import DomainError
@@ -44,18 +60,38 @@ def new_session_cmd(code: str, topic: str, category: str, start: str, hours: str
         starts_at = _parse_when(start, "--start")
         hours_dec = services.parse_hours(hours)
         ends_at = _parse_when(end, "--end") if end else starts_at + dt.timedelta(hours=float(hours_dec))
-        session = services.create_session(ent.id, topic=topic, category=category, starts_at=starts_at, ends_at=ends_at,
-                                          hours=hours_dec, level=services.parse_level(level), instructor=instructor,
-                                          location=location, capacity=capacity)
+        session = services.create_session(
+            ent.id,
+            topic=topic,
+            category=category,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            hours=hours_dec,
+            level=services.parse_level(level),
+            instructor=instructor,
+            location=location,
+            capacity=capacity,
+        )
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
     db.session.commit()
     if as_json:
-        emit_json({"id": session.id, "enterprise": ent.code, "topic": session.topic, "category": session.category,
-                   "level": session.level, "starts_at": session.starts_at.isoformat(sep=" ", timespec="minutes"),
-                   "ends_at": session.ends_at.isoformat(sep=" ", timespec="minutes") if session.ends_at else None,
-                   "hours": str(session.hours), "status": session.status})
+        emit_json(
+            {
+                "id": session.id,
+                "enterprise": ent.code,
+                "topic": session.topic,
+                "category": session.category,
+                "level": session.level,
+                "starts_at": session.starts_at.isoformat(sep=" ", timespec="minutes"),
+                "ends_at": session.ends_at.isoformat(sep=" ", timespec="minutes")
+                if session.ends_at
+                else None,
+                "hours": str(session.hours),
+                "status": session.status,
+            }
+        )
     else:
         click.echo(session.id)
 
@@ -75,17 +111,34 @@ def _parse_when(text: str, option: str) -> dt.datetime:
 
 @click.command("import-attendance")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--session", "session_id", type=int, help="Session id (optional when the file names its sessions)")
+@click.option(
+    "--session", "session_id", type=int, help="Session id (optional when the file names its sessions)"
+)
 @click.option("--enterprise", "code", help="Enterprise code (when --session is not given)")
 @click.option("--dry-run", is_flag=True, help="Check only; write nothing")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
-@click.option("--skip-unresolved", is_flag=True, help="Leave out ambiguous and unknown rows instead of refusing")
-@click.option("--resolve", "resolves", multiple=True, metavar="ROW=EMPLOYEE_NO|skip",
-              help="Resolve one row: the person's employee number, or skip (repeatable)")
+@click.option(
+    "--skip-unresolved", is_flag=True, help="Leave out ambiguous and unknown rows instead of refusing"
+)
+@click.option(
+    "--resolve",
+    "resolves",
+    multiple=True,
+    metavar="ROW=EMPLOYEE_NO|skip",
+    help="Resolve one row: the person's employee number, or skip (repeatable)",
+)
 @click.option("--reason", help="Why a locked session's attendance is changed")
 @with_appcontext
-def import_attendance_cmd(file: Path, session_id: int | None, code: str | None, dry_run: bool, as_json: bool,
-                          skip_unresolved: bool, resolves: tuple[str, ...], reason: str | None) -> None:
+def import_attendance_cmd(
+    file: Path,
+    session_id: int | None,
+    code: str | None,
+    dry_run: bool,
+    as_json: bool,
+    skip_unresolved: bool,
+    resolves: tuple[str, ...],
+    reason: str | None,
+) -> None:
     """Import a sign-in sheet FILE (xlsx, xls, csv) as a session's attendance: all rows or none."""
     from lms.cli import emit_json
     from lms.core.errors import DomainError
@@ -107,14 +160,33 @@ def import_attendance_cmd(file: Path, session_id: int | None, code: str | None, 
         else:
             raise DomainError("give --session, or --enterprise when the file names its sessions")
         resolutions = _resolutions(ent.id, resolves)
-        result = import_attendance(ent, file, file.name, session=session, dry_run=dry_run, resolutions=resolutions,
-                                   skip_unresolved=skip_unresolved, reason=reason)
+        result = import_attendance(
+            ent,
+            file,
+            file.name,
+            session=session,
+            dry_run=dry_run,
+            resolutions=resolutions,
+            skip_unresolved=skip_unresolved,
+            reason=reason,
+        )
     except DomainError as exc:
         db.session.rollback()
         if as_json:
-            emit_json({"created": 0, "updated": 0, "unchanged": 0, "refused": True, "committed": False,
-                       "errors": [{"row": None, "field": exc.field, "message": exc.message}],
-                       "matched": [], "ambiguous": [], "unknown": [], "duplicates": []})
+            emit_json(
+                {
+                    "created": 0,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "refused": True,
+                    "committed": False,
+                    "errors": [{"row": None, "field": exc.field, "message": exc.message}],
+                    "matched": [],
+                    "ambiguous": [],
+                    "unknown": [],
+                    "duplicates": [],
+                }
+            )
             sys.exit(1)
         raise click.ClickException(exc.message) from exc
     if result.committed:
@@ -143,8 +215,11 @@ def _resolutions(enterprise_id: int, resolves: tuple[str, ...]) -> dict[str, Any
         if value.lower() == "skip":
             out[ref.strip()] = "skip"
             continue
-        pid = db.session.scalar(select(Person.id).where(Person.enterprise_id == enterprise_id,
-                                                        Person.employee_no == normalize_employee_no(value)))
+        pid = db.session.scalar(
+            select(Person.id).where(
+                Person.enterprise_id == enterprise_id, Person.employee_no == normalize_employee_no(value)
+            )
+        )
         if pid is None:
             raise DomainError(f"--resolve {item!r}: no person with employee number {value}")
         out[ref.strip()] = pid
@@ -157,13 +232,21 @@ def _report(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    state = " (dry run: nothing written)" if data["dry_run"] else ("" if data["committed"] else " (nothing written)")
-    click.echo(f"created {data['created']}, updated {data['updated']}, unchanged {data['unchanged']}, "
-               f"voided {data['voided']}; {data['attendees']} attendees{state}")
+    state = (
+        " (dry run: nothing written)"
+        if data["dry_run"]
+        else ("" if data["committed"] else " (nothing written)")
+    )
+    click.echo(
+        f"created {data['created']}, updated {data['updated']}, unchanged {data['unchanged']}, "
+        f"voided {data['voided']}; {data['attendees']} attendees{state}"
+    )
     for key in ("ambiguous", "unknown", "duplicates", "skipped", "invalid"):
         for row in data[key]:
-            click.echo(f"  row {row['ref']} [{key}] {row['employee_no']} {row['name']}: {row['message'] or ''}",
-                       err=True)
+            click.echo(
+                f"  row {row['ref']} [{key}] {row['employee_no']} {row['name']}: {row['message'] or ''}",
+                err=True,
+            )
     for w in data["warnings"]:
         click.echo(f"  warning{' row ' + str(w['row']) if w.get('row') else ''}: {w['message']}", err=True)
     for e in data["errors"]:

@@ -34,7 +34,9 @@ class SessionForm(FlaskForm):
     starts_at = DateTimeLocalField(_l("Starts at"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Ends at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     location = StringField(_l("Location"), validators=[Optional(), Length(max=200)])
-    hours = DecimalField(_l("Credit hours"), places=1, validators=[DataRequired(), NumberRange(min=0, max=1000)])
+    hours = DecimalField(
+        _l("Credit hours"), places=1, validators=[DataRequired(), NumberRange(min=0, max=1000)]
+    )
     capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=0, max=100000)])
     departments = SelectMultipleField(_l("Target departments"), coerce=int, validators=[Optional()])
     posts = SelectMultipleField(_l("Target posts"), coerce=int, validators=[Optional()])

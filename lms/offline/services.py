@@ -38,10 +38,21 @@ from lms.offline.models import (
 from lms.org.models import ADMIN, MANAGER, Department, Person, PersonRole, Post, ResponsibilityRole, User
 
 LEVEL_WORDS = {
-    "company": "company", "厂级": "company", "公司级": "company", "厂(公司)级": "company", "一级": "company",
-    "workshop": "workshop", "车间级": "workshop", "车间(工段、区、队)级": "workshop", "二级": "workshop",
-    "team": "team", "班组级": "team", "三级": "team",
-    "other": "other", "其他": "other", "": "other",
+    "company": "company",
+    "厂级": "company",
+    "公司级": "company",
+    "厂(公司)级": "company",
+    "一级": "company",
+    "workshop": "workshop",
+    "车间级": "workshop",
+    "车间(工段、区、队)级": "workshop",
+    "二级": "workshop",
+    "team": "team",
+    "班组级": "team",
+    "三级": "team",
+    "other": "other",
+    "其他": "other",
+    "": "other",
 }
 LEVEL_LABELS_ZH = {"company": "厂级", "workshop": "车间级", "team": "班组级", "other": "其他"}
 EVIDENCE_MAX_BYTES = 30 * 2**20
@@ -95,9 +106,21 @@ def create_session(
 ) -> OfflineSession:
     """Schedule a session (status planned, or held when it already took place)."""
     session = OfflineSession(enterprise_id=enterprise_id, created_by_id=actor.id if actor else None)
-    _apply_fields(session, topic=topic, starts_at=starts_at, hours=hours, category=category, level=level,
-                  instructor=instructor, ends_at=ends_at, location=location, capacity=capacity,
-                  course_id=course_id, course_title=course_title, note=note)
+    _apply_fields(
+        session,
+        topic=topic,
+        starts_at=starts_at,
+        hours=hours,
+        category=category,
+        level=level,
+        instructor=instructor,
+        ends_at=ends_at,
+        location=location,
+        capacity=capacity,
+        course_id=course_id,
+        course_title=course_title,
+        note=note,
+    )
     session.status = PLANNED
     db.session.add(session)
     db.session.flush()
@@ -120,7 +143,9 @@ def _apply_fields(session: OfflineSession, **values: Any) -> None:
         raise DomainError("capacity cannot be negative", field="capacity")
     session.topic = topic[:300]
     session.starts_at = values["starts_at"].replace(second=0, microsecond=0, tzinfo=None)
-    session.ends_at = values["ends_at"].replace(second=0, microsecond=0, tzinfo=None) if values["ends_at"] else None
+    session.ends_at = (
+        values["ends_at"].replace(second=0, microsecond=0, tzinfo=None) if values["ends_at"] else None
+    )
     session.hours = parse_hours(values["hours"])
     session.category = (values["category"] or "").strip()[:100] or None
     session.level = level
@@ -132,8 +157,14 @@ def _apply_fields(session: OfflineSession, **values: Any) -> None:
     session.note = (values["note"] or "").strip() or None
 
 
-def update_session(session: OfflineSession, *, actor: User | None = None, reason: str | None = None,
-                   targets: dict[str, Iterable[int]] | None = None, **values: Any) -> OfflineSession:
+def update_session(
+    session: OfflineSession,
+    *,
+    actor: User | None = None,
+    reason: str | None = None,
+    targets: dict[str, Iterable[int]] | None = None,
+    **values: Any,
+) -> OfflineSession:
     """Change a session's fields (a locked one only by a manager, with a reason)."""
     ensure_may_change(session, actor, reason, "edit", {"fields": sorted(values)})
     _apply_fields(session, **values)
@@ -154,8 +185,11 @@ def set_targets(session: OfflineSession, targets: dict[str, Iterable[int]]) -> N
         if not ids:
             continue
         model = models[kind]
-        found = set(db.session.scalars(select(model.id).where(model.id.in_(ids),
-                                                              model.enterprise_id == session.enterprise_id)))
+        found = set(
+            db.session.scalars(
+                select(model.id).where(model.id.in_(ids), model.enterprise_id == session.enterprise_id)
+            )
+        )
         if found != ids:
             raise DomainError("a target is not part of this enterprise", field=kind)
         wanted |= {(kind, i) for i in ids}
@@ -168,7 +202,9 @@ def set_targets(session: OfflineSession, targets: dict[str, Iterable[int]]) -> N
     db.session.flush()
 
 
-def set_status(session: OfflineSession, status: str, *, actor: User | None = None, reason: str | None = None) -> None:
+def set_status(
+    session: OfflineSession, status: str, *, actor: User | None = None, reason: str | None = None
+) -> None:
     """Move a session to ``status``; locking and unlocking are for managers, unlocking needs a reason."""
     if status not in STATUSES:
         raise DomainError(f"unknown status {status!r}", field="status")
@@ -185,8 +221,13 @@ def set_status(session: OfflineSession, status: str, *, actor: User | None = Non
     db.session.flush()
 
 
-def ensure_may_change(session: OfflineSession, actor: User | None, reason: str | None, action: str,
-                      detail: dict[str, Any] | None = None) -> None:
+def ensure_may_change(
+    session: OfflineSession,
+    actor: User | None,
+    reason: str | None,
+    action: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """Allow a change of a locked session only to a manager (or the command line) with a reason, and log it."""
     if session.status != LOCKED:
         return
@@ -197,25 +238,46 @@ def ensure_may_change(session: OfflineSession, actor: User | None, reason: str |
     _log_change(session, actor, action, reason or "", detail)
 
 
-def _log_change(session: OfflineSession, actor: User | None, action: str, reason: str,
-                detail: dict[str, Any] | None) -> None:
-    db.session.add(OfflineSessionChange(session_id=session.id, changed_by_id=actor.id if actor else None,
-                                        action=action, reason=reason.strip()[:2000] or "—", detail=detail))
+def _log_change(
+    session: OfflineSession, actor: User | None, action: str, reason: str, detail: dict[str, Any] | None
+) -> None:
+    db.session.add(
+        OfflineSessionChange(
+            session_id=session.id,
+            changed_by_id=actor.id if actor else None,
+            action=action,
+            reason=reason.strip()[:2000] or "—",
+            detail=detail,
+        )
+    )
 
 
 def session_changes(session: OfflineSession) -> list[OfflineSessionChange]:
     """Return the logged changes of a session, newest first."""
-    return list(db.session.scalars(select(OfflineSessionChange).where(OfflineSessionChange.session_id == session.id)
-                                   .order_by(OfflineSessionChange.at.desc(), OfflineSessionChange.id.desc())))
+    return list(
+        db.session.scalars(
+            select(OfflineSessionChange)
+            .where(OfflineSessionChange.session_id == session.id)
+            .order_by(OfflineSessionChange.at.desc(), OfflineSessionChange.id.desc())
+        )
+    )
 
 
 def sessions_in_month(enterprise_id: int, year: int, month: int) -> list[OfflineSession]:
     """Return the enterprise's sessions starting in a month, in order."""
     start = dt.datetime(year, month, 1)
     end = dt.datetime(year + (month == 12), month % 12 + 1, 1)
-    return list(db.session.scalars(select(OfflineSession).where(
-        OfflineSession.enterprise_id == enterprise_id, OfflineSession.starts_at >= start,
-        OfflineSession.starts_at < end).order_by(OfflineSession.starts_at, OfflineSession.id)))
+    return list(
+        db.session.scalars(
+            select(OfflineSession)
+            .where(
+                OfflineSession.enterprise_id == enterprise_id,
+                OfflineSession.starts_at >= start,
+                OfflineSession.starts_at < end,
+            )
+            .order_by(OfflineSession.starts_at, OfflineSession.id)
+        )
+    )
 
 
 # ---------------------------------------------------------------- audience and attendance
@@ -227,8 +289,15 @@ def audience_select(session: OfflineSession) -> Select[Any]:
     dept_ids = session.target_ids(TARGET_DEPARTMENT)
     if dept_ids:
         paths = list(db.session.scalars(select(Department.path).where(Department.id.in_(dept_ids))))
-        sub = select(Department.id).where(Department.enterprise_id == session.enterprise_id, or_(
-            *[or_(Department.path == p, Department.path.startswith(p + "/", autoescape=True)) for p in paths]))
+        sub = select(Department.id).where(
+            Department.enterprise_id == session.enterprise_id,
+            or_(
+                *[
+                    or_(Department.path == p, Department.path.startswith(p + "/", autoescape=True))
+                    for p in paths
+                ]
+            ),
+        )
         conds.append(Person.department_id.in_(sub))
     post_ids = session.target_ids(TARGET_POST)
     if post_ids:
@@ -242,16 +311,26 @@ def audience_select(session: OfflineSession) -> Select[Any]:
 
 def audience(session: OfflineSession) -> list[Person]:
     """Return the people of the target audience, by department and employee number."""
-    return list(db.session.scalars(select(Person).where(Person.id.in_(audience_select(session)))
-                                   .outerjoin(Department, Department.id == Person.department_id)
-                                   .order_by(Department.path, Person.employee_no)))
+    return list(
+        db.session.scalars(
+            select(Person)
+            .where(Person.id.in_(audience_select(session)))
+            .outerjoin(Department, Department.id == Person.department_id)
+            .order_by(Department.path, Person.employee_no)
+        )
+    )
 
 
 def attendances(session: OfflineSession) -> list[Attendance]:
     """Return the committed attendance of a session (attendees first, then those marked absent)."""
-    return list(db.session.scalars(select(Attendance).join(Person, Person.id == Attendance.person_id)
-                                   .where(Attendance.session_id == session.id)
-                                   .order_by(Attendance.absent, Person.employee_no)))
+    return list(
+        db.session.scalars(
+            select(Attendance)
+            .join(Person, Person.id == Attendance.person_id)
+            .where(Attendance.session_id == session.id)
+            .order_by(Attendance.absent, Person.employee_no)
+        )
+    )
 
 
 @dataclass
@@ -267,8 +346,13 @@ class SessionFigures:
 
 def session_figures(session: OfflineSession) -> SessionFigures:
     """Return the audience, attendees, absentees and attendance rate of a session."""
-    present = set(db.session.scalars(select(Attendance.person_id).where(Attendance.session_id == session.id,
-                                                                        Attendance.absent.is_(False))))
+    present = set(
+        db.session.scalars(
+            select(Attendance.person_id).where(
+                Attendance.session_id == session.id, Attendance.absent.is_(False)
+            )
+        )
+    )
     people = audience(session)
     in_audience = [p for p in people if p.id in present]
     absentees = [p for p in people if p.id not in present]
@@ -287,42 +371,63 @@ def _expected_pairs(enterprise_id: int, since: dt.datetime | None, until: dt.dat
         conds.append(S.starts_at >= since)
     if until is not None:
         conds.append(S.starts_at < until)
-    by_dept = (select(S.id.label("session_id"), Person.id.label("person_id"))
-               .join(T, and_(T.session_id == S.id, T.kind == TARGET_DEPARTMENT))
-               .join(D, D.id == T.target_id)
-               .join(PD, and_(PD.enterprise_id == D.enterprise_id,
-                              or_(PD.id == D.id, PD.path.like(D.path + "/%"))))
-               .join(Person, Person.department_id == PD.id).where(*conds))
-    by_post = (select(S.id.label("session_id"), Person.id.label("person_id"))
-               .join(T, and_(T.session_id == S.id, T.kind == TARGET_POST))
-               .join(Person, Person.post_id == T.target_id).where(*conds))
-    by_role = (select(S.id.label("session_id"), PersonRole.person_id.label("person_id"))
-               .join(T, and_(T.session_id == S.id, T.kind == TARGET_ROLE))
-               .join(PersonRole, PersonRole.role_id == T.target_id).where(*conds))
+    by_dept = (
+        select(S.id.label("session_id"), Person.id.label("person_id"))
+        .join(T, and_(T.session_id == S.id, T.kind == TARGET_DEPARTMENT))
+        .join(D, D.id == T.target_id)
+        .join(PD, and_(PD.enterprise_id == D.enterprise_id, or_(PD.id == D.id, PD.path.like(D.path + "/%"))))
+        .join(Person, Person.department_id == PD.id)
+        .where(*conds)
+    )
+    by_post = (
+        select(S.id.label("session_id"), Person.id.label("person_id"))
+        .join(T, and_(T.session_id == S.id, T.kind == TARGET_POST))
+        .join(Person, Person.post_id == T.target_id)
+        .where(*conds)
+    )
+    by_role = (
+        select(S.id.label("session_id"), PersonRole.person_id.label("person_id"))
+        .join(T, and_(T.session_id == S.id, T.kind == TARGET_ROLE))
+        .join(PersonRole, PersonRole.role_id == T.target_id)
+        .where(*conds)
+    )
     return union(by_dept, by_post, by_role).subquery("expected")
 
 
-def _expected_counts(enterprise_id: int, person_ids_select: Any, since: dt.datetime | None,
-                     until: dt.datetime | None) -> tuple[int, int]:
+def _expected_counts(
+    enterprise_id: int, person_ids_select: Any, since: dt.datetime | None, until: dt.datetime | None
+) -> tuple[int, int]:
     expected = _expected_pairs(enterprise_id, since, until)
     S = OfflineSession
-    present = (select(Attendance.id).where(Attendance.session_id == expected.c.session_id,
-                                           Attendance.person_id == expected.c.person_id,
-                                           Attendance.absent.is_(False)).exists())
-    q = (select(func.count(), func.coalesce(func.sum(case((present, 1), else_=0)), 0))
-         .select_from(expected)
-         .join(S, S.id == expected.c.session_id)
-         .join(Person, Person.id == expected.c.person_id)
-         .where(Person.id.in_(person_ids_select), Person.enterprise_id == enterprise_id,
-                # people hired after the session, or gone before it, were not expected there
-                or_(Person.hire_date.is_(None), Person.hire_date <= S.starts_at),
-                or_(Person.left_on.is_(None), Person.left_on >= S.starts_at)))
+    present = (
+        select(Attendance.id)
+        .where(
+            Attendance.session_id == expected.c.session_id,
+            Attendance.person_id == expected.c.person_id,
+            Attendance.absent.is_(False),
+        )
+        .exists()
+    )
+    q = (
+        select(func.count(), func.coalesce(func.sum(case((present, 1), else_=0)), 0))
+        .select_from(expected)
+        .join(S, S.id == expected.c.session_id)
+        .join(Person, Person.id == expected.c.person_id)
+        .where(
+            Person.id.in_(person_ids_select),
+            Person.enterprise_id == enterprise_id,
+            # people hired after the session, or gone before it, were not expected there
+            or_(Person.hire_date.is_(None), Person.hire_date <= S.starts_at),
+            or_(Person.left_on.is_(None), Person.left_on >= S.starts_at),
+        )
+    )
     total, attended = db.session.execute(q).one()
     return int(total or 0), int(attended or 0)
 
 
-def attendance_rate(enterprise_id: int, person_ids_select: Any, since: dt.datetime | None,
-                    until: dt.datetime | None) -> float | None:
+def attendance_rate(
+    enterprise_id: int, person_ids_select: Any, since: dt.datetime | None, until: dt.datetime | None
+) -> float | None:
     """Return the share of expected attendances that happened, over recorded sessions starting in [since, until).
 
     Expected: each person of ``person_ids_select`` (a SELECT of person ids, or a list) in the target audience
@@ -332,8 +437,9 @@ def attendance_rate(enterprise_id: int, person_ids_select: Any, since: dt.dateti
     return attended / total if total else None
 
 
-def missed_sessions_count(enterprise_id: int, person_ids_select: Any, since: dt.datetime | None,
-                          until: dt.datetime | None) -> int:
+def missed_sessions_count(
+    enterprise_id: int, person_ids_select: Any, since: dt.datetime | None, until: dt.datetime | None
+) -> int:
     """Return how many (person, session) attendances were expected in [since, until) and did not happen."""
     total, attended = _expected_counts(enterprise_id, person_ids_select, since, until)
     return total - attended
@@ -341,18 +447,28 @@ def missed_sessions_count(enterprise_id: int, person_ids_select: Any, since: dt.
 
 def person_sessions(person_id: int) -> list[tuple[OfflineSession, Attendance]]:
     """Return a person's offline sessions (attended or marked absent), newest first."""
-    rows = db.session.execute(select(OfflineSession, Attendance).join(
-        Attendance, Attendance.session_id == OfflineSession.id).where(Attendance.person_id == person_id)
-        .order_by(OfflineSession.starts_at.desc()))
+    rows = db.session.execute(
+        select(OfflineSession, Attendance)
+        .join(Attendance, Attendance.session_id == OfflineSession.id)
+        .where(Attendance.person_id == person_id)
+        .order_by(OfflineSession.starts_at.desc())
+    )
     return [(s, a) for s, a in rows]
 
 
 def person_upcoming(person: Person, *, now: dt.datetime | None = None) -> list[OfflineSession]:
     """Return planned sessions whose audience includes ``person``."""
     now = now or utcnow()
-    planned = db.session.scalars(select(OfflineSession).where(
-        OfflineSession.enterprise_id == person.enterprise_id, OfflineSession.status == PLANNED,
-        OfflineSession.starts_at >= now - dt.timedelta(days=1)).order_by(OfflineSession.starts_at).limit(50))
+    planned = db.session.scalars(
+        select(OfflineSession)
+        .where(
+            OfflineSession.enterprise_id == person.enterprise_id,
+            OfflineSession.status == PLANNED,
+            OfflineSession.starts_at >= now - dt.timedelta(days=1),
+        )
+        .order_by(OfflineSession.starts_at)
+        .limit(50)
+    )
     return [s for s in planned if db.session.scalar(audience_select(s).where(Person.id == person.id))]
 
 
@@ -368,8 +484,15 @@ def evidence_kind(head: bytes) -> str | None:
     return None
 
 
-def add_evidence(session: OfflineSession, stream: IO[bytes], filename: str, *, actor: User | None = None,
-                 note: str | None = None, reason: str | None = None) -> OfflineEvidence:
+def add_evidence(
+    session: OfflineSession,
+    stream: IO[bytes],
+    filename: str,
+    *,
+    actor: User | None = None,
+    note: str | None = None,
+    reason: str | None = None,
+) -> OfflineEvidence:
     """Attach a scan or photo of the signed sheet; refuse anything that is not an image or a PDF by content."""
     ensure_may_change(session, actor, reason, "evidence", {"file": filename})
     head = stream.read(16)
@@ -383,10 +506,21 @@ def add_evidence(session: OfflineSession, stream: IO[bytes], filename: str, *, a
     if kind == "image":
         _check_image(data, filename)
     content_type = "application/pdf" if kind == "pdf" else _image_type(head)
-    stored = save_stream(io.BytesIO(data), filename, purpose="signin-scan", enterprise_id=session.enterprise_id,
-                         uploaded_by_id=actor.id if actor else None, content_type=content_type)
-    evidence = OfflineEvidence(session_id=session.id, stored_file_id=stored.id, kind=kind,
-                               note=(note or "").strip()[:300] or None, uploaded_by_id=actor.id if actor else None)
+    stored = save_stream(
+        io.BytesIO(data),
+        filename,
+        purpose="signin-scan",
+        enterprise_id=session.enterprise_id,
+        uploaded_by_id=actor.id if actor else None,
+        content_type=content_type,
+    )
+    evidence = OfflineEvidence(
+        session_id=session.id,
+        stored_file_id=stored.id,
+        kind=kind,
+        note=(note or "").strip()[:300] or None,
+        uploaded_by_id=actor.id if actor else None,
+    )
     db.session.add(evidence)
     db.session.flush()
     return evidence
@@ -418,8 +552,13 @@ def _check_image(data: bytes, filename: str) -> None:
 
 def evidence_of(session: OfflineSession) -> list[OfflineEvidence]:
     """Return a session's scans and photos, newest first."""
-    return list(db.session.scalars(select(OfflineEvidence).where(OfflineEvidence.session_id == session.id)
-                                   .order_by(OfflineEvidence.uploaded_at.desc())))
+    return list(
+        db.session.scalars(
+            select(OfflineEvidence)
+            .where(OfflineEvidence.session_id == session.id)
+            .order_by(OfflineEvidence.uploaded_at.desc())
+        )
+    )
 
 
 def stored_file(file_id: int, enterprise_id: int) -> StoredFile | None:

@@ -33,8 +33,9 @@ def session_subtitle(session: OfflineSession) -> str:
     """Return the details line: session number, time, place, level, hours, instructor."""
     when = session.starts_at.strftime("%Y-%m-%d %H:%M")
     if session.ends_at:
-        when += "-" + session.ends_at.strftime("%H:%M" if session.ends_at.date() == session.starts_at.date()
-                                               else "%Y-%m-%d %H:%M")
+        when += "-" + session.ends_at.strftime(
+            "%H:%M" if session.ends_at.date() == session.starts_at.date() else "%Y-%m-%d %H:%M"
+        )
     parts = [f"场次编号：#{session.id}", f"培训时间：{when}"]
     if session.location:
         parts.append(f"地点：{session.location}")
@@ -46,8 +47,16 @@ def session_subtitle(session: OfflineSession) -> str:
 
 
 def _people_rows(people: list[Person]) -> list[list[str]]:
-    return [[str(i), p.employee_no, p.name, p.department.path if p.department else "",
-             p.post.name if p.post else ""] for i, p in enumerate(people, 1)]
+    return [
+        [
+            str(i),
+            p.employee_no,
+            p.name,
+            p.department.path if p.department else "",
+            p.post.name if p.post else "",
+        ]
+        for i, p in enumerate(people, 1)
+    ]
 
 
 def signin_xlsx(session: OfflineSession) -> bytes:
@@ -66,14 +75,25 @@ def signin_pdf(session: OfflineSession) -> bytes:
     out = io.BytesIO()
     # mm-free widths in points on A4 portrait (180 mm of usable width ≈ 510 pt)
     widths = [30, 60, 62, 110, 70, 118, 50]
-    simple_table_pdf(out, session_title(session), session_subtitle(session), PDF_HEADERS, rows,
-                     col_widths=widths, footer="培训讲师签字：__________    记录人：__________    审核：__________",
-                     author=session.instructor or None)
+    simple_table_pdf(
+        out,
+        session_title(session),
+        session_subtitle(session),
+        PDF_HEADERS,
+        rows,
+        col_widths=widths,
+        footer="培训讲师签字：__________    记录人：__________    审核：__________",
+        author=session.instructor or None,
+    )
     return out.getvalue()
 
 
 def blank_template_xlsx() -> bytes:
     """Return an empty sign-in sheet with the columns the importer reads."""
     rows = [[str(i), "", "", "", "", "", "", ""] for i in range(1, TEMPLATE_ROWS + 1)]
-    return xlsx_bytes(XLSX_HEADERS, rows, sheet_title="签到表",
-                      title="培训签到表  场次编号：#____  培训主题：__________  培训时间：__________  学时：____")
+    return xlsx_bytes(
+        XLSX_HEADERS,
+        rows,
+        sheet_title="签到表",
+        title="培训签到表  场次编号：#____  培训主题：__________  培训时间：__________  学时：____",
+    )

@@ -13,7 +13,13 @@ from lms.core.pdf import simple_table_pdf
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Person
 
-KIND_LABELS = {"course": "线上课程", "exam": "考试", "offline": "线下培训", "certificate": "外部证书", "manual": "手工登记"}
+KIND_LABELS = {
+    "course": "线上课程",
+    "exam": "考试",
+    "offline": "线下培训",
+    "certificate": "外部证书",
+    "manual": "手工登记",
+}
 LEVEL_LABELS = {"company": "厂级", "workshop": "车间级", "team": "班组级"}
 HEADERS = ["培训时间", "培训内容", "形式", "类别", "三级教育", "学时", "考核结果", "证书编号/有效期", "来源"]
 
@@ -32,18 +38,37 @@ def assessment(rec: TrainingRecord) -> str:
 
 def archive_records(person_id: int) -> list[TrainingRecord]:
     """Every live record of the person, oldest first (the archive reads like a register)."""
-    return list(db.session.scalars(
-        select(TrainingRecord).where(TrainingRecord.person_id == person_id, TrainingRecord.voided_at.is_(None))
-        .order_by(TrainingRecord.completed_at, TrainingRecord.id)))
+    return list(
+        db.session.scalars(
+            select(TrainingRecord)
+            .where(TrainingRecord.person_id == person_id, TrainingRecord.voided_at.is_(None))
+            .order_by(TrainingRecord.completed_at, TrainingRecord.id)
+        )
+    )
 
 
 def archive_rows(person_id: int) -> list[list[Any]]:
     """The archive as table rows (HEADERS)."""
     rows = []
     for r in archive_records(person_id):
-        cert = " ".join(x for x in (r.certificate_no or "", f"至{r.valid_until.isoformat()}" if r.valid_until else "") if x)
-        rows.append([r.completed_at, r.topic, KIND_LABELS.get(r.kind, r.kind), r.category or "",
-                     LEVEL_LABELS.get(r.level or "", ""), r.hours, assessment(r), cert, r.source])
+        cert = " ".join(
+            x
+            for x in (r.certificate_no or "", f"至{r.valid_until.isoformat()}" if r.valid_until else "")
+            if x
+        )
+        rows.append(
+            [
+                r.completed_at,
+                r.topic,
+                KIND_LABELS.get(r.kind, r.kind),
+                r.category or "",
+                LEVEL_LABELS.get(r.level or "", ""),
+                r.hours,
+                assessment(r),
+                cert,
+                r.source,
+            ]
+        )
     return rows
 
 
@@ -54,9 +79,19 @@ def archive_pdf(person: Person) -> bytes:
     dept = person.department.path if person.department else "—"
     post = person.post.name if person.post else "—"
     hired = person.hire_date.isoformat() if person.hire_date else "—"
-    subtitle = (f"{person.enterprise.name}　姓名：{person.name}　工号：{person.employee_no}　部门：{dept}　岗位：{post}"
-                f"　入职日期：{hired}　累计学时：{format(total.normalize(), 'f')}　记录 {len(rows)} 条")
+    subtitle = (
+        f"{person.enterprise.name}　姓名：{person.name}　工号：{person.employee_no}　部门：{dept}　岗位：{post}"
+        f"　入职日期：{hired}　累计学时：{format(total.normalize(), 'f')}　记录 {len(rows)} 条"
+    )
     out = io.BytesIO()
-    simple_table_pdf(out, "安全生产教育和培训档案", subtitle, HEADERS, rows, landscape=True,
-                     footer="依据《中华人民共和国安全生产法》第二十八条建立", author=person.enterprise.name)
+    simple_table_pdf(
+        out,
+        "安全生产教育和培训档案",
+        subtitle,
+        HEADERS,
+        rows,
+        landscape=True,
+        footer="依据《中华人民共和国安全生产法》第二十八条建立",
+        author=person.enterprise.name,
+    )
     return out.getvalue()

@@ -27,7 +27,9 @@ def department_filter(department: Department) -> ColumnElement[bool]:
     """People in ``department`` or below it (a subquery, not a list of ids)."""
     subtree = select(Department.id).where(
         Department.enterprise_id == department.enterprise_id,
-        or_(Department.id == department.id, Department.path.startswith(department.path + "/", autoescape=True)),
+        or_(
+            Department.id == department.id, Department.path.startswith(department.path + "/", autoescape=True)
+        ),
     )
     return Person.department_id.in_(subtree)
 
@@ -80,20 +82,28 @@ def _summary_cols(pp: Any) -> list[Any]:
 def _finish(row: dict[str, Any]) -> dict[str, Any]:
     people = int(row.get("people") or 0)
     compliant = int(row.get("compliant") or 0)
-    row.update(people=people, compliant=compliant, late=int(row.get("late") or 0),
-               due_soon=int(row.get("due_soon") or 0), share=(compliant / people) if people else None)
+    row.update(
+        people=people,
+        compliant=compliant,
+        late=int(row.get("late") or 0),
+        due_soon=int(row.get("due_soon") or 0),
+        share=(compliant / people) if people else None,
+    )
     return row
 
 
-def totals(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None) -> dict[str, Any]:
+def totals(
+    enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None
+) -> dict[str, Any]:
     """People subject to something, how many are compliant with everything, late, due soon; and the share."""
     pp = _people(enterprise_id, as_of, person_filter)
     row = db.session.execute(select(*_summary_cols(pp))).mappings().one()
     return _finish(dict(row))
 
 
-def coverage(enterprise_id: int, by: str, as_of: dt.date,
-             person_filter: ColumnElement[bool] | None = None) -> list[dict[str, Any]]:
+def coverage(
+    enterprise_id: int, by: str, as_of: dt.date, person_filter: ColumnElement[bool] | None = None
+) -> list[dict[str, Any]]:
     """Coverage grouped ``by`` department, post, role (people) or requirement (person × requirement pairs)."""
     if by not in BY_CHOICES:
         raise ValueError(f"by must be one of {BY_CHOICES}")
@@ -101,7 +111,8 @@ def coverage(enterprise_id: int, by: str, as_of: dt.date,
         s = status_query(enterprise_id, as_of, person_filter=person_filter).subquery("s")
         q = (
             select(
-                Requirement.id.label("key"), Requirement.name.label("label"),
+                Requirement.id.label("key"),
+                Requirement.name.label("label"),
                 func.count().label("people"),
                 func.sum(case((s.c.status.in_(COMPLIANT), 1), else_=0)).label("compliant"),
                 func.sum(case((s.c.status.in_(LATE), 1), else_=0)).label("late"),
@@ -116,37 +127,70 @@ def coverage(enterprise_id: int, by: str, as_of: dt.date,
     pp = _people(enterprise_id, as_of, person_filter)
     base = select(*_summary_cols(pp)).join(Person, Person.id == pp.c.person_id)
     if by == "department":
-        q = (base.add_columns(Department.id.label("key"), func.coalesce(Department.path, literal("—")).label("label"))
-             .outerjoin(Department, Department.id == Person.department_id)
-             .group_by(Department.id, Department.path).order_by(Department.path))
+        q = (
+            base.add_columns(
+                Department.id.label("key"), func.coalesce(Department.path, literal("—")).label("label")
+            )
+            .outerjoin(Department, Department.id == Person.department_id)
+            .group_by(Department.id, Department.path)
+            .order_by(Department.path)
+        )
     elif by == "post":
-        q = (base.add_columns(Post.id.label("key"), func.coalesce(Post.name, literal("—")).label("label"))
-             .outerjoin(Post, Post.id == Person.post_id).group_by(Post.id, Post.name).order_by(Post.name))
+        q = (
+            base.add_columns(Post.id.label("key"), func.coalesce(Post.name, literal("—")).label("label"))
+            .outerjoin(Post, Post.id == Person.post_id)
+            .group_by(Post.id, Post.name)
+            .order_by(Post.name)
+        )
     else:
-        q = (base.add_columns(ResponsibilityRole.id.label("key"), ResponsibilityRole.name.label("label"))
-             .join(PersonRole, PersonRole.person_id == Person.id)
-             .join(ResponsibilityRole, ResponsibilityRole.id == PersonRole.role_id)
-             .group_by(ResponsibilityRole.id, ResponsibilityRole.name, ResponsibilityRole.sort_order)
-             .order_by(ResponsibilityRole.sort_order))
+        q = (
+            base.add_columns(ResponsibilityRole.id.label("key"), ResponsibilityRole.name.label("label"))
+            .join(PersonRole, PersonRole.person_id == Person.id)
+            .join(ResponsibilityRole, ResponsibilityRole.id == PersonRole.role_id)
+            .group_by(ResponsibilityRole.id, ResponsibilityRole.name, ResponsibilityRole.sort_order)
+            .order_by(ResponsibilityRole.sort_order)
+        )
     return [_finish(dict(r)) for r in db.session.execute(q).mappings()]
 
 
-def named_list(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None, *,
-               requirement_id: int | None = None, statuses: tuple[str, ...] | None = None,
-               expiring_within: int | None = None, limit: int | None = None, offset: int = 0,
-               count: bool = False) -> Any:
+def named_list(
+    enterprise_id: int,
+    as_of: dt.date,
+    person_filter: ColumnElement[bool] | None = None,
+    *,
+    requirement_id: int | None = None,
+    statuses: tuple[str, ...] | None = None,
+    expiring_within: int | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    count: bool = False,
+) -> Any:
     """The named rows behind a figure: person, department, post, requirement, status and dates.
 
     ``expiring_within``: only complete rows whose validity ends within that many days after as_of.
     With ``count`` return the number of rows instead.
     """
-    s = status_query(enterprise_id, as_of, requirement_ids=[requirement_id] if requirement_id else None,
-                     person_filter=person_filter).subquery("s")
+    s = status_query(
+        enterprise_id,
+        as_of,
+        requirement_ids=[requirement_id] if requirement_id else None,
+        person_filter=person_filter,
+    ).subquery("s")
     q = (
         select(
-            s.c.person_id, Person.employee_no, Person.name, Department.path.label("department"),
-            Post.name.label("post"), s.c.requirement_id, Requirement.name.label("requirement"), s.c.status,
-            s.c.hours_done, s.c.hours_due, s.c.due_on, s.c.valid_until, s.c.completed_at,
+            s.c.person_id,
+            Person.employee_no,
+            Person.name,
+            Department.path.label("department"),
+            Post.name.label("post"),
+            s.c.requirement_id,
+            Requirement.name.label("requirement"),
+            s.c.status,
+            s.c.hours_done,
+            s.c.hours_due,
+            s.c.due_on,
+            s.c.valid_until,
+            s.c.completed_at,
         )
         .join(Person, Person.id == s.c.person_id)
         .join(Requirement, Requirement.id == s.c.requirement_id)
@@ -156,8 +200,12 @@ def named_list(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[
     if statuses:
         q = q.where(s.c.status.in_(statuses))
     if expiring_within is not None:
-        q = q.where(s.c.status == "complete", s.c.valid_until.isnot(None), s.c.valid_until >= as_of,
-                    s.c.valid_until <= as_of + dt.timedelta(days=expiring_within))
+        q = q.where(
+            s.c.status == "complete",
+            s.c.valid_until.isnot(None),
+            s.c.valid_until >= as_of,
+            s.c.valid_until <= as_of + dt.timedelta(days=expiring_within),
+        )
     if count:
         return int(db.session.scalar(select(func.count()).select_from(q.subquery())) or 0)
     q = q.order_by(Department.path, Person.employee_no, Requirement.name).offset(offset)
@@ -177,8 +225,9 @@ def month_ends(as_of: dt.date, months: int = 12) -> list[dt.date]:
     return list(reversed(out))
 
 
-def trend(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None,
-          months: int = 12) -> list[tuple[str, float | None]]:
+def trend(
+    enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None, months: int = 12
+) -> list[tuple[str, float | None]]:
     """Share compliant at each month end of the last ``months`` months (one query per month)."""
     out = []
     for day in month_ends(as_of, months):
@@ -190,41 +239,50 @@ def trend(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool]
 # ---------------------------------------------------------------- for other packages (culture)
 
 
-def coverage_share(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None) -> float | None:
+def coverage_share(
+    enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None
+) -> float | None:
     """Share of the people (in the filter) compliant with every requirement that applies to them at as_of."""
     return totals(enterprise_id, as_of, person_filter)["share"]
 
 
-def on_time_rate(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None) -> float | None:
+def on_time_rate(
+    enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None
+) -> float | None:
     """Share of the obligations already due at ``as_of`` that are met (complete or exempt) rather than late.
 
     Obligations not yet due (not started, in progress, due soon) are left out of both sides.
     """
     s = status_query(enterprise_id, as_of, person_filter=person_filter).subquery("s")
-    ok, late = db.session.execute(select(
-        func.sum(case((s.c.status.in_(COMPLIANT), 1), else_=0)),
-        func.sum(case((s.c.status.in_(LATE), 1), else_=0)),
-    )).one()
+    ok, late = db.session.execute(
+        select(
+            func.sum(case((s.c.status.in_(COMPLIANT), 1), else_=0)),
+            func.sum(case((s.c.status.in_(LATE), 1), else_=0)),
+        )
+    ).one()
     ok, late = int(ok or 0), int(late or 0)
     return ok / (ok + late) if ok + late else None
 
 
-def hours_per_head(enterprise_id: int, start: dt.date, end: dt.date,
-                   person_filter: ColumnElement[bool] | None = None) -> dict[str, Any]:
+def hours_per_head(
+    enterprise_id: int, start: dt.date, end: dt.date, person_filter: ColumnElement[bool] | None = None
+) -> dict[str, Any]:
     """Live hours per active person in [start, end], against the hours the hours-requirements ask per head.
 
     Returns people, hours_total, hours_per_head, required_per_head (hours due over the hours requirements
     that apply at ``end``, per person subject to anything).
     """
-    people_q = select(Person.id).where(Person.enterprise_id == enterprise_id,
-                                       or_(Person.status == "active", Person.left_on > end))
+    people_q = select(Person.id).where(
+        Person.enterprise_id == enterprise_id, or_(Person.status == "active", Person.left_on > end)
+    )
     if person_filter is not None:
         people_q = people_q.where(person_filter)
     ids = people_q.subquery()
     people = int(db.session.scalar(select(func.count()).select_from(ids)) or 0)
     hours = db.session.scalar(
         select(func.coalesce(func.sum(TrainingRecord.hours), 0)).where(
-            TrainingRecord.person_id.in_(select(ids.c.id)), TrainingRecord.voided_at.is_(None),
+            TrainingRecord.person_id.in_(select(ids.c.id)),
+            TrainingRecord.voided_at.is_(None),
             TrainingRecord.completed_at >= dt.datetime.combine(start, dt.time()),
             TrainingRecord.completed_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()),
         )
@@ -233,20 +291,31 @@ def hours_per_head(enterprise_id: int, start: dt.date, end: dt.date,
     required = db.session.scalar(select(func.coalesce(func.sum(s.c.hours_due), 0)))
     hours, required = Decimal(hours or 0), Decimal(required or 0)
     return {
-        "people": people, "hours_total": hours,
+        "people": people,
+        "hours_total": hours,
         "hours_per_head": (hours / people).quantize(Decimal("0.01")) if people else None,
         "required_per_head": (required / people).quantize(Decimal("0.01")) if people else None,
     }
 
 
-def veto_people(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None, *,
-                special_operations_only: bool = False) -> list[dict[str, Any]]:
+def veto_people(
+    enterprise_id: int,
+    as_of: dt.date,
+    person_filter: ColumnElement[bool] | None = None,
+    *,
+    special_operations_only: bool = False,
+) -> list[dict[str, Any]]:
     """People (in the filter, e.g. ``post_filter(post_id)``) with an overdue or expired required training or
     special-operations certificate at ``as_of`` — for veto items. One row per person and requirement."""
     rows = named_list(enterprise_id, as_of, person_filter, statuses=LATE)
     if special_operations_only:
-        cert_ids = set(db.session.scalars(select(Requirement.id).where(
-            Requirement.enterprise_id == enterprise_id, Requirement.kind == "certificate")))
+        cert_ids = set(
+            db.session.scalars(
+                select(Requirement.id).where(
+                    Requirement.enterprise_id == enterprise_id, Requirement.kind == "certificate"
+                )
+            )
+        )
         rows = [r for r in rows if r["requirement_id"] in cert_ids]
     return rows
 
@@ -262,6 +331,21 @@ def by_enterprise(enterprise_ids: list[int], as_of: dt.date) -> list[dict[str, A
     return out
 
 
-__all__ = ["BY_CHOICES", "as_date", "by_enterprise", "combine", "coverage", "coverage_share", "department_filter",
-           "hours_per_head", "month_ends", "named_list", "on_time_rate", "post_filter", "role_filter", "totals",
-           "trend", "veto_people", "Integer"]
+__all__ = [
+    "BY_CHOICES",
+    "as_date",
+    "by_enterprise",
+    "combine",
+    "coverage",
+    "coverage_share",
+    "department_filter",
+    "hours_per_head",
+    "month_ends",
+    "named_list",
+    "on_time_rate",
+    "post_filter",
+    "role_filter",
+    "totals",
+    "trend",
+    "veto_people",
+]

@@ -5,7 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.db import Base, TimestampMixin, utcnow
@@ -14,7 +25,9 @@ from lms.core.db import Base, TimestampMixin, utcnow
 KIND_COURSE = "course"  # a course completed (or its exam passed)
 KIND_HOURS = "hours"  # hours (学时) in given categories within a period
 KIND_CERTIFICATE = "certificate"  # an external certificate held and valid
-KIND_THREE_LEVEL = "three_level"  # 三级安全教育: company/workshop/team records after hire, post change or return
+KIND_THREE_LEVEL = (
+    "three_level"  # 三级安全教育: company/workshop/team records after hire, post change or return
+)
 REQUIREMENT_KINDS = (KIND_COURSE, KIND_HOURS, KIND_CERTIFICATE, KIND_THREE_LEVEL)
 
 # To whom it applies.
@@ -122,7 +135,10 @@ class Notification(Base):
     """An in-app message (due soon, overdue, a summary for managers); ``key`` stops duplicates."""
 
     __tablename__ = "notification"
-    __table_args__ = (UniqueConstraint("user_id", "key"), Index("ix_notification_user_read", "user_id", "read_at"))
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        Index("ix_notification_user_read", "user_id", "read_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"))

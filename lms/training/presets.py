@@ -53,43 +53,120 @@ class Preset:
 
 def _principal(role: str, key: str) -> list[Preset]:
     return [
-        Preset(f"{key}_initial", f"{role}初次安全培训", KIND_HOURS, APPLIES_ROLE, role, (32, 48), RECUR_ONCE, None,
-               183, 0, 30,
-               f"{REG_TRAINING}第九条：{role}初次安全培训时间不得少于32学时；煤矿、非煤矿山、危险化学品、烟花爆竹、"
-               f"金属冶炼等生产经营单位不得少于48学时。第二十四条：高危行业{role}自任职之日起6个月内须经考核合格。"
-               f"另见{REG_LAW}第二十七条。"),
-        Preset(f"{key}_annual", f"{role}每年再培训", KIND_HOURS, APPLIES_ROLE, role, (12, 16), RECUR_CALENDAR_YEAR,
-               None, 0, 30, 60,
-               f"{REG_TRAINING}第九条：{role}每年再培训时间不得少于12学时；高危行业不得少于16学时。"),
+        Preset(
+            f"{key}_initial",
+            f"{role}初次安全培训",
+            KIND_HOURS,
+            APPLIES_ROLE,
+            role,
+            (32, 48),
+            RECUR_ONCE,
+            None,
+            183,
+            0,
+            30,
+            f"{REG_TRAINING}第九条：{role}初次安全培训时间不得少于32学时；煤矿、非煤矿山、危险化学品、烟花爆竹、"
+            f"金属冶炼等生产经营单位不得少于48学时。第二十四条：高危行业{role}自任职之日起6个月内须经考核合格。"
+            f"另见{REG_LAW}第二十七条。",
+        ),
+        Preset(
+            f"{key}_annual",
+            f"{role}每年再培训",
+            KIND_HOURS,
+            APPLIES_ROLE,
+            role,
+            (12, 16),
+            RECUR_CALENDAR_YEAR,
+            None,
+            0,
+            30,
+            60,
+            f"{REG_TRAINING}第九条：{role}每年再培训时间不得少于12学时；高危行业不得少于16学时。",
+        ),
     ]
 
 
 PRESETS: list[Preset] = [
     *_principal("主要负责人", "principal"),
     *_principal("安全生产管理人员", "safety_manager"),
-    Preset("new_hire_prejob", "新上岗从业人员岗前安全培训", KIND_HOURS, APPLIES_EVERYONE, None, (24, 72), RECUR_ONCE,
-           None, 30, 0, 14,
-           f"{REG_TRAINING}第十三条：新上岗的从业人员岗前安全培训时间不得少于24学时；煤矿、非煤矿山、危险化学品、"
-           f"烟花爆竹、金属冶炼等生产经营单位新上岗的从业人员安全培训时间不得少于72学时。"
-           f"{REG_LAW}第二十八条：未经安全生产教育和培训合格的从业人员，不得上岗作业。"),
-    Preset("employee_annual", "从业人员每年再培训", KIND_HOURS, APPLIES_EVERYONE, None, (8, 20), RECUR_CALENDAR_YEAR,
-           None, 0, 30, 60,
-           f"{REG_TRAINING}第十三条：高危行业从业人员每年再培训的时间不得少于20学时；其他生产经营单位从业人员"
-           f"每年接受再培训时间不得少于8学时（各地实施细则的通行要求）。{REG_LAW}第二十八条。"),
-    Preset("three_level", "三级安全教育（厂级/车间级/班组级）", KIND_THREE_LEVEL, APPLIES_EVERYONE, None, (0, 0),
-           RECUR_ONCE, None, 7, 0, 7,
-           f"{REG_TRAINING}第十二条：加工、制造业等生产单位的其他从业人员，在上岗前必须经过厂（矿）、车间（工段、区、队）、"
-           f"班组三级安全培训教育；第十七条：从业人员在本生产经营单位内调整工作岗位或离岗一年以上重新上岗时，"
-           f"应当重新接受车间（工段、区、队）和班组级的安全培训。"),
-    Preset("special_ops_certificate", "特种作业操作证（有效期6年）", KIND_CERTIFICATE, APPLIES_ROLE, "特种作业人员",
-           (0, 0), RECUR_ONCE, None, 0, 0, 90,
-           f"{REG_LAW}第三十条：特种作业人员必须按照国家有关规定经专门的安全作业培训，取得相应资格，方可上岗作业。"
-           f"{REG_SPECIAL}第十九条：特种作业操作证有效期为6年，在全国范围内有效。",
-           certificate_category=SPECIAL_OPERATIONS_CATEGORY),
-    Preset("special_ops_review", "特种作业操作证复审前安全培训（每3年）", KIND_HOURS, APPLIES_ROLE, "特种作业人员",
-           (8, 8), RECUR_ROLLING, 36, 0, 0, 90,
-           f"{REG_SPECIAL}第二十一条：特种作业操作证每3年复审1次；第二十三条：申请复审或者延期复审前，"
-           f"特种作业人员应当参加必要的安全培训并考试合格，安全培训时间不少于8个学时。"),
+    Preset(
+        "new_hire_prejob",
+        "新上岗从业人员岗前安全培训",
+        KIND_HOURS,
+        APPLIES_EVERYONE,
+        None,
+        (24, 72),
+        RECUR_ONCE,
+        None,
+        30,
+        0,
+        14,
+        f"{REG_TRAINING}第十三条：新上岗的从业人员岗前安全培训时间不得少于24学时；煤矿、非煤矿山、危险化学品、"
+        f"烟花爆竹、金属冶炼等生产经营单位新上岗的从业人员安全培训时间不得少于72学时。"
+        f"{REG_LAW}第二十八条：未经安全生产教育和培训合格的从业人员，不得上岗作业。",
+    ),
+    Preset(
+        "employee_annual",
+        "从业人员每年再培训",
+        KIND_HOURS,
+        APPLIES_EVERYONE,
+        None,
+        (8, 20),
+        RECUR_CALENDAR_YEAR,
+        None,
+        0,
+        30,
+        60,
+        f"{REG_TRAINING}第十三条：高危行业从业人员每年再培训的时间不得少于20学时；其他生产经营单位从业人员"
+        f"每年接受再培训时间不得少于8学时（各地实施细则的通行要求）。{REG_LAW}第二十八条。",
+    ),
+    Preset(
+        "three_level",
+        "三级安全教育（厂级/车间级/班组级）",
+        KIND_THREE_LEVEL,
+        APPLIES_EVERYONE,
+        None,
+        (0, 0),
+        RECUR_ONCE,
+        None,
+        7,
+        0,
+        7,
+        f"{REG_TRAINING}第十二条：加工、制造业等生产单位的其他从业人员，在上岗前必须经过厂（矿）、车间（工段、区、队）、"
+        f"班组三级安全培训教育；第十七条：从业人员在本生产经营单位内调整工作岗位或离岗一年以上重新上岗时，"
+        f"应当重新接受车间（工段、区、队）和班组级的安全培训。",
+    ),
+    Preset(
+        "special_ops_certificate",
+        "特种作业操作证（有效期6年）",
+        KIND_CERTIFICATE,
+        APPLIES_ROLE,
+        "特种作业人员",
+        (0, 0),
+        RECUR_ONCE,
+        None,
+        0,
+        0,
+        90,
+        f"{REG_LAW}第三十条：特种作业人员必须按照国家有关规定经专门的安全作业培训，取得相应资格，方可上岗作业。"
+        f"{REG_SPECIAL}第十九条：特种作业操作证有效期为6年，在全国范围内有效。",
+        certificate_category=SPECIAL_OPERATIONS_CATEGORY,
+    ),
+    Preset(
+        "special_ops_review",
+        "特种作业操作证复审前安全培训（每3年）",
+        KIND_HOURS,
+        APPLIES_ROLE,
+        "特种作业人员",
+        (8, 8),
+        RECUR_ROLLING,
+        36,
+        0,
+        0,
+        90,
+        f"{REG_SPECIAL}第二十一条：特种作业操作证每3年复审1次；第二十三条：申请复审或者延期复审前，"
+        f"特种作业人员应当参加必要的安全培训并考试合格，安全培训时间不少于8个学时。",
+    ),
 ]
 
 
@@ -102,10 +179,17 @@ def preset_values(preset: Preset, enterprise: Enterprise, role_ids: dict[str, in
             return None
     hours = preset.hours[1] if enterprise.high_risk else preset.hours[0]
     return {
-        "name": preset.name, "description": preset.description, "kind": preset.kind,
-        "applies_to": preset.applies_to, "role_id": role_id, "hours_required": Decimal(hours),
-        "recurrence": preset.recurrence, "recurrence_months": preset.months, "initial_days": preset.initial_days,
-        "grace_days": preset.grace_days, "reminder_days": preset.reminder_days,
+        "name": preset.name,
+        "description": preset.description,
+        "kind": preset.kind,
+        "applies_to": preset.applies_to,
+        "role_id": role_id,
+        "hours_required": Decimal(hours),
+        "recurrence": preset.recurrence,
+        "recurrence_months": preset.months,
+        "initial_days": preset.initial_days,
+        "grace_days": preset.grace_days,
+        "reminder_days": preset.reminder_days,
         "certificate_category": preset.certificate_category,
     }
 
@@ -116,8 +200,14 @@ def apply_presets(enterprise: Enterprise, *, overwrite: bool = False) -> dict[st
     Idempotent: a preset already applied (same ``preset_key``) is left as the enterprise edited it.
     """
     role_ids = {name: r.id for name, r in roles_by_name(enterprise.id).items()}
-    existing = {r.preset_key: r for r in db.session.scalars(
-        select(Requirement).where(Requirement.enterprise_id == enterprise.id, Requirement.preset_key.isnot(None)))}
+    existing = {
+        r.preset_key: r
+        for r in db.session.scalars(
+            select(Requirement).where(
+                Requirement.enterprise_id == enterprise.id, Requirement.preset_key.isnot(None)
+            )
+        )
+    }
     counts = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0}
     for preset in PRESETS:
         values = preset_values(preset, enterprise, role_ids)
@@ -126,7 +216,9 @@ def apply_presets(enterprise: Enterprise, *, overwrite: bool = False) -> dict[st
             continue
         row = existing.get(preset.key)
         if row is None:
-            db.session.add(Requirement(enterprise_id=enterprise.id, preset_key=preset.key, active=True, **values))
+            db.session.add(
+                Requirement(enterprise_id=enterprise.id, preset_key=preset.key, active=True, **values)
+            )
             counts["created"] += 1
         elif overwrite:
             for k, v in values.items():

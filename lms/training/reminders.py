@@ -39,10 +39,20 @@ def send_reminders(as_of: dt.date | None = None, enterprise_ids: list[int] | Non
 
 def _for_enterprise(ent_id: int, as_of: dt.date) -> list[Notification]:
     rows = named_list(ent_id, as_of, statuses=(DUE_SOON, OVERDUE, EXPIRED))
-    users = dict(db.session.execute(select(User.person_id, User.id).where(
-        User.enterprise_id == ent_id, User.person_id.isnot(None), User.is_enabled.is_(True))).all())
-    managers = list(db.session.scalars(select(User.id).where(
-        User.enterprise_id == ent_id, User.app_role == MANAGER, User.is_enabled.is_(True))))
+    users = dict(
+        db.session.execute(
+            select(User.person_id, User.id).where(
+                User.enterprise_id == ent_id, User.person_id.isnot(None), User.is_enabled.is_(True)
+            )
+        ).all()
+    )
+    managers = list(
+        db.session.scalars(
+            select(User.id).where(
+                User.enterprise_id == ent_id, User.app_role == MANAGER, User.is_enabled.is_(True)
+            )
+        )
+    )
     wanted: dict[tuple[int, str], dict[str, Any]] = {}
     for r in rows:
         uid = users.get(r["person_id"])
@@ -52,19 +62,31 @@ def _for_enterprise(ent_id: int, as_of: dt.date) -> list[Notification]:
         body = f"应完成日期：{r['due_on'] or '—'}"
         if r["hours_due"]:
             body += f"；已完成 {r['hours_done'] or 0} / {r['hours_due']} 学时"
-        wanted[(uid, key)] = {"kind": r["status"], "title": TITLES[r["status"]].format(req=r["requirement"]),
-                              "body": body, "link": "/training/mine"}
+        wanted[(uid, key)] = {
+            "kind": r["status"],
+            "title": TITLES[r["status"]].format(req=r["requirement"]),
+            "body": body,
+            "link": "/training/mine",
+        }
     if rows:
         late = sum(1 for r in rows if r["status"] in (OVERDUE, EXPIRED))
         soon = sum(1 for r in rows if r["status"] == DUE_SOON)
         for uid in managers:
             wanted[(uid, f"summary:{as_of.isoformat()}")] = {
-                "kind": "summary", "title": f"培训提醒汇总 {as_of.isoformat()}：逾期/过期 {late} 项，即将到期 {soon} 项",
-                "body": None, "link": "/training/"}
+                "kind": "summary",
+                "title": f"培训提醒汇总 {as_of.isoformat()}：逾期/过期 {late} 项，即将到期 {soon} 项",
+                "body": None,
+                "link": "/training/",
+            }
     if not wanted:
         return []
-    existing = set(db.session.execute(select(Notification.user_id, Notification.key).where(
-        Notification.enterprise_id == ent_id, Notification.user_id.in_({u for u, _ in wanted}))).all())
+    existing = set(
+        db.session.execute(
+            select(Notification.user_id, Notification.key).where(
+                Notification.enterprise_id == ent_id, Notification.user_id.in_({u for u, _ in wanted})
+            )
+        ).all()
+    )
     made = []
     for (uid, key), values in wanted.items():
         if (uid, key) in existing:
@@ -84,7 +106,9 @@ def _email(notes: list[Notification]) -> int:
     sent = 0
     try:
         smtp_cls = smtplib.SMTP_SSL if parsed.scheme == "smtps" else smtplib.SMTP
-        with smtp_cls(parsed.hostname or "localhost", parsed.port or (465 if parsed.scheme == "smtps" else 25)) as s:
+        with smtp_cls(
+            parsed.hostname or "localhost", parsed.port or (465 if parsed.scheme == "smtps" else 25)
+        ) as s:
             if parsed.scheme == "smtp+starttls":
                 s.starttls()
             if parsed.username:
@@ -95,7 +119,9 @@ def _email(notes: list[Notification]) -> int:
                     continue
                 msg = EmailMessage()
                 msg["From"], msg["To"], msg["Subject"] = current_app.config["MAIL_FROM"], to, n.title
-                msg.set_content((n.body or n.title) + "\n" + (current_app.config.get("PUBLIC_URL") or "") + (n.link or ""))
+                msg.set_content(
+                    (n.body or n.title) + "\n" + (current_app.config.get("PUBLIC_URL") or "") + (n.link or "")
+                )
                 s.send_message(msg)
                 n.emailed_at = utcnow()
                 sent += 1
@@ -108,5 +134,9 @@ def unread_count(user_id: int) -> int:
     """How many unread notifications a user has."""
     from sqlalchemy import func
 
-    return int(db.session.scalar(select(func.count()).where(Notification.user_id == user_id,
-                                                            Notification.read_at.is_(None))) or 0)
+    return int(
+        db.session.scalar(
+            select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )

@@ -28,9 +28,27 @@ from lms.training.models import (
 )
 from lms.training.status import applicability_query
 
-EDITABLE = ("name", "description", "kind", "applies_to", "role_id", "post_id", "department_id", "course_id",
-            "hours_required", "categories", "certificate_category", "certificate_topic", "recurrence",
-            "recurrence_months", "initial_days", "grace_days", "reminder_days", "tracked_from", "active")
+EDITABLE = (
+    "name",
+    "description",
+    "kind",
+    "applies_to",
+    "role_id",
+    "post_id",
+    "department_id",
+    "course_id",
+    "hours_required",
+    "categories",
+    "certificate_category",
+    "certificate_topic",
+    "recurrence",
+    "recurrence_months",
+    "initial_days",
+    "grace_days",
+    "reminder_days",
+    "tracked_from",
+    "active",
+)
 
 
 def _check_owned(model: type, object_id: int | None, enterprise_id: int, field: str) -> None:
@@ -71,8 +89,9 @@ def _validated(enterprise_id: int, values: dict[str, Any]) -> dict[str, Any]:
     if v["kind"] == KIND_COURSE and not v.get("course_id"):
         raise DomainError("A course requirement needs a course.", field="course_id")
     if v["kind"] == KIND_CERTIFICATE and not (v.get("certificate_category") or v.get("certificate_topic")):
-        raise DomainError("A certificate requirement needs a category or a title to match.",
-                          field="certificate_category")
+        raise DomainError(
+            "A certificate requirement needs a category or a title to match.", field="certificate_category"
+        )
     cats = [c.strip() for c in str(v.get("categories") or "").replace("，", ",").replace("|", ",").split(",")]
     v["categories"] = "|".join(c for c in cats if c) or None
     if v["recurrence"] != RECUR_ONCE and v["kind"] not in (KIND_COURSE, KIND_HOURS):
@@ -86,7 +105,9 @@ def _validated(enterprise_id: int, values: dict[str, Any]) -> dict[str, Any]:
     return v
 
 
-def save_requirement(enterprise_id: int, values: dict[str, Any], requirement: Requirement | None = None) -> Requirement:
+def save_requirement(
+    enterprise_id: int, values: dict[str, Any], requirement: Requirement | None = None
+) -> Requirement:
     """Create or update a requirement of ``enterprise_id`` from plain values."""
     v = _validated(enterprise_id, values)
     if requirement is None:
@@ -101,8 +122,15 @@ def save_requirement(enterprise_id: int, values: dict[str, Any], requirement: Re
     return requirement
 
 
-def grant_exemption(requirement: Requirement, person: Person, *, reason: str, actor: User | None,
-                    valid_from: dt.date | None = None, valid_until: dt.date | None = None) -> Exemption:
+def grant_exemption(
+    requirement: Requirement,
+    person: Person,
+    *,
+    reason: str,
+    actor: User | None,
+    valid_from: dt.date | None = None,
+    valid_until: dt.date | None = None,
+) -> Exemption:
     """Excuse ``person`` from ``requirement``, recording why and who granted it."""
     if person.enterprise_id != requirement.enterprise_id:
         raise NotFound("person not found")
@@ -111,9 +139,15 @@ def grant_exemption(requirement: Requirement, person: Person, *, reason: str, ac
     start = valid_from or dt.date.today()
     if valid_until is not None and valid_until < start:
         raise DomainError("The end is before the start.", field="valid_until")
-    ex = Exemption(enterprise_id=requirement.enterprise_id, person_id=person.id, requirement_id=requirement.id,
-                   reason=reason.strip()[:500], valid_from=start, valid_until=valid_until,
-                   granted_by_id=actor.id if actor else None)
+    ex = Exemption(
+        enterprise_id=requirement.enterprise_id,
+        person_id=person.id,
+        requirement_id=requirement.id,
+        reason=reason.strip()[:500],
+        valid_from=start,
+        valid_until=valid_until,
+        granted_by_id=actor.id if actor else None,
+    )
     db.session.add(ex)
     db.session.flush()
     return ex
@@ -140,24 +174,42 @@ def refresh_subjections(enterprise_id: int, on: dt.date | None = None) -> dict[s
         sub = app_q.subquery()
         for pid, rid, since in db.session.execute(select(sub.c.person_id, sub.c.requirement_id, sub.c.since)):
             current[(pid, rid)] = since
-    open_rows = {(pid, rid): sid for sid, pid, rid in db.session.execute(
-        select(Subjection.id, Subjection.person_id, Subjection.requirement_id)
-        .where(Subjection.enterprise_id == enterprise_id, Subjection.end_on.is_(None)))}
+    open_rows = {
+        (pid, rid): sid
+        for sid, pid, rid in db.session.execute(
+            select(Subjection.id, Subjection.person_id, Subjection.requirement_id).where(
+                Subjection.enterprise_id == enterprise_id, Subjection.end_on.is_(None)
+            )
+        )
+    }
     from lms.training.status import as_date
 
-    new = [{"enterprise_id": enterprise_id, "person_id": pid, "requirement_id": rid,
-            "start_on": as_date(since) or on, "recorded_at": utcnow()}
-           for (pid, rid), since in current.items() if (pid, rid) not in open_rows]
+    new = [
+        {
+            "enterprise_id": enterprise_id,
+            "person_id": pid,
+            "requirement_id": rid,
+            "start_on": as_date(since) or on,
+            "recorded_at": utcnow(),
+        }
+        for (pid, rid), since in current.items()
+        if (pid, rid) not in open_rows
+    ]
     closed = [sid for pair, sid in open_rows.items() if pair not in current]
     if new:
         db.session.execute(Subjection.__table__.insert(), new)
     for i in range(0, len(closed), 500):
-        db.session.execute(update(Subjection).where(Subjection.id.in_(closed[i:i + 500])).values(end_on=on))
+        db.session.execute(update(Subjection).where(Subjection.id.in_(closed[i : i + 500])).values(end_on=on))
     db.session.flush()
     return {"opened": len(new), "closed": len(closed)}
 
 
 def subjection_history(person_id: int) -> list[Subjection]:
     """Return a person's subjection history, newest first."""
-    return list(db.session.scalars(select(Subjection).where(Subjection.person_id == person_id)
-                                   .order_by(Subjection.start_on.desc(), Subjection.id.desc())))
+    return list(
+        db.session.scalars(
+            select(Subjection)
+            .where(Subjection.person_id == person_id)
+            .order_by(Subjection.start_on.desc(), Subjection.id.desc())
+        )
+    )

@@ -51,8 +51,6 @@ from lms.training.models import (
     EXEMPT,
     EXPIRED,
     IN_PROGRESS,
-    KIND_CERTIFICATE as REQ_CERTIFICATE,
-    KIND_COURSE as REQ_COURSE,
     KIND_HOURS,
     KIND_THREE_LEVEL,
     NOT_STARTED,
@@ -61,6 +59,12 @@ from lms.training.models import (
     RECUR_ROLLING,
     Exemption,
     Requirement,
+)
+from lms.training.models import (
+    KIND_CERTIFICATE as REQ_CERTIFICATE,
+)
+from lms.training.models import (
+    KIND_COURSE as REQ_COURSE,
 )
 
 EPOCH = dt.date(1970, 1, 1)
@@ -165,23 +169,39 @@ def requirement_params(req: Requirement, as_of: dt.date) -> dict[str, Any]:
     initial, grace, reminder = req.initial_days or 0, req.grace_days or 0, req.reminder_days or 0
     p: dict[str, Any] = {
         "win_mode": "all" if req.kind in (REQ_COURSE, REQ_CERTIFICATE) else "since",
-        "win_start": None, "prev_start": None, "prev_end": None, "grace_start": None,
-        "year_end": None, "prev_since_limit": None, "in_reminder": 0, "in_new_year_grace": 0,
+        "win_start": None,
+        "prev_start": None,
+        "prev_end": None,
+        "grace_start": None,
+        "year_end": None,
+        "prev_since_limit": None,
+        "in_reminder": 0,
+        "in_new_year_grace": 0,
         "overdue_before": as_of - dt.timedelta(days=initial + grace),
         "due_soon_before": as_of - dt.timedelta(days=initial) + dt.timedelta(days=reminder),
         "cert_grace": as_of - dt.timedelta(days=grace),
     }
     if req.kind in (REQ_COURSE, KIND_HOURS) and req.recurrence == RECUR_ROLLING:
         cutoff = months_before(as_of, months)
-        p.update(win_mode="fixed", win_start=_midnight(cutoff), prev_start=_midnight(months_before(cutoff, months)),
-                 prev_end=_midnight(cutoff), grace_start=_midnight(cutoff - dt.timedelta(days=grace)))
+        p.update(
+            win_mode="fixed",
+            win_start=_midnight(cutoff),
+            prev_start=_midnight(months_before(cutoff, months)),
+            prev_end=_midnight(cutoff),
+            grace_start=_midnight(cutoff - dt.timedelta(days=grace)),
+        )
     elif req.kind in (REQ_COURSE, KIND_HOURS) and req.recurrence == RECUR_CALENDAR_YEAR:
         year_start = dt.date(as_of.year, 1, 1)
-        p.update(win_mode="fixed", win_start=_midnight(year_start),
-                 prev_start=_midnight(dt.date(as_of.year - 1, 1, 1)), prev_end=_midnight(year_start),
-                 year_end=dt.date(as_of.year, 12, 31), prev_since_limit=dt.date(as_of.year - 1, 1, 1),
-                 in_reminder=int(as_of >= dt.date(as_of.year, 12, 31) - dt.timedelta(days=reminder)),
-                 in_new_year_grace=int((as_of - year_start).days <= grace))
+        p.update(
+            win_mode="fixed",
+            win_start=_midnight(year_start),
+            prev_start=_midnight(dt.date(as_of.year - 1, 1, 1)),
+            prev_end=_midnight(year_start),
+            year_end=dt.date(as_of.year, 12, 31),
+            prev_since_limit=dt.date(as_of.year - 1, 1, 1),
+            in_reminder=int(as_of >= dt.date(as_of.year, 12, 31) - dt.timedelta(days=reminder)),
+            in_new_year_grace=int((as_of - year_start).days <= grace),
+        )
     return p
 
 
@@ -204,7 +224,9 @@ def _events(enterprise_id: int, as_of: dt.date) -> Any:
     )
     long_returns = (
         select(returns.c.person_id, func.max(returns.c.on).label("on"))
-        .where(or_(returns.c.left_on.is_(None), add_days(returns.c.left_on, LONG_ABSENCE_DAYS) < returns.c.on))
+        .where(
+            or_(returns.c.left_on.is_(None), add_days(returns.c.left_on, LONG_ABSENCE_DAYS) < returns.c.on)
+        )
         .group_by(returns.c.person_id)
         .subquery("long_returns")
     )
@@ -223,19 +245,46 @@ def _events(enterprise_id: int, as_of: dt.date) -> Any:
     return moves, long_returns
 
 
-def _branch(req: Requirement, as_of: dt.date, moves: Any, long_returns: Any,
-            person_filter: ColumnElement[bool] | None) -> Select[Any]:
+def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None) -> Any:
+    """People of the enterprise present at ``as_of`` with the dates their subjection starts from (computed once)."""
+    moves, long_returns = _events(enterprise_id, as_of)
+    hire = func.coalesce(Person.hire_date, _lit(EPOCH, Date()))
+    q = (
+        select(
+            Person.id.label("person_id"),
+            Person.post_id.label("post_id"),
+            Person.department_id.label("department_id"),
+            hire.label("hire"),
+            greatest2(hire, func.coalesce(moves.c.last_post, hire)).label("post_since"),
+            greatest2(hire, func.coalesce(moves.c.last_dept, hire)).label("dept_since"),
+            greatest2(greatest2(hire, func.coalesce(moves.c.last_post, hire)),
+                      func.coalesce(long_returns.c.on, hire)).label("three_since"),
+        )
+        .select_from(Person)
+        .outerjoin(moves, moves.c.person_id == Person.id)
+        .outerjoin(long_returns, long_returns.c.person_id == Person.id)
+        .where(
+            Person.enterprise_id == enterprise_id,
+            or_(Person.status == PERSON_ACTIVE, Person.left_on > as_of),
+            hire <= as_of,
+        )
+    )
+    if person_filter is not None:
+        q = q.where(person_filter)
+    return q.cte("people_at")
+
+
+def _branch(req: Requirement, as_of: dt.date, ppl: Any) -> Select[Any]:
     """Who is subject to ``req`` at ``as_of`` and since when, with ``req``'s parameters as columns."""
     p = requirement_params(req, as_of)
-    hire = func.coalesce(Person.hire_date, _lit(EPOCH, Date()))
     full_levels: Any = _lit(1, Integer())
-    q = select(Person.id.label("person_id"))
+    q = select(ppl.c.person_id.label("person_id")).select_from(ppl)
     if req.applies_to == APPLIES_ROLE:
-        q = q.join(PersonRole, and_(PersonRole.person_id == Person.id, PersonRole.role_id == req.role_id))
+        q = q.join(PersonRole, and_(PersonRole.person_id == ppl.c.person_id, PersonRole.role_id == req.role_id))
         since: Any = PersonRole.since
     elif req.applies_to == APPLIES_POST:
-        q = q.outerjoin(moves, moves.c.person_id == Person.id).where(Person.post_id == req.post_id)
-        since = greatest2(hire, func.coalesce(moves.c.last_post, hire))
+        q = q.where(ppl.c.post_id == req.post_id)
+        since = ppl.c.post_since
     elif req.applies_to == APPLIES_DEPARTMENT:
         root = db.session.get(Department, req.department_id) if req.department_id else None
         if root is None:
@@ -245,29 +294,17 @@ def _branch(req: Requirement, as_of: dt.date, moves: Any, long_returns: Any,
                 Department.enterprise_id == root.enterprise_id,
                 or_(Department.id == root.id, Department.path.startswith(root.path + "/", autoescape=True)),
             )
-            q = q.where(Person.department_id.in_(subtree))
-        q = q.outerjoin(moves, moves.c.person_id == Person.id)
-        since = greatest2(hire, func.coalesce(moves.c.last_dept, hire))
+            q = q.where(ppl.c.department_id.in_(subtree))
+        since = ppl.c.dept_since
     else:
-        since = hire
+        since = ppl.c.hire
     if req.kind == KIND_THREE_LEVEL:
         # New hires need all three levels; after a change of post or a long absence, workshop and team again.
-        if req.applies_to not in (APPLIES_POST, APPLIES_DEPARTMENT):
-            q = q.outerjoin(moves, moves.c.person_id == Person.id)
-        q = q.outerjoin(long_returns, long_returns.c.person_id == Person.id)
-        since = greatest2(greatest2(since, func.coalesce(moves.c.last_post, since)),
-                          func.coalesce(long_returns.c.on, since))
-        full_levels = case((since == hire, 1), else_=0)
-    q = q.where(
-        Person.enterprise_id == req.enterprise_id,
-        or_(Person.status == PERSON_ACTIVE, Person.left_on > as_of),
-        hire <= as_of,
-        since <= as_of,
-    )
+        since = greatest2(since, ppl.c.three_since)
+        full_levels = case((since == ppl.c.hire, 1), else_=0)
+    q = q.where(since <= as_of)
     if req.tracked_from is not None:
         q = q.where(since >= req.tracked_from)
-    if person_filter is not None:
-        q = q.where(person_filter)
     return q.add_columns(
         _lit(req.id, Integer()).label("requirement_id"),
         since.label("since"),
@@ -293,10 +330,12 @@ def _branch(req: Requirement, as_of: dt.date, moves: Any, long_returns: Any,
         _lit(p["overdue_before"], Date()).label("overdue_before"),
         _lit(p["due_soon_before"], Date()).label("due_soon_before"),
         _lit(p["cert_grace"], Date()).label("cert_grace"),
-    ).select_from(Person)
+    )
 
 
-def active_requirements(enterprise_id: int, requirement_ids: Iterable[int] | None = None) -> list[Requirement]:
+def active_requirements(
+    enterprise_id: int, requirement_ids: Iterable[int] | None = None
+) -> list[Requirement]:
     """Return the enterprise's active requirements (optionally only some), in a stable order."""
     q = select(Requirement).where(Requirement.enterprise_id == enterprise_id, Requirement.active.is_(True))
     if requirement_ids is not None:
@@ -304,15 +343,19 @@ def active_requirements(enterprise_id: int, requirement_ids: Iterable[int] | Non
     return list(db.session.scalars(q.order_by(Requirement.id)))
 
 
-def applicability_query(enterprise_id: int, as_of: dt.date, requirement_ids: Iterable[int] | None = None,
-                        person_filter: ColumnElement[bool] | None = None,
-                        requirements: list[Requirement] | None = None) -> Select[Any] | None:
+def applicability_query(
+    enterprise_id: int,
+    as_of: dt.date,
+    requirement_ids: Iterable[int] | None = None,
+    person_filter: ColumnElement[bool] | None = None,
+    requirements: list[Requirement] | None = None,
+) -> Select[Any] | None:
     """Return (person_id, requirement_id, since, parameters…) for everyone subject at ``as_of``; None if none."""
     reqs = requirements if requirements is not None else active_requirements(enterprise_id, requirement_ids)
     if not reqs:
         return None
-    moves, long_returns = _events(enterprise_id, as_of)
-    branches = [_branch(r, as_of, moves, long_returns, person_filter) for r in reqs]
+    ppl = _people_cte(enterprise_id, as_of, person_filter)
+    branches = [_branch(r, as_of, ppl) for r in reqs]
     if len(branches) == 1:
         return branches[0]
     return union_all(*branches)  # type: ignore[return-value]
@@ -321,21 +364,40 @@ def applicability_query(enterprise_id: int, as_of: dt.date, requirement_ids: Ite
 # ---------------------------------------------------------------- status
 
 
-STATUS_COLUMNS = ("person_id", "requirement_id", "status", "hours_done", "hours_due", "due_on", "valid_until",
-                  "completed_at", "since")
+STATUS_COLUMNS = (
+    "person_id",
+    "requirement_id",
+    "status",
+    "hours_done",
+    "hours_due",
+    "due_on",
+    "valid_until",
+    "completed_at",
+    "since",
+)
 
 
 def _empty() -> Select[Any]:
     return select(
-        literal(0).label("person_id"), literal(0).label("requirement_id"), literal("").label("status"),
-        literal(0).label("hours_done"), literal(0).label("hours_due"), null().label("due_on"),
-        null().label("valid_until"), null().label("completed_at"), null().label("since"),
+        _lit(0, Integer()).label("person_id"),
+        _lit(0, Integer()).label("requirement_id"),
+        _lit("", String()).label("status"),
+        _lit(None, Numeric(7, 2)).label("hours_done"),
+        _lit(None, Numeric(7, 2)).label("hours_due"),
+        _lit(None, Date()).label("due_on"),
+        _lit(None, Date()).label("valid_until"),
+        _lit(None, DateTime()).label("completed_at"),
+        _lit(None, Date()).label("since"),
     ).where(literal(False))
 
 
-def status_query(enterprise_id: int, as_of: dt.date, requirement_ids: Iterable[int] | None = None,
-                 person_filter: ColumnElement[bool] | None = None,
-                 requirements: list[Requirement] | None = None) -> Select[Any]:
+def status_query(
+    enterprise_id: int,
+    as_of: dt.date,
+    requirement_ids: Iterable[int] | None = None,
+    person_filter: ColumnElement[bool] | None = None,
+    requirements: list[Requirement] | None = None,
+) -> Select[Any]:
     """Return a SELECT of (person_id, requirement_id, status, hours_done, hours_due, due_on, valid_until,
     completed_at, since) for every person subject to an active requirement at ``as_of``.
 
@@ -349,13 +411,21 @@ def status_query(enterprise_id: int, as_of: dt.date, requirement_ids: Iterable[i
     r = TrainingRecord.__table__.alias("rec")
     as_of_end = _midnight(as_of + dt.timedelta(days=1))
     matches = or_(
-        and_(a.c.kind == REQ_COURSE, r.c.course_id == a.c.course_id,
-             or_(r.c.kind == KIND_COURSE, and_(r.c.kind == KIND_EXAM, r.c.passed.is_(True)))),
-        and_(a.c.kind == KIND_HOURS,
-             or_(a.c.cats.is_(None), a.c.cats.like(literal("%|") + r.c.category + literal("|%")))),
-        and_(a.c.kind == REQ_CERTIFICATE, r.c.kind == KIND_CERTIFICATE,
-             or_(a.c.cert_category.is_(None), r.c.category == a.c.cert_category),
-             or_(a.c.cert_topic.is_(None), r.c.topic.like(literal("%") + a.c.cert_topic + literal("%")))),
+        and_(
+            a.c.kind == REQ_COURSE,
+            r.c.course_id == a.c.course_id,
+            or_(r.c.kind == KIND_COURSE, and_(r.c.kind == KIND_EXAM, r.c.passed.is_(True))),
+        ),
+        and_(
+            a.c.kind == KIND_HOURS,
+            or_(a.c.cats.is_(None), a.c.cats.like(literal("%|") + r.c.category + literal("|%"))),
+        ),
+        and_(
+            a.c.kind == REQ_CERTIFICATE,
+            r.c.kind == KIND_CERTIFICATE,
+            or_(a.c.cert_category.is_(None), r.c.category == a.c.cert_category),
+            or_(a.c.cert_topic.is_(None), r.c.topic.like(literal("%") + a.c.cert_topic + literal("%"))),
+        ),
         and_(a.c.kind == KIND_THREE_LEVEL, r.c.level.isnot(None)),
     )
     in_window = or_(
@@ -368,7 +438,8 @@ def status_query(enterprise_id: int, as_of: dt.date, requirement_ids: Iterable[i
     zero = literal(0, Numeric(7, 2))
     g = (
         select(
-            a.c.person_id, a.c.requirement_id,
+            a.c.person_id,
+            a.c.requirement_id,
             func.sum(case((in_window, r.c.hours), else_=zero)).label("hours_win"),
             func.sum(case((in_prev, r.c.hours), else_=zero)).label("hours_prev"),
             func.sum(case((r.c.completed_at >= a.c.grace_start, r.c.hours), else_=zero)).label("hours_grace"),
@@ -377,20 +448,37 @@ def status_query(enterprise_id: int, as_of: dt.date, requirement_ids: Iterable[i
             func.max(case((in_prev, r.c.completed_at))).label("last_prev"),
             func.max(r.c.completed_at).label("last_any"),
             func.max(r.c.valid_until).label("cert_until"),
-            func.count(func.distinct(case((and_(after_since, r.c.level.in_(("company", "workshop", "team"))),
-                                           r.c.level)))).label("lv3"),
-            func.count(func.distinct(case((and_(after_since, r.c.level.in_(("workshop", "team"))),
-                                           r.c.level)))).label("lv2"),
+            func.count(
+                func.distinct(
+                    case((and_(after_since, r.c.level.in_(("company", "workshop", "team"))), r.c.level))
+                )
+            ).label("lv3"),
+            func.count(
+                func.distinct(case((and_(after_since, r.c.level.in_(("workshop", "team"))), r.c.level)))
+            ).label("lv2"),
         )
-        .select_from(a.join(r, and_(r.c.person_id == a.c.person_id, r.c.voided_at.is_(None),
-                                    r.c.completed_at < as_of_end, matches)))
+        .select_from(
+            a.join(
+                r,
+                and_(
+                    r.c.person_id == a.c.person_id,
+                    r.c.voided_at.is_(None),
+                    r.c.completed_at < as_of_end,
+                    matches,
+                ),
+            )
+        )
         .group_by(a.c.person_id, a.c.requirement_id)
         .cte("ledger_agg")
     )
     ex = (
         select(Exemption.person_id, Exemption.requirement_id)
-        .where(Exemption.enterprise_id == enterprise_id, Exemption.revoked_at.is_(None),
-               Exemption.valid_from <= as_of, or_(Exemption.valid_until.is_(None), Exemption.valid_until >= as_of))
+        .where(
+            Exemption.enterprise_id == enterprise_id,
+            Exemption.revoked_at.is_(None),
+            Exemption.valid_from <= as_of,
+            or_(Exemption.valid_until.is_(None), Exemption.valid_until >= as_of),
+        )
         .distinct()
         .cte("exempt")
     )
@@ -402,10 +490,14 @@ def status_query(enterprise_id: int, as_of: dt.date, requirement_ids: Iterable[i
         and_(is_course, g.c.last_win.isnot(None)),
         and_(is_hours, hours_win >= a.c.hours_required),
         and_(is_cert, g.c.cert_until >= as_of),
-        and_(is_three, or_(and_(a.c.full_levels == 1, g.c.lv3 >= 3), and_(a.c.full_levels == 0, g.c.lv2 >= 2))),
+        and_(
+            is_three, or_(and_(a.c.full_levels == 1, g.c.lv3 >= 3), and_(a.c.full_levels == 0, g.c.lv2 >= 2))
+        ),
     )
-    met_prev = or_(and_(is_course, g.c.last_prev.isnot(None)),
-                   and_(is_hours, func.coalesce(g.c.hours_prev, zero) >= a.c.hours_required))
+    met_prev = or_(
+        and_(is_course, g.c.last_prev.isnot(None)),
+        and_(is_hours, func.coalesce(g.c.hours_prev, zero) >= a.c.hours_required),
+    )
     lapsed_course = and_(is_course, rolling, g.c.last_any.isnot(None))
     lapsed_hours = and_(is_hours, rolling, met_prev)
     lapsed_cert = and_(is_cert, g.c.cert_until.isnot(None))
@@ -443,25 +535,35 @@ def status_query(enterprise_id: int, as_of: dt.date, requirement_ids: Iterable[i
         else_=add_days(a.c.since, a.c.initial_days),
     )
     completed_at = case((is_course, func.coalesce(g.c.last_win, g.c.last_any)), else_=g.c.last_win)
-    return (
-        select(
-            a.c.person_id, a.c.requirement_id, status.label("status"),
-            case((or_(is_hours), hours_win), else_=null()).label("hours_done"),
-            case((is_hours, a.c.hours_required), else_=null()).label("hours_due"),
-            due_on.label("due_on"), valid_until.label("valid_until"), completed_at.label("completed_at"),
-            a.c.since.label("since"),
-        )
-        .select_from(
-            a.outerjoin(g, and_(g.c.person_id == a.c.person_id, g.c.requirement_id == a.c.requirement_id))
-            .outerjoin(ex, and_(ex.c.person_id == a.c.person_id, ex.c.requirement_id == a.c.requirement_id))
-        )
+    return select(
+        a.c.person_id,
+        a.c.requirement_id,
+        status.label("status"),
+        case((or_(is_hours), hours_win), else_=null()).label("hours_done"),
+        case((is_hours, a.c.hours_required), else_=null()).label("hours_due"),
+        due_on.label("due_on"),
+        valid_until.label("valid_until"),
+        completed_at.label("completed_at"),
+        a.c.since.label("since"),
+    ).select_from(
+        a.outerjoin(
+            g, and_(g.c.person_id == a.c.person_id, g.c.requirement_id == a.c.requirement_id)
+        ).outerjoin(ex, and_(ex.c.person_id == a.c.person_id, ex.c.requirement_id == a.c.requirement_id))
     )
 
 
-def statuses(enterprise_id: int, as_of: dt.date, requirement_ids: Iterable[int] | None = None,
-             person_filter: ColumnElement[bool] | None = None) -> list[dict[str, Any]]:
+def statuses(
+    enterprise_id: int,
+    as_of: dt.date,
+    requirement_ids: Iterable[int] | None = None,
+    person_filter: ColumnElement[bool] | None = None,
+) -> list[dict[str, Any]]:
     """Run ``status_query`` and return plain dicts (dates normalised for both dialects)."""
-    rows = db.session.execute(status_query(enterprise_id, as_of, requirement_ids, person_filter)).mappings().all()
+    rows = (
+        db.session.execute(status_query(enterprise_id, as_of, requirement_ids, person_filter))
+        .mappings()
+        .all()
+    )
     return [normalise(row) for row in rows]
 
 

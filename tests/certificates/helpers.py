@@ -23,12 +23,20 @@ def course(course_id: int = 9001, title: str = "有限空间作业安全培训",
     return SimpleNamespace(id=course_id, title=title, issue_certificate=issue, hours=Decimal("8"), **kw)
 
 
-def complete_course(person: Any, crs: Any, *, hours: Any = 8, score: Any = None,
-                    completed_at: dt.datetime | None = None) -> Any:
+def complete_course(
+    person: Any, crs: Any, *, hours: Any = 8, score: Any = None, completed_at: dt.datetime | None = None
+) -> Any:
     """Record a course completion in the ledger and send ``course_completed`` as the courses package does."""
-    result = ledger.record(person, kind="course", topic=crs.title, source=f"course_enrolment:{crs.id}:{person.id}",
-                           hours=hours, score=score, course_id=crs.id,
-                           completed_at=completed_at or dt.datetime(2026, 3, 5, 2, 0))
+    result = ledger.record(
+        person,
+        kind="course",
+        topic=crs.title,
+        source=f"course_enrolment:{crs.id}:{person.id}",
+        hours=hours,
+        score=score,
+        course_id=crs.id,
+        completed_at=completed_at or dt.datetime(2026, 3, 5, 2, 0),
+    )
     signals.course_completed.send(SimpleNamespace(id=1), person=person, course=crs, record=result.record)
     return result.record
 

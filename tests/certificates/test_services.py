@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from PIL import Image
+from sqlalchemy import func, select
 
 from certificates import services
 from certificates.documents import ensure_pdf, verify_url
@@ -18,13 +19,14 @@ from lms.core.db import db
 from lms.core.errors import DomainError
 from lms.core.storage import path_of
 from lms.ledger import services as ledger
-from sqlalchemy import func, select
 
 from .helpers import NUMBER_RE, complete_course, course, decode_qr, pdf_text
 
 
 def _count(person_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Certificate).where(Certificate.person_id == person_id))
+    return db.session.scalar(
+        select(func.count()).select_from(Certificate).where(Certificate.person_id == person_id)
+    )
 
 
 def test_course_completion_issues_once(enterprise, make_person):
@@ -55,8 +57,17 @@ def test_no_certificate_unless_flagged(enterprise, make_person):
 def test_exam_passed_issues_with_score_and_course_validity(enterprise, make_person):
     person = make_person(enterprise)
     exam = SimpleNamespace(id=77, title="电工作业考试", issue_certificate=True, certificate_valid_months=36)
-    rec = ledger.record(person, kind="exam", topic=exam.title, source="attempt:1", hours=2, score=88.5, passed=True,
-                        exam_id=77, completed_at=dt.datetime(2026, 1, 31, 3, 0)).record
+    rec = ledger.record(
+        person,
+        kind="exam",
+        topic=exam.title,
+        source="attempt:1",
+        hours=2,
+        score=88.5,
+        passed=True,
+        exam_id=77,
+        completed_at=dt.datetime(2026, 1, 31, 3, 0),
+    ).record
     signals.exam_passed.send(SimpleNamespace(score=88.5), person=person, exam=exam, record=rec)
     signals.exam_passed.send(SimpleNamespace(score=88.5), person=person, exam=exam, record=rec)
     [cert] = services.certificates_for_person(person.id)
@@ -139,10 +150,14 @@ def test_reissue(enterprise, make_person):
 def test_expire_sweep(enterprise, make_person):
     person = make_person(enterprise)
     today = dt.date(2026, 6, 1)
-    past = services.issue(person, kind="manual", source="e1", title="x", valid_until=dt.date(2026, 5, 31)).certificate
+    past = services.issue(
+        person, kind="manual", source="e1", title="x", valid_until=dt.date(2026, 5, 31)
+    ).certificate
     last_day = services.issue(person, kind="manual", source="e2", title="x", valid_until=today).certificate
     forever = services.issue(person, kind="manual", source="e3", title="x").certificate
-    revoked = services.issue(person, kind="manual", source="e4", title="x", valid_until=dt.date(2020, 1, 1)).certificate
+    revoked = services.issue(
+        person, kind="manual", source="e4", title="x", valid_until=dt.date(2020, 1, 1)
+    ).certificate
     services.revoke(revoked, "x", actor=None)
     assert past.status_on(today) == EXPIRED and past.status == VALID  # computed before the sweep
     assert services.expire_due(today) >= 1
@@ -212,3 +227,20 @@ def test_validity_end():
     assert services.validity_end(dt.date(2026, 3, 5), 36) == dt.date(2029, 3, 4)
     assert services.validity_end(dt.date(2024, 2, 29), 12) == dt.date(2025, 2, 27)
     assert services.validity_end(dt.date(2026, 3, 5), None) is None
+
+
+def test_real_course_model_when_installed(enterprise, make_person):
+    courses_models = pytest.importorskip("courses.models")
+    person = make_person(enterprise, name="吴敏")
+    crs = courses_models.Course(
+        enterprise_id=enterprise.id, title="消防安全基础", hours=4, issue_certificate=True
+    )
+    off = courses_models.Course(
+        enterprise_id=enterprise.id, title="不发证课程", hours=1, issue_certificate=False
+    )
+    db.session.add_all([crs, off])
+    db.session.flush()
+    complete_course(person, crs, hours=4)
+    complete_course(person, off, hours=1)
+    [cert] = services.certificates_for_person(person.id)
+    assert cert.course_id == crs.id and cert.title == "消防安全基础" and float(cert.hours) == 4

@@ -53,7 +53,10 @@ def test_verify_not_found_for_altered_code_or_number(client, cert):
         assert resp.status_code == 404
         html = resp.get_data(as_text=True)
         assert "verify-not-found" in html and "张" not in html.split("<main", 1)[1]
-    strip = lambda r: r.get_data(as_text=True).replace(other_number, "").replace(cert.number, "")  # noqa: E731
+
+    def strip(resp):
+        return resp.get_data(as_text=True).split("<main", 1)[1].split("</main>", 1)[0]
+
     assert strip(wrong_code) == strip(wrong_number)  # the same answer whichever was wrong
 
 
@@ -77,8 +80,12 @@ def test_verify_rate_limited_per_address(client, cert, app):
     for i in range(10):
         assert client.get(_link(cert, code=f"WRONG{i}"), environ_base=env).status_code == 404
     assert client.get(_link(cert), environ_base=env).status_code == 429  # even the right code now
-    assert client.post("/certificates/verify", data={"number": cert.number, "code": "x"},
-                       environ_base=env).status_code == 429
+    assert (
+        client.post(
+            "/certificates/verify", data={"number": cert.number, "code": "x"}, environ_base=env
+        ).status_code
+        == 429
+    )
     assert client.get(_link(cert), environ_base={"REMOTE_ADDR": "203.0.113.10"}).status_code == 200
 
 
@@ -103,6 +110,7 @@ def test_learner_sees_only_own_certificates(client, cert, enterprise, make_perso
     assert cert.number not in html
     assert client.get("/certificates/").status_code == 403
     assert client.get(f"/certificates/{cert.id}").status_code == 403
+    client.post("/logout")
     login(client, cert.holder.user)
     html = client.get("/certificates/mine").get_data(as_text=True)
     assert cert.number in html
@@ -117,10 +125,20 @@ def test_staff_of_another_enterprise_gets_404(client, cert, make_enterprise, mak
 
 
 def test_manager_filters_revokes_and_reissues(client, cert, enterprise, make_person, login_as):
-    soon = services.issue(make_person(enterprise, name="赵六"), kind="manual", source="soon", title="消防安全",
-                          valid_until=dt.date.today() + dt.timedelta(days=10)).certificate
-    old = services.issue(make_person(enterprise, name="钱七"), kind="manual", source="old", title="用电安全",
-                         valid_until=dt.date.today() - dt.timedelta(days=10)).certificate
+    soon = services.issue(
+        make_person(enterprise, name="赵六"),
+        kind="manual",
+        source="soon",
+        title="消防安全",
+        valid_until=dt.date.today() + dt.timedelta(days=10),
+    ).certificate
+    old = services.issue(
+        make_person(enterprise, name="钱七"),
+        kind="manual",
+        source="old",
+        title="用电安全",
+        valid_until=dt.date.today() - dt.timedelta(days=10),
+    ).certificate
     login_as("manager")
     page = lambda **q: client.get("/certificates/", query_string=q).get_data(as_text=True)  # noqa: E731
     html = page()
@@ -164,18 +182,37 @@ def test_template_editor_and_preview(client, enterprise, login_as):
     assert client.get("/certificates/template").status_code == 200
     png = io.BytesIO()
     Image.new("RGB", (300, 120), (10, 60, 120)).save(png, "PNG")
-    resp = client.post("/certificates/template", data={
-        "title": "安全培训合格证书", "subtitle": "", "primary_color": "#aa0000", "accent_color": "#c9a227",
-        "wording": "{name} 完成《{course}》", "issuer": "华安化工", "number_prefix": "HA", "landscape": "y",
-        "logo": (io.BytesIO(png.getvalue()), "logo.png"),
-    }, content_type="multipart/form-data")
+    resp = client.post(
+        "/certificates/template",
+        data={
+            "title": "安全培训合格证书",
+            "subtitle": "",
+            "primary_color": "#aa0000",
+            "accent_color": "#c9a227",
+            "wording": "{name} 完成《{course}》",
+            "issuer": "华安化工",
+            "number_prefix": "HA",
+            "landscape": "y",
+            "logo": (io.BytesIO(png.getvalue()), "logo.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 302
     tpl = services.get_template(enterprise.id)
-    assert tpl.title == "安全培训合格证书" and tpl.number_prefix == "HA" and tpl.logo_file_id and tpl.version > 1
-    resp = client.post("/certificates/template", data={
-        "title": "x", "primary_color": "#aa0000", "accent_color": "#c9a227", "wording": "w",
-        "seal": (io.BytesIO(b"not an image"), "seal.png"),
-    }, content_type="multipart/form-data")
+    assert (
+        tpl.title == "安全培训合格证书" and tpl.number_prefix == "HA" and tpl.logo_file_id and tpl.version > 1
+    )
+    resp = client.post(
+        "/certificates/template",
+        data={
+            "title": "x",
+            "primary_color": "#aa0000",
+            "accent_color": "#c9a227",
+            "wording": "w",
+            "seal": (io.BytesIO(b"not an image"), "seal.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 302 and services.get_template(enterprise.id).seal_file_id is None
     preview = client.get("/certificates/template/preview")
     assert preview.status_code == 200 and preview.mimetype == "application/pdf"

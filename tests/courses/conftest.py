@@ -16,18 +16,34 @@ def make_course(app: Any) -> Callable[..., Any]:
     from courses import services
     from courses.models import READY, VideoAsset
 
-    def make(enterprise: Any, duration: float | None = 100.0, extra: tuple[str, ...] = (), publish: bool = True,
-             **settings: Any) -> tuple[Any, list[Any]]:
-        course = services.create_course(enterprise.id if enterprise is not None else None,
-                                        title=settings.pop("title", "有限空间作业安全"),
-                                        category="有限空间", hours=2, **settings)
+    def make(
+        enterprise: Any,
+        duration: float | None = 100.0,
+        extra: tuple[str, ...] = (),
+        publish: bool = True,
+        **settings: Any,
+    ) -> tuple[Any, list[Any]]:
+        course = services.create_course(
+            enterprise.id if enterprise is not None else None,
+            title=settings.pop("title", "有限空间作业安全"),
+            category="有限空间",
+            hours=2,
+            **settings,
+        )
         section = services.add_section(course, "第一章")
         lessons = []
         if duration:
             video = services.add_lesson(section, "video", "视频：有限空间的危险")
             video.duration = duration
-            db.session.add(VideoAsset(lesson_id=video.id, token=f"tok-{video.id}-x", status=READY, duration=duration,
-                                      renditions=[]))
+            db.session.add(
+                VideoAsset(
+                    lesson_id=video.id,
+                    token=f"tok-{video.id}-x",
+                    status=READY,
+                    duration=duration,
+                    renditions=[],
+                )
+            )
             lessons.append(video)
         for kind in extra:
             kwargs: dict[str, Any] = {}

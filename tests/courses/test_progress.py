@@ -150,8 +150,11 @@ def test_exactly_one_record_even_if_completion_runs_twice(enterprise, make_perso
         play(enrolment, video, [(30, 0), (40, 10)], session="again")
     finally:
         signals.course_completed.disconnect(listener)
-    live = db.session.scalar(select(func.count(TrainingRecord.id)).where(
-        TrainingRecord.person_id == person.id, TrainingRecord.voided_at.is_(None)))
+    live = db.session.scalar(
+        select(func.count(TrainingRecord.id)).where(
+            TrainingRecord.person_id == person.id, TrainingRecord.voided_at.is_(None)
+        )
+    )
     assert live == 1
     assert len(received) == 1
 
@@ -185,8 +188,9 @@ def test_exam_lesson_completes_on_exam_passed(enterprise, make_person, make_cour
     enrolment, _ = services.enrol(course, person)
     play(enrolment, video, [(0, 0), (10, 10)])
     assert enrolment.status != COMPLETED
-    signals.exam_passed.send(types.SimpleNamespace(id=1), person=person, exam=types.SimpleNamespace(id=4242),
-                             record=None)
+    signals.exam_passed.send(
+        types.SimpleNamespace(id=1), person=person, exam=types.SimpleNamespace(id=4242), record=None
+    )
     assert enrolment.status == COMPLETED
 
 

@@ -32,10 +32,21 @@ def make_session(app: Any) -> Callable[..., Any]:
     """Create a session: ``make_session(ent, topic="…", starts_at=…, hours=2, **fields)``."""
     from lms.offline import services
 
-    def make(ent: Any, topic: str = "有限空间作业安全", starts_at: dt.datetime | None = None,
-             hours: Any = "3", **kwargs: Any) -> Any:
-        return services.create_session(ent.id, topic=topic, starts_at=starts_at or dt.datetime(2026, 11, 12, 14, 0),
-                                       hours=hours, category=kwargs.pop("category", "有限空间"), **kwargs)
+    def make(
+        ent: Any,
+        topic: str = "有限空间作业安全",
+        starts_at: dt.datetime | None = None,
+        hours: Any = "3",
+        **kwargs: Any,
+    ) -> Any:
+        return services.create_session(
+            ent.id,
+            topic=topic,
+            starts_at=starts_at or dt.datetime(2026, 11, 12, 14, 0),
+            hours=hours,
+            category=kwargs.pop("category", "有限空间"),
+            **kwargs,
+        )
 
     return make
 

@@ -63,8 +63,9 @@ def answer_all(attempt: Any, right: bool = True, now: dt.datetime | None = None)
     for i, aq in enumerate(attempt.questions, start=1):
         key = aq.version.key
         if not right:
-            key = {"single_choice": (key + 1) % len(aq.version.options), "multiple_choice": [3],
-                   "true_false": not key, "fill_blank": ["错"], "short_answer": ""}[aq.version.type]
+            key = {"single_choice": lambda k: (k + 1) % len(aq.version.options), "multiple_choice": lambda k: [3],
+                   "true_false": lambda k: not k, "fill_blank": lambda k: ["错"],
+                   "short_answer": lambda k: ""}[aq.version.type](key)
         elif aq.version.type == "fill_blank":
             key = [alts[0] for alts in key]
         services.save_answer(attempt, aq.id, key, attempt.seq + i, now=now)

@@ -28,7 +28,11 @@ def test_once_hours_not_started_in_progress_due_soon_overdue_complete(enterprise
     rec(p, D(2026, 1, 3), 8)  # offline
     rec(p, D(2026, 1, 4), 6, kind="course", course_id=99)  # online counts the same
     row = status_of(enterprise, p, req, D(2026, 1, 10))
-    assert row["status"] == "in_progress" and row["hours_done"] == Decimal(14) and row["hours_due"] == Decimal(24)
+    assert (
+        row["status"] == "in_progress"
+        and row["hours_done"] == Decimal(14)
+        and row["hours_due"] == Decimal(24)
+    )
     rec(p, D(2026, 1, 9), 10, kind="manual")
     assert status_of(enterprise, p, req, D(2026, 1, 8))["status"] == "in_progress"  # as of the past
     row = status_of(enterprise, p, req, D(2026, 1, 10))
@@ -65,8 +69,15 @@ def test_categories_filter(enterprise, make_person):
 
 def test_course_rolling_complete_expired_with_grace(enterprise, make_person):
     p = make_person(enterprise, hire_date=D(2020, 1, 1))
-    req = requirement(enterprise, kind="course", course_id=7, recurrence="rolling", recurrence_months=12,
-                      grace_days=10, hours_required=0)
+    req = requirement(
+        enterprise,
+        kind="course",
+        course_id=7,
+        recurrence="rolling",
+        recurrence_months=12,
+        grace_days=10,
+        hours_required=0,
+    )
     rec(p, D(2025, 3, 10), 2, kind="exam", exam_id=1, course_id=7, passed=False)  # failed exam: nothing
     assert status_of(enterprise, p, req, D(2025, 4, 1))["status"] == "overdue"
     rec(p, D(2025, 3, 10), 2, kind="course", course_id=7)
@@ -81,8 +92,14 @@ def test_course_rolling_complete_expired_with_grace(enterprise, make_person):
 
 def test_calendar_year_window_and_previous_year_overdue(enterprise, make_person):
     p = make_person(enterprise, hire_date=D(2020, 1, 1))
-    req = requirement(enterprise, hours_required=Decimal(8), recurrence="calendar_year", grace_days=31,
-                      reminder_days=60, initial_days=0)
+    req = requirement(
+        enterprise,
+        hours_required=Decimal(8),
+        recurrence="calendar_year",
+        grace_days=31,
+        reminder_days=60,
+        initial_days=0,
+    )
     rec(p, D(2025, 6, 1), 8)
     row = status_of(enterprise, p, req, D(2025, 6, 2))
     assert row["status"] == "complete" and row["valid_until"] == D(2025, 12, 31)
@@ -99,8 +116,9 @@ def test_calendar_year_window_and_previous_year_overdue(enterprise, make_person)
 
 def test_rolling_hours_window(enterprise, make_person):
     p = make_person(enterprise, hire_date=D(2018, 1, 1))
-    req = requirement(enterprise, hours_required=Decimal(8), recurrence="rolling", recurrence_months=36,
-                      initial_days=0)
+    req = requirement(
+        enterprise, hours_required=Decimal(8), recurrence="rolling", recurrence_months=36, initial_days=0
+    )
     rec(p, D(2022, 5, 1), 8)
     row = status_of(enterprise, p, req, D(2025, 4, 30))
     assert row["status"] == "complete" and row["valid_until"] == D(2025, 5, 1)
@@ -109,14 +127,29 @@ def test_rolling_hours_window(enterprise, make_person):
 
 def test_certificate_expiry(enterprise, make_person):
     p = make_person(enterprise, roles=("特种作业人员",), hire_date=D(2015, 1, 1))
-    req = requirement(enterprise, kind="certificate", applies_to="role",
-                      role_id=roles_by_name(enterprise.id)["特种作业人员"].id, certificate_category="特种作业操作证",
-                      hours_required=0, grace_days=0, initial_days=0)
+    req = requirement(
+        enterprise,
+        kind="certificate",
+        applies_to="role",
+        role_id=roles_by_name(enterprise.id)["特种作业人员"].id,
+        certificate_category="特种作业操作证",
+        hours_required=0,
+        grace_days=0,
+        initial_days=0,
+    )
     assert status_of(enterprise, p, req, D(2026, 1, 1))["status"] == "overdue"
     rec(p, D(2020, 5, 1), 0, kind="certificate", category="其他证书", valid_until=D(2030, 1, 1))
     assert status_of(enterprise, p, req, D(2026, 1, 1))["status"] == "overdue"  # wrong category
-    rec(p, D(2020, 5, 1), 0, kind="certificate", category="特种作业操作证", topic="低压电工作业",
-        valid_until=D(2026, 5, 1), certificate_no="T123")
+    rec(
+        p,
+        D(2020, 5, 1),
+        0,
+        kind="certificate",
+        category="特种作业操作证",
+        topic="低压电工作业",
+        valid_until=D(2026, 5, 1),
+        certificate_no="T123",
+    )
     row = status_of(enterprise, p, req, D(2026, 1, 1))
     assert row["status"] == "complete" and row["valid_until"] == D(2026, 5, 1)
     assert status_of(enterprise, p, req, D(2026, 5, 2))["status"] == "expired"
@@ -126,8 +159,9 @@ def test_exemption_with_validity(enterprise, make_person, make_user):
     p = make_person(enterprise, hire_date=D(2020, 1, 1))
     req = requirement(enterprise, hours_required=Decimal(8))
     mgr = make_user("manager", enterprise)
-    ex = services.grant_exemption(req, p, reason="长期病假", actor=mgr, valid_from=D(2026, 1, 1),
-                                  valid_until=D(2026, 6, 30))
+    ex = services.grant_exemption(
+        req, p, reason="长期病假", actor=mgr, valid_from=D(2026, 1, 1), valid_until=D(2026, 6, 30)
+    )
     assert status_of(enterprise, p, req, D(2025, 12, 31))["status"] == "overdue"
     assert status_of(enterprise, p, req, D(2026, 3, 1))["status"] == "exempt"
     assert status_of(enterprise, p, req, D(2026, 7, 1))["status"] == "overdue"
@@ -175,28 +209,46 @@ def test_three_level_return_after_long_absence(enterprise, make_person):
 def test_subject_after_role_gain_and_post_change(enterprise, make_person):
     p = make_person(enterprise, hire_date=D(2020, 1, 1))
     roles = roles_by_name(enterprise.id)
-    by_role = requirement(enterprise, applies_to="role", role_id=roles["安全生产管理人员"].id,
-                          hours_required=Decimal(32), initial_days=183)
+    by_role = requirement(
+        enterprise,
+        applies_to="role",
+        role_id=roles["安全生产管理人员"].id,
+        hours_required=Decimal(32),
+        initial_days=183,
+    )
     welder = ensure_post(enterprise.id, "焊工")
-    by_post = requirement(enterprise, applies_to="post", post_id=welder.id, hours_required=Decimal(4), initial_days=10)
+    by_post = requirement(
+        enterprise, applies_to="post", post_id=welder.id, hours_required=Decimal(4), initial_days=10
+    )
     dept = ensure_department(enterprise.id, "三车间")
-    by_dept = requirement(enterprise, applies_to="department", department_id=dept.id, hours_required=Decimal(2))
+    by_dept = requirement(
+        enterprise, applies_to="department", department_id=dept.id, hours_required=Decimal(2)
+    )
     assert status_of(enterprise, p, by_role, D(2026, 2, 1)) is None
     set_roles(p, [roles["一线从业人员"], roles["安全生产管理人员"]], on=D(2026, 1, 10))
-    move_person(p, department=ensure_department(enterprise.id, "三车间/焊接班"), post=welder, on=D(2026, 1, 20))
+    move_person(
+        p, department=ensure_department(enterprise.id, "三车间/焊接班"), post=welder, on=D(2026, 1, 20)
+    )
     db.session.flush()
     row = status_of(enterprise, p, by_role, D(2026, 2, 1))
-    assert row["since"] == D(2026, 1, 10) and row["due_on"] == D(2026, 7, 12) and row["status"] == "not_started"
+    assert (
+        row["since"] == D(2026, 1, 10) and row["due_on"] == D(2026, 7, 12) and row["status"] == "not_started"
+    )
     row = status_of(enterprise, p, by_post, D(2026, 1, 25))
     assert row["since"] == D(2026, 1, 20) and row["status"] == "due_soon"  # due 01-30, reminder 14 days
     assert status_of(enterprise, p, by_post, D(2026, 2, 1))["status"] == "overdue"
-    assert status_of(enterprise, p, by_dept, D(2026, 2, 1))["since"] == D(2026, 1, 20)  # sub-department counts
+    assert status_of(enterprise, p, by_dept, D(2026, 2, 1))["since"] == D(
+        2026, 1, 20
+    )  # sub-department counts
     # History: a refresh opens rows; a later move closes the post's.
     services.refresh_subjections(enterprise.id, on=D(2026, 2, 1))
     move_person(p, department=dept, post=ensure_post(enterprise.id, "操作工"), on=D(2026, 3, 1))
     db.session.flush()
     services.refresh_subjections(enterprise.id, on=D(2026, 3, 1))
-    rows = {(s.requirement_id, s.start_on, s.end_on) for s in db.session.query(Subjection).filter_by(person_id=p.id)}
+    rows = {
+        (s.requirement_id, s.start_on, s.end_on)
+        for s in db.session.query(Subjection).filter_by(person_id=p.id)
+    }
     assert (by_post.id, D(2026, 1, 20), D(2026, 3, 1)) in rows
     assert (by_role.id, D(2026, 1, 10), None) in rows
 

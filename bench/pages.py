@@ -1,0 +1,81 @@
+"""Pages under load: learner home, a course page, the manager dashboard vs hello world, same gunicorn, wrk.
+
+Also SQL statements per request for each page on the M and L databases: they must stay flat.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+from bench import sites
+from bench.common import Row, bench_env, postgres_available, rate_ratio, run_task, skipped, workdir
+from bench.http import Browser
+from bench.server import Gunicorn, wrk, wrk_available
+
+MIN_RATIO = 0.25
+P99_MS = 100
+CONNECTIONS = 32
+
+
+def resolve_pages(base: str, info: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Sign in as the bench learner and manager; return {page: (path, cookie)} as a browser lands on them."""
+    pages: dict[str, tuple[str, str]] = {}
+    learner = Browser(base)
+    resp = learner.login(info["learner"], info["password"])
+    pages["learner home"] = (urllib.parse.urlsplit(resp.url).path, learner.cookie_header())
+    if info.get("course_id"):
+        pages["course page"] = (f"/courses/{info['course_id']}", learner.cookie_header())
+    manager = Browser(base)
+    resp = manager.login(info["manager"], info["password"])
+    pages["manager dashboard"] = (urllib.parse.urlsplit(resp.url).path, manager.cookie_header())
+    return pages
+
+
+def hello_rps(seconds: int, log: Any) -> dict[str, Any]:
+    with Gunicorn("bench.hello_app:app", {}) as g:
+        got = wrk(g.url + "/", seconds=seconds, connections=CONNECTIONS)
+    log(f"hello world: {got['rps']:.0f} req/s, p99 {got['p99_ms']:.1f} ms")
+    return got
+
+
+def run(quick: bool, log: Any) -> list[Row]:
+    if not wrk_available():
+        return [skipped("pages", "all pages", "wrk is not installed (apt-get install wrk)")]
+    seconds = 5 if quick else 15
+    sizes = ["M"] if quick else ["M", "L"]
+    kinds = ["sqlite"] + (["postgres"] if postgres_available() and not quick else [])
+    rows: list[Row] = []
+    hello = hello_rps(seconds, log)
+    queries: dict[str, dict[str, int]] = {}
+    for kind in kinds:
+        for size in sizes:
+            info = sites.site(kind, size, log)
+            logdir = workdir("logs")
+            with Gunicorn("wsgi:app", info["env"], ready_path="/healthz", log=logdir / f"pages-{kind}-{size}.log") as g:
+                pages = resolve_pages(g.url, info)
+                for page, (path, cookie) in pages.items():
+                    got = wrk(g.url + path, seconds=seconds, connections=CONNECTIONS, cookie=cookie)
+                    log(f"{page} {path} {kind} {size}: {got['rps']:.0f} req/s, p99 {got['p99_ms']:.0f} ms, "
+                        f"non-200 {got['bad_status'] + got['other_status']}, socket errors {got['socket_errors']}")
+                    clean = got["bad_status"] + got["other_status"] + got["socket_errors"] == 0
+                    rows.append(rate_ratio(
+                        "pages", f"{page} ({path}), {size}, {'SQLite' if kind == 'sqlite' else 'PostgreSQL'}",
+                        got["rps"], hello["rps"], MIN_RATIO, extra_ok=got["p99_ms"] < P99_MS and clean,
+                        note=f"p99 {got['p99_ms']:.0f} ms" + ("" if clean else f", {got['bad_status'] + got['other_status']} non-200"),
+                        p50_ms=got["p50_ms"], p99_ms=got["p99_ms"], hello_p99_ms=hello["p99_ms"], requests=got["requests"]))
+            if kind == "sqlite":
+                counted = run_task("count_queries", {
+                    "url": info["url"], "password": info["password"],
+                    "accounts": {"learner": info["learner"], "manager": info["manager"]},
+                    "paths": {"learner": [p for n, (p, _) in pages.items() if n != "manager dashboard"],
+                              "manager": [pages["manager dashboard"][0]]}}, env=bench_env(workdir(f"site-{kind}-{size}"), info["url"]))
+                for page, (path, _) in pages.items():
+                    queries.setdefault(page, {})[size] = counted[path]["queries"]
+                log(f"queries per request {size}: {queries}")
+    for page, by_size in queries.items():
+        m, big = by_size.get("M"), by_size.get("L")
+        rows.append(Row("queries", f"{page}: SQL statements per request, M -> L", big if big is not None else m, m,
+                        "queries", "flat (L = M)", None if big is None else big <= m,
+                        None if big is None or not m else big / m, note="" if big is not None else "M only (quick)"))
+    return rows

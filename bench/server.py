@@ -1,0 +1,94 @@
+"""Start gunicorn on loopback for a benchmark and drive wrk against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bench.common import BIN, ROOT
+
+WORKERS = 2 * (os.cpu_count() or 1) + 1
+WRK_SCRIPT = ROOT / "bench" / "wrk_report.lua"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """``with Gunicorn("wsgi:app", env) as g: g.url`` — 2×cores+1 sync workers on 127.0.0.1."""
+
+    def __init__(self, app: str, env: dict[str, str], *, workers: int = WORKERS, ready_path: str = "/",
+                 log: Path | None = None):
+        self.app, self.env, self.workers, self.ready_path = app, env, workers, ready_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Gunicorn:
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+             "--worker-class", "sync", "--timeout", "120", "--backlog", "2048", "--log-level", "warning", self.app],
+            cwd=ROOT, env={**os.environ, **self.env}, stdout=out, stderr=out, start_new_session=True)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn {self.app} exited with {self.proc.returncode}" +
+                                   (f"; see {self.log}" if self.log else ""))
+            try:
+                with urllib.request.urlopen(self.url + self.ready_path, timeout=5):
+                    break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            self.__exit__()
+            raise RuntimeError(f"gunicorn {self.app} did not answer within 90 s")
+        # Let every worker finish importing the app before anyone measures.
+        time.sleep(1.5)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # the master stops its own workers
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def wrk(url: str, *, seconds: int, connections: int = 32, threads: int = 2, requests_file: Path | None = None,
+        cookie: str | None = None) -> dict[str, Any]:
+    """Run wrk with the reporting script; return requests/s, latency percentiles (ms) and status counts."""
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
+           "-s", str(WRK_SCRIPT)]
+    if cookie:
+        cmd += ["-H", f"Cookie: {cookie}"]
+    env = {**os.environ}
+    if requests_file:
+        env["BENCH_REQUESTS"] = str(requests_file)
+    else:
+        env.pop("BENCH_REQUESTS", None)
+    proc = subprocess.run([*cmd, url], capture_output=True, text=True, env=env, timeout=seconds + 120)
+    for line in proc.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            return json.loads(line[len("BENCH_JSON "):])
+    raise RuntimeError(f"wrk gave no report (exit {proc.returncode}): {proc.stdout[-500:]} {proc.stderr[-500:]}")

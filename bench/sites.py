@@ -1,0 +1,66 @@
+"""Benchmark databases made the way a user would: schema, ``lms demo --size``, then bench accounts and a course.
+
+Prepared once per run and shared by the pages, heartbeat and exam benchmarks. ``BENCH_REUSE=1`` keeps the
+databases of an earlier run (for iterating on one benchmark; the schema must not have changed since).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import BIN, ROOT, bench_env, drop_postgres, fresh_postgres, postgres_available, run_task, workdir
+
+_cache: dict[tuple[str, str], dict[str, Any]] = {}
+PG_NAMES = {"M": "lms_bench_m", "L": "lms_bench_l", "XL": "lms_bench_xl"}
+
+
+def site(kind: str, size: str, log: Any) -> dict[str, Any]:
+    """Return {url, env, accounts…} for a database of ``kind`` (sqlite|postgres) holding ``lms demo --size``."""
+    key = (kind, size)
+    if key in _cache:
+        return _cache[key]
+    folder = workdir(f"site-{kind}-{size}")
+    marker = folder / "site.json"
+    if os.environ.get("BENCH_REUSE") == "1" and marker.exists():
+        info = json.loads(marker.read_text())
+        _cache[key] = info
+        return info
+    if kind == "sqlite":
+        for f in folder.glob("lms.sqlite3*"):
+            f.unlink()
+        url = f"sqlite:///{folder / 'lms.sqlite3'}"
+    else:
+        if not postgres_available():
+            raise RuntimeError("PostgreSQL not reachable")
+        url = fresh_postgres(PG_NAMES[size])
+    env = bench_env(folder, url)
+    t = time.time()
+    run_task("schema", {"url": url}, env=env)
+    proc = subprocess.run([str(BIN / "lms"), "demo", "--size", size], cwd=ROOT, env={**os.environ, **env},
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"lms demo --size {size} failed: {proc.stderr[-800:]}")
+    log(f"lms demo --size {size} on {kind}: {time.time() - t:.0f} s")
+    info = run_task("pages_setup", {"url": url, "size": size, "media": env["LMS_MEDIA_DIR"]}, env=env)
+    info.update(url=url, env=env, kind=kind, size=size, demo_seconds=round(time.time() - t, 1))
+    marker.write_text(json.dumps(info))
+    _cache[key] = info
+    return info
+
+
+def drop_all() -> None:
+    """Drop the PostgreSQL databases made by this run (SQLite files stay in the temp folder)."""
+    if os.environ.get("BENCH_REUSE") == "1":
+        return
+    for name in PG_NAMES.values():
+        drop_postgres(name)
+
+
+def requests_file(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,399 @@
+"""The measured steps, each run in a fresh interpreter: ``python -m bench.tasks NAME '{json args}'``.
+
+Each prints one JSON object with ``seconds`` (the measured part only, not start-up) and ``peak_mb`` (VmHWM
+of the whole process, start-up included: that is what the operating system has to give the job).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.common import Timer, peak_rss_mb
+
+TASKS: dict[str, Callable[..., dict[str, Any]]] = {}
+
+
+def task(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    TASKS[fn.__name__] = fn
+    return fn
+
+
+# ------------------------------------------------------------------------------------------- the app
+
+
+def make_app(url: str, media: str | None = None, jobs: str = "eager") -> Any:
+    """Create the LMS app on ``url`` (jobs eager unless told) and push an app context."""
+    from lms.app import create_app
+
+    overrides: dict[str, Any] = {"DATABASE_URL": url, "JOBS_MODE": jobs}
+    if media:
+        overrides["MEDIA_DIR"] = media
+    app = create_app(overrides)
+    app.app_context().push()
+    return app
+
+
+def create_schema(url: str) -> None:
+    """Create every table the installed packages define (features land before their migrations)."""
+    from lms.app import import_models
+    from lms.core.db import Base, make_engine
+
+    import_models()
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+
+
+def bench_enterprise(code: str = "BENCH") -> Any:
+    from sqlalchemy import select
+
+    from lms.core.db import db
+    from lms.org.models import Enterprise
+    from lms.org.services import create_enterprise
+
+    ent = db.session.scalar(select(Enterprise).where(Enterprise.code == code))
+    if ent is None:
+        ent = create_enterprise(code, "压测企业", industry="机械制造")
+        db.session.commit()
+    return ent
+
+
+@task
+def schema(url: str) -> dict[str, Any]:
+    create_schema(url)
+    return {"ok": True}
+
+
+# ------------------------------------------------------------------------------------------- roster
+
+
+@task
+def roster_import(url: str, path: str, dry_run: bool) -> dict[str, Any]:
+    """lms.org.roster.import_roster on a fresh database: the dry run, or the commit."""
+    create_schema(url)
+    make_app(url)
+    from lms.core.db import db
+    from lms.org.roster import import_roster
+
+    ent = bench_enterprise()
+    p = Path(path)
+    with Timer() as t:
+        result = import_roster(ent, p, p.name, dry_run=dry_run)
+        if result.committed:
+            db.session.commit()
+        else:
+            db.session.rollback()
+    return {"seconds": t.seconds, "peak_mb": peak_rss_mb(), "created": result.created, "errors": len(result.errors),
+            "committed": result.committed, "first_errors": result.errors[:3]}
+
+
+@task
+def raw_xlsx(path: str) -> dict[str, Any]:
+    """openpyxl read-only iteration over every cell value: the least any xlsx import must do."""
+    from openpyxl import load_workbook
+
+    with Timer() as t:
+        wb = load_workbook(path, read_only=True, data_only=True)
+        n = 0
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                n += 1
+        wb.close()
+    return {"seconds": t.seconds, "peak_mb": peak_rss_mb(), "rows": n}
+
+
+@task
+def raw_csv(path: str) -> dict[str, Any]:
+    """csv.reader over the file: the least any csv import must do."""
+    import csv
+
+    with Timer() as t:
+        n = 0
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            for _row in csv.reader(fh):
+                n += 1
+    return {"seconds": t.seconds, "peak_mb": peak_rss_mb(), "rows": n}
+
+
+# ------------------------------------------------------------------------------------------- certificates
+
+
+def _cert_data(n: int) -> list[Any]:
+    import datetime as dt
+
+    from certificates.render import CertificateData
+
+    from bench.data import roster_rows
+
+    out = []
+    for i, row in enumerate(roster_rows(n, prefix="C"), start=1):
+        out.append(CertificateData(
+            number=f"DEMO-2026-{i:06d}", verification_code=f"K7Q2M9X4{i:08d}",
+            verify_url=f"https://lms.example.cn/v/K7Q2M9X4{i:08d}", holder_name=row[1], employee_no=row[0],
+            enterprise="华安化工有限公司", course="有限空间作业安全培训", hours="8", score="92",
+            issued_on=dt.date(2026, 3, 5), valid_until=dt.date(2029, 3, 4)))
+    return out
+
+
+def _zip_folder(paths: list[Path], out: Path) -> None:
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for p in paths:
+            zf.write(p, p.name)
+
+
+@task
+def certs_ours(n: int, out: str) -> dict[str, Any]:
+    """certificates.render.CertificateRenderer.render_many + a zip of the PDFs (as the bulk job zips)."""
+    from certificates.render import CertificateRenderer, CertificateTemplateData
+
+    from lms.core.pdf import register_cjk_fonts
+
+    font = register_cjk_fonts()
+    certs = _cert_data(n)
+    folder = Path(out)
+    with Timer() as t:
+        renderer = CertificateRenderer(CertificateTemplateData(issuer="华安化工有限公司"))
+        paths = renderer.render_many(certs, folder / "pdf")
+        _zip_folder(paths, folder / "certificates.zip")
+    size = sum(p.stat().st_size for p in paths)
+    return {"seconds": t.seconds, "peak_mb": peak_rss_mb(), "files": len(paths), "bytes": size, "font": font}
+
+
+@task
+def certs_limit(n: int, out: str) -> dict[str, Any]:
+    """A minimal reportlab canvas page per PDF: the same font, the holder's line and a QR code; then a zip."""
+    from reportlab.graphics import renderPDF
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+    from reportlab.graphics.shapes import Drawing
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.pdfgen.canvas import Canvas
+
+    from lms.core.pdf import register_cjk_fonts
+
+    font = register_cjk_fonts()
+    certs = _cert_data(n)
+    folder = Path(out) / "pdf"
+    folder.mkdir(parents=True, exist_ok=True)
+    with Timer() as t:
+        paths = []
+        for cert in certs:
+            path = folder / f"{cert.number}.pdf"
+            c = Canvas(str(path), pagesize=landscape(A4), pageCompression=1)
+            c.setFont(font, 28)
+            c.drawCentredString(421, 480, "培训合格证书")
+            c.setFont(font, 14)
+            c.drawString(80, 400, f"{cert.holder_name}（工号 {cert.employee_no}）完成《{cert.course}》培训，共 {cert.hours} 学时。")
+            c.drawString(80, 370, f"证书编号 {cert.number}  发证日期 {cert.issued_on.isoformat()}")
+            qr = QrCodeWidget(cert.verify_url)
+            x0, y0, x1, y1 = qr.getBounds()
+            d = Drawing(90, 90, transform=[90 / (x1 - x0), 0, 0, 90 / (y1 - y0), 0, 0])
+            d.add(qr)
+            renderPDF.draw(d, c, 700, 60)
+            c.showPage()
+            c.save()
+            paths.append(path)
+        _zip_folder(paths, Path(out) / "certificates.zip")
+    size = sum(p.stat().st_size for p in paths)
+    return {"seconds": t.seconds, "peak_mb": peak_rss_mb(), "files": len(paths), "bytes": size, "font": font}
+
+
+@task
+def certs_job(n: int, url: str, media: str) -> dict[str, Any]:
+    """certificates.jobs.start_bulk end to end (issue + render + zip + store) for a course's n graduates.
+
+    Set-up (not timed): n people from a roster, a course, one ledger record per person. Jobs run in the
+    in-process worker thread as in production without Redis (commits every few certificates).
+    """
+    import datetime as dt
+    import io
+
+    from sqlalchemy import select
+
+    from bench.data import ROSTER_HEADERS, roster_rows
+    from lms.core import jobs
+    from lms.core.db import db
+    from lms.core.exports import xlsx_bytes
+    from lms.ledger import services as ledger
+    from lms.org.models import Person
+    from lms.org.roster import import_roster
+
+    create_schema(url)
+    make_app(url, media=media, jobs="thread")
+    ent = bench_enterprise()
+    result = import_roster(ent, io.BytesIO(xlsx_bytes(ROSTER_HEADERS, list(roster_rows(n, prefix="J")))), "r.xlsx",
+                           dry_run=False)
+    assert not result.errors, result.errors[:3]
+    from courses import services as course_services
+
+    course = course_services.create_course(ent.id, title="有限空间作业安全培训", hours=8, issue_certificate=True)
+    when = dt.datetime(2026, 3, 5, 8, 0)
+    for person in db.session.scalars(select(Person).where(Person.enterprise_id == ent.id)):
+        ledger.record(person, kind="course", topic=course.title, source=f"bench-course:{course.id}:{person.id}",
+                      hours=8, completed_at=when, course_id=course.id)
+    db.session.commit()
+    from certificates.jobs import start_bulk
+    from lms.core.jobs import Job
+
+    with Timer() as t:
+        job = start_bulk(ent.id, action="issue", achievement=f"course:{course.id}")
+        job_id = job.id
+        db.session.commit()
+        jobs.wait_for_idle()
+    db.session.remove()
+    job = db.session.get(Job, job_id)
+    return {"seconds": t.seconds, "peak_mb": peak_rss_mb(), "status": job.status, "error": job.error,
+            "result": job.result}
+
+
+# ------------------------------------------------------------------------------------------- pages
+
+
+BENCH_PASSWORD = "bench-2026-pass"
+
+
+def _account(user: Any, username: str, role: str) -> None:
+    from lms.org.services import hash_password
+
+    user.username, user.app_role, user.must_change_password = username, role, False
+    user.password_hash = hash_password(BENCH_PASSWORD)
+
+
+@task
+def pages_setup(url: str, size: str, media: str) -> dict[str, Any]:
+    """After ``lms demo --size``: bench accounts (learner, trainer, manager) and a published course everyone has.
+
+    The course has a few text lessons and a video lesson (duration set as if transcoded, so heartbeats count).
+    """
+    from sqlalchemy import select
+
+    from lms.core.db import db
+    from lms.org.models import LEARNER, MANAGER, TRAINER, Enterprise, Person, User
+
+    make_app(url, media=media)
+    ent = db.session.scalar(select(Enterprise).where(Enterprise.code == f"BENCH-{size}"))
+    users = list(db.session.scalars(select(User).where(User.enterprise_id == ent.id, User.person_id.is_not(None))
+                                    .order_by(User.id).limit(3)))
+    _account(users[0], f"bench-learner-{size}".lower(), LEARNER)
+    _account(users[1], f"bench-trainer-{size}".lower(), TRAINER)
+    _account(users[2], f"bench-manager-{size}".lower(), MANAGER)
+    db.session.flush()
+    out: dict[str, Any] = {"password": BENCH_PASSWORD, "learner": users[0].username, "trainer": users[1].username,
+                           "manager": users[2].username, "enterprise_id": ent.id}
+    try:
+        from courses import services as cs
+        from courses.models import PUBLISHED, TEXT, VIDEO
+    except ImportError:
+        db.session.commit()
+        return out
+    course = cs.create_course(ent.id, actor=users[1], title="有限空间作业安全培训", hours=2)
+    section = cs.add_section(course, "第一章 基础知识")
+    for i in range(1, 4):
+        cs.add_lesson(section, TEXT, f"第{i}节 有限空间的辨识", body_markdown="**有限空间**是指封闭或部分封闭的空间。" * 20)
+    video = cs.add_lesson(section, VIDEO, "第4节 事故案例视频")
+    video.duration = 600.0
+    cs.set_status(course, PUBLISHED)
+    people = list(db.session.scalars(select(Person).where(Person.enterprise_id == ent.id, Person.status == "active")))
+    cs.assign(course, people, assigned_by=users[1])
+    db.session.commit()
+    out.update(course_id=course.id, video_lesson_id=video.id, enrolled=len(people))
+    return out
+
+
+@task
+def count_queries(url: str, accounts: dict[str, str], password: str, paths: dict[str, list[str]]) -> dict[str, Any]:
+    """SQL statements per request for each page (third request, warm), through the test client."""
+    from sqlalchemy import event
+
+    from lms.core.db import db
+
+    app = make_app(url)
+    app.config["WTF_CSRF_ENABLED"] = False
+    count = {"n": 0}
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _count(*_args: Any) -> None:
+        count["n"] += 1
+
+    out: dict[str, Any] = {}
+    for who, username in accounts.items():
+        client = app.test_client()
+        resp = client.post("/login", data={"login": username, "password": password})
+        assert resp.status_code in (302, 303), (username, resp.status_code)
+        for path in paths.get(who, []):
+            for _ in range(3):
+                count["n"] = 0
+                resp = client.get(path)
+            out[path] = {"queries": count["n"], "status": resp.status_code}
+    return out
+
+
+@task
+def bench_sessions(url: str, n: int, enterprise_id: int, out: str, line: str) -> dict[str, Any]:
+    """Signed-in sessions for ``n`` learners of the enterprise, as wrk request lines (no password hashing).
+
+    Each session is a real login-session row plus the signed Flask cookie and CSRF token the product would
+    have issued; ``line`` is the request template ("METHOD\tPATH\t{cookie}\t{csrf}\tBODY", {i} = viewer).
+    """
+    from flask import session
+    from flask_wtf.csrf import generate_csrf
+    from sqlalchemy import select
+
+    from lms.core.db import db
+    from lms.org.models import User
+    from lms.org.services import start_session
+
+    app = make_app(url)
+    users = list(db.session.scalars(select(User).where(User.enterprise_id == enterprise_id, User.app_role == "learner",
+                                                       User.person_id.is_not(None)).order_by(User.id).limit(n)))
+    serializer = app.session_interface.get_signing_serializer(app)
+    cookie_name = app.config["SESSION_COOKIE_NAME"]
+    lines = []
+    for i, user in enumerate(users):
+        user.must_change_password = False
+        ls = start_session(user, address="127.0.0.1", user_agent="wrk")
+        with app.test_request_context("/"):
+            csrf = generate_csrf()
+            session["_user_id"] = ls.token
+            session["_fresh"] = True
+            cookie = serializer.dumps(dict(session))
+        lines.append(line.replace("{cookie}", f"{cookie_name}={cookie}").replace("{csrf}", csrf).replace("{i}", str(i)))
+    db.session.commit()
+    Path(out).write_text("\n".join(lines) + "\n")
+    return {"sessions": len(lines)}
+
+
+@task
+def heartbeat_check(url: str, lesson_id: int) -> dict[str, Any]:
+    """What the heartbeats left behind: playback sessions and credited seconds."""
+    from sqlalchemy import func, select
+
+    from courses.models import Enrolment, LessonProgress, PlaybackSession
+    from lms.core.db import db
+
+    make_app(url)
+    return {
+        "playback_sessions": db.session.scalar(select(func.count()).select_from(PlaybackSession)
+                                               .where(PlaybackSession.lesson_id == lesson_id)),
+        "progress_rows": db.session.scalar(select(func.count()).select_from(LessonProgress)
+                                           .where(LessonProgress.lesson_id == lesson_id)),
+        "credited_seconds": float(db.session.scalar(select(func.coalesce(func.sum(Enrolment.credited_seconds), 0))) or 0),
+    }
+
+
+# ------------------------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    name, raw = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "{}"
+    result = TASKS[name](**json.loads(raw))
+    sys.stdout.write("\n" + json.dumps(result, default=str) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

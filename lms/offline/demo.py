@@ -1,0 +1,239 @@
+"""Demo data: past and planned classroom sessions of DEMO, attendance committed through the real importer.
+
+Idempotent: a session is found again by its topic and start; an existing session is left as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from lms.core.db import db
+from lms.core.exports import xlsx_bytes
+from lms.offline import services
+from lms.offline.attendance import import_attendance
+from lms.offline.models import LOCKED, OfflineSession
+from lms.org.models import Department, Enterprise, Person, Post, ResponsibilityRole
+
+DATA = Path(__file__).parent / "demo_data"
+
+
+def _ids(model: Any, ent_id: int, names: list[str], attr: str = "name") -> list[int]:
+    return list(
+        db.session.scalars(
+            select(model.id).where(model.enterprise_id == ent_id, getattr(model, attr).in_(names))
+        )
+    )
+
+
+def _session(
+    ent: Enterprise, topic: str, starts_at: dt.datetime, hours: str, **kw: Any
+) -> tuple[OfflineSession, bool]:
+    found = db.session.scalar(
+        select(OfflineSession).where(
+            OfflineSession.enterprise_id == ent.id,
+            OfflineSession.topic == topic,
+            OfflineSession.starts_at == starts_at,
+        )
+    )
+    if found is not None:
+        return found, False
+    targets = kw.pop("targets", None)
+    hours_dec = Decimal(hours)
+    s = services.create_session(
+        ent.id,
+        topic=topic,
+        starts_at=starts_at,
+        hours=hours_dec,
+        ends_at=starts_at + dt.timedelta(hours=min(float(hours_dec), 8)),
+        targets=targets,
+        **kw,
+    )
+    return s, True
+
+
+def _sheet(people: list[Person], day: dt.datetime, rng: random.Random, *, missed: int = 0) -> bytes:
+    rows = []
+    for i, p in enumerate(people):
+        signed = day - dt.timedelta(minutes=rng.randrange(1, 20))
+        score: Any = rng.choice((70, 80, 85, 90, 95, 100))
+        if i < missed:
+            score = "缺考"
+        rows.append(
+            [
+                p.employee_no,
+                p.name,
+                p.department.path if p.department else "",
+                signed.strftime("%Y-%m-%d %H:%M"),
+                score,
+            ]
+        )
+    return xlsx_bytes(
+        ["工号", "姓名", "部门", "签到时间", "考核成绩"],
+        rows,
+        sheet_title="签到表",
+        title="安全教育培训签到表",
+    )
+
+
+def load(enterprise: Enterprise, ctx: Any) -> None:
+    """Create DEMO's sessions and record their attendance from generated and bundled sheets."""
+    ent = enterprise
+    trainer = ctx.accounts.get("trainer")
+    today = ctx.today
+    people = list(
+        db.session.scalars(
+            select(Person)
+            .where(Person.enterprise_id == ent.id, Person.status == "active")
+            .order_by(Person.employee_no)
+        )
+    )
+    depts = {
+        d.path: d.id for d in db.session.scalars(select(Department).where(Department.enterprise_id == ent.id))
+    }
+
+    def at(days: int, hour: int, minute: int = 0) -> dt.datetime:
+        return dt.datetime.combine(today + dt.timedelta(days=days), dt.time(hour, minute))
+
+    def record(s: OfflineSession, data: bytes | Path, name: str) -> None:
+        result = import_attendance(
+            ent, data, name, session=s, dry_run=False, skip_unresolved=True, actor=trainer
+        )
+        if not result.committed:
+            raise RuntimeError(f"demo attendance for {s.topic} refused: {result.errors[:3]}")
+
+    # 三级安全教育 for the people hired in the last fifteen months (厂级 → 车间级 → 班组级).
+    start = at(-50, 8, 30)
+    recent = [
+        p
+        for p in people
+        if p.hire_date and start.date() - dt.timedelta(days=450) <= p.hire_date <= start.date()
+    ]
+    for offset, (level, label) in enumerate(
+        (("company", "厂级"), ("workshop", "车间级"), ("team", "班组级"))
+    ):
+        s, new = _session(
+            ent,
+            f"新员工三级安全教育（{label}）",
+            start + dt.timedelta(days=offset * 2),
+            "24",
+            category="三级安全教育",
+            level=level,
+            instructor="戴伟",
+            location="公司培训中心",
+            capacity=40,
+        )
+        if new and recent:
+            record(s, _sheet(recent, s.starts_at, random.Random(s.topic)), f"三级教育-{label}.xlsx")
+
+    # The bundled sample sheets, each in its own session (they name GA10xx people of the demo roster).
+    samples = [
+        (
+            "有限空间作业安全",
+            dt.datetime(2026, 11, 12, 14, 0),
+            "3",
+            "有限空间",
+            "workshop",
+            ["三车间"],
+            "signin-workshop3-2026-11-12.xlsx",
+        ),
+        (
+            "一车间岗位安全操作规程",
+            dt.datetime(2026, 11, 20, 8, 30),
+            "2",
+            "岗位操作规程",
+            "workshop",
+            ["一车间"],
+            "signin-workshop1-gbk.csv",
+        ),
+        (
+            "仓储物流叉车与装卸安全",
+            dt.datetime(2026, 11, 21, 9, 0),
+            "2",
+            "特种设备",
+            "workshop",
+            ["仓储物流部"],
+            "signin-logistics-en.csv",
+        ),
+    ]
+    for topic, when, hours, category, level, dept_paths, filename in samples:
+        s, new = _session(
+            ent,
+            topic,
+            when,
+            hours,
+            category=category,
+            level=level,
+            instructor="张建国",
+            location="车间会议室",
+            targets={"department": [depts[p] for p in dept_paths if p in depts]},
+        )
+        if new and when.date() <= today:
+            record(s, DATA / filename, filename)
+
+    # 消防演练 for everyone, two months ago: recorded and locked.
+    s, new = _session(
+        ent,
+        "全员消防应急疏散演练",
+        at(-62, 15),
+        "2",
+        category="消防安全",
+        level="company",
+        instructor="陆华",
+        location="厂区东门集合点",
+        targets={"department": [i for p, i in depts.items() if "/" not in p]},
+    )
+    if new:
+        rng = random.Random(s.topic)
+        record(s, _sheet([p for p in people if rng.random() < 0.85], s.starts_at, rng), "消防演练签到.xlsx")
+        services.set_status(s, LOCKED, reason="演练结束，记录归档")
+
+    # 动火作业 training for welders three weeks ago, two of them missed the test.
+    welders = _ids(Post, ent.id, ["焊工"])
+    s, new = _session(
+        ent,
+        "动火作业安全培训",
+        at(-21, 9),
+        "4",
+        category="动火作业",
+        level="team",
+        instructor="江刚",
+        location="三车间会议室",
+        targets={"post": welders},
+    )
+    if new:
+        group = [p for p in people if p.post_id in welders]
+        record(s, _sheet(group[:-2], s.starts_at, random.Random(s.topic), missed=2), "动火作业签到.xlsx")
+
+    # Planned: a confined-space drill for 三车间 and the team leaders, and a hot-work refresher.
+    leaders = _ids(ResponsibilityRole, ent.id, ["班组长"])
+    _session(
+        ent,
+        "有限空间应急救援演练",
+        at(10, 14),
+        "2",
+        category="有限空间",
+        level="workshop",
+        instructor="廖华远",
+        location="三车间储罐区",
+        capacity=30,
+        targets={"department": [depts["三车间"]] if "三车间" in depts else [], "role": leaders},
+    )
+    _session(
+        ent,
+        "动火作业安全培训（复训）",
+        at(24, 9),
+        "4",
+        category="动火作业",
+        level="team",
+        instructor="江刚",
+        location="三车间会议室",
+        capacity=25,
+        targets={"post": welders},
+    )
+    db.session.flush()
