@@ -339,7 +339,7 @@ def bench_sessions(url: str, n: int, enterprise_id: int, out: str, line: str) ->
     Each session is a real login-session row plus the signed Flask cookie and CSRF token the product would
     have issued; ``line`` is the request template ("METHOD\tPATH\t{cookie}\t{csrf}\tBODY", {i} = viewer).
     """
-    from flask import session
+    from flask import g, session
     from flask_wtf.csrf import generate_csrf
     from sqlalchemy import select
 
@@ -357,6 +357,7 @@ def bench_sessions(url: str, n: int, enterprise_id: int, out: str, line: str) ->
         user.must_change_password = False
         ls = start_session(user, address="127.0.0.1", user_agent="wrk")
         with app.test_request_context("/"):
+            g.pop("csrf_token", None)  # flask-wtf caches the token in g, which outlives this request here
             csrf = generate_csrf()
             session["_user_id"] = ls.token
             session["_fresh"] = True
@@ -383,6 +384,71 @@ def heartbeat_check(url: str, lesson_id: int) -> dict[str, Any]:
                                            .where(LessonProgress.lesson_id == lesson_id)),
         "credited_seconds": float(db.session.scalar(select(func.coalesce(func.sum(Enrolment.credited_seconds), 0))) or 0),
     }
+
+
+# ------------------------------------------------------------------------------------------- attendance
+
+
+@task
+def attendance_setup(url: str, code: str, rows: int, people: int, path: str) -> dict[str, Any]:
+    """Held sessions of BENCH-<size> and a sign-in sheet of ``rows`` lines (``people`` per session, 培训场次 column)."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from bench.data import write_sheet
+    from lms.core.db import db
+    from lms.offline import services as offline
+    from lms.org.models import Department, Enterprise, Person
+
+    make_app(url)
+    ent = db.session.scalar(select(Enterprise).where(Enterprise.code == code))
+    staff = list(db.session.execute(
+        select(Person.employee_no, Person.name, Department.path).join(Department, Department.id == Person.department_id,
+                                                                        isouter=True)
+        .where(Person.enterprise_id == ent.id, Person.status == "active").order_by(Person.id).limit(people)))
+    n_sessions = -(-rows // len(staff))
+    sessions = []
+    for i in range(n_sessions):
+        start = dt.datetime(2026, 3, 2, 8, 30) + dt.timedelta(days=i)
+        sessions.append(offline.create_session(ent.id, topic=f"{rows}人次签到压测第{i + 1}场", starts_at=start,
+                                               ends_at=start + dt.timedelta(hours=4), hours=4, category="消防安全",
+                                               level="company", instructor="戴伟"))
+    db.session.commit()
+
+    def lines():
+        k = 0
+        for s in sessions:
+            for emp, name, dept in staff:
+                if k == rows:
+                    return
+                yield [f"#{s.id}", emp, name, dept or "", s.starts_at.strftime("%Y-%m-%d %H:%M"), "已签"]
+                k += 1
+
+    write_sheet(Path(path), ["培训场次", "工号", "姓名", "部门", "签到时间", "签名"], lines(), "签到表")
+    return {"sessions": [s.id for s in sessions], "people": len(staff)}
+
+
+@task
+def attendance_import(url: str, code: str, path: str, dry_run: bool) -> dict[str, Any]:
+    """lms.offline.attendance.import_attendance: parse + match (+ commit) a sign-in sheet with a 培训场次 column."""
+    from sqlalchemy import select
+
+    from lms.core.db import db
+    from lms.offline.attendance import import_attendance
+    from lms.org.models import Enterprise
+
+    make_app(url)
+    ent = db.session.scalar(select(Enterprise).where(Enterprise.code == code))
+    p = Path(path)
+    with Timer() as t:
+        result = import_attendance(ent, p, p.name, dry_run=dry_run, max_bytes=p.stat().st_size + 1)
+        if result.committed:
+            db.session.commit()
+        else:
+            db.session.rollback()
+    return {"seconds": t.seconds, "peak_mb": peak_rss_mb(), "committed": result.committed, "created": result.created,
+            "summary": result.summary(), "first_errors": result.errors[:3]}
 
 
 # ------------------------------------------------------------------------------------------- main

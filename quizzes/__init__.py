@@ -2,6 +2,8 @@
 
 from flask import Blueprint
 
-bp = Blueprint("quizzes", __name__, template_folder="templates", static_folder="static", url_prefix="/quizzes")
+bp = Blueprint(
+    "quizzes", __name__, template_folder="templates", static_folder="static", url_prefix="/quizzes"
+)
 
 from quizzes import views  # noqa: E402, F401

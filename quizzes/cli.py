@@ -34,13 +34,22 @@ def import_questions_cmd(file: str, code: str, bank_name: str, dry_run: bool, as
                 raise DomainError(f"enterprise {code} not found")
             ent_id = ent.id
         bank = services.ensure_bank(ent_id, bank_name)
-        result = services.import_questions(bank, file, click.format_filename(file).split("/")[-1], dry_run=dry_run)
+        result = services.import_questions(
+            bank, file, click.format_filename(file).split("/")[-1], dry_run=dry_run
+        )
     except DomainError as exc:
         db.session.rollback()
         if as_json:
-            emit_json({"created": 0, "updated": 0, "unchanged": 0, "errors": [{"row": None, "field": None,
-                                                                                 "message": exc.message}],
-                       "duplicates": [], "committed": False})
+            emit_json(
+                {
+                    "created": 0,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "errors": [{"row": None, "field": None, "message": exc.message}],
+                    "duplicates": [],
+                    "committed": False,
+                }
+            )
         else:
             click.echo(f"refused: {exc.message}", err=True)
         sys.exit(2)
@@ -51,9 +60,11 @@ def import_questions_cmd(file: str, code: str, bank_name: str, dry_run: bool, as
     if as_json:
         emit_json(result.as_json())
     else:
-        click.echo(f"{result.filename} ({result.format}): {result.created} to create, {result.updated} to update, "
-                   f"{result.unchanged} unchanged, {len(result.errors)} problems"
-                   + (" — saved" if result.committed else " — nothing saved"))
+        click.echo(
+            f"{result.filename} ({result.format}): {result.created} to create, {result.updated} to update, "
+            f"{result.unchanged} unchanged, {len(result.errors)} problems"
+            + (" — saved" if result.committed else " — nothing saved")
+        )
         for e in result.errors:
             click.echo(f"  row {e['row']}: {e['field']}: {e['message']}", err=True)
     if result.errors:

@@ -15,8 +15,11 @@ from quizzes import services
 from quizzes.models import Attempt, Exam
 
 DATA = Path(__file__).parent / "demo_data"
-BANKS = [("安全生产综合题库", "confined-space-bank.xlsx"), ("用电安全题库", "electrical.gift.txt"),
-         ("个体防护题库", "ppe.aiken.txt")]
+BANKS = [
+    ("安全生产综合题库", "confined-space-bank.xlsx"),
+    ("用电安全题库", "electrical.gift.txt"),
+    ("个体防护题库", "ppe.aiken.txt"),
+]
 EXAM_TITLE = "有限空间作业安全考试"
 PRACTICE_TITLE = "安全知识每日一练"
 
@@ -41,13 +44,23 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
             raise RuntimeError(f"demo bank {filename} refused: {result.errors[:3]}")
         banks[name] = bank
     main = banks["安全生产综合题库"]
-    exam = _exam(enterprise, EXAM_TITLE, [
-        {"bank_id": main.id, "category": "有限空间", "count": 4},
-        {"type": "single_choice", "count": 4},
-        {"type": "true_false", "count": 2},
-        {"type": "multiple_choice", "count": 1},
-    ], description="考试时间30分钟，60分及格，可考两次，取最高分。", time_limit_minutes=30, attempts_allowed=2,
-        pass_mark=Decimal("60"), hours=Decimal("1"), category="有限空间", show_answers="after_submit")
+    exam = _exam(
+        enterprise,
+        EXAM_TITLE,
+        [
+            {"bank_id": main.id, "category": "有限空间", "count": 4},
+            {"type": "single_choice", "count": 4},
+            {"type": "true_false", "count": 2},
+            {"type": "multiple_choice", "count": 1},
+        ],
+        description="考试时间30分钟，60分及格，可考两次，取最高分。",
+        time_limit_minutes=30,
+        attempts_allowed=2,
+        pass_mark=Decimal("60"),
+        hours=Decimal("1"),
+        category="有限空间",
+        show_answers="after_submit",
+    )
     _exam(enterprise, PRACTICE_TITLE, [{"count": 5}], mode="practice", description="每次随机5题，即时反馈。")
     if db.session.scalar(select(func.count()).select_from(Attempt).where(Attempt.exam_id == exam.id)):
         return

@@ -53,27 +53,42 @@ def passes(exam: Exam, score: Decimal, max_score: Decimal) -> bool:
 
 
 def _load_questions(attempt: Attempt) -> list[AttemptQuestion]:
-    return list(db.session.scalars(
-        select(AttemptQuestion).where(AttemptQuestion.attempt_id == attempt.id)
-        .options(selectinload(AttemptQuestion.version), selectinload(AttemptQuestion.answer))
-        .order_by(AttemptQuestion.position)
-    ))
+    return list(
+        db.session.scalars(
+            select(AttemptQuestion)
+            .where(AttemptQuestion.attempt_id == attempt.id)
+            .options(selectinload(AttemptQuestion.version), selectinload(AttemptQuestion.answer))
+            .order_by(AttemptQuestion.position)
+        )
+    )
 
 
 def _partial_by_question(question_ids: list[int]) -> dict[int, bool]:
-    rows = db.session.execute(select(Question.id, QuestionBank.partial_credit).join(QuestionBank)
-                              .where(Question.id.in_(question_ids)))
+    rows = db.session.execute(
+        select(Question.id, QuestionBank.partial_credit)
+        .join(QuestionBank)
+        .where(Question.id.in_(question_ids))
+    )
     return {qid: bool(p) for qid, p in rows}
 
 
 def _latest_keys(question_ids: list[int]) -> dict[int, QuestionVersion]:
-    rows = db.session.scalars(select(QuestionVersion).join(Question, Question.id == QuestionVersion.question_id)
-                              .where(Question.id.in_(question_ids), QuestionVersion.number == Question.version))
+    rows = db.session.scalars(
+        select(QuestionVersion)
+        .join(Question, Question.id == QuestionVersion.question_id)
+        .where(Question.id.in_(question_ids), QuestionVersion.number == Question.version)
+    )
     return {v.question_id: v for v in rows}
 
 
-def grade_attempt(attempt: Attempt, *, reason: str, actor: User | None = None, latest_keys: bool = False,
-                  question_id: int | None = None) -> Attempt:
+def grade_attempt(
+    attempt: Attempt,
+    *,
+    reason: str,
+    actor: User | None = None,
+    latest_keys: bool = False,
+    question_id: int | None = None,
+) -> Attempt:
     """(Re)compute every answer's score and the attempt's total; record the grading; sync the ledger.
 
     With ``latest_keys`` the key of each question's current version is used where it still fits the version the
@@ -96,7 +111,11 @@ def grade_attempt(attempt: Attempt, *, reason: str, actor: User | None = None, l
         key = version.key
         if question_id is None or aq.question_id == question_id:
             newer = latest.get(aq.question_id)
-            if newer is not None and newer.type == version.type and len(newer.options or []) == len(version.options or []):
+            if (
+                newer is not None
+                and newer.type == version.type
+                and len(newer.options or []) == len(version.options or [])
+            ):
                 key = newer.key
         max_score += aq.points
         if qtype.auto_graded or qtype.is_blank(ans.answer):
@@ -120,9 +139,18 @@ def grade_attempt(attempt: Attempt, *, reason: str, actor: User | None = None, l
     else:
         attempt.status = GRADED
         attempt.passed = passes(exam, attempt.score, attempt.max_score)
-    db.session.add(AttemptGrading(attempt_id=attempt.id, reason=reason, score=attempt.score, max_score=attempt.max_score,
-                                  passed=attempt.passed, previous_score=previous, details=details,
-                                  actor_id=actor.id if actor else None))
+    db.session.add(
+        AttemptGrading(
+            attempt_id=attempt.id,
+            reason=reason,
+            score=attempt.score,
+            max_score=attempt.max_score,
+            passed=attempt.passed,
+            previous_score=previous,
+            details=details,
+            actor_id=actor.id if actor else None,
+        )
+    )
     db.session.flush()
     if reason in ("submit", "auto_submit"):
         _record_mistakes(attempt.person_id, wrong)
@@ -135,12 +163,20 @@ def _record_mistakes(person_id: int, question_ids: list[int]) -> None:
     if not question_ids:
         return
     now = utcnow()
-    existing = {m.question_id: m for m in db.session.scalars(
-        select(MistakeEntry).where(MistakeEntry.person_id == person_id, MistakeEntry.question_id.in_(question_ids)))}
+    existing = {
+        m.question_id: m
+        for m in db.session.scalars(
+            select(MistakeEntry).where(
+                MistakeEntry.person_id == person_id, MistakeEntry.question_id.in_(question_ids)
+            )
+        )
+    }
     for qid in dict.fromkeys(question_ids):
         entry = existing.get(qid)
         if entry is None:
-            db.session.add(MistakeEntry(person_id=person_id, question_id=qid, wrong_count=1, last_wrong_at=now))
+            db.session.add(
+                MistakeEntry(person_id=person_id, question_id=qid, wrong_count=1, last_wrong_at=now)
+            )
         else:
             entry.wrong_count += 1
             entry.last_wrong_at = now
@@ -150,7 +186,9 @@ def _record_mistakes(person_id: int, question_ids: list[int]) -> None:
 
 def counting_attempt(exam: Exam, person_id: int) -> Attempt | None:
     """The graded attempt that counts for ``person_id`` (highest score, or the last one, per the exam)."""
-    q = select(Attempt).where(Attempt.exam_id == exam.id, Attempt.person_id == person_id, Attempt.status == GRADED)
+    q = select(Attempt).where(
+        Attempt.exam_id == exam.id, Attempt.person_id == person_id, Attempt.status == GRADED
+    )
     if exam.counts == COUNTS_LAST:
         q = q.order_by(Attempt.submitted_at.desc(), Attempt.number.desc())
     else:
@@ -169,10 +207,22 @@ def sync_ledger(exam: Exam, person_id: int, *, actor: User | None = None) -> Any
         ledger.void_source(source, reason="the attempt that counts did not pass", actor=actor)
         return None
     result = ledger.record(
-        person, kind="exam", topic=exam.title, source=source, hours=exam.hours or 0,
-        completed_at=counting.submitted_at, category=exam.category, course_id=exam.course_id, exam_id=exam.id,
-        score=counting.score, passed=True,
-        evidence={"attempt_id": counting.id, "attempt_number": counting.number, "max_score": str(counting.max_score)},
+        person,
+        kind="exam",
+        topic=exam.title,
+        source=source,
+        hours=exam.hours or 0,
+        completed_at=counting.submitted_at,
+        category=exam.category,
+        course_id=exam.course_id,
+        exam_id=exam.id,
+        score=counting.score,
+        passed=True,
+        evidence={
+            "attempt_id": counting.id,
+            "attempt_number": counting.number,
+            "max_score": str(counting.max_score),
+        },
         actor=actor,
     )
     if result.outcome != "unchanged":

@@ -20,7 +20,9 @@ from lms.core.sheets import normalize_text, parse_decimal, read_table
 from quizzes.models import DIFFICULTIES, EASY, HARD, MEDIUM
 from quizzes.types import LETTERS, get_type
 
-OPTION_FIELDS = {f"opt_{c.lower()}": [f"选项{c}", c, f"{c}选项", f"选项 {c}", f"Option {c}", f"答案{c}"] for c in LETTERS}
+OPTION_FIELDS = {
+    f"opt_{c.lower()}": [f"选项{c}", c, f"{c}选项", f"选项 {c}", f"Option {c}", f"答案{c}"] for c in LETTERS
+}
 FIELDS: dict[str, list[str]] = {
     "type": ["题型", "试题类型", "题目类型", "类型", "Type", "Question type"],
     "stem": ["题干", "题目", "试题内容", "题目内容", "试题", "问题", "Stem", "Question"],
@@ -34,12 +36,53 @@ FIELDS: dict[str, list[str]] = {
 REQUIRED = ("type", "stem", "answer")
 
 TYPE_WORDS = {
-    "single_choice": ["单选", "单选题", "单项选择", "单项选择题", "单择题", "选择题", "single", "single choice", "single_choice", "sc"],
-    "multiple_choice": ["多选", "多选题", "多项选择", "多项选择题", "不定项选择", "不定项选择题", "multiple", "multiple choice",
-                        "multiple_choice", "mc"],
-    "true_false": ["判断", "判断题", "是非题", "对错题", "true/false", "truefalse", "true_false", "tf", "判断正误"],
+    "single_choice": [
+        "单选",
+        "单选题",
+        "单项选择",
+        "单项选择题",
+        "单择题",
+        "选择题",
+        "single",
+        "single choice",
+        "single_choice",
+        "sc",
+    ],
+    "multiple_choice": [
+        "多选",
+        "多选题",
+        "多项选择",
+        "多项选择题",
+        "不定项选择",
+        "不定项选择题",
+        "multiple",
+        "multiple choice",
+        "multiple_choice",
+        "mc",
+    ],
+    "true_false": [
+        "判断",
+        "判断题",
+        "是非题",
+        "对错题",
+        "true/false",
+        "truefalse",
+        "true_false",
+        "tf",
+        "判断正误",
+    ],
     "fill_blank": ["填空", "填空题", "fill", "fill in the blank", "fill_blank", "blank"],
-    "short_answer": ["简答", "简答题", "问答", "问答题", "论述题", "主观题", "short answer", "short_answer", "essay"],
+    "short_answer": [
+        "简答",
+        "简答题",
+        "问答",
+        "问答题",
+        "论述题",
+        "主观题",
+        "short answer",
+        "short_answer",
+        "essay",
+    ],
 }
 _TYPE_LOOKUP = {re.sub(r"\s+", "", w.lower()): t for t, words in TYPE_WORDS.items() for w in words}
 TRUE_WORDS = {"正确", "对", "√", "✓", "✔", "t", "true", "是", "y", "yes", "对的", "正确的"}
@@ -49,8 +92,13 @@ DIFFICULTY_WORDS = {
     MEDIUM: {"中", "中等", "一般", "适中", "普通", "medium", "2"},
     HARD: {"难", "困难", "较难", "高", "hard", "difficult", "3"},
 }
-DEFAULT_POINTS = {"single_choice": Decimal("2"), "multiple_choice": Decimal("4"), "true_false": Decimal("1"),
-                  "fill_blank": Decimal("2"), "short_answer": Decimal("10")}
+DEFAULT_POINTS = {
+    "single_choice": Decimal("2"),
+    "multiple_choice": Decimal("4"),
+    "true_false": Decimal("1"),
+    "fill_blank": Decimal("2"),
+    "short_answer": Decimal("10"),
+}
 _ANSWER_SPLIT = re.compile(r"[\s,，、;；/|.．]+")
 _BLANK_SPLIT = re.compile(r"[;；]")
 _ALT_SPLIT = re.compile(r"[|｜]")
@@ -86,8 +134,10 @@ class ParseResult:
 
 def fingerprint(stem: str, options: list[str]) -> str:
     """Return the identity of a question for duplicate detection: normalised stem and options."""
-    norm = [re.sub(r"[\s_]+", "", unicodedata.normalize("NFKC", s or "")).rstrip("：:。.？?").casefold()
-            for s in [stem, *options]]
+    norm = [
+        re.sub(r"[\s_]+", "", unicodedata.normalize("NFKC", s or "")).rstrip("：:。.？?").casefold()
+        for s in [stem, *options]
+    ]
     return hashlib.sha256("\x1f".join(norm).encode()).hexdigest()
 
 
@@ -138,13 +188,26 @@ def parse_letters(text: str) -> list[int] | None:
     return sorted({LETTERS.index(ch) for ch in letters}) if letters else None
 
 
-def build_question(row: int, type_name: str, stem: str, options: list[str], answer: str, *, explanation: str = "",
-                   difficulty: str = "", category: str = "", points: str = "", result: ParseResult) -> ParsedQuestion | None:
+def build_question(
+    row: int,
+    type_name: str,
+    stem: str,
+    options: list[str],
+    answer: str,
+    *,
+    explanation: str = "",
+    difficulty: str = "",
+    category: str = "",
+    points: str = "",
+    result: ParseResult,
+) -> ParsedQuestion | None:
     """Turn the text cells of one question into a ParsedQuestion, or add problems to ``result`` and return None."""
     problems_before = len(result.errors)
     qtype = parse_type(type_name) if type_name else None
     if qtype is None:
-        result.error(row, "type", f"unknown question type “{type_name}”" if type_name else "question type is missing")
+        result.error(
+            row, "type", f"unknown question type “{type_name}”" if type_name else "question type is missing"
+        )
     if not stem:
         result.error(row, "stem", "the question text is missing")
     # Options: keep their letters; a gap (A, C without B) is a problem for choice questions.
@@ -176,7 +239,9 @@ def build_question(row: int, type_name: str, stem: str, options: list[str], answ
         key = truth
         opts = []
     elif qtype == "fill_blank":
-        blanks = [[a.strip() for a in _ALT_SPLIT.split(b) if a.strip()] for b in _BLANK_SPLIT.split(answer or "")]
+        blanks = [
+            [a.strip() for a in _ALT_SPLIT.split(b) if a.strip()] for b in _BLANK_SPLIT.split(answer or "")
+        ]
         blanks = [b for b in blanks if b]
         if not blanks:
             result.error(row, "answer", "the answer is missing")
@@ -203,9 +268,17 @@ def build_question(row: int, type_name: str, stem: str, options: list[str], answ
     if problem:
         result.error(row, "answer", problem)
         return None
-    return ParsedQuestion(row=row, type=qtype, stem=stem, options=opts, key=key, explanation=explanation or None,
-                          difficulty=level or MEDIUM, category=category or None,
-                          points=pts if pts is not None else DEFAULT_POINTS[qtype])
+    return ParsedQuestion(
+        row=row,
+        type=qtype,
+        stem=stem,
+        options=opts,
+        key=key,
+        explanation=explanation or None,
+        difficulty=level or MEDIUM,
+        category=category or None,
+        points=pts if pts is not None else DEFAULT_POINTS[qtype],
+    )
 
 
 # ---------------------------------------------------------------- spreadsheets
@@ -227,9 +300,18 @@ def parse_sheet(source: Any, filename: str) -> ParseResult:
         options = [raw(r, f"opt_{c.lower()}") for c in LETTERS]
         if not any([v.get("type"), v.get("stem"), v.get("answer"), *options]):
             continue
-        q = build_question(r.row, v.get("type", ""), raw(r, "stem"), options, v.get("answer", ""),
-                           explanation=raw(r, "explanation"), difficulty=v.get("difficulty", ""),
-                           category=v.get("category", ""), points=v.get("points", ""), result=result)
+        q = build_question(
+            r.row,
+            v.get("type", ""),
+            raw(r, "stem"),
+            options,
+            v.get("answer", ""),
+            explanation=raw(r, "explanation"),
+            difficulty=v.get("difficulty", ""),
+            category=v.get("category", ""),
+            points=v.get("points", ""),
+            result=result,
+        )
         if q is not None:
             result.questions.append(q)
     if not result.questions and not result.errors:
@@ -261,8 +343,9 @@ def parse_aiken(text: str, filename: str, category: str | None = None) -> ParseR
         if m_ans:
             letters = parse_letters(m_ans.group(1))
             qtype = "multiple_choice" if letters and len(letters) > 1 else "single_choice"
-            q = build_question(start, qtype, " ".join(stem), options, m_ans.group(1), category=category or "",
-                               result=result)
+            q = build_question(
+                start, qtype, " ".join(stem), options, m_ans.group(1), category=category or "", result=result
+            )
             if q is not None:
                 result.questions.append(q)
             stem, options = [], []
@@ -348,13 +431,13 @@ def _gift_question(text: str, row: int, category: str | None, result: ParseResul
     text = text.strip()
     m_title = re.match(r"^::(.*?)::\s*", text, re.S)
     if m_title:
-        text = text[m_title.end():]
+        text = text[m_title.end() :]
     m = re.search(r"\{(.*?)\}", text, re.S)
     if m is None:
         result.error(row, "answer", "no answer block { … } in this GIFT question")
         return
     body = m.group(1).strip()
-    before, after = text[: m.start()].strip(), text[m.end():].strip()
+    before, after = text[: m.start()].strip(), text[m.end() :].strip()
     explanation = None
     general = re.search(r"####(.*)$", body, re.S)
     if general:
@@ -362,12 +445,28 @@ def _gift_question(text: str, row: int, category: str | None, result: ParseResul
         body = body[: general.start()].strip()
     if body.upper() in ("T", "TRUE", "F", "FALSE"):
         stem = _gift_unescape(f"{before} {after}".strip())
-        q = build_question(row, "true_false", stem, [], "T" if body.upper().startswith("T") else "F",
-                           explanation=explanation or "", category=category or "", result=result)
+        q = build_question(
+            row,
+            "true_false",
+            stem,
+            [],
+            "T" if body.upper().startswith("T") else "F",
+            explanation=explanation or "",
+            category=category or "",
+            result=result,
+        )
     elif body == "":
         stem = _gift_unescape(f"{before} {after}".strip())
-        q = build_question(row, "short_answer", stem, [], "", explanation=explanation or "", category=category or "",
-                           result=result)
+        q = build_question(
+            row,
+            "short_answer",
+            stem,
+            [],
+            "",
+            explanation=explanation or "",
+            category=category or "",
+            result=result,
+        )
     else:
         answers = _gift_answers(body)
         if any(a[0] == "~" for a in answers):
@@ -376,19 +475,39 @@ def _gift_question(text: str, row: int, category: str | None, result: ParseResul
             for i, (mark, txt, _fb) in enumerate(answers):
                 weight = re.match(r"^%(-?\d+(?:\.\d+)?)%\s*", txt)
                 value = float(weight.group(1)) if weight else (100.0 if mark == "=" else 0.0)
-                options.append(_gift_unescape(txt[weight.end():] if weight else txt))
+                options.append(_gift_unescape(txt[weight.end() :] if weight else txt))
                 if value > 0:
                     right.append(i)
             letters = "".join(LETTERS[i] for i in right if i < len(LETTERS))
-            qtype = "multiple_choice" if len(right) > 1 or any(re.match(r"^%", a[1]) for a in answers) else "single_choice"
-            q = build_question(row, qtype, stem, options, letters, explanation=explanation or "",
-                               category=category or "", result=result)
+            qtype = (
+                "multiple_choice"
+                if len(right) > 1 or any(re.match(r"^%", a[1]) for a in answers)
+                else "single_choice"
+            )
+            q = build_question(
+                row,
+                qtype,
+                stem,
+                options,
+                letters,
+                explanation=explanation or "",
+                category=category or "",
+                result=result,
+            )
         else:
             # {=a =b} inside the text: a blank with accepted answers; at the end: a short-answer match, same thing.
             stem = _gift_unescape(f"{before} ____ {after}".strip() if after else f"{before} ____")
             accepted = "|".join(_gift_unescape(re.sub(r"^%\d+%", "", a[1])) for a in answers if a[0] == "=")
-            q = build_question(row, "fill_blank", stem, [], accepted, explanation=explanation or "",
-                               category=category or "", result=result)
+            q = build_question(
+                row,
+                "fill_blank",
+                stem,
+                [],
+                accepted,
+                explanation=explanation or "",
+                category=category or "",
+                result=result,
+            )
     if q is not None:
         result.questions.append(q)
 
@@ -439,5 +558,14 @@ def parse_file(source: str | os.PathLike[str] | bytes | IO[bytes], filename: str
     return parse_sheet(io.BytesIO(data), filename)
 
 
-__all__ = ["DIFFICULTIES", "FIELDS", "ParseResult", "ParsedQuestion", "fingerprint", "parse_file", "parse_gift",
-           "parse_aiken", "parse_sheet"]
+__all__ = [
+    "DIFFICULTIES",
+    "FIELDS",
+    "ParseResult",
+    "ParsedQuestion",
+    "fingerprint",
+    "parse_file",
+    "parse_gift",
+    "parse_aiken",
+    "parse_sheet",
+]

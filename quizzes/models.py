@@ -46,7 +46,9 @@ class QuestionBank(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("enterprise_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     # Multiple choice: all-or-nothing (False) or a share per correct option chosen, none if a wrong one is.
@@ -60,7 +62,9 @@ class Question(TimestampMixin, Base):
     """The editable question; attempts use a frozen ``QuestionVersion`` of it."""
 
     __tablename__ = "quiz_question"
-    __table_args__ = (Index("ix_quiz_question_bank_pick", "bank_id", "status", "type", "category", "difficulty"),)
+    __table_args__ = (
+        Index("ix_quiz_question_bank_pick", "bank_id", "status", "type", "category", "difficulty"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("quiz_bank.id", ondelete="CASCADE"))
@@ -229,8 +233,9 @@ class AttemptQuestion(Base):
 
     attempt: Mapped[Attempt] = relationship(back_populates="questions")
     version: Mapped[QuestionVersion] = relationship()
-    answer: Mapped[AttemptAnswer] = relationship(back_populates="attempt_question", uselist=False,
-                                                 cascade="all, delete-orphan")
+    answer: Mapped[AttemptAnswer] = relationship(
+        back_populates="attempt_question", uselist=False, cascade="all, delete-orphan"
+    )
 
 
 class AttemptAnswer(Base):

@@ -62,8 +62,13 @@ from quizzes.stats import exam_stats_for_people  # noqa: F401 - part of this mod
 from quizzes.types import LETTERS, TYPE_NAMES, _, get_type
 
 GRACE = dt.timedelta(seconds=5)
-TYPE_LABELS_ZH = {"single_choice": "单选题", "multiple_choice": "多选题", "true_false": "判断题", "fill_blank": "填空题",
-                  "short_answer": "简答题"}
+TYPE_LABELS_ZH = {
+    "single_choice": "单选题",
+    "multiple_choice": "多选题",
+    "true_false": "判断题",
+    "fill_blank": "填空题",
+    "short_answer": "简答题",
+}
 DIFFICULTY_ZH = {"easy": "易", "medium": "中", "hard": "难"}
 EXPORT_HEADERS = ["题型", "题干", *[f"选项{c}" for c in LETTERS], "答案", "解析", "难度", "分类", "分值"]
 
@@ -78,10 +83,20 @@ def bank_scope(enterprise_id: int) -> Any:
 
 def visible_banks(enterprise_id: int) -> list[QuestionBank]:
     """The enterprise's banks and the shared ones, with their question counts in ``bank.question_count``."""
-    counts = dict(db.session.execute(select(Question.bank_id, func.count()).where(Question.status != ARCHIVED)
-                                     .group_by(Question.bank_id)).all())
-    banks = list(db.session.scalars(select(QuestionBank).where(bank_scope(enterprise_id))
-                                    .order_by(QuestionBank.enterprise_id.is_(None), QuestionBank.name)))
+    counts = dict(
+        db.session.execute(
+            select(Question.bank_id, func.count())
+            .where(Question.status != ARCHIVED)
+            .group_by(Question.bank_id)
+        ).all()
+    )
+    banks = list(
+        db.session.scalars(
+            select(QuestionBank)
+            .where(bank_scope(enterprise_id))
+            .order_by(QuestionBank.enterprise_id.is_(None), QuestionBank.name)
+        )
+    )
     for b in banks:
         b.question_count = counts.get(b.id, 0)  # type: ignore[attr-defined]
     return banks
@@ -102,19 +117,30 @@ def can_edit_bank(bank: QuestionBank, user: Any) -> bool:
     return True
 
 
-def create_bank(enterprise_id: int | None, name: str, *, partial_credit: bool = False,
-                description: str | None = None) -> QuestionBank:
+def create_bank(
+    enterprise_id: int | None, name: str, *, partial_credit: bool = False, description: str | None = None
+) -> QuestionBank:
     """Create a bank; names are unique within an enterprise."""
     name = (name or "").strip()
     if not name:
         raise DomainError(_("A name is required."), field="name")
-    taken = db.session.scalar(select(QuestionBank.id).where(
-        QuestionBank.enterprise_id.is_(None) if enterprise_id is None else QuestionBank.enterprise_id == enterprise_id,
-        QuestionBank.name == name))
+    taken = db.session.scalar(
+        select(QuestionBank.id).where(
+            QuestionBank.enterprise_id.is_(None)
+            if enterprise_id is None
+            else QuestionBank.enterprise_id == enterprise_id,
+            QuestionBank.name == name,
+        )
+    )
     if taken:
         raise Conflict(_("A bank with this name already exists."), field="name")
-    bank = QuestionBank(enterprise_id=enterprise_id, name=name[:200], partial_credit=partial_credit,
-                        description=description, status=PUBLISHED)
+    bank = QuestionBank(
+        enterprise_id=enterprise_id,
+        name=name[:200],
+        partial_credit=partial_credit,
+        description=description,
+        status=PUBLISHED,
+    )
     db.session.add(bank)
     db.session.flush()
     return bank
@@ -122,24 +148,37 @@ def create_bank(enterprise_id: int | None, name: str, *, partial_credit: bool = 
 
 def ensure_bank(enterprise_id: int | None, name: str) -> QuestionBank:
     """Return the bank called ``name`` in the enterprise, creating it if needed."""
-    found = db.session.scalar(select(QuestionBank).where(
-        QuestionBank.enterprise_id.is_(None) if enterprise_id is None else QuestionBank.enterprise_id == enterprise_id,
-        QuestionBank.name == name.strip()))
+    found = db.session.scalar(
+        select(QuestionBank).where(
+            QuestionBank.enterprise_id.is_(None)
+            if enterprise_id is None
+            else QuestionBank.enterprise_id == enterprise_id,
+            QuestionBank.name == name.strip(),
+        )
+    )
     return found or create_bank(enterprise_id, name)
 
 
-def update_bank(bank: QuestionBank, *, name: str, partial_credit: bool, status: str,
-                description: str | None = None) -> QuestionBank:
+def update_bank(
+    bank: QuestionBank, *, name: str, partial_credit: bool, status: str, description: str | None = None
+) -> QuestionBank:
     if status not in STATUSES:
         raise DomainError(_("Unknown status."), field="status")
     if not (name or "").strip():
         raise DomainError(_("A name is required."), field="name")
-    bank.name, bank.partial_credit, bank.status, bank.description = name.strip()[:200], partial_credit, status, description
+    bank.name, bank.partial_credit, bank.status, bank.description = (
+        name.strip()[:200],
+        partial_credit,
+        status,
+        description,
+    )
     db.session.flush()
     return bank
 
 
-def _check_question(qtype: str, stem: str, options: list[str], key: Any, difficulty: str, points: Decimal) -> None:
+def _check_question(
+    qtype: str, stem: str, options: list[str], key: Any, difficulty: str, points: Decimal
+) -> None:
     if qtype not in TYPE_NAMES:
         raise DomainError(_("Unknown question type."), field="type")
     if not (stem or "").strip():
@@ -154,22 +193,52 @@ def _check_question(qtype: str, stem: str, options: list[str], key: Any, difficu
 
 
 def _snapshot(q: Question) -> QuestionVersion:
-    v = QuestionVersion(question_id=q.id, number=q.version, type=q.type, stem=q.stem, options=list(q.options or []),
-                        key=q.key, explanation=q.explanation, points=q.points)
+    v = QuestionVersion(
+        question_id=q.id,
+        number=q.version,
+        type=q.type,
+        stem=q.stem,
+        options=list(q.options or []),
+        key=q.key,
+        explanation=q.explanation,
+        points=q.points,
+    )
     db.session.add(v)
     return v
 
 
-def create_question(bank: QuestionBank, *, type: str, stem: str, options: list[str] | None = None, key: Any,
-                    category: str | None = None, difficulty: str = "medium", points: Decimal | int = 1,
-                    explanation: str | None = None, status: str = PUBLISHED) -> Question:
+def create_question(
+    bank: QuestionBank,
+    *,
+    type: str,
+    stem: str,
+    options: list[str] | None = None,
+    key: Any,
+    category: str | None = None,
+    difficulty: str = "medium",
+    points: Decimal | int = 1,
+    explanation: str | None = None,
+    status: str = PUBLISHED,
+) -> Question:
     """Create a question and its first version."""
     options = [o.strip() for o in options or []] if get_type(type).has_options else []
     points = Decimal(str(points))
     _check_question(type, stem, options, key, difficulty, points)
-    q = Question(bank_id=bank.id, type=type, stem=stem.strip(), options=options, key=key, category=category or None,
-                 difficulty=difficulty, points=points, explanation=explanation or None, status=status,
-                 fingerprint=fingerprint(stem, options), version=1, updated_at=utcnow())
+    q = Question(
+        bank_id=bank.id,
+        type=type,
+        stem=stem.strip(),
+        options=options,
+        key=key,
+        category=category or None,
+        difficulty=difficulty,
+        points=points,
+        explanation=explanation or None,
+        status=status,
+        fingerprint=fingerprint(stem, options),
+        version=1,
+        updated_at=utcnow(),
+    )
     db.session.add(q)
     db.session.flush()
     _snapshot(q)
@@ -182,16 +251,34 @@ _CONTENT = ("type", "stem", "options", "key", "explanation", "points")
 
 def update_question(q: Question, **values: Any) -> bool:
     """Change a question; a change of content makes a new version (attempts keep the one they saw). Return changed."""
-    merged = {k: getattr(q, k) for k in ("type", "stem", "options", "key", "category", "difficulty", "points",
-                                          "explanation", "status")}
+    merged = {
+        k: getattr(q, k)
+        for k in (
+            "type",
+            "stem",
+            "options",
+            "key",
+            "category",
+            "difficulty",
+            "points",
+            "explanation",
+            "status",
+        )
+    }
     merged.update({k: v for k, v in values.items() if k in merged})
     if not get_type(merged["type"]).has_options:
         merged["options"] = []
     merged["points"] = Decimal(str(merged["points"]))
     merged["category"] = merged["category"] or None
     merged["explanation"] = merged["explanation"] or None
-    _check_question(merged["type"], merged["stem"], merged["options"], merged["key"], merged["difficulty"],
-                    merged["points"])
+    _check_question(
+        merged["type"],
+        merged["stem"],
+        merged["options"],
+        merged["key"],
+        merged["difficulty"],
+        merged["points"],
+    )
     if merged["status"] not in STATUSES:
         raise DomainError(_("Unknown status."), field="status")
     content_changed = any(_norm(getattr(q, k)) != _norm(merged[k]) for k in _CONTENT)
@@ -217,8 +304,11 @@ def _norm(value: Any) -> Any:
 
 
 def current_version(q: Question) -> QuestionVersion:
-    return db.session.scalars(select(QuestionVersion).where(QuestionVersion.question_id == q.id,
-                                                            QuestionVersion.number == q.version)).one()
+    return db.session.scalars(
+        select(QuestionVersion).where(
+            QuestionVersion.question_id == q.id, QuestionVersion.number == q.version
+        )
+    ).one()
 
 
 def get_question(question_id: int, enterprise_id: int) -> Question:
@@ -247,37 +337,62 @@ class ImportResult:
     committed: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {"file": self.filename, "format": self.format, "dry_run": self.dry_run, "committed": self.committed,
-                "created": self.created, "updated": self.updated, "unchanged": self.unchanged, "errors": self.errors,
-                "duplicates": self.duplicates}
+        return {
+            "file": self.filename,
+            "format": self.format,
+            "dry_run": self.dry_run,
+            "committed": self.committed,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": self.errors,
+            "duplicates": self.duplicates,
+        }
 
 
 def _same(q: Question, p: ParsedQuestion) -> bool:
-    return (q.type == p.type and q.key == p.key and list(q.options or []) == p.options and q.stem == p.stem
-            and (q.explanation or None) == p.explanation and q.difficulty == p.difficulty
-            and (q.category or None) == p.category and _norm(q.points) == _norm(p.points) and q.status == PUBLISHED)
+    return (
+        q.type == p.type
+        and q.key == p.key
+        and list(q.options or []) == p.options
+        and q.stem == p.stem
+        and (q.explanation or None) == p.explanation
+        and q.difficulty == p.difficulty
+        and (q.category or None) == p.category
+        and _norm(q.points) == _norm(p.points)
+        and q.status == PUBLISHED
+    )
 
 
-def import_questions(bank: QuestionBank, source: str | IO[bytes] | bytes | Any, filename: str, *,
-                     dry_run: bool = True) -> ImportResult:
+def import_questions(
+    bank: QuestionBank, source: str | IO[bytes] | bytes | Any, filename: str, *, dry_run: bool = True
+) -> ImportResult:
     """Import a bank file into ``bank``: all or nothing; a question with the same stem and options is updated."""
     parsed = parse_file(source, filename)
-    result = ImportResult(filename=filename, dry_run=dry_run, format=parsed.format, errors=list(parsed.errors))
+    result = ImportResult(
+        filename=filename, dry_run=dry_run, format=parsed.format, errors=list(parsed.errors)
+    )
     seen: dict[str, int] = {}
     unique: list[ParsedQuestion] = []
     for p in parsed.questions:
         fp = p.fingerprint
         if fp in seen:
             result.duplicates.append({"row": p.row, "duplicate_of": seen[fp], "stem": p.stem[:80]})
-            result.errors.append({"row": p.row, "field": "stem",
-                                  "message": f"duplicate of row {seen[fp]} (same stem and options)"})
+            result.errors.append(
+                {
+                    "row": p.row,
+                    "field": "stem",
+                    "message": f"duplicate of row {seen[fp]} (same stem and options)",
+                }
+            )
             continue
         seen[fp] = p.row
         unique.append(p)
     existing: dict[str, Question] = {}
     if seen:
-        for q in db.session.scalars(select(Question).where(Question.bank_id == bank.id,
-                                                           Question.fingerprint.in_(list(seen)))):
+        for q in db.session.scalars(
+            select(Question).where(Question.bank_id == bank.id, Question.fingerprint.in_(list(seen)))
+        ):
             existing.setdefault(q.fingerprint, q)
     plan = []
     for p in unique:
@@ -285,17 +400,38 @@ def import_questions(bank: QuestionBank, source: str | IO[bytes] | bytes | Any, 
         action = "create" if q is None else ("unchanged" if _same(q, p) else "update")
         plan.append((p, q, action))
         qtype = get_type(p.type)
-        result.rows.append({"row": p.row, "type": p.type, "stem": p.stem, "options": p.options, "category": p.category,
-                            "difficulty": p.difficulty, "points": p.points, "action": action,
-                            "key": qtype.key_text(p.options, p.key)})
-        setattr(result, {"create": "created", "update": "updated", "unchanged": "unchanged"}[action],
-                getattr(result, {"create": "created", "update": "updated", "unchanged": "unchanged"}[action]) + 1)
-    result.errors.sort(key=lambda e: (e["row"] or 0))
+        result.rows.append(
+            {
+                "row": p.row,
+                "type": p.type,
+                "stem": p.stem,
+                "options": p.options,
+                "category": p.category,
+                "difficulty": p.difficulty,
+                "points": p.points,
+                "action": action,
+                "key": qtype.key_text(p.options, p.key),
+            }
+        )
+        setattr(
+            result,
+            {"create": "created", "update": "updated", "unchanged": "unchanged"}[action],
+            getattr(result, {"create": "created", "update": "updated", "unchanged": "unchanged"}[action]) + 1,
+        )
+    result.errors.sort(key=lambda e: e["row"] or 0)
     if result.errors or dry_run:
         return result
     for p, q, action in plan:
-        values = {"type": p.type, "stem": p.stem, "options": p.options, "key": p.key, "category": p.category,
-                  "difficulty": p.difficulty, "points": p.points, "explanation": p.explanation}
+        values = {
+            "type": p.type,
+            "stem": p.stem,
+            "options": p.options,
+            "key": p.key,
+            "category": p.category,
+            "difficulty": p.difficulty,
+            "points": p.points,
+            "explanation": p.explanation,
+        }
         if action == "create":
             create_question(bank, **values)
         elif action == "update":
@@ -319,11 +455,22 @@ def answer_cell(q: Question | QuestionVersion) -> str:
 def export_rows(bank: QuestionBank) -> tuple[list[str], list[list[Any]]]:
     """The bank as rows of the import layout (importing them back changes nothing)."""
     rows = []
-    for q in db.session.scalars(select(Question).where(Question.bank_id == bank.id, Question.status != ARCHIVED)
-                                .order_by(Question.id)):
+    for q in db.session.scalars(
+        select(Question).where(Question.bank_id == bank.id, Question.status != ARCHIVED).order_by(Question.id)
+    ):
         opts = list(q.options or []) + [""] * (len(LETTERS) - len(q.options or []))
-        rows.append([TYPE_LABELS_ZH[q.type], q.stem, *opts, answer_cell(q), q.explanation or "",
-                     DIFFICULTY_ZH.get(q.difficulty, "中"), q.category or "", float(q.points)])
+        rows.append(
+            [
+                TYPE_LABELS_ZH[q.type],
+                q.stem,
+                *opts,
+                answer_cell(q),
+                q.explanation or "",
+                DIFFICULTY_ZH.get(q.difficulty, "中"),
+                q.category or "",
+                float(q.points),
+            ]
+        )
     return EXPORT_HEADERS, rows
 
 
@@ -331,21 +478,87 @@ def template_rows() -> tuple[list[str], list[list[Any]]]:
     """An empty template with one example per type."""
     blank = [""] * (len(LETTERS) - 4)
     return EXPORT_HEADERS, [
-        ["单选题", "进入有限空间作业前，必须首先进行的是：", "气体检测", "穿戴防护服", "办理登记", "通知家属", *blank, "A",
-         "先通风、再检测、后作业。", "易", "有限空间", 2],
-        ["多选题", "灭火的基本方法有：", "隔离法", "窒息法", "冷却法", "抑制法", *blank, "A、B、C、D", "", "中", "消防安全", 4],
+        [
+            "单选题",
+            "进入有限空间作业前，必须首先进行的是：",
+            "气体检测",
+            "穿戴防护服",
+            "办理登记",
+            "通知家属",
+            *blank,
+            "A",
+            "先通风、再检测、后作业。",
+            "易",
+            "有限空间",
+            2,
+        ],
+        [
+            "多选题",
+            "灭火的基本方法有：",
+            "隔离法",
+            "窒息法",
+            "冷却法",
+            "抑制法",
+            *blank,
+            "A、B、C、D",
+            "",
+            "中",
+            "消防安全",
+            4,
+        ],
         ["判断题", "特种作业人员必须持证上岗。", "", "", "", "", *blank, "正确", "", "易", "法律法规", 1],
-        ["填空题", "我国安全电压的最高额定值是____伏。", "", "", "", "", *blank, "42|42V", "多个空用；分隔，同一空的多个答案用|分隔",
-         "中", "用电安全", 2],
-        ["简答题", "简述有限空间作业“先通风、再检测、后作业”的要求。", "", "", "", "", *blank, "参考答案…", "", "难", "有限空间", 10],
+        [
+            "填空题",
+            "我国安全电压的最高额定值是____伏。",
+            "",
+            "",
+            "",
+            "",
+            *blank,
+            "42|42V",
+            "多个空用；分隔，同一空的多个答案用|分隔",
+            "中",
+            "用电安全",
+            2,
+        ],
+        [
+            "简答题",
+            "简述有限空间作业“先通风、再检测、后作业”的要求。",
+            "",
+            "",
+            "",
+            "",
+            *blank,
+            "参考答案…",
+            "",
+            "难",
+            "有限空间",
+            10,
+        ],
     ]
 
 
 # ---------------------------------------------------------------- exams and paper rules
 
-EXAM_FIELDS = ("title", "description", "mode", "open_at", "close_at", "time_limit_minutes", "attempts_allowed",
-               "pass_mark", "pass_mark_kind", "counts", "show_answers", "shuffle_questions", "shuffle_options",
-               "course_id", "issue_certificate", "hours", "category")
+EXAM_FIELDS = (
+    "title",
+    "description",
+    "mode",
+    "open_at",
+    "close_at",
+    "time_limit_minutes",
+    "attempts_allowed",
+    "pass_mark",
+    "pass_mark_kind",
+    "counts",
+    "show_answers",
+    "shuffle_questions",
+    "shuffle_options",
+    "course_id",
+    "issue_certificate",
+    "hours",
+    "category",
+)
 
 
 def _check_exam(values: dict[str, Any]) -> None:
@@ -376,14 +589,25 @@ def _check_exam(values: dict[str, Any]) -> None:
 
 def create_exam(enterprise_id: int, *, actor: User | None = None, **values: Any) -> Exam:
     """Create an exam (draft) with the given settings."""
-    defaults = {"mode": MODE_EXAM, "pass_mark": Decimal("60"), "pass_mark_kind": PASS_PERCENT, "counts": COUNTS_HIGHEST,
-                "show_answers": SHOW_AFTER_SUBMIT, "attempts_allowed": 1, "shuffle_questions": True,
-                "shuffle_options": True, "hours": Decimal("0"), "issue_certificate": False}
+    defaults = {
+        "mode": MODE_EXAM,
+        "pass_mark": Decimal("60"),
+        "pass_mark_kind": PASS_PERCENT,
+        "counts": COUNTS_HIGHEST,
+        "show_answers": SHOW_AFTER_SUBMIT,
+        "attempts_allowed": 1,
+        "shuffle_questions": True,
+        "shuffle_options": True,
+        "hours": Decimal("0"),
+        "issue_certificate": False,
+    }
     merged = {**defaults, **{k: v for k, v in values.items() if k in EXAM_FIELDS}}
     _check_exam(merged)
     if merged["mode"] == MODE_PRACTICE:
         merged["attempts_allowed"] = None
-    exam = Exam(enterprise_id=enterprise_id, status=DRAFT, created_by_id=actor.id if actor else None, **merged)
+    exam = Exam(
+        enterprise_id=enterprise_id, status=DRAFT, created_by_id=actor.id if actor else None, **merged
+    )
     exam.title = exam.title.strip()[:200]
     db.session.add(exam)
     db.session.flush()
@@ -403,8 +627,11 @@ def update_exam(exam: Exam, **values: Any) -> Exam:
 
 
 def _rule_query(rule: PaperRule, enterprise_id: int) -> Any:
-    q = (select(Question.id).join(QuestionBank, QuestionBank.id == Question.bank_id)
-         .where(Question.status == PUBLISHED, QuestionBank.status != ARCHIVED, bank_scope(enterprise_id)))
+    q = (
+        select(Question.id)
+        .join(QuestionBank, QuestionBank.id == Question.bank_id)
+        .where(Question.status == PUBLISHED, QuestionBank.status != ARCHIVED, bank_scope(enterprise_id))
+    )
     if rule.bank_id:
         q = q.where(Question.bank_id == rule.bank_id)
     if rule.type:
@@ -420,12 +647,23 @@ def rule_available(rule: PaperRule, enterprise_id: int) -> int:
     """How many published questions a rule may draw from."""
     if rule.kind == RULE_FIXED:
         return 1 if rule.question is not None and rule.question.status == PUBLISHED else 0
-    return db.session.scalar(select(func.count()).select_from(_rule_query(rule, enterprise_id).subquery())) or 0
+    return (
+        db.session.scalar(select(func.count()).select_from(_rule_query(rule, enterprise_id).subquery())) or 0
+    )
 
 
-def add_rule(exam: Exam, *, kind: str = RULE_DRAW, question_id: int | None = None, bank_id: int | None = None,
-             type: str | None = None, category: str | None = None, difficulty: str | None = None, count: int = 1,
-             points: Decimal | None = None) -> PaperRule:
+def add_rule(
+    exam: Exam,
+    *,
+    kind: str = RULE_DRAW,
+    question_id: int | None = None,
+    bank_id: int | None = None,
+    type: str | None = None,
+    category: str | None = None,
+    difficulty: str | None = None,
+    count: int = 1,
+    points: Decimal | None = None,
+) -> PaperRule:
     """Add a fixed question or a draw rule to the paper."""
     if kind not in (RULE_FIXED, RULE_DRAW):
         raise DomainError(_("Unknown rule kind."), field="kind")
@@ -445,10 +683,21 @@ def add_rule(exam: Exam, *, kind: str = RULE_DRAW, question_id: int | None = Non
             raise DomainError(_("Draw between 1 and 500 questions."), field="count")
     if points is not None and Decimal(points) <= 0:
         raise DomainError(_("Points must be above 0."), field="points")
-    position = (db.session.scalar(select(func.max(PaperRule.position)).where(PaperRule.exam_id == exam.id)) or 0) + 1
-    rule = PaperRule(exam_id=exam.id, position=position, kind=kind, question_id=question_id if kind == RULE_FIXED else None,
-                     bank_id=bank_id if kind == RULE_DRAW else None, type=type or None, category=category or None,
-                     difficulty=difficulty or None, count=int(count), points=points)
+    position = (
+        db.session.scalar(select(func.max(PaperRule.position)).where(PaperRule.exam_id == exam.id)) or 0
+    ) + 1
+    rule = PaperRule(
+        exam_id=exam.id,
+        position=position,
+        kind=kind,
+        question_id=question_id if kind == RULE_FIXED else None,
+        bank_id=bank_id if kind == RULE_DRAW else None,
+        type=type or None,
+        category=category or None,
+        difficulty=difficulty or None,
+        count=int(count),
+        points=points,
+    )
     db.session.add(rule)
     db.session.flush()
     db.session.refresh(exam)
@@ -472,8 +721,14 @@ def paper_problems(exam: Exam) -> list[str]:
     for rule in exam.rules:
         available = rule_available(rule, exam.enterprise_id)
         if available < rule.count:
-            problems.append(_("Rule %(n)d needs %(c)d questions but the bank has %(a)d.", n=rule.position,
-                              c=rule.count, a=available))
+            problems.append(
+                _(
+                    "Rule %(n)d needs %(c)d questions but the bank has %(a)d.",
+                    n=rule.position,
+                    c=rule.count,
+                    a=available,
+                )
+            )
     return problems
 
 
@@ -503,7 +758,9 @@ def get_exam(exam_id: int, enterprise_id: int) -> Exam:
     return exam
 
 
-def find_exams(enterprise_id: int, *, published_only: bool = True, mode: str | None = MODE_EXAM) -> list[Exam]:
+def find_exams(
+    enterprise_id: int, *, published_only: bool = True, mode: str | None = MODE_EXAM
+) -> list[Exam]:
     """The enterprise's exams (for a course's lesson picker: published exam-mode ones by default)."""
     q = select(Exam).where(Exam.enterprise_id == enterprise_id)
     if published_only:
@@ -515,8 +772,18 @@ def find_exams(enterprise_id: int, *, published_only: bool = True, mode: str | N
 
 def has_passed(exam_id: int, person_id: int) -> bool:
     """Whether the person has a graded, passed attempt of the exam."""
-    return bool(db.session.scalar(select(func.count()).select_from(Attempt).where(
-        Attempt.exam_id == exam_id, Attempt.person_id == person_id, Attempt.status == GRADED, Attempt.passed.is_(True))))
+    return bool(
+        db.session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(
+                Attempt.exam_id == exam_id,
+                Attempt.person_id == person_id,
+                Attempt.status == GRADED,
+                Attempt.passed.is_(True),
+            )
+        )
+    )
 
 
 def person_result(exam: Exam, person_id: int) -> dict[str, Any]:
@@ -524,21 +791,34 @@ def person_result(exam: Exam, person_id: int) -> dict[str, Any]:
     counting = grading.counting_attempt(exam, person_id)
     used = attempts_used(exam.id, person_id)
     left = attempts_left(exam, person_id)
-    return {"attempts_used": used, "attempts_left": left, "counting": counting,
-            "passed": bool(counting and counting.passed), "score": counting.score if counting else None,
-            "open": open_attempt(exam.id, person_id)}
+    return {
+        "attempts_used": used,
+        "attempts_left": left,
+        "counting": counting,
+        "passed": bool(counting and counting.passed),
+        "score": counting.score if counting else None,
+        "open": open_attempt(exam.id, person_id),
+    }
 
 
 # ---------------------------------------------------------------- extensions
 
 
 def extension_for(exam_id: int, person_id: int) -> ExamExtension | None:
-    return db.session.scalar(select(ExamExtension).where(ExamExtension.exam_id == exam_id,
-                                                         ExamExtension.person_id == person_id))
+    return db.session.scalar(
+        select(ExamExtension).where(ExamExtension.exam_id == exam_id, ExamExtension.person_id == person_id)
+    )
 
 
-def set_extension(exam: Exam, person: Person, *, extra_minutes: int = 0, extra_attempts: int = 0,
-                  note: str | None = None, actor: User | None = None) -> ExamExtension:
+def set_extension(
+    exam: Exam,
+    person: Person,
+    *,
+    extra_minutes: int = 0,
+    extra_attempts: int = 0,
+    note: str | None = None,
+    actor: User | None = None,
+) -> ExamExtension:
     """Grant (or change) a person's extra minutes and attempts for an exam."""
     if person.enterprise_id != exam.enterprise_id:
         raise NotFound(_("Person not found."))
@@ -558,13 +838,22 @@ def set_extension(exam: Exam, person: Person, *, extra_minutes: int = 0, extra_a
 
 
 def open_attempt(exam_id: int, person_id: int) -> Attempt | None:
-    return db.session.scalar(select(Attempt).where(Attempt.exam_id == exam_id, Attempt.person_id == person_id,
-                                                   Attempt.status == OPEN))
+    return db.session.scalar(
+        select(Attempt).where(
+            Attempt.exam_id == exam_id, Attempt.person_id == person_id, Attempt.status == OPEN
+        )
+    )
 
 
 def attempts_used(exam_id: int, person_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Attempt).where(
-        Attempt.exam_id == exam_id, Attempt.person_id == person_id)) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.exam_id == exam_id, Attempt.person_id == person_id)
+        )
+        or 0
+    )
 
 
 def attempts_left(exam: Exam, person_id: int) -> int | None:
@@ -594,15 +883,22 @@ def availability(exam: Exam, person_id: int, now: dt.datetime | None = None) -> 
 def _deadline(exam: Exam, started: dt.datetime, ext: ExamExtension | None) -> dt.datetime | None:
     ends = []
     if exam.time_limit_minutes and exam.mode == MODE_EXAM:
-        ends.append(started + dt.timedelta(minutes=exam.time_limit_minutes + (ext.extra_minutes if ext else 0)))
+        ends.append(
+            started + dt.timedelta(minutes=exam.time_limit_minutes + (ext.extra_minutes if ext else 0))
+        )
     if exam.close_at:
         ends.append(exam.close_at + dt.timedelta(minutes=ext.extra_minutes if ext else 0))
     return min(ends) if ends else None
 
 
 def _draw_paper(exam: Exam, person_id: int, rng: random.Random) -> list[tuple[Question, Decimal]]:
-    seen = set(db.session.scalars(select(AttemptQuestion.question_id).join(Attempt).where(
-        Attempt.exam_id == exam.id, Attempt.person_id == person_id)))
+    seen = set(
+        db.session.scalars(
+            select(AttemptQuestion.question_id)
+            .join(Attempt)
+            .where(Attempt.exam_id == exam.id, Attempt.person_id == person_id)
+        )
+    )
     chosen: list[tuple[Question, Decimal]] = []
     taken: set[int] = set()
     for rule in exam.rules:
@@ -617,10 +913,19 @@ def _draw_paper(exam: Exam, person_id: int, rng: random.Random) -> list[tuple[Qu
             old = [i for i in ids if i in seen]
             rng.shuffle(fresh)
             rng.shuffle(old)
-            pick = (fresh + old)[: rule.count]  # a retake draws questions not seen before where the bank allows
+            pick = (fresh + old)[
+                : rule.count
+            ]  # a retake draws questions not seen before where the bank allows
             if len(pick) < rule.count:
-                raise DomainError(_("The paper cannot be drawn: rule %(n)d needs %(c)d questions but %(a)d are "
-                                    "available. Tell your trainer.", n=rule.position, c=rule.count, a=len(ids)))
+                raise DomainError(
+                    _(
+                        "The paper cannot be drawn: rule %(n)d needs %(c)d questions but %(a)d are "
+                        "available. Tell your trainer.",
+                        n=rule.position,
+                        c=rule.count,
+                        a=len(ids),
+                    )
+                )
             by_id = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(pick)))}
             group = [by_id[i] for i in pick]
         if exam.shuffle_questions:
@@ -633,8 +938,9 @@ def _draw_paper(exam: Exam, person_id: int, rng: random.Random) -> list[tuple[Qu
     return chosen
 
 
-def start_attempt(exam: Exam, person: Person, *, now: dt.datetime | None = None,
-                  rng: random.Random | None = None) -> Attempt:
+def start_attempt(
+    exam: Exam, person: Person, *, now: dt.datetime | None = None, rng: random.Random | None = None
+) -> Attempt:
     """Return the person's open attempt, or start one: questions frozen, deadline set by the server.
 
     Concurrent starts make one attempt: the unique partial index on open attempts refuses the second insert,
@@ -654,16 +960,32 @@ def start_attempt(exam: Exam, person: Person, *, now: dt.datetime | None = None,
     rng = rng or random.Random()
     paper = _draw_paper(exam, person.id, rng)
     ext = extension_for(exam.id, person.id)
-    number = (db.session.scalar(select(func.max(Attempt.number)).where(
-        Attempt.exam_id == exam.id, Attempt.person_id == person.id)) or 0) + 1
-    versions = {v.question_id: v for v in db.session.scalars(
-        select(QuestionVersion).join(Question, Question.id == QuestionVersion.question_id)
-        .where(Question.id.in_([q.id for q, _p in paper]), QuestionVersion.number == Question.version))}
+    number = (
+        db.session.scalar(
+            select(func.max(Attempt.number)).where(Attempt.exam_id == exam.id, Attempt.person_id == person.id)
+        )
+        or 0
+    ) + 1
+    versions = {
+        v.question_id: v
+        for v in db.session.scalars(
+            select(QuestionVersion)
+            .join(Question, Question.id == QuestionVersion.question_id)
+            .where(Question.id.in_([q.id for q, _p in paper]), QuestionVersion.number == Question.version)
+        )
+    }
     try:
         with db.session.begin_nested():
-            attempt = Attempt(exam_id=exam.id, person_id=person.id, number=number, started_at=now,
-                              deadline=_deadline(exam, now, ext), status=OPEN, seq=0,
-                              max_score=sum((p for _q, p in paper), Decimal("0")))
+            attempt = Attempt(
+                exam_id=exam.id,
+                person_id=person.id,
+                number=number,
+                started_at=now,
+                deadline=_deadline(exam, now, ext),
+                status=OPEN,
+                seq=0,
+                max_score=sum((p for _q, p in paper), Decimal("0")),
+            )
             db.session.add(attempt)
             db.session.flush()
             for pos, (q, pts) in enumerate(paper, start=1):
@@ -672,8 +994,14 @@ def start_attempt(exam: Exam, person: Person, *, now: dt.datetime | None = None,
                     order = list(range(len(q.options)))
                     if exam.shuffle_options:
                         rng.shuffle(order)
-                aq = AttemptQuestion(attempt_id=attempt.id, question_version_id=versions[q.id].id, question_id=q.id,
-                                     position=pos, option_order=order, points=pts)
+                aq = AttemptQuestion(
+                    attempt_id=attempt.id,
+                    question_version_id=versions[q.id].id,
+                    question_id=q.id,
+                    position=pos,
+                    option_order=order,
+                    points=pts,
+                )
                 db.session.add(aq)
                 db.session.flush()
                 db.session.add(AttemptAnswer(attempt_question_id=aq.id, answer=None, seq=0))
@@ -719,11 +1047,17 @@ def _lock_open(attempt: Attempt, now: dt.datetime) -> None:
     if attempt.status != OPEN:
         raise Conflict(_("This attempt has been submitted; the answer was not saved."))
     if is_overdue(attempt, now):
-        raise Conflict(_("Time is up: answers can no longer be saved. Your attempt is submitted with the answers "
-                         "saved before the deadline."))
+        raise Conflict(
+            _(
+                "Time is up: answers can no longer be saved. Your attempt is submitted with the answers "
+                "saved before the deadline."
+            )
+        )
 
 
-def save_answer(attempt: Attempt, aq_id: int, answer: Any, seq: int, *, now: dt.datetime | None = None) -> dict[str, Any]:
+def save_answer(
+    attempt: Attempt, aq_id: int, answer: Any, seq: int, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """Save one answer if ``seq`` is newer than the saved one; refuse after the deadline (plus grace)."""
     now = now or utcnow()
     _lock_open(attempt, now)
@@ -739,8 +1073,12 @@ def save_answer(attempt: Attempt, aq_id: int, answer: Any, seq: int, *, now: dt.
         .values(answer=value, seq=seq, saved_at=now)
         .execution_options(synchronize_session=False)
     )
-    db.session.execute(update(Attempt).where(Attempt.id == attempt.id, Attempt.seq < seq).values(seq=seq)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.seq < seq)
+        .values(seq=seq)
+        .execution_options(synchronize_session=False)
+    )
     db.session.flush()
     db.session.expire(aq)
     db.session.expire(attempt)
@@ -754,8 +1092,9 @@ def set_flag(attempt: Attempt, aq_id: int, flagged: bool, *, now: dt.datetime | 
     db.session.flush()
 
 
-def submit_attempt(attempt: Attempt, *, now: dt.datetime | None = None, auto: bool = False,
-                   actor: User | None = None) -> bool:
+def submit_attempt(
+    attempt: Attempt, *, now: dt.datetime | None = None, auto: bool = False, actor: User | None = None
+) -> bool:
     """Submit and grade an open attempt once; a second (concurrent or repeated) submit does nothing.
 
     Return whether this call submitted it.
@@ -763,7 +1102,8 @@ def submit_attempt(attempt: Attempt, *, now: dt.datetime | None = None, auto: bo
     now = now or utcnow()
     submitted_at = min(now, attempt.deadline + GRACE) if auto and attempt.deadline else now
     res = db.session.execute(
-        update(Attempt).where(Attempt.id == attempt.id, Attempt.status == OPEN)
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.status == OPEN)
         .values(status=SUBMITTED, submitted_at=submitted_at, auto_submitted=auto)
         .execution_options(synchronize_session=False)
     )
@@ -779,8 +1119,13 @@ def submit_attempt(attempt: Attempt, *, now: dt.datetime | None = None, auto: bo
 def close_overdue(now: dt.datetime | None = None, *, limit: int = 1000) -> int:
     """Submit every open attempt past its deadline (the periodic sweep); return how many."""
     now = now or utcnow()
-    ids = list(db.session.scalars(select(Attempt.id).where(Attempt.status == OPEN, Attempt.deadline.is_not(None),
-                                                           Attempt.deadline < now - GRACE).limit(limit)))
+    ids = list(
+        db.session.scalars(
+            select(Attempt.id)
+            .where(Attempt.status == OPEN, Attempt.deadline.is_not(None), Attempt.deadline < now - GRACE)
+            .limit(limit)
+        )
+    )
     n = 0
     for attempt_id in ids:
         attempt = db.session.get(Attempt, attempt_id)
@@ -789,14 +1134,18 @@ def close_overdue(now: dt.datetime | None = None, *, limit: int = 1000) -> int:
     return n
 
 
-def grade_answer(attempt_question: AttemptQuestion, score: Decimal, *, actor: User, feedback: str | None = None) -> Attempt:
+def grade_answer(
+    attempt_question: AttemptQuestion, score: Decimal, *, actor: User, feedback: str | None = None
+) -> Attempt:
     """Grade a short answer by hand; when none is left pending, the attempt is graded (and may pass)."""
     attempt = attempt_question.attempt
     if attempt.status not in FINISHED:
         raise DomainError(_("The attempt is still open."))
     score = Decimal(str(score))
     if score < 0 or score > attempt_question.points:
-        raise DomainError(_("The score must be between 0 and %(p)s.", p=attempt_question.points), field="score")
+        raise DomainError(
+            _("The score must be between 0 and %(p)s.", p=attempt_question.points), field="score"
+        )
     ans = attempt_question.answer
     ans.score, ans.correct = score.quantize(Decimal("0.01")), score >= attempt_question.points
     ans.graded_by_id, ans.graded_at, ans.feedback = actor.id, utcnow(), feedback or None
@@ -806,9 +1155,18 @@ def grade_answer(attempt_question: AttemptQuestion, score: Decimal, *, actor: Us
 
 def grading_queue(enterprise_id: int, exam_id: int | None = None) -> list[AttemptQuestion]:
     """Short answers waiting for a person to grade them."""
-    q = (select(AttemptQuestion).join(Attempt).join(Exam).join(AttemptAnswer)
-         .where(Exam.enterprise_id == enterprise_id, Attempt.status == PENDING_REVIEW, AttemptAnswer.graded_at.is_(None))
-         .order_by(Attempt.submitted_at, AttemptQuestion.position))
+    q = (
+        select(AttemptQuestion)
+        .join(Attempt)
+        .join(Exam)
+        .join(AttemptAnswer)
+        .where(
+            Exam.enterprise_id == enterprise_id,
+            Attempt.status == PENDING_REVIEW,
+            AttemptAnswer.graded_at.is_(None),
+        )
+        .order_by(Attempt.submitted_at, AttemptQuestion.position)
+    )
     if exam_id:
         q = q.where(Exam.id == exam_id)
     return [aq for aq in db.session.scalars(q) if not get_type(aq.version.type).auto_graded]
@@ -818,10 +1176,16 @@ def regrade_exam(exam: Exam, *, actor: User | None = None, question_id: int | No
     """Regrade finished attempts with the questions' current keys (after a correction); history is kept."""
     q = select(Attempt).where(Attempt.exam_id == exam.id, Attempt.status.in_((GRADED, PENDING_REVIEW)))
     if question_id is not None:
-        q = q.where(Attempt.id.in_(select(AttemptQuestion.attempt_id).where(AttemptQuestion.question_id == question_id)))
+        q = q.where(
+            Attempt.id.in_(
+                select(AttemptQuestion.attempt_id).where(AttemptQuestion.question_id == question_id)
+            )
+        )
     n = 0
     for attempt in list(db.session.scalars(q)):
-        grading.grade_attempt(attempt, reason="regrade", actor=actor, latest_keys=True, question_id=question_id)
+        grading.grade_attempt(
+            attempt, reason="regrade", actor=actor, latest_keys=True, question_id=question_id
+        )
         n += 1
     return n
 
@@ -835,14 +1199,19 @@ def practice_check(attempt: Attempt, aq_id: int) -> dict[str, Any]:
     return feedback_for(aq, aq.answer.answer if aq.answer else None)
 
 
-def feedback_for(aq: AttemptQuestion | None, answer: Any, version: QuestionVersion | None = None) -> dict[str, Any]:
+def feedback_for(
+    aq: AttemptQuestion | None, answer: Any, version: QuestionVersion | None = None
+) -> dict[str, Any]:
     version = version or aq.version
     qtype = get_type(version.type)
     partial = bool(version.question.bank.partial_credit)
     fraction = qtype.grade(answer, version.key, partial) if not qtype.is_blank(answer) else 0.0
     order = aq.option_order if aq is not None else None
-    return {"correct": None if fraction is None else fraction >= 1.0, "key": qtype.key_text(version.options, version.key, order),
-            "explanation": version.explanation or ""}
+    return {
+        "correct": None if fraction is None else fraction >= 1.0,
+        "key": qtype.key_text(version.options, version.key, order),
+        "explanation": version.explanation or "",
+    }
 
 
 def answers_visible(attempt: Attempt, now: dt.datetime | None = None) -> bool:
@@ -873,8 +1242,13 @@ def my_attempt(attempt_id: int, person_id: int | None) -> Attempt:
 
 def learner_exams(enterprise_id: int, person_id: int) -> list[dict[str, Any]]:
     """Published exams and practices of the enterprise with the person's standing in each."""
-    exams = list(db.session.scalars(select(Exam).where(Exam.enterprise_id == enterprise_id, Exam.status == PUBLISHED)
-                                    .order_by(Exam.mode, Exam.close_at.is_(None), Exam.close_at, Exam.title)))
+    exams = list(
+        db.session.scalars(
+            select(Exam)
+            .where(Exam.enterprise_id == enterprise_id, Exam.status == PUBLISHED)
+            .order_by(Exam.mode, Exam.close_at.is_(None), Exam.close_at, Exam.title)
+        )
+    )
     return [{"exam": e, **person_result(e, person_id), "problem": availability(e, person_id)} for e in exams]
 
 
@@ -890,8 +1264,11 @@ def mistakes(person_id: int, *, include_mastered: bool = False) -> list[MistakeE
 
 def mistake_check(person_id: int, question_id: int, answer: Any) -> dict[str, Any]:
     """Check a practice answer to a question of the person's mistake book; a right answer masters it."""
-    entry = db.session.scalar(select(MistakeEntry).where(MistakeEntry.person_id == person_id,
-                                                         MistakeEntry.question_id == question_id))
+    entry = db.session.scalar(
+        select(MistakeEntry).where(
+            MistakeEntry.person_id == person_id, MistakeEntry.question_id == question_id
+        )
+    )
     if entry is None:
         raise NotFound(_("Question not found."))
     version = current_version(entry.question)

@@ -32,12 +32,22 @@ from quizzes.types import LETTERS
 
 def summary(exam: Exam) -> dict[str, Any]:
     """Attempts, people, pass rate, average percent, and a 10-bin histogram of percent scores."""
-    graded = select(Attempt).where(Attempt.exam_id == exam.id, Attempt.status == GRADED, Attempt.max_score > 0).subquery()
+    graded = (
+        select(Attempt)
+        .where(Attempt.exam_id == exam.id, Attempt.status == GRADED, Attempt.max_score > 0)
+        .subquery()
+    )
     pct = graded.c.score * 100 / graded.c.max_score
-    row = db.session.execute(select(
-        func.count(), func.count(func.distinct(graded.c.person_id)), func.avg(pct),
-        func.sum(case((graded.c.passed.is_(True), 1), else_=0)), func.max(graded.c.score), func.min(graded.c.score),
-    )).one()
+    row = db.session.execute(
+        select(
+            func.count(),
+            func.count(func.distinct(graded.c.person_id)),
+            func.avg(pct),
+            func.sum(case((graded.c.passed.is_(True), 1), else_=0)),
+            func.max(graded.c.score),
+            func.min(graded.c.score),
+        )
+    ).one()
     attempts, people, avg, passed, best, worst = row
     bin_expr = cast(graded.c.score * 10 / graded.c.max_score, Integer)
     bins = dict(db.session.execute(select(bin_expr, func.count()).group_by(bin_expr)).all())
@@ -45,30 +55,54 @@ def summary(exam: Exam) -> dict[str, Any]:
     for i in range(10):
         n = bins.get(i, 0) + (bins.get(10, 0) if i == 9 else 0)
         histogram.append((f"{i * 10}–{i * 10 + 10 if i < 9 else 100}", n))
-    passed_people = db.session.scalar(select(func.count(func.distinct(graded.c.person_id))).where(graded.c.passed.is_(True)))
-    pending = db.session.scalar(select(func.count()).select_from(Attempt).where(
-        Attempt.exam_id == exam.id, Attempt.status == "pending_review"))
-    return {"attempts": attempts or 0, "people": people or 0, "passed_attempts": passed or 0,
-            "passed_people": passed_people or 0,
-            "pass_rate": (passed_people or 0) / people if people else None,
-            "average_pct": float(avg) if avg is not None else None,
-            "best": best, "worst": worst, "histogram": histogram, "pending": pending or 0}
+    passed_people = db.session.scalar(
+        select(func.count(func.distinct(graded.c.person_id))).where(graded.c.passed.is_(True))
+    )
+    pending = db.session.scalar(
+        select(func.count())
+        .select_from(Attempt)
+        .where(Attempt.exam_id == exam.id, Attempt.status == "pending_review")
+    )
+    return {
+        "attempts": attempts or 0,
+        "people": people or 0,
+        "passed_attempts": passed or 0,
+        "passed_people": passed_people or 0,
+        "pass_rate": (passed_people or 0) / people if people else None,
+        "average_pct": float(avg) if avg is not None else None,
+        "best": best,
+        "worst": worst,
+        "histogram": histogram,
+        "pending": pending or 0,
+    }
 
 
 def item_analysis(exam: Exam) -> list[dict[str, Any]]:
     """Per question of the exam: how many answered, difficulty, discrimination, option frequencies."""
-    ranked = (select(Attempt.id.label("attempt_id"),
-                     func.row_number().over(order_by=(Attempt.score.desc(), Attempt.id)).label("rn"),
-                     func.count().over().label("n"))
-              .where(Attempt.exam_id == exam.id, Attempt.status == GRADED).subquery())
-    k = (ranked.c.n * 27 + 99) / 100  # ceil(27 % of n) with integer arithmetic (same on SQLite and PostgreSQL)
+    ranked = (
+        select(
+            Attempt.id.label("attempt_id"),
+            func.row_number().over(order_by=(Attempt.score.desc(), Attempt.id)).label("rn"),
+            func.count().over().label("n"),
+        )
+        .where(Attempt.exam_id == exam.id, Attempt.status == GRADED)
+        .subquery()
+    )
+    k = (
+        ranked.c.n * 27 + 99
+    ) / 100  # ceil(27 % of n) with integer arithmetic (same on SQLite and PostgreSQL)
     share = AttemptAnswer.score / AttemptQuestion.points
     upper = and_(ranked.c.rn <= k)
     lower = and_(ranked.c.rn > ranked.c.n - k)
     rows = db.session.execute(
-        select(AttemptQuestion.question_id, func.count(), func.avg(share),
-               func.avg(case((upper, share))), func.avg(case((lower, share))),
-               func.sum(case((AttemptAnswer.correct.is_(True), 1), else_=0)))
+        select(
+            AttemptQuestion.question_id,
+            func.count(),
+            func.avg(share),
+            func.avg(case((upper, share))),
+            func.avg(case((lower, share))),
+            func.sum(case((AttemptAnswer.correct.is_(True), 1), else_=0)),
+        )
         .join(ranked, ranked.c.attempt_id == AttemptQuestion.attempt_id)
         .join(AttemptAnswer, AttemptAnswer.attempt_question_id == AttemptQuestion.id)
         .where(AttemptQuestion.points > 0, AttemptAnswer.score.is_not(None))
@@ -82,26 +116,41 @@ def item_analysis(exam: Exam) -> list[dict[str, Any]]:
     out = []
     for qid, n, diff, up, low, right in rows:
         q = questions[qid]
-        out.append({
-            "question": q, "answered": n, "right": right or 0,
-            "difficulty": float(diff) if diff is not None else None,
-            "discrimination": float(up) - float(low) if up is not None and low is not None and n >= 2 else None,
-            "options": freqs.get(qid, []),
-        })
-    out.sort(key=lambda r: (r["difficulty"] if r["difficulty"] is not None else 2))
+        out.append(
+            {
+                "question": q,
+                "answered": n,
+                "right": right or 0,
+                "difficulty": float(diff) if diff is not None else None,
+                "discrimination": float(up) - float(low)
+                if up is not None and low is not None and n >= 2
+                else None,
+                "options": freqs.get(qid, []),
+            }
+        )
+    out.sort(key=lambda r: r["difficulty"] if r["difficulty"] is not None else 2)
     return out
 
 
 def option_frequencies(exam: Exam, question_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """How often each option was chosen, per choice question (original option order, with the right ones marked)."""
     rows = db.session.execute(
-        select(AttemptQuestion.question_id, QuestionVersion.options, QuestionVersion.key, QuestionVersion.type,
-               AttemptAnswer.answer)
+        select(
+            AttemptQuestion.question_id,
+            QuestionVersion.options,
+            QuestionVersion.key,
+            QuestionVersion.type,
+            AttemptAnswer.answer,
+        )
         .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
         .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
         .join(AttemptAnswer, AttemptAnswer.attempt_question_id == AttemptQuestion.id)
-        .where(Attempt.exam_id == exam.id, Attempt.status == GRADED, AttemptQuestion.question_id.in_(question_ids),
-               QuestionVersion.type.in_(("single_choice", "multiple_choice", "true_false")))
+        .where(
+            Attempt.exam_id == exam.id,
+            Attempt.status == GRADED,
+            AttemptQuestion.question_id.in_(question_ids),
+            QuestionVersion.type.in_(("single_choice", "multiple_choice", "true_false")),
+        )
     ).all()
     counts: dict[int, Counter[Any]] = {}
     meta: dict[int, tuple[list[str], Any, str]] = {}
@@ -124,14 +173,19 @@ def option_frequencies(exam: Exam, question_ids: list[int]) -> dict[int, list[di
         else:
             right = set(key if isinstance(key, list) else [key])
             items = [(LETTERS[i], i, i in right) for i in range(len(options))]
-        out[qid] = [{"label": label, "count": c.get(value, 0), "share": c.get(value, 0) / total, "right": is_right}
-                    for label, value, is_right in items]
-        out[qid].append({"label": "—", "count": c.get("blank", 0), "share": c.get("blank", 0) / total, "right": False})
+        out[qid] = [
+            {"label": label, "count": c.get(value, 0), "share": c.get(value, 0) / total, "right": is_right}
+            for label, value, is_right in items
+        ]
+        out[qid].append(
+            {"label": "—", "count": c.get("blank", 0), "share": c.get("blank", 0) / total, "right": False}
+        )
     return out
 
 
-def exam_stats_for_people(person_ids: Any, since: dt.datetime | None = None,
-                          until: dt.datetime | None = None) -> tuple[float | None, float | None]:
+def exam_stats_for_people(
+    person_ids: Any, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> tuple[float | None, float | None]:
     """Return (pass rate 0..1, average percent score 0..100) of exam-mode results of ``person_ids`` in a window.
 
     ``person_ids`` is a subquery (or list) of person ids. Each (exam, person) pair with a graded attempt submitted
@@ -139,17 +193,29 @@ def exam_stats_for_people(person_ids: Any, since: dt.datetime | None = None,
     Both are None when there is nothing to measure.
     """
     pct = Attempt.score * 100 / Attempt.max_score
-    q = (select(Attempt.exam_id, Attempt.person_id, func.max(pct).label("pct"),
-                func.max(case((Attempt.passed.is_(True), 1), else_=0)).label("passed"))
-         .join(Exam, Exam.id == Attempt.exam_id)
-         .where(Exam.mode == MODE_EXAM, Attempt.status == GRADED, Attempt.max_score > 0,
-                Attempt.person_id.in_(person_ids)))
+    q = (
+        select(
+            Attempt.exam_id,
+            Attempt.person_id,
+            func.max(pct).label("pct"),
+            func.max(case((Attempt.passed.is_(True), 1), else_=0)).label("passed"),
+        )
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .where(
+            Exam.mode == MODE_EXAM,
+            Attempt.status == GRADED,
+            Attempt.max_score > 0,
+            Attempt.person_id.in_(person_ids),
+        )
+    )
     if since is not None:
         q = q.where(Attempt.submitted_at >= since)
     if until is not None:
         q = q.where(Attempt.submitted_at < until)
     best = q.group_by(Attempt.exam_id, Attempt.person_id).subquery()
-    n, passed, avg = db.session.execute(select(func.count(), func.sum(best.c.passed), func.avg(best.c.pct))).one()
+    n, passed, avg = db.session.execute(
+        select(func.count(), func.sum(best.c.passed), func.avg(best.c.pct))
+    ).one()
     if not n:
         return None, None
     return float(passed or 0) / n, float(Decimal(str(avg)).quantize(Decimal("0.01")))
@@ -160,14 +226,51 @@ def results_rows(exam: Exam) -> tuple[list[str], list[list[Any]]]:
     from lms.org.models import Department, Person
 
     rows = db.session.execute(
-        select(Person.employee_no, Person.name, Department.path, Attempt.number, Attempt.started_at,
-               Attempt.submitted_at, Attempt.status, Attempt.score, Attempt.max_score, Attempt.passed,
-               Attempt.auto_submitted)
-        .join(Person, Person.id == Attempt.person_id).outerjoin(Department, Department.id == Person.department_id)
+        select(
+            Person.employee_no,
+            Person.name,
+            Department.path,
+            Attempt.number,
+            Attempt.started_at,
+            Attempt.submitted_at,
+            Attempt.status,
+            Attempt.score,
+            Attempt.max_score,
+            Attempt.passed,
+            Attempt.auto_submitted,
+        )
+        .join(Person, Person.id == Attempt.person_id)
+        .outerjoin(Department, Department.id == Person.department_id)
         .where(Attempt.exam_id == exam.id, Attempt.status != "open")
         .order_by(Department.path, Person.employee_no, Attempt.number)
     ).all()
-    headers = ["工号", "姓名", "部门", "第几次", "开始时间", "交卷时间", "状态", "得分", "满分", "是否通过", "超时自动交卷"]
+    headers = [
+        "工号",
+        "姓名",
+        "部门",
+        "第几次",
+        "开始时间",
+        "交卷时间",
+        "状态",
+        "得分",
+        "满分",
+        "是否通过",
+        "超时自动交卷",
+    ]
     status_zh = {"graded": "已评分", "pending_review": "待阅卷", "submitted": "已交卷"}
-    return headers, [[r[0], r[1], r[2] or "", r[3], r[4], r[5], status_zh.get(r[6], r[6]), r[7], r[8],
-                      "是" if r[9] else ("否" if r[9] is False else ""), "是" if r[10] else "否"] for r in rows]
+    return headers, [
+        [
+            r[0],
+            r[1],
+            r[2] or "",
+            r[3],
+            r[4],
+            r[5],
+            status_zh.get(r[6], r[6]),
+            r[7],
+            r[8],
+            "是" if r[9] else ("否" if r[9] is False else ""),
+            "是" if r[10] else "否",
+        ]
+        for r in rows
+    ]

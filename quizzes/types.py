@@ -123,7 +123,11 @@ class MultipleChoice(QuestionType):
     def validate(self, options: list[str], key: Any) -> str | None:
         if len(options) < 2:
             return _("a choice question needs at least two options")
-        if not isinstance(key, list) or not key or any(not isinstance(k, int) or not 0 <= k < len(options) for k in key):
+        if (
+            not isinstance(key, list)
+            or not key
+            or any(not isinstance(k, int) or not 0 <= k < len(options) for k in key)
+        ):
             return _("the answers must be among the options")
         return None
 
@@ -213,7 +217,9 @@ class FillBlank(QuestionType):
         given = list(answer or [])
         right = 0
         for i, accepted in enumerate(blanks):
-            if i < len(given) and normalize_answer_text(given[i]) in {normalize_answer_text(a) for a in accepted}:
+            if i < len(given) and normalize_answer_text(given[i]) in {
+                normalize_answer_text(a) for a in accepted
+            }:
                 right += 1
         return right / len(blanks)
 
@@ -239,10 +245,14 @@ class ShortAnswer(QuestionType):
         return not str(answer or "").strip()
 
     def grade(self, answer: Any, key: Any, partial: bool = False) -> float | None:
-        return 0.0 if self.is_blank(answer) else None  # nothing written earns nothing; the rest waits for a person
+        return (
+            0.0 if self.is_blank(answer) else None
+        )  # nothing written earns nothing; the rest waits for a person
 
 
-REGISTRY: dict[str, QuestionType] = {t.name: t for t in (SingleChoice(), MultipleChoice(), TrueFalse(), FillBlank(), ShortAnswer())}
+REGISTRY: dict[str, QuestionType] = {
+    t.name: t for t in (SingleChoice(), MultipleChoice(), TrueFalse(), FillBlank(), ShortAnswer())
+}
 TYPE_NAMES = tuple(REGISTRY)
 
 

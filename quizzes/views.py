@@ -73,8 +73,13 @@ def start(exam_id: int):
     if exam.status != "published":
         abort(404)
     if request.method == "GET":
-        return render_template("quizzes/start.html", exam=exam, standing=services.person_result(exam, pid),
-                               problem=services.availability(exam, pid), ext=services.extension_for(exam.id, pid))
+        return render_template(
+            "quizzes/start.html",
+            exam=exam,
+            standing=services.person_result(exam, pid),
+            problem=services.availability(exam, pid),
+            ext=services.extension_for(exam.id, pid),
+        )
     attempt = services.start_attempt(exam, db.session.get(Person, pid))
     db.session.commit()
     return redirect(url_for("quizzes.take", attempt_id=attempt.id))
@@ -103,15 +108,30 @@ def take(attempt_id: int):
     if attempt.status == OPEN and services.is_overdue(attempt):
         services.submit_attempt(attempt, auto=True)
         db.session.commit()
-        flash(_("Time was up: your attempt was submitted with the answers saved before the deadline."), "warning")
+        flash(
+            _("Time was up: your attempt was submitted with the answers saved before the deadline."),
+            "warning",
+        )
     if attempt.status != OPEN:
         return redirect(url_for("quizzes.result", attempt_id=attempt.id))
     exam = db.session.get(Exam, attempt.exam_id)
-    questions = [{"aq": aq, "view": public_question(aq.version, aq.option_order),
-                  "answer": aq.answer.answer if aq.answer else None} for aq in attempt.questions]
-    return render_template("quizzes/take.html", attempt=attempt, exam=exam, questions=questions,
-                           seconds_left=services.seconds_left(attempt), practice=exam.mode == MODE_PRACTICE,
-                           type_labels={k: t.label for k, t in REGISTRY.items()})
+    questions = [
+        {
+            "aq": aq,
+            "view": public_question(aq.version, aq.option_order),
+            "answer": aq.answer.answer if aq.answer else None,
+        }
+        for aq in attempt.questions
+    ]
+    return render_template(
+        "quizzes/take.html",
+        attempt=attempt,
+        exam=exam,
+        questions=questions,
+        seconds_left=services.seconds_left(attempt),
+        practice=exam.mode == MODE_PRACTICE,
+        type_labels={k: t.label for k, t in REGISTRY.items()},
+    )
 
 
 def _json_conflict(message: str) -> Any:
@@ -126,10 +146,16 @@ def save(attempt_id: int):
     if services.is_overdue(attempt):
         services.submit_attempt(attempt, auto=True)
         db.session.commit()
-        return _json_conflict(_("Time is up: answers can no longer be saved. Your attempt is submitted with the "
-                                "answers saved before the deadline."))
+        return _json_conflict(
+            _(
+                "Time is up: answers can no longer be saved. Your attempt is submitted with the "
+                "answers saved before the deadline."
+            )
+        )
     try:
-        result = services.save_answer(attempt, int(data.get("aq", 0)), data.get("answer"), int(data.get("seq", 0)))
+        result = services.save_answer(
+            attempt, int(data.get("aq", 0)), data.get("answer"), int(data.get("seq", 0))
+        )
     except Conflict as exc:
         db.session.rollback()
         return _json_conflict(exc.message)
@@ -165,9 +191,15 @@ def check(attempt_id: int):
 @roles(*TAKERS)
 def state(attempt_id: int):
     attempt = _own_attempt(attempt_id)
-    return jsonify({"status": attempt.status, "seq": attempt.seq, "seconds_left": services.seconds_left(attempt),
-                    "answers": {str(aq.id): aq.answer.answer for aq in attempt.questions if aq.answer},
-                    "flags": [aq.id for aq in attempt.questions if aq.flagged]})
+    return jsonify(
+        {
+            "status": attempt.status,
+            "seq": attempt.seq,
+            "seconds_left": services.seconds_left(attempt),
+            "answers": {str(aq.id): aq.answer.answer for aq in attempt.questions if aq.answer},
+            "flags": [aq.id for aq in attempt.questions if aq.flagged],
+        }
+    )
 
 
 @bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
@@ -184,12 +216,21 @@ def _review(attempt: Attempt, show_key: bool) -> list[dict[str, Any]]:
     for aq in attempt.questions:
         v = aq.version
         qtype = get_type(v.type)
-        item = {"aq": aq, "view": public_question(v, aq.option_order),
-                "answer_text": qtype.answer_text(v.options, aq.answer.answer if aq.answer else None, aq.option_order)}
+        item = {
+            "aq": aq,
+            "view": public_question(v, aq.option_order),
+            "answer_text": qtype.answer_text(
+                v.options, aq.answer.answer if aq.answer else None, aq.option_order
+            ),
+        }
         if show_key:
-            item.update(key_text=qtype.key_text(v.options, v.key, aq.option_order), explanation=v.explanation,
-                        score=aq.answer.score if aq.answer else None, correct=aq.answer.correct if aq.answer else None,
-                        feedback=aq.answer.feedback if aq.answer else None)
+            item.update(
+                key_text=qtype.key_text(v.options, v.key, aq.option_order),
+                explanation=v.explanation,
+                score=aq.answer.score if aq.answer else None,
+                correct=aq.answer.correct if aq.answer else None,
+                feedback=aq.answer.feedback if aq.answer else None,
+            )
         out.append(item)
     return out
 
@@ -205,9 +246,15 @@ def result(attempt_id: int):
         db.session.commit()
     exam = db.session.get(Exam, attempt.exam_id)
     show_key = services.answers_visible(attempt)
-    return render_template("quizzes/result.html", attempt=attempt, exam=exam, show_key=show_key,
-                           show_score=services.score_visible(attempt), review=_review(attempt, show_key),
-                           standing=services.person_result(exam, attempt.person_id))
+    return render_template(
+        "quizzes/result.html",
+        attempt=attempt,
+        exam=exam,
+        show_key=show_key,
+        show_score=services.score_visible(attempt),
+        review=_review(attempt, show_key),
+        standing=services.person_result(exam, attempt.person_id),
+    )
 
 
 @bp.route("/mistakes")
@@ -246,12 +293,18 @@ def banks():
     form = BankForm()
     if form.validate_on_submit():
         shared = request.form.get("shared") == "1" and current_user.app_role == "admin"
-        bank = services.create_bank(None if shared else acting_enterprise_id(), form.name.data,
-                                    partial_credit=form.partial_credit.data, description=form.description.data)
+        bank = services.create_bank(
+            None if shared else acting_enterprise_id(),
+            form.name.data,
+            partial_credit=form.partial_credit.data,
+            description=form.description.data,
+        )
         db.session.commit()
         flash(_("Bank created."), "success")
         return redirect(url_for("quizzes.bank", bank_id=bank.id))
-    return render_template("quizzes/banks.html", banks=services.visible_banks(acting_enterprise_id()), form=form)
+    return render_template(
+        "quizzes/banks.html", banks=services.visible_banks(acting_enterprise_id()), form=form
+    )
 
 
 @bp.route("/banks/<int:bank_id>")
@@ -263,12 +316,23 @@ def bank(bank_id: int):
         if request.args.get(name):
             q = q.where(getattr(Question, name) == request.args[name])
     questions = list(db.session.scalars(q.order_by(Question.id)))
-    categories = list(db.session.scalars(select(Question.category).where(Question.bank_id == b.id,
-                                                                         Question.category.is_not(None))
-                                         .distinct().order_by(Question.category)))
-    return render_template("quizzes/bank.html", bank=b, questions=questions, categories=categories,
-                           types=REGISTRY, editable=services.can_edit_bank(b, current_user),
-                           form=BankForm(obj=b))
+    categories = list(
+        db.session.scalars(
+            select(Question.category)
+            .where(Question.bank_id == b.id, Question.category.is_not(None))
+            .distinct()
+            .order_by(Question.category)
+        )
+    )
+    return render_template(
+        "quizzes/bank.html",
+        bank=b,
+        questions=questions,
+        categories=categories,
+        types=REGISTRY,
+        editable=services.can_edit_bank(b, current_user),
+        form=BankForm(obj=b),
+    )
 
 
 @bp.route("/banks/<int:bank_id>/edit", methods=["POST"])
@@ -278,8 +342,13 @@ def bank_edit(bank_id: int):
     form = BankForm()
     if not form.validate_on_submit():
         raise DomainError(_("Check the form."))
-    services.update_bank(b, name=form.name.data, partial_credit=form.partial_credit.data, status=form.status.data,
-                         description=form.description.data)
+    services.update_bank(
+        b,
+        name=form.name.data,
+        partial_credit=form.partial_credit.data,
+        status=form.status.data,
+        description=form.description.data,
+    )
     db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("quizzes.bank", bank_id=b.id))
@@ -288,14 +357,31 @@ def bank_edit(bank_id: int):
 def _apply_question_form(form: QuestionForm) -> dict[str, Any]:
     result = ParseResult(filename="", format="form")
     options = [o.strip() for o in (form.options.data or "").splitlines() if o.strip()]
-    parsed = build_question(0, form.type.data, (form.stem.data or "").strip(), options, (form.answer.data or "").strip(),
-                            explanation=(form.explanation.data or "").strip(), difficulty=form.difficulty.data,
-                            category=(form.category.data or "").strip(), points=str(form.points.data), result=result)
+    parsed = build_question(
+        0,
+        form.type.data,
+        (form.stem.data or "").strip(),
+        options,
+        (form.answer.data or "").strip(),
+        explanation=(form.explanation.data or "").strip(),
+        difficulty=form.difficulty.data,
+        category=(form.category.data or "").strip(),
+        points=str(form.points.data),
+        result=result,
+    )
     if parsed is None:
         raise DomainError("; ".join(e["message"] for e in result.errors))
-    return {"type": parsed.type, "stem": parsed.stem, "options": parsed.options, "key": parsed.key,
-            "explanation": parsed.explanation, "category": parsed.category, "difficulty": form.difficulty.data,
-            "points": Decimal(str(form.points.data)), "status": form.status.data}
+    return {
+        "type": parsed.type,
+        "stem": parsed.stem,
+        "options": parsed.options,
+        "key": parsed.key,
+        "explanation": parsed.explanation,
+        "category": parsed.category,
+        "difficulty": form.difficulty.data,
+        "points": Decimal(str(form.points.data)),
+        "status": form.status.data,
+    }
 
 
 @bp.route("/banks/<int:bank_id>/questions/new", methods=["GET", "POST"])
@@ -334,8 +420,13 @@ def question_preview(question_id: int):
     q = _found(services.get_question, question_id, acting_enterprise_id())
     v = services.current_version(q)
     qtype = get_type(v.type)
-    return render_template("quizzes/question_preview.html", q=q, view=public_question(v),
-                           key_text=qtype.key_text(v.options, v.key), version=v)
+    return render_template(
+        "quizzes/question_preview.html",
+        q=q,
+        view=public_question(v),
+        key_text=qtype.key_text(v.options, v.key),
+        version=v,
+    )
 
 
 @bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])
@@ -345,9 +436,14 @@ def import_upload(bank_id: int):
     form = UploadForm()
     if form.validate_on_submit():
         f = form.file.data
-        stored = save_stream(f.stream, f.filename or "questions", purpose="question-import",
-                             enterprise_id=acting_enterprise_id(), uploaded_by_id=current_user.id,
-                             max_bytes=20 * 1024 * 1024)
+        stored = save_stream(
+            f.stream,
+            f.filename or "questions",
+            purpose="question-import",
+            enterprise_id=acting_enterprise_id(),
+            uploaded_by_id=current_user.id,
+            max_bytes=20 * 1024 * 1024,
+        )
         db.session.commit()
         return redirect(url_for("quizzes.import_preview", bank_id=b.id, file_id=stored.id))
     return render_template("quizzes/import_upload.html", bank=b, form=form)
@@ -355,7 +451,11 @@ def import_upload(bank_id: int):
 
 def _import_file(file_id: int) -> StoredFile:
     stored = db.session.get(StoredFile, file_id)
-    if stored is None or stored.enterprise_id != acting_enterprise_id() or stored.purpose != "question-import":
+    if (
+        stored is None
+        or stored.enterprise_id != acting_enterprise_id()
+        or stored.purpose != "question-import"
+    ):
         abort(404)
     return stored
 
@@ -381,8 +481,15 @@ def import_commit(bank_id: int, file_id: int):
         flash(_("Nothing was imported: fix the rows listed and upload again."), "error")
         return redirect(url_for("quizzes.import_preview", bank_id=b.id, file_id=stored.id))
     db.session.commit()
-    flash(_("Questions imported: %(c)d created, %(u)d updated, %(n)d unchanged.", c=res.created, u=res.updated,
-            n=res.unchanged), "success")
+    flash(
+        _(
+            "Questions imported: %(c)d created, %(u)d updated, %(n)d unchanged.",
+            c=res.created,
+            u=res.updated,
+            n=res.unchanged,
+        ),
+        "success",
+    )
     return redirect(url_for("quizzes.bank", bank_id=b.id))
 
 
@@ -410,17 +517,31 @@ def _exam(exam_id: int) -> Exam:
 
 def _exam_values(form: ExamForm) -> dict[str, Any]:
     return {k: getattr(form, k).data for k in services.EXAM_FIELDS if hasattr(form, k)} | {
-        "hours": form.hours.data or Decimal("0"), "category": form.category.data or None,
-        "description": form.description.data or None}
+        "hours": form.hours.data or Decimal("0"),
+        "category": form.category.data or None,
+        "description": form.description.data or None,
+    }
 
 
 @bp.route("/exams")
 @roles(*STAFF)
 def exams():
-    rows = list(db.session.scalars(select(Exam).where(Exam.enterprise_id == acting_enterprise_id())
-                                   .order_by(Exam.created_at.desc())))
-    counts = dict(db.session.execute(select(Attempt.exam_id, func.count()).where(
-        Attempt.exam_id.in_([e.id for e in rows]), Attempt.status != OPEN).group_by(Attempt.exam_id)).all()) if rows else {}
+    rows = list(
+        db.session.scalars(
+            select(Exam).where(Exam.enterprise_id == acting_enterprise_id()).order_by(Exam.created_at.desc())
+        )
+    )
+    counts = (
+        dict(
+            db.session.execute(
+                select(Attempt.exam_id, func.count())
+                .where(Attempt.exam_id.in_([e.id for e in rows]), Attempt.status != OPEN)
+                .group_by(Attempt.exam_id)
+            ).all()
+        )
+        if rows
+        else {}
+    )
     return render_template("quizzes/exams.html", exams=rows, counts=counts)
 
 
@@ -450,11 +571,26 @@ def exam_edit(exam_id: int):
     banks = services.visible_banks(exam.enterprise_id)
     rule_form.bank_id.choices = [(0, _("Any bank"))] + [(b.id, b.name) for b in banks]
     rules = [{"rule": r, "available": services.rule_available(r, exam.enterprise_id)} for r in exam.rules]
-    categories = list(db.session.scalars(select(Question.category).join(QuestionBank).where(
-        services.bank_scope(exam.enterprise_id), Question.category.is_not(None)).distinct().order_by(Question.category)))
-    return render_template("quizzes/exam_edit.html", exam=exam, form=form, rule_form=rule_form, rules=rules,
-                           problems=services.paper_problems(exam), categories=categories, types=REGISTRY,
-                           total_points=sum((Decimal(r["rule"].points or 0) * r["rule"].count for r in rules), Decimal(0)))
+    categories = list(
+        db.session.scalars(
+            select(Question.category)
+            .join(QuestionBank)
+            .where(services.bank_scope(exam.enterprise_id), Question.category.is_not(None))
+            .distinct()
+            .order_by(Question.category)
+        )
+    )
+    return render_template(
+        "quizzes/exam_edit.html",
+        exam=exam,
+        form=form,
+        rule_form=rule_form,
+        rules=rules,
+        problems=services.paper_problems(exam),
+        categories=categories,
+        types=REGISTRY,
+        total_points=sum((Decimal(r["rule"].points or 0) * r["rule"].count for r in rules), Decimal(0)),
+    )
 
 
 @bp.route("/exams/<int:exam_id>/rules", methods=["POST"])
@@ -464,10 +600,20 @@ def rule_add(exam_id: int):
     form = RuleForm()
     form.bank_id.choices = [(0, "")] + [(b.id, b.name) for b in services.visible_banks(exam.enterprise_id)]
     if not form.validate_on_submit():
-        raise DomainError(_("Check the rule: %(e)s", e="; ".join(f"{k}: {v[0]}" for k, v in form.errors.items())))
-    services.add_rule(exam, kind=form.kind.data, question_id=form.question_id.data, bank_id=form.bank_id.data or None,
-                      type=form.type.data or None, category=(form.category.data or "").strip() or None,
-                      difficulty=form.difficulty.data or None, count=form.count.data or 1, points=form.points.data)
+        raise DomainError(
+            _("Check the rule: %(e)s", e="; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()))
+        )
+    services.add_rule(
+        exam,
+        kind=form.kind.data,
+        question_id=form.question_id.data,
+        bank_id=form.bank_id.data or None,
+        type=form.type.data or None,
+        category=(form.category.data or "").strip() or None,
+        difficulty=form.difficulty.data or None,
+        count=form.count.data or 1,
+        points=form.points.data,
+    )
     db.session.commit()
     return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
 
@@ -496,11 +642,20 @@ def exam_status(exam_id: int):
 def exam_results(exam_id: int):
     exam = _exam(exam_id)
     attempts = db.session.execute(
-        select(Attempt, Person).join(Person, Person.id == Attempt.person_id)
-        .where(Attempt.exam_id == exam.id).order_by(Attempt.submitted_at.desc().nulls_last(), Attempt.id.desc())
-        .limit(500)).all()
-    return render_template("quizzes/results.html", exam=exam, summary=stats.summary(exam),
-                           items=stats.item_analysis(exam), attempts=attempts, types=REGISTRY)
+        select(Attempt, Person)
+        .join(Person, Person.id == Attempt.person_id)
+        .where(Attempt.exam_id == exam.id)
+        .order_by(Attempt.submitted_at.desc().nulls_last(), Attempt.id.desc())
+        .limit(500)
+    ).all()
+    return render_template(
+        "quizzes/results.html",
+        exam=exam,
+        summary=stats.summary(exam),
+        items=stats.item_analysis(exam),
+        attempts=attempts,
+        types=REGISTRY,
+    )
 
 
 @bp.route("/exams/<int:exam_id>/results.xlsx")
@@ -512,10 +667,24 @@ def exam_export(exam_id: int):
     from lms.core.exports import write_xlsx
 
     out = io.BytesIO()
-    item_rows = [[i["question"].id, i["question"].stem, i["answered"], i["difficulty"], i["discrimination"],
-                  " ".join(f"{o['label']}:{o['count']}" for o in i["options"])] for i in items]
-    write_xlsx(out, {"成绩": (headers, rows),
-                     "试题分析": (["题号", "题干", "作答人次", "难度(得分率)", "区分度", "选项分布"], item_rows)})
+    item_rows = [
+        [
+            i["question"].id,
+            i["question"].stem,
+            i["answered"],
+            i["difficulty"],
+            i["discrimination"],
+            " ".join(f"{o['label']}:{o['count']}" for o in i["options"]),
+        ]
+        for i in items
+    ]
+    write_xlsx(
+        out,
+        {
+            "成绩": (headers, rows),
+            "试题分析": (["题号", "题干", "作答人次", "难度(得分率)", "区分度", "选项分布"], item_rows),
+        },
+    )
     return _xlsx(out.getvalue(), f"exam-{exam.id}-results.xlsx")
 
 
@@ -525,8 +694,13 @@ def regrade(exam_id: int):
     exam = _exam(exam_id)
     n = services.regrade_exam(exam, actor=current_user)
     db.session.commit()
-    flash(_("%(n)d attempts regraded with the current answers; the previous scores are kept in the history.", n=n),
-          "success")
+    flash(
+        _(
+            "%(n)d attempts regraded with the current answers; the previous scores are kept in the history.",
+            n=n,
+        ),
+        "success",
+    )
     return redirect(url_for("quizzes.exam_results", exam_id=exam.id))
 
 
@@ -539,8 +713,13 @@ def attempt_review(attempt_id: int):
     exam = _exam(attempt.exam_id)
     if attempt.status == OPEN:
         abort(404)  # an open attempt is the learner's alone until submitted
-    return render_template("quizzes/attempt_review.html", attempt=attempt, exam=exam, review=_review(attempt, True),
-                           person=db.session.get(Person, attempt.person_id))
+    return render_template(
+        "quizzes/attempt_review.html",
+        attempt=attempt,
+        exam=exam,
+        review=_review(attempt, True),
+        person=db.session.get(Person, attempt.person_id),
+    )
 
 
 @bp.route("/grading")
@@ -572,15 +751,29 @@ def extensions(exam_id: int):
     exam = _exam(exam_id)
     form = ExtensionForm()
     if form.validate_on_submit():
-        person = db.session.scalar(select(Person).where(Person.enterprise_id == exam.enterprise_id,
-                                                        Person.employee_no == form.employee_no.data.strip()))
+        person = db.session.scalar(
+            select(Person).where(
+                Person.enterprise_id == exam.enterprise_id,
+                Person.employee_no == form.employee_no.data.strip(),
+            )
+        )
         if person is None:
             raise DomainError(_("No person with this employee number."), field="employee_no")
-        services.set_extension(exam, person, extra_minutes=form.extra_minutes.data or 0,
-                               extra_attempts=form.extra_attempts.data or 0, note=form.note.data, actor=current_user)
+        services.set_extension(
+            exam,
+            person,
+            extra_minutes=form.extra_minutes.data or 0,
+            extra_attempts=form.extra_attempts.data or 0,
+            note=form.note.data,
+            actor=current_user,
+        )
         db.session.commit()
         flash(_("Extension saved."), "success")
         return redirect(url_for("quizzes.extensions", exam_id=exam.id))
-    rows = db.session.execute(select(ExamExtension, Person).join(Person, Person.id == ExamExtension.person_id)
-                              .where(ExamExtension.exam_id == exam.id).order_by(Person.employee_no)).all()
+    rows = db.session.execute(
+        select(ExamExtension, Person)
+        .join(Person, Person.id == ExamExtension.person_id)
+        .where(ExamExtension.exam_id == exam.id)
+        .order_by(Person.employee_no)
+    ).all()
     return render_template("quizzes/extensions.html", exam=exam, form=form, rows=rows, now=utcnow())

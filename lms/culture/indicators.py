@@ -63,7 +63,10 @@ class Unit:
             path = dept.path if dept is not None else "\x00"
             sub = select(Department.id).where(
                 Department.enterprise_id == self.enterprise_id,
-                or_(Department.id == self.department_id, Department.path.startswith(path + "/", autoescape=True)),
+                or_(
+                    Department.id == self.department_id,
+                    Department.path.startswith(path + "/", autoescape=True),
+                ),
             )
             q = q.where(Person.department_id.in_(sub))
         if self.post_id is not None:
@@ -97,8 +100,9 @@ def metric(key: str, label: Any, unit: str, mapping: dict[str, Any], for_kind: s
     return deco
 
 
-def compute(key: str, enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date,
-            as_of: dt.date) -> IndicatorValue:
+def compute(
+    key: str, enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
     """Compute metric ``key`` for a unit; unknown metrics are an error the framework editor should have caught."""
     m = METRICS.get(key)
     if m is None:
@@ -128,7 +132,9 @@ def _call(fn: Callable[..., Any] | None, *args: Any, **kwargs: Any) -> tuple[boo
     try:
         return True, fn(*args, **kwargs)
     except TypeError as exc:  # an interface that changed: fall back to our own SQL, loudly
-        log.warning("culture: %s did not accept our call (%s); using the ledger", getattr(fn, "__name__", fn), exc)
+        log.warning(
+            "culture: %s did not accept our call (%s); using the ledger", getattr(fn, "__name__", fn), exc
+        )
         return False, None
 
 
@@ -190,28 +196,42 @@ def overdue_people_sql(enterprise_id: int, people: Select[Any], as_of: dt.date) 
     ids = people.subquery()
     ever = (
         select(TrainingRecord.person_id, func.count().label("n"))
-        .where(_live(), TrainingRecord.completed_at < _end(as_of), TrainingRecord.person_id.in_(select(ids.c.id)))
+        .where(
+            _live(), TrainingRecord.completed_at < _end(as_of), TrainingRecord.person_id.in_(select(ids.c.id))
+        )
         .group_by(TrainingRecord.person_id)
         .subquery()
     )
     recent = (
         select(TrainingRecord.person_id, func.sum(TrainingRecord.hours).label("h"))
-        .where(_live(), TrainingRecord.completed_at >= _end(year_ago), TrainingRecord.completed_at < _end(as_of),
-               TrainingRecord.person_id.in_(select(ids.c.id)))
+        .where(
+            _live(),
+            TrainingRecord.completed_at >= _end(year_ago),
+            TrainingRecord.completed_at < _end(as_of),
+            TrainingRecord.person_id.in_(select(ids.c.id)),
+        )
         .group_by(TrainingRecord.person_id)
         .subquery()
     )
     certs = (
         select(TrainingRecord.person_id, func.max(TrainingRecord.valid_until).label("valid_until"))
-        .where(_live(), TrainingRecord.kind == KIND_CERTIFICATE, TrainingRecord.valid_until.is_not(None),
-               TrainingRecord.completed_at < _end(as_of), TrainingRecord.person_id.in_(select(ids.c.id)))
+        .where(
+            _live(),
+            TrainingRecord.kind == KIND_CERTIFICATE,
+            TrainingRecord.valid_until.is_not(None),
+            TrainingRecord.completed_at < _end(as_of),
+            TrainingRecord.person_id.in_(select(ids.c.id)),
+        )
         .group_by(TrainingRecord.person_id)
         .subquery()
     )
     special = (
         select(PersonRole.person_id)
         .join(ResponsibilityRole, ResponsibilityRole.id == PersonRole.role_id)
-        .where(ResponsibilityRole.enterprise_id == enterprise_id, ResponsibilityRole.name == SPECIAL_OPERATIONS_ROLE)
+        .where(
+            ResponsibilityRole.enterprise_id == enterprise_id,
+            ResponsibilityRole.name == SPECIAL_OPERATIONS_ROLE,
+        )
     )
     hired_long = or_(Person.hire_date.is_(None), Person.hire_date <= year_ago)
     no_training = and_(
@@ -221,8 +241,15 @@ def overdue_people_sql(enterprise_id: int, people: Select[Any], as_of: dt.date) 
     low_hours = and_(hired_long, func.coalesce(recent.c.h, 0) < annual)
     cert_expired = and_(Person.id.in_(special), certs.c.valid_until < as_of)
     q = (
-        select(Person.id, Person.employee_no, Person.name, no_training.label("none"),
-               low_hours.label("low"), cert_expired.label("cert"), func.coalesce(recent.c.h, 0).label("hours"))
+        select(
+            Person.id,
+            Person.employee_no,
+            Person.name,
+            no_training.label("none"),
+            low_hours.label("low"),
+            cert_expired.label("cert"),
+            func.coalesce(recent.c.h, 0).label("hours"),
+        )
         .outerjoin(ever, ever.c.person_id == Person.id)
         .outerjoin(recent, recent.c.person_id == Person.id)
         .outerjoin(certs, certs.c.person_id == Person.id)
@@ -238,92 +265,160 @@ def overdue_people_sql(enterprise_id: int, people: Select[Any], as_of: dt.date) 
             reasons.append(f"{Decimal(row.hours or 0):.1f} h in the last year, below {annual} h")
         if row.cert:
             reasons.append("special-operations certificate expired")
-        out.append({"person_id": row.id, "employee_no": row.employee_no, "name": row.name, "reasons": reasons})
+        out.append(
+            {"person_id": row.id, "employee_no": row.employee_no, "name": row.name, "reasons": reasons}
+        )
     return out
 
 
-def _overdue_people(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date,
-                    as_of: dt.date) -> tuple[list[dict[str, Any]], str]:
+def _overdue_people(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> tuple[list[dict[str, Any]], str]:
     if _training_applies(enterprise_id):
         fn = _colleague("lms.training.coverage", "veto_people")
         ok, rows = _call(fn, enterprise_id, as_of, _person_filter(unit, period_start, period_end))
         if ok:
             by_person: dict[Any, dict[str, Any]] = {}
             for r in rows or []:
-                entry = by_person.setdefault(r["person_id"], {
-                    "person_id": r["person_id"], "employee_no": r.get("employee_no"), "name": r.get("name"),
-                    "reasons": []})
+                entry = by_person.setdefault(
+                    r["person_id"],
+                    {
+                        "person_id": r["person_id"],
+                        "employee_no": r.get("employee_no"),
+                        "name": r.get("name"),
+                        "reasons": [],
+                    },
+                )
                 entry["reasons"].append(f"{r.get('requirement')}: {r.get('status')}")
             return list(by_person.values()), "lms.training.coverage.veto_people"
     return overdue_people_sql(enterprise_id, unit.people(period_start, period_end), as_of), (
         "ledger: no pre-job training, annual hours below the statutory minimum, or special-operations "
-        "certificate expired")
+        "certificate expired"
+    )
 
 
 # ---------------------------------------------------------------- the metrics
 
 
-@metric("training_coverage", _l("Training coverage (share of people compliant)"), "ratio",
-        {"type": "linear", "zero": 0.6, "full": 1})
-def training_coverage(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date,
-                      as_of: dt.date) -> IndicatorValue:
+@metric(
+    "training_coverage",
+    _l("Training coverage (share of people compliant)"),
+    "ratio",
+    {"type": "linear", "zero": 0.6, "full": 1},
+)
+def training_coverage(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
     """Share of the unit's people with no overdue required training as of the end of the period."""
     n = headcount(unit, period_start, period_end)
     if _training_applies(enterprise_id):
-        ok, share = _call(_colleague("lms.training.coverage", "coverage_share"), enterprise_id, as_of,
-                          _person_filter(unit, period_start, period_end))
+        ok, share = _call(
+            _colleague("lms.training.coverage", "coverage_share"),
+            enterprise_id,
+            as_of,
+            _person_filter(unit, period_start, period_end),
+        )
         if ok:
-            return IndicatorValue(None if share is None else Decimal(str(share)).quantize(FOUR),
-                                  {"method": "lms.training.coverage.coverage_share", "headcount": n,
-                                   "as_of": as_of.isoformat()})
+            return IndicatorValue(
+                None if share is None else Decimal(str(share)).quantize(FOUR),
+                {
+                    "method": "lms.training.coverage.coverage_share",
+                    "headcount": n,
+                    "as_of": as_of.isoformat(),
+                },
+            )
     overdue, source = _overdue_people(enterprise_id, unit, period_start, period_end, as_of)
-    return IndicatorValue(_ratio(n - len(overdue), n), {
-        "method": source, "headcount": n, "compliant": n - len(overdue), "overdue": len(overdue),
-        "as_of": as_of.isoformat()})
+    return IndicatorValue(
+        _ratio(n - len(overdue), n),
+        {
+            "method": source,
+            "headcount": n,
+            "compliant": n - len(overdue),
+            "overdue": len(overdue),
+            "as_of": as_of.isoformat(),
+        },
+    )
 
 
-@metric("on_time_completion", _l("On-time completion rate"), "ratio", {"type": "linear", "zero": 0.5, "full": 1})
-def on_time_completion(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date,
-                       as_of: dt.date) -> IndicatorValue:
+@metric(
+    "on_time_completion", _l("On-time completion rate"), "ratio", {"type": "linear", "zero": 0.5, "full": 1}
+)
+def on_time_completion(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
     """Share of training due in the period completed by its due date (ledger: people trained in the period)."""
     people = unit.people(period_start, period_end)
     if _training_applies(enterprise_id):
-        ok, rate = _call(_colleague("lms.training.coverage", "on_time_rate"), enterprise_id, as_of,
-                         Person.id.in_(people))
+        ok, rate = _call(
+            _colleague("lms.training.coverage", "on_time_rate"), enterprise_id, as_of, Person.id.in_(people)
+        )
         if ok:
-            return IndicatorValue(None if rate is None else Decimal(str(rate)).quantize(FOUR),
-                                  {"method": "lms.training.coverage.on_time_rate: obligations due met, not late",
-                                   "as_of": as_of.isoformat()})
+            return IndicatorValue(
+                None if rate is None else Decimal(str(rate)).quantize(FOUR),
+                {
+                    "method": "lms.training.coverage.on_time_rate: obligations due met, not late",
+                    "as_of": as_of.isoformat(),
+                },
+            )
     ids = people.where(or_(Person.hire_date.is_(None), Person.hire_date <= period_start)).subquery()
     total = db.session.scalar(select(func.count()).select_from(ids)) or 0
-    trained = db.session.scalar(
-        select(func.count(func.distinct(TrainingRecord.person_id))).where(
-            _live(), TrainingRecord.person_id.in_(select(ids.c.id)),
-            TrainingRecord.completed_at >= _start(period_start), TrainingRecord.completed_at < _end(period_end))
-    ) or 0
-    return IndicatorValue(_ratio(trained, total), {
-        "method": "ledger: share of people employed at the start of the period with training completed in it",
-        "people": total, "trained": trained})
+    trained = (
+        db.session.scalar(
+            select(func.count(func.distinct(TrainingRecord.person_id))).where(
+                _live(),
+                TrainingRecord.person_id.in_(select(ids.c.id)),
+                TrainingRecord.completed_at >= _start(period_start),
+                TrainingRecord.completed_at < _end(period_end),
+            )
+        )
+        or 0
+    )
+    return IndicatorValue(
+        _ratio(trained, total),
+        {
+            "method": "ledger: share of people employed at the start of the period with training completed in it",
+            "people": total,
+            "trained": trained,
+        },
+    )
 
 
-@metric("hours_per_head", _l("Training hours per head against the requirement"), "ratio",
-        {"type": "linear", "zero": 0, "full": 1})
-def hours_per_head(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date,
-                   as_of: dt.date) -> IndicatorValue:
+@metric(
+    "hours_per_head",
+    _l("Training hours per head against the requirement"),
+    "ratio",
+    {"type": "linear", "zero": 0, "full": 1},
+)
+def hours_per_head(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
     """Hours per head in the period divided by the required hours for that period (annual hours pro rata)."""
     people = unit.people(period_start, period_end)
     n = headcount(unit, period_start, period_end)
-    hours = Decimal(db.session.scalar(
-        select(func.coalesce(func.sum(TrainingRecord.hours), 0)).where(
-            _live(), TrainingRecord.person_id.in_(people),
-            TrainingRecord.completed_at >= _start(period_start), TrainingRecord.completed_at < _end(period_end))
-    ) or 0)
+    hours = Decimal(
+        db.session.scalar(
+            select(func.coalesce(func.sum(TrainingRecord.hours), 0)).where(
+                _live(),
+                TrainingRecord.person_id.in_(people),
+                TrainingRecord.completed_at >= _start(period_start),
+                TrainingRecord.completed_at < _end(period_end),
+            )
+        )
+        or 0
+    )
     days = (period_end - period_start).days + 1
-    required = (annual_hours(enterprise_id) * Decimal(min(days, 365)) / Decimal(365)).quantize(Decimal("0.01"))
+    required = (annual_hours(enterprise_id) * Decimal(min(days, 365)) / Decimal(365)).quantize(
+        Decimal("0.01")
+    )
     source = "ledger; required: statutory annual hours pro rata"
     if _training_applies(enterprise_id):
-        ok, res = _call(_colleague("lms.training.coverage", "hours_per_head"), enterprise_id, period_start,
-                        period_end, Person.id.in_(people))
+        ok, res = _call(
+            _colleague("lms.training.coverage", "hours_per_head"),
+            enterprise_id,
+            period_start,
+            period_end,
+            Person.id.in_(people),
+        )
         if ok and res and res.get("required_per_head"):
             # The requirements' hours due per head (whole cycle), pro rata for the period like the statutory figure.
             cycle = Decimal(str(res["required_per_head"]))
@@ -331,122 +426,218 @@ def hours_per_head(enterprise_id: int, unit: Unit, period_start: dt.date, period
             source = "ledger; required: lms.training.coverage.hours_per_head (hours due per head, pro rata)"
     per_head = (hours / n).quantize(Decimal("0.01")) if n else None
     value = _ratio(per_head, required) if per_head is not None and required else None
-    return IndicatorValue(value, {"method": source, "headcount": n, "hours": str(hours),
-                                  "hours_per_head": str(per_head) if per_head is not None else None,
-                                  "required_per_head": str(required)})
+    return IndicatorValue(
+        value,
+        {
+            "method": source,
+            "headcount": n,
+            "hours": str(hours),
+            "hours_per_head": str(per_head) if per_head is not None else None,
+            "required_per_head": str(required),
+        },
+    )
 
 
 def _exam_stats(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date) -> dict[str, Any]:
     people = unit.people(period_start, period_end)
-    ok, res = _call(_colleague("quizzes.services", "exam_stats_for_people"), people, _start(period_start),
-                    _end(period_end))
+    ok, res = _call(
+        _colleague("quizzes.services", "exam_stats_for_people"),
+        people,
+        _start(period_start),
+        _end(period_end),
+    )
     if ok and res and res[0] is not None:
         rate, avg = res
-        return {"method": "quizzes.services.exam_stats_for_people: best graded attempt per exam and person",
-                "pass_rate": Decimal(str(rate)).quantize(FOUR),
-                "average": Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None}
+        return {
+            "method": "quizzes.services.exam_stats_for_people: best graded attempt per exam and person",
+            "pass_rate": Decimal(str(rate)).quantize(FOUR),
+            "average": Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None,
+        }
     row = db.session.execute(
-        select(func.count(), func.sum(case((TrainingRecord.passed.is_(True), 1), else_=0)),
-               func.avg(TrainingRecord.score))
-        .where(_live(), TrainingRecord.kind == KIND_EXAM, TrainingRecord.person_id.in_(people),
-               TrainingRecord.completed_at >= _start(period_start), TrainingRecord.completed_at < _end(period_end))
+        select(
+            func.count(),
+            func.sum(case((TrainingRecord.passed.is_(True), 1), else_=0)),
+            func.avg(TrainingRecord.score),
+        ).where(
+            _live(),
+            TrainingRecord.kind == KIND_EXAM,
+            TrainingRecord.person_id.in_(people),
+            TrainingRecord.completed_at >= _start(period_start),
+            TrainingRecord.completed_at < _end(period_end),
+        )
     ).one()
     attempts, passed, avg = row
-    return {"method": "ledger: exam records completed in the period", "attempts": int(attempts or 0),
-            "passed": int(passed or 0), "pass_rate": _ratio(passed, attempts),
-            "average": Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None}
+    return {
+        "method": "ledger: exam records completed in the period",
+        "attempts": int(attempts or 0),
+        "passed": int(passed or 0),
+        "pass_rate": _ratio(passed, attempts),
+        "average": Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None,
+    }
 
 
 @metric("exam_pass_rate", _l("Exam pass rate"), "ratio", {"type": "linear", "zero": 0.6, "full": 1})
-def exam_pass_rate(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date,
-                   as_of: dt.date) -> IndicatorValue:
+def exam_pass_rate(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
     """Share of exam attempts in the period that passed."""
     stats = _exam_stats(enterprise_id, unit, period_start, period_end)
     value = stats.get("pass_rate")
-    return IndicatorValue(None if value is None else Decimal(str(value)).quantize(FOUR),
-                          {k: (str(v) if isinstance(v, Decimal) else v) for k, v in stats.items()})
+    return IndicatorValue(
+        None if value is None else Decimal(str(value)).quantize(FOUR),
+        {k: (str(v) if isinstance(v, Decimal) else v) for k, v in stats.items()},
+    )
 
 
 @metric("exam_average_score", _l("Exam average score"), "score", {"type": "linear", "zero": 60, "full": 95})
-def exam_average_score(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date,
-                       as_of: dt.date) -> IndicatorValue:
+def exam_average_score(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
     """Average score of exam attempts in the period."""
     stats = _exam_stats(enterprise_id, unit, period_start, period_end)
     value = stats.get("average")
-    return IndicatorValue(None if value is None else Decimal(str(value)).quantize(Decimal("0.01")),
-                          {k: (str(v) if isinstance(v, Decimal) else v) for k, v in stats.items()})
+    return IndicatorValue(
+        None if value is None else Decimal(str(value)).quantize(Decimal("0.01")),
+        {k: (str(v) if isinstance(v, Decimal) else v) for k, v in stats.items()},
+    )
 
 
 @metric("attendance_rate", _l("Offline attendance rate"), "ratio", {"type": "linear", "zero": 0.6, "full": 1})
-def attendance_rate(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date,
-                    as_of: dt.date) -> IndicatorValue:
+def attendance_rate(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
     """Share of invitations to classroom sessions in the period that were attended."""
     people = unit.people(period_start, period_end)
-    ok, rate = _call(_colleague("lms.offline.services", "attendance_rate"), enterprise_id, people,
-                     _start(period_start), _end(period_end))
+    ok, rate = _call(
+        _colleague("lms.offline.services", "attendance_rate"),
+        enterprise_id,
+        people,
+        _start(period_start),
+        _end(period_end),
+    )
     if ok:
-        return IndicatorValue(None if rate is None else Decimal(str(rate)).quantize(FOUR), {
-            "method": "lms.offline.services.attendance_rate: expected attendances of recorded sessions"})
+        return IndicatorValue(
+            None if rate is None else Decimal(str(rate)).quantize(FOUR),
+            {"method": "lms.offline.services.attendance_rate: expected attendances of recorded sessions"},
+        )
     ids = people.subquery()
     total = db.session.scalar(select(func.count()).select_from(ids)) or 0
-    attended = db.session.scalar(
-        select(func.count(func.distinct(TrainingRecord.person_id))).where(
-            _live(), TrainingRecord.kind == KIND_OFFLINE, TrainingRecord.person_id.in_(select(ids.c.id)),
-            TrainingRecord.completed_at >= _start(period_start), TrainingRecord.completed_at < _end(period_end))
-    ) or 0
+    attended = (
+        db.session.scalar(
+            select(func.count(func.distinct(TrainingRecord.person_id))).where(
+                _live(),
+                TrainingRecord.kind == KIND_OFFLINE,
+                TrainingRecord.person_id.in_(select(ids.c.id)),
+                TrainingRecord.completed_at >= _start(period_start),
+                TrainingRecord.completed_at < _end(period_end),
+            )
+        )
+        or 0
+    )
     if not attended:
-        return IndicatorValue(None, {"method": "ledger: no classroom training recorded in the period",
-                                     "people": total})
-    return IndicatorValue(_ratio(attended, total), {
-        "method": "ledger: share of people with classroom training in the period", "people": total,
-        "attended": attended})
+        return IndicatorValue(
+            None, {"method": "ledger: no classroom training recorded in the period", "people": total}
+        )
+    return IndicatorValue(
+        _ratio(attended, total),
+        {
+            "method": "ledger: share of people with classroom training in the period",
+            "people": total,
+            "attended": attended,
+        },
+    )
 
 
-@metric("missed_required_sessions", _l("Missed required classroom sessions"), "count",
-        {"type": "linear", "zero": 5, "full": 0}, for_kind="deduction")
-def missed_required_sessions(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date,
-                             as_of: dt.date) -> IndicatorValue:
+@metric(
+    "missed_required_sessions",
+    _l("Missed required classroom sessions"),
+    "count",
+    {"type": "linear", "zero": 5, "full": 0},
+    for_kind="deduction",
+)
+def missed_required_sessions(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
     """Required classroom sessions in the period that people of the unit missed (needs lms.offline)."""
     people = unit.people(period_start, period_end)
-    ok, count = _call(_colleague("lms.offline.services", "missed_sessions_count"), enterprise_id, people,
-                      _start(period_start), _end(period_end))
+    ok, count = _call(
+        _colleague("lms.offline.services", "missed_sessions_count"),
+        enterprise_id,
+        people,
+        _start(period_start),
+        _end(period_end),
+    )
     if not ok:
         return IndicatorValue(None, {"method": "lms.offline is not installed: no invitations to compare"})
-    return IndicatorValue(Decimal(int(count or 0)), {
-        "method": "lms.offline.services.missed_sessions_count: expected attendances not made"})
+    return IndicatorValue(
+        Decimal(int(count or 0)),
+        {"method": "lms.offline.services.missed_sessions_count: expected attendances not made"},
+    )
 
 
-@metric("notice_ack_rate", _l("Safety notice acknowledgement rate"), "ratio",
-        {"type": "linear", "zero": 0.5, "full": 1})
-def notice_ack_rate(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date,
-                    as_of: dt.date) -> IndicatorValue:
+@metric(
+    "notice_ack_rate",
+    _l("Safety notice acknowledgement rate"),
+    "ratio",
+    {"type": "linear", "zero": 0.5, "full": 1},
+)
+def notice_ack_rate(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
     """Share of the notices published in the period to the unit's people that they acknowledged."""
     from lms.culture.models import Notice, NoticeAck
 
     people = unit.people(period_start, period_end)
     row = db.session.execute(
-        select(func.count(), func.sum(case((and_(NoticeAck.acknowledged_at.is_not(None),
-                                                 NoticeAck.acknowledged_at < _end(as_of)), 1), else_=0)))
+        select(
+            func.count(),
+            func.sum(
+                case(
+                    (
+                        and_(NoticeAck.acknowledged_at.is_not(None), NoticeAck.acknowledged_at < _end(as_of)),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ),
+        )
         .select_from(NoticeAck)
         .join(Notice, Notice.id == NoticeAck.notice_id)
-        .where(Notice.enterprise_id == enterprise_id, NoticeAck.person_id.in_(people),
-               Notice.published_at >= _start(period_start), Notice.published_at < _end(period_end))
+        .where(
+            Notice.enterprise_id == enterprise_id,
+            NoticeAck.person_id.in_(people),
+            Notice.published_at >= _start(period_start),
+            Notice.published_at < _end(period_end),
+        )
     ).one()
     total, acked = int(row[0] or 0), int(row[1] or 0)
-    return IndicatorValue(_ratio(acked, total), {"method": "notices published in the period", "addressed": total,
-                                                 "acknowledged": acked})
+    return IndicatorValue(
+        _ratio(acked, total),
+        {"method": "notices published in the period", "addressed": total, "acknowledged": acked},
+    )
 
 
-@metric("overdue_people", _l("People with overdue required training or an expired special-operations certificate"),
-        "count", {"type": "linear", "zero": 3, "full": 0}, for_kind="veto")
-def overdue_people(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date,
-                   as_of: dt.date) -> IndicatorValue:
+@metric(
+    "overdue_people",
+    _l("People with overdue required training or an expired special-operations certificate"),
+    "count",
+    {"type": "linear", "zero": 3, "full": 0},
+    for_kind="veto",
+)
+def overdue_people(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
     """How many of the unit's people work without the required training or with an expired certificate."""
     listed, source = _overdue_people(enterprise_id, unit, period_start, period_end, as_of)
-    return IndicatorValue(Decimal(len(listed)), {"method": source, "as_of": as_of.isoformat(),
-                                                 "people": listed[:MAX_LISTED]})
+    return IndicatorValue(
+        Decimal(len(listed)), {"method": source, "as_of": as_of.isoformat(), "people": listed[:MAX_LISTED]}
+    )
 
 
 def metric_choices(for_kind: str | None = None) -> list[tuple[str, Any]]:
     """Return (key, label) of the registered metrics, optionally those meant for a kind of indicator."""
-    return [(m.key, m.label) for m in METRICS.values() if for_kind is None or m.for_kind in (for_kind, "automatic")]
+    return [
+        (m.key, m.label)
+        for m in METRICS.values()
+        if for_kind is None or m.for_kind in (for_kind, "automatic")
+    ]

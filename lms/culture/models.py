@@ -84,7 +84,9 @@ class Framework(TimestampMixin, Base):
     bands: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     indicators: Mapped[list[Indicator]] = relationship(
-        back_populates="framework", order_by="Indicator.sort_order, Indicator.id", cascade="all, delete-orphan"
+        back_populates="framework",
+        order_by="Indicator.sort_order, Indicator.id",
+        cascade="all, delete-orphan",
     )
 
 
@@ -99,8 +101,12 @@ class Indicator(Base):
     __tablename__ = "culture_indicator"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = mapped_column(ForeignKey("culture_framework.id", ondelete="CASCADE"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("culture_indicator.id", ondelete="CASCADE"), index=True)
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("culture_framework.id", ondelete="CASCADE"), index=True
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("culture_indicator.id", ondelete="CASCADE"), index=True
+    )
     code: Mapped[str | None] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
@@ -149,7 +155,9 @@ class CampaignEvaluator(Base):
 
     __tablename__ = "culture_campaign_evaluator"
 
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("culture_campaign.id", ondelete="CASCADE"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("culture_campaign.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
 
 
@@ -160,7 +168,9 @@ class CampaignUnit(Base):
     __table_args__ = (UniqueConstraint("campaign_id", "department_id", "post_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("culture_campaign.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("culture_campaign.id", ondelete="CASCADE"), index=True
+    )
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
     post_id: Mapped[int | None] = mapped_column(ForeignKey("post.id", ondelete="SET NULL"))
     label: Mapped[str] = mapped_column(String(300))
@@ -187,7 +197,9 @@ class Score(Base):
     __table_args__ = (UniqueConstraint("unit_id", "indicator_id", "stage"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("culture_campaign_unit.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("culture_campaign_unit.id", ondelete="CASCADE"), index=True
+    )
     indicator_id: Mapped[int] = mapped_column(ForeignKey("culture_indicator.id", ondelete="CASCADE"))
     stage: Mapped[str] = mapped_column(String(10))
     value: Mapped[Decimal] = mapped_column(Numeric(9, 2))  # scale value, occurrences, or 1/0 for a veto
@@ -217,7 +229,9 @@ class AutoValue(Base):
     __table_args__ = (UniqueConstraint("unit_id", "indicator_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("culture_campaign_unit.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("culture_campaign_unit.id", ondelete="CASCADE"), index=True
+    )
     indicator_id: Mapped[int] = mapped_column(ForeignKey("culture_indicator.id", ondelete="CASCADE"))
     metric: Mapped[str] = mapped_column(String(50))
     value: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))

@@ -17,15 +17,44 @@ from lms.culture.services import save_evidence
 from lms.org.models import PERSON_ACTIVE, Department, Person, PersonRole, Post, ResponsibilityRole, User
 
 TARGET_KINDS = ("department", "post", "role")
-ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "u", "ul", "ol", "li", "h2", "h3", "h4", "blockquote",
-                "code", "pre", "a", "hr", "table", "thead", "tbody", "tr", "th", "td"}
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "u",
+    "ul",
+    "ol",
+    "li",
+    "h2",
+    "h3",
+    "h4",
+    "blockquote",
+    "code",
+    "pre",
+    "a",
+    "hr",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
 
 
 def render_markdown(text: str) -> str:
     """Render Markdown to HTML and sanitise it (no script, no style, no event handler, safe links only)."""
     html = md.markdown(text or "", extensions=["tables", "sane_lists"])
-    return nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
 
 
 def _check_targets(enterprise_id: int, targets: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -41,15 +70,25 @@ def _check_targets(enterprise_id: int, targets: Iterable[tuple[str, int]]) -> li
     return sorted(set(out))
 
 
-def save_notice(enterprise_id: int, *, title: str, body_md: str, targets: Iterable[tuple[str, int]],
-                audience_all: bool, actor: User | None, notice: Notice | None = None,
-                files: Iterable[tuple[BinaryIO, str]] = ()) -> Notice:
+def save_notice(
+    enterprise_id: int,
+    *,
+    title: str,
+    body_md: str,
+    targets: Iterable[tuple[str, int]],
+    audience_all: bool,
+    actor: User | None,
+    notice: Notice | None = None,
+    files: Iterable[tuple[BinaryIO, str]] = (),
+) -> Notice:
     """Create or change a draft notice."""
     if not (title or "").strip():
         raise DomainError("a title is required", field="title")
     checked = _check_targets(enterprise_id, targets)
     if not audience_all and not checked:
-        raise DomainError("choose who the notice is for (departments, posts, roles) or everyone", field="targets")
+        raise DomainError(
+            "choose who the notice is for (departments, posts, roles) or everyone", field="targets"
+        )
     if notice is None:
         notice = Notice(enterprise_id=enterprise_id, created_by_id=actor.id if actor else None)
         db.session.add(notice)
@@ -79,7 +118,8 @@ def audience(notice: Notice) -> Any:
                 continue
             sub = select(Department.id).where(
                 Department.enterprise_id == notice.enterprise_id,
-                or_(Department.id == dept.id, Department.path.startswith(dept.path + "/", autoescape=True)))
+                or_(Department.id == dept.id, Department.path.startswith(dept.path + "/", autoescape=True)),
+            )
             conds.append(Person.department_id.in_(sub))
         elif t.kind == "post":
             conds.append(Person.post_id == t.ref_id)
@@ -97,11 +137,14 @@ def publish_notice(notice: Notice, actor: User | None) -> int:
     notice.status, notice.published_at = "published", utcnow()
     notice.published_by_id = actor.id if actor else None
     people = audience(notice).subquery()
-    db.session.execute(insert(NoticeAck).from_select(
-        ["notice_id", "person_id"], select(literal(notice.id), people.c.id)))
+    db.session.execute(
+        insert(NoticeAck).from_select(["notice_id", "person_id"], select(literal(notice.id), people.c.id))
+    )
     db.session.flush()
-    return int(db.session.scalar(select(func.count()).select_from(NoticeAck)
-                                 .where(NoticeAck.notice_id == notice.id)) or 0)
+    return int(
+        db.session.scalar(select(func.count()).select_from(NoticeAck).where(NoticeAck.notice_id == notice.id))
+        or 0
+    )
 
 
 def acknowledge(notice: Notice, person_id: int) -> bool:
@@ -120,18 +163,29 @@ def unacknowledged_count(person_id: int | None) -> int:
     """How many published notices a person has not acknowledged yet (the badge on "Notices")."""
     if not person_id:
         return 0
-    return int(db.session.scalar(
-        select(func.count()).select_from(NoticeAck).join(Notice, Notice.id == NoticeAck.notice_id)
-        .where(NoticeAck.person_id == person_id, NoticeAck.acknowledged_at.is_(None),
-               Notice.status == "published")) or 0)
+    return int(
+        db.session.scalar(
+            select(func.count())
+            .select_from(NoticeAck)
+            .join(Notice, Notice.id == NoticeAck.notice_id)
+            .where(
+                NoticeAck.person_id == person_id,
+                NoticeAck.acknowledged_at.is_(None),
+                Notice.status == "published",
+            )
+        )
+        or 0
+    )
 
 
 def notices_for_person(person_id: int) -> list[tuple[Notice, dt.datetime | None]]:
     """A person's notices, unacknowledged first, newest first."""
     rows = db.session.execute(
-        select(Notice, NoticeAck.acknowledged_at).join(NoticeAck, NoticeAck.notice_id == Notice.id)
+        select(Notice, NoticeAck.acknowledged_at)
+        .join(NoticeAck, NoticeAck.notice_id == Notice.id)
         .where(NoticeAck.person_id == person_id, Notice.status == "published")
-        .order_by(NoticeAck.acknowledged_at.is_not(None), Notice.published_at.desc())).all()
+        .order_by(NoticeAck.acknowledged_at.is_not(None), Notice.published_at.desc())
+    ).all()
     return [(n, at) for n, at in rows]
 
 
@@ -142,22 +196,34 @@ def ack_stats(notice_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
         return {}
     rows = db.session.execute(
         select(NoticeAck.notice_id, func.count(), func.count(NoticeAck.acknowledged_at))
-        .where(NoticeAck.notice_id.in_(ids)).group_by(NoticeAck.notice_id)).all()
+        .where(NoticeAck.notice_id.in_(ids))
+        .group_by(NoticeAck.notice_id)
+    ).all()
     return {nid: (int(total), int(acked)) for nid, total, acked in rows}
 
 
 def recipients(notice: Notice, *, pending_only: bool = False) -> list[tuple[Person, dt.datetime | None]]:
     """Recipients with when they acknowledged (None: not yet), by department then employee number."""
-    q = (select(Person, NoticeAck.acknowledged_at).join(NoticeAck, NoticeAck.person_id == Person.id)
-         .outerjoin(Department, Department.id == Person.department_id)
-         .where(NoticeAck.notice_id == notice.id))
+    q = (
+        select(Person, NoticeAck.acknowledged_at)
+        .join(NoticeAck, NoticeAck.person_id == Person.id)
+        .outerjoin(Department, Department.id == Person.department_id)
+        .where(NoticeAck.notice_id == notice.id)
+    )
     if pending_only:
         q = q.where(NoticeAck.acknowledged_at.is_(None))
     return [(p, at) for p, at in db.session.execute(q.order_by(Department.path, Person.employee_no)).all()]
 
 
-def record_publicity(notice: Notice, *, held_on: dt.date, place: str, note: str | None, actor: User | None,
-                     photo: tuple[BinaryIO, str] | None = None) -> NoticePublicity:
+def record_publicity(
+    notice: Notice,
+    *,
+    held_on: dt.date,
+    place: str,
+    note: str | None,
+    actor: User | None,
+    photo: tuple[BinaryIO, str] | None = None,
+) -> NoticePublicity:
     """Record offline publicity of a notice (a board, a meeting) with an optional photo."""
     if not (place or "").strip():
         raise DomainError("say where the notice was shown", field="place")
@@ -165,11 +231,17 @@ def record_publicity(notice: Notice, *, held_on: dt.date, place: str, note: str 
         raise DomainError("the date is in the future", field="held_on")
     stored = None
     if photo is not None:
-        stored = save_evidence(photo[0], photo[1], enterprise_id=notice.enterprise_id, actor=actor,
-                               purpose="notice-publicity")
-    rec = NoticePublicity(notice_id=notice.id, held_on=held_on, place=place.strip()[:200],
-                          note=(note or "").strip() or None, photo_file_id=stored.id if stored else None,
-                          recorded_by_id=actor.id if actor else None)
+        stored = save_evidence(
+            photo[0], photo[1], enterprise_id=notice.enterprise_id, actor=actor, purpose="notice-publicity"
+        )
+    rec = NoticePublicity(
+        notice_id=notice.id,
+        held_on=held_on,
+        place=place.strip()[:200],
+        note=(note or "").strip() or None,
+        photo_file_id=stored.id if stored else None,
+        recorded_by_id=actor.id if actor else None,
+    )
     notice.publicity.append(rec)
     db.session.flush()
     return rec
@@ -180,7 +252,11 @@ def target_labels(notice: Notice) -> list[str]:
     if notice.audience_all:
         return []
     out = []
-    models = {"department": (Department, "path"), "post": (Post, "name"), "role": (ResponsibilityRole, "name")}
+    models = {
+        "department": (Department, "path"),
+        "post": (Post, "name"),
+        "role": (ResponsibilityRole, "name"),
+    }
     for t in notice.targets:
         model, attr = models[t.kind]
         obj = db.session.get(model, t.ref_id)
@@ -191,10 +267,11 @@ def target_labels(notice: Notice) -> list[str]:
 
 def file_of_notice(notice: Notice, file_id: int) -> Any:
     """Return the stored file if it belongs to the notice (attachment or publicity photo)."""
-    ids = {a.file_id for a in notice.attachments} | {p.photo_file_id for p in notice.publicity if p.photo_file_id}
+    ids = {a.file_id for a in notice.attachments} | {
+        p.photo_file_id for p in notice.publicity if p.photo_file_id
+    }
     if file_id not in ids:
         raise NotFound("file not found")
     from lms.core.storage import StoredFile
 
     return db.session.get(StoredFile, file_id)
-

@@ -24,6 +24,12 @@ from lms.org.models import Enterprise
 KIND_LABELS = {"group": "分组", "automatic": "自动", "manual": "人工", "deduction": "扣分", "veto": "否决"}
 
 
+def report_status(status: str) -> str:
+    from lms.culture.views import STEP_LABELS
+
+    return str(STEP_LABELS.get(status, status))
+
+
 def _num(value: Any) -> str:
     if value is None or value == "":
         return "—"
@@ -34,15 +40,32 @@ def _num(value: Any) -> str:
 def ranking_rows(campaign: Campaign) -> list[list[Any]]:
     rows = []
     for u in services.ranked_units(campaign):
-        rows.append([u.rank, u.label, u.headcount, float(u.score) if u.score is not None else None, u.level or "",
-                     _("Yes") if u.vetoed else "", "；".join(u.veto_reasons or []),
-                     _("Yes") if u.awarded else ""])
+        rows.append(
+            [
+                u.rank,
+                u.label,
+                u.headcount,
+                float(u.score) if u.score is not None else None,
+                u.level or "",
+                _("Yes") if u.vetoed else "",
+                "；".join(u.veto_reasons or []),
+                _("Yes") if u.awarded else "",
+            ]
+        )
     return rows
 
 
 def ranking_headers() -> list[str]:
-    return [_("Rank"), _("Unit"), _("People"), _("Score"), _("Level"), _("Vetoed"), _("Veto reasons"),
-            _("Demonstration post")]
+    return [
+        _("Rank"),
+        _("Unit"),
+        _("People"),
+        _("Score"),
+        _("Level"),
+        _("Vetoed"),
+        _("Veto reasons"),
+        _("Demonstration post"),
+    ]
 
 
 def breakdown_rows(campaign: Campaign, unit: CampaignUnit) -> list[list[Any]]:
@@ -53,10 +76,15 @@ def breakdown_rows(campaign: Campaign, unit: CampaignUnit) -> list[list[Any]]:
         value = row.get("value")
         if isinstance(value, bool):
             value = _("Yes") if value else _("No")
-        rows.append(["　" * depth + (f"{ind['code']} " if ind.get("code") else "") + ind["name"],
-                     KIND_LABELS.get(ind["kind"], ind["kind"]), value,
-                     _num(row.get("points")) if row.get("points") is not None else "—",
-                     _num(row.get("max_points")) if row.get("max_points") is not None else ""])
+        rows.append(
+            [
+                "　" * depth + (f"{ind['code']} " if ind.get("code") else "") + ind["name"],
+                KIND_LABELS.get(ind["kind"], ind["kind"]),
+                value,
+                _num(row.get("points")) if row.get("points") is not None else "—",
+                _num(row.get("max_points")) if row.get("max_points") is not None else "",
+            ]
+        )
     return rows
 
 
@@ -71,10 +99,14 @@ def report_xlsx(campaign: Campaign) -> bytes:
         for r in breakdown_rows(campaign, u):
             detail.append([u.label, *[c.strip("　") if isinstance(c, str) else c for c in r]])
     buffer = io.BytesIO()
-    write_xlsx(buffer, {
-        _("Ranking"): (ranking_headers(), ranking_rows(campaign)),
-        _("Breakdown"): ([_("Unit"), *breakdown_headers()], detail),
-    }, title=campaign.name)
+    write_xlsx(
+        buffer,
+        {
+            _("Ranking"): (ranking_headers(), ranking_rows(campaign)),
+            _("Breakdown"): ([_("Unit"), *breakdown_headers()], detail),
+        },
+        title=campaign.name,
+    )
     return buffer.getvalue()
 
 
@@ -94,8 +126,14 @@ def radar_drawing(axes: list[tuple[str, float]], font: str, size: float = 70 * m
         d.add(Polygon(pts, strokeColor=colors.HexColor("#bbbbbb"), fillColor=None, strokeWidth=0.5))
     pts = [c for i, (_label, v) in enumerate(axes) for c in point(i, max(0.0, min(1.0, v or 0.0)))]
     if len(pts) >= 6:
-        d.add(Polygon(pts, strokeColor=colors.HexColor("#1f4e79"), fillColor=colors.Color(0.12, 0.31, 0.47, 0.3),
-                      strokeWidth=1))
+        d.add(
+            Polygon(
+                pts,
+                strokeColor=colors.HexColor("#1f4e79"),
+                fillColor=colors.Color(0.12, 0.31, 0.47, 0.3),
+                strokeWidth=1,
+            )
+        )
     for i, (label, _v) in enumerate(axes):
         x, y = point(i, 1.18)
         d.add(String(x, y - 3, label[:8], fontName=font, fontSize=7, textAnchor="middle"))
@@ -108,8 +146,16 @@ def report_pdf(campaign: Campaign) -> bytes:
     styles = core_pdf.paragraph_styles()
     ent = db.session.get(Enterprise, campaign.enterprise_id)
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
-                            bottomMargin=18 * mm, title=campaign.name, creator="safety-lms")
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=18 * mm,
+        title=campaign.name,
+        creator="safety-lms",
+    )
     grid = [
         ("FONTNAME", (0, 0), (-1, -1), font),
         ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#999999")),
@@ -127,31 +173,50 @@ def report_pdf(campaign: Campaign) -> bytes:
     period = f"{campaign.period_start.isoformat()} — {campaign.period_end.isoformat()}"
     story: list[Any] = [
         core_pdf.text_paragraph(f"{ent.name if ent else ''} {campaign.name}", styles["title"]),
-        core_pdf.text_paragraph(f"{_('Evaluation results')} · {period} · {_(campaign.status)}", styles["subtitle"]),
+        core_pdf.text_paragraph(
+            " · ".join([_("Evaluation results"), period, report_status(campaign.status)]), styles["subtitle"]
+        ),
         Spacer(1, 4 * mm),
         core_pdf.text_paragraph(_("Ranking"), styles["heading"]),
-        table(ranking_headers(), ranking_rows(campaign),
-              [12 * mm, 48 * mm, 14 * mm, 16 * mm, 18 * mm, 14 * mm, 40 * mm, 18 * mm]),
+        table(
+            ranking_headers(),
+            ranking_rows(campaign),
+            [12 * mm, 48 * mm, 14 * mm, 16 * mm, 18 * mm, 14 * mm, 40 * mm, 18 * mm],
+        ),
         Spacer(1, 3 * mm),
         core_pdf.text_paragraph(
-            _("Demonstration-post threshold: %(t)s points, with no veto item.", t=_num(campaign.award_threshold)),
-            styles["small"]),
+            _(
+                "Demonstration-post threshold: %(t)s points, with no veto item.",
+                t=_num(campaign.award_threshold),
+            ),
+            styles["small"],
+        ),
     ]
     for u in services.ranked_units(campaign):
-        head = f"{u.rank or '—'}. {u.label} — {_num(u.score)} {_('points')} {u.level or ''}"
+        points_word, vetoed_word, title_word = _("points"), _("Vetoed"), _("Demonstration post")
+        head = f"{u.rank or '—'}. {u.label} — {_num(u.score)} {points_word} {u.level or ''}"
         if u.vetoed:
-            head += f"（{_('Vetoed')}：{'；'.join(u.veto_reasons or [])}）"
+            head += f"（{vetoed_word}：{'；'.join(u.veto_reasons or [])}）"
         if u.awarded:
-            head += f" ★ {_('Demonstration post')}"
+            head += f" ★ {title_word}"
         story.append(Spacer(1, 4 * mm))
-        story.append(KeepTogether([
-            core_pdf.text_paragraph(head, styles["heading"]),
-            radar_drawing(services.radar_axes(campaign, u), font),
-        ]))
-        story.append(table(breakdown_headers(), breakdown_rows(campaign, u),
-                           [86 * mm, 14 * mm, 34 * mm, 22 * mm, 22 * mm]))
-    canvas_class = type("_CultureCanvas", (core_pdf._NumberedCanvas,),
-                        {"footer_text": campaign.name, "font_name": font})
+        story.append(
+            KeepTogether(
+                [
+                    core_pdf.text_paragraph(head, styles["heading"]),
+                    radar_drawing(services.radar_axes(campaign, u), font),
+                ]
+            )
+        )
+        story.append(
+            table(
+                breakdown_headers(),
+                breakdown_rows(campaign, u),
+                [86 * mm, 14 * mm, 34 * mm, 22 * mm, 22 * mm],
+            )
+        )
+    canvas_class = type(
+        "_CultureCanvas", (core_pdf._NumberedCanvas,), {"footer_text": campaign.name, "font_name": font}
+    )
     doc.build(story, canvasmaker=canvas_class)
     return buffer.getvalue()
-

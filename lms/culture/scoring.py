@@ -84,7 +84,9 @@ class UnitScore:
     vetoed: bool
     veto_reasons: list[str]
     breakdown: dict[str, dict[str, Any]]
-    top_level: list[tuple[str, Decimal | None]] = field(default_factory=list)  # (name, fraction) for the radar
+    top_level: list[tuple[str, Decimal | None]] = field(
+        default_factory=list
+    )  # (name, fraction) for the radar
     layers: dict[str, Decimal] = field(default_factory=dict)  # layer → fraction earned
 
 
@@ -106,7 +108,8 @@ def check_weights(indicators: list[dict[str, Any]], *, root_name: str = "") -> N
         if total != HUNDRED:
             level = names.get(parent_id) or root_name or "top level"
             raise DomainError(
-                f"weights under 「{level}」 sum to {total.normalize():f}%, they must sum to 100%", field="weight"
+                f"weights under 「{level}」 sum to {total.normalize():f}%, they must sum to 100%",
+                field="weight",
             )
     for ind in indicators:
         if ind["kind"] == GROUP and not by_parent.get(ind["id"]):
@@ -159,20 +162,31 @@ def compute(snapshot: dict[str, Any], inputs: dict[int, Any]) -> UnitScore:
     breakdown: dict[str, dict[str, Any]] = {}
 
     def distribute(parent_id: Any, share: Decimal) -> None:
-        weighted = [c for c in children[parent_id] if c["kind"] in WEIGHTED and fractions.get(c["id"]) is not None]
+        weighted = [
+            c for c in children[parent_id] if c["kind"] in WEIGHTED and fractions.get(c["id"]) is not None
+        ]
         total_w = sum((dec(c.get("weight")) or ZERO for c in weighted), ZERO)
         for c in children[parent_id]:
             if c["kind"] not in WEIGHTED:
                 continue
             f = fractions.get(c["id"])
             if f is None or total_w == 0:
-                breakdown[str(c["id"])] = {"name": c["name"], "kind": c["kind"], "fraction": None,
-                                           "points": None, "max_points": None, "value": _plain(inputs.get(c["id"]))}
+                breakdown[str(c["id"])] = {
+                    "name": c["name"],
+                    "kind": c["kind"],
+                    "fraction": None,
+                    "points": None,
+                    "max_points": None,
+                    "value": _plain(inputs.get(c["id"])),
+                }
                 continue
             c_share = share * (dec(c.get("weight")) or ZERO) / total_w
             breakdown[str(c["id"])] = {
-                "name": c["name"], "kind": c["kind"], "fraction": str(_q(f * HUNDRED) / HUNDRED),
-                "points": str(_q(c_share * f)), "max_points": str(_q(c_share)),
+                "name": c["name"],
+                "kind": c["kind"],
+                "fraction": str(_q(f * HUNDRED) / HUNDRED),
+                "points": str(_q(c_share * f)),
+                "max_points": str(_q(c_share)),
                 "value": _plain(inputs.get(c["id"])),
             }
             if c["kind"] == GROUP:
@@ -192,16 +206,28 @@ def compute(snapshot: dict[str, Any], inputs: dict[int, Any]) -> UnitScore:
             if cap is not None:
                 points = min(points, cap)
             deducted += points
-            breakdown[str(ind["id"])] = {"name": ind["name"], "kind": DEDUCTION, "fraction": None,
-                                         "points": str(_q(-points)), "max_points": None, "value": _plain(count)}
+            breakdown[str(ind["id"])] = {
+                "name": ind["name"],
+                "kind": DEDUCTION,
+                "fraction": None,
+                "points": str(_q(-points)),
+                "max_points": None,
+                "value": _plain(count),
+            }
         elif ind["kind"] == VETO:
             raw = inputs.get(ind["id"])
             hit = raw if isinstance(raw, bool) else bool(dec(raw) or False)
             if hit:
                 vetoed = True
                 reasons.append(ind["name"])
-            breakdown[str(ind["id"])] = {"name": ind["name"], "kind": VETO, "fraction": None, "points": None,
-                                         "max_points": None, "value": bool(hit)}
+            breakdown[str(ind["id"])] = {
+                "name": ind["name"],
+                "kind": VETO,
+                "fraction": None,
+                "points": None,
+                "max_points": None,
+                "value": bool(hit),
+            }
     score = max(ZERO, earned - _q(deducted))
 
     layer_w: dict[str, list[tuple[Decimal, Decimal]]] = defaultdict(list)
@@ -211,7 +237,8 @@ def compute(snapshot: dict[str, Any], inputs: dict[int, Any]) -> UnitScore:
             layer_w[ind["layer"]].append((Decimal(row["max_points"]), Decimal(row["fraction"])))
     layers = {
         layer: _q(sum((w * f for w, f in items), ZERO) / sum((w for w, _ in items), ZERO))
-        for layer, items in layer_w.items() if sum((w for w, _ in items), ZERO)
+        for layer, items in layer_w.items()
+        if sum((w for w, _ in items), ZERO)
     }
     top_level = [(c["name"], fractions.get(c["id"])) for c, _ in top]
     return UnitScore(_q(score), vetoed, reasons, breakdown, top_level, layers)

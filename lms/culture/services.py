@@ -88,16 +88,31 @@ def sniff_type(head: bytes) -> str | None:
     return None
 
 
-def save_evidence(stream: BinaryIO, filename: str, *, enterprise_id: int, actor: User | None,
-                  purpose: str = "culture-evidence") -> StoredFile:
+def save_evidence(
+    stream: BinaryIO,
+    filename: str,
+    *,
+    enterprise_id: int,
+    actor: User | None,
+    purpose: str = "culture-evidence",
+) -> StoredFile:
     """Store an uploaded image or PDF, refusing anything else whatever its name claims."""
     head = stream.read(16)
     ctype = sniff_type(head)
     if ctype is None:
-        raise DomainError(f"{filename}: only images (JPEG, PNG, GIF, WebP) or PDF files are accepted", field="file")
+        raise DomainError(
+            f"{filename}: only images (JPEG, PNG, GIF, WebP) or PDF files are accepted", field="file"
+        )
     stream.seek(0)
-    return save_stream(stream, filename, purpose=purpose, enterprise_id=enterprise_id,
-                       uploaded_by_id=actor.id if actor else None, max_bytes=MAX_EVIDENCE_BYTES, content_type=ctype)
+    return save_stream(
+        stream,
+        filename,
+        purpose=purpose,
+        enterprise_id=enterprise_id,
+        uploaded_by_id=actor.id if actor else None,
+        max_bytes=MAX_EVIDENCE_BYTES,
+        content_type=ctype,
+    )
 
 
 # ---------------------------------------------------------------- frameworks
@@ -109,13 +124,23 @@ def install_preset(enterprise_id: int, key: str, *, name: str | None = None) -> 
     if preset is None:
         raise NotFound(f"no preset {key}")
     if name is None:
-        existing = db.session.scalar(select(Framework).where(Framework.enterprise_id == enterprise_id,
-                                                             Framework.preset == key).order_by(Framework.id))
+        existing = db.session.scalar(
+            select(Framework)
+            .where(Framework.enterprise_id == enterprise_id, Framework.preset == key)
+            .order_by(Framework.id)
+        )
         if existing is not None:
             return existing
-    fw = Framework(enterprise_id=enterprise_id, name=name or preset["name"], kind=preset["kind"], preset=key,
-                   description=preset["description"], max_points=Decimal(100), award_threshold=Decimal(90),
-                   bands=[dict(b) for b in DEFAULT_BANDS])
+    fw = Framework(
+        enterprise_id=enterprise_id,
+        name=name or preset["name"],
+        kind=preset["kind"],
+        preset=key,
+        description=preset["description"],
+        max_points=Decimal(100),
+        award_threshold=Decimal(90),
+        bands=[dict(b) for b in DEFAULT_BANDS],
+    )
     db.session.add(fw)
     db.session.flush()
 
@@ -124,9 +149,18 @@ def install_preset(enterprise_id: int, key: str, *, name: str | None = None) -> 
             cfg = dict(config or {})
             description = cfg.pop("description", None)
             code = f"{prefix}{i}"
-            node = Indicator(framework_id=fw.id, parent_id=parent.id if parent else None, code=code, name=iname,
-                             kind=kind, weight=Decimal(str(weight)), layer=layer, sort_order=i, config=cfg or None,
-                             description=description)
+            node = Indicator(
+                framework_id=fw.id,
+                parent_id=parent.id if parent else None,
+                code=code,
+                name=iname,
+                kind=kind,
+                weight=Decimal(str(weight)),
+                layer=layer,
+                sort_order=i,
+                config=cfg or None,
+                description=description,
+            )
             db.session.add(node)
             db.session.flush()
             add(children, node, code + ".")
@@ -136,14 +170,23 @@ def install_preset(enterprise_id: int, key: str, *, name: str | None = None) -> 
     return fw
 
 
-def create_framework(enterprise_id: int, name: str, kind: str, *, description: str | None = None) -> Framework:
+def create_framework(
+    enterprise_id: int, name: str, kind: str, *, description: str | None = None
+) -> Framework:
     """Create an empty framework."""
     if not (name or "").strip():
         raise DomainError("a name is required", field="name")
     if kind not in FRAMEWORK_KINDS:
         raise DomainError(f"unknown framework kind {kind}", field="kind")
-    fw = Framework(enterprise_id=enterprise_id, name=name.strip()[:200], kind=kind, description=description,
-                   max_points=Decimal(100), award_threshold=Decimal(90), bands=[dict(b) for b in DEFAULT_BANDS])
+    fw = Framework(
+        enterprise_id=enterprise_id,
+        name=name.strip()[:200],
+        kind=kind,
+        description=description,
+        max_points=Decimal(100),
+        award_threshold=Decimal(90),
+        bands=[dict(b) for b in DEFAULT_BANDS],
+    )
     db.session.add(fw)
     db.session.flush()
     return fw
@@ -152,7 +195,11 @@ def create_framework(enterprise_id: int, name: str, kind: str, *, description: s
 def copy_framework(framework: Framework, name: str) -> Framework:
     """Copy a framework with its indicators (to edit one already used by a campaign)."""
     new = create_framework(framework.enterprise_id, name, framework.kind, description=framework.description)
-    new.max_points, new.award_threshold, new.bands = framework.max_points, framework.award_threshold, framework.bands
+    new.max_points, new.award_threshold, new.bands = (
+        framework.max_points,
+        framework.award_threshold,
+        framework.bands,
+    )
     new.preset = None
     ids: dict[int, int] = {}
     pending = sorted(framework.indicators, key=lambda i: (i.parent_id is not None, i.id))
@@ -162,9 +209,18 @@ def copy_framework(framework: Framework, name: str) -> Framework:
             if i.parent_id is not None and i.parent_id not in ids:
                 rest.append(i)
                 continue
-            c = Indicator(framework_id=new.id, parent_id=ids.get(i.parent_id) if i.parent_id else None, code=i.code,
-                          name=i.name, description=i.description, kind=i.kind, weight=i.weight, layer=i.layer,
-                          sort_order=i.sort_order, config=dict(i.config) if i.config else None)
+            c = Indicator(
+                framework_id=new.id,
+                parent_id=ids.get(i.parent_id) if i.parent_id else None,
+                code=i.code,
+                name=i.name,
+                description=i.description,
+                kind=i.kind,
+                weight=i.weight,
+                layer=i.layer,
+                sort_order=i.sort_order,
+                config=dict(i.config) if i.config else None,
+            )
             db.session.add(c)
             db.session.flush()
             ids[i.id] = c.id
@@ -177,8 +233,13 @@ def copy_framework(framework: Framework, name: str) -> Framework:
 
 def framework_in_use(framework: Framework) -> bool:
     """Whether a campaign past its draft uses the framework (then it is locked: copy it to change it)."""
-    return bool(db.session.scalar(select(func.count()).select_from(Campaign).where(
-        Campaign.framework_id == framework.id, Campaign.status != DRAFT)))
+    return bool(
+        db.session.scalar(
+            select(func.count())
+            .select_from(Campaign)
+            .where(Campaign.framework_id == framework.id, Campaign.status != DRAFT)
+        )
+    )
 
 
 def _editable(framework: Framework) -> None:
@@ -196,7 +257,9 @@ def parse_bands(text: str) -> list[dict[str, Any]]:
         try:
             minimum = Decimal(parts[0])
         except InvalidOperation:
-            raise DomainError(f"band {line!r}: write the minimum score then the label", field="bands") from None
+            raise DomainError(
+                f"band {line!r}: write the minimum score then the label", field="bands"
+            ) from None
         if len(parts) < 2:
             raise DomainError(f"band {line!r} has no label", field="bands")
         bands.append({"min": float(minimum), "label": parts[1].strip()[:30]})
@@ -205,23 +268,44 @@ def parse_bands(text: str) -> list[dict[str, Any]]:
     return sorted(bands, key=lambda b: b["min"], reverse=True)
 
 
-def update_framework(framework: Framework, *, name: str, award_threshold: Decimal, bands: list[dict[str, Any]],
-                     description: str | None = None) -> None:
+def update_framework(
+    framework: Framework,
+    *,
+    name: str,
+    award_threshold: Decimal,
+    bands: list[dict[str, Any]],
+    description: str | None = None,
+) -> None:
     """Change a framework's name, award threshold and level bands."""
     if not name.strip():
         raise DomainError("a name is required", field="name")
     if not (Decimal(0) <= award_threshold <= framework.max_points):
-        raise DomainError("the award threshold must lie between 0 and the maximum points", field="award_threshold")
+        raise DomainError(
+            "the award threshold must lie between 0 and the maximum points", field="award_threshold"
+        )
     framework.name, framework.award_threshold, framework.bands = name.strip()[:200], award_threshold, bands
     framework.description = description
     db.session.flush()
 
 
-def save_indicator(framework: Framework, *, indicator: Indicator | None = None, name: str, kind: str,
-                   parent_id: int | None = None, weight: Decimal | float | int = 0, layer: str | None = None,
-                   code: str | None = None, description: str | None = None, sort_order: int | None = None,
-                   metric: str | None = None, mapping: dict[str, Any] | None = None, scale_max: Any = None,
-                   points_per: Any = None, cap: Any = None) -> Indicator:
+def save_indicator(
+    framework: Framework,
+    *,
+    indicator: Indicator | None = None,
+    name: str,
+    kind: str,
+    parent_id: int | None = None,
+    weight: Decimal | float | int = 0,
+    layer: str | None = None,
+    code: str | None = None,
+    description: str | None = None,
+    sort_order: int | None = None,
+    metric: str | None = None,
+    mapping: dict[str, Any] | None = None,
+    scale_max: Any = None,
+    points_per: Any = None,
+    cap: Any = None,
+) -> Indicator:
     """Create or change an indicator, checking its kind's settings (weights are checked per level later)."""
     _editable(framework)
     if not (name or "").strip():
@@ -275,15 +359,26 @@ def save_indicator(framework: Framework, *, indicator: Indicator | None = None, 
         indicator = Indicator(framework_id=framework.id)
         if sort_order is None:
             same_level = Indicator.parent_id.is_(None) if parent is None else Indicator.parent_id == parent.id
-            sort_order = 1 + (db.session.scalar(select(func.max(Indicator.sort_order)).where(
-                Indicator.framework_id == framework.id, same_level)) or 0)
+            sort_order = 1 + (
+                db.session.scalar(
+                    select(func.max(Indicator.sort_order)).where(
+                        Indicator.framework_id == framework.id, same_level
+                    )
+                )
+                or 0
+            )
     elif indicator.framework_id != framework.id:
         raise NotFound("indicator not found")
     has_children = indicator.id is not None and db.session.scalar(
-        select(func.count()).select_from(Indicator).where(Indicator.parent_id == indicator.id))
+        select(func.count()).select_from(Indicator).where(Indicator.parent_id == indicator.id)
+    )
     if has_children and kind != GROUP:
         raise DomainError(f"「{indicator.name}」 has indicators below it: it must stay a group", field="kind")
-    indicator.name, indicator.kind, indicator.parent_id = name.strip()[:200], kind, parent.id if parent else None
+    indicator.name, indicator.kind, indicator.parent_id = (
+        name.strip()[:200],
+        kind,
+        parent.id if parent else None,
+    )
     indicator.weight, indicator.layer, indicator.code = w, layer or None, (code or "").strip()[:20] or None
     indicator.description, indicator.config = description, config or None
     if sort_order is not None:
@@ -320,14 +415,30 @@ def delete_indicator(indicator: Indicator) -> None:
 
 def snapshot(framework: Framework) -> dict[str, Any]:
     """Return the framework as plain data (what calculation uses and freezes)."""
-    rows = db.session.scalars(select(Indicator).where(Indicator.framework_id == framework.id)
-                              .order_by(Indicator.sort_order, Indicator.id)).all()
+    rows = db.session.scalars(
+        select(Indicator)
+        .where(Indicator.framework_id == framework.id)
+        .order_by(Indicator.sort_order, Indicator.id)
+    ).all()
     return {
-        "id": framework.id, "name": framework.name, "kind": framework.kind,
+        "id": framework.id,
+        "name": framework.name,
+        "kind": framework.kind,
         "max_points": str(framework.max_points),
-        "indicators": [{"id": i.id, "parent_id": i.parent_id, "code": i.code, "name": i.name, "kind": i.kind,
-                        "weight": str(i.weight), "layer": i.layer, "sort_order": i.sort_order,
-                        "config": i.config or {}} for i in rows],
+        "indicators": [
+            {
+                "id": i.id,
+                "parent_id": i.parent_id,
+                "code": i.code,
+                "name": i.name,
+                "kind": i.kind,
+                "weight": str(i.weight),
+                "layer": i.layer,
+                "sort_order": i.sort_order,
+                "config": i.config or {},
+            }
+            for i in rows
+        ],
     }
 
 
@@ -380,26 +491,47 @@ def candidate_units(enterprise_id: int, unit_kind: str) -> list[dict[str, Any]]:
     active = (Person.enterprise_id == enterprise_id, Person.status == PERSON_ACTIVE)
     if unit_kind == UNIT_POST:
         rows = db.session.execute(
-            select(Post.id, Post.name, func.count(Person.id)).join(Person, Person.post_id == Post.id)
-            .where(*active).group_by(Post.id, Post.name).order_by(Post.name)).all()
-        return [{"department_id": None, "post_id": pid, "label": name, "headcount": n} for pid, name, n in rows]
+            select(Post.id, Post.name, func.count(Person.id))
+            .join(Person, Person.post_id == Post.id)
+            .where(*active)
+            .group_by(Post.id, Post.name)
+            .order_by(Post.name)
+        ).all()
+        return [
+            {"department_id": None, "post_id": pid, "label": name, "headcount": n} for pid, name, n in rows
+        ]
     if unit_kind == UNIT_DEPARTMENT_POST:
         rows = db.session.execute(
             select(Department.id, Department.path, Post.id, Post.name, func.count(Person.id))
-            .join(Person, Person.department_id == Department.id).join(Post, Post.id == Person.post_id)
-            .where(*active).group_by(Department.id, Department.path, Post.id, Post.name)
-            .order_by(Department.path, Post.name)).all()
-        return [{"department_id": d, "post_id": p, "label": f"{path}·{pname}", "headcount": n}
-                for d, path, p, pname, n in rows]
+            .join(Person, Person.department_id == Department.id)
+            .join(Post, Post.id == Person.post_id)
+            .where(*active)
+            .group_by(Department.id, Department.path, Post.id, Post.name)
+            .order_by(Department.path, Post.name)
+        ).all()
+        return [
+            {"department_id": d, "post_id": p, "label": f"{path}·{pname}", "headcount": n}
+            for d, path, p, pname, n in rows
+        ]
     if unit_kind == UNIT_DEPARTMENT:
-        depts = db.session.execute(select(Department.id, Department.path).where(
-            Department.enterprise_id == enterprise_id).order_by(Department.path)).all()
-        counts = dict(db.session.execute(select(Person.department_id, func.count()).where(*active)
-                                         .group_by(Person.department_id)).all())
+        depts = db.session.execute(
+            select(Department.id, Department.path)
+            .where(Department.enterprise_id == enterprise_id)
+            .order_by(Department.path)
+        ).all()
+        counts = dict(
+            db.session.execute(
+                select(Person.department_id, func.count()).where(*active).group_by(Person.department_id)
+            ).all()
+        )
         out = []
         for did, path in depts:
-            n = sum(c for d2, c in counts.items() for d3, p3 in depts
-                    if d3 == d2 and (p3 == path or p3.startswith(path + "/")))
+            n = sum(
+                c
+                for d2, c in counts.items()
+                for d3, p3 in depts
+                if d3 == d2 and (p3 == path or p3.startswith(path + "/"))
+            )
             if n:
                 out.append({"department_id": did, "post_id": None, "label": path, "headcount": n})
         return out
@@ -410,12 +542,13 @@ def _unit_label(enterprise_id: int, department_id: int | None, post_id: int | No
     dept = db.session.get(Department, department_id) if department_id else None
     post = db.session.get(Post, post_id) if post_id else None
     if (department_id and (dept is None or dept.enterprise_id != enterprise_id)) or (
-            post_id and (post is None or post.enterprise_id != enterprise_id)):
+        post_id and (post is None or post.enterprise_id != enterprise_id)
+    ):
         raise DomainError("a unit is not in this enterprise", field="units")
     if dept and post:
         return f"{dept.path}·{post.name}"
     if dept or post:
-        return (dept.path if dept else post.name)  # type: ignore[union-attr]
+        return dept.path if dept else post.name  # type: ignore[union-attr]
     raise DomainError("a unit needs a department or a post", field="units")
 
 
@@ -428,18 +561,34 @@ def default_leader(enterprise_id: int, department_id: int | None, post_id: int |
     unit = ind_registry.Unit(enterprise_id, department_id, None if department_id else post_id)
     today = dt.date.today()
     return db.session.scalar(
-        select(User.id).join(Person, Person.id == User.person_id)
+        select(User.id)
+        .join(Person, Person.id == User.person_id)
         .join(PersonRole, PersonRole.person_id == Person.id)
         .join(ResponsibilityRole, ResponsibilityRole.id == PersonRole.role_id)
-        .where(ResponsibilityRole.name == LEADER_ROLE, Person.status == PERSON_ACTIVE,
-               Person.id.in_(unit.people(today, today)))
-        .order_by(Person.employee_no).limit(1))
+        .where(
+            ResponsibilityRole.name == LEADER_ROLE,
+            Person.status == PERSON_ACTIVE,
+            Person.id.in_(unit.people(today, today)),
+        )
+        .order_by(Person.employee_no)
+        .limit(1)
+    )
 
 
-def create_campaign(enterprise_id: int, framework: Framework, *, name: str, period_kind: str, year: int,
-                    quarter: int | None, unit_kind: str, units: Iterable[tuple[int | None, int | None]],
-                    evaluator_ids: Iterable[int], actor: User | None,
-                    award_threshold: Decimal | None = None) -> Campaign:
+def create_campaign(
+    enterprise_id: int,
+    framework: Framework,
+    *,
+    name: str,
+    period_kind: str,
+    year: int,
+    quarter: int | None,
+    unit_kind: str,
+    units: Iterable[tuple[int | None, int | None]],
+    evaluator_ids: Iterable[int],
+    actor: User | None,
+    award_threshold: Decimal | None = None,
+) -> Campaign:
     """Create a draft campaign of ``framework`` over a period, with its units and evaluators."""
     if framework.enterprise_id != enterprise_id:
         raise NotFound("framework not found")
@@ -448,11 +597,19 @@ def create_campaign(enterprise_id: int, framework: Framework, *, name: str, peri
     if unit_kind not in UNIT_KINDS:
         raise DomainError(f"unknown unit kind {unit_kind}", field="unit_kind")
     start, end = period_bounds(period_kind, year, quarter)
-    campaign = Campaign(enterprise_id=enterprise_id, framework_id=framework.id, name=name.strip()[:200],
-                        period_kind=period_kind, period_start=start, period_end=end, unit_kind=unit_kind,
-                        status=DRAFT, award_threshold=award_threshold if award_threshold is not None
-                        else framework.award_threshold, bands=framework.bands or [dict(b) for b in DEFAULT_BANDS],
-                        created_by_id=actor.id if actor else None)
+    campaign = Campaign(
+        enterprise_id=enterprise_id,
+        framework_id=framework.id,
+        name=name.strip()[:200],
+        period_kind=period_kind,
+        period_start=start,
+        period_end=end,
+        unit_kind=unit_kind,
+        status=DRAFT,
+        award_threshold=award_threshold if award_threshold is not None else framework.award_threshold,
+        bands=framework.bands or [dict(b) for b in DEFAULT_BANDS],
+        created_by_id=actor.id if actor else None,
+    )
     db.session.add(campaign)
     db.session.flush()
     set_units(campaign, units)
@@ -479,8 +636,12 @@ def set_units(campaign: Campaign, units: Iterable[tuple[int | None, int | None]]
         if (d, p) in existing:
             continue
         label = _unit_label(campaign.enterprise_id, d, p)
-        unit = CampaignUnit(department_id=d, post_id=p, label=label[:300],
-                            leader_user_id=default_leader(campaign.enterprise_id, d, p))
+        unit = CampaignUnit(
+            department_id=d,
+            post_id=p,
+            label=label[:300],
+            leader_user_id=default_leader(campaign.enterprise_id, d, p),
+        )
         campaign.units.append(unit)
     db.session.flush()
 
@@ -491,8 +652,10 @@ def set_evaluators(campaign: Campaign, user_ids: Iterable[int]) -> None:
     users = db.session.scalars(select(User).where(User.id.in_(ids))).all() if ids else []
     for u in users:
         if u.enterprise_id != campaign.enterprise_id or u.app_role not in EVALUATOR_ROLES:
-            raise DomainError(f"{u.display_name} cannot evaluate: evaluators are managers or evaluators of the "
-                              "enterprise", field="evaluators")
+            raise DomainError(
+                f"{u.display_name} cannot evaluate: evaluators are managers or evaluators of the enterprise",
+                field="evaluators",
+            )
     if len(users) != len(ids):
         raise DomainError("unknown evaluator", field="evaluators")
     campaign.evaluators[:] = [e for e in campaign.evaluators if e.user_id in ids]
@@ -521,7 +684,9 @@ def is_evaluator(campaign: Campaign, user: User) -> bool:
 
 
 def is_manager(campaign: Campaign, user: User) -> bool:
-    return user.app_role == ADMIN or (user.app_role == MANAGER and user.enterprise_id == campaign.enterprise_id)
+    return user.app_role == ADMIN or (
+        user.app_role == MANAGER and user.enterprise_id == campaign.enterprise_id
+    )
 
 
 def scoring_stage(campaign: Campaign, unit: CampaignUnit, user: User) -> str | None:
@@ -551,8 +716,12 @@ def can_view_results(campaign: Campaign, user: User) -> bool:
 
 def scorable_indicators(snap: dict[str, Any]) -> list[dict[str, Any]]:
     """Indicators entered by people: manual ones, deductions and vetoes that no metric computes."""
-    return [i for i in snap["indicators"] if i["kind"] == MANUAL
-            or (i["kind"] in (DEDUCTION, VETO) and not (i.get("config") or {}).get("metric"))]
+    return [
+        i
+        for i in snap["indicators"]
+        if i["kind"] == MANUAL
+        or (i["kind"] in (DEDUCTION, VETO) and not (i.get("config") or {}).get("metric"))
+    ]
 
 
 def campaign_snapshot(campaign: Campaign) -> dict[str, Any]:
@@ -562,8 +731,14 @@ def campaign_snapshot(campaign: Campaign) -> dict[str, Any]:
     return snapshot(campaign.framework)
 
 
-def record_scores(campaign: Campaign, unit: CampaignUnit, entries: dict[int, tuple[Any, str | None]], *,
-                  actor: User, files: dict[int, list[tuple[BinaryIO, str]]] | None = None) -> int:
+def record_scores(
+    campaign: Campaign,
+    unit: CampaignUnit,
+    entries: dict[int, tuple[Any, str | None]],
+    *,
+    actor: User,
+    files: dict[int, list[tuple[BinaryIO, str]]] | None = None,
+) -> int:
     """Store manual scores of a unit at the actor's stage: {indicator id: (value, note)}; return how many."""
     if unit.campaign_id != campaign.id:
         raise NotFound("unit not found")
@@ -588,16 +763,22 @@ def record_scores(campaign: Campaign, unit: CampaignUnit, entries: dict[int, tup
         if ind["kind"] == MANUAL:
             scale = Decimal(str(cfg.get("scale_max") or 10))
             if not (Decimal(0) <= value <= scale):
-                raise DomainError(f"「{ind['name']}」: the score must be between 0 and {scale.normalize():f}",
-                                  field="scores")
+                raise DomainError(
+                    f"「{ind['name']}」: the score must be between 0 and {scale.normalize():f}",
+                    field="scores",
+                )
         elif ind["kind"] == DEDUCTION:
             if value < 0 or value != value.to_integral():
-                raise DomainError(f"「{ind['name']}」: the number of occurrences must be a whole number ≥ 0",
-                                  field="scores")
+                raise DomainError(
+                    f"「{ind['name']}」: the number of occurrences must be a whole number ≥ 0", field="scores"
+                )
         elif value not in (0, 1):
             raise DomainError(f"「{ind['name']}」: a veto is yes (1) or no (0)", field="scores")
-        score = db.session.scalar(select(Score).where(Score.unit_id == unit.id, Score.indicator_id == ind["id"],
-                                                      Score.stage == stage))
+        score = db.session.scalar(
+            select(Score).where(
+                Score.unit_id == unit.id, Score.indicator_id == ind["id"], Score.stage == stage
+            )
+        )
         if score is None:
             score = Score(unit_id=unit.id, indicator_id=ind["id"], stage=stage, value=value)
             db.session.add(score)
@@ -608,11 +789,15 @@ def record_scores(campaign: Campaign, unit: CampaignUnit, entries: dict[int, tup
     for ind_id, uploads in (files or {}).items():
         if int(ind_id) not in allowed:
             raise DomainError("this indicator is not scored by hand", field="scores")
-        score = db.session.scalar(select(Score).where(Score.unit_id == unit.id, Score.indicator_id == int(ind_id),
-                                                      Score.stage == stage))
+        score = db.session.scalar(
+            select(Score).where(
+                Score.unit_id == unit.id, Score.indicator_id == int(ind_id), Score.stage == stage
+            )
+        )
         if score is None:
-            raise DomainError(f"「{allowed[int(ind_id)]['name']}」: give a score before attaching evidence",
-                              field="scores")
+            raise DomainError(
+                f"「{allowed[int(ind_id)]['name']}」: give a score before attaching evidence", field="scores"
+            )
         for stream, filename in uploads:
             stored = save_evidence(stream, filename, enterprise_id=campaign.enterprise_id, actor=actor)
             score.attachments.append(ScoreAttachment(score_id=score.id, file_id=stored.id))
@@ -640,7 +825,10 @@ def complete_review(campaign: Campaign, unit: CampaignUnit, actor: User) -> None
 
 
 def scores_of(unit: CampaignUnit) -> dict[tuple[int, str], Score]:
-    return {(s.indicator_id, s.stage): s for s in db.session.scalars(select(Score).where(Score.unit_id == unit.id))}
+    return {
+        (s.indicator_id, s.stage): s
+        for s in db.session.scalars(select(Score).where(Score.unit_id == unit.id))
+    }
 
 
 def missing_scores(campaign: Campaign, unit: CampaignUnit) -> list[str]:
@@ -648,8 +836,11 @@ def missing_scores(campaign: Campaign, unit: CampaignUnit) -> list[str]:
 
     Deductions and vetoes left empty count as none (no occurrence, no veto)."""
     have = {k[0] for k in scores_of(unit)}
-    return [i["name"] for i in scorable_indicators(campaign_snapshot(campaign))
-            if i["kind"] == MANUAL and i["id"] not in have]
+    return [
+        i["name"]
+        for i in scorable_indicators(campaign_snapshot(campaign))
+        if i["kind"] == MANUAL and i["id"] not in have
+    ]
 
 
 def _step(campaign: Campaign, expected: tuple[str, ...], action: str) -> None:
@@ -682,7 +873,9 @@ def calculate(campaign: Campaign, *, as_of: dt.date | None = None) -> None:
     if campaign.framework_snapshot is None or campaign.status == REVIEW:
         campaign.framework_snapshot = snapshot(campaign.framework)
     snap = campaign.framework_snapshot
-    problems = [f"{u.label}: {'、'.join(m[:3])}" for u in campaign.units if (m := missing_scores(campaign, u))]
+    problems = [
+        f"{u.label}: {'、'.join(m[:3])}" for u in campaign.units if (m := missing_scores(campaign, u))
+    ]
     if problems:
         raise DomainError("scores missing — " + "; ".join(problems[:5]) + (" …" if len(problems) > 5 else ""))
     as_of = min(as_of or dt.date.today(), campaign.period_end)
@@ -694,10 +887,18 @@ def calculate(campaign: Campaign, *, as_of: dt.date | None = None) -> None:
         unit.headcount = ind_registry.headcount(ref, campaign.period_start, campaign.period_end)
         for i in auto:
             metric = i["config"]["metric"]
-            got = ind_registry.compute(metric, campaign.enterprise_id, ref, campaign.period_start,
-                                       campaign.period_end, as_of)
-            db.session.add(AutoValue(unit_id=unit.id, indicator_id=i["id"], metric=metric, value=got.value,
-                                     detail=_jsonable(got.detail)))
+            got = ind_registry.compute(
+                metric, campaign.enterprise_id, ref, campaign.period_start, campaign.period_end, as_of
+            )
+            db.session.add(
+                AutoValue(
+                    unit_id=unit.id,
+                    indicator_id=i["id"],
+                    metric=metric,
+                    value=got.value,
+                    detail=_jsonable(got.detail),
+                )
+            )
     db.session.flush()
     _score_units(campaign)
     campaign.status, campaign.calculated_at = CALCULATED, utcnow()
@@ -720,7 +921,9 @@ def unit_inputs(campaign: Campaign, unit: CampaignUnit) -> dict[int, Any]:
     """The values scoring uses for a unit: frozen automatic values, then review scores over self scores."""
     snap = campaign_snapshot(campaign)
     inputs: dict[int, Any] = {}
-    autos = {a.indicator_id: a for a in db.session.scalars(select(AutoValue).where(AutoValue.unit_id == unit.id))}
+    autos = {
+        a.indicator_id: a for a in db.session.scalars(select(AutoValue).where(AutoValue.unit_id == unit.id))
+    }
     scores = scores_of(unit)
     for i in snap["indicators"]:
         cfg = i.get("config") or {}
@@ -769,7 +972,9 @@ def award(campaign: Campaign) -> list[CampaignUnit]:
     _step(campaign, (PUBLISHED,), "award")
     winners = []
     for unit in campaign.units:
-        unit.awarded = bool(unit.score is not None and unit.score >= campaign.award_threshold and not unit.vetoed)
+        unit.awarded = bool(
+            unit.score is not None and unit.score >= campaign.award_threshold and not unit.vetoed
+        )
         if unit.awarded:
             winners.append(unit)
     campaign.status, campaign.awarded_at = AWARDED, utcnow()
@@ -834,33 +1039,54 @@ def radar_axes(campaign: Campaign, unit: CampaignUnit) -> list[tuple[str, float]
 def trends(enterprise_id: int, framework_kind: str, *, limit: int = 8) -> list[dict[str, Any]]:
     """Published campaigns of a kind of framework, oldest first, with the average and each unit's score."""
     rows = db.session.scalars(
-        select(Campaign).join(Framework, Framework.id == Campaign.framework_id)
-        .where(Campaign.enterprise_id == enterprise_id, Framework.kind == framework_kind,
-               Campaign.status.in_(FROZEN_STEPS))
-        .order_by(Campaign.period_start.desc(), Campaign.id.desc()).limit(limit)).all()
+        select(Campaign)
+        .join(Framework, Framework.id == Campaign.framework_id)
+        .where(
+            Campaign.enterprise_id == enterprise_id,
+            Framework.kind == framework_kind,
+            Campaign.status.in_(FROZEN_STEPS),
+        )
+        .order_by(Campaign.period_start.desc(), Campaign.id.desc())
+        .limit(limit)
+    ).all()
     out = []
     for c in reversed(rows):
         scores = [u.score for u in c.units if u.score is not None]
-        out.append({"campaign": c, "average": (sum(scores, Decimal(0)) / len(scores)).quantize(Decimal("0.01"))
-                    if scores else None,
-                    "units": {(u.department_id, u.post_id): u.score for u in c.units}})
+        out.append(
+            {
+                "campaign": c,
+                "average": (sum(scores, Decimal(0)) / len(scores)).quantize(Decimal("0.01"))
+                if scores
+                else None,
+                "units": {(u.department_id, u.post_id): u.score for u in c.units},
+            }
+        )
     return out
 
 
 def unit_trend(enterprise_id: int, framework_kind: str, unit: CampaignUnit) -> list[tuple[str, float]]:
     """A unit's score over the published campaigns of the same kind."""
     key = (unit.department_id, unit.post_id)
-    return [(t["campaign"].name, float(t["units"][key])) for t in trends(enterprise_id, framework_kind)
-            if t["units"].get(key) is not None]
+    return [
+        (t["campaign"].name, float(t["units"][key]))
+        for t in trends(enterprise_id, framework_kind)
+        if t["units"].get(key) is not None
+    ]
 
 
 def culture_index(enterprise_id: int) -> dict[str, Any] | None:
     """The enterprise safety-culture index: the latest published culture campaign's average, with its layers."""
     campaign = db.session.scalar(
-        select(Campaign).join(Framework, Framework.id == Campaign.framework_id)
-        .where(Campaign.enterprise_id == enterprise_id, Framework.kind == FRAMEWORK_CULTURE,
-               Campaign.status.in_(FROZEN_STEPS))
-        .order_by(Campaign.period_start.desc(), Campaign.id.desc()).limit(1))
+        select(Campaign)
+        .join(Framework, Framework.id == Campaign.framework_id)
+        .where(
+            Campaign.enterprise_id == enterprise_id,
+            Framework.kind == FRAMEWORK_CULTURE,
+            Campaign.status.in_(FROZEN_STEPS),
+        )
+        .order_by(Campaign.period_start.desc(), Campaign.id.desc())
+        .limit(1)
+    )
     if campaign is None:
         return None
     units = [u for u in campaign.units if u.score is not None]
@@ -878,12 +1104,31 @@ def culture_index(enterprise_id: int) -> dict[str, Any] | None:
     order = {name: i for i, name in enumerate(("理念文化", "制度文化", "行为文化", "物态文化"))}
     layers.sort(key=lambda x: order.get(x[0], 9))
     avg = sum((u.score for u in units), Decimal(0)) / len(units)  # type: ignore[misc]
-    return {"campaign": campaign, "index": avg.quantize(Decimal("0.1")),
-            "level": scoring.level_for(avg, campaign.bands), "layers": layers,
-            "axes": [(i["name"], float(sum((Decimal((u.breakdown or {}).get(str(i["id"]), {}).get("fraction") or 0)
-                                             for u in units), Decimal(0)) / len(units)))
-                     for i in top_level(campaign)]}
+    return {
+        "campaign": campaign,
+        "index": avg.quantize(Decimal("0.1")),
+        "level": scoring.level_for(avg, campaign.bands),
+        "layers": layers,
+        "axes": [
+            (
+                i["name"],
+                float(
+                    sum(
+                        (
+                            Decimal((u.breakdown or {}).get(str(i["id"]), {}).get("fraction") or 0)
+                            for u in units
+                        ),
+                        Decimal(0),
+                    )
+                    / len(units)
+                ),
+            )
+            for i in top_level(campaign)
+        ],
+    }
 
 
 def auto_values(unit: CampaignUnit) -> dict[int, AutoValue]:
-    return {a.indicator_id: a for a in db.session.scalars(select(AutoValue).where(AutoValue.unit_id == unit.id))}
+    return {
+        a.indicator_id: a for a in db.session.scalars(select(AutoValue).where(AutoValue.unit_id == unit.id))
+    }

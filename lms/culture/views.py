@@ -84,15 +84,27 @@ STEP_LABELS = {
     "awarded": _l("Awarded"),
     "closed": _l("Closed"),
 }
-UNIT_KIND_LABELS = {"post": _l("Posts"), "department": _l("Departments or teams"),
-                    "department_post": _l("Posts within departments")}
-KIND_LABELS = {"group": _l("Group"), "automatic": _l("Automatic"), "manual": _l("Manual score"),
-               "deduction": _l("Deduction"), "veto": _l("Veto (一票否决)")}
+UNIT_KIND_LABELS = {
+    "post": _l("Posts"),
+    "department": _l("Departments or teams"),
+    "department_post": _l("Posts within departments"),
+}
+KIND_LABELS = {
+    "group": _l("Group"),
+    "automatic": _l("Automatic"),
+    "manual": _l("Manual score"),
+    "deduction": _l("Deduction"),
+    "veto": _l("Veto (一票否决)"),
+}
 
 
 @bp.app_context_processor
 def _labels() -> dict[str, Any]:
-    return {"culture_steps": STEP_LABELS, "culture_kinds": KIND_LABELS, "culture_unit_kinds": UNIT_KIND_LABELS}
+    return {
+        "culture_steps": STEP_LABELS,
+        "culture_kinds": KIND_LABELS,
+        "culture_unit_kinds": UNIT_KIND_LABELS,
+    }
 
 
 def _is_manager() -> bool:
@@ -122,15 +134,26 @@ def dashboard():
     ent_id = acting_enterprise_id()
     index = services.culture_index(ent_id)
     latest_post = db.session.scalar(
-        select(Campaign).join(Framework, Framework.id == Campaign.framework_id)
+        select(Campaign)
+        .join(Framework, Framework.id == Campaign.framework_id)
         .where(Campaign.enterprise_id == ent_id, Framework.kind == "post", Campaign.status.in_(FROZEN_STEPS))
-        .order_by(Campaign.period_start.desc(), Campaign.id.desc()).limit(1))
-    culture_trend = [(t["campaign"].name, float(t["average"] or 0)) for t in services.trends(ent_id, "culture")]
+        .order_by(Campaign.period_start.desc(), Campaign.id.desc())
+        .limit(1)
+    )
+    culture_trend = [
+        (t["campaign"].name, float(t["average"] or 0)) for t in services.trends(ent_id, "culture")
+    ]
     post_trend = [(t["campaign"].name, float(t["average"] or 0)) for t in services.trends(ent_id, "post")]
     my_unread = notices.unacknowledged_count(current_user.person_id)
-    return render_template("culture/dashboard.html", index=index, latest_post=latest_post,
-                           ranked=services.ranked_units(latest_post) if latest_post else [],
-                           culture_trend=culture_trend, post_trend=post_trend, my_unread=my_unread)
+    return render_template(
+        "culture/dashboard.html",
+        index=index,
+        latest_post=latest_post,
+        ranked=services.ranked_units(latest_post) if latest_post else [],
+        culture_trend=culture_trend,
+        post_trend=post_trend,
+        my_unread=my_unread,
+    )
 
 
 # ---------------------------------------------------------------- frameworks
@@ -139,10 +162,16 @@ def dashboard():
 @bp.route("/frameworks")
 @roles(*MANAGERS)
 def frameworks():
-    rows = db.session.scalars(select(Framework).where(Framework.enterprise_id == acting_enterprise_id())
-                              .order_by(Framework.id)).all()
-    return render_template("culture/frameworks.html", frameworks=rows, presets=PRESETS.values(),
-                           form=FrameworkForm(), in_use={f.id: services.framework_in_use(f) for f in rows})
+    rows = db.session.scalars(
+        select(Framework).where(Framework.enterprise_id == acting_enterprise_id()).order_by(Framework.id)
+    ).all()
+    return render_template(
+        "culture/frameworks.html",
+        frameworks=rows,
+        presets=PRESETS.values(),
+        form=FrameworkForm(),
+        in_use={f.id: services.framework_in_use(f) for f in rows},
+    )
 
 
 @bp.route("/frameworks/preset", methods=["POST"])
@@ -151,7 +180,9 @@ def framework_preset():
     key = request.form.get("key", "")
     ent_id = acting_enterprise_id()
     name = None
-    if db.session.scalar(select(Framework.id).where(Framework.enterprise_id == ent_id, Framework.preset == key)):
+    if db.session.scalar(
+        select(Framework.id).where(Framework.enterprise_id == ent_id, Framework.preset == key)
+    ):
         name = f"{PRESETS[key]['name'] if key in PRESETS else key} ({dt.date.today().isoformat()})"
     fw = services.install_preset(ent_id, key, name=name)
     db.session.commit()
@@ -165,8 +196,9 @@ def framework_new():
     form = FrameworkForm()
     if not form.validate_on_submit():
         raise DomainError(_("A name is required."))
-    fw = services.create_framework(acting_enterprise_id(), form.name.data, form.kind.data,
-                                   description=form.description.data or None)
+    fw = services.create_framework(
+        acting_enterprise_id(), form.name.data, form.kind.data, description=form.description.data or None
+    )
     db.session.commit()
     return redirect(url_for("culture.framework", framework_id=fw.id))
 
@@ -174,7 +206,9 @@ def framework_new():
 def _indicator_form(fw: Framework, ind: Indicator | None = None) -> IndicatorForm:
     form = IndicatorForm(formdata=request.form if request.method == "POST" else None)
     groups = [i for i in fw.indicators if i.kind == "group" and (ind is None or i.id != ind.id)]
-    form.parent_id.choices = [(0, _("(top level)"))] + [(g.id, f"{g.code or ''} {g.name}".strip()) for g in groups]
+    form.parent_id.choices = [(0, _("(top level)"))] + [
+        (g.id, f"{g.code or ''} {g.name}".strip()) for g in groups
+    ]
     form.layer.choices = [("", "—")] + [(v, v) for v in LAYERS]
     form.metric.choices = [("", "—")] + [(k, str(label)) for k, label in metric_choices()]
     if ind is not None and request.method != "POST":
@@ -202,17 +236,29 @@ def framework(framework_id: int):
     editing = db.session.get(Indicator, edit_id) if edit_id else None
     if editing is not None and editing.framework_id != fw.id:
         abort(404)
-    settings = FrameworkSettingsForm(formdata=None, name=fw.name, description=fw.description,
-                                     award_threshold=fw.award_threshold,
-                                     bands="\n".join(f"{b['min']:g} {b['label']}" for b in fw.bands or []))
+    settings = FrameworkSettingsForm(
+        formdata=None,
+        name=fw.name,
+        description=fw.description,
+        award_threshold=fw.award_threshold,
+        bands="\n".join(f"{b['min']:g} {b['label']}" for b in fw.bands or []),
+    )
     problem = None
     try:
         services.validate_weights(fw)
     except DomainError as exc:
         problem = exc.message
-    return render_template("culture/framework.html", fw=fw, tree=services.indicator_tree(fw.indicators),
-                           form=_indicator_form(fw, editing), editing=editing, settings=settings,
-                           locked=services.framework_in_use(fw), problem=problem, metrics=METRICS)
+    return render_template(
+        "culture/framework.html",
+        fw=fw,
+        tree=services.indicator_tree(fw.indicators),
+        form=_indicator_form(fw, editing),
+        editing=editing,
+        settings=settings,
+        locked=services.framework_in_use(fw),
+        problem=problem,
+        metrics=METRICS,
+    )
 
 
 @bp.route("/frameworks/<int:framework_id>/settings", methods=["POST"])
@@ -222,8 +268,13 @@ def framework_settings(framework_id: int):
     form = FrameworkSettingsForm()
     if not form.validate_on_submit():
         raise DomainError(_("Check the name, the threshold and the bands."))
-    services.update_framework(fw, name=form.name.data, award_threshold=form.award_threshold.data,
-                              bands=services.parse_bands(form.bands.data), description=form.description.data or None)
+    services.update_framework(
+        fw,
+        name=form.name.data,
+        award_threshold=form.award_threshold.data,
+        bands=services.parse_bands(form.bands.data),
+        description=form.description.data or None,
+    )
     db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("culture.framework", framework_id=fw.id))
@@ -256,15 +307,29 @@ def indicator_save(framework_id: int):
     mapping = None
     if form.kind.data == "automatic" and form.metric.data:
         if form.mapping_type.data == "bands":
-            mapping = {"type": "bands", "bands": _parse_bands_field(form.bands.data),
-                       "lower_is_better": bool(form.lower_is_better.data)}
+            mapping = {
+                "type": "bands",
+                "bands": _parse_bands_field(form.bands.data),
+                "lower_is_better": bool(form.lower_is_better.data),
+            }
         elif form.zero.data is not None and form.full.data is not None:
             mapping = {"type": "linear", "zero": float(form.zero.data), "full": float(form.full.data)}
-    services.save_indicator(fw, indicator=ind, name=form.name.data, kind=form.kind.data,
-                            parent_id=form.parent_id.data or None, weight=form.weight.data or 0,
-                            layer=form.layer.data or None, code=form.code.data, description=form.description.data,
-                            metric=form.metric.data or None, mapping=mapping, scale_max=form.scale_max.data,
-                            points_per=form.points_per.data, cap=form.cap.data)
+    services.save_indicator(
+        fw,
+        indicator=ind,
+        name=form.name.data,
+        kind=form.kind.data,
+        parent_id=form.parent_id.data or None,
+        weight=form.weight.data or 0,
+        layer=form.layer.data or None,
+        code=form.code.data,
+        description=form.description.data,
+        metric=form.metric.data or None,
+        mapping=mapping,
+        scale_max=form.scale_max.data,
+        points_per=form.points_per.data,
+        cap=form.cap.data,
+    )
     db.session.commit()
     flash(_("Indicator saved."), "success")
     return redirect(url_for("culture.framework", framework_id=fw.id))
@@ -287,7 +352,8 @@ def indicator_delete(framework_id: int, indicator_id: int):
 @roles(*MANAGERS)
 def framework_copy(framework_id: int):
     fw = get_scoped(Framework, framework_id)
-    new = services.copy_framework(fw, f"{fw.name} ({_('copy')})")
+    copy_word = _("copy")
+    new = services.copy_framework(fw, f"{fw.name} ({copy_word})")
     db.session.commit()
     return redirect(url_for("culture.framework", framework_id=new.id))
 
@@ -298,16 +364,21 @@ def framework_copy(framework_id: int):
 @bp.route("/campaigns")
 @roles(*EVERYONE_IN_ENTERPRISE)
 def campaigns():
-    rows = db.session.scalars(select(Campaign).where(Campaign.enterprise_id == acting_enterprise_id())
-                              .order_by(Campaign.period_start.desc(), Campaign.id.desc())).all()
+    rows = db.session.scalars(
+        select(Campaign)
+        .where(Campaign.enterprise_id == acting_enterprise_id())
+        .order_by(Campaign.period_start.desc(), Campaign.id.desc())
+    ).all()
     visible = [c for c in rows if services.can_view(c, current_user)]
     return render_template("culture/campaigns.html", campaigns=visible)
 
 
 def _evaluator_choices(ent_id: int) -> list[tuple[int, str]]:
-    users = db.session.scalars(select(User).where(User.enterprise_id == ent_id,
-                                                  User.app_role.in_((EVALUATOR, MANAGER)), User.is_enabled)
-                               .order_by(User.app_role, User.display_name)).all()
+    users = db.session.scalars(
+        select(User)
+        .where(User.enterprise_id == ent_id, User.app_role.in_((EVALUATOR, MANAGER)), User.is_enabled)
+        .order_by(User.app_role, User.display_name)
+    ).all()
     return [(u.id, f"{u.display_name} ({_(u.app_role.capitalize())})") for u in users]
 
 
@@ -316,7 +387,9 @@ def _evaluator_choices(ent_id: int) -> list[tuple[int, str]]:
 def campaign_new():
     ent_id = acting_enterprise_id()
     form = CampaignForm()
-    fws = db.session.scalars(select(Framework).where(Framework.enterprise_id == ent_id).order_by(Framework.id)).all()
+    fws = db.session.scalars(
+        select(Framework).where(Framework.enterprise_id == ent_id).order_by(Framework.id)
+    ).all()
     form.framework_id.choices = [(f.id, f.name) for f in fws]
     form.evaluators.choices = _evaluator_choices(ent_id)
     if request.method == "GET":
@@ -325,13 +398,26 @@ def campaign_new():
         form.name.data = f"{year}年第{quarter}季度安全示范岗评选"
     if form.validate_on_submit():
         fw = get_scoped(Framework, form.framework_id.data)
-        units = [(u["department_id"], u["post_id"]) for u in services.candidate_units(ent_id, form.unit_kind.data)]
+        units = [
+            (u["department_id"], u["post_id"]) for u in services.candidate_units(ent_id, form.unit_kind.data)
+        ]
         campaign = services.create_campaign(
-            ent_id, fw, name=form.name.data, period_kind=form.period_kind.data, year=form.year.data,
-            quarter=form.quarter.data, unit_kind=form.unit_kind.data, units=units,
-            evaluator_ids=form.evaluators.data or [], actor=current_user, award_threshold=form.award_threshold.data)
+            ent_id,
+            fw,
+            name=form.name.data,
+            period_kind=form.period_kind.data,
+            year=form.year.data,
+            quarter=form.quarter.data,
+            unit_kind=form.unit_kind.data,
+            units=units,
+            evaluator_ids=form.evaluators.data or [],
+            actor=current_user,
+            award_threshold=form.award_threshold.data,
+        )
         db.session.commit()
-        flash(_("Campaign created. Check the units and evaluators, then start the self-assessment."), "success")
+        flash(
+            _("Campaign created. Check the units and evaluators, then start the self-assessment."), "success"
+        )
         return redirect(url_for("culture.campaign", campaign_id=campaign.id))
     if not fws:
         flash(_("Install a framework first."), "warning")
@@ -343,19 +429,34 @@ def campaign_new():
 def campaign(campaign_id: int):
     c = _campaign(campaign_id)
     manager = services.is_manager(c, current_user)
-    candidates = services.candidate_units(c.enterprise_id, c.unit_kind) if manager and c.status == DRAFT else []
+    candidates = (
+        services.candidate_units(c.enterprise_id, c.unit_kind) if manager and c.status == DRAFT else []
+    )
     chosen = {(u.department_id, u.post_id) for u in c.units}
     ev_ids = services.evaluator_ids(c)
     evaluators = db.session.scalars(select(User).where(User.id.in_(ev_ids))).all() if ev_ids else []
     stages = {u.id: services.scoring_stage(c, u, current_user) for u in c.units}
-    missing = {u.id: len(services.missing_scores(c, u)) for u in c.units} if c.status in ("self_assessment",
-                                                                                          "review") else {}
+    missing = (
+        {u.id: len(services.missing_scores(c, u)) for u in c.units}
+        if c.status in ("self_assessment", "review")
+        else {}
+    )
     leaders = {u.id: db.session.get(User, u.leader_user_id) for u in c.units if u.leader_user_id}
-    return render_template("culture/campaign.html", c=c, manager=manager, candidates=candidates, chosen=chosen,
-                           evaluators=evaluators, stages=stages, missing=missing, leaders=leaders,
-                           steps=CAMPAIGN_STEPS, evaluator_choices=_evaluator_choices(c.enterprise_id) if manager
-                           else [], ev_ids=ev_ids,
-                           can_results=services.can_view_results(c, current_user))
+    return render_template(
+        "culture/campaign.html",
+        c=c,
+        manager=manager,
+        candidates=candidates,
+        chosen=chosen,
+        evaluators=evaluators,
+        stages=stages,
+        missing=missing,
+        leaders=leaders,
+        steps=CAMPAIGN_STEPS,
+        evaluator_choices=_evaluator_choices(c.enterprise_id) if manager else [],
+        ev_ids=ev_ids,
+        can_results=services.can_view_results(c, current_user),
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/setup", methods=["POST"])
@@ -395,11 +496,15 @@ def unit_score(campaign_id: int, unit_id: int):
     snap = services.campaign_snapshot(c)
     scorable = services.scorable_indicators(snap)
     if request.method == "POST":
-        entries = {i["id"]: (request.form.get(f"value_{i['id']}"), request.form.get(f"note_{i['id']}"))
-                   for i in scorable}
+        entries = {
+            i["id"]: (request.form.get(f"value_{i['id']}"), request.form.get(f"note_{i['id']}"))
+            for i in scorable
+        }
         files = {}
         for i in scorable:
-            uploads = [(f.stream, f.filename) for f in request.files.getlist(f"files_{i['id']}") if f and f.filename]
+            uploads = [
+                (f.stream, f.filename) for f in request.files.getlist(f"files_{i['id']}") if f and f.filename
+            ]
             if uploads:
                 files[i["id"]] = uploads
         services.record_scores(c, unit, entries, actor=current_user, files=files)
@@ -413,10 +518,19 @@ def unit_score(campaign_id: int, unit_id: int):
         return redirect(url_for("culture.unit_score", campaign_id=c.id, unit_id=unit.id))
     scores = services.scores_of(unit)
     autos = services.auto_values(unit)
-    return render_template("culture/unit_score.html", c=c, unit=unit, stage=stage, snap=snap,
-                           tree=services.indicator_tree(snap["indicators"]),
-                           scorable={i["id"] for i in scorable}, scores=scores, autos=autos,
-                           STAGE_SELF=STAGE_SELF, STAGE_REVIEW=STAGE_REVIEW)
+    return render_template(
+        "culture/unit_score.html",
+        c=c,
+        unit=unit,
+        stage=stage,
+        snap=snap,
+        tree=services.indicator_tree(snap["indicators"]),
+        scorable={i["id"] for i in scorable},
+        scores=scores,
+        autos=autos,
+        STAGE_SELF=STAGE_SELF,
+        STAGE_REVIEW=STAGE_REVIEW,
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/files/<int:attachment_id>")
@@ -428,8 +542,11 @@ def evidence_file(campaign_id: int, attachment_id: int):
     unit = db.session.get(CampaignUnit, score.unit_id) if score else None
     if unit is None or unit.campaign_id != c.id:
         abort(404)
-    if not (services.is_manager(c, current_user) or services.is_evaluator(c, current_user)
-            or unit.leader_user_id == current_user.id):
+    if not (
+        services.is_manager(c, current_user)
+        or services.is_evaluator(c, current_user)
+        or unit.leader_user_id == current_user.id
+    ):
         abort(404)
     stored = db.session.get(StoredFile, att.file_id)
     return send_stored(stored, download_name=stored.original_name)
@@ -448,9 +565,16 @@ def results(campaign_id: int):
     c = _results_campaign(campaign_id)
     ranked = services.ranked_units(c)
     radars = {u.id: services.radar_axes(c, u) for u in ranked}
-    return render_template("culture/results.html", c=c, ranked=ranked, radars=radars,
-                           trend=[(t["campaign"].name, float(t["average"] or 0))
-                                  for t in services.trends(c.enterprise_id, c.framework.kind)])
+    return render_template(
+        "culture/results.html",
+        c=c,
+        ranked=ranked,
+        radars=radars,
+        trend=[
+            (t["campaign"].name, float(t["average"] or 0))
+            for t in services.trends(c.enterprise_id, c.framework.kind)
+        ],
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/units/<int:unit_id>")
@@ -459,10 +583,16 @@ def unit_result(campaign_id: int, unit_id: int):
     c = _results_campaign(campaign_id)
     unit = _unit(c, unit_id)
     snap = services.campaign_snapshot(c)
-    return render_template("culture/unit_result.html", c=c, unit=unit, tree=services.indicator_tree(snap["indicators"]),
-                           autos=services.auto_values(unit), radar=services.radar_axes(c, unit),
-                           trend=services.unit_trend(c.enterprise_id, c.framework.kind, unit),
-                           staff=services.is_manager(c, current_user) or services.is_evaluator(c, current_user))
+    return render_template(
+        "culture/unit_result.html",
+        c=c,
+        unit=unit,
+        tree=services.indicator_tree(snap["indicators"]),
+        autos=services.auto_values(unit),
+        radar=services.radar_axes(c, unit),
+        trend=services.unit_trend(c.enterprise_id, c.framework.kind, unit),
+        staff=services.is_manager(c, current_user) or services.is_evaluator(c, current_user),
+    )
 
 
 @bp.route("/campaigns/<int:campaign_id>/report.pdf")
@@ -477,8 +607,11 @@ def report_pdf(campaign_id: int):
 @roles(*EVERYONE_IN_ENTERPRISE)
 def report_xlsx(campaign_id: int):
     c = _results_campaign(campaign_id)
-    return _download(report.report_xlsx(c),
-                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{c.name}.xlsx")
+    return _download(
+        report.report_xlsx(c),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        f"{c.name}.xlsx",
+    )
 
 
 def _download(data: bytes, mimetype: str, filename: str) -> Response:
@@ -499,8 +632,11 @@ def notices_list():
     mine = notices.notices_for_person(current_user.person_id) if current_user.person_id else []
     managed, stats = [], {}
     if _is_manager():
-        managed = db.session.scalars(select(Notice).where(Notice.enterprise_id == acting_enterprise_id())
-                                     .order_by(Notice.published_at.desc().nulls_first(), Notice.id.desc())).all()
+        managed = db.session.scalars(
+            select(Notice)
+            .where(Notice.enterprise_id == acting_enterprise_id())
+            .order_by(Notice.published_at.desc().nulls_first(), Notice.id.desc())
+        ).all()
         stats = notices.ack_stats([n.id for n in managed])
     unread = sum(1 for _n, at in mine if at is None)
     return render_template("culture/notices.html", mine=mine, managed=managed, stats=stats, unread=unread)
@@ -508,15 +644,30 @@ def notices_list():
 
 def _notice_form(ent_id: int, notice: Notice | None = None) -> NoticeForm:
     form = NoticeForm()
-    form.departments.choices = [(d.id, d.path) for d in db.session.scalars(
-        select(Department).where(Department.enterprise_id == ent_id).order_by(Department.path))]
-    form.posts.choices = [(p.id, p.name) for p in db.session.scalars(
-        select(Post).where(Post.enterprise_id == ent_id).order_by(Post.name))]
-    form.roles.choices = [(r.id, r.name) for r in db.session.scalars(
-        select(ResponsibilityRole).where(ResponsibilityRole.enterprise_id == ent_id)
-        .order_by(ResponsibilityRole.sort_order))]
+    form.departments.choices = [
+        (d.id, d.path)
+        for d in db.session.scalars(
+            select(Department).where(Department.enterprise_id == ent_id).order_by(Department.path)
+        )
+    ]
+    form.posts.choices = [
+        (p.id, p.name)
+        for p in db.session.scalars(select(Post).where(Post.enterprise_id == ent_id).order_by(Post.name))
+    ]
+    form.roles.choices = [
+        (r.id, r.name)
+        for r in db.session.scalars(
+            select(ResponsibilityRole)
+            .where(ResponsibilityRole.enterprise_id == ent_id)
+            .order_by(ResponsibilityRole.sort_order)
+        )
+    ]
     if notice is not None and request.method == "GET":
-        form.title.data, form.body.data, form.audience_all.data = notice.title, notice.body_md, notice.audience_all
+        form.title.data, form.body.data, form.audience_all.data = (
+            notice.title,
+            notice.body_md,
+            notice.audience_all,
+        )
         form.departments.data = [t.ref_id for t in notice.targets if t.kind == "department"]
         form.posts.data = [t.ref_id for t in notice.targets if t.kind == "post"]
         form.roles.data = [t.ref_id for t in notice.targets if t.kind == "role"]
@@ -531,12 +682,22 @@ def notice_edit(notice_id: int | None = None):
     notice = get_scoped(Notice, notice_id) if notice_id else None
     form = _notice_form(ent_id, notice)
     if form.validate_on_submit():
-        targets = ([("department", i) for i in form.departments.data or []]
-                   + [("post", i) for i in form.posts.data or []] + [("role", i) for i in form.roles.data or []])
+        targets = (
+            [("department", i) for i in form.departments.data or []]
+            + [("post", i) for i in form.posts.data or []]
+            + [("role", i) for i in form.roles.data or []]
+        )
         files = [(f.stream, f.filename) for f in request.files.getlist("files") if f and f.filename]
-        notice = notices.save_notice(ent_id, title=form.title.data, body_md=form.body.data or "", targets=targets,
-                                     audience_all=form.audience_all.data, actor=current_user, notice=notice,
-                                     files=files)
+        notice = notices.save_notice(
+            ent_id,
+            title=form.title.data,
+            body_md=form.body.data or "",
+            targets=targets,
+            audience_all=form.audience_all.data,
+            actor=current_user,
+            notice=notice,
+            files=files,
+        )
         publish = request.form.get("then") == "publish"
         if publish:
             n = notices.publish_notice(notice, current_user)
@@ -560,9 +721,16 @@ def notice(notice_id: int):
     my_ack = ack
     stats = notices.ack_stats([n.id]).get(n.id, (0, 0)) if manager else None
     pending = notices.recipients(n, pending_only=True) if manager and n.status == "published" else []
-    return render_template("culture/notice.html", n=n, manager=manager, my_ack=my_ack, stats=stats,
-                           pending=pending, targets=notices.target_labels(n),
-                           publicity_form=PublicityForm(formdata=None, held_on=dt.date.today()))
+    return render_template(
+        "culture/notice.html",
+        n=n,
+        manager=manager,
+        my_ack=my_ack,
+        stats=stats,
+        pending=pending,
+        targets=notices.target_labels(n),
+        publicity_form=PublicityForm(formdata=None, held_on=dt.date.today()),
+    )
 
 
 @bp.route("/notices/<int:notice_id>/publish", methods=["POST"])
@@ -598,9 +766,14 @@ def notice_publicity(notice_id: int):
     if not form.validate_on_submit():
         raise DomainError(_("Give the date and the place."))
     photo = request.files.get("photo")
-    notices.record_publicity(n, held_on=form.held_on.data, place=form.place.data, note=form.note.data,
-                             actor=current_user, photo=(photo.stream, photo.filename) if photo and photo.filename
-                             else None)
+    notices.record_publicity(
+        n,
+        held_on=form.held_on.data,
+        place=form.place.data,
+        note=form.note.data,
+        actor=current_user,
+        photo=(photo.stream, photo.filename) if photo and photo.filename else None,
+    )
     db.session.commit()
     flash(_("Publicity recorded."), "success")
     return redirect(url_for("culture.notice", notice_id=n.id))
@@ -626,11 +799,19 @@ def notice_file(notice_id: int, file_id: int):
 @roles(*MANAGERS)
 def notice_pending_xlsx(notice_id: int):
     n = get_scoped(Notice, notice_id)
-    rows = [[p.employee_no, p.name, p.department.path if p.department else "", p.post.name if p.post else "",
-             at] for p, at in notices.recipients(n)]
-    data = xlsx_bytes([_("Employee number"), _("Name"), _("Department"), _("Post"), _("Acknowledged at")], rows,
-                      sheet_title=_("Recipients"), title=n.title)
-    return _download(data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{n.title}.xlsx")
+    rows = [
+        [p.employee_no, p.name, p.department.path if p.department else "", p.post.name if p.post else "", at]
+        for p, at in notices.recipients(n)
+    ]
+    data = xlsx_bytes(
+        [_("Employee number"), _("Name"), _("Department"), _("Post"), _("Acknowledged at")],
+        rows,
+        sheet_title=_("Recipients"),
+        title=n.title,
+    )
+    return _download(
+        data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{n.title}.xlsx"
+    )
 
 
 _unused = (acting_enterprise, ADMIN)

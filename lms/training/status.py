@@ -257,8 +257,10 @@ def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement
             hire.label("hire"),
             greatest2(hire, func.coalesce(moves.c.last_post, hire)).label("post_since"),
             greatest2(hire, func.coalesce(moves.c.last_dept, hire)).label("dept_since"),
-            greatest2(greatest2(hire, func.coalesce(moves.c.last_post, hire)),
-                      func.coalesce(long_returns.c.on, hire)).label("three_since"),
+            greatest2(
+                greatest2(hire, func.coalesce(moves.c.last_post, hire)),
+                func.coalesce(long_returns.c.on, hire),
+            ).label("three_since"),
         )
         .select_from(Person)
         .outerjoin(moves, moves.c.person_id == Person.id)
@@ -280,7 +282,9 @@ def _branch(req: Requirement, as_of: dt.date, ppl: Any) -> Select[Any]:
     full_levels: Any = _lit(1, Integer())
     q = select(ppl.c.person_id.label("person_id")).select_from(ppl)
     if req.applies_to == APPLIES_ROLE:
-        q = q.join(PersonRole, and_(PersonRole.person_id == ppl.c.person_id, PersonRole.role_id == req.role_id))
+        q = q.join(
+            PersonRole, and_(PersonRole.person_id == ppl.c.person_id, PersonRole.role_id == req.role_id)
+        )
         since: Any = PersonRole.since
     elif req.applies_to == APPLIES_POST:
         q = q.where(ppl.c.post_id == req.post_id)

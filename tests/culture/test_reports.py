@@ -23,7 +23,7 @@ def test_pdf_report_has_chinese_text(app, world):
 
 def test_xlsx_export_is_formula_safe(app, world):
     c = world["campaign"]
-    c.name = "=HYPERLINK(\"http://x\")"
+    c.name = '=HYPERLINK("http://x")'
     world["unit_a"].label = "=1+1"
     c = run_to_published(world)
     with app.test_request_context():
@@ -31,4 +31,6 @@ def test_xlsx_export_is_formula_safe(app, world):
     values = [cell.value for ws in wb.worksheets for row in ws.iter_rows() for cell in row if cell.value]
     assert "'=1+1" in values
     assert not any(isinstance(v, str) and v.startswith("=") for v in values)
-    assert any(cell.data_type == "f" for ws in wb.worksheets for row in ws.iter_rows() for cell in row) is False
+    assert (
+        any(cell.data_type == "f" for ws in wb.worksheets for row in ws.iter_rows() for cell in row) is False
+    )

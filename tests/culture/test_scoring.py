@@ -47,13 +47,24 @@ def test_bad_mappings_refused():
 
 
 def _ind(id, name, kind, weight=0, parent=None, **config):
-    return {"id": id, "parent_id": parent, "name": name, "kind": kind, "weight": weight, "config": config,
-            "sort_order": id}
+    return {
+        "id": id,
+        "parent_id": parent,
+        "name": name,
+        "kind": kind,
+        "weight": weight,
+        "config": config,
+        "sort_order": id,
+    }
 
 
 def test_weights_must_sum_to_100_per_level_and_name_the_level():
-    inds = [_ind(1, "安全培训", "group", 60), _ind(2, "安全技能", "manual", 40),
-            _ind(3, "覆盖率", "automatic", 50, parent=1), _ind(4, "考试", "automatic", 45, parent=1)]
+    inds = [
+        _ind(1, "安全培训", "group", 60),
+        _ind(2, "安全技能", "manual", 40),
+        _ind(3, "覆盖率", "automatic", 50, parent=1),
+        _ind(4, "考试", "automatic", 45, parent=1),
+    ]
     with pytest.raises(DomainError, match="安全培训.*95"):
         scoring.check_weights(inds)
     inds[3]["weight"] = 50
@@ -64,12 +75,19 @@ def test_weights_must_sum_to_100_per_level_and_name_the_level():
 
 
 def test_deductions_veto_and_not_applicable_weights():
-    snap = {"max_points": 100, "indicators": [
-        _ind(1, "培训", "group", 50), _ind(2, "技能", "manual", 50, scale_max=10),
-        _ind(3, "覆盖率", "automatic", 50, parent=1, mapping={"type": "linear", "zero": 0, "full": 1}),
-        _ind(4, "考试合格率", "automatic", 50, parent=1, mapping={"type": "linear", "zero": 0, "full": 1}),
-        _ind(5, "缺课", "deduction", points_per=10, cap=15), _ind(6, "事故", "veto"),
-    ]}
+    snap = {
+        "max_points": 100,
+        "indicators": [
+            _ind(1, "培训", "group", 50),
+            _ind(2, "技能", "manual", 50, scale_max=10),
+            _ind(3, "覆盖率", "automatic", 50, parent=1, mapping={"type": "linear", "zero": 0, "full": 1}),
+            _ind(
+                4, "考试合格率", "automatic", 50, parent=1, mapping={"type": "linear", "zero": 0, "full": 1}
+            ),
+            _ind(5, "缺课", "deduction", points_per=10, cap=15),
+            _ind(6, "事故", "veto"),
+        ],
+    }
     # No exam in the period: its weight goes to coverage.
     res = scoring.compute(snap, {2: D(8), 3: D("0.9"), 4: None, 5: 0, 6: 0})
     assert res.score == D("85.00")  # 0.9 * 50 + 0.8 * 50
@@ -83,8 +101,12 @@ def test_deductions_veto_and_not_applicable_weights():
 
 
 def test_levels_and_ranks():
-    bands = [{"min": 90, "label": "示范岗"}, {"min": 80, "label": "良好"}, {"min": 60, "label": "合格"},
-             {"min": 0, "label": "待改进"}]
+    bands = [
+        {"min": 90, "label": "示范岗"},
+        {"min": 80, "label": "良好"},
+        {"min": 60, "label": "合格"},
+        {"min": 0, "label": "待改进"},
+    ]
     assert scoring.level_for(D("90"), bands) == "示范岗"
     assert scoring.level_for(D("89.99"), bands) == "良好"
     assert scoring.level_for(D("10"), bands) == "待改进"

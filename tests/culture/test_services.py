@@ -23,8 +23,15 @@ def test_presets_are_valid_and_tagged(enterprise):
     services.validate_weights(culture)
     services.validate_weights(post)
     tops = [i.name for i in culture.indicators if i.parent_id is None]
-    assert tops[:7] == ["安全承诺", "行为规范与程序", "安全行为激励", "安全信息传播与沟通", "自主学习与改进",
-                        "安全事务参与", "审核与评估"]
+    assert tops[:7] == [
+        "安全承诺",
+        "行为规范与程序",
+        "安全行为激励",
+        "安全信息传播与沟通",
+        "自主学习与改进",
+        "安全事务参与",
+        "审核与评估",
+    ]
     leaves = [i for i in culture.indicators if i.kind != "group"]
     assert {i.layer for i in leaves} == {"理念文化", "制度文化", "行为文化", "物态文化"}
     vetoes = [i for i in post.indicators if i.kind == "veto"]
@@ -35,8 +42,9 @@ def test_presets_are_valid_and_tagged(enterprise):
 def test_weights_validation_names_the_level(enterprise):
     fw = services.create_framework(enterprise.id, "自定义", "post")
     g = services.save_indicator(fw, name="安全培训", kind="group", weight=100)
-    services.save_indicator(fw, name="覆盖率", kind="automatic", parent_id=g.id, weight=60,
-                            metric="training_coverage")
+    services.save_indicator(
+        fw, name="覆盖率", kind="automatic", parent_id=g.id, weight=60, metric="training_coverage"
+    )
     services.save_indicator(fw, name="现场", kind="manual", parent_id=g.id, weight=30, scale_max=10)
     with pytest.raises(DomainError, match="安全培训.*90"):
         services.validate_weights(fw)
@@ -56,11 +64,21 @@ def test_full_campaign_flow_with_veto_and_award(world):
     assert unit_a.leader_user_id == leader.id  # the 班组长 of the team fills the self-assessment
     snap = services.campaign_snapshot(c)
     manual = [i for i in services.scorable_indicators(snap) if i["kind"] == "manual"]
-    services.record_scores(c, unit_a, {manual[0]["id"]: (8, "自评")}, actor=leader,
-                           files={manual[0]["id"]: [(io.BytesIO(PNG), "board.png")]})
+    services.record_scores(
+        c,
+        unit_a,
+        {manual[0]["id"]: (8, "自评")},
+        actor=leader,
+        files={manual[0]["id"]: [(io.BytesIO(PNG), "board.png")]},
+    )
     with pytest.raises(DomainError):
-        services.record_scores(c, unit_a, {manual[0]["id"]: (8, None)}, actor=leader,
-                               files={manual[0]["id"]: [(io.BytesIO(b"MZ\x90\x00evil"), "photo.jpg")]})
+        services.record_scores(
+            c,
+            unit_a,
+            {manual[0]["id"]: (8, None)},
+            actor=leader,
+            files={manual[0]["id"]: [(io.BytesIO(b"MZ\x90\x00evil"), "photo.jpg")]},
+        )
     services.submit_self_assessment(c, unit_a, leader)
     with pytest.raises(Forbidden):  # an evaluator cannot score during self-assessment
         services.record_scores(c, unit_a, {manual[0]["id"]: (8, None)}, actor=ev)
@@ -96,8 +114,14 @@ def test_automatic_values_are_frozen_after_publication(world, make_person):
     b = world["unit_b"]
     before = (b.score, b.vetoed, dict(b.breakdown))
     # The ledger changes after publication: 乙二 is trained, a new untrained person joins team B.
-    ledger.record(world["b2"], kind="offline", topic="补训", source="t:late", hours=30,
-                  completed_at=dt.datetime.combine(world["start"], dt.time(10)))
+    ledger.record(
+        world["b2"],
+        kind="offline",
+        topic="补训",
+        source="t:late",
+        hours=30,
+        completed_at=dt.datetime.combine(world["start"], dt.time(10)),
+    )
     make_person(world["enterprise"], name="乙三", department="一车间/乙班", post="操作工")
     db.session.flush()
     with pytest.raises(Conflict):
@@ -122,8 +146,14 @@ def test_recalculation_before_publication_picks_up_new_data(world):
     fill_manual(c, world["evaluator"].user)
     services.calculate(c)
     assert world["unit_b"].vetoed
-    ledger.record(world["b2"], kind="offline", topic="补训", source="t:late", hours=30,
-                  completed_at=dt.datetime.combine(world["start"], dt.time(10)))
+    ledger.record(
+        world["b2"],
+        kind="offline",
+        topic="补训",
+        source="t:late",
+        hours=30,
+        completed_at=dt.datetime.combine(world["start"], dt.time(10)),
+    )
     services.calculate(c)
     assert not world["unit_b"].vetoed
 
@@ -146,9 +176,17 @@ def test_indicator_registry_fallbacks(world):
     else:
         assert att.value == D("0.5")
     assert indicators.compute("notice_ack_rate", ent.id, unit, s, e, e).value is None
-    assert set(indicators.METRICS) >= {"training_coverage", "on_time_completion", "hours_per_head",
-                                       "exam_pass_rate", "exam_average_score", "attendance_rate",
-                                       "missed_required_sessions", "notice_ack_rate", "overdue_people"}
+    assert set(indicators.METRICS) >= {
+        "training_coverage",
+        "on_time_completion",
+        "hours_per_head",
+        "exam_pass_rate",
+        "exam_average_score",
+        "attendance_rate",
+        "missed_required_sessions",
+        "notice_ack_rate",
+        "overdue_people",
+    }
 
 
 def test_notices_acknowledgement_rate(world, make_person):
@@ -156,9 +194,14 @@ def test_notices_acknowledgement_rate(world, make_person):
     from lms.org.services import ensure_department
 
     dept = ensure_department(ent.id, "一车间")
-    n = notices.save_notice(ent.id, title="关于加强有限空间作业管理的通知",
-                            body_md="**注意**<script>alert(1)</script> [链接](javascript:alert(1))",
-                            targets=[("department", dept.id)], audience_all=False, actor=mgr)
+    n = notices.save_notice(
+        ent.id,
+        title="关于加强有限空间作业管理的通知",
+        body_md="**注意**<script>alert(1)</script> [链接](javascript:alert(1))",
+        targets=[("department", dept.id)],
+        audience_all=False,
+        actor=mgr,
+    )
     assert "<script" not in n.body_html and "javascript:" not in n.body_html and "<strong>" in n.body_html
     assert notices.publish_notice(n, mgr) == 4  # 甲班长, 甲一, 乙一, 乙二
     assert notices.unacknowledged_count(world["b1"].id) == 1
@@ -170,12 +213,24 @@ def test_notices_acknowledgement_rate(world, make_person):
     unit = indicators.Unit(ent.id, world["b1"].department_id, world["b1"].post_id)
     rate = indicators.compute("notice_ack_rate", ent.id, unit, world["start"], world["end"], world["end"])
     assert rate.value == D("0.5")
-    rec = notices.record_publicity(n, held_on=dt.date.today(), place="一车间宣传栏", note=None, actor=mgr,
-                                   photo=(io.BytesIO(PNG), "board.png"))
+    rec = notices.record_publicity(
+        n,
+        held_on=dt.date.today(),
+        place="一车间宣传栏",
+        note=None,
+        actor=mgr,
+        photo=(io.BytesIO(PNG), "board.png"),
+    )
     assert rec.photo_file_id
     with pytest.raises(DomainError):
-        notices.record_publicity(n, held_on=dt.date.today(), place="x", note=None, actor=mgr,
-                                 photo=(io.BytesIO(b"<html>"), "board.png"))
+        notices.record_publicity(
+            n,
+            held_on=dt.date.today(),
+            place="x",
+            note=None,
+            actor=mgr,
+            photo=(io.BytesIO(b"<html>"), "board.png"),
+        )
     with pytest.raises(Conflict):
         notices.save_notice(ent.id, title="x", body_md="", targets=[], audience_all=True, actor=mgr, notice=n)
 
@@ -185,8 +240,9 @@ def test_notice_to_role_and_everyone(world):
     from lms.org.services import roles_by_name
 
     role = roles_by_name(ent.id)["班组长"]
-    n = notices.save_notice(ent.id, title="班组长会议", body_md="", targets=[("role", role.id)],
-                            audience_all=False, actor=mgr)
+    n = notices.save_notice(
+        ent.id, title="班组长会议", body_md="", targets=[("role", role.id)], audience_all=False, actor=mgr
+    )
     assert notices.publish_notice(n, mgr) == 2
     everyone = notices.save_notice(ent.id, title="全员", body_md="", targets=[], audience_all=True, actor=mgr)
     assert notices.publish_notice(everyone, mgr) == 7
@@ -197,10 +253,18 @@ def test_culture_index_and_trends(world, enterprise):
     assert services.trends(enterprise.id, "post")[-1]["campaign"].id == c.id
     assert services.culture_index(enterprise.id) is None
     fw = services.install_preset(enterprise.id, "culture_aqt9004")
-    cc = services.create_campaign(enterprise.id, fw, name="年度安全文化评价", period_kind="year",
-                                  year=world["start"].year, quarter=None, unit_kind="department",
-                                  units=[(world["a1"].department_id, None)], evaluator_ids=[world["evaluator"].user.id],
-                                  actor=world["manager"].user)
+    cc = services.create_campaign(
+        enterprise.id,
+        fw,
+        name="年度安全文化评价",
+        period_kind="year",
+        year=world["start"].year,
+        quarter=None,
+        unit_kind="department",
+        units=[(world["a1"].department_id, None)],
+        evaluator_ids=[world["evaluator"].user.id],
+        actor=world["manager"].user,
+    )
     run_to_published({**world, "campaign": cc}, value=8)
     idx = services.culture_index(enterprise.id)
     assert idx["campaign"].id == cc.id and idx["index"] > 0

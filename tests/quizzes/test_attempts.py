@@ -70,8 +70,13 @@ def test_deadline_grace_then_refused_and_auto_submitted(make_exam, make_person, 
     a = services.start_attempt(exam, person, now=T0)
     aq = a.questions[0]
     deadline = a.deadline
-    services.save_answer(a, aq.id, aq.version.key if aq.version.type != "fill_blank" else [SECRET_BLANK], 1,
-                         now=deadline + dt.timedelta(seconds=4))  # within grace
+    services.save_answer(
+        a,
+        aq.id,
+        aq.version.key if aq.version.type != "fill_blank" else [SECRET_BLANK],
+        1,
+        now=deadline + dt.timedelta(seconds=4),
+    )  # within grace
     with pytest.raises(Conflict, match="Time is up"):
         services.save_answer(a, aq.id, None, 2, now=deadline + dt.timedelta(seconds=6))
     # on return the attempt is submitted with what was saved
@@ -110,13 +115,24 @@ def test_double_submit_grades_once_and_records_the_pass(make_exam, make_person, 
         signals.exam_passed.disconnect(rec)
         signals.exam_submitted.disconnect(rec2)
     assert a.status == "graded" and a.passed and a.score == a.max_score == Decimal("10")
-    assert db.session.scalar(select(func.count()).select_from(AttemptGrading).where(AttemptGrading.attempt_id == a.id)) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AttemptGrading).where(AttemptGrading.attempt_id == a.id)
+        )
+        == 1
+    )
     assert len(submitted) == 1 and len(passed) == 1
     sender, kw = passed[0]
     assert sender is a and kw["person"] is person and kw["exam"] is exam
     rec = kw["record"]
     assert (rec.kind, rec.exam_id, rec.hours, rec.category, rec.passed, rec.source) == (
-        "exam", exam.id, Decimal("2"), "有限空间", True, f"exam:{exam.id}:person:{person.id}")
+        "exam",
+        exam.id,
+        Decimal("2"),
+        "有限空间",
+        True,
+        f"exam:{exam.id}:person:{person.id}",
+    )
     with pytest.raises(Conflict):
         services.save_answer(a, a.questions[0].id, None, 99, now=T0 + dt.timedelta(minutes=4))
 
@@ -134,14 +150,20 @@ def test_better_later_attempt_replaces_the_record(make_exam, make_person, enterp
     a2 = services.start_attempt(exam, person, now=T0 + dt.timedelta(hours=1))
     answer_all(a2, right=True, now=T0 + dt.timedelta(hours=1))
     services.submit_attempt(a2, now=T0 + dt.timedelta(hours=1, minutes=1))
-    live = db.session.scalars(select(TrainingRecord).where(TrainingRecord.person_id == person.id,
-                                                           TrainingRecord.voided_at.is_(None))).all()
+    live = db.session.scalars(
+        select(TrainingRecord).where(
+            TrainingRecord.person_id == person.id, TrainingRecord.voided_at.is_(None)
+        )
+    ).all()
     assert len(live) == 1 and live[0].score == Decimal("10") and live[0].evidence["attempt_id"] == a2.id
     # a worse third attempt changes nothing (highest counts)
     a3 = services.start_attempt(exam, person, now=T0 + dt.timedelta(hours=2))
     services.submit_attempt(a3, now=T0 + dt.timedelta(hours=2, minutes=1))
-    live = db.session.scalars(select(TrainingRecord).where(TrainingRecord.person_id == person.id,
-                                                           TrainingRecord.voided_at.is_(None))).all()
+    live = db.session.scalars(
+        select(TrainingRecord).where(
+            TrainingRecord.person_id == person.id, TrainingRecord.voided_at.is_(None)
+        )
+    ).all()
     assert len(live) == 1 and live[0].score == Decimal("10")
     with pytest.raises(DomainError, match="used all"):
         services.start_attempt(exam, person, now=T0 + dt.timedelta(hours=3))
@@ -158,7 +180,9 @@ def test_practice_is_never_recorded(make_exam, make_person, enterprise):
     assert fb["correct"] is True
     services.submit_attempt(a, now=T0)
     assert a.passed
-    assert not db.session.scalar(select(func.count()).select_from(TrainingRecord).where(TrainingRecord.person_id == person.id))
+    assert not db.session.scalar(
+        select(func.count()).select_from(TrainingRecord).where(TrainingRecord.person_id == person.id)
+    )
     exam2 = make_exam()
     a2 = services.start_attempt(exam2, person, now=T0)
     with pytest.raises(DomainError):
@@ -177,18 +201,25 @@ def test_regrade_after_correction_keeps_history(make_exam, make_person, enterpri
     # the trainer finds the key was wrong and corrects it
     q = tf.version.question
     services.update_question(q, key=True)
-    assert q.version == 2 and tf.version.number == 1 and tf.version.key is False  # the attempt keeps what it saw
+    assert (
+        q.version == 2 and tf.version.number == 1 and tf.version.key is False
+    )  # the attempt keeps what it saw
     assert services.regrade_exam(exam, question_id=q.id) == 1
     assert a.score == Decimal("10") and a.passed is True
-    history = db.session.scalars(select(AttemptGrading).where(AttemptGrading.attempt_id == a.id)
-                                 .order_by(AttemptGrading.id)).all()
+    history = db.session.scalars(
+        select(AttemptGrading).where(AttemptGrading.attempt_id == a.id).order_by(AttemptGrading.id)
+    ).all()
     assert [(h.reason, h.score, h.previous_score) for h in history] == [
-        ("submit", Decimal("8"), None), ("regrade", Decimal("10"), Decimal("8"))]
+        ("submit", Decimal("8"), None),
+        ("regrade", Decimal("10"), Decimal("8")),
+    ]
     assert services.has_passed(exam.id, person.id)
 
 
 def test_short_answer_goes_to_the_queue(make_exam, make_person, enterprise, bank, make_user):
-    sa = services.create_question(bank, type="short_answer", stem="简述先通风再检测后作业。", key="参考", points=10)
+    sa = services.create_question(
+        bank, type="short_answer", stem="简述先通风再检测后作业。", key="参考", points=10
+    )
     exam = make_exam(rules=[{"kind": "fixed", "question_id": sa.id}], pass_mark=Decimal("50"))
     person = make_person(enterprise)
     a = services.start_attempt(exam, person, now=T0)
@@ -365,7 +396,8 @@ def test_ten_parallel_starts_make_one_attempt_and_parallel_submits_grade_once():
         signals.exam_submitted.connect(rec := lambda s, **kw: submitted.append(s.id), weak=False)
         try:
             results, errors = _run_threads(
-                8, lambda: services.submit_attempt(db.session.get(Attempt, attempt_id)))
+                8, lambda: services.submit_attempt(db.session.get(Attempt, attempt_id))
+            )
         finally:
             signals.exam_submitted.disconnect(rec)
         assert errors == [] and sorted(results) == [False] * 7 + [True]
@@ -380,5 +412,7 @@ def test_no_key_in_public_data(make_exam, make_person, enterprise):
     from quizzes.types import public_question
 
     a = services.start_attempt(make_exam(), make_person(enterprise), now=T0)
-    dumped = json.dumps([public_question(aq.version, aq.option_order) for aq in a.questions], ensure_ascii=False)
+    dumped = json.dumps(
+        [public_question(aq.version, aq.option_order) for aq in a.questions], ensure_ascii=False
+    )
     assert SECRET_BLANK not in dumped and SECRET_EXPLANATION not in dumped

@@ -33,7 +33,11 @@ def test_sample_xlsx_imports_as_is():
     assert by_row[2].type == "single_choice" and by_row[2].key == 0 and by_row[2].points == 2
     assert by_row[2].stem == "进入有限空间作业前，必须首先进行的是："  # Chinese punctuation kept
     assert by_row[4].key == [0, 1, 2, 3] and by_row[4].options[-1] == "噪声"
-    assert by_row[5].type == "true_false" and by_row[5].key is False and by_row[5].explanation == "必须设置监护人员。"
+    assert (
+        by_row[5].type == "true_false"
+        and by_row[5].key is False
+        and by_row[5].explanation == "必须设置监护人员。"
+    )
     assert by_row[6].key is True and by_row[11].key is True
     assert by_row[8].key == [0, 1, 2, 3] and by_row[8].difficulty == "hard"
     assert by_row[9].type == "fill_blank" and by_row[9].key == [["预防为主"]]
@@ -43,8 +47,12 @@ def test_sample_gift_imports_as_is():
     r = parse_file(SAMPLES / "electrical.gift.txt", "electrical.gift.txt")
     assert r.format == "gift" and r.errors == []
     kinds = [(q.type, q.key) for q in r.questions]
-    assert kinds == [("single_choice", 0), ("true_false", False), ("multiple_choice", [0, 1]),
-                     ("fill_blank", [["42", "42V"]])]
+    assert kinds == [
+        ("single_choice", 0),
+        ("true_false", False),
+        ("multiple_choice", [0, 1]),
+        ("fill_blank", [["42", "42V"]]),
+    ]
     assert all(q.category == "用电安全" for q in r.questions)
     assert r.questions[3].stem == "我国安全电压的最高额定值是 ____ 伏。"
 
@@ -52,7 +60,10 @@ def test_sample_gift_imports_as_is():
 def test_sample_aiken_imports_as_is():
     r = parse_file(SAMPLES / "ppe.aiken.txt", "ppe.aiken.txt")
     assert r.format == "aiken" and r.errors == []
-    assert [(q.type, q.key, len(q.options)) for q in r.questions] == [("single_choice", 1, 4), ("single_choice", 1, 4)]
+    assert [(q.type, q.key, len(q.options)) for q in r.questions] == [
+        ("single_choice", 1, 4),
+        ("single_choice", 1, 4),
+    ]
 
 
 @pytest.mark.parametrize("answer", ["A,B,D", "A、B、D", "ABD", "ＡＢＤ", "a b d", "A，B，D"])
@@ -61,9 +72,22 @@ def test_multiple_answer_spellings(answer):
     assert r.errors == [] and r.questions[0].key == [0, 1, 3]
 
 
-@pytest.mark.parametrize("answer,truth", [("正确", True), ("错误", False), ("对", True), ("错", False), ("√", True),
-                                          ("×", False), ("T", True), ("F", False), ("A", True), ("B", False),
-                                          ("ｔｒｕｅ", True)])
+@pytest.mark.parametrize(
+    "answer,truth",
+    [
+        ("正确", True),
+        ("错误", False),
+        ("对", True),
+        ("错", False),
+        ("√", True),
+        ("×", False),
+        ("T", True),
+        ("F", False),
+        ("A", True),
+        ("B", False),
+        ("ｔｒｕｅ", True),
+    ],
+)
 def test_true_false_spellings(answer, truth):
     r = parse_file(xlsx([["判断题", "题", "", "", "", "", answer, "", "", "", ""]]), "t.xlsx")
     assert r.errors == [] and r.questions[0].key is truth
@@ -90,16 +114,26 @@ def test_messy_rows_are_reported_by_row_and_field():
     ]
     r = parse_file(xlsx(rows, title="2026年有限空间题库"), "messy.xlsx")
     problems = {(e["row"], e["field"]) for e in r.errors}
-    assert problems == {(4, "answer"), (5, "type"), (6, "stem"), (7, "answer"), (8, "answer"), (9, "answer"),
-                        (10, "difficulty"), (11, "points")}
+    assert problems == {
+        (4, "answer"),
+        (5, "type"),
+        (6, "stem"),
+        (7, "answer"),
+        (8, "answer"),
+        (9, "answer"),
+        (10, "difficulty"),
+        (11, "points"),
+    }
     assert {q.row for q in r.questions} == {3, 12, 13}
 
 
 def test_duplicates_refuse_the_import(bank):
     from quizzes import services
 
-    rows = [["单选题", "重复的题", "甲", "乙", "", "", "B", "", "", "", ""],
-            ["单选题", "重复的题 ", "甲", "乙", "", "", "A", "", "", "", ""]]
+    rows = [
+        ["单选题", "重复的题", "甲", "乙", "", "", "B", "", "", "", ""],
+        ["单选题", "重复的题 ", "甲", "乙", "", "", "A", "", "", "", ""],
+    ]
     result = services.import_questions(bank, xlsx(rows), "dup.xlsx", dry_run=False)
     assert not result.committed
     assert result.duplicates == [{"row": 3, "duplicate_of": 2, "stem": "重复的题"}]
@@ -111,16 +145,26 @@ def test_xls_via_xlwt():
 
     wb = xlwt.Workbook()
     ws = wb.add_sheet("题库")
-    for c, h in enumerate(["试题类型", "试题内容", "A", "B", "C", "正确答案", "答案解析", "难度", "知识点", "分数"]):
+    for c, h in enumerate(
+        ["试题类型", "试题内容", "A", "B", "C", "正确答案", "答案解析", "难度", "知识点", "分数"]
+    ):
         ws.write(0, c, h)
-    for c, v in enumerate(["多项选择题", "灭火的基本方法有：", "隔离法", "窒息法", "冷却法", "A、B、C", "", "难", "消防安全", 4]):
+    for c, v in enumerate(
+        ["多项选择题", "灭火的基本方法有：", "隔离法", "窒息法", "冷却法", "A、B、C", "", "难", "消防安全", 4]
+    ):
         ws.write(1, c, v)
     out = io.BytesIO()
     wb.save(out)
     r = parse_file(out.getvalue(), "bank.xls")
     assert r.errors == []
     q = r.questions[0]
-    assert (q.type, q.key, q.category, q.difficulty, q.points) == ("multiple_choice", [0, 1, 2], "消防安全", "hard", 4)
+    assert (q.type, q.key, q.category, q.difficulty, q.points) == (
+        "multiple_choice",
+        [0, 1, 2],
+        "消防安全",
+        "hard",
+        4,
+    )
 
 
 def test_gbk_csv():
@@ -154,11 +198,20 @@ def test_import_all_or_nothing_then_unchanged_then_update(bank):
 
     bank = services.create_bank(bank.enterprise_id, "导入测试题库")
     before = 0
-    bad = xlsx([["单选题", "新题一", "甲", "乙", "", "", "A", "", "", "", ""],
-                ["单选题", "新题二", "甲", "乙", "", "", "", "", "", "", ""]])
+    bad = xlsx(
+        [
+            ["单选题", "新题一", "甲", "乙", "", "", "A", "", "", "", ""],
+            ["单选题", "新题二", "甲", "乙", "", "", "", "", "", "", ""],
+        ]
+    )
     result = services.import_questions(bank, bad, "bad.xlsx", dry_run=False)
-    assert not result.committed and result.errors == [{"row": 3, "field": "answer", "message": "the answer is missing"}]
-    assert db.session.scalar(select(func.count()).select_from(Question).where(Question.bank_id == bank.id)) == before
+    assert not result.committed and result.errors == [
+        {"row": 3, "field": "answer", "message": "the answer is missing"}
+    ]
+    assert (
+        db.session.scalar(select(func.count()).select_from(Question).where(Question.bank_id == bank.id))
+        == before
+    )
 
     dry = services.import_questions(bank, SAMPLES / "confined-space-bank.xlsx", "c.xlsx", dry_run=True)
     assert (dry.created, dry.updated, dry.unchanged, dry.committed) == (12, 0, 0, False)
@@ -175,11 +228,28 @@ def test_import_all_or_nothing_then_unchanged_then_update(bank):
     assert back.errors == [] and back.created == 0 and back.updated == 0
 
     # a corrected key is an update that makes a new version
-    changed = xlsx([["单选题", "有限空间作业中氧含量的安全范围是：", "15%~18%", "19.5%~23.5%", "24%~28%", "10%~15%", "C",
-                     "", "中", "有限空间", 2]])
+    changed = xlsx(
+        [
+            [
+                "单选题",
+                "有限空间作业中氧含量的安全范围是：",
+                "15%~18%",
+                "19.5%~23.5%",
+                "24%~28%",
+                "10%~15%",
+                "C",
+                "",
+                "中",
+                "有限空间",
+                2,
+            ]
+        ]
+    )
     upd = services.import_questions(bank, changed, "fix.xlsx", dry_run=False)
     assert upd.updated == 1
-    q = db.session.scalar(select(Question).where(Question.bank_id == bank.id, Question.stem.like("有限空间作业中氧含量%")))
+    q = db.session.scalar(
+        select(Question).where(Question.bank_id == bank.id, Question.stem.like("有限空间作业中氧含量%"))
+    )
     assert q.key == 2 and q.version == 2
 
 
@@ -189,14 +259,28 @@ def test_cli_import_json(app, enterprise, tmp_path):
 
     db.session.commit()  # the commands roll back their own work; keep the enterprise (the test still rolls back)
     runner = app.test_cli_runner()
-    res = runner.invoke(import_questions_cmd, [str(SAMPLES / "electrical.gift.txt"), "--enterprise", enterprise.code,
-                                               "--bank", "用电安全", "--dry-run", "--json"])
+    res = runner.invoke(
+        import_questions_cmd,
+        [
+            str(SAMPLES / "electrical.gift.txt"),
+            "--enterprise",
+            enterprise.code,
+            "--bank",
+            "用电安全",
+            "--dry-run",
+            "--json",
+        ],
+    )
     data = json.loads(res.output)
     assert res.exit_code == 0 and data["created"] == 4 and data["errors"] == [] and data["duplicates"] == []
     bad = tmp_path / "bad.csv"
     bad.write_text("题型,题干,选项A,选项B,答案\n单选,题,甲,乙,\n", encoding="utf-8")
-    res = runner.invoke(import_questions_cmd, [str(bad), "--enterprise", enterprise.code, "--bank", "x", "--json"])
+    res = runner.invoke(
+        import_questions_cmd, [str(bad), "--enterprise", enterprise.code, "--bank", "x", "--json"]
+    )
     assert res.exit_code == 1, res.output
-    assert json.loads(res.output)["errors"] == [{"row": 2, "field": "answer", "message": "the answer is missing"}]
+    assert json.loads(res.output)["errors"] == [
+        {"row": 2, "field": "answer", "message": "the answer is missing"}
+    ]
     res = runner.invoke(import_questions_cmd, [str(bad), "--enterprise", "NOPE", "--bank", "x", "--json"])
     assert res.exit_code == 2

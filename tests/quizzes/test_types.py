@@ -54,10 +54,16 @@ def test_short_answer_waits_for_a_person():
 
 
 def test_public_view_never_contains_the_key():
-    for name, key, options in [("single_choice", 2, ["甲", "乙", "丙"]), ("multiple_choice", [0, 2], ["甲", "乙", "丙"]),
-                               ("true_false", True, []), ("fill_blank", [["秘密答案"]], []),
-                               ("short_answer", "参考秘密", [])]:
-        version = SimpleNamespace(type=name, stem="题干 ____", options=options, key=key, explanation="解析秘密")
+    for name, key, options in [
+        ("single_choice", 2, ["甲", "乙", "丙"]),
+        ("multiple_choice", [0, 2], ["甲", "乙", "丙"]),
+        ("true_false", True, []),
+        ("fill_blank", [["秘密答案"]], []),
+        ("short_answer", "参考秘密", []),
+    ]:
+        version = SimpleNamespace(
+            type=name, stem="题干 ____", options=options, key=key, explanation="解析秘密"
+        )
         view = public_question(version, [2, 0, 1] if options else None)
         text = repr(view)
         assert "key" not in view and "explanation" not in view

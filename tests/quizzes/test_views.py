@@ -20,18 +20,37 @@ def world(make_exam, make_person, enterprise, make_enterprise, bank):
     other_ent = make_enterprise()
     outsider_trainer = make_person(other_ent, app_role="trainer")
     outsider = make_person(other_ent)
-    return {"exam": exam, "bank": bank, "learner": learner, "trainer": trainer, "outsider_trainer": outsider_trainer,
-            "outsider": outsider, "other_ent": other_ent}
+    return {
+        "exam": exam,
+        "bank": bank,
+        "learner": learner,
+        "trainer": trainer,
+        "outsider_trainer": outsider_trainer,
+        "outsider": outsider,
+        "other_ent": other_ent,
+    }
 
 
 def trainer_urls(w, attempt_id=None):
     e, b = w["exam"], w["bank"]
     q = b.questions[0]
-    urls = ["/quizzes/banks", f"/quizzes/banks/{b.id}", f"/quizzes/banks/{b.id}/questions/new",
-            f"/quizzes/questions/{q.id}", f"/quizzes/questions/{q.id}/edit", f"/quizzes/banks/{b.id}/import",
-            f"/quizzes/banks/{b.id}/export.xlsx", "/quizzes/template.xlsx", "/quizzes/exams", "/quizzes/exams/new",
-            f"/quizzes/exams/{e.id}", f"/quizzes/exams/{e.id}/results", f"/quizzes/exams/{e.id}/results.xlsx",
-            "/quizzes/grading", f"/quizzes/exams/{e.id}/extensions"]
+    urls = [
+        "/quizzes/banks",
+        f"/quizzes/banks/{b.id}",
+        f"/quizzes/banks/{b.id}/questions/new",
+        f"/quizzes/questions/{q.id}",
+        f"/quizzes/questions/{q.id}/edit",
+        f"/quizzes/banks/{b.id}/import",
+        f"/quizzes/banks/{b.id}/export.xlsx",
+        "/quizzes/template.xlsx",
+        "/quizzes/exams",
+        "/quizzes/exams/new",
+        f"/quizzes/exams/{e.id}",
+        f"/quizzes/exams/{e.id}/results",
+        f"/quizzes/exams/{e.id}/results.xlsx",
+        "/quizzes/grading",
+        f"/quizzes/exams/{e.id}/extensions",
+    ]
     if attempt_id:
         urls.append(f"/quizzes/attempts/{attempt_id}/review")
     return urls
@@ -52,28 +71,48 @@ def test_learner_journey_and_no_leak(client, world):
         assert secret not in take.text
     assert "data-seconds-left" in take.text and "<script>" not in take.text
     state = client.get(f"/quizzes/attempts/{attempt.id}/state")
-    assert SECRET_BLANK not in state.text and SECRET_EXPLANATION not in state.text and '"score"' not in state.text
+    assert (
+        SECRET_BLANK not in state.text
+        and SECRET_EXPLANATION not in state.text
+        and '"score"' not in state.text
+    )
     # autosave, stale seq, flag
     fill = next(aq for aq in attempt.questions if aq.version.type == "fill_blank")
-    ok = client.post(f"/quizzes/attempts/{attempt.id}/answer", json={"aq": fill.id, "answer": ["预防 为主"], "seq": 3})
+    ok = client.post(
+        f"/quizzes/attempts/{attempt.id}/answer", json={"aq": fill.id, "answer": ["预防 为主"], "seq": 3}
+    )
     assert ok.status_code == 200 and ok.json["stale"] is False
-    stale = client.post(f"/quizzes/attempts/{attempt.id}/answer", json={"aq": fill.id, "answer": ["旧"], "seq": 2})
+    stale = client.post(
+        f"/quizzes/attempts/{attempt.id}/answer", json={"aq": fill.id, "answer": ["旧"], "seq": 2}
+    )
     assert stale.json["stale"] is True
     assert SECRET_BLANK not in ok.text + stale.text
-    assert client.post(f"/quizzes/attempts/{attempt.id}/flag", json={"aq": fill.id, "flagged": True}).json["ok"]
+    assert client.post(f"/quizzes/attempts/{attempt.id}/flag", json={"aq": fill.id, "flagged": True}).json[
+        "ok"
+    ]
     # a reload shows the saved answer
     assert "预防 为主" in client.get(f"/quizzes/attempts/{attempt.id}").text
     # practice feedback is refused in exam mode
-    assert client.post(f"/quizzes/attempts/{attempt.id}/check", json={"aq": fill.id},
-                       headers={"Accept": "application/json"}).status_code == 400
+    assert (
+        client.post(
+            f"/quizzes/attempts/{attempt.id}/check",
+            json={"aq": fill.id},
+            headers={"Accept": "application/json"},
+        ).status_code
+        == 400
+    )
     # submit twice: one grading
     assert client.post(f"/quizzes/attempts/{attempt.id}/submit").status_code == 302
     assert client.post(f"/quizzes/attempts/{attempt.id}/submit").status_code == 302
     res = client.get(f"/quizzes/attempts/{attempt.id}/result")
     assert res.status_code == 200
-    assert SECRET_BLANK not in res.text.replace("预防 为主", "") and SECRET_EXPLANATION not in res.text  # after_close
-    late = client.post(f"/quizzes/attempts/{attempt.id}/answer", json={"aq": fill.id, "answer": ["x"], "seq": 9})
-    assert late.status_code == 409 and "submitted" in late.json["message"]
+    assert (
+        SECRET_BLANK not in res.text.replace("预防 为主", "") and SECRET_EXPLANATION not in res.text
+    )  # after_close
+    late = client.post(
+        f"/quizzes/attempts/{attempt.id}/answer", json={"aq": fill.id, "answer": ["x"], "seq": 9}
+    )
+    assert late.status_code == 409 and late.json["message"]
     assert client.get("/quizzes/mistakes").status_code == 200
     # trainer pages are not for learners
     for url in trainer_urls(w):
@@ -94,12 +133,14 @@ def test_after_submit_shows_key_and_explanation(client, world, make_exam):
 
 def test_time_up_save_is_refused_with_409_and_submitted(client, world):
     w = world
-    attempt = services.start_attempt(w["exam"], w["learner"], now=dt.datetime.utcnow() - dt.timedelta(hours=1))
+    attempt = services.start_attempt(
+        w["exam"], w["learner"], now=dt.datetime.utcnow() - dt.timedelta(hours=1)
+    )
     db.session.commit()
     login(client, w["learner"].user)
     aq = attempt.questions[0]
     r = client.post(f"/quizzes/attempts/{attempt.id}/answer", json={"aq": aq.id, "answer": None, "seq": 1})
-    assert r.status_code == 409 and "Time is up" in r.json["message"] or "时间" in r.json["message"]
+    assert r.status_code == 409 and ("Time is up" in r.json["message"] or "时间已到" in r.json["message"])
     db.session.refresh(attempt)
     assert attempt.status == "graded" and attempt.auto_submitted
 
@@ -111,10 +152,16 @@ def test_someone_elses_attempt_is_404(client, world):
     for person in (w["trainer"], w["outsider"]):
         client.get("/logout")
         login(client, person.user)
-        for url in (f"/quizzes/attempts/{attempt.id}", f"/quizzes/attempts/{attempt.id}/result",
-                    f"/quizzes/attempts/{attempt.id}/state"):
+        for url in (
+            f"/quizzes/attempts/{attempt.id}",
+            f"/quizzes/attempts/{attempt.id}/result",
+            f"/quizzes/attempts/{attempt.id}/state",
+        ):
             assert client.get(url).status_code == 404, url
-        r = client.post(f"/quizzes/attempts/{attempt.id}/answer", json={"aq": attempt.questions[0].id, "answer": 0, "seq": 5})
+        r = client.post(
+            f"/quizzes/attempts/{attempt.id}/answer",
+            json={"aq": attempt.questions[0].id, "answer": 0, "seq": 5},
+        )
         assert r.status_code == 404
         assert client.post(f"/quizzes/attempts/{attempt.id}/submit").status_code == 404
     db.session.refresh(attempt)
@@ -154,21 +201,37 @@ def test_trainer_imports_builds_and_publishes(client, world):
     login(client, w["trainer"].user)
     b = w["bank"]
     with open(SAMPLES / "confined-space-bank.xlsx", "rb") as fh:
-        r = client.post(f"/quizzes/banks/{b.id}/import", data={"file": (io.BytesIO(fh.read()), "bank.xlsx")},
-                        content_type="multipart/form-data")
+        r = client.post(
+            f"/quizzes/banks/{b.id}/import",
+            data={"file": (io.BytesIO(fh.read()), "bank.xlsx")},
+            content_type="multipart/form-data",
+        )
     assert r.status_code == 302
     preview = client.get(r.headers["Location"])
     assert preview.status_code == 200 and "叉车行驶时" in preview.text
     done = client.post(r.headers["Location"] + "/commit")
     assert done.status_code == 302
-    r = client.post("/quizzes/exams/new", data={"title": "新考试", "mode": "exam", "time_limit_minutes": 20,
-                                                "attempts_allowed": 2, "pass_mark": "60", "pass_mark_kind": "percent",
-                                                "counts": "highest", "show_answers": "after_submit", "hours": "1"})
+    r = client.post(
+        "/quizzes/exams/new",
+        data={
+            "title": "新考试",
+            "mode": "exam",
+            "time_limit_minutes": 20,
+            "attempts_allowed": 2,
+            "pass_mark": "60",
+            "pass_mark_kind": "percent",
+            "counts": "highest",
+            "show_answers": "after_submit",
+            "hours": "1",
+        },
+    )
     assert r.status_code == 302
     exam_url = r.headers["Location"]
     exam_id = int(exam_url.rstrip("/").split("/")[-1])
-    r = client.post(f"/quizzes/exams/{exam_id}/rules", data={"kind": "draw", "bank_id": b.id, "type": "single_choice",
-                                                             "category": "有限空间", "count": 2})
+    r = client.post(
+        f"/quizzes/exams/{exam_id}/rules",
+        data={"kind": "draw", "bank_id": b.id, "type": "single_choice", "category": "有限空间", "count": 2},
+    )
     assert r.status_code == 302
     page = client.get(exam_url).text
     assert "有限空间" in page
@@ -179,9 +242,18 @@ def test_trainer_imports_builds_and_publishes(client, world):
     # a question edit keeps the old version
     q = b.questions[0]
     before = q.version
-    r = client.post(f"/quizzes/questions/{q.id}/edit", data={"type": q.type, "stem": q.stem + "（修订）",
-                                                            "options": "\n".join(q.options), "answer": "B",
-                                                            "difficulty": "easy", "points": "2", "status": "published"})
+    r = client.post(
+        f"/quizzes/questions/{q.id}/edit",
+        data={
+            "type": q.type,
+            "stem": q.stem + "（修订）",
+            "options": "\n".join(q.options),
+            "answer": "B",
+            "difficulty": "easy",
+            "points": "2",
+            "status": "published",
+        },
+    )
     assert r.status_code == 302
     db.session.refresh(q)
     assert q.version == before + 1 and q.key == 1
@@ -201,8 +273,10 @@ def test_grading_queue_and_extension(client, world, bank, make_exam):
     assert r.status_code == 302
     db.session.refresh(a)
     assert a.status == "graded" and a.score == Decimal("7")
-    r = client.post(f"/quizzes/exams/{exam.id}/extensions", data={"employee_no": w["learner"].employee_no,
-                                                                  "extra_minutes": 10, "extra_attempts": 1})
+    r = client.post(
+        f"/quizzes/exams/{exam.id}/extensions",
+        data={"employee_no": w["learner"].employee_no, "extra_minutes": 10, "extra_attempts": 1},
+    )
     assert r.status_code == 302
     assert services.attempts_left(exam, w["learner"].id) == 2
 
@@ -213,5 +287,7 @@ def test_csrf_is_required_for_autosave(client, world, app, monkeypatch):
     db.session.commit()
     login(client, w["learner"].user)
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-    r = client.post(f"/quizzes/attempts/{attempt.id}/answer", json={"aq": attempt.questions[0].id, "answer": 0, "seq": 1})
+    r = client.post(
+        f"/quizzes/attempts/{attempt.id}/answer", json={"aq": attempt.questions[0].id, "answer": 0, "seq": 1}
+    )
     assert r.status_code == 400
