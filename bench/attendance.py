@@ -25,7 +25,7 @@ def run(quick: bool, log: Any) -> list[Row]:
     src = info["url"].removeprefix("sqlite:///")
     folder = workdir("attendance")
     rows: list[Row] = []
-    for n in ((2_000, 10_000) if quick else (10_000, 100_000)):
+    for n in ((1_000, 2_000) if quick else (10_000, 100_000)):
         for fmt in ("xlsx", "csv"):
             db_file = folder / f"att-{n}-{fmt}.sqlite3"
             for f in folder.glob(db_file.name + "*"):
@@ -49,7 +49,7 @@ def run(quick: bool, log: Any) -> list[Row]:
                                        got["seconds"], raw["seconds"], MAX_RATIO,
                                        note="" if ok else f"did not import cleanly: {got['first_errors'][:1]}",
                                        peak_mb=round(got["peak_mb"]), raw_peak_mb=round(raw["peak_mb"])))
-                if n >= 100_000 or (quick and n == 10_000):
+                if n >= 100_000 or (quick and n == 2_000):
                     if not dry:
                         rows.append(bound_row("memory", f"attendance import {n:,} rows {fmt} (commit), peak RSS",
                                               round(got["peak_mb"]), MEMORY_MB, "MB", raw_peak_mb=round(raw["peak_mb"])))

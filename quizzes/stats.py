@@ -88,9 +88,8 @@ def item_analysis(exam: Exam) -> list[dict[str, Any]]:
         .where(Attempt.exam_id == exam.id, Attempt.status == GRADED)
         .subquery()
     )
-    k = (
-        ranked.c.n * 27 + 99
-    ) / 100  # ceil(27 % of n) with integer arithmetic (same on SQLite and PostgreSQL)
+    # ceil(27 % of n) in integer arithmetic: // is floor division in SQLAlchemy 2 (/ would be true division)
+    k = (ranked.c.n * 27 + 99) // 100
     share = AttemptAnswer.score / AttemptQuestion.points
     upper = and_(ranked.c.rn <= k)
     lower = and_(ranked.c.rn > ranked.c.n - k)

@@ -96,7 +96,7 @@ def _transaction(request: pytest.FixtureRequest) -> Iterator[None]:
         if trans.is_active:
             trans.rollback()
         connection.close()
-        db._factory.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+        db._factory.configure(bind=db.engine, join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture

@@ -246,7 +246,7 @@ def compute(snapshot: dict[str, Any], inputs: dict[int, Any]) -> UnitScore:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value.to_integral() else str(value)
+        return format(value.normalize(), "f")
     return value
 
 
