@@ -517,6 +517,51 @@ def coverage_pages(url: str, username: str, password: str, paths: list[str], rep
     return out
 
 
+# ------------------------------------------------------------------------------------------- exam storm
+
+
+@task
+def exam_setup(url: str, code: str, questions: int) -> dict[str, Any]:
+    """A bank of single-choice questions and a published exam drawing ``questions`` of them."""
+    from sqlalchemy import select
+
+    from lms.core.db import db
+    from lms.org.models import Enterprise
+    from quizzes import services as qs
+
+    make_app(url)
+    ent = db.session.scalar(select(Enterprise).where(Enterprise.code == code))
+    bank = qs.create_bank(ent.id, f"压测题库{questions}")
+    for i in range(questions + 10):
+        qs.create_question(bank, type="single_choice", stem=f"第{i + 1}题：进入有限空间作业前，应当首先做什么？",
+                           options=["通风、检测", "直接进入", "只戴口罩", "无需审批"], key=0, category="有限空间")
+    exam = qs.create_exam(ent.id, title=f"有限空间作业安全考试（{questions}题）", time_limit_minutes=120,
+                          attempts_allowed=1)
+    qs.add_rule(exam, kind="draw", bank_id=bank.id, count=questions, points=2)
+    qs.publish_exam(exam)
+    db.session.commit()
+    return {"exam_id": exam.id}
+
+
+@task
+def exam_check(url: str, exam_id: int) -> dict[str, Any]:
+    """What the storm left: submitted attempts and stored (non-empty) answers."""
+    from sqlalchemy import func, select
+
+    from lms.core.db import db
+    from quizzes.models import Attempt, AttemptAnswer, AttemptQuestion
+
+    make_app(url)
+    attempts = dict(db.session.execute(select(Attempt.status, func.count()).where(Attempt.exam_id == exam_id)
+                                       .group_by(Attempt.status)).all())
+    stored = db.session.scalar(
+        select(func.count()).select_from(AttemptAnswer)
+        .join(AttemptQuestion, AttemptQuestion.id == AttemptAnswer.attempt_question_id)
+        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+        .where(Attempt.exam_id == exam_id, AttemptAnswer.answer.is_not(None), AttemptAnswer.seq > 0))
+    return {"attempts": attempts, "answers_stored": stored}
+
+
 # ------------------------------------------------------------------------------------------- main
 
 
