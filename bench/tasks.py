@@ -7,6 +7,7 @@ of the whole process, start-up included: that is what the operating system has t
 from __future__ import annotations
 
 import json
+import time
 import sys
 import zipfile
 from collections.abc import Callable
@@ -531,7 +532,7 @@ def exam_setup(url: str, code: str, questions: int) -> dict[str, Any]:
 
     make_app(url)
     ent = db.session.scalar(select(Enterprise).where(Enterprise.code == code))
-    bank = qs.create_bank(ent.id, f"压测题库{questions}")
+    bank = qs.create_bank(ent.id, f"压测题库{questions}-{int(time.time())}")
     for i in range(questions + 10):
         qs.create_question(bank, type="single_choice", stem=f"第{i + 1}题：进入有限空间作业前，应当首先做什么？",
                            options=["通风、检测", "直接进入", "只戴口罩", "无需审批"], key=0, category="有限空间")
