@@ -97,9 +97,11 @@ def _upload_route() -> bool:
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
+    t = time.monotonic()
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError(f"{' '.join(args[:3])} failed ({proc.returncode}):\n{proc.stdout[-1500:]}\n{proc.stderr[-3000:]}")
+    print(f"{' '.join(a.rsplit('/', 1)[-1] for a in args[:3])}: {time.monotonic() - t:.1f} s")
     return proc.stdout
 
 
