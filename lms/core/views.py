@@ -45,7 +45,7 @@ def _visible_job(job_id: int) -> Job:
         return job
     if job.created_by_id == current_user.id:
         return job
-    if current_user.app_role == "manager" and job.enterprise_id == current_user.enterprise_id:
+    if current_user.app_role in ("manager", "trainer") and job.enterprise_id == current_user.enterprise_id:
         return job
     abort(404)
 
