@@ -62,3 +62,4 @@ def register_filters(app: Flask) -> None:
 
     app.jinja_env.globals["now"] = dt.datetime.utcnow
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
