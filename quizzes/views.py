@@ -39,7 +39,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TAKERS = EVERYONE_IN_ENTERPRISE  # anyone with a person record may sit an exam
 
 nav_item("quizzes.my_exams", _l("My exams"), (LEARNER, "evaluator"), order=30, icon="✎")
-nav_item("quizzes.mistakes", _l("Mistake book"), (LEARNER, "evaluator"), order=31, icon="✗")
+# The mistake book is linked from "My exams" (keeps the phone menu short).
+# nav_item("quizzes.mistakes", _l("Mistake book"), (LEARNER, "evaluator"), order=31, icon="✗")
 nav_item("quizzes.banks", _l("Question banks"), STAFF, order=40, icon="☰")
 nav_item("quizzes.exams", _l("Exams"), STAFF, order=41, icon="✎")
 

@@ -27,6 +27,15 @@ def _dt(value: Any, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     return str(value)
 
 
+def _wall(value: Any) -> str:
+    """Format a naive local wall-clock time as it is (no zone conversion)."""
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
 def _date(value: Any) -> str:
     if value is None:
         return "—"
@@ -56,7 +65,7 @@ def register_filters(app: Flask) -> None:
     """Register the filters on ``app``."""
     import math
 
-    app.jinja_env.filters.update(hours=_hours, dt=_dt, date=_date, pct=_pct, mask_name=_mask_name,
+    app.jinja_env.filters.update(hours=_hours, dt=_dt, wall=_wall, date=_date, pct=_pct, mask_name=_mask_name,
                                  cos=lambda a: round(math.cos(a), 2), sin=lambda a: round(math.sin(a), 2))
     from flask_babel import get_locale
 

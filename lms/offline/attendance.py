@@ -722,8 +722,13 @@ def _locked_problem(session: OfflineSession, actor: User | None, reason: str | N
 
 
 def completed_at(session: OfflineSession) -> dt.datetime:
-    """Return when a session's training counts as done (its end, else its start)."""
-    return session.ends_at or session.starts_at
+    """Return when a session's training counts as done (its end, else its start), in UTC like every ledger time.
+
+    Sessions are planned in local wall-clock time; the ledger stores UTC.
+    """
+    from lms.core.timeutil import local_to_utc
+
+    return local_to_utc(session.ends_at or session.starts_at)
 
 
 def _values(session: OfflineSession, line: Line) -> dict[str, Any]:

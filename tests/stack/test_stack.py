@@ -52,11 +52,12 @@ with app.app_context():
     from lms.org.services import hash_password
     from courses import services as cs
     from courses.models import PUBLISHED, VIDEO
-    ent = db.session.scalar(select(Enterprise).where(Enterprise.code == "DEMO"))
-    trainer = db.session.scalar(select(User).where(User.username == "trainer"))
-    learner = db.session.scalar(select(User).where(User.username == "learner"))
-    for u in (trainer, learner):
-        u.password_hash, u.must_change_password = hash_password(sys.argv[1]), False
+    ent = db.session.scalar(select(Enterprise).where(Enterprise.code == "BENCH-M"))
+    trainer, learner = db.session.scalars(select(User).where(User.enterprise_id == ent.id, User.person_id.is_not(None))
+                                          .order_by(User.id).limit(2)).all()
+    pw = hash_password(sys.argv[1])
+    for u, name, role in ((trainer, "stack-trainer", "trainer"), (learner, "stack-learner", "learner")):
+        u.username, u.app_role, u.password_hash, u.must_change_password = name, role, pw, False
     course = cs.create_course(ent.id, actor=trainer, title="Stack test course")
     section = cs.add_section(course, "Videos")
     lesson = cs.add_lesson(section, VIDEO, "A three-second video")
@@ -127,7 +128,8 @@ def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
            "PYTHONPATH": str(ROOT)}
     env.pop("LMS_JOBS", None)
     _run([str(BIN / "lms"), "db", "upgrade"], env)
-    _run([str(BIN / "lms"), "demo"], env, timeout=300)
+    # 1,000 generated people of enterprise BENCH-M (the full demo enterprise takes minutes on a busy machine)
+    _run([str(BIN / "lms"), "demo", "--size", "M", "--no-records"], env, timeout=300)
     out = _run([str(BIN / "python"), "-c", SETUP, PASSWORD], env)
     lesson_id = int(re.search(r"LESSON (\d+)", out).group(1))
     worker_log = tmp_path / "worker.log"
@@ -164,7 +166,7 @@ def _video(path: Path) -> bytes:
 def test_upload_on_a_transcode_on_worker_play_on_b(stack: dict[str, Any], tmp_path: Path) -> None:
     started = time.monotonic()
     trainer = Browser(stack["a"])
-    trainer.login("trainer", PASSWORD)
+    trainer.login("stack-trainer", PASSWORD)
     trainer.get(f"/courses/lessons/{stack['lesson_id']}/edit")  # the page with the upload form and its CSRF token
     resp = trainer.post_file(f"/courses/lessons/{stack['lesson_id']}/video", "file", "clip.mp4",
                              _video(tmp_path / "clip.mp4"), content_type="video/mp4",
@@ -185,7 +187,7 @@ def test_upload_on_a_transcode_on_worker_play_on_b(stack: dict[str, Any], tmp_pa
     assert "run_job" in worker_log or "lms.core.jobs" in worker_log, worker_log[-2000:]  # it ran on the worker
 
     learner = Browser(stack["b"])
-    learner.login("learner", PASSWORD)
+    learner.login("stack-learner", PASSWORD)
     page = learner.get(f"/courses/lessons/{stack['lesson_id']}")
     assert page.status == 200
     sources = re.findall(r'/courses/media/[^"\'\s<>]+', page.text)

@@ -1,0 +1,136 @@
+"""Coverage dashboard benchmark against one hand-written aggregate query over the same tables.
+
+Usage (after ``lms db upgrade``, ``lms demo --size M`` and ``lms requirements apply-presets --enterprise BENCH-M``):
+
+    LMS_INSTANCE_DIR=/tmp/perfM .venv/bin/python -m bench.bench_coverage --code BENCH-M
+    LMS_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/perf .venv/bin/python -m bench.bench_coverage \
+        --code BENCH-M
+
+Prints one row per page: best-of-N milliseconds, statements per request, and the ratio to the hand-written query.
+``--profile`` writes a pyinstrument HTML profile of the dashboard to /tmp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import time
+from typing import Any
+
+HAND_QUERY = """
+SELECT d.path, count(*) AS people,
+       sum(CASE WHEN t.hours >= 24 THEN 1 ELSE 0 END) AS compliant,
+       sum(CASE WHEN t.last_done IS NULL OR t.last_done < :cutoff THEN 1 ELSE 0 END) AS late
+FROM person p
+LEFT JOIN department d ON d.id = p.department_id
+LEFT JOIN (SELECT person_id, sum(hours) AS hours, max(completed_at) AS last_done
+           FROM training_record
+           WHERE enterprise_id = :ent AND voided_at IS NULL AND completed_at >= :since
+           GROUP BY person_id) t ON t.person_id = p.id
+WHERE p.enterprise_id = :ent AND p.status = 'active'
+GROUP BY d.path ORDER BY d.path
+"""  # the same query as bench/tasks.py HAND_QUERY (the colleague's suite), kept here so this file runs alone
+
+PAGES = {
+    "dashboard": "/training/",
+    "csv by department": "/training/coverage/department?format=csv",
+    "csv named list (all)": "/training/list?format=csv",
+    "named list page": "/training/list?show=noncompliant",
+}
+PASSWORD = "bench-coverage-2026"
+
+
+def _manager(code: str) -> str:
+    from sqlalchemy import select
+
+    from lms.core.db import db
+    from lms.org.models import MANAGER, Enterprise, User
+    from lms.org.services import hash_password
+
+    ent = db.session.scalar(select(Enterprise).where(Enterprise.code == code))
+    assert ent is not None, f"no enterprise {code}"
+    name = f"bench-cov-{code.lower()}"
+    user = db.session.scalar(select(User).where(User.username == name))
+    if user is None:
+        user = db.session.scalar(
+            select(User).where(User.enterprise_id == ent.id, User.person_id.is_not(None)).order_by(User.id.desc())
+        )
+        user.username = name
+    user.app_role, user.must_change_password = MANAGER, False
+    user.password_hash = hash_password(PASSWORD)
+    db.session.commit()
+    return name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--code", default="BENCH-M")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pages", default=",".join(PAGES))
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+
+    from sqlalchemy import event, select, text
+
+    from lms.app import create_app
+    from lms.core.db import db
+    from lms.org.models import Enterprise
+
+    app = create_app({"JOBS_MODE": "eager"})
+    app.config["WTF_CSRF_ENABLED"] = False
+    ctx = app.app_context()
+    ctx.push()
+    ent_id = db.session.scalar(select(Enterprise.id).where(Enterprise.code == args.code))
+    people = db.session.scalar(text("SELECT count(*) FROM person WHERE enterprise_id = :e"), {"e": ent_id})
+    records = db.session.scalar(text("SELECT count(*) FROM training_record WHERE enterprise_id = :e"), {"e": ent_id})
+    username = _manager(args.code)
+    since = dt.datetime.now() - dt.timedelta(days=365)
+    hand = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        db.session.execute(text(HAND_QUERY), {"ent": ent_id, "since": since, "cutoff": since}).all()
+        hand.append(time.perf_counter() - t)
+    db.session.rollback()
+    hand_ms = min(hand) * 1000
+
+    client = app.test_client()
+    resp = client.post("/login", data={"login": username, "password": PASSWORD})
+    assert resp.status_code in (302, 303), resp.status_code
+    statements: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda c, cur, s, *a: statements.append(s))
+    out: dict[str, Any] = {"code": args.code, "dialect": db.engine.dialect.name, "people": people,
+                           "records": records, "hand_ms": round(hand_ms, 1), "pages": {}}
+    print(f"{args.code} on {out['dialect']}: {people} people, {records} records; hand-written query {hand_ms:.0f} ms")
+    for label in args.pages.split(","):
+        path = PAGES[label]
+        times = []
+        for _ in range(args.repeat):
+            statements.clear()
+            t = time.perf_counter()
+            resp = client.get(path)
+            body = resp.get_data()
+            times.append(time.perf_counter() - t)
+            assert resp.status_code == 200, (path, resp.status_code)
+        ms = min(times) * 1000
+        out["pages"][label] = {"ms": round(ms, 1), "statements": len(statements), "bytes": len(body),
+                               "ratio": round(ms / hand_ms, 2)}
+        print(f"  {label:24s} {ms:8.0f} ms  {len(statements):3d} statements  {len(body):9d} bytes  "
+              f"ratio {ms / hand_ms:5.2f}")
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler()
+        profiler.start()
+        client.get(PAGES["dashboard"])
+        profiler.stop()
+        path = f"/tmp/coverage-profile-{args.code}-{out['dialect']}.html"
+        with open(path, "w") as f:
+            f.write(profiler.output_html())
+        print(profiler.output_text(unicode=True, color=False, show_all=False)[:6000])
+        print("profile:", path)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
