@@ -54,7 +54,9 @@ def _manager(code: str) -> str:
     user = db.session.scalar(select(User).where(User.username == name))
     if user is None:
         user = db.session.scalar(
-            select(User).where(User.enterprise_id == ent.id, User.person_id.is_not(None)).order_by(User.id.desc())
+            select(User)
+            .where(User.enterprise_id == ent.id, User.person_id.is_not(None))
+            .order_by(User.id.desc())
         )
         user.username = name
     user.app_role, user.must_change_password = MANAGER, False
@@ -83,7 +85,9 @@ def main() -> None:
     ctx.push()
     ent_id = db.session.scalar(select(Enterprise.id).where(Enterprise.code == args.code))
     people = db.session.scalar(text("SELECT count(*) FROM person WHERE enterprise_id = :e"), {"e": ent_id})
-    records = db.session.scalar(text("SELECT count(*) FROM training_record WHERE enterprise_id = :e"), {"e": ent_id})
+    records = db.session.scalar(
+        text("SELECT count(*) FROM training_record WHERE enterprise_id = :e"), {"e": ent_id}
+    )
     username = _manager(args.code)
     since = dt.datetime.now() - dt.timedelta(days=365)
     hand = []
@@ -99,9 +103,17 @@ def main() -> None:
     assert resp.status_code in (302, 303), resp.status_code
     statements: list[str] = []
     event.listen(db.engine, "before_cursor_execute", lambda c, cur, s, *a: statements.append(s))
-    out: dict[str, Any] = {"code": args.code, "dialect": db.engine.dialect.name, "people": people,
-                           "records": records, "hand_ms": round(hand_ms, 1), "pages": {}}
-    print(f"{args.code} on {out['dialect']}: {people} people, {records} records; hand-written query {hand_ms:.0f} ms")
+    out: dict[str, Any] = {
+        "code": args.code,
+        "dialect": db.engine.dialect.name,
+        "people": people,
+        "records": records,
+        "hand_ms": round(hand_ms, 1),
+        "pages": {},
+    }
+    print(
+        f"{args.code} on {out['dialect']}: {people} people, {records} records; hand-written query {hand_ms:.0f} ms"
+    )
     for label in args.pages.split(","):
         path = PAGES[label]
         times = []
@@ -113,10 +125,16 @@ def main() -> None:
             times.append(time.perf_counter() - t)
             assert resp.status_code == 200, (path, resp.status_code)
         ms = min(times) * 1000
-        out["pages"][label] = {"ms": round(ms, 1), "statements": len(statements), "bytes": len(body),
-                               "ratio": round(ms / hand_ms, 2)}
-        print(f"  {label:24s} {ms:8.0f} ms  {len(statements):3d} statements  {len(body):9d} bytes  "
-              f"ratio {ms / hand_ms:5.2f}")
+        out["pages"][label] = {
+            "ms": round(ms, 1),
+            "statements": len(statements),
+            "bytes": len(body),
+            "ratio": round(ms / hand_ms, 2),
+        }
+        print(
+            f"  {label:24s} {ms:8.0f} ms  {len(statements):3d} statements  {len(body):9d} bytes  "
+            f"ratio {ms / hand_ms:5.2f}"
+        )
     if args.profile:
         from pyinstrument import Profiler
 

@@ -3,17 +3,23 @@ packages need (the culture evaluation): coverage share, on-time rate, hours per 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import and_, case, column, func, literal, or_, select, table, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ClauseElement, ColumnElement, Executable
 
 from lms.core.db import db
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Enterprise, Person, PersonRole, Post, ResponsibilityRole
-from lms.training.models import COMPLIANT, DUE_SOON, EXPIRED, OVERDUE, Requirement
+from lms.training.models import COMPLIANT, DUE_SOON, EXPIRED, OVERDUE, CoverageSnapshot, Requirement
 from lms.training.status import as_date, normalise, status_query
 
 BY_CHOICES = ("department", "post", "role", "requirement")
@@ -52,11 +58,73 @@ def combine(*filters: ColumnElement[bool] | None) -> ColumnElement[bool] | None:
     return and_(*given) if len(given) > 1 else given[0]
 
 
+# ---------------------------------------------------------------- status rows computed once per request
+
+
+class _CreateTempAs(Executable, ClauseElement):
+    """``CREATE TEMPORARY TABLE name AS <select>`` (bound parameters processed as in any query)."""
+
+    inherit_cache = False
+
+    def __init__(self, name: str, query: Any) -> None:
+        self.name = name
+        self.query = query
+
+
+@compiles(_CreateTempAs)
+def _compile_create_temp_as(element: _CreateTempAs, compiler: Any, **kw: Any) -> str:
+    return f"CREATE TEMPORARY TABLE {element.name} AS {compiler.process(element.query, **kw)}"
+
+
+@contextlib.contextmanager
+def status_table(
+    enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None
+) -> Iterator[Any]:
+    """Run ``status_query`` ONCE into a temporary table and yield it (a ``table()`` with the status columns).
+
+    Every figure of a page (group-bys, totals, counts, named lists) is then a cheap query over this table
+    instead of a fresh evaluation of the status query. Pass it as ``source=`` to the functions below.
+    The table is dropped on exit (it lives on the request's connection only).
+    """
+    q = status_query(enterprise_id, as_of, person_filter=person_filter)
+    name = f"tmp_status_{uuid.uuid4().hex[:16]}"
+    db.session.execute(_CreateTempAs(name, q))
+    if not db.is_sqlite:
+        db.session.execute(text(f"ANALYZE {name}"))  # temp tables have no statistics until analysed
+    t = table(name, *[column(c.name, c.type) for c in q.selected_columns])
+    try:
+        yield t
+    finally:
+        db.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+
+def _source(
+    enterprise_id: int,
+    as_of: dt.date,
+    person_filter: ColumnElement[bool] | None,
+    source: Any,
+    requirement_id: int | None = None,
+) -> Any:
+    """The status rows to aggregate: a materialised ``status_table`` when given, else the status query."""
+    if source is None:
+        return status_query(
+            enterprise_id,
+            as_of,
+            requirement_ids=[requirement_id] if requirement_id else None,
+            person_filter=person_filter,
+        ).subquery("s")
+    if requirement_id:
+        return select(source).where(source.c.requirement_id == requirement_id).subquery("s")
+    return source
+
+
 # ---------------------------------------------------------------- per person and grouped
 
 
-def _people(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None) -> Any:
-    s = status_query(enterprise_id, as_of, person_filter=person_filter).subquery("s")
+def _people(
+    enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None, source: Any = None
+) -> Any:
+    s = _source(enterprise_id, as_of, person_filter, source)
     return (
         select(
             s.c.person_id,
@@ -93,22 +161,31 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def totals(
-    enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None
+    enterprise_id: int,
+    as_of: dt.date,
+    person_filter: ColumnElement[bool] | None = None,
+    *,
+    source: Any = None,
 ) -> dict[str, Any]:
     """People subject to something, how many are compliant with everything, late, due soon; and the share."""
-    pp = _people(enterprise_id, as_of, person_filter)
+    pp = _people(enterprise_id, as_of, person_filter, source)
     row = db.session.execute(select(*_summary_cols(pp))).mappings().one()
     return _finish(dict(row))
 
 
 def coverage(
-    enterprise_id: int, by: str, as_of: dt.date, person_filter: ColumnElement[bool] | None = None
+    enterprise_id: int,
+    by: str,
+    as_of: dt.date,
+    person_filter: ColumnElement[bool] | None = None,
+    *,
+    source: Any = None,
 ) -> list[dict[str, Any]]:
     """Coverage grouped ``by`` department, post, role (people) or requirement (person × requirement pairs)."""
     if by not in BY_CHOICES:
         raise ValueError(f"by must be one of {BY_CHOICES}")
     if by == "requirement":
-        s = status_query(enterprise_id, as_of, person_filter=person_filter).subquery("s")
+        s = _source(enterprise_id, as_of, person_filter, source)
         q = (
             select(
                 Requirement.id.label("key"),
@@ -124,7 +201,7 @@ def coverage(
             .order_by(Requirement.name)
         )
         return [_finish(dict(r)) for r in db.session.execute(q).mappings()]
-    pp = _people(enterprise_id, as_of, person_filter)
+    pp = _people(enterprise_id, as_of, person_filter, source)
     base = select(*_summary_cols(pp)).join(Person, Person.id == pp.c.person_id)
     if by == "department":
         q = (
@@ -164,18 +241,14 @@ def named_list(
     limit: int | None = None,
     offset: int = 0,
     count: bool = False,
+    source: Any = None,
 ) -> Any:
     """The named rows behind a figure: person, department, post, requirement, status and dates.
 
     ``expiring_within``: only complete rows whose validity ends within that many days after as_of.
     With ``count`` return the number of rows instead.
     """
-    s = status_query(
-        enterprise_id,
-        as_of,
-        requirement_ids=[requirement_id] if requirement_id else None,
-        person_filter=person_filter,
-    ).subquery("s")
+    s = _source(enterprise_id, as_of, person_filter, source, requirement_id)
     q = (
         select(
             s.c.person_id,
@@ -225,15 +298,80 @@ def month_ends(as_of: dt.date, months: int = 12) -> list[dt.date]:
     return list(reversed(out))
 
 
+def filter_key(person_filter: ColumnElement[bool] | None) -> str:
+    """A stable key for a person filter (its SQL with the values written in), for the trend snapshots."""
+    if person_filter is None:
+        return ""
+    sql = str(person_filter.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    return hashlib.sha1(sql.encode()).hexdigest()
+
+
+def _closed(day: dt.date, today: dt.date) -> bool:
+    """A month end that lies in a month already over: its figures are history and may be kept."""
+    return day < today.replace(day=1) and (day + dt.timedelta(days=1)).day == 1
+
+
 def trend(
-    enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None, months: int = 12
+    enterprise_id: int,
+    as_of: dt.date,
+    person_filter: ColumnElement[bool] | None = None,
+    months: int = 12,
+    *,
+    latest: dict[str, Any] | None = None,
 ) -> list[tuple[str, float | None]]:
-    """Share compliant at each month end of the last ``months`` months (one query per month)."""
+    """Share compliant at each month end of the last ``months`` months.
+
+    Closed months come from ``training_coverage_snapshot`` (filled here on first use, emptied by the listeners
+    when something they depend on changes); open ones are computed. ``latest``: the totals at ``as_of``
+    when the caller already has them.
+    """
+    days = month_ends(as_of, months)
+    today = dt.date.today()
+    key = filter_key(person_filter)
+    closed = [d for d in days if _closed(d, today)]
+    kept: dict[dt.date, CoverageSnapshot] = {}
+    if closed:
+        kept = {
+            s.month_end: s
+            for s in db.session.scalars(
+                select(CoverageSnapshot).where(
+                    CoverageSnapshot.enterprise_id == enterprise_id,
+                    CoverageSnapshot.filter_key == key,
+                    CoverageSnapshot.month_end.in_(closed),
+                )
+            )
+        }
     out = []
-    for day in month_ends(as_of, months):
-        t = totals(enterprise_id, day, person_filter)
-        out.append((day.strftime("%y-%m"), t["share"]))
+    for day in days:
+        snap = kept.get(day)
+        if snap is not None:
+            share = (snap.compliant / snap.people) if snap.people else None
+        else:
+            t = latest if (latest is not None and day == as_of) else totals(enterprise_id, day, person_filter)
+            share = t["share"]
+            if day in closed:
+                _keep(enterprise_id, key, day, t)
+        out.append((day.strftime("%y-%m"), share))
     return out
+
+
+def _keep(enterprise_id: int, key: str, day: dt.date, t: dict[str, Any]) -> None:
+    """Store the figures of a closed month (a concurrent request may have stored them first: fine)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                CoverageSnapshot(
+                    enterprise_id=enterprise_id,
+                    filter_key=key,
+                    month_end=day,
+                    people=t["people"],
+                    compliant=t["compliant"],
+                    late=t["late"],
+                    due_soon=t["due_soon"],
+                )
+            )
+    except IntegrityError:
+        pass
 
 
 # ---------------------------------------------------------------- for other packages (culture)

@@ -151,3 +151,25 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     emailed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class CoverageSnapshot(Base):
+    """Coverage totals at the end of a closed month, for the trend (past months are history).
+
+    Filled by ``coverage.trend`` on first use; ``lms.training.listeners`` deletes the rows a change could
+    alter (a record completed on or before the month end, an exemption, a requirement, the organisation).
+    ``filter_key`` identifies the person filter (department subtree, role, post; "" = everyone).
+    """
+
+    __tablename__ = "training_coverage_snapshot"
+    __table_args__ = (UniqueConstraint("enterprise_id", "filter_key", "month_end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"))
+    filter_key: Mapped[str] = mapped_column(String(40), default="")
+    month_end: Mapped[dt.date] = mapped_column(Date)
+    people: Mapped[int] = mapped_column(Integer, default=0)
+    compliant: Mapped[int] = mapped_column(Integer, default=0)
+    late: Mapped[int] = mapped_column(Integer, default=0)
+    due_soon: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

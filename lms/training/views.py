@@ -273,13 +273,17 @@ def dashboard():
     ent = acting_enterprise()
     as_of = _as_of()
     pf, args = _filters(ent.id)
-    data = {by: coverage.coverage(ent.id, by, as_of, pf) for by in coverage.BY_CHOICES}
-    total = coverage.totals(ent.id, as_of, pf)
-    late_n = coverage.named_list(ent.id, as_of, pf, statuses=(OVERDUE, EXPIRED), count=True)
-    expiring_n = coverage.named_list(ent.id, as_of, pf, expiring_within=30, count=True)
-    late = coverage.named_list(ent.id, as_of, pf, statuses=(OVERDUE, EXPIRED), limit=15)
-    expiring = coverage.named_list(ent.id, as_of, pf, expiring_within=30, limit=15)
-    trend = [(label, share or 0) for label, share in coverage.trend(ent.id, as_of, pf)]
+    # The status rows are computed once into a temporary table; every figure below reads that table.
+    with coverage.status_table(ent.id, as_of, pf) as s:
+        data = {by: coverage.coverage(ent.id, by, as_of, pf, source=s) for by in coverage.BY_CHOICES}
+        total = coverage.totals(ent.id, as_of, pf, source=s)
+        late_n = coverage.named_list(ent.id, as_of, pf, statuses=(OVERDUE, EXPIRED), count=True, source=s)
+        expiring_n = coverage.named_list(ent.id, as_of, pf, expiring_within=30, count=True, source=s)
+        late = coverage.named_list(ent.id, as_of, pf, statuses=(OVERDUE, EXPIRED), limit=15, source=s)
+        expiring = coverage.named_list(ent.id, as_of, pf, expiring_within=30, limit=15, source=s)
+    # Closed months come from the snapshots (stored on first use: hence the commit); the last point is `total`.
+    trend = [(label, share or 0) for label, share in coverage.trend(ent.id, as_of, pf, latest=total)]
+    db.session.commit()
     depts = db.session.scalars(
         select(Department).where(Department.enterprise_id == ent.id).order_by(Department.path)
     ).all()
@@ -352,19 +356,28 @@ def named_list():
         headers, body = _list_table(rows)
         return _send_table(headers, body, f"training-list-{as_of.isoformat()}", fmt)
     page = max(1, request.args.get("page", 1, type=int))
-    n = coverage.named_list(
-        ent.id, as_of, pf, requirement_id=req_id, statuses=chosen, expiring_within=expiring, count=True
-    )
-    rows = coverage.named_list(
-        ent.id,
-        as_of,
-        pf,
-        requirement_id=req_id,
-        statuses=chosen,
-        expiring_within=expiring,
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
-    )
+    with coverage.status_table(ent.id, as_of, pf) as s:
+        n = coverage.named_list(
+            ent.id,
+            as_of,
+            pf,
+            requirement_id=req_id,
+            statuses=chosen,
+            expiring_within=expiring,
+            count=True,
+            source=s,
+        )
+        rows = coverage.named_list(
+            ent.id,
+            as_of,
+            pf,
+            requirement_id=req_id,
+            statuses=chosen,
+            expiring_within=expiring,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+            source=s,
+        )
     return render_template(
         "training/list.html",
         rows=rows,

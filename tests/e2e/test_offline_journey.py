@@ -13,7 +13,11 @@ from tests.e2e.conftest import sign_in
 from tests.e2e.helpers_ops import CJK, assert_page_ok, download, flash_text, pdf_text, token
 
 AUDIENCE = "仓储物流部"  # 28 people in the demo roster
-WALK_IN = ("GA9914", "马文然", "一车间")  # wrong employee number; the name is one person (GA1014) outside the audience
+WALK_IN = (
+    "GA9914",
+    "马文然",
+    "一车间",
+)  # wrong employee number; the name is one person (GA1014) outside the audience
 PRESENT = 6  # rows of the prefilled sheet that sign in
 
 
@@ -21,9 +25,7 @@ def _filled_sheet(prefilled: bytes, day: dt.date) -> tuple[bytes, list[str]]:
     """Fill the prefilled sheet as a clerk would: some sign in, one signs twice, a walk-in with a wrong number."""
     wb = openpyxl.load_workbook(io.BytesIO(prefilled))
     ws = wb.worksheets[0]
-    header_row = next(
-        r for r in range(1, 10) if any(str(c.value or "").strip() == "工号" for c in ws[r])
-    )
+    header_row = next(r for r in range(1, 10) if any(str(c.value or "").strip() == "工号" for c in ws[r]))
     cols = {str(c.value).strip(): c.column for c in ws[header_row] if c.value}
     rows = [r for r in range(header_row + 1, ws.max_row + 1) if ws.cell(r, cols["工号"]).value]
     assert len(rows) >= PRESENT + 2, f"prefilled sheet lists too few people: {len(rows)}"
@@ -42,8 +44,15 @@ def _filled_sheet(prefilled: bytes, day: dt.date) -> tuple[bytes, list[str]]:
     ws.cell(last, cols["签名"]).value = "已签"
     ws.cell(last, cols["考核成绩"]).value = 80
     emp, name, dept = WALK_IN
-    for key, value in (("序号", 99), ("工号", emp), ("姓名", name), ("部门", dept), ("签到时间", f"{day:%Y-%m-%d} 09:02"),
-                       ("签名", "已签"), ("考核成绩", 90)):
+    for key, value in (
+        ("序号", 99),
+        ("工号", emp),
+        ("姓名", name),
+        ("部门", dept),
+        ("签到时间", f"{day:%Y-%m-%d} 09:02"),
+        ("签名", "已签"),
+        ("考核成绩", 90),
+    ):
         ws.cell(last + 1, cols[key]).value = value
     out = io.BytesIO()
     wb.save(out)
@@ -107,7 +116,7 @@ def test_offline_journey(page, tmp_path):
     page.fill("input[name=hours]", "2")
     page.select_option("select[name=departments]", label=AUDIENCE)
     page.shot("02-new-session")
-    page.locator("form button[type=submit]").first.click()
+    page.locator("form:has(input[name=topic]) button[type=submit]").click()
     page.wait_for_load_state("networkidle")
     assert re.search(r"/offline/\d+$", page.url), f"session not created: {page.url} {flash_text(page)}"
     session_url = page.url
@@ -118,13 +127,19 @@ def test_offline_journey(page, tmp_path):
     # the sign-in sheets: prefilled xlsx with the audience, printable PDF with Chinese text
     name, xlsx = download(page, page.locator("a[href$='/signin.xlsx']"))
     assert name.endswith(".xlsx")
-    sheet_text = " ".join(str(v) for row in openpyxl.load_workbook(io.BytesIO(xlsx)).worksheets[0].values
-                          for v in row if v is not None)
+    sheet_text = " ".join(
+        str(v)
+        for row in openpyxl.load_workbook(io.BytesIO(xlsx)).worksheets[0].values
+        for v in row
+        if v is not None
+    )
     assert topic in sheet_text and "冯伟" in sheet_text, sheet_text[:500]
     name, pdf = download(page, page.locator("a[href$='/signin.pdf']"))
     assert name.endswith(".pdf")
     text = pdf_text(pdf)
-    assert "签到" in text and "冯伟" in text and len(CJK.findall(text)) > 50, f"PDF text without Chinese: {text[:300]!r}"
+    assert "签到" in text and "冯伟" in text and len(CJK.findall(text)) > 50, (
+        f"PDF text without Chinese: {text[:300]!r}"
+    )
 
     # fill it in and upload: 6 present, one duplicate row, one walk-in with an unknown employee number
     data, signed = _filled_sheet(xlsx, day)
@@ -138,7 +153,9 @@ def test_offline_journey(page, tmp_path):
     assert _stat(page, "待处理") == 0, body_text_excerpt(page)
     page.shot("05-resolved")
     message = _record(page)
-    assert re.search(rf"新增\s*{PRESENT + 1}\s*条", message), f"expected {PRESENT + 1} records created: {message!r}"
+    assert re.search(rf"新增\s*{PRESENT + 1}\s*条", message), (
+        f"expected {PRESENT + 1} records created: {message!r}"
+    )
     page.shot("06-attendees")
     attendees = page.locator("section.card", has_text="参训人员").first.inner_text()
     for who in [*signed, WALK_IN[1]]:
@@ -150,14 +167,21 @@ def test_offline_journey(page, tmp_path):
     _upload(page, str(sheet))
     _resolve_walk_in(page)
     preview = page.inner_text("body")
-    assert re.search(r"新增\s*0\s*条、更新\s*0\s*条", preview), f"re-upload would change records: {preview[:800]}"
-    assert re.search(r"的\s*0\s*人的本场次记录将被作废", preview), f"re-upload would void records: {preview[:800]}"
+    assert re.search(r"新增\s*0\s*条、更新\s*0\s*条", preview), (
+        f"re-upload would change records: {preview[:800]}"
+    )
+    assert re.search(r"的\s*0\s*人的本场次记录将被作废", preview), (
+        f"re-upload would void records: {preview[:800]}"
+    )
     page.shot("07-reupload-preview")
     message = _record(page)
     assert re.search(rf"新增\s*0\s*条，更新\s*0\s*条，未变\s*{PRESENT + 1}\s*条，作废\s*0\s*条", message), (
-        f"the same sheet again changed records: {message!r}")
+        f"the same sheet again changed records: {message!r}"
+    )
     attended_again = int(page.locator(".card.stat .value").first.inner_text())
-    assert attended_again == attended, f"attendees changed from {attended} to {attended_again} after the same sheet"
+    assert attended_again == attended, (
+        f"attendees changed from {attended} to {attended_again} after the same sheet"
+    )
     page.shot("08-reupload-done")
 
 

@@ -1,0 +1,147 @@
+"""Journey 6: a demonstration-post campaign from start to published results.
+
+The manager creates a campaign on the preset demonstration-post scorecard with a few units and the evaluator,
+hands it to the evaluators; the evaluator scores the manual indicators of every unit; the manager calculates and
+publishes; the results show a ranking and radar charts, and the PDF report has Chinese text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.helpers_ops import (
+    CJK,
+    accept_confirms,
+    assert_page_ok,
+    download,
+    flash_text,
+    pdf_text,
+    switch_user,
+    token,
+)
+
+PRESET = "安全示范岗评分表"
+EVALUATOR_NAME = "罗文"
+UNITS = 3
+
+
+def _action(page, label: str) -> None:
+    page.locator("form[action$='/action'] button", has_text=label).click()
+    page.wait_for_load_state("networkidle")
+    assert_page_ok(page, f"campaign after {label}")
+    flashes = flash_text(page)
+    assert "已完成" in flashes, f"{label}: {flashes!r}"
+
+
+def test_evaluator_journey(page):
+    tok = token(page)
+    name = f"示范岗评选 {tok}"
+    accept_confirms(page)
+
+    # the manager creates the campaign on the preset scorecard, with the evaluator
+    switch_user(page, "manager")
+    page.goto(page.base + "/culture/campaigns/new")
+    assert_page_ok(page, "new campaign")
+    page.fill("input[name=name]", name)
+    options = page.locator("select[name=framework_id] option").all_inner_texts()
+    preset = next((o for o in options if PRESET in o), None)
+    assert preset, f"the demonstration-post preset is not offered: {options}"
+    page.select_option("select[name=framework_id]", label=preset)
+    page.select_option("select[name=unit_kind]", "department_post")
+    evaluators = page.locator("select[name=evaluators] option").all_inner_texts()
+    ev = next((o for o in evaluators if EVALUATOR_NAME in o), None)
+    assert ev, f"the evaluator is not offered: {evaluators}"
+    page.select_option("select[name=evaluators]", label=ev)
+    page.shot("01-new-campaign")
+    page.locator("main form:has(input[name=name]) button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    assert re.search(r"/culture/campaigns/\d+$", page.url), (
+        f"campaign not created: {page.url} {flash_text(page)}"
+    )
+    campaign_url = page.url
+    assert_page_ok(page, "draft campaign")
+
+    # keep a few units: the first ones of the warehouse and workshops
+    boxes = page.locator("input[type=checkbox][name=unit]")
+    assert boxes.count() > UNITS, "fewer candidate units than expected"
+    for i in range(boxes.count()):
+        boxes.nth(i).set_checked(i < UNITS)
+    ev_box = page.locator("label.check", has_text=EVALUATOR_NAME).locator("input[name=evaluator]")
+    assert ev_box.is_checked(), "the evaluator chosen on creation is not assigned"
+    page.locator("form[action$='/setup'] button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    assert_page_ok(page, "campaign setup saved")
+    units = page.locator("section.card table.data tbody tr")
+    assert units.count() == UNITS, f"{units.count()} units after keeping {UNITS}"
+    labels = [
+        u.strip() for u in page.locator("section.card table.data tbody tr td:first-child").all_inner_texts()
+    ]
+    page.shot("02-draft")
+    _action(page, "开始自评")
+    _action(page, "提交评价人评审")
+    page.shot("03-review")
+
+    # the evaluator scores the manual indicators of each unit
+    switch_user(page, "evaluator")
+    page.goto(page.base + "/culture/campaigns")
+    assert_page_ok(page, "evaluator's campaigns")
+    page.locator("a", has_text=name).first.click()
+    page.wait_for_load_state("networkidle")
+    assert page.url == campaign_url, page.url
+    score_links = page.locator("a[href$='/score']")
+    assert score_links.count() == UNITS, f"the evaluator can score {score_links.count()} of {UNITS} units"
+    hrefs = [score_links.nth(i).get_attribute("href") for i in range(UNITS)]
+    for n, href in enumerate(hrefs):
+        page.goto(page.base + href)
+        assert_page_ok(page, f"scoring unit {n + 1}")
+        manual = page.locator("input[type=number][name^=value_][max]")
+        assert manual.count() >= 3, "no manual indicators to score"
+        for i in range(manual.count()):
+            field = manual.nth(i)
+            top = float(field.get_attribute("max") or 10)
+            field.fill(str(top - (n + i) % 3))  # different units, different scores
+        page.locator("textarea[name^=note_]").first.fill(f"现场检查 {tok}")
+        if n == 0:
+            page.shot("04-scoring")
+        page.locator("button[name=then][value=submit]").click()
+        page.wait_for_load_state("networkidle")
+        assert_page_ok(page, f"unit {n + 1} scored")
+        assert "评分已保存" in flash_text(page), flash_text(page)
+    page.goto(campaign_url)
+    reviewed = page.locator("section.card table.data tbody tr", has_text="已评审").count()
+    assert reviewed == UNITS, f"{reviewed} of {UNITS} units marked reviewed"
+    page.shot("05-reviewed")
+
+    # the manager calculates and publishes
+    switch_user(page, "manager")
+    page.goto(campaign_url)
+    _action(page, "计算得分")
+    scores = page.locator("section.card table.data tbody tr td:nth-child(5)").all_inner_texts()
+    assert len(scores) == UNITS and all(re.search(r"\d", s) for s in scores), (
+        f"scores after calculation: {scores}"
+    )
+    _action(page, "公示结果")
+    page.shot("06-published")
+
+    # results: a ranking and one radar chart per unit
+    page.locator("a", has_text="评价结果").first.click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/results"), page.url
+    text = assert_page_ok(page, "results")
+    ranks = [r.strip() for r in page.locator("table.data tbody tr td:first-child").all_inner_texts()]
+    assert sorted(ranks) == [str(i) for i in range(1, UNITS + 1)] or all(r.isdigit() for r in ranks), ranks
+    for label in labels:
+        assert label in text, f"{label} missing from the results"
+    radars = page.locator("figure.chart.radar svg")
+    assert radars.count() == UNITS, f"{radars.count()} radar charts for {UNITS} units"
+    assert page.locator("figure.chart.radar polygon.radar-area").count() == UNITS
+    page.shot("07-results")
+
+    # the PDF report opens with Chinese text
+    filename, pdf = download(page, page.locator("a[href$='/report.pdf']").first)
+    assert filename.endswith(".pdf"), filename
+    text = pdf_text(pdf)
+    assert len(CJK.findall(text)) > 30, f"the PDF report has no Chinese text: {text[:300]!r}"
+    assert labels[0].split("·")[0] in text, (
+        f"the PDF report does not name the unit {labels[0]}: {text[:500]!r}"
+    )
