@@ -278,8 +278,9 @@ def _overdue_people(
         fn = _colleague("lms.training.coverage", "veto_people")
         ok, rows = _call(fn, enterprise_id, as_of, _person_filter(unit, period_start, period_end))
         if ok:
+            rows = _veto_rows(enterprise_id, rows or [])
             by_person: dict[Any, dict[str, Any]] = {}
-            for r in rows or []:
+            for r in rows:
                 entry = by_person.setdefault(
                     r["person_id"],
                     {
@@ -295,6 +296,27 @@ def _overdue_people(
         "ledger: no pre-job training, annual hours below the statutory minimum, or special-operations "
         "certificate expired"
     )
+
+
+def _veto_rows(enterprise_id: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep what the veto item means: working WITHOUT the required training (an initial, one-off requirement
+    never met: pre-job training, three-level education, appointment training) or with a lapsed
+    special-operations certificate. A lapsed annual retraining lowers coverage and on-time scores instead."""
+    try:
+        from lms.training.models import RECUR_ONCE, Requirement
+    except ImportError:
+        return rows
+    from sqlalchemy import or_, select
+
+    ids = set(
+        db.session.scalars(
+            select(Requirement.id).where(
+                Requirement.enterprise_id == enterprise_id,
+                or_(Requirement.recurrence == RECUR_ONCE, Requirement.kind == "certificate"),
+            )
+        )
+    )
+    return [r for r in rows if r.get("requirement_id") in ids]
 
 
 # ---------------------------------------------------------------- the metrics
