@@ -27,8 +27,38 @@ TEST_PASSWORD = "Passw0rd-test"
 _counter = itertools.count(1)
 
 
-def database_url() -> str:
-    return os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite3'}"
+def database_url(suffix: str = "") -> str:
+    """The test database: SQLite in a temporary folder, or LMS_TEST_DATABASE_URL.
+
+    Under pytest-xdist each worker gets its own PostgreSQL database (``<name>_gw0`` …), created on demand;
+    ``suffix`` names further private databases (the browser tests' live server).
+    """
+    url = os.environ.get("LMS_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{_TMP / ('test' + suffix + '.sqlite3')}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not (worker or suffix) or not url.startswith("postgresql"):
+        return url
+    base, _, name = url.rpartition("/")
+    private = f"{name}_{worker}{suffix}".replace("-", "_")
+    _ensure_pg_database(url, private)
+    return f"{base}/{private}"
+
+
+def _ensure_pg_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    dsn = admin_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Keep every browser journey on one xdist worker: they share one live server (one demo load)."""
+    for item in items:
+        if "/tests/e2e/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 def _reset_schema(url: str) -> None:

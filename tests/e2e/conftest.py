@@ -46,9 +46,10 @@ def live_server() -> Iterator[dict[str, Any]]:
     env.pop("LMS_DATABASE_URL", None)
     pg = os.environ.get("LMS_TEST_DATABASE_URL")
     if pg and pg.startswith("postgresql"):
-        env["LMS_DATABASE_URL"] = pg  # the same database the suite uses; the schema is rebuilt here
-        from tests.conftest import _reset_schema
+        from tests.conftest import _reset_schema, database_url
 
+        pg = database_url("_e2e")  # a database of its own: the live server commits the demo into it
+        env["LMS_DATABASE_URL"] = pg
         _reset_schema(pg)
     bindir = Path(sys.executable).parent
     lms = str(bindir / "lms")
