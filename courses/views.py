@@ -253,7 +253,7 @@ def lesson(lesson_id: int):
 def _exam_url(lesson: Lesson) -> str | None:
     if lesson.kind != EXAM or not lesson.exam_id:
         return None
-    for endpoint in ("quizzes.exam", "quizzes.exam_start", "quizzes.take", "quizzes.exam_detail"):
+    for endpoint in ("quizzes.start", "quizzes.exam", "quizzes.exam_start", "quizzes.take", "quizzes.exam_detail"):
         if endpoint in current_app.view_functions:
             try:
                 return url_for(endpoint, exam_id=lesson.exam_id)

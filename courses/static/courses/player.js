@@ -36,7 +36,15 @@
   var timer = null;
   var done = box.getAttribute("data-completed") === "1";
 
-  function say(text) { if (status) { status.textContent = text; } }
+  // A message (refused seek, lesson done) stays on screen for a while; progress percentages wait behind it.
+  var sticky = 0;
+  function say(text, keep) {
+    if (!status) { return; }
+    var now = Date.now();
+    if (!keep && now < sticky) { return; }
+    status.textContent = text;
+    if (keep) { sticky = now + 5000; }
+  }
 
   function beat(position, playing) {
     if (!url) { return; }
@@ -48,8 +56,8 @@
       if (!j || !j.recorded) { return; }
       furthest = Math.max(furthest, j.furthest || 0);
       say(Math.round((j.fraction || 0) * 100) + "%");
-      if (j.course_completed && !done) { done = true; say(box.getAttribute("data-msg-course-done")); }
-      else if (j.completed && !done) { done = true; say(box.getAttribute("data-msg-done")); }
+      if (j.course_completed) { done = true; say(box.getAttribute("data-msg-course-done"), true); sticky = Infinity; }
+      else if (j.completed && !done) { done = true; say(box.getAttribute("data-msg-done"), true); }
     }).catch(function () { /* the next heartbeat carries on */ });
   }
 
@@ -71,7 +79,7 @@
     var target = video.currentTime;
     if (!allowSeek && target > furthest + 1) {
       video.currentTime = Math.max(0, Math.min(furthest, lastGood));
-      say(box.getAttribute("data-msg-seek"));
+      say(box.getAttribute("data-msg-seek"), true);
       return;
     }
     beat(lastGood, !video.paused);  // credit what was played up to the seek
