@@ -41,8 +41,13 @@ def live_server() -> Iterator[dict[str, Any]]:
     if not CHROMIUM:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     inst = Path(tempfile.mkdtemp(prefix="lms-e2e-"))
-    env = dict(os.environ, LMS_INSTANCE_DIR=str(inst), LMS_SECRET_KEY="e2e-secret", LMS_DEMO_PASSWORD=DEMO_PASSWORD,
-               LMS_JOBS="thread")
+    env = dict(
+        os.environ,
+        LMS_INSTANCE_DIR=str(inst),
+        LMS_SECRET_KEY="e2e-secret",
+        LMS_DEMO_PASSWORD=DEMO_PASSWORD,
+        LMS_JOBS="thread",
+    )
     env.pop("LMS_DATABASE_URL", None)
     pg = os.environ.get("LMS_TEST_DATABASE_URL")
     if pg and pg.startswith("postgresql"):
@@ -58,8 +63,23 @@ def live_server() -> Iterator[dict[str, Any]]:
     subprocess.run([lms, "demo"], env=env, check=True, capture_output=True)
     port = _free_port()
     proc = subprocess.Popen(
-        [str(bindir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--timeout", "120",
-         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(inst / "gunicorn.log", "wb"))
+        [
+            str(bindir / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(inst / "gunicorn.log", "wb"),
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -82,9 +102,19 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"])
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
         yield b
         b.close()
 
@@ -93,8 +123,13 @@ def browser() -> Iterator[Any]:
 def page(request: pytest.FixtureRequest, browser: Any, live_server: dict[str, Any]) -> Iterator[Any]:
     """A fresh browser context per journey and viewport; ``page.shot(name)`` saves a screenshot."""
     vp = request.param
-    ctx = browser.new_context(viewport=VIEWPORTS[vp], locale="zh-CN", is_mobile=vp == "phone",
-                              has_touch=vp == "phone", accept_downloads=True)
+    ctx = browser.new_context(
+        viewport=VIEWPORTS[vp],
+        locale="zh-CN",
+        is_mobile=vp == "phone",
+        has_touch=vp == "phone",
+        accept_downloads=True,
+    )
     pg = ctx.new_page()
     pg.set_default_timeout(20_000)
     pg.base = live_server["url"]

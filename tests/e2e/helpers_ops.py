@@ -93,3 +93,19 @@ def db_scalar(live_server: dict[str, Any], sql: str, **params: Any) -> Any:
             return conn.execute(text(sql), params).scalar()
     finally:
         engine.dispose()
+
+
+def snap(page: Any, name: str, wide: list[str]) -> None:
+    """Save a screenshot and note when the page is wider than the screen (a phone user must scroll sideways).
+
+    Wide tables scroll inside their ``.table-wrap``; only the page itself overflowing counts."""
+    page.shot(name)
+    extra = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    if extra > 1:
+        wide.append(f"{name} ({page.url}): {extra}px wider than the {page.viewport_name} screen")
+
+
+def assert_fits(page: Any, wide: list[str]) -> None:
+    assert not wide, "pages overflow the screen sideways (see tests/_artifacts/screenshots):\n" + "\n".join(
+        wide
+    )

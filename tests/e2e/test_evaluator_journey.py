@@ -12,10 +12,12 @@ import re
 from tests.e2e.helpers_ops import (
     CJK,
     accept_confirms,
+    assert_fits,
     assert_page_ok,
     download,
     flash_text,
     pdf_text,
+    snap,
     switch_user,
     token,
 )
@@ -34,6 +36,7 @@ def _action(page, label: str) -> None:
 
 
 def test_evaluator_journey(page):
+    wide: list[str] = []
     tok = token(page)
     name = f"示范岗评选 {tok}"
     accept_confirms(page)
@@ -52,7 +55,7 @@ def test_evaluator_journey(page):
     ev = next((o for o in evaluators if EVALUATOR_NAME in o), None)
     assert ev, f"the evaluator is not offered: {evaluators}"
     page.select_option("select[name=evaluators]", label=ev)
-    page.shot("01-new-campaign")
+    snap(page, "01-new-campaign", wide)
     page.locator("main form:has(input[name=name]) button[type=submit]").click()
     page.wait_for_load_state("networkidle")
     assert re.search(r"/culture/campaigns/\d+$", page.url), (
@@ -76,10 +79,10 @@ def test_evaluator_journey(page):
     labels = [
         u.strip() for u in page.locator("section.card table.data tbody tr td:first-child").all_inner_texts()
     ]
-    page.shot("02-draft")
+    snap(page, "02-draft", wide)
     _action(page, "开始自评")
     _action(page, "提交评价人评审")
-    page.shot("03-review")
+    snap(page, "03-review", wide)
 
     # the evaluator scores the manual indicators of each unit
     switch_user(page, "evaluator")
@@ -102,7 +105,7 @@ def test_evaluator_journey(page):
             field.fill(str(top - (n + i) % 3))  # different units, different scores
         page.locator("textarea[name^=note_]").first.fill(f"现场检查 {tok}")
         if n == 0:
-            page.shot("04-scoring")
+            snap(page, "04-scoring", wide)
         page.locator("button[name=then][value=submit]").click()
         page.wait_for_load_state("networkidle")
         assert_page_ok(page, f"unit {n + 1} scored")
@@ -110,7 +113,7 @@ def test_evaluator_journey(page):
     page.goto(campaign_url)
     reviewed = page.locator("section.card table.data tbody tr", has_text="已评审").count()
     assert reviewed == UNITS, f"{reviewed} of {UNITS} units marked reviewed"
-    page.shot("05-reviewed")
+    snap(page, "05-reviewed", wide)
 
     # the manager calculates and publishes
     switch_user(page, "manager")
@@ -121,21 +124,34 @@ def test_evaluator_journey(page):
         f"scores after calculation: {scores}"
     )
     _action(page, "公示结果")
-    page.shot("06-published")
+    snap(page, "06-published", wide)
 
     # results: a ranking and one radar chart per unit
-    page.locator("a", has_text="评价结果").first.click()
+    # (the link's label is the catalogue's "Results"; it reads 成绩 where quizzes' catalogue wins the merge)
+    page.locator("main a[href$='/results']").first.click()
     page.wait_for_load_state("networkidle")
     assert page.url.endswith("/results"), page.url
     text = assert_page_ok(page, "results")
     ranks = [r.strip() for r in page.locator("table.data tbody tr td:first-child").all_inner_texts()]
-    assert sorted(ranks) == [str(i) for i in range(1, UNITS + 1)] or all(r.isdigit() for r in ranks), ranks
+    assert ranks == [str(i) for i in range(1, UNITS + 1)], f"the ranking is not 1..{UNITS}: {ranks}"
     for label in labels:
         assert label in text, f"{label} missing from the results"
     radars = page.locator("figure.chart.radar svg")
     assert radars.count() == UNITS, f"{radars.count()} radar charts for {UNITS} units"
     assert page.locator("figure.chart.radar polygon.radar-area").count() == UNITS
-    page.shot("07-results")
+    snap(page, "07-results", wide)
+
+    # one unit's detail: each indicator's contribution and its radar
+    first = page.locator("table.data tbody tr td:nth-child(2) a").first
+    first_label = first.inner_text().strip()
+    first.click()
+    page.wait_for_load_state("networkidle")
+    assert re.search(r"/units/\d+$", page.url), page.url
+    text = assert_page_ok(page, "unit result")
+    assert first_label in text, f"the unit page does not name {first_label}"
+    assert page.locator("figure.chart.radar svg").count() >= 1, "no radar chart on the unit's result page"
+    snap(page, "08-unit-result", wide)
+    page.go_back()
 
     # the PDF report opens with Chinese text
     filename, pdf = download(page, page.locator("a[href$='/report.pdf']").first)
@@ -145,3 +161,4 @@ def test_evaluator_journey(page):
     assert labels[0].split("·")[0] in text, (
         f"the PDF report does not name the unit {labels[0]}: {text[:500]!r}"
     )
+    assert_fits(page, wide)

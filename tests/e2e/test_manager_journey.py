@@ -6,16 +6,26 @@ from __future__ import annotations
 import re
 
 from tests.e2e.conftest import sign_in
-from tests.e2e.helpers_ops import assert_page_ok, download, fetch, flash_text, pdf_text, xlsx_rows
+from tests.e2e.helpers_ops import (
+    assert_fits,
+    assert_page_ok,
+    download,
+    fetch,
+    flash_text,
+    pdf_text,
+    snap,
+    xlsx_rows,
+)
 
 DEPARTMENT = "一车间"
 
 
 def test_manager_journey(page):
+    wide: list[str] = []
     sign_in(page, "manager")
     assert "/training" in page.url, f"the manager's home is not the coverage dashboard: {page.url}"
     assert_page_ok(page, "dashboard")
-    page.shot("01-dashboard")
+    snap(page, "01-dashboard", wide)
 
     # requirements: apply the statutory presets (idempotent: nothing is reset without "overwrite")
     page.goto(page.base + "/training/requirements")
@@ -28,7 +38,7 @@ def test_manager_journey(page):
     assert text.count("法定") >= 5, "the statutory requirements are not listed after applying the presets"
     for wanted in ("主要负责人", "安全生产管理人员", "特种作业"):
         assert wanted in text, f"no statutory requirement for {wanted}"
-    page.shot("02-presets-applied")
+    snap(page, "02-presets-applied", wide)
 
     # coverage: totals, charts and the table by department
     page.goto(page.base + "/training/")
@@ -39,7 +49,7 @@ def test_manager_journey(page):
     assert dept_card.count(), "no coverage-by-department table"
     link = dept_card.locator("table a", has_text=re.compile(rf"^{DEPARTMENT}$")).first
     assert link.count(), f"{DEPARTMENT} is not in the coverage-by-department table"
-    page.shot("03-coverage")
+    snap(page, "03-coverage", wide)
 
     # drill into the department: the named list of people not compliant there
     link.click()
@@ -54,7 +64,7 @@ def test_manager_journey(page):
     assert depts and all(d == DEPARTMENT or d.startswith(DEPARTMENT + "/") for d in depts), (
         f"the drill-down into {DEPARTMENT} lists other departments: {depts}"
     )
-    page.shot("04-department-list")
+    snap(page, "04-department-list", wide)
 
     # export the list as xlsx and open it
     name, data = download(page, page.locator(".actions a", has_text="xlsx").first)
@@ -80,10 +90,11 @@ def test_manager_journey(page):
     assert re.search(r"/training/people/\d+$", page.url), page.url
     text = assert_page_ok(page, "archive")
     assert person_name in text and "安全生产教育和培训档案" in text
-    page.shot("05-archive")
+    snap(page, "05-archive", wide)
     href = page.locator(".actions a", has_text="PDF").first.get_attribute("href")
     status, headers, pdf = fetch(page, href)
     assert status == 200 and headers.get("content-type", "").startswith("application/pdf"), (status, headers)
     text = pdf_text(pdf)
     assert person_name in text, f"the archive PDF does not name {person_name}: {text[:300]!r}"
     assert "培训" in text, f"the archive PDF has no Chinese heading: {text[:300]!r}"
+    assert_fits(page, wide)

@@ -10,7 +10,16 @@ import re
 import openpyxl
 
 from tests.e2e.conftest import sign_in
-from tests.e2e.helpers_ops import CJK, assert_page_ok, download, flash_text, pdf_text, token
+from tests.e2e.helpers_ops import (
+    CJK,
+    assert_fits,
+    assert_page_ok,
+    download,
+    flash_text,
+    pdf_text,
+    snap,
+    token,
+)
 
 AUDIENCE = "仓储物流部"  # 28 people in the demo roster
 WALK_IN = (
@@ -95,6 +104,7 @@ def _record(page) -> str:
 
 
 def test_offline_journey(page, tmp_path):
+    wide: list[str] = []
     tok = token(page)
     topic = f"叉车安全操作培训 {tok}"
     day = dt.date.today() - dt.timedelta(days=1)
@@ -103,7 +113,7 @@ def test_offline_journey(page, tmp_path):
     # the session list, then schedule a session for the warehouse
     page.goto(page.base + "/offline/")
     assert_page_ok(page, "session list")
-    page.shot("01-sessions")
+    snap(page, "01-sessions", wide)
     page.goto(page.base + "/offline/new")
     assert_page_ok(page, "new session form")
     page.fill("input[name=topic]", topic)
@@ -115,14 +125,14 @@ def test_offline_journey(page, tmp_path):
     page.fill("input[name=location]", "仓库会议室")
     page.fill("input[name=hours]", "2")
     page.select_option("select[name=departments]", label=AUDIENCE)
-    page.shot("02-new-session")
+    snap(page, "02-new-session", wide)
     page.locator("form:has(input[name=topic]) button[type=submit]").click()
     page.wait_for_load_state("networkidle")
     assert re.search(r"/offline/\d+$", page.url), f"session not created: {page.url} {flash_text(page)}"
     session_url = page.url
     text = assert_page_ok(page, "session page")
     assert topic in text
-    page.shot("03-session")
+    snap(page, "03-session", wide)
 
     # the sign-in sheets: prefilled xlsx with the audience, printable PDF with Chinese text
     name, xlsx = download(page, page.locator("a[href$='/signin.xlsx']"))
@@ -148,15 +158,15 @@ def test_offline_journey(page, tmp_path):
     _upload(page, str(sheet))
     assert _stat(page, "待处理") == 1, body_text_excerpt(page)
     assert _stat(page, "重复行") == 1, body_text_excerpt(page)
-    page.shot("04-preview")
+    snap(page, "04-preview", wide)
     _resolve_walk_in(page)
     assert _stat(page, "待处理") == 0, body_text_excerpt(page)
-    page.shot("05-resolved")
+    snap(page, "05-resolved", wide)
     message = _record(page)
     assert re.search(rf"新增\s*{PRESENT + 1}\s*条", message), (
         f"expected {PRESENT + 1} records created: {message!r}"
     )
-    page.shot("06-attendees")
+    snap(page, "06-attendees", wide)
     attendees = page.locator("section.card", has_text="参训人员").first.inner_text()
     for who in [*signed, WALK_IN[1]]:
         assert who in attendees, f"{who} missing from the attendees of {session_url}"
@@ -173,7 +183,7 @@ def test_offline_journey(page, tmp_path):
     assert re.search(r"的\s*0\s*人的本场次记录将被作废", preview), (
         f"re-upload would void records: {preview[:800]}"
     )
-    page.shot("07-reupload-preview")
+    snap(page, "07-reupload-preview", wide)
     message = _record(page)
     assert re.search(rf"新增\s*0\s*条，更新\s*0\s*条，未变\s*{PRESENT + 1}\s*条，作废\s*0\s*条", message), (
         f"the same sheet again changed records: {message!r}"
@@ -182,7 +192,8 @@ def test_offline_journey(page, tmp_path):
     assert attended_again == attended, (
         f"attendees changed from {attended} to {attended_again} after the same sheet"
     )
-    page.shot("08-reupload-done")
+    snap(page, "08-reupload-done", wide)
+    assert_fits(page, wide)
 
 
 def body_text_excerpt(page) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from tests.e2e.conftest import sign_in
-from tests.e2e.helpers_ops import assert_page_ok, body_text, db_scalar, download, xlsx_rows
+from tests.e2e.helpers_ops import assert_fits, assert_page_ok, body_text, db_scalar, download, snap, xlsx_rows
 
 ASSIGNED = {"DEMO": "华安化工有限公司", "ZJHG": "中骏化工有限公司"}
 NOT_ASSIGNED = ("OTHER", "远航机械有限公司")
@@ -25,6 +25,7 @@ def _refused(page, url: str, what: str) -> None:
 
 
 def test_regulator_journey(page, live_server):
+    wide: list[str] = []
     sign_in(page, "regulator")
     assert "/training/regulator" in page.url, f"the regulator's home is not the overseen list: {page.url}"
     text = assert_page_ok(page, "enterprises overseen")
@@ -34,7 +35,7 @@ def test_regulator_journey(page, live_server):
         "OTHER is listed to the regulator"
     )
     assert page.locator("svg, .chart").count() >= 1, "no coverage chart for the overseen enterprises"
-    page.shot("01-overseen")
+    snap(page, "01-overseen", wide)
 
     # the overseen list as xlsx: the two assigned enterprises, not the other one
     _name, data = download(page, page.locator("a", has_text="xlsx").first)
@@ -52,7 +53,7 @@ def test_regulator_journey(page, live_server):
         ids[code] = int(m.group(1))
         text = assert_page_ok(page, f"enterprise {code}")
         assert name in text and code in text and re.search(r"\d+%", text), f"{code} page shows no figures"
-        page.shot(f"02-{code.lower()}")
+        snap(page, f"02-{code.lower()}", wide)
 
     # the named list of DEMO, when the enterprise shares names, stays inside DEMO
     page.goto(f"{page.base}/training/regulator/{ids['DEMO']}")
@@ -64,14 +65,14 @@ def test_regulator_journey(page, live_server):
         assert "ZH" not in " ".join(page.locator("table.data tbody td:first-child").all_inner_texts()), text[
             :300
         ]
-        page.shot("03-demo-list")
+        snap(page, "03-demo-list", wide)
 
     # change the id in the address bar to OTHER's: refused with the 404 page, as for an id that does not exist
     other_id = db_scalar(live_server, "SELECT id FROM enterprise WHERE code = :c", c=NOT_ASSIGNED[0])
     assert other_id and other_id not in ids.values()
     base = f"{page.base}/training/regulator"
     _refused(page, f"{base}/{other_id}", "OTHER's page")
-    page.shot("04-other-refused")
+    snap(page, "04-other-refused", wide)
     _refused(page, f"{base}/{other_id}/list", "OTHER's named list")
     _refused(page, f"{base}/{other_id}?format=xlsx", "OTHER's export")
     _refused(page, f"{base}/{other_id}/list?format=csv", "OTHER's named-list export")
@@ -82,3 +83,4 @@ def test_regulator_journey(page, live_server):
         f"the manager dashboard answered {resp and resp.status}"
     )
     assert NOT_ASSIGNED[1] not in body_text(page)
+    assert_fits(page, wide)
