@@ -10,6 +10,7 @@ import re
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -28,8 +29,8 @@ from lms.core.storage import StoredFile, send_stored
 from lms.org.access import MANAGERS, STAFF, acting_enterprise, acting_enterprise_id, get_scoped
 from lms.org.models import EVALUATOR, LEARNER, Department, User
 
-nav_item("certificates.mine", _l("My certificates"), (LEARNER, EVALUATOR), order=40)
-nav_item("certificates.index", _l("Certificates"), STAFF, order=65)
+nav_item("certificates.mine", lazy_pgettext("menu", "My certificates"), (LEARNER, EVALUATOR), order=40)
+nav_item("certificates.index", lazy_pgettext("menu", "Certificates"), STAFF, order=65)
 
 PAGE_SIZE = 50
 EXPIRING_DAYS = 30

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -43,8 +44,8 @@ from .models import (
     VideoAsset,
 )
 
-nav_item("courses.my_learning", _l("My learning"), ("learner", "evaluator"), order=20)
-nav_item("courses.manage", _l("Courses"), STAFF, order=30)
+nav_item("courses.my_learning", lazy_pgettext("menu", "My learning"), ("learner", "evaluator"), order=20)
+nav_item("courses.manage", lazy_pgettext("menu", "Courses"), STAFF, order=30)
 
 
 # ------------------------------------------------------------------------------------------------ access

@@ -81,6 +81,9 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     except OSError:  # a read-only install: the catalogues were compiled at build time
         pass
     babel.init_app(app, locale_selector=select_locale)
+    from lms.core.i18n import install_package_domain
+
+    install_package_domain(app)
     csrf.init_app(app)
     _init_login(app)
     _register_blueprints(app)

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -38,11 +39,11 @@ from quizzes.types import REGISTRY, get_type, public_question
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TAKERS = EVERYONE_IN_ENTERPRISE  # anyone with a person record may sit an exam
 
-nav_item("quizzes.my_exams", _l("My exams"), (LEARNER, "evaluator"), order=30, icon="✎")
+nav_item("quizzes.my_exams", lazy_pgettext("menu", "My exams"), (LEARNER, "evaluator"), order=30, icon="✎")
 # The mistake book is linked from "My exams" (keeps the phone menu short).
-# nav_item("quizzes.mistakes", _l("Mistake book"), (LEARNER, "evaluator"), order=31, icon="✗")
-nav_item("quizzes.banks", _l("Question banks"), STAFF, order=40, icon="☰")
-nav_item("quizzes.exams", _l("Exams"), STAFF, order=41, icon="✎")
+# nav_item("quizzes.mistakes", lazy_pgettext("menu", "Mistake book"), (LEARNER, "evaluator"), order=31, icon="✗")
+nav_item("quizzes.banks", lazy_pgettext("menu", "Question banks"), STAFF, order=40, icon="☰")
+nav_item("quizzes.exams", lazy_pgettext("menu", "Exams"), STAFF, order=41, icon="✎")
 
 
 def _person_id() -> int:

@@ -24,3 +24,13 @@ def test_catalogue_complete(po):
     assert missing == [], f"{po}: untranslated {missing[:10]}"
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     assert fuzzy == [], f"{po}: fuzzy entries {fuzzy[:10]}"
+
+
+def test_each_package_keeps_its_own_meaning(client, login_as):
+    """'People' is 人员 in the menu and on the people page, 人数 (headcount) in a coverage table."""
+    login_as("manager")
+    people = client.get("/org/people").get_data(as_text=True)
+    assert "<h1>人员" in people
+    dashboard = client.get("/training/").get_data(as_text=True)
+    assert ">人员</a>" in dashboard  # the menu entry (context "menu")
+    assert "人数" in dashboard  # the coverage table's column

@@ -59,3 +59,60 @@ def select_locale() -> str:
     if request and request.args.get("lang") in langs:
         return request.args["lang"]
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _package_dir_of(blueprint_name: str | None) -> Path | None:
+    from flask import current_app
+
+    if not blueprint_name:
+        return None
+    bp = current_app.blueprints.get(blueprint_name.split(".")[0])
+    if bp is None:
+        return None
+    d = Path(bp.root_path) / "translations"
+    return d if d.exists() else None
+
+
+def install_package_domain(app: object) -> None:
+    """Let each feature's own catalogue win on its own pages.
+
+    All catalogues are merged (flask-babel merges them in a fixed order, so a word such as "People" — 人员 in
+    the organisation pages, 人数 in a coverage table — would take one meaning everywhere). Here the merge order
+    is: the other features, then the core, then the package of the blueprint serving the request, last so it
+    wins. Menu labels carry the context "menu" and never collide.
+    """
+    from babel import support
+    from flask import has_request_context, request
+    from flask_babel import Domain, get_locale
+
+    core = TRANSLATION_DIRS[0]
+    cache: dict[tuple[str, str], object] = {}
+
+    class PackageDomain(Domain):
+        def get_translations(self):  # type: ignore[no-untyped-def]
+            locale = get_locale() if has_request_context() else None
+            if locale is None:
+                try:
+                    from flask import current_app
+
+                    locale = current_app.config.get("BABEL_DEFAULT_LOCALE")
+                except RuntimeError:
+                    return support.NullTranslations()
+            own = _package_dir_of(request.blueprint) if has_request_context() else None
+            key = (str(locale), str(own))
+            found = cache.get(key)
+            if found is not None:
+                return found
+            dirs = [d for d in TRANSLATION_DIRS if d.exists() and d != core and d != own] + [core]
+            if own is not None and own != core:
+                dirs.append(own)
+            merged = support.Translations()
+            for d in dirs:
+                catalog = support.Translations.load(str(d), [locale], "messages")
+                merged.merge(catalog)
+                if hasattr(catalog, "plural"):
+                    merged.plural = catalog.plural
+            cache[key] = merged
+            return merged
+
+    app.extensions["babel"].instance.domain_instance = PackageDomain()  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -73,7 +74,7 @@ class _NoticesLabel:
 
 
 nav_item("culture.notices_list", _NoticesLabel(), EVERYONE_IN_ENTERPRISE, order=60)
-nav_item("culture.dashboard", _l("Safety culture"), EVERYONE_IN_ENTERPRISE, order=62)
+nav_item("culture.dashboard", lazy_pgettext("menu", "Safety culture"), EVERYONE_IN_ENTERPRISE, order=62)
 
 STEP_LABELS = {
     "draft": _l("Draft"),

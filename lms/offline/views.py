@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -43,8 +44,8 @@ from lms.org.access import (
 )
 from lms.org.models import EVALUATOR, LEARNER, Department, Person, Post, ResponsibilityRole, User
 
-nav_item("offline.sessions", _l("Classroom sessions"), STAFF, order=35)
-nav_item("offline.mine", _l("My classroom sessions"), (LEARNER, EVALUATOR), order=35)
+nav_item("offline.sessions", lazy_pgettext("menu", "Classroom sessions"), STAFF, order=35)
+nav_item("offline.mine", lazy_pgettext("menu", "My classroom sessions"), (LEARNER, EVALUATOR), order=35)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_SIZE = 50

@@ -8,6 +8,7 @@ import math
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -37,8 +38,8 @@ from lms.org.roster import import_roster
 
 bp = Blueprint("org", __name__, template_folder="templates", url_prefix="/org")
 
-nav_item("org.people", _l("People"), STAFF, order=70)
-nav_item("org.enterprises", _l("Enterprises"), (ADMIN,), order=95)
+nav_item("org.people", lazy_pgettext("menu", "People"), STAFF, order=70)
+nav_item("org.enterprises", lazy_pgettext("menu", "Enterprises"), (ADMIN,), order=95)
 home_for(ADMIN, "org.enterprises", 10)
 
 PAGE_SIZE = 50
