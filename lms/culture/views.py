@@ -99,9 +99,28 @@ KIND_LABELS = {
 }
 
 
+SOURCE_LABELS = [
+    ("lms.training", _l("From training requirements and coverage")),
+    ("quizzes", _l("From exam results")),
+    ("lms.offline", _l("From classroom attendance")),
+    ("ledger", _l("From the training ledger")),
+    ("notice", _l("From notice acknowledgements")),
+    ("notices", _l("From notice acknowledgements")),
+]
+
+
+def source_label(method: str | None) -> Any:
+    """Say in words where an automatic value came from (the stored method keeps the technical detail)."""
+    for prefix, label in SOURCE_LABELS:
+        if method and method.startswith(prefix):
+            return label
+    return method or ""
+
+
 @bp.app_context_processor
 def _labels() -> dict[str, Any]:
     return {
+        "source_label": source_label,
         "culture_steps": STEP_LABELS,
         "culture_kinds": KIND_LABELS,
         "culture_unit_kinds": UNIT_KIND_LABELS,
