@@ -18,3 +18,21 @@ def _on_exam_passed(sender: Any, person: Any = None, exam: Any = None, **_kwargs
         return
     when = getattr(sender, "submitted_at", None) or getattr(sender, "finished_at", None)
     complete_exam_lessons(person.id if hasattr(person, "id") else int(person), int(exam_id), when=when)
+
+
+@signals.jobs_swept.connect
+def _on_jobs_swept(sender: Any, job_ids: list[int] | None = None, **_kwargs: Any) -> None:
+    """A transcode whose worker died must not stay "processing" forever: fail it, with a retry button."""
+    from sqlalchemy import update
+
+    from lms.core.db import db
+
+    from .models import VideoAsset
+
+    if not job_ids:
+        return
+    db.session.execute(
+        update(VideoAsset)
+        .where(VideoAsset.job_id.in_(job_ids), VideoAsset.status.in_(("queued", "processing")))
+        .values(status="failed", error="The transcoding worker stopped before finishing. Press retry.")
+    )

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_pgettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -20,6 +20,7 @@ from lms.core.exports import xlsx_bytes
 from lms.core.jobs import Job
 from lms.core.nav import nav_item
 from lms.core.permissions import roles
+from lms.core.requests import float_field, json_object
 from lms.core.storage import send_stored
 from lms.org.access import EVERYONE_IN_ENTERPRISE, STAFF, acting_enterprise_id
 from lms.org.models import ADMIN, Department, Person, Post, ResponsibilityRole
@@ -281,12 +282,9 @@ def heartbeat(lesson_id: int):
     )
     if enrolment is None:
         return jsonify({"recorded": False, "reason": "not-enrolled"}), 200 if _is_staff() else 404
-    data = request.get_json(silent=True) or request.form
-    try:
-        position = float(data.get("position", 0))
-        rate = float(data.get("rate", 1) or 1)
-    except (TypeError, ValueError):
-        abort(400)
+    data = json_object(form_fallback=True)
+    position = float_field(data, "position", 0, lo=0, hi=10 * 24 * 3600)
+    rate = float_field(data, "rate", 1, lo=0.0625, hi=16)
     playing = str(data.get("playing", "true")).lower() in ("1", "true", "yes")
     result = prog.heartbeat(
         enrolment, lesson, str(data.get("session", "")), position, playing=playing, rate=rate

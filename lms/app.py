@@ -6,7 +6,7 @@ import importlib
 import logging
 from typing import Any
 
-from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_login import LoginManager
@@ -132,6 +132,10 @@ def _init_hooks(app: Flask) -> None:
         write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
         # Load the user afresh for every request even where an app context outlives it (tests, CLI).
         g.pop("_login_user", None)
+        # An id beyond any column's range names nothing: 404 rather than an overflow deep in the driver.
+        for value in (request.view_args or {}).values():
+            if isinstance(value, int) and not -(2**31) < value < 2**31:
+                abort(404)
         from flask_babel import refresh
 
         refresh()

@@ -271,6 +271,20 @@ def jobs_list(limit: int) -> None:
         click.echo(f"{j.id}\t{j.kind}\t{j.status}\t{j.progress}%\t{j.error or j.message or ''}")
 
 
+@jobs_group.command("sweep")
+@click.option("--max-age", default=4 * 60 + 15, show_default=True, help="Minutes a job may run before it is failed")
+@with_appcontext
+def jobs_sweep(max_age: int) -> None:
+    """Fail jobs left running longer than --max-age minutes (their worker died), so they can be retried."""
+    import datetime as dt
+
+    from lms.core.jobs import sweep_stale
+
+    ids = sweep_stale(dt.timedelta(minutes=max_age))
+    db.session.commit()
+    click.echo(f"{len(ids)} stale job(s) marked failed" + (f": {', '.join(map(str, ids))}" if ids else ""))
+
+
 # ---------------------------------------------------------------- demo
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_pgettext
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -18,6 +17,7 @@ from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.exports import xlsx_bytes
 from lms.core.nav import nav_item
 from lms.core.permissions import roles
+from lms.core.requests import int_field, json_object
 from lms.core.storage import StoredFile, path_of, save_stream
 from lms.org.access import EVERYONE_IN_ENTERPRISE, STAFF, acting_enterprise_id
 from lms.org.models import LEARNER, Person
@@ -144,7 +144,8 @@ def _json_conflict(message: str) -> Any:
 @roles(*TAKERS)
 def save(attempt_id: int):
     attempt = _own_attempt(attempt_id)
-    data = request.get_json(silent=True) or {}
+    data = json_object()
+    aq, seq = int_field(data, "aq"), int_field(data, "seq")
     if services.is_overdue(attempt):
         services.submit_attempt(attempt, auto=True)
         db.session.commit()
@@ -155,9 +156,7 @@ def save(attempt_id: int):
             )
         )
     try:
-        result = services.save_answer(
-            attempt, int(data.get("aq", 0)), data.get("answer"), int(data.get("seq", 0))
-        )
+        result = services.save_answer(attempt, aq, data.get("answer"), seq)
     except Conflict as exc:
         db.session.rollback()
         return _json_conflict(exc.message)
@@ -171,9 +170,9 @@ def save(attempt_id: int):
 @roles(*TAKERS)
 def flag(attempt_id: int):
     attempt = _own_attempt(attempt_id)
-    data = request.get_json(silent=True) or {}
+    data = json_object()
     try:
-        services.set_flag(attempt, int(data.get("aq", 0)), bool(data.get("flagged")))
+        services.set_flag(attempt, int_field(data, "aq"), bool(data.get("flagged")))
     except Conflict as exc:
         db.session.rollback()
         return _json_conflict(exc.message)
@@ -185,8 +184,8 @@ def flag(attempt_id: int):
 @roles(*TAKERS)
 def check(attempt_id: int):
     attempt = _own_attempt(attempt_id)
-    data = request.get_json(silent=True) or {}
-    return jsonify(services.practice_check(attempt, int(data.get("aq", 0))))
+    data = json_object()
+    return jsonify(services.practice_check(attempt, int_field(data, "aq")))
 
 
 @bp.route("/attempts/<int:attempt_id>/state")
@@ -273,7 +272,7 @@ def mistakes():
 @bp.route("/mistakes/<int:question_id>/check", methods=["POST"])
 @roles(*TAKERS)
 def mistake_check(question_id: int):
-    data = request.get_json(silent=True) or {}
+    data = json_object()
     res = services.mistake_check(_person_id(), question_id, data.get("answer"))
     db.session.commit()
     return jsonify(res)

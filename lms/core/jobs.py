@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, event, update
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.utils import import_string
 
@@ -215,6 +215,30 @@ def retry(job: Job) -> Job:
     else:
         db.session.info.setdefault("lms_pending_jobs", []).append(job.id)
     return job
+
+
+STALE_MESSAGE = "The worker running this job stopped before it finished (no result after %d minutes); retry it."
+
+
+def sweep_stale(max_age: dt.timedelta, now: dt.datetime | None = None) -> list[int]:
+    """Mark jobs ``running`` since longer than ``max_age`` as failed (their worker died); return their ids.
+
+    The update is conditional on the row still being running, so a job that finishes meanwhile keeps its result.
+    """
+    cutoff = (now or utcnow()) - max_age
+    ids = list(db.session.scalars(select(Job.id).where(Job.status == RUNNING, Job.started_at < cutoff)))
+    swept = []
+    for job_id in ids:
+        res = db.session.execute(update(Job).where(Job.id == job_id, Job.status == RUNNING).values(
+            status=FAILED, error=STALE_MESSAGE % (max_age.total_seconds() // 60), finished_at=utcnow()))
+        if res.rowcount == 1:
+            swept.append(job_id)
+    db.session.flush()
+    if swept:
+        from lms.core.signals import jobs_swept
+
+        jobs_swept.send(None, job_ids=swept)  # features whose objects follow a job (videos) update them
+    return swept
 
 
 def wait_for_idle(timeout: float = 60) -> None:

@@ -18,3 +18,5 @@ attendance_recorded = _signals.signal("attendance-recorded")
 requirement_fulfilled = _signals.signal("requirement-fulfilled")
 # sender: the TrainingRecord; kwargs: person
 training_recorded = _signals.signal("training-recorded")
+# sender: None; kwargs: job_ids (jobs marked failed by the stale-job sweep: their worker died)
+jobs_swept = _signals.signal("jobs-swept")

@@ -331,25 +331,39 @@ def throttled(login: str, address: str, *, max_account: int, max_address: int) -
 
 def authenticate(login: str, password: str, address: str, *, max_account: int = 5,
                  max_address: int = 20) -> User:
-    """Check a sign-in, recording the attempt; raise DomainError with a message fit for the user."""
-    if throttled(login, address, max_account=max_account, max_address=max_address):
-        db.session.add(LoginAttempt(login=login.lower()[:64], address=address[:64], success=False))
+    """Check a sign-in, recording the attempt; raise DomainError with a message fit for the user.
+
+    The slow scrypt check runs between two transactions: the first only reads, the second writes. On SQLite a
+    write transaction holds the database lock, and a hundred sign-ins at once must not queue behind each
+    other's password hashing.
+    """
+    from lms.core.db import write_intent
+
+    key, addr = login.lower()[:64], address[:64]
+    write_intent.set(False)
+    refused = throttled(login, address, max_account=max_account, max_address=max_address)
+    user = None if refused else find_login(login)
+    snapshot = (user.id, user.password_hash) if user is not None else None
+    db.session.commit()  # end the read-only transaction before hashing (nothing is written yet)
+    ok = False
+    if not refused:
+        if snapshot is None or snapshot[1] == UNUSABLE_PASSWORD:
+            check_password_hash(_DUMMY_HASH, password)  # even out timing
+        else:
+            ok = check_password_hash(snapshot[1], password)
+    write_intent.set(True)
+    if refused:
+        db.session.add(LoginAttempt(login=key, address=addr, success=False))
         raise DomainError("Too many failed sign-ins. Wait 15 minutes or ask your manager to reset your password.")
-    user = find_login(login)
-    ok = (
-        user is not None
-        and user.password_hash != UNUSABLE_PASSWORD
-        and check_password_hash(user.password_hash, password)
-    )
     if not ok:
-        check_password_hash(_DUMMY_HASH, password) if user is None else None  # even out timing
-        db.session.add(LoginAttempt(login=login.lower()[:64], address=address[:64], success=False))
+        db.session.add(LoginAttempt(login=key, address=addr, success=False))
         raise DomainError("Wrong user name or password.")
-    assert user is not None
-    if not user.is_enabled or (user.person is not None and user.person.status != PERSON_ACTIVE):
-        db.session.add(LoginAttempt(login=login.lower()[:64], address=address[:64], success=False))
+    assert snapshot is not None
+    user = db.session.get(User, snapshot[0])
+    if user is None or not user.is_enabled or (user.person is not None and user.person.status != PERSON_ACTIVE):
+        db.session.add(LoginAttempt(login=key, address=addr, success=False))
         raise DomainError("This account is disabled.")
-    db.session.add(LoginAttempt(login=login.lower()[:64], address=address[:64], success=True))
+    db.session.add(LoginAttempt(login=key, address=addr, success=True))
     user.last_login_at = utcnow()
     return user
 

@@ -27,18 +27,48 @@ def add_every_type(bank: Any, stem_prefix: str = "") -> None:
     from quizzes import services
 
     common = {"category": "安全", "points": 2}
-    services.create_question(bank, type="single_choice", stem=f"{stem_prefix}单选：先做什么？",
-                             options=["通风", "检测", "进入", "离开"], key=1,
-                             explanation=SECRETS["single_choice"], **common)
-    services.create_question(bank, type="multiple_choice", stem=f"{stem_prefix}多选：危险有哪些？",
-                             options=["中毒", "缺氧", "燃爆", "噪声"], key=[0, 1, 2],
-                             explanation=SECRETS["multiple_choice"], **common)
-    services.create_question(bank, type="true_false", stem=f"{stem_prefix}判断：可以一人作业。", key=False,
-                             explanation=SECRETS["true_false"], **common)
-    services.create_question(bank, type="fill_blank", stem=f"{stem_prefix}填空：方针是安全第一、____。",
-                             key=[[BLANK_KEY]], explanation=SECRETS["fill_blank"], **common)
-    services.create_question(bank, type="short_answer", stem=f"{stem_prefix}简答：说明作业流程。",
-                             key=SHORT_REFERENCE, explanation=SECRETS["short_answer"], **common)
+    services.create_question(
+        bank,
+        type="single_choice",
+        stem=f"{stem_prefix}单选：先做什么？",
+        options=["通风", "检测", "进入", "离开"],
+        key=1,
+        explanation=SECRETS["single_choice"],
+        **common,
+    )
+    services.create_question(
+        bank,
+        type="multiple_choice",
+        stem=f"{stem_prefix}多选：危险有哪些？",
+        options=["中毒", "缺氧", "燃爆", "噪声"],
+        key=[0, 1, 2],
+        explanation=SECRETS["multiple_choice"],
+        **common,
+    )
+    services.create_question(
+        bank,
+        type="true_false",
+        stem=f"{stem_prefix}判断：可以一人作业。",
+        key=False,
+        explanation=SECRETS["true_false"],
+        **common,
+    )
+    services.create_question(
+        bank,
+        type="fill_blank",
+        stem=f"{stem_prefix}填空：方针是安全第一、____。",
+        key=[[BLANK_KEY]],
+        explanation=SECRETS["fill_blank"],
+        **common,
+    )
+    services.create_question(
+        bank,
+        type="short_answer",
+        stem=f"{stem_prefix}简答：说明作业流程。",
+        key=SHORT_REFERENCE,
+        explanation=SECRETS["short_answer"],
+        **common,
+    )
 
 
 @pytest.fixture
@@ -48,9 +78,15 @@ def exam_world(enterprise: Any, make_person: Any, make_enterprise: Any) -> dict[
 
     bank = services.create_bank(enterprise.id, "安全题库")
     add_every_type(bank)
-    exam = services.create_exam(enterprise.id, title="综合安全考试", time_limit_minutes=30, attempts_allowed=3,
-                                pass_mark=Decimal("60"), show_answers="after_submit",
-                                close_at=dt.datetime(2099, 1, 1))
+    exam = services.create_exam(
+        enterprise.id,
+        title="综合安全考试",
+        time_limit_minutes=30,
+        attempts_allowed=3,
+        pass_mark=Decimal("60"),
+        show_answers="after_submit",
+        close_at=dt.datetime(2099, 1, 1),
+    )
     services.add_rule(exam, bank_id=bank.id, count=5)
     services.publish_exam(exam)
     w = {

@@ -45,14 +45,20 @@ def _everything_sent(client, attempt: Attempt) -> dict[str, str]:
     """Every page and JSON a learner's browser gets during the attempt (answers saved first, then pages)."""
     out: dict[str, str] = {}
     for n, aq in enumerate(attempt.questions):
-        r = client.post(f"/quizzes/attempts/{attempt.id}/answer",
-                        json={"aq": aq.id, "answer": SAMPLE_ANSWERS[aq.version.type], "seq": 1})
+        r = client.post(
+            f"/quizzes/attempts/{attempt.id}/answer",
+            json={"aq": aq.id, "answer": SAMPLE_ANSWERS[aq.version.type], "seq": 1},
+        )
         assert r.status_code == 200, r.data
         out[f"save-{n}"] = json.dumps(sorted(r.json))  # the keys of the answer: the values carry the clock
-        out[f"flag-{n}"] = client.post(f"/quizzes/attempts/{attempt.id}/flag",
-                                       json={"aq": aq.id, "flagged": False}).get_data(as_text=True)
-        r = client.post(f"/quizzes/attempts/{attempt.id}/check", json={"aq": aq.id},
-                        headers={"Accept": "application/json"})
+        out[f"flag-{n}"] = client.post(
+            f"/quizzes/attempts/{attempt.id}/flag", json={"aq": aq.id, "flagged": False}
+        ).get_data(as_text=True)
+        r = client.post(
+            f"/quizzes/attempts/{attempt.id}/check",
+            json={"aq": aq.id},
+            headers={"Accept": "application/json"},
+        )
         out[f"check-{n}"] = f"{r.status_code} {r.get_data(as_text=True)}"
     out |= {
         "take": client.get(f"/quizzes/attempts/{attempt.id}").get_data(as_text=True),
@@ -76,14 +82,21 @@ def test_nothing_sent_during_an_attempt_depends_on_key_explanation_or_score(clie
     assert {first[k][:3] for k in first if k.startswith("check-")} == {"400"}  # exam mode: no feedback
 
     # Change every key, explanation and stored score behind the page's back: not one byte may change.
-    other_keys = {"single_choice": 3, "multiple_choice": [3], "true_false": True, "fill_blank": [["另一个"]],
-                  "short_answer": "另一个参考"}
+    other_keys = {
+        "single_choice": 3,
+        "multiple_choice": [3],
+        "true_false": True,
+        "fill_blank": [["另一个"]],
+        "short_answer": "另一个参考",
+    }
     version_ids = [aq.question_version_id for aq in attempt.questions]
     for v in db.session.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(version_ids))):
         v.key, v.explanation = other_keys[v.type], "换过的解析"
-    db.session.execute(update(AttemptAnswer).where(
-        AttemptAnswer.attempt_question_id.in_([aq.id for aq in attempt.questions])).values(
-        score=Decimal("1.5"), correct=True, feedback="评语机密"))
+    db.session.execute(
+        update(AttemptAnswer)
+        .where(AttemptAnswer.attempt_question_id.in_([aq.id for aq in attempt.questions]))
+        .values(score=Decimal("1.5"), correct=True, feedback="评语机密")
+    )
     db.session.commit()
     second = _everything_sent(client, attempt)
     for name in first:
@@ -104,9 +117,17 @@ def test_answers_are_shown_only_after_submit(client, exam_world):
 # ---------------------------------------------------------------- the deadline is the server's
 
 
-FORGED = {"now": "2000-01-01T00:00:00Z", "saved_at": "2000-01-01T00:00:00Z", "client_time": 0,
-          "deadline": "2999-01-01T00:00:00Z", "started_at": "2999-01-01T00:00:00Z", "seconds_left": 99999,
-          "time": 0, "ts": 0, "elapsed": 0}
+FORGED = {
+    "now": "2000-01-01T00:00:00Z",
+    "saved_at": "2000-01-01T00:00:00Z",
+    "client_time": 0,
+    "deadline": "2999-01-01T00:00:00Z",
+    "started_at": "2999-01-01T00:00:00Z",
+    "seconds_left": 99999,
+    "time": 0,
+    "ts": 0,
+    "elapsed": 0,
+}
 
 
 def _overdue_attempt(w, person) -> Attempt:
@@ -120,8 +141,10 @@ def test_late_save_with_forged_client_time_is_refused_and_not_stored(client, exa
     attempt = _overdue_attempt(w, w["alice"])
     login(client, w["alice"].user)
     aq = attempt.questions[0]
-    r = client.post(f"/quizzes/attempts/{attempt.id}/answer",
-                    json={"aq": aq.id, "answer": SAMPLE_ANSWERS[aq.version.type], "seq": 5, **FORGED})
+    r = client.post(
+        f"/quizzes/attempts/{attempt.id}/answer",
+        json={"aq": aq.id, "answer": SAMPLE_ANSWERS[aq.version.type], "seq": 5, **FORGED},
+    )
     assert r.status_code == 409
     db.session.expire_all()
     a = db.session.get(Attempt, attempt.id)
@@ -129,10 +152,18 @@ def test_late_save_with_forged_client_time_is_refused_and_not_stored(client, exa
     assert a.submitted_at <= a.deadline + services.GRACE
     assert all(q.answer.answer is None and q.answer.seq == 0 for q in a.questions)
     # Forged time in the query string and headers of the submit neither reopens nor moves it.
-    r = client.post(f"/quizzes/attempts/{attempt.id}/submit?now=2000-01-01", headers={"Date": "Sat, 01 Jan 2000"})
+    r = client.post(
+        f"/quizzes/attempts/{attempt.id}/submit?now=2000-01-01", headers={"Date": "Sat, 01 Jan 2000"}
+    )
     assert r.status_code == 302
-    assert db.session.scalar(select(func.count()).select_from(Attempt).where(Attempt.id == attempt.id,
-                                                                              Attempt.status == "open")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.id == attempt.id, Attempt.status == "open")
+        )
+        == 0
+    )
 
 
 def test_forged_time_fields_on_an_open_attempt_change_nothing(client, exam_world):
@@ -142,29 +173,42 @@ def test_forged_time_fields_on_an_open_attempt_change_nothing(client, exam_world
     deadline, started = attempt.deadline, attempt.started_at
     aq = attempt.questions[0]
     before = dt.datetime.utcnow()
-    r = client.post(f"/quizzes/attempts/{attempt.id}/answer",
-                    json={"aq": aq.id, "answer": SAMPLE_ANSWERS[aq.version.type], "seq": 1, **FORGED})
+    r = client.post(
+        f"/quizzes/attempts/{attempt.id}/answer",
+        json={"aq": aq.id, "answer": SAMPLE_ANSWERS[aq.version.type], "seq": 1, **FORGED},
+    )
     assert r.status_code == 200
     db.session.expire_all()
     a = db.session.get(Attempt, attempt.id)
     assert (a.deadline, a.started_at) == (deadline, started)
     saved = db.session.get(AttemptAnswer, aq.answer.id)
-    assert saved.saved_at >= before - dt.timedelta(seconds=1)  # the server's clock, not the 2000 the client sent
+    assert saved.saved_at >= before - dt.timedelta(
+        seconds=1
+    )  # the server's clock, not the 2000 the client sent
     state = client.get(f"/quizzes/attempts/{attempt.id}/state").json
     assert state["seconds_left"] <= 30 * 60
 
 
 def test_late_submit_counts_only_answers_saved_in_time(client, exam_world):
     w = exam_world
-    attempt = services.start_attempt(w["exam"], w["alice"], now=dt.datetime.utcnow() - dt.timedelta(minutes=29))
+    attempt = services.start_attempt(
+        w["exam"], w["alice"], now=dt.datetime.utcnow() - dt.timedelta(minutes=29)
+    )
     db.session.commit()
     login(client, w["alice"].user)
     tf = next(aq for aq in attempt.questions if aq.version.type == "true_false")
-    assert client.post(f"/quizzes/attempts/{attempt.id}/answer",
-                       json={"aq": tf.id, "answer": False, "seq": 1}).status_code == 200
+    assert (
+        client.post(
+            f"/quizzes/attempts/{attempt.id}/answer", json={"aq": tf.id, "answer": False, "seq": 1}
+        ).status_code
+        == 200
+    )
     # Time passes (the deadline moves into the past); a late save of another answer is refused.
-    db.session.execute(update(Attempt).where(Attempt.id == attempt.id).values(
-        deadline=dt.datetime.utcnow() - dt.timedelta(minutes=1)))
+    db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id)
+        .values(deadline=dt.datetime.utcnow() - dt.timedelta(minutes=1))
+    )
     db.session.commit()
     sc = next(aq for aq in attempt.questions if aq.version.type == "single_choice")
     late = client.post(f"/quizzes/attempts/{attempt.id}/answer", json={"aq": sc.id, "answer": 1, "seq": 2})
@@ -184,16 +228,25 @@ def test_no_answers_without_the_start_step(client, exam_world):
     login(client, w["bob"].user)
     # Another person's attempt (same enterprise), and made-up ids: not found, nothing changes.
     for attempt_id in (alices.id, alices.id + 1000, 987654321):
-        r = client.post(f"/quizzes/attempts/{attempt_id}/answer",
-                        json={"aq": aq.id, "answer": SAMPLE_ANSWERS[aq.version.type], "seq": 50})
+        r = client.post(
+            f"/quizzes/attempts/{attempt_id}/answer",
+            json={"aq": aq.id, "answer": SAMPLE_ANSWERS[aq.version.type], "seq": 50},
+        )
         assert r.status_code == 404
         assert client.post(f"/quizzes/attempts/{attempt_id}/submit").status_code == 404
-        assert client.post(f"/quizzes/attempts/{attempt_id}/flag", json={"aq": aq.id, "flagged": True}).status_code == 404
+        assert (
+            client.post(
+                f"/quizzes/attempts/{attempt_id}/flag", json={"aq": aq.id, "flagged": True}
+            ).status_code
+            == 404
+        )
         assert client.get(f"/quizzes/attempts/{attempt_id}/state").status_code == 404
     # Bob starts his own attempt and aims Alice's question id at it: refused, Alice's answer untouched.
     bobs = _start(client, w["exam"])
-    r = client.post(f"/quizzes/attempts/{bobs.id}/answer",
-                    json={"aq": aq.id, "answer": SAMPLE_ANSWERS[aq.version.type], "seq": 60})
+    r = client.post(
+        f"/quizzes/attempts/{bobs.id}/answer",
+        json={"aq": aq.id, "answer": SAMPLE_ANSWERS[aq.version.type], "seq": 60},
+    )
     assert r.status_code in (302, 400, 404, 409)
     db.session.expire_all()
     a = db.session.get(Attempt, alices.id)
@@ -213,4 +266,7 @@ def test_exam_not_open_cannot_be_started(client, exam_world):
     w["exam"].close_at = dt.datetime.utcnow() - dt.timedelta(minutes=1)
     db.session.commit()
     client.post(f"/quizzes/exams/{w['exam'].id}/start")
-    assert db.session.scalar(select(func.count()).select_from(Attempt).where(Attempt.exam_id == w["exam"].id)) == 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(Attempt).where(Attempt.exam_id == w["exam"].id))
+        == 0
+    )

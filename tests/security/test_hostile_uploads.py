@@ -49,13 +49,20 @@ def _rewrite(good: bytes, change) -> bytes:
 
 
 def zip_bomb(good: bytes) -> bytes:
-    return _rewrite(good, lambda name, data: (b"<a>" + b"0" * (64 * 2**20) + b"</a>") if name == "padding" else data)
+    return _rewrite(
+        good, lambda name, data: (b"<a>" + b"0" * (64 * 2**20) + b"</a>") if name == "padding" else data
+    )
 
 
 def billion_laughs(good: bytes) -> bytes:
-    lol = b'<!DOCTYPE lolz [<!ENTITY lol "lol">' + b"".join(
-        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10)
-    ) + b"]>"
+    lol = (
+        b'<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + b"".join(
+            b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+            for i in range(1, 10)
+        )
+        + b"]>"
+    )
 
     def change(name, data):
         if name == "padding":
@@ -107,27 +114,32 @@ def _max_file_id() -> int:
 
 
 def test_attendance_upload_refuses_hostile_sheets(client, enterprise, make_person):
-    from lms.offline import services as offline
-
     import datetime as dt
 
-    s = offline.create_session(enterprise.id, topic="培训", starts_at=dt.datetime(2026, 5, 1, 9), hours="2",
-                               category="有限空间")
+    from lms.offline import services as offline
+
+    s = offline.create_session(
+        enterprise.id, topic="培训", starts_at=dt.datetime(2026, 5, 1, 9), hours="2", category="有限空间"
+    )
     person = make_person(enterprise, employee_no="GA1001", name="张三")
     login(client, make_person(enterprise, app_role="trainer").user)
     db.session.commit()
     good = _xlsx([["工号", "姓名", "签到时间"], [person.employee_no, person.name, "2026-05-01 09:00"]])
     before, files = _snapshot(), db.session.scalar(select(func.count()).select_from(StoredFile))
     for body, name in _hostile_sheets(good):
-        r = client.post(f"/offline/{s.id}/upload", data={"file": (io.BytesIO(body), name)},
-                        content_type="multipart/form-data")
+        r = client.post(
+            f"/offline/{s.id}/upload",
+            data={"file": (io.BytesIO(body), name)},
+            content_type="multipart/form-data",
+        )
         assert r.status_code == 302, (name, r.status_code)
         page = client.get(f"/offline/{s.id}").get_data(as_text=True)
         assert "nothing was saved" in page or "没有保存" in page, name
     assert db.session.scalar(select(func.count()).select_from(StoredFile)) == files
     assert not db.session.scalar(select(func.count()).select_from(AttendanceUpload))
-    assert not db.session.scalar(select(func.count()).select_from(TrainingRecord).where(
-        TrainingRecord.source == s.source))
+    assert not db.session.scalar(
+        select(func.count()).select_from(TrainingRecord).where(TrainingRecord.source == s.source)
+    )
     assert _files_outside_media(before) == []
 
 
@@ -138,7 +150,9 @@ def test_roster_upload_refuses_hostile_sheets(client, enterprise, make_person):
     before, first_id = _snapshot(), _max_file_id()
     people = db.session.scalar(select(func.count()).select_from(Person))
     for body, name in _hostile_sheets(good):
-        r = client.post("/org/roster", data={"file": (io.BytesIO(body), name)}, content_type="multipart/form-data")
+        r = client.post(
+            "/org/roster", data={"file": (io.BytesIO(body), name)}, content_type="multipart/form-data"
+        )
         assert r.status_code in (200, 302), (name, r.status_code)
         if r.status_code == 302:
             preview = client.get(r.headers["Location"])
@@ -160,13 +174,18 @@ def test_question_import_refuses_hostile_sheets(client, enterprise, make_person)
     good = _xlsx([["题型", "题干", "选项A", "选项B", "答案"], ["单选题", "黑客题", "甲", "乙", "A"]])
     before, first_id = _snapshot(), _max_file_id()
     for body, name in _hostile_sheets(good):
-        r = client.post(f"/quizzes/banks/{bank.id}/import", data={"file": (io.BytesIO(body), name)},
-                        content_type="multipart/form-data")
+        r = client.post(
+            f"/quizzes/banks/{bank.id}/import",
+            data={"file": (io.BytesIO(body), name)},
+            content_type="multipart/form-data",
+        )
         assert r.status_code in (200, 302), (name, r.status_code)
         if r.status_code == 302:
             assert client.get(r.headers["Location"]).status_code < 500, name
             assert client.post(r.headers["Location"] + "/commit").status_code < 500, name
-    assert not db.session.scalar(select(func.count()).select_from(Question).where(Question.bank_id == bank.id))
+    assert not db.session.scalar(
+        select(func.count()).select_from(Question).where(Question.bank_id == bank.id)
+    )
     _check_stored_names(first_id)
     assert _files_outside_media(before) == []
 
@@ -177,8 +196,13 @@ CONCAT = b"ffconcat version 1.0\nfile '/etc/passwd'\nfile '../../../../etc/hostn
 
 @pytest.mark.parametrize(
     "body,name",
-    [(HLS, "lesson.mp4"), (CONCAT, "lesson.mp4"), (HTML, "page.mp4"), (HLS, "../../etc/passwd.mp4"),
-     (CONCAT, "..\\x.mp4")],
+    [
+        (HLS, "lesson.mp4"),
+        (CONCAT, "lesson.mp4"),
+        (HTML, "page.mp4"),
+        (HLS, "../../etc/passwd.mp4"),
+        (CONCAT, "..\\x.mp4"),
+    ],
     ids=["hls-playlist", "concat-list", "html", "traversal-hls", "traversal-backslash-concat"],
 )
 def test_video_upload_of_non_video_ends_failed_clearly(client, enterprise, make_person, body, name):
@@ -187,8 +211,11 @@ def test_video_upload_of_non_video_ends_failed_clearly(client, enterprise, make_
     login(client, make_person(enterprise, app_role="trainer").user)
     db.session.commit()
     before, first_id = _snapshot(), _max_file_id()
-    r = client.post(f"/courses/lessons/{lesson.id}/video", data={"file": (io.BytesIO(body), name)},
-                    content_type="multipart/form-data")
+    r = client.post(
+        f"/courses/lessons/{lesson.id}/video",
+        data={"file": (io.BytesIO(body), name)},
+        content_type="multipart/form-data",
+    )
     assert r.status_code in (302, 400), r.status_code
     asset = db.session.scalar(select(VideoAsset).where(VideoAsset.lesson_id == lesson.id))
     if asset is not None:  # kept, then refused by the pipeline (jobs run eagerly in tests)
@@ -200,7 +227,8 @@ def test_video_upload_of_non_video_ends_failed_clearly(client, enterprise, make_
     _check_stored_names(first_id)
     assert _files_outside_media(before) == []
     work = media_root() / "tmp"
-    assert not work.exists() or not any(p.name.startswith(f"transcode-{asset.id if asset else 0}-")
-                                        for p in work.iterdir())
+    assert not work.exists() or not any(
+        p.name.startswith(f"transcode-{asset.id if asset else 0}-") for p in work.iterdir()
+    )
     assert os.path.exists("/etc/passwd")  # nothing was done to the referenced file, of course
     assert not list(Path(media_root()).rglob("*passwd*"))

@@ -32,9 +32,11 @@ def _inert(page: str, where: str) -> None:
     for payload in XSS:
         assert payload not in page, f"{where}: raw {payload!r}"
         assert "<img src=x" not in page and "<script>alert" not in page, where
-        assert html.escape(payload, quote=False).split(">")[0] in page or html.escape(payload) in page or \
-            payload.replace('"', "&#34;").replace("<", "&lt;").replace(">", "&gt;") in page, \
-            f"{where}: {payload!r} not shown at all"
+        assert (
+            html.escape(payload, quote=False).split(">")[0] in page
+            or html.escape(payload) in page
+            or payload.replace('"', "&#34;").replace("<", "&lt;").replace(">", "&gt;") in page
+        ), f"{where}: {payload!r} not shown at all"
 
 
 def _xlsx_values(data: bytes) -> list[Any]:
@@ -72,30 +74,60 @@ def hostile(enterprise, make_person):
     courses.enrol(crs, victim, source="assigned")
     courses.enrol(crs, victim2, source="assigned")
     bank = quizzes.create_bank(enterprise.id, f"题库{img}")
-    quizzes.create_question(bank, type="single_choice", stem=f"题干{script}{img}", options=[f"甲{script}", f"乙{img}"],
-                            key=0, points=2, explanation=f"解析{script}")
-    exam = quizzes.create_exam(enterprise.id, title=f"考试{img}", time_limit_minutes=30, show_answers="after_submit")
+    quizzes.create_question(
+        bank,
+        type="single_choice",
+        stem=f"题干{script}{img}",
+        options=[f"甲{script}", f"乙{img}"],
+        key=0,
+        points=2,
+        explanation=f"解析{script}",
+    )
+    exam = quizzes.create_exam(
+        enterprise.id, title=f"考试{img}", time_limit_minutes=30, show_answers="after_submit"
+    )
     quizzes.add_rule(exam, bank_id=bank.id, count=1)
     quizzes.publish_exam(exam)
     attempt = quizzes.start_attempt(exam, victim)
     quizzes.submit_attempt(attempt)
-    n = notices.save_notice(enterprise.id, title=f"通知{script}{img}", body_md=f"内容 {script} {img}", targets=[],
-                            audience_all=True, actor=manager.user)
+    n = notices.save_notice(
+        enterprise.id,
+        title=f"通知{script}{img}",
+        body_md=f"内容 {script} {img}",
+        targets=[],
+        audience_all=True,
+        actor=manager.user,
+    )
     notices.publish_notice(n, manager.user)
     complete_course(victim, course(9501, title=f"证书课程{script}"), score=88)
     db.session.commit()
-    return {"victim": victim, "victim2": victim2, "manager": manager, "trainer": trainer, "course": crs,
-            "bank": bank, "exam": exam, "attempt": attempt, "notice": n}
+    return {
+        "victim": victim,
+        "victim2": victim2,
+        "manager": manager,
+        "trainer": trainer,
+        "course": crs,
+        "bank": bank,
+        "exam": exam,
+        "attempt": attempt,
+        "notice": n,
+    }
 
 
 def test_xss_payloads_are_escaped_in_pages(client, hostile):
     h = hostile
     login(client, h["victim"].user)
     learner_pages = [
-        "/courses/catalogue", "/courses/my", f"/courses/{h['course'].id}",
-        f"/courses/lessons/{h['course'].sections[0].lessons[0].id}", "/quizzes/",
-        f"/quizzes/attempts/{h['attempt'].id}/result", "/culture/notices", f"/culture/notices/{h['notice'].id}",
-        "/training/mine", "/certificates/mine",
+        "/courses/catalogue",
+        "/courses/my",
+        f"/courses/{h['course'].id}",
+        f"/courses/lessons/{h['course'].sections[0].lessons[0].id}",
+        "/quizzes/",
+        f"/quizzes/attempts/{h['attempt'].id}/result",
+        "/culture/notices",
+        f"/culture/notices/{h['notice'].id}",
+        "/training/mine",
+        "/certificates/mine",
     ]
     for url in learner_pages:
         r = client.get(url)
@@ -107,11 +139,19 @@ def test_xss_payloads_are_escaped_in_pages(client, hostile):
     client.post("/logout")
     login(client, h["manager"].user)
     staff_pages = [
-        "/org/people", f"/org/people/{h['victim'].id}", "/courses/manage", f"/courses/{h['course'].id}/progress",
-        f"/quizzes/banks/{h['bank'].id}", f"/quizzes/questions/{h['bank'].questions[0].id}",
-        f"/quizzes/exams/{h['exam'].id}/results", f"/quizzes/attempts/{h['attempt'].id}/review",
-        "/training/list?show=late", f"/training/people/{h['victim'].id}", "/certificates/",
-        f"/culture/notices/{h['notice'].id}", "/culture/notices",
+        "/org/people",
+        f"/org/people/{h['victim'].id}",
+        "/courses/manage",
+        f"/courses/{h['course'].id}/progress",
+        f"/quizzes/banks/{h['bank'].id}",
+        f"/quizzes/questions/{h['bank'].questions[0].id}",
+        f"/quizzes/exams/{h['exam'].id}/results",
+        f"/quizzes/attempts/{h['attempt'].id}/review",
+        "/training/list?show=late",
+        f"/training/people/{h['victim'].id}",
+        "/certificates/",
+        f"/culture/notices/{h['notice'].id}",
+        "/culture/notices",
     ]
     for url in staff_pages:
         r = client.get(url)
@@ -119,16 +159,23 @@ def test_xss_payloads_are_escaped_in_pages(client, hostile):
         for payload in XSS:
             assert payload not in r.get_data(as_text=True), f"{url}: raw {payload!r}"
     _inert(client.get("/org/people").get_data(as_text=True), "people")
-    _inert(client.get(f"/quizzes/exams/{h['exam'].id}/results").get_data(as_text=True) +
-           client.get(f"/quizzes/questions/{h['bank'].questions[0].id}").get_data(as_text=True), "exam pages")
+    _inert(
+        client.get(f"/quizzes/exams/{h['exam'].id}/results").get_data(as_text=True)
+        + client.get(f"/quizzes/questions/{h['bank'].questions[0].id}").get_data(as_text=True),
+        "exam pages",
+    )
 
 
 def test_xss_payloads_are_plain_text_in_exports(client, hostile):
     h = hostile
     login(client, h["manager"].user)
-    xlsx_urls = [f"/courses/{h['course'].id}/progress.xlsx", f"/quizzes/exams/{h['exam'].id}/results.xlsx",
-                 f"/quizzes/banks/{h['bank'].id}/export.xlsx", "/training/list?show=late&format=xlsx",
-                 f"/culture/notices/{h['notice'].id}/pending.xlsx"]
+    xlsx_urls = [
+        f"/courses/{h['course'].id}/progress.xlsx",
+        f"/quizzes/exams/{h['exam'].id}/results.xlsx",
+        f"/quizzes/banks/{h['bank'].id}/export.xlsx",
+        "/training/list?show=late&format=xlsx",
+        f"/culture/notices/{h['notice'].id}/pending.xlsx",
+    ]
     for url in xlsx_urls:
         r = client.get(url)
         assert r.status_code == 200, url
@@ -164,8 +211,10 @@ def test_xss_payloads_are_literal_text_in_pdfs(client, hostile):
 
 @pytest.fixture
 def formula_people(enterprise, make_person):
-    people = [make_person(enterprise, name=f, hire_date=OLD_HIRE, department=f"车间/{f.strip()}班")
-              for f in FORMULAS]
+    people = [
+        make_person(enterprise, name=f, hire_date=OLD_HIRE, department=f"车间/{f.strip()}班")
+        for f in FORMULAS
+    ]
     requirement(enterprise)
     crs = courses.create_course(enterprise.id, title="公式课程", category="有限空间", hours=2)
     courses.add_lesson(courses.add_section(crs, "一"), "text", "课时", body_markdown="正文")

@@ -36,9 +36,15 @@ def alices_things(exam_world: dict[str, Any]) -> dict[str, Any]:
     lesson = courses.add_lesson(section, "video", "专项视频")
     video = save_bytes(VIDEO_BYTES, "v.mp4", purpose="video", enterprise_id=w["enterprise"].id)
     poster = save_bytes(POSTER_BYTES, "p.jpg", purpose="video-poster", enterprise_id=w["enterprise"].id)
-    asset = VideoAsset(lesson_id=lesson.id, token="alice-secret-token-0123456789", status=READY, duration=10.0,
-                       original_id=video.id, poster_key=poster.key,
-                       renditions=[{"label": "360p", "height": 360, "width": 640, "key": video.key, "size": 1}])
+    asset = VideoAsset(
+        lesson_id=lesson.id,
+        token="alice-secret-token-0123456789",
+        status=READY,
+        duration=10.0,
+        original_id=video.id,
+        poster_key=poster.key,
+        renditions=[{"label": "360p", "height": 360, "width": 640, "key": video.key, "size": 1}],
+    )
     db.session.add(asset)
     lesson.duration = 10.0
     db.session.flush()
@@ -70,16 +76,28 @@ def test_learner_cannot_reach_another_learners_things(client, exam_world, alices
 
     login(client, w["bob"].user)
     leaks = []
-    for url in [*own, f"/quizzes/attempts/{a['done'].id}", f"/quizzes/attempts/{a['done'].id}/state",
-                f"/quizzes/attempts/{a['done'].id}/review", f"/courses/media/{a['asset'].token}/original",
-                f"/training/people/{w['alice'].id}", f"/training/people/{w['alice'].id}?format=pdf",
-                f"/offline/person/{w['alice'].id}", f"/courses/{a['course'].id}/progress",
-                f"/courses/{a['course'].id}/progress.xlsx", f"/org/people/{w['alice'].id}"]:
+    for url in [
+        *own,
+        f"/quizzes/attempts/{a['done'].id}",
+        f"/quizzes/attempts/{a['done'].id}/state",
+        f"/quizzes/attempts/{a['done'].id}/review",
+        f"/courses/media/{a['asset'].token}/original",
+        f"/training/people/{w['alice'].id}",
+        f"/training/people/{w['alice'].id}?format=pdf",
+        f"/offline/person/{w['alice'].id}",
+        f"/courses/{a['course'].id}/progress",
+        f"/courses/{a['course'].id}/progress.xlsx",
+        f"/org/people/{w['alice'].id}",
+    ]:
         r = client.get(url)
         body = r.get_data()
         # A self-enrol course sends a non-enrolled learner from a lesson to its course page: not a leak.
         to_course = r.status_code == 302 and r.headers["Location"].endswith(f"/courses/{a['course'].id}")
-        if (r.status_code not in (403, 404) and not to_course) or VIDEO_BYTES[:40] in body or b"alice-only" in body:
+        if (
+            (r.status_code not in (403, 404) and not to_course)
+            or VIDEO_BYTES[:40] in body
+            or b"alice-only" in body
+        ):
             leaks.append(f"GET {url} -> {r.status_code}")
     aq = a["open"].questions[0]
     posts = {
@@ -95,8 +113,10 @@ def test_learner_cannot_reach_another_learners_things(client, exam_world, alices
             leaks.append(f"POST {url} -> {r.status_code}")
     assert leaks == []
     # Bob's pages never show Alice's attempt, course progress or certificate.
-    mine = "".join(client.get(u).get_data(as_text=True) for u in
-                   ("/quizzes/", "/courses/my", "/certificates/mine", "/training/mine"))
+    mine = "".join(
+        client.get(u).get_data(as_text=True)
+        for u in ("/quizzes/", "/courses/my", "/certificates/mine", "/training/mine")
+    )
     assert a["cert"].number not in mine and "爱丽丝的专项课程" not in mine
     db.session.expire_all()
     assert db.session.get(type(a["open"]), a["open"].id).status == "open"
