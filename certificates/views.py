@@ -337,3 +337,11 @@ def verify_link(number: str, code: str):
 
 
 __all__ = ["VALID", "EXPIRED", "REVOKED"]
+
+
+@bp.app_context_processor
+def _certificates_global() -> dict:
+    """Let other pages (the person's training archive) list a person's certificates without importing us."""
+    from certificates.services import certificates_for_person
+
+    return {"certificates_of": certificates_for_person}
