@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy import and_, case, column, func, literal, or_, select, table, te
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ClauseElement, ColumnElement, Executable
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from lms.core.db import db
 from lms.ledger.models import TrainingRecord
@@ -64,7 +64,11 @@ def combine(*filters: ColumnElement[bool] | None) -> ColumnElement[bool] | None:
 class _CreateTempAs(Executable, ClauseElement):
     """``CREATE TEMPORARY TABLE name AS <select>`` (bound parameters processed as in any query)."""
 
-    inherit_cache = False
+    inherit_cache = True  # cached like any SELECT: the key is the table name and the query's structure
+    _traverse_internals = [
+        ("name", InternalTraversal.dp_string),
+        ("query", InternalTraversal.dp_clauseelement),
+    ]
 
     def __init__(self, name: str, query: Any) -> None:
         self.name = name
@@ -87,7 +91,9 @@ def status_table(
     The table is dropped on exit (it lives on the request's connection only).
     """
     q = status_query(enterprise_id, as_of, person_filter=person_filter)
-    name = f"tmp_status_{uuid.uuid4().hex[:16]}"
+    # One fixed name (temporary tables belong to the connection): the compiled statement stays in the cache.
+    name = "tmp_training_status"
+    db.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
     db.session.execute(_CreateTempAs(name, q))
     if not db.is_sqlite:
         db.session.execute(text(f"ANALYZE {name}"))  # temp tables have no statistics until analysed
@@ -328,7 +334,9 @@ def trend(
     days = month_ends(as_of, months)
     today = dt.date.today()
     key = filter_key(person_filter)
-    closed = [d for d in days if _closed(d, today)]
+    from lms.training.listeners import snapshots_available
+
+    closed = [d for d in days if _closed(d, today)] if snapshots_available(db.session.connection()) else []
     kept: dict[dt.date, CoverageSnapshot] = {}
     if closed:
         kept = {

@@ -29,6 +29,15 @@ WATCHED_TABLES = {
     "department",
 }
 _snap = CoverageSnapshot.__table__
+_present: dict[Any, bool] = {}
+
+
+def snapshots_available(conn: Any) -> bool:
+    """Whether the snapshot table exists on this database (it does once the migration ran; cached per engine)."""
+    key = conn.engine.url
+    if key not in _present:
+        _present[key] = inspect(conn).has_table(_snap.name)
+    return _present[key]
 
 
 def _day(value: Any) -> dt.date | None:
@@ -37,6 +46,14 @@ def _day(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     return None
+
+
+PERSON_STATUS_COLUMNS = ("enterprise_id", "department_id", "post_id", "status", "left_on", "hire_date")
+
+
+def _status_columns_changed(person: Person) -> bool:
+    attrs = inspect(person).attrs
+    return any(attrs[name].history.has_changes() for name in PERSON_STATUS_COLUMNS)
 
 
 @event.listens_for(Session, "after_flush")
@@ -51,6 +68,8 @@ def _invalidate_after_flush(session: Session, _ctx: Any) -> None:
             days += [_day(v) for v in hist.deleted or ()]
             day = min((d for d in days if d is not None), default=dt.date.min)
             since[obj.enterprise_id] = min(day, since.get(obj.enterprise_id, day))
+        elif isinstance(obj, Person) and obj in session.dirty and not _status_columns_changed(obj):
+            continue  # a new phone number or name changes no status
         elif isinstance(obj, Exemption | Requirement | Department | Person):
             if obj.enterprise_id is not None:
                 whole.add(obj.enterprise_id)
@@ -59,6 +78,8 @@ def _invalidate_after_flush(session: Session, _ctx: Any) -> None:
     if not (whole or person_ids or since):
         return
     conn = session.connection()
+    if not snapshots_available(conn):
+        return
     if whole:
         conn.execute(_snap.delete().where(_snap.c.enterprise_id.in_(whole)))
     if person_ids:
@@ -82,4 +103,6 @@ def _invalidate_on_bulk(state: Any) -> None:
         entity = getattr(target, "entity", None) or getattr(stmt, "entity_description", {}).get("entity")
         name = getattr(getattr(entity, "__table__", None), "name", None)
     if name in WATCHED_TABLES:
-        state.session.connection().execute(_snap.delete())
+        conn = state.session.connection()
+        if snapshots_available(conn):
+            conn.execute(_snap.delete())

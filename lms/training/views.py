@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_pgettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -57,7 +57,12 @@ nav_item("training.mine", lazy_pgettext("menu", "My training"), (LEARNER, EVALUA
 nav_item("training.dashboard", lazy_pgettext("menu", "Training coverage"), DASHBOARD, order=15)
 nav_item("training.requirements", lazy_pgettext("menu", "Requirements"), MANAGERS, order=16)
 nav_item("training.regulator", lazy_pgettext("menu", "Enterprises overseen"), (REGULATOR,), order=10)
-nav_item("training.notifications", lazy_pgettext("menu", "Notifications"), (LEARNER, EVALUATOR, TRAINER, MANAGER), order=90)
+nav_item(
+    "training.notifications",
+    lazy_pgettext("menu", "Notifications"),
+    (LEARNER, EVALUATOR, TRAINER, MANAGER),
+    order=90,
+)
 home_for(LEARNER, "training.mine", 100)
 home_for(EVALUATOR, "training.mine", 100)
 home_for(MANAGER, "training.dashboard", 100)

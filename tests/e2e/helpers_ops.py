@@ -100,7 +100,8 @@ def snap(page: Any, name: str, wide: list[str]) -> None:
 
     Wide tables scroll inside their ``.table-wrap``; only the page itself overflowing counts."""
     page.shot(name)
-    extra = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    # a phone widens its layout viewport to the content, so compare with the screen, not window.innerWidth
+    extra = page.evaluate("document.documentElement.scrollWidth") - page.viewport_size["width"]
     if extra > 1:
         wide.append(f"{name} ({page.url}): {extra}px wider than the {page.viewport_name} screen")
 

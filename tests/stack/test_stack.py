@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,12 +33,13 @@ pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DB_NAME = "lms_stack_test"
-PG_ADMIN = (os.environ.get("LMS_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres").replace(
-    "postgresql+psycopg://", "postgresql://")
+PG_ADMIN = (
+    os.environ.get("LMS_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+).replace("postgresql+psycopg://", "postgresql://")
 REDIS_URL = os.environ.get("LMS_STACK_REDIS_URL") or "redis://127.0.0.1:6379/14"
 PASSWORD = "stack-2026-pass"
 
-SETUP = r'''
+SETUP = r"""
 import sys
 from sqlalchemy import inspect, select
 from lms.app import create_app, import_models
@@ -65,7 +65,7 @@ with app.app_context():
     cs.enrol(course, db.session.get(Person, learner.person_id))
     db.session.commit()
     print("LESSON", lesson.id)
-'''
+"""
 
 
 def _postgres_ok() -> bool:
@@ -101,7 +101,9 @@ def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
     t = time.monotonic()
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        raise AssertionError(f"{' '.join(args[:3])} failed ({proc.returncode}):\n{proc.stdout[-1500:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(args[:3])} failed ({proc.returncode}):\n{proc.stdout[-1500:]}\n{proc.stderr[-3000:]}"
+        )
     print(f"{' '.join(a.rsplit('/', 1)[-1] for a in args[:3])}: {time.monotonic() - t:.1f} s")
     return proc.stdout
 
@@ -123,9 +125,15 @@ def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
     Redis.from_url(REDIS_URL).flushdb()
     url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + DB_NAME
     media = tmp_path / "shared-media"
-    env = {**os.environ, "LMS_DATABASE_URL": url, "LMS_REDIS_URL": REDIS_URL, "LMS_MEDIA_DIR": str(media),
-           "LMS_INSTANCE_DIR": str(tmp_path / "instance"), "LMS_SECRET_KEY": "stack-test-shared-secret",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "LMS_DATABASE_URL": url,
+        "LMS_REDIS_URL": REDIS_URL,
+        "LMS_MEDIA_DIR": str(media),
+        "LMS_INSTANCE_DIR": str(tmp_path / "instance"),
+        "LMS_SECRET_KEY": "stack-test-shared-secret",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("LMS_JOBS", None)
     _run([str(BIN / "lms"), "db", "upgrade"], env)
     # 1,000 generated people of enterprise BENCH-M (the full demo enterprise takes minutes on a busy machine)
@@ -133,13 +141,27 @@ def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
     out = _run([str(BIN / "python"), "-c", SETUP, PASSWORD], env)
     lesson_id = int(re.search(r"LESSON (\d+)", out).group(1))
     worker_log = tmp_path / "worker.log"
-    worker = subprocess.Popen([str(BIN / "lms"), "worker"], cwd=ROOT, env=env, stdout=open(worker_log, "wb"),
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    worker = subprocess.Popen(
+        [str(BIN / "lms"), "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=open(worker_log, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
-        with Gunicorn("wsgi:app", env, workers=2, ready_path="/healthz", log=tmp_path / "a.log") as a, \
-                Gunicorn("wsgi:app", env, workers=2, ready_path="/healthz", log=tmp_path / "b.log") as b:
-            yield {"a": a.url, "b": b.url, "lesson_id": lesson_id, "worker_log": worker_log, "media": media,
-                   "logs": tmp_path}
+        with (
+            Gunicorn("wsgi:app", env, workers=2, ready_path="/healthz", log=tmp_path / "a.log") as a,
+            Gunicorn("wsgi:app", env, workers=2, ready_path="/healthz", log=tmp_path / "b.log") as b,
+        ):
+            yield {
+                "a": a.url,
+                "b": b.url,
+                "lesson_id": lesson_id,
+                "worker_log": worker_log,
+                "media": media,
+                "logs": tmp_path,
+            }
     finally:
         if worker.poll() is None:
             worker.send_signal(signal.SIGTERM)
@@ -155,11 +177,37 @@ def stack(tmp_path: Path) -> Iterator[dict[str, Any]]:
 def _video(path: Path) -> bytes:
     from courses.media import ffmpeg_binary
 
-    subprocess.run([ffmpeg_binary(), "-nostdin", "-y", "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc2=size=640x360:rate=25:duration=3", "-f", "lavfi", "-i",
-                    "sine=frequency=440:sample_rate=48000:duration=3", "-c:v", "libx264", "-preset", "ultrafast",
-                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(path)],
-                   check=True, timeout=60)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=25:duration=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
+    )
     return path.read_bytes()
 
 
@@ -167,10 +215,17 @@ def test_upload_on_a_transcode_on_worker_play_on_b(stack: dict[str, Any], tmp_pa
     started = time.monotonic()
     trainer = Browser(stack["a"])
     trainer.login("stack-trainer", PASSWORD)
-    trainer.get(f"/courses/lessons/{stack['lesson_id']}/edit")  # the page with the upload form and its CSRF token
-    resp = trainer.post_file(f"/courses/lessons/{stack['lesson_id']}/video", "file", "clip.mp4",
-                             _video(tmp_path / "clip.mp4"), content_type="video/mp4",
-                             headers={"Accept": "application/json"})
+    trainer.get(
+        f"/courses/lessons/{stack['lesson_id']}/edit"
+    )  # the page with the upload form and its CSRF token
+    resp = trainer.post_file(
+        f"/courses/lessons/{stack['lesson_id']}/video",
+        "file",
+        "clip.mp4",
+        _video(tmp_path / "clip.mp4"),
+        content_type="video/mp4",
+        headers={"Accept": "application/json"},
+    )
     assert resp.status == 200, resp.text[:500]
     job_id = resp.json()["job"]
     assert job_id
@@ -184,7 +239,9 @@ def test_upload_on_a_transcode_on_worker_play_on_b(stack: dict[str, Any], tmp_pa
         time.sleep(0.5)
     worker_log = stack["worker_log"].read_text(errors="replace")
     assert status.get("status") == "done", (status, worker_log[-2000:])
-    assert "run_job" in worker_log or "lms.core.jobs" in worker_log, worker_log[-2000:]  # it ran on the worker
+    assert "run_job" in worker_log or "lms.core.jobs" in worker_log, worker_log[
+        -2000:
+    ]  # it ran on the worker
 
     learner = Browser(stack["b"])
     learner.login("stack-learner", PASSWORD)
