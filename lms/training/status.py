@@ -248,7 +248,16 @@ def _events(enterprise_id: int, as_of: dt.date) -> Any:
 def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None) -> Any:
     """People of the enterprise present at ``as_of`` with the dates their subjection starts from (computed once)."""
     moves, long_returns = _events(enterprise_id, as_of)
-    hire = func.coalesce(Person.hire_date, _lit(EPOCH, Date()))
+    # Without a hire date on file, the day the person was entered (their "hired" event) starts the clock:
+    # someone added today must not be overdue on everything since 1970.
+    hired = (
+        select(PersonEvent.person_id.label("person_id"), func.min(PersonEvent.on).label("on"))
+        .join(Person, Person.id == PersonEvent.person_id)
+        .where(Person.enterprise_id == enterprise_id, PersonEvent.kind == "hired")
+        .group_by(PersonEvent.person_id)
+        .subquery("hired")
+    )
+    hire = func.coalesce(Person.hire_date, hired.c.on, _lit(EPOCH, Date()))
     q = (
         select(
             Person.id.label("person_id"),
@@ -263,6 +272,7 @@ def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement
             ).label("three_since"),
         )
         .select_from(Person)
+        .outerjoin(hired, hired.c.person_id == Person.id)
         .outerjoin(moves, moves.c.person_id == Person.id)
         .outerjoin(long_returns, long_returns.c.person_id == Person.id)
         .where(

@@ -278,3 +278,12 @@ def test_status_query_is_one_statement(enterprise, make_person):
 def test_person_event_kinds_are_used(enterprise, make_person):
     p = make_person(enterprise, hire_date=D(2020, 1, 1))
     assert db.session.query(PersonEvent).filter_by(person_id=p.id, kind="hired").count() == 1
+
+
+def test_without_hire_date_the_hired_event_starts_the_clock(enterprise, make_person):
+    p = make_person(enterprise, hire_date=D(2026, 3, 1))
+    p.hire_date = None  # entered without a hire date; the fixture's "hired" event is dated 2026-03-01
+    db.session.flush()
+    req = requirement(enterprise, hours_required=Decimal(24), initial_days=30)
+    row = status_of(enterprise, p, req, D(2026, 3, 10))
+    assert row["status"] == "not_started" and row["due_on"] == D(2026, 3, 31)
