@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from lms.core.errors import ImportRefused
+from lms.core.i18n import msg
 from lms.core.sheets import normalize_text, parse_decimal, read_table
 from quizzes.models import DIFFICULTIES, EASY, HARD, MEDIUM
 from quizzes.types import LETTERS, get_type
@@ -206,36 +207,52 @@ def build_question(
     qtype = parse_type(type_name) if type_name else None
     if qtype is None:
         result.error(
-            row, "type", f"unknown question type “{type_name}”" if type_name else "question type is missing"
+            row,
+            "type",
+            msg("unknown question type “%(name)s”", name=type_name)
+            if type_name
+            else msg("question type is missing"),
         )
     if not stem:
-        result.error(row, "stem", "the question text is missing")
+        result.error(row, "stem", msg("the question text is missing"))
     # Options: keep their letters; a gap (A, C without B) is a problem for choice questions.
     last = max((i for i, o in enumerate(options) if o), default=-1)
     opts = options[: last + 1]
     key: Any = None
     if qtype in ("single_choice", "multiple_choice"):
         if any(not o for o in opts):
-            result.error(row, "options", "an option between the first and the last is empty")
+            result.error(row, "options", msg("an option between the first and the last is empty"))
         if len(opts) < 2:
-            result.error(row, "options", "a choice question needs at least two options")
+            result.error(row, "options", msg("a choice question needs at least two options"))
         letters = parse_letters(answer)
         if not answer:
-            result.error(row, "answer", "the answer is missing")
+            result.error(row, "answer", msg("the answer is missing"))
         elif letters is None:
-            result.error(row, "answer", f"answer “{answer}” is not option letters such as A or ABD")
+            result.error(
+                row,
+                "answer",
+                msg("answer “%(answer)s” is not option letters such as A or ABD", answer=answer),
+            )
         elif any(i >= len(opts) or not opts[i] for i in letters):
-            result.error(row, "answer", f"answer “{answer}” names an option that is empty")
+            result.error(
+                row, "answer", msg("answer “%(answer)s” names an option that is empty", answer=answer)
+            )
         elif qtype == "single_choice" and len(letters) != 1:
-            result.error(row, "answer", f"a single-choice question has one answer, not “{answer}”")
+            result.error(
+                row, "answer", msg("a single-choice question has one answer, not “%(answer)s”", answer=answer)
+            )
         else:
             key = letters[0] if qtype == "single_choice" else letters
     elif qtype == "true_false":
         truth = parse_true_false(answer, opts)
         if not answer:
-            result.error(row, "answer", "the answer is missing")
+            result.error(row, "answer", msg("the answer is missing"))
         elif truth is None:
-            result.error(row, "answer", f"answer “{answer}” is not 正确/错误, 对/错, √/×, T/F or A/B")
+            result.error(
+                row,
+                "answer",
+                msg("answer “%(answer)s” is not 正确/错误, 对/错, √/×, T/F or A/B", answer=answer),
+            )
         key = truth
         opts = []
     elif qtype == "fill_blank":
@@ -244,7 +261,7 @@ def build_question(
         ]
         blanks = [b for b in blanks if b]
         if not blanks:
-            result.error(row, "answer", "the answer is missing")
+            result.error(row, "answer", msg("the answer is missing"))
         key = blanks
         opts = []
     elif qtype == "short_answer":
@@ -252,7 +269,7 @@ def build_question(
         opts = []
     level = parse_difficulty(difficulty)
     if level is None:
-        result.error(row, "difficulty", f"difficulty “{difficulty}” is not 易, 中 or 难")
+        result.error(row, "difficulty", msg("difficulty “%(value)s” is not 易, 中 or 难", value=difficulty))
     pts: Decimal | None = None
     if points:
         try:
@@ -260,7 +277,7 @@ def build_question(
         except Exception:  # noqa: BLE001 - any unreadable number is reported on the row
             pts = None
         if pts is None or pts <= 0 or pts > 1000:
-            result.error(row, "points", f"points “{points}” must be a number above 0")
+            result.error(row, "points", msg("points “%(value)s” must be a number above 0", value=points))
             pts = None
     if len(result.errors) > problems_before or qtype is None:
         return None
@@ -315,7 +332,7 @@ def parse_sheet(source: Any, filename: str) -> ParseResult:
         if q is not None:
             result.questions.append(q)
     if not result.questions and not result.errors:
-        raise ImportRefused(f"{filename}: the file holds no questions")
+        raise ImportRefused(msg("%(file)s: the file holds no questions", file=filename))
     return result
 
 
@@ -355,13 +372,15 @@ def parse_aiken(text: str, filename: str, category: str | None = None) -> ParseR
                 options.append("")
             options.append(m_opt.group(2).strip())
         elif options:
-            result.error(start, "options", f"line {lineno}: text after the options but no ANSWER line")
+            result.error(
+                start, "options", msg("line %(line)s: text after the options but no ANSWER line", line=lineno)
+            )
             stem, options = [line], []
             start = lineno
         else:
             stem.append(line)
     if stem or options:
-        result.error(start, "answer", "the last question has no ANSWER line")
+        result.error(start, "answer", msg("the last question has no ANSWER line"))
     return result
 
 
@@ -434,7 +453,7 @@ def _gift_question(text: str, row: int, category: str | None, result: ParseResul
         text = text[m_title.end() :]
     m = re.search(r"\{(.*?)\}", text, re.S)
     if m is None:
-        result.error(row, "answer", "no answer block { … } in this GIFT question")
+        result.error(row, "answer", msg("no answer block { … } in this GIFT question"))
         return
     body = m.group(1).strip()
     before, after = text[: m.start()].strip(), text[m.end() :].strip()
@@ -521,7 +540,7 @@ def _decode(data: bytes) -> str:
             return data.decode(enc)
         except UnicodeDecodeError:
             continue
-    raise ImportRefused("the text file is neither UTF-8 nor GBK")
+    raise ImportRefused(msg("the text file is neither UTF-8 nor GBK"))
 
 
 def detect_text_format(text: str, filename: str) -> str | None:
@@ -544,7 +563,7 @@ def parse_file(source: str | os.PathLike[str] | bytes | IO[bytes], filename: str
     else:
         data = source.read()
     if not data:
-        raise ImportRefused(f"{filename} is empty")
+        raise ImportRefused(msg("%(file)s is empty", file=filename))
     if not data.startswith((b"PK", b"\xd0\xcf\x11\xe0")):
         try:
             text = _decode(data[: 4 * 2**20])

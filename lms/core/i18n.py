@@ -116,3 +116,38 @@ def install_package_domain(app: object) -> None:
             return merged
 
     app.extensions["babel"].instance.domain_instance = PackageDomain()  # type: ignore[attr-defined]
+
+
+class Message(str):
+    """An English problem message that remembers its template so pages can show it translated.
+
+    Its ``str`` value is ``template % params`` (English), so JSON, the command line and tests see plain text;
+    the ``tr`` template filter renders ``gettext(template) % params`` in the reader's language.
+    """
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, params: dict[str, object] | None = None) -> Message:
+        params = dict(params or {})
+        obj = super().__new__(cls, template % params if params else template)
+        obj.template = template
+        obj.params = params
+        return obj
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (Message, (self.template, self.params))
+
+
+def msg(template: str, **params: object) -> Message:
+    """Return a translatable problem message: English ``template % params`` that ``|tr`` translates."""
+    return Message(template, params)
+
+
+def translate_message(value: object) -> object:
+    """The ``tr`` filter: a Message in the reader's language, any other value unchanged."""
+    if isinstance(value, Message):
+        from flask_babel import gettext
+
+        return gettext(value.template, **value.params)
+    return value

@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 from lms.core.errors import ImportRefused
+from lms.core.i18n import msg
 
 __all__ = [
     "HEADER_SCAN_ROWS",
@@ -73,11 +74,13 @@ _WS_RE = re.compile(r"\s+")
 
 
 def _not_spreadsheet(filename: str) -> ImportRefused:
-    return ImportRefused(f"{filename} is not a spreadsheet (xlsx, xls or csv)")
+    return ImportRefused(msg("%(file)s is not a spreadsheet (xlsx, xls or csv)", file=filename))
 
 
 def _password_protected(filename: str) -> ImportRefused:
-    return ImportRefused(f"{filename} is password-protected; save it without a password and upload again")
+    return ImportRefused(
+        msg("%(file)s is password-protected; save it without a password and upload again", file=filename)
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -396,10 +399,14 @@ def _classify_zip_names(
     lower = {name.lower() for name in names}
     if "xl/workbook.bin" in lower:
         raise ImportRefused(
-            f"{filename} is an Excel binary workbook (xlsb); save it as xlsx and upload again"
+            msg(
+                "%(file)s is an Excel binary workbook (xlsb); save it as xlsx and upload again", file=filename
+            )
         )
     if "mimetype" in lower or "content.xml" in lower:
-        raise ImportRefused(f"{filename} is an OpenDocument file; save it as xlsx and upload again")
+        raise ImportRefused(
+            msg("%(file)s is an OpenDocument file; save it as xlsx and upload again", file=filename)
+        )
     has_ct = "[content_types].xml" in lower
     if has_ct and "xl/workbook.xml" in lower:
         return "xlsx"
@@ -461,7 +468,7 @@ def _decode_head(head: bytes) -> str | None:
 def detect_format(head: bytes, filename: str = "the file") -> str:
     """Return 'xlsx', 'xls' or 'csv' from the first bytes (or all) of a file; raise ImportRefused otherwise."""
     if not head or not head.strip(b" \t\r\n"):
-        raise ImportRefused(f"{filename} is empty")
+        raise ImportRefused(msg("%(file)s is empty", file=filename))
     if head.startswith(_ZIP_MAGICS):
         try:
             with zipfile.ZipFile(io.BytesIO(head)) as archive:
@@ -499,11 +506,14 @@ def detect_format(head: bytes, filename: str = "the file") -> str:
         raise _not_spreadsheet(filename)
     if _looks_like_markup(text):
         raise ImportRefused(
-            f"{filename} is a web page or XML file with a spreadsheet name; open it in Excel, "
-            "save it as xlsx and upload again"
+            msg(
+                "%(file)s is a web page or XML file with a spreadsheet name; open it in Excel, "
+                "save it as xlsx and upload again",
+                file=filename,
+            )
         )
     if not text.strip():
-        raise ImportRefused(f"{filename} is empty")
+        raise ImportRefused(msg("%(file)s is empty", file=filename))
     return "csv"
 
 
@@ -575,7 +585,7 @@ class _Source:
         else:
             raise TypeError(f"cannot read a spreadsheet from {type(source).__name__}")
         if self.size > max_bytes:
-            raise ImportRefused(f"{filename} is larger than {limit_mb} MB")
+            raise ImportRefused(msg("%(file)s is larger than %(mb)s MB", file=filename, mb=limit_mb))
 
     def open(self) -> IO[bytes]:
         """Return a binary file positioned at the start; closing it never closes the caller's stream."""
@@ -1173,7 +1183,7 @@ def read_tables(
     }
     src = _Source(source, filename, max_bytes)
     if src.size == 0:
-        raise ImportRefused(f"{filename} is empty")
+        raise ImportRefused(msg("%(file)s is empty", file=filename))
     kind = detect_format(src.head(), filename)
     stream_rows = src.size > STREAMING_THRESHOLD if streaming is None else streaming
     close_workbook = None

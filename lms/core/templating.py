@@ -65,10 +65,21 @@ def register_filters(app: Flask) -> None:
     """Register the filters on ``app``."""
     import math
 
-    app.jinja_env.filters.update(hours=_hours, dt=_dt, wall=_wall, date=_date, pct=_pct, mask_name=_mask_name,
-                                 cos=lambda a: round(math.cos(a), 2), sin=lambda a: round(math.sin(a), 2))
+    app.jinja_env.filters.update(
+        hours=_hours,
+        dt=_dt,
+        wall=_wall,
+        date=_date,
+        pct=_pct,
+        mask_name=_mask_name,
+        cos=lambda a: round(math.cos(a), 2),
+        sin=lambda a: round(math.sin(a), 2),
+    )
     from flask_babel import get_locale
 
+    from lms.core.i18n import translate_message
+
+    app.jinja_env.filters["tr"] = translate_message
     app.jinja_env.globals["now"] = dt.datetime.utcnow
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from lms.core import signals
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError, ImportRefused
+from lms.core.i18n import msg
 from lms.core.sheets import (
     Table,
     normalize_employee_no,
@@ -380,8 +381,13 @@ def _table_session(
                     {
                         "row": None,
                         "field": "session",
-                        "message": f"the sheet names session #{named.id} ({named.topic}), "
-                        f"but it is imported into session #{default.id}",
+                        "message": msg(
+                            "the sheet names session #%(named_id)s (%(topic)s), "
+                            "but it is imported into session #%(session_id)s",
+                            named_id=named.id,
+                            topic=named.topic,
+                            session_id=default.id,
+                        ),
                     }
                 )
             return default
@@ -415,14 +421,23 @@ def _parse_score(text: str, line: Line, errors: list[dict[str, Any]]) -> None:
             {
                 "row": line.row,
                 "field": "score",
-                "message": f"score {text!r} is neither a number nor a word such as 缺考 / 缺席 / 合格",
+                "message": msg(
+                    "score %(score)s is neither a number nor a word such as 缺考 / 缺席 / 合格",
+                    score=repr(text),
+                ),
             }
         )
         return
     if score is None:
         return
     if score < 0 or score > 1000:
-        errors.append({"row": line.row, "field": "score", "message": f"score {text!r} is out of range"})
+        errors.append(
+            {
+                "row": line.row,
+                "field": "score",
+                "message": msg("score %(score)s is out of range", score=repr(text)),
+            }
+        )
         return
     line.score = score.quantize(Decimal("0.01"))
 
@@ -448,7 +463,11 @@ def _parse_line(
     )
     if not line.employee_no and not line.name:
         errors.append(
-            {"row": r.row, "field": "name", "message": "the row has neither an employee number nor a name"}
+            {
+                "row": r.row,
+                "field": "name",
+                "message": msg("the row has neither an employee number nor a name"),
+            }
         )
     _parse_score(v.get("score", ""), line, errors)
     presence = _word(v.get("attendance", ""))
@@ -459,7 +478,10 @@ def _parse_line(
             {
                 "row": r.row,
                 "field": "attendance",
-                "message": f"attendance {v.get('attendance')!r} is neither present (出勤) nor absent (缺席)",
+                "message": msg(
+                    "attendance %(value)s is neither present (出勤) nor absent (缺席)",
+                    value=repr(v.get("attendance")),
+                ),
             }
         )
     signed = v.get("signed_in_at", "")
@@ -475,7 +497,7 @@ def _parse_line(
                     {
                         "row": r.row,
                         "field": "signed_in_at",
-                        "message": f"sign-in time {signed!r} is not a time; ignored",
+                        "message": msg("sign-in time %(value)s is not a time; ignored", value=repr(signed)),
                     }
                 )
     signature = _word(v.get("signature", ""))
@@ -503,18 +525,22 @@ def _match(line: Line, people: _People) -> None:
             line.person_id = pid
             known = _name_key(people.info[pid]["name"])
             if line.name and _name_key(line.name) != known:
-                line.message = f"name on the sheet ({line.name}) differs from {people.info[pid]['name']}"
+                line.message = msg(
+                    "name on the sheet (%(name)s) differs from %(known)s",
+                    name=line.name,
+                    known=people.info[pid]["name"],
+                )
             return
         line.status = UNKNOWN
         line.candidates = list(people.by_name.get(_name_key(line.name), []))[:20] if line.name else []
-        line.message = f"no person with employee number {line.employee_no}"
+        line.message = msg("no person with employee number %(number)s", number=line.employee_no)
         return
     candidates = people.by_name.get(_name_key(line.name), [])
     if len(candidates) == 1:
         line.person_id = candidates[0]
         return
     if not candidates:
-        line.status, line.message = UNKNOWN, f"no person named {line.name}"
+        line.status, line.message = UNKNOWN, msg("no person named %(name)s", name=line.name)
         return
     narrowed = people.by_department(candidates, line.department)
     if len(narrowed) == 1:
@@ -522,9 +548,15 @@ def _match(line: Line, people: _People) -> None:
         return
     line.status = AMBIGUOUS
     line.candidates = (narrowed or candidates)[:20]
-    line.message = f"{len(candidates)} people are named {line.name}" + (
-        f"; the department {line.department} does not tell them apart" if line.department else ""
-    )
+    if line.department:
+        line.message = msg(
+            "%(count)s people are named %(name)s; the department %(department)s does not tell them apart",
+            count=len(candidates),
+            name=line.name,
+            department=line.department,
+        )
+    else:
+        line.message = msg("%(count)s people are named %(name)s", count=len(candidates), name=line.name)
 
 
 def _apply_resolution(line: Line, choice: Any, people: _People, errors: list[dict[str, Any]]) -> None:
@@ -537,12 +569,20 @@ def _apply_resolution(line: Line, choice: Any, people: _People, errors: list[dic
         pid = int(choice)
     except (TypeError, ValueError):
         errors.append(
-            {"row": line.row, "field": "person", "message": f"resolution {choice!r} is not a person"}
+            {
+                "row": line.row,
+                "field": "person",
+                "message": msg("resolution %(choice)s is not a person", choice=repr(choice)),
+            }
         )
         return
     if pid not in people.info:
         errors.append(
-            {"row": line.row, "field": "person", "message": "the chosen person is not in this enterprise"}
+            {
+                "row": line.row,
+                "field": "person",
+                "message": msg("the chosen person is not in this enterprise"),
+            }
         )
         return
     line.status, line.person_id, line.resolved = MATCHED, pid, "picked"
@@ -568,9 +608,13 @@ def _dedupe(lines: list[Line], resolutions: dict[str, Any]) -> None:
                     primary.absent,
                     primary.score_note,
                 )
-                other.message = f"same person as row {primary.ref}; counted once" + (
-                    " (the rows differ: the kept row wins)" if differs else ""
-                )
+                if differs:
+                    other.message = msg(
+                        "same person as row %(row)s; counted once (the rows differ: the kept row wins)",
+                        row=primary.ref,
+                    )
+                else:
+                    other.message = msg("same person as row %(row)s; counted once", row=primary.ref)
 
 
 # ---------------------------------------------------------------- the import
@@ -614,15 +658,19 @@ def import_attendance(
     for table in tables:
         table_session = _table_session(enterprise.id, table, session, several, result)
         if table_session is None and "session" not in table.columns:
-            where = f'sheet "{table.sheet}"' if table.sheet and several else filename
-            result.errors.append(
-                {
-                    "row": None,
-                    "field": "session",
-                    "message": f"{where} names no session of this enterprise: choose the session, name the sheet "
+            if table.sheet and several:
+                problem = msg(
+                    'sheet "%(sheet)s" names no session of this enterprise: choose the session, name the sheet '
                     "after it (e.g. #12) or add a 培训场次 column",
-                }
-            )
+                    sheet=table.sheet,
+                )
+            else:
+                problem = msg(
+                    "%(file)s names no session of this enterprise: choose the session, name the sheet "
+                    "after it (e.g. #12) or add a 培训场次 column",
+                    file=filename,
+                )
+            result.errors.append({"row": None, "field": "session", "message": problem})
             continue
         rows = list(table.rows)
         # Rows without a sign-in time or signature count as absent only when the sheet uses those columns
@@ -646,18 +694,23 @@ def import_attendance(
                         {
                             "row": r.row,
                             "field": "session",
-                            "message": f"no session of this enterprise is named {named!r}",
+                            "message": msg(
+                                "no session of this enterprise is named %(name)s", name=repr(named)
+                            ),
                         }
                     )
             elif row_session is None:
                 session_errors.append(
-                    {"row": r.row, "field": "session", "message": "the session cell is empty"}
+                    {"row": r.row, "field": "session", "message": msg("the session cell is empty")}
                 )
             line, errors = _parse_line(r, table, ref, row_session, has_presence, result)
             errors = session_errors + errors
             if errors or row_session is None:
                 line.status = INVALID
-                line.message = "; ".join(e["message"] for e in errors) or "no session"
+                if len(errors) == 1:
+                    line.message = errors[0]["message"]  # keeps a single problem translatable
+                else:
+                    line.message = "; ".join(e["message"] for e in errors) or msg("no session")
             else:
                 _match(line, people)
             choice = resolutions.get(ref)
@@ -670,7 +723,9 @@ def import_attendance(
                 result.sessions.append(line.session)
             result.lines.append(line)
     if not result.lines and not result.errors:
-        result.errors.append({"row": None, "field": None, "message": f"{filename} has no attendance rows"})
+        result.errors.append(
+            {"row": None, "field": None, "message": msg("%(file)s has no attendance rows", file=filename)}
+        )
     _dedupe(result.lines, resolutions)
     _plan(result)
     if result.errors:
@@ -683,9 +738,12 @@ def import_attendance(
             {
                 "row": None,
                 "field": None,
-                "message": f"{len(unresolved)} rows are ambiguous or unknown (rows "
-                + ", ".join(x.ref for x in unresolved[:20])
-                + "): pick the person or skip each one, or skip all unresolved rows",
+                "message": msg(
+                    "%(count)s rows are ambiguous or unknown (rows %(rows)s): pick the person or skip each one, "
+                    "or skip all unresolved rows",
+                    count=len(unresolved),
+                    rows=", ".join(x.ref for x in unresolved[:20]),
+                ),
             }
         )
         return result
@@ -715,9 +773,15 @@ def _locked_problem(session: OfflineSession, actor: User | None, reason: str | N
     if session.status != LOCKED:
         return None
     if actor is not None and actor.app_role not in (MANAGER, ADMIN):
-        return f"session #{session.id} is locked; only a safety manager may change its attendance"
+        return msg(
+            "session #%(session_id)s is locked; only a safety manager may change its attendance",
+            session_id=session.id,
+        )
     if not (reason or "").strip():
-        return f"session #{session.id} is locked; give a reason for changing its attendance"
+        return msg(
+            "session #%(session_id)s is locked; give a reason for changing its attendance",
+            session_id=session.id,
+        )
     return None
 
 
