@@ -18,11 +18,23 @@ def run(quick: bool, log: Any) -> list[Any]:
         target = folder / side
         shutil.rmtree(target, ignore_errors=True)
         out[side] = run_task(side, {"n": n, "out": str(target)})
-        log(f"{side}: {out[side]['seconds']:.1f} s, {out[side]['files']} files, {out[side]['bytes'] // 1024} KiB")
+        log(
+            f"{side}: {out[side]['seconds']:.1f} s, {out[side]['files']} files, {out[side]['bytes'] // 1024} KiB"
+        )
     ours, limit = out["certs_ours"], out["certs_limit"]
-    rows = [time_ratio("certificates", f"{n:,} PDFs + zip (renderer)", ours["seconds"], limit["seconds"], MAX_RATIO,
-                       font=ours["font"], peak_mb=round(ours["peak_mb"]), kib_per_pdf=round(ours["bytes"] / n / 1024, 1),
-                       limit_kib_per_pdf=round(limit["bytes"] / n / 1024, 1))]
+    rows = [
+        time_ratio(
+            "certificates",
+            f"{n:,} PDFs + zip (renderer)",
+            ours["seconds"],
+            limit["seconds"],
+            MAX_RATIO,
+            font=ours["font"],
+            peak_mb=round(ours["peak_mb"]),
+            kib_per_pdf=round(ours["bytes"] / n / 1024, 1),
+            limit_kib_per_pdf=round(limit["bytes"] / n / 1024, 1),
+        )
+    ]
     from bench import certs_job
 
     rows.extend(certs_job.run(quick, log, limit["seconds"], n))

@@ -19,11 +19,30 @@ def run(quick: bool, log: Any, limit_seconds: float, n: int) -> list[Any]:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     try:
-        out = run_task("certs_job", {"n": n, "url": f"sqlite:///{folder / 'lms.sqlite3'}", "media": str(folder / "media")})
+        out = run_task(
+            "certs_job",
+            {"n": n, "url": f"sqlite:///{folder / 'lms.sqlite3'}", "media": str(folder / "media")},
+        )
     except RuntimeError as exc:
-        return [skipped("certificates", workload, f"the job failed to run: {str(exc).splitlines()[-1][:160]}")]
+        return [
+            skipped("certificates", workload, f"the job failed to run: {str(exc).splitlines()[-1][:160]}")
+        ]
     log(f"certs job: {out['seconds']:.1f} s, {out['status']}, {out.get('result')}")
     if out["status"] != "done" or (out.get("result") or {}).get("count") != n:
-        return [skipped("certificates", workload, f"job ended {out['status']}: {out.get('error') or out.get('result')}")]
-    return [time_ratio("certificates", workload + ", SQLite", out["seconds"], limit_seconds, MAX_RATIO,
-                       peak_mb=round(out["peak_mb"]))]
+        return [
+            skipped(
+                "certificates",
+                workload,
+                f"job ended {out['status']}: {out.get('error') or out.get('result')}",
+            )
+        ]
+    return [
+        time_ratio(
+            "certificates",
+            workload + ", SQLite",
+            out["seconds"],
+            limit_seconds,
+            MAX_RATIO,
+            peak_mb=round(out["peak_mb"]),
+        )
+    ]

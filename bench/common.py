@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+PYTHON = (
+    str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+)
 BIN = Path(PYTHON).parent
 RESULTS = ROOT / "bench" / "results"
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -44,26 +46,73 @@ class Row:
         return asdict(self)
 
 
-def time_ratio(bench: str, workload: str, ours: float | None, limit: float | None, max_ratio: float,
-               note: str = "", **extra: Any) -> Row:
+def time_ratio(
+    bench: str,
+    workload: str,
+    ours: float | None,
+    limit: float | None,
+    max_ratio: float,
+    note: str = "",
+    **extra: Any,
+) -> Row:
     """A row for durations: ratio = ours / limit, met when at most ``max_ratio``."""
     ratio = ours / limit if ours is not None and limit else None
-    return Row(bench, workload, ours, limit, "s", f"<= {max_ratio:g}x", None if ratio is None else ratio <= max_ratio,
-               ratio, note, extra)
+    return Row(
+        bench,
+        workload,
+        ours,
+        limit,
+        "s",
+        f"<= {max_ratio:g}x",
+        None if ratio is None else ratio <= max_ratio,
+        ratio,
+        note,
+        extra,
+    )
 
 
-def rate_ratio(bench: str, workload: str, ours: float | None, limit: float | None, min_ratio: float,
-               note: str = "", extra_ok: bool = True, **extra: Any) -> Row:
+def rate_ratio(
+    bench: str,
+    workload: str,
+    ours: float | None,
+    limit: float | None,
+    min_ratio: float,
+    note: str = "",
+    extra_ok: bool = True,
+    **extra: Any,
+) -> Row:
     """A row for throughputs: ratio = ours / limit, met when at least ``min_ratio`` (and ``extra_ok``)."""
     ratio = ours / limit if ours is not None and limit else None
-    return Row(bench, workload, ours, limit, "req/s", f">= {min_ratio:g}x", None if ratio is None else
-               (ratio >= min_ratio and extra_ok), ratio, note, extra)
+    return Row(
+        bench,
+        workload,
+        ours,
+        limit,
+        "req/s",
+        f">= {min_ratio:g}x",
+        None if ratio is None else (ratio >= min_ratio and extra_ok),
+        ratio,
+        note,
+        extra,
+    )
 
 
-def bound_row(bench: str, workload: str, value: float | None, bound: float, unit: str, note: str = "", **extra: Any) -> Row:
+def bound_row(
+    bench: str, workload: str, value: float | None, bound: float, unit: str, note: str = "", **extra: Any
+) -> Row:
     """A row for an absolute bound (memory, p99): met when ``value`` is under ``bound``."""
-    return Row(bench, workload, value, None, unit, f"< {bound:g} {unit}", None if value is None else value < bound,
-               None, note, extra)
+    return Row(
+        bench,
+        workload,
+        value,
+        None,
+        unit,
+        f"< {bound:g} {unit}",
+        None if value is None else value < bound,
+        None,
+        note,
+        extra,
+    )
 
 
 def skipped(bench: str, workload: str, why: str) -> Row:
@@ -74,12 +123,20 @@ def skipped(bench: str, workload: str, why: str) -> Row:
 # ------------------------------------------------------------------------------------------- subprocesses
 
 
-def run_task(name: str, args: dict[str, Any], *, env: dict[str, str] | None = None, timeout: float = 3600) -> dict[str, Any]:
+def run_task(
+    name: str, args: dict[str, Any], *, env: dict[str, str] | None = None, timeout: float = 3600
+) -> dict[str, Any]:
     """Run ``bench.tasks.<name>(**args)`` in a fresh interpreter; return its JSON result (+ peak_mb)."""
     full_env = {**os.environ, **(env or {})}
     full_env.setdefault("PYTHONPATH", str(ROOT))
-    proc = subprocess.run([PYTHON, "-m", "bench.tasks", name, json.dumps(args)], cwd=ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [PYTHON, "-m", "bench.tasks", name, json.dumps(args)],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-25:])
@@ -131,8 +188,14 @@ def machine() -> dict[str, Any]:
                 ram_mb = int(line.split()[1]) // 1024
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_mb": ram_mb, "os": platform.platform(),
-            "python": platform.python_version(), "wrk": shutil.which("wrk") is not None}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_mb": ram_mb,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "wrk": shutil.which("wrk") is not None,
+    }
 
 
 # ------------------------------------------------------------------------------------------- databases
@@ -180,6 +243,11 @@ def workdir(name: str) -> Path:
 
 def bench_env(instance: Path, url: str, media: Path | None = None) -> dict[str, str]:
     """Environment of an LMS process pointed at ``url`` with its own instance folder."""
-    env = {"LMS_INSTANCE_DIR": str(instance), "LMS_DATABASE_URL": url, "LMS_SECRET_KEY": "bench-secret-key-not-for-production",
-           "LMS_MEDIA_DIR": str(media or instance / "media"), "PYTHONPATH": str(ROOT)}
+    env = {
+        "LMS_INSTANCE_DIR": str(instance),
+        "LMS_DATABASE_URL": url,
+        "LMS_SECRET_KEY": "bench-secret-key-not-for-production",
+        "LMS_MEDIA_DIR": str(media or instance / "media"),
+        "PYTHONPATH": str(ROOT),
+    }
     return env

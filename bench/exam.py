@@ -36,7 +36,9 @@ class Conn:
         u = urllib.parse.urlsplit(base)
         self.host, self.port, self.cookie, self.csrf = u.hostname, u.port, cookie, csrf
 
-    def send(self, method: str, path: str, body: bytes | None = None, ctype: str | None = None) -> tuple[int, Any, bytes]:
+    def send(
+        self, method: str, path: str, body: bytes | None = None, ctype: str | None = None
+    ) -> tuple[int, Any, bytes]:
         c = http.client.HTTPConnection(self.host, self.port, timeout=60)
         headers = {"Cookie": self.cookie, "X-CSRFToken": self.csrf, "Accept": "application/json, text/html"}
         if ctype:
@@ -71,13 +73,17 @@ def storm(base: str, sessions: list[tuple[str, str]], exam_id: int | None) -> di
         try:
             if exam_id is None:
                 for i in range(QUESTIONS + 2):
-                    status, _, _ = conn.send("POST", "/bench/noop", json.dumps({"seq": i}).encode(), "application/json")
+                    status, _, _ = conn.send(
+                        "POST", "/bench/noop", json.dumps({"seq": i}).encode(), "application/json"
+                    )
                     n += 1
                     if status != 200:
                         raise RuntimeError(f"no-op {status}")
                 return
             form = urllib.parse.urlencode({"csrf_token": conn.csrf}).encode()
-            status, headers, _ = conn.send("POST", f"/quizzes/exams/{exam_id}/start", form, "application/x-www-form-urlencoded")
+            status, headers, _ = conn.send(
+                "POST", f"/quizzes/exams/{exam_id}/start", form, "application/x-www-form-urlencoded"
+            )
             n += 1
             loc = headers.get("Location", "")
             m = re.search(r"/quizzes/attempts/(\d+)", loc)
@@ -90,12 +96,15 @@ def storm(base: str, sessions: list[tuple[str, str]], exam_id: int | None) -> di
                 raise RuntimeError(f"paper {status}, {len(aqs)} questions")
             for seq, aq in enumerate(aqs, start=1):
                 payload = json.dumps({"aq": int(aq), "answer": 0, "seq": seq}).encode()
-                status, _, body = conn.send("POST", f"/quizzes/attempts/{attempt}/answer", payload, "application/json")
+                status, _, body = conn.send(
+                    "POST", f"/quizzes/attempts/{attempt}/answer", payload, "application/json"
+                )
                 n += 1
                 if status != 200 or json.loads(body).get("ok") is not True:
                     raise RuntimeError(f"answer {status} {body[:120]!r}")
-            status, headers, _ = conn.send("POST", f"/quizzes/attempts/{attempt}/submit", form,
-                                           "application/x-www-form-urlencoded")
+            status, headers, _ = conn.send(
+                "POST", f"/quizzes/attempts/{attempt}/submit", form, "application/x-www-form-urlencoded"
+            )
             n += 1
             if status not in (302, 303) or "/result" not in headers.get("Location", ""):
                 raise RuntimeError(f"submit {status}")
@@ -110,34 +119,68 @@ def storm(base: str, sessions: list[tuple[str, str]], exam_id: int | None) -> di
     with ThreadPoolExecutor(CONCURRENCY) as pool:
         list(pool.map(one, sessions))
     seconds = time.perf_counter() - t
-    return {"seconds": seconds, "posts": posts, "rps": posts / seconds, "errors": len(errors), "first_errors": errors[:3]}
+    return {
+        "seconds": seconds,
+        "posts": posts,
+        "rps": posts / seconds,
+        "errors": len(errors),
+        "first_errors": errors[:3],
+    }
 
 
 def run(quick: bool, log: Any) -> list[Row]:
-    if importlib.util.find_spec("quizzes.services") is None or not hasattr(importlib.import_module("quizzes.services"),
-                                                                           "start_attempt"):
+    if importlib.util.find_spec("quizzes.services") is None or not hasattr(
+        importlib.import_module("quizzes.services"), "start_attempt"
+    ):
         return [skipped("exam", "exam storm", "quizzes not there yet")]
     learners = 40 if quick else 500
     info = sites.site("sqlite", "M", log)
     folder = workdir("exam")
-    setup = run_task("exam_setup", {"url": info["url"], "code": "BENCH-M", "questions": QUESTIONS}, env=info["env"])
+    setup = run_task(
+        "exam_setup", {"url": info["url"], "code": "BENCH-M", "questions": QUESTIONS}, env=info["env"]
+    )
     lines = folder / "sessions.txt"
-    run_task("bench_sessions", {"url": info["url"], "n": learners, "enterprise_id": info["enterprise_id"],
-                                "out": str(lines), "line": "POST\t/\t{cookie}\t{csrf}\t"}, env=info["env"])
+    run_task(
+        "bench_sessions",
+        {
+            "url": info["url"],
+            "n": learners,
+            "enterprise_id": info["enterprise_id"],
+            "out": str(lines),
+            "line": "POST\t/\t{cookie}\t{csrf}\t",
+        },
+        env=info["env"],
+    )
     sessions = _parse_lines(lines.read_text())
     logdir = workdir("logs")
-    with Gunicorn("bench.hello_app:create_noop_app()", info["env"], ready_path="/healthz", log=logdir / "exam-noop.log") as g:
+    with Gunicorn(
+        "bench.hello_app:create_noop_app()", info["env"], ready_path="/healthz", log=logdir / "exam-noop.log"
+    ) as g:
         limit = storm(g.url, sessions, None)
-    log(f"no-op storm: {limit['posts']} POSTs in {limit['seconds']:.1f} s = {limit['rps']:.0f}/s, errors {limit['errors']}")
+    log(
+        f"no-op storm: {limit['posts']} POSTs in {limit['seconds']:.1f} s = {limit['rps']:.0f}/s, errors {limit['errors']}"
+    )
     with Gunicorn("wsgi:app", info["env"], ready_path="/healthz", log=logdir / "exam.log") as g:
         ours = storm(g.url, sessions, setup["exam_id"])
-    log(f"exam storm: {ours['posts']} POSTs in {ours['seconds']:.1f} s = {ours['rps']:.0f}/s, errors {ours['errors']} "
-        f"{ours['first_errors']}")
+    log(
+        f"exam storm: {ours['posts']} POSTs in {ours['seconds']:.1f} s = {ours['rps']:.0f}/s, errors {ours['errors']} "
+        f"{ours['first_errors']}"
+    )
     check = run_task("exam_check", {"url": info["url"], "exam_id": setup["exam_id"]}, env=info["env"])
     log(f"after the storm: {check}")
     complete = check["answers_stored"] == len(sessions) * QUESTIONS and ours["errors"] == 0
-    return [rate_ratio("exam", f"exam storm: {len(sessions)} learners x {QUESTIONS} autosaved answers + start + submit, "
-                       "M, SQLite", ours["rps"], limit["rps"], MIN_RATIO, extra_ok=complete,
-                       note=f"{ours['errors']} errors, {check['answers_stored']:,}/{len(sessions) * QUESTIONS:,} answers stored, "
-                            f"{ours['seconds']:.0f} s vs {limit['seconds']:.0f} s",
-                       attempts=check["attempts"], first_errors=ours["first_errors"])]
+    return [
+        rate_ratio(
+            "exam",
+            f"exam storm: {len(sessions)} learners x {QUESTIONS} autosaved answers + start + submit, "
+            "M, SQLite",
+            ours["rps"],
+            limit["rps"],
+            MIN_RATIO,
+            extra_ok=complete,
+            note=f"{ours['errors']} errors, {check['answers_stored']:,}/{len(sessions) * QUESTIONS:,} answers stored, "
+            f"{ours['seconds']:.0f} s vs {limit['seconds']:.0f} s",
+            attempts=check["attempts"],
+            first_errors=ours["first_errors"],
+        )
+    ]

@@ -30,27 +30,57 @@ def run(quick: bool, log: Any) -> list[Row]:
         return [skipped("heartbeat", "heartbeats", "the bench course has no video lesson")]
     folder = workdir("heartbeat")
     n = min(VIEWERS, info.get("enrolled") or VIEWERS)
-    body = json.dumps({"session": "viewer-{i}", "position": 0, "playing": True, "rate": 1}).replace('0, "playing"', '{pos}, "playing"')
+    body = json.dumps({"session": "viewer-{i}", "position": 0, "playing": True, "rate": 1}).replace(
+        '0, "playing"', '{pos}, "playing"'
+    )
     beats, noops = folder / "heartbeats.txt", folder / "noops.txt"
-    got = run_task("bench_sessions", {"url": info["url"], "n": n, "enterprise_id": info["enterprise_id"], "out": str(beats),
-                                      "line": f"POST\t/courses/lessons/{info['video_lesson_id']}/heartbeat\t{{cookie}}\t{{csrf}}\t{body}"},
-                   env=info["env"])
-    noops.write_text(beats.read_text().replace(f"/courses/lessons/{info['video_lesson_id']}/heartbeat", "/bench/noop"))
+    got = run_task(
+        "bench_sessions",
+        {
+            "url": info["url"],
+            "n": n,
+            "enterprise_id": info["enterprise_id"],
+            "out": str(beats),
+            "line": f"POST\t/courses/lessons/{info['video_lesson_id']}/heartbeat\t{{cookie}}\t{{csrf}}\t{body}",
+        },
+        env=info["env"],
+    )
+    noops.write_text(
+        beats.read_text().replace(f"/courses/lessons/{info['video_lesson_id']}/heartbeat", "/bench/noop")
+    )
     log(f"{got['sessions']} viewers signed in")
     logdir = workdir("logs")
-    with Gunicorn("bench.hello_app:create_noop_app()", info["env"], ready_path="/healthz", log=logdir / "noop.log") as g:
+    with Gunicorn(
+        "bench.hello_app:create_noop_app()", info["env"], ready_path="/healthz", log=logdir / "noop.log"
+    ) as g:
         limit = wrk(g.url + "/", seconds=seconds, requests_file=noops)
-    log(f"no-op POST: {limit['rps']:.0f} req/s, p99 {limit['p99_ms']:.0f} ms, non-200 {limit['bad_status'] + limit['other_status']}")
+    log(
+        f"no-op POST: {limit['rps']:.0f} req/s, p99 {limit['p99_ms']:.0f} ms, non-200 {limit['bad_status'] + limit['other_status']}"
+    )
     with Gunicorn("wsgi:app", info["env"], ready_path="/healthz", log=logdir / "heartbeat.log") as g:
         ours = wrk(g.url + "/", seconds=seconds, requests_file=beats)
-    log(f"heartbeat: {ours['rps']:.0f} req/s, p99 {ours['p99_ms']:.0f} ms, non-200 {ours['bad_status'] + ours['other_status']}")
-    check = run_task("heartbeat_check", {"url": info["url"], "lesson_id": info["video_lesson_id"]}, env=info["env"])
+    log(
+        f"heartbeat: {ours['rps']:.0f} req/s, p99 {ours['p99_ms']:.0f} ms, non-200 {ours['bad_status'] + ours['other_status']}"
+    )
+    check = run_task(
+        "heartbeat_check", {"url": info["url"], "lesson_id": info["video_lesson_id"]}, env=info["env"]
+    )
     log(f"after the heartbeats: {check}")
     errors = ours["bad_status"] + ours["other_status"] + ours["socket_errors"]
     limit_errors = limit["bad_status"] + limit["other_status"] + limit["socket_errors"]
-    return [rate_ratio("heartbeat", f"{got['sessions']:,} viewers, video heartbeats, M, SQLite", ours["rps"], limit["rps"],
-                       MIN_RATIO, extra_ok=errors == 0 and limit_errors == 0,
-                       note=f"p99 {ours['p99_ms']:.0f} ms vs {limit['p99_ms']:.0f} ms; {errors} errors"
-                       + (f"; no-op {limit_errors} errors" if limit_errors else ""),
-                       p99_ms=ours["p99_ms"], limit_p99_ms=limit["p99_ms"], viewers_recorded=check["playback_sessions"],
-                       credited_seconds=round(check["credited_seconds"]))]
+    return [
+        rate_ratio(
+            "heartbeat",
+            f"{got['sessions']:,} viewers, video heartbeats, M, SQLite",
+            ours["rps"],
+            limit["rps"],
+            MIN_RATIO,
+            extra_ok=errors == 0 and limit_errors == 0,
+            note=f"p99 {ours['p99_ms']:.0f} ms vs {limit['p99_ms']:.0f} ms; {errors} errors"
+            + (f"; no-op {limit_errors} errors" if limit_errors else ""),
+            p99_ms=ours["p99_ms"],
+            limit_p99_ms=limit["p99_ms"],
+            viewers_recorded=check["playback_sessions"],
+            credited_seconds=round(check["credited_seconds"]),
+        )
+    ]

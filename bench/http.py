@@ -46,8 +46,15 @@ class Browser:
         self.plain = urllib.request.build_opener(cookies, _NoRedirect)
         self.csrf: str | None = None
 
-    def request(self, path: str, data: bytes | None = None, headers: dict[str, str] | None = None,
-                method: str | None = None, follow: bool = True, timeout: float = 60) -> Response:
+    def request(
+        self,
+        path: str,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        method: str | None = None,
+        follow: bool = True,
+        timeout: float = 60,
+    ) -> Response:
         url = path if path.startswith("http") else self.base + path
         req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
         try:
@@ -66,26 +73,55 @@ class Browser:
     def post(self, path: str, fields: dict[str, Any] | None = None, **kwargs: Any) -> Response:
         body = dict(fields or {})
         body.setdefault("csrf_token", self.csrf or "")
-        return self.request(path, data=urllib.parse.urlencode(body, doseq=True).encode(), method="POST",
-                            headers={"Content-Type": "application/x-www-form-urlencoded", **kwargs.pop("headers", {})},
-                            **kwargs)
+        return self.request(
+            path,
+            data=urllib.parse.urlencode(body, doseq=True).encode(),
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded", **kwargs.pop("headers", {})},
+            **kwargs,
+        )
 
     def post_json(self, path: str, payload: Any) -> Response:
-        return self.request(path, data=json.dumps(payload).encode(), method="POST",
-                            headers={"Content-Type": "application/json", "X-CSRFToken": self.csrf or "",
-                                     "Accept": "application/json"})
+        return self.request(
+            path,
+            data=json.dumps(payload).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-CSRFToken": self.csrf or "",
+                "Accept": "application/json",
+            },
+        )
 
-    def post_file(self, path: str, field: str, filename: str, content: bytes, fields: dict[str, str] | None = None,
-                  content_type: str = "application/octet-stream", headers: dict[str, str] | None = None) -> Response:
+    def post_file(
+        self,
+        path: str,
+        field: str,
+        filename: str,
+        content: bytes,
+        fields: dict[str, str] | None = None,
+        content_type: str = "application/octet-stream",
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         boundary = uuid.uuid4().hex
         parts = []
         for k, v in {"csrf_token": self.csrf or "", **(fields or {})}.items():
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
-                     f"Content-Type: {content_type}\r\n\r\n".encode() + content + b"\r\n")
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+            )
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+        )
         parts.append(f"--{boundary}--\r\n".encode())
-        return self.request(path, data=b"".join(parts), method="POST",
-                            headers={"Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})})
+        return self.request(
+            path,
+            data=b"".join(parts),
+            method="POST",
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})},
+        )
 
     def login(self, username: str, password: str) -> Response:
         self.get("/login")

@@ -34,12 +34,23 @@ def run(quick: bool, log: Any) -> list[Any]:
             db_file = folder / f"roster-{fmt}.sqlite3"
             for f in folder.glob(db_file.name + "*"):
                 f.unlink()
-            ours = run_task("roster_import", {"url": f"sqlite:///{db_file}", "path": str(path), "dry_run": dry})
+            ours = run_task(
+                "roster_import", {"url": f"sqlite:///{db_file}", "path": str(path), "dry_run": dry}
+            )
             _check(ours, n, dry)
             what = "dry run" if dry else "commit"
             log(f"roster {fmt} {what} sqlite: {ours['seconds']:.2f} s, {ours['peak_mb']:.0f} MB")
-            rows.append(time_ratio("roster", f"{n:,} people {fmt}, {what}, SQLite", ours["seconds"], raw["seconds"],
-                                   MAX_RATIO, peak_mb=round(ours["peak_mb"]), raw_peak_mb=round(raw["peak_mb"])))
+            rows.append(
+                time_ratio(
+                    "roster",
+                    f"{n:,} people {fmt}, {what}, SQLite",
+                    ours["seconds"],
+                    raw["seconds"],
+                    MAX_RATIO,
+                    peak_mb=round(ours["peak_mb"]),
+                    raw_peak_mb=round(raw["peak_mb"]),
+                )
+            )
         if pg:
             url = fresh_postgres("lms_bench_roster")
             try:
@@ -48,10 +59,20 @@ def run(quick: bool, log: Any) -> list[Any]:
                 drop_postgres("lms_bench_roster")
             _check(ours, n, False)
             log(f"roster {fmt} commit postgres: {ours['seconds']:.2f} s")
-            rows.append(time_ratio("roster", f"{n:,} people {fmt}, commit, PostgreSQL", ours["seconds"], raw["seconds"],
-                                   MAX_RATIO, peak_mb=round(ours["peak_mb"])))
+            rows.append(
+                time_ratio(
+                    "roster",
+                    f"{n:,} people {fmt}, commit, PostgreSQL",
+                    ours["seconds"],
+                    raw["seconds"],
+                    MAX_RATIO,
+                    peak_mb=round(ours["peak_mb"]),
+                )
+            )
         else:
-            rows.append(skipped("roster", f"{n:,} people {fmt}, commit, PostgreSQL", "PostgreSQL not reachable"))
+            rows.append(
+                skipped("roster", f"{n:,} people {fmt}, commit, PostgreSQL", "PostgreSQL not reachable")
+            )
     # Memory: the whole import (parse, plan, write) of the bigger file, in its own process.
     for fmt in ("xlsx", "csv"):
         path = roster_file(folder, n_mem, fmt)
@@ -62,8 +83,17 @@ def run(quick: bool, log: Any) -> list[Any]:
         _check(ours, n_mem, False)
         raw = run_task(f"raw_{fmt}", {"path": str(path)})
         log(f"roster {fmt} {n_mem} commit: {ours['seconds']:.1f} s, peak {ours['peak_mb']:.0f} MB")
-        rows.append(bound_row("memory", f"roster import {n_mem:,} rows {fmt} (commit), peak RSS", round(ours["peak_mb"]),
-                              MEMORY_MB, "MB", raw_peak_mb=round(raw["peak_mb"]), seconds=round(ours["seconds"], 1)))
+        rows.append(
+            bound_row(
+                "memory",
+                f"roster import {n_mem:,} rows {fmt} (commit), peak RSS",
+                round(ours["peak_mb"]),
+                MEMORY_MB,
+                "MB",
+                raw_peak_mb=round(raw["peak_mb"]),
+                seconds=round(ours["seconds"], 1),
+            )
+        )
     return rows
 
 

@@ -44,11 +44,22 @@ def table(rows: list[Row]) -> str:
     body = []
     for r in rows:
         met = "—" if r.met is None else ("yes" if r.met else "NO")
-        body.append([r.bench, r.workload + (f"  ({r.note})" if r.note else ""), fmt_value(r.ours, r.unit),
-                     fmt_value(r.limit, r.unit), "—" if r.ratio is None else f"{r.ratio:.2f}x", r.target or "—", met])
+        body.append(
+            [
+                r.bench,
+                r.workload + (f"  ({r.note})" if r.note else ""),
+                fmt_value(r.ours, r.unit),
+                fmt_value(r.limit, r.unit),
+                "—" if r.ratio is None else f"{r.ratio:.2f}x",
+                r.target or "—",
+                met,
+            ]
+        )
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=False)]
-    lines = [" | ".join(h.ljust(w) for h, w in zip(head, widths, strict=False)),
-             "-+-".join("-" * w for w in widths)]
+    lines = [
+        " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=False)),
+        "-+-".join("-" * w for w in widths),
+    ]
     lines += [" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)) for row in body]
     return "\n".join(lines)
 
@@ -61,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [s for s in SECTIONS if not args.only or s in args.only.split(",")]
     started = time.time()
     info = machine()
-    print(f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_mb']} MB RAM; Python {info['python']}"
-          f"{' (quick run)' if args.quick else ''}", flush=True)
+    print(
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_mb']} MB RAM; Python {info['python']}"
+        f"{' (quick run)' if args.quick else ''}",
+        flush=True,
+    )
     rows: list[Row] = []
     timings: dict[str, float] = {}
     for name in chosen:
@@ -73,45 +87,53 @@ def main(argv: list[str] | None = None) -> int:
             got = module.run(args.quick, log)
         except Exception as exc:  # one broken section must not hide the others
             traceback.print_exc()
-            got = [skipped(name, name, f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")]
+            got = [
+                skipped(
+                    name,
+                    name,
+                    f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
+                )
+            ]
+        for r in got:
+            r.extra["section"] = name
         rows.extend(got)
         timings[name] = round(time.time() - t, 1)
         print(table(got), flush=True)
     print("\n" + table(rows))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    data = {"when": dt.datetime.now().isoformat(timespec="seconds"), "quick": args.quick, "machine": info,
-            "sections": chosen, "section_seconds": timings, "seconds": round(time.time() - started, 1),
-            "rows": [r.as_dict() for r in rows]}
-    out = RESULTS / ("latest.json" if not args.only else f"latest-{'-'.join(chosen)}.json")
-    if args.only and not args.quick:
-        _merge_into_latest(data)
+    data = {
+        "when": dt.datetime.now().isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": info,
+        "sections": chosen,
+        "section_seconds": timings,
+        "seconds": round(time.time() - started, 1),
+        "rows": [r.as_dict() for r in rows],
+    }
+    # A full run (or part of one, --only) updates latest.json section by section; a quick run has its own file.
+    out = RESULTS / ("latest-quick.json" if args.quick else "latest.json")
+    elapsed = data["seconds"]
+    if args.only and not args.quick and out.exists():
+        data = _merged(json.loads(out.read_text()), data)
     out.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    print(f"\nWrote {out} ({data['seconds']:.0f} s)")
+    print(f"\nWrote {out} ({elapsed:.0f} s)")
     missed = [r for r in rows if r.met is False]
     return 0 if not missed else 0  # a missed target is a finding, not a failure of the run
 
 
-def _merge_into_latest(partial: dict[str, Any]) -> None:
-    """Replace the sections just run inside latest.json (so one section can be re-run alone)."""
-    path = RESULTS / "latest.json"
-    if not path.exists():
-        return
-    whole = json.loads(path.read_text())
-    if whole.get("quick"):
-        return
-    keep = [r for r in whole["rows"] if r["bench"] not in _benches(partial["sections"])]
-    whole["rows"] = keep + partial["rows"]
-    whole["section_seconds"].update(partial["section_seconds"])
-    whole["when"] = partial["when"]
-    path.write_text(json.dumps(whole, ensure_ascii=False, indent=2, default=str))
-
-
-def _benches(sections: list[str]) -> set[str]:
-    names = {"certs": {"certificates"}, "roster": {"roster", "memory"}, "attendance": {"attendance", "memory"}}
-    out: set[str] = set()
-    for s in sections:
-        out |= names.get(s, {s})
-    return out
+def _merged(whole: dict[str, Any], partial: dict[str, Any]) -> dict[str, Any]:
+    """Replace, inside an earlier full run's results, the sections just run again."""
+    replaced = set(partial["sections"])
+    whole["rows"] = [r for r in whole["rows"] if r["extra"].get("section") not in replaced] + partial["rows"]
+    # keep the table in section order (a stable sort: rows of one section stay as they were measured)
+    whole["rows"].sort(
+        key=lambda r: SECTIONS.index(r["extra"]["section"]) if r["extra"].get("section") in SECTIONS else 99
+    )
+    whole["sections"] = sorted(set(whole.get("sections", [])) | set(partial["sections"]), key=SECTIONS.index)
+    whole.setdefault("section_seconds", {}).update(partial["section_seconds"])
+    whole.setdefault("section_when", {}).update({s: partial["when"] for s in partial["sections"]})
+    whole["when"], whole["machine"] = partial["when"], partial["machine"]
+    return whole
 
 
 if __name__ == "__main__":

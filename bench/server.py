@@ -28,8 +28,15 @@ def free_port() -> int:
 class Gunicorn:
     """``with Gunicorn("wsgi:app", env) as g: g.url`` — 2×cores+1 sync workers on 127.0.0.1."""
 
-    def __init__(self, app: str, env: dict[str, str], *, workers: int = WORKERS, ready_path: str = "/",
-                 log: Path | None = None):
+    def __init__(
+        self,
+        app: str,
+        env: dict[str, str],
+        *,
+        workers: int = WORKERS,
+        ready_path: str = "/",
+        log: Path | None = None,
+    ):
         self.app, self.env, self.workers, self.ready_path = app, env, workers, ready_path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -39,14 +46,35 @@ class Gunicorn:
     def __enter__(self) -> Gunicorn:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-             "--worker-class", "sync", "--timeout", "120", "--backlog", "2048", "--log-level", "warning", self.app],
-            cwd=ROOT, env={**os.environ, **self.env}, stdout=out, stderr=out, start_new_session=True)
+            [
+                str(BIN / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--worker-class",
+                "sync",
+                "--timeout",
+                "120",
+                "--backlog",
+                "2048",
+                "--log-level",
+                "warning",
+                self.app,
+            ],
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
         deadline = time.time() + 90
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn {self.app} exited with {self.proc.returncode}" +
-                                   (f"; see {self.log}" if self.log else ""))
+                raise RuntimeError(
+                    f"gunicorn {self.app} exited with {self.proc.returncode}"
+                    + (f"; see {self.log}" if self.log else "")
+                )
             try:
                 with urllib.request.urlopen(self.url + self.ready_path, timeout=5):
                     break
@@ -57,9 +85,30 @@ class Gunicorn:
         else:
             self.__exit__()
             raise RuntimeError(f"gunicorn {self.app} did not answer within 90 s")
-        # Let every worker finish importing the app before anyone measures.
-        time.sleep(1.5)
+        self._warm()
         return self
+
+    def _warm(self) -> None:
+        """Wait until every worker has imported the app: rounds of concurrent requests until one is all quick."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def hit(_: int) -> float:
+            t = time.perf_counter()
+            try:
+                with urllib.request.urlopen(self.url + self.ready_path, timeout=30):
+                    pass
+            except urllib.error.HTTPError:
+                pass
+            except OSError:
+                return 99.0
+            return time.perf_counter() - t
+
+        deadline = time.time() + 90
+        with ThreadPoolExecutor(self.workers * 3) as pool:
+            while time.time() < deadline:
+                if max(pool.map(hit, range(self.workers * 6))) < 0.5:
+                    break
+                time.sleep(0.5)
 
     def __exit__(self, *exc: Any) -> None:
         if self.proc and self.proc.poll() is None:
@@ -75,11 +124,41 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def wrk(url: str, *, seconds: int, connections: int = 32, threads: int = 2, requests_file: Path | None = None,
-        cookie: str | None = None) -> dict[str, Any]:
-    """Run wrk with the reporting script; return requests/s, latency percentiles (ms) and status counts."""
-    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
-           "-s", str(WRK_SCRIPT)]
+def wrk(
+    url: str,
+    *,
+    seconds: int,
+    connections: int = 32,
+    threads: int = 2,
+    requests_file: Path | None = None,
+    cookie: str | None = None,
+    warmup: int = 3,
+) -> dict[str, Any]:
+    """Run wrk with the reporting script (after ``warmup`` seconds of the same load, not counted); return
+    requests/s, latency percentiles (ms) and status counts."""
+    if warmup:
+        wrk(
+            url,
+            seconds=warmup,
+            connections=connections,
+            threads=threads,
+            requests_file=requests_file,
+            cookie=cookie,
+            warmup=0,
+        )
+    cmd = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(WRK_SCRIPT),
+    ]
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
     env = {**os.environ}
@@ -90,5 +169,7 @@ def wrk(url: str, *, seconds: int, connections: int = 32, threads: int = 2, requ
     proc = subprocess.run([*cmd, url], capture_output=True, text=True, env=env, timeout=seconds + 120)
     for line in proc.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
-            return json.loads(line[len("BENCH_JSON "):])
-    raise RuntimeError(f"wrk gave no report (exit {proc.returncode}): {proc.stdout[-500:]} {proc.stderr[-500:]}")
+            return json.loads(line[len("BENCH_JSON ") :])
+    raise RuntimeError(
+        f"wrk gave no report (exit {proc.returncode}): {proc.stdout[-500:]} {proc.stderr[-500:]}"
+    )

@@ -13,7 +13,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import BIN, ROOT, bench_env, drop_postgres, fresh_postgres, postgres_available, run_task, workdir
+from bench.common import (
+    BIN,
+    ROOT,
+    bench_env,
+    drop_postgres,
+    fresh_postgres,
+    postgres_available,
+    run_task,
+    workdir,
+)
 
 _cache: dict[tuple[str, str], dict[str, Any]] = {}
 PG_NAMES = {"M": "lms_bench_m", "L": "lms_bench_l", "XL": "lms_bench_xl"}
@@ -41,12 +50,22 @@ def site(kind: str, size: str, log: Any) -> dict[str, Any]:
     env = bench_env(folder, url)
     t = time.time()
     run_task("schema", {"url": url}, env=env)
-    proc = subprocess.run([str(BIN / "lms"), "demo", "--size", size], cwd=ROOT, env={**os.environ, **env},
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(BIN / "lms"), "demo", "--size", size],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"lms demo --size {size} failed: {proc.stderr[-800:]}")
     log(f"lms demo --size {size} on {kind}: {time.time() - t:.0f} s")
-    info = run_task("pages_setup", {"url": url, "size": size, "media": env["LMS_MEDIA_DIR"]}, env=env)
+    # XL serves the coverage benchmark only: no course (enrolling 50,000 people one by one takes long)
+    info = run_task(
+        "pages_setup",
+        {"url": url, "size": size, "media": env["LMS_MEDIA_DIR"], "course": size != "XL"},
+        env=env,
+    )
     info.update(url=url, env=env, kind=kind, size=size, demo_seconds=round(time.time() - t, 1))
     marker.write_text(json.dumps(info))
     _cache[key] = info
@@ -58,7 +77,9 @@ def drop_all() -> None:
     if os.environ.get("BENCH_REUSE") == "1":
         return
     for name in PG_NAMES.values():
-        drop_postgres(name)
+        drop_postgres(name)  # WITH (FORCE): also ends backends still busy for stopped web workers
+    for key in [k for k in _cache if k[0] == "postgres"]:
+        del _cache[key]
 
 
 def requests_file(path: Path, lines: list[str]) -> Path:

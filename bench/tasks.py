@@ -7,8 +7,8 @@ of the whole process, start-up included: that is what the operating system has t
 from __future__ import annotations
 
 import json
-import time
 import sys
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -89,8 +89,14 @@ def roster_import(url: str, path: str, dry_run: bool) -> dict[str, Any]:
             db.session.commit()
         else:
             db.session.rollback()
-    return {"seconds": t.seconds, "peak_mb": peak_rss_mb(), "created": result.created, "errors": len(result.errors),
-            "committed": result.committed, "first_errors": result.errors[:3]}
+    return {
+        "seconds": t.seconds,
+        "peak_mb": peak_rss_mb(),
+        "created": result.created,
+        "errors": len(result.errors),
+        "committed": result.committed,
+        "first_errors": result.errors[:3],
+    }
 
 
 @task
@@ -102,7 +108,7 @@ def raw_xlsx(path: str) -> dict[str, Any]:
         wb = load_workbook(path, read_only=True, data_only=True)
         n = 0
         for ws in wb.worksheets:
-            for row in ws.iter_rows(values_only=True):
+            for _row in ws.iter_rows(values_only=True):
                 n += 1
         wb.close()
     return {"seconds": t.seconds, "peak_mb": peak_rss_mb(), "rows": n}
@@ -127,17 +133,26 @@ def raw_csv(path: str) -> dict[str, Any]:
 def _cert_data(n: int) -> list[Any]:
     import datetime as dt
 
-    from certificates.render import CertificateData
-
     from bench.data import roster_rows
+    from certificates.render import CertificateData
 
     out = []
     for i, row in enumerate(roster_rows(n, prefix="C"), start=1):
-        out.append(CertificateData(
-            number=f"DEMO-2026-{i:06d}", verification_code=f"K7Q2M9X4{i:08d}",
-            verify_url=f"https://lms.example.cn/v/K7Q2M9X4{i:08d}", holder_name=row[1], employee_no=row[0],
-            enterprise="华安化工有限公司", course="有限空间作业安全培训", hours="8", score="92",
-            issued_on=dt.date(2026, 3, 5), valid_until=dt.date(2029, 3, 4)))
+        out.append(
+            CertificateData(
+                number=f"DEMO-2026-{i:06d}",
+                verification_code=f"K7Q2M9X4{i:08d}",
+                verify_url=f"https://lms.example.cn/v/K7Q2M9X4{i:08d}",
+                holder_name=row[1],
+                employee_no=row[0],
+                enterprise="华安化工有限公司",
+                course="有限空间作业安全培训",
+                hours="8",
+                score="92",
+                issued_on=dt.date(2026, 3, 5),
+                valid_until=dt.date(2029, 3, 4),
+            )
+        )
     return out
 
 
@@ -151,7 +166,6 @@ def _zip_folder(paths: list[Path], out: Path) -> None:
 def certs_ours(n: int, out: str) -> dict[str, Any]:
     """certificates.render.CertificateRenderer.render_many + a zip of the PDFs (as the bulk job zips)."""
     from certificates.render import CertificateRenderer, CertificateTemplateData
-
     from lms.core.pdf import register_cjk_fonts
 
     font = register_cjk_fonts()
@@ -188,7 +202,11 @@ def certs_limit(n: int, out: str) -> dict[str, Any]:
             c.setFont(font, 28)
             c.drawCentredString(421, 480, "培训合格证书")
             c.setFont(font, 14)
-            c.drawString(80, 400, f"{cert.holder_name}（工号 {cert.employee_no}）完成《{cert.course}》培训，共 {cert.hours} 学时。")
+            c.drawString(
+                80,
+                400,
+                f"{cert.holder_name}（工号 {cert.employee_no}）完成《{cert.course}》培训，共 {cert.hours} 学时。",
+            )
             c.drawString(80, 370, f"证书编号 {cert.number}  发证日期 {cert.issued_on.isoformat()}")
             qr = QrCodeWidget(cert.verify_url)
             x0, y0, x1, y1 = qr.getBounds()
@@ -226,16 +244,26 @@ def certs_job(n: int, url: str, media: str) -> dict[str, Any]:
     create_schema(url)
     make_app(url, media=media, jobs="thread")
     ent = bench_enterprise()
-    result = import_roster(ent, io.BytesIO(xlsx_bytes(ROSTER_HEADERS, list(roster_rows(n, prefix="J")))), "r.xlsx",
-                           dry_run=False)
+    result = import_roster(
+        ent, io.BytesIO(xlsx_bytes(ROSTER_HEADERS, list(roster_rows(n, prefix="J")))), "r.xlsx", dry_run=False
+    )
     assert not result.errors, result.errors[:3]
     from courses import services as course_services
 
-    course = course_services.create_course(ent.id, title="有限空间作业安全培训", hours=8, issue_certificate=True)
+    course = course_services.create_course(
+        ent.id, title="有限空间作业安全培训", hours=8, issue_certificate=True
+    )
     when = dt.datetime(2026, 3, 5, 8, 0)
     for person in db.session.scalars(select(Person).where(Person.enterprise_id == ent.id)):
-        ledger.record(person, kind="course", topic=course.title, source=f"bench-course:{course.id}:{person.id}",
-                      hours=8, completed_at=when, course_id=course.id)
+        ledger.record(
+            person,
+            kind="course",
+            topic=course.title,
+            source=f"bench-course:{course.id}:{person.id}",
+            hours=8,
+            completed_at=when,
+            course_id=course.id,
+        )
     db.session.commit()
     from certificates.jobs import start_bulk
     from lms.core.jobs import Job
@@ -247,8 +275,13 @@ def certs_job(n: int, url: str, media: str) -> dict[str, Any]:
         jobs.wait_for_idle()
     db.session.remove()
     job = db.session.get(Job, job_id)
-    return {"seconds": t.seconds, "peak_mb": peak_rss_mb(), "status": job.status, "error": job.error,
-            "result": job.result}
+    return {
+        "seconds": t.seconds,
+        "peak_mb": peak_rss_mb(),
+        "status": job.status,
+        "error": job.error,
+        "result": job.result,
+    }
 
 
 # ------------------------------------------------------------------------------------------- pages
@@ -265,7 +298,7 @@ def _account(user: Any, username: str, role: str) -> None:
 
 
 @task
-def pages_setup(url: str, size: str, media: str) -> dict[str, Any]:
+def pages_setup(url: str, size: str, media: str, course: bool = True) -> dict[str, Any]:
     """After ``lms demo --size``: bench accounts (learner, trainer, manager) and a published course everyone has.
 
     The course has a few text lessons and a video lesson (duration set as if transcoded, so heartbeats count).
@@ -277,14 +310,25 @@ def pages_setup(url: str, size: str, media: str) -> dict[str, Any]:
 
     make_app(url, media=media)
     ent = db.session.scalar(select(Enterprise).where(Enterprise.code == f"BENCH-{size}"))
-    users = list(db.session.scalars(select(User).where(User.enterprise_id == ent.id, User.person_id.is_not(None))
-                                    .order_by(User.id).limit(3)))
+    users = list(
+        db.session.scalars(
+            select(User)
+            .where(User.enterprise_id == ent.id, User.person_id.is_not(None))
+            .order_by(User.id)
+            .limit(3)
+        )
+    )
     _account(users[0], f"bench-learner-{size}".lower(), LEARNER)
     _account(users[1], f"bench-trainer-{size}".lower(), TRAINER)
     _account(users[2], f"bench-manager-{size}".lower(), MANAGER)
     db.session.flush()
-    out: dict[str, Any] = {"password": BENCH_PASSWORD, "learner": users[0].username, "trainer": users[1].username,
-                           "manager": users[2].username, "enterprise_id": ent.id}
+    out: dict[str, Any] = {
+        "password": BENCH_PASSWORD,
+        "learner": users[0].username,
+        "trainer": users[1].username,
+        "manager": users[2].username,
+        "enterprise_id": ent.id,
+    }
     try:  # the statutory requirements, as a manager applies them on day one
         from lms.training.presets import apply_presets
 
@@ -294,17 +338,27 @@ def pages_setup(url: str, size: str, media: str) -> dict[str, Any]:
     try:
         from courses import services as cs
         from courses.models import PUBLISHED, TEXT, VIDEO
+
+        if not course:
+            raise ImportError("no course wanted")
     except ImportError:
         db.session.commit()
         return out
     course = cs.create_course(ent.id, actor=users[1], title="有限空间作业安全培训", hours=2)
     section = cs.add_section(course, "第一章 基础知识")
     for i in range(1, 4):
-        cs.add_lesson(section, TEXT, f"第{i}节 有限空间的辨识", body_markdown="**有限空间**是指封闭或部分封闭的空间。" * 20)
+        cs.add_lesson(
+            section,
+            TEXT,
+            f"第{i}节 有限空间的辨识",
+            body_markdown="**有限空间**是指封闭或部分封闭的空间。" * 20,
+        )
     video = cs.add_lesson(section, VIDEO, "第4节 事故案例视频")
     video.duration = 600.0
     cs.set_status(course, PUBLISHED)
-    people = list(db.session.scalars(select(Person).where(Person.enterprise_id == ent.id, Person.status == "active")))
+    people = list(
+        db.session.scalars(select(Person).where(Person.enterprise_id == ent.id, Person.status == "active"))
+    )
     cs.assign(course, people, assigned_by=users[1])
     db.session.commit()
     out.update(course_id=course.id, video_lesson_id=video.id, enrolled=len(people))
@@ -312,7 +366,9 @@ def pages_setup(url: str, size: str, media: str) -> dict[str, Any]:
 
 
 @task
-def count_queries(url: str, accounts: dict[str, str], password: str, paths: dict[str, list[str]]) -> dict[str, Any]:
+def count_queries(
+    url: str, accounts: dict[str, str], password: str, paths: dict[str, list[str]]
+) -> dict[str, Any]:
     """SQL statements per request for each page (second request, warm), through the test client."""
     from sqlalchemy import event
 
@@ -334,8 +390,9 @@ def count_queries(url: str, accounts: dict[str, str], password: str, paths: dict
         for path in paths.get(who, []):
             for _ in range(2):  # the second, warm request counts
                 count["n"] = 0
-                resp = client.get(path)
-            out[path] = {"queries": count["n"], "status": resp.status_code}
+                with Timer() as t:
+                    resp = client.get(path)
+            out[path] = {"queries": count["n"], "status": resp.status_code, "seconds": t.seconds}
     return out
 
 
@@ -355,8 +412,16 @@ def bench_sessions(url: str, n: int, enterprise_id: int, out: str, line: str) ->
     from lms.org.services import start_session
 
     app = make_app(url)
-    users = list(db.session.scalars(select(User).where(User.enterprise_id == enterprise_id, User.app_role == "learner",
-                                                       User.person_id.is_not(None)).order_by(User.id).limit(n)))
+    users = list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.enterprise_id == enterprise_id, User.app_role == "learner", User.person_id.is_not(None)
+            )
+            .order_by(User.id)
+            .limit(n)
+        )
+    )
     serializer = app.session_interface.get_signing_serializer(app)
     cookie_name = app.config["SESSION_COOKIE_NAME"]
     lines = []
@@ -369,7 +434,9 @@ def bench_sessions(url: str, n: int, enterprise_id: int, out: str, line: str) ->
             session["_user_id"] = ls.token
             session["_fresh"] = True
             cookie = serializer.dumps(dict(session))
-        lines.append(line.replace("{cookie}", f"{cookie_name}={cookie}").replace("{csrf}", csrf).replace("{i}", str(i)))
+        lines.append(
+            line.replace("{cookie}", f"{cookie_name}={cookie}").replace("{csrf}", csrf).replace("{i}", str(i))
+        )
     db.session.commit()
     Path(out).write_text("\n".join(lines) + "\n")
     return {"sessions": len(lines)}
@@ -385,11 +452,15 @@ def heartbeat_check(url: str, lesson_id: int) -> dict[str, Any]:
 
     make_app(url)
     return {
-        "playback_sessions": db.session.scalar(select(func.count()).select_from(PlaybackSession)
-                                               .where(PlaybackSession.lesson_id == lesson_id)),
-        "progress_rows": db.session.scalar(select(func.count()).select_from(LessonProgress)
-                                           .where(LessonProgress.lesson_id == lesson_id)),
-        "credited_seconds": float(db.session.scalar(select(func.coalesce(func.sum(Enrolment.credited_seconds), 0))) or 0),
+        "playback_sessions": db.session.scalar(
+            select(func.count()).select_from(PlaybackSession).where(PlaybackSession.lesson_id == lesson_id)
+        ),
+        "progress_rows": db.session.scalar(
+            select(func.count()).select_from(LessonProgress).where(LessonProgress.lesson_id == lesson_id)
+        ),
+        "credited_seconds": float(
+            db.session.scalar(select(func.coalesce(func.sum(Enrolment.credited_seconds), 0))) or 0
+        ),
     }
 
 
@@ -410,17 +481,31 @@ def attendance_setup(url: str, code: str, rows: int, people: int, path: str) -> 
 
     make_app(url)
     ent = db.session.scalar(select(Enterprise).where(Enterprise.code == code))
-    staff = list(db.session.execute(
-        select(Person.employee_no, Person.name, Department.path).join(Department, Department.id == Person.department_id,
-                                                                        isouter=True)
-        .where(Person.enterprise_id == ent.id, Person.status == "active").order_by(Person.id).limit(people)))
+    staff = list(
+        db.session.execute(
+            select(Person.employee_no, Person.name, Department.path)
+            .join(Department, Department.id == Person.department_id, isouter=True)
+            .where(Person.enterprise_id == ent.id, Person.status == "active")
+            .order_by(Person.id)
+            .limit(people)
+        )
+    )
     n_sessions = -(-rows // len(staff))
     sessions = []
     for i in range(n_sessions):
         start = dt.datetime(2026, 3, 2, 8, 30) + dt.timedelta(days=i)
-        sessions.append(offline.create_session(ent.id, topic=f"{rows}人次签到压测第{i + 1}场", starts_at=start,
-                                               ends_at=start + dt.timedelta(hours=4), hours=4, category="消防安全",
-                                               level="company", instructor="戴伟"))
+        sessions.append(
+            offline.create_session(
+                ent.id,
+                topic=f"{rows}人次签到压测第{i + 1}场",
+                starts_at=start,
+                ends_at=start + dt.timedelta(hours=4),
+                hours=4,
+                category="消防安全",
+                level="company",
+                instructor="戴伟",
+            )
+        )
     db.session.commit()
 
     def lines():
@@ -454,8 +539,14 @@ def attendance_import(url: str, code: str, path: str, dry_run: bool) -> dict[str
             db.session.commit()
         else:
             db.session.rollback()
-    return {"seconds": t.seconds, "peak_mb": peak_rss_mb(), "committed": result.committed, "created": result.created,
-            "summary": result.summary(), "first_errors": result.errors[:3]}
+    return {
+        "seconds": t.seconds,
+        "peak_mb": peak_rss_mb(),
+        "committed": result.committed,
+        "created": result.created,
+        "summary": result.summary(),
+        "first_errors": result.errors[:3],
+    }
 
 
 # ------------------------------------------------------------------------------------------- coverage
@@ -491,13 +582,17 @@ def coverage_hand(url: str, code: str, repeat: int = 3) -> dict[str, Any]:
     times, rows = [], []
     for _ in range(repeat):
         with Timer() as t:
-            rows = db.session.execute(text(HAND_QUERY), {"ent": ent_id, "since": since, "cutoff": since}).all()
+            rows = db.session.execute(
+                text(HAND_QUERY), {"ent": ent_id, "since": since, "cutoff": since}
+            ).all()
         times.append(t.seconds)
     return {"seconds": min(times), "all": times, "groups": len(rows), "people": sum(r[1] for r in rows)}
 
 
 @task
-def coverage_pages(url: str, username: str, password: str, paths: list[str], repeat: int = 3) -> dict[str, Any]:
+def coverage_pages(
+    url: str, username: str, password: str, paths: list[str], repeat: int = 3
+) -> dict[str, Any]:
     """The product: each coverage page or export through the app (test client, signed in), best of ``repeat``."""
     app = make_app(url)
     app.config["WTF_CSRF_ENABLED"] = False
@@ -512,8 +607,13 @@ def coverage_pages(url: str, username: str, password: str, paths: list[str], rep
                 resp = client.get(path)
                 size = len(resp.get_data())
             times.append(t.seconds)
-        out[path] = {"seconds": min(times), "all": times, "status": resp.status_code, "bytes": size,
-                     "lines": resp.get_data().count(b"\n") if "format=csv" in path else None}
+        out[path] = {
+            "seconds": min(times),
+            "all": times,
+            "status": resp.status_code,
+            "bytes": size,
+            "lines": resp.get_data().count(b"\n") if "format=csv" in path else None,
+        }
     out["peak_mb"] = peak_rss_mb()
     return out
 
@@ -534,10 +634,17 @@ def exam_setup(url: str, code: str, questions: int) -> dict[str, Any]:
     ent = db.session.scalar(select(Enterprise).where(Enterprise.code == code))
     bank = qs.create_bank(ent.id, f"压测题库{questions}-{int(time.time())}")
     for i in range(questions + 10):
-        qs.create_question(bank, type="single_choice", stem=f"第{i + 1}题：进入有限空间作业前，应当首先做什么？",
-                           options=["通风、检测", "直接进入", "只戴口罩", "无需审批"], key=0, category="有限空间")
-    exam = qs.create_exam(ent.id, title=f"有限空间作业安全考试（{questions}题）", time_limit_minutes=120,
-                          attempts_allowed=1)
+        qs.create_question(
+            bank,
+            type="single_choice",
+            stem=f"第{i + 1}题：进入有限空间作业前，应当首先做什么？",
+            options=["通风、检测", "直接进入", "只戴口罩", "无需审批"],
+            key=0,
+            category="有限空间",
+        )
+    exam = qs.create_exam(
+        ent.id, title=f"有限空间作业安全考试（{questions}题）", time_limit_minutes=120, attempts_allowed=1
+    )
     qs.add_rule(exam, kind="draw", bank_id=bank.id, count=questions, points=2)
     qs.publish_exam(exam)
     db.session.commit()
@@ -553,13 +660,18 @@ def exam_check(url: str, exam_id: int) -> dict[str, Any]:
     from quizzes.models import Attempt, AttemptAnswer, AttemptQuestion
 
     make_app(url)
-    attempts = dict(db.session.execute(select(Attempt.status, func.count()).where(Attempt.exam_id == exam_id)
-                                       .group_by(Attempt.status)).all())
+    attempts = dict(
+        db.session.execute(
+            select(Attempt.status, func.count()).where(Attempt.exam_id == exam_id).group_by(Attempt.status)
+        ).all()
+    )
     stored = db.session.scalar(
-        select(func.count()).select_from(AttemptAnswer)
+        select(func.count())
+        .select_from(AttemptAnswer)
         .join(AttemptQuestion, AttemptQuestion.id == AttemptAnswer.attempt_question_id)
         .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
-        .where(Attempt.exam_id == exam_id, AttemptAnswer.answer.is_not(None), AttemptAnswer.seq > 0))
+        .where(Attempt.exam_id == exam_id, AttemptAnswer.answer.is_not(None), AttemptAnswer.seq > 0)
+    )
     return {"attempts": attempts, "answers_stored": stored}
 
 

@@ -16,14 +16,62 @@ MAX_RATIO = 1.1
 
 def hand_command(ffmpeg: str, src: Path, out: Path) -> list[str]:
     """What an operator would type: one decode, split to two scaled H.264/AAC MP4s and a poster frame."""
-    enc = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-profile:v", "main",
-           "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart"]
-    graph = ("[0:v]split=3[a][b][c];[a]scale=-2:720,setsar=1[v720];[b]scale=-2:360,setsar=1[v360];"
-             "[c]trim=start=1,scale=-2:'min(720,ih)',setsar=1[poster]")
-    return [ffmpeg, "-nostdin", "-y", "-v", "error", "-i", str(src), "-filter_complex", graph,
-            "-map", "[v720]", "-map", "0:a", *enc, str(out / "720p.mp4"),
-            "-map", "[v360]", "-map", "0:a", *enc, str(out / "360p.mp4"),
-            "-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(out / "poster.jpg")]
+    enc = [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "23",
+        "-pix_fmt",
+        "yuv420p",
+        "-profile:v",
+        "main",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-ac",
+        "2",
+        "-movflags",
+        "+faststart",
+    ]
+    graph = (
+        "[0:v]split=3[a][b][c];[a]scale=-2:720,setsar=1[v720];[b]scale=-2:360,setsar=1[v360];"
+        "[c]trim=start=1,scale=-2:'min(720,ih)',setsar=1[poster]"
+    )
+    return [
+        ffmpeg,
+        "-nostdin",
+        "-y",
+        "-v",
+        "error",
+        "-i",
+        str(src),
+        "-filter_complex",
+        graph,
+        "-map",
+        "[v720]",
+        "-map",
+        "0:a",
+        *enc,
+        str(out / "720p.mp4"),
+        "-map",
+        "[v360]",
+        "-map",
+        "0:a",
+        *enc,
+        str(out / "360p.mp4"),
+        "-map",
+        "[poster]",
+        "-frames:v",
+        "1",
+        "-q:v",
+        "3",
+        "-update",
+        "1",
+        str(out / "poster.jpg"),
+    ]
 
 
 def run(quick: bool, log: Any) -> list[Any]:
@@ -55,7 +103,17 @@ def run(quick: bool, log: Any) -> list[Any]:
     probe(src, ffmpeg=ffmpeg)
     probe_seconds = time.perf_counter() - t
     log(f"video probe + integrity checks alone: {probe_seconds:.1f} s")
-    return [time_ratio("video", f"{seconds} s 1080p -> 720p + 360p + poster", min(results["ours"]), min(results["hand"]),
-                       MAX_RATIO, note=f"includes {probe_seconds:.1f} s of probe + integrity checks", ffmpeg=ffmpeg,
-                       runs_ours=[round(x, 1) for x in results["ours"]], runs_hand=[round(x, 1) for x in results["hand"]],
-                       probe_seconds=round(probe_seconds, 2))]
+    return [
+        time_ratio(
+            "video",
+            f"{seconds} s 1080p -> 720p + 360p + poster",
+            min(results["ours"]),
+            min(results["hand"]),
+            MAX_RATIO,
+            note=f"includes {probe_seconds:.1f} s of probe + integrity checks",
+            ffmpeg=ffmpeg,
+            runs_ours=[round(x, 1) for x in results["ours"]],
+            runs_hand=[round(x, 1) for x in results["hand"]],
+            probe_seconds=round(probe_seconds, 2),
+        )
+    ]
