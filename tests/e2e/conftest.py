@@ -131,7 +131,7 @@ def page(request: pytest.FixtureRequest, browser: Any, live_server: dict[str, An
         accept_downloads=True,
     )
     pg = ctx.new_page()
-    pg.set_default_timeout(20_000)
+    pg.set_default_timeout(40_000)  # a loaded 2-core CI machine is slow; a real hang still fails
     pg.base = live_server["url"]
     pg.viewport_name = vp
     SHOTS.mkdir(parents=True, exist_ok=True)
