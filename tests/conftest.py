@@ -59,6 +59,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     for item in items:
         if "/tests/e2e/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.xdist_group("e2e"))
+            item.add_marker(pytest.mark.e2e)
 
 
 def _reset_schema(url: str) -> None:
