@@ -306,6 +306,6 @@ def demo_cmd(size: str, records: bool) -> None:
 
     wait_for_idle()
     click.echo("")
-    click.echo("Demo logins (password: %s):" % logins["password"])
+    click.echo(f"Demo logins (password: {logins['password']}):")
     for username, what in logins["accounts"]:
         click.echo(f"  {username:<12} {what}")

@@ -9,7 +9,16 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from lms.core.db import db
-from lms.org.models import ADMIN, EVALUATOR, LEARNER, MANAGER, REGULATOR, TRAINER, Enterprise, RegulatorAssignment
+from lms.org.models import (
+    ADMIN,
+    EVALUATOR,
+    LEARNER,
+    MANAGER,
+    REGULATOR,
+    TRAINER,
+    Enterprise,
+    RegulatorAssignment,
+)
 
 T = TypeVar("T")
 
