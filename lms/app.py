@@ -196,6 +196,14 @@ def _init_errors(app: Flask) -> None:
     def _csrf(e: CSRFError) -> Any:
         return render_error(400, _("The form expired or was sent from elsewhere. Reload the page and submit again."))
 
+    from sqlalchemy.exc import IntegrityError
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(e: IntegrityError) -> Any:
+        # Two requests raced for the same unique row (the database refused the second): nothing was saved.
+        logging.getLogger(__name__).warning("integrity conflict on %s: %s", request.path, e.orig)
+        return render_error(409)
+
     @app.errorhandler(DomainError)
     def _domain(e: DomainError) -> Any:
         db.session.rollback()

@@ -643,6 +643,14 @@ def import_attendance(
     resolutions = {str(k): v for k, v in (resolutions or {}).items()}
     if session is not None and session.enterprise_id != enterprise.id:
         raise DomainError("the session is not part of this enterprise")
+    if not dry_run:
+        # Two trainers committing sheets at the same moment take turns (PostgreSQL row lock; SQLite's write
+        # lock already serialises): the second sees the first one's records and changes nothing twice.
+        from sqlalchemy import select as _select
+
+        from lms.org.models import Enterprise as _Enterprise
+
+        db.session.execute(_select(_Enterprise.id).where(_Enterprise.id == enterprise.id).with_for_update())
     try:
         tables = read_tables(
             source, filename, FIELDS, REQUIRED, all_sheets=True, max_bytes=max_bytes or MAX_UPLOAD_BYTES
