@@ -15,8 +15,12 @@ def main() -> None:
     m = data["machine"]
     print(
         f"Run of {data['when']} on {m['cpu']}, {m['cores']} cores, {m['ram_mb']:,} MB RAM, {m['os']}, "
-        f"Python {m['python']}{' (quick)' if data.get('quick') else ''}.\n"
+        f"Python {m['python']}{' (quick)' if data.get('quick') else ''}."
     )
+    when = data.get("section_when") or {}
+    if when:
+        print("Sections measured at: " + "; ".join(f"{k} {v.replace('T', ' ')}" for k, v in when.items()) + ".")
+    print()
     print("| bench | workload | ours | limit (same run) | ratio | target | met? |")
     print("|---|---|---|---|---|---|---|")
     for r in data["rows"]:

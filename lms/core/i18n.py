@@ -61,16 +61,21 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+_PACKAGE_DIRS: dict[str, Path | None] = {}
+
+
 def _package_dir_of(blueprint_name: str | None) -> Path | None:
+    """The catalogue folder of a blueprint's package (looked up on disk once per blueprint)."""
     from flask import current_app
 
     if not blueprint_name:
         return None
-    bp = current_app.blueprints.get(blueprint_name.split(".")[0])
-    if bp is None:
-        return None
-    d = Path(bp.root_path) / "translations"
-    return d if d.exists() else None
+    name = blueprint_name.split(".")[0]
+    if name not in _PACKAGE_DIRS:
+        bp = current_app.blueprints.get(name)
+        d = Path(bp.root_path) / "translations" if bp is not None else None
+        _PACKAGE_DIRS[name] = d if d is not None and d.exists() else None
+    return _PACKAGE_DIRS[name]
 
 
 def install_package_domain(app: object) -> None:

@@ -67,7 +67,17 @@ def test_trainer_uploads_phone_video_learner_resumes(page, live_server, tmp_path
     page.wait_for_function("() => document.querySelector('video').currentTime > 2.2", timeout=15_000)
     page.evaluate("v => v.pause()", video.element_handle())
     paused_at = page.evaluate("() => document.querySelector('video').currentTime")
-    page.wait_for_timeout(1500)  # the pause heartbeat
+    # Wait until the server has the pause heartbeat (a loaded machine may take a while), then reload.
+    for _ in range(40):
+        saved = db_value(
+            live_server,
+            "SELECT max(last_position) FROM course_lesson_progress WHERE lesson_id = :l",
+            l=lesson_id,
+        )
+        if saved and saved > 1:
+            break
+        page.wait_for_timeout(250)
+    assert saved and saved > 1, f"the pause heartbeat never reached the server (last position {saved})"
     w, h = page.evaluate(
         "() => [document.querySelector('video').videoWidth, document.querySelector('video').videoHeight]"
     )
