@@ -53,7 +53,8 @@ from lms.org.access import (
     acting_enterprise_id,
     get_scoped,
 )
-from lms.org.models import ADMIN, EVALUATOR, MANAGER, Department, Post, ResponsibilityRole, User
+from lms.org.models import ADMIN, EVALUATOR, MANAGER, User
+from lms.org.services import set_audience_choices
 
 
 class _NoticesLabel:
@@ -664,24 +665,7 @@ def notices_list():
 
 def _notice_form(ent_id: int, notice: Notice | None = None) -> NoticeForm:
     form = NoticeForm()
-    form.departments.choices = [
-        (d.id, d.path)
-        for d in db.session.scalars(
-            select(Department).where(Department.enterprise_id == ent_id).order_by(Department.path)
-        )
-    ]
-    form.posts.choices = [
-        (p.id, p.name)
-        for p in db.session.scalars(select(Post).where(Post.enterprise_id == ent_id).order_by(Post.name))
-    ]
-    form.roles.choices = [
-        (r.id, r.name)
-        for r in db.session.scalars(
-            select(ResponsibilityRole)
-            .where(ResponsibilityRole.enterprise_id == ent_id)
-            .order_by(ResponsibilityRole.sort_order)
-        )
-    ]
+    set_audience_choices(form, ent_id)
     if notice is not None and request.method == "GET":
         form.title.data, form.body.data, form.audience_all.data = (
             notice.title,

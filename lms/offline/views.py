@@ -43,6 +43,7 @@ from lms.org.access import (
     get_scoped,
 )
 from lms.org.models import EVALUATOR, LEARNER, Department, Person, Post, ResponsibilityRole, User
+from lms.org.services import set_audience_choices
 
 nav_item("offline.sessions", lazy_pgettext("menu", "Classroom sessions"), STAFF, order=35)
 nav_item("offline.mine", lazy_pgettext("menu", "My classroom sessions"), (LEARNER, EVALUATOR), order=35)
@@ -137,24 +138,7 @@ def _attendee_counts(session_ids: list[int]) -> dict[int, int]:
 
 def _session_form(ent_id: int) -> SessionForm:
     form = SessionForm()
-    form.departments.choices = [
-        (d.id, d.path)
-        for d in db.session.scalars(
-            select(Department).where(Department.enterprise_id == ent_id).order_by(Department.path)
-        )
-    ]
-    form.posts.choices = [
-        (p.id, p.name)
-        for p in db.session.scalars(select(Post).where(Post.enterprise_id == ent_id).order_by(Post.name))
-    ]
-    form.roles.choices = [
-        (r.id, r.name)
-        for r in db.session.scalars(
-            select(ResponsibilityRole)
-            .where(ResponsibilityRole.enterprise_id == ent_id)
-            .order_by(ResponsibilityRole.sort_order)
-        )
-    ]
+    set_audience_choices(form, ent_id)
     return form
 
 

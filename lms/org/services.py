@@ -408,3 +408,28 @@ def set_enabled(user: User, enabled: bool) -> None:
     user.is_enabled = enabled
     if not enabled:
         revoke_sessions(user)
+
+
+def set_audience_choices(form: object, enterprise_id: int) -> None:
+    """Fill a form's ``departments``, ``posts`` and ``roles`` multi-selects with the enterprise's own.
+
+    Courses (enrol by …), classroom sessions (target audience) and notices (addressed to …) share this.
+    """
+    form.departments.choices = [  # type: ignore[attr-defined]
+        (d.id, d.path)
+        for d in db.session.scalars(
+            select(Department).where(Department.enterprise_id == enterprise_id).order_by(Department.path)
+        )
+    ]
+    form.posts.choices = [  # type: ignore[attr-defined]
+        (p.id, p.name)
+        for p in db.session.scalars(select(Post).where(Post.enterprise_id == enterprise_id).order_by(Post.name))
+    ]
+    form.roles.choices = [  # type: ignore[attr-defined]
+        (r.id, r.name)
+        for r in db.session.scalars(
+            select(ResponsibilityRole)
+            .where(ResponsibilityRole.enterprise_id == enterprise_id)
+            .order_by(ResponsibilityRole.sort_order)
+        )
+    ]
