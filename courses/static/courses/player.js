@@ -61,9 +61,18 @@
     }).catch(function () { /* the next heartbeat carries on */ });
   }
 
+  // Resume where the learner stopped. The metadata may already be loaded (a cached video) before this script
+  // runs, in which case the event has passed: apply it at once.
+  var resumed = false;
+  function applyResume() {
+    if (resumed || switching || !(video.duration > 0)) { return; }
+    resumed = true;
+    if (resume > 1 && resume < video.duration - 2) { video.currentTime = resume; }
+  }
+  if (video.readyState >= 1) { applyResume(); }
   video.addEventListener("loadedmetadata", function () {
     if (switching) { return; }
-    if (resume > 1 && resume < video.duration - 2) { video.currentTime = resume; }
+    applyResume();
   });
 
   video.addEventListener("timeupdate", function () {
