@@ -23,7 +23,8 @@ from lms.core.permissions import roles
 from lms.core.requests import float_field, json_object
 from lms.core.storage import send_stored
 from lms.org.access import EVERYONE_IN_ENTERPRISE, STAFF, acting_enterprise_id
-from lms.org.models import ADMIN, Department, Person, Post, ResponsibilityRole
+from lms.org.models import ADMIN, Person
+from lms.org.services import set_audience_choices
 
 from . import bp, services
 from . import progress as prog
@@ -696,24 +697,7 @@ def assign(course_id: int):
     course = _course_or_404(course_id)
     ent = _ent()
     form = EnrolForm()
-    depts = list(
-        db.session.scalars(
-            select(Department).where(Department.enterprise_id == ent).order_by(Department.path)
-        )
-    )
-    form.departments.choices = [(d.id, d.path) for d in depts]
-    form.posts.choices = [
-        (p.id, p.name)
-        for p in db.session.scalars(select(Post).where(Post.enterprise_id == ent).order_by(Post.name))
-    ]
-    form.roles.choices = [
-        (r.id, r.name)
-        for r in db.session.scalars(
-            select(ResponsibilityRole)
-            .where(ResponsibilityRole.enterprise_id == ent)
-            .order_by(ResponsibilityRole.sort_order)
-        )
-    ]
+    set_audience_choices(form, ent)
     preview = None
     if form.validate_on_submit():
         people = services.people_for(
