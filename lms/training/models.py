@@ -87,10 +87,19 @@ class Requirement(TimestampMixin, Base):
     tracked_from: Mapped[dt.date | None] = mapped_column(Date)
     preset_key: Mapped[str | None] = mapped_column(String(64))  # statutory preset this row came from
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Issue a certificate (certificates package) to each person who fulfils it, once per validity period.
+    issue_certificate: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     @property
     def category_list(self) -> list[str]:
         return [c for c in (self.categories or "").split("|") if c]
+
+    @property
+    def hours(self) -> Decimal:
+        """The hours a certificate of this requirement shows (hours requirements; 0 otherwise)."""
+        if self.kind != KIND_HOURS:
+            return Decimal("0")
+        return self.hours_required or Decimal("0")
 
 
 class Exemption(Base):
@@ -173,3 +182,49 @@ class CoverageSnapshot(Base):
     late: Mapped[int] = mapped_column(Integer, default=0)
     due_soon: Mapped[int] = mapped_column(Integer, default=0)
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StatusRow(Base):
+    """The status of one person against one requirement as of ``StatusState.as_of`` (a cache).
+
+    ``status.status_query`` is the truth; this table holds its rows for today so that dashboards read a table
+    instead of evaluating the ledger. ``lms.training.cache`` fills it (whole enterprise once a day or after a
+    change of requirements or departments; single people after a change of their records, roles, post…);
+    ``lms.training.listeners`` marks what a change makes stale, in the same transaction as the change.
+    """
+
+    __tablename__ = "training_status"
+    __table_args__ = (Index("ix_training_status_enterprise_status", "enterprise_id", "status"),)
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    requirement_id: Mapped[int] = mapped_column(
+        ForeignKey("training_requirement.id", ondelete="CASCADE"), primary_key=True
+    )
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    hours_done: Mapped[Decimal | None] = mapped_column(Numeric(9, 2))
+    hours_due: Mapped[Decimal | None] = mapped_column(Numeric(9, 2))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    since: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class StatusState(Base):
+    """Per enterprise: the day ``training_status`` was computed for (NULL: stale, recompute everything)."""
+
+    __tablename__ = "training_status_state"
+
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), primary_key=True)
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
+    refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatusDirty(Base):
+    """A person whose cached status rows are stale (their records, roles, post… changed since)."""
+
+    __tablename__ = "training_status_dirty"
+
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # no FK: the person may be gone
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
