@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from lms.core import signals
 from lms.core.db import db, utcnow
@@ -186,16 +186,8 @@ def heartbeat(
         rate = 1.0
     max_rate = max(0.25, float(course.max_playback_rate or 1.0))
 
-    lp = progress_for(enrolment, lesson)
-    assert lp is not None
+    lp, ps = _progress_and_playback(enrolment, lesson, token)
     _start(enrolment, lp, now)
-    ps = db.session.scalar(
-        select(PlaybackSession).where(
-            PlaybackSession.enrolment_id == enrolment.id,
-            PlaybackSession.lesson_id == lesson.id,
-            PlaybackSession.token == token,
-        )
-    )
     credited, reason = 0.0, "started"
     if ps is None:
         db.session.add(
@@ -237,19 +229,74 @@ def heartbeat(
                 if allowed < delta - 1e-6 and reason == "credited":
                     reason = "other-tab" if since != ps.last_wall else "capped"
                 end = old + allowed
-                lp.intervals, credited = add_interval(lp.intervals, old, end)
-                lp.furthest_position = max(lp.furthest_position or 0.0, end)
-                enrolment.credited_seconds = (enrolment.credited_seconds or 0.0) + credited
-                enrolment.credited_wall_until = now
+                merged, credited, covered = _add_and_cover(lp.intervals, old, end)
+                if credited > 0:
+                    # Only what is newly covered touches the progress and the enrolment: re-watching a
+                    # stretch already credited rewrites neither (and leaves its real time to other tabs).
+                    lp.intervals, lp.credited_seconds = merged, covered
+                    lp.furthest_position = max(lp.furthest_position or 0.0, end)
+                    enrolment.credited_seconds = (enrolment.credited_seconds or 0.0) + credited
+                    enrolment.credited_wall_until = now
         ps.last_wall, ps.last_position, ps.playing = now, position, playing
     lp.last_position = position
-    lp.credited_seconds = covered_seconds(lp.intervals or [])
+    if lp.credited_seconds is None:
+        lp.credited_seconds = covered_seconds(lp.intervals or [])
     completed = lp.status == COMPLETED
     if not completed and lp.credited_seconds >= float(course.completion_threshold or 0.9) * duration - 1e-6:
         complete_lesson(enrolment, lesson, now=now)
         completed = True
     db.session.flush()
     return HeartbeatResult(credited, lp.credited_seconds, duration, lp.furthest_position, completed, reason)
+
+
+def _add_and_cover(
+    intervals: Iterable[Sequence[float]] | None, start: float, end: float
+) -> tuple[list[list[float]], float, float]:
+    """``add_interval`` that also returns the covered total: (merged, newly covered seconds, covered)."""
+    before = list(intervals or [])
+    merged = merge_intervals([*before, [start, end]])
+    covered = round(sum(b - a for a, b in merged), 3)
+    return merged, max(0.0, round(covered - covered_seconds(before), 3)), covered
+
+
+def _progress_and_playback(
+    enrolment: Enrolment, lesson: Lesson, token: str
+) -> tuple[LessonProgress, PlaybackSession | None]:
+    """The lesson progress (created on demand, not flushed) and this tab's playback session, in one query."""
+    row = db.session.execute(
+        select(LessonProgress, PlaybackSession)
+        .outerjoin(
+            PlaybackSession,
+            and_(
+                PlaybackSession.enrolment_id == LessonProgress.enrolment_id,
+                PlaybackSession.lesson_id == LessonProgress.lesson_id,
+                PlaybackSession.token == token,
+            ),
+        )
+        .where(LessonProgress.enrolment_id == enrolment.id, LessonProgress.lesson_id == lesson.id)
+    ).first()
+    if row is not None:
+        return row[0], row[1]
+    # The first heartbeat of this lesson (rare): no progress row yet; a playback session cannot exist
+    # without one, but look it up rather than assume.
+    ps = db.session.scalar(
+        select(PlaybackSession).where(
+            PlaybackSession.enrolment_id == enrolment.id,
+            PlaybackSession.lesson_id == lesson.id,
+            PlaybackSession.token == token,
+        )
+    )
+    lp = LessonProgress(
+        enrolment_id=enrolment.id,
+        lesson_id=lesson.id,
+        status=NOT_STARTED,
+        intervals=[],
+        credited_seconds=0.0,
+        furthest_position=0.0,
+        last_position=0.0,
+    )
+    db.session.add(lp)
+    return lp, ps
 
 
 def mark_read(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = None) -> LessonProgress:

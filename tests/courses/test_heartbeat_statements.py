@@ -1,0 +1,132 @@
+"""SQL statements per video heartbeat: a ceiling that fails if per-object lookups come back.
+
+A heartbeat is the hottest write of the product (every viewer, every few seconds). One credited heartbeat
+needs: the login session (with the user), one joined query for lesson + course + enrolment (locked), one for
+the lesson progress and the playback session, and the UPDATEs of what changed (progress, enrolment, playback
+session). Savepoint statements of the test transaction are not counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import event
+
+from courses import services
+from courses.models import Enrolment, LessonProgress, PlaybackSession
+from lms.core.db import db
+from tests.conftest import login
+
+CREDITED_CEILING = 6  # user+login session, lesson+course+enrolment, progress+playback, 3 UPDATEs
+
+
+class _Statements:
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        first = statement.lstrip().split(None, 1)[0].upper()
+        if first not in ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT"):
+            self.sql.append(statement)
+
+    def of(self, verb: str, table: str | None = None) -> list[str]:
+        return [
+            s
+            for s in self.sql
+            if s.lstrip().upper().startswith(verb) and (table is None or table in s.split("WHERE")[0])
+        ]
+
+
+def _beat(client, lesson_id: int, position: float, *, playing: bool = True, session: str = "tab-1"):
+    db.session.expunge_all()  # a fresh request: nothing already in the identity map
+    listener = _Statements()
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        r = client.post(
+            f"/courses/lessons/{lesson_id}/heartbeat",
+            json={"session": session, "position": position, "playing": playing, "rate": 1},
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert r.status_code == 200, r.data[:500]
+    return r.json, listener
+
+
+def _shift_clock(enrolment_id: int, seconds: float) -> None:
+    """Move this enrolment's playback anchors back in time, as if ``seconds`` of real time had passed."""
+    delta = dt.timedelta(seconds=seconds)
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    for ps in db.session.query(PlaybackSession).filter_by(enrolment_id=enrolment_id):
+        ps.last_wall -= delta
+    if enrolment.credited_wall_until:
+        enrolment.credited_wall_until -= delta
+    db.session.commit()
+
+
+@pytest.fixture
+def watching(client, enterprise, make_person, make_course):
+    person = make_person(enterprise)
+    course, (video,) = make_course(enterprise, duration=600.0)
+    enrolment, _ = services.enrol(course, person)
+    db.session.commit()
+    login(client, person.user)
+    return enrolment.id, video.id
+
+
+def test_credited_heartbeat_stays_under_the_statement_ceiling(client, watching):
+    enrolment_id, video_id = watching
+    _beat(client, video_id, 0)  # starts the playback session (creates rows: not the hot path)
+    position = 0.0
+    for _ in range(3):
+        _shift_clock(enrolment_id, 10)
+        position += 10
+        out, seen = _beat(client, video_id, position)
+        assert out["reason"] == "credited" and out["credited"] == pytest.approx(10)
+        assert len(seen.sql) <= CREDITED_CEILING, "\n".join(seen.sql)
+        # one locked read of the enrolment, never separate lookups of lesson, course and enrolment
+        assert len(seen.of("SELECT")) <= 3, "\n".join(seen.of("SELECT"))
+        assert len(seen.of("UPDATE", "course_lesson_progress")) == 1
+        assert len(seen.of("UPDATE", "course_enrolment")) == 1
+        assert len(seen.of("UPDATE", "course_playback_session")) == 1
+    db.session.expunge_all()
+    lp = db.session.query(LessonProgress).filter_by(enrolment_id=enrolment_id).one()
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    assert lp.intervals == [[0.0, 30.0]] and lp.last_position == 30
+    assert enrolment.credited_seconds == pytest.approx(30)
+
+
+def test_heartbeat_that_credits_nothing_rewrites_neither_intervals_nor_enrolment(client, watching):
+    enrolment_id, video_id = watching
+    _beat(client, video_id, 0)
+    _shift_clock(enrolment_id, 10)
+    _beat(client, video_id, 10)
+    _shift_clock(enrolment_id, 5)
+    # paused at the same position: only the playback anchor moves
+    out, seen = _beat(client, video_id, 10, playing=False)
+    assert out["credited"] == 0
+    assert not seen.of("UPDATE", "course_enrolment"), seen.sql
+    assert not seen.of("UPDATE", "course_lesson_progress"), seen.sql
+    assert len(seen.sql) <= CREDITED_CEILING - 2, "\n".join(seen.sql)
+    # re-watching what is already covered credits nothing: no new intervals, enrolment untouched
+    _shift_clock(enrolment_id, 5)
+    _beat(client, video_id, 0)  # backwards: moves the anchor
+    _shift_clock(enrolment_id, 5)
+    out, seen = _beat(client, video_id, 5)
+    assert out["credited"] == 0 and out["covered"] == pytest.approx(10)
+    assert not seen.of("UPDATE", "course_enrolment"), seen.sql
+    for s in seen.of("UPDATE", "course_lesson_progress"):
+        assert "intervals" not in s and "credited_seconds" not in s, s
+    db.session.expunge_all()
+    assert db.session.get(Enrolment, enrolment_id).credited_seconds == pytest.approx(10)
+
+
+def test_not_enrolled_and_unknown_lesson(client, enterprise, make_person, make_course):
+    person = make_person(enterprise)
+    course, (video,) = make_course(enterprise, duration=60.0)
+    db.session.commit()
+    login(client, person.user)
+    r = client.post(f"/courses/lessons/{video.id}/heartbeat", json={"session": "s", "position": 1})
+    assert r.status_code == 404 and r.json["reason"] == "not-enrolled"
+    r = client.post("/courses/lessons/987654/heartbeat", json={"session": "s", "position": 1})
+    assert r.status_code == 404
