@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -38,6 +39,55 @@ def _norm(value: Any) -> Any:
     return value
 
 
+def _prepare(
+    *,
+    kind: str,
+    topic: str,
+    hours: Decimal | float | int = 0,
+    completed_at: dt.datetime | None = None,
+    category: str | None = None,
+    level: str | None = None,
+    course_id: int | None = None,
+    exam_id: int | None = None,
+    score: Decimal | float | None = None,
+    passed: bool | None = None,
+    valid_until: dt.date | None = None,
+    certificate_no: str | None = None,
+) -> dict[str, Any]:
+    """Check one fact of training and return its compared values, normalised as stored."""
+    if kind not in KINDS:
+        raise DomainError(f"unknown training kind {kind!r}", field="kind")
+    if level is not None and level not in LEVELS:
+        raise DomainError(f"unknown level {level!r}", field="level")
+    hours_dec = _norm(hours if hours is not None else 0)
+    if hours_dec < 0:
+        raise DomainError("hours cannot be negative", field="hours")
+    return {
+        "kind": kind,
+        "topic": topic.strip()[:300],
+        "category": category,
+        "level": level,
+        "course_id": course_id,
+        "exam_id": exam_id,
+        "hours": hours_dec,
+        "completed_at": _norm(completed_at or utcnow()),
+        "score": _norm(score) if score is not None else None,
+        "passed": passed,
+        "valid_until": valid_until,
+        "certificate_no": certificate_no,
+    }
+
+
+def _is_same(live: TrainingRecord, values: dict[str, Any]) -> bool:
+    return all(_norm(getattr(live, k)) == values[k] for k in _COMPARED)
+
+
+def _void_replaced(live: TrainingRecord, actor: User | None) -> None:
+    live.voided_at = utcnow()
+    live.voided_by_id = actor.id if actor else None
+    live.void_reason = "replaced by a new record from the same source"
+
+
 def record(
     person: Person,
     *,
@@ -59,34 +109,27 @@ def record(
     actor: User | None = None,
 ) -> RecordResult:
     """Record a fact of training for ``person`` from ``source``; re-recording the same source replaces it."""
-    if kind not in KINDS:
-        raise DomainError(f"unknown training kind {kind!r}", field="kind")
-    if level is not None and level not in LEVELS:
-        raise DomainError(f"unknown level {level!r}", field="level")
-    hours_dec = _norm(hours if hours is not None else 0)
-    if hours_dec < 0:
-        raise DomainError("hours cannot be negative", field="hours")
-    values = {
-        "kind": kind,
-        "topic": topic.strip()[:300],
-        "category": category,
-        "level": level,
-        "course_id": course_id,
-        "exam_id": exam_id,
-        "hours": hours_dec,
-        "completed_at": _norm(completed_at or utcnow()),
-        "score": _norm(score) if score is not None else None,
-        "passed": passed,
-        "valid_until": valid_until,
-        "certificate_no": certificate_no,
-    }
+    values = _prepare(
+        kind=kind,
+        topic=topic,
+        hours=hours,
+        completed_at=completed_at,
+        category=category,
+        level=level,
+        course_id=course_id,
+        exam_id=exam_id,
+        score=score,
+        passed=passed,
+        valid_until=valid_until,
+        certificate_no=certificate_no,
+    )
     session = db.session
     live = session.scalars(
         select(TrainingRecord)
         .where(TrainingRecord.source == source, TrainingRecord.person_id == person.id, TrainingRecord.voided_at.is_(None))
         .with_for_update()
     ).first()
-    if live is not None and all(_norm(getattr(live, k)) == values[k] for k in _COMPARED):
+    if live is not None and _is_same(live, values):
         return RecordResult(live, "unchanged")
     new = TrainingRecord(
         enterprise_id=person.enterprise_id,
@@ -98,15 +141,125 @@ def record(
         **values,
     )
     if live is not None:
-        live.voided_at = utcnow()
-        live.voided_by_id = actor.id if actor else None
-        live.void_reason = "replaced by a new record from the same source"
+        _void_replaced(live, actor)
         session.flush()  # the live-source unique index must see the old row voided first
     session.add(new)
     session.flush()
     if live is not None:
         live.replaced_by_id = new.id
     return RecordResult(new, "replaced" if live is not None else "created")
+
+
+@dataclass
+class _Item:
+    person_id: int
+    enterprise_id: int
+    source: str
+    values: dict[str, Any]
+    evidence: dict[str, Any] | None
+    note: str | None
+
+
+def _item(
+    person: Person | None = None,
+    *,
+    source: str,
+    person_id: int | None = None,
+    enterprise_id: int | None = None,
+    evidence: dict[str, Any] | None = None,
+    note: str | None = None,
+    **fact: Any,
+) -> _Item:
+    if person is not None:
+        person_id, enterprise_id = person.id, person.enterprise_id
+    if person_id is None or enterprise_id is None:
+        raise TypeError("record_many: each item needs person, or person_id and enterprise_id")
+    return _Item(person_id, enterprise_id, source, _prepare(**fact), evidence, note)
+
+
+RECORD_CHUNK = 500
+
+
+def record_many(
+    items: Iterable[Mapping[str, Any]],
+    *,
+    actor: User | None = None,
+    chunk_size: int = RECORD_CHUNK,
+) -> list[RecordResult]:
+    """Record many facts of training at once; the outcome of each is what ``record`` would have given.
+
+    Each item holds ``record``'s keyword arguments (``kind``, ``topic``, ``source``, ``hours`` …) and either
+    ``person`` (a Person) or ``person_id`` and ``enterprise_id``. The items are taken in order, as if
+    ``record(**item, actor=actor)`` were called for each: re-recording a source replaces its live record (the old
+    row voided, ``replaced_by_id`` pointing at the new one), identical values leave it ``unchanged``, and the
+    same source and person twice in one call behaves as two calls. Per chunk of ``chunk_size`` items: one
+    SELECT … FOR UPDATE of the live records, one UPDATE of the replaced ones, one multi-row INSERT (ORM objects
+    through the session, so flush listeners see every record). Returns the results in the order of ``items``.
+    Like ``record``, this flushes and never commits; sends no signal.
+    """
+    results: list[RecordResult] = []
+    chunk: list[_Item] = []
+    keys: set[tuple[str, int]] = set()
+    for raw in items:
+        item = _item(**raw)
+        key = (item.source, item.person_id)
+        if key in keys or len(chunk) >= chunk_size:
+            results += _record_chunk(chunk, actor)
+            chunk, keys = [], set()
+        chunk.append(item)
+        keys.add(key)
+    if chunk:
+        results += _record_chunk(chunk, actor)
+    return results
+
+
+def _record_chunk(chunk: list[_Item], actor: User | None) -> list[RecordResult]:
+    """Record items whose (source, person) pairs are all different."""
+    session = db.session
+    sources = sorted({item.source for item in chunk})
+    person_ids = sorted({item.person_id for item in chunk})
+    live: dict[tuple[str, int], TrainingRecord] = {}
+    for rec in session.scalars(
+        select(TrainingRecord)
+        .where(
+            TrainingRecord.source.in_(sources),
+            TrainingRecord.person_id.in_(person_ids),
+            TrainingRecord.voided_at.is_(None),
+        )
+        .with_for_update()
+    ):
+        live[(rec.source, rec.person_id)] = rec
+    recorded_by_id = actor.id if actor else None
+    out: list[RecordResult] = []
+    new: list[TrainingRecord] = []
+    replaced: list[tuple[TrainingRecord, TrainingRecord]] = []
+    for item in chunk:
+        old = live.get((item.source, item.person_id))
+        if old is not None and _is_same(old, item.values):
+            out.append(RecordResult(old, "unchanged"))
+            continue
+        rec = TrainingRecord(
+            enterprise_id=item.enterprise_id,
+            person_id=item.person_id,
+            source=item.source,
+            evidence=item.evidence,
+            note=item.note,
+            recorded_by_id=recorded_by_id,
+            **item.values,
+        )
+        new.append(rec)
+        if old is not None:
+            _void_replaced(old, actor)
+            replaced.append((old, rec))
+        out.append(RecordResult(rec, "replaced" if old is not None else "created"))
+    if replaced:
+        session.flush()  # the live-source unique index must see the old rows voided first
+    if new:
+        session.add_all(new)
+        session.flush()
+    for old, rec in replaced:
+        old.replaced_by_id = rec.id
+    return out
 
 
 def void(record_id: int, *, reason: str, actor: User | None, enterprise_id: int | None = None) -> TrainingRecord:
@@ -127,17 +280,26 @@ def void(record_id: int, *, reason: str, actor: User | None, enterprise_id: int 
 
 def void_source(source: str, *, reason: str, actor: User | None = None, keep_person_ids: set[int] | None = None) -> int:
     """Void every live record of ``source`` except those of ``keep_person_ids``; return how many."""
-    q = select(TrainingRecord).where(TrainingRecord.source == source, TrainingRecord.voided_at.is_(None))
-    n = 0
-    for rec in db.session.scalars(q):
-        if keep_person_ids and rec.person_id in keep_person_ids:
-            continue
-        rec.voided_at = utcnow()
-        rec.voided_by_id = actor.id if actor else None
-        rec.void_reason = reason[:300]
-        n += 1
-    db.session.flush()
-    return n
+    session = db.session
+    # Ids first (tuples, not objects): a source may hold tens of thousands of live rows, most of them kept.
+    ids = [
+        rec_id
+        for rec_id, person_id in session.execute(
+            select(TrainingRecord.id, TrainingRecord.person_id).where(
+                TrainingRecord.source == source, TrainingRecord.voided_at.is_(None)
+            )
+        )
+        if not (keep_person_ids and person_id in keep_person_ids)
+    ]
+    voided_by_id = actor.id if actor else None
+    for start in range(0, len(ids), RECORD_CHUNK):
+        part = ids[start : start + RECORD_CHUNK]
+        for rec in session.scalars(select(TrainingRecord).where(TrainingRecord.id.in_(part))):
+            rec.voided_at = utcnow()
+            rec.voided_by_id = voided_by_id
+            rec.void_reason = reason[:300]
+    session.flush()
+    return len(ids)
 
 
 def live_records(person_id: int, *, since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[TrainingRecord]:

@@ -104,6 +104,7 @@ FIELDS: dict[str, list[str]] = {
 }
 REQUIRED = ("name",)
 MAX_UPLOAD_BYTES = 20 * 2**20
+COMMIT_CHUNK = 1000  # rows recorded per round of statements
 UPLOAD_PURPOSE = "attendance-upload"
 
 ABSENT_WORDS = {
@@ -140,9 +141,9 @@ _SESSION_NO_RE = re.compile(r"(?:#|场次编号\s*[:：]?\s*#?|^S|^场次\s*)(\d
 _DATE_IN_TEXT_RE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
-    """One data row of the sheet and what became of it."""
+    """One data row of the sheet and what became of it (slots: a sheet may have 100,000 of them)."""
 
     ref: str  # "12", or "Sheet!12" when the workbook has several sheets
     sheet: str | None
@@ -447,9 +448,9 @@ def _parse_line(
     table: Table,
     ref: str,
     session: OfflineSession | None,
-    has_presence: bool,
     result: AttendanceResult,
-) -> tuple[Line, list[dict[str, Any]]]:
+) -> tuple[Line, list[dict[str, Any]], bool]:
+    """Parse one row; the flag says whether the row counts as absent if the sheet has presence columns."""
     v = r.values
     errors: list[dict[str, Any]] = []
     line = Line(
@@ -503,19 +504,25 @@ def _parse_line(
     signature = _word(v.get("signature", ""))
     if signature in ABSENT_WORDS:
         line.absent, line.score_note = True, line.score_note or normalize_text(v.get("signature", ""))
-    if (
-        has_presence
-        and not line.absent
+    # On a prefilled sheet (one whose rows carry sign-in times or signatures), a person listed but neither
+    # signed nor signed in is absent; whether the sheet is one is known only once all its rows are read.
+    unsigned = (
+        not line.absent
         and not signed
         and signature in EMPTY_WORDS
         and line.score is None
         and line.passed is None
         and not line.score_note
         and presence not in PRESENT_WORDS
-    ):
-        # A prefilled sheet: the person is listed but neither signed nor signed in.
-        line.absent, line.score_note = True, "未签到"
-    return line, errors
+    )
+    return line, errors, unsigned
+
+
+def _has_presence(values: dict[str, str]) -> bool:
+    return (
+        _word(values.get("signed_in_at", "")) not in EMPTY_WORDS
+        or _word(values.get("signature", "")) not in EMPTY_WORDS
+    )
 
 
 def _match(line: Line, people: _People) -> None:
@@ -652,84 +659,22 @@ def import_attendance(
 
         db.session.execute(_select(_Enterprise.id).where(_Enterprise.id == enterprise.id).with_for_update())
     try:
+        # Streaming (openpyxl read-only, merged cells read from the sheet XML): rows are read one by one and
+        # never all held, so a 100,000-row sheet stays within bounded memory.
         tables = read_tables(
-            source, filename, FIELDS, REQUIRED, all_sheets=True, max_bytes=max_bytes or MAX_UPLOAD_BYTES
+            source,
+            filename,
+            FIELDS,
+            REQUIRED,
+            all_sheets=True,
+            max_bytes=max_bytes or MAX_UPLOAD_BYTES,
+            streaming=True,
         )
-    except ImportRefused as exc:
-        result.refused = True
+        _read_lines(enterprise, tables, result, session, resolutions)
+    except ImportRefused as exc:  # also raised while streaming, when a damaged part of the file is reached
+        result = AttendanceResult(filename=filename, dry_run=dry_run, refused=True)
         result.errors.append({"row": None, "field": None, "message": exc.message})
         return result
-    people = _People(enterprise.id)
-    result.people = people.info
-    several = len(tables) > 1
-    session_cache: dict[str, OfflineSession | None] = {}
-    for table in tables:
-        table_session = _table_session(enterprise.id, table, session, several, result)
-        if table_session is None and "session" not in table.columns:
-            if table.sheet and several:
-                problem = msg(
-                    'sheet "%(sheet)s" names no session of this enterprise: choose the session, name the sheet '
-                    "after it (e.g. #12) or add a 培训场次 column",
-                    sheet=table.sheet,
-                )
-            else:
-                problem = msg(
-                    "%(file)s names no session of this enterprise: choose the session, name the sheet "
-                    "after it (e.g. #12) or add a 培训场次 column",
-                    file=filename,
-                )
-            result.errors.append({"row": None, "field": "session", "message": problem})
-            continue
-        rows = list(table.rows)
-        # Rows without a sign-in time or signature count as absent only when the sheet uses those columns
-        # (a prefilled sheet); a hand-typed list of attendees with the column left blank counts everyone.
-        has_presence = any(
-            _word(r.values.get("signed_in_at", "")) not in EMPTY_WORDS
-            or _word(r.values.get("signature", "")) not in EMPTY_WORDS
-            for r in rows
-        )
-        for r in rows:
-            ref = f"{table.sheet}!{r.row}" if several else str(r.row)
-            row_session = table_session
-            session_errors: list[dict[str, Any]] = []
-            named = r.values.get("session", "")
-            if named:
-                if named not in session_cache:
-                    session_cache[named] = resolve_session_ref(enterprise.id, named)
-                row_session = session_cache[named]
-                if row_session is None:
-                    session_errors.append(
-                        {
-                            "row": r.row,
-                            "field": "session",
-                            "message": msg(
-                                "no session of this enterprise is named %(name)s", name=repr(named)
-                            ),
-                        }
-                    )
-            elif row_session is None:
-                session_errors.append(
-                    {"row": r.row, "field": "session", "message": msg("the session cell is empty")}
-                )
-            line, errors = _parse_line(r, table, ref, row_session, has_presence, result)
-            errors = session_errors + errors
-            if errors or row_session is None:
-                line.status = INVALID
-                if len(errors) == 1:
-                    line.message = errors[0]["message"]  # keeps a single problem translatable
-                else:
-                    line.message = "; ".join(e["message"] for e in errors) or msg("no session")
-            else:
-                _match(line, people)
-            choice = resolutions.get(ref)
-            if choice == "skip":
-                errors = []  # the trainer chose to leave the row out, readable or not
-            if choice == "skip" or (choice is not None and line.status != INVALID):
-                _apply_resolution(line, choice, people, errors)
-            result.errors.extend(errors)
-            if line.session is not None and line.session not in result.sessions:
-                result.sessions.append(line.session)
-            result.lines.append(line)
     if not result.lines and not result.errors:
         result.errors.append(
             {"row": None, "field": None, "message": msg("%(file)s has no attendance rows", file=filename)}
@@ -777,6 +722,93 @@ def import_attendance(
     return result
 
 
+def _read_lines(
+    enterprise: Enterprise,
+    tables: list[Table],
+    result: AttendanceResult,
+    session: OfflineSession | None,
+    resolutions: dict[str, Any],
+) -> None:
+    """Parse and match every row of the tables into ``result.lines`` (one pass over streamed rows)."""
+    people = _People(enterprise.id)
+    result.people = people.info
+    several = len(tables) > 1
+    session_cache: dict[str, OfflineSession | None] = {}
+    for table in tables:
+        table_session = _table_session(enterprise.id, table, session, several, result)
+        if table_session is None and "session" not in table.columns:
+            if table.sheet and several:
+                problem = msg(
+                    'sheet "%(sheet)s" names no session of this enterprise: choose the session, name the sheet '
+                    "after it (e.g. #12) or add a 培训场次 column",
+                    sheet=table.sheet,
+                )
+            else:
+                problem = msg(
+                    "%(file)s names no session of this enterprise: choose the session, name the sheet "
+                    "after it (e.g. #12) or add a 培训场次 column",
+                    file=result.filename,
+                )
+            result.errors.append({"row": None, "field": "session", "message": problem})
+            for _row in table.rows:  # read to the end all the same: a damaged part refuses the file
+                pass
+            continue
+        # Rows without a sign-in time or signature count as absent only when the sheet uses those columns
+        # (a prefilled sheet); a hand-typed list of attendees with the column left blank counts everyone.
+        has_presence = False
+        unsigned_lines: list[Line] = []
+        for r in table.rows:
+            if not has_presence:
+                has_presence = _has_presence(r.values)
+            ref = f"{table.sheet}!{r.row}" if several else str(r.row)
+            row_session = table_session
+            session_errors: list[dict[str, Any]] = []
+            named = r.values.get("session", "")
+            if named:
+                if named not in session_cache:
+                    session_cache[named] = resolve_session_ref(enterprise.id, named)
+                row_session = session_cache[named]
+                if row_session is None:
+                    session_errors.append(
+                        {
+                            "row": r.row,
+                            "field": "session",
+                            "message": msg(
+                                "no session of this enterprise is named %(name)s", name=repr(named)
+                            ),
+                        }
+                    )
+            elif row_session is None:
+                session_errors.append(
+                    {"row": r.row, "field": "session", "message": msg("the session cell is empty")}
+                )
+            line, errors, unsigned = _parse_line(r, table, ref, row_session, result)
+            if unsigned:
+                unsigned_lines.append(line)
+            errors = session_errors + errors
+            if errors or row_session is None:
+                line.status = INVALID
+                if len(errors) == 1:
+                    line.message = errors[0]["message"]  # keeps a single problem translatable
+                else:
+                    line.message = "; ".join(e["message"] for e in errors) or msg("no session")
+            else:
+                _match(line, people)
+            choice = resolutions.get(ref)
+            if choice == "skip":
+                errors = []  # the trainer chose to leave the row out, readable or not
+            if choice == "skip" or (choice is not None and line.status != INVALID):
+                _apply_resolution(line, choice, people, errors)
+            result.errors.extend(errors)
+            if line.session is not None and line.session not in result.sessions:
+                result.sessions.append(line.session)
+            result.lines.append(line)
+        if has_presence:
+            for line in unsigned_lines:
+                # A prefilled sheet: the person is listed but neither signed nor signed in.
+                line.absent, line.score_note = True, "未签到"
+
+
 def _locked_problem(session: OfflineSession, actor: User | None, reason: str | None) -> str | None:
     if session.status != LOCKED:
         return None
@@ -803,7 +835,8 @@ def completed_at(session: OfflineSession) -> dt.datetime:
     return local_to_utc(session.ends_at or session.starts_at)
 
 
-def _values(session: OfflineSession, line: Line) -> dict[str, Any]:
+def _session_values(session: OfflineSession) -> dict[str, Any]:
+    """The values of a session's records that every attendee shares."""
     return {
         "kind": KIND_OFFLINE,
         "topic": session.topic,
@@ -812,9 +845,11 @@ def _values(session: OfflineSession, line: Line) -> dict[str, Any]:
         "course_id": session.course_id,
         "hours": session.hours,
         "completed_at": completed_at(session),
-        "score": line.score,
-        "passed": line.passed,
     }
+
+
+def _values(session: OfflineSession, line: Line, shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {**(shared or _session_values(session)), "score": line.score, "passed": line.passed}
 
 
 def _same(record: TrainingRecord, values: dict[str, Any]) -> bool:
@@ -828,23 +863,47 @@ def _same(record: TrainingRecord, values: dict[str, Any]) -> bool:
     return all(norm(getattr(record, key)) == norm(value) for key, value in values.items())
 
 
+_PLAN_COLUMNS = (
+    TrainingRecord.source,
+    TrainingRecord.person_id,
+    TrainingRecord.kind,
+    TrainingRecord.topic,
+    TrainingRecord.category,
+    TrainingRecord.level,
+    TrainingRecord.course_id,
+    TrainingRecord.hours,
+    TrainingRecord.completed_at,
+    TrainingRecord.score,
+    TrainingRecord.passed,
+)
+
+
+def _matched_by_session(result: AttendanceResult) -> dict[int, list[Line]]:
+    """The matched lines of each session (in sheet order), keyed by id(session)."""
+    out: dict[int, list[Line]] = defaultdict(list)
+    for line in result.lines:
+        if line.status == MATCHED and line.session is not None:
+            out[id(line.session)].append(line)
+    return out
+
+
 def _plan(result: AttendanceResult) -> None:
     """Predict created / updated / unchanged / voided per session from the live records (the dry-run figures)."""
     sources = {s.source: s for s in result.sessions}
-    live: dict[tuple[str, int], TrainingRecord] = {}
+    live: dict[tuple[str, int], Any] = {}  # rows of the compared columns: no ORM object per record
     if sources:
-        for rec in db.session.scalars(
-            select(TrainingRecord).where(
+        for rec in db.session.execute(
+            select(*_PLAN_COLUMNS).where(
                 TrainingRecord.source.in_(list(sources)), TrainingRecord.voided_at.is_(None)
             )
         ):
             live[(rec.source, rec.person_id)] = rec
+    matched = _matched_by_session(result)
     for s in result.sessions:
         figures = {"created": 0, "updated": 0, "unchanged": 0, "voided": 0, "attendees": 0, "absent": 0}
         keep = set()
-        for line in result.rows(MATCHED):
-            if line.session is not s:
-                continue
+        shared = _session_values(s)
+        for line in matched.get(id(s), ()):
             if line.absent:
                 figures["absent"] += 1
                 continue
@@ -853,7 +912,7 @@ def _plan(result: AttendanceResult) -> None:
             rec = live.get((s.source, line.person_id))  # type: ignore[arg-type]
             if rec is None:
                 figures["created"] += 1
-            elif _same(rec, _values(s, line)):
+            elif _same(rec, _values(s, line, shared)):
                 figures["unchanged"] += 1
             else:
                 figures["updated"] += 1
@@ -904,55 +963,84 @@ def _commit(
         session_db.add(upload)
         session_db.flush()
     result.upload_id = upload.id
-    person_ids = {line.person_id for line in result.rows(MATCHED)}
-    persons = (
-        {p.id: p for p in session_db.scalars(select(Person).where(Person.id.in_(person_ids)))}
-        if person_ids
-        else {}
-    )
     totals = {"created": 0, "replaced": 0, "unchanged": 0}
     voided = 0
+    matched = _matched_by_session(result)
     for s in result.sessions:
-        lines = [x for x in result.rows(MATCHED) if x.session is s]
-        existing = {
-            a.person_id: a
-            for a in session_db.scalars(select(Attendance).where(Attendance.session_id == s.id))
-        }
-        keep: set[int] = set()
-        for line in lines:
-            assert line.person_id is not None
-            record_id = None
-            if not line.absent:
+        lines = matched.get(id(s), [])
+        shared = _session_values(s)
+        keep: set[int] = set()  # attendees: their records stay live
+        listed: set[int] = set()  # everyone on the sheet: their attendance rows stay
+        # Chunks keep the statements few (one SELECT, one multi-row INSERT per table and chunk) and the memory
+        # flat: nothing per row outlives its chunk but the Line itself.
+        for start in range(0, len(lines), COMMIT_CHUNK):
+            chunk = lines[start : start + COMMIT_CHUNK]
+            attendees = [line for line in chunk if not line.absent]
+            outcomes = ledger.record_many(
+                (
+                    {
+                        "person_id": line.person_id,
+                        "enterprise_id": enterprise.id,
+                        "source": s.source,
+                        "evidence": {"upload_id": upload.id, "row": line.row, "sheet": line.sheet},
+                        **_values(s, line, shared),
+                    }
+                    for line in attendees
+                ),
+                actor=actor,
+            )
+            record_ids: dict[int, int] = {}
+            for line, outcome in zip(attendees, outcomes, strict=True):
+                assert line.person_id is not None
                 keep.add(line.person_id)
-                outcome = ledger.record(
-                    persons[line.person_id],
-                    source=s.source,
-                    actor=actor,
-                    evidence={"upload_id": upload.id, "row": line.row, "sheet": line.sheet},
-                    **_values(s, line),
-                )
                 totals[outcome.outcome] += 1
-                record_id = outcome.record.id
-            att = existing.pop(line.person_id, None)
-            if att is None:
-                att = Attendance(session_id=s.id, person_id=line.person_id)
-                session_db.add(att)
-            att.score, att.passed, att.score_note, att.absent = (
-                line.score,
-                line.passed,
-                line.score_note,
-                line.absent,
+                record_ids[line.person_id] = outcome.record.id
+            del outcomes
+            person_ids = [line.person_id for line in chunk]
+            existing = {
+                a.person_id: a
+                for a in session_db.scalars(
+                    select(Attendance).where(
+                        Attendance.session_id == s.id, Attendance.person_id.in_(person_ids)
+                    )
+                )
+            }
+            now = utcnow()
+            for line in chunk:
+                assert line.person_id is not None
+                listed.add(line.person_id)
+                att = existing.pop(line.person_id, None)
+                if att is None:
+                    att = Attendance(session_id=s.id, person_id=line.person_id)
+                    session_db.add(att)
+                att.score, att.passed, att.score_note, att.absent = (
+                    line.score,
+                    line.passed,
+                    line.score_note,
+                    line.absent,
+                )
+                att.signed_in_at, att.upload_id, att.row, att.sheet = (
+                    line.signed_in_at,
+                    upload.id,
+                    line.row,
+                    line.sheet,
+                )
+                att.record_id = record_ids.get(line.person_id)
+                att.recorded_at = now
+            del existing
+            session_db.flush()
+        # Attendance rows of people no longer on the sheet go (ids first: most rows of a session stay).
+        gone = [
+            att_id
+            for att_id, person_id in session_db.execute(
+                select(Attendance.id, Attendance.person_id).where(Attendance.session_id == s.id)
             )
-            att.signed_in_at, att.upload_id, att.row, att.sheet = (
-                line.signed_in_at,
-                upload.id,
-                line.row,
-                line.sheet,
-            )
-            att.record_id = record_id
-            att.recorded_at = utcnow()
-        for gone in existing.values():
-            session_db.delete(gone)
+            if person_id not in listed
+        ]
+        for start in range(0, len(gone), COMMIT_CHUNK):
+            part = gone[start : start + COMMIT_CHUNK]
+            for att in session_db.scalars(select(Attendance).where(Attendance.id.in_(part))):
+                session_db.delete(att)
         voided += ledger.void_source(
             s.source, reason="not on the latest sign-in sheet", actor=actor, keep_person_ids=keep or None
         )
@@ -979,7 +1067,7 @@ def _commit(
     upload.summary = result.summary()
     session_db.flush()
     for s in result.sessions:
-        ids = sorted({x.person_id for x in result.attendees if x.session is s})  # type: ignore[type-var]
+        ids = sorted({x.person_id for x in matched.get(id(s), ()) if not x.absent})  # type: ignore[type-var]
         signals.attendance_recorded.send(s, person_ids=ids, session=s)
 
 
