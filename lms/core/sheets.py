@@ -162,10 +162,16 @@ def cell_text(value: Any) -> str:
 
 def normalize_text(value: Any) -> str:
     """Return NFKC text (full-width → half-width), stripped, inner whitespace runs collapsed; None → ''."""
-    text = cell_text(value)
+    text = value if type(value) is str else cell_text(value)
     if not text:
         return ""
-    text = _ZERO_WIDTH_RE.sub("", unicodedata.normalize("NFKC", text))
+    if not text.isascii():  # ASCII is its own NFKC form
+        text = unicodedata.normalize("NFKC", text)
+    if text.isprintable():
+        # Printable text holds no zero-width character and no whitespace but ' ' (every other character
+        # that _WS_RE or _ZERO_WIDTH_RE matches is a control, format or separator character).
+        return (_WS_RE.sub(" ", text) if "  " in text else text).strip()
+    text = _ZERO_WIDTH_RE.sub("", text)
     return _WS_RE.sub(" ", text).strip()
 
 
@@ -179,7 +185,16 @@ def normalize_employee_no(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return _format_float(value) if value.is_integer() else normalize_employee_no(repr(value))
-    text = _WS_RE.sub("", _ZERO_WIDTH_RE.sub("", unicodedata.normalize("NFKC", cell_text(value))))
+    text = value if type(value) is str else cell_text(value)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    if text.isprintable():  # no zero-width character, no whitespace but ' ' (see normalize_text)
+        if " " in text:
+            text = text.replace(" ", "")
+    else:
+        text = _WS_RE.sub("", _ZERO_WIDTH_RE.sub("", text))
+    if "." not in text and "e" not in text and "E" not in text:
+        return text  # neither pattern below can match
     match = _INTEGRAL_DECIMAL_RE.match(text)
     if match:
         return match.group(1)
@@ -289,6 +304,13 @@ def parse_date(value: Any) -> dt.date | None:
     text = normalize_text(value)
     if not text:
         return None
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        # The common YYYY-MM-DD first. A 10-character text with dashes there is, for fromisoformat, only
+        # that form, which the patterns below read the same way; anything it refuses goes through them.
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
     if _SERIAL_RE.match(text):
         return _from_excel_serial(float(text), value).date()
     parsed = _parse_datetime_text(text, value)
@@ -781,7 +803,7 @@ class _StreamedMerges:
 def _read_only_rows(ws: Any, filename: str, merges: _StreamedMerges) -> Iterator[tuple[int, list[str]]]:
     try:
         for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = [cell_text(value) for value in values]
+            cells = [value if type(value) is str else cell_text(value) for value in values]
             merges.record(number, cells)
             yield number, cells
     except ImportRefused:
@@ -1028,13 +1050,20 @@ _FOOTER_WORDS = (
 
 def is_footer_row(cells: Sequence[str], first_col: int = 0) -> bool:
     """Return True for a footer line such as '培训讲师：王工' or '合计' (see the rule above)."""
-    filled = [(index, text.strip()) for index, text in enumerate(cells) if text and text.strip()]
-    if not filled:
+    # (text.strip() is empty exactly when text.isspace(); the loops below stop at the first filled cell.)
+    index = 0
+    for text in cells:
+        if text and not text.isspace():
+            break
+        index += 1
+    else:
         return False
-    index, first = filled[0]
     if index > first_col:
         return False
-    if len(filled) == 1 and (":" in first or "：" in first):
+    first = text.strip()
+    if (":" in first or "：" in first) and not any(
+        rest and not rest.isspace() for rest in cells[index + 1 :]
+    ):
         return True
     return normalize_text(first).lower().startswith(_FOOTER_WORDS)
 
@@ -1126,20 +1155,31 @@ def _build_table(
             if on_done is not None:
                 on_done()
 
+    columns = list(mapping.items())
+    merged_fill = sheet.merged_fill
+
     def _make_row(row_no: int, cells: list[str]) -> SheetRow | None:
-        if not any(text and text.strip() for text in cells):
+        for text in cells:  # the row's first filled cell (text.strip() is empty exactly when isspace())
+            if text and not text.isspace():
+                break
+        else:
             return None
         if is_footer_row(cells, first_col):
             footer.append(" ".join(text.strip() for text in cells if text and text.strip()))
             return None
-        raw = list(cells) + [""] * (width - len(cells))
+        raw = list(cells)
+        if len(raw) < width:
+            raw.extend([""] * (width - len(raw)))
         values = {}
-        for name, index in mapping.items():
+        filled = False
+        for name, index in columns:
             text = raw[index]
-            if not text.strip():
-                text = sheet.merged_fill(row_no, index) or ""
-            values[name] = normalize_text(text)
-        if not any(values.values()):
+            if not text or text.isspace():
+                text = merged_fill(row_no, index) or ""
+            values[name] = text = normalize_text(text)
+            if text:
+                filled = True
+        if not filled:
             return None  # pre-numbered template rows (only 序号 filled) or notes in unmapped columns
         return SheetRow(row=row_no, values=values, raw=raw)
 

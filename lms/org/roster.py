@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,8 +20,26 @@ from lms.core.db import db
 from lms.core.errors import ImportRefused
 from lms.core.i18n import msg
 from lms.core.sheets import normalize_employee_no, normalize_text, parse_date, read_table
-from lms.org.models import PERSON_ACTIVE, PERSON_LEFT, Enterprise, Person, PersonEvent, PersonRole, User
-from lms.org.services import UNUSABLE_PASSWORD, ensure_department, ensure_post, person_username, roles_by_name
+from lms.org.models import (
+    PERSON_ACTIVE,
+    PERSON_LEFT,
+    Department,
+    Enterprise,
+    Person,
+    PersonEvent,
+    PersonRole,
+    Post,
+    User,
+)
+from lms.org.services import (
+    UNUSABLE_PASSWORD,
+    ensure_department,
+    ensure_post,
+    person_username,
+    roles_by_name,
+    set_status,
+    split_path,
+)
 
 FIELDS: dict[str, list[str]] = {
     "employee_no": [
@@ -63,6 +81,9 @@ STATUS_WORDS = {
     "": PERSON_ACTIVE,
 }
 PHONE_RE = re.compile(r"^\+?\d{5,15}$")
+PHONE_DROP = re.compile(r"[\s-]")
+CHUNK_ROWS = 1_000  # rows written per flush / executemany
+PREVIEW_ROWS = 1_000  # rows kept in RosterResult.rows (the preview page shows 500)
 
 
 @dataclass
@@ -77,7 +98,7 @@ class RosterResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     departments_created: list[str] = field(default_factory=list)
     posts_created: list[str] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)  # per-row action for the preview
+    rows: list[dict[str, Any]] = field(default_factory=list)  # per-row action, the first PREVIEW_ROWS rows
     committed: bool = False
 
     def as_json(self) -> dict[str, Any]:
@@ -94,23 +115,30 @@ class RosterResult:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
+    """One valid row of the sheet; slots keep 100,000 of them small (the dedicated fields only)."""
+
     row: int
     employee_no: str
     name: str
     department: str
     post: str
-    roles: list[str]
+    roles: tuple[str, ...]
     hire_date: dt.date | None
     phone: str | None
     status: str
-    has: set[str]
+    has: frozenset[str]  # the sheet's columns: one set shared by every row
+    action: str = ""  # create / update / unchanged, once classified
 
 
-def _parse_rows(table: Any, role_names: set[str], result: RosterResult) -> list[_Row]:
-    parsed: list[_Row] = []
+def _parse_rows(table: Any, role_names: set[str], result: RosterResult) -> Iterator[_Row]:
+    """Yield the valid rows as the sheet is read; record the problems of the others in ``result.errors``."""
     seen: dict[str, int] = {}
+    has = frozenset(table.columns)
+    shared: dict[str, str] = {}  # department, post: a few distinct texts repeated on every row
+    role_lists: dict[str, tuple[str, ...]] = {}
+    dates: dict[str, dt.date | None] = {}  # parse_date depends on the text only
     for r in table.rows:
         v = r.values
         errs: list[tuple[str, str]] = []
@@ -129,7 +157,12 @@ def _parse_rows(table: Any, role_names: set[str], result: RosterResult) -> list[
             )
         if not name:
             errs.append(("name", msg("name is empty")))
-        roles = [x for x in ROLE_SPLIT.split(normalize_text(v.get("roles", ""))) if x]
+        roles_text = v.get("roles", "")
+        roles = role_lists.get(roles_text)
+        if roles is None:
+            roles = role_lists[roles_text] = tuple(
+                x for x in ROLE_SPLIT.split(normalize_text(roles_text)) if x
+            )
         for role in roles:
             if role not in role_names:
                 errs.append(
@@ -143,18 +176,24 @@ def _parse_rows(table: Any, role_names: set[str], result: RosterResult) -> list[
                     )
                 )
         hire: dt.date | None = None
-        try:
-            hire = parse_date(v.get("hire_date", ""))
-        except ValueError as exc:
-            errs.append(
-                (
-                    "hire_date",
-                    msg(
-                        "not a date: %(value)s (%(reason)s)", value=repr(v.get("hire_date")), reason=str(exc)
-                    ),
+        hire_text = v.get("hire_date", "")
+        if hire_text in dates:
+            hire = dates[hire_text]
+        else:
+            try:
+                hire = dates[hire_text] = parse_date(hire_text)
+            except ValueError as exc:
+                errs.append(
+                    (
+                        "hire_date",
+                        msg(
+                            "not a date: %(value)s (%(reason)s)",
+                            value=repr(v.get("hire_date")),
+                            reason=str(exc),
+                        ),
+                    )
                 )
-            )
-        phone = re.sub(r"[\s-]", "", normalize_text(v.get("phone", ""))) or None
+        phone = PHONE_DROP.sub("", normalize_text(v.get("phone", ""))) or None
         if phone and phone.endswith(".0"):
             phone = phone[:-2]
         if phone and not PHONE_RE.match(phone):
@@ -170,21 +209,20 @@ def _parse_rows(table: Any, role_names: set[str], result: RosterResult) -> list[
         if emp and emp not in seen:
             seen[emp] = r.row
         if not errs:
-            parsed.append(
-                _Row(
-                    r.row,
-                    emp,
-                    name,
-                    normalize_text(v.get("department", "")),
-                    normalize_text(v.get("post", "")),
-                    roles,
-                    hire,
-                    phone,
-                    status or PERSON_ACTIVE,
-                    set(table.columns),
-                )
+            department = normalize_text(v.get("department", ""))
+            post = normalize_text(v.get("post", ""))
+            yield _Row(
+                r.row,
+                emp,
+                name,
+                shared.setdefault(department, department),
+                shared.setdefault(post, post),
+                roles,
+                hire,
+                phone,
+                status or PERSON_ACTIVE,
+                has,
             )
-    return parsed
 
 
 def import_roster(
@@ -195,7 +233,12 @@ def import_roster(
     dry_run: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> RosterResult:
-    """Check a roster file and, unless ``dry_run`` or any row is wrong, apply it (all or nothing)."""
+    """Check a roster file and, unless ``dry_run`` or any row is wrong, apply it (all or nothing).
+
+    The sheet is read as a stream and every row checked and classified before anything is written; only
+    the rows to create or update are kept (compactly) for the commit, which writes them in chunks of
+    ``CHUNK_ROWS``. ``result.rows`` previews the first ``PREVIEW_ROWS`` rows; the counts cover them all.
+    """
     result = RosterResult(filename=filename, dry_run=dry_run)
     try:
         table = read_table(source, filename, FIELDS, REQUIRED)
@@ -203,190 +246,261 @@ def import_roster(
         result.errors.append({"row": None, "field": None, "message": exc.message})
         return result
     roles = roles_by_name(enterprise.id)
-    rows = _parse_rows(table, set(roles), result)
     session = db.session
+    # What the classification compares, as plain rows (no ORM objects: a re-import of 100,000 people).
     people = {
-        p.employee_no: p for p in session.scalars(select(Person).where(Person.enterprise_id == enterprise.id))
+        p.employee_no: p
+        for p in session.execute(
+            select(
+                Person.id,
+                Person.employee_no,
+                Person.name,
+                Person.department_id,
+                Person.post_id,
+                Person.hire_date,
+                Person.phone,
+                Person.status,
+            ).where(Person.enterprise_id == enterprise.id)
+        )
     }
-    held: dict[int, set[int]] = {}
+    held_lists: dict[int, list[int]] = {}
     for pid, rid in session.execute(
         select(PersonRole.person_id, PersonRole.role_id)
         .join(Person, Person.id == PersonRole.person_id)
         .where(Person.enterprise_id == enterprise.id)
     ):
-        held.setdefault(pid, set()).add(rid)
-    from lms.org.models import Department, Post  # local: keeps the module's import list about the flow
-
+        held_lists.setdefault(pid, []).append(rid)
+    same_sets: dict[frozenset[int], frozenset[int]] = {}  # most people hold one of a few role sets
+    held: dict[int, frozenset[int]] = {}
+    for pid, rids in held_lists.items():
+        key = frozenset(rids)
+        held[pid] = same_sets.setdefault(key, key)
+    del held_lists
     depts = {
         d.path: d
         for d in session.scalars(select(Department).where(Department.enterprise_id == enterprise.id))
     }
     posts = {p.name: p for p in session.scalars(select(Post).where(Post.enterprise_id == enterprise.id))}
-    for r in rows:
+    paths: dict[str, str] = {}  # department text -> normalised path
+    new_depts: set[str] = set()
+    new_posts: set[str] = set()
+    wanted_roles: dict[tuple[str, ...], frozenset[int]] = {}
+    to_apply: list[_Row] = []  # the rows a commit writes (none once a row is wrong)
+    counts = {"create": 0, "update": 0, "unchanged": 0}
+    for r in _parse_rows(table, set(roles), result):
+        path = ""
         if r.department:
-            from lms.org.services import split_path
-
-            path = "/".join(split_path(r.department))
-            if path not in depts and path not in result.departments_created:
+            path = paths.get(r.department)
+            if path is None:
+                path = paths[r.department] = "/".join(split_path(r.department))
+            if path not in depts and path not in new_depts:
+                new_depts.add(path)
                 result.departments_created.append(path)
-        if r.post and r.post not in posts and r.post not in result.posts_created:
+        if r.post and r.post not in posts and r.post not in new_posts:
+            new_posts.add(r.post)
             result.posts_created.append(r.post)
-    # Classify each row before writing anything so the dry run and the commit report the same figures.
-    plan: list[tuple[_Row, str]] = []
-    for r in rows:
+        # Classify each row before writing anything so the dry run and the commit report the same figures.
         person = people.get(r.employee_no)
         if person is None:
-            plan.append((r, "create"))
-            continue
-        dept = depts.get("/".join(_split(r.department))) if r.department else None
-        post = posts.get(r.post) if r.post else None
-        same = (
-            person.name == r.name
-            and (
-                "department" not in r.has
-                or (person.department_id == (dept.id if dept else None) and (dept or not r.department))
+            action = "create"
+        else:
+            dept = depts.get(path) if r.department else None
+            post = posts.get(r.post) if r.post else None
+            if "roles" in r.has:
+                wanted = wanted_roles.get(r.roles)
+                if wanted is None:
+                    wanted = wanted_roles[r.roles] = frozenset(roles[x].id for x in r.roles)
+            same = (
+                person.name == r.name
+                and (
+                    "department" not in r.has
+                    or (person.department_id == (dept.id if dept else None) and (dept or not r.department))
+                )
+                and (
+                    "post" not in r.has
+                    or (person.post_id == (post.id if post else None) and (post or not r.post))
+                )
+                and ("hire_date" not in r.has or person.hire_date == r.hire_date)
+                and ("phone" not in r.has or person.phone == r.phone)
+                and ("status" not in r.has or person.status == r.status)
+                and ("roles" not in r.has or held.get(person.id, frozenset()) == wanted)
             )
-            and (
-                "post" not in r.has
-                or (person.post_id == (post.id if post else None) and (post or not r.post))
+            action = "unchanged" if same else "update"
+        r.action = action
+        counts[action] += 1
+        if len(result.rows) < PREVIEW_ROWS:
+            result.rows.append(
+                {
+                    "row": r.row,
+                    "employee_no": r.employee_no,
+                    "name": r.name,
+                    "department": r.department,
+                    "post": r.post,
+                    "roles": list(r.roles),
+                    "action": action,
+                }
             )
-            and ("hire_date" not in r.has or person.hire_date == r.hire_date)
-            and ("phone" not in r.has or person.phone == r.phone)
-            and ("status" not in r.has or person.status == r.status)
-            and ("roles" not in r.has or held.get(person.id, set()) == {roles[x].id for x in r.roles})
-        )
-        plan.append((r, "unchanged" if same else "update"))
-    for r, action in plan:
-        setattr(
-            result,
-            {"create": "created", "update": "updated", "unchanged": "unchanged"}[action],
-            getattr(result, {"create": "created", "update": "updated", "unchanged": "unchanged"}[action]) + 1,
-        )
-        result.rows.append(
-            {
-                "row": r.row,
-                "employee_no": r.employee_no,
-                "name": r.name,
-                "department": r.department,
-                "post": r.post,
-                "roles": r.roles,
-                "action": action,
-            }
-        )
+        if result.errors:
+            to_apply.clear()  # nothing will be written: keep nothing
+        elif not dry_run and action != "unchanged":
+            to_apply.append(r)
+    result.created, result.updated, result.unchanged = counts["create"], counts["update"], counts["unchanged"]
     if dry_run or result.errors:
         return result
-    _apply(enterprise, plan, people, held, roles, depts, posts, on_progress)
+    _apply(enterprise, to_apply, people, held, roles, depts, posts, on_progress, sum(counts.values()))
     result.committed = True
     return result
 
 
-def _split(path: str) -> list[str]:
-    from lms.org.services import split_path
-
-    return split_path(path)
-
-
 def _apply(
     enterprise: Enterprise,
-    plan: list[tuple[_Row, str]],
-    people: dict[str, Person],
-    held: dict[int, set[int]],
+    rows: list[_Row],
+    people: dict[str, Any],
+    held: dict[int, frozenset[int]],
     roles: dict[str, Any],
     depts: dict[str, Any],
     posts: dict[str, Any],
     on_progress: Callable[[int, int], None] | None,
+    total: int,
 ) -> None:
+    """Write the rows to create or update, ``CHUNK_ROWS`` at a time, in the caller's transaction.
+
+    Per chunk: the people to update are loaded and changed through the ORM as before (history events, roles,
+    status through ``set_status``); the new people, their ``hired`` events, roles and accounts go in as one
+    executemany INSERT per table (no ORM objects). Nothing of a chunk is kept after it, so memory does not
+    grow with the sheet.
+    """
     session = db.session
     today = dt.date.today()
-    users = {
-        u.person_id: u
-        for u in session.scalars(
-            select(User).where(User.enterprise_id == enterprise.id, User.person_id.is_not(None))
-        )
-    }
-    total = len(plan)
-    new_people: list[tuple[Person, _Row]] = []
-    for i, (r, action) in enumerate(plan, 1):
-        if action == "unchanged":
-            continue
-        dept = ensure_department(enterprise.id, r.department, depts) if r.department else None
-        post = ensure_post(enterprise.id, r.post, dept, posts) if r.post else None
-        if action == "create":
-            person = Person(
-                enterprise_id=enterprise.id,
-                employee_no=r.employee_no,
-                name=r.name,
-                phone=r.phone,
-                hire_date=r.hire_date,
-                department_id=dept.id if dept else None,
-                post_id=post.id if post else None,
-                status=r.status,
-                left_on=today if r.status == PERSON_LEFT else None,
-            )
-            session.add(person)
-            new_people.append((person, r))
-        else:
-            person = people[r.employee_no]
-            person.name = r.name
-            if "department" in r.has and person.department_id != (dept.id if dept else None):
-                session.add(
-                    PersonEvent(
-                        person_id=person.id,
-                        kind="department",
-                        on=today,
-                        detail={"from": person.department_id, "to": dept.id if dept else None},
-                    )
-                )
-                person.department_id = dept.id if dept else None
-            if "post" in r.has and person.post_id != (post.id if post else None):
-                session.add(
-                    PersonEvent(
-                        person_id=person.id,
-                        kind="post",
-                        on=today,
-                        detail={"from": person.post_id, "to": post.id if post else None},
-                    )
-                )
-                person.post_id = post.id if post else None
-            if "hire_date" in r.has:
-                person.hire_date = r.hire_date
-            if "phone" in r.has:
-                person.phone = r.phone
-            if "status" in r.has and person.status != r.status:
-                from lms.org.services import set_status
-
-                set_status(person, r.status, on=today)
-            if "roles" in r.has:
-                _sync_roles(person, r, held.get(person.id, set()), roles, today)
-            user = users.get(person.id)
-            if user is not None and user.display_name != r.name:
-                user.display_name = r.name
-        if on_progress and (i % 500 == 0 or i == total):
-            on_progress(i, total)
-    session.flush()  # ids for the new people
-    for person, r in new_people:
-        hired_on = r.hire_date or today
-        session.add(PersonEvent(person_id=person.id, kind="hired", on=hired_on))
-        for role_name in dict.fromkeys(r.roles):
-            session.add(PersonRole(person_id=person.id, role_id=roles[role_name].id, since=hired_on))
-        session.add(
-            User(
-                username=person_username(enterprise, person.employee_no),
-                password_hash=UNUSABLE_PASSWORD,
-                display_name=person.name,
-                app_role="learner",
-                enterprise_id=enterprise.id,
-                person_id=person.id,
-                must_change_password=True,
-                is_enabled=person.status == PERSON_ACTIVE,
-            )
-        )
+    done = total - len(rows)  # the unchanged rows
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = rows[start : start + CHUNK_ROWS]
+        _apply_chunk(enterprise, chunk, people, held, roles, depts, posts, today)
+        done += len(chunk)
+        if on_progress:
+            on_progress(done, total)
+        rows[start : start + CHUNK_ROWS] = [None] * len(chunk)  # type: ignore[list-item]  # release the rows
     session.flush()
     if on_progress:
         on_progress(total, total)
 
 
-def _sync_roles(person: Person, r: _Row, current: set[int], roles: dict[str, Any], today: dt.date) -> None:
+def _apply_chunk(
+    enterprise: Enterprise,
+    chunk: list[_Row],
+    people: dict[str, Any],
+    held: dict[int, frozenset[int]],
+    roles: dict[str, Any],
+    depts: dict[str, Any],
+    posts: dict[str, Any],
+    today: dt.date,
+) -> None:
+    session = db.session
+    update_ids = [people[r.employee_no].id for r in chunk if r.action == "update"]
+    persons: dict[int, Person] = {}
+    users: dict[int | None, User] = {}
+    if update_ids:
+        persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(update_ids)))}
+        users = {
+            u.person_id: u
+            for u in session.scalars(
+                select(User).where(User.enterprise_id == enterprise.id, User.person_id.in_(update_ids))
+            )
+        }
+    new_people: list[dict[str, Any]] = []
+    new_rows: dict[str, _Row] = {}
+    for r in chunk:
+        dept = ensure_department(enterprise.id, r.department, depts) if r.department else None
+        post = ensure_post(enterprise.id, r.post, dept, posts) if r.post else None
+        if r.action == "create":
+            new_people.append(
+                {
+                    "enterprise_id": enterprise.id,
+                    "employee_no": r.employee_no,
+                    "name": r.name,
+                    "phone": r.phone,
+                    "hire_date": r.hire_date,
+                    "department_id": dept.id if dept else None,
+                    "post_id": post.id if post else None,
+                    "status": r.status,
+                    "left_on": today if r.status == PERSON_LEFT else None,
+                }
+            )
+            new_rows[r.employee_no] = r
+            continue
+        person = persons[people[r.employee_no].id]
+        person.name = r.name
+        if "department" in r.has and person.department_id != (dept.id if dept else None):
+            session.add(
+                PersonEvent(
+                    person_id=person.id,
+                    kind="department",
+                    on=today,
+                    detail={"from": person.department_id, "to": dept.id if dept else None},
+                )
+            )
+            person.department_id = dept.id if dept else None
+        if "post" in r.has and person.post_id != (post.id if post else None):
+            session.add(
+                PersonEvent(
+                    person_id=person.id,
+                    kind="post",
+                    on=today,
+                    detail={"from": person.post_id, "to": post.id if post else None},
+                )
+            )
+            person.post_id = post.id if post else None
+        if "hire_date" in r.has:
+            person.hire_date = r.hire_date
+        if "phone" in r.has:
+            person.phone = r.phone
+        if "status" in r.has and person.status != r.status:
+            set_status(person, r.status, on=today)
+        if "roles" in r.has:
+            _sync_roles(person, r, held.get(person.id, frozenset()), roles, today)
+        user = users.get(person.id)
+        if user is not None and user.display_name != r.name:
+            user.display_name = r.name
+    session.flush()  # the updates
+    if not new_people:
+        return
+    # The new people: one executemany INSERT per table, through the session (same transaction, and the
+    # training listeners see the statements). Their ids come back by employee number.
+    person_table = Person.__table__
+    returned = session.execute(
+        person_table.insert().returning(person_table.c.employee_no, person_table.c.id), new_people
+    )
+    ids = {emp: pid for emp, pid in returned}
+    events: list[dict[str, Any]] = []
+    person_roles: list[dict[str, Any]] = []
+    accounts: list[dict[str, Any]] = []
+    for emp, r in new_rows.items():
+        person_id = ids[emp]
+        hired_on = r.hire_date or today
+        events.append({"person_id": person_id, "kind": "hired", "on": hired_on})
+        for role_name in dict.fromkeys(r.roles):
+            person_roles.append({"person_id": person_id, "role_id": roles[role_name].id, "since": hired_on})
+        accounts.append(
+            {
+                "username": person_username(enterprise, emp),
+                "password_hash": UNUSABLE_PASSWORD,
+                "display_name": r.name,
+                "app_role": "learner",
+                "enterprise_id": enterprise.id,
+                "person_id": person_id,
+                "must_change_password": True,
+                "is_enabled": r.status == PERSON_ACTIVE,
+            }
+        )
+    session.execute(PersonEvent.__table__.insert(), events)
+    if person_roles:
+        session.execute(PersonRole.__table__.insert(), person_roles)
+    session.execute(User.__table__.insert(), accounts)
+
+
+def _sync_roles(
+    person: Person, r: _Row, current: frozenset[int], roles: dict[str, Any], today: dt.date
+) -> None:
     wanted = {roles[x].id for x in r.roles}
     session = db.session
     for rid in current - wanted:
