@@ -1,4 +1,4 @@
-"""``lms coverage``, ``lms requirements apply-presets``, ``lms reminders send``."""
+"""``lms coverage``, ``lms requirements apply-presets|refresh-status|issue-certificates``, ``lms reminders send``."""
 
 from __future__ import annotations
 
@@ -89,6 +89,37 @@ def apply_presets_cmd(code: str, overwrite: bool) -> None:
     click.echo(", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
+@requirements_group.command("refresh-status")
+@click.option("--enterprise", "code", default=None, help="Only this enterprise (default: every one)")
+@click.option("--whole", is_flag=True, help="Recompute everyone, not only the people changed since")
+@with_appcontext
+def refresh_status_cmd(code: str | None, whole: bool) -> None:
+    """Bring today's kept status rows up to date (run nightly after midnight, before the first manager)."""
+    from sqlalchemy import select
+
+    from lms.org.models import Enterprise
+    from lms.training.cache import refresh
+
+    ents = [_enterprise(code)] if code else list(db.session.scalars(select(Enterprise).order_by(Enterprise.code)))
+    for ent in ents:
+        done = refresh(ent.id, whole=whole)
+        db.session.commit()
+        click.echo(f"{ent.code}: {done['mode']}, {done.get('rows', 0)} rows, {done['seconds']} s")
+
+
+@requirements_group.command("issue-certificates")
+@click.option("--enterprise", "code", required=True)
+@with_appcontext
+def issue_certificates_cmd(code: str) -> None:
+    """Issue the certificates of requirements set to issue them, to everyone who fulfils them today."""
+    from lms.training.fulfilment import issue_fulfilled
+
+    ent = _enterprise(code)
+    result = issue_fulfilled(None, ent.id, None)
+    db.session.commit()
+    click.echo(f"{ent.code}: {result['fulfilled']} fulfilled (certificates issued once per period)")
+
+
 @click.group("reminders")
 def reminders_group() -> None:
     """Training reminders."""
@@ -106,9 +137,13 @@ def reminders_send_cmd(code: str | None, as_of: dt.datetime | None) -> None:
     from lms.training.reminders import send_reminders
     from lms.training.services import refresh_subjections
 
+    from lms.training.cache import refresh
+
     ids = [_enterprise(code).id] if code else list(db.session.scalars(select(Enterprise.id)))
     for ent_id in ids:
         refresh_subjections(ent_id)
+        if as_of is None:
+            refresh(ent_id)  # a nightly run also brings today's kept status rows up to date
     result = send_reminders(as_of.date() if as_of else None, ids)
     db.session.commit()
     click.echo(f"notifications {result['created']}, e-mails {result['emailed']}")

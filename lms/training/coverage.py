@@ -90,6 +90,11 @@ def status_table(
     instead of a fresh evaluation of the status query. Pass it as ``source=`` to the functions below.
     The table is dropped on exit (it lives on the request's connection only).
     """
+    from lms.training import cache
+
+    if cache.usable(enterprise_id, as_of):
+        yield cache.source(enterprise_id, person_filter)  # today's rows are kept in a table already
+        return
     q = status_query(enterprise_id, as_of, person_filter=person_filter)
     # One fixed name (temporary tables belong to the connection): the compiled statement stays in the cache.
     name = "tmp_training_status"
@@ -111,7 +116,13 @@ def _source(
     source: Any,
     requirement_id: int | None = None,
 ) -> Any:
-    """The status rows to aggregate: a materialised ``status_table`` when given, else the status query."""
+    """The status rows to aggregate: a materialised ``status_table`` when given, today's cached rows when the
+    cache holds them, else the status query."""
+    if source is None:
+        from lms.training import cache
+
+        if cache.usable(enterprise_id, as_of):
+            source = cache.source(enterprise_id, person_filter)
     if source is None:
         return status_query(
             enterprise_id,
@@ -331,6 +342,9 @@ def trend(
     when something they depend on changes); open ones are computed. ``latest``: the totals at ``as_of``
     when the caller already has them.
     """
+    from lms.training.listeners import apply_pending
+
+    apply_pending(db.session())  # this transaction's own changes delete the snapshots they alter first
     days = month_ends(as_of, months)
     today = dt.date.today()
     key = filter_key(person_filter)
@@ -399,7 +413,7 @@ def on_time_rate(
 
     Obligations not yet due (not started, in progress, due soon) are left out of both sides.
     """
-    s = status_query(enterprise_id, as_of, person_filter=person_filter).subquery("s")
+    s = _source(enterprise_id, as_of, person_filter, None)
     ok, late = db.session.execute(
         select(
             func.sum(case((s.c.status.in_(COMPLIANT), 1), else_=0)),
@@ -433,7 +447,7 @@ def hours_per_head(
             TrainingRecord.completed_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()),
         )
     )
-    s = status_query(enterprise_id, end, person_filter=person_filter).subquery("s")
+    s = _source(enterprise_id, end, person_filter, None)
     required = db.session.scalar(select(func.coalesce(func.sum(s.c.hours_due), 0)))
     hours, required = Decimal(hours or 0), Decimal(required or 0)
     return {

@@ -75,6 +75,7 @@ class RequirementForm(FlaskForm):
     )
     tracked_from = DateField(_l("Track people subject from (optional)"), validators=[Optional()])
     active = BooleanField(_l("Active"), default=True)
+    issue_certificate = BooleanField(_l("Issue a certificate to each person who fulfils it"), default=False)
 
 
 class ExemptionForm(FlaskForm):

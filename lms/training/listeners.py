@@ -1,10 +1,20 @@
-"""Keep the coverage trend snapshots true: delete the ones a change could alter.
+"""Keep what is derived from the ledger and the organisation true: the status cache and the trend snapshots.
 
-Status at a month end depends on the live ledger up to that day, exemptions, requirements and the organisation
-(current post, department, roles and their history). A flushed record invalidates the snapshots of its
-enterprise from the month its completion date falls in (a record completed today leaves closed months alone);
-any other change invalidates the enterprise's snapshots. Bulk statements through the session (``insert(...)``
-with many rows, ``update``/``delete``) on those tables invalidate every snapshot: they are rare (imports).
+Status at a day depends on the live ledger up to that day, exemptions, requirements and the organisation
+(current post, department, roles and their history). Two things are derived from them and must follow:
+
+* the **status cache** (``training_status``, see ``lms.training.cache``): a change to one person's records,
+  exemptions, roles, events or status columns marks that person stale (``training_status_dirty``); a change to
+  a requirement or a department marks the whole enterprise stale (``training_status_state.as_of = NULL``);
+* the **trend snapshots** of closed months: a record invalidates its enterprise's snapshots from the month its
+  completion date falls in (a record completed today leaves closed months alone); any other change
+  invalidates the enterprise's snapshots.
+
+Each flush only *collects* what changed (in ``session.info``); the marks are written once, just before the
+transaction commits (``before_commit``), or earlier when a reader of the cache asks (``apply_pending``), so
+an import that flushes ten thousand times pays for one set of statements. The marks are written in the same
+transaction as the change: they can never be lost or seen without it. Bulk statements through the session
+(``insert`` with many rows, ``update``/``delete``) mark their people when the rows name them, else everything.
 """
 
 from __future__ import annotations
@@ -12,12 +22,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Person, PersonEvent, PersonRole
-from lms.training.models import CoverageSnapshot, Exemption, Requirement
+from lms.training.models import CoverageSnapshot, Exemption, Requirement, StatusDirty, StatusState
 
 WATCHED_TABLES = {
     "training_record",
@@ -28,8 +40,13 @@ WATCHED_TABLES = {
     "person_event",
     "department",
 }
+PERSON_TABLES = {"training_record", "training_exemption", "person_role", "person_event"}
 _snap = CoverageSnapshot.__table__
+_dirty = StatusDirty.__table__
+_state = StatusState.__table__
 _present: dict[Any, bool] = {}
+_KEY = "lms_training_pending"
+CHUNK = 500
 
 
 def snapshots_available(conn: Any) -> bool:
@@ -56,53 +73,148 @@ def _status_columns_changed(person: Person) -> bool:
     return any(attrs[name].history.has_changes() for name in PERSON_STATUS_COLUMNS)
 
 
+class Pending:
+    """What the flushes of the current transaction changed, to be marked once."""
+
+    __slots__ = ("everything", "enterprises", "people", "snap_people", "snap_ents", "snap_since")
+
+    def __init__(self) -> None:
+        self.everything = False  # a bulk statement: every enterprise stale
+        self.enterprises: set[int] = set()  # stale as a whole (requirements, departments)
+        self.people: set[int] = set()  # people whose cached status is stale
+        self.snap_people: set[int] = set()  # … whose enterprise's snapshots all go (roles, post, status…)
+        self.snap_ents: set[int] = set()  # enterprises whose snapshots all go
+        self.snap_since: dict[int, dt.date] = {}  # enterprise → earliest month end a record change touches
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.everything or self.enterprises or self.people or self.snap_ents or self.snap_since
+        )
+
+    def record(self, enterprise_id: int | None, person_id: int, day: dt.date | None) -> None:
+        self.people.add(person_id)
+        if enterprise_id is None:
+            self.everything = True
+            return
+        day = day or dt.date.min
+        self.snap_since[enterprise_id] = min(day, self.snap_since.get(enterprise_id, day))
+
+
+def _pending(session: Session) -> Pending:
+    found = session.info.get(_KEY)
+    if found is None:
+        found = session.info[_KEY] = Pending()
+    return found
+
+
 @event.listens_for(Session, "after_flush")
-def _invalidate_after_flush(session: Session, _ctx: Any) -> None:
-    whole: set[int] = set()  # enterprises whose snapshots all go
-    person_ids: set[int] = set()  # … found through people
-    since: dict[int, dt.date] = {}  # enterprise → earliest month end a record change touches
+def _collect_after_flush(session: Session, _ctx: Any) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, TrainingRecord):
             days = [_day(obj.completed_at)]
             hist = inspect(obj).attrs.completed_at.history
             days += [_day(v) for v in hist.deleted or ()]
             day = min((d for d in days if d is not None), default=dt.date.min)
-            since[obj.enterprise_id] = min(day, since.get(obj.enterprise_id, day))
-        elif isinstance(obj, Person) and obj in session.dirty and not _status_columns_changed(obj):
-            continue  # a new phone number or name changes no status
-        elif isinstance(obj, Exemption | Requirement | Department | Person):
+            _pending(session).record(obj.enterprise_id, obj.person_id, day)
+        elif isinstance(obj, Person):
+            if obj in session.dirty and not _status_columns_changed(obj):
+                continue  # a new phone number or name changes no status
+            pending = _pending(session)
+            pending.people.add(obj.id)
             if obj.enterprise_id is not None:
-                whole.add(obj.enterprise_id)
-        elif isinstance(obj, PersonRole | PersonEvent):
-            person_ids.add(obj.person_id)
-    if not (whole or person_ids or since):
-        return
-    conn = session.connection()
-    if not snapshots_available(conn):
-        return
-    if whole:
-        conn.execute(_snap.delete().where(_snap.c.enterprise_id.in_(whole)))
-    if person_ids:
-        ents = select(Person.enterprise_id).where(Person.id.in_(person_ids)).scalar_subquery()
-        conn.execute(_snap.delete().where(_snap.c.enterprise_id.in_(ents)))
-    for ent_id, day in since.items():
-        if ent_id in whole:
-            continue
-        # A record completed on ``day`` counts at every month end from ``day`` on.
-        conn.execute(_snap.delete().where(_snap.c.enterprise_id == ent_id, _snap.c.month_end >= day))
+                pending.snap_ents.add(obj.enterprise_id)
+        elif isinstance(obj, Exemption | PersonRole | PersonEvent):
+            pending = _pending(session)
+            pending.people.add(obj.person_id)
+            pending.snap_people.add(obj.person_id)
+        elif isinstance(obj, Requirement | Department):
+            if obj.enterprise_id is not None:
+                _pending(session).enterprises.add(obj.enterprise_id)
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _invalidate_on_bulk(state: Any) -> None:
-    stmt = state.statement
+def _collect_bulk(state: Any) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
+    stmt = state.statement
     target = getattr(stmt, "table", None)
     name = getattr(target, "name", None)
     if name is None:
         entity = getattr(target, "entity", None) or getattr(stmt, "entity_description", {}).get("entity")
         name = getattr(getattr(entity, "__table__", None), "name", None)
-    if name in WATCHED_TABLES:
-        conn = state.session.connection()
-        if snapshots_available(conn):
+    if name not in WATCHED_TABLES:
+        return
+    pending = _pending(state.session)
+    params = state.parameters
+    rows = params if isinstance(params, list) else [params] if isinstance(params, dict) else []
+    # An executemany INSERT naming its people (records of an import, roles…): mark just them.
+    if state.is_insert and name in PERSON_TABLES and rows and all(r.get("person_id") for r in rows):
+        for r in rows:
+            if name == "training_record":
+                pending.record(r.get("enterprise_id"), int(r["person_id"]), _day(r.get("completed_at")))
+            else:
+                pending.people.add(int(r["person_id"]))
+                pending.snap_people.add(int(r["person_id"]))
+        return
+    pending.everything = True
+
+
+def apply_pending(session: Session) -> None:
+    """Write the stale marks the flushes so far collected (before commit, or before reading the cache)."""
+    pending: Pending | None = session.info.get(_KEY)
+    if not pending:
+        return
+    session.info[_KEY] = Pending()
+    conn = session.connection()
+    snapshots = snapshots_available(conn)
+    if pending.everything:
+        conn.execute(update(_state).values(as_of=None))
+        if snapshots:
             conn.execute(_snap.delete())
+        _after_people(session, pending.people)
+        return
+    if pending.enterprises:
+        conn.execute(update(_state).where(_state.c.enterprise_id.in_(pending.enterprises)).values(as_of=None))
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    with_cache = select(_state.c.enterprise_id).where(_state.c.as_of.is_not(None))
+    people = sorted(pending.people)
+    for start in range(0, len(people), CHUNK):
+        ids = people[start : start + CHUNK]
+        # Only enterprises whose cache is built need marks (an unbuilt or stale cache is rebuilt whole).
+        marks = select(Person.id, Person.enterprise_id).where(
+            Person.id.in_(ids), Person.enterprise_id.in_(with_cache)
+        )
+        conn.execute(
+            insert(_dirty)
+            .from_select(["person_id", "enterprise_id"], marks)
+            .on_conflict_do_nothing(index_elements=["person_id"])
+        )
+    if snapshots:
+        whole = pending.enterprises | pending.snap_ents
+        snap_people = sorted(pending.snap_people)
+        for start in range(0, len(snap_people), CHUNK):
+            ids = snap_people[start : start + CHUNK]
+            whole.update(conn.execute(select(Person.enterprise_id).where(Person.id.in_(ids)).distinct()).scalars())
+        whole.discard(None)  # type: ignore[arg-type]
+        if whole:
+            conn.execute(_snap.delete().where(_snap.c.enterprise_id.in_(whole)))
+        for ent_id, day in pending.snap_since.items():
+            if ent_id not in whole:
+                # A record completed on ``day`` counts at every month end from ``day`` on.
+                conn.execute(_snap.delete().where(_snap.c.enterprise_id == ent_id, _snap.c.month_end >= day))
+    _after_people(session, pending.people)
+
+
+def _after_people(session: Session, people: set[int]) -> None:
+    """Hooks for what follows a change of people's status (requirement certificates)."""
+    if people:
+        from lms.training.fulfilment import after_people_changed
+
+        after_people_changed(session, people)
+
+
+@event.listens_for(Session, "before_commit")
+def _apply_before_commit(session: Session) -> None:
+    if session.info.get(_KEY):
+        session.flush()  # the last changes are flushed after before_commit otherwise: collect them now
+    apply_pending(session)

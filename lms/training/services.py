@@ -48,6 +48,7 @@ EDITABLE = (
     "reminder_days",
     "tracked_from",
     "active",
+    "issue_certificate",
 )
 
 
@@ -116,9 +117,17 @@ def save_requirement(
         db.session.add(requirement)
     elif requirement.enterprise_id != enterprise_id:
         raise NotFound("requirement not found")
+    was_issuing = bool(requirement.issue_certificate) and bool(requirement.active)
+    if "issue_certificate" in v:
+        v["issue_certificate"] = bool(v["issue_certificate"])
     for k, value in v.items():
         setattr(requirement, k, value)
     db.session.flush()
+    if requirement.issue_certificate and requirement.active and not was_issuing:
+        # People who already fulfil it get their certificate too (a background job over the enterprise).
+        from lms.training.fulfilment import sweep
+
+        sweep(enterprise_id)
     return requirement
 
 

@@ -40,12 +40,11 @@ from lms.org.models import (
     Post,
     ResponsibilityRole,
 )
-from lms.training import bp, coverage, presets, services
+from lms.training import bp, cache, coverage, presets, services
 from lms.training.archive import HEADERS as ARCHIVE_HEADERS
 from lms.training.archive import archive_pdf, archive_records, archive_rows
 from lms.training.forms import ExemptionForm, RequirementForm
 from lms.training.models import DUE_SOON, EXPIRED, OVERDUE, STATUSES, Exemption, Notification, Requirement
-from lms.training.status import statuses
 
 LEARNERS = (LEARNER, EVALUATOR, TRAINER, MANAGER)
 DASHBOARD = (MANAGER, TRAINER, ADMIN)
@@ -217,7 +216,7 @@ def mine():
     if person is None:
         abort(404)
     as_of = dt.date.today()
-    rows = statuses(person.enterprise_id, as_of, person_filter=Person.id == person.id)
+    rows = cache.person_statuses(person.enterprise_id, person.id, as_of)
     reqs = {
         r.id: r
         for r in db.session.scalars(
@@ -279,7 +278,8 @@ def dashboard():
     ent = acting_enterprise()
     as_of = _as_of()
     pf, args = _filters(ent.id)
-    # The status rows are computed once into a temporary table; every figure below reads that table.
+    cache.prepare(as_of, ent.id)  # today's status rows are kept in a table: bring it up to date
+    # Today: the kept rows; another day: computed once into a temporary table. Every figure reads that.
     with coverage.status_table(ent.id, as_of, pf) as s:
         data = {by: coverage.coverage(ent.id, by, as_of, pf, source=s) for by in coverage.BY_CHOICES}
         total = coverage.totals(ent.id, as_of, pf, source=s)
@@ -329,6 +329,7 @@ def coverage_table(by: str):
     ent = acting_enterprise()
     as_of = _as_of()
     pf, args = _filters(ent.id)
+    cache.prepare(as_of, ent.id)
     rows = coverage.coverage(ent.id, by, as_of, pf)
     fmt = request.args.get("format")
     if fmt:
@@ -355,6 +356,7 @@ def named_list():
     if show:
         args["show"] = show
     fmt = request.args.get("format")
+    cache.prepare(as_of, ent.id)
     if fmt:
         rows = coverage.named_list(
             ent.id, as_of, pf, requirement_id=req_id, statuses=chosen, expiring_within=expiring
@@ -631,7 +633,7 @@ def person(person_id: int):
     if fmt in ("csv", "xlsx"):
         return _send_table(ARCHIVE_HEADERS, archive_rows(p.id), f"archive-{p.employee_no}", fmt)
     as_of = _as_of()
-    rows = statuses(p.enterprise_id, as_of, person_filter=Person.id == p.id)
+    rows = cache.person_statuses(p.enterprise_id, p.id, as_of)
     reqs = {
         r.id: r
         for r in db.session.scalars(select(Requirement).where(Requirement.enterprise_id == p.enterprise_id))
@@ -691,7 +693,9 @@ def _regulated(enterprise_id: int) -> Enterprise:
 def regulator():
     as_of = _as_of()
     threshold = request.args.get("threshold", type=float) or DEFAULT_THRESHOLD
-    rows = coverage.by_enterprise(regulated_enterprise_ids(current_user), as_of)
+    ids = regulated_enterprise_ids(current_user)
+    cache.prepare(as_of, *ids)
+    rows = coverage.by_enterprise(ids, as_of)
     if request.args.get("format"):
         headers = [
             _("Code"),
@@ -723,6 +727,7 @@ def regulator():
 def regulator_enterprise(enterprise_id: int):
     ent = _regulated(enterprise_id)
     as_of = _as_of()
+    cache.prepare(as_of, ent.id)
     by_role = coverage.coverage(ent.id, "role", as_of)
     by_req = coverage.coverage(ent.id, "requirement", as_of)
     total = coverage.totals(ent.id, as_of)
@@ -751,6 +756,7 @@ def regulator_list(enterprise_id: int):
     as_of = _as_of()
     show = request.args.get("show") or "late"
     chosen = LIST_FILTERS.get(show, LIST_FILTERS["late"])
+    cache.prepare(as_of, ent.id)
     rows = coverage.named_list(ent.id, as_of, statuses=chosen, limit=2000)
     fmt = request.args.get("format")
     if fmt:

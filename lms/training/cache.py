@@ -1,0 +1,180 @@
+"""Today's status rows kept in a table, so that dashboards read a table instead of evaluating the ledger.
+
+``status.status_query`` is the only definition of a status. For the day that most pages show (today), its rows
+are stored in ``training_status``, per enterprise:
+
+* **whole**: once a day (the first reader of the day, or ``lms coverage refresh`` from a nightly scheduler), and
+  after a change that can alter anybody's status (a requirement, a department: ``as_of`` set to NULL);
+* **per person**: a change to someone's records, exemptions, roles, events, post or status marks that person
+  (``training_status_dirty``, written by ``lms.training.listeners`` in the same transaction as the change);
+  the next reader recomputes just those people.
+
+Readers ask ``usable(enterprise_id, as_of)``: only today's date, a state computed for today and no person
+waiting. Pages call ``prepare(enterprise_id)`` first, which brings the cache up to date in its own short write
+transaction (a GET otherwise only reads); services outside a request call ``refresh`` in their transaction.
+Any other day ("as of" in the past) is computed live by ``status_query``, as before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import ColumnElement
+
+from lms.core.db import db, utcnow, write_intent
+from lms.org.models import Person
+from lms.training.listeners import apply_pending
+from lms.training.models import StatusDirty, StatusRow, StatusState
+from lms.training.status import STATUS_COLUMNS, status_query
+
+log = logging.getLogger(__name__)
+
+ROWS = StatusRow.__table__
+STATE = StatusState.__table__
+DIRTY = StatusDirty.__table__
+# Above this many waiting people a whole recomputation is cheaper than a per-person one.
+WHOLE_ABOVE = 2000
+
+
+def today() -> dt.date:
+    """The day the cache is kept for (the server's date, as the pages' default "as of")."""
+    return dt.date.today()
+
+
+def usable(enterprise_id: int, as_of: dt.date) -> bool:
+    """Whether ``training_status`` holds the enterprise's exact rows at ``as_of`` right now."""
+    if as_of != today():
+        return False
+    apply_pending(db.session())
+    state = db.session.execute(select(STATE.c.as_of).where(STATE.c.enterprise_id == enterprise_id)).first()
+    if state is None or state.as_of != as_of:
+        return False
+    return not db.session.scalar(select(exists().where(DIRTY.c.enterprise_id == enterprise_id)))
+
+
+def usable_for_person(enterprise_id: int, person_id: int, as_of: dt.date) -> bool:
+    """Whether the cache holds one person's exact rows at ``as_of`` (others may be waiting)."""
+    if as_of != today():
+        return False
+    apply_pending(db.session())
+    state = db.session.execute(select(STATE.c.as_of).where(STATE.c.enterprise_id == enterprise_id)).first()
+    if state is None or state.as_of != as_of:
+        return False
+    return not db.session.scalar(select(exists().where(DIRTY.c.person_id == person_id)))
+
+
+def source(enterprise_id: int, person_filter: ColumnElement[bool] | None = None) -> Any:
+    """The cached rows of an enterprise (optionally of the people in ``person_filter``) as a subquery
+    with the status columns: what ``coverage`` aggregates instead of ``status_query``."""
+    q = select(*[ROWS.c[name] for name in STATUS_COLUMNS]).where(ROWS.c.enterprise_id == enterprise_id)
+    if person_filter is not None:
+        q = q.join(Person, Person.id == ROWS.c.person_id).where(person_filter)
+    return q.subquery("cached")
+
+
+def _lock_state(enterprise_id: int) -> Any:
+    """Return the enterprise's state row, locked (PostgreSQL) so that one refresher works at a time."""
+    ins = sqlite_insert if db.is_sqlite else pg_insert
+    db.session.execute(
+        ins(STATE).values(enterprise_id=enterprise_id, as_of=None, rows=0).on_conflict_do_nothing()
+    )
+    q = select(STATE).where(STATE.c.enterprise_id == enterprise_id)
+    if not db.is_sqlite:
+        q = q.with_for_update()
+    return db.session.execute(q).one()
+
+
+def refresh(enterprise_id: int, *, whole: bool = False) -> dict[str, Any]:
+    """Bring the enterprise's cached rows up to today in the current transaction; return what was done.
+
+    Whole when the state is not today's (or ``whole``), else only the people marked stale.
+    """
+    started = time.perf_counter()
+    apply_pending(db.session())
+    day = today()
+    state = _lock_state(enterprise_id)
+    cols = list(STATUS_COLUMNS)
+    if whole or state.as_of != day:
+        mode = "whole"
+        db.session.execute(delete(DIRTY).where(DIRTY.c.enterprise_id == enterprise_id))
+        db.session.execute(delete(ROWS).where(ROWS.c.enterprise_id == enterprise_id))
+        q = status_query(enterprise_id, day)
+        db.session.execute(
+            insert(ROWS).from_select(["enterprise_id", *cols], select(_ent(enterprise_id), *q.subquery().c))
+        )
+        people = None
+    else:
+        # Claim the waiting people first: a change committed after this statement marks them again.
+        claimed = db.session.execute(
+            delete(DIRTY).where(DIRTY.c.enterprise_id == enterprise_id).returning(DIRTY.c.person_id)
+        )
+        ids = sorted(claimed.scalars())
+        if not ids:
+            return {"mode": "none", "people": 0, "seconds": 0.0}
+        if len(ids) > WHOLE_ABOVE:
+            return refresh(enterprise_id, whole=True)
+        mode, people = "people", len(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            db.session.execute(delete(ROWS).where(ROWS.c.person_id.in_(chunk)))
+            q = status_query(enterprise_id, day, person_filter=Person.id.in_(chunk))
+            db.session.execute(
+                insert(ROWS).from_select(["enterprise_id", *cols], select(_ent(enterprise_id), *q.subquery().c))
+            )
+    total = db.session.scalar(select(func.count()).select_from(ROWS).where(ROWS.c.enterprise_id == enterprise_id))
+    db.session.execute(
+        update(STATE)
+        .where(STATE.c.enterprise_id == enterprise_id)
+        .values(as_of=day, refreshed_at=utcnow(), rows=int(total or 0))
+    )
+    seconds = time.perf_counter() - started
+    log.info("training status cache of enterprise %s: %s refresh in %.2f s", enterprise_id, mode, seconds)
+    return {"mode": mode, "people": people, "rows": int(total or 0), "seconds": round(seconds, 3)}
+
+
+def _ent(enterprise_id: int) -> Any:
+    from sqlalchemy import Integer, literal
+
+    return literal(enterprise_id, Integer()).label("enterprise_id")
+
+
+def prepare(as_of: dt.date, *enterprise_ids: int) -> None:
+    """For a page about to read the figures at ``as_of``: when that is today, bring the cache up to date.
+
+    A page request reads in a read-only transaction; the refresh needs to write. So the read transaction is
+    ended (it holds nothing yet that matters), the refresh runs in its own write transaction and commits, and
+    the page goes on reading. Only for request handlers: it commits the session.
+    """
+    if as_of != today():
+        return
+    stale = [e for e in enterprise_ids if not usable(e, as_of)]
+    if not stale:
+        return
+    previous = write_intent.get()
+    db.session.commit()
+    write_intent.set(True)
+    try:
+        for ent_id in stale:
+            refresh(ent_id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not refresh the training status cache; the page computes live")
+    finally:
+        write_intent.set(previous)
+
+
+def person_statuses(enterprise_id: int, person_id: int, as_of: dt.date) -> list[dict[str, Any]]:
+    """One person's status rows at ``as_of``: from the cache when it holds them exactly, else computed."""
+    from lms.training.status import normalise, statuses
+
+    if usable_for_person(enterprise_id, person_id, as_of):
+        q = select(*[ROWS.c[name] for name in STATUS_COLUMNS]).where(ROWS.c.person_id == person_id)
+        return [normalise(r) for r in db.session.execute(q.order_by(ROWS.c.requirement_id)).mappings()]
+    return statuses(enterprise_id, as_of, person_filter=Person.id == person_id)

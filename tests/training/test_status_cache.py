@@ -1,0 +1,207 @@
+"""Today's kept status rows (``training_status``) equal the live status query after every kind of change,
+are recomputed per person when only people changed and whole when requirements, departments or the day
+changed; pages read them; requirements set to issue certificates issue one per person and period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+from sqlalchemy import func, insert, select, update
+
+from certificates.models import Certificate
+from lms.core.db import db, utcnow
+from lms.ledger import services as ledger
+from lms.ledger.models import TrainingRecord
+from lms.org.models import Department, Person, PersonEvent, PersonRole
+from lms.org.services import roles_by_name
+from lms.training import cache, coverage
+from lms.training.models import Exemption, StatusDirty, StatusRow, StatusState
+from lms.training.services import save_requirement
+from lms.training.status import normalise, status_query, statuses
+from tests.training.helpers import rec, requirement
+from tests.training.test_dashboard_figures import _random_enterprise
+
+TODAY = dt.date.today()
+
+
+def _key(rows):
+    return {
+        (r["person_id"], r["requirement_id"]): (
+            r["status"],
+            None if r["hours_done"] is None else Decimal(r["hours_done"]),
+            None if r["hours_due"] is None else Decimal(r["hours_due"]),
+            r["due_on"],
+            r["valid_until"],
+            r["completed_at"],
+            r["since"],
+        )
+        for r in rows
+    }
+
+
+def _cached(ent_id):
+    q = select(cache.source(ent_id))
+    return _key(normalise(r) for r in db.session.execute(q).mappings())
+
+
+def _live(ent_id):
+    return _key(statuses(ent_id, TODAY))
+
+
+def _check(ent_id, expect_mode, people=None):
+    db.session.flush()
+    assert not cache.usable(ent_id, TODAY)
+    done = cache.refresh(ent_id)
+    assert done["mode"] == expect_mode, done
+    if people is not None:
+        assert done["people"] == people, done
+    assert cache.usable(ent_id, TODAY)
+    live = _live(ent_id)
+    assert live, "the data set must give status rows"
+    assert _cached(ent_id) == live
+
+
+def test_cache_equals_live_after_every_kind_of_change(enterprise, make_person):
+    rng = random.Random(11)
+    reqs = _random_enterprise(enterprise, make_person, rng, 24)
+    people = db.session.scalars(select(Person).where(Person.enterprise_id == enterprise.id)).all()
+    _check(enterprise.id, "whole")
+    a, b, c, d, e, f = people[:6]
+
+    rec(a, TODAY, 6, category="应急救援")  # a record today
+    _check(enterprise.id, "people", 1)
+    victim = db.session.scalar(select(TrainingRecord).where(TrainingRecord.person_id == b.id).limit(1))
+    if victim is not None:
+        ledger.void(victim.id, reason="录入错误", actor=None)
+        _check(enterprise.id, "people", 1)
+    roles = roles_by_name(enterprise.id)
+    db.session.add(PersonRole(person_id=c.id, role_id=roles["特种作业人员"].id, since=TODAY))
+    _check(enterprise.id, "people", 1)
+    d.post_id = f.post_id if f.post_id != d.post_id else None
+    db.session.add(PersonEvent(person_id=d.id, kind="post", on=TODAY))
+    _check(enterprise.id, "people", 1)
+    db.session.add(
+        Exemption(enterprise_id=enterprise.id, person_id=e.id, requirement_id=reqs[0].id, reason="病休",
+                  valid_from=TODAY)
+    )
+    _check(enterprise.id, "people", 1)
+    f.status, f.left_on = "left", TODAY - dt.timedelta(days=1)
+    _check(enterprise.id, "people", 1)
+    make_person(enterprise, hire_date=TODAY)  # hired today: person, event and role
+    _check(enterprise.id, "people", 1)
+    # A bulk insert naming its people marks only them.
+    db.session.execute(
+        insert(TrainingRecord),
+        [
+            dict(enterprise_id=enterprise.id, person_id=p.id, kind="offline", topic="班组安全活动",
+                 hours=Decimal(2), completed_at=dt.datetime.combine(TODAY, dt.time(8)), source=f"bulk:{p.id}",
+                 created_at=utcnow())
+            for p in people[6:9]
+        ],
+    )
+    _check(enterprise.id, "people", 3)
+    # A name or phone change changes no status: the cache stays usable.
+    a.name, a.phone = "改名", "13900000000"
+    db.session.flush()
+    assert cache.usable(enterprise.id, TODAY)
+    # Requirements and departments can change anyone's status: everything again.
+    reqs[0].hours_required = Decimal(2)
+    _check(enterprise.id, "whole")
+    dept = db.session.scalar(select(Department).where(Department.enterprise_id == enterprise.id).limit(1))
+    dept.name = dept.name + "新"
+    _check(enterprise.id, "whole")
+    # A bulk UPDATE through the session marks everything too.
+    db.session.execute(update(Person).where(Person.id == b.id).values(hire_date=TODAY - dt.timedelta(days=3)))
+    _check(enterprise.id, "whole")
+    # A new day: everything again.
+    db.session.execute(update(StatusState).where(StatusState.enterprise_id == enterprise.id)
+                       .values(as_of=TODAY - dt.timedelta(days=1)))
+    _check(enterprise.id, "whole")
+
+
+def test_marks_are_written_in_the_changing_transaction_and_only_for_built_caches(enterprise, make_person):
+    p = make_person(enterprise)
+    requirement(enterprise, hours_required=Decimal(4))
+    rec(p, TODAY, 1)
+    db.session.flush()
+    assert not cache.usable(enterprise.id, TODAY)  # never built
+    assert db.session.scalar(select(func.count()).select_from(StatusDirty)) == 0
+    cache.refresh(enterprise.id)
+    db.session.commit()
+    rec(p, TODAY, 1)
+    db.session.commit()  # the mark is written before the commit, with the record
+    assert db.session.scalar(select(StatusDirty.person_id)) == p.id
+    db.session.rollback()
+    # A change rolled back leaves a harmless mark at most; the cache is recomputed right.
+    cache.refresh(enterprise.id)
+    assert _cached(enterprise.id) == _live(enterprise.id)
+
+
+def test_pages_read_the_cache_and_follow_changes(client, enterprise, make_person):
+    from tests.conftest import login
+
+    mgr = make_person(enterprise, app_role="manager")
+    workers = [make_person(enterprise) for _ in range(4)]
+    requirement(enterprise, name="岗前培训", hours_required=Decimal(4), initial_days=0)
+    db.session.commit()
+    login(client, mgr.user)
+    page = client.get("/training/")
+    assert page.status_code == 200
+    state = db.session.get(StatusState, enterprise.id)
+    assert state is not None and state.as_of == TODAY and state.rows == 5
+
+    def figures():
+        t = coverage.totals(enterprise.id, TODAY)
+        live = coverage.totals(enterprise.id, TODAY, source=status_query(enterprise.id, TODAY).subquery())
+        assert (t["people"], t["compliant"], t["late"]) == (live["people"], live["compliant"], live["late"])
+        return t["compliant"]
+
+    assert figures() == 0
+    rec(workers[0], TODAY, 4)
+    db.session.commit()
+    assert not cache.usable(enterprise.id, TODAY)
+    assert client.get("/training/").status_code == 200
+    assert cache.usable(enterprise.id, TODAY) and figures() == 1
+    # The learner's own page: from the cache when it holds them, computed when they changed since.
+    client.post("/auth/logout")
+    login(client, workers[1].user)
+    assert "岗前培训" in client.get("/training/mine").get_data(as_text=True)
+    rec(workers[1], TODAY, 4)
+    db.session.commit()
+    rows = cache.person_statuses(enterprise.id, workers[1].id, TODAY)
+    assert [r["status"] for r in rows] == ["complete"]
+
+
+def test_requirement_issues_one_certificate_per_person_and_period(enterprise, make_person):
+    early, late = make_person(enterprise), make_person(enterprise)
+    rec(early, TODAY, 8)
+    req = save_requirement(
+        enterprise.id,
+        dict(name="年度安全再培训", kind="hours", applies_to="everyone", hours_required=8,
+             recurrence="calendar_year", initial_days=30, grace_days=0, reminder_days=30, active=True,
+             issue_certificate=False),
+    )
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+    # Turning it on issues to those who already fulfil it (a job over the enterprise).
+    save_requirement(enterprise.id, dict(
+        name=req.name, kind="hours", applies_to="everyone", hours_required=8, recurrence="calendar_year",
+        initial_days=30, grace_days=0, reminder_days=30, active=True, issue_certificate=True), req)
+    db.session.commit()
+    [cert] = db.session.scalars(select(Certificate)).all()
+    assert (cert.person_id, cert.requirement_id, cert.kind) == (early.id, req.id, "requirement")
+    assert cert.valid_until == dt.date(TODAY.year, 12, 31) and cert.title == "年度安全再培训"
+    assert cert.hours == Decimal(8)
+    # Another person: 4 hours is not enough; 4 more fulfil it and issue theirs on commit.
+    rec(late, TODAY, 4)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).where(Certificate.person_id == late.id)) == 0
+    rec(late, TODAY, 4)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).where(Certificate.person_id == late.id)) == 1
+    # More training in the same year is the same achievement: no second certificate.
+    rec(late, TODAY, 2)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).where(Certificate.person_id == late.id)) == 1
