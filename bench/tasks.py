@@ -591,18 +591,52 @@ def coverage_hand(url: str, code: str, repeat: int = 3) -> dict[str, Any]:
 
 @task
 def coverage_pages(
-    url: str, username: str, password: str, paths: list[str], repeat: int = 3
+    url: str,
+    username: str,
+    password: str,
+    paths: list[str],
+    repeat: int = 3,
+    warmup: int = 0,
+    touch: int = 0,
 ) -> dict[str, Any]:
-    """The product: each coverage page or export through the app (test client, signed in), best of ``repeat``."""
+    """The product: each coverage page or export through the app (test client, signed in), best of ``repeat``.
+
+    ``warmup`` untimed requests first (today's status rows and the trend's closed months are then kept, as
+    after the nightly ``lms requirements refresh-status``); ``touch`` > 0: before each timed request, that
+    many people get a new training record (committed), so the request also recomputes their status.
+    """
+    import datetime as dt
+    import random
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from lms.core.db import db
+    from lms.ledger import services as ledger
+    from lms.org.models import Person, User
+
     app = make_app(url)
     app.config["WTF_CSRF_ENABLED"] = False
     client = app.test_client()
     resp = client.post("/login", data={"login": username, "password": password})
     assert resp.status_code in (302, 303), resp.status_code
+    ent_id = db.session.scalar(select(User.enterprise_id).where(User.username == username))
+    people = list(db.session.scalars(select(Person.id).where(Person.enterprise_id == ent_id)))
+    db.session.rollback()
+    rng = random.Random(7)
     out: dict[str, Any] = {}
     for path in paths:
+        for _ in range(warmup):
+            client.get(path)
         times = []
         for _ in range(repeat):
+            if touch:
+                now = dt.datetime.now().replace(microsecond=0)
+                for pid in rng.sample(people, touch):
+                    person = db.session.get(Person, pid)
+                    ledger.record(person, kind="offline", hours=Decimal(2), completed_at=now, topic="班组安全活动",
+                                  category="应急救援", source=f"bench-touch:{pid}:{rng.random()}")
+                db.session.commit()
             with Timer() as t:
                 resp = client.get(path)
                 size = len(resp.get_data())
@@ -616,6 +650,23 @@ def coverage_pages(
         }
     out["peak_mb"] = peak_rss_mb()
     return out
+
+
+@task
+def coverage_refresh(url: str, code: str) -> dict[str, Any]:
+    """The nightly whole recomputation of today's status rows (``lms requirements refresh-status --whole``)."""
+    from sqlalchemy import select
+
+    from lms.core.db import db
+    from lms.org.models import Enterprise
+    from lms.training.cache import refresh
+
+    make_app(url)
+    ent_id = db.session.scalar(select(Enterprise.id).where(Enterprise.code == code))
+    with Timer() as t:
+        done = refresh(ent_id, whole=True)
+        db.session.commit()
+    return {"seconds": t.seconds, "rows": done["rows"], "peak_mb": peak_rss_mb()}
 
 
 # ------------------------------------------------------------------------------------------- exam storm

@@ -52,7 +52,9 @@ def _demo_requirements(ent: Enterprise) -> list[Requirement]:
             initial_days=60,
             grace_days=30,
             reminder_days=30,
-            description="企业自定要求：依据《生产安全事故应急条例》第八条，生产经营单位应当定期组织应急救援预案演练。",
+            issue_certificate=True,  # fulfilling it issues a certificate (valid 12 months from the first hour)
+            description="企业自定要求：依据《生产安全事故应急条例》第八条，生产经营单位应当定期组织应急救援预案演练。"
+            "完成后颁发应急救援演练培训合格证。",
         )
     ]
     models = optional_import("courses.models")
@@ -273,4 +275,10 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
             _exemptions(ent, ctx)
         db.session.flush()
         refresh_subjections(ent.id, ctx.today)
+        if ent.id == enterprise.id:
+            # People who fulfil the drill requirement get its certificate (commits do this for new records).
+            from lms.training.fulfilment import issue_fulfilled
+
+            issued = issue_fulfilled(None, ent.id, None)["fulfilled"]
+            ctx.echo(f"  training {ent.code}: {issued} requirement certificates")
         ctx.echo(f"  training {ent.code}: {n} demo records")
