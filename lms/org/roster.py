@@ -306,10 +306,9 @@ def import_roster(
         else:
             dept = depts.get(path) if r.department else None
             post = posts.get(r.post) if r.post else None
-            if "roles" in r.has:
-                wanted = wanted_roles.get(r.roles)
-                if wanted is None:
-                    wanted = wanted_roles[r.roles] = frozenset(roles[x].id for x in r.roles)
+            wanted = wanted_roles.get(r.roles)
+            if wanted is None:
+                wanted = wanted_roles[r.roles] = frozenset(roles[x].id for x in r.roles)
             same = (
                 person.name == r.name
                 and (
