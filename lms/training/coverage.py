@@ -328,6 +328,28 @@ def _closed(day: dt.date, today: dt.date) -> bool:
     return day < today.replace(day=1) and (day + dt.timedelta(days=1)).day == 1
 
 
+# Above this many person-months to evaluate, missing closed months of the trend are filled by a background job
+# (the page shows them as pending) instead of within the request.
+INLINE_PERSON_MONTHS = 10_000
+SNAPSHOT_JOB = "coverage-snapshots"
+
+
+def filter_from_args(enterprise_id: int, args: dict[str, Any] | None) -> ColumnElement[bool] | None:
+    """The person filter of a page's ``department``/``role``/``post`` ids (as the views build it)."""
+    args = args or {}
+    parts = []
+    if args.get("department"):
+        dept = db.session.get(Department, int(args["department"]))
+        if dept is None or dept.enterprise_id != enterprise_id:
+            raise ValueError("department not in the enterprise")
+        parts.append(department_filter(dept))
+    if args.get("role"):
+        parts.append(role_filter(int(args["role"])))
+    if args.get("post"):
+        parts.append(post_filter(int(args["post"])))
+    return combine(*parts)
+
+
 def trend(
     enterprise_id: int,
     as_of: dt.date,
@@ -335,12 +357,15 @@ def trend(
     months: int = 12,
     *,
     latest: dict[str, Any] | None = None,
-) -> list[tuple[str, float | None]]:
-    """Share compliant at each month end of the last ``months`` months.
+    filter_args: dict[str, Any] | None = None,
+) -> list[tuple[str, float | None, bool]]:
+    """(label, share compliant, pending) at each month end of the last ``months`` months.
 
-    Closed months come from ``training_coverage_snapshot`` (filled here on first use, emptied by the listeners
+    Closed months come from ``training_coverage_snapshot`` (filled on first use, emptied by the listeners
     when something they depend on changes); open ones are computed. ``latest``: the totals at ``as_of``
-    when the caller already has them.
+    when the caller already has them. With ``filter_args`` (the page's filter ids, which a job can rebuild the
+    filter from), missing closed months of a large population are left ``pending`` and filled by a background
+    job, so that a page never waits for a dozen status evaluations.
     """
     from lms.training.listeners import apply_pending
 
@@ -363,9 +388,22 @@ def trend(
                 )
             )
         }
+    missing = [d for d in closed if d not in kept]
+    deferred: set[dt.date] = set()
+    if missing and filter_args is not None:
+        people = (latest or {}).get("people")
+        if people is None:
+            q = select(func.count()).select_from(Person).where(Person.enterprise_id == enterprise_id)
+            people = db.session.scalar(q if person_filter is None else q.where(person_filter)) or 0
+        if people * len(missing) > INLINE_PERSON_MONTHS:
+            deferred = set(missing)
+            _fill_later(enterprise_id, filter_args, missing)
     out = []
     for day in days:
         snap = kept.get(day)
+        if day in deferred:
+            out.append((day.strftime("%y-%m"), None, True))
+            continue
         if snap is not None:
             share = (snap.compliant / snap.people) if snap.people else None
         else:
@@ -373,8 +411,52 @@ def trend(
             share = t["share"]
             if day in closed:
                 _keep(enterprise_id, key, day, t)
-        out.append((day.strftime("%y-%m"), share))
+        out.append((day.strftime("%y-%m"), share, False))
     return out
+
+
+def _fill_later(enterprise_id: int, filter_args: dict[str, Any], days: list[dt.date]) -> None:
+    """Enqueue the job that stores the missing months (once: not while one is waiting or running)."""
+    from lms.core.jobs import QUEUED, RUNNING, Job, enqueue
+
+    waiting = db.session.scalar(
+        select(func.count()).where(
+            Job.kind == SNAPSHOT_JOB, Job.enterprise_id == enterprise_id, Job.status.in_((QUEUED, RUNNING))
+        )
+    )
+    if waiting:
+        return
+    enqueue(fill_snapshots, enterprise_id, dict(filter_args), [d.isoformat() for d in days], kind=SNAPSHOT_JOB,
+            enterprise_id=enterprise_id)
+
+
+def fill_snapshots(ctx: Any, enterprise_id: int, filter_args: dict[str, Any], days: list[str]) -> dict[str, Any]:
+    """Job: compute and store the coverage of closed months of the trend (one status evaluation each).
+
+    Each month is evaluated in a read transaction and stored in a short write transaction of its own, so that
+    on SQLite the database is not locked for writers while the status is evaluated (not in eager mode, which
+    runs inside the caller's transaction).
+    """
+    from lms.core.db import write_intent
+
+    own = ctx is None or not getattr(ctx, "eager", False)
+    pf = filter_from_args(enterprise_id, filter_args)
+    key = filter_key(pf)
+    for n, iso in enumerate(sorted(days), 1):
+        day = dt.date.fromisoformat(iso)
+        if own:
+            db.session.commit()
+            write_intent.set(False)
+        figures = totals(enterprise_id, day, pf)
+        if own:
+            db.session.commit()
+            write_intent.set(True)
+        _keep(enterprise_id, key, day, figures)
+        if own:
+            db.session.commit()  # each month is kept as soon as it is known
+        if ctx is not None:
+            ctx.progress(100 * n / len(days), iso)
+    return {"months": len(days)}
 
 
 def _keep(enterprise_id: int, key: str, day: dt.date, t: dict[str, Any]) -> None:

@@ -288,7 +288,8 @@ def dashboard():
         late = coverage.named_list(ent.id, as_of, pf, statuses=(OVERDUE, EXPIRED), limit=15, source=s)
         expiring = coverage.named_list(ent.id, as_of, pf, expiring_within=30, limit=15, source=s)
     # Closed months come from the snapshots (stored on first use: hence the commit); the last point is `total`.
-    trend = [(label, share or 0) for label, share in coverage.trend(ent.id, as_of, pf, latest=total)]
+    points = coverage.trend(ent.id, as_of, pf, latest=total, filter_args=args)
+    trend = [(label, None if pending else (share or 0)) for label, share, pending in points]
     db.session.commit()
     depts = db.session.scalars(
         select(Department).where(Department.enterprise_id == ent.id).order_by(Department.path)
@@ -742,7 +743,10 @@ def regulator_enterprise(enterprise_id: int):
         by_role=by_role,
         by_req=by_req,
         total=total,
-        trend=[(m, v or 0) for m, v in coverage.trend(ent.id, as_of)],
+        trend=[
+            (m, None if pending else (v or 0))
+            for m, v, pending in coverage.trend(ent.id, as_of, latest=total, filter_args={})
+        ],
         threshold=DEFAULT_THRESHOLD,
     )
 

@@ -74,7 +74,7 @@ def test_group_bys_and_drilldown(enterprise, make_person):
     assert [(r["name"], r["valid_until"]) for r in expiring] == [("乙", D(2026, 6, 20))]
     assert coverage.named_list(enterprise.id, AS_OF, requirement_id=cert.id, count=True) == 1
     # Month-end trend: in 2026-06-21 the certificate has expired.
-    trend = dict(coverage.trend(enterprise.id, D(2026, 7, 1), months=3))
+    trend = {label: share for label, share, _ in coverage.trend(enterprise.id, D(2026, 7, 1), months=3)}
     assert trend["26-05"] == 2 / 3 and trend["26-07"] == 1 / 3
 
 

@@ -205,3 +205,25 @@ def test_requirement_issues_one_certificate_per_person_and_period(enterprise, ma
     rec(late, TODAY, 2)
     db.session.commit()
     assert db.session.scalar(select(func.count()).where(Certificate.person_id == late.id)) == 1
+
+
+def test_missing_trend_months_of_a_large_population_are_filled_by_a_job(client, enterprise, make_person,
+                                                                         monkeypatch):
+    from lms.core.jobs import Job
+    from tests.conftest import login
+    from tests.training.test_dashboard_figures import _dashboard
+
+    rng = random.Random(5)
+    mgr = make_person(enterprise, app_role="manager", hire_date=dt.date(2019, 1, 1))
+    _random_enterprise(enterprise, make_person, rng, 10)
+    db.session.commit()
+    login(client, mgr.user)
+    monkeypatch.setattr(coverage, "INLINE_PERSON_MONTHS", 0)  # as if the enterprise were large
+    first = _dashboard(client, "/training/?as_of=2026-01-10")["trend"]
+    assert [share for _, share in first[:-1]] == [None] * 11 and first[-1][1] is not None
+    [job] = db.session.scalars(select(Job).where(Job.kind == coverage.SNAPSHOT_JOB)).all()
+    assert job.status == "done" and job.enterprise_id == enterprise.id
+    second = _dashboard(client, "/training/?as_of=2026-01-10")["trend"]
+    assert None not in [share for _, share in second]
+    for (label, share), day in zip(second, coverage.month_ends(dt.date(2026, 1, 10)), strict=True):
+        assert share == (coverage.totals(enterprise.id, day)["share"] or 0), label
