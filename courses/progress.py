@@ -13,11 +13,12 @@ video lesson completes when they cover ``completion_threshold`` of its duration.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, bindparam, select
 
 from lms.core import signals
 from lms.core.db import db, utcnow
@@ -259,21 +260,33 @@ def _add_and_cover(
     return merged, max(0.0, round(covered - covered_seconds(before), 3)), covered
 
 
-def _progress_and_playback(
-    enrolment: Enrolment, lesson: Lesson, token: str
-) -> tuple[LessonProgress, PlaybackSession | None]:
-    """The lesson progress (created on demand, not flushed) and this tab's playback session, in one query."""
-    row = db.session.execute(
+@functools.cache
+def _progress_and_playback_stmt() -> Select:
+    """Built once: a heartbeat runs it every few seconds per viewer (bound parameters, one cached compile)."""
+    return (
         select(LessonProgress, PlaybackSession)
         .outerjoin(
             PlaybackSession,
             and_(
                 PlaybackSession.enrolment_id == LessonProgress.enrolment_id,
                 PlaybackSession.lesson_id == LessonProgress.lesson_id,
-                PlaybackSession.token == token,
+                PlaybackSession.token == bindparam("token"),
             ),
         )
-        .where(LessonProgress.enrolment_id == enrolment.id, LessonProgress.lesson_id == lesson.id)
+        .where(
+            LessonProgress.enrolment_id == bindparam("enrolment_id"),
+            LessonProgress.lesson_id == bindparam("lesson_id"),
+        )
+    )
+
+
+def _progress_and_playback(
+    enrolment: Enrolment, lesson: Lesson, token: str
+) -> tuple[LessonProgress, PlaybackSession | None]:
+    """The lesson progress (created on demand, not flushed) and this tab's playback session, in one query."""
+    row = db.session.execute(
+        _progress_and_playback_stmt(),
+        {"enrolment_id": enrolment.id, "lesson_id": lesson.id, "token": token},
     ).first()
     if row is not None:
         return row[0], row[1]

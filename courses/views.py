@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from lms.app import optional_import
 from lms.core.db import db
@@ -265,6 +266,21 @@ def _exam_url(lesson: Lesson) -> str | None:
     return None
 
 
+@functools.cache
+def _heartbeat_rows() -> Select:
+    """Lesson, course and the learner's enrolment (locked), built once with bound parameters."""
+    return (
+        select(Lesson, Course, Enrolment)
+        .join(Course, Course.id == Lesson.course_id)
+        .join(
+            Enrolment,
+            (Enrolment.course_id == Lesson.course_id) & (Enrolment.person_id == bindparam("person_id")),
+        )
+        .where(Lesson.id == bindparam("lesson_id"))
+        .with_for_update(of=Enrolment)
+    )
+
+
 @bp.route("/lessons/<int:lesson_id>/heartbeat", methods=["POST"])
 @roles(*EVERYONE_IN_ENTERPRISE)
 def heartbeat(lesson_id: int):
@@ -272,14 +288,7 @@ def heartbeat(lesson_id: int):
     # query, the enrolment locked so that two tabs' heartbeats credit one after the other.
     row = (
         db.session.execute(
-            select(Lesson, Course, Enrolment)
-            .join(Course, Course.id == Lesson.course_id)
-            .join(
-                Enrolment,
-                (Enrolment.course_id == Lesson.course_id) & (Enrolment.person_id == current_user.person_id),
-            )
-            .where(Lesson.id == lesson_id)
-            .with_for_update(of=Enrolment)
+            _heartbeat_rows(), {"lesson_id": lesson_id, "person_id": current_user.person_id}
         ).first()
         if current_user.person_id
         else None
