@@ -228,3 +228,17 @@ class StatusDirty(Base):
 
     person_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # no FK: the person may be gone
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
+
+
+class StatusPerson(Base):
+    """Per person, today's counts over their ``training_status`` rows (what every coverage figure groups)."""
+
+    __tablename__ = "training_status_person"
+    __table_args__ = (Index("ix_training_status_person_enterprise", "enterprise_id"),)
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"))
+    n_req: Mapped[int] = mapped_column(Integer, default=0)
+    n_ok: Mapped[int] = mapped_column(Integer, default=0)
+    n_late: Mapped[int] = mapped_column(Integer, default=0)
+    n_due_soon: Mapped[int] = mapped_column(Integer, default=0)
