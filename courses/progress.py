@@ -158,6 +158,11 @@ class HeartbeatResult:
         }
 
 
+def playback_token(session_id: str | None) -> str:
+    """The playback-session id a player sent, as stored (trimmed, at most 64 characters)."""
+    return (session_id or "").strip()[:64]
+
+
 def heartbeat(
     enrolment: Enrolment,
     lesson: Lesson,
@@ -167,12 +172,17 @@ def heartbeat(
     playing: bool = True,
     rate: float = 1.0,
     now: dt.datetime | None = None,
+    found: tuple[LessonProgress | None, PlaybackSession | None] | None = None,
 ) -> HeartbeatResult:
-    """Credit what was really played since this playback session's previous heartbeat (module docstring)."""
+    """Credit what was really played since this playback session's previous heartbeat (module docstring).
+
+    ``found``: the lesson progress and this token's playback session (either None if there is none), when the
+    caller already loaded them with the enrolment (the heartbeat view does, in one query).
+    """
     _check_lesson(enrolment, lesson)
     if lesson.kind != VIDEO or not lesson.duration:
         raise DomainError(_("This lesson has no playable video yet."))
-    token = (session_id or "").strip()[:64]
+    token = playback_token(session_id)
     if not token:
         raise DomainError(_("A playback session id is required."))
     now = now or utcnow()
@@ -187,7 +197,10 @@ def heartbeat(
         rate = 1.0
     max_rate = max(0.25, float(course.max_playback_rate or 1.0))
 
-    lp, ps = _progress_and_playback(enrolment, lesson, token)
+    if found is None:
+        lp, ps = _progress_and_playback(enrolment, lesson, token)
+    else:
+        lp, ps = _ensure_progress(found[0], found[1], enrolment, lesson)
     _start(enrolment, lp, now)
     credited, reason = 0.0, "started"
     if ps is None:
@@ -299,6 +312,18 @@ def _progress_and_playback(
             PlaybackSession.token == token,
         )
     )
+    return _ensure_progress(None, ps, enrolment, lesson)
+
+
+def _ensure_progress(
+    lp: LessonProgress | None,
+    ps: PlaybackSession | None,
+    enrolment: Enrolment | None = None,
+    lesson: Lesson | None = None,
+) -> tuple[LessonProgress, PlaybackSession | None]:
+    if lp is not None:
+        return lp, ps
+    assert enrolment is not None and lesson is not None
     lp = LessonProgress(
         enrolment_id=enrolment.id,
         lesson_id=lesson.id,
@@ -308,7 +333,7 @@ def _progress_and_playback(
         furthest_position=0.0,
         last_position=0.0,
     )
-    db.session.add(lp)
+    db.session.add(lp)  # inserted by the heartbeat's flush
     return lp, ps
 
 

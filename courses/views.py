@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, and_, bindparam, select
 
 from lms.app import optional_import
 from lms.core.db import db
@@ -43,6 +43,7 @@ from .models import (
     Enrolment,
     Lesson,
     LessonProgress,
+    PlaybackSession,
     Section,
     VideoAsset,
 )
@@ -268,13 +269,28 @@ def _exam_url(lesson: Lesson) -> str | None:
 
 @functools.cache
 def _heartbeat_rows() -> Select:
-    """Lesson, course and the learner's enrolment (locked), built once with bound parameters."""
+    """Lesson, course, the learner's enrolment (locked), the lesson progress and this tab's playback session.
+
+    One query, built once with bound parameters (``lesson_id``, ``person_id``, ``token``).
+    """
     return (
-        select(Lesson, Course, Enrolment)
+        select(Lesson, Course, Enrolment, LessonProgress, PlaybackSession)
         .join(Course, Course.id == Lesson.course_id)
         .join(
             Enrolment,
-            (Enrolment.course_id == Lesson.course_id) & (Enrolment.person_id == bindparam("person_id")),
+            and_(Enrolment.course_id == Lesson.course_id, Enrolment.person_id == bindparam("person_id")),
+        )
+        .outerjoin(
+            LessonProgress,
+            and_(LessonProgress.enrolment_id == Enrolment.id, LessonProgress.lesson_id == Lesson.id),
+        )
+        .outerjoin(
+            PlaybackSession,
+            and_(
+                PlaybackSession.enrolment_id == Enrolment.id,
+                PlaybackSession.lesson_id == Lesson.id,
+                PlaybackSession.token == bindparam("token"),
+            ),
         )
         .where(Lesson.id == bindparam("lesson_id"))
         .with_for_update(of=Enrolment)
@@ -284,12 +300,15 @@ def _heartbeat_rows() -> Select:
 @bp.route("/lessons/<int:lesson_id>/heartbeat", methods=["POST"])
 @roles(*EVERYONE_IN_ENTERPRISE)
 def heartbeat(lesson_id: int):
-    # The hot path (every viewer, every few seconds): lesson, course and the learner's enrolment in one
-    # query, the enrolment locked so that two tabs' heartbeats credit one after the other.
+    # The hot path (every viewer, every few seconds): everything the credit rules need in one query, the
+    # enrolment locked so that two tabs' heartbeats credit one after the other.
+    raw = request.get_json(silent=True)
+    if raw is None:
+        raw = request.form
+    session_id = str(raw.get("session", "")) if hasattr(raw, "get") else ""
+    params = {"lesson_id": lesson_id, "person_id": current_user.person_id, "token": prog.playback_token(session_id)}
     row = (
-        db.session.execute(
-            _heartbeat_rows(), {"lesson_id": lesson_id, "person_id": current_user.person_id}
-        ).first()
+        db.session.execute(_heartbeat_rows(), params).first()
         if current_user.person_id
         else None
     )
@@ -300,13 +319,19 @@ def heartbeat(lesson_id: int):
             abort(404)
         _course_or_404(lesson.course_id)
         return jsonify({"recorded": False, "reason": "not-enrolled"}), 200 if _is_staff() else 404
-    lesson, _course, enrolment = row
+    lesson, _course, enrolment, lp, ps = row
     data = json_object(form_fallback=True)
     position = float_field(data, "position", 0, lo=0, hi=10 * 24 * 3600)
     rate = float_field(data, "rate", 1, lo=0.0625, hi=16)
     playing = str(data.get("playing", "true")).lower() in ("1", "true", "yes")
     result = prog.heartbeat(
-        enrolment, lesson, str(data.get("session", "")), position, playing=playing, rate=rate
+        enrolment,
+        lesson,
+        session_id,
+        position,
+        playing=playing,
+        rate=rate,
+        found=(lp, ps),
     )
     db.session.commit()
     out = result.as_dict()
