@@ -142,6 +142,11 @@ def _people(
     enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None, source: Any = None
 ) -> Any:
     s = _source(enterprise_id, as_of, person_filter, source)
+    kept = getattr(s, "lms_cached", None)
+    if kept is not None:  # today's rows are kept, and so are their counts per person
+        from lms.training import cache
+
+        return cache.people_source(*kept)
     return (
         select(
             s.c.person_id,
@@ -203,18 +208,30 @@ def coverage(
         raise ValueError(f"by must be one of {BY_CHOICES}")
     if by == "requirement":
         s = _source(enterprise_id, as_of, person_filter, source)
-        q = (
+        # Count per requirement id first (a scan in index order), then name the few groups.
+        g = (
             select(
-                Requirement.id.label("key"),
-                Requirement.name.label("label"),
+                s.c.requirement_id,
                 func.count().label("people"),
                 func.sum(case((s.c.status.in_(COMPLIANT), 1), else_=0)).label("compliant"),
                 func.sum(case((s.c.status.in_(LATE), 1), else_=0)).label("late"),
                 func.sum(case((s.c.status == DUE_SOON, 1), else_=0)).label("due_soon"),
                 func.sum(case((s.c.status == "exempt", 1), else_=0)).label("exempt"),
             )
-            .join(Requirement, Requirement.id == s.c.requirement_id)
-            .group_by(Requirement.id, Requirement.name)
+            .group_by(s.c.requirement_id)
+            .subquery("by_req")
+        )
+        q = (
+            select(
+                Requirement.id.label("key"),
+                Requirement.name.label("label"),
+                g.c.people,
+                g.c.compliant,
+                g.c.late,
+                g.c.due_soon,
+                g.c.exempt,
+            )
+            .join(Requirement, Requirement.id == g.c.requirement_id)
             .order_by(Requirement.name)
         )
         return [_finish(dict(r)) for r in db.session.execute(q).mappings()]

@@ -194,7 +194,10 @@ class StatusRow(Base):
     """
 
     __tablename__ = "training_status"
-    __table_args__ = (Index("ix_training_status_enterprise_status", "enterprise_id", "status"),)
+    __table_args__ = (
+        Index("ix_training_status_enterprise_status", "enterprise_id", "status"),
+        Index("ix_training_status_enterprise_requirement", "enterprise_id", "requirement_id", "status"),
+    )
 
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     requirement_id: Mapped[int] = mapped_column(

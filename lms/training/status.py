@@ -208,7 +208,7 @@ def requirement_params(req: Requirement, as_of: dt.date) -> dict[str, Any]:
 # ---------------------------------------------------------------- applicability
 
 
-def _events(enterprise_id: int, as_of: dt.date) -> Any:
+def _events(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None) -> Any:
     """Per person: the latest post change, department change and return after a long absence up to as_of."""
     left = PersonEvent.__table__.alias("left_ev")
     ret = PersonEvent.__table__.alias("ret_ev")
@@ -240,14 +240,16 @@ def _events(enterprise_id: int, as_of: dt.date) -> Any:
         .join(Person, Person.id == ev.person_id)
         .where(Person.enterprise_id == enterprise_id, ev.on <= as_of, ev.kind.in_(("post", "department")))
         .group_by(ev.person_id)
-        .subquery("moves")
     )
+    if person_filter is not None:
+        moves = moves.where(person_filter)  # only the people asked for (a few, when their rows are recomputed)
+    moves = moves.subquery("moves")
     return moves, long_returns
 
 
 def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None) -> Any:
     """People of the enterprise present at ``as_of`` with the dates their subjection starts from (computed once)."""
-    moves, long_returns = _events(enterprise_id, as_of)
+    moves, long_returns = _events(enterprise_id, as_of, person_filter)
     # Without a hire date on file, the day the person was entered (their "hired" event) starts the clock:
     # someone added today must not be overdue on everything since 1970.
     hired = (
@@ -255,8 +257,10 @@ def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement
         .join(Person, Person.id == PersonEvent.person_id)
         .where(Person.enterprise_id == enterprise_id, PersonEvent.kind == "hired")
         .group_by(PersonEvent.person_id)
-        .subquery("hired")
     )
+    if person_filter is not None:
+        hired = hired.where(person_filter)
+    hired = hired.subquery("hired")
     hire = func.coalesce(Person.hire_date, hired.c.on, _lit(EPOCH, Date()))
     q = (
         select(

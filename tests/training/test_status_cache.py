@@ -17,7 +17,7 @@ from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Person, PersonEvent, PersonRole
 from lms.org.services import roles_by_name
 from lms.training import cache, coverage
-from lms.training.models import Exemption, StatusDirty, StatusRow, StatusState
+from lms.training.models import Exemption, StatusDirty, StatusPerson, StatusRow, StatusState
 from lms.training.services import save_requirement
 from lms.training.status import normalise, status_query, statuses
 from tests.training.helpers import rec, requirement
@@ -61,6 +61,18 @@ def _check(ent_id, expect_mode, people=None):
     live = _live(ent_id)
     assert live, "the data set must give status rows"
     assert _cached(ent_id) == live
+    # The per-person counts kept beside them agree with the rows.
+    expect = {}
+    for (pid, _req), row in live.items():
+        n = expect.setdefault(pid, [0, 0, 0, 0])
+        n[0] += 1
+        n[1] += row[0] in ("complete", "exempt")
+        n[2] += row[0] in ("overdue", "expired")
+        n[3] += row[0] == "due_soon"
+    kept = db.session.execute(select(StatusPerson.person_id, StatusPerson.n_req, StatusPerson.n_ok,
+                                     StatusPerson.n_late, StatusPerson.n_due_soon)
+                              .where(StatusPerson.enterprise_id == ent_id)).all()
+    assert {r[0]: list(r[1:]) for r in kept} == expect
 
 
 def test_cache_equals_live_after_every_kind_of_change(enterprise, make_person):
