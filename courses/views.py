@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user
 from sqlalchemy import Select, and_, bindparam, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.app import optional_import
 from lms.core.db import db
@@ -70,10 +71,27 @@ def _course_or_404(course_id: int) -> Course:
     return course
 
 
+@functools.cache
+def _course_and_enrolment() -> Select:
+    """A course and the person's enrolment in it (if any), built once with bound parameters."""
+    return (
+        select(Course, Enrolment)
+        .outerjoin(
+            Enrolment,
+            and_(Enrolment.course_id == Course.id, Enrolment.person_id == bindparam("person_id")),
+        )
+        .where(Course.id == bindparam("course_id"))
+    )
+
+
 def _learner_course(course_id: int) -> tuple[Course, Enrolment | None]:
     """A course the user may see as a learner: published, or one they are enrolled in; staff see all of theirs."""
-    course = _course_or_404(course_id)
-    enrolment = services.enrolment_of(course, current_user.person_id)
+    row = db.session.execute(
+        _course_and_enrolment(), {"course_id": course_id, "person_id": current_user.person_id}
+    ).first()
+    if row is None or not services.visible_to_enterprise(row[0], _ent()):
+        abort(404)
+    course, enrolment = row
     if enrolment is None and course.status != PUBLISHED and not _is_staff():
         abort(404)
     return course, enrolment
@@ -168,14 +186,26 @@ def course(course_id: int):
             select(Section).where(Section.course_id == course.id).order_by(Section.position, Section.id)
         )
     )
+    # Every lesson once, in reading order: the sections' lists, the required ones and the fractions use it
+    # (rather than one lazy load per section, one for the required lessons and one per progress row).
+    lessons = services.ordered_lessons(course)
+    by_section: dict[int, list[Lesson]] = {s.id: [] for s in sections}
+    for x in lessons:
+        by_section.setdefault(x.section_id, []).append(x)
+    for s in sections:
+        set_committed_value(s, "lessons", by_section[s.id])
     progress: dict[int, LessonProgress] = {}
     fraction = 0.0
     if enrolment is not None:
         progress = {lp.lesson_id: lp for lp in enrolment.progress}
-        fraction = prog.enrolment_fraction(enrolment)
+        required = [x for x in lessons if x.required] or lessons
+        fraction = prog.enrolment_fraction(enrolment, required, progress)
     threshold = float(course.completion_threshold or 0.9)
-    fractions = {lid: prog.lesson_fraction(lp.lesson, lp, threshold) for lid, lp in progress.items()}
-    lessons = services.ordered_lessons(course)
+    lesson_by_id = {x.id: x for x in lessons}
+    fractions = {
+        lid: prog.lesson_fraction(lesson_by_id.get(lid) or lp.lesson, lp, threshold)
+        for lid, lp in progress.items()
+    }
     next_lesson = next(
         (x for x in lessons if progress.get(x.id) is None or progress[x.id].status != COMPLETED), None
     )

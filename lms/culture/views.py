@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, func, select
 
 from lms.core.db import db
 from lms.core.errors import DomainError
@@ -42,6 +43,7 @@ from lms.culture.models import (
     Framework,
     Indicator,
     Notice,
+    NoticeAck,
     Score,
     ScoreAttachment,
 )
@@ -57,6 +59,32 @@ from lms.org.models import ADMIN, EVALUATOR, MANAGER, User
 from lms.org.services import set_audience_choices
 
 
+@functools.cache
+def _unacknowledged_stmt() -> Select:
+    """``notices.unacknowledged_count`` as a Core statement built once: the menu shows it on every page.
+
+    Core rather than ORM (no entities to build: a sixth of the cost), bound ``person_id``, and served by the
+    index ``ix_notice_ack_person_ack`` (person_id, acknowledged_at) plus the notice's primary key.
+    """
+    ack, notice = NoticeAck.__table__, Notice.__table__
+    return (
+        select(func.count())
+        .select_from(ack.join(notice, notice.c.id == ack.c.notice_id))
+        .where(
+            ack.c.person_id == bindparam("person_id"),
+            ack.c.acknowledged_at.is_(None),
+            notice.c.status == "published",
+        )
+    )
+
+
+def unacknowledged_badge_count(person_id: int | None) -> int:
+    """The number on the "Notices" menu entry (same rule as ``notices.unacknowledged_count``)."""
+    if not person_id:
+        return 0
+    return int(db.session.execute(_unacknowledged_stmt(), {"person_id": person_id}).scalar() or 0)
+
+
 class _NoticesLabel:
     """The "Notices" menu label, with the number of notices the user has not acknowledged."""
 
@@ -66,7 +94,7 @@ class _NoticesLabel:
     def __html__(self) -> str:
         label = escape(str(_l("Notices")))
         try:
-            n = notices.unacknowledged_count(getattr(current_user, "person_id", None))
+            n = unacknowledged_badge_count(getattr(current_user, "person_id", None))
         except Exception:  # the menu must never break a page
             n = 0
         if n:
