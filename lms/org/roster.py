@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from lms.core.db import db
 from lms.core.errors import ImportRefused
@@ -464,12 +464,25 @@ def _apply_chunk(
     if not new_people:
         return
     # The new people: one executemany INSERT per table, through the session (same transaction, and the
-    # training listeners see the statements). Their ids come back by employee number.
+    # training listeners see the statements).
     person_table = Person.__table__
-    returned = session.execute(
-        person_table.insert().returning(person_table.c.employee_no, person_table.c.id), new_people
-    )
-    ids = {emp: pid for emp, pid in returned}
+    if db.is_sqlite:
+        returned = session.execute(
+            person_table.insert().returning(person_table.c.employee_no, person_table.c.id), new_people
+        )
+        ids = {emp: pid for emp, pid in returned}
+    else:
+        # PostgreSQL: the ids drawn from the table's sequence first, then a plain (pipelined) executemany.
+        # INSERT … RETURNING is sent as one multi-row VALUES whose thousands of placeholders psycopg parses
+        # slowly, and reading the ids back by employee number leaves the plan to stale statistics.
+        new_ids = session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('person', 'id')) FROM generate_series(1, :n)"),
+            {"n": len(new_people)},
+        ).all()
+        for values, pid in zip(new_people, new_ids, strict=True):
+            values["id"] = pid
+        session.execute(person_table.insert(), new_people)
+        ids = {values["employee_no"]: values["id"] for values in new_people}
     events: list[dict[str, Any]] = []
     person_roles: list[dict[str, Any]] = []
     accounts: list[dict[str, Any]] = []
