@@ -474,6 +474,7 @@ def requirements():
         posts=posts,
         depts=depts,
         presets=presets.PRESETS,
+        statutory_keys={p.key for p in presets.PRESETS},
     )
 
 
