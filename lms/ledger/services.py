@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError, NotFound
@@ -180,24 +180,41 @@ def _item(
 RECORD_CHUNK = 500
 
 
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """What ``record_many`` did for one item: ``created``, ``replaced`` or ``unchanged``, and the live record's id."""
+
+    record_id: int
+    outcome: str
+
+    @property
+    def record(self) -> TrainingRecord:
+        """The live record (loaded on first use: a bulk import needs only the ids)."""
+        rec = db.session.get(TrainingRecord, self.record_id)
+        assert rec is not None
+        return rec
+
+
 def record_many(
     items: Iterable[Mapping[str, Any]],
     *,
     actor: User | None = None,
     chunk_size: int = RECORD_CHUNK,
-) -> list[RecordResult]:
+) -> list[RecordOutcome]:
     """Record many facts of training at once; the outcome of each is what ``record`` would have given.
 
     Each item holds ``record``'s keyword arguments (``kind``, ``topic``, ``source``, ``hours`` …) and either
     ``person`` (a Person) or ``person_id`` and ``enterprise_id``. The items are taken in order, as if
     ``record(**item, actor=actor)`` were called for each: re-recording a source replaces its live record (the old
     row voided, ``replaced_by_id`` pointing at the new one), identical values leave it ``unchanged``, and the
-    same source and person twice in one call behaves as two calls. Per chunk of ``chunk_size`` items: one
-    SELECT … FOR UPDATE of the live records, one UPDATE of the replaced ones, one multi-row INSERT (ORM objects
-    through the session, so flush listeners see every record). Returns the results in the order of ``items``.
-    Like ``record``, this flushes and never commits; sends no signal.
+    same source and person twice in one call behave as two calls. Per chunk of ``chunk_size`` items: one
+    SELECT … FOR UPDATE of the live records, one UPDATE of the replaced ones (ORM, flushed first for the
+    live-source unique index), one executemany INSERT of the new rows through the session (so session event
+    listeners see the rows, each naming its person, enterprise and completion time). Like ``record``, this
+    flushes and never commits, and sends no signal. A refused item (DomainError) leaves the chunks before it
+    written: roll back, as after a failed ``record``.
     """
-    results: list[RecordResult] = []
+    results: list[RecordOutcome] = []
     chunk: list[_Item] = []
     keys: set[tuple[str, int]] = set()
     for raw in items:
@@ -213,7 +230,7 @@ def record_many(
     return results
 
 
-def _record_chunk(chunk: list[_Item], actor: User | None) -> list[RecordResult]:
+def _record_chunk(chunk: list[_Item], actor: User | None) -> list[RecordOutcome]:
     """Record items whose (source, person) pairs are all different."""
     session = db.session
     sources = sorted({item.source for item in chunk})
@@ -230,35 +247,54 @@ def _record_chunk(chunk: list[_Item], actor: User | None) -> list[RecordResult]:
     ):
         live[(rec.source, rec.person_id)] = rec
     recorded_by_id = actor.id if actor else None
-    out: list[RecordResult] = []
-    new: list[TrainingRecord] = []
-    replaced: list[tuple[TrainingRecord, TrainingRecord]] = []
+    outcomes: list[str | int] = []  # per item: the unchanged record's id, or the outcome of a new row
+    rows: list[dict[str, Any]] = []
+    replaced: list[tuple[TrainingRecord, int]] = []  # (old record, index of its new row)
     for item in chunk:
         old = live.get((item.source, item.person_id))
         if old is not None and _is_same(old, item.values):
-            out.append(RecordResult(old, "unchanged"))
+            outcomes.append(old.id)
             continue
-        rec = TrainingRecord(
-            enterprise_id=item.enterprise_id,
-            person_id=item.person_id,
-            source=item.source,
-            evidence=item.evidence,
-            note=item.note,
-            recorded_by_id=recorded_by_id,
-            **item.values,
-        )
-        new.append(rec)
         if old is not None:
             _void_replaced(old, actor)
-            replaced.append((old, rec))
-        out.append(RecordResult(rec, "replaced" if old is not None else "created"))
-    if replaced:
+            replaced.append((old, len(rows)))
+        outcomes.append("replaced" if old is not None else "created")
+        rows.append(
+            {
+                "enterprise_id": item.enterprise_id,
+                "person_id": item.person_id,
+                "source": item.source,
+                "evidence": item.evidence,
+                "note": item.note,
+                "recorded_by_id": recorded_by_id,
+                "recorded_at": utcnow(),
+                **item.values,
+            }
+        )
+    ids: list[int] = []
+    if rows:
         session.flush()  # the live-source unique index must see the old rows voided first
-    if new:
-        session.add_all(new)
-        session.flush()
-    for old, rec in replaced:
-        old.replaced_by_id = rec.id
+        table = TrainingRecord.__table__
+        if db.is_sqlite:
+            # SQLite cannot say in which order a multi-row INSERT … RETURNING gives the new ids, so it would
+            # take one statement per row. Give the ids SQLite itself would give instead (no AUTOINCREMENT: the
+            # next rowid is max + 1; the write transaction holds the database lock).
+            top = session.scalar(select(func.max(TrainingRecord.id))) or 0
+            ids = list(range(top + 1, top + 1 + len(rows)))
+            for row, rec_id in zip(rows, ids, strict=True):
+                row["id"] = rec_id
+            session.execute(insert(table), rows)
+        else:
+            ids = list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+    for old, index in replaced:
+        old.replaced_by_id = ids[index]
+    out: list[RecordOutcome] = []
+    new_rows = iter(ids)
+    for outcome in outcomes:
+        if isinstance(outcome, int):
+            out.append(RecordOutcome(outcome, "unchanged"))
+        else:
+            out.append(RecordOutcome(next(new_rows), outcome))
     return out
 
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, insert, inspect, select, update
 
 from lms.core import signals
 from lms.core.db import db, utcnow
@@ -105,6 +105,7 @@ FIELDS: dict[str, list[str]] = {
 REQUIRED = ("name",)
 MAX_UPLOAD_BYTES = 20 * 2**20
 COMMIT_CHUNK = 1000  # rows recorded per round of statements
+_ATTENDANCE = Attendance.__table__
 UPLOAD_PURPOSE = "attendance-upload"
 
 ABSENT_WORDS = {
@@ -970,7 +971,12 @@ def _commit(
         lines = matched.get(id(s), [])
         shared = _session_values(s)
         keep: set[int] = set()  # attendees: their records stay live
-        listed: set[int] = set()  # everyone on the sheet: their attendance rows stay
+        # The session's attendance rows (person → row id); what is left after the sheet's rows goes.
+        existing: dict[int, int] = dict(
+            session_db.execute(
+                select(Attendance.person_id, Attendance.id).where(Attendance.session_id == s.id)
+            ).all()
+        )
         # Chunks keep the statements few (one SELECT, one multi-row INSERT per table and chunk) and the memory
         # flat: nothing per row outlives its chunk but the Line itself.
         for start in range(0, len(lines), COMMIT_CHUNK):
@@ -994,53 +1000,42 @@ def _commit(
                 assert line.person_id is not None
                 keep.add(line.person_id)
                 totals[outcome.outcome] += 1
-                record_ids[line.person_id] = outcome.record.id
+                record_ids[line.person_id] = outcome.record_id
             del outcomes
-            person_ids = [line.person_id for line in chunk]
-            existing = {
-                a.person_id: a
-                for a in session_db.scalars(
-                    select(Attendance).where(
-                        Attendance.session_id == s.id, Attendance.person_id.in_(person_ids)
-                    )
-                )
-            }
             now = utcnow()
+            inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
             for line in chunk:
                 assert line.person_id is not None
-                listed.add(line.person_id)
-                att = existing.pop(line.person_id, None)
-                if att is None:
-                    att = Attendance(session_id=s.id, person_id=line.person_id)
-                    session_db.add(att)
-                att.score, att.passed, att.score_note, att.absent = (
-                    line.score,
-                    line.passed,
-                    line.score_note,
-                    line.absent,
+                row = {
+                    "score": line.score,
+                    "passed": line.passed,
+                    "score_note": line.score_note,
+                    "absent": line.absent,
+                    "signed_in_at": line.signed_in_at,
+                    "upload_id": upload.id,
+                    "row": line.row,
+                    "sheet": line.sheet,
+                    "record_id": record_ids.get(line.person_id),
+                    "recorded_at": now,
+                }
+                att_id = existing.pop(line.person_id, None)
+                if att_id is None:
+                    inserts.append({"session_id": s.id, "person_id": line.person_id, **row})
+                else:
+                    updates.append({"att_id": att_id, **row})
+            if inserts:
+                session_db.execute(insert(_ATTENDANCE), inserts)
+            if updates:
+                session_db.execute(
+                    update(_ATTENDANCE).where(_ATTENDANCE.c.id == bindparam("att_id")), updates
                 )
-                att.signed_in_at, att.upload_id, att.row, att.sheet = (
-                    line.signed_in_at,
-                    upload.id,
-                    line.row,
-                    line.sheet,
-                )
-                att.record_id = record_ids.get(line.person_id)
-                att.recorded_at = now
-            del existing
-            session_db.flush()
-        # Attendance rows of people no longer on the sheet go (ids first: most rows of a session stay).
-        gone = [
-            att_id
-            for att_id, person_id in session_db.execute(
-                select(Attendance.id, Attendance.person_id).where(Attendance.session_id == s.id)
-            )
-            if person_id not in listed
-        ]
+        # Attendance rows of people no longer on the sheet go.
+        gone = sorted(existing.values())
         for start in range(0, len(gone), COMMIT_CHUNK):
             part = gone[start : start + COMMIT_CHUNK]
-            for att in session_db.scalars(select(Attendance).where(Attendance.id.in_(part))):
-                session_db.delete(att)
+            session_db.execute(delete(_ATTENDANCE).where(_ATTENDANCE.c.id.in_(part)))
+        _expire_attendance(s.id)
         voided += ledger.void_source(
             s.source, reason="not on the latest sign-in sheet", actor=actor, keep_person_ids=keep or None
         )
@@ -1069,6 +1064,13 @@ def _commit(
     for s in result.sessions:
         ids = sorted({x.person_id for x in matched.get(id(s), ()) if not x.absent})  # type: ignore[type-var]
         signals.attendance_recorded.send(s, person_ids=ids, session=s)
+
+
+def _expire_attendance(session_id: int) -> None:
+    """Attendance rows are written with plain statements: drop stale copies the ORM may hold of them."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Attendance) and inspect(obj).dict.get("session_id") == session_id:
+            db.session.expire(obj)
 
 
 def upload_source(upload: AttendanceUpload) -> tuple[Any, str]:
