@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import select, text
 
-from lms.core.db import db
+from lms.core.db import db, utcnow
 from lms.core.errors import ImportRefused
 from lms.core.i18n import msg
 from lms.core.sheets import normalize_employee_no, normalize_text, parse_date, read_table
@@ -372,9 +372,10 @@ def _apply(
     session = db.session
     today = dt.date.today()
     done = total - len(rows)  # the unchanged rows
+    by_text: dict[str, Any] = {}  # department text -> Department
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start : start + CHUNK_ROWS]
-        _apply_chunk(enterprise, chunk, people, held, roles, depts, posts, today)
+        _apply_chunk(enterprise, chunk, people, held, roles, depts, posts, today, by_text)
         done += len(chunk)
         if on_progress:
             on_progress(done, total)
@@ -393,8 +394,10 @@ def _apply_chunk(
     depts: dict[str, Any],
     posts: dict[str, Any],
     today: dt.date,
+    by_text: dict[str, Any],
 ) -> None:
     session = db.session
+    now = utcnow()  # the created_at / recorded_at of the chunk's new rows
     update_ids = [people[r.employee_no].id for r in chunk if r.action == "update"]
     persons: dict[int, Person] = {}
     users: dict[int | None, User] = {}
@@ -409,7 +412,11 @@ def _apply_chunk(
     new_people: list[dict[str, Any]] = []
     new_rows: dict[str, _Row] = {}
     for r in chunk:
-        dept = ensure_department(enterprise.id, r.department, depts) if r.department else None
+        dept = None
+        if r.department:
+            dept = by_text.get(r.department)  # the same text, the same department (split once per text)
+            if dept is None:
+                dept = by_text[r.department] = ensure_department(enterprise.id, r.department, depts)
         post = ensure_post(enterprise.id, r.post, dept, posts) if r.post else None
         if r.action == "create":
             new_people.append(
@@ -423,6 +430,7 @@ def _apply_chunk(
                     "post_id": post.id if post else None,
                     "status": r.status,
                     "left_on": today if r.status == PERSON_LEFT else None,
+                    "created_at": now,
                 }
             )
             new_rows[r.employee_no] = r
@@ -489,7 +497,7 @@ def _apply_chunk(
     for emp, r in new_rows.items():
         person_id = ids[emp]
         hired_on = r.hire_date or today
-        events.append({"person_id": person_id, "kind": "hired", "on": hired_on})
+        events.append({"person_id": person_id, "kind": "hired", "on": hired_on, "recorded_at": now})
         for role_name in dict.fromkeys(r.roles):
             person_roles.append({"person_id": person_id, "role_id": roles[role_name].id, "since": hired_on})
         accounts.append(
@@ -502,6 +510,7 @@ def _apply_chunk(
                 "person_id": person_id,
                 "must_change_password": True,
                 "is_enabled": r.status == PERSON_ACTIVE,
+                "created_at": now,
             }
         )
     session.execute(PersonEvent.__table__.insert(), events)
