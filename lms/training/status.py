@@ -28,6 +28,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     func,
     literal,
     null,
@@ -247,8 +248,60 @@ def _events(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[boo
     return moves, long_returns
 
 
+def historical(as_of: dt.date) -> bool:
+    """Whether ``as_of`` lies in the past: places and roles are then read from the people's history."""
+    return as_of < dt.date.today()
+
+
+def _placed_then(kind: str, current: Any, as_of: dt.date) -> Any:
+    """A person's post or department (``kind``) at ``as_of``: the ``from`` of their first change after that day
+    (``PersonEvent.detail``, written by every move), else the current one."""
+    ev = PersonEvent.__table__.alias(f"{kind}_later")
+    later = and_(ev.c.person_id == Person.id, ev.c.kind == kind, ev.c.on > as_of, ev.c.detail.is_not(None))
+    first_from = (
+        select(ev.c.detail["from"].as_integer()).where(later).order_by(ev.c.on, ev.c.id).limit(1).scalar_subquery()
+    )
+    return case((exists().where(later), first_from), else_=current)
+
+
+def _roles_then(as_of: dt.date) -> Any:
+    """(person_id, role_id, since) of the roles held at ``as_of`` in the past: roles held now since before it,
+    and roles removed after it (held since their last ``role_added`` before the removal, else the hire date)."""
+    held_now = select(
+        PersonRole.person_id.label("person_id"), PersonRole.role_id.label("role_id"), PersonRole.since.label("since")
+    ).where(PersonRole.since <= as_of)
+    rem = PersonEvent.__table__.alias("role_rem")
+    add = PersonEvent.__table__.alias("role_add")
+    role_id = rem.c.detail["role_id"].as_integer()
+    added_on = (
+        select(func.max(add.c.on))
+        .where(
+            add.c.person_id == rem.c.person_id,
+            add.c.kind == "role_added",
+            add.c.detail["role_id"].as_integer() == role_id,
+            add.c.on <= rem.c.on,
+        )
+        .scalar_subquery()
+    )
+    since = func.coalesce(added_on, Person.hire_date, _lit(EPOCH, Date()))
+    removed_later = (
+        select(rem.c.person_id.label("person_id"), role_id.label("role_id"), since.label("since"))
+        .join(Person, Person.id == rem.c.person_id)
+        .where(rem.c.kind == "role_removed", rem.c.on > as_of, since <= as_of)
+    )
+    both = union_all(held_now, removed_later).subquery("roles_both")
+    return (
+        select(both.c.person_id, both.c.role_id, func.min(both.c.since).label("since"))
+        .group_by(both.c.person_id, both.c.role_id)
+        .cte("roles_then")
+    )
+
+
 def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None) -> Any:
-    """People of the enterprise present at ``as_of`` with the dates their subjection starts from (computed once)."""
+    """People of the enterprise present at ``as_of`` with the dates their subjection starts from (computed once).
+
+    For a day in the past, the post and department are the ones held on that day (from the people's history).
+    """
     moves, long_returns = _events(enterprise_id, as_of, person_filter)
     # Without a hire date on file, the day the person was entered (their "hired" event) starts the clock:
     # someone added today must not be overdue on everything since 1970.
@@ -265,8 +318,12 @@ def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement
     q = (
         select(
             Person.id.label("person_id"),
-            Person.post_id.label("post_id"),
-            Person.department_id.label("department_id"),
+            (_placed_then("post", Person.post_id, as_of) if historical(as_of) else Person.post_id).label("post_id"),
+            (
+                _placed_then("department", Person.department_id, as_of)
+                if historical(as_of)
+                else Person.department_id
+            ).label("department_id"),
             hire.label("hire"),
             greatest2(hire, func.coalesce(moves.c.last_post, hire)).label("post_since"),
             greatest2(hire, func.coalesce(moves.c.last_dept, hire)).label("dept_since"),
@@ -290,16 +347,22 @@ def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement
     return q.cte("people_at")
 
 
-def _branch(req: Requirement, as_of: dt.date, ppl: Any) -> Select[Any]:
-    """Who is subject to ``req`` at ``as_of`` and since when, with ``req``'s parameters as columns."""
+def _branch(req: Requirement, as_of: dt.date, ppl: Any, roles_then: Any = None) -> Select[Any]:
+    """Who is subject to ``req`` at ``as_of`` and since when, with ``req``'s parameters as columns.
+
+    ``roles_then``: the roles held at a past ``as_of`` (``_roles_then``); None: the roles held now.
+    """
     p = requirement_params(req, as_of)
     full_levels: Any = _lit(1, Integer())
     q = select(ppl.c.person_id.label("person_id")).select_from(ppl)
-    if req.applies_to == APPLIES_ROLE:
+    if req.applies_to == APPLIES_ROLE and roles_then is not None:
+        q = q.join(roles_then, and_(roles_then.c.person_id == ppl.c.person_id, roles_then.c.role_id == req.role_id))
+        since: Any = roles_then.c.since
+    elif req.applies_to == APPLIES_ROLE:
         q = q.join(
             PersonRole, and_(PersonRole.person_id == ppl.c.person_id, PersonRole.role_id == req.role_id)
         )
-        since: Any = PersonRole.since
+        since = PersonRole.since
     elif req.applies_to == APPLIES_POST:
         q = q.where(ppl.c.post_id == req.post_id)
         since = ppl.c.post_since
@@ -390,7 +453,10 @@ def applicability_query(
     if not reqs:
         return None
     ppl = _people_cte(enterprise_id, as_of, person_filter)
-    branches = [_branch(r, as_of, ppl) for r in reqs]
+    roles_then = (
+        _roles_then(as_of) if historical(as_of) and any(r.applies_to == APPLIES_ROLE for r in reqs) else None
+    )
+    branches = [_branch(r, as_of, ppl, roles_then) for r in reqs]
     if len(branches) == 1:
         return branches[0]
     return union_all(*branches)  # type: ignore[return-value]

@@ -287,3 +287,35 @@ def test_without_hire_date_the_hired_event_starts_the_clock(enterprise, make_per
     req = requirement(enterprise, hours_required=Decimal(24), initial_days=30)
     row = status_of(enterprise, p, req, D(2026, 3, 10))
     assert row["status"] == "not_started" and row["due_on"] == D(2026, 3, 31)
+
+
+def test_past_as_of_reads_the_roles_post_and_department_held_then(enterprise, make_person):
+    """A day in the past is evaluated with the organisation of that day, not today's projected backwards."""
+    roles = roles_by_name(enterprise.id)
+    leader = roles["班组长"]
+    by_role = requirement(enterprise, applies_to="role", role_id=leader.id, hours_required=Decimal(8), initial_days=30)
+    welder, fitter = ensure_post(enterprise.id, "焊工"), ensure_post(enterprise.id, "钳工")
+    by_post = requirement(enterprise, applies_to="post", post_id=welder.id, hours_required=Decimal(4), initial_days=30)
+    east = ensure_department(enterprise.id, "东区")
+    by_dept = requirement(enterprise, applies_to="department", department_id=east.id, hours_required=Decimal(2))
+    a = make_person(enterprise, hire_date=D(2023, 1, 1))
+    set_roles(a, [roles["一线从业人员"], leader], on=D(2024, 3, 1))
+    set_roles(a, [roles["一线从业人员"]], on=D(2025, 9, 1))  # no longer a team leader
+    b = make_person(enterprise, hire_date=D(2023, 1, 1))
+    move_person(b, department=east, post=welder, on=D(2024, 1, 1))
+    move_person(b, department=ensure_department(enterprise.id, "西区"), post=fitter, on=D(2025, 6, 1))
+    db.session.flush()
+    then, now = D(2025, 3, 1), dt.date.today()
+    row = status_of(enterprise, a, by_role, then)
+    assert row is not None and row["since"] == D(2024, 3, 1) and row["status"] == "overdue"
+    assert status_of(enterprise, a, by_role, now) is None
+    assert status_of(enterprise, b, by_post, then)["since"] == D(2024, 1, 1)
+    assert status_of(enterprise, b, by_dept, then) is not None
+    assert status_of(enterprise, b, by_post, now) is None and status_of(enterprise, b, by_dept, now) is None
+    # Before the first move b was on the post of their hire (操作工), in no department requirement.
+    assert status_of(enterprise, b, by_post, D(2023, 6, 1)) is None
+    # A role gained after the day does not apply on it (as before).
+    set_roles(b, [roles["一线从业人员"], leader], on=D(2026, 1, 5))
+    db.session.flush()
+    assert status_of(enterprise, b, by_role, then) is None
+    assert status_of(enterprise, b, by_role, now)["since"] == D(2026, 1, 5)
