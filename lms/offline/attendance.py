@@ -10,6 +10,7 @@ date) or a column naming the session.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 from collections import defaultdict
@@ -292,6 +293,7 @@ class _People:
         self.by_name: dict[str, list[int]] = defaultdict(list)
         self.info: dict[int, dict[str, Any]] = {}
         self.paths: dict[int, str] = {}
+        self.name_keys: dict[int, str] = {}
         rows = db.session.execute(
             select(Person.id, Person.employee_no, Person.name, Person.department_id, Person.status)
             .where(Person.enterprise_id == enterprise_id)
@@ -299,7 +301,9 @@ class _People:
         )
         for pid, emp, name, dept_id, status in rows:
             self.by_emp[emp.upper()] = pid
-            self.by_name[_name_key(name)].append(pid)
+            key = _name_key(name)
+            self.by_name[key].append(pid)
+            self.name_keys[pid] = key
             path = paths.get(dept_id, "") if dept_id else ""
             self.paths[pid] = path
             self.info[pid] = {
@@ -323,10 +327,12 @@ class _People:
         return out
 
 
+@functools.lru_cache(maxsize=2**15)  # names recur (one row per session and person), words recur on every row
 def _name_key(name: str) -> str:
     return normalize_text(name).replace(" ", "")
 
 
+@functools.lru_cache(maxsize=2**13)
 def _word(text: str) -> str:
     return normalize_text(text).lower()
 
@@ -531,7 +537,7 @@ def _match(line: Line, people: _People) -> None:
         pid = people.by_emp.get(line.employee_no.upper())
         if pid is not None:
             line.person_id = pid
-            known = _name_key(people.info[pid]["name"])
+            known = people.name_keys[pid]
             if line.name and _name_key(line.name) != known:
                 line.message = msg(
                     "name on the sheet (%(name)s) differs from %(known)s",
