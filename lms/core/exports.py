@@ -24,8 +24,22 @@ _WIDTH_SAMPLE_ROWS = 50
 _MIN_WIDTH, _MAX_WIDTH = 8, 60
 
 
+_PLAIN_TYPES = frozenset({int, float, Decimal, bool, dt.date, dt.datetime, dt.time, dt.timedelta})
+
+
+def _safe_text(text: str) -> str:
+    if text.startswith(_RAW_TRIGGERS) or text.lstrip().startswith(_FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
 def safe_cell(value: Any) -> Any:
     """Return the value for a spreadsheet cell: text that would start a formula gets a leading apostrophe."""
+    kind = type(value)
+    if kind is str:  # the common case first (exports of a hundred thousand rows)
+        return _safe_text(value)
+    if kind in _PLAIN_TYPES:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool | int | float | Decimal | dt.date | dt.time | dt.timedelta):
@@ -37,6 +51,10 @@ def safe_cell(value: Any) -> Any:
 
 
 def _csv_text(value: Any) -> str:
+    if type(value) is str:
+        return _safe_text(value)
+    if value is None:
+        return ""
     value = safe_cell(value)
     if isinstance(value, str):
         return value

@@ -173,6 +173,7 @@ def _list_table(rows: list[dict[str, Any]], *, names: bool = True) -> tuple[list
         _("Due on"),
         _("Valid until"),
     ]
+    labels = {key: str(label) for key, label in STATUS_LABELS.items()}  # translated once, not per row
     body = [
         [
             r["employee_no"],
@@ -180,7 +181,7 @@ def _list_table(rows: list[dict[str, Any]], *, names: bool = True) -> tuple[list
             r["department"] or "",
             r["post"] or "",
             r["requirement"],
-            str(STATUS_LABELS.get(r["status"], r["status"])),
+            labels.get(r["status"], r["status"]),
             r["hours_done"],
             r["hours_due"],
             r["due_on"],
