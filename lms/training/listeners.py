@@ -156,6 +156,17 @@ def _collect_bulk(state: Any) -> None:
                 pending.people.add(int(r["person_id"]))
                 pending.snap_people.add(int(r["person_id"]))
         return
+    if name == "person" and rows:
+        if state.is_insert and all(r.get("enterprise_id") for r in rows):
+            # New people (a roster import): their enterprises are recomputed whole, no one else's.
+            ents = {int(r["enterprise_id"]) for r in rows}
+            pending.enterprises.update(ents)
+            return
+        if state.is_update and all(r.get("id") for r in rows):  # bulk UPDATE by primary key: those people
+            for r in rows:
+                pending.people.add(int(r["id"]))
+                pending.snap_people.add(int(r["id"]))
+            return
     pending.everything = True
 
 

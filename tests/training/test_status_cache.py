@@ -239,3 +239,26 @@ def test_missing_trend_months_of_a_large_population_are_filled_by_a_job(client, 
     assert None not in [share for _, share in second]
     for (label, share), day in zip(second, coverage.month_ends(dt.date(2026, 1, 10)), strict=True):
         assert share == (coverage.totals(enterprise.id, day)["share"] or 0), label
+
+
+def test_bulk_statements_mark_only_what_they_name(make_enterprise, make_person):
+    mine, other = make_enterprise(), make_enterprise()
+    for ent in (mine, other):
+        make_person(ent)
+        requirement(ent, hours_required=Decimal(4))
+        cache.refresh(ent.id)
+    db.session.flush()
+    assert cache.usable(mine.id, TODAY) and cache.usable(other.id, TODAY)
+    # New people inserted in bulk (a roster import): their enterprise is recomputed whole, not the other.
+    db.session.execute(insert(Person), [dict(enterprise_id=mine.id, employee_no=f"B{i}", name=f"新人{i}",
+                                             status="active", hire_date=TODAY) for i in range(3)])
+    assert not cache.usable(mine.id, TODAY) and cache.usable(other.id, TODAY)
+    assert cache.refresh(mine.id)["mode"] == "whole"
+    assert _cached(mine.id) == _live(mine.id)
+    # A bulk UPDATE by primary key marks those people only.
+    someone = db.session.scalar(select(Person.id).where(Person.enterprise_id == mine.id).limit(1))
+    db.session.execute(update(Person), [dict(id=someone, hire_date=TODAY - dt.timedelta(days=400))])
+    assert cache.usable(other.id, TODAY)
+    done = cache.refresh(mine.id)
+    assert (done["mode"], done["people"]) == ("people", 1)
+    assert _cached(mine.id) == _live(mine.id)
