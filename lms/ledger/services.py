@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError, NotFound
@@ -182,7 +182,7 @@ RECORD_CHUNK = 500
 
 @dataclass(frozen=True, slots=True)
 class RecordOutcome:
-    """What ``record_many`` did for one item: ``created``, ``replaced`` or ``unchanged``, and the live record's id."""
+    """One item of ``record_many``: ``created``, ``replaced`` or ``unchanged``, and the live record's id."""
 
     record_id: int
     outcome: str
@@ -205,9 +205,9 @@ def record_many(
 
     Each item holds ``record``'s keyword arguments (``kind``, ``topic``, ``source``, ``hours`` …) and either
     ``person`` (a Person) or ``person_id`` and ``enterprise_id``. The items are taken in order, as if
-    ``record(**item, actor=actor)`` were called for each: re-recording a source replaces its live record (the old
-    row voided, ``replaced_by_id`` pointing at the new one), identical values leave it ``unchanged``, and the
-    same source and person twice in one call behave as two calls. Per chunk of ``chunk_size`` items: one
+    ``record(**item, actor=actor)`` were called for each: re-recording a source replaces its live record (the
+    old row voided, ``replaced_by_id`` pointing at the new one), identical values leave it ``unchanged``, and
+    the same source and person twice in one call behave as two calls. Per chunk of ``chunk_size`` items: one
     SELECT … FOR UPDATE of the live records, one UPDATE of the replaced ones (ORM, flushed first for the
     live-source unique index), one executemany INSERT of the new rows through the session (so session event
     listeners see the rows, each naming its person, enterprise and completion time). Like ``record``, this
@@ -275,17 +275,28 @@ def _record_chunk(chunk: list[_Item], actor: User | None) -> list[RecordOutcome]
     if rows:
         session.flush()  # the live-source unique index must see the old rows voided first
         table = TrainingRecord.__table__
+        # The new rows get their ids first, in item order, as the database would give them; then one
+        # executemany without RETURNING. SQLite cannot say in which order a multi-row INSERT … RETURNING
+        # gives the ids (SQLAlchemy would insert row by row); on PostgreSQL that INSERT is one multi-row
+        # VALUES whose thousands of placeholders psycopg binds slowly.
         if db.is_sqlite:
-            # SQLite cannot say in which order a multi-row INSERT … RETURNING gives the new ids, so it would
-            # take one statement per row. Give the ids SQLite itself would give instead (no AUTOINCREMENT: the
-            # next rowid is max + 1; the write transaction holds the database lock).
+            # No AUTOINCREMENT: SQLite's next rowid is max + 1. Write transactions begin IMMEDIATE and hold
+            # the database lock (a deferred one that another writer got ahead of fails to write: no clash).
             top = session.scalar(select(func.max(TrainingRecord.id))) or 0
             ids = list(range(top + 1, top + 1 + len(rows)))
-            for row, rec_id in zip(rows, ids, strict=True):
-                row["id"] = rec_id
-            session.execute(insert(table), rows)
         else:
-            ids = list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+            ids = sorted(
+                session.scalars(
+                    text(
+                        "SELECT nextval(pg_get_serial_sequence('training_record', 'id'))"
+                        " FROM generate_series(1, :n)"
+                    ),
+                    {"n": len(rows)},
+                )
+            )
+        for row, rec_id in zip(rows, ids, strict=True):
+            row["id"] = rec_id
+        session.execute(insert(table), rows)
     for old, index in replaced:
         old.replaced_by_id = ids[index]
     out: list[RecordOutcome] = []
