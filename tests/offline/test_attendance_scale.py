@@ -303,3 +303,32 @@ def test_a_sheet_damaged_past_its_first_rows_is_refused(roster_enterprise, make_
     assert result.refused and not result.committed and not result.lines
     assert "cut.xlsx" in result.errors[0]["message"]
     assert _count(s.source) == 0 and not _attendance(s.id)
+
+
+def test_snapshot_listeners_see_the_bulk_records(
+    roster_enterprise, make_session, make_enterprise, monkeypatch
+):
+    """The records go in with executemany through the session: the trend snapshots they change still go."""
+    from lms.training.listeners import apply_pending
+    from lms.training.models import CoverageSnapshot
+
+    monkeypatch.setattr(att, "COMMIT_CHUNK", 4)
+    other = make_enterprise()
+    s = make_session(roster_enterprise, starts_at=dt.datetime(2026, 11, 12, 14, 0))
+    apply_pending(db.session)  # what the fixtures changed
+    for ent, month_end in (
+        (roster_enterprise, dt.date(2026, 10, 31)),
+        (roster_enterprise, dt.date(2026, 11, 30)),
+        (other, dt.date(2026, 11, 30)),
+    ):
+        db.session.add(CoverageSnapshot(enterprise_id=ent.id, month_end=month_end))
+    db.session.flush()
+    people = _people(roster_enterprise)[:10]
+    result = import_attendance(roster_enterprise, _xlsx(_sheet_rows([s], people)), "a.xlsx", dry_run=False)
+    assert result.committed and result.created == 8
+    apply_pending(db.session)  # as before commit
+    left = db.session.execute(select(CoverageSnapshot.enterprise_id, CoverageSnapshot.month_end)).all()
+    # a record completed on 12 November changes the November month end of its own enterprise only
+    assert sorted(left) == sorted(
+        [(roster_enterprise.id, dt.date(2026, 10, 31)), (other.id, dt.date(2026, 11, 30))]
+    )
