@@ -71,6 +71,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _sqlite_setup(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if url.startswith("postgresql"):
+        # JIT compilation pays off for long analytical scans, not for a web application's statements: on the
+        # status queries it cost seconds of compiling for milliseconds of work (the planner's estimates of
+        # correlated subqueries are high). Off for our connections; the server's setting is left alone.
+        connect_args = dict(kwargs.pop("connect_args", {}) or {})
+        options = connect_args.get("options", "")
+        if "jit" not in options:
+            connect_args["options"] = (options + " -c jit=off").strip()
+        kwargs["connect_args"] = connect_args
     return create_engine(url, **kwargs)
 
 

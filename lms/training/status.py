@@ -218,11 +218,12 @@ def _events(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[boo
         .where(left.c.person_id == ret.c.person_id, left.c.kind == "left", left.c.on <= ret.c.on)
         .scalar_subquery()
     )
-    returns = (
-        select(ret.c.person_id.label("person_id"), ret.c.on.label("on"), prev_left.label("left_on"))
-        .where(ret.c.kind == "returned", ret.c.on <= as_of)
-        .subquery("returns")
+    returns = select(ret.c.person_id.label("person_id"), ret.c.on.label("on"), prev_left.label("left_on")).where(
+        ret.c.kind == "returned", ret.c.on <= as_of
     )
+    if person_filter is not None:  # only the people asked for (their rows are recomputed)
+        returns = returns.where(ret.c.person_id.in_(select(Person.id).where(person_filter)))
+    returns = returns.subquery("returns")
     long_returns = (
         select(returns.c.person_id, func.max(returns.c.on).label("on"))
         .where(
