@@ -5,8 +5,10 @@ course; wrk's 32 connections cycle through the viewers, each heartbeat's positio
 so that it is credited as real playback. The no-op route exists only in bench/hello_app.py.
 
 Measured on SQLite and, in a full run with a server at hand, on PostgreSQL (row locks instead of SQLite's
-database lock). Before each measurement the bench video's progress is cleared, so that a run on a reused
-database (``BENCH_REUSE=1``) credits new playback like the first one instead of re-watching covered stretches.
+database lock). The no-op and the heartbeats are measured in alternating rounds with both servers up, so
+that drifting load on a shared machine hits both sides alike. Before each heartbeat round the bench video's
+progress is cleared, so that every round (and a run on a reused database, ``BENCH_REUSE=1``) credits new
+playback like the first one instead of re-watching covered stretches.
 ``BENCH_HEARTBEAT_KINDS=sqlite`` (or ``postgres``) measures one database only.
 """
 
@@ -23,6 +25,7 @@ from bench.server import Gunicorn, wrk, wrk_available
 
 MIN_RATIO = 0.5
 VIEWERS = 1000
+ROUNDS = 3  # alternating rounds of no-op and heartbeats, each seconds / ROUNDS long (after wrk's warm-up)
 LABELS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 
@@ -45,6 +48,20 @@ def run(quick: bool, log: Any) -> list[Row]:
                 skipped("heartbeat", f"heartbeats on {kind}", f"{exc.__class__.__name__}: {str(exc)[:150]}")
             )
     return rows
+
+
+def _combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rounds of wrk as one: mean requests/s (rounds are equally long), median p99, summed error counts."""
+    p99s = sorted(r["p99_ms"] for r in runs)
+    return {
+        "rps": sum(r["rps"] for r in runs) / len(runs),
+        "p99_ms": p99s[len(p99s) // 2],
+        **{k: sum(r[k] for r in runs) for k in ("bad_status", "other_status", "socket_errors", "requests")},
+    }
+
+
+def _rounds(runs: list[dict[str, Any]]) -> str:
+    return " / ".join(str(round(r["rps"])) for r in runs)
 
 
 def reset_progress(url: str, lesson_id: int) -> None:
@@ -95,24 +112,32 @@ def _one_site(kind: str, seconds: int, log: Any) -> list[Row]:
         beats.read_text().replace(f"/courses/lessons/{info['video_lesson_id']}/heartbeat", "/bench/noop")
     )
     log(f"{got['sessions']} viewers signed in ({kind})")
-    reset_progress(info["url"], info["video_lesson_id"])
     logdir = workdir("logs")
-    with Gunicorn(
-        "bench.hello_app:create_noop_app()",
-        info["env"],
-        ready_path="/healthz",
-        log=logdir / f"noop-{kind}.log",
-    ) as g:
-        limit = wrk(g.url + "/", seconds=seconds, requests_file=noops)
+    # Both servers up at once, measured in alternation (no-op, heartbeats, no-op, …): on a shared machine the
+    # load drifts within minutes, and interleaved rounds keep both sides under the same conditions.
+    limits, ours_runs = [], []
+    with (
+        Gunicorn(
+            "bench.hello_app:create_noop_app()",
+            info["env"],
+            ready_path="/healthz",
+            log=logdir / f"noop-{kind}.log",
+        ) as gn,
+        Gunicorn("wsgi:app", info["env"], ready_path="/healthz", log=logdir / f"heartbeat-{kind}.log") as gh,
+    ):
+        for _ in range(ROUNDS):
+            limits.append(wrk(gn.url + "/", seconds=max(1, seconds // ROUNDS), requests_file=noops))
+            # every round starts from no playback, so each measures the same mix of first and later beats
+            reset_progress(info["url"], info["video_lesson_id"])
+            ours_runs.append(wrk(gh.url + "/", seconds=max(1, seconds // ROUNDS), requests_file=beats))
+    limit, ours = _combine(limits), _combine(ours_runs)
     log(
-        f"no-op POST ({kind}): {limit['rps']:.0f} req/s, p99 {limit['p99_ms']:.0f} ms, "
-        f"non-200 {limit['bad_status'] + limit['other_status']}"
+        f"no-op POST ({kind}): {limit['rps']:.0f} req/s ({_rounds(limits)}), "
+        f"p99 {limit['p99_ms']:.0f} ms, non-200 {limit['bad_status'] + limit['other_status']}"
     )
-    with Gunicorn("wsgi:app", info["env"], ready_path="/healthz", log=logdir / f"heartbeat-{kind}.log") as g:
-        ours = wrk(g.url + "/", seconds=seconds, requests_file=beats)
     log(
-        f"heartbeat ({kind}): {ours['rps']:.0f} req/s, p99 {ours['p99_ms']:.0f} ms, "
-        f"non-200 {ours['bad_status'] + ours['other_status']}"
+        f"heartbeat ({kind}): {ours['rps']:.0f} req/s ({_rounds(ours_runs)}), "
+        f"p99 {ours['p99_ms']:.0f} ms, non-200 {ours['bad_status'] + ours['other_status']}"
     )
     check = run_task(
         "heartbeat_check", {"url": info["url"], "lesson_id": info["video_lesson_id"]}, env=info["env"]
