@@ -132,6 +132,7 @@ def _init_hooks(app: Flask) -> None:
         write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
         # Load the user afresh for every request even where an app context outlives it (tests, CLI).
         g.pop("_login_user", None)
+        g.pop("_lms_translations", None)  # the catalogue is resolved once per request (lms.core.i18n)
         # An id beyond any column's range names nothing: 404 rather than an overflow deep in the driver.
         for value in (request.view_args or {}).values():
             if isinstance(value, int) and not -(2**31) < value < 2**31:

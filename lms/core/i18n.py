@@ -87,7 +87,7 @@ def install_package_domain(app: object) -> None:
     wins. Menu labels carry the context "menu" and never collide.
     """
     from babel import support
-    from flask import has_request_context, request
+    from flask import g, has_request_context, request
     from flask_babel import Domain, get_locale
 
     core = TRANSLATION_DIRS[0]
@@ -95,7 +95,18 @@ def install_package_domain(app: object) -> None:
 
     class PackageDomain(Domain):
         def get_translations(self):  # type: ignore[no-untyped-def]
-            locale = get_locale() if has_request_context() else None
+            in_request = has_request_context()
+            if in_request:  # a page calls gettext hundreds of times: resolve its catalogue once
+                chosen = g.get("_lms_translations")
+                if chosen is not None:
+                    return chosen
+                chosen = self._resolve(True)
+                g._lms_translations = chosen
+                return chosen
+            return self._resolve(False)
+
+        def _resolve(self, in_request: bool):  # type: ignore[no-untyped-def]
+            locale = get_locale() if in_request else None
             if locale is None:
                 try:
                     from flask import current_app
@@ -103,7 +114,7 @@ def install_package_domain(app: object) -> None:
                     locale = current_app.config.get("BABEL_DEFAULT_LOCALE")
                 except RuntimeError:
                     return support.NullTranslations()
-            own = _package_dir_of(request.blueprint) if has_request_context() else None
+            own = _package_dir_of(request.blueprint) if in_request else None
             key = (str(locale), str(own))
             found = cache.get(key)
             if found is not None:
