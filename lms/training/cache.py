@@ -57,26 +57,25 @@ def today() -> dt.date:
     return dt.date.today()
 
 
-def usable(enterprise_id: int, as_of: dt.date) -> bool:
-    """Whether ``training_status`` holds the enterprise's exact rows at ``as_of`` right now."""
+def _kept_for(enterprise_id: int, as_of: dt.date, waiting: Any) -> bool:
+    """Whether the enterprise's rows were computed for ``as_of`` (today) and nobody in ``waiting`` is marked."""
     if as_of != today():
         return False
     apply_pending(db.session())
     state = db.session.execute(select(STATE.c.as_of).where(STATE.c.enterprise_id == enterprise_id)).first()
     if state is None or state.as_of != as_of:
         return False
-    return not db.session.scalar(select(exists().where(DIRTY.c.enterprise_id == enterprise_id)))
+    return not db.session.scalar(select(exists().where(waiting)))
+
+
+def usable(enterprise_id: int, as_of: dt.date) -> bool:
+    """Whether ``training_status`` holds the enterprise's exact rows at ``as_of`` right now."""
+    return _kept_for(enterprise_id, as_of, DIRTY.c.enterprise_id == enterprise_id)
 
 
 def usable_for_person(enterprise_id: int, person_id: int, as_of: dt.date) -> bool:
     """Whether the cache holds one person's exact rows at ``as_of`` (others may be waiting)."""
-    if as_of != today():
-        return False
-    apply_pending(db.session())
-    state = db.session.execute(select(STATE.c.as_of).where(STATE.c.enterprise_id == enterprise_id)).first()
-    if state is None or state.as_of != as_of:
-        return False
-    return not db.session.scalar(select(exists().where(DIRTY.c.person_id == person_id)))
+    return _kept_for(enterprise_id, as_of, DIRTY.c.person_id == person_id)
 
 
 def source(enterprise_id: int, person_filter: ColumnElement[bool] | None = None) -> Any:

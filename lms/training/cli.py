@@ -134,10 +134,9 @@ def reminders_send_cmd(code: str | None, as_of: dt.datetime | None) -> None:
     from sqlalchemy import select
 
     from lms.org.models import Enterprise
+    from lms.training.cache import refresh
     from lms.training.reminders import send_reminders
     from lms.training.services import refresh_subjections
-
-    from lms.training.cache import refresh
 
     ids = [_enterprise(code).id] if code else list(db.session.scalars(select(Enterprise.id)))
     for ent_id in ids:

@@ -17,7 +17,7 @@ from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Person, PersonEvent, PersonRole
 from lms.org.services import roles_by_name
 from lms.training import cache, coverage
-from lms.training.models import Exemption, StatusDirty, StatusPerson, StatusRow, StatusState
+from lms.training.models import Exemption, StatusDirty, StatusPerson, StatusState
 from lms.training.services import save_requirement
 from lms.training.status import normalise, status_query, statuses
 from tests.training.helpers import rec, requirement
