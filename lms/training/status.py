@@ -28,7 +28,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     func,
     literal,
     null,
@@ -254,15 +253,21 @@ def historical(as_of: dt.date) -> bool:
     return as_of < dt.date.today()
 
 
-def _placed_then(kind: str, current: Any, as_of: dt.date) -> Any:
-    """A person's post or department (``kind``) at ``as_of``: the ``from`` of their first change after that day
-    (``PersonEvent.detail``, written by every move), else the current one."""
+def _placed_then(kind: str, as_of: dt.date) -> Any:
+    """Per person whose post or department (``kind``) changed after ``as_of``: what it was on that day, the
+    ``from`` of their first change after it (``PersonEvent.detail``, written by every move). Set-based (one
+    ranked pass over the later events), so the plan does not depend on per-person lookups."""
     ev = PersonEvent.__table__.alias(f"{kind}_later")
-    later = and_(ev.c.person_id == Person.id, ev.c.kind == kind, ev.c.on > as_of, ev.c.detail.is_not(None))
-    first_from = (
-        select(ev.c.detail["from"].as_integer()).where(later).order_by(ev.c.on, ev.c.id).limit(1).scalar_subquery()
+    ranked = (
+        select(
+            ev.c.person_id.label("person_id"),
+            ev.c.detail["from"].as_integer().label("was"),
+            func.row_number().over(partition_by=ev.c.person_id, order_by=(ev.c.on, ev.c.id)).label("rn"),
+        )
+        .where(ev.c.kind == kind, ev.c.on > as_of, ev.c.detail.is_not(None))
+        .subquery(f"{kind}_ranked")
     )
-    return case((exists().where(later), first_from), else_=current)
+    return select(ranked.c.person_id, ranked.c.was).where(ranked.c.rn == 1).subquery(f"{kind}_then")
 
 
 def _roles_then(as_of: dt.date) -> Any:
@@ -316,15 +321,18 @@ def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement
         hired = hired.where(person_filter)
     hired = hired.subquery("hired")
     hire = func.coalesce(Person.hire_date, hired.c.on, _lit(EPOCH, Date()))
+    post_col: Any = Person.post_id
+    dept_col: Any = Person.department_id
+    post_then = dept_then = None
+    if historical(as_of):
+        post_then, dept_then = _placed_then("post", as_of), _placed_then("department", as_of)
+        post_col = case((post_then.c.person_id.is_not(None), post_then.c.was), else_=Person.post_id)
+        dept_col = case((dept_then.c.person_id.is_not(None), dept_then.c.was), else_=Person.department_id)
     q = (
         select(
             Person.id.label("person_id"),
-            (_placed_then("post", Person.post_id, as_of) if historical(as_of) else Person.post_id).label("post_id"),
-            (
-                _placed_then("department", Person.department_id, as_of)
-                if historical(as_of)
-                else Person.department_id
-            ).label("department_id"),
+            post_col.label("post_id"),
+            dept_col.label("department_id"),
             hire.label("hire"),
             greatest2(hire, func.coalesce(moves.c.last_post, hire)).label("post_since"),
             greatest2(hire, func.coalesce(moves.c.last_dept, hire)).label("dept_since"),
@@ -337,7 +345,13 @@ def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement
         .outerjoin(hired, hired.c.person_id == Person.id)
         .outerjoin(moves, moves.c.person_id == Person.id)
         .outerjoin(long_returns, long_returns.c.person_id == Person.id)
-        .where(
+    )
+    if post_then is not None and dept_then is not None:
+        q = q.outerjoin(post_then, post_then.c.person_id == Person.id).outerjoin(
+            dept_then, dept_then.c.person_id == Person.id
+        )
+    q = (
+        q.where(
             Person.enterprise_id == enterprise_id,
             or_(Person.status == PERSON_ACTIVE, Person.left_on > as_of),
             hire <= as_of,
