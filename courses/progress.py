@@ -80,6 +80,19 @@ def add_interval(
 # ------------------------------------------------------------------------------------------------ progress rows
 
 
+def _new_progress(enrolment: Enrolment, lesson: Lesson) -> LessonProgress:
+    """A progress row for a lesson not opened yet (not added to the session)."""
+    return LessonProgress(
+        enrolment_id=enrolment.id,
+        lesson_id=lesson.id,
+        status=NOT_STARTED,
+        intervals=[],
+        credited_seconds=0.0,
+        furthest_position=0.0,
+        last_position=0.0,
+    )
+
+
 def progress_for(enrolment: Enrolment, lesson: Lesson, *, create: bool = True) -> LessonProgress | None:
     """Return the enrolment's progress row for ``lesson`` (created on demand)."""
     lp = db.session.scalar(
@@ -88,15 +101,7 @@ def progress_for(enrolment: Enrolment, lesson: Lesson, *, create: bool = True) -
         )
     )
     if lp is None and create:
-        lp = LessonProgress(
-            enrolment_id=enrolment.id,
-            lesson_id=lesson.id,
-            status=NOT_STARTED,
-            intervals=[],
-            credited_seconds=0.0,
-            furthest_position=0.0,
-            last_position=0.0,
-        )
+        lp = _new_progress(enrolment, lesson)
         db.session.add(lp)
         db.session.flush()
     return lp
@@ -324,15 +329,7 @@ def _ensure_progress(
     if lp is not None:
         return lp, ps
     assert enrolment is not None and lesson is not None
-    lp = LessonProgress(
-        enrolment_id=enrolment.id,
-        lesson_id=lesson.id,
-        status=NOT_STARTED,
-        intervals=[],
-        credited_seconds=0.0,
-        furthest_position=0.0,
-        last_position=0.0,
-    )
+    lp = _new_progress(enrolment, lesson)
     db.session.add(lp)  # inserted by the heartbeat's flush
     return lp, ps
 

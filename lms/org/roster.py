@@ -437,26 +437,14 @@ def _apply_chunk(
             continue
         person = persons[people[r.employee_no].id]
         person.name = r.name
-        if "department" in r.has and person.department_id != (dept.id if dept else None):
-            session.add(
-                PersonEvent(
-                    person_id=person.id,
-                    kind="department",
-                    on=today,
-                    detail={"from": person.department_id, "to": dept.id if dept else None},
+        for kind, target in (("department", dept), ("post", post)):  # a move, with its history
+            attr, to = f"{kind}_id", target.id if target else None
+            if kind in r.has and getattr(person, attr) != to:
+                was = getattr(person, attr)
+                session.add(
+                    PersonEvent(person_id=person.id, kind=kind, on=today, detail={"from": was, "to": to})
                 )
-            )
-            person.department_id = dept.id if dept else None
-        if "post" in r.has and person.post_id != (post.id if post else None):
-            session.add(
-                PersonEvent(
-                    person_id=person.id,
-                    kind="post",
-                    on=today,
-                    detail={"from": person.post_id, "to": post.id if post else None},
-                )
-            )
-            person.post_id = post.id if post else None
+                setattr(person, attr, to)
         if "hire_date" in r.has:
             person.hire_date = r.hire_date
         if "phone" in r.has:

@@ -22,7 +22,7 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import case, delete, exists, func, insert, select, update
+from sqlalchemy import Integer, case, delete, exists, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement
@@ -186,8 +186,6 @@ def refresh(enterprise_id: int, *, whole: bool = False) -> dict[str, Any]:
 
 
 def _ent(enterprise_id: int) -> Any:
-    from sqlalchemy import Integer, literal
-
     return literal(enterprise_id, Integer()).label("enterprise_id")
 
 

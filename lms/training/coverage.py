@@ -19,6 +19,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from lms.core.db import db
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Enterprise, Person, PersonRole, Post, ResponsibilityRole
+from lms.training.listeners import apply_pending, snapshots_available
 from lms.training.models import COMPLIANT, DUE_SOON, EXPIRED, OVERDUE, CoverageSnapshot, Requirement
 from lms.training.status import as_date, normalise, status_query
 
@@ -384,14 +385,10 @@ def trend(
     filter from), missing closed months of a large population are left ``pending`` and filled by a background
     job, so that a page never waits for a dozen status evaluations.
     """
-    from lms.training.listeners import apply_pending
-
     apply_pending(db.session())  # this transaction's own changes delete the snapshots they alter first
     days = month_ends(as_of, months)
     today = dt.date.today()
     key = filter_key(person_filter)
-    from lms.training.listeners import snapshots_available
-
     closed = [d for d in days if _closed(d, today)] if snapshots_available(db.session.connection()) else []
     kept: dict[dt.date, CoverageSnapshot] = {}
     if closed:
