@@ -76,12 +76,15 @@ def rate_ratio(
     workload: str,
     ours: float | None,
     limit: float | None,
-    min_ratio: float,
+    min_ratio: float | None,
     note: str = "",
     extra_ok: bool = True,
     **extra: Any,
 ) -> Row:
-    """A row for throughputs: ratio = ours / limit, met when at least ``min_ratio`` (and ``extra_ok``)."""
+    """A row for throughputs: ratio = ours / limit, met when at least ``min_ratio`` (and ``extra_ok``).
+
+    ``min_ratio`` None: a row that informs (a floor), with no target.
+    """
     ratio = ours / limit if ours is not None and limit else None
     return Row(
         bench,
@@ -89,8 +92,8 @@ def rate_ratio(
         ours,
         limit,
         "req/s",
-        f">= {min_ratio:g}x",
-        None if ratio is None else (ratio >= min_ratio and extra_ok),
+        "—" if min_ratio is None else f">= {min_ratio:g}x",
+        None if ratio is None or min_ratio is None else (ratio >= min_ratio and extra_ok),
         ratio,
         note,
         extra,

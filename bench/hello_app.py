@@ -1,9 +1,11 @@
 """The limits for the HTTP benchmarks, served by the same gunicorn as the product.
 
 * ``app``: hello world in plain Flask (the limit of the page benchmarks);
-* ``create_noop_app()``: the product app with one bench-only route, ``POST /bench/noop``, that does nothing
+* ``create_noop_app()``: the product app with one bench-only route, ``/bench/noop``, that does nothing
   after the product's own session and CSRF checks (signed cookie, login-session lookup, permission check,
-  CSRF token): the limit of the heartbeat and exam-storm benchmarks. It exists only here, never in the product.
+  CSRF token for POST): the limit of the heartbeat and exam-storm benchmarks (POST), and the floor of every
+  signed-in page (GET: what the product costs before a page reads or renders anything). It exists only here,
+  never in the product.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ def create_noop_app() -> Flask:
 
     bp = Blueprint("bench", __name__)
 
-    @bp.route("/bench/noop", methods=["POST"])
+    @bp.route("/bench/noop", methods=["GET", "POST"])
     @signed_in
     def noop():
+        if request.method == "GET":
+            return "ok"
         request.get_json(silent=True)
         return jsonify({"ok": True})
 

@@ -136,6 +136,29 @@ def _one_site(
                     requests=got["requests"],
                 )
             )
+    if size == "M":  # the floor: the same sign-in, session and permission checks, then nothing (one per database)
+        with Gunicorn(
+            "bench.hello_app:create_noop_app()",
+            info["env"],
+            ready_path="/healthz",
+            log=logdir / f"pages-noop-{kind}.log",
+        ) as g:
+            cookie = pages["learner home"][1]
+            got = wrk(g.url + "/bench/noop", seconds=seconds, connections=CONNECTIONS, cookie=cookie)
+        log(f"signed-in no-op GET {kind}: {got['rps']:.0f} req/s, p99 {got['p99_ms']:.0f} ms")
+        rows.append(
+            rate_ratio(
+                "pages",
+                f"floor: signed-in no-op GET (/bench/noop), {'SQLite' if kind == 'sqlite' else 'PostgreSQL'}",
+                got["rps"],
+                hello["rps"],
+                None,
+                note=f"p99 {got['p99_ms']:.0f} ms; no target: what any signed-in page costs before its own work",
+                p50_ms=got["p50_ms"],
+                p99_ms=got["p99_ms"],
+                requests=got["requests"],
+            )
+        )
     if kind == "sqlite":
         counted = run_task(
             "count_queries",

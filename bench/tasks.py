@@ -362,6 +362,11 @@ def pages_setup(url: str, size: str, media: str, course: bool = True) -> dict[st
     )
     cs.assign(course, people, assigned_by=users[1])
     db.session.commit()
+    if not db.is_sqlite:  # statistics for the new course's enrolments, as for the demo's bulk load
+        from sqlalchemy import text
+
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
     _nightly(ent.id)
     out.update(course_id=course.id, video_lesson_id=video.id, enrolled=len(people))
     return out

@@ -302,6 +302,13 @@ def demo_cmd(size: str, records: bool) -> None:
     else:
         logins = load_sized(size, with_records=records, echo=click.echo)
     db.session.commit()
+    if size != "S" and not db.is_sqlite:
+        # Planner statistics for the bulk load now, as an operator would after an import, rather than when
+        # autovacuum gets to it: without them the first status computation plans for empty tables.
+        from sqlalchemy import text
+
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
     from lms.core.jobs import wait_for_idle
 
     wait_for_idle()

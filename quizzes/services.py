@@ -18,6 +18,8 @@ from typing import IO, Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.core import signals
 from lms.core.db import db, utcnow
@@ -1036,14 +1038,20 @@ def close_if_overdue(attempt: Attempt, now: dt.datetime | None = None) -> bool:
 
 
 def _attempt_question(attempt: Attempt, aq_id: int) -> AttemptQuestion:
-    aq = db.session.get(AttemptQuestion, aq_id)
-    if aq is None or aq.attempt_id != attempt.id:
+    aq = db.session.execute(
+        select(AttemptQuestion)
+        .options(joinedload(AttemptQuestion.version))
+        .where(AttemptQuestion.id == aq_id, AttemptQuestion.attempt_id == attempt.id)
+    ).scalar_one_or_none()
+    if aq is None:
         raise NotFound(_("Question not found."))
     return aq
 
 
-def _lock_open(attempt: Attempt, now: dt.datetime) -> None:
-    db.session.refresh(attempt, with_for_update=True)  # PostgreSQL: waits for a concurrent submit to finish
+def _lock_open(attempt: Attempt, now: dt.datetime, *, locked: bool = False) -> None:
+    """Refuse unless the attempt is open and in time; ``locked``: the caller already loaded it FOR UPDATE."""
+    if not locked:
+        db.session.refresh(attempt, with_for_update=True)  # PostgreSQL: waits for a concurrent submit to finish
     if attempt.status != OPEN:
         raise Conflict(_("This attempt has been submitted; the answer was not saved."))
     if is_overdue(attempt, now):
@@ -1055,12 +1063,32 @@ def _lock_open(attempt: Attempt, now: dt.datetime) -> None:
         )
 
 
+def lock_own_attempt(attempt_id: int, person_id: int | None, enterprise_id: int | None) -> Attempt:
+    """The acting person's attempt in the acting enterprise, locked for an answer (one statement), else NotFound.
+
+    For the autosave: what ``my_attempt`` and ``save_answer``'s lock would read in three statements.
+    """
+    row = db.session.execute(
+        select(Attempt, Exam.enterprise_id)
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .where(Attempt.id == attempt_id)
+        .with_for_update(of=Attempt)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None or person_id is None or row[0].person_id != person_id or row[1] != enterprise_id:
+        raise NotFound(_("Attempt not found."))
+    return row[0]
+
+
 def save_answer(
-    attempt: Attempt, aq_id: int, answer: Any, seq: int, *, now: dt.datetime | None = None
+    attempt: Attempt, aq_id: int, answer: Any, seq: int, *, now: dt.datetime | None = None, locked: bool = False
 ) -> dict[str, Any]:
-    """Save one answer if ``seq`` is newer than the saved one; refuse after the deadline (plus grace)."""
+    """Save one answer if ``seq`` is newer than the saved one; refuse after the deadline (plus grace).
+
+    ``locked``: the attempt was loaded by ``lock_own_attempt`` in this transaction (its row is current and held).
+    """
     now = now or utcnow()
-    _lock_open(attempt, now)
+    _lock_open(attempt, now, locked=locked)
     aq = _attempt_question(attempt, aq_id)
     try:
         value = get_type(aq.version.type).coerce_answer(answer, len(aq.version.options or []))
@@ -1079,9 +1107,9 @@ def save_answer(
         .values(seq=seq)
         .execution_options(synchronize_session=False)
     )
-    db.session.flush()
+    # The row is locked, so its new seq is known without reading it back.
+    set_committed_value(attempt, "seq", max(attempt.seq or 0, seq))
     db.session.expire(aq)
-    db.session.expire(attempt)
     return {"ok": True, "stale": res.rowcount == 0, "seq": attempt.seq, "saved_at": now.isoformat() + "Z"}
 
 

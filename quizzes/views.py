@@ -143,7 +143,10 @@ def _json_conflict(message: str) -> Any:
 @bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
 @roles(*TAKERS)
 def save(attempt_id: int):
-    attempt = _own_attempt(attempt_id)
+    # The autosave is the busiest POST of an exam: one statement loads, checks ownership and locks the attempt.
+    attempt = _found(
+        services.lock_own_attempt, attempt_id, getattr(current_user, "person_id", None), acting_enterprise_id()
+    )
     data = json_object()
     aq, seq = int_field(data, "aq"), int_field(data, "seq")
     if services.is_overdue(attempt):
@@ -156,7 +159,7 @@ def save(attempt_id: int):
             )
         )
     try:
-        result = services.save_answer(attempt, aq, data.get("answer"), seq)
+        result = services.save_answer(attempt, aq, data.get("answer"), seq, locked=True)
     except Conflict as exc:
         db.session.rollback()
         return _json_conflict(exc.message)

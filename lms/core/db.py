@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import sqlite3
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,13 +56,55 @@ def _sqlite_setup(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+        if write_intent.get():
+            _begin_immediate(conn)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+# Waiting for the write lock. SQLite's own busy handler sleeps 1, 2, 5, 10 … 100 ms between tries, so under
+# load a queued writer goes on sleeping long after the lock is free (a video heartbeat holds it for about a
+# millisecond). BEGIN IMMEDIATE is where our writers wait (in WAL mode, once it succeeds nothing else in the
+# transaction waits for the lock), so it retries here in short steps instead; every other statement keeps the
+# connection's busy timeout.
+BUSY_TIMEOUT_MS = 30000
+_FIRST_WAIT, _LONGEST_WAIT = 0.0002, 0.002
+
+
+def _begin_immediate(conn: Any) -> None:
+    dbapi_conn = conn.connection.dbapi_connection
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = None
+        wait = _FIRST_WAIT
+        while True:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + BUSY_TIMEOUT_MS / 1000
+                elif now > deadline:  # a last try through SQLAlchemy, which raises its own error
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    return
+            time.sleep(wait)
+            wait = min(wait * 1.5, _LONGEST_WAIT)
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _is_busy(exc: Exception) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 from flask_login import current_user
 
 
@@ -27,18 +27,34 @@ def nav_item(endpoint: str, label: Any, roles: tuple[str, ...] | list[str], orde
     _ITEMS = [i for i in _ITEMS if i.endpoint != endpoint]
     _ITEMS.append(NavItem(endpoint, label, tuple(roles), order, icon))
     _ITEMS.sort(key=lambda i: i.order)
+    _MENUS.clear()
+
+
+# The menu depends only on the role, the page being served and the app: built once per combination (every page
+# shows it; building it means a permission test and a URL per entry). Labels stay lazy: they are translated when
+# the page renders them, in the reader's language.
+_MENUS: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
 
 
 def navigation() -> list[dict[str, Any]]:
     """Return the entries for the current user, marking the active one."""
     if not getattr(current_user, "is_authenticated", False):
         return []
+    key = (id(current_app), current_user.app_role, request.endpoint, request.blueprint, request.script_root)
+    menu = _MENUS.get(key)
+    if menu is None:
+        menu = _MENUS[key] = _build(current_user.app_role)
+    return menu
+
+
+def _build(role: str) -> list[dict[str, Any]]:
     out = []
     endpoints = current_app.view_functions
     for item in _ITEMS:
-        if current_user.app_role in item.roles and item.endpoint in endpoints:
+        if role in item.roles and item.endpoint in endpoints:
             bp = item.endpoint.split(".")[0]
             out.append({"endpoint": item.endpoint, "label": item.label, "icon": item.icon,
+                        "url": url_for(item.endpoint),
                         "active": (request.endpoint or "").split(".")[0] == bp and request.endpoint == item.endpoint
                         or (request.blueprint == bp and not any(i.endpoint == request.endpoint for i in _ITEMS))})
     return out

@@ -62,10 +62,10 @@ def _kept_for(enterprise_id: int, as_of: dt.date, waiting: Any) -> bool:
     if as_of != today():
         return False
     apply_pending(db.session())
-    state = db.session.execute(select(STATE.c.as_of).where(STATE.c.enterprise_id == enterprise_id)).first()
-    if state is None or state.as_of != as_of:
-        return False
-    return not db.session.scalar(select(exists().where(waiting)))
+    state = db.session.execute(
+        select(STATE.c.as_of, exists().where(waiting).label("waiting")).where(STATE.c.enterprise_id == enterprise_id)
+    ).first()
+    return state is not None and state.as_of == as_of and not state.waiting
 
 
 def usable(enterprise_id: int, as_of: dt.date) -> bool:

@@ -196,15 +196,33 @@ def _endpoint(*candidates: str) -> str | None:
     return next((c for c in candidates if c in current_app.view_functions), None)
 
 
-def _courses(ent_id: int) -> dict[int, Any]:
+def _courses(ent_id: int, ids: set[int]) -> dict[int, Any]:
+    """Id and title of the courses named by the requirements on the page (of this enterprise or shared)."""
     models = optional_import("courses.models")
-    if models is None or not hasattr(models, "Course"):
+    if models is None or not hasattr(models, "Course") or not ids:
         return {}
     course = models.Course
-    rows = db.session.scalars(
-        select(course).where((course.enterprise_id == ent_id) | course.enterprise_id.is_(None))
+    rows = db.session.execute(
+        select(course.id, course.title).where(
+            course.id.in_(sorted(ids)), (course.enterprise_id == ent_id) | course.enterprise_id.is_(None)
+        )
     )
-    return {c.id: c for c in rows}
+    return {r.id: r for r in rows}
+
+
+def _course_choices(ent_id: int) -> list[Any]:
+    """Every course a requirement of this enterprise may name (its own and shared ones), by title."""
+    models = optional_import("courses.models")
+    if models is None or not hasattr(models, "Course"):
+        return []
+    course = models.Course
+    return list(
+        db.session.execute(
+            select(course.id, course.title)
+            .where((course.enterprise_id == ent_id) | course.enterprise_id.is_(None))
+            .order_by(course.title)
+        )
+    )
 
 
 # ---------------------------------------------------------------- learner
@@ -234,7 +252,7 @@ def mine():
         "exempt": 6,
     }
     rows.sort(key=lambda r: (order.get(r["status"], 9), r["due_on"] or dt.date.max))
-    courses = _courses(person.enterprise_id) if any(r.kind == "course" for r in reqs.values()) else {}
+    courses = _courses(person.enterprise_id, {r.course_id for r in reqs.values() if r.kind == "course" and r.course_id})
     notes = db.session.scalars(
         select(Notification)
         .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
@@ -440,7 +458,7 @@ def _requirement_form(ent_id: int, req: Requirement | None = None) -> Requiremen
             select(Department).where(Department.enterprise_id == ent_id).order_by(Department.path)
         )
     ]
-    form.course_id.choices = none + [(c.id, c.title) for c in _courses(ent_id).values()]
+    form.course_id.choices = none + [(c.id, c.title) for c in _course_choices(ent_id)]
     if req is not None and req.course_id and req.course_id not in dict(form.course_id.choices):
         form.course_id.choices.append((req.course_id, f"#{req.course_id}"))
     if req is not None and request.method == "GET":

@@ -54,3 +54,69 @@ def test_wal_and_foreign_keys_are_on(tmp_path):
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
     engine.dispose()
+
+
+def _holder(path, hold: threading.Event, release: threading.Event) -> threading.Thread:
+    """A raw connection that takes the write lock, says so, and keeps it until ``release`` is set."""
+    import sqlite3
+
+    def run() -> None:
+        raw = sqlite3.connect(path, isolation_level=None)
+        raw.execute("BEGIN IMMEDIATE")
+        hold.set()
+        release.wait(10)
+        raw.execute("COMMIT")
+        raw.close()
+
+    t = threading.Thread(target=run)
+    t.start()
+    assert hold.wait(5)
+    return t
+
+
+def test_writer_waits_for_the_lock_in_short_steps(tmp_path):
+    """A queued writer gets the lock soon after it is released (SQLite's handler would sleep up to 100 ms)."""
+    import time
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+    hold, release = threading.Event(), threading.Event()
+    t = _holder(tmp_path / "q.sqlite3", hold, release)
+    threading.Timer(0.25, release.set).start()
+    write_intent.set(True)
+    started = time.monotonic()
+    with engine.begin() as conn:
+        waited = time.monotonic() - started
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        # the connection's busy timeout is back for every other statement
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    t.join()
+    # SQLite's own handler would look again only at 328 ms (after sleeps of 1, 2, 5 … 50, 100 ms)
+    assert 0.24 <= waited < 0.25 + 0.04, waited
+    engine.dispose()
+
+
+def test_writer_gives_up_after_the_busy_timeout(tmp_path, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from lms.core import db as dbmod
+
+    monkeypatch.setattr(dbmod, "BUSY_TIMEOUT_MS", 200)
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.sqlite3'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+    hold, release = threading.Event(), threading.Event()
+    t = _holder(tmp_path / "g.sqlite3", hold, release)
+    write_intent.set(True)
+    try:
+        with pytest.raises(OperationalError, match="locked"):
+            with engine.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    finally:
+        release.set()
+        t.join()
+    with engine.begin() as conn:  # the connection went back to the pool usable
+        conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
+    engine.dispose()
