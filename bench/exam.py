@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench import sites
-from bench.common import Row, rate_ratio, run_task, skipped, workdir
+from bench.common import Row, postgres_available, rate_ratio, run_task, skipped, workdir
 from bench.server import Gunicorn
 
 MIN_RATIO = 0.5
@@ -133,9 +133,23 @@ def run(quick: bool, log: Any) -> list[Row]:
         importlib.import_module("quizzes.services"), "start_attempt"
     ):
         return [skipped("exam", "exam storm", "quizzes not there yet")]
+    kinds = ["sqlite"] + (["postgres"] if postgres_available() and not quick else [])
+    rows: list[Row] = []
+    for kind in kinds:
+        try:
+            rows.append(_storm_on(kind, quick, log))
+        except Exception as exc:  # one database failing must not lose the other's row
+            log(f"exam {kind} failed: {exc!r}")
+            rows.append(
+                skipped("exam", f"exam storm on {kind}", f"{exc.__class__.__name__}: {str(exc)[:150]}")
+            )
+    return rows
+
+
+def _storm_on(kind: str, quick: bool, log: Any) -> Row:
     learners = 40 if quick else 500
-    info = sites.site("sqlite", "M", log)
-    folder = workdir("exam")
+    info = sites.site(kind, "M", log)
+    folder = workdir(f"exam-{kind}")
     setup = run_task(
         "exam_setup", {"url": info["url"], "code": "BENCH-M", "questions": QUESTIONS}, env=info["env"]
     )
@@ -154,33 +168,34 @@ def run(quick: bool, log: Any) -> list[Row]:
     sessions = _parse_lines(lines.read_text())
     logdir = workdir("logs")
     with Gunicorn(
-        "bench.hello_app:create_noop_app()", info["env"], ready_path="/healthz", log=logdir / "exam-noop.log"
+        "bench.hello_app:create_noop_app()",
+        info["env"],
+        ready_path="/healthz",
+        log=logdir / f"exam-noop-{kind}.log",
     ) as g:
         limit = storm(g.url, sessions, None)
     log(
-        f"no-op storm: {limit['posts']} POSTs in {limit['seconds']:.1f} s = {limit['rps']:.0f}/s, errors {limit['errors']}"
+        f"no-op storm ({kind}): {limit['posts']} POSTs in {limit['seconds']:.1f} s = {limit['rps']:.0f}/s, errors {limit['errors']}"
     )
-    with Gunicorn("wsgi:app", info["env"], ready_path="/healthz", log=logdir / "exam.log") as g:
+    with Gunicorn("wsgi:app", info["env"], ready_path="/healthz", log=logdir / f"exam-{kind}.log") as g:
         ours = storm(g.url, sessions, setup["exam_id"])
     log(
-        f"exam storm: {ours['posts']} POSTs in {ours['seconds']:.1f} s = {ours['rps']:.0f}/s, errors {ours['errors']} "
+        f"exam storm ({kind}): {ours['posts']} POSTs in {ours['seconds']:.1f} s = {ours['rps']:.0f}/s, errors {ours['errors']} "
         f"{ours['first_errors']}"
     )
     check = run_task("exam_check", {"url": info["url"], "exam_id": setup["exam_id"]}, env=info["env"])
-    log(f"after the storm: {check}")
+    log(f"after the storm ({kind}): {check}")
     complete = check["answers_stored"] == len(sessions) * QUESTIONS and ours["errors"] == 0
-    return [
-        rate_ratio(
-            "exam",
-            f"exam storm: {len(sessions)} learners x {QUESTIONS} autosaved answers + start + submit, "
-            "M, SQLite",
-            ours["rps"],
-            limit["rps"],
-            MIN_RATIO,
-            extra_ok=complete,
-            note=f"{ours['errors']} errors, {check['answers_stored']:,}/{len(sessions) * QUESTIONS:,} answers stored, "
-            f"{ours['seconds']:.0f} s vs {limit['seconds']:.0f} s",
-            attempts=check["attempts"],
-            first_errors=ours["first_errors"],
-        )
-    ]
+    return rate_ratio(
+        "exam",
+        f"exam storm: {len(sessions)} learners x {QUESTIONS} autosaved answers + start + submit, "
+        f"M, {'SQLite' if kind == 'sqlite' else 'PostgreSQL'}",
+        ours["rps"],
+        limit["rps"],
+        MIN_RATIO,
+        extra_ok=complete,
+        note=f"{ours['errors']} errors, {check['answers_stored']:,}/{len(sessions) * QUESTIONS:,} answers stored, "
+        f"{ours['seconds']:.0f} s vs {limit['seconds']:.0f} s",
+        attempts=check["attempts"],
+        first_errors=ours["first_errors"],
+    )

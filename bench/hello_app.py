@@ -39,4 +39,8 @@ def create_noop_app() -> Flask:
 
     product = create_app()
     product.register_blueprint(bp)
+    import gc
+
+    gc.collect()  # as wsgi.py does for the product
+    gc.freeze()
     return product
