@@ -7,8 +7,9 @@ import secrets
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.core.db import db, utcnow
@@ -393,13 +394,26 @@ def revoke_sessions(user: User, *, except_token: str | None = None) -> None:
     db.session.execute(q.values(revoked_at=utcnow()))
 
 
+_SESSION_USER: Any = None
+
+
 def load_session_user(token: str) -> tuple[User, LoginSession] | None:
-    """Return the user of a live login session (one query), or None."""
-    row = db.session.execute(
-        select(User, LoginSession)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token == token, LoginSession.revoked_at.is_(None), User.is_enabled.is_(True))
-    ).first()
+    """Return the user of a live login session (one query), or None.
+
+    Every signed-in request runs this: the statement is built once (with a bound token) rather than per request.
+    """
+    global _SESSION_USER
+    if _SESSION_USER is None:
+        _SESSION_USER = (
+            select(User, LoginSession)
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(
+                LoginSession.token == bindparam("token"),
+                LoginSession.revoked_at.is_(None),
+                User.is_enabled.is_(True),
+            )
+        )
+    row = db.session.execute(_SESSION_USER, {"token": token}).first()
     return (row[0], row[1]) if row else None
 
 
