@@ -107,13 +107,34 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(token: str) -> Any:
-        found = load_session_user(token)
+        found = _read_session_user(token)
         if found is None:
             return None
         user, ls = found
         user.login_token = token
         g.login_session = ls
         return user
+
+
+def _read_session_user(token: str) -> Any:
+    """The signed-in user of this request, read outside the SQLite write lock.
+
+    On SQLite a request that may write begins its transaction with the database's write lock (BEGIN IMMEDIATE,
+    see lms.core.db), and the first statement of every request is this one. Read in a transaction of its own,
+    ended at once, the user costs no time under the lock: writers hold it only for their own statements, and a
+    POST that writes nothing never takes it. (PostgreSQL has no such lock; there it would only add a round trip.)
+    """
+    from lms.org.services import load_session_user
+
+    if not (db.is_sqlite and write_intent.get()) or db.session().in_transaction():
+        return load_session_user(token)
+    write_intent.set(False)
+    try:
+        found = load_session_user(token)
+        db.session.commit()
+    finally:
+        write_intent.set(True)
+    return found
 
 
 def _register_blueprints(app: Flask) -> None:

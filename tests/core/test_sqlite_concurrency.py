@@ -120,3 +120,45 @@ def test_writer_gives_up_after_the_busy_timeout(tmp_path, monkeypatch):
         conn.exec_driver_sql("INSERT INTO t VALUES (2)")
         assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
     engine.dispose()
+
+
+def test_a_post_reads_its_user_outside_the_write_transaction(app, client, make_person, enterprise):
+    """The user of a POST is read in a transaction ended before the request's own (write) statements begin."""
+    from sqlalchemy import event as sa_event
+
+    from lms.core.db import db
+    from tests.conftest import login
+
+    person = make_person(enterprise)
+    db.session.commit()
+    login(client, person.user)
+    db.session.remove()
+    seen: list[str] = []
+
+    def on_begin(session, transaction, connection):  # noqa: ANN001
+        seen.append("BEGIN")
+
+    def on_end(session, transaction):  # noqa: ANN001
+        if transaction.parent is None:
+            seen.append("END")
+
+    def on_sql(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        first = statement.lstrip().split(None, 1)[0].upper()
+        if first not in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
+            user_read = first == "SELECT" and "login_session" in statement.split("WHERE")[0]
+            seen.append("login_session" if user_read else first)
+
+    sa_event.listen(db.session, "after_begin", on_begin)
+    sa_event.listen(db.session, "after_transaction_end", on_end)
+    sa_event.listen(db.engine, "before_cursor_execute", on_sql)
+    try:
+        r = client.post("/logout")  # revokes the login session: a write after the user is known
+    finally:
+        sa_event.remove(db.session, "after_begin", on_begin)
+        sa_event.remove(db.session, "after_transaction_end", on_end)
+        sa_event.remove(db.engine, "before_cursor_execute", on_sql)
+    assert r.status_code in (302, 303), seen
+    first_write = next(i for i, s in enumerate(seen) if s in ("UPDATE", "INSERT", "DELETE"))
+    user_read = seen.index("login_session")
+    assert seen[:user_read + 2] == ["BEGIN", "login_session", "END"], seen
+    assert "BEGIN" in seen[user_read + 2 : first_write], seen
