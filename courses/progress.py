@@ -17,8 +17,11 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm.base import NO_VALUE
 
 from lms.core import signals
 from lms.core.db import db, utcnow
@@ -264,8 +267,65 @@ def heartbeat(
     if not completed and lp.credited_seconds >= float(course.completion_threshold or 0.9) * duration - 1e-6:
         complete_lesson(enrolment, lesson, now=now)
         completed = True
-    db.session.flush()
+    else:
+        _write_changes(ps, lp, enrolment)
+    db.session.flush()  # what is left: a new playback session or progress row, a completion
     return HeartbeatResult(credited, lp.credited_seconds, duration, lp.furthest_position, completed, reason)
+
+
+def _write_changes(*objs: object) -> None:
+    """Send the changed columns of these rows, each with one prepared UPDATE, and mark them clean.
+
+    What the session's flush would send for a heartbeat (a few columns of the playback session, the progress
+    and the enrolment), without the unit of work's bookkeeping: on the hottest write of the product that was
+    half of the request's own CPU time. Rows not yet inserted, or with anything but plain columns changed, are
+    left to the flush.
+    """
+    conn = None
+    for obj in objs:
+        if obj is None:
+            continue
+        state = sa_inspect(obj)
+        if not state.persistent or not state.committed_state:
+            continue
+        # as the flush: an attribute set to the value it had is not written
+        changed = tuple(sorted(k for k, old in state.committed_state.items() if state.dict.get(k, NO_VALUE) != old))
+        if not changed:
+            state._commit_all(state.dict, db.session.identity_map)
+            continue
+        stmt = _update_stmt(type(obj), changed)
+        if stmt is None:
+            continue
+        conn = conn or db.session.connection()
+        conn.execute(stmt, {"_pk": state.identity[0], **{f"v_{k}": state.dict.get(k) for k in changed}})
+        state._commit_all(state.dict, db.session.identity_map)  # as the flush does after its UPDATE
+        for key in _ONUPDATE.get(type(obj), ()):
+            db.session.expire(obj, [key])  # set by the database default; read again only if asked
+
+
+_ONUPDATE: dict[type, tuple[str, ...]] = {}
+
+
+@functools.cache
+def _update_stmt(cls: type, keys: tuple[str, ...]) -> Any:
+    """UPDATE <table> SET <keys> WHERE id = :_pk, with the columns' own onupdate defaults (None if not plain)."""
+    mapper = sa_inspect(cls)
+    table = mapper.local_table
+    values = {}
+    for key in keys:
+        prop = mapper.attrs.get(key)
+        columns = getattr(prop, "columns", None)
+        if not columns or len(columns) != 1 or columns[0].table is not table:
+            return None
+        values[columns[0].name] = bindparam(f"v_{key}", type_=columns[0].type)
+    if len(mapper.primary_key) != 1:
+        return None
+    _ONUPDATE[cls] = tuple(
+        mapper.get_property_by_column(c).key
+        for c in table.columns
+        if c.onupdate is not None and c.name not in values
+    )
+    return table.update().where(mapper.primary_key[0] == bindparam("_pk")).values(values)
 
 
 def _add_and_cover(

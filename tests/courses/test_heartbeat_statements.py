@@ -97,6 +97,28 @@ def test_credited_heartbeat_stays_under_the_statement_ceiling(client, watching):
     assert enrolment.credited_seconds == pytest.approx(30)
 
 
+def test_heartbeat_writes_what_it_answers_and_the_column_defaults(client, watching):
+    """The hot path writes its rows with prepared UPDATEs (courses.progress._write_changes), not the flush:
+    what it writes is what it answers, the progress row's ``updated_at`` still moves, and nothing is left dirty."""
+    enrolment_id, video_id = watching
+    _beat(client, video_id, 0)
+    lp = db.session.query(LessonProgress).filter_by(enrolment_id=enrolment_id).one()
+    lp.updated_at = dt.datetime(2000, 1, 1)
+    db.session.commit()
+    _shift_clock(enrolment_id, 10)
+    out, _seen = _beat(client, video_id, 10, session="tab-1")
+    assert not db.session.dirty
+    db.session.expunge_all()
+    lp = db.session.query(LessonProgress).filter_by(enrolment_id=enrolment_id).one()
+    ps = db.session.query(PlaybackSession).filter_by(enrolment_id=enrolment_id).one()
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    assert lp.credited_seconds == pytest.approx(out["covered"]) == pytest.approx(10)
+    assert lp.furthest_position == pytest.approx(out["furthest"]) and lp.last_position == 10
+    assert lp.updated_at > dt.datetime(2000, 1, 2)
+    assert ps.last_position == 10 and ps.playing is True
+    assert enrolment.credited_seconds == pytest.approx(10) and enrolment.credited_wall_until is not None
+
+
 def test_heartbeat_that_credits_nothing_rewrites_neither_intervals_nor_enrolment(client, watching):
     enrolment_id, video_id = watching
     _beat(client, video_id, 0)
