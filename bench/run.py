@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.time() - started, 1),
         "rows": [r.as_dict() for r in rows],
     }
+    data["section_when"] = {s: data["when"] for s in chosen}
     # A full run (or part of one, --only) updates latest.json section by section; a quick run has its own file.
     out = RESULTS / ("latest-quick.json" if args.quick else "latest.json")
     elapsed = data["seconds"]
@@ -117,8 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         data = _merged(json.loads(out.read_text()), data)
     out.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     print(f"\nWrote {out} ({elapsed:.0f} s)")
-    missed = [r for r in rows if r.met is False]
-    return 0 if not missed else 0  # a missed target is a finding, not a failure of the run
+    return 0  # a missed target is a finding (the table says so), not a failure of the run
 
 
 def _merged(whole: dict[str, Any], partial: dict[str, Any]) -> dict[str, Any]:

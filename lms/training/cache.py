@@ -165,15 +165,7 @@ def refresh(enterprise_id: int, *, whole: bool = False) -> dict[str, Any]:
         if len(ids) > WHOLE_ABOVE:
             return refresh(enterprise_id, whole=True)
         mode, people = "people", len(ids)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            db.session.execute(delete(ROWS).where(ROWS.c.person_id.in_(chunk)))
-            db.session.execute(delete(PEOPLE).where(PEOPLE.c.person_id.in_(chunk)))
-            q = status_query(enterprise_id, day, person_filter=Person.id.in_(chunk))
-            db.session.execute(
-                insert(ROWS).from_select(["enterprise_id", *cols], select(_ent(enterprise_id), *q.subquery().c))
-            )
-            db.session.execute(insert(PEOPLE).from_select(COUNT_COLUMNS, _counts(ROWS.c.person_id.in_(chunk))))
+        _recompute_people(enterprise_id, day, ids)
     total = db.session.scalar(select(func.count()).select_from(ROWS).where(ROWS.c.enterprise_id == enterprise_id))
     db.session.execute(
         update(STATE)
@@ -183,6 +175,71 @@ def refresh(enterprise_id: int, *, whole: bool = False) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     log.info("training status cache of enterprise %s: %s refresh in %.2f s", enterprise_id, mode, seconds)
     return {"mode": mode, "people": people, "rows": int(total or 0), "seconds": round(seconds, 3)}
+
+
+def _recompute_people(enterprise_id: int, day: dt.date, ids: list[int]) -> None:
+    """Replace the kept rows and counts of these people (claimed from the waiting list) by today's."""
+    cols = list(STATUS_COLUMNS)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        db.session.execute(delete(ROWS).where(ROWS.c.person_id.in_(chunk)))
+        db.session.execute(delete(PEOPLE).where(PEOPLE.c.person_id.in_(chunk)))
+        q = status_query(enterprise_id, day, person_filter=Person.id.in_(chunk))
+        db.session.execute(
+            insert(ROWS).from_select(["enterprise_id", *cols], select(_ent(enterprise_id), *q.subquery().c))
+        )
+        db.session.execute(insert(PEOPLE).from_select(COUNT_COLUMNS, _counts(ROWS.c.person_id.in_(chunk))))
+
+
+def refresh_person(enterprise_id: int, person_id: int) -> bool:
+    """Recompute one waiting person's kept rows in the current transaction, if the rest are today's.
+
+    For that person's own page: a learner who just passed an exam (marked by the listeners) reads the kept rows
+    again from the next request on, without waiting for a dashboard or the nightly run to recompute everyone
+    waiting. Return whether the person's rows are now today's.
+    """
+    apply_pending(db.session())
+    day = today()
+    state = _lock_state(enterprise_id)
+    if state.as_of != day:
+        return False  # the whole enterprise waits: a whole recomputation is not for one person's request
+    claimed = db.session.execute(
+        delete(DIRTY)
+        .where(DIRTY.c.enterprise_id == enterprise_id, DIRTY.c.person_id == person_id)
+        .returning(DIRTY.c.person_id)
+    )
+    if list(claimed.scalars()):
+        before = db.session.scalar(select(func.count()).select_from(ROWS).where(ROWS.c.person_id == person_id))
+        _recompute_people(enterprise_id, day, [person_id])
+        after = db.session.scalar(select(func.count()).select_from(ROWS).where(ROWS.c.person_id == person_id))
+        if after != before:
+            db.session.execute(
+                update(STATE)
+                .where(STATE.c.enterprise_id == enterprise_id)
+                .values(rows=STATE.c.rows + (int(after or 0) - int(before or 0)))
+            )
+    return True
+
+
+def prepare_person(as_of: dt.date, enterprise_id: int, person_id: int) -> None:
+    """For a page about one person at ``as_of``: when that is today and the person waits, recompute them now.
+
+    Like ``prepare``: the read transaction is ended, the recomputation commits in its own short write
+    transaction. Only for request handlers.
+    """
+    if as_of != today() or usable_for_person(enterprise_id, person_id, as_of):
+        return
+    previous = write_intent.get()
+    db.session.commit()
+    write_intent.set(True)
+    try:
+        refresh_person(enterprise_id, person_id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not refresh the training status of person %s; the page computes live", person_id)
+    finally:
+        write_intent.set(previous)
 
 
 def _ent(enterprise_id: int) -> Any:

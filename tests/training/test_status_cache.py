@@ -177,13 +177,31 @@ def test_pages_read_the_cache_and_follow_changes(client, enterprise, make_person
     assert client.get("/training/").status_code == 200
     assert cache.usable(enterprise.id, TODAY) and figures() == 1
     # The learner's own page: from the cache when it holds them, computed when they changed since.
-    client.post("/auth/logout")
+    assert client.post("/logout").status_code in (302, 303)
     login(client, workers[1].user)
     assert "岗前培训" in client.get("/training/mine").get_data(as_text=True)
     rec(workers[1], TODAY, 4)
     db.session.commit()
     rows = cache.person_statuses(enterprise.id, workers[1].id, TODAY)
     assert [r["status"] for r in rows] == ["complete"]
+    # Their own page recomputes just them (the others waiting stay waiting) and reads the kept rows after.
+    rec(workers[2], TODAY, 4)
+    db.session.commit()
+    assert not cache.usable_for_person(enterprise.id, workers[1].id, TODAY)
+    resp = client.get("/training/mine")
+    page = resp.get_data(as_text=True)
+    assert "岗前培训" in page
+    assert cache.usable_for_person(enterprise.id, workers[1].id, TODAY)
+    assert not cache.usable_for_person(enterprise.id, workers[2].id, TODAY)
+    kept = db.session.execute(
+        select(cache.ROWS.c.status).where(cache.ROWS.c.person_id == workers[1].id)
+    ).scalars().all()
+    assert kept == ["complete"]
+    assert db.session.get(StatusState, enterprise.id).rows == 5
+    client.post("/logout")
+    login(client, mgr.user)
+    assert client.get("/training/").status_code == 200  # the dashboard recomputes the one still waiting
+    assert cache.usable(enterprise.id, TODAY) and figures() == 3
 
 
 def test_requirement_issues_one_certificate_per_person_and_period(enterprise, make_person):
