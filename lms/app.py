@@ -99,7 +99,6 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_login(app: Flask) -> None:
-    from lms.org.services import load_session_user
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
