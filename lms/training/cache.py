@@ -221,23 +221,28 @@ def refresh_person(enterprise_id: int, person_id: int) -> bool:
     return True
 
 
-def prepare_person(as_of: dt.date, enterprise_id: int, person_id: int) -> None:
+def prepare_person(as_of: dt.date, enterprise_id: int, person_id: int) -> bool:
     """For a page about one person at ``as_of``: when that is today and the person waits, recompute them now.
 
     Like ``prepare``: the read transaction is ended, the recomputation commits in its own short write
-    transaction. Only for request handlers.
+    transaction. Only for request handlers. Return whether the kept rows now hold the person's rows at
+    ``as_of`` (for ``person_statuses(..., kept=)``).
     """
-    if as_of != today() or usable_for_person(enterprise_id, person_id, as_of):
-        return
+    if as_of != today():
+        return False
+    if usable_for_person(enterprise_id, person_id, as_of):
+        return True
     previous = write_intent.get()
     db.session.commit()
     write_intent.set(True)
     try:
-        refresh_person(enterprise_id, person_id)
+        kept = refresh_person(enterprise_id, person_id)
         db.session.commit()
+        return kept
     except Exception:
         db.session.rollback()
         log.exception("could not refresh the training status of person %s; the page computes live", person_id)
+        return False
     finally:
         write_intent.set(previous)
 
@@ -272,11 +277,16 @@ def prepare(as_of: dt.date, *enterprise_ids: int) -> None:
         write_intent.set(previous)
 
 
-def person_statuses(enterprise_id: int, person_id: int, as_of: dt.date) -> list[dict[str, Any]]:
-    """One person's status rows at ``as_of``: from the cache when it holds them exactly, else computed."""
+def person_statuses(
+    enterprise_id: int, person_id: int, as_of: dt.date, *, kept: bool | None = None
+) -> list[dict[str, Any]]:
+    """One person's status rows at ``as_of``: from the cache when it holds them exactly, else computed.
+
+    ``kept``: what ``prepare_person`` just answered (saves asking again).
+    """
     from lms.training.status import normalise, statuses
 
-    if usable_for_person(enterprise_id, person_id, as_of):
+    if kept if kept is not None else usable_for_person(enterprise_id, person_id, as_of):
         q = select(*[ROWS.c[name] for name in STATUS_COLUMNS]).where(ROWS.c.person_id == person_id)
         return [normalise(r) for r in db.session.execute(q.order_by(ROWS.c.requirement_id)).mappings()]
     return statuses(enterprise_id, as_of, person_filter=Person.id == person_id)

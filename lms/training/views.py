@@ -235,8 +235,8 @@ def mine():
     if person is None:
         abort(404)
     as_of = dt.date.today()
-    cache.prepare_person(as_of, person.enterprise_id, person.id)  # just marked (an exam passed): recompute now
-    rows = cache.person_statuses(person.enterprise_id, person.id, as_of)
+    kept = cache.prepare_person(as_of, person.enterprise_id, person.id)  # just marked (an exam passed): now
+    rows = cache.person_statuses(person.enterprise_id, person.id, as_of, kept=kept)
     reqs = {
         r.id: r
         for r in db.session.scalars(
@@ -655,8 +655,8 @@ def person(person_id: int):
     if fmt in ("csv", "xlsx"):
         return _send_table(ARCHIVE_HEADERS, archive_rows(p.id), f"archive-{p.employee_no}", fmt)
     as_of = _as_of()
-    cache.prepare_person(as_of, p.enterprise_id, p.id)
-    rows = cache.person_statuses(p.enterprise_id, p.id, as_of)
+    kept = cache.prepare_person(as_of, p.enterprise_id, p.id)
+    rows = cache.person_statuses(p.enterprise_id, p.id, as_of, kept=kept)
     reqs = {
         r.id: r
         for r in db.session.scalars(select(Requirement).where(Requirement.enterprise_id == p.enterprise_id))
