@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ PYTHON = (
     str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 )
 BIN = Path(PYTHON).parent
-RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or ROOT / "bench" / "results")  # the smoke test sets its own
+RESULTS = Path(
+    os.environ.get("BENCH_RESULTS_DIR") or ROOT / "bench" / "results"
+)  # the smoke test sets its own
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -121,6 +124,18 @@ def bound_row(
 def skipped(bench: str, workload: str, why: str) -> Row:
     """A row for something that could not be measured in this run."""
     return Row(bench, workload, None, None, "", "", None, None, f"not measured: {why}")
+
+
+def guarded(bench: str, what: str, measure: Callable[[], list[Row]], log: Any) -> list[Row]:
+    """The rows of ``measure()``, or one row saying why ``what`` was not measured.
+
+    One database (or size) failing must not lose the other rows of the section.
+    """
+    try:
+        return measure()
+    except Exception as exc:
+        log(f"{bench}: {what} failed: {exc!r}")
+        return [skipped(bench, what, f"{exc.__class__.__name__}: {str(exc)[:150]}")]
 
 
 # ------------------------------------------------------------------------------------------- subprocesses

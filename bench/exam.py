@@ -20,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench import sites
-from bench.common import Row, postgres_available, rate_ratio, run_task, skipped, workdir
-from bench.server import Gunicorn
+from bench.common import Row, guarded, postgres_available, rate_ratio, run_task, skipped, workdir
+from bench.server import NOOP_APP, served
 
 MIN_RATIO = 0.5
 QUESTIONS = 50
@@ -136,13 +136,7 @@ def run(quick: bool, log: Any) -> list[Row]:
     kinds = ["sqlite"] + (["postgres"] if postgres_available() and not quick else [])
     rows: list[Row] = []
     for kind in kinds:
-        try:
-            rows.append(_storm_on(kind, quick, log))
-        except Exception as exc:  # one database failing must not lose the other's row
-            log(f"exam {kind} failed: {exc!r}")
-            rows.append(
-                skipped("exam", f"exam storm on {kind}", f"{exc.__class__.__name__}: {str(exc)[:150]}")
-            )
+        rows += guarded("exam", f"exam storm on {kind}", lambda kind=kind: [_storm_on(kind, quick, log)], log)
     return rows
 
 
@@ -166,18 +160,12 @@ def _storm_on(kind: str, quick: bool, log: Any) -> Row:
         env=info["env"],
     )
     sessions = _parse_lines(lines.read_text())
-    logdir = workdir("logs")
-    with Gunicorn(
-        "bench.hello_app:create_noop_app()",
-        info["env"],
-        ready_path="/healthz",
-        log=logdir / f"exam-noop-{kind}.log",
-    ) as g:
+    with served(NOOP_APP, info["env"], f"exam-noop-{kind}") as g:
         limit = storm(g.url, sessions, None)
     log(
         f"no-op storm ({kind}): {limit['posts']} POSTs in {limit['seconds']:.1f} s = {limit['rps']:.0f}/s, errors {limit['errors']}"
     )
-    with Gunicorn("wsgi:app", info["env"], ready_path="/healthz", log=logdir / f"exam-{kind}.log") as g:
+    with served("wsgi:app", info["env"], f"exam-{kind}") as g:
         ours = storm(g.url, sessions, setup["exam_id"])
     log(
         f"exam storm ({kind}): {ours['posts']} POSTs in {ours['seconds']:.1f} s = {ours['rps']:.0f}/s, errors {ours['errors']} "

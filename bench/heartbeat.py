@@ -20,8 +20,8 @@ import os
 from typing import Any
 
 from bench import sites
-from bench.common import Row, postgres_available, rate_ratio, run_task, skipped, workdir
-from bench.server import Gunicorn, wrk, wrk_available
+from bench.common import Row, guarded, postgres_available, rate_ratio, run_task, skipped, workdir
+from bench.server import NOOP_APP, served, wrk, wrk_available
 
 MIN_RATIO = 0.5
 VIEWERS = 1000
@@ -40,13 +40,9 @@ def run(quick: bool, log: Any) -> list[Row]:
         kinds = [k for k in os.environ["BENCH_HEARTBEAT_KINDS"].split(",") if k in LABELS]
     rows: list[Row] = []
     for kind in kinds:
-        try:
-            rows.extend(_one_site(kind, seconds, log))
-        except Exception as exc:  # one database failing must not lose the other's row
-            log(f"heartbeat {kind} failed: {exc!r}")
-            rows.append(
-                skipped("heartbeat", f"heartbeats on {kind}", f"{exc.__class__.__name__}: {str(exc)[:150]}")
-            )
+        rows += guarded(
+            "heartbeat", f"heartbeats on {kind}", lambda kind=kind: _one_site(kind, seconds, log), log
+        )
     return rows
 
 
@@ -112,18 +108,12 @@ def _one_site(kind: str, seconds: int, log: Any) -> list[Row]:
         beats.read_text().replace(f"/courses/lessons/{info['video_lesson_id']}/heartbeat", "/bench/noop")
     )
     log(f"{got['sessions']} viewers signed in ({kind})")
-    logdir = workdir("logs")
     # Both servers up at once, measured in alternation (no-op, heartbeats, no-op, …): on a shared machine the
     # load drifts within minutes, and interleaved rounds keep both sides under the same conditions.
     limits, ours_runs = [], []
     with (
-        Gunicorn(
-            "bench.hello_app:create_noop_app()",
-            info["env"],
-            ready_path="/healthz",
-            log=logdir / f"noop-{kind}.log",
-        ) as gn,
-        Gunicorn("wsgi:app", info["env"], ready_path="/healthz", log=logdir / f"heartbeat-{kind}.log") as gh,
+        served(NOOP_APP, info["env"], f"noop-{kind}") as gn,
+        served("wsgi:app", info["env"], f"heartbeat-{kind}") as gh,
     ):
         for _ in range(ROUNDS):
             limits.append(wrk(gn.url + "/", seconds=max(1, seconds // ROUNDS), requests_file=noops))

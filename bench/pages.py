@@ -9,9 +9,9 @@ import urllib.parse
 from typing import Any
 
 from bench import sites
-from bench.common import Row, bench_env, postgres_available, rate_ratio, run_task, skipped, workdir
+from bench.common import Row, bench_env, guarded, postgres_available, rate_ratio, run_task, skipped, workdir
 from bench.http import Browser
-from bench.server import Gunicorn, wrk, wrk_available
+from bench.server import NOOP_APP, Gunicorn, served, wrk, wrk_available
 
 MIN_RATIO = 0.25
 P99_MS = 100
@@ -63,13 +63,12 @@ def run(quick: bool, log: Any) -> list[Row]:
     queries: dict[str, dict[str, int]] = {}
     for kind in kinds:
         for size in sizes:
-            try:
-                rows.extend(_one_site(kind, size, seconds, hello, queries, log))
-            except Exception as exc:  # one database failing must not lose the others' rows
-                log(f"pages {kind} {size} failed: {exc!r}")
-                rows.append(
-                    skipped("pages", f"pages on {kind} {size}", f"{exc.__class__.__name__}: {str(exc)[:150]}")
-                )
+            rows += guarded(
+                "pages",
+                f"pages on {kind} {size}",
+                lambda kind=kind, size=size: _one_site(kind, size, seconds, hello, queries, log),
+                log,
+            )
     # Requests still running when gunicorn stopped leave PostgreSQL backends working: drop the databases now.
     sites.drop_all()
     for page, by_size in list(queries.items()):
@@ -100,10 +99,7 @@ def _one_site(
 ) -> list[Row]:
     rows: list[Row] = []
     info = sites.site(kind, size, log)
-    logdir = workdir("logs")
-    with Gunicorn(
-        "wsgi:app", info["env"], ready_path="/healthz", log=logdir / f"pages-{kind}-{size}.log"
-    ) as g:
+    with served("wsgi:app", info["env"], f"pages-{kind}-{size}") as g:
         pages = resolve_pages(g.url, info)
         for page, (path, cookie) in pages.items():
             got = wrk(g.url + path, seconds=seconds, connections=CONNECTIONS, cookie=cookie)
@@ -136,13 +132,10 @@ def _one_site(
                     requests=got["requests"],
                 )
             )
-    if size == "M":  # the floor: the same sign-in, session and permission checks, then nothing (one per database)
-        with Gunicorn(
-            "bench.hello_app:create_noop_app()",
-            info["env"],
-            ready_path="/healthz",
-            log=logdir / f"pages-noop-{kind}.log",
-        ) as g:
+    if (
+        size == "M"
+    ):  # the floor: the same sign-in, session and permission checks, then nothing (one per database)
+        with served(NOOP_APP, info["env"], f"pages-noop-{kind}") as g:
             cookie = pages["learner home"][1]
             got = wrk(g.url + "/bench/noop", seconds=seconds, connections=CONNECTIONS, cookie=cookie)
         log(f"signed-in no-op GET {kind}: {got['rps']:.0f} req/s, p99 {got['p99_ms']:.0f} ms")

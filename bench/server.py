@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.common import BIN, ROOT
+from bench.common import BIN, ROOT, workdir
 
 WORKERS = 2 * (os.cpu_count() or 1) + 1
 WRK_SCRIPT = ROOT / "bench" / "wrk_report.lua"
@@ -173,3 +173,11 @@ def wrk(
     raise RuntimeError(
         f"wrk gave no report (exit {proc.returncode}): {proc.stdout[-500:]} {proc.stderr[-500:]}"
     )
+
+
+NOOP_APP = "bench.hello_app:create_noop_app()"
+
+
+def served(app: str, env: dict[str, str], log_name: str) -> Gunicorn:
+    """``app`` ("wsgi:app" or ``NOOP_APP``) under gunicorn on a bench site, logging to logs/<log_name>.log."""
+    return Gunicorn(app, env, ready_path="/healthz", log=workdir("logs") / f"{log_name}.log")

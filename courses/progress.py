@@ -293,22 +293,23 @@ def _write_changes(*objs: object) -> None:
         if not changed:
             state._commit_all(state.dict, db.session.identity_map)
             continue
-        stmt = _update_stmt(type(obj), changed)
-        if stmt is None:
+        prepared = _update_stmt(type(obj), changed)
+        if prepared is None:
             continue
+        stmt, defaulted = prepared
         conn = conn or db.session.connection()
         conn.execute(stmt, {"_pk": state.identity[0], **{f"v_{k}": state.dict.get(k) for k in changed}})
         state._commit_all(state.dict, db.session.identity_map)  # as the flush does after its UPDATE
-        for key in _ONUPDATE.get(type(obj), ()):
-            db.session.expire(obj, [key])  # set by the database default; read again only if asked
-
-
-_ONUPDATE: dict[type, tuple[str, ...]] = {}
+        if defaulted:
+            db.session.expire(obj, list(defaulted))  # set by the column's onupdate; read again only if asked
 
 
 @functools.cache
-def _update_stmt(cls: type, keys: tuple[str, ...]) -> Any:
-    """UPDATE <table> SET <keys> WHERE id = :_pk, with the columns' own onupdate defaults (None if not plain)."""
+def _update_stmt(cls: type, keys: tuple[str, ...]) -> tuple[Any, tuple[str, ...]] | None:
+    """UPDATE <table> SET <keys> WHERE id = :_pk, and the attributes its columns' onupdate defaults set.
+
+    None when a key is not a plain column of the table (the flush handles those).
+    """
     mapper = sa_inspect(cls)
     table = mapper.local_table
     values = {}
@@ -320,12 +321,10 @@ def _update_stmt(cls: type, keys: tuple[str, ...]) -> Any:
         values[columns[0].name] = bindparam(f"v_{key}", type_=columns[0].type)
     if len(mapper.primary_key) != 1:
         return None
-    _ONUPDATE[cls] = tuple(
-        mapper.get_property_by_column(c).key
-        for c in table.columns
-        if c.onupdate is not None and c.name not in values
+    defaulted = tuple(
+        mapper.get_property_by_column(c).key for c in table.columns if c.onupdate is not None and c.name not in values
     )
-    return table.update().where(mapper.primary_key[0] == bindparam("_pk")).values(values)
+    return table.update().where(mapper.primary_key[0] == bindparam("_pk")).values(values), defaulted
 
 
 def _add_and_cover(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 import string
 from collections.abc import Iterable
@@ -394,26 +395,23 @@ def revoke_sessions(user: User, *, except_token: str | None = None) -> None:
     db.session.execute(q.values(revoked_at=utcnow()))
 
 
-_SESSION_USER: Any = None
+@functools.cache
+def _session_user_stmt() -> Any:
+    """Built once: every signed-in request runs it (a bound token, one cached compile)."""
+    return (
+        select(User, LoginSession)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.token == bindparam("token"),
+            LoginSession.revoked_at.is_(None),
+            User.is_enabled.is_(True),
+        )
+    )
 
 
 def load_session_user(token: str) -> tuple[User, LoginSession] | None:
-    """Return the user of a live login session (one query), or None.
-
-    Every signed-in request runs this: the statement is built once (with a bound token) rather than per request.
-    """
-    global _SESSION_USER
-    if _SESSION_USER is None:
-        _SESSION_USER = (
-            select(User, LoginSession)
-            .join(LoginSession, LoginSession.user_id == User.id)
-            .where(
-                LoginSession.token == bindparam("token"),
-                LoginSession.revoked_at.is_(None),
-                User.is_enabled.is_(True),
-            )
-        )
-    row = db.session.execute(_SESSION_USER, {"token": token}).first()
+    """Return the user of a live login session (one query), or None."""
+    row = db.session.execute(_session_user_stmt(), {"token": token}).first()
     return (row[0], row[1]) if row else None
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Integer, case, delete, exists, func, insert, literal, select, update
@@ -177,18 +178,23 @@ def refresh(enterprise_id: int, *, whole: bool = False) -> dict[str, Any]:
     return {"mode": mode, "people": people, "rows": int(total or 0), "seconds": round(seconds, 3)}
 
 
-def _recompute_people(enterprise_id: int, day: dt.date, ids: list[int]) -> None:
-    """Replace the kept rows and counts of these people (claimed from the waiting list) by today's."""
+def _recompute_people(enterprise_id: int, day: dt.date, ids: list[int]) -> int:
+    """Replace the kept rows and counts of these people (claimed from the waiting list) by today's.
+
+    Return how many kept rows this added (negative: removed).
+    """
     cols = list(STATUS_COLUMNS)
+    change = 0
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        db.session.execute(delete(ROWS).where(ROWS.c.person_id.in_(chunk)))
+        change -= db.session.execute(delete(ROWS).where(ROWS.c.person_id.in_(chunk))).rowcount
         db.session.execute(delete(PEOPLE).where(PEOPLE.c.person_id.in_(chunk)))
         q = status_query(enterprise_id, day, person_filter=Person.id.in_(chunk))
-        db.session.execute(
+        change += db.session.execute(
             insert(ROWS).from_select(["enterprise_id", *cols], select(_ent(enterprise_id), *q.subquery().c))
-        )
+        ).rowcount
         db.session.execute(insert(PEOPLE).from_select(COUNT_COLUMNS, _counts(ROWS.c.person_id.in_(chunk))))
+    return change
 
 
 def refresh_person(enterprise_id: int, person_id: int) -> bool:
@@ -209,14 +215,10 @@ def refresh_person(enterprise_id: int, person_id: int) -> bool:
         .returning(DIRTY.c.person_id)
     )
     if list(claimed.scalars()):
-        before = db.session.scalar(select(func.count()).select_from(ROWS).where(ROWS.c.person_id == person_id))
-        _recompute_people(enterprise_id, day, [person_id])
-        after = db.session.scalar(select(func.count()).select_from(ROWS).where(ROWS.c.person_id == person_id))
-        if after != before:
+        change = _recompute_people(enterprise_id, day, [person_id])
+        if change:
             db.session.execute(
-                update(STATE)
-                .where(STATE.c.enterprise_id == enterprise_id)
-                .values(rows=STATE.c.rows + (int(after or 0) - int(before or 0)))
+                update(STATE).where(STATE.c.enterprise_id == enterprise_id).values(rows=STATE.c.rows + change)
             )
     return True
 
@@ -224,25 +226,34 @@ def refresh_person(enterprise_id: int, person_id: int) -> bool:
 def prepare_person(as_of: dt.date, enterprise_id: int, person_id: int) -> bool:
     """For a page about one person at ``as_of``: when that is today and the person waits, recompute them now.
 
-    Like ``prepare``: the read transaction is ended, the recomputation commits in its own short write
-    transaction. Only for request handlers. Return whether the kept rows now hold the person's rows at
+    Like ``prepare``, in its own short write transaction. Only for request handlers. Return whether the kept rows now hold the person's rows at
     ``as_of`` (for ``person_statuses(..., kept=)``).
     """
     if as_of != today():
         return False
     if usable_for_person(enterprise_id, person_id, as_of):
         return True
+    return bool(_in_own_write_transaction(lambda: refresh_person(enterprise_id, person_id)))
+
+
+def _in_own_write_transaction(work: Callable[[], Any]) -> Any:
+    """Run ``work`` in a write transaction of its own in the middle of a page request; return its result.
+
+    A page request reads in a read-only transaction; the cache needs to write. So the read transaction is ended
+    (it holds nothing yet that matters), ``work`` runs and commits, and the page goes on reading. On failure
+    the page computes live: logged, rolled back, None.
+    """
     previous = write_intent.get()
     db.session.commit()
     write_intent.set(True)
     try:
-        kept = refresh_person(enterprise_id, person_id)
+        result = work()
         db.session.commit()
-        return kept
+        return result
     except Exception:
         db.session.rollback()
-        log.exception("could not refresh the training status of person %s; the page computes live", person_id)
-        return False
+        log.exception("could not refresh the training status cache; the page computes live")
+        return None
     finally:
         write_intent.set(previous)
 
@@ -254,27 +265,14 @@ def _ent(enterprise_id: int) -> Any:
 def prepare(as_of: dt.date, *enterprise_ids: int) -> None:
     """For a page about to read the figures at ``as_of``: when that is today, bring the cache up to date.
 
-    A page request reads in a read-only transaction; the refresh needs to write. So the read transaction is
-    ended (it holds nothing yet that matters), the refresh runs in its own write transaction and commits, and
-    the page goes on reading. Only for request handlers: it commits the session.
+    The refresh runs in its own short write transaction (``_in_own_write_transaction``). Only for request
+    handlers: it commits the session.
     """
     if as_of != today():
         return
     stale = [e for e in enterprise_ids if not usable(e, as_of)]
-    if not stale:
-        return
-    previous = write_intent.get()
-    db.session.commit()
-    write_intent.set(True)
-    try:
-        for ent_id in stale:
-            refresh(ent_id)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        log.exception("could not refresh the training status cache; the page computes live")
-    finally:
-        write_intent.set(previous)
+    if stale:
+        _in_own_write_transaction(lambda: [refresh(ent_id) for ent_id in stale])
 
 
 def person_statuses(
