@@ -1,0 +1,24 @@
+"""enterprise time zone
+
+Revision ID: 20261205_a1
+Revises: 20261129_b7bb24
+Create Date: 2026-12-05 12:00:00
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+
+revision = '20261205_a1'
+down_revision = '20261129_b7bb24'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
