@@ -242,3 +242,8 @@ class PlaybackSession(Base):
     last_wall: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_position: Mapped[float] = mapped_column(Float, default=0.0)
     playing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The running budget (courses.progress): what this session credited may not exceed the wall time since
+    # ``started_at`` × the course's maximum speed + ``slack_seconds`` (given once, at its start).
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    credited_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    slack_seconds: Mapped[float] = mapped_column(Float, default=0.0)

@@ -8,6 +8,20 @@ moves the anchor. A reported rate above the course's maximum is credited at most
 enrolment the wall-clock time already credited is remembered (``credited_wall_until``), so two tabs playing at
 once cannot credit the same real time twice. Credited stretches are merged into ``[start, end]`` intervals; a
 video lesson completes when they cover ``completion_threshold`` of its duration.
+
+Watch time cannot run faster than the clock:
+
+- Each playback session keeps a running budget: everything it ever credited is at most the wall time since
+  it started × the course's maximum speed + one fixed ``SESSION_SLACK`` (for the network jitter of its first
+  heartbeat). The per-heartbeat tolerance only decides "continuous or a jump"; it never adds up.
+- A heartbeat sooner than ``MIN_INTERVAL`` after the session's previous one is answered without credit and
+  writes nothing (the player never sends them that close: ``PLAYER_MIN_SPACING``); its stretch stays for the
+  next heartbeat to credit.
+- Unless the course allows skipping ahead, no anchor is ever ahead of what is credited (``furthest_position``):
+  a new playback session, or a jump, beyond it is clamped back to it (reason ``ahead``), so playing on after
+  a skip credits nothing until the learner returns.
+- A new session gets the slack only when no other session of the enrolment credited within ``MAX_GAP``, so
+  opening session after session does not collect slack.
 """
 
 from __future__ import annotations
@@ -46,7 +60,13 @@ from .models import (
     PlaybackSession,
 )
 
-TOLERANCE = 2.0  # seconds of slack for network and timer jitter, per heartbeat
+TOLERANCE = 2.0  # seconds of jitter when telling continuous play from a jump (never credited on its own)
+SESSION_SLACK = 2.0  # seconds a playback session may credit beyond wall time × max speed, once for its life
+MIN_INTERVAL = 1.5  # wall-clock seconds: a heartbeat sooner than this after the previous one credits nothing
+PLAYER_MIN_SPACING = (
+    2.0  # the player sends heartbeats at least this far apart (MIN_INTERVAL + network jitter)
+)
+PLAYER_INTERVAL = 10.0  # the player's regular heartbeat while playing
 MAX_GAP = 60.0  # wall-clock seconds between two heartbeats beyond which the extra time counts for nothing
 MAX_DOCUMENT_CREDIT = 1800.0  # at most this much study time for reading one document
 
@@ -148,7 +168,11 @@ class HeartbeatResult:
     duration: float
     furthest: float
     completed: bool
-    reason: str  # started | credited | capped | seek | other-tab | backwards
+    # started | credited | capped | budget | seek | ahead | other-tab | backwards | early
+    reason: str
+    position: float | None = (
+        None  # where the server anchors this session (the player goes back there on "ahead")
+    )
 
     @property
     def fraction(self) -> float:
@@ -163,6 +187,7 @@ class HeartbeatResult:
             "completed": self.completed,
             "reason": self.reason,
             "fraction": round(self.fraction, 4),
+            "position": self.position,
         }
 
 
@@ -209,19 +234,38 @@ def heartbeat(
         lp, ps = _progress_and_playback(enrolment, lesson, token)
     else:
         lp, ps = _ensure_progress(found[0], found[1], enrolment, lesson)
+    # Unless skipping ahead is allowed, no anchor is ever beyond what is credited.
+    frontier = None if course.forward_seek_allowed else float(lp.furthest_position or 0.0)
+    if ps is not None and (now - ps.last_wall).total_seconds() < MIN_INTERVAL:
+        delta = position - ps.last_position
+        if delta > -0.5 and (delta <= _allowance(ps, now, rate, max_rate) or frontier is not None):
+            # Too soon after the previous heartbeat: no credit and no write; the stretch stays for the next one
+            # to credit. (A jump ahead where skipping is not allowed would only be clamped back to the anchor; a
+            # jump back, or ahead where allowed, moves the anchor as at any time.)
+            return _answer(lp, duration, "early", ps.last_position)
     _start(enrolment, lp, now)
     credited, reason = 0.0, "started"
     if ps is None:
-        db.session.add(
-            PlaybackSession(
-                enrolment_id=enrolment.id,
-                lesson_id=lesson.id,
-                token=token,
-                last_wall=now,
-                last_position=position,
-                playing=playing,
-            )
+        anchor = position
+        if frontier is not None and anchor > frontier + 1e-6:
+            anchor, reason = frontier, "ahead"
+        recent = enrolment.credited_wall_until is not None and (
+            (now - enrolment.credited_wall_until).total_seconds() < MAX_GAP
         )
+        ps = PlaybackSession(
+            enrolment_id=enrolment.id,
+            lesson_id=lesson.id,
+            token=token,
+            started_at=now,
+            last_wall=now,
+            last_position=anchor,
+            playing=playing,
+            credited_seconds=0.0,
+            # another session credited a moment ago (a reload, a second tab): no second helping of slack
+            slack_seconds=0.0 if recent else SESSION_SLACK,
+        )
+        db.session.add(ps)
+        position = anchor
     else:
         old = ps.last_position
         elapsed = min(MAX_GAP, max(0.0, (now - ps.last_wall).total_seconds()))
@@ -236,21 +280,27 @@ def heartbeat(
             reason = "capped"  # played faster than allowed: no more than max_rate × real time
         else:
             reason = "seek"
+        anchor = position
         if reason in ("credited", "capped") and delta > 0:
             # Real time not yet credited to this enrolment by any tab.
             since = ps.last_wall
-            if enrolment.credited_wall_until and enrolment.credited_wall_until > since:
+            other_tab = enrolment.credited_wall_until is not None and enrolment.credited_wall_until > since
+            if other_tab:
                 since = enrolment.credited_wall_until
             real = min(MAX_GAP, max(0.0, (now - since).total_seconds()))
             # jitter slack only for a single tab playing within the allowed speed
-            slack = TOLERANCE if since == ps.last_wall and reason == "credited" else 0.0
-            allowed = min(delta, real * max_rate + slack, elapsed * max_rate + slack)
-            if allowed <= 0:
-                reason = "other-tab"
-            else:
-                if allowed < delta - 1e-6 and reason == "credited":
-                    reason = "other-tab" if since != ps.last_wall else "capped"
+            slack = TOLERANCE if not other_tab and reason == "credited" else 0.0
+            step = min(real * max_rate + slack, elapsed * max_rate + slack)
+            budget = _budget(ps, now, max_rate)
+            allowed = max(0.0, min(delta, step, budget))
+            if allowed <= 1e-9:
+                reason = "other-tab" if other_tab else "budget"
+                allowed = 0.0
+            elif allowed < delta - 1e-6 and reason == "credited":
+                reason = "other-tab" if other_tab else ("budget" if budget < step else "capped")
+            if allowed > 0:
                 end = old + allowed
+                ps.credited_seconds = (ps.credited_seconds or 0.0) + allowed
                 merged, credited, covered = _add_and_cover(lp.intervals, old, end)
                 if credited > 0:
                     # Only what is newly covered touches the progress and the enrolment: re-watching a
@@ -259,7 +309,13 @@ def heartbeat(
                     lp.furthest_position = max(lp.furthest_position or 0.0, end)
                     enrolment.credited_seconds = (enrolment.credited_seconds or 0.0) + credited
                     enrolment.credited_wall_until = now
-        ps.last_wall, ps.last_position, ps.playing = now, position, playing
+                if frontier is not None:
+                    frontier = max(frontier, end)
+        if frontier is not None and anchor > frontier + 1e-6:
+            # what was not credited (a jump, a stretch beyond the budget) is not skipped over either
+            anchor = frontier
+        ps.last_wall, ps.last_position, ps.playing = now, anchor, playing
+        position = anchor
     lp.last_position = position
     if lp.credited_seconds is None:
         lp.credited_seconds = covered_seconds(lp.intervals or [])
@@ -270,7 +326,36 @@ def heartbeat(
     else:
         _write_changes(ps, lp, enrolment)
     db.session.flush()  # what is left: a new playback session or progress row, a completion
-    return HeartbeatResult(credited, lp.credited_seconds, duration, lp.furthest_position, completed, reason)
+    return HeartbeatResult(
+        credited, lp.credited_seconds, duration, lp.furthest_position, completed, reason, round(position, 3)
+    )
+
+
+def _allowance(ps: PlaybackSession, now: dt.datetime, rate: float, max_rate: float) -> float:
+    """How far a continuous heartbeat of this session may have moved since its previous one."""
+    elapsed = min(MAX_GAP, max(0.0, (now - ps.last_wall).total_seconds()))
+    return elapsed * min(rate, max_rate) + TOLERANCE
+
+
+def _budget(ps: PlaybackSession, now: dt.datetime, max_rate: float) -> float:
+    """What this playback session may still credit: wall time since it started × max speed + its slack − used."""
+    started = ps.started_at or ps.last_wall
+    wall = max(0.0, (now - started).total_seconds())
+    return wall * max_rate + float(ps.slack_seconds or 0.0) - float(ps.credited_seconds or 0.0)
+
+
+def _answer(lp: LessonProgress, duration: float, reason: str, position: float) -> HeartbeatResult:
+    """A heartbeat's answer that changes nothing (an early heartbeat)."""
+    covered = lp.credited_seconds if lp.credited_seconds is not None else covered_seconds(lp.intervals or [])
+    return HeartbeatResult(
+        0.0,
+        covered,
+        duration,
+        lp.furthest_position or 0.0,
+        lp.status == COMPLETED,
+        reason,
+        round(position, 3),
+    )
 
 
 def _write_changes(*objs: object) -> None:
@@ -289,7 +374,9 @@ def _write_changes(*objs: object) -> None:
         if not state.persistent or not state.committed_state:
             continue
         # as the flush: an attribute set to the value it had is not written
-        changed = tuple(sorted(k for k, old in state.committed_state.items() if state.dict.get(k, NO_VALUE) != old))
+        changed = tuple(
+            sorted(k for k, old in state.committed_state.items() if state.dict.get(k, NO_VALUE) != old)
+        )
         if not changed:
             state._commit_all(state.dict, db.session.identity_map)
             continue
@@ -322,7 +409,9 @@ def _update_stmt(cls: type, keys: tuple[str, ...]) -> tuple[Any, tuple[str, ...]
     if len(mapper.primary_key) != 1:
         return None
     defaulted = tuple(
-        mapper.get_property_by_column(c).key for c in table.columns if c.onupdate is not None and c.name not in values
+        mapper.get_property_by_column(c).key
+        for c in table.columns
+        if c.onupdate is not None and c.name not in values
     )
     return table.update().where(mapper.primary_key[0] == bindparam("_pk")).values(values), defaulted
 

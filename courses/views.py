@@ -282,6 +282,7 @@ def lesson(lesson_id: int):
         next_lesson=lessons[idx + 1] if idx + 1 < len(lessons) else None,
         reading_left=reading_left,
         exam_url=_exam_url(lesson),
+        player_spacing=prog.PLAYER_MIN_SPACING,
     )
 
 

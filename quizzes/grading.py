@@ -108,7 +108,7 @@ def grade_attempt(
         ans = aq.answer
         version = aq.version
         qtype = get_type(version.type)
-        key = version.key
+        key, weights = version.key, version.weights
         if question_id is None or aq.question_id == question_id:
             newer = latest.get(aq.question_id)
             if (
@@ -116,10 +116,11 @@ def grade_attempt(
                 and newer.type == version.type
                 and len(newer.options or []) == len(version.options or [])
             ):
-                key = newer.key
+                key, weights = newer.key, newer.weights
         max_score += aq.points
         if qtype.auto_graded or qtype.is_blank(ans.answer):
-            fraction = qtype.grade(ans.answer, key, partial.get(aq.question_id, False))
+            # Weights (Moodle's fractions) give partial credit per option / accepted answer where the question has them.
+            fraction = qtype.grade(ans.answer, key, partial.get(aq.question_id, False), weights)
             ans.score = (aq.points * Decimal(str(fraction))).quantize(CENT, ROUND_HALF_UP)
             ans.correct = fraction >= 1.0
             if not qtype.auto_graded:

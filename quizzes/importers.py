@@ -19,7 +19,7 @@ from lms.core.errors import ImportRefused
 from lms.core.i18n import msg
 from lms.core.sheets import normalize_text, parse_decimal, read_table
 from quizzes.models import DIFFICULTIES, EASY, HARD, MEDIUM
-from quizzes.types import LETTERS, get_type
+from quizzes.types import LETTERS, get_type, normalize_answer_text
 
 OPTION_FIELDS = {
     f"opt_{c.lower()}": [f"选项{c}", c, f"{c}选项", f"选项 {c}", f"Option {c}", f"答案{c}"] for c in LETTERS
@@ -73,6 +73,8 @@ TYPE_WORDS = {
         "判断正误",
     ],
     "fill_blank": ["填空", "填空题", "fill", "fill in the blank", "fill_blank", "blank"],
+    "matching": ["匹配", "匹配题", "连线", "连线题", "配对题", "matching", "match"],
+    "numerical": ["数值", "数值题", "计算题", "numerical", "numeric", "number"],
     "short_answer": [
         "简答",
         "简答题",
@@ -99,7 +101,16 @@ DEFAULT_POINTS = {
     "true_false": Decimal("1"),
     "fill_blank": Decimal("2"),
     "short_answer": Decimal("10"),
+    "matching": Decimal("4"),
+    "numerical": Decimal("2"),
 }
+_WEIGHTED_LETTER = re.compile(r"([A-H])\s*[:：=]\s*(-?\d+(?:\.\d+)?)\s*%")
+_ALT_WEIGHT = re.compile(r"^(.*?)\s*[(（]\s*(-?\d+(?:\.\d+)?)\s*%\s*[)）]$")
+_NUMERIC_ITEM = re.compile(
+    r"^\s*(?P<a>[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)\s*"
+    r"(?:(?P<op>\.\.|[:：±])\s*(?P<b>[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?))?\s*$",
+    re.I,
+)
 _ANSWER_SPLIT = re.compile(r"[\s,，、;；/|.．]+")
 _BLANK_SPLIT = re.compile(r"[;；]")
 _ALT_SPLIT = re.compile(r"[|｜]")
@@ -116,10 +127,37 @@ class ParsedQuestion:
     difficulty: str = MEDIUM
     category: str | None = None
     points: Decimal = Decimal("1")
+    name: str | None = None
+    weights: Any = None
+    feedback: Any = None
+    text_format: str = "plain"
 
     @property
     def fingerprint(self) -> str:
         return fingerprint(self.stem, self.options)
+
+    @property
+    def answer_fingerprint(self) -> str:
+        return answer_fingerprint(self.key, self.weights)
+
+    def as_json(self) -> dict[str, Any]:
+        """What the dry run lists for this question: enough to check it against the file by eye."""
+        return {
+            "row": self.row,
+            "type": self.type,
+            "name": self.name,
+            "stem": self.stem,
+            "options": self.options,
+            "key": self.key,
+            "key_text": get_type(self.type).key_text(self.options, self.key, None, self.weights),
+            "weights": self.weights,
+            "category": self.category,
+            "feedback": self.feedback,
+            "explanation": self.explanation,
+            "text_format": self.text_format,
+            "difficulty": self.difficulty,
+            "points": str(self.points),
+        }
 
 
 @dataclass
@@ -128,6 +166,7 @@ class ParseResult:
     format: str
     questions: list[ParsedQuestion] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     def error(self, row: int | None, fieldname: str | None, message: str) -> None:
         self.errors.append({"row": row, "field": fieldname, "message": message})
@@ -140,6 +179,25 @@ def fingerprint(stem: str, options: list[str]) -> str:
         for s in [stem, *options]
     ]
     return hashlib.sha256("\x1f".join(norm).encode()).hexdigest()
+
+
+def answer_fingerprint(key: Any, weights: Any = None) -> str:
+    """The identity of a question's answers: two questions with one stem but other answers are not duplicates."""
+    import json
+
+    def norm(value: Any) -> Any:
+        if isinstance(value, str):
+            return normalize_answer_text(value)
+        if isinstance(value, list):
+            return [norm(v) for v in value]
+        if isinstance(value, dict):
+            return {k: norm(v) for k, v in sorted(value.items())}
+        if isinstance(value, float) and value == int(value):
+            return int(value)
+        return value
+
+    data = json.dumps([norm(key), norm(weights)], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(data.encode()).hexdigest()
 
 
 def parse_type(text: str) -> str | None:
@@ -204,6 +262,7 @@ def build_question(
 ) -> ParsedQuestion | None:
     """Turn the text cells of one question into a ParsedQuestion, or add problems to ``result`` and return None."""
     problems_before = len(result.errors)
+    weights: Any = None
     qtype = parse_type(type_name) if type_name else None
     if qtype is None:
         result.error(
@@ -224,8 +283,26 @@ def build_question(
             result.error(row, "options", msg("an option between the first and the last is empty"))
         if len(opts) < 2:
             result.error(row, "options", msg("a choice question needs at least two options"))
+        weighted = _WEIGHTED_LETTER.findall(unicodedata.normalize("NFKC", answer or "").upper())
+        if weighted:
+            weights = [0.0] * len(opts)
+            for letter, value in weighted:
+                if LETTERS.index(letter) < len(opts):
+                    weights[LETTERS.index(letter)] = round(float(value) / 100, 7)
+            right = [i for i, w in enumerate(weights) if w > 0]
+            if qtype == "single_choice":
+                full = [i for i, w in enumerate(weights) if abs(w - 1) < 1e-6]
+                answer = LETTERS[full[0]] if full else ""
+                if not full:
+                    result.error(
+                        row, "answer", msg("a single-choice question needs one option worth 100 percent")
+                    )
+            else:
+                answer = "".join(LETTERS[i] for i in right)
         letters = parse_letters(answer)
-        if not answer:
+        if not answer and weighted:
+            pass
+        elif not answer:
             result.error(row, "answer", msg("the answer is missing"))
         elif letters is None:
             result.error(
@@ -256,13 +333,69 @@ def build_question(
         key = truth
         opts = []
     elif qtype == "fill_blank":
-        blanks = [
+        raw_blanks = [
             [a.strip() for a in _ALT_SPLIT.split(b) if a.strip()] for b in _BLANK_SPLIT.split(answer or "")
         ]
-        blanks = [b for b in blanks if b]
+        blanks, blank_weights = [], []
+        for b in raw_blanks:
+            if not b:
+                continue
+            texts, ws = [], []
+            for alt in b:
+                m = _ALT_WEIGHT.match(alt)
+                texts.append(m.group(1).strip() if m else alt)
+                ws.append(round(float(m.group(2)) / 100, 7) if m else 1.0)
+            blanks.append(texts)
+            blank_weights.append(ws)
         if not blanks:
             result.error(row, "answer", msg("the answer is missing"))
         key = blanks
+        if any(abs(w - 1) > 1e-6 for ws in blank_weights for w in ws):
+            weights = blank_weights
+        opts = []
+    elif qtype == "matching":
+        items = [a.strip() for a in _BLANK_SPLIT.split(answer or "") if a.strip()]
+        rights = [a for a in items if not a.startswith("+")]
+        extra = [a[1:].strip() for a in items if a.startswith("+") and a[1:].strip()]
+        if any(not o for o in opts):
+            result.error(row, "options", msg("an option between the first and the last is empty"))
+        elif len(rights) != len(opts):
+            result.error(
+                row,
+                "answer",
+                msg(
+                    "a matching question needs one answer per item, separated by ；(%(n)s items, %(m)s answers)",
+                    n=len(opts),
+                    m=len(rights),
+                ),
+            )
+        key = {"answers": rights, "extra": extra}
+    elif qtype == "numerical":
+        key = []
+        for item in [a.strip() for a in _BLANK_SPLIT.split(answer or "") if a.strip()]:
+            m_w = _ALT_WEIGHT.match(item)
+            body, fraction = (m_w.group(1), float(m_w.group(2)) / 100) if m_w else (item, 1.0)
+            m = _NUMERIC_ITEM.match(unicodedata.normalize("NFKC", body))
+            if not m:
+                result.error(
+                    row,
+                    "answer",
+                    msg(
+                        "numerical answer “%(answer)s” is not a number, number:margin or low..high",
+                        answer=item,
+                    ),
+                )
+                continue
+            a = float(m.group("a"))
+            b_ = float(m.group("b")) if m.group("b") else 0.0
+            if m.group("op") == "..":
+                key.append(
+                    {"value": (a + b_) / 2, "tolerance": abs(b_ - a) / 2, "fraction": round(fraction, 7)}
+                )
+            else:
+                key.append({"value": a, "tolerance": abs(b_), "fraction": round(fraction, 7)})
+        if not answer:
+            result.error(row, "answer", msg("the answer is missing"))
         opts = []
     elif qtype == "short_answer":
         key = answer or ""
@@ -281,7 +414,13 @@ def build_question(
             pts = None
     if len(result.errors) > problems_before or qtype is None:
         return None
-    problem = get_type(qtype).validate(opts, key)
+    if (
+        weights is not None
+        and qtype == "single_choice"
+        and sorted(weights) == [0.0] * (len(weights) - 1) + [1.0]
+    ):
+        weights = None  # plain all-or-nothing
+    problem = get_type(qtype).validate(opts, key, weights)
     if problem:
         result.error(row, "answer", problem)
         return None
@@ -295,7 +434,43 @@ def build_question(
         difficulty=level or MEDIUM,
         category=category or None,
         points=pts if pts is not None else DEFAULT_POINTS[qtype],
+        weights=weights,
     )
+
+
+def write_answer(qtype: str, key: Any, weights: Any = None) -> str:
+    """The answer cell as ``build_question`` reads it back: letters (``A:100%,B:50%`` with weights), 正确/错误,
+    blanks by ；and alternatives by | (``Cat(50%)``), matching answers by ；(``+extra``), numbers ``1822:5``."""
+    from quizzes.types import pct
+
+    if qtype in ("single_choice", "multiple_choice"):
+        if weights:
+            return ",".join(f"{LETTERS[i]}:{pct(w)}%" for i, w in enumerate(weights) if w)
+        keys = [key] if qtype == "single_choice" else key
+        return "".join(LETTERS[k] for k in keys or [])
+    if qtype == "true_false":
+        return "正确" if key else "错误"
+    if qtype == "fill_blank":
+        blanks = []
+        for i, accepted in enumerate(key or []):
+            ws = weights[i] if weights and i < len(weights) else [1.0] * len(accepted)
+            blanks.append(
+                "|".join(
+                    a if abs(w - 1) < 1e-6 else f"{a}({pct(w)}%)" for a, w in zip(accepted, ws, strict=False)
+                )
+            )
+        return "；".join(blanks)
+    if qtype == "matching":
+        return "；".join([*(key or {}).get("answers", []), *("+" + e for e in (key or {}).get("extra", []))])
+    if qtype == "numerical":
+        parts = []
+        for a in key or []:
+            if a.get("value") is None:
+                continue
+            text = f"{a['value']:g}" + (f":{a['tolerance']:g}" if a.get("tolerance") else "")
+            parts.append(text if abs(a.get("fraction", 1) - 1) < 1e-6 else f"{text}({pct(a['fraction'])}%)")
+        return "；".join(parts)
+    return str(key or "")
 
 
 # ---------------------------------------------------------------- spreadsheets
@@ -387,148 +562,46 @@ def parse_aiken(text: str, filename: str, category: str | None = None) -> ParseR
 # ---------------------------------------------------------------- GIFT
 
 
-_GIFT_ESCAPES = {"\\~": "\x01", "\\=": "\x02", "\\#": "\x03", "\\{": "\x04", "\\}": "\x05", "\\:": "\x06"}
-_GIFT_UNESCAPE = {v: k[1] for k, v in _GIFT_ESCAPES.items()}
-
-
-def _gift_unescape(text: str) -> str:
-    for k, v in _GIFT_UNESCAPE.items():
-        text = text.replace(k, v)
-    return re.sub(r"\[(html|moodle|plain|markdown)\]", "", text).strip()
-
-
-def _gift_answers(body: str) -> list[tuple[str, str, str | None]]:
-    """Split a GIFT answer block into (mark '=' or '~', text with any %weight%, feedback)."""
-    parts = re.split(r"([=~])", body)
-    out = []
-    mark = None
-    for piece in parts:
-        if piece in ("=", "~"):
-            mark = piece
-        elif mark is not None:
-            text, _, feedback = piece.partition("#")
-            out.append((mark, text.strip(), feedback.strip() or None))
-    return out
-
-
 def parse_gift(text: str, filename: str) -> ParseResult:
-    """Read Moodle GIFT: multiple choice (=right ~wrong, ~%50% weights), {T}/{F}, short answers {=a =b}, essays {}."""
+    """Read Moodle GIFT exactly as Moodle does (see quizzes.gift); refuse by name what cannot be graded the same."""
+    from quizzes import gift
+
     result = ParseResult(filename=filename, format="gift")
-    for k, v in _GIFT_ESCAPES.items():
-        text = text.replace(k, v)
     category: str | None = None
-    lines = text.splitlines()
-    block: list[str] = []
-    block_start = 0
-
-    def flush() -> None:
-        nonlocal block
-        if block:
-            _gift_question(" \n".join(block), block_start, category, result)
-        block = []
-
-    for lineno, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if line.startswith("//"):
+    for block in gift.iter_blocks(text):
+        line = gift.first_line(block)
+        try:
+            read = gift.read_question(block, category)
+        except gift.GiftRefusal as exc:
+            message = exc.args[0]
+            result.error(line, "gift", msg("line %(line)s: %(problem)s", line=line, problem=message))
             continue
-        m_cat = re.match(r"^\$CATEGORY:\s*(.+)$", line)
-        if m_cat:
-            flush()
-            category = m_cat.group(1).strip().split("/")[-1] or None
+        if read is None:
             continue
-        if not line:
-            flush()
+        if isinstance(read, str):
+            category = read[len("$CATEGORY:") :] or None
             continue
-        if not block:
-            block_start = lineno
-        block.append(line)
-    flush()
+        problem = get_type(read["type"]).validate(read["options"], read["key"], read["weights"])
+        if problem:
+            result.error(line, "answer", msg("line %(line)s: %(problem)s", line=line, problem=problem))
+            continue
+        result.questions.append(
+            ParsedQuestion(
+                row=line,
+                type=read["type"],
+                stem=read["stem"],
+                options=read["options"],
+                key=read["key"],
+                explanation=read["explanation"],
+                category=read["category"],
+                points=Decimal("1"),
+                name=read["name"],
+                weights=read["weights"],
+                feedback=read["feedback"],
+                text_format=read["text_format"],
+            )
+        )
     return result
-
-
-def _gift_question(text: str, row: int, category: str | None, result: ParseResult) -> None:
-    text = text.strip()
-    m_title = re.match(r"^::(.*?)::\s*", text, re.S)
-    if m_title:
-        text = text[m_title.end() :]
-    m = re.search(r"\{(.*?)\}", text, re.S)
-    if m is None:
-        result.error(row, "answer", msg("no answer block { … } in this GIFT question"))
-        return
-    body = m.group(1).strip()
-    before, after = text[: m.start()].strip(), text[m.end() :].strip()
-    explanation = None
-    general = re.search(r"####(.*)$", body, re.S)
-    if general:
-        explanation = _gift_unescape(general.group(1))
-        body = body[: general.start()].strip()
-    if body.upper() in ("T", "TRUE", "F", "FALSE"):
-        stem = _gift_unescape(f"{before} {after}".strip())
-        q = build_question(
-            row,
-            "true_false",
-            stem,
-            [],
-            "T" if body.upper().startswith("T") else "F",
-            explanation=explanation or "",
-            category=category or "",
-            result=result,
-        )
-    elif body == "":
-        stem = _gift_unescape(f"{before} {after}".strip())
-        q = build_question(
-            row,
-            "short_answer",
-            stem,
-            [],
-            "",
-            explanation=explanation or "",
-            category=category or "",
-            result=result,
-        )
-    else:
-        answers = _gift_answers(body)
-        if any(a[0] == "~" for a in answers):
-            stem = _gift_unescape(f"{before} {after}".strip())
-            options, right = [], []
-            for i, (mark, txt, _fb) in enumerate(answers):
-                weight = re.match(r"^%(-?\d+(?:\.\d+)?)%\s*", txt)
-                value = float(weight.group(1)) if weight else (100.0 if mark == "=" else 0.0)
-                options.append(_gift_unescape(txt[weight.end() :] if weight else txt))
-                if value > 0:
-                    right.append(i)
-            letters = "".join(LETTERS[i] for i in right if i < len(LETTERS))
-            qtype = (
-                "multiple_choice"
-                if len(right) > 1 or any(re.match(r"^%", a[1]) for a in answers)
-                else "single_choice"
-            )
-            q = build_question(
-                row,
-                qtype,
-                stem,
-                options,
-                letters,
-                explanation=explanation or "",
-                category=category or "",
-                result=result,
-            )
-        else:
-            # {=a =b} inside the text: a blank with accepted answers; at the end: a short-answer match, same thing.
-            stem = _gift_unescape(f"{before} ____ {after}".strip() if after else f"{before} ____")
-            accepted = "|".join(_gift_unescape(re.sub(r"^%\d+%", "", a[1])) for a in answers if a[0] == "=")
-            q = build_question(
-                row,
-                "fill_blank",
-                stem,
-                [],
-                accepted,
-                explanation=explanation or "",
-                category=category or "",
-                result=result,
-            )
-    if q is not None:
-        result.questions.append(q)
 
 
 # ---------------------------------------------------------------- dispatch
@@ -543,14 +616,58 @@ def _decode(data: bytes) -> str:
     raise ImportRefused(msg("the text file is neither UTF-8 nor GBK"))
 
 
+_GIFT_BLOCK = re.compile(r"\{\s*(?:[=~#}]|\[(?:html|moodle|plain|markdown)\]|(?:TRUE|FALSE|T|F)\s*[#}])")
+
+
 def detect_text_format(text: str, filename: str) -> str | None:
-    """Return ``gift`` or ``aiken`` when ``text`` looks like one, else None (a csv is read as a sheet)."""
+    """Return ``xml``, ``gift`` or ``aiken`` when ``text`` looks like one, else None (a csv is read as a sheet)."""
     name = filename.lower()
-    if ".gift" in name or re.search(r"^\s*::.+?::", text, re.M) or re.search(r"\{\s*[=~TF]", text):
+    head = text.lstrip("\ufeff \r\n\t")[:2000]
+    if name.endswith(".xml") or head.startswith("<?xml") or head.startswith("<quiz"):
+        return "xml"
+    if (
+        ".gift" in name
+        or re.search(r"^\s*::.+?::", text, re.M)
+        or re.search(r"^\$CATEGORY:", text, re.M)
+        or _GIFT_BLOCK.search(text)
+    ):
         return "gift"
     if ".aiken" in name or re.search(r"^ANSWER\s*[:：]\s*[A-H]", text, re.M | re.I):
         return "aiken"
     return None
+
+
+def parse_moodle_xml(text: str, filename: str) -> ParseResult:
+    """Read Moodle XML (see quizzes.moodle_xml): the same questions Moodle exported, or refusals by name."""
+    from quizzes import moodle_xml
+
+    result = ParseResult(filename=filename, format="moodle_xml")
+    try:
+        questions, errors, notes = moodle_xml.read_xml(text)
+    except moodle_xml.XmlRefusal as exc:
+        raise ImportRefused(msg("%(file)s: %(problem)s", file=filename, problem=exc.args[0])) from None
+    result.errors.extend(errors)
+    result.notes.extend(notes)
+    for q in questions:
+        result.questions.append(
+            ParsedQuestion(
+                row=q["row"],
+                type=q["type"],
+                stem=q["stem"],
+                options=q["options"],
+                key=q["key"],
+                explanation=q["explanation"],
+                category=q["category"],
+                points=Decimal(str(q["points"])).quantize(Decimal("0.01"))
+                if q["points"] > 0
+                else Decimal("1"),
+                name=q["name"],
+                weights=q["weights"],
+                feedback=q["feedback"],
+                text_format=q["text_format"],
+            )
+        )
+    return result
 
 
 def parse_file(source: str | os.PathLike[str] | bytes | IO[bytes], filename: str) -> ParseResult:
@@ -570,6 +687,8 @@ def parse_file(source: str | os.PathLike[str] | bytes | IO[bytes], filename: str
         except ImportRefused:
             text = ""
         kind = detect_text_format(text, filename) if text else None
+        if kind == "xml":
+            return parse_moodle_xml(_decode(data), filename)
         if kind == "gift":
             return parse_gift(_decode(data), filename)
         if kind == "aiken":

@@ -78,6 +78,11 @@ class Question(TimestampMixin, Base):
     explanation: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=PUBLISHED)
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)  # same stem and options → duplicate
+    # Imported from Moodle: its name (::name::), per-option weights, per-answer feedback, the text format.
+    name: Mapped[str | None] = mapped_column(String(255))
+    weights: Mapped[Any] = mapped_column(JSON, nullable=True)
+    feedback: Mapped[Any] = mapped_column(JSON, nullable=True)
+    text_format: Mapped[str] = mapped_column(String(10), default="plain", server_default="plain")
     version: Mapped[int] = mapped_column(Integer, default=1)  # number of the current QuestionVersion
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -99,6 +104,9 @@ class QuestionVersion(Base):
     key: Mapped[Any] = mapped_column(JSON)
     explanation: Mapped[str | None] = mapped_column(Text)
     points: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+    weights: Mapped[Any] = mapped_column(JSON, nullable=True)
+    feedback: Mapped[Any] = mapped_column(JSON, nullable=True)
+    text_format: Mapped[str] = mapped_column(String(10), default="plain", server_default="plain")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     question: Mapped[Question] = relationship()

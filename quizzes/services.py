@@ -26,7 +26,7 @@ from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.org.models import Person, User
 from quizzes import grading
-from quizzes.importers import ParsedQuestion, fingerprint, parse_file
+from quizzes.importers import ParsedQuestion, answer_fingerprint, fingerprint, parse_file
 from quizzes.models import (
     ARCHIVED,
     COUNTS_HIGHEST,
@@ -179,7 +179,14 @@ def update_bank(
 
 
 def _check_question(
-    qtype: str, stem: str, options: list[str], key: Any, difficulty: str, points: Decimal
+    qtype: str,
+    stem: str,
+    options: list[str],
+    key: Any,
+    difficulty: str,
+    points: Decimal,
+    weights: Any = None,
+    text_format: str = "plain",
 ) -> None:
     if qtype not in TYPE_NAMES:
         raise DomainError(_("Unknown question type."), field="type")
@@ -189,7 +196,9 @@ def _check_question(
         raise DomainError(_("Unknown difficulty."), field="difficulty")
     if points is None or Decimal(points) <= 0:
         raise DomainError(_("Points must be above 0."), field="points")
-    problem = get_type(qtype).validate(options, key)
+    if text_format not in ("plain", "html"):
+        raise DomainError(_("Unknown text format."), field="text_format")
+    problem = get_type(qtype).validate(options, key, weights)
     if problem:
         raise DomainError(problem, field="key")
 
@@ -204,6 +213,9 @@ def _snapshot(q: Question) -> QuestionVersion:
         key=q.key,
         explanation=q.explanation,
         points=q.points,
+        weights=q.weights,
+        feedback=q.feedback,
+        text_format=q.text_format or "plain",
     )
     db.session.add(v)
     return v
@@ -221,11 +233,15 @@ def create_question(
     points: Decimal | int = 1,
     explanation: str | None = None,
     status: str = PUBLISHED,
+    name: str | None = None,
+    weights: Any = None,
+    feedback: Any = None,
+    text_format: str = "plain",
 ) -> Question:
     """Create a question and its first version."""
     options = [o.strip() for o in options or []] if get_type(type).has_options else []
     points = Decimal(str(points))
-    _check_question(type, stem, options, key, difficulty, points)
+    _check_question(type, stem, options, key, difficulty, points, weights, text_format)
     q = Question(
         bank_id=bank.id,
         type=type,
@@ -238,6 +254,10 @@ def create_question(
         explanation=explanation or None,
         status=status,
         fingerprint=fingerprint(stem, options),
+        name=(name or None) and name[:255],
+        weights=weights,
+        feedback=feedback or None,
+        text_format=text_format or "plain",
         version=1,
         updated_at=utcnow(),
     )
@@ -248,7 +268,7 @@ def create_question(
     return q
 
 
-_CONTENT = ("type", "stem", "options", "key", "explanation", "points")
+_CONTENT = ("type", "stem", "options", "key", "explanation", "points", "weights", "feedback", "text_format")
 
 
 def update_question(q: Question, **values: Any) -> bool:
@@ -265,9 +285,14 @@ def update_question(q: Question, **values: Any) -> bool:
             "points",
             "explanation",
             "status",
+            "name",
+            "weights",
+            "feedback",
+            "text_format",
         )
     }
     merged.update({k: v for k, v in values.items() if k in merged})
+    merged["text_format"] = merged["text_format"] or "plain"
     if not get_type(merged["type"]).has_options:
         merged["options"] = []
     merged["points"] = Decimal(str(merged["points"]))
@@ -280,11 +305,15 @@ def update_question(q: Question, **values: Any) -> bool:
         merged["key"],
         merged["difficulty"],
         merged["points"],
+        merged["weights"],
+        merged["text_format"],
     )
     if merged["status"] not in STATUSES:
         raise DomainError(_("Unknown status."), field="status")
     content_changed = any(_norm(getattr(q, k)) != _norm(merged[k]) for k in _CONTENT)
-    changed = content_changed or any(getattr(q, k) != merged[k] for k in ("category", "difficulty", "status"))
+    changed = content_changed or any(
+        getattr(q, k) != merged[k] for k in ("category", "difficulty", "status", "name")
+    )
     if not changed:
         return False
     for k, v in merged.items():
@@ -336,6 +365,7 @@ class ImportResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
     committed: bool = False
 
     def as_json(self) -> dict[str, Any]:
@@ -349,7 +379,13 @@ class ImportResult:
             "unchanged": self.unchanged,
             "errors": self.errors,
             "duplicates": self.duplicates,
+            "notes": self.notes,
+            "questions": self.rows,
         }
+
+
+_IMPORTED = ("type", "stem", "options", "key", "explanation", "category", "difficulty", "points", "name",
+             "weights", "feedback", "text_format")  # fmt: skip
 
 
 def _same(q: Question, p: ParsedQuestion) -> bool:
@@ -362,6 +398,10 @@ def _same(q: Question, p: ParsedQuestion) -> bool:
         and q.difficulty == p.difficulty
         and (q.category or None) == p.category
         and _norm(q.points) == _norm(p.points)
+        and q.weights == p.weights
+        and (q.feedback or None) == (p.feedback or None)
+        and (q.text_format or "plain") == p.text_format
+        and (q.name or None) == (p.name or None)
         and q.status == PUBLISHED
     )
 
@@ -369,71 +409,62 @@ def _same(q: Question, p: ParsedQuestion) -> bool:
 def import_questions(
     bank: QuestionBank, source: str | IO[bytes] | bytes | Any, filename: str, *, dry_run: bool = True
 ) -> ImportResult:
-    """Import a bank file into ``bank``: all or nothing; a question with the same stem and options is updated."""
+    """Import a bank file into ``bank``: all or nothing.
+
+    A question with the same stem, options and answers as one before it in the file is a duplicate: reported and
+    left out, never a reason to refuse the file. One with the same stem and options as a question of the bank is
+    that question (updated when its answers changed, if that pairing is unambiguous).
+    """
     parsed = parse_file(source, filename)
     result = ImportResult(
-        filename=filename, dry_run=dry_run, format=parsed.format, errors=list(parsed.errors)
+        filename=filename,
+        dry_run=dry_run,
+        format=parsed.format,
+        errors=list(parsed.errors),
+        notes=list(parsed.notes),
     )
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}
+    per_stem: dict[str, int] = {}
     unique: list[ParsedQuestion] = []
     for p in parsed.questions:
-        fp = p.fingerprint
-        if fp in seen:
-            result.duplicates.append({"row": p.row, "duplicate_of": seen[fp], "stem": p.stem[:80]})
-            result.errors.append(
-                {
-                    "row": p.row,
-                    "field": "stem",
-                    "message": f"duplicate of row {seen[fp]} (same stem and options)",
-                }
-            )
+        ident = (p.fingerprint, p.answer_fingerprint)
+        if ident in seen:
+            result.duplicates.append({"row": p.row, "duplicate_of": seen[ident], "stem": p.stem[:80]})
             continue
-        seen[fp] = p.row
+        seen[ident] = p.row
+        per_stem[p.fingerprint] = per_stem.get(p.fingerprint, 0) + 1
         unique.append(p)
-    existing: dict[str, Question] = {}
-    if seen:
+    existing: dict[str, list[Question]] = {}
+    if per_stem:
         for q in db.session.scalars(
-            select(Question).where(Question.bank_id == bank.id, Question.fingerprint.in_(list(seen)))
+            select(Question)
+            .where(Question.bank_id == bank.id, Question.fingerprint.in_(list(per_stem)))
+            .order_by(Question.id)
         ):
-            existing.setdefault(q.fingerprint, q)
+            existing.setdefault(q.fingerprint, []).append(q)
     plan = []
+    used: set[int] = set()
     for p in unique:
-        q = existing.get(p.fingerprint)
+        candidates = [q for q in existing.get(p.fingerprint, []) if q.id not in used]
+        same = [q for q in candidates if answer_fingerprint(q.key, q.weights) == p.answer_fingerprint]
+        if same:
+            q = same[0]
+        elif len(candidates) == 1 and per_stem[p.fingerprint] == 1 and len(existing[p.fingerprint]) == 1:
+            q = candidates[0]  # the same question with its answers corrected
+        else:
+            q = None
+        if q is not None:
+            used.add(q.id)
         action = "create" if q is None else ("unchanged" if _same(q, p) else "update")
         plan.append((p, q, action))
-        qtype = get_type(p.type)
-        result.rows.append(
-            {
-                "row": p.row,
-                "type": p.type,
-                "stem": p.stem,
-                "options": p.options,
-                "category": p.category,
-                "difficulty": p.difficulty,
-                "points": p.points,
-                "action": action,
-                "key": qtype.key_text(p.options, p.key),
-            }
-        )
-        setattr(
-            result,
-            {"create": "created", "update": "updated", "unchanged": "unchanged"}[action],
-            getattr(result, {"create": "created", "update": "updated", "unchanged": "unchanged"}[action]) + 1,
-        )
+        result.rows.append({**p.as_json(), "action": action})
+        counter = {"create": "created", "update": "updated", "unchanged": "unchanged"}[action]
+        setattr(result, counter, getattr(result, counter) + 1)
     result.errors.sort(key=lambda e: e["row"] or 0)
     if result.errors or dry_run:
         return result
     for p, q, action in plan:
-        values = {
-            "type": p.type,
-            "stem": p.stem,
-            "options": p.options,
-            "key": p.key,
-            "category": p.category,
-            "difficulty": p.difficulty,
-            "points": p.points,
-            "explanation": p.explanation,
-        }
+        values = {k: getattr(p, k) for k in _IMPORTED}
         if action == "create":
             create_question(bank, **values)
         elif action == "update":
@@ -443,15 +474,10 @@ def import_questions(
 
 
 def answer_cell(q: Question | QuestionVersion) -> str:
-    """The answer as the import layout writes it: letters, 正确/错误, blanks joined by ；and alternatives by |."""
-    if q.type in ("single_choice", "multiple_choice"):
-        keys = [q.key] if q.type == "single_choice" else q.key
-        return "".join(LETTERS[k] for k in keys)
-    if q.type == "true_false":
-        return "正确" if q.key else "错误"
-    if q.type == "fill_blank":
-        return "；".join("|".join(b) for b in q.key or [])
-    return str(q.key or "")
+    """The answer as the import layout writes it (see ``importers.build_question`` for the syntax of each type)."""
+    from quizzes.importers import write_answer
+
+    return write_answer(q.type, q.key, getattr(q, "weights", None))
 
 
 def export_rows(bank: QuestionBank) -> tuple[list[str], list[list[Any]]]:
@@ -1236,11 +1262,11 @@ def feedback_for(
     version = version or aq.version
     qtype = get_type(version.type)
     partial = bool(version.question.bank.partial_credit)
-    fraction = qtype.grade(answer, version.key, partial) if not qtype.is_blank(answer) else 0.0
+    fraction = qtype.grade_version(version, answer, partial) if not qtype.is_blank(answer) else 0.0
     order = aq.option_order if aq is not None else None
     return {
         "correct": None if fraction is None else fraction >= 1.0,
-        "key": qtype.key_text(version.options, version.key, order),
+        "key": qtype.key_text(version.options, version.key, order, version.weights),
         "explanation": version.explanation or "",
     }
 

@@ -17,8 +17,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # A playback session's running budget: when it started, what it credited, its one-off slack.
+    with op.batch_alter_table("course_playback_session") as batch:
+        batch.add_column(sa.Column("started_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("credited_seconds", sa.Float(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("slack_seconds", sa.Float(), nullable=False, server_default="0"))
+    # Sessions that exist already start their budget at their last heartbeat, with no slack.
+    op.execute("UPDATE course_playback_session SET started_at = last_wall")
+    with op.batch_alter_table("course_playback_session") as batch:
+        batch.alter_column("started_at", existing_type=sa.DateTime(), nullable=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("course_playback_session") as batch:
+        batch.drop_column("slack_seconds")
+        batch.drop_column("credited_seconds")
+        batch.drop_column("started_at")

@@ -60,6 +60,7 @@ def _shift_clock(enrolment_id: int, seconds: float) -> None:
     enrolment = db.session.get(Enrolment, enrolment_id)
     for ps in db.session.query(PlaybackSession).filter_by(enrolment_id=enrolment_id):
         ps.last_wall -= delta
+        ps.started_at -= delta  # the session's running budget counts from its start
     if enrolment.credited_wall_until:
         enrolment.credited_wall_until -= delta
     db.session.commit()

@@ -127,17 +127,20 @@ def test_messy_rows_are_reported_by_row_and_field():
     assert {q.row for q in r.questions} == {3, 12, 13}
 
 
-def test_duplicates_refuse_the_import(bank):
+def test_duplicates_are_reported_not_refused_and_compare_answers(bank):
+    # Issue 17 changed this: the old expectation (a duplicate refuses the whole file, and the same stem with
+    # other answers counts as a duplicate) was the defect.
     from quizzes import services
 
     rows = [
         ["单选题", "重复的题", "甲", "乙", "", "", "B", "", "", "", ""],
-        ["单选题", "重复的题 ", "甲", "乙", "", "", "A", "", "", "", ""],
+        ["单选题", "重复的题 ", "甲", "乙", "", "", "A", "", "", "", ""],  # same stem, other answer: not a dup
+        ["单选题", "重复的题", "甲", "乙", "", "", "B", "", "", "", ""],  # same stem and answer: a duplicate
     ]
     result = services.import_questions(bank, xlsx(rows), "dup.xlsx", dry_run=False)
-    assert not result.committed
-    assert result.duplicates == [{"row": 3, "duplicate_of": 2, "stem": "重复的题"}]
-    assert result.errors[0]["row"] == 3
+    assert result.committed and result.errors == []
+    assert result.created == 2
+    assert result.duplicates == [{"row": 4, "duplicate_of": 2, "stem": "重复的题"}]
 
 
 def test_xls_via_xlwt():

@@ -73,4 +73,12 @@ def test_public_view_never_contains_the_key():
 
 
 def test_registry_is_complete():
-    assert set(REGISTRY) == {"single_choice", "multiple_choice", "true_false", "fill_blank", "short_answer"}
+    assert set(REGISTRY) == {
+        "single_choice",
+        "multiple_choice",
+        "true_false",
+        "fill_blank",
+        "short_answer",
+        "matching",
+        "numerical",
+    }

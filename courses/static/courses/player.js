@@ -24,6 +24,7 @@
   var maxRate = parseFloat(box.getAttribute("data-max-rate")) || 1;
   var resume = parseFloat(box.getAttribute("data-resume")) || 0;
   var furthest = parseFloat(box.getAttribute("data-furthest")) || 0;
+  if (!allowSeek) { resume = Math.min(resume, furthest); }
   var status = document.getElementById("player-status");
   var rateSelect = document.getElementById("rate");
   var session = (window.crypto && window.crypto.getRandomValues)
@@ -46,8 +47,29 @@
     if (keep) { sticky = now + 5000; }
   }
 
+  // The server answers heartbeats closer together than its minimum interval without credit: never send two
+  // closer than data-min-spacing seconds; a heartbeat asked for sooner goes out when the spacing allows (the
+  // latest one asked for wins).
+  var spacing = (parseFloat(box.getAttribute("data-min-spacing")) || 2) * 1000;
+  var lastSent = 0;
+  var pending = null;
+  var pendingTimer = null;
   function beat(position, playing) {
     if (!url) { return; }
+    var wait = lastSent + spacing - Date.now();
+    if (wait > 0) {
+      pending = [position, playing];
+      if (!pendingTimer) {
+        pendingTimer = setTimeout(function () {
+          pendingTimer = null;
+          var p = pending;
+          pending = null;
+          if (p) { beat(p[0], p[1]); }
+        }, wait + 20);
+      }
+      return;
+    }
+    lastSent = Date.now();
     var body = JSON.stringify({ session: session, position: position, playing: playing, rate: video.playbackRate });
     fetch(url, {
       method: "POST", credentials: "same-origin", keepalive: true, body: body,
@@ -55,6 +77,13 @@
     }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
       if (!j || !j.recorded) { return; }
       furthest = Math.max(furthest, j.furthest || 0);
+      if (j.reason === "ahead" && !allowSeek && typeof j.position === "number" && video.currentTime > j.position + 1) {
+        // the server anchors a new playback session no further than what was credited: continue from there
+        lastGood = lastTick = j.position;
+        video.currentTime = j.position;
+        say(box.getAttribute("data-msg-seek"), true);
+        return;
+      }
       say(Math.round((j.fraction || 0) * 100) + "%");
       if (j.course_completed) { done = true; say(box.getAttribute("data-msg-course-done"), true); sticky = Infinity; }
       else if (j.completed && !done) { done = true; say(box.getAttribute("data-msg-done"), true); }
