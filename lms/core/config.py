@@ -52,10 +52,37 @@ SETTINGS_DOC = {
     "LMS_SENDFILE_PREFIX": "Internal URL prefix (nginx) mapped to LMS_MEDIA_DIR for X-Accel-Redirect",
     "LMS_SMTP_URL": "smtp://user:pass@host:port for reminder e-mail. Default: none (in-app only)",
     "LMS_MAIL_FROM": "Sender address of reminder e-mail",
-    "LMS_PUBLIC_URL": "Public base URL printed in certificates' QR codes. Default: the request's host",
+    "LMS_PUBLIC_URL": "Public base URL of every absolute link (certificates' QR codes, e-mail). Default: the request's host "
+    "when it is one of LMS_TRUSTED_HOSTS, else http://localhost",
+    "LMS_TRUSTED_HOSTS": "Comma-separated host names the app answers to (others get 400; '.example.cn' matches "
+    "subdomains). Default: any host, but then no absolute link is built from the request's Host header. "
+    "scripts/run sets 127.0.0.1,localhost",
     "LMS_JOBS": "eager|thread|rq: how enqueue() runs jobs. Default: rq with LMS_REDIS_URL, else thread",
-    "LMS_LOGIN_MAX_FAILURES": "Failed sign-ins per account or address within 15 minutes before refusing. Default: 5 / 20",
+    "LMS_LOGIN_MAX_FAILURES": "Consecutive failed sign-ins of one account (whatever identifier was typed) that lock it "
+    "for LMS_LOGIN_LOCK_MINUTES. Default: 10",
+    "LMS_LOGIN_FREE_FAILURES": "Failures of an account before each further attempt must wait (2 s, 4 s, 8 s … up to "
+    "LMS_LOGIN_MAX_DELAY_SECONDS). Default: 3",
+    "LMS_LOGIN_MAX_DELAY_SECONDS": "Longest wait between attempts before the lock. Default: 60",
+    "LMS_LOGIN_LOCK_MINUTES": "How long the short lock lasts (a device where the account signed in before is not "
+    "locked out; managers clear locks on the sign-in locks page). Default: 10",
+    "LMS_LOGIN_WINDOW_MINUTES": "Failures older than this are forgotten (per account and per address). Default: 15",
+    "LMS_LOGIN_MAX_FAILURES_ADDRESS": "Failed sign-ins from one address within the window before it must wait (known "
+    "devices pass). Default: 20",
 }
+
+
+def _trusted_hosts(value: str | None, public_url: str | None) -> list[str] | None:
+    """Return Flask's TRUSTED_HOSTS from LMS_TRUSTED_HOSTS (plus LMS_PUBLIC_URL's host), or None when unset."""
+    hosts = [h.strip() for h in (value or "").split(",") if h.strip()]
+    if not hosts:
+        return None
+    if public_url:
+        from urllib.parse import urlsplit
+
+        host = urlsplit(public_url).hostname
+        if host and host not in hosts:
+            hosts.append(host)
+    return hosts
 
 
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -77,8 +104,13 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SMTP_URL": env.get("LMS_SMTP_URL") or None,
         "MAIL_FROM": env.get("LMS_MAIL_FROM") or "lms@localhost",
         "PUBLIC_URL": env.get("LMS_PUBLIC_URL") or None,
-        "LOGIN_MAX_FAILURES_ACCOUNT": int(env.get("LMS_LOGIN_MAX_FAILURES", "5")),
-        "LOGIN_MAX_FAILURES_ADDRESS": 20,
+        "TRUSTED_HOSTS": _trusted_hosts(env.get("LMS_TRUSTED_HOSTS"), env.get("LMS_PUBLIC_URL")),
+        "LOGIN_MAX_FAILURES_ACCOUNT": int(env.get("LMS_LOGIN_MAX_FAILURES") or "10"),
+        "LOGIN_FREE_FAILURES": int(env.get("LMS_LOGIN_FREE_FAILURES") or "3"),
+        "LOGIN_MAX_DELAY_SECONDS": float(env.get("LMS_LOGIN_MAX_DELAY_SECONDS") or "60"),
+        "LOGIN_LOCK_MINUTES": float(env.get("LMS_LOGIN_LOCK_MINUTES") or "10"),
+        "LOGIN_WINDOW_MINUTES": float(env.get("LMS_LOGIN_WINDOW_MINUTES") or "15"),
+        "LOGIN_MAX_FAILURES_ADDRESS": int(env.get("LMS_LOGIN_MAX_FAILURES_ADDRESS") or "20"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("LMS_SECURE_COOKIES")),

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from lms.core.db import db
 from lms.core.errors import DomainError
+from lms.core.i18n import translate_message
 from lms.core.permissions import public, signed_in
-from lms.org import services
+from lms.org import services, signin
 from lms.org.forms import ChangePasswordForm, LoginForm
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -30,25 +33,64 @@ def _address() -> str:
     return request.remote_addr or "unknown"
 
 
+# A browser where an account signed in before carries this signed cookie: a device id and the accounts that
+# signed in on it. For those accounts it passes the address's throttle and the account's lock (lms.org.signin).
+DEVICE_COOKIE = "lms_device"
+DEVICE_COOKIE_DAYS = 400
+DEVICE_MAX_ACCOUNTS = 10
+
+
+def _device_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="lms.known-device")
+
+
+def read_device() -> tuple[str | None, list[int]]:
+    """Return this browser's known-device id and the accounts that signed in on it (none when unsigned)."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return None, []
+    try:
+        data = _device_serializer().loads(raw)
+        device = str(data["d"])[:32]
+        known = [int(u) for u in data.get("u", [])][:DEVICE_MAX_ACCOUNTS]
+    except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
+        return None, []
+    return device, known
+
+
+def _remember_device(resp, device: str | None, known: list[int], user_id: int):  # noqa: ANN001, ANN202
+    ids = [user_id] + [u for u in known if u != user_id][: DEVICE_MAX_ACCOUNTS - 1]
+    value = _device_serializer().dumps({"d": device or secrets.token_hex(16), "u": ids})
+    resp.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
+                    secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), path="/")
+    return resp
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))
     form = LoginForm()
+    choices: list[tuple[str, str]] = []
     if form.validate_on_submit():
-        from flask import current_app
-
+        device, known = read_device()
         try:
-            user = services.authenticate(
+            user = signin.authenticate(
                 form.login.data, form.password.data, _address(),
-                max_account=current_app.config["LOGIN_MAX_FAILURES_ACCOUNT"],
-                max_address=current_app.config["LOGIN_MAX_FAILURES_ADDRESS"],
+                policy=signin.Policy.from_config(current_app.config),
+                enterprise_code=form.enterprise.data or None, device=device, known=known,
             )
         except DomainError as exc:
             db.session.commit()  # keep the failed attempt for throttling
-            flash(_(exc.message), "error")
-            return render_template("org/login.html", form=form), 200
+            if isinstance(exc, signin.ChooseEnterprise):
+                choices = exc.choices
+                form.enterprise.errors = [translate_message(exc.message)]
+            else:
+                flash(translate_message(exc.message), "error")
+            status = 429 if isinstance(exc, signin.SignInRefused) else 200
+            return render_template("org/login.html", form=form, choices=choices,
+                                   ask_enterprise=isinstance(exc, signin.ChooseEnterprise)), status
         keep_locale = session.get("locale")
         session.clear()  # a fresh session (and CSRF token): nothing from before sign-in survives
         if keep_locale:
@@ -59,9 +101,12 @@ def login():
         db.session.commit()
         if user.must_change_password:
             flash(_("Welcome! Please choose your own password before you continue."), "warning")
-            return redirect(url_for("auth.change_password"))
-        return redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
-    return render_template("org/login.html", form=form)
+            resp = redirect(url_for("auth.change_password"))
+        else:
+            resp = redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
+        return _remember_device(resp, device, known, user.id)
+    return render_template("org/login.html", form=form, choices=choices,
+                           ask_enterprise=bool(form.enterprise.data))
 
 
 @bp.route("/logout", methods=["POST"])

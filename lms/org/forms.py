@@ -13,6 +13,12 @@ class LoginForm(FlaskForm):
     login = StringField(_l("User name, employee number or phone"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Remember me on this device"))
+    # Only needed when a 工号 or phone number is used in several enterprises (lms.org.signin).
+    enterprise = StringField(_l("Enterprise code"), validators=[Optional(), Length(max=32)])
+
+
+class ClearLockForm(FlaskForm):
+    """A manager clears an account's sign-in lock (CSRF only)."""
 
 
 class ChangePasswordForm(FlaskForm):

@@ -172,6 +172,11 @@ class User(TimestampMixin, Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Sign-in throttle of the account, whatever identifier was typed (lms.org.signin): consecutive failures,
+    # the last one, and the end of a short lock. Refused attempts change none of them.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failed_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sign_in_locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     person: Mapped[Person | None] = relationship()
     enterprise: Mapped[Enterprise | None] = relationship()
@@ -202,13 +207,23 @@ class LoginAttempt(Base):
     """One sign-in attempt, for throttling per account and per address (kept in the database: no node state)."""
 
     __tablename__ = "login_attempt"
-    __table_args__ = (Index("ix_login_attempt_login_at", "login", "at"), Index("ix_login_attempt_address_at", "address", "at"))
+    __table_args__ = (
+        Index("ix_login_attempt_login_at", "login", "at"),
+        Index("ix_login_attempt_address_at", "address", "at"),
+        Index("ix_login_attempt_user_id_at", "user_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     login: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     success: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The account the attempt was about (None: no account answers to what was typed).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    # The known-device id of the browser (its signed cookie), if it had one.
+    device: Mapped[str | None] = mapped_column(String(32))
+    # Refused unchecked while throttled: such attempts count for nothing (they never extend a throttle).
+    refused: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class LoginSession(Base):

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.core.db import db, utcnow
@@ -22,7 +22,6 @@ from lms.org.models import (
     PERSON_LEFT,
     Department,
     Enterprise,
-    LoginAttempt,
     LoginSession,
     Person,
     PersonEvent,
@@ -33,7 +32,6 @@ from lms.org.models import (
 )
 
 UNUSABLE_PASSWORD = "!"  # an account that has no password yet (first passwords are issued separately)
-THROTTLE_WINDOW = dt.timedelta(minutes=15)
 
 
 # ---------------------------------------------------------------- enterprises and structure
@@ -295,82 +293,6 @@ def reset_password(user: User) -> str:
     set_password(user, pw, must_change=True, validate=False)
     revoke_sessions(user)
     return pw
-
-
-def find_login(login: str) -> User | None:
-    """Find an account by user name, employee number or phone (unique matches only)."""
-    login = login.strip()
-    if not login:
-        return None
-    user = db.session.scalar(select(User).where(func.lower(User.username) == login.lower()))
-    if user is not None:
-        return user
-    matches = list(
-        db.session.scalars(
-            select(User).join(Person, User.person_id == Person.id).where(
-                (Person.employee_no == login) | (Person.phone == login)
-            ).limit(2)
-        )
-    )
-    return matches[0] if len(matches) == 1 else None
-
-
-def throttled(login: str, address: str, *, max_account: int, max_address: int) -> bool:
-    """Whether sign-in is refused for now: too many recent failures for this account or this address."""
-    since = utcnow() - THROTTLE_WINDOW
-    by_login = db.session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.login == login.lower()[:64], LoginAttempt.at >= since, LoginAttempt.success.is_(False)
-        )
-    )
-    by_address = db.session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.address == address[:64], LoginAttempt.at >= since, LoginAttempt.success.is_(False)
-        )
-    )
-    return (by_login or 0) >= max_account or (by_address or 0) >= max_address
-
-
-def authenticate(login: str, password: str, address: str, *, max_account: int = 5,
-                 max_address: int = 20) -> User:
-    """Check a sign-in, recording the attempt; raise DomainError with a message fit for the user.
-
-    The slow scrypt check runs between two transactions: the first only reads, the second writes. On SQLite a
-    write transaction holds the database lock, and a hundred sign-ins at once must not queue behind each
-    other's password hashing.
-    """
-    from lms.core.db import write_intent
-
-    key, addr = login.lower()[:64], address[:64]
-    write_intent.set(False)
-    refused = throttled(login, address, max_account=max_account, max_address=max_address)
-    user = None if refused else find_login(login)
-    snapshot = (user.id, user.password_hash) if user is not None else None
-    db.session.commit()  # end the read-only transaction before hashing (nothing is written yet)
-    ok = False
-    if not refused:
-        if snapshot is None or snapshot[1] == UNUSABLE_PASSWORD:
-            check_password_hash(_DUMMY_HASH, password)  # even out timing
-        else:
-            ok = check_password_hash(snapshot[1], password)
-    write_intent.set(True)
-    if refused:
-        db.session.add(LoginAttempt(login=key, address=addr, success=False))
-        raise DomainError("Too many failed sign-ins. Wait 15 minutes or ask your manager to reset your password.")
-    if not ok:
-        db.session.add(LoginAttempt(login=key, address=addr, success=False))
-        raise DomainError("Wrong user name or password.")
-    assert snapshot is not None
-    user = db.session.get(User, snapshot[0])
-    if user is None or not user.is_enabled or (user.person is not None and user.person.status != PERSON_ACTIVE):
-        db.session.add(LoginAttempt(login=key, address=addr, success=False))
-        raise DomainError("This account is disabled.")
-    db.session.add(LoginAttempt(login=key, address=addr, success=True))
-    user.last_login_at = utcnow()
-    return user
-
-
-_DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
 
 
 def start_session(user: User, *, address: str | None, user_agent: str | None) -> LoginSession:

@@ -374,3 +374,36 @@ def settings():
         flash(_("Saved."), "success")
         return redirect(url_for("org.settings"))
     return render_template("org/settings.html", ent=ent)
+
+
+# ---------------------------------------------------------------- sign-in locks (managers)
+
+
+@bp.route("/sign-in-locks")
+@roles(*MANAGERS)
+def sign_in_locks():
+    from flask import current_app
+
+    from lms.org import signin
+    from lms.org.forms import ClearLockForm
+
+    ent_id = acting_enterprise_id()
+    policy = signin.Policy.from_config(current_app.config)
+    rows = signin.locked_accounts(ent_id, policy)
+    return render_template("org/sign_in_locks.html", rows=rows, policy=policy, form=ClearLockForm())
+
+
+@bp.route("/sign-in-locks/<int:user_id>/clear", methods=["POST"])
+@roles(*MANAGERS)
+def sign_in_lock_clear(user_id: int):
+    from lms.org import signin
+    from lms.org.forms import ClearLockForm
+
+    form = ClearLockForm()
+    if not form.validate_on_submit():
+        abort(400)
+    user = get_scoped(User, user_id)
+    signin.clear_throttle(user)
+    db.session.commit()
+    flash(_("The sign-in lock of %(name)s is cleared.", name=user.display_name), "success")
+    return redirect(url_for("org.sign_in_locks"))

@@ -1,0 +1,330 @@
+"""Sign-in: which account a typed identifier names, and throttling that slows guessing without locking people out.
+
+Identifiers. A user name is unique on the platform. An employee number (工号) or a phone number is unique only
+within an enterprise, so it never signs anyone in by itself: every account that answers to it is a candidate, and
+the password decides. When it fits exactly one candidate, that account signs in, so a person that another
+enterprise adds with the same 工号 or phone changes nothing for the people who had it first. When it fits several
+(or when there are too many candidates to try), the person is asked for the enterprise (its code, or a choice
+among the enterprises whose accounts the password fitted).
+
+Throttling. One counter per account, whatever identifier was typed: the first failures are free, the next ones
+must wait a growing delay, and at ``max_failures`` the account is locked for a short time. Refused attempts (made
+while a wait or a lock runs) are not checked and count for nothing, so they never extend it. A counter that has
+been quiet for ``window`` forgets. Per address, failures within ``window`` above ``max_address`` refuse sign-ins
+from that address (shared factory networks make this generous). A browser where an account signed in before
+carries a signed device cookie (lms.org.auth); for that account it passes both the account's throttle and the
+address's, until it has itself failed ``max_failures`` times within ``window``. Managers see and clear locks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from lms.core.db import db, utcnow, write_intent
+from lms.core.errors import DomainError
+from lms.core.i18n import Message, msg
+from lms.org.models import PERSON_ACTIVE, Enterprise, LoginAttempt, Person, User
+from lms.org.services import UNUSABLE_PASSWORD
+
+# More candidates than this for one 工号 or phone (without an enterprise code) are not all tried: the person is
+# asked for the enterprise, except on a device where one of them signed in before.
+MAX_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The throttle's numbers (from the LMS_LOGIN_* settings)."""
+
+    free_failures: int = 3
+    max_failures: int = 10
+    lock: dt.timedelta = dt.timedelta(minutes=10)
+    max_delay: dt.timedelta = dt.timedelta(seconds=60)
+    window: dt.timedelta = dt.timedelta(minutes=15)
+    max_address: int = 20
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Policy:
+        """Read the policy from the Flask config."""
+        return cls(
+            free_failures=int(config.get("LOGIN_FREE_FAILURES", 3)),
+            max_failures=int(config.get("LOGIN_MAX_FAILURES_ACCOUNT", 10)),
+            lock=dt.timedelta(minutes=float(config.get("LOGIN_LOCK_MINUTES", 10))),
+            max_delay=dt.timedelta(seconds=float(config.get("LOGIN_MAX_DELAY_SECONDS", 60))),
+            window=dt.timedelta(minutes=float(config.get("LOGIN_WINDOW_MINUTES", 15))),
+            max_address=int(config.get("LOGIN_MAX_FAILURES_ADDRESS", 20)),
+        )
+
+
+class SignInRefused(DomainError):
+    """Sign-in refused without checking the password (a wait, a lock, an address over its limit)."""
+
+    status_code = 429
+
+    def __init__(self, message: Message, wait: dt.timedelta):
+        super().__init__(message)
+        self.wait = wait
+
+
+class ChooseEnterprise(DomainError):
+    """The identifier names accounts in several enterprises: ask which one (``choices``: code, name)."""
+
+    def __init__(self, message: Message, choices: list[tuple[str, str]] | None = None):
+        super().__init__(message, field="enterprise")
+        self.choices = choices or []
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """An account's throttle as it stands: consecutive failures, and the wait before the next check."""
+
+    failures: int
+    wait: dt.timedelta | None
+    locked_until: dt.datetime | None
+
+
+def delay_after(failures: int, policy: Policy) -> dt.timedelta:
+    """Return the wait after ``failures`` consecutive failures: none, then 2 s, 4 s, 8 s … up to ``max_delay``."""
+    if failures < policy.free_failures:
+        return dt.timedelta(0)
+    seconds = 2.0 ** min(failures - policy.free_failures + 1, 20)
+    return min(dt.timedelta(seconds=seconds), policy.max_delay)
+
+
+def account_throttle(user: User, policy: Policy, now: dt.datetime | None = None) -> Throttle:
+    """Return the throttle of ``user`` at ``now``."""
+    now = now or utcnow()
+    last = user.last_failed_sign_in_at
+    failures = user.failed_sign_ins or 0
+    if last is None or now - last > policy.window:
+        failures = 0
+    locked = user.sign_in_locked_until if user.sign_in_locked_until and user.sign_in_locked_until > now else None
+    if locked is not None:
+        return Throttle(failures, locked - now, locked)
+    if failures and last is not None:
+        until = last + delay_after(failures, policy)
+        if until > now:
+            return Throttle(failures, until - now, None)
+    return Throttle(failures, None, None)
+
+
+def register_failure(user: User, policy: Policy, now: dt.datetime | None = None) -> None:
+    """Count one checked, failed attempt on ``user``; lock it briefly at ``max_failures``."""
+    now = now or utcnow()
+    failures = account_throttle(user, policy, now).failures + 1
+    user.failed_sign_ins = failures
+    user.last_failed_sign_in_at = now
+    if failures >= policy.max_failures:
+        user.sign_in_locked_until = now + policy.lock
+
+
+def clear_throttle(user: User) -> None:
+    """Forget an account's failures and lock (a manager's clear, or a successful sign-in)."""
+    user.failed_sign_ins = 0
+    user.last_failed_sign_in_at = None
+    user.sign_in_locked_until = None
+
+
+def address_wait(address: str, policy: Policy, now: dt.datetime | None = None) -> dt.timedelta | None:
+    """Return how long ``address`` must wait (its checked failures within ``window`` reached the limit)."""
+    now = now or utcnow()
+    nth = db.session.scalar(
+        select(LoginAttempt.at)
+        .where(
+            LoginAttempt.address == address[:64],
+            LoginAttempt.at >= now - policy.window,
+            LoginAttempt.success.is_(False),
+            LoginAttempt.refused.is_(False),
+        )
+        .order_by(LoginAttempt.at.desc())
+        .offset(max(policy.max_address - 1, 0))
+        .limit(1)
+    )
+    if nth is None:
+        return None
+    wait = nth + policy.window - now
+    return wait if wait > dt.timedelta(0) else None
+
+
+def device_trusted(user_id: int, device: str | None, policy: Policy, now: dt.datetime | None = None) -> bool:
+    """Whether ``device`` (where ``user_id`` signed in before) has failed for it fewer than ``max_failures``."""
+    if not device:
+        return False
+    now = now or utcnow()
+    failures = db.session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.user_id == user_id,
+            LoginAttempt.device == device,
+            LoginAttempt.at >= now - policy.window,
+            LoginAttempt.success.is_(False),
+            LoginAttempt.refused.is_(False),
+        )
+    )
+    return (failures or 0) < policy.max_failures
+
+
+def _identifier_filter(login: str) -> Any:
+    from lms.core.sheets import normalize_employee_no
+
+    employee_no = normalize_employee_no(login)
+    return (Person.employee_no == employee_no) | (Person.phone == login)
+
+
+def find_candidates(login: str, enterprise_code: str | None = None, *, known: Collection[int] = ()) -> list[User]:
+    """Return the accounts that ``login`` may name: its user name, else every account with that 工号 or phone.
+
+    With ``enterprise_code``, only that enterprise's. With more than MAX_CANDIDATES and no code, only the ones
+    ``known`` on this device (ChooseEnterprise when none is).
+    """
+    login = (login or "").strip()
+    if not login:
+        return []
+    user = db.session.scalar(select(User).where(func.lower(User.username) == login.lower()))
+    if user is not None:
+        return [user]
+    q = select(User).join(Person, User.person_id == Person.id).where(_identifier_filter(login))
+    code = (enterprise_code or "").strip()
+    if code:
+        q = q.join(Enterprise, Enterprise.id == Person.enterprise_id).where(func.lower(Enterprise.code) == code.lower())
+    found = list(db.session.scalars(q.order_by(User.id).limit(MAX_CANDIDATES + 1)))
+    if len(found) <= MAX_CANDIDATES:
+        return found
+    mine = [u for u in db.session.scalars(q.where(User.id.in_(list(known)))).all()] if known else []
+    if mine:
+        return mine
+    raise ChooseEnterprise(msg("This number belongs to people of several enterprises. Enter your enterprise code."))
+
+
+def _wait_message(wait: dt.timedelta, *, address: bool = False) -> Message:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    if address:
+        if seconds < 90:
+            return msg("Too many failed sign-ins from this network. Try again in %(n)d seconds.", n=seconds)
+        return msg("Too many failed sign-ins from this network. Try again in %(n)d minutes.", n=math.ceil(seconds / 60))
+    if seconds < 90:
+        return msg("Too many failed sign-ins. Try again in %(n)d seconds, or ask your safety manager to clear the "
+                   "lock.", n=seconds)
+    return msg("Too many failed sign-ins. Try again in %(n)d minutes, or ask your safety manager to clear the lock.",
+               n=math.ceil(seconds / 60))
+
+
+def _attempt(key: str, address: str, *, user_id: int | None, device: str | None, success: bool = False,
+             refused: bool = False) -> None:
+    db.session.add(LoginAttempt(login=key, address=address, user_id=user_id, device=device, success=success,
+                                refused=refused))
+
+
+def authenticate(login: str, password: str, address: str, *, policy: Policy, enterprise_code: str | None = None,
+                 device: str | None = None, known: Collection[int] = ()) -> User:
+    """Check a sign-in, recording the attempt; return the account or raise DomainError fit for the person.
+
+    ``device`` and ``known``: the id of this browser's signed device cookie and the accounts that signed in on it.
+    The slow scrypt checks run between two transactions: the first only reads, the second writes (on SQLite a
+    write transaction holds the database lock, and many sign-ins at once must not queue behind the hashing).
+    """
+    key, addr = (login or "").strip().lower()[:64], (address or "unknown")[:64]
+    device = (device or "")[:32] or None
+    known = set(known) if device else set()
+    now = utcnow()
+    # Read in a transaction of its own, ended before hashing; not when the session already holds one (its
+    # pending work is not ours to commit).
+    split = not db.session().in_transaction()
+    if split:
+        write_intent.set(False)
+    try:
+        candidates = find_candidates(login, enterprise_code, known=known)
+    except ChooseEnterprise:
+        if split:
+            db.session.commit()
+            write_intent.set(True)
+        raise
+    by_address = address_wait(addr, policy, now)
+    tested: list[tuple[int, str]] = []
+    waits: list[SignInRefused] = []
+    for user in candidates:
+        trusted = user.id in known and device_trusted(user.id, device, policy, now)
+        if not trusted:
+            throttle = account_throttle(user, policy, now)
+            if throttle.wait is not None:
+                waits.append(SignInRefused(_wait_message(throttle.wait), throttle.wait))
+                continue
+            if by_address is not None:
+                waits.append(SignInRefused(_wait_message(by_address, address=True), by_address))
+                continue
+        tested.append((user.id, user.password_hash))
+    if not candidates and by_address is not None:
+        waits.append(SignInRefused(_wait_message(by_address, address=True), by_address))
+    ids = [u.id for u in candidates]
+    if split:
+        db.session.commit()  # end the read-only transaction before hashing (nothing is written yet)
+
+    matched: list[int] = []
+    if not waits or tested:
+        usable = [(uid, h) for uid, h in tested if h != UNUSABLE_PASSWORD]
+        if not usable:
+            check_password_hash(_DUMMY_HASH, password)  # even out timing
+        for uid, password_hash in usable:
+            if check_password_hash(password_hash, password):
+                matched.append(uid)
+    if split:
+        write_intent.set(True)
+
+    if not matched:
+        if waits and not tested:  # everything was throttled: refuse unchecked, change nothing
+            for uid in ids or [None]:
+                _attempt(key, addr, user_id=uid, device=device, refused=True)
+            raise min(waits, key=lambda w: w.wait)
+        for uid, _hash in tested:
+            user = db.session.get(User, uid)
+            if user is not None:
+                register_failure(user, policy, utcnow())
+            _attempt(key, addr, user_id=uid, device=device)
+        if not candidates:
+            _attempt(key, addr, user_id=None, device=device)
+        if waits:  # a throttled candidate may be the one meant: say so rather than "wrong password"
+            raise min(waits, key=lambda w: w.wait)
+        raise DomainError(msg("Wrong user name or password."))
+    if len(matched) > 1:
+        rows = db.session.execute(
+            select(Enterprise.code, Enterprise.name)
+            .join(User, User.enterprise_id == Enterprise.id)
+            .where(User.id.in_(matched))
+            .order_by(Enterprise.code)
+        ).all()
+        raise ChooseEnterprise(msg("This number is used in several enterprises. Choose yours."),
+                               [(c, n) for c, n in rows])
+    user = db.session.get(User, matched[0])
+    if user is None or not user.is_enabled or (user.person is not None and user.person.status != PERSON_ACTIVE):
+        _attempt(key, addr, user_id=matched[0], device=device, refused=True)
+        raise DomainError(msg("This account is disabled."))
+    _attempt(key, addr, user_id=user.id, device=device, success=True)
+    clear_throttle(user)
+    user.last_login_at = utcnow()
+    return user
+
+
+def locked_accounts(enterprise_id: int, policy: Policy, now: dt.datetime | None = None) -> list[tuple[User, Throttle]]:
+    """Return the enterprise's accounts with recent failures (locked, waiting or counting), most recent first."""
+    now = now or utcnow()
+    users = db.session.scalars(
+        select(User)
+        .where(
+            User.enterprise_id == enterprise_id,
+            User.failed_sign_ins > 0,
+            (User.last_failed_sign_in_at >= now - policy.window) | (User.sign_in_locked_until > now),
+        )
+        .order_by(User.last_failed_sign_in_at.desc())
+        .limit(500)
+    ).all()
+    return [(u, account_throttle(u, policy, now)) for u in users]
+
+
+_DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
