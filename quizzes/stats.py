@@ -148,7 +148,7 @@ def option_frequencies(exam: Exam, question_ids: list[int]) -> dict[int, list[di
             Attempt.exam_id == exam.id,
             Attempt.status == GRADED,
             AttemptQuestion.question_id.in_(question_ids),
-            QuestionVersion.type.in_(("single_choice", "multiple_choice", "true_false")),
+            QuestionVersion.type.in_(("single_choice", "multiple_choice", "true_false", "matching")),
         )
     ).all()
     counts: dict[int, Counter[Any]] = {}
@@ -158,8 +158,12 @@ def option_frequencies(exam: Exam, question_ids: list[int]) -> dict[int, list[di
         meta[qid] = (options or [], key, qtype)
         totals[qid] += 1
         c = counts.setdefault(qid, Counter())
-        if answer is None or answer == []:
+        if answer is None or answer == [] or (qtype == "matching" and not any(answer)):
             c["blank"] += 1
+        elif qtype == "matching":
+            # Per item: how many matched it right (a matching answer is one chosen text per item).
+            right = (key or {}).get("answers") or []
+            c.update(i for i, r in enumerate(right) if i < len(answer) and str(answer[i]) == str(r))
         elif isinstance(answer, list):
             c.update(answer)
         else:
@@ -169,6 +173,8 @@ def option_frequencies(exam: Exam, question_ids: list[int]) -> dict[int, list[di
         c, total = counts[qid], totals[qid] or 1
         if qtype == "true_false":
             items = [("√", True, key is True), ("×", False, key is False)]
+        elif qtype == "matching":
+            items = [(f"{LETTERS[i] if i < len(LETTERS) else i + 1}✓", i, True) for i in range(len(options))]
         else:
             right = set(key if isinstance(key, list) else [key])
             items = [(LETTERS[i], i, i in right) for i in range(len(options))]

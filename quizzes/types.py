@@ -66,7 +66,7 @@ def answer_matches(pattern: str, given: Any) -> bool:
 def pct(fraction: float) -> str:
     """A fraction as Moodle writes a weight: 0.5 → "50", 0.3333333 → "33.33333"."""
     value = round(fraction * 100, 5)
-    return str(int(value)) if value == int(value) else f"{value:g}"
+    return str(int(value)) if value == int(value) else str(value)
 
 
 def rich(version: Any, text: str) -> Any:
