@@ -1,4 +1,5 @@
-"""Demo data: the sample banks, a published random-paper exam, a practice quiz and finished attempts."""
+"""Demo data: the sample banks, a published random-paper exam, a daily practice over a practice bank, finished
+attempts, and the demo learner's mistake book."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from lms.core.db import db, utcnow
-from lms.org.models import Enterprise
+from lms.org.models import Enterprise, Person
 from quizzes import services
-from quizzes.models import Attempt, Exam
+from quizzes.models import Attempt, Exam, Question, QuestionBank
 
 DATA = Path(__file__).parent / "demo_data"
 BANKS = [
@@ -22,6 +23,41 @@ BANKS = [
 ]
 EXAM_TITLE = "有限空间作业安全考试"
 PRACTICE_TITLE = "安全知识每日一练"
+PRACTICE_BANK = "安全知识每日一练题库"
+# The daily practice shows each key at once, so it draws from a bank marked for practice, never from the
+# exams' banks (an exam's any-bank rule leaves practice banks out in turn).
+PRACTICE_QUESTIONS: list[dict[str, Any]] = [
+    {"type": "single_choice", "stem": "发现有人触电，首先应当：", "options": ["立即切断电源", "用手把人拉开",
+     "打电话报告后原地等待", "往触电者身上泼水"], "key": 0, "category": "用电安全",
+     "explanation": "先断电、再施救，避免施救者自身触电。"},
+    {"type": "single_choice", "stem": "使用干粉灭火器扑救初起火灾时，喷嘴应对准：", "options": ["火焰根部",
+     "火焰上部", "火焰中部", "烟雾最浓处"], "key": 0, "category": "消防安全",
+     "explanation": "对准火焰根部左右扫射，由近及远。"},
+    {"type": "single_choice", "stem": "安全帽的主要作用是：", "options": ["防止物体打击头部", "防晒",
+     "保暖", "区分工种"], "key": 0, "category": "个体防护", "explanation": "安全帽用于防止坠落物、碰撞对头部的伤害。"},
+    {"type": "single_choice", "stem": "从业人员发现直接危及人身安全的紧急情况时，有权：",
+     "options": ["停止作业或者在采取可能的应急措施后撤离作业场所", "继续作业直到下班", "等待领导指示",
+                 "先把设备擦拭干净"], "key": 0, "category": "法律法规",
+     "explanation": "《安全生产法》赋予从业人员紧急避险权。"},
+    {"type": "single_choice", "stem": "动火作业前必须办理：", "options": ["动火安全作业票", "工作联系单",
+     "领料单", "请假条"], "key": 0, "category": "动火作业", "explanation": "特殊作业须办理相应的安全作业票。"},
+    {"type": "multiple_choice", "stem": "劳动防护用品的“三会”是指：", "options": ["会检查可靠性",
+     "会正确使用", "会正确维护保养", "会自行改装"], "key": [0, 1, 2], "category": "个体防护",
+     "explanation": "防护用品不得擅自改装。"},
+    {"type": "multiple_choice", "stem": "发生火灾时，正确的做法有：", "options": ["拨打119报警",
+     "用湿毛巾捂住口鼻、低姿撤离", "乘坐电梯逃生", "按疏散指示标志撤离"], "key": [0, 1, 3],
+     "category": "消防安全", "explanation": "火灾时电梯可能断电停运或成为烟囱，严禁乘坐。"},
+    {"type": "true_false", "stem": "特种作业人员必须经专门的安全技术培训并考核合格，取得证书后方可上岗作业。",
+     "key": True, "category": "法律法规", "explanation": "持证上岗是法定要求。"},
+    {"type": "true_false", "stem": "有限空间作业时，可以向内通入纯氧改善空气。", "key": False,
+     "category": "有限空间", "explanation": "纯氧会增加燃爆危险，应使用新鲜空气通风。"},
+    {"type": "true_false", "stem": "电气设备着火时，可以直接用水扑救。", "key": False, "category": "用电安全",
+     "explanation": "应先断电，再用干粉或二氧化碳灭火器扑救。"},
+    {"type": "fill_blank", "stem": "安全生产工作应当坚持____第一、预防为主、综合治理的方针。",
+     "key": [["安全"]], "category": "法律法规", "explanation": ""},
+    {"type": "fill_blank", "stem": "火警报警电话是____。", "key": [["119"]], "category": "消防安全",
+     "explanation": ""},
+]  # fmt: skip
 
 
 def _exam(ent: Enterprise, title: str, rules: list[dict[str, Any]], **settings: Any) -> Exam:
@@ -34,8 +70,38 @@ def _exam(ent: Enterprise, title: str, rules: list[dict[str, Any]], **settings: 
     return exam
 
 
+def _practice_bank(ent: Enterprise) -> QuestionBank:
+    bank = services.ensure_bank(ent.id, PRACTICE_BANK)
+    bank.practice = True
+    bank.description = bank.description or "日常练习用题，答题后即时显示答案和解析。"
+    if not db.session.scalar(select(func.count()).select_from(Question).where(Question.bank_id == bank.id)):
+        for values in PRACTICE_QUESTIONS:
+            services.create_question(bank, **values)
+    return bank
+
+
+def _learner_practice(exam: Exam, person: Person, rng: Any) -> None:
+    """The demo learner did the daily practice once, with some mistakes: their mistake book has questions."""
+    start = utcnow().replace(microsecond=0) - dt.timedelta(days=2, hours=3)
+    attempt = services.start_attempt(exam, person, now=start, rng=rng)
+    for n, aq in enumerate(attempt.questions, start=1):
+        v = aq.version
+        wrong = n % 2 == 1
+        if v.type == "single_choice":
+            answer = (v.key + 1) % len(v.options) if wrong else v.key
+        elif v.type == "multiple_choice":
+            answer = v.key[:1] if wrong else v.key
+        elif v.type == "true_false":
+            answer = (not v.key) if wrong else v.key
+        else:
+            answer = ["不清楚"] if wrong else [b[0] for b in v.key]
+        services.save_answer(attempt, aq.id, answer, n, now=start + dt.timedelta(minutes=n))
+    services.submit_attempt(attempt, now=start + dt.timedelta(minutes=len(attempt.questions) + 1))
+
+
 def load(enterprise: Enterprise, ctx: Any) -> None:
     """Import the banks, create the exams, and let some demo people sit the exam (idempotent)."""
+    practice_bank = _practice_bank(enterprise)
     banks = {}
     for name, filename in BANKS:
         bank = services.ensure_bank(enterprise.id, name)
@@ -61,10 +127,18 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
         category="有限空间",
         show_answers="after_submit",
     )
-    _exam(enterprise, PRACTICE_TITLE, [{"count": 5}], mode="practice", description="每次随机5题，即时反馈。")
+    practice = _exam(
+        enterprise,
+        PRACTICE_TITLE,
+        [{"bank_id": practice_bank.id, "count": 5}],
+        mode="practice",
+        description="每次从练习题库随机5题，答题后即时显示答案和解析。",
+    )
     if db.session.scalar(select(func.count()).select_from(Attempt).where(Attempt.exam_id == exam.id)):
         return
     learner = ctx.accounts.get("learner")
+    if learner is not None and learner.person_id is not None:
+        _learner_practice(practice, db.session.get(Person, learner.person_id), ctx.rng)
     skip = {learner.person_id} if learner is not None else set()
     people = [p for _no, p in sorted(ctx.people.items()) if p.id not in skip and p.status == "active"][:14]
     rng = ctx.rng

@@ -31,6 +31,11 @@ class BankForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
     partial_credit = BooleanField(_l("Multiple choice: partial credit when only right options are chosen"))
+    practice = BooleanField(
+        _l(
+            "For practice: its answers may be shown in practice even while an exam that uses this bank is open"
+        )
+    )
     status = SelectField(_l("Status"), choices=STATUS_CHOICES, default="published")
 
 

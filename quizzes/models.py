@@ -54,6 +54,9 @@ class QuestionBank(TimestampMixin, Base):
     # Multiple choice: all-or-nothing (False) or a share per correct option chosen, none if a wrong one is.
     partial_credit: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default=PUBLISHED)
+    # Marked for practice: its questions are practised (keys shown) even while a formal exam drawing from it is
+    # open. Otherwise a question an open exam may draw is held back from practice and the mistake book.
+    practice: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     questions: Mapped[list[Question]] = relationship(back_populates="bank", order_by="Question.id")
 

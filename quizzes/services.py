@@ -11,12 +11,14 @@ Attempt safety, in short:
 from __future__ import annotations
 
 import datetime as dt
+import html
 import random
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -120,7 +122,12 @@ def can_edit_bank(bank: QuestionBank, user: Any) -> bool:
 
 
 def create_bank(
-    enterprise_id: int | None, name: str, *, partial_credit: bool = False, description: str | None = None
+    enterprise_id: int | None,
+    name: str,
+    *,
+    partial_credit: bool = False,
+    description: str | None = None,
+    practice: bool = False,
 ) -> QuestionBank:
     """Create a bank; names are unique within an enterprise."""
     name = (name or "").strip()
@@ -142,6 +149,7 @@ def create_bank(
         partial_credit=partial_credit,
         description=description,
         status=PUBLISHED,
+        practice=bool(practice),
     )
     db.session.add(bank)
     db.session.flush()
@@ -162,8 +170,15 @@ def ensure_bank(enterprise_id: int | None, name: str) -> QuestionBank:
 
 
 def update_bank(
-    bank: QuestionBank, *, name: str, partial_credit: bool, status: str, description: str | None = None
+    bank: QuestionBank,
+    *,
+    name: str,
+    partial_credit: bool,
+    status: str,
+    description: str | None = None,
+    practice: bool | None = None,
 ) -> QuestionBank:
+    """Change a bank's settings; ``practice`` None leaves the practice mark as it is."""
     if status not in STATUSES:
         raise DomainError(_("Unknown status."), field="status")
     if not (name or "").strip():
@@ -174,6 +189,8 @@ def update_bank(
         status,
         description,
     )
+    if practice is not None:
+        bank.practice = bool(practice)
     db.session.flush()
     return bank
 
@@ -662,6 +679,9 @@ def _rule_query(rule: PaperRule, enterprise_id: int) -> Any:
     )
     if rule.bank_id:
         q = q.where(Question.bank_id == rule.bank_id)
+    elif rule.exam is not None and rule.exam.mode == MODE_EXAM:
+        # Keys of a practice bank are shown in practice: an exam draws from one only by a rule that names it.
+        q = q.where(QuestionBank.practice.is_(False))
     if rule.type:
         q = q.where(Question.type == rule.type)
     if rule.category:
@@ -919,7 +939,11 @@ def _deadline(exam: Exam, started: dt.datetime, ext: ExamExtension | None) -> dt
     return min(ends) if ends else None
 
 
-def _draw_paper(exam: Exam, person_id: int, rng: random.Random) -> list[tuple[Question, Decimal]]:
+def _draw_paper(
+    exam: Exam, person_id: int, rng: random.Random, now: dt.datetime | None = None
+) -> list[tuple[Question, Decimal]]:
+    # Practice shows keys at once: it never offers a question an exam still open to the person may draw.
+    held = withheld_questions(person_id, exam.enterprise_id, now) if exam.mode == MODE_PRACTICE else set()
     seen = set(
         db.session.scalars(
             select(AttemptQuestion.question_id)
@@ -932,11 +956,14 @@ def _draw_paper(exam: Exam, person_id: int, rng: random.Random) -> list[tuple[Qu
     for rule in exam.rules:
         if rule.kind == RULE_FIXED:
             q = rule.question
-            if q is None or q.status != PUBLISHED or q.id in taken:
+            if q is None or q.status != PUBLISHED or q.id in taken or q.id in held:
                 continue
             group = [q]
         else:
-            ids = [i for i in db.session.scalars(_rule_query(rule, exam.enterprise_id)) if i not in taken]
+            drawable = [
+                i for i in db.session.scalars(_rule_query(rule, exam.enterprise_id)) if i not in taken
+            ]
+            ids = [i for i in drawable if i not in held]
             fresh = [i for i in ids if i not in seen]
             old = [i for i in ids if i in seen]
             rng.shuffle(fresh)
@@ -944,7 +971,8 @@ def _draw_paper(exam: Exam, person_id: int, rng: random.Random) -> list[tuple[Qu
             pick = (fresh + old)[
                 : rule.count
             ]  # a retake draws questions not seen before where the bank allows
-            if len(pick) < rule.count:
+            # A practice short of questions because some are held back draws what it may (none: refused below).
+            if len(pick) < rule.count and not (held and len(drawable) >= rule.count):
                 raise DomainError(
                     _(
                         "The paper cannot be drawn: rule %(n)d needs %(c)d questions but %(a)d are "
@@ -962,6 +990,13 @@ def _draw_paper(exam: Exam, person_id: int, rng: random.Random) -> list[tuple[Qu
             taken.add(q.id)
             chosen.append((q, Decimal(rule.points) if rule.points is not None else Decimal(q.points)))
     if not chosen:
+        if held:
+            raise DomainError(
+                _(
+                    "No practice questions are available to you now: their answers are held back while an "
+                    "exam that uses them is open to you."
+                )
+            )
         raise DomainError(_("The paper has no questions yet."))
     return chosen
 
@@ -986,7 +1021,7 @@ def start_attempt(
     if problem:
         raise DomainError(problem)
     rng = rng or random.Random()
-    paper = _draw_paper(exam, person.id, rng)
+    paper = _draw_paper(exam, person.id, rng, now)
     ext = extension_for(exam.id, person.id)
     number = (
         db.session.scalar(
@@ -1247,32 +1282,111 @@ def regrade_exam(exam: Exam, *, actor: User | None = None, question_id: int | No
     return n
 
 
-def practice_check(attempt: Attempt, aq_id: int) -> dict[str, Any]:
-    """Practice mode: the saved answer's result, key and explanation (immediate feedback)."""
-    exam = db.session.get(Exam, attempt.exam_id)
-    if exam.mode != MODE_PRACTICE:
-        raise DomainError(_("Answers are shown after the exam."))
-    aq = _attempt_question(attempt, aq_id)
-    return feedback_for(aq, aq.answer.answer if aq.answer else None)
+# ---------------------------------------------------------------- when a key may be shown
+#
+# A key (with its explanation and per-answer feedback, and even whether an answer is right: for a true/false
+# question that is the key) reaches a learner only
+# - for an attempt, by the review policy of its exam (never / after submit / after close);
+# - in practice (a practice paper, the mistake book), for a question an exam still open to the learner may not
+#   draw (unless its bank is marked for practice), and, in the mistake book, that the policy of an exam the
+#   learner sat it in releases;
+# - never for a blank answer: checking nothing is not a way to read the key.
 
 
-def feedback_for(
-    aq: AttemptQuestion | None, answer: Any, version: QuestionVersion | None = None
-) -> dict[str, Any]:
-    version = version or aq.version
-    qtype = get_type(version.type)
-    partial = bool(version.question.bank.partial_credit)
-    fraction = qtype.grade_version(version, answer, partial) if not qtype.is_blank(answer) else 0.0
-    order = aq.option_order if aq is not None else None
-    return {
-        "correct": None if fraction is None else fraction >= 1.0,
-        "key": qtype.key_text(version.options, version.key, order, version.weights),
-        "explanation": version.explanation or "",
-    }
+def exams_open_to(person_id: int, enterprise_id: int, now: dt.datetime | None = None) -> list[Exam]:
+    """Formal exams the person may still sit, now or once they open: published, not closed, attempts left."""
+    now = now or utcnow()
+    exams = list(
+        db.session.scalars(
+            select(Exam).where(
+                Exam.enterprise_id == enterprise_id,
+                Exam.mode == MODE_EXAM,
+                Exam.status == PUBLISHED,
+                or_(Exam.close_at.is_(None), Exam.close_at > now),
+            )
+        )
+    )
+    if not exams:
+        return []
+    ids = [e.id for e in exams]
+    used = dict(
+        db.session.execute(
+            select(Attempt.exam_id, func.count())
+            .where(Attempt.person_id == person_id, Attempt.exam_id.in_(ids))
+            .group_by(Attempt.exam_id)
+        ).all()
+    )
+    sitting = set(
+        db.session.scalars(
+            select(Attempt.exam_id).where(
+                Attempt.person_id == person_id, Attempt.exam_id.in_(ids), Attempt.status == OPEN
+            )
+        )
+    )
+    extra = dict(
+        db.session.execute(
+            select(ExamExtension.exam_id, ExamExtension.extra_attempts).where(
+                ExamExtension.person_id == person_id, ExamExtension.exam_id.in_(ids)
+            )
+        ).all()
+    )
+    return [
+        e
+        for e in exams
+        if e.id in sitting
+        or e.attempts_allowed is None
+        or used.get(e.id, 0) < e.attempts_allowed + (extra.get(e.id) or 0)
+    ]
+
+
+def _rule_scope(rule: PaperRule, enterprise_id: int) -> Any:
+    """Ids of every question a rule may draw, whatever its status today, outside banks marked for practice."""
+    q = (
+        select(Question.id)
+        .join(QuestionBank, QuestionBank.id == Question.bank_id)
+        .where(bank_scope(enterprise_id), QuestionBank.practice.is_(False))
+    )
+    if rule.kind == RULE_FIXED:
+        return q.where(Question.id == rule.question_id)
+    if rule.bank_id:
+        q = q.where(Question.bank_id == rule.bank_id)
+    if rule.type:
+        q = q.where(Question.type == rule.type)
+    if rule.category:
+        q = q.where(Question.category == rule.category)
+    if rule.difficulty:
+        q = q.where(Question.difficulty == rule.difficulty)
+    return q
+
+
+def withheld_questions(
+    person_id: int, enterprise_id: int, now: dt.datetime | None = None, *, except_exam_id: int | None = None
+) -> set[int]:
+    """Ids of the questions an exam open to the person may draw (banks marked for practice excepted)."""
+    parts = [
+        _rule_scope(rule, exam.enterprise_id)
+        for exam in exams_open_to(person_id, enterprise_id, now)
+        if exam.id != except_exam_id
+        for rule in exam.rules
+        if rule.kind != RULE_FIXED or rule.question_id is not None
+    ]
+    if not parts:
+        return set()
+    return set(db.session.scalars(union(*parts)))
+
+
+def _review_opens_at(exam: Exam) -> dt.datetime | None:
+    """When an after-close exam's answers may be shown: at its close, or later if an extension runs past it."""
+    if exam.close_at is None:
+        return None
+    longest = db.session.scalar(
+        select(func.max(ExamExtension.extra_minutes)).where(ExamExtension.exam_id == exam.id)
+    )
+    return exam.close_at + dt.timedelta(minutes=longest or 0)
 
 
 def answers_visible(attempt: Attempt, now: dt.datetime | None = None) -> bool:
-    """Whether the key and explanations may be shown to the learner for this attempt."""
+    """Whether the exam's review policy lets the learner see this attempt's keys and explanations now."""
     if attempt.status == OPEN:
         return False
     exam = db.session.get(Exam, attempt.exam_id)
@@ -1281,8 +1395,100 @@ def answers_visible(attempt: Attempt, now: dt.datetime | None = None) -> bool:
     if exam.show_answers == SHOW_AFTER_SUBMIT:
         return True
     if exam.show_answers == SHOW_AFTER_CLOSE:
-        return exam.close_at is not None and (now or utcnow()) >= exam.close_at
+        opens = _review_opens_at(exam)
+        return opens is not None and (now or utcnow()) >= opens
     return False
+
+
+def review_held_back(attempt: Attempt, now: dt.datetime | None = None) -> set[int]:
+    """Question ids of an attempt whose keys stay hidden although its policy shows keys: another exam open to
+    the learner may draw them (for a practice, any exam)."""
+    exam = db.session.get(Exam, attempt.exam_id)
+    person = db.session.get(Person, attempt.person_id)
+    held = withheld_questions(
+        person.id, person.enterprise_id, now, except_exam_id=None if exam.mode == MODE_PRACTICE else exam.id
+    )
+    return held & {aq.question_id for aq in attempt.questions}
+
+
+def _plain(version: QuestionVersion, text: str) -> str:
+    if getattr(version, "text_format", None) == "html":
+        return html.unescape(re.sub(r"<[^>]*>", "", text or "")).strip()
+    return text or ""
+
+
+def key_label(version: QuestionVersion, option_order: list[int] | None = None) -> str:
+    """The key as a learner reads it: a choice as the letter shown and the option's text ("B. 检测")."""
+    if version.type in ("single_choice", "multiple_choice"):
+        options = list(version.options or [])
+        keys = [version.key] if version.type == "single_choice" else list(version.key or [])
+        order = option_order if option_order else list(range(len(options)))
+        shown = sorted(
+            (order.index(k) if k in order else k, k)
+            for k in keys
+            if isinstance(k, int) and not isinstance(k, bool) and 0 <= k < len(options)
+        )
+        return _("; ").join(
+            f"{LETTERS[pos] if pos < len(LETTERS) else pos + 1}. {_plain(version, options[k])}"
+            for pos, k in shown
+        )
+    return get_type(version.type).key_text(
+        version.options, version.key, option_order, getattr(version, "weights", None)
+    )
+
+
+def _held_back(message: str) -> dict[str, Any]:
+    return {"correct": None, "held_back": True, "message": message}
+
+
+def _blank() -> dict[str, Any]:
+    return {"correct": None, "blank": True, "message": _("Choose or write an answer first.")}
+
+
+def practice_check(attempt: Attempt, aq_id: int, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Practice mode: the saved answer's result, key and explanation (immediate feedback), within the policy."""
+    exam = db.session.get(Exam, attempt.exam_id)
+    if exam.mode != MODE_PRACTICE:
+        raise DomainError(_("Answers are shown after the exam."))
+    aq = _attempt_question(attempt, aq_id)
+    answer = aq.answer.answer if aq.answer else None
+    if get_type(aq.version.type).is_blank(answer):
+        return _blank()
+    person = db.session.get(Person, attempt.person_id)
+    if aq.question_id in withheld_questions(person.id, person.enterprise_id, now):
+        return _held_back(_("This question is used by an exam open to you: its answer is shown after it."))
+    return feedback_for(aq, answer)
+
+
+def feedback_for(
+    aq: AttemptQuestion | None, answer: Any, version: QuestionVersion | None = None
+) -> dict[str, Any]:
+    """Whether ``answer`` is right, the key, the explanation and a sentence saying so. Callers check the policy."""
+    version = version or aq.version
+    qtype = get_type(version.type)
+    partial = bool(version.question.bank.partial_credit)
+    fraction = qtype.grade_version(version, answer, partial) if not qtype.is_blank(answer) else 0.0
+    order = aq.option_order if aq is not None else None
+    label = key_label(version, order)
+    if fraction is None:
+        message = (
+            _("A trainer grades this kind of question. Reference answer: “%(key)s”.", key=label)
+            if label
+            else _("A trainer grades this kind of question.")
+        )
+    elif fraction >= 1.0:
+        message = _("Correct.")
+    elif fraction > 0:
+        message = _("Partly correct. The full answer is “%(key)s”.", key=label)
+    else:
+        message = _("Incorrect. The correct answer is “%(key)s”.", key=label)
+    return {
+        "correct": None if fraction is None else fraction >= 1.0,
+        "key": qtype.key_text(version.options, version.key, order, version.weights),
+        "key_label": label,
+        "explanation": version.explanation or "",
+        "message": message,
+    }
 
 
 def score_visible(attempt: Attempt) -> bool:
@@ -1319,8 +1525,54 @@ def mistakes(person_id: int, *, include_mastered: bool = False) -> list[MistakeE
     return list(db.session.scalars(q.order_by(MistakeEntry.last_wrong_at.desc())))
 
 
-def mistake_check(person_id: int, question_id: int, answer: Any) -> dict[str, Any]:
-    """Check a practice answer to a question of the person's mistake book; a right answer masters it."""
+def released_questions(
+    person_id: int, question_ids: list[int] | set[int], now: dt.datetime | None = None
+) -> set[int]:
+    """Of ``question_ids``, those whose key the person may practise with: a finished attempt of theirs that
+    contains the question has a policy that shows keys now, and no exam open to them may draw it."""
+    question_ids = list(question_ids)
+    if not question_ids:
+        return set()
+    rows = db.session.execute(
+        select(AttemptQuestion.question_id, Attempt)
+        .join(Attempt, Attempt.id == AttemptQuestion.attempt_id)
+        .where(
+            Attempt.person_id == person_id,
+            Attempt.status.in_(FINISHED),
+            AttemptQuestion.question_id.in_(question_ids),
+        )
+    ).all()
+    visible: dict[int, bool] = {}
+    shown = set()
+    for qid, attempt in rows:
+        if attempt.id not in visible:
+            visible[attempt.id] = answers_visible(attempt, now)
+        if visible[attempt.id]:
+            shown.add(qid)
+    if not shown:
+        return shown
+    person = db.session.get(Person, person_id)
+    return shown - withheld_questions(person_id, person.enterprise_id, now)
+
+
+def practicable_mistakes(person_id: int, now: dt.datetime | None = None) -> tuple[list[MistakeEntry], int]:
+    """The mistake book as the person may practise it, and how many entries are held back for now.
+
+    An entry whose key is not released is not listed at all: that a true/false answer was wrong is its key.
+    """
+    entries = mistakes(person_id)
+    released = released_questions(person_id, {e.question_id for e in entries}, now)
+    shown = [e for e in entries if e.question_id in released]
+    return shown, len(entries) - len(shown)
+
+
+def mistake_check(
+    person_id: int, question_id: int, answer: Any, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Check a practice answer to a question of the person's mistake book; a right answer masters it.
+
+    Within the policy: a blank answer, or a question whose key is not released, learns nothing.
+    """
     entry = db.session.scalar(
         select(MistakeEntry).where(
             MistakeEntry.person_id == person_id, MistakeEntry.question_id == question_id
@@ -1334,6 +1586,10 @@ def mistake_check(person_id: int, question_id: int, answer: Any) -> dict[str, An
         value = qtype.coerce_answer(answer, len(version.options or []))
     except (TypeError, ValueError):
         raise DomainError(_("This answer cannot be saved.")) from None
+    if qtype.is_blank(value):
+        return _blank()
+    if question_id not in released_questions(person_id, [question_id], now):
+        return _held_back(_("The answer to this question is not released yet."))
     result = feedback_for(None, value, version)
     if result["correct"]:
         entry.mastered_at = utcnow()

@@ -215,19 +215,24 @@ def submit(attempt_id: int):
     return redirect(url_for("quizzes.result", attempt_id=attempt.id))
 
 
-def _review(attempt: Attempt, show_key: bool) -> list[dict[str, Any]]:
+def _review(attempt: Attempt, show_key: bool, held_back: set[int] | None = None) -> list[dict[str, Any]]:
+    """The attempt's questions with the learner's answers; with ``show_key`` the keys, except for the questions
+    in ``held_back`` (another exam open to the learner may draw them)."""
     out = []
     for aq in attempt.questions:
         v = aq.version
         qtype = get_type(v.type)
+        shown = show_key and aq.question_id not in (held_back or ())
         item = {
+            "show_key": shown,
+            "held_back": show_key and not shown,
             "aq": aq,
             "view": public_question(v, aq.option_order),
             "answer_text": qtype.answer_text(
                 v.options, aq.answer.answer if aq.answer else None, aq.option_order
             ),
         }
-        if show_key:
+        if shown:
             item.update(
                 key_text=qtype.key_text(v.options, v.key, aq.option_order),
                 explanation=v.explanation,
@@ -250,13 +255,14 @@ def result(attempt_id: int):
         db.session.commit()
     exam = db.session.get(Exam, attempt.exam_id)
     show_key = services.answers_visible(attempt)
+    held_back = services.review_held_back(attempt) if show_key else set()
     return render_template(
         "quizzes/result.html",
         attempt=attempt,
         exam=exam,
         show_key=show_key,
         show_score=services.score_visible(attempt),
-        review=_review(attempt, show_key),
+        review=_review(attempt, show_key, held_back),
         standing=services.person_result(exam, attempt.person_id),
     )
 
@@ -264,12 +270,12 @@ def result(attempt_id: int):
 @bp.route("/mistakes")
 @roles(*TAKERS)
 def mistakes():
-    entries = services.mistakes(_person_id())
+    entries, held_back = services.practicable_mistakes(_person_id())
     items = []
     for e in entries:
         v = services.current_version(e.question)
         items.append({"entry": e, "view": public_question(v)})
-    return render_template("quizzes/mistakes.html", items=items)
+    return render_template("quizzes/mistakes.html", items=items, held_back=held_back)
 
 
 @bp.route("/mistakes/<int:question_id>/check", methods=["POST"])
@@ -302,6 +308,7 @@ def banks():
             form.name.data,
             partial_credit=form.partial_credit.data,
             description=form.description.data,
+            practice=form.practice.data,
         )
         db.session.commit()
         flash(_("Bank created."), "success")
@@ -352,21 +359,45 @@ def bank_edit(bank_id: int):
         partial_credit=form.partial_credit.data,
         status=form.status.data,
         description=form.description.data,
+        practice=form.practice.data,
     )
     db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("quizzes.bank", bank_id=b.id))
 
 
+class QuestionFormError(Exception):
+    """The question form's values were refused: ``errors`` is a list of (field, message)."""
+
+    def __init__(self, errors: list[tuple[str | None, str]]):
+        super().__init__("; ".join(m for _f, m in errors))
+        self.errors = errors
+
+
+def _form_text(value: Any) -> str:
+    """A text field's value as text (a field missing from the POST may carry the object's list)."""
+    if isinstance(value, list | tuple):
+        return "\n".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _show_form_errors(form: QuestionForm, errors: list[tuple[str | None, str]]) -> None:
+    """Put refusals next to their fields (the importer's "key" is the form's answer)."""
+    for name, message in errors:
+        name = {"key": "answer"}.get(name or "", name or "")
+        target = getattr(form, name, None) if name in form._fields else form.answer
+        target.errors = [*list(target.errors or []), message]
+
+
 def _apply_question_form(form: QuestionForm) -> dict[str, Any]:
     result = ParseResult(filename="", format="form")
-    options = [o.strip() for o in (form.options.data or "").splitlines() if o.strip()]
+    options = [o.strip() for o in _form_text(form.options.data).splitlines() if o.strip()]
     parsed = build_question(
         0,
         form.type.data,
         (form.stem.data or "").strip(),
         options,
-        (form.answer.data or "").strip(),
+        _form_text(form.answer.data).strip(),
         explanation=(form.explanation.data or "").strip(),
         difficulty=form.difficulty.data,
         category=(form.category.data or "").strip(),
@@ -374,7 +405,7 @@ def _apply_question_form(form: QuestionForm) -> dict[str, Any]:
         result=result,
     )
     if parsed is None:
-        raise DomainError("; ".join(e["message"] for e in result.errors))
+        raise QuestionFormError([(e.get("field"), e["message"]) for e in result.errors])
     return {
         "type": parsed.type,
         "stem": parsed.stem,
@@ -394,10 +425,16 @@ def question_new(bank_id: int):
     b = _bank(bank_id, edit=True)
     form = QuestionForm()
     if form.validate_on_submit():
-        services.create_question(b, **_apply_question_form(form))
-        db.session.commit()
-        flash(_("Question added."), "success")
-        return redirect(url_for("quizzes.bank", bank_id=b.id))
+        try:
+            services.create_question(b, **_apply_question_form(form))
+        except QuestionFormError as exc:
+            _show_form_errors(form, exc.errors)
+        except DomainError as exc:
+            _show_form_errors(form, [(exc.field, exc.message)])
+        else:
+            db.session.commit()
+            flash(_("Question added."), "success")
+            return redirect(url_for("quizzes.bank", bank_id=b.id))
     return render_template("quizzes/question_form.html", bank=b, form=form, question=None)
 
 
@@ -406,15 +443,22 @@ def question_new(bank_id: int):
 def question_edit(question_id: int):
     q = _found(services.get_question, question_id, acting_enterprise_id())
     b = _bank(q.bank_id, edit=True)
-    form = QuestionForm(obj=q)
+    # A POST is read from the form alone: a field it lacks is empty, not the stored value (a list for options).
+    form = QuestionForm(obj=q) if request.method == "GET" else QuestionForm()
     if request.method == "GET":
         form.options.data = "\n".join(q.options or [])
         form.answer.data = services.answer_cell(q)
     if form.validate_on_submit():
-        services.update_question(q, **_apply_question_form(form))
-        db.session.commit()
-        flash(_("Saved. Attempts already made keep the version they saw."), "success")
-        return redirect(url_for("quizzes.bank", bank_id=b.id))
+        try:
+            services.update_question(q, **_apply_question_form(form))
+        except QuestionFormError as exc:
+            _show_form_errors(form, exc.errors)
+        except DomainError as exc:
+            _show_form_errors(form, [(exc.field, exc.message)])
+        else:
+            db.session.commit()
+            flash(_("Saved. Attempts already made keep the version they saw."), "success")
+            return redirect(url_for("quizzes.bank", bank_id=b.id))
     return render_template("quizzes/question_form.html", bank=b, form=form, question=q)
 
 

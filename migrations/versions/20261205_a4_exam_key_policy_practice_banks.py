@@ -17,8 +17,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # A bank marked for practice is practised (keys shown) even while a formal exam drawing from it is open.
+    with op.batch_alter_table("quiz_bank", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("practice", sa.Boolean(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("quiz_bank", schema=None) as batch_op:
+        batch_op.drop_column("practice")

@@ -248,7 +248,9 @@ def test_retake_draws_unseen_questions(make_exam, make_person, enterprise, bank)
 
 
 def test_mistake_book(make_exam, make_person, enterprise):
-    exam = make_exam()
+    # One attempt: once it is used the exam is no longer open to the person, so its questions may be practised
+    # (issue 16: with a retake left they are held back; see tests/security/test_key_policy.py).
+    exam = make_exam(attempts_allowed=1)
     person = make_person(enterprise)
     a = services.start_attempt(exam, person, now=T0)
     answer_all(a, right=False, now=T0)

@@ -30,12 +30,21 @@
     return true;
   }
 
+  // The server words the result ("回答错误。正确答案是「错误」。"); a blank or held-back answer gets a note only.
   function showFeedback(section, j, root) {
     var box = section.querySelector("[data-feedback]");
     if (!box) { return; }
-    box.className = "feedback " + (j.correct ? "right" : "wrong");
-    box.textContent = (j.correct ? root.getAttribute("data-msg-right") : root.getAttribute("data-msg-wrong")) +
-      " · " + root.getAttribute("data-msg-key") + ": " + j.key + (j.explanation ? " — " + j.explanation : "");
+    box.className = "feedback " + (j.correct === true ? "right" : (j.correct === false ? "wrong" : "note"));
+    box.textContent = "";
+    var line = document.createElement("p");
+    line.textContent = j.message || "";
+    box.appendChild(line);
+    if (j.explanation) {
+      var why = document.createElement("p");
+      why.className = "muted";
+      why.textContent = root.getAttribute("data-msg-explanation") + ": " + j.explanation;
+      box.appendChild(why);
+    }
   }
 
   var root = document.getElementById("exam");
