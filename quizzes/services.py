@@ -1360,11 +1360,21 @@ def _rule_scope(rule: PaperRule, enterprise_id: int) -> Any:
 
 
 def withheld_questions(
-    person_id: int, enterprise_id: int, now: dt.datetime | None = None, *, except_exam_id: int | None = None
+    person_id: int,
+    enterprise_id: int,
+    now: dt.datetime | None = None,
+    *,
+    except_exam_id: int | None = None,
+    among: list[int] | set[int] | None = None,
 ) -> set[int]:
-    """Ids of the questions an exam open to the person may draw (banks marked for practice excepted)."""
+    """Ids of the questions an exam open to the person may draw (banks marked for practice excepted);
+    ``among``: only those of these ids."""
+    if among is not None and not among:
+        return set()
     parts = [
         _rule_scope(rule, exam.enterprise_id)
+        if among is None
+        else _rule_scope(rule, exam.enterprise_id).where(Question.id.in_(list(among)))
         for exam in exams_open_to(person_id, enterprise_id, now)
         if exam.id != except_exam_id
         for rule in exam.rules
@@ -1405,10 +1415,14 @@ def review_held_back(attempt: Attempt, now: dt.datetime | None = None) -> set[in
     the learner may draw them (for a practice, any exam)."""
     exam = db.session.get(Exam, attempt.exam_id)
     person = db.session.get(Person, attempt.person_id)
-    held = withheld_questions(
-        person.id, person.enterprise_id, now, except_exam_id=None if exam.mode == MODE_PRACTICE else exam.id
+    ids = {aq.question_id for aq in attempt.questions}
+    return withheld_questions(
+        person.id,
+        person.enterprise_id,
+        now,
+        except_exam_id=None if exam.mode == MODE_PRACTICE else exam.id,
+        among=ids,
     )
-    return held & {aq.question_id for aq in attempt.questions}
 
 
 def _plain(version: QuestionVersion, text: str) -> str:
@@ -1455,7 +1469,7 @@ def practice_check(attempt: Attempt, aq_id: int, now: dt.datetime | None = None)
     if get_type(aq.version.type).is_blank(answer):
         return _blank()
     person = db.session.get(Person, attempt.person_id)
-    if aq.question_id in withheld_questions(person.id, person.enterprise_id, now):
+    if withheld_questions(person.id, person.enterprise_id, now, among=[aq.question_id]):
         return _held_back(_("This question is used by an exam open to you: its answer is shown after it."))
     return feedback_for(aq, answer)
 
@@ -1552,7 +1566,7 @@ def released_questions(
     if not shown:
         return shown
     person = db.session.get(Person, person_id)
-    return shown - withheld_questions(person_id, person.enterprise_id, now)
+    return shown - withheld_questions(person_id, person.enterprise_id, now, among=shown)
 
 
 def practicable_mistakes(person_id: int, now: dt.datetime | None = None) -> tuple[list[MistakeEntry], int]:

@@ -340,6 +340,10 @@ def test_exam_result_and_state_follow_never(client, world):
         headers={"Accept": "application/json"},
     )
     assert check.status_code == 400 and not _leaks(check)
+    # The staff review (page or JSON) is not the learner's.
+    for accept in ("text/html", "application/json"):
+        review = client.get(f"/quizzes/attempts/{attempt.id}/review", headers={"Accept": accept})
+        assert review.status_code in (403, 404) and not _leaks(review)
     # The trainer, of course, sees everything.
     client.post("/logout")
     login(client, w["trainer"].user)
