@@ -80,7 +80,9 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         compile_catalogs()
     except OSError:  # a read-only install: the catalogues were compiled at build time
         pass
-    babel.init_app(app, locale_selector=select_locale)
+    from lms.org.timezone import select_timezone
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     from lms.core.i18n import install_package_domain
 
     install_package_domain(app)

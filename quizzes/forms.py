@@ -63,8 +63,9 @@ class ExamForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Instructions"), validators=[Optional(), Length(max=5000)])
     mode = SelectField(_l("Mode"), choices=[("exam", _l("Exam")), ("practice", _l("Practice"))])
-    open_at = DateTimeLocalField(_l("Opens (UTC)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    close_at = DateTimeLocalField(_l("Closes (UTC)"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    # Local time of the enterprise (the view converts to and from the stored UTC).
+    open_at = DateTimeLocalField(_l("Opens at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    close_at = DateTimeLocalField(_l("Closes at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     time_limit_minutes = IntegerField(
         _l("Time limit (minutes)"), validators=[Optional(), NumberRange(min=1, max=1440)]
     )

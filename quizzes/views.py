@@ -12,6 +12,7 @@ from flask_babel import lazy_pgettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.exports import xlsx_bytes
@@ -565,6 +566,9 @@ def _exam(exam_id: int) -> Exam:
 
 def _exam_values(form: ExamForm) -> dict[str, Any]:
     return {k: getattr(form, k).data for k in services.EXAM_FIELDS if hasattr(form, k)} | {
+        # Typed in the enterprise's local time; stored UTC.
+        "open_at": timeutil.to_utc(form.open_at.data),
+        "close_at": timeutil.to_utc(form.close_at.data),
         "hours": form.hours.data or Decimal("0"),
         "category": form.category.data or None,
         "description": form.description.data or None,
@@ -610,6 +614,11 @@ def exam_new():
 def exam_edit(exam_id: int):
     exam = _exam(exam_id)
     form = ExamForm(obj=exam)
+    if request.method == "GET":
+        form.open_at.data, form.close_at.data = (
+            timeutil.to_local(exam.open_at),
+            timeutil.to_local(exam.close_at),
+        )
     if form.validate_on_submit():
         services.update_exam(exam, **_exam_values(form))
         db.session.commit()

@@ -119,7 +119,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REMEMBER_COOKIE_SECURE": _bool(env.get("LMS_SECURE_COOKIES")),
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        # The platform's default time zone; each enterprise may set its own (Enterprise.time_zone).
+        "LMS_TIMEZONE": env.get("LMS_TIMEZONE") or "Asia/Shanghai",
+        "BABEL_DEFAULT_TIMEZONE": env.get("LMS_TIMEZONE") or "Asia/Shanghai",
         "LANGUAGES": {"zh_CN": "中文", "en": "English"},
         "TESTING": False,
     }

@@ -50,6 +50,16 @@ def safe_cell(value: Any) -> Any:
     return text
 
 
+def _local(value: dt.datetime) -> dt.datetime:
+    """A datetime as the reader's wall clock: naive ones are stored UTC (shown in the current enterprise's
+    zone, see lms.core.timeutil); aware ones keep their own wall-clock time."""
+    if value.tzinfo is not None:
+        return value.replace(tzinfo=None)
+    from lms.core.timeutil import to_local
+
+    return to_local(value)  # type: ignore[return-value]
+
+
 def _csv_text(value: Any) -> str:
     if type(value) is str:
         return _safe_text(value)
@@ -61,6 +71,7 @@ def _csv_text(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, dt.datetime):
+        value = _local(value)
         return value.isoformat(sep=" ", timespec="seconds" if value.second else "minutes")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
@@ -136,8 +147,10 @@ def _xlsx_value(value: Any) -> tuple[Any, bool]:
     value = safe_cell(value)
     if isinstance(value, str):
         return _ILLEGAL_XML_RE.sub("", value)[:_XLSX_MAX_CELL_CHARS], True
-    if isinstance(value, dt.datetime | dt.time) and value.tzinfo is not None:
-        return value.replace(tzinfo=None), False  # Excel has no time zones: keep the wall-clock time
+    if isinstance(value, dt.datetime):
+        return _local(value), False  # Excel has no time zones: the reader's wall-clock time
+    if isinstance(value, dt.time) and value.tzinfo is not None:
+        return value.replace(tzinfo=None), False
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         return "", True
     return value, False

@@ -134,8 +134,11 @@ def cell_text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.datetime):  # stored UTC (naive): printed in the current enterprise's local time
+        from lms.core.timeutil import to_local
+
+        local = to_local(value) if value.tzinfo is None else value
+        return local.strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):

@@ -17,30 +17,32 @@ def _hours(value: Any) -> str:
     return f"{d.normalize():f}"
 
 
-def _dt(value: Any, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+def _dt(value: Any, fmt: str = "yyyy-MM-dd HH:mm", until: Any = None) -> str:
+    """A stored (naive UTC) datetime in the local time of the enterprise concerned; a date as it is.
+
+    ``until``: the end of a span starting at ``value`` ("2026-12-01 10:30–12:00").
+    """
     if value is None:
-        return "—"
+        return "—" if until is None else _dt(until, fmt)
     if isinstance(value, dt.datetime):
-        return format_datetime(value, fmt)
+        from lms.core.timeutil import format_span, to_local
+
+        if isinstance(until, dt.datetime) and until != value:
+            return format_span(value, until)
+        return format_datetime(to_local(value), fmt, rebase=False)
     if isinstance(value, dt.date):
         return format_date(value, "yyyy-MM-dd")
     return str(value)
 
 
-def _wall(value: Any) -> str:
-    """Format a naive local wall-clock time as it is (no zone conversion)."""
-    if value is None:
-        return "—"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return str(value)
-
-
 def _date(value: Any) -> str:
+    """The local calendar day of a stored datetime; a date as it is."""
     if value is None:
         return "—"
     if isinstance(value, dt.datetime):
-        return format_datetime(value, "yyyy-MM-dd")
+        from lms.core.timeutil import to_local
+
+        return format_datetime(to_local(value), "yyyy-MM-dd", rebase=False)
     return format_date(value, "yyyy-MM-dd")
 
 
@@ -68,7 +70,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters.update(
         hours=_hours,
         dt=_dt,
-        wall=_wall,
+        wall=_dt,  # an older name: classroom sessions are stored in UTC like everything else now
         date=_date,
         pct=_pct,
         mask_name=_mask_name,
@@ -81,5 +83,13 @@ def register_filters(app: Flask) -> None:
 
     app.jinja_env.filters["tr"] = translate_message
     app.jinja_env.globals["now"] = dt.datetime.utcnow
+
+    def _local_input(value: Any) -> str:
+        """A stored datetime as the value of an <input type=datetime-local> (local time)."""
+        from lms.core.timeutil import to_local
+
+        return to_local(value).strftime("%Y-%m-%dT%H:%M") if isinstance(value, dt.datetime) else ""
+
+    app.jinja_env.filters["local_input"] = _local_input
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions

@@ -35,6 +35,7 @@ from lms.core.sheets import (
     read_tables,
 )
 from lms.core.storage import StoredFile, save_bytes, save_path, save_stream
+from lms.core.timeutil import iso_local, local_date, to_utc
 from lms.ledger import services as ledger
 from lms.ledger.models import KIND_OFFLINE, TrainingRecord
 from lms.offline.models import (
@@ -182,9 +183,7 @@ class Line:
             "passed": self.passed,
             "score_note": self.score_note,
             "absent": self.absent,
-            "signed_in_at": self.signed_in_at.isoformat(sep=" ", timespec="minutes")
-            if self.signed_in_at
-            else None,
+            "signed_in_at": iso_local(self.signed_in_at),
             "candidates": [people[c] for c in self.candidates if c in people],
             "duplicate_of": self.duplicate_of,
             "resolved": self.resolved,
@@ -241,7 +240,7 @@ class AttendanceResult:
                 {
                     "id": s.id,
                     "topic": s.topic,
-                    "starts_at": s.starts_at.isoformat(sep=" ", timespec="minutes"),
+                    "starts_at": iso_local(s.starts_at, s),
                     **self.per_session.get(s.id, {}),
                 }
                 for s in self.sessions
@@ -495,8 +494,9 @@ def _parse_line(
     signed = v.get("signed_in_at", "")
     if signed and _word(signed) not in EMPTY_WORDS:
         try:
-            day = session.starts_at.date() if session else None
-            line.signed_in_at = parse_datetime(signed, default_date=day)
+            # The sheet is in local time of the session's enterprise; stored UTC.
+            day = local_date(session.starts_at, session) if session else None
+            line.signed_in_at = to_utc(parse_datetime(signed, default_date=day), session)
         except ValueError:
             if _word(signed) in ABSENT_WORDS:
                 line.absent = True
@@ -833,13 +833,8 @@ def _locked_problem(session: OfflineSession, actor: User | None, reason: str | N
 
 
 def completed_at(session: OfflineSession) -> dt.datetime:
-    """Return when a session's training counts as done (its end, else its start), in UTC like every ledger time.
-
-    Sessions are planned in local wall-clock time; the ledger stores UTC.
-    """
-    from lms.core.timeutil import local_to_utc
-
-    return local_to_utc(session.ends_at or session.starts_at)
+    """Return when a session's training counts as done (its end, else its start), in UTC like every stored time."""
+    return session.ends_at or session.starts_at
 
 
 def _session_values(session: OfflineSession) -> dict[str, Any]:

@@ -52,14 +52,20 @@ def new_session_cmd(
     """Schedule a session and print its id."""
     from lms.cli import emit_json
     from lms.core.errors import DomainError
+    from lms.core.timeutil import iso_local, to_utc
     from lms.offline import services
     from lms.org.services import enterprise_by_code
 
     try:
         ent = enterprise_by_code(code)
-        starts_at = _parse_when(start, "--start")
+        # Typed in the enterprise's local time; stored UTC.
+        starts_at = to_utc(_parse_when(start, "--start"), ent)
         hours_dec = services.parse_hours(hours)
-        ends_at = _parse_when(end, "--end") if end else starts_at + dt.timedelta(hours=float(hours_dec))
+        ends_at = (
+            to_utc(_parse_when(end, "--end"), ent)
+            if end
+            else starts_at + dt.timedelta(hours=float(hours_dec))
+        )
         session = services.create_session(
             ent.id,
             topic=topic,
@@ -84,10 +90,8 @@ def new_session_cmd(
                 "topic": session.topic,
                 "category": session.category,
                 "level": session.level,
-                "starts_at": session.starts_at.isoformat(sep=" ", timespec="minutes"),
-                "ends_at": session.ends_at.isoformat(sep=" ", timespec="minutes")
-                if session.ends_at
-                else None,
+                "starts_at": iso_local(session.starts_at, ent),
+                "ends_at": iso_local(session.ends_at, ent),
                 "hours": str(session.hours),
                 "status": session.status,
             }
@@ -142,6 +146,7 @@ def import_attendance_cmd(
     """Import a sign-in sheet FILE (xlsx, xls, csv) as a session's attendance: all rows or none."""
     from lms.cli import emit_json
     from lms.core.errors import DomainError
+    from lms.core.timeutil import use_zone
     from lms.offline.attendance import import_attendance
     from lms.offline.models import OfflineSession
     from lms.org.models import Enterprise
@@ -160,16 +165,17 @@ def import_attendance_cmd(
         else:
             raise DomainError("give --session, or --enterprise when the file names its sessions")
         resolutions = _resolutions(ent.id, resolves)
-        result = import_attendance(
-            ent,
-            file,
-            file.name,
-            session=session,
-            dry_run=dry_run,
-            resolutions=resolutions,
-            skip_unresolved=skip_unresolved,
-            reason=reason,
-        )
+        with use_zone(ent):  # the sheet's times are the enterprise's local time
+            result = import_attendance(
+                ent,
+                file,
+                file.name,
+                session=session,
+                dry_run=dry_run,
+                resolutions=resolutions,
+                skip_unresolved=skip_unresolved,
+                reason=reason,
+            )
     except DomainError as exc:
         db.session.rollback()
         if as_json:
@@ -193,7 +199,8 @@ def import_attendance_cmd(
         db.session.commit()
     else:
         db.session.rollback()
-    data = result.as_json()
+    with use_zone(ent):
+        data = result.as_json()
     _report(data, as_json)
     if result.errors or result.refused:
         sys.exit(1)

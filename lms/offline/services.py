@@ -264,9 +264,13 @@ def session_changes(session: OfflineSession) -> list[OfflineSessionChange]:
 
 
 def sessions_in_month(enterprise_id: int, year: int, month: int) -> list[OfflineSession]:
-    """Return the enterprise's sessions starting in a month, in order."""
-    start = dt.datetime(year, month, 1)
-    end = dt.datetime(year + (month == 12), month % 12 + 1, 1)
+    """Return the enterprise's sessions starting in a month (of its local calendar), in order."""
+    from lms.core.timeutil import to_utc
+    from lms.org.timezone import enterprise_zone_name
+
+    tz = enterprise_zone_name(enterprise_id)
+    start = to_utc(dt.datetime(year, month, 1), tz)
+    end = to_utc(dt.datetime(year + (month == 12), month % 12 + 1, 1), tz)
     return list(
         db.session.scalars(
             select(OfflineSession)

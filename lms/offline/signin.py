@@ -10,6 +10,7 @@ import io
 
 from lms.core.exports import xlsx_bytes
 from lms.core.pdf import simple_table_pdf
+from lms.core.timeutil import to_local
 from lms.offline.models import OfflineSession
 from lms.offline.services import LEVEL_LABELS_ZH, audience
 from lms.org.models import Person
@@ -31,11 +32,10 @@ def session_title(session: OfflineSession) -> str:
 
 def session_subtitle(session: OfflineSession) -> str:
     """Return the details line: session number, time, place, level, hours, instructor."""
-    when = session.starts_at.strftime("%Y-%m-%d %H:%M")
-    if session.ends_at:
-        when += "-" + session.ends_at.strftime(
-            "%H:%M" if session.ends_at.date() == session.starts_at.date() else "%Y-%m-%d %H:%M"
-        )
+    starts, ends = to_local(session.starts_at, session), to_local(session.ends_at, session)
+    when = starts.strftime("%Y-%m-%d %H:%M")
+    if ends:
+        when += "-" + ends.strftime("%H:%M" if ends.date() == starts.date() else "%Y-%m-%d %H:%M")
     parts = [f"场次编号：#{session.id}", f"培训时间：{when}"]
     if session.location:
         parts.append(f"地点：{session.location}")

@@ -14,6 +14,7 @@ from flask_babel import lazy_pgettext
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError
 from lms.core.nav import nav_item
@@ -63,7 +64,7 @@ def _session(session_id: int) -> OfflineSession:
 @roles(*STAFF)
 def sessions():
     ent_id = acting_enterprise_id()
-    today = dt.date.today()
+    today = timeutil.today()
     try:
         year, month = (
             int(x) for x in (request.args.get("month") or f"{today.year}-{today.month}").split("-")[:2]
@@ -74,7 +75,7 @@ def sessions():
     in_month = services.sessions_in_month(ent_id, first.year, first.month)
     by_day: dict[dt.date, list[OfflineSession]] = {}
     for s in in_month:
-        by_day.setdefault(s.starts_at.date(), []).append(s)
+        by_day.setdefault(timeutil.local_date(s.starts_at), []).append(s)
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     prev_month = (first - dt.timedelta(days=1)).replace(day=1)
     next_month = (first + dt.timedelta(days=32)).replace(day=1)
@@ -150,8 +151,9 @@ def _form_values(form: SessionForm) -> dict[str, Any]:
         "course_id": form.course_id.data,
         "course_title": form.course_title.data,
         "instructor": form.instructor.data,
-        "starts_at": form.starts_at.data,
-        "ends_at": form.ends_at.data,
+        # Typed in the enterprise's local time; stored UTC.
+        "starts_at": timeutil.to_utc(form.starts_at.data),
+        "ends_at": timeutil.to_utc(form.ends_at.data),
         "location": form.location.data,
         "hours": form.hours.data,
         "capacity": form.capacity.data,
@@ -181,7 +183,7 @@ def session_new():
     ent = acting_enterprise()
     form = _session_form(ent.id)
     if request.method == "GET":
-        form.starts_at.data = (dt.datetime.now() + dt.timedelta(days=7)).replace(
+        form.starts_at.data = (timeutil.to_local(utcnow()) + dt.timedelta(days=7)).replace(
             hour=9, minute=0, second=0, microsecond=0
         )
     if form.validate_on_submit():
@@ -222,6 +224,7 @@ def session_edit(session_id: int):
             "note",
         ):
             getattr(form, name).data = getattr(s, name)
+        form.starts_at.data, form.ends_at.data = timeutil.to_local(s.starts_at), timeutil.to_local(s.ends_at)
         form.departments.data = s.target_ids(TARGET_DEPARTMENT)
         form.posts.data = s.target_ids(TARGET_POST)
         form.roles.data = s.target_ids(TARGET_ROLE)
@@ -319,7 +322,7 @@ def signin_xlsx(session_id: int):
         io.BytesIO(signin.signin_xlsx(s)),
         as_attachment=True,
         mimetype=XLSX,
-        download_name=f"signin-{s.id}-{s.starts_at:%Y%m%d}.xlsx",
+        download_name=f"signin-{s.id}-{timeutil.to_local(s.starts_at, s):%Y%m%d}.xlsx",
     )
 
 
@@ -331,7 +334,7 @@ def signin_pdf(session_id: int):
         io.BytesIO(signin.signin_pdf(s)),
         as_attachment=True,
         mimetype="application/pdf",
-        download_name=f"signin-{s.id}-{s.starts_at:%Y%m%d}.pdf",
+        download_name=f"signin-{s.id}-{timeutil.to_local(s.starts_at, s):%Y%m%d}.pdf",
     )
 
 

@@ -39,6 +39,8 @@ class EnterpriseForm(FlaskForm):
     high_risk = BooleanField(_l("High-risk industry (higher statutory hours)"))
     password_policy = SelectField(_l("First passwords"), choices=[("random", _l("Random, printed once")),
                                                                   ("phone6", _l("Last six digits of the phone"))])
+    # Every time its people read or type is in this zone; choices are filled by the view.
+    time_zone = SelectField(_l("Time zone"), validators=[Optional()], validate_choice=False)
 
 
 class PersonForm(FlaskForm):

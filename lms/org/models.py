@@ -43,6 +43,12 @@ DEFAULT_RESPONSIBILITY_ROLES = (
 )
 
 
+def _default_zone() -> str:
+    from lms.core.timeutil import default_zone_name
+
+    return default_zone_name()
+
+
 class Enterprise(TimestampMixin, Base):
     """A company using the system."""
 
@@ -57,6 +63,8 @@ class Enterprise(TimestampMixin, Base):
     password_policy: Mapped[str] = mapped_column(String(16), default="random")
     # Whether regulators may see named lists (not only figures).
     share_names_with_regulator: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where its people live: every time shown, printed, exported or typed is in this zone (stored UTC).
+    time_zone: Mapped[str] = mapped_column(String(64), default=_default_zone, server_default="Asia/Shanghai")
 
     departments: Mapped[list[Department]] = relationship(back_populates="enterprise")
 

@@ -38,7 +38,7 @@ UNUSABLE_PASSWORD = "!"  # an account that has no password yet (first passwords 
 
 
 def create_enterprise(code: str, name: str, *, industry: str | None = None, high_risk: bool = False,
-                      password_policy: str = "random") -> Enterprise:
+                      password_policy: str = "random", time_zone: str | None = None) -> Enterprise:
     """Create an enterprise with the default responsibility roles."""
     code = code.strip().upper()
     if not code or not code.replace("-", "").replace("_", "").isalnum() or len(code) > 32:
@@ -50,13 +50,25 @@ def create_enterprise(code: str, name: str, *, industry: str | None = None, high
     if db.session.scalar(select(Enterprise.id).where(Enterprise.code == code)):
         raise Conflict(f"enterprise {code} already exists", field="code")
     ent = Enterprise(code=code, name=name.strip(), industry=industry, high_risk=high_risk,
-                     password_policy=password_policy)
+                     password_policy=password_policy, time_zone=check_time_zone(time_zone))
     db.session.add(ent)
     db.session.flush()
     for i, role in enumerate(DEFAULT_RESPONSIBILITY_ROLES):
         db.session.add(ResponsibilityRole(enterprise_id=ent.id, name=role, sort_order=i))
     db.session.flush()
     return ent
+
+
+def check_time_zone(name: str | None) -> str:
+    """Return a valid zone name (the platform default for none) or raise DomainError."""
+    from lms.core.timeutil import default_zone_name, is_zone
+
+    name = (name or "").strip()
+    if not name:
+        return default_zone_name()
+    if not is_zone(name):
+        raise DomainError("unknown time zone (use a name such as Asia/Shanghai)", field="time_zone")
+    return name
 
 
 def enterprise_by_code(code: str) -> Enterprise:

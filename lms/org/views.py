@@ -17,6 +17,7 @@ from lms.core.errors import DomainError
 from lms.core.nav import home_for, nav_item
 from lms.core.permissions import roles
 from lms.core.storage import StoredFile, path_of, save_stream
+from lms.core.timeutil import zone_choices
 from lms.org import services
 from lms.org.access import MANAGERS, STAFF, acting_enterprise, acting_enterprise_id, get_scoped
 from lms.org.forms import EnterpriseForm, PersonForm, RosterUploadForm
@@ -313,10 +314,12 @@ def roster_template():
 @roles(ADMIN)
 def enterprises():
     form = EnterpriseForm()
+    form.time_zone.choices = [(z, z) for z in zone_choices()]
     if form.validate_on_submit():
         try:
             ent = services.create_enterprise(form.code.data, form.name.data, industry=form.industry.data or None,
-                                             high_risk=form.high_risk.data, password_policy=form.password_policy.data)
+                                             high_risk=form.high_risk.data, password_policy=form.password_policy.data,
+                                             time_zone=form.time_zone.data)
         except DomainError as exc:
             flash(_(exc.message), "error")
         else:
@@ -370,10 +373,17 @@ def settings():
         if request.form.get("password_policy") in ("random", "phone6"):
             ent.password_policy = request.form["password_policy"]
         ent.industry = (request.form.get("industry") or "").strip()[:100] or None
+        if request.form.get("time_zone"):
+            try:
+                ent.time_zone = services.check_time_zone(request.form["time_zone"])
+            except DomainError as exc:
+                db.session.rollback()
+                flash(_(exc.message), "error")
+                return redirect(url_for("org.settings"))
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("org.settings"))
-    return render_template("org/settings.html", ent=ent)
+    return render_template("org/settings.html", ent=ent, zones=zone_choices())
 
 
 # ---------------------------------------------------------------- sign-in locks (managers)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from lms.core.db import db
 from lms.core.pdf import simple_table_pdf
+from lms.core.timeutil import format_local, format_span
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Person
 
@@ -47,9 +48,19 @@ def archive_records(person_id: int) -> list[TrainingRecord]:
     )
 
 
+def record_time(rec: TrainingRecord, where: Any = None) -> str:
+    """When the training took place, in the local time of ``where`` (the person's enterprise): a classroom
+    session as its span ("2026-12-01 10:30–12:00"), anything else as its completion."""
+    start = getattr(rec, "started_at", None)
+    if rec.kind == "offline" and start is not None:
+        return format_span(start, rec.completed_at, where)
+    return format_local(rec.completed_at, where)
+
+
 def archive_rows(person_id: int) -> list[list[Any]]:
-    """The archive as table rows (HEADERS)."""
+    """The archive as table rows (HEADERS); times in the local time of the person's enterprise."""
     rows = []
+    where = db.session.get(Person, person_id)
     for r in archive_records(person_id):
         cert = " ".join(
             x
@@ -58,7 +69,7 @@ def archive_rows(person_id: int) -> list[list[Any]]:
         )
         rows.append(
             [
-                r.completed_at,
+                record_time(r, where),
                 r.topic,
                 KIND_LABELS.get(r.kind, r.kind),
                 r.category or "",
@@ -95,3 +106,31 @@ def archive_pdf(person: Person) -> bytes:
         author=person.enterprise.name,
     )
     return out.getvalue()
+
+
+FORMATS = ("csv", "xlsx", "pdf")
+MIMETYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+def archive_file(person: Person, fmt: str) -> tuple[bytes, str]:
+    """The archive as a file (csv, xlsx or pdf) and its name: the one document the page and ``lms archive`` give.
+
+    Times are in the local time of the person's enterprise, whoever asks and from where.
+    """
+    from lms.core.exports import csv_bytes, xlsx_bytes
+    from lms.core.timeutil import use_zone
+
+    name = f"archive-{person.employee_no}"
+    with use_zone(person):
+        if fmt == "pdf":
+            return archive_pdf(person), f"{name}.pdf"
+        headers = [str(h) for h in HEADERS]
+        if fmt == "csv":
+            return csv_bytes(headers, archive_rows(person.id)), f"{name}.csv"
+        if fmt == "xlsx":
+            return xlsx_bytes(headers, archive_rows(person.id), sheet_title=name[:31]), f"{name}.xlsx"
+    raise ValueError(f"unknown archive format {fmt!r}")

@@ -68,6 +68,39 @@ def coverage_cmd(code: str, by: str, as_of: dt.datetime | None, fmt: str, output
     db.session.rollback()
 
 
+@click.command("archive")
+@click.option("--enterprise", "code", required=True, help="Enterprise code")
+@click.option("--person", "employee_no", required=True, help="Employee number (工号)")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "pdf"]), default="csv")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to FILE")
+@with_appcontext
+def archive_cmd(code: str, employee_no: str, fmt: str, out: Path | None) -> None:
+    """Print or write a person's statutory training archive (the document of the web page), in local time."""
+    from sqlalchemy import select
+
+    from lms.core.sheets import normalize_employee_no
+    from lms.org.models import Person
+    from lms.training.archive import archive_file
+
+    if fmt != "csv" and out is None:
+        raise click.ClickException(f"--format {fmt} needs --out FILE")
+    ent = _enterprise(code)
+    person = db.session.scalar(
+        select(Person).where(
+            Person.enterprise_id == ent.id, Person.employee_no == normalize_employee_no(employee_no)
+        )
+    )
+    if person is None:
+        raise click.ClickException(f"no person {employee_no} in {ent.code}")
+    data, _name = archive_file(person, fmt)
+    db.session.rollback()
+    if out is not None:
+        out.write_bytes(data)
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(data.decode("utf-8-sig"), nl=False)
+
+
 @click.group("requirements")
 def requirements_group() -> None:
     """Training requirements."""
@@ -148,4 +181,4 @@ def reminders_send_cmd(code: str | None, as_of: dt.datetime | None) -> None:
     click.echo(f"notifications {result['created']}, e-mails {result['emailed']}")
 
 
-commands = [coverage_cmd, requirements_group, reminders_group]
+commands = [coverage_cmd, archive_cmd, requirements_group, reminders_group]

@@ -41,8 +41,8 @@ from lms.org.models import (
     ResponsibilityRole,
 )
 from lms.training import bp, cache, coverage, presets, services
-from lms.training.archive import HEADERS as ARCHIVE_HEADERS
-from lms.training.archive import archive_pdf, archive_records, archive_rows
+from lms.training.archive import MIMETYPES as ARCHIVE_MIMETYPES
+from lms.training.archive import archive_file, archive_records
 from lms.training.forms import ExemptionForm, RequirementForm
 from lms.training.models import DUE_SOON, EXPIRED, OVERDUE, STATUSES, Exemption, Notification, Requirement
 
@@ -635,13 +635,11 @@ def exemption_revoke(exemption_id: int):
 # ---------------------------------------------------------------- one person
 
 
-def _archive_pdf_response(person: Person) -> Any:
-    data = archive_pdf(person)
+def _archive_pdf_response(person: Person, fmt: str = "pdf") -> Any:
+    """The archive file (the same document ``lms archive`` writes); the PDF opens in the browser."""
+    data, name = archive_file(person, fmt)
     return send_file(
-        io.BytesIO(data),
-        mimetype="application/pdf",
-        as_attachment=False,
-        download_name=f"archive-{person.employee_no}.pdf",
+        io.BytesIO(data), mimetype=ARCHIVE_MIMETYPES[fmt], as_attachment=fmt != "pdf", download_name=name
     )
 
 
@@ -653,7 +651,7 @@ def person(person_id: int):
     if fmt == "pdf":
         return _archive_pdf_response(p)
     if fmt in ("csv", "xlsx"):
-        return _send_table(ARCHIVE_HEADERS, archive_rows(p.id), f"archive-{p.employee_no}", fmt)
+        return _archive_pdf_response(p, fmt)
     as_of = _as_of()
     kept = cache.prepare_person(as_of, p.enterprise_id, p.id)
     rows = cache.person_statuses(p.enterprise_id, p.id, as_of, kept=kept)

@@ -68,7 +68,8 @@ def test_csv_bytes() -> None:
     assert rows[0] == ["工号", "姓名", "备注"]
     assert [row[2] for row in rows[1 : 1 + len(INJECTIONS)]] == ["'" + value for value in INJECTIONS]
     assert rows[-2] == ["1001", "", "2026-01-02"]
-    assert rows[-1] == ["1.5", "2026-01-02 08:30", 'say "hi", ok']
+    # A naive datetime is stored UTC: the export shows it in local time (Asia/Shanghai by default).
+    assert rows[-1] == ["1.5", "2026-01-02 16:30", 'say "hi", ok']
     assert b"\r\n" in data
 
 
@@ -122,7 +123,7 @@ def test_xlsx_layout_and_types() -> None:
     assert ws.freeze_panes == "A3"
     assert ws["A3"].value == "0012" and ws["A3"].data_type == "s"
     assert ws["C3"].value == 90 and ws["C4"].value == 85.5
-    assert ws["D3"].value == when
+    assert ws["D3"].value == when + dt.timedelta(hours=8)  # stored UTC, written in local time
     assert ws["E3"].value is None
     assert ws["E4"].value == "xy"  # characters XML cannot carry are dropped, not an error
     assert ws["F3"].value == 2.5

@@ -40,7 +40,8 @@ def new_session(app, ent, *extra):
 def test_new_session_prints_id_and_json(app, roster_enterprise):
     sid = new_session(app, roster_enterprise, "--level", "班组级")
     s = db.session.get(OfflineSession, sid)
-    assert s.level == "team" and str(s.hours) in ("3", "3.00") and s.ends_at.hour == 17
+    # 17:00 local (the sheet's and the command's time) is stored as 09:00 UTC.
+    assert s.level == "team" and str(s.hours) in ("3", "3.00") and s.ends_at.hour == 9
     res = run(
         app,
         "offline",

@@ -1,0 +1,176 @@
+"""Times are stored UTC and read, typed, printed and exported in the enterprise's local time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from flask import g
+from sqlalchemy import select
+
+from lms.core import timeutil
+from lms.core.db import db
+from lms.core.exports import csv_bytes
+from lms.offline.models import OfflineSession
+from lms.org.models import Enterprise
+from quizzes.models import Exam
+from tests.conftest import login
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("lms", "courses", "quizzes", "certificates")
+
+
+# ---------------------------------------------------------------- conversions
+
+
+def test_conversions_round_trip_and_offsets():
+    local = dt.datetime(2026, 12, 10, 10, 30)
+    assert timeutil.to_utc(local, "Asia/Shanghai") == dt.datetime(2026, 12, 10, 2, 30)
+    assert timeutil.to_local(dt.datetime(2026, 12, 10, 2, 30), "Asia/Shanghai") == local
+    # Summer time in Berlin: +02:00 in July, +01:00 in December.
+    assert timeutil.to_utc(dt.datetime(2026, 7, 1, 10, 30), "Europe/Berlin") == dt.datetime(2026, 7, 1, 8, 30)
+    assert timeutil.to_utc(local, "Europe/Berlin") == dt.datetime(2026, 12, 10, 9, 30)
+    assert timeutil.iso_local(dt.datetime(2026, 12, 10, 2, 30), "Asia/Shanghai") == "2026-12-10T10:30+08:00"
+    assert timeutil.iso_local(dt.datetime(2026, 12, 10, 4, 30), "Asia/Urumqi") == "2026-12-10T10:30+06:00"
+    assert timeutil.local_date(dt.datetime(2026, 12, 10, 17, 0), "Asia/Shanghai") == dt.date(2026, 12, 11)
+    assert timeutil.format_span(
+        dt.datetime(2026, 12, 10, 2, 30), dt.datetime(2026, 12, 10, 4, 0), "Asia/Shanghai"
+    ) == "2026-12-10 10:30–12:00"
+    assert timeutil.to_utc(None) is None and timeutil.iso_local(None) is None
+
+
+def test_enterprise_zone_and_platform_default(app, make_enterprise, monkeypatch):
+    ent = make_enterprise()
+    assert ent.time_zone == "Asia/Shanghai"
+    monkeypatch.setitem(app.config, "LMS_TIMEZONE", "Europe/Berlin")
+    assert timeutil.default_zone_name() == "Europe/Berlin"
+    other = make_enterprise()
+    assert other.time_zone == "Europe/Berlin"
+    urumqi = make_enterprise(time_zone="Asia/Urumqi")
+    assert timeutil.zone(urumqi).key == "Asia/Urumqi"
+    from lms.core.errors import DomainError
+
+    with pytest.raises(DomainError):
+        make_enterprise(time_zone="Mars/Olympus")
+
+
+def test_exports_write_local_time(app, make_enterprise):
+    when = dt.datetime(2026, 12, 10, 2, 30)  # stored UTC
+    assert "2026-12-10 10:30" in csv_bytes(["t"], [[when]]).decode("utf-8-sig")
+    with timeutil.use_zone(make_enterprise(time_zone="Europe/Berlin")):
+        assert "2026-12-10 03:30" in csv_bytes(["t"], [[when]]).decode("utf-8-sig")
+
+
+# ---------------------------------------------------------------- forms and pages
+
+
+def test_exam_form_takes_local_time_and_stores_utc(client, enterprise, make_person):
+    manager = make_person(enterprise, app_role="manager")
+    db.session.commit()
+    login(client, manager.user)
+    resp = client.post(
+        "/quizzes/exams/new",
+        data={
+            "title": "动火作业考试",
+            "mode": "exam",
+            "open_at": "2026-12-10T10:30",
+            "close_at": "2026-12-12T18:00",
+            "pass_mark": "60",
+            "pass_mark_kind": "percent",
+            "counts": "highest",
+            "hours": "1",
+            "show_answers": "after_submit",
+        },
+    )
+    exam = db.session.scalar(select(Exam).where(Exam.title == "动火作业考试"))
+    assert exam is not None, resp.get_data(as_text=True)[:3000]
+    assert exam.open_at == dt.datetime(2026, 12, 10, 2, 30) and exam.close_at == dt.datetime(2026, 12, 12, 10, 0)
+    form = client.get(f"/quizzes/exams/{exam.id}").get_data(as_text=True)
+    assert 'value="2026-12-10T10:30"' in form and 'value="2026-12-12T18:00"' in form
+    assert "UTC" not in form
+    listing = client.get("/quizzes/exams").get_data(as_text=True)
+    assert "2026-12-12 18:00" in listing
+
+
+def test_session_form_takes_local_time_in_another_zone(client, make_enterprise, make_person):
+    ent = make_enterprise(time_zone="Europe/Berlin")
+    trainer = make_person(ent, app_role="trainer")
+    db.session.commit()
+    login(client, trainer.user)
+    resp = client.post(
+        "/offline/new",
+        data={
+            "topic": "叉车安全操作",
+            "category": "场内机动车辆",
+            "level": "team",
+            "starts_at": "2026-12-03T10:30",
+            "ends_at": "2026-12-03T12:00",
+            "hours": "1.5",
+        },
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    s = db.session.scalar(select(OfflineSession).where(OfflineSession.topic == "叉车安全操作"))
+    assert (s.starts_at, s.ends_at) == (dt.datetime(2026, 12, 3, 9, 30), dt.datetime(2026, 12, 3, 11, 0))
+    page = client.get(f"/offline/{s.id}").get_data(as_text=True)
+    assert "2026-12-03 10:30" in page
+    edit = client.get(f"/offline/{s.id}/edit").get_data(as_text=True)
+    assert 'value="2026-12-03T10:30"' in edit
+    assert "2026-12-03 10:30" in client.get("/offline/?month=2026-12").get_data(as_text=True)
+
+
+def test_manager_sets_the_enterprise_zone(client, enterprise, make_person):
+    manager = make_person(enterprise, app_role="manager")
+    db.session.commit()
+    login(client, manager.user)
+    g.pop("csrf_token", None)  # the app context outlives requests in tests: a token of another client
+    page = client.get("/org/settings").get_data(as_text=True)
+    assert "Asia/Urumqi" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token, "password_policy": "random"}
+    client.post("/org/settings", data={**form, "time_zone": "Asia/Urumqi"})
+    assert db.session.get(Enterprise, enterprise.id).time_zone == "Asia/Urumqi"
+    client.post("/org/settings", data={**form, "time_zone": "Nowhere/Else"})
+    assert db.session.get(Enterprise, enterprise.id).time_zone == "Asia/Urumqi"
+
+
+def test_admin_creates_an_enterprise_with_a_zone(client, make_user):
+    admin = make_user("admin")
+    db.session.commit()
+    login(client, admin)
+    resp = client.post(
+        "/org/enterprises",
+        data={"code": "TZB", "name": "柏林分公司", "password_policy": "random", "time_zone": "Europe/Berlin"},
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    ent = db.session.scalar(select(Enterprise).where(Enterprise.code == "TZB"))
+    assert ent.time_zone == "Europe/Berlin"
+
+
+# ---------------------------------------------------------------- no "UTC" where people read
+
+
+def _sources() -> list[Path]:
+    out = []
+    for pkg in PACKAGES:
+        out += [p for p in (ROOT / pkg).rglob("*") if p.suffix in (".html", ".po") and ".venv" not in p.parts]
+    return out
+
+
+def test_no_label_says_utc():
+    offenders = []
+    for path in _sources():
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".po":
+            for m in re.finditer(r'^(msgid|msgstr) "(.*)"$', text, re.M):
+                if "UTC" in m.group(2):
+                    offenders.append(f"{path.relative_to(ROOT)}: {m.group(0)}")
+        elif "UTC" in text:
+            offenders.append(str(path.relative_to(ROOT)))
+    label = re.compile(r"""_l?\(\s*["'][^"']*UTC[^"']*["']""")
+    for pkg in PACKAGES:
+        for path in (ROOT / pkg).rglob("*.py"):
+            if label.search(path.read_text(encoding="utf-8")):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
