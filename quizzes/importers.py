@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from lms.core.errors import ImportRefused
 from lms.core.i18n import msg
-from lms.core.sheets import normalize_text, parse_decimal, read_table
+from lms.core.sheets import normalize_text, parse_decimal
 from quizzes.models import DIFFICULTIES, EASY, HARD, MEDIUM
 from quizzes.types import LETTERS, get_type, normalize_answer_text
 
@@ -26,13 +26,38 @@ OPTION_FIELDS = {
 }
 FIELDS: dict[str, list[str]] = {
     "type": ["题型", "试题类型", "题目类型", "类型", "Type", "Question type"],
-    "stem": ["题干", "题目", "试题内容", "题目内容", "试题", "问题", "Stem", "Question"],
+    "stem": [
+        "题干",
+        "题目",
+        "试题内容",
+        "题目内容",
+        "试题",
+        "问题",
+        "题目详情",
+        "题目标题",
+        "Stem",
+        "Question",
+    ],
     **OPTION_FIELDS,
-    "answer": ["答案", "正确答案", "标准答案", "参考答案", "Answer", "Key"],
-    "explanation": ["解析", "答案解析", "试题解析", "说明", "Explanation"],
+    "options": ["选项", "选项内容", "答案选项", "所有选项", "Options"],
+    "is_correct": ["是否正确项", "是否正确", "正确项", "是否正确答案", "Is correct"],
+    "answer": ["答案", "正确答案", "正确选项", "标准答案", "参考答案", "Answer", "Key"],
+    "explanation": ["解析", "答案解析", "整体解析", "试题解析", "说明", "Explanation"],
     "difficulty": ["难度", "难易程度", "难易度", "Difficulty"],
-    "category": ["分类", "知识点", "类别", "所属分类", "Category", "Topic"],
+    "category": [
+        "分类",
+        "知识点",
+        "类别",
+        "所属分类",
+        "知识类",
+        "知识类型名称",
+        "所属章节",
+        "章节",
+        "Category",
+        "Topic",
+    ],
     "points": ["分值", "分数", "Points", "Score"],
+    "separator": ["分隔符", "选项分隔符", "Separator"],
 }
 REQUIRED = ("type", "stem", "answer")
 
@@ -477,35 +502,147 @@ def write_answer(qtype: str, key: Any, weights: Any = None) -> str:
 
 
 def parse_sheet(source: Any, filename: str) -> ParseResult:
-    """Read the Chinese layout from xlsx/xls/csv (encoding detected, title rows above the header allowed)."""
-    table = read_table(source, filename, FIELDS, REQUIRED)
+    """Read the Chinese layouts from xlsx/xls/csv (see quizzes.layouts): every sheet with a question header."""
+    from quizzes import layouts
+
+    tables = layouts.read_sheets(source, filename, FIELDS)
     result = ParseResult(filename=filename, format="sheet")
-    index = table.column_index
+    words = "、".join(w for words in TYPE_WORDS.values() for w in words[:1])
+    for table in tables:
+        index = table.column_index
+        where = f"{table.sheet}: " if len(tables) > 1 and table.sheet else ""
 
-    def raw(r: Any, name: str) -> str:
-        # Stems and options keep their own punctuation (normalize_text would turn ，into ,).
-        i = index.get(name)
-        return (r.raw[i] or "").strip() if i is not None and i < len(r.raw) else ""
+        def raw(r: Any, name: str, index: dict[str, int] = index) -> str:
+            # Stems and options keep their own punctuation (normalize_text would turn ，into ,).
+            i = index.get(name)
+            return (r.raw[i] or "").strip() if i is not None and i < len(r.raw) else ""
 
-    for r in table.rows:
-        v = r.values
-        options = [raw(r, f"opt_{c.lower()}") for c in LETTERS]
-        if not any([v.get("type"), v.get("stem"), v.get("answer"), *options]):
+        sheet_type = parse_type(table.sheet or "") if table.sheet else None
+        legend = layouts.legend_of(table.columns.get("type", ""))
+        per_option = "is_correct" in index
+        if "type" not in index and sheet_type is None:
+            result.error(
+                table.header_row,
+                "type",
+                msg(
+                    "%(where)sno type column (题型) and the sheet's name “%(sheet)s” is not a type such as 单选题",
+                    where=where,
+                    sheet=table.sheet or "",
+                ),
+            )
             continue
-        q = build_question(
-            r.row,
-            v.get("type", ""),
-            raw(r, "stem"),
-            options,
-            v.get("answer", ""),
-            explanation=raw(r, "explanation"),
-            difficulty=v.get("difficulty", ""),
-            category=v.get("category", ""),
-            points=v.get("points", ""),
-            result=result,
-        )
-        if q is not None:
-            result.questions.append(q)
+        if "answer" not in index and not per_option:
+            result.error(
+                table.header_row,
+                "answer",
+                msg(
+                    "%(where)sno answer column (答案, 正确答案, 正确选项 or 标准答案) and no 是否正确项 column for one "
+                    "row per option",
+                    where=where,
+                ),
+            )
+            continue
+
+        def type_of(r: Any, legend: dict[str, str] = legend, sheet_type: str | None = sheet_type) -> str:
+            value = r.values.get("type", "")
+            if not value:
+                return sheet_type or ""
+            if value.isdigit():
+                if value in legend:
+                    return legend[value]
+                result.error(
+                    r.row,
+                    "type",
+                    msg(
+                        "type “%(value)s” is a number, but the header gives no legend such as 题型（0单选，1判断，"
+                        "2多选）; write the type as a word: %(words)s",
+                        value=value,
+                        words=words,
+                    ),
+                )
+                return "\x00"
+            return value
+
+        pending: dict[str, Any] | None = None
+
+        def finish(p: dict[str, Any] | None, per_option: bool = per_option) -> None:
+            if p is None:
+                return
+            options, flags = p["options"], p["flags"]
+            answer = p["answer"]
+            qtype = parse_type(p["type"]) if p["type"] else None
+            if per_option and flags:
+                if qtype == "true_false":
+                    right = [o for o, f in zip(options, flags, strict=True) if f]
+                    answer = right[0] if len(right) == 1 else answer
+                    options = []
+                elif qtype in ("single_choice", "multiple_choice"):
+                    answer = "".join(LETTERS[i] for i, f in enumerate(flags) if f and i < len(LETTERS))
+            q = build_question(
+                p["row"],
+                p["type"],
+                p["stem"],
+                options,
+                answer,
+                explanation=p["explanation"],
+                difficulty=p["difficulty"],
+                category=p["category"],
+                points=p["points"],
+                result=result,
+            )
+            if q is not None:
+                result.questions.append(q)
+
+        for r in table.rows:
+            v = r.values
+            columns = [raw(r, f"opt_{c.lower()}") for c in LETTERS]
+            stem = raw(r, "stem")
+            cell = raw(r, "options")
+            if per_option and (raw(r, "is_correct") or (not stem and cell)):
+                # An option row of the question above (是否正确项 filled): its text and whether it is right.
+                text = cell or stem
+                if pending is None:
+                    if text:
+                        result.error(r.row, "options", msg("an option row before any question row"))
+                    continue
+                if text:
+                    truth = layouts.flag(raw(r, "is_correct"))
+                    if truth is None:
+                        result.error(
+                            r.row,
+                            "is_correct",
+                            msg("是否正确项 “%(value)s” is not 1/0 (是/否)", value=raw(r, "is_correct")),
+                        )
+                    pending["options"].append(text)
+                    pending["flags"].append(bool(truth))
+                continue
+            if not any([v.get("type"), stem, v.get("answer"), cell, *columns]):
+                continue
+            finish(pending)
+            pending = None
+            qtype_text = type_of(r)
+            if qtype_text == "\x00":
+                continue
+            if cell and not any(columns):
+                separator = raw(r, "separator")
+                columns = (
+                    [p.strip() for p in cell.split(separator) if p.strip()]
+                    if separator
+                    else layouts.split_option_cell(cell)
+                )
+            pending = {
+                "row": r.row,
+                "type": qtype_text,
+                "stem": stem,
+                "options": [] if per_option else columns,
+                "flags": [],
+                "answer": v.get("answer", ""),
+                "explanation": raw(r, "explanation"),
+                "difficulty": v.get("difficulty", ""),
+                "category": v.get("category", ""),
+                "points": v.get("points", ""),
+            }
+        finish(pending)
     if not result.questions and not result.errors:
         raise ImportRefused(msg("%(file)s: the file holds no questions", file=filename))
     return result
