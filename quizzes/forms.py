@@ -24,6 +24,8 @@ TYPE_CHOICES = [
     ("true_false", _l("True / false")),
     ("fill_blank", _l("Fill in the blank")),
     ("short_answer", _l("Short answer")),
+    ("matching", _l("Matching")),
+    ("numerical", _l("Numerical")),
 ]
 
 

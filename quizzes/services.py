@@ -72,6 +72,8 @@ TYPE_LABELS_ZH = {
     "true_false": "判断题",
     "fill_blank": "填空题",
     "short_answer": "简答题",
+    "matching": "匹配题",
+    "numerical": "数值题",
 }
 DIFFICULTY_ZH = {"easy": "易", "medium": "中", "hard": "难"}
 EXPORT_HEADERS = ["题型", "题干", *[f"选项{c}" for c in LETTERS], "答案", "解析", "难度", "分类", "分值"]
@@ -517,6 +519,30 @@ def export_rows(bank: QuestionBank) -> tuple[list[str], list[list[Any]]]:
             ]
         )
     return EXPORT_HEADERS, rows
+
+
+def _bank_questions(bank: QuestionBank) -> list[Question]:
+    return list(
+        db.session.scalars(
+            select(Question)
+            .where(Question.bank_id == bank.id, Question.status != ARCHIVED)
+            .order_by(Question.category.is_(None), Question.category, Question.id)
+        )
+    )
+
+
+def export_gift(bank: QuestionBank) -> tuple[str, list[Question]]:
+    """The bank as Moodle GIFT (re-importing it gives the same questions); also the questions GIFT cannot hold."""
+    from quizzes.gift import write_gift
+
+    return write_gift(_bank_questions(bank))
+
+
+def export_moodle_xml(bank: QuestionBank) -> tuple[bytes, list[Question]]:
+    """The bank as Moodle XML; also the questions it cannot hold (fill-ins of several blanks)."""
+    from quizzes.moodle_xml import write_xml
+
+    return write_xml(_bank_questions(bank))
 
 
 def template_rows() -> tuple[list[str], list[list[Any]]]:
@@ -1070,7 +1096,9 @@ def start_attempt(
             # One batched INSERT per table (ids come back with RETURNING) instead of two statements per question.
             db.session.add_all(questions)
             db.session.flush()
-            db.session.add_all([AttemptAnswer(attempt_question_id=aq.id, answer=None, seq=0) for aq in questions])
+            db.session.add_all(
+                [AttemptAnswer(attempt_question_id=aq.id, answer=None, seq=0) for aq in questions]
+            )
             db.session.flush()
     except IntegrityError:
         # Another request started one in the meantime (unique open attempt / attempt number): use it.
@@ -1115,7 +1143,9 @@ def _attempt_question(attempt: Attempt, aq_id: int) -> AttemptQuestion:
 def _lock_open(attempt: Attempt, now: dt.datetime, *, locked: bool = False) -> None:
     """Refuse unless the attempt is open and in time; ``locked``: the caller already loaded it FOR UPDATE."""
     if not locked:
-        db.session.refresh(attempt, with_for_update=True)  # PostgreSQL: waits for a concurrent submit to finish
+        db.session.refresh(
+            attempt, with_for_update=True
+        )  # PostgreSQL: waits for a concurrent submit to finish
     if attempt.status != OPEN:
         raise Conflict(_("This attempt has been submitted; the answer was not saved."))
     if is_overdue(attempt, now):
@@ -1145,7 +1175,13 @@ def lock_own_attempt(attempt_id: int, person_id: int | None, enterprise_id: int 
 
 
 def save_answer(
-    attempt: Attempt, aq_id: int, answer: Any, seq: int, *, now: dt.datetime | None = None, locked: bool = False
+    attempt: Attempt,
+    aq_id: int,
+    answer: Any,
+    seq: int,
+    *,
+    now: dt.datetime | None = None,
+    locked: bool = False,
 ) -> dict[str, Any]:
     """Save one answer if ``seq`` is newer than the saved one; refuse after the deadline (plus grace).
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from lms.core import timeutil
 from lms.core.db import db, utcnow
-from lms.core.errors import Conflict, DomainError, NotFound
+from lms.core.errors import Conflict, DomainError, ImportRefused, NotFound
 from lms.core.exports import xlsx_bytes
 from lms.core.nav import nav_item
 from lms.core.permissions import roles
@@ -146,7 +146,10 @@ def _json_conflict(message: str) -> Any:
 def save(attempt_id: int):
     # The autosave is the busiest POST of an exam: one statement loads, checks ownership and locks the attempt.
     attempt = _found(
-        services.lock_own_attempt, attempt_id, getattr(current_user, "person_id", None), acting_enterprise_id()
+        services.lock_own_attempt,
+        attempt_id,
+        getattr(current_user, "person_id", None),
+        acting_enterprise_id(),
     )
     data = json_object()
     aq, seq = int_field(data, "aq"), int_field(data, "seq")
@@ -412,6 +415,7 @@ def _apply_question_form(form: QuestionForm) -> dict[str, Any]:
         "stem": parsed.stem,
         "options": parsed.options,
         "key": parsed.key,
+        "weights": parsed.weights,
         "explanation": parsed.explanation,
         "category": parsed.category,
         "difficulty": form.difficulty.data,
@@ -514,7 +518,14 @@ def _import_file(file_id: int) -> StoredFile:
 def import_preview(bank_id: int, file_id: int):
     b = _bank(bank_id, edit=True)
     stored = _import_file(file_id)
-    res = services.import_questions(b, path_of(stored.key), stored.original_name, dry_run=True)
+    try:
+        res = services.import_questions(b, path_of(stored.key), stored.original_name, dry_run=True)
+    except ImportRefused as exc:
+        # A refused file (an unreadable header …) is explained on the preview page, in the reader's language.
+        db.session.rollback()
+        return render_template(
+            "quizzes/import_preview.html", bank=b, result=None, refusal=exc.message, stored=stored, types=REGISTRY
+        )
     db.session.rollback()
     return render_template("quizzes/import_preview.html", bank=b, result=res, stored=stored, types=REGISTRY)
 
@@ -548,6 +559,29 @@ def bank_export(bank_id: int):
     b = _bank(bank_id)
     headers, rows = services.export_rows(b)
     return _xlsx(xlsx_bytes(headers, rows, sheet_title="题库"), f"bank-{b.id}.xlsx")
+
+
+@bp.route("/banks/<int:bank_id>/export.gift.txt")
+@roles(*STAFF)
+def bank_export_gift(bank_id: int):
+    b = _bank(bank_id)
+    text, _skipped = services.export_gift(b)
+    return send_file(
+        io.BytesIO(text.encode("utf-8")),
+        as_attachment=True,
+        download_name=f"bank-{b.id}.gift.txt",
+        mimetype="text/plain; charset=utf-8",
+    )
+
+
+@bp.route("/banks/<int:bank_id>/export.xml")
+@roles(*STAFF)
+def bank_export_xml(bank_id: int):
+    b = _bank(bank_id)
+    data, _skipped = services.export_moodle_xml(b)
+    return send_file(
+        io.BytesIO(data), as_attachment=True, download_name=f"bank-{b.id}.moodle.xml", mimetype="application/xml"
+    )
 
 
 @bp.route("/template.xlsx")

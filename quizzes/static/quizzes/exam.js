@@ -21,6 +21,11 @@
     if (type === "multiple_choice") { return checked.map(function (i) { return parseInt(i.value, 10); }); }
     if (type === "true_false") { return checked.length ? checked[0].value === "true" : null; }
     if (type === "fill_blank") { return inputs.map(function (i) { return i.value; }); }
+    if (type === "matching") {  // one chosen text per item, in the items' original order (data-item)
+      var chosen = [];
+      inputs.forEach(function (i) { chosen[parseInt(i.getAttribute("data-item"), 10)] = i.value; });
+      return Array.from(chosen, function (v) { return v || ""; });
+    }
     return inputs.length ? inputs[0].value : null;
   }
 
