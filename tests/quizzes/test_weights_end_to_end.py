@@ -1,0 +1,177 @@
+"""Weights, matching and numerical from import to paper, grading, item analysis, mistake book and the CLI preview."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+from lms.core.db import db
+from quizzes import services, stats
+
+T0 = dt.datetime(2026, 12, 1, 8, 0)
+
+GIFT = """$CATEGORY: $course$/top/用电安全
+
+::W1:: 发现有人触电，首先应当{=切断电源 ~%50%用干木棒挑开电线 ~用手拉开}
+
+::W2:: 电气防火措施有{~%50%定期检查线路绝缘 ~%50%不超负荷用电 ~%-100%用铜丝代替保险丝}
+
+::W3:: 把火灾类别与灭火器配对。{=电气火灾 -> 二氧化碳 =油类火灾 -> 泡沫 = -> 水}
+
+::W4:: 《安全生产法》首次施行于哪一年？{#=2002:0 =%50%2002:1}
+
+::W5:: 安全电压最高额定值是多少伏？{=42 =%50%4* =%0%*#不对}
+"""
+
+
+def _import(enterprise):
+    bank = services.create_bank(enterprise.id, "权重题库")
+    result = services.import_questions(bank, GIFT.encode(), "w.gift", dry_run=False)
+    assert result.errors == [] and result.created == 5
+    return bank
+
+
+def _by_name(attempt):
+    return {aq.version.question.name: aq for aq in attempt.questions}
+
+
+def test_partial_credit_through_an_exam(app, enterprise, make_person):
+    bank = _import(enterprise)
+    exam = services.create_exam(enterprise.id, title="权重考试", attempts_allowed=3, pass_mark=Decimal("60"))
+    services.add_rule(exam, bank_id=bank.id, count=5)
+    services.publish_exam(exam)
+    person = make_person(enterprise)
+    a = services.start_attempt(exam, person, now=T0)
+    q = _by_name(a)
+    answers = {
+        "W1": 1,  # 50 %
+        "W2": [0, 2],  # 0.5 - 1 → 0
+        "W3": ["二氧化碳", "水"],  # one of two items → 50 %
+        "W4": "2001",  # within 1 → 50 %
+        "W5": ["45"],  # 4* → 50 %
+    }
+    for i, (name, answer) in enumerate(answers.items(), start=1):
+        services.save_answer(a, q[name].id, answer, i, now=T0)
+    services.submit_attempt(a, now=T0)
+    scores = {name: q[name].answer.score for name in answers}
+    points = {name: q[name].points for name in answers}
+    assert scores == {
+        "W1": points["W1"] / 2,
+        "W2": Decimal("0.00"),
+        "W3": points["W3"] / 2,
+        "W4": points["W4"] / 2,
+        "W5": points["W5"] / 2,
+    }
+    # Partly right is not right: each goes to the mistake book, and the book renders the new types.
+    assert {m.question.name for m in services.mistakes(person.id)} == set(answers)
+    rows = {r["question"].name: r for r in stats.item_analysis(exam)}
+    assert rows["W3"]["difficulty"] == 0.5
+    assert [o["count"] for o in rows["W3"]["options"]] == [1, 0, 0]  # item A matched once, B never, no blank
+
+
+def test_take_page_and_mistake_book_show_matching_and_numerical(app, enterprise, make_person, client):
+    from tests.conftest import login
+
+    bank = _import(enterprise)
+    exam = services.create_exam(enterprise.id, title="页面考试", pass_mark=Decimal("60"))
+    services.add_rule(exam, bank_id=bank.id, count=5)
+    services.publish_exam(exam)
+    person = make_person(enterprise)
+    a = services.start_attempt(exam, person)
+    db.session.commit()
+    login(client, person.user)
+    page = client.get(f"/quizzes/attempts/{a.id}").get_data(as_text=True)
+    assert 'data-item="0"' in page and '<option value="泡沫"' in page and 'inputmode="decimal"' in page
+    assert "二氧化碳</option>" in page  # the choices are listed …
+    assert "电气火灾 → " not in page  # … but never the pairing
+
+
+def test_authoring_form_makes_matching_and_numerical(app, enterprise, client, login_as):
+    from quizzes.models import Question
+
+    bank = services.create_bank(enterprise.id, "表单题库")
+    db.session.commit()
+    login_as("trainer")
+    resp = client.post(
+        f"/quizzes/banks/{bank.id}/questions/new",
+        data={
+            "type": "matching",
+            "stem": "配对：",
+            "options": "电气火灾\n油类火灾",
+            "answer": "二氧化碳；泡沫；+水",
+            "difficulty": "medium",
+            "points": "4",
+            "status": "published",
+        },
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-500:]
+    resp = client.post(
+        f"/quizzes/banks/{bank.id}/questions/new",
+        data={
+            "type": "numerical",
+            "stem": "哪一年？",
+            "answer": "2002；2002:1(50%)",
+            "difficulty": "medium",
+            "points": "2",
+            "status": "published",
+        },
+    )
+    assert resp.status_code == 302
+    resp = client.post(
+        f"/quizzes/banks/{bank.id}/questions/new",
+        data={
+            "type": "single_choice",
+            "stem": "首先应当：",
+            "options": "断电\n拉人\n呼救",
+            "answer": "A:100%,C:50%",
+            "difficulty": "medium",
+            "points": "2",
+            "status": "published",
+        },
+    )
+    assert resp.status_code == 302
+    qs = {q.type: q for q in db.session.query(Question).filter_by(bank_id=bank.id)}
+    assert qs["matching"].key == {"answers": ["二氧化碳", "泡沫"], "extra": ["水"]}
+    assert qs["numerical"].key == [
+        {"value": 2002.0, "tolerance": 0.0, "fraction": 1.0},
+        {"value": 2002.0, "tolerance": 1.0, "fraction": 0.5},
+    ]
+    assert (qs["single_choice"].key, qs["single_choice"].weights) == (0, [1.0, 0.0, 0.5])
+    edit = client.get(f"/quizzes/questions/{qs['single_choice'].id}/edit").get_data(as_text=True)
+    assert "A:100%,C:50%" in edit  # the answer cell round-trips the weights
+
+
+def test_cli_dry_run_json_lists_each_question(app, enterprise, tmp_path):
+    from quizzes.cli import import_questions_cmd
+
+    db.session.commit()
+    path = tmp_path / "w.gift"
+    path.write_text(
+        GIFT + "\n::W1b:: 发现有人触电，首先应当{=切断电源 ~%50%用干木棒挑开电线 ~用手拉开}\n",
+        encoding="utf-8",
+    )
+    res = app.test_cli_runner().invoke(
+        import_questions_cmd,
+        [str(path), "--enterprise", enterprise.code, "--bank", "预览", "--dry-run", "--json"],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["format"] == "gift" and data["created"] == 5 and data["errors"] == []
+    assert data["duplicates"] == [{"row": 13, "duplicate_of": 3, "stem": "发现有人触电，首先应当"}]
+    first = data["questions"][0]
+    assert {
+        k: first[k] for k in ("row", "type", "stem", "options", "key", "weights", "category", "name")
+    } == {
+        "row": 3,
+        "type": "single_choice",
+        "stem": "发现有人触电，首先应当",
+        "options": ["切断电源", "用干木棒挑开电线", "用手拉开"],
+        "key": 0,
+        "weights": [1.0, 0.5, 0.0],
+        "category": "用电安全",
+        "name": "W1",
+    }
+    assert first["key_text"] == "A (B 50%)"
+    w5 = data["questions"][4]
+    assert w5["feedback"] == {"answers": [["", "", "不对"]]} and w5["weights"] == [[1.0, 0.5, 0.0]]
