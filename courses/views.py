@@ -468,13 +468,11 @@ def manage():
             .group_by(Enrolment.course_id)
         ).all()
     )
-    done = dict(
-        db.session.execute(
-            select(Enrolment.course_id, db_count())
-            .where(Enrolment.enterprise_id == _ent(), Enrolment.status == COMPLETED)
-            .group_by(Enrolment.course_id)
-        ).all()
-    )
+    # Completions come from the training record (online, exam passed or entered by hand), the same records the
+    # course requirements read: one definition of the figure (lms.ledger.rules.completion_clause).
+    from lms.ledger.rules import course_completions
+
+    done = course_completions(_ent(), [c.id for c in courses])
     return render_template(
         "courses/manage.html", courses=courses, counts=counts, done=done, status=status, q=q, ent_id=_ent()
     )

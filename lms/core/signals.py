@@ -18,5 +18,8 @@ attendance_recorded = _signals.signal("attendance-recorded")
 requirement_fulfilled = _signals.signal("requirement-fulfilled")
 # sender: the TrainingRecord; kwargs: person
 training_recorded = _signals.signal("training-recorded")
+# sender: the Enterprise whose industry (and so high-risk) changed; kwargs: was_high_risk. Receivers return a
+# list of what they changed (dicts with name, old, new) for the page to show.
+industry_changed = _signals.signal("industry-changed")
 # sender: None; kwargs: job_ids (jobs marked failed by the stale-job sweep: their worker died)
 jobs_swept = _signals.signal("jobs-swept")

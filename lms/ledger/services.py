@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select, text
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError, NotFound
 from lms.ledger.models import KINDS, LEVELS, TrainingRecord
+from lms.ledger.rules import check_fact
 from lms.org.models import Person, User
 
 _COMPARED = ("kind", "topic", "category", "level", "course_id", "exam_id", "hours", "completed_at", "score",
@@ -62,6 +63,7 @@ def _prepare(
     hours_dec = _norm(hours if hours is not None else 0)
     if hours_dec < 0:
         raise DomainError("hours cannot be negative", field="hours")
+    check_fact(kind, category, completed_at or utcnow(), valid_until)  # 特种作业操作证: at most 6 years
     return {
         "kind": kind,
         "topic": topic.strip()[:300],

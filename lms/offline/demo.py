@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from lms.core.db import db
 from lms.core.exports import xlsx_bytes
+from lms.core.timeutil import to_local, to_utc
 from lms.offline import services
 from lms.offline.attendance import import_attendance
 from lms.offline.models import LOCKED, OfflineSession
@@ -34,6 +35,7 @@ def _ids(model: Any, ent_id: int, names: list[str], attr: str = "name") -> list[
 def _session(
     ent: Enterprise, topic: str, starts_at: dt.datetime, hours: str, **kw: Any
 ) -> tuple[OfflineSession, bool]:
+    starts_at = to_utc(starts_at, ent)  # planned in the enterprise's local time; stored UTC
     found = db.session.scalar(
         select(OfflineSession).where(
             OfflineSession.enterprise_id == ent.id,
@@ -58,9 +60,11 @@ def _session(
 
 
 def _sheet(people: list[Person], day: dt.datetime, rng: random.Random, *, missed: int = 0) -> bytes:
+    """A filled sign-in sheet of a session starting at ``day`` (stored UTC); the sheet shows local time."""
     rows = []
+    local = to_local(day)
     for i, p in enumerate(people):
-        signed = day - dt.timedelta(minutes=rng.randrange(1, 20))
+        signed = local - dt.timedelta(minutes=rng.randrange(1, 20))
         score: Any = rng.choice((70, 80, 85, 90, 95, 100))
         if i < missed:
             score = "缺考"

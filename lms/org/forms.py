@@ -54,3 +54,6 @@ class PersonForm(FlaskForm):
     app_role = SelectField(_l("Account role"), choices=[("learner", _l("Learner")), ("trainer", _l("Trainer")),
                                                         ("manager", _l("Manager")), ("evaluator", _l("Evaluator"))])
     status = SelectField(_l("Status"), choices=[("active", _l("Active")), ("left", _l("Left"))])
+    # 离岗 / 返岗: away from the post while employed; back after more than a year repeats workshop and team education.
+    away_from = DateField(_l("Leave from"), validators=[Optional()])
+    returned_on = DateField(_l("Back on"), validators=[Optional()])

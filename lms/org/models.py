@@ -141,6 +141,10 @@ class Person(TimestampMixin, Base):
     post_id: Mapped[int | None] = mapped_column(ForeignKey("post.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=PERSON_ACTIVE)
     left_on: Mapped[dt.date | None] = mapped_column(Date)
+    # 离岗 / 返岗: away from the post (leave, secondment…) while still employed; back after more than a year,
+    # workshop and team education are repeated (《生产经营单位安全培训规定》第十七条).
+    away_from: Mapped[dt.date | None] = mapped_column(Date)
+    returned_on: Mapped[dt.date | None] = mapped_column(Date)
 
     enterprise: Mapped[Enterprise] = relationship()
     department: Mapped[Department | None] = relationship()

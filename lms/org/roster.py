@@ -37,6 +37,7 @@ from lms.org.services import (
     ensure_post,
     person_username,
     roles_by_name,
+    set_leave,
     set_status,
     split_path,
 )
@@ -67,6 +68,10 @@ FIELDS: dict[str, list[str]] = {
         "Responsibility roles",
     ],
     "hire_date": ["入职日期", "入职时间", "Hire date", "Hired", "Date hired"],
+    # 离岗 / 返岗 (still employed, away from the post): back after more than a year repeats workshop and team
+    # education (《生产经营单位安全培训规定》第十七条).
+    "away_from": ["离岗日期", "离岗时间", "Leave from", "Away from"],
+    "returned_on": ["返岗日期", "返岗时间", "重新上岗日期", "Back on", "Returned on"],
     "phone": ["手机号", "手机", "手机号码", "联系电话", "电话", "Phone", "Mobile"],
     "status": ["状态", "在职状态", "Status"],
 }
@@ -130,6 +135,8 @@ class _Row:
     status: str
     has: frozenset[str]  # the sheet's columns: one set shared by every row
     action: str = ""  # create / update / unchanged, once classified
+    away_from: dt.date | None = None
+    returned_on: dt.date | None = None
 
 
 def _parse_rows(table: Any, role_names: set[str], result: RosterResult) -> Iterator[_Row]:
@@ -193,6 +200,20 @@ def _parse_rows(table: Any, role_names: set[str], result: RosterResult) -> Itera
                         ),
                     )
                 )
+        leave: dict[str, dt.date | None] = {}
+        for key in ("away_from", "returned_on"):
+            text = v.get(key, "")
+            if text in dates:
+                leave[key] = dates[text]
+                continue
+            try:
+                leave[key] = dates[text] = parse_date(text)
+            except ValueError as exc:
+                errs.append((key, msg("not a date: %(value)s (%(reason)s)", value=repr(text), reason=str(exc))))
+        if leave.get("returned_on") and not leave.get("away_from"):
+            errs.append(("returned_on", msg("a return date needs the leave date before it")))
+        elif leave.get("returned_on") and leave.get("away_from") and leave["returned_on"] < leave["away_from"]:
+            errs.append(("returned_on", msg("the return date is before the leave date")))
         phone = PHONE_DROP.sub("", normalize_text(v.get("phone", ""))) or None
         if phone and phone.endswith(".0"):
             phone = phone[:-2]
@@ -222,6 +243,8 @@ def _parse_rows(table: Any, role_names: set[str], result: RosterResult) -> Itera
                 phone,
                 status or PERSON_ACTIVE,
                 has,
+                away_from=leave.get("away_from"),
+                returned_on=leave.get("returned_on"),
             )
 
 
@@ -260,6 +283,8 @@ def import_roster(
                 Person.hire_date,
                 Person.phone,
                 Person.status,
+                Person.away_from,
+                Person.returned_on,
             ).where(Person.enterprise_id == enterprise.id)
         )
     }
@@ -322,6 +347,8 @@ def import_roster(
                 and ("hire_date" not in r.has or person.hire_date == r.hire_date)
                 and ("phone" not in r.has or person.phone == r.phone)
                 and ("status" not in r.has or person.status == r.status)
+                and ("away_from" not in r.has or person.away_from == r.away_from)
+                and ("returned_on" not in r.has or person.returned_on == r.returned_on)
                 and ("roles" not in r.has or held.get(person.id, frozenset()) == wanted)
             )
             action = "unchanged" if same else "update"
@@ -430,6 +457,8 @@ def _apply_chunk(
                     "post_id": post.id if post else None,
                     "status": r.status,
                     "left_on": today if r.status == PERSON_LEFT else None,
+                    "away_from": r.away_from,
+                    "returned_on": r.returned_on,
                     "created_at": now,
                 }
             )
@@ -449,6 +478,9 @@ def _apply_chunk(
             person.hire_date = r.hire_date
         if "phone" in r.has:
             person.phone = r.phone
+        if "away_from" in r.has or "returned_on" in r.has:
+            set_leave(person, r.away_from if "away_from" in r.has else person.away_from,
+                      r.returned_on if "returned_on" in r.has else person.returned_on)
         if "status" in r.has and person.status != r.status:
             set_status(person, r.status, on=today)
         if "roles" in r.has:

@@ -49,7 +49,10 @@ def create_enterprise(code: str, name: str, *, industry: str | None = None, high
         raise DomainError("password policy must be random or phone6", field="password_policy")
     if db.session.scalar(select(Enterprise.id).where(Enterprise.code == code)):
         raise Conflict(f"enterprise {code} already exists", field="code")
-    ent = Enterprise(code=code, name=name.strip(), industry=industry, high_risk=high_risk,
+    from lms.org.industry import is_high_risk
+
+    # High-risk follows the industry (``high_risk`` only adds an industry the regulations do not name).
+    ent = Enterprise(code=code, name=name.strip(), industry=industry, high_risk=high_risk or is_high_risk(industry),
                      password_policy=password_policy, time_zone=check_time_zone(time_zone))
     db.session.add(ent)
     db.session.flush()
@@ -206,6 +209,27 @@ def set_status(person: Person, status: str, *, on: dt.date | None = None) -> boo
             user.is_enabled = True
     else:
         raise DomainError(f"unknown status {status!r}", field="status")
+    return True
+
+
+def set_leave(person: Person, away_from: dt.date | None, returned_on: dt.date | None) -> bool:
+    """Set the dates a person left the post (离岗) and came back (返岗), with their history; True if changed.
+
+    Still employed (unlike ``set_status``): while away the person is subject to no training requirement; back
+    after more than a year, workshop and team education are due again (lms.training.status).
+    """
+    if returned_on is not None and away_from is None:
+        raise DomainError("a return date needs the leave date before it", field="returned_on")
+    if returned_on is not None and away_from is not None and returned_on < away_from:
+        raise DomainError("the return date is before the leave date", field="returned_on")
+    if (person.away_from, person.returned_on) == (away_from, returned_on):
+        return False
+    if away_from is not None and away_from != person.away_from:
+        db.session.add(PersonEvent(person_id=person.id, kind="leave", on=away_from))
+    if returned_on is not None and returned_on != person.returned_on:
+        db.session.add(PersonEvent(person_id=person.id, kind="back", on=returned_on,
+                                   detail={"away_from": away_from.isoformat() if away_from else None}))
+    person.away_from, person.returned_on = away_from, returned_on
     return True
 
 

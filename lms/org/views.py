@@ -123,6 +123,7 @@ def _apply_person_form(ent: Enterprise, person: Person, form: PersonForm, *, new
         ResponsibilityRole.enterprise_id == ent.id, ResponsibilityRole.id.in_(form.roles.data or [])))]
     services.set_roles(person, chosen)
     services.set_status(person, form.status.data)
+    services.set_leave(person, form.away_from.data, form.returned_on.data)
     user = services.ensure_account(person, ent)
     if current_user.app_role in MANAGERS and form.app_role.data in ("learner", "trainer", "manager", "evaluator"):
         user.app_role = form.app_role.data
@@ -157,6 +158,7 @@ def person_edit(person_id: int):
         form.post.data = p.post.name if p.post else ""
         form.roles.data = [r.id for r in p.roles]
         form.status.data = p.status
+        form.away_from.data, form.returned_on.data = p.away_from, p.returned_on
         form.app_role.data = user.app_role if user else "learner"
     if form.validate_on_submit():
         p.name, p.phone, p.hire_date = form.name.data.strip(), form.phone.data or None, form.hire_date.data
@@ -360,6 +362,24 @@ def regulator_assign(enterprise_id: int):
     return redirect(url_for("org.enterprises"))
 
 
+def _set_industry(ent: Enterprise, industry: str | None) -> None:
+    """Change the industry: high-risk follows it, and the training presets are re-derived (shown to the user)."""
+    from lms.core.signals import industry_changed
+    from lms.org.industry import is_high_risk
+
+    was = bool(ent.high_risk)
+    ent.industry, ent.high_risk = industry, is_high_risk(industry)
+    flash(_("High-risk follows the industry: %(industry)s is %(what)s.", industry=industry or "—",
+            what=_("a high-risk industry") if ent.high_risk else _("not a high-risk industry")), "info")
+    changes = [c for _recv, result in industry_changed.send(ent, was_high_risk=was) for c in (result or [])]
+    if changes:
+        flash(_("Statutory presets re-derived for the industry: %(changes)s",
+                changes="；".join(
+                    f"{c['name']} {format(c['old'].normalize(), 'f')} → {format(c['new'].normalize(), 'f')}"
+                    for c in changes
+                )), "success")
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @roles(MANAGER, ADMIN)
 def settings():
@@ -368,11 +388,12 @@ def settings():
         from flask_wtf.csrf import validate_csrf
 
         validate_csrf(request.form.get("csrf_token"))
-        ent.high_risk = request.form.get("high_risk") == "1"
         ent.share_names_with_regulator = request.form.get("share_names") == "1"
         if request.form.get("password_policy") in ("random", "phone6"):
             ent.password_policy = request.form["password_policy"]
-        ent.industry = (request.form.get("industry") or "").strip()[:100] or None
+        industry = (request.form.get("industry") or "").strip()[:100] or None
+        if industry != ent.industry:
+            _set_industry(ent, industry)
         if request.form.get("time_zone"):
             try:
                 ent.time_zone = services.check_time_zone(request.form["time_zone"])

@@ -20,7 +20,7 @@ from lms.core.db import db
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Enterprise, Person, PersonRole, Post, ResponsibilityRole
 from lms.training.listeners import apply_pending, snapshots_available
-from lms.training.models import COMPLIANT, DUE_SOON, EXPIRED, OVERDUE, CoverageSnapshot, Requirement
+from lms.training.models import COMPLIANT, DUE_SOON, EXPIRED, IN_GRACE, OVERDUE, CoverageSnapshot, Requirement
 from lms.training.status import as_date, normalise, status_query
 
 BY_CHOICES = ("department", "post", "role", "requirement")
@@ -194,6 +194,33 @@ def totals(
     pp = _people(enterprise_id, as_of, person_filter, source)
     row = db.session.execute(select(*_summary_cols(pp))).mappings().one()
     return _finish(dict(row))
+
+
+def figures(
+    enterprise_id: int,
+    as_of: dt.date,
+    person_filter: ColumnElement[bool] | None = None,
+    *,
+    source: Any = None,
+) -> dict[str, Any]:
+    """The headline figures of the dashboard and of the regulator (one function for both).
+
+    People (each person once): ``people``, ``compliant``, ``late``, ``due_soon``, ``share``; requirements (one
+    per person and requirement): ``requirements``, ``late_requirements``, ``due_soon_requirements``,
+    ``in_grace_requirements``. The words are those of ``lms.training.glossary``.
+    """
+    out = totals(enterprise_id, as_of, person_filter, source=source)
+    s = _source(enterprise_id, as_of, person_filter, source)
+    row = db.session.execute(
+        select(
+            func.count().label("requirements"),
+            func.sum(case((s.c.status.in_(LATE), 1), else_=0)).label("late_requirements"),
+            func.sum(case((s.c.status == DUE_SOON, 1), else_=0)).label("due_soon_requirements"),
+            func.sum(case((s.c.status == IN_GRACE, 1), else_=0)).label("in_grace_requirements"),
+        )
+    ).one()
+    out.update({k: int(v or 0) for k, v in row._mapping.items()})
+    return out
 
 
 def coverage(
@@ -426,6 +453,9 @@ def trend(
             if day in closed:
                 _keep(enterprise_id, key, day, t)
         out.append((day.strftime("%y-%m"), share, False))
+    # A month before anybody was subject has no coverage (not 0 %): the chart starts at the first month with data.
+    while out and out[0][1] is None and not out[0][2]:
+        out.pop(0)
     return out
 
 
@@ -581,7 +611,7 @@ def by_enterprise(enterprise_ids: list[int], as_of: dt.date) -> list[dict[str, A
     ents = {e.id: e for e in db.session.scalars(select(Enterprise).where(Enterprise.id.in_(enterprise_ids)))}
     out = []
     for ent_id in sorted(ents, key=lambda i: ents[i].code):
-        row = totals(ent_id, as_of)
+        row = figures(ent_id, as_of)
         row.update(key=ent_id, label=ents[ent_id].name, code=ents[ent_id].code, enterprise=ents[ent_id])
         out.append(row)
     return out
@@ -590,6 +620,7 @@ def by_enterprise(enterprise_ids: list[int], as_of: dt.date) -> list[dict[str, A
 __all__ = [
     "BY_CHOICES",
     "as_date",
+    "figures",
     "by_enterprise",
     "combine",
     "coverage",

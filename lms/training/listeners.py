@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from lms.core.signals import industry_changed
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Person, PersonEvent, PersonRole
 from lms.training.models import CoverageSnapshot, Exemption, Requirement, StatusDirty, StatusState
@@ -65,7 +66,9 @@ def _day(value: Any) -> dt.date | None:
     return None
 
 
-PERSON_STATUS_COLUMNS = ("enterprise_id", "department_id", "post_id", "status", "left_on", "hire_date")
+PERSON_STATUS_COLUMNS = (
+    "enterprise_id", "department_id", "post_id", "status", "left_on", "hire_date", "away_from", "returned_on"
+)
 
 
 def _status_columns_changed(person: Person) -> bool:
@@ -229,3 +232,11 @@ def _apply_before_commit(session: Session) -> None:
     if session.info.get(_KEY):
         session.flush()  # the last changes are flushed after before_commit otherwise: collect them now
     apply_pending(session)
+
+
+@industry_changed.connect
+def _industry_changed(enterprise: Any, was_high_risk: bool = False, **_kw: Any) -> list[dict[str, Any]]:
+    """The enterprise's industry moved it into or out of the high-risk figures: re-derive the presets."""
+    from lms.training.presets import rederive
+
+    return rederive(enterprise, was_high_risk)

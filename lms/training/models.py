@@ -51,7 +51,8 @@ DUE_SOON = "due_soon"
 OVERDUE = "overdue"
 EXPIRED = "expired"
 EXEMPT = "exempt"
-STATUSES = (NOT_STARTED, IN_PROGRESS, COMPLETE, DUE_SOON, OVERDUE, EXPIRED, EXEMPT)
+IN_GRACE = "in_grace"  # the due date has passed, the grace period has not: not compliant, not yet late
+STATUSES = (NOT_STARTED, IN_PROGRESS, COMPLETE, DUE_SOON, IN_GRACE, OVERDUE, EXPIRED, EXEMPT)
 COMPLIANT = (COMPLETE, EXEMPT)
 
 
@@ -87,6 +88,8 @@ class Requirement(TimestampMixin, Base):
     tracked_from: Mapped[dt.date | None] = mapped_column(Date)
     preset_key: Mapped[str | None] = mapped_column(String(64))  # statutory preset this row came from
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # 岗前: only training dated before the person started (plus grace_days, shown as "in grace") counts.
+    pre_job: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Issue a certificate (certificates package) to each person who fulfils it, once per validity period.
     issue_certificate: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 

@@ -16,11 +16,17 @@ from sqlalchemy import select
 from lms.core.db import db, utcnow
 from lms.org.models import MANAGER, Enterprise, User
 from lms.training.coverage import named_list
-from lms.training.models import DUE_SOON, EXPIRED, OVERDUE, Notification
+from lms.training.models import DUE_SOON, EXPIRED, IN_GRACE, OVERDUE, Notification
 
 log = logging.getLogger(__name__)
 
-TITLES = {DUE_SOON: "培训即将到期：{req}", OVERDUE: "培训已逾期：{req}", EXPIRED: "培训/证书已过期：{req}"}
+# The words of lms.training.glossary (即将到期, 宽限期内, 已逾期, 已过期), with the same meanings.
+TITLES = {
+    DUE_SOON: "培训即将到期：{req}",
+    IN_GRACE: "培训已过应完成日期（宽限期内）：{req}",
+    OVERDUE: "培训已逾期：{req}",
+    EXPIRED: "培训/证书已过期：{req}",
+}
 
 
 def send_reminders(as_of: dt.date | None = None, enterprise_ids: list[int] | None = None) -> dict[str, int]:
@@ -38,7 +44,7 @@ def send_reminders(as_of: dt.date | None = None, enterprise_ids: list[int] | Non
 
 
 def _for_enterprise(ent_id: int, as_of: dt.date) -> list[Notification]:
-    rows = named_list(ent_id, as_of, statuses=(DUE_SOON, OVERDUE, EXPIRED))
+    rows = named_list(ent_id, as_of, statuses=(DUE_SOON, IN_GRACE, OVERDUE, EXPIRED))
     users = dict(
         db.session.execute(
             select(User.person_id, User.id).where(
@@ -69,12 +75,16 @@ def _for_enterprise(ent_id: int, as_of: dt.date) -> list[Notification]:
             "link": "/training/mine",
         }
     if rows:
-        late = sum(1 for r in rows if r["status"] in (OVERDUE, EXPIRED))
-        soon = sum(1 for r in rows if r["status"] == DUE_SOON)
+        # People and requirements, each named (the dashboard's and the regulator's figures, same meaning).
+        late_rows = [r for r in rows if r["status"] in (OVERDUE, EXPIRED)]
+        soon_rows = [r for r in rows if r["status"] == DUE_SOON]
+        late_people = len({r["person_id"] for r in late_rows})
+        soon_people = len({r["person_id"] for r in soon_rows})
         for uid in managers:
             wanted[(uid, f"summary:{as_of.isoformat()}")] = {
                 "kind": "summary",
-                "title": f"培训提醒汇总 {as_of.isoformat()}：逾期/过期 {late} 项，即将到期 {soon} 项",
+                "title": f"培训提醒汇总 {as_of.isoformat()}：逾期或过期 {late_people} 人（{len(late_rows)} 项要求），"
+                f"即将到期 {soon_people} 人（{len(soon_rows)} 项要求）",
                 "body": None,
                 "link": "/training/",
             }

@@ -50,6 +50,7 @@ from lms.training.models import (
     DUE_SOON,
     EXEMPT,
     EXPIRED,
+    IN_GRACE,
     IN_PROGRESS,
     KIND_HOURS,
     KIND_THREE_LEVEL,
@@ -68,7 +69,14 @@ from lms.training.models import (
 )
 
 EPOCH = dt.date(1970, 1, 1)
+FAR = dt.datetime(9999, 12, 31)
 LONG_ABSENCE_DAYS = 365  # 离岗一年以上: a return after more than a year repeats workshop and team education
+# 岗前: the pre-job training of a start is the training of the year before it (an earlier start's is its own).
+PRE_JOB_LOOKBACK_DAYS = 365
+# 特种作业操作证 (ledger records of this category): valid 6 years, reviewed every 3 years; a missed review
+# makes it lapse. A review is entered as a record of the same category dated the day of the review.
+SPECIAL_OPERATIONS_CATEGORY = "特种作业操作证"
+SPECIAL_OPERATIONS_REVIEW_MONTHS = 36
 
 
 # ---------------------------------------------------------------- dialect-aware date helpers (display only)
@@ -98,6 +106,14 @@ class greatest2(FunctionElement):  # noqa: N801
     name = "greatest2"
 
 
+class least2(FunctionElement):  # noqa: N801
+    """The earlier of two dates (NULL when either is NULL)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "least2"
+
+
 def _args(element: Any, compiler: Any, **kw: Any) -> list[str]:
     return [compiler.process(c, **kw) for c in element.clauses]
 
@@ -111,7 +127,7 @@ def _add_days_pg(element: Any, compiler: Any, **kw: Any) -> str:
 @compiles(add_days, "sqlite")
 def _add_days_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     d, n = _args(element, compiler, **kw)
-    return f"date({d}, '+' || ({n}) || ' days')"
+    return f"date({d}, ({n}) || ' days')"  # "-365 days" and "5 days" both parse
 
 
 @compiles(add_months)
@@ -136,6 +152,18 @@ def _greatest_pg(element: Any, compiler: Any, **kw: Any) -> str:
 def _greatest_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     a, b = _args(element, compiler, **kw)
     return f"max({a}, {b})"
+
+
+@compiles(least2)
+def _least_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    a, b = _args(element, compiler, **kw)
+    return f"CASE WHEN {a} IS NULL OR {b} IS NULL THEN NULL ELSE LEAST(CAST({a} AS DATE), CAST({b} AS DATE)) END"
+
+
+@compiles(least2, "sqlite")
+def _least_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    a, b = _args(element, compiler, **kw)
+    return f"min(date({a}), date({b}))"
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
@@ -167,17 +195,28 @@ def requirement_params(req: Requirement, as_of: dt.date) -> dict[str, Any]:
     """Return the bounds of ``req`` at ``as_of``, computed in Python (same SQL on every dialect)."""
     months = req.recurrence_months or 12
     initial, grace, reminder = req.initial_days or 0, req.grace_days or 0, req.reminder_days or 0
+    pre_job = bool(req.pre_job) and req.kind == KIND_HOURS
+    if pre_job:
+        initial = 0  # due the day the person starts: no allowance after it
     p: dict[str, Any] = {
-        "win_mode": "all" if req.kind in (REQ_COURSE, REQ_CERTIFICATE) else "since",
+        "win_mode": "all" if req.kind in (REQ_COURSE, REQ_CERTIFICATE) else ("pre_job" if pre_job else "since"),
+        "pre_job": int(pre_job),
+        "initial_days": initial,
+        "pre_job_until_days": grace + 1,  # records up to the end of the last day of grace count
+        "review_months": SPECIAL_OPERATIONS_REVIEW_MONTHS
+        if req.kind == REQ_CERTIFICATE and req.certificate_category == SPECIAL_OPERATIONS_CATEGORY
+        else None,
         "win_start": None,
         "prev_start": None,
         "prev_end": None,
         "grace_start": None,
         "year_end": None,
         "prev_since_limit": None,
+        "prev_year_end": None,
         "in_reminder": 0,
         "in_new_year_grace": 0,
         "overdue_before": as_of - dt.timedelta(days=initial + grace),
+        "due_before": as_of - dt.timedelta(days=initial),  # since before this: the due date has passed
         "due_soon_before": as_of - dt.timedelta(days=initial) + dt.timedelta(days=reminder),
         "cert_grace": as_of - dt.timedelta(days=grace),
     }
@@ -199,6 +238,7 @@ def requirement_params(req: Requirement, as_of: dt.date) -> dict[str, Any]:
             prev_end=_midnight(year_start),
             year_end=dt.date(as_of.year, 12, 31),
             prev_since_limit=dt.date(as_of.year - 1, 1, 1),
+            prev_year_end=dt.date(as_of.year - 1, 12, 31),
             in_reminder=int(as_of >= dt.date(as_of.year, 12, 31) - dt.timedelta(days=reminder)),
             in_new_year_grace=int((as_of - year_start).days <= grace),
         )
@@ -321,6 +361,19 @@ def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement
         hired = hired.where(person_filter)
     hired = hired.subquery("hired")
     hire = func.coalesce(Person.hire_date, hired.c.on, _lit(EPOCH, Date()))
+    # Back on the post after more than a year away (the person's leave dates): workshop and team again.
+    long_leave = case(
+        (
+            and_(
+                Person.returned_on.is_not(None),
+                Person.away_from.is_not(None),
+                Person.returned_on <= as_of,
+                add_days(Person.away_from, LONG_ABSENCE_DAYS) < Person.returned_on,
+            ),
+            Person.returned_on,
+        ),
+        else_=hire,
+    )
     post_col: Any = Person.post_id
     dept_col: Any = Person.department_id
     post_then = dept_then = None
@@ -337,8 +390,11 @@ def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement
             greatest2(hire, func.coalesce(moves.c.last_post, hire)).label("post_since"),
             greatest2(hire, func.coalesce(moves.c.last_dept, hire)).label("dept_since"),
             greatest2(
-                greatest2(hire, func.coalesce(moves.c.last_post, hire)),
-                func.coalesce(long_returns.c.on, hire),
+                greatest2(
+                    greatest2(hire, func.coalesce(moves.c.last_post, hire)),
+                    func.coalesce(long_returns.c.on, hire),
+                ),
+                long_leave,
             ).label("three_since"),
         )
         .select_from(Person)
@@ -355,6 +411,12 @@ def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement
             Person.enterprise_id == enterprise_id,
             or_(Person.status == PERSON_ACTIVE, Person.left_on > as_of),
             hire <= as_of,
+            # Away from the post (离岗) on that day: not subject until the return.
+            ~and_(
+                Person.away_from.is_not(None),
+                Person.away_from <= as_of,
+                or_(Person.returned_on.is_(None), Person.returned_on > as_of),
+            ),
         )
     )
     if person_filter is not None:
@@ -410,10 +472,18 @@ def _branch(req: Requirement, as_of: dt.date, ppl: Any, roles_then: Any = None) 
     else:
         low = since_ts
     # The start of the current window as one column, so that "in window" is one comparison per record.
+    win_hi: Any = _lit(FAR, DateTime())
     if p["win_mode"] == "fixed":
         win_lo: Any = _lit(p["win_start"], DateTime())
     elif p["win_mode"] == "since":
         win_lo = since_ts
+    elif p["win_mode"] == "pre_job":
+        # Only training before the start (and within the grace days, if any) counts as pre-job training.
+        win_lo = add_days(since, -PRE_JOB_LOOKBACK_DAYS)
+        win_hi = add_days(since, p["pre_job_until_days"])
+        if not db.is_sqlite:
+            win_lo, win_hi = cast(win_lo, DateTime()), cast(win_hi, DateTime())
+        low = win_lo
     else:
         win_lo = _lit(_midnight(EPOCH), DateTime())
     return q.add_columns(
@@ -421,10 +491,11 @@ def _branch(req: Requirement, as_of: dt.date, ppl: Any, roles_then: Any = None) 
         since.label("since"),
         low.label("low"),
         win_lo.label("win_lo"),
+        win_hi.label("win_hi"),
         _lit(req.kind, String()).label("kind"),
         _lit(req.recurrence, String()).label("recurrence"),
         _lit(req.recurrence_months or 12, Integer()).label("months"),
-        _lit(req.initial_days or 0, Integer()).label("initial_days"),
+        _lit(p["initial_days"], Integer()).label("initial_days"),
         _lit(req.hours_required or 0, Numeric(7, 2)).label("hours_required"),
         _lit(req.course_id, Integer()).label("course_id"),
         _lit("|" + req.categories.strip("|") + "|" if req.category_list else None, String()).label("cats"),
@@ -438,6 +509,10 @@ def _branch(req: Requirement, as_of: dt.date, ppl: Any, roles_then: Any = None) 
         _lit(p["grace_start"], DateTime()).label("grace_start"),
         _lit(p["year_end"], Date()).label("year_end"),
         _lit(p["prev_since_limit"], Date()).label("prev_since_limit"),
+        _lit(p["prev_year_end"], Date()).label("prev_year_end"),
+        _lit(p["pre_job"], Integer()).label("pre_job"),
+        _lit(p["review_months"], Integer()).label("review_months"),
+        _lit(p["due_before"], Date()).label("due_before"),
         _lit(p["in_reminder"], Integer()).label("in_reminder"),
         _lit(p["in_new_year_grace"], Integer()).label("in_new_year_grace"),
         _lit(p["overdue_before"], Date()).label("overdue_before"),
@@ -527,7 +602,9 @@ def status_query(
     a = app_q.cte("applicable")
     r = TrainingRecord.__table__.alias("rec")
     as_of_end = _midnight(as_of + dt.timedelta(days=1))
-    in_window = r.c.completed_at >= a.c.win_lo  # win_mode all: the epoch; since: since; fixed: win_start
+    # win_mode all: the epoch; since: since; fixed: win_start; pre_job: the year before the start, until the
+    # start (and its grace days)
+    in_window = and_(r.c.completed_at >= a.c.win_lo, r.c.completed_at < a.c.win_hi)
     in_prev = and_(r.c.completed_at >= a.c.prev_start, r.c.completed_at < a.c.prev_end)
     after_since = r.c.completed_at >= a.c.since
     zero = literal(0, Numeric(7, 2))
@@ -548,6 +625,25 @@ def status_query(
         "lv2": lv2,
     }
     live = and_(r.c.person_id == a.c.person_id, r.c.voided_at.is_(None), r.c.completed_at < as_of_end)
+    # Hours tied to a certificate category (特种作业 review training): only training whose category is named in
+    # the title of one of the person's live certificates of that category (e.g. 低压电工作业) counts.
+    held = TrainingRecord.__table__.alias("held")
+    own_category = or_(
+        a.c.cert_category.is_(None),
+        and_(
+            r.c.category.is_not(None),
+            r.c.category != "",
+            select(held.c.id)
+            .where(
+                held.c.person_id == r.c.person_id,
+                held.c.kind == KIND_CERTIFICATE,
+                held.c.category == a.c.cert_category,
+                held.c.voided_at.is_(None),
+                held.c.topic.like(literal("%") + r.c.category + literal("%")),
+            )
+            .exists(),
+        ),
+    )
     # One aggregate per kind of requirement, each joining only the records that kind can match and computing
     # only the figures that kind reads (the others are NULL): the same rows as one join over ``matches``,
     # without evaluating every kind's predicates and COUNT(DISTINCT) on every (record, requirement) pair.
@@ -556,8 +652,9 @@ def status_query(
             and_(
                 r.c.completed_at >= a.c.low,
                 or_(a.c.cats.is_(None), a.c.cats.like(literal("%|") + r.c.category + literal("|%"))),
+                own_category,
             ),
-            ("hours_win", "hours_prev", "hours_grace", "last_win", "first_win"),
+            ("hours_win", "hours_prev", "hours_grace", "last_win", "first_win", "last_prev"),
         ),
         REQ_COURSE: (
             and_(
@@ -612,13 +709,18 @@ def status_query(
         .cte("exempt")
     )
     hours_win = func.coalesce(g.c.hours_win, zero)
+    # A special-operations certificate lapses 3 years after its issue or last review (capped by its end).
+    cert_until = case(
+        (a.c.review_months.is_(None), g.c.cert_until),
+        else_=least2(g.c.cert_until, add_months(g.c.last_win, a.c.review_months)),
+    )
     is_hours, is_course = a.c.kind == KIND_HOURS, a.c.kind == REQ_COURSE
     is_cert, is_three = a.c.kind == REQ_CERTIFICATE, a.c.kind == KIND_THREE_LEVEL
     rolling, yearly = a.c.recurrence == RECUR_ROLLING, a.c.recurrence == RECUR_CALENDAR_YEAR
     met = or_(
         and_(is_course, g.c.last_win.isnot(None)),
         and_(is_hours, hours_win >= a.c.hours_required),
-        and_(is_cert, g.c.cert_until >= as_of),
+        and_(is_cert, cert_until >= as_of),
         and_(
             is_three, or_(and_(a.c.full_levels == 1, g.c.lv3 >= 3), and_(a.c.full_levels == 0, g.c.lv2 >= 2))
         ),
@@ -629,27 +731,31 @@ def status_query(
     )
     lapsed_course = and_(is_course, rolling, g.c.last_any.isnot(None))
     lapsed_hours = and_(is_hours, rolling, met_prev)
-    lapsed_cert = and_(is_cert, g.c.cert_until.isnot(None))
+    lapsed_cert = and_(is_cert, cert_until.isnot(None))
     recent = or_(
         and_(is_course, g.c.last_any >= a.c.grace_start),
         and_(is_hours, func.coalesce(g.c.hours_grace, zero) >= a.c.hours_required),
-        and_(is_cert, g.c.cert_until >= a.c.cert_grace),
+        and_(is_cert, cert_until >= a.c.cert_grace),
     )
     prev_missed = and_(yearly, a.c.since <= a.c.prev_since_limit, ~met_prev)
     progress = or_(and_(is_hours, hours_win > 0), and_(is_three, func.coalesce(g.c.lv3, 0) > 0))
+    # One meaning per word (lms.training.glossary): due soon = not met, the due date is today or within the
+    # reminder days; in grace = not met, the due date has passed but not its grace days; overdue = past the
+    # grace days; expired = met once, validity over (and past its grace days).
     status = case(
         (ex.c.person_id.isnot(None), EXEMPT),
         (met, COMPLETE),
-        (or_(lapsed_course, lapsed_hours, lapsed_cert), case((recent, DUE_SOON), else_=EXPIRED)),
-        (prev_missed, case((a.c.in_new_year_grace == 1, DUE_SOON), else_=OVERDUE)),
+        (or_(lapsed_course, lapsed_hours, lapsed_cert), case((recent, IN_GRACE), else_=EXPIRED)),
+        (prev_missed, case((a.c.in_new_year_grace == 1, IN_GRACE), else_=OVERDUE)),
         (and_(yearly, a.c.in_reminder == 1), DUE_SOON),
         (and_(~yearly, a.c.since < a.c.overdue_before), OVERDUE),
+        (and_(~yearly, a.c.since < a.c.due_before), IN_GRACE),
         (and_(~yearly, a.c.since <= a.c.due_soon_before), DUE_SOON),
         (progress, IN_PROGRESS),
         else_=NOT_STARTED,
     )
     valid_until = case(
-        (is_cert, g.c.cert_until),
+        (is_cert, cert_until),
         (and_(yearly, met), a.c.year_end),
         (and_(is_course, rolling, g.c.last_win.isnot(None)), add_months(g.c.last_win, a.c.months)),
         (and_(is_hours, rolling, met), add_months(g.c.first_win, a.c.months)),
@@ -658,8 +764,9 @@ def status_query(
     due_on = case(
         (met, case((or_(is_cert, rolling, yearly), valid_until), else_=null())),
         (lapsed_course, add_months(g.c.last_any, a.c.months)),
-        (lapsed_cert, g.c.cert_until),
-        (prev_missed, a.c.prev_since_limit),
+        (lapsed_hours, add_months(g.c.last_prev, a.c.months)),
+        (lapsed_cert, cert_until),
+        (prev_missed, a.c.prev_year_end),
         (yearly, a.c.year_end),
         else_=add_days(a.c.since, a.c.initial_days),
     )

@@ -40,11 +40,20 @@ from lms.org.models import (
     Post,
     ResponsibilityRole,
 )
-from lms.training import bp, cache, coverage, presets, services
+from lms.training import bp, cache, coverage, glossary, presets, services
 from lms.training.archive import MIMETYPES as ARCHIVE_MIMETYPES
 from lms.training.archive import archive_file, archive_records
 from lms.training.forms import ExemptionForm, RequirementForm
-from lms.training.models import DUE_SOON, EXPIRED, OVERDUE, STATUSES, Exemption, Notification, Requirement
+from lms.training.models import (
+    DUE_SOON,
+    EXPIRED,
+    IN_GRACE,
+    OVERDUE,
+    STATUSES,
+    Exemption,
+    Notification,
+    Requirement,
+)
 
 LEARNERS = (LEARNER, EVALUATOR, TRAINER, MANAGER)
 DASHBOARD = (MANAGER, TRAINER, ADMIN)
@@ -68,15 +77,8 @@ home_for(MANAGER, "training.dashboard", 100)
 home_for(TRAINER, "training.dashboard", 100)
 home_for(REGULATOR, "training.regulator", 100)
 
-STATUS_LABELS = {
-    "not_started": _l("Not started"),
-    "in_progress": _l("In progress"),
-    "complete": _l("Complete"),
-    "due_soon": _l("Due soon"),
-    "overdue": _l("Overdue"),
-    "expired": _l("Expired"),
-    "exempt": _l("Exempt"),
-}
+# One word per status, defined once (lms.training.glossary, shown on the glossary page).
+STATUS_LABELS = glossary.STATUS_LABELS
 BY_LABELS = {
     "department": _l("Department"),
     "post": _l("Post"),
@@ -88,7 +90,8 @@ LIST_FILTERS = {
     "overdue": (OVERDUE,),
     "expired": (EXPIRED,),
     "due_soon": (DUE_SOON,),
-    "noncompliant": ("not_started", "in_progress", DUE_SOON, OVERDUE, EXPIRED),
+    "in_grace": (IN_GRACE,),
+    "noncompliant": (*glossary.OPEN, OVERDUE, EXPIRED),
     **{s: (s,) for s in STATUSES},
 }
 
@@ -149,7 +152,7 @@ def _coverage_table(rows: list[dict[str, Any]], by: str) -> tuple[list[Any], lis
         BY_LABELS[by],
         _("People"),
         _("Compliant"),
-        _("Coverage"),
+        _("Coverage (%)"),
         _("Overdue or expired"),
         _("Due soon"),
     ]
@@ -246,6 +249,7 @@ def mine():
     order = {
         OVERDUE: 0,
         EXPIRED: 1,
+        IN_GRACE: 2,
         DUE_SOON: 2,
         "in_progress": 3,
         "not_started": 4,
@@ -302,8 +306,8 @@ def dashboard():
     # Today: the kept rows; another day: computed once into a temporary table. Every figure reads that.
     with coverage.status_table(ent.id, as_of, pf) as s:
         data = {by: coverage.coverage(ent.id, by, as_of, pf, source=s) for by in coverage.BY_CHOICES}
-        total = coverage.totals(ent.id, as_of, pf, source=s)
-        late_n = coverage.named_list(ent.id, as_of, pf, statuses=(OVERDUE, EXPIRED), count=True, source=s)
+        total = coverage.figures(ent.id, as_of, pf, source=s)
+        late_n = total["late_requirements"]
         expiring_n = coverage.named_list(ent.id, as_of, pf, expiring_within=30, count=True, source=s)
         late = coverage.named_list(ent.id, as_of, pf, statuses=(OVERDUE, EXPIRED), limit=15, source=s)
         expiring = coverage.named_list(ent.id, as_of, pf, expiring_within=30, limit=15, source=s)
@@ -339,6 +343,14 @@ def dashboard():
         n_req=n_req,
         status_labels=STATUS_LABELS,
         by_labels=BY_LABELS,
+    )
+
+
+@bp.route("/glossary")
+@roles(*DASHBOARD, *REGULATORS, *LEARNERS)
+def glossary_page():
+    return render_template(
+        "training/glossary.html", statuses=glossary.STATUS_WORDS, figures=glossary.FIGURE_WORDS
     )
 
 
@@ -417,7 +429,7 @@ def named_list():
         args=args,
         show=show,
         status_labels=STATUS_LABELS,
-        filters=["late", "due_soon", "noncompliant", "expiring", "complete", "exempt"],
+        filters=["late", "due_soon", "in_grace", "noncompliant", "expiring", "complete", "exempt"],
         person_link=True,
         endpoint="training.named_list",
     )
@@ -461,7 +473,7 @@ def _requirement_form(ent_id: int, req: Requirement | None = None) -> Requiremen
     ]
     form.course_id.choices = none + [(c.id, c.title) for c in _course_choices(ent_id)]
     if req is not None and req.course_id and req.course_id not in dict(form.course_id.choices):
-        form.course_id.choices.append((req.course_id, f"#{req.course_id}"))
+        form.course_id.choices.append((req.course_id, _("A course that no longer exists")))
     if req is not None and request.method == "GET":
         form.categories.data = ", ".join(req.category_list)
     return form
@@ -494,7 +506,9 @@ def requirements():
         posts=posts,
         depts=depts,
         presets=presets.PRESETS,
-        statutory_keys={p.key for p in presets.PRESETS},
+        statutory={r.id: presets.statutory_check(r, ent) for r in rows},
+        courses=_courses(ent.id, {r.course_id for r in rows if r.course_id}),
+        settings_ep=_endpoint("org.settings"),
     )
 
 
@@ -723,8 +737,9 @@ def regulator():
             _("Enterprise"),
             _("People"),
             _("Compliant"),
-            _("Coverage"),
-            _("Overdue or expired"),
+            _("Coverage (%)"),
+            _("People overdue or expired"),
+            _("Requirements overdue or expired"),
             _("Below threshold"),
         ]
         body = [
@@ -735,6 +750,7 @@ def regulator():
                 r["compliant"],
                 round((r["share"] or 0) * 100, 1),
                 r["late"],
+                r["late_requirements"],
                 _("Yes") if r["share"] is not None and r["share"] < threshold else "",
             ]
             for r in rows
@@ -751,7 +767,7 @@ def regulator_enterprise(enterprise_id: int):
     cache.prepare(as_of, ent.id)
     by_role = coverage.coverage(ent.id, "role", as_of)
     by_req = coverage.coverage(ent.id, "requirement", as_of)
-    total = coverage.totals(ent.id, as_of)
+    total = coverage.figures(ent.id, as_of)
     fmt = request.args.get("format")
     if fmt:
         headers, body = _coverage_table(by_role, "role")

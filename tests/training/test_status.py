@@ -23,7 +23,7 @@ def test_once_hours_not_started_in_progress_due_soon_overdue_complete(enterprise
     assert status_of(enterprise, p, req, D(2026, 1, 10))["status"] == "not_started"
     row = status_of(enterprise, p, req, D(2026, 1, 21))
     assert row["status"] == "due_soon" and row["due_on"] == D(2026, 1, 31)
-    assert status_of(enterprise, p, req, D(2026, 2, 5))["status"] == "due_soon"  # in grace
+    assert status_of(enterprise, p, req, D(2026, 2, 5))["status"] == "in_grace"  # past due, within grace
     assert status_of(enterprise, p, req, D(2026, 2, 6))["status"] == "overdue"
     rec(p, D(2026, 1, 3), 8)  # offline
     rec(p, D(2026, 1, 4), 6, kind="course", course_id=99)  # online counts the same
@@ -84,7 +84,7 @@ def test_course_rolling_complete_expired_with_grace(enterprise, make_person):
     row = status_of(enterprise, p, req, D(2026, 3, 10))
     assert row["status"] == "complete" and row["valid_until"] == D(2026, 3, 10)
     row = status_of(enterprise, p, req, D(2026, 3, 15))
-    assert row["status"] == "due_soon" and row["due_on"] == D(2026, 3, 10)  # lapsed, in grace
+    assert row["status"] == "in_grace" and row["due_on"] == D(2026, 3, 10)  # lapsed, in grace
     assert status_of(enterprise, p, req, D(2026, 3, 21))["status"] == "expired"
     rec(p, D(2026, 4, 1), 2, kind="exam", exam_id=1, course_id=7, passed=True)  # a passed exam renews
     assert status_of(enterprise, p, req, D(2026, 4, 2))["status"] == "complete"
@@ -107,9 +107,9 @@ def test_calendar_year_window_and_previous_year_overdue(enterprise, make_person)
     assert status_of(enterprise, p, req, D(2026, 3, 1))["status"] == "not_started"
     assert status_of(enterprise, p, req, D(2026, 11, 15))["status"] == "due_soon"  # 60 days before year end
     # 2026 missed: in 2027 overdue after the 31 grace days.
-    assert status_of(enterprise, p, req, D(2027, 1, 20))["status"] == "due_soon"
+    assert status_of(enterprise, p, req, D(2027, 1, 20))["status"] == "in_grace"
     row = status_of(enterprise, p, req, D(2027, 2, 5))
-    assert row["status"] == "overdue" and row["due_on"] == D(2026, 1, 1)
+    assert row["status"] == "overdue" and row["due_on"] == D(2026, 12, 31)  # the missed year's end
     rec(p, D(2027, 2, 10), 8)
     assert status_of(enterprise, p, req, D(2027, 2, 11))["status"] == "complete"
 
@@ -150,6 +150,8 @@ def test_certificate_expiry(enterprise, make_person):
         valid_until=D(2026, 5, 1),
         certificate_no="T123",
     )
+    rec(p, D(2023, 5, 10), 0, kind="certificate", category="特种作业操作证", topic="低压电工作业 复审",
+        valid_until=D(2026, 5, 1))  # reviewed within 3 years, else it lapses
     row = status_of(enterprise, p, req, D(2026, 1, 1))
     assert row["status"] == "complete" and row["valid_until"] == D(2026, 5, 1)
     assert status_of(enterprise, p, req, D(2026, 5, 2))["status"] == "expired"
