@@ -20,6 +20,8 @@ BANKS = [
     ("安全生产综合题库", "confined-space-bank.xlsx"),
     ("用电安全题库", "electrical.gift.txt"),
     ("个体防护题库", "ppe.aiken.txt"),
+    # Exported from Moodle: partial credit, matching, numerical, missing word, per-answer feedback.
+    ("消防与应急题库（Moodle 导入）", "fire-emergency.moodle.gift.txt"),
 ]
 EXAM_TITLE = "有限空间作业安全考试"
 PRACTICE_TITLE = "安全知识每日一练"
