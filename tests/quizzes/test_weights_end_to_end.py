@@ -175,3 +175,46 @@ def test_cli_dry_run_json_lists_each_question(app, enterprise, tmp_path):
     assert first["key_text"] == "A (B 50%)"
     w5 = data["questions"][4]
     assert w5["feedback"] == {"answers": [["", "", "不对"]]} and w5["weights"] == [[1.0, 0.5, 0.0]]
+
+
+def test_mistake_book_shows_matching_and_numerical(app, enterprise, make_person, client):
+    from tests.conftest import login
+
+    bank = _import(enterprise)
+    bank.practice = True  # practice shows keys at once: a practice bank's mistakes are released
+    exam = services.create_exam(enterprise.id, title="练习", mode="practice")
+    services.add_rule(exam, bank_id=bank.id, count=5)
+    services.publish_exam(exam)
+    person = make_person(enterprise)
+    a = services.start_attempt(exam, person, now=T0)
+    q = _by_name(a)
+    services.save_answer(a, q["W3"].id, ["泡沫", "二氧化碳"], 1, now=T0)
+    services.save_answer(a, q["W4"].id, "1990", 2, now=T0)
+    services.submit_attempt(a, now=T0)
+    db.session.commit()
+    login(client, person.user)
+    page = client.get("/quizzes/mistakes").get_data(as_text=True)
+    assert "把火灾类别与灭火器配对。" in page and "<option value=\"泡沫\"" in page
+    assert "《安全生产法》首次施行于哪一年？" in page and 'inputmode="decimal"' in page
+    res = client.post(f"/quizzes/mistakes/{q['W4'].question_id}/check", json={"answer": "2002"})
+    assert res.status_code == 200 and res.get_json()["correct"] is True
+    res = client.post(f"/quizzes/mistakes/{q['W3'].question_id}/check", json={"answer": ["二氧化碳", "泡沫"]})
+    assert res.get_json()["correct"] is True
+
+
+def test_html_question_is_rendered_sanitised(app, enterprise, make_person, client):
+    from tests.conftest import login
+
+    bank = services.create_bank(enterprise.id, "格式题库")
+    text = "::H::[html]<p>注意<b>粗体</b><img src=x onerror=alert(1)></p>{=<i>对</i> ~错}\n\n::M::[markdown]**加粗** 题{T}\n"
+    assert services.import_questions(bank, text.encode(), "f.gift", dry_run=False).committed
+    exam = services.create_exam(enterprise.id, title="格式考试", shuffle_options=False)
+    services.add_rule(exam, bank_id=bank.id, count=2)
+    services.publish_exam(exam)
+    person = make_person(enterprise)
+    a = services.start_attempt(exam, person)
+    db.session.commit()
+    login(client, person.user)
+    page = client.get(f"/quizzes/attempts/{a.id}").get_data(as_text=True)
+    assert "<b>粗体</b>" in page and "<i>对</i>" in page and "<strong>加粗</strong>" in page
+    assert "onerror" not in page and "**" not in page and "&lt;b&gt;" not in page
