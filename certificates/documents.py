@@ -10,8 +10,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, has_request_context, url_for
-
 from certificates.models import Certificate, CertificateTemplate
 from certificates.render import CertificateData, CertificateRenderer, CertificateTemplateData
 from certificates.services import get_template, validity_end
@@ -25,25 +23,16 @@ PDF_PURPOSE = "certificate-pdf"
 
 def _path_for(endpoint: str, **values: Any) -> str:
     """Return the path of ``endpoint`` with or without a request (jobs and the CLI have none)."""
-    if has_request_context():
-        return url_for(endpoint, **values)
-    adapter = current_app.url_map.bind(
-        current_app.config.get("SERVER_NAME") or "localhost",
-        script_name=current_app.config.get("APPLICATION_ROOT") or "/",
-    )
-    return adapter.build(endpoint, values)
+    from lms.core.urls import path_for
+
+    return path_for(endpoint, **values)
 
 
 def external_url(endpoint: str, **values: Any) -> str:
-    """Return an absolute URL: PUBLIC_URL when configured, else the request's host (or SERVER_NAME)."""
-    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
-    if base:
-        return base + _path_for(endpoint, **values)
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    server = current_app.config.get("SERVER_NAME") or "localhost:5000"
-    scheme = current_app.config.get("PREFERRED_URL_SCHEME") or "http"
-    return f"{scheme}://{server}{_path_for(endpoint, **values)}"
+    """Return an absolute URL: LMS_PUBLIC_URL, else a trusted request's host, never an untrusted Host header."""
+    from lms.core.urls import external_url as _external_url
+
+    return _external_url(endpoint, **values)
 
 
 def verify_url(cert: Certificate) -> str:

@@ -124,10 +124,23 @@ def index():
     )
 
 
+def _viewable(cert_id: int) -> Certificate:
+    """Load a certificate whose page the current user may open: their own (whatever its status), or staff of its
+    enterprise; 404 otherwise (never say it exists)."""
+    cert = db.session.get(Certificate, cert_id)
+    if cert is None:
+        abort(404)
+    if current_user.person_id is not None and cert.person_id == current_user.person_id:
+        return cert
+    if current_user.app_role in STAFF and cert.enterprise_id == acting_enterprise_id():
+        return cert
+    abort(404)
+
+
 @bp.route("/<int:cert_id>")
-@roles(*STAFF)
+@signed_in
 def detail(cert_id: int):
-    cert = get_scoped(Certificate, cert_id)
+    cert = _viewable(cert_id)
     revoked_by = db.session.get(User, cert.revoked_by_id) if cert.revoked_by_id else None
     previous = db.session.get(Certificate, cert.reissued_from_id) if cert.reissued_from_id else None
     return render_template(

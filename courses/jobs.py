@@ -17,7 +17,7 @@ from flask import current_app
 
 from lms.core.db import db, utcnow
 from lms.core.jobs import JobContext
-from lms.core.storage import media_root, new_key, path_of
+from lms.core.storage import media_root, new_key, path_of, scrub_paths
 
 from .media import MediaError, ffmpeg_binary, transcode
 from .models import FAILED, PROCESSING, READY, Lesson, VideoAsset
@@ -107,7 +107,8 @@ def transcode_video(ctx: JobContext, asset_id: int) -> dict[str, Any]:
 
 
 def _fail(asset: VideoAsset, message: str, detail: str) -> None:
-    asset.status, asset.error, asset.error_detail = FAILED, message[:500], (detail or "")[-4000:]
+    # the detail is shown to trainers: no absolute server path in it (storage keys, working directories)
+    asset.status, asset.error, asset.error_detail = FAILED, message[:500], scrub_paths(detail)[-4000:]
     db.session.flush()
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.db import Base, TimestampMixin, utcnow
-from lms.core.storage import StoredFile
+from lms.core.storage import StoredFile, register_key_source
 from lms.org.models import Person
 
 DRAFT, PUBLISHED, ARCHIVED = "draft", "published", "archived"
@@ -247,3 +247,18 @@ class PlaybackSession(Base):
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     credited_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     slack_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+def _video_keys() -> Any:
+    """Storage keys the video assets refer to outside ``stored_file`` (renditions, posters): kept by the sweep."""
+    from sqlalchemy import select
+
+    from lms.core.db import db
+
+    for renditions, poster in db.session.execute(select(VideoAsset.renditions, VideoAsset.poster_key)):
+        yield from (r.get("key") for r in renditions or [])
+        if poster:
+            yield poster
+
+
+register_key_source(_video_keys)

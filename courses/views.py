@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.app import optional_import
+from lms.core import storage
 from lms.core.db import db
 from lms.core.errors import DomainError
 from lms.core.exports import xlsx_bytes
@@ -729,6 +730,29 @@ def video_upload(lesson_id: int):
     return redirect(target)
 
 
+def _video_head(head: bytes, filename: str) -> None:
+    """Refuse a video upload by its first bytes, before the rest of the file is received."""
+    from . import media
+
+    if not media.looks_like_media(head):
+        raise DomainError(
+            _("%(name)s is not a video file. Upload a video such as an MP4; nothing was saved.", name=filename)
+        )
+
+
+storage.expect_head("courses.video_upload", _video_head)
+
+
+def _document_head(head: bytes, filename: str) -> None:
+    """Refuse a lesson's document by its first bytes, before the rest of the file is received."""
+    if not head.startswith(b"%PDF-"):
+        raise DomainError(_("%(name)s is not a PDF file.", name=filename), field="document")
+
+
+storage.expect_head("courses.lesson_new", _document_head)
+storage.expect_head("courses.lesson_edit", _document_head)
+
+
 @bp.route("/videos/<int:asset_id>/retry", methods=["POST"])
 @roles(*STAFF)
 def video_retry(asset_id: int):
@@ -833,14 +857,10 @@ def course_progress_xlsx(course_id: int):
             + [_cell(lp, f) for _lesson, lp, f in r["cells"]]
         )
     body = xlsx_bytes(headers, data, sheet_title=course.title[:31])
-    from urllib.parse import quote
-
     resp = current_app.response_class(
         body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    resp.headers["Content-Disposition"] = (
-        f"attachment; filename*=UTF-8''{quote(course.title + '-progress.xlsx')}"
-    )
+    resp.headers["Content-Disposition"] = storage.content_disposition(course.title + "-progress.xlsx")
     return resp
 
 

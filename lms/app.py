@@ -87,6 +87,9 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
 
     install_package_domain(app)
     csrf.init_app(app)
+    from lms.core import storage
+
+    storage.init_app(app)  # upload routes may check a file's first bytes before taking the rest
     _init_login(app)
     _register_blueprints(app)
     for name in LISTENER_MODULES:

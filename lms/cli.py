@@ -14,7 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from lms.core.db import db
 
 ROOT = Path(__file__).resolve().parents[1]
-FEATURE_CLI = ["courses.cli", "quizzes.cli", "lms.offline.cli", "lms.training.cli", "certificates.cli", "lms.culture.cli"]
+FEATURE_CLI = ["lms.core.storage", "courses.cli", "quizzes.cli", "lms.offline.cli", "lms.training.cli", "certificates.cli", "lms.culture.cli"]
 
 
 def _create_app() -> Flask:

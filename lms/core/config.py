@@ -53,7 +53,7 @@ SETTINGS_DOC = {
     "LMS_SMTP_URL": "smtp://user:pass@host:port for reminder e-mail. Default: none (in-app only)",
     "LMS_MAIL_FROM": "Sender address of reminder e-mail",
     "LMS_PUBLIC_URL": "Public base URL of every absolute link (certificates' QR codes, e-mail). Default: the request's host "
-    "when it is one of LMS_TRUSTED_HOSTS, else http://localhost",
+    "when it is one of LMS_TRUSTED_HOSTS, else http://localhost:5000",
     "LMS_TRUSTED_HOSTS": "Comma-separated host names the app answers to (others get 400; '.example.cn' matches "
     "subdomains). Default: any host, but then no absolute link is built from the request's Host header. "
     "scripts/run sets 127.0.0.1,localhost",

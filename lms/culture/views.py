@@ -664,10 +664,10 @@ def report_xlsx(campaign_id: int):
 
 
 def _download(data: bytes, mimetype: str, filename: str) -> Response:
-    from urllib.parse import quote
+    from lms.core.storage import content_disposition
 
     resp = Response(data, mimetype=mimetype)
-    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    resp.headers["Content-Disposition"] = content_disposition(filename)  # a campaign name may hold "/"
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
 

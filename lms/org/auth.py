@@ -5,10 +5,22 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.exceptions import SecurityError
 
 from lms.core.db import db
 from lms.core.errors import DomainError
@@ -18,6 +30,13 @@ from lms.org import services, signin
 from lms.org.forms import ChangePasswordForm, LoginForm
 
 bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+@bp.app_errorhandler(SecurityError)
+def _untrusted_host(exc: SecurityError):  # noqa: ANN202
+    """A Host outside LMS_TRUSTED_HOSTS: a plain 400 (no page: links could not be built for that host anyway)."""
+    text = _("This server does not answer to this host name. Use the address your administrator gave you.")
+    return Response(text + "\n", status=400, mimetype="text/plain")
 
 
 def _safe_next(target: str | None) -> str | None:

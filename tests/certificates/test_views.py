@@ -109,11 +109,13 @@ def test_learner_sees_only_own_certificates(client, cert, enterprise, make_perso
     html = client.get("/certificates/mine").get_data(as_text=True)
     assert cert.number not in html
     assert client.get("/certificates/").status_code == 403
-    assert client.get(f"/certificates/{cert.id}").status_code == 403
+    # Another learner's certificate page: 404 (never say it exists); learners may open their own (issue 16).
+    assert client.get(f"/certificates/{cert.id}").status_code == 404
     client.post("/logout")
     login(client, cert.holder.user)
     html = client.get("/certificates/mine").get_data(as_text=True)
     assert cert.number in html
+    assert client.get(f"/certificates/{cert.id}").status_code == 200
 
 
 def test_staff_of_another_enterprise_gets_404(client, cert, make_enterprise, make_person):

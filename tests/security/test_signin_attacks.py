@@ -228,7 +228,12 @@ def test_forged_or_foreign_device_cookie_passes_nothing(app, enterprise, make_pe
     own.post("/logout")
     assert _sign_in(own, victim.user.username).status_code == 429  # known for someone else: no pass
     forged = _client(app, "172.16.0.1")
-    forged.set_cookie("lms_device", '{"d": "abc", "u": [%d]}' % victim.user.id, domain="lms.test")
+    forged.set_cookie("lms_device", f'{{"d": "abc", "u": [{victim.user.id}]}}', domain="lms.test")
+    assert _sign_in(forged, victim.user.username).status_code == 429
+    from itsdangerous import URLSafeSerializer
+
+    other_key = URLSafeSerializer("not-the-secret", salt="lms.known-device").dumps({"d": "abc", "u": [victim.user.id]})
+    forged.set_cookie("lms_device", other_key, domain="lms.test")
     assert _sign_in(forged, victim.user.username).status_code == 429
 
 
