@@ -227,19 +227,12 @@ def _title_of(obj: Any, fallback: str) -> str:
     return fallback
 
 
-def _local_date(value: dt.datetime | None) -> dt.date:
-    """Return the local (configured time zone) date of a naive-UTC datetime; today for None."""
-    if value is None:
-        value = utcnow()
-    try:
-        from zoneinfo import ZoneInfo
+def _local_date(value: dt.datetime | None, where: Any = None) -> dt.date:
+    """Return the local date of a naive-UTC datetime (today for None) in ``where``'s zone (an enterprise, a
+    person; default: the current zone, see lms.core.timeutil)."""
+    from lms.core.timeutil import local_date
 
-        from flask import current_app
-
-        zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
-        return value.replace(tzinfo=dt.UTC).astimezone(zone).date()
-    except Exception:  # no app or an unknown zone: the UTC date is close enough
-        return value.date()
+    return local_date(value if value is not None else utcnow(), where)  # type: ignore[return-value]
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -310,7 +303,7 @@ def issue(
                 enterprise_name=enterprise.name,
                 hours=_decimal(hours) or Decimal("0"),
                 score=_decimal(score),
-                issued_on=issued_on or _local_date(None),
+                issued_on=issued_on or _local_date(None, person),
                 valid_until=valid_until,
                 status=VALID,
                 issued_by_id=actor.id if actor else None,
@@ -343,7 +336,7 @@ def issue_for_course(
     person: Person, course: Any, record: TrainingRecord | None = None, *, actor: User | None = None
 ) -> IssueResult:
     """Issue the certificate of a completed course (the caller has checked the course issues one)."""
-    issued_on = _local_date(record.completed_at) if record is not None else _local_date(None)
+    issued_on = _local_date(record.completed_at if record is not None else None, person)
     return issue(
         person,
         kind=KIND_COURSE,
@@ -368,7 +361,7 @@ def issue_for_exam(
     actor: User | None = None,
 ) -> IssueResult:
     """Issue the certificate of a passed exam (the caller has checked the exam issues one)."""
-    issued_on = _local_date(record.completed_at) if record is not None else _local_date(None)
+    issued_on = _local_date(record.completed_at if record is not None else None, person)
     return issue(
         person,
         kind=KIND_EXAM,

@@ -39,9 +39,22 @@ def alembic_config(url: str | None = None) -> Any:
     return cfg
 
 
+def _json_value(value: Any) -> Any:
+    """JSON for what json cannot write: a stored (naive UTC) datetime as ISO 8601 in local time with its offset."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        from lms.core.timeutil import iso_local
+
+        return iso_local(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
 def emit_json(data: Any) -> None:
     """Print one JSON object (for ``--json``)."""
-    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+    click.echo(json.dumps(data, ensure_ascii=False, default=_json_value))
 
 
 def register_cli(app: Flask) -> None:

@@ -58,7 +58,7 @@ def _shift(to_utc: bool) -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("enterprise", schema=None) as batch_op:
+    with op.batch_alter_table("enterprise", schema=None, recreate="never") as batch_op:
         batch_op.add_column(
             sa.Column("time_zone", sa.String(length=64), server_default=_zone().key, nullable=False)
         )
@@ -67,5 +67,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _shift(to_utc=False)
-    with op.batch_alter_table("enterprise", schema=None) as batch_op:
+    # Never a table copy: on SQLite, dropping the copied enterprise table would cascade to every row of every
+    # enterprise (foreign keys are on). SQLite 3.35+ drops a column in place.
+    with op.batch_alter_table("enterprise", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("time_zone")

@@ -174,3 +174,42 @@ def test_no_label_says_utc():
             if label.search(path.read_text(encoding="utf-8")):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+# ---------------------------------------------------------------- existing sessions become UTC
+
+
+def test_migration_converts_stored_sessions_to_utc(tmp_path):
+    """Sessions stored as local wall-clock time before the revision are UTC after it (and back on downgrade)."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from lms.cli import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'tz.sqlite3'}"
+    command.upgrade(alembic_config(url), "20261129_b7bb24")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO enterprise (id, code, name, high_risk, password_policy, share_names_with_regulator)"
+            " VALUES (1, 'OLD', '老企业', 0, 'random', 0)"
+        ))
+        conn.execute(sa.text(
+            "INSERT INTO offline_session (id, enterprise_id, topic, level, starts_at, ends_at, hours, status)"
+            " VALUES (1, 1, '消防演练', 'other', '2026-11-20 10:30:00.000000', '2026-11-20 12:00:00.000000', 1.5,"
+            " 'recorded')"
+        ))
+    command.upgrade(alembic_config(url), "20261205_a1")
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT starts_at, ends_at FROM offline_session WHERE id = 1")).one()
+        zone = conn.execute(sa.text("SELECT time_zone FROM enterprise WHERE id = 1")).scalar()
+    assert zone == "Asia/Shanghai"
+    assert [dt.datetime.fromisoformat(str(v)) for v in row] == [
+        dt.datetime(2026, 11, 20, 2, 30),
+        dt.datetime(2026, 11, 20, 4, 0),
+    ]
+    command.downgrade(alembic_config(url), "20261129_b7bb24")
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT starts_at FROM offline_session WHERE id = 1")).one()
+    assert dt.datetime.fromisoformat(str(row[0])) == dt.datetime(2026, 11, 20, 10, 30)
+    engine.dispose()
