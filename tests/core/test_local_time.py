@@ -213,3 +213,18 @@ def test_migration_converts_stored_sessions_to_utc(tmp_path):
         row = conn.execute(sa.text("SELECT starts_at FROM offline_session WHERE id = 1")).one()
     assert dt.datetime.fromisoformat(str(row[0])) == dt.datetime(2026, 11, 20, 10, 30)
     engine.dispose()
+
+
+# ---------------------------------------------------------------- certificates
+
+
+@pytest.mark.parametrize(("zone", "day"), [("Asia/Shanghai", dt.date(2026, 3, 6)), ("Europe/Berlin", dt.date(2026, 3, 5))])
+def test_certificate_dated_in_the_enterprise_zone(make_enterprise, make_person, zone, day):
+    """A course completed at 17:30 UTC on 5 March is 6 March in Shanghai, still 5 March in Berlin."""
+    from certificates import services as certificates
+    from tests.certificates.helpers import complete_course, course
+
+    ent = make_enterprise(time_zone=zone)
+    person = make_person(ent)
+    complete_course(person, course(), completed_at=dt.datetime(2026, 3, 5, 17, 30))
+    assert certificates.certificates_for_person(person.id)[0].issued_on == day
