@@ -542,15 +542,3 @@ def test_sweep_command(app, tmp_path, monkeypatch):
     out = runner.invoke(args=["storage", "sweep", "--hours", "1", "--json"])
     assert out.exit_code == 0, out.output
     assert not orphan.exists()
-
-
-def _job_that_fails(ctx) -> None:
-    raise FileNotFoundError(2, "No such file or directory", str(media_root().resolve() / "video" / "ab" / "gone.mp4"))
-
-
-def test_a_failed_job_shows_no_server_path(app):
-    from lms.core.jobs import enqueue
-
-    job = enqueue(_job_that_fails, kind="test")
-    assert job.status == "failed"
-    assert "gone.mp4" in job.error and str(media_root().resolve()) not in job.error and "/video/" not in job.error
