@@ -547,3 +547,38 @@ def key_text_of(version: Any, option_order: list[int] | None = None) -> str:
     return get_type(version.type).key_text(
         version.options or [], version.key, option_order, _weights(version)
     )
+
+
+def answer_feedback(version: Any, answer: Any) -> str:
+    """Moodle's per-answer feedback for ``answer`` (the chosen options', the matching accepted answer's …), or ""."""
+    fb = getattr(version, "feedback", None)
+    if not fb or answer is None or answer == "" or answer == []:
+        return ""
+    qtype, key = version.type, version.key
+    parts: list[str] = []
+    if qtype == "true_false" and isinstance(answer, bool):
+        parts.append(fb.get("true" if answer else "false") or "")
+    elif qtype in ("single_choice", "multiple_choice"):
+        texts = fb.get("options") or []
+        chosen = answer if isinstance(answer, list) else [answer]
+        parts.extend(texts[i] for i in chosen if isinstance(i, int) and 0 <= i < len(texts))
+    elif qtype == "fill_blank":
+        for i, accepted in enumerate(key or []):
+            texts = (fb.get("answers") or [])[i] if i < len(fb.get("answers") or []) else []
+            given = answer[i] if isinstance(answer, list) and i < len(answer) else ""
+            if not str(given).strip():
+                continue
+            for j, pattern in enumerate(accepted):
+                if answer_matches(pattern, given):
+                    parts.append(texts[j] if j < len(texts) else "")
+                    break
+    elif qtype == "numerical":
+        texts = fb.get("answers") or []
+        number = parse_number(answer)
+        for j, a in enumerate(key or []):
+            value = a.get("value")
+            tol = abs(float(a.get("tolerance") or 0))
+            if value is None or (number is not None and value - tol - 1e-12 <= number <= value + tol + 1e-12):
+                parts.append(texts[j] if j < len(texts) else "")
+                break
+    return "；".join(p for p in parts if p and p.strip())

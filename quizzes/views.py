@@ -35,7 +35,7 @@ from quizzes.models import (
     Question,
     QuestionBank,
 )
-from quizzes.types import REGISTRY, get_type, public_question
+from quizzes.types import REGISTRY, answer_feedback, get_type, public_question, rich
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TAKERS = EVERYONE_IN_ENTERPRISE  # anyone with a person record may sit an exam
@@ -237,9 +237,11 @@ def _review(attempt: Attempt, show_key: bool, held_back: set[int] | None = None)
             ),
         }
         if shown:
+            given = aq.answer.answer if aq.answer else None
             item.update(
-                key_text=qtype.key_text(v.options, v.key, aq.option_order),
-                explanation=v.explanation,
+                key_text=qtype.key_text(v.options, v.key, aq.option_order, v.weights),
+                explanation=rich(v, v.explanation) if v.explanation else None,
+                answer_feedback=rich(v, answer_feedback(v, given)),
                 score=aq.answer.score if aq.answer else None,
                 correct=aq.answer.correct if aq.answer else None,
                 feedback=aq.answer.feedback if aq.answer else None,

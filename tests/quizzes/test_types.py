@@ -82,3 +82,23 @@ def test_registry_is_complete():
         "matching",
         "numerical",
     }
+
+
+def test_answer_feedback_as_moodle_shows_it():
+    from quizzes.importers import parse_gift
+    from quizzes.types import answer_feedback
+
+    def q(text):
+        return parse_gift(text, "t.gift").questions[0]
+
+    tf = q(
+        "::Q1:: 42 is the Absolute Answer to everything.{FALSE#42 is the Ultimate Answer.#You gave the right answer.}"
+    )
+    assert answer_feedback(tf, True) == "42 is the Ultimate Answer."
+    assert answer_feedback(tf, False) == "You gave the right answer."
+    sa = q("Which is the best animal?{=Frog#Good! =%50%Cat#Cats? =%0%*#Completely wrong}")
+    assert answer_feedback(sa, ["cat"]) == "Cats?" and answer_feedback(sa, ["dog"]) == "Completely wrong"
+    num = q("What is a number from 1 to 5? {#3:2~#Completely wrong}")
+    assert answer_feedback(num, "9") == "Completely wrong" and answer_feedback(num, "4") == ""
+    mc = q("Colour?{=yellow#right ~red#wrong}")
+    assert answer_feedback(mc, 1) == "wrong" and answer_feedback(mc, None) == ""

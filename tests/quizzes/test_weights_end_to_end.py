@@ -218,3 +218,24 @@ def test_html_question_is_rendered_sanitised(app, enterprise, make_person, clien
     page = client.get(f"/quizzes/attempts/{a.id}").get_data(as_text=True)
     assert "<b>粗体</b>" in page and "<i>对</i>" in page and "<strong>加粗</strong>" in page
     assert "onerror" not in page and "**" not in page and "&lt;b&gt;" not in page
+
+
+def test_result_page_shows_weights_and_the_feedback_on_the_answer(app, enterprise, make_person, client):
+    from tests.conftest import login
+
+    bank = services.create_bank(enterprise.id, "反馈题库")
+    text = "::R1:: 发现有人触电，首先应当{=切断电源#对，先断电。 ~%50%用干木棒挑开电线#可以，但先断电更安全。 ~用手拉开#危险！}\n"
+    assert services.import_questions(bank, text.encode(), "r.gift", dry_run=False).committed
+    exam = services.create_exam(enterprise.id, title="反馈考试", shuffle_options=False, show_answers="after_submit")
+    services.add_rule(exam, bank_id=bank.id, count=1)
+    services.publish_exam(exam)
+    person = make_person(enterprise)
+    a = services.start_attempt(exam, person, now=T0)
+    services.save_answer(a, a.questions[0].id, 1, 1, now=T0)
+    services.submit_attempt(a, now=T0)
+    assert a.questions[0].answer.score == a.questions[0].points / 2
+    db.session.commit()
+    login(client, person.user)
+    page = client.get(f"/quizzes/attempts/{a.id}/result").get_data(as_text=True)
+    assert "可以，但先断电更安全。" in page and "危险！" not in page
+    assert "A (B 50%)" in page
