@@ -447,8 +447,10 @@ class Matching(QuestionType):
 def parse_number(text: Any) -> float | None:
     """A learner's number: full-width digits and spaces allowed, a comma as decimal point; else None."""
     value = unicodedata.normalize("NFKC", str(text or "")).strip().replace(" ", "")
-    if value.count(",") == 1 and "." not in value:
-        value = value.replace(",", ".")
+    if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?", value):
+        value = value.replace(",", "")  # thousands separators: 1,822
+    elif value.count(",") == 1 and "." not in value:
+        value = value.replace(",", ".")  # a decimal comma: 1,5
     try:
         number = float(value)
     except ValueError:

@@ -321,3 +321,38 @@ def test_export_routes(client, login_as, enterprise):
     assert gift.status_code == 200 and "::S1::" in gift.get_data(as_text=True)
     xml = client.get(f"/quizzes/banks/{b.id}/export.xml")
     assert xml.status_code == 200 and xml.data.startswith(b"<?xml") and b'type="matching"' in xml.data
+
+
+def test_xlsx_round_trip_keeps_weights_matching_and_numerical(app, enterprise):
+    from lms.core.exports import xlsx_bytes
+    from quizzes import services
+
+    src = _bank_of_every_type(services, enterprise.id)
+    headers, rows = services.export_rows(src)
+    dest = services.create_bank(enterprise.id, "表格往返")
+    result = services.import_questions(dest, xlsx_bytes(headers, rows), "bank.xlsx", dry_run=False)
+    assert result.errors == [] and result.created == 11
+
+    def view(bank):
+        return sorted(
+            (q.type, q.stem, tuple(q.options), repr(q.key), repr(q.weights)) for q in bank.questions
+        )
+
+    # The spreadsheet holds no per-answer feedback, names or the "any other answer" row of a numerical question.
+    expected = []
+    for row in view(src):
+        if row[0] == "numerical":
+            row = (*row[:3], repr([a for a in eval(row[3]) if a["value"] is not None]), row[4])
+        expected.append(row)
+    assert view(dest) == sorted(expected)
+
+
+def test_template_imports(app, enterprise):
+    from lms.core.exports import xlsx_bytes
+    from quizzes import services
+
+    headers, rows = services.template_rows()
+    r = parse_file(xlsx_bytes(headers, rows), "template.xlsx")
+    assert r.errors == [] and {q.type for q in r.questions} >= {"matching", "numerical"}
+    weighted = [q for q in r.questions if q.weights]
+    assert weighted and weighted[0].weights == [1.0, 0.5, 0.0]

@@ -102,3 +102,30 @@ def test_answer_feedback_as_moodle_shows_it():
     assert answer_feedback(num, "9") == "Completely wrong" and answer_feedback(num, "4") == ""
     mc = q("Colour?{=yellow#right ~red#wrong}")
     assert answer_feedback(mc, 1) == "wrong" and answer_feedback(mc, None) == ""
+
+
+def test_numerical_reads_the_learners_number():
+    from quizzes.types import parse_number
+
+    assert parse_number("1,822") == 1822 and parse_number("1,5") == 1.5 and parse_number("１８２２") == 1822
+    assert parse_number(" 3.25 ") == 3.25 and parse_number("abc") is None and parse_number("inf") is None
+    t = get_type("numerical")
+    key = [
+        {"value": 1822.0, "tolerance": 0.0, "fraction": 1.0},
+        {"value": 1822.0, "tolerance": 2.0, "fraction": 0.5},
+    ]
+    assert t.grade("1822", key) == 1.0 and t.grade("1,823", key) == 0.5 and t.grade("", key) == 0.0
+    assert t.validate([], key) is None and t.validate([], [{"value": 1.0, "tolerance": 0, "fraction": 0.5}])
+
+
+def test_matching_grades_per_item_and_hides_the_pairs():
+    t = get_type("matching")
+    key = {"answers": ["Ottawa", "Rome", "Tokyo"], "extra": ["Paris"]}
+    assert t.grade(["Ottawa", "Rome", "Tokyo"], key) == 1.0
+    assert t.grade(["Ottawa", "Paris", ""], key) == pytest.approx(1 / 3)
+    v = SimpleNamespace(type="matching", stem="Match", options=["Canada", "Italy", "Japan"], key=key)
+    view = public_question(v, [2, 0, 1])
+    assert [o["text"] for o in view["options"]] == ["Japan", "Canada", "Italy"]
+    assert view["choices"] == ["Ottawa", "Paris", "Rome", "Tokyo"] and "answers" not in str(view)
+    assert t.key_text(v.options, key, [2, 0, 1]) == "A→Tokyo；B→Ottawa；C→Rome"  # letters as shown
+    assert t.validate(["a"], {"answers": ["x"]}) and t.coerce_answer(["x", "y"], 3) == ["x", "y"]
