@@ -27,7 +27,8 @@ class TrainingRecord(Base):
     """One fact of training. Never edited in place: a correction voids the row and adds another.
 
     ``source`` names the producing object (``course_enrolment:12``, ``attempt:7``, ``offline_session:3``,
-    ``manual:uuid``); at most one live (not voided) row per source and person, so re-recording replaces.
+    ``manual:uuid``); ``lms.ledger.sources`` says what a source is in words. At most one live (not voided) row
+    per source and person, so re-recording replaces.
     ``course_id`` and ``exam_id`` carry no foreign key: the ledger sits on a floor below courses and quizzes.
     """
 
@@ -55,6 +56,9 @@ class TrainingRecord(Base):
     course_id: Mapped[int | None] = mapped_column(Integer, index=True)
     exam_id: Mapped[int | None] = mapped_column(Integer, index=True)
     hours: Mapped[Decimal] = mapped_column(Numeric(7, 2), default=Decimal("0"))
+    # When the training began (UTC): with completed_at, the time the person spent in it. Two live records of a
+    # person with hours may not overlap (a person is in one training at a time).
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     completed_at: Mapped[dt.datetime] = mapped_column(DateTime)
     score: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
     passed: Mapped[bool | None]

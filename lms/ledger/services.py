@@ -8,16 +8,23 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, or_, select, text
 
 from lms.core.db import db, utcnow
-from lms.core.errors import DomainError, NotFound
-from lms.ledger.models import KINDS, LEVELS, TrainingRecord
+from lms.core.errors import Conflict, DomainError, NotFound
+from lms.core.i18n import msg
+from lms.core.timeutil import format_span
+from lms.ledger.models import KIND_CERTIFICATE, KIND_MANUAL, KIND_OFFLINE, KINDS, LEVELS, TrainingRecord
 from lms.ledger.rules import check_fact
 from lms.org.models import Person, User
 
-_COMPARED = ("kind", "topic", "category", "level", "course_id", "exam_id", "hours", "completed_at", "score",
-             "passed", "valid_until", "certificate_no")
+RECORD_CHUNK_PEOPLE = 500
+
+_COMPARED = ("kind", "topic", "category", "level", "course_id", "exam_id", "hours", "started_at", "completed_at",
+             "score", "passed", "valid_until", "certificate_no")
+# Training that takes the person's time from its start to its end (a classroom session, training outside the
+# system): without a recorded start, it began ``hours`` before it ended. Online records are a moment.
+TIMED_KINDS = (KIND_OFFLINE, KIND_MANUAL)
 
 
 @dataclass
@@ -46,6 +53,7 @@ def _prepare(
     topic: str,
     hours: Decimal | float | int = 0,
     completed_at: dt.datetime | None = None,
+    started_at: dt.datetime | None = None,
     category: str | None = None,
     level: str | None = None,
     course_id: int | None = None,
@@ -63,6 +71,10 @@ def _prepare(
     hours_dec = _norm(hours if hours is not None else 0)
     if hours_dec < 0:
         raise DomainError("hours cannot be negative", field="hours")
+    done = _norm(completed_at or utcnow())
+    start = _norm(started_at) if started_at is not None else None
+    if start is not None and start > done:
+        raise DomainError(msg("the training cannot end before it starts"), field="started_at")
     check_fact(kind, category, completed_at or utcnow(), valid_until)  # 特种作业操作证: at most 6 years
     return {
         "kind": kind,
@@ -72,12 +84,18 @@ def _prepare(
         "course_id": course_id,
         "exam_id": exam_id,
         "hours": hours_dec,
-        "completed_at": _norm(completed_at or utcnow()),
+        "started_at": start,
+        "completed_at": done,
         "score": _norm(score) if score is not None else None,
         "passed": passed,
         "valid_until": valid_until,
         "certificate_no": certificate_no,
     }
+
+
+def prepare_fact(**fact: Any) -> dict[str, Any]:
+    """Check one fact of training (``record``'s keyword arguments) and return its values as they would be stored."""
+    return _prepare(**fact)
 
 
 def _is_same(live: TrainingRecord, values: dict[str, Any]) -> bool:
@@ -90,6 +108,149 @@ def _void_replaced(live: TrainingRecord, actor: User | None) -> None:
     live.void_reason = "replaced by a new record from the same source"
 
 
+# ------------------------------------------------------------------------------------------- overlaps
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A new fact of training as the overlap check sees it: whose, from which source, from when to when."""
+
+    person_id: int
+    source: str
+    started_at: dt.datetime
+    completed_at: dt.datetime
+    topic: str = ""
+    timed: bool = True  # its start was recorded (a classroom session, an entry with times), not derived
+
+
+@dataclass(frozen=True, slots=True)
+class Overlap:
+    """A new span that overlaps another live record of the same person (``other_id`` None: another new span)."""
+
+    span: Span
+    other_id: int | None
+    other_source: str
+    other_topic: str
+    other_started_at: dt.datetime
+    other_completed_at: dt.datetime
+
+    def message(self) -> str:
+        """Say which two trainings overlap (English; ``|tr`` translates)."""
+        return msg(
+            "overlaps %(topic)s (%(when)s): a person attends one training at a time",
+            topic=self.other_topic,
+            when=format_span(self.other_started_at, self.other_completed_at),
+        )
+
+
+def extent(kind: str, hours: Any, started_at: dt.datetime | None, completed_at: dt.datetime) -> dt.datetime:
+    """When a record's training began: its recorded start, else ``hours`` before its end (classroom and
+    hand-entered training) or its completion (online: a moment)."""
+    if started_at is not None:
+        return started_at
+    if kind in TIMED_KINDS:
+        return completed_at - dt.timedelta(hours=float(hours or 0))
+    return completed_at
+
+
+def _overlap(a_start: dt.datetime, a_end: dt.datetime, b_start: dt.datetime, b_end: dt.datetime) -> bool:
+    # Strict: a training that ends when the next begins does not overlap it; two moments never overlap.
+    return a_start < b_end and b_start < a_end
+
+
+def span_of(person_id: int, source: str, values: Mapping[str, Any]) -> Span | None:
+    """The span of a prepared fact, or None when it takes no time (no hours, or an external certificate)."""
+    if values["kind"] == KIND_CERTIFICATE or not values["hours"]:
+        return None
+    start = extent(values["kind"], values["hours"], values["started_at"], values["completed_at"])
+    return Span(
+        person_id, source, start, values["completed_at"], values.get("topic") or "", values["started_at"] is not None
+    )
+
+
+def find_overlaps(spans: Iterable[Span], *, chunk_size: int = RECORD_CHUNK_PEOPLE) -> list[Overlap]:
+    """Return every overlap of the new ``spans`` with each other and with the people's live records.
+
+    Set-based: per chunk of people, one SELECT of their live records with hours that may reach into the window
+    of the spans. A live record of the same source and person is the one a new span replaces: it never counts.
+    A pair is checked when one of the two has a recorded start (a classroom session, an entry with times):
+    records whose time is only derived from their hours (older entries, online moments) are not compared
+    with each other.
+    """
+    spans = [s for s in spans if s is not None]
+    out: list[Overlap] = []
+    by_person: dict[int, list[Span]] = {}
+    for s in spans:
+        by_person.setdefault(s.person_id, []).append(s)
+    for mine in by_person.values():  # new spans of one person against each other
+        mine.sort(key=lambda x: (x.started_at, x.completed_at))
+        for i, a in enumerate(mine):
+            for b in mine[i + 1 :]:
+                if b.started_at >= a.completed_at and b.started_at > a.started_at:
+                    break
+                if (
+                    a.source != b.source
+                    and (a.timed or b.timed)
+                    and _overlap(a.started_at, a.completed_at, b.started_at, b.completed_at)
+                ):
+                    out.append(Overlap(b, None, a.source, a.topic, a.started_at, a.completed_at))
+    people = sorted(by_person)
+    for at in range(0, len(people), chunk_size):
+        part = people[at : at + chunk_size]
+        low = min(s.started_at for p in part for s in by_person[p])
+        high = max(s.completed_at for p in part for s in by_person[p])
+        any_timed = any(s.timed for p in part for s in by_person[p])
+        # Records without a recorded start end after the window opens; how far back their hours reach is
+        # worked out here (portable SQL has no "completed_at minus hours").
+        q = select(
+            TrainingRecord.id,
+            TrainingRecord.person_id,
+            TrainingRecord.source,
+            TrainingRecord.topic,
+            TrainingRecord.kind,
+            TrainingRecord.hours,
+            TrainingRecord.started_at,
+            TrainingRecord.completed_at,
+        ).where(
+            TrainingRecord.person_id.in_(part),
+            TrainingRecord.voided_at.is_(None),
+            TrainingRecord.kind != KIND_CERTIFICATE,
+            TrainingRecord.hours > 0,
+            TrainingRecord.completed_at > low,
+        )
+        timed_rows = TrainingRecord.started_at < high
+        q = q.where(or_(timed_rows, TrainingRecord.started_at.is_(None)) if any_timed else timed_rows)
+        for rec_id, person_id, source, topic, kind, hours, started, completed in db.session.execute(q):
+            completed = _norm(completed)
+            timed = started is not None
+            begun = extent(kind, hours, _norm(started) if timed else None, completed)
+            for s in by_person[person_id]:
+                if s.source != source and (s.timed or timed) and _overlap(
+                    s.started_at, s.completed_at, begun, completed
+                ):
+                    out.append(Overlap(s, rec_id, source, topic, begun, completed))
+    return out
+
+
+def ensure_no_overlap(spans: Iterable[Span | None]) -> None:
+    """Refuse new spans that overlap each other or a person's live records (Conflict names the first)."""
+    found = find_overlaps([s for s in spans if s is not None])
+    if found:
+        first = found[0]
+        person = db.session.get(Person, first.span.person_id)
+        raise Conflict(
+            msg(
+                "%(name)s: %(topic)s (%(when)s) overlaps %(other)s (%(other_when)s): a person attends one "
+                "training at a time",
+                name=person.name if person else first.span.person_id,
+                topic=first.span.topic,
+                when=format_span(first.span.started_at, first.span.completed_at, person),
+                other=first.other_topic,
+                other_when=format_span(first.other_started_at, first.other_completed_at, person),
+            )
+        )
+
+
 def record(
     person: Person,
     *,
@@ -98,6 +259,7 @@ def record(
     source: str,
     hours: Decimal | float | int = 0,
     completed_at: dt.datetime | None = None,
+    started_at: dt.datetime | None = None,
     category: str | None = None,
     level: str | None = None,
     course_id: int | None = None,
@@ -110,12 +272,17 @@ def record(
     note: str | None = None,
     actor: User | None = None,
 ) -> RecordResult:
-    """Record a fact of training for ``person`` from ``source``; re-recording the same source replaces it."""
+    """Record a fact of training for ``person`` from ``source``; re-recording the same source replaces it.
+
+    A fact with hours that overlaps another live record of the person (another source) is refused
+    (``Conflict``): a person is in one training at a time, so the same afternoon never counts twice.
+    """
     values = _prepare(
         kind=kind,
         topic=topic,
         hours=hours,
         completed_at=completed_at,
+        started_at=started_at,
         category=category,
         level=level,
         course_id=course_id,
@@ -133,6 +300,7 @@ def record(
     ).first()
     if live is not None and _is_same(live, values):
         return RecordResult(live, "unchanged")
+    ensure_no_overlap([span_of(person.id, source, values)])
     new = TrainingRecord(
         enterprise_id=person.enterprise_id,
         person_id=person.id,
@@ -212,7 +380,8 @@ def record_many(
     the same source and person twice in one call behave as two calls. Per chunk of ``chunk_size`` items: one
     SELECT … FOR UPDATE of the live records, one UPDATE of the replaced ones (ORM, flushed first for the
     live-source unique index), one executemany INSERT of the new rows through the session (so session event
-    listeners see the rows, each naming its person, enterprise and completion time). Like ``record``, this
+    listeners see the rows, each naming its person, enterprise and completion time), and one SELECT for the
+    overlap check (``Conflict`` when a new fact overlaps another of the person's records). Like ``record``, this
     flushes and never commits, and sends no signal. A refused item (DomainError) leaves the chunks before it
     written: roll back, as after a failed ``record``.
     """
@@ -249,6 +418,12 @@ def _record_chunk(chunk: list[_Item], actor: User | None) -> list[RecordOutcome]
     ):
         live[(rec.source, rec.person_id)] = rec
     recorded_by_id = actor.id if actor else None
+    # The facts that make new rows may not overlap each other or the people's other live records.
+    ensure_no_overlap(
+        span_of(item.person_id, item.source, item.values)
+        for item in chunk
+        if not ((old := live.get((item.source, item.person_id))) is not None and _is_same(old, item.values))
+    )
     outcomes: list[str | int] = []  # per item: the unchanged record's id, or the outcome of a new row
     rows: list[dict[str, Any]] = []
     replaced: list[tuple[TrainingRecord, int]] = []  # (old record, index of its new row)

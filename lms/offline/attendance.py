@@ -35,7 +35,7 @@ from lms.core.sheets import (
     read_tables,
 )
 from lms.core.storage import StoredFile, save_bytes, save_path, save_stream
-from lms.core.timeutil import iso_local, local_date, to_utc
+from lms.core.timeutil import format_local, format_span, iso_local, local_date, to_utc
 from lms.ledger import services as ledger
 from lms.ledger.models import KIND_OFFLINE, TrainingRecord
 from lms.offline.models import (
@@ -139,6 +139,7 @@ UNKNOWN = "unknown"
 DUPLICATE = "duplicate"
 INVALID = "invalid"
 SKIPPED = "skipped"
+OVERLAP = "overlap"  # the person holds another training record at that time
 
 _SESSION_NO_RE = re.compile(r"(?:#|场次编号\s*[:：]?\s*#?|^S|^场次\s*)(\d{1,9})\b", re.I)
 _DATE_IN_TEXT_RE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
@@ -210,6 +211,9 @@ class AttendanceResult:
     per_session: dict[int, dict[str, int]] = field(default_factory=dict)
     people: dict[int, dict[str, Any]] = field(default_factory=dict)
     upload_id: int | None = None
+    # Sessions the sheet names (title, sheet name or 培训场次 column) other than the one it is imported into.
+    named_sessions: list[OfflineSession] = field(default_factory=list)
+    confirmed: bool = False  # the trainer confirmed the sheet is for the chosen session all the same
 
     def rows(self, status: str) -> list[Line]:
         return [line for line in self.lines if line.status == status]
@@ -258,6 +262,9 @@ class AttendanceResult:
             "duplicates": rows(DUPLICATE),
             "skipped": rows(SKIPPED),
             "invalid": rows(INVALID),
+            "overlaps": rows(OVERLAP),
+            "named_sessions": [{"id": s.id, "topic": s.topic} for s in self.named_sessions],
+            "confirmed": self.confirmed,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -274,6 +281,7 @@ class AttendanceResult:
             "duplicates": len(self.rows(DUPLICATE)),
             "skipped": len(self.rows(SKIPPED)),
             "invalid": len(self.rows(INVALID)),
+            "overlaps": len(self.rows(OVERLAP)),
             "errors": len(self.errors),
             "sessions": [s.id for s in self.sessions],
         }
@@ -381,25 +389,54 @@ def _table_session(
     by_name = resolve_session_ref(enterprise_id, table.sheet) if table.sheet else None
     by_title = resolve_session_ref(enterprise_id, table.title) if table.title else None
     named = by_name or by_title
-    if not several:
-        if default is not None:
-            if named is not None and named.id != default.id and "session" not in table.columns:
-                result.warnings.append(
-                    {
-                        "row": None,
-                        "field": "session",
-                        "message": msg(
-                            "the sheet names session #%(named_id)s (%(topic)s), "
-                            "but it is imported into session #%(session_id)s",
-                            named_id=named.id,
-                            topic=named.topic,
-                            session_id=default.id,
-                        ),
-                    }
-                )
-            return default
-        return named
+    if default is not None:
+        # Imported into a chosen session: a sheet that names another one is refused for it unless the trainer
+        # confirms it in the preview (the same sheet committed to two sessions counts one afternoon twice).
+        if named is not None and named.id != default.id:
+            _named_other(result, named, default, None)
+        return default
     return named
+
+
+def _named_other(
+    result: AttendanceResult, named: OfflineSession, default: OfflineSession, row: int | None
+) -> None:
+    """Note that the sheet names ``named`` while imported into ``default``: a problem until confirmed."""
+    first = named not in result.named_sessions
+    if first:
+        result.named_sessions.append(named)
+    if result.confirmed:
+        if first:
+            result.warnings.append(
+                {
+                    "row": None,
+                    "field": "session",
+                    "message": msg(
+                        "the sheet names session #%(named_id)s (%(topic)s); confirmed: it is recorded for "
+                        "session #%(session_id)s",
+                        named_id=named.id,
+                        topic=named.topic,
+                        session_id=default.id,
+                    ),
+                }
+            )
+        return
+    if first or row is not None:
+        result.errors.append(
+            {
+                "row": row,
+                "field": "session",
+                "confirm": True,
+                "message": msg(
+                    "the sheet names session #%(named_id)s (%(topic)s, %(when)s), not session #%(session_id)s: "
+                    "upload it to that session, or confirm that this sheet is for session #%(session_id)s",
+                    named_id=named.id,
+                    topic=named.topic,
+                    when=format_local(named.starts_at, named),
+                    session_id=default.id,
+                ),
+            }
+        )
 
 
 # ---------------------------------------------------------------- parsing
@@ -647,13 +684,17 @@ def import_attendance(
     upload: AttendanceUpload | None = None,
     reason: str | None = None,
     max_bytes: int | None = None,
+    confirm_session: bool = False,
 ) -> AttendanceResult:
     """Check a sign-in sheet and, unless ``dry_run`` or anything is wrong, record the attendance (all or nothing).
 
     ``resolutions`` maps a row ref ("12" or "Sheet!12") to a person id, "skip", or "keep" (the duplicate row
     that wins). Ambiguous or unknown rows left unresolved refuse the commit unless ``skip_unresolved``.
+    A sheet imported into ``session`` that names another session (title, sheet name, 培训场次 column) is
+    refused unless ``confirm_session`` (the trainer's confirmation, kept on the upload). An attendee who
+    holds another training record at the session's time is refused (listed as an overlap; skip the row).
     """
-    result = AttendanceResult(filename=filename, dry_run=dry_run)
+    result = AttendanceResult(filename=filename, dry_run=dry_run, confirmed=confirm_session)
     resolutions = {str(k): v for k, v in (resolutions or {}).items()}
     if session is not None and session.enterprise_id != enterprise.id:
         raise DomainError("the session is not part of this enterprise")
@@ -679,7 +720,7 @@ def import_attendance(
         )
         _read_lines(enterprise, tables, result, session, resolutions)
     except ImportRefused as exc:  # also raised while streaming, when a damaged part of the file is reached
-        result = AttendanceResult(filename=filename, dry_run=dry_run, refused=True)
+        result = AttendanceResult(filename=filename, dry_run=dry_run, refused=True, confirmed=confirm_session)
         result.errors.append({"row": None, "field": None, "message": exc.message})
         return result
     if not result.lines and not result.errors:
@@ -775,6 +816,9 @@ def _read_lines(
                 if named not in session_cache:
                     session_cache[named] = resolve_session_ref(enterprise.id, named)
                 row_session = session_cache[named]
+                if session is not None and row_session is not None and row_session.id != session.id:
+                    _named_other(result, row_session, session, None)
+                    row_session = session
                 if row_session is None:
                     session_errors.append(
                         {
@@ -833,8 +877,14 @@ def _locked_problem(session: OfflineSession, actor: User | None, reason: str | N
 
 
 def completed_at(session: OfflineSession) -> dt.datetime:
-    """Return when a session's training counts as done (its end, else its start), in UTC like every stored time."""
-    return session.ends_at or session.starts_at
+    """Return when a session's training is done, in UTC like every stored time: its end, else ``hours`` after
+    its start (a session typed without an end still began when it says)."""
+    return session.ends_at or session.starts_at + dt.timedelta(hours=float(session.hours or 0))
+
+
+def started_at(session: OfflineSession) -> dt.datetime:
+    """Return when a session's training begins, in UTC: its start."""
+    return session.starts_at
 
 
 def _session_values(session: OfflineSession) -> dict[str, Any]:
@@ -846,8 +896,14 @@ def _session_values(session: OfflineSession) -> dict[str, Any]:
         "level": ledger_level(session),
         "course_id": session.course_id,
         "hours": session.hours,
+        "started_at": started_at(session),
         "completed_at": completed_at(session),
     }
+
+
+def session_span(session: OfflineSession, person_id: int) -> ledger.Span | None:
+    """The time a session takes from an attendee, as the ledger's overlap check sees it."""
+    return ledger.span_of(person_id, session.source, ledger.prepare_fact(**_session_values(session)))
 
 
 def _values(session: OfflineSession, line: Line, shared: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -874,6 +930,7 @@ _PLAN_COLUMNS = (
     TrainingRecord.level,
     TrainingRecord.course_id,
     TrainingRecord.hours,
+    TrainingRecord.started_at,
     TrainingRecord.completed_at,
     TrainingRecord.score,
     TrainingRecord.passed,
@@ -889,8 +946,51 @@ def _matched_by_session(result: AttendanceResult) -> dict[int, list[Line]]:
     return out
 
 
+def _find_overlaps(result: AttendanceResult) -> None:
+    """Mark attendees who hold another training record at the session's time (set-based, one query a chunk).
+
+    The row becomes an overlap and a problem: the commit is refused until the row is skipped or the other
+    record is voided. Two sessions of one sheet that overlap for the same person are caught the same way.
+    """
+    spans: dict[tuple[str, int], Line] = {}
+    for line in result.lines:
+        if line.status == MATCHED and not line.absent and line.session is not None:
+            spans.setdefault((line.session.source, line.person_id), line)  # type: ignore[arg-type]
+    shapes: dict[int, ledger.Span | None] = {}
+    wanted = []
+    for (source, person_id), line in spans.items():
+        assert line.session is not None
+        if id(line.session) not in shapes:
+            shapes[id(line.session)] = session_span(line.session, 0)
+        shape = shapes[id(line.session)]
+        if shape is not None:
+            wanted.append(ledger.Span(person_id, source, shape.started_at, shape.completed_at, shape.topic))
+    for found in ledger.find_overlaps(wanted):
+        line = spans[(found.span.source, found.span.person_id)]
+        if line.status == OVERLAP:
+            continue
+        line.status = OVERLAP
+        line.message = found.message()
+        who = result.people.get(line.person_id or 0, {})
+        result.errors.append(
+            {
+                "row": line.row,
+                "field": "time",
+                "message": msg(
+                    "%(employee_no)s %(name)s already holds %(topic)s (%(when)s) at this time: a person attends "
+                    "one training at a time",
+                    employee_no=who.get("employee_no", ""),
+                    name=who.get("name", ""),
+                    topic=found.other_topic,
+                    when=format_span(found.other_started_at, found.other_completed_at),
+                ),
+            }
+        )
+
+
 def _plan(result: AttendanceResult) -> None:
     """Predict created / updated / unchanged / voided per session from the live records (the dry-run figures)."""
+    _find_overlaps(result)
     sources = {s.source: s for s in result.sessions}
     live: dict[tuple[str, int], Any] = {}  # rows of the compared columns: no ORM object per record
     if sources:
@@ -965,6 +1065,8 @@ def _commit(
         session_db.add(upload)
         session_db.flush()
     result.upload_id = upload.id
+    if result.named_sessions and result.confirmed:
+        upload.confirmation = upload.confirmation or confirmation(result, default_session, actor)
     totals = {"created": 0, "replaced": 0, "unchanged": 0}
     voided = 0
     matched = _matched_by_session(result)
@@ -1065,6 +1167,19 @@ def _commit(
     for s in result.sessions:
         ids = sorted({x.person_id for x in matched.get(id(s), ()) if not x.absent})  # type: ignore[type-var]
         signals.attendance_recorded.send(s, person_ids=ids, session=s)
+
+
+def confirmation(
+    result: AttendanceResult, session: OfflineSession | None, actor: User | None
+) -> dict[str, Any]:
+    """What the upload keeps of a trainer's confirmation that a sheet naming other sessions is for ``session``."""
+    return {
+        "named": [{"id": s.id, "topic": s.topic} for s in result.named_sessions],
+        "session_id": session.id if session else None,
+        "by_id": actor.id if actor else None,
+        "by": actor.display_name if actor else None,
+        "at": utcnow().isoformat(timespec="seconds"),
+    }
 
 
 def _expire_attendance(session_id: int) -> None:

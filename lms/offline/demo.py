@@ -240,4 +240,38 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
         capacity=25,
         targets={"post": welders},
     )
+    _voided_entry(ent, ctx, at(-30, 9))
     db.session.flush()
+
+
+def _voided_entry(ent: Enterprise, ctx: Any, when: dt.datetime) -> None:
+    """An outside training entered twice for the demo learner, the copy voided by the manager: the archive
+    shows it marked (who, when, why), never silently gone."""
+    from lms.ledger import services as ledger
+    from lms.ledger.models import TrainingRecord
+
+    learner, manager = ctx.accounts.get("learner"), ctx.accounts.get("manager")
+    person = learner.person if learner is not None else None
+    if person is None or db.session.scalar(
+        select(TrainingRecord.id).where(TrainingRecord.source == "manual:demo-duplicate")
+    ):
+        return
+    start = to_utc(when, ent)
+    for source in ("manual:demo-original", "manual:demo-duplicate"):
+        if source == "manual:demo-duplicate":  # the copy is typed a day later by mistake, same content
+            start = start + dt.timedelta(days=1)
+        ledger.record(
+            person,
+            kind="manual",
+            topic="外部培训：职业健康与劳动防护（区应急管理局组织）",
+            source=source,
+            hours=4,
+            started_at=start,
+            completed_at=start + dt.timedelta(hours=4),
+            category="职业健康",
+            actor=ctx.accounts.get("trainer"),
+        )
+    duplicate = db.session.scalar(
+        select(TrainingRecord).where(TrainingRecord.source == "manual:demo-duplicate")
+    )
+    ledger.void(duplicate.id, reason="重复登记：与前一天的外部培训记录相同", actor=manager)

@@ -107,6 +107,9 @@ class AttendanceUpload(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # row ref ("12" or "Sheet!12") -> person id, "skip" or "keep" (which duplicate row wins)
     resolutions: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The sheet named another session than this one and the trainer confirmed it in the preview:
+    # {"named": [{"id", "topic"}], "session_id", "by_id", "by", "at"}.
+    confirmation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     stored_file = relationship("StoredFile")
 

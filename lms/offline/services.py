@@ -30,6 +30,7 @@ from lms.offline.models import (
     TARGET_POST,
     TARGET_ROLE,
     Attendance,
+    AttendanceUpload,
     OfflineEvidence,
     OfflineSession,
     OfflineSessionChange,
@@ -569,3 +570,61 @@ def stored_file(file_id: int, enterprise_id: int) -> StoredFile | None:
     """Return a stored file of the enterprise (None otherwise)."""
     stored = db.session.get(StoredFile, file_id)
     return stored if stored is not None and stored.enterprise_id == enterprise_id else None
+
+
+# ---------------------------------------------------------------- what a record's source is
+
+
+def source_labels(records: Any) -> dict[int, str]:
+    """Name classroom records by their session (topic, local time) and the sign-in sheet they came from.
+
+    Set-based for a list of records: one query for the sessions, one for the sheets (never one per record).
+    """
+    from flask_babel import gettext as _
+
+    from lms.core.timeutil import format_span
+
+    session_ids = {int(r.source.split(":", 1)[1]) for r in records if r.source.split(":", 1)[1].isdigit()}
+    upload_ids = {
+        int(u) for r in records if str(u := (r.evidence or {}).get("upload_id") or "").isdigit()
+    }
+    sessions: dict[int, tuple[str, Any, Any]] = {}
+    if session_ids:
+        for sid, topic, starts, ends in db.session.execute(
+            select(
+                OfflineSession.id, OfflineSession.topic, OfflineSession.starts_at, OfflineSession.ends_at
+            ).where(OfflineSession.id.in_(sorted(session_ids)))
+        ):
+            sessions[sid] = (topic, starts, ends)
+    sheets: dict[int, str] = {}
+    if upload_ids:
+        sheets = dict(
+            db.session.execute(  # type: ignore[arg-type]
+                select(AttendanceUpload.id, StoredFile.original_name)
+                .join(StoredFile, StoredFile.id == AttendanceUpload.stored_file_id)
+                .where(AttendanceUpload.id.in_(sorted(upload_ids)))
+            ).all()
+        )
+    out: dict[int, str] = {}
+    for r in records:
+        key = r.source.split(":", 1)[1]
+        found = sessions.get(int(key)) if key.isdigit() else None
+        topic, starts, ends = found or (r.topic, r.started_at, r.completed_at)
+        label = _("Classroom session 《%(topic)s》, %(when)s", topic=topic, when=format_span(starts, ends))
+        evidence = r.evidence or {}
+        sheet = sheets.get(int(evidence["upload_id"])) if str(evidence.get("upload_id") or "").isdigit() else None
+        if sheet and evidence.get("row"):
+            label += _("; sign-in sheet %(file)s, row %(row)s", file=sheet, row=evidence["row"])
+        elif sheet:
+            label += _("; sign-in sheet %(file)s", file=sheet)
+        out[r.id] = label
+    return out
+
+
+def _register_source_labels() -> None:
+    from lms.ledger import sources
+
+    sources.register("offline_session", source_labels)
+
+
+_register_source_labels()

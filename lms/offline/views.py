@@ -22,7 +22,13 @@ from lms.core.permissions import roles
 from lms.core.sheets import normalize_employee_no
 from lms.core.storage import StoredFile, save_stream, send_stored
 from lms.offline import bp, services, signin
-from lms.offline.attendance import MAX_UPLOAD_BYTES, UPLOAD_PURPOSE, import_attendance, upload_source
+from lms.offline.attendance import (
+    MAX_UPLOAD_BYTES,
+    UPLOAD_PURPOSE,
+    confirmation,
+    import_attendance,
+    upload_source,
+)
 from lms.offline.forms import EvidenceForm, SessionForm, UploadForm
 from lms.offline.models import (
     LOCKED,
@@ -407,7 +413,14 @@ def _run(s: OfflineSession, up: AttendanceUpload, **kwargs: Any) -> Any:
     path, name = upload_source(up)
     ent = acting_enterprise()
     return import_attendance(
-        ent, path, name, session=s, resolutions=dict(up.resolutions or {}), upload=up, **kwargs
+        ent,
+        path,
+        name,
+        session=s,
+        resolutions=dict(up.resolutions or {}),
+        upload=up,
+        confirm_session=bool(up.confirmation),
+        **kwargs,
     )
 
 
@@ -426,6 +439,7 @@ def preview(session_id: int, upload_id: int):
         people=result.people,
         resolutions=up.resolutions or {},
         is_manager=current_user.app_role in MANAGERS,
+        confirmed_at=dt.datetime.fromisoformat(up.confirmation["at"]) if up.confirmation else None,
     )
 
 
@@ -463,6 +477,23 @@ def resolve(session_id: int, upload_id: int):
             chosen.pop(ref, None)
     up.resolutions = chosen
     db.session.commit()
+    return redirect(url_for("offline.preview", session_id=s.id, upload_id=up.id))
+
+
+@bp.route("/<int:session_id>/uploads/<int:upload_id>/confirm", methods=["POST"])
+@roles(*STAFF)
+def confirm_session(session_id: int, upload_id: int):
+    """The trainer confirms that a sheet naming another session is for this one (kept on the upload)."""
+    s, up = _upload(session_id, upload_id)
+    if up.status != UPLOAD_PREVIEWED:
+        raise Conflict(_("This upload is already committed; upload the sheet again to change it."))
+    result = _run(s, up, dry_run=True)
+    db.session.rollback()
+    s, up = _upload(session_id, upload_id)
+    if result.named_sessions:
+        up.confirmation = confirmation(result, s, current_user)
+        db.session.commit()
+        flash(_("Confirmed: this sheet is recorded for this session."), "success")
     return redirect(url_for("offline.preview", session_id=s.id, upload_id=up.id))
 
 

@@ -22,7 +22,19 @@ KIND_LABELS = {
     "manual": "手工登记",
 }
 LEVEL_LABELS = {"company": "厂级", "workshop": "车间级", "team": "班组级"}
-HEADERS = ["培训时间", "培训内容", "形式", "类别", "三级教育", "学时", "考核结果", "证书编号/有效期", "来源"]
+HEADERS = [
+    "培训时间",
+    "培训内容",
+    "形式",
+    "类别",
+    "三级教育",
+    "学时",
+    "考核结果",
+    "证书编号/有效期",
+    "来源",
+    "记录状态",
+]
+LIVE = "有效"
 
 
 def assessment(rec: TrainingRecord) -> str:
@@ -38,30 +50,66 @@ def assessment(rec: TrainingRecord) -> str:
 
 
 def archive_records(person_id: int) -> list[TrainingRecord]:
-    """Every live record of the person, oldest first (the archive reads like a register)."""
+    """Every record of the person, oldest first (the archive reads like a register).
+
+    Voided records stay, marked (who, when, why): the record of training is never rewritten silently
+    (Art. 28). Only live records count hours.
+    """
     return list(
         db.session.scalars(
             select(TrainingRecord)
-            .where(TrainingRecord.person_id == person_id, TrainingRecord.voided_at.is_(None))
+            .where(TrainingRecord.person_id == person_id)
             .order_by(TrainingRecord.completed_at, TrainingRecord.id)
         )
     )
+
+
+def archive_labels(records: list[TrainingRecord]) -> dict[str, dict[int, str]]:
+    """What each record's source is and, for a voided one, who voided it, when and why (set-based)."""
+    from lms.ledger.sources import labels_for
+
+    return labels_for(records)
+
+
+def archive_context(person_id: int) -> dict[str, Any]:
+    """What the archive page shows of the records: the records (voided ones marked) and their labels."""
+    records = archive_records(person_id)
+    return {"records": records, "labels": archive_labels(records), "total_hours": live_hours(records)}
+
+
+def live_hours(records: list[TrainingRecord]) -> Decimal:
+    """The hours of the live records (voided ones are shown, never counted)."""
+    return sum((Decimal(r.hours or 0) for r in records if r.voided_at is None), Decimal(0))
 
 
 def record_time(rec: TrainingRecord, where: Any = None) -> str:
     """When the training took place, in the local time of ``where`` (the person's enterprise): a classroom
     session as its span ("2026-12-01 10:30–12:00"), anything else as its completion."""
     start = getattr(rec, "started_at", None)
-    if rec.kind == "offline" and start is not None:
+    if rec.kind in ("offline", "manual") and start is not None:
         return format_span(start, rec.completed_at, where)
     return format_local(rec.completed_at, where)
 
 
 def archive_rows(person_id: int) -> list[list[Any]]:
     """The archive as table rows (HEADERS); times in the local time of the person's enterprise."""
+    return archive_table(person_id)[1]
+
+
+def archive_table(person_id: int) -> tuple[list[TrainingRecord], list[list[Any]]]:
+    """The person's records and the archive's rows of them (HEADERS), in Chinese like the printed register.
+
+    Every source is named by what it is (``lms.ledger.sources``), never by its internal key; a voided record
+    says who voided it, when and why.
+    """
+    from flask_babel import force_locale
+
     rows = []
     where = db.session.get(Person, person_id)
-    for r in archive_records(person_id):
+    records = archive_records(person_id)
+    with force_locale("zh_CN"):
+        labels = archive_labels(records)
+    for r in records:
         cert = " ".join(
             x
             for x in (r.certificate_no or "", f"至{r.valid_until.isoformat()}" if r.valid_until else "")
@@ -77,22 +125,25 @@ def archive_rows(person_id: int) -> list[list[Any]]:
                 r.hours,
                 assessment(r),
                 cert,
-                r.source,
+                labels["source"][r.id],
+                labels["void"].get(r.id, LIVE),
             ]
         )
-    return rows
+    return records, rows
 
 
 def archive_pdf(person: Person) -> bytes:
     """The archive as a PDF (Chinese font embedded where the system has one)."""
-    rows = archive_rows(person.id)
-    total = sum((Decimal(r[5] or 0) for r in rows), Decimal(0))
+    records, rows = archive_table(person.id)
+    total = live_hours(records)
+    voided = sum(1 for r in records if r.voided_at is not None)
     dept = person.department.path if person.department else "—"
     post = person.post.name if person.post else "—"
     hired = person.hire_date.isoformat() if person.hire_date else "—"
     subtitle = (
         f"{person.enterprise.name}　姓名：{person.name}　工号：{person.employee_no}　部门：{dept}　岗位：{post}"
         f"　入职日期：{hired}　累计学时：{format(total.normalize(), 'f')}　记录 {len(rows)} 条"
+        + (f"（其中已作废 {voided} 条，不计学时）" if voided else "")
     )
     out = io.BytesIO()
     simple_table_pdf(

@@ -42,7 +42,7 @@ from lms.org.models import (
 )
 from lms.training import bp, cache, coverage, glossary, presets, services
 from lms.training.archive import MIMETYPES as ARCHIVE_MIMETYPES
-from lms.training.archive import archive_file, archive_records
+from lms.training.archive import archive_context, archive_file
 from lms.training.forms import ExemptionForm, RequirementForm
 from lms.training.models import (
     DUE_SOON,
@@ -289,7 +289,7 @@ def my_archive():
     if request.args.get("format") == "pdf":
         return _archive_pdf_response(person)
     return render_template(
-        "training/archive.html", person=person, records=archive_records(person.id), mine=True, history=[]
+        "training/archive.html", person=person, mine=True, history=[], **archive_context(person.id)
     )
 
 
@@ -676,7 +676,7 @@ def person(person_id: int):
     return render_template(
         "training/archive.html",
         person=p,
-        records=archive_records(p.id),
+        **archive_context(p.id),
         rows=rows,
         reqs=reqs,
         history=services.subjection_history(p.id),

@@ -17,8 +17,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # When a training began (a classroom session, an entry with times): with completed_at, the time it took,
+    # so that two records of one person cannot overlap. Older rows keep NULL (their hours before their end).
+    with op.batch_alter_table("training_record", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("started_at", sa.DateTime(), nullable=True))
+    # A sheet that names another session than the one it is imported into: who confirmed it, when, which.
+    with op.batch_alter_table("attendance_upload", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("confirmation", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("attendance_upload", schema=None) as batch_op:
+        batch_op.drop_column("confirmation")
+    with op.batch_alter_table("training_record", schema=None) as batch_op:
+        batch_op.drop_column("started_at")

@@ -51,7 +51,8 @@ ROUNDS: list[list[tuple[int, str, dict[str, Any]]]] = [
         (5, "1", _fact(score=2)),
         (5, "1", _fact(score=2)),
         (1, "1", _fact(score=Decimal("85"), evidence={"note": "ignored: unchanged"})),
-        (1, "2", _fact(note="a note", evidence={"row": 3})),
+        # another source of the same person: another day (two records may not overlap)
+        (1, "2", _fact(note="a note", evidence={"row": 3}, completed_at=AT + dt.timedelta(days=1))),
     ],
     [  # replaced again, after a chunk boundary too
         (1, "1", _fact(score=None)),
@@ -102,11 +103,13 @@ def _state(people: list[Any], prefix: str) -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize("chunk_size", [500, 2])
 def test_record_many_gives_what_record_gives(make_person, enterprise, chunk_size):
+    # One set of people per way of recording: the same facts of one person from two sources would overlap.
     people = [make_person(enterprise) for _ in range(6)]
+    seq_people = [make_person(enterprise) for _ in range(6)]
     actor = make_person(enterprise, app_role="trainer").user
     for round_ in ROUNDS:
         one_by_one = [
-            ledger.record(people[i], source=f"seq:{suffix}", actor=actor, **fact)
+            ledger.record(seq_people[i], source=f"seq:{suffix}", actor=actor, **fact)
             for i, suffix, fact in round_
         ]
         items = [
@@ -134,7 +137,7 @@ def test_record_many_gives_what_record_gives(make_person, enterprise, chunk_size
                 )
             ).all()
             assert [r.id for r in live] == [rec]
-    assert _state(people, "bulk:") == _state(people, "seq:")
+    assert _state(people, "bulk:") == _state(seq_people, "seq:")
     live_count = db.session.scalar(
         select(func.count())
         .select_from(TrainingRecord)
@@ -179,10 +182,11 @@ def test_record_many_takes_few_statements(make_person, enterprise):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert [r.outcome for r in results] == ["unchanged"] * 10 + ["replaced"] * 10 + ["created"] * 20
-    # One SELECT of the live rows, one UPDATE voiding the replaced, one SELECT of the new ids (max(id) on
-    # SQLite, the sequence on PostgreSQL), one INSERT (whatever columns each new row leaves NULL), one UPDATE
-    # of replaced_by_id (record() would take 40 SELECTs and 30 INSERTs).
-    assert seen.count("SELECT") == 2, seen
+    # One SELECT of the live rows, one SELECT of the people's records the new ones could overlap, one UPDATE
+    # voiding the replaced, one SELECT of the new ids (max(id) on SQLite, the sequence on PostgreSQL), one
+    # INSERT (whatever columns each new row leaves NULL), one UPDATE of replaced_by_id (record() would take
+    # 40 SELECTs and 30 INSERTs).
+    assert seen.count("SELECT") == 3, seen
     assert seen.count("INSERT") == 1, seen
     assert seen.count("UPDATE") <= 2, seen
     replaced = db.session.scalars(
