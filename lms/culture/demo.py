@@ -1,5 +1,5 @@
-"""Demo data for safety culture: both presets, a published demonstration-post campaign for the previous and
-the current quarter over the workshop posts (automatic values from the real training data, manual scores
+"""Demo data for safety culture: both presets, a demonstration-post campaign for the previous quarter (published
+and awarded) and for the current one (calculated: provisional until the quarter ends) over the workshop posts (automatic values from the real training data, manual scores
 filled in), last year's safety-culture evaluation, two notices partly acknowledged and a publicity record.
 Idempotent: campaigns and notices are found by name and left alone once made."""
 
@@ -54,7 +54,7 @@ def _run(campaign: Campaign, ctx: Any, *, publish: bool, award: bool, close: boo
     _scores(campaign, ctx, manager, self_stage=True)
     services.start_review(campaign)
     _scores(campaign, ctx, evaluator, self_stage=False)
-    services.calculate(campaign, as_of=as_of)
+    services.calculate(campaign, as_of=as_of, today=ctx.today)
     if publish:
         services.publish(campaign)
     if award:
@@ -199,7 +199,8 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
         ctx,
     )
     if current is not None:
-        _run(current, ctx, publish=True, award=False, close=False, as_of=ctx.today)
+        # The quarter is not over: its results are provisional (labelled so), not published.
+        _run(current, ctx, publish=False, award=False, close=False, as_of=ctx.today)
         vetoed = [u.label for u in current.units if u.vetoed]
         ctx.echo(f"  culture: {len(current.units)} units, vetoed: {'、'.join(vetoed) or 'none'}")
 

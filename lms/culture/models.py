@@ -139,6 +139,8 @@ class Campaign(TimestampMixin, Base):
     framework_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     calculated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Calculated before the period ended: the results are provisional (暂定) until calculated again after it.
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     awarded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -24,10 +24,18 @@ from lms.org.models import Enterprise
 KIND_LABELS = {"group": "分组", "automatic": "自动", "manual": "人工", "deduction": "扣分", "veto": "否决"}
 
 
-def report_status(status: str) -> str:
+def report_status(status: str, campaign: Campaign | None = None) -> str:
     from lms.culture.views import STEP_LABELS
 
-    return str(STEP_LABELS.get(status, status))
+    label = str(STEP_LABELS.get(status, status))
+    if campaign is not None and campaign.provisional:
+        label += " · " + provisional_note(campaign)
+    return label
+
+
+def provisional_note(campaign: Campaign) -> str:
+    """The label of results calculated before the period ended."""
+    return _("Provisional results: the period ends on %(end)s", end=campaign.period_end.isoformat())
 
 
 def _num(value: Any) -> str:
@@ -102,10 +110,13 @@ def report_xlsx(campaign: Campaign) -> bytes:
     write_xlsx(
         buffer,
         {
-            _("Ranking"): (ranking_headers(), ranking_rows(campaign)),
+            (_("Ranking (provisional)") if campaign.provisional else _("Ranking")): (
+                ranking_headers(),
+                ranking_rows(campaign),
+            ),
             _("Breakdown"): ([_("Unit"), *breakdown_headers()], detail),
         },
-        title=campaign.name,
+        title=f"{campaign.name}（{provisional_note(campaign)}）" if campaign.provisional else campaign.name,
     )
     return buffer.getvalue()
 
@@ -174,7 +185,8 @@ def report_pdf(campaign: Campaign) -> bytes:
     story: list[Any] = [
         core_pdf.text_paragraph(f"{ent.name if ent else ''} {campaign.name}", styles["title"]),
         core_pdf.text_paragraph(
-            " · ".join([_("Evaluation results"), period, report_status(campaign.status)]), styles["subtitle"]
+            " · ".join([_("Evaluation results"), period, report_status(campaign.status, campaign)]),
+            styles["subtitle"],
         ),
         Spacer(1, 4 * mm),
         core_pdf.text_paragraph(_("Ranking"), styles["heading"]),

@@ -66,8 +66,14 @@ def validate_mapping(mapping: dict[str, Any]) -> None:
     map_value(0, mapping)
 
 
-def level_for(score: Decimal | None, bands: list[dict[str, Any]] | None) -> str | None:
-    """Return the level band label of a score (the highest band whose minimum it reaches)."""
+# A unit hit by a veto item (一票否决) is graded this, whatever its score.
+VETO_LEVEL = "不合格"
+
+
+def level_for(score: Decimal | None, bands: list[dict[str, Any]] | None, *, vetoed: bool = False) -> str | None:
+    """Return the level band label of a score (the highest band whose minimum it reaches); 不合格 when vetoed."""
+    if vetoed:
+        return VETO_LEVEL
     if score is None:
         return None
     for band in sorted(bands or [], key=lambda b: Decimal(str(b["min"])), reverse=True):

@@ -9,8 +9,10 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import delete, func, select
 
+from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError, Forbidden, NotFound
+from lms.core.i18n import msg
 from lms.core.storage import StoredFile, save_stream
 from lms.culture import indicators as ind_registry
 from lms.culture import scoring
@@ -56,6 +58,7 @@ from lms.org.models import (
     MANAGER,
     PERSON_ACTIVE,
     Department,
+    Enterprise,
     Person,
     PersonRole,
     Post,
@@ -867,8 +870,22 @@ def start_review(campaign: Campaign) -> None:
     db.session.flush()
 
 
-def calculate(campaign: Campaign, *, as_of: dt.date | None = None) -> None:
-    """Compute and freeze automatic values, score every unit, rank; allowed until publication."""
+def period_ended(campaign: Campaign, today: dt.date | None = None) -> bool:
+    """Whether the campaign's period is over (its last day has passed in the enterprise's local calendar)."""
+    return (today or timeutil.today(campaign_zone(campaign))) > campaign.period_end
+
+
+def campaign_zone(campaign: Campaign) -> Any:
+    """The enterprise of the campaign, for its time zone."""
+    return db.session.get(Enterprise, campaign.enterprise_id)
+
+
+def calculate(campaign: Campaign, *, as_of: dt.date | None = None, today: dt.date | None = None) -> None:
+    """Compute and freeze automatic values, score every unit, rank; allowed until publication.
+
+    Before the period has ended (``today``: the enterprise's date) the results are provisional, labelled so,
+    and cannot be published or awarded: calculate again once the period is over.
+    """
     _step(campaign, (REVIEW, CALCULATED), "calculate")
     if campaign.framework_snapshot is None or campaign.status == REVIEW:
         campaign.framework_snapshot = snapshot(campaign.framework)
@@ -878,7 +895,8 @@ def calculate(campaign: Campaign, *, as_of: dt.date | None = None) -> None:
     ]
     if problems:
         raise DomainError("scores missing — " + "; ".join(problems[:5]) + (" …" if len(problems) > 5 else ""))
-    as_of = min(as_of or dt.date.today(), campaign.period_end)
+    campaign.provisional = not period_ended(campaign, today)
+    as_of = min(as_of or today or timeutil.today(campaign_zone(campaign)), campaign.period_end)
     auto = [i for i in snap["indicators"] if (i.get("config") or {}).get("metric")]
     unit_ids = [u.id for u in campaign.units]
     db.session.execute(delete(AutoValue).where(AutoValue.unit_id.in_(unit_ids)))
@@ -903,6 +921,38 @@ def calculate(campaign: Campaign, *, as_of: dt.date | None = None) -> None:
     _score_units(campaign)
     campaign.status, campaign.calculated_at = CALCULATED, utcnow()
     db.session.flush()
+
+
+def indicator_preview(
+    campaign: Campaign, unit: CampaignUnit, *, today: dt.date | None = None
+) -> dict[str, Any]:
+    """What the evaluator sees before scoring: the automatic indicators as they stand today (not frozen) and
+    the vetoes that will grade the unit 不合格 whatever its score (a metric that finds a case, or a veto
+    already answered yes at the self-assessment or the review).
+
+    ``{"as_of": date, "values": {indicator id: {"value", "detail", "veto"}}, "vetoes": [names]}``.
+    """
+    snap = campaign_snapshot(campaign)
+    as_of = min(today or timeutil.today(campaign_zone(campaign)), campaign.period_end)
+    ref = unit_ref(campaign, unit)
+    values: dict[int, dict[str, Any]] = {}
+    vetoes: list[str] = []
+    scores = scores_of(unit)
+    for i in snap["indicators"]:
+        metric = (i.get("config") or {}).get("metric")
+        if metric:
+            got = ind_registry.compute(
+                metric, campaign.enterprise_id, ref, campaign.period_start, campaign.period_end, as_of
+            )
+            hit = i["kind"] == VETO and bool(got.value and got.value > 0)
+            values[i["id"]] = {"value": got.value, "detail": _jsonable(got.detail), "veto": hit}
+            if hit:
+                vetoes.append(i["name"])
+        elif i["kind"] == VETO:
+            s = scores.get((i["id"], STAGE_REVIEW)) or scores.get((i["id"], STAGE_SELF))
+            if s is not None and s.value and s.value > 0:
+                vetoes.append(i["name"])
+    return {"as_of": as_of, "values": values, "vetoes": vetoes}
 
 
 def _jsonable(value: Any) -> Any:
@@ -946,7 +996,7 @@ def _score_units(campaign: Campaign) -> None:
     for unit in campaign.units:
         res = scoring.compute(snap, unit_inputs(campaign, unit))
         unit.score, unit.vetoed, unit.veto_reasons = res.score, res.vetoed, res.veto_reasons or None
-        unit.level = scoring.level_for(res.score, campaign.bands)
+        unit.level = scoring.level_for(res.score, campaign.bands, vetoed=res.vetoed)
         unit.breakdown = res.breakdown
         results.append((unit.id, res.score, res.vetoed))
     ranks = scoring.rank(results)
@@ -963,6 +1013,13 @@ def reproduce(campaign: Campaign, unit: CampaignUnit) -> scoring.UnitScore:
 def publish(campaign: Campaign) -> None:
     """Publish (公示) the calculated results to everyone in the enterprise; results are frozen from now."""
     _step(campaign, (CALCULATED,), "publish")
+    if campaign.provisional:
+        raise Conflict(
+            msg(
+                "the results are provisional: the period ends on %(end)s; calculate again after it to publish",
+                end=campaign.period_end.isoformat(),
+            )
+        )
     campaign.status, campaign.published_at = PUBLISHED, utcnow()
     db.session.flush()
 

@@ -114,6 +114,16 @@ STEP_LABELS = {
     "awarded": _l("Awarded"),
     "closed": _l("Closed"),
 }
+# What each action did (a step's name alone read "Done: Self-assessment" right as the self-assessment opened).
+ACTION_DONE = {
+    "start_self_assessment": _l("The self-assessment has started: unit leaders can score their unit now."),
+    "start_review": _l("The review has started: evaluators can give the final scores now."),
+    "calculate": _l("The results are calculated."),
+    "reopen_review": _l("The review is open again."),
+    "publish": _l("The results are published."),
+    "award": _l("The titles are awarded."),
+    "close": _l("The campaign is closed."),
+}
 UNIT_KIND_LABELS = {
     "post": _l("Posts"),
     "department": _l("Departments or teams"),
@@ -530,7 +540,15 @@ def campaign_action(campaign_id: int):
     action = request.form.get("action", "")
     services.advance(c, action)
     db.session.commit()
-    flash(_("Done: %(step)s.", step=STEP_LABELS.get(c.status, c.status)), "success")
+    flash(str(ACTION_DONE.get(action, _("Saved."))), "success")
+    if action == "calculate" and c.provisional:
+        flash(
+            _(
+                "The period ends on %(end)s: these results are provisional. Calculate again after it to publish.",
+                end=c.period_end.isoformat(),
+            ),
+            "warning",
+        )
     return redirect(url_for("culture.campaign", campaign_id=c.id))
 
 
@@ -569,6 +587,7 @@ def unit_score(campaign_id: int, unit_id: int):
     autos = services.auto_values(unit)
     return render_template(
         "culture/unit_score.html",
+        preview=services.indicator_preview(c, unit),
         c=c,
         unit=unit,
         stage=stage,

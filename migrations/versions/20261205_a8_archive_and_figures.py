@@ -17,8 +17,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # A culture campaign calculated before its period ended holds provisional results (not publishable).
+    with op.batch_alter_table("culture_campaign", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("provisional", sa.Boolean(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("culture_campaign", schema=None) as batch_op:
+        batch_op.drop_column("provisional")

@@ -12,7 +12,7 @@ from lms.core.db import db
 from lms.core.errors import Conflict, DomainError, Forbidden
 from lms.culture import indicators, notices, services
 from lms.culture.models import Indicator
-from tests.culture.conftest import fill_manual, run_to_published
+from tests.culture.conftest import calculate_final, fill_manual, run_to_published
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -100,6 +100,12 @@ def test_full_campaign_flow_with_veto_and_award(world):
     assert overdue.value == 1 and overdue.detail["people"][0]["name"] == "乙二"
     assert a.rank == 1 and b.rank == 2
     assert a.score > D(90), a.breakdown
+    # The quarter is not over: the results are provisional and cannot be published yet.
+    assert c.provisional
+    with pytest.raises(Conflict, match="provisional"):
+        services.publish(c)
+    calculate_final(world)
+    assert not c.provisional
     services.publish(c)
     winners = services.award(c)
     assert [u.id for u in winners] == [a.id]

@@ -8,7 +8,7 @@ import io
 from lms.core.db import db
 from lms.culture import notices, services
 from tests.conftest import login
-from tests.culture.conftest import fill_manual, run_to_published
+from tests.culture.conftest import calculate_final, fill_manual, run_to_published
 
 
 def test_manager_pages_and_flow(client, world):
@@ -36,6 +36,11 @@ def test_manager_pages_and_flow(client, world):
     assert c.status == "calculated"
     resp = client.get(f"/culture/campaigns/{c.id}/results")
     assert resp.status_code == 200 and "<svg" in resp.text and world["unit_b"].label in resp.text
+    # The quarter is not over: the results are provisional and publishing them is refused.
+    client.post(f"/culture/campaigns/{c.id}/action", data={"action": "publish"})
+    assert c.status == "calculated"
+    calculate_final(world)
+    db.session.commit()
     client.post(f"/culture/campaigns/{c.id}/action", data={"action": "publish"})
     assert c.status == "published"
     resp = client.get(f"/culture/campaigns/{c.id}/units/{world['unit_b'].id}")
