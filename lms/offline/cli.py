@@ -22,7 +22,7 @@ def offline_group() -> None:
 @click.option("--enterprise", "code", required=True, help="Enterprise code")
 @click.option("--topic", required=True)
 @click.option("--category", required=True)
-@click.option("--start", "start", required=True, help='"YYYY-MM-DD HH:MM"')
+@click.option("--start", "start", required=True, help='"YYYY-MM-DD HH:MM" in the enterprise\'s local time')
 @click.option("--hours", required=True, help="Credit hours (学时)")
 @click.option(
     "--level",
@@ -132,6 +132,11 @@ def _parse_when(text: str, option: str) -> dt.datetime:
     help="Resolve one row: the person's employee number, or skip (repeatable)",
 )
 @click.option("--reason", help="Why a locked session's attendance is changed")
+@click.option(
+    "--confirm-session",
+    is_flag=True,
+    help="The file names another session: confirm it is the sheet of --session all the same (kept on the import)",
+)
 @with_appcontext
 def import_attendance_cmd(
     file: Path,
@@ -142,6 +147,7 @@ def import_attendance_cmd(
     skip_unresolved: bool,
     resolves: tuple[str, ...],
     reason: str | None,
+    confirm_session: bool,
 ) -> None:
     """Import a sign-in sheet FILE (xlsx, xls, csv) as a session's attendance: all rows or none."""
     from lms.cli import emit_json
@@ -175,6 +181,7 @@ def import_attendance_cmd(
                 resolutions=resolutions,
                 skip_unresolved=skip_unresolved,
                 reason=reason,
+                confirm_session=confirm_session,
             )
     except DomainError as exc:
         db.session.rollback()

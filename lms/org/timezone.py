@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import session
+from flask import request, session
 from flask_login import current_user
 
 from lms.core import timeutil
@@ -24,6 +24,9 @@ def select_timezone() -> str | None:
     ent_id = getattr(user, "enterprise_id", None)
     if user.app_role == ADMIN and session.get("enterprise_id"):
         ent_id = session.get("enterprise_id")
+    if not ent_id and request and isinstance((request.view_args or {}).get("enterprise_id"), int):
+        # A regulator's page of one enterprise shows that enterprise's times (access is checked by the view).
+        ent_id = request.view_args["enterprise_id"]
     if not ent_id:
         return None
     name = enterprise_zone_name(int(ent_id))

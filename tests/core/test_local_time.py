@@ -228,3 +228,21 @@ def test_certificate_dated_in_the_enterprise_zone(make_enterprise, make_person, 
     person = make_person(ent)
     complete_course(person, course(), completed_at=dt.datetime(2026, 3, 5, 17, 30))
     assert certificates.certificates_for_person(person.id)[0].issued_on == day
+
+
+def test_regulator_reads_an_enterprise_in_its_zone(app, make_enterprise, make_user):
+    """A regulator has no enterprise: on the page of one enterprise, times are that enterprise's."""
+    from flask_babel import refresh
+    from flask_login import login_user
+
+    ent = make_enterprise(time_zone="Asia/Urumqi")
+    regulator = make_user("regulator")
+    with app.test_request_context(f"/training/regulator/{ent.id}"):
+        login_user(regulator)
+        refresh()
+        assert timeutil.zone().key == "Asia/Urumqi"
+        assert timeutil.format_local(dt.datetime(2026, 12, 10, 4, 30)) == "2026-12-10 10:30"
+    with app.test_request_context("/training/regulator"):
+        login_user(regulator)
+        refresh()
+        assert timeutil.zone().key == "Asia/Shanghai"
