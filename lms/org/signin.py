@@ -24,10 +24,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from lms.core.db import db, utcnow, write_intent
+from lms.core.db import db, utcnow
 from lms.core.errors import DomainError
 from lms.core.i18n import Message, msg
 from lms.org.models import PERSON_ACTIVE, Enterprise, LoginAttempt, Person, User
@@ -222,32 +222,73 @@ def _attempt(key: str, address: str, *, user_id: int | None, device: str | None,
                                 refused=refused))
 
 
+def _same(column: Any, value: Any) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A failure counted in advance on an account (before its password is checked), and the row it replaced."""
+
+    user_id: int
+    before: tuple[int, dt.datetime | None, dt.datetime | None]
+    after: tuple[int, dt.datetime, dt.datetime | None]
+
+
+def _swap(user_id: int, old: tuple[Any, Any, Any], new: tuple[Any, Any, Any]) -> bool:
+    """Set the throttle columns to ``new`` only if they still hold ``old`` (compare-and-set, one statement)."""
+    result = db.session.execute(
+        update(User)
+        .where(User.id == user_id, User.failed_sign_ins == old[0], _same(User.last_failed_sign_in_at, old[1]),
+               _same(User.sign_in_locked_until, old[2]))
+        .values(failed_sign_ins=new[0], last_failed_sign_in_at=new[1], sign_in_locked_until=new[2])
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def claim_attempt(user: User, policy: Policy, now: dt.datetime | None = None) -> Claim | None:
+    """Count one failure on ``user`` before checking its password, atomically against the row as it was read.
+
+    None when another attempt changed the row since (guesses sent in parallel): that attempt is refused, so
+    concurrency never buys more guesses than the throttle allows. A correct password gives the claim back.
+    """
+    now = now or utcnow()
+    before = (user.failed_sign_ins or 0, user.last_failed_sign_in_at, user.sign_in_locked_until)
+    failures = account_throttle(user, policy, now).failures + 1
+    after = (failures, now, now + policy.lock if failures >= policy.max_failures else before[2])
+    return Claim(user.id, before, after) if _swap(user.id, before, after) else None
+
+
+def release_claim(claim: Claim) -> None:
+    """Give a claimed failure back (the attempt was not a failure of this account), unless the row moved on."""
+    _swap(claim.user_id, claim.after, claim.before)
+
+
 def authenticate(login: str, password: str, address: str, *, policy: Policy, enterprise_code: str | None = None,
                  device: str | None = None, known: Collection[int] = ()) -> User:
     """Check a sign-in, recording the attempt; return the account or raise DomainError fit for the person.
 
     ``device`` and ``known``: the id of this browser's signed device cookie and the accounts that signed in on it.
-    The slow scrypt checks run between two transactions: the first only reads, the second writes (on SQLite a
-    write transaction holds the database lock, and many sign-ins at once must not queue behind the hashing).
+    The slow scrypt checks run between two short transactions: the first reads the candidates and claims their
+    failure in advance, the second records the outcome (on SQLite a write transaction holds the database lock,
+    and many sign-ins at once must not queue behind each other's hashing).
     """
     key, addr = (login or "").strip().lower()[:64], (address or "unknown")[:64]
     device = (device or "")[:32] or None
     known = set(known) if device else set()
     now = utcnow()
-    # Read in a transaction of its own, ended before hashing; not when the session already holds one (its
-    # pending work is not ours to commit).
+    # Commit before hashing, unless the session already held a transaction (its pending work is not ours).
     split = not db.session().in_transaction()
-    if split:
-        write_intent.set(False)
     try:
         candidates = find_candidates(login, enterprise_code, known=known)
     except ChooseEnterprise:
         if split:
             db.session.commit()
-            write_intent.set(True)
         raise
     by_address = address_wait(addr, policy, now)
     tested: list[tuple[int, str]] = []
+    claims: dict[int, Claim] = {}
     waits: list[SignInRefused] = []
     for user in candidates:
         trusted = user.id in known and device_trusted(user.id, device, policy, now)
@@ -259,12 +300,19 @@ def authenticate(login: str, password: str, address: str, *, policy: Policy, ent
             if by_address is not None:
                 waits.append(SignInRefused(_wait_message(by_address, address=True), by_address))
                 continue
+            claim = claim_attempt(user, policy, now)
+            db.session.expire(user, ["failed_sign_ins", "last_failed_sign_in_at", "sign_in_locked_until"])
+            if claim is None:  # a parallel attempt got there first
+                wait = max(delay_after(throttle.failures + 1, policy), dt.timedelta(seconds=1))
+                waits.append(SignInRefused(_wait_message(wait), wait))
+                continue
+            claims[user.id] = claim
         tested.append((user.id, user.password_hash))
     if not candidates and by_address is not None:
         waits.append(SignInRefused(_wait_message(by_address, address=True), by_address))
     ids = [u.id for u in candidates]
     if split:
-        db.session.commit()  # end the read-only transaction before hashing (nothing is written yet)
+        db.session.commit()  # the claims hold; no transaction (and no lock) is open while hashing
 
     matched: list[int] = []
     if not waits or tested:
@@ -274,8 +322,6 @@ def authenticate(login: str, password: str, address: str, *, policy: Policy, ent
         for uid, password_hash in usable:
             if check_password_hash(password_hash, password):
                 matched.append(uid)
-    if split:
-        write_intent.set(True)
 
     if not matched:
         if waits and not tested:  # everything was throttled: refuse unchecked, change nothing
@@ -283,15 +329,19 @@ def authenticate(login: str, password: str, address: str, *, policy: Policy, ent
                 _attempt(key, addr, user_id=uid, device=device, refused=True)
             raise min(waits, key=lambda w: w.wait)
         for uid, _hash in tested:
-            user = db.session.get(User, uid)
-            if user is not None:
-                register_failure(user, policy, utcnow())
+            if uid not in claims:  # a known device's failure counts on the account too
+                user = db.session.get(User, uid)
+                if user is not None:
+                    register_failure(user, policy, utcnow())
             _attempt(key, addr, user_id=uid, device=device)
         if not candidates:
             _attempt(key, addr, user_id=None, device=device)
         if waits:  # a throttled candidate may be the one meant: say so rather than "wrong password"
             raise min(waits, key=lambda w: w.wait)
         raise DomainError(msg("Wrong user name or password."))
+    for uid, claim in claims.items():
+        if uid not in matched or len(matched) > 1:
+            release_claim(claim)  # another enterprise's account with this 工号 is not a failure of this one
     if len(matched) > 1:
         rows = db.session.execute(
             select(Enterprise.code, Enterprise.name)
@@ -303,6 +353,8 @@ def authenticate(login: str, password: str, address: str, *, policy: Policy, ent
                                [(c, n) for c, n in rows])
     user = db.session.get(User, matched[0])
     if user is None or not user.is_enabled or (user.person is not None and user.person.status != PERSON_ACTIVE):
+        if matched[0] in claims:
+            release_claim(claims[matched[0]])
         _attempt(key, addr, user_id=matched[0], device=device, refused=True)
         raise DomainError(msg("This account is disabled."))
     _attempt(key, addr, user_id=user.id, device=device, success=True)

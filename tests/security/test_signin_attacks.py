@@ -189,6 +189,28 @@ def test_refused_attempts_do_not_extend_the_throttle(app, enterprise, make_perso
     assert _sign_in(_client(app, "10.0.0.7"), p.user.username).status_code == 302
 
 
+def test_parallel_guesses_get_no_more_than_the_throttle(app, enterprise, make_person):
+    """Guesses sent at the same moment all read the same row: only one of them is checked."""
+    from lms.org.signin import Policy, claim_attempt, release_claim
+
+    p = make_person(enterprise)
+    db.session.commit()
+    policy = Policy.from_config(app.config)
+    user = db.session.get(User, p.user.id)
+    first = claim_attempt(user, policy)  # both requests read failed_sign_ins == 0 …
+    second = claim_attempt(user, policy)
+    assert first is not None and second is None  # … the second finds the row moved on and is refused
+    db.session.expire(user)
+    assert user.failed_sign_ins == 1
+    release_claim(first)  # a correct password gives the claim back
+    db.session.expire(user)
+    assert _state(user) == (0, None, None)
+    # Through the form, one wrong password still counts exactly once.
+    c = _client(app, "10.5.5.5")
+    assert _sign_in(c, p.user.username, WRONG).status_code == 200
+    assert _state(p.user)[0] == 1
+
+
 # ---------------------------------------------------------------- one address, many people (a factory's NAT)
 
 
