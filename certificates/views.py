@@ -19,7 +19,7 @@ from certificates.documents import ensure_pdf, pdf_filename, preview_pdf
 from certificates.forms import BulkForm, RevokeForm, TemplateForm, VerifyForm
 from certificates.jobs import JOB_KIND, start_bulk
 from certificates.models import EXPIRED, REVOKED, STATUSES, VALID, Certificate
-from lms.core.db import db, write_intent
+from lms.core.db import db, writes
 from lms.core.errors import DomainError
 from lms.core.jobs import DONE, Job
 from lms.core.nav import nav_item
@@ -77,8 +77,8 @@ def _downloadable(cert_id: int) -> Certificate:
 
 @bp.route("/<int:cert_id>/pdf")
 @signed_in
+@writes  # the PDF may be rendered (and stored) now
 def download(cert_id: int):
-    write_intent.set(True)  # the PDF may be rendered (and stored) now
     cert = _downloadable(cert_id)
     stored = ensure_pdf(cert)
     db.session.commit()
@@ -314,7 +314,6 @@ def _client_address() -> str:
 
 def _check(number: str, code: str):
     """Verify, with throttling of failures per client address; render the answer."""
-    write_intent.set(True)  # a failure is recorded
     address = _client_address()
     limit = int(current_app.config.get("CERT_VERIFY_MAX_FAILURES", 10))
     window = dt.timedelta(minutes=int(current_app.config.get("CERT_VERIFY_WINDOW_MINUTES", 10)))
@@ -344,6 +343,7 @@ def verify_form():
 
 @bp.route("/verify/<number>/<code>")
 @public
+@writes  # a failed check is recorded (throttling)
 def verify_link(number: str, code: str):
     return _check(number, code)
 

@@ -6,7 +6,7 @@ import importlib
 import logging
 from typing import Any
 
-from flask import Flask, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_login import LoginManager
@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from lms.core import jobs
 from lms.core.config import load_config
-from lms.core.db import db, write_intent
+from lms.core.db import READ, WRITE, WriteNeeded, db, declared_unit, unit, unit_mode
 from lms.core.errors import DomainError
 from lms.core.i18n import compile_catalogs, select_locale, translation_dirs
 from lms.core.permissions import check_request_access, has_role
@@ -52,6 +52,61 @@ MODEL_MODULES = [
 LISTENER_MODULES = ["courses.listeners", "certificates.listeners", "lms.training.listeners"]
 
 
+# Requests of these methods only read unless their view says otherwise (``lms.core.db.writes``).
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class App(Flask):
+    """Flask, with each request run as one unit of work (``lms.core.db``).
+
+    A GET/HEAD/OPTIONS request is a read unit unless its view is marked ``@writes``; any other method is a
+    write unit. A read unit that must write (``WriteNeeded``: a first open of a lesson, a status cache or trend
+    to bring up to date) is rolled back and the request runs again, once, as a write unit: that happens before
+    anything was sent, so the person sees one answer and never "database is locked". A GET that ran as a
+    write unit is committed here when it answers below 400 (views that commit themselves are unaffected);
+    everything else keeps the rule that views commit once and anything left over is rolled back.
+    """
+
+    def full_dispatch_request(self) -> Any:
+        rule = request.url_rule
+        view = self.view_functions.get(rule.endpoint) if rule is not None else None
+        reading = request.method in READ_METHODS
+        mode = declared_unit(view) or (READ if reading else WRITE)
+        if mode == WRITE or rule is None or rule.endpoint == "static" or rule.endpoint.endswith(".static"):
+            with unit(mode):
+                return self._end_unit(super().full_dispatch_request(), mode, reading)
+        flashes = list(session.get("_flashes", ()))  # a second run must not flash twice
+        if db.session().in_transaction():
+            # Only where one app context outlives its requests (tests, a shell): what the caller left pending is
+            # theirs, not this unit's, so the rollback of a second run must not take it away.
+            db.session.commit()
+        with unit(READ) as state:
+            try:
+                response = super().full_dispatch_request()
+            except Exception as exc:
+                if not (state.refused or isinstance(exc, WriteNeeded)):
+                    raise
+                state.refused = True  # (a view that caught the refusal failed on the rolled-back session)
+            if not state.refused:
+                return response
+        logging.getLogger(__name__).info("%s %s writes: it runs again as a write unit", request.method, request.path)
+        db.session.rollback()
+        if flashes:
+            session["_flashes"] = flashes
+        elif "_flashes" in session:
+            session.pop("_flashes")
+        with unit(WRITE):
+            return self._end_unit(super().full_dispatch_request(), WRITE, reading)
+
+    def _end_unit(self, response: Any, mode: str, reading: bool) -> Any:
+        if mode == WRITE and reading and db.session().in_transaction():
+            if response is not None and response.status_code < 400:
+                db.session.commit()
+            else:
+                db.session.rollback()
+        return response
+
+
 def optional_import(name: str) -> Any:
     """Import ``name`` if its package exists (features land one by one); re-raise errors inside it."""
     try:
@@ -70,7 +125,7 @@ def import_models() -> None:
 
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     """Create the Flask application."""
-    app = Flask("lms", static_folder="static", template_folder="templates", root_path=str(__import__("pathlib").Path(__file__).parent))
+    app = App("lms", static_folder="static", template_folder="templates", root_path=str(__import__("pathlib").Path(__file__).parent))
     app.config.update(load_config(config_overrides))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_dirs())
     logging.basicConfig(level=logging.INFO)
@@ -123,21 +178,18 @@ def _init_login(app: Flask) -> None:
 def _read_session_user(token: str) -> Any:
     """The signed-in user of this request, read outside the SQLite write lock.
 
-    On SQLite a request that may write begins its transaction with the database's write lock (BEGIN IMMEDIATE,
-    see lms.core.db), and the first statement of every request is this one. Read in a transaction of its own,
-    ended at once, the user costs no time under the lock: writers hold it only for their own statements, and a
-    POST that writes nothing never takes it. (PostgreSQL has no such lock; there it would only add a round trip.)
+    On SQLite a write unit begins its transactions with the database's write lock (BEGIN IMMEDIATE, see
+    lms.core.db), and the first statement of every request is this one. Read in a read unit of its own, ended
+    at once, the user costs no time under the lock: writers hold it only for their own statements, and a POST
+    that writes nothing never takes it. (PostgreSQL has no such lock; there it would only add a round trip.)
     """
     from lms.org.services import load_session_user
 
-    if not (db.is_sqlite and write_intent.get()) or db.session().in_transaction():
+    if not (db.is_sqlite and unit_mode() == WRITE) or db.session().in_transaction():
         return load_session_user(token)
-    write_intent.set(False)
-    try:
+    with unit(READ):
         found = load_session_user(token)
         db.session.commit()
-    finally:
-        write_intent.set(True)
     return found
 
 
@@ -152,9 +204,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _init_hooks(app: Flask) -> None:
     @app.before_request
-    def _intent() -> None:
-        # GET/HEAD only read: their transactions begin DEFERRED on SQLite so readers never queue.
-        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+    def _fresh() -> None:
         # Load the user afresh for every request even where an app context outlives it (tests, CLI).
         g.pop("_login_user", None)
         g.pop("_lms_translations", None)  # the catalogue is resolved once per request (lms.core.i18n)

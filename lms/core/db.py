@@ -1,8 +1,19 @@
-"""Database engine, the request-scoped session and the declarative ``Base``.
+"""Database engine, the thread-scoped session, the declarative ``Base``, and the unit of work.
 
-SQLite is tuned for a small server: WAL, foreign keys, a busy timeout, and write transactions begun
-IMMEDIATE so that concurrent writers queue on the lock instead of failing with "database is locked".
-Requests that only read (GET/HEAD) begin DEFERRED so that readers never queue behind a writer.
+The unit of work: the top floor (the request wrapper in ``lms.app``, the job runner, each CLI command) runs its
+work as one *read* or *write* unit (``unit(READ)`` / ``unit(WRITE)``; without one, work is a write unit: jobs,
+commands, scripts and tests write as they always did). Views, services and listeners never commit a transaction
+in the middle of a unit for the sake of the lock and never choose the mode; one that finds it must write in a
+read unit calls ``require_write()`` (or simply writes: the guard below does the same), and the top floor runs
+the work again as a write unit before anything was answered.
+
+SQLite is tuned for a small server: WAL, foreign keys, a busy timeout. A write unit begins every transaction
+``BEGIN IMMEDIATE``, so writers queue on the lock (briefly, see ``_begin_immediate``) instead of failing with
+"database is locked"; a read unit begins ``BEGIN`` (DEFERRED) so that readers never queue behind a writer. A
+read transaction can never become a write one safely on SQLite (while another connection writes, the upgrade
+fails at once with "database is locked", without waiting), hence the guard: in a read unit a statement that
+would write a stored table is refused before it reaches the database (``WriteNeeded``), on every dialect so that
+both databases take the same path.
 """
 
 from __future__ import annotations
@@ -10,10 +21,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import re
 import sqlite3
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, func
 from sqlalchemy.engine import Engine
@@ -27,8 +40,111 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# False while serving a request that should only read; see module docstring.
-write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("lms_write_intent", default=True)
+READ, WRITE = "read", "write"
+
+
+class WriteNeeded(Exception):  # noqa: N818 - a request for a write unit, not an error of the work
+    """Work running in a read unit was about to write: the top floor runs it again as a write unit."""
+
+
+@dataclass
+class Unit:
+    """The unit of work in progress in this context: its mode, and whether it refused a write."""
+
+    mode: str
+    refused: bool = False
+
+
+_unit: contextvars.ContextVar[Unit | None] = contextvars.ContextVar("lms_unit", default=None)
+
+
+def unit_mode() -> str:
+    """The mode of the unit in progress (WRITE when none was opened: jobs, commands, scripts, tests)."""
+    current = _unit.get()
+    return current.mode if current is not None else WRITE
+
+
+@contextlib.contextmanager
+def unit(mode: str) -> Iterator[Unit]:
+    """For the top floor: run the block as a ``mode`` unit (READ or WRITE); yield its state.
+
+    It decides how the block's transactions begin; committing and rolling back stay with the caller.
+    """
+    assert mode in (READ, WRITE), mode
+    state = Unit(mode)
+    token = _unit.set(state)
+    try:
+        yield state
+    finally:
+        _unit.reset(token)
+
+
+def require_write() -> None:
+    """Say that the work must write from here on: in a read unit this stops it (``WriteNeeded``) so that the
+    top floor runs it again as a write unit; in a write unit it does nothing."""
+    current = _unit.get()
+    if current is not None and current.mode == READ:
+        current.refused = True
+        raise WriteNeeded("this work writes: run it as a write unit")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes(view: F) -> F:
+    """Mark a GET view that writes (as a rule, not only sometimes): its request is a write unit from its start.
+
+    A view that writes only now and then (a lesson's first open) need not say so: the read unit it runs in
+    stops at its first write and the request runs again as a write unit.
+    """
+    view._lms_unit = WRITE  # type: ignore[attr-defined]
+    return view
+
+
+def declared_unit(view: Callable[..., Any] | None) -> str | None:
+    """The unit a view declared with ``writes`` (None: by the request's method)."""
+    return getattr(view, "_lms_unit", None)
+
+
+class _WriteIntent:
+    """The old per-request switch, kept for callers not yet moved to units (``lms/org/signin.py``): ``set``
+    changes the mode of the unit in progress for the transactions begun after it. Prefer ``unit``."""
+
+    def get(self) -> bool:
+        return unit_mode() == WRITE
+
+    def set(self, flag: bool) -> None:
+        current = _unit.get()
+        if current is None:
+            if flag:
+                return
+            current = Unit(WRITE)
+            _unit.set(current)
+        current.mode = WRITE if flag else READ
+
+
+write_intent = _WriteIntent()
+
+# A statement that writes a stored table (temporary tables, ``tmp_*`` by convention, are a reader's own).
+_WRITES = re.compile(
+    r"\s*(?:WITH\b.*?\)\s*)?(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)"
+    r"\s+(?:\"?main\"?\.)?\"?(\w+)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _writes_stored_table(statement: str) -> bool:
+    m = _WRITES.match(statement)
+    return m is not None and not m.group(1).lower().startswith(("tmp_", "temp"))
+
+
+def _guard_read_units(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _refuse_writes_in_read_units(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        current = _unit.get()
+        if current is not None and current.mode == READ and _writes_stored_table(statement):
+            current.refused = True
+            raise WriteNeeded(f"a read unit was about to write: {statement[:80]}")
 
 
 class Base(DeclarativeBase):
@@ -62,7 +178,7 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if write_intent.get():
+        if unit_mode() == WRITE:
             _begin_immediate(conn)
         else:
             conn.exec_driver_sql("BEGIN")
@@ -114,6 +230,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
         _sqlite_setup(engine)
+        _guard_read_units(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if url.startswith("postgresql"):
@@ -125,7 +242,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if "jit" not in options:
             connect_args["options"] = (options + " -c jit=off").strip()
         kwargs["connect_args"] = connect_args
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _guard_read_units(engine)
+    return engine
 
 
 class Database:

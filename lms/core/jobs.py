@@ -4,6 +4,12 @@ Job state and progress live in the ``job`` table so the UI shows them the same w
 A job function takes a :class:`JobContext` first, then the JSON-able arguments given to ``enqueue``;
 it uses ``db.session`` and may ``flush``; the runner commits (or rolls back and records the error).
 
+The runner owns the unit of work (``lms.core.db``): a job is one write unit, committed when it returns and
+rolled back when it raises. A long job whose steps should not hold SQLite's write lock while they only read
+(evaluating a status over thousands of people) runs them as units of their own with ``ctx.unit(READ)`` /
+``ctx.unit(WRITE)``: each commits at its end (in eager mode, inside the caller's transaction, they change
+nothing).
+
 SQLite note: progress is written on a separate connection only while the job holds no transaction of its
 own, so a long step (ffmpeg, rendering) should commit what it read first; otherwise progress is written in
 the job's own transaction and shows when it commits.
@@ -11,11 +17,12 @@ the job's own transaction and shows when it commits.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,7 +30,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, event,
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.utils import import_string
 
-from lms.core.db import Base, TimestampMixin, db, utcnow
+from lms.core.db import WRITE, Base, TimestampMixin, db, unit, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +63,18 @@ class JobContext:
     def __init__(self, job_id: int, eager: bool = False):
         self.job_id = job_id
         self.eager = eager
+
+    @contextlib.contextmanager
+    def unit(self, mode: str) -> Iterator[None]:
+        """Run a step of the job as a ``mode`` unit of its own: what came before is committed first, the step
+        is committed at its end. Eager (inside the caller's transaction): the step just runs."""
+        if self.eager:
+            yield
+            return
+        db.session.commit()
+        with unit(mode):
+            yield
+            db.session.commit()
 
     def progress(self, percent: float, message: str | None = None) -> None:
         """Report ``percent`` (0–100) and an optional message."""
@@ -164,7 +183,7 @@ def _dispatch(job_id: int) -> None:
 
 
 def _run_in_app(job_id: int) -> None:
-    with _app.app_context():
+    with _app.app_context(), unit(WRITE):
         try:
             run_job(job_id)
         finally:

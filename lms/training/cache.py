@@ -10,9 +10,12 @@ are stored in ``training_status``, per enterprise:
   the next reader recomputes just those people.
 
 Readers ask ``usable(enterprise_id, as_of)``: only today's date, a state computed for today and no person
-waiting. Pages call ``prepare(enterprise_id)`` first, which brings the cache up to date in its own short write
-transaction (a GET otherwise only reads); services outside a request call ``refresh`` in their transaction.
-Any other day ("as of" in the past) is computed live by ``status_query``, as before.
+waiting. Pages call ``prepare(enterprise_id)`` first, which brings the cache up to date in the request's unit
+of work: a page is a read unit, so when there is something to recompute ``prepare`` asks for a write unit
+(``lms.core.db.require_write``) and the request runs again as one (on SQLite: with the write lock from its
+first statement, like every writer), refreshes, reads and is committed by the request wrapper. Services and
+jobs call ``refresh`` in their own transaction. Any other day ("as of" in the past) is computed live by
+``status_query``, as before.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement
 
-from lms.core.db import db, utcnow, write_intent
+from lms.core.db import WriteNeeded, db, require_write, utcnow
 from lms.org.models import Person
 from lms.training.listeners import apply_pending
 from lms.training.models import (
@@ -190,9 +193,14 @@ def _recompute_people(enterprise_id: int, day: dt.date, ids: list[int]) -> int:
         change -= db.session.execute(delete(ROWS).where(ROWS.c.person_id.in_(chunk))).rowcount
         db.session.execute(delete(PEOPLE).where(PEOPLE.c.person_id.in_(chunk)))
         q = status_query(enterprise_id, day, person_filter=Person.id.in_(chunk))
-        change += db.session.execute(
+        added = db.session.execute(
             insert(ROWS).from_select(["enterprise_id", *cols], select(_ent(enterprise_id), *q.subquery().c))
         ).rowcount
+        if added is None or added < 0:
+            # SQLite's driver (Python 3.11) counts no rows for a statement that begins with WITH, as the status
+            # query's CTEs make this one: count what was kept instead.
+            added = db.session.scalar(select(func.count()).select_from(ROWS).where(ROWS.c.person_id.in_(chunk)))
+        change += int(added or 0)
         db.session.execute(insert(PEOPLE).from_select(COUNT_COLUMNS, _counts(ROWS.c.person_id.in_(chunk))))
     return change
 
@@ -226,36 +234,30 @@ def refresh_person(enterprise_id: int, person_id: int) -> bool:
 def prepare_person(as_of: dt.date, enterprise_id: int, person_id: int) -> bool:
     """For a page about one person at ``as_of``: when that is today and the person waits, recompute them now.
 
-    Like ``prepare``, in its own short write transaction. Only for request handlers. Return whether the kept rows now hold the person's rows at
-    ``as_of`` (for ``person_statuses(..., kept=)``).
+    Like ``prepare``: in a read unit this asks for a write unit first. Return whether the kept rows now hold
+    the person's rows at ``as_of`` (for ``person_statuses(..., kept=)``).
     """
     if as_of != today():
         return False
     if usable_for_person(enterprise_id, person_id, as_of):
         return True
-    return bool(_in_own_write_transaction(lambda: refresh_person(enterprise_id, person_id)))
+    return bool(_in_savepoint(lambda: refresh_person(enterprise_id, person_id)))
 
 
-def _in_own_write_transaction(work: Callable[[], Any]) -> Any:
-    """Run ``work`` in a write transaction of its own in the middle of a page request; return its result.
+def _in_savepoint(work: Callable[[], Any]) -> Any:
+    """Run ``work`` (a refresh for a page) in the unit of work, asking for a write unit first; return its result.
 
-    A page request reads in a read-only transaction; the cache needs to write. So the read transaction is ended
-    (it holds nothing yet that matters), ``work`` runs and commits, and the page goes on reading. On failure
-    the page computes live: logged, rolled back, None.
+    A failure is not the page's: it is logged, undone (a savepoint) and the page computes live (None).
     """
-    previous = write_intent.get()
-    db.session.commit()
-    write_intent.set(True)
+    require_write()
     try:
-        result = work()
-        db.session.commit()
-        return result
+        with db.session.begin_nested():
+            return work()
+    except WriteNeeded:
+        raise
     except Exception:
-        db.session.rollback()
         log.exception("could not refresh the training status cache; the page computes live")
         return None
-    finally:
-        write_intent.set(previous)
 
 
 def _ent(enterprise_id: int) -> Any:
@@ -265,14 +267,14 @@ def _ent(enterprise_id: int) -> Any:
 def prepare(as_of: dt.date, *enterprise_ids: int) -> None:
     """For a page about to read the figures at ``as_of``: when that is today, bring the cache up to date.
 
-    The refresh runs in its own short write transaction (``_in_own_write_transaction``). Only for request
-    handlers: it commits the session.
+    In a read unit (a page) this asks for a write unit when there is something to refresh; the refresh is
+    part of the unit of work and committed with it.
     """
     if as_of != today():
         return
     stale = [e for e in enterprise_ids if not usable(e, as_of)]
     if stale:
-        _in_own_write_transaction(lambda: [refresh(ent_id) for ent_id in stale])
+        _in_savepoint(lambda: [refresh(ent_id) for ent_id in stale])
 
 
 def person_statuses(

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select
 
-from lms.core.db import make_engine, write_intent
+from lms.core.db import READ, WRITE, make_engine, unit
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -20,7 +20,10 @@ def _hammer(url: str, immediate: bool, threads: int = 6, rounds: int = 15) -> tu
     errors: list[str] = []
 
     def work() -> None:
-        write_intent.set(immediate)
+        with unit(WRITE if immediate else READ):
+            rounds_of_work()
+
+    def rounds_of_work() -> None:
         for _ in range(rounds):
             try:
                 with engine.begin() as conn:
@@ -84,7 +87,6 @@ def test_writer_waits_for_the_lock_in_short_steps(tmp_path):
     hold, release = threading.Event(), threading.Event()
     t = _holder(tmp_path / "q.sqlite3", hold, release)
     threading.Timer(0.25, release.set).start()
-    write_intent.set(True)
     started = time.monotonic()
     with engine.begin() as conn:
         waited = time.monotonic() - started
@@ -108,7 +110,6 @@ def test_writer_gives_up_after_the_busy_timeout(tmp_path, monkeypatch):
         conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
     hold, release = threading.Event(), threading.Event()
     t = _holder(tmp_path / "g.sqlite3", hold, release)
-    write_intent.set(True)
     try:
         with pytest.raises(OperationalError, match="locked"):
             with engine.begin() as conn:
