@@ -477,27 +477,22 @@ def _fill_later(enterprise_id: int, filter_args: dict[str, Any], days: list[dt.d
 def fill_snapshots(ctx: Any, enterprise_id: int, filter_args: dict[str, Any], days: list[str]) -> dict[str, Any]:
     """Job: compute and store the coverage of closed months of the trend (one status evaluation each).
 
-    Each month is evaluated in a read transaction and stored in a short write transaction of its own, so that
-    on SQLite the database is not locked for writers while the status is evaluated (not in eager mode, which
-    runs inside the caller's transaction).
+    Each month is evaluated in a read unit and stored in a short write unit of its own (``ctx.unit``), so that
+    on SQLite the database is not locked for writers while the status is evaluated (in eager mode both run
+    inside the caller's transaction).
     """
-    from lms.core.db import write_intent
+    from lms.core.db import READ, WRITE
+    from lms.core.jobs import JobContext
 
-    own = ctx is None or not getattr(ctx, "eager", False)
+    steps = ctx if ctx is not None else JobContext(0)
     pf = filter_from_args(enterprise_id, filter_args)
     key = filter_key(pf)
     for n, iso in enumerate(sorted(days), 1):
         day = dt.date.fromisoformat(iso)
-        if own:
-            db.session.commit()
-            write_intent.set(False)
-        figures = totals(enterprise_id, day, pf)
-        if own:
-            db.session.commit()
-            write_intent.set(True)
-        _keep(enterprise_id, key, day, figures)
-        if own:
-            db.session.commit()  # each month is kept as soon as it is known
+        with steps.unit(READ):
+            figures = totals(enterprise_id, day, pf)
+        with steps.unit(WRITE):
+            _keep(enterprise_id, key, day, figures)  # each month is kept as soon as it is known
         if ctx is not None:
             ctx.progress(100 * n / len(days), iso)
     return {"months": len(days)}
