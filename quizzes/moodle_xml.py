@@ -34,7 +34,7 @@ def _text(el: Element | None) -> str:
     return (t.text or "") if t is not None else (el.text or "")
 
 
-def _part(el: Element | None, default: str = "html") -> tuple[str, str]:
+def _part(el: Element | None, default: str = "moodle") -> tuple[str, str]:
     if el is None:
         return "", default
     if el.find("file") is not None:
@@ -123,8 +123,9 @@ def read_xml(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], lis
 
 def _read_question(el: Element, qtype: str, category: str | None) -> dict[str, Any]:
     b = Builder()
-    b.add(_part(el.find("questiontext")))
-    b.add(_part(el.find("generalfeedback")))
+    b.add(_part(el.find("questiontext")))  # Moodle's default: moodle_auto_format
+    qfmt = b.texts[0][1]  # answers, feedback and items default to the question text's format, as in Moodle
+    b.add(_part(el.find("generalfeedback"), qfmt))
     name = _text(el.find("name")).strip()[:255] or None
     if not b.texts[0][0]:
         raise XmlRefusal(msg("the question text is missing"))
@@ -144,8 +145,8 @@ def _read_question(el: Element, qtype: str, category: str | None) -> dict[str, A
         if len(answers) > len(LETTERS):
             raise XmlRefusal(msg("more than %(n)d options in a choice question", n=len(LETTERS)))
         fractions = [_fraction(a) for a in answers]
-        options = [b.add(_part(a)) for a in answers]
-        feedback = {"options": [b.add(_part(a.find("feedback"))) for a in answers]}
+        options = [b.add(_part(a, qfmt)) for a in answers]
+        feedback = {"options": [b.add(_part(a.find("feedback"), qfmt)) for a in answers]}
         if single:
             if any(f < 0 for f in fractions):
                 raise XmlRefusal(
@@ -164,13 +165,11 @@ def _read_question(el: Element, qtype: str, category: str | None) -> dict[str, A
             qt = "multiple_choice"
     elif qtype == "truefalse":
         truth, fb = None, {}
-        for a in answers:
-            word = _text(a).strip().lower()
+        for n, a in enumerate(answers[:2]):
+            word = _text(a).strip()
             if word not in ("true", "false"):
-                raise XmlRefusal(
-                    msg("a true/false answer must be “true” or “false”, not “%(word)s”", word=word)
-                )
-            fb[word] = b.add(_part(a.find("feedback")))
+                word = "true" if n == 0 else "false"  # Moodle: an old file's localised words, true first
+            fb[word] = b.add(_part(a.find("feedback"), qfmt))
             if _fraction(a) >= 1 - 1e-6:
                 truth = word == "true"
         if truth is None:
@@ -189,12 +188,14 @@ def _read_question(el: Element, qtype: str, category: str | None) -> dict[str, A
         fractions = [_fraction(a) for a in answers]
         key = [accepted]
         weights = None if all(abs(f - 1) < 1e-6 for f in fractions) else [fractions]
-        feedback = {"answers": [[b.add(_part(a.find("feedback"))) for a in answers]]}
+        feedback = {"answers": [[b.add(_part(a.find("feedback"), qfmt)) for a in answers]]}
         qt = "fill_blank"
     elif qtype == "numerical":
         units = el.find("units")
-        if units is not None and units.findall("unit"):
-            raise XmlRefusal(msg("units on a numerical question are not supported"))
+        for unit in units.findall("unit") if units is not None else []:
+            named = (unit.findtext("unit_name") or "").strip()
+            if named or (unit.findtext("multiplier") or "1").strip() not in ("1", "1.0"):
+                raise XmlRefusal(msg("units on a numerical question are not supported"))
         key, fbs = [], []
         for a in answers:
             raw = _text(a).strip()
@@ -202,7 +203,7 @@ def _read_question(el: Element, qtype: str, category: str | None) -> dict[str, A
                 tol = abs(float(a.findtext("tolerance") or 0))
             except ValueError:
                 raise XmlRefusal(msg("tolerance of “%(value)s” is not a number", value=raw)) from None
-            if raw == "*":
+            if raw in ("*", ""):  # Moodle: an empty answer is "*", any other response
                 value = None
             else:
                 try:
@@ -212,13 +213,13 @@ def _read_question(el: Element, qtype: str, category: str | None) -> dict[str, A
             key.append(
                 {"value": value, "tolerance": tol if value is not None else 0.0, "fraction": _fraction(a)}
             )
-            fbs.append(b.add(_part(a.find("feedback"))))
+            fbs.append(b.add(_part(a.find("feedback"), qfmt)))
         feedback = {"answers": fbs}
         qt = "numerical"
     elif qtype == "matching":
         rights, extra = [], []
         for sub in el.findall("subquestion"):
-            left = _part(sub)
+            left = _part(sub, qfmt)
             right = _text(sub.find("answer")).strip()
             if left[0]:
                 options.append(b.add(left))
@@ -228,7 +229,7 @@ def _read_question(el: Element, qtype: str, category: str | None) -> dict[str, A
         key, qt = {"answers": rights, "extra": extra}, "matching"
     else:  # essay
         info = el.find("graderinfo")
-        key, qt = (_part(info)[0] if info is not None else ""), "short_answer"
+        key, qt = (_part(info, qfmt)[0] if info is not None else ""), "short_answer"
     return _resolve(b, qt, name, category, options, key, weights, feedback, points)
 
 

@@ -356,3 +356,27 @@ def test_template_imports(app, enterprise):
     assert r.errors == [] and {q.type for q in r.questions} >= {"matching", "numerical"}
     weighted = [q for q in r.questions if q.weights]
     assert weighted and weighted[0].weights == [1.0, 0.5, 0.0]
+
+
+def test_moodle_xml_defaults_as_moodle_reads_them():
+    # question/format/xml/format.php: the question text defaults to moodle_auto_format and answers/feedback to
+    # the question's format; an old true/false file with localised answer words is read true first, then false;
+    # an empty numerical answer is "*".
+    text = """<?xml version="1.0"?>
+<quiz>
+<question type="truefalse"><name><text>旧</text></name><questiontext><text>旧文件的判断题</text></questiontext>
+  <answer fraction="0"><text>对</text><feedback><text>不对</text></feedback></answer>
+  <answer fraction="100"><text>错</text></answer></question>
+<question type="numerical"><questiontext><text>多少？</text></questiontext>
+  <answer fraction="100"><text>5</text><tolerance>0.5</tolerance></answer>
+  <answer fraction="0"><text></text><feedback><text>再想想</text></feedback></answer>
+  <units><unit><multiplier>1</multiplier><unit_name></unit_name></unit></units></question>
+</quiz>"""
+    r = parse_file(text.encode(), "old.xml")
+    assert r.errors == []
+    tf, num = r.questions
+    assert tf.key is False and tf.text_format == "plain" and tf.feedback == {"true": "不对", "false": ""}
+    assert (
+        num.key[1] == {"value": None, "tolerance": 0.0, "fraction": 0.0}
+        and num.feedback["answers"][1] == "再想想"
+    )
