@@ -27,6 +27,14 @@ from lms.org.models import Person
 bp = Blueprint("ledger", __name__, template_folder="templates", url_prefix="/records")
 
 
+@bp.app_context_processor
+def _record_labels() -> dict[str, object]:
+    """``record_labels(records)`` for templates: what each source is, and who voided a record, when and why."""
+    from lms.ledger.sources import labels_for
+
+    return {"record_labels": labels_for}
+
+
 class RecordForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=[(KIND_MANUAL, _l("Training outside the system")),
                                             (KIND_CERTIFICATE, _l("External certificate"))])

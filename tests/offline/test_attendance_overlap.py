@@ -131,3 +131,23 @@ def test_preview_page_confirms_and_keeps_who(roster_enterprise, make_session, cl
     assert "GA1008" in page and f"/uploads/{up.id}/confirm" not in page
     r = client.post(f"/offline/{second.id}/uploads/{up.id}/commit", data={"skip_unresolved": "1"})
     assert _live(second.source) == 0  # the 18 overlaps refuse the commit
+
+
+def test_the_command_needs_the_confirmation_too(app, roster_enterprise, make_session, tmp_path):
+    import json
+
+    a = make_session(roster_enterprise, topic="消防演练", starts_at=dt.datetime(2026, 10, 9, 1))
+    b = make_session(roster_enterprise, topic="动火作业安全", starts_at=dt.datetime(2026, 10, 10, 1))
+    db.session.commit()
+    path = str(tmp_path / "col.xlsx")
+    from lms.core.exports import xlsx_bytes
+
+    with open(path, "wb") as fh:
+        fh.write(xlsx_bytes(["工号", "姓名", "培训场次"], [["GA1008", "胡敏平", f"#{a.id}"]]))
+    runner = app.test_cli_runner()
+    res = runner.invoke(args=["import-attendance", path, "--session", str(b.id), "--json"])
+    data = json.loads(res.output)
+    assert res.exit_code == 1 and data["named_sessions"] == [{"id": a.id, "topic": "消防演练"}]
+    res = runner.invoke(args=["import-attendance", path, "--session", str(b.id), "--json", "--confirm-session"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["committed"] and _live(b.source) == 1 and _live(a.source) == 0

@@ -125,3 +125,12 @@ def test_labels_are_set_based(enterprise, make_person):
 
     assert len(records) == 60
     assert count(records[:3]) == count(records) <= 2
+
+
+def test_person_page_names_sources(client, enterprise, make_person):
+    p, manager, _session = _person_with_history(enterprise, make_person)
+    db.session.commit()
+    login(client, manager)
+    page = client.get(f"/org/people/{p.id}").get_data(as_text=True)
+    assert "三车间签到表.xlsx" in page and "年度安全考试" in page
+    assert "course_enrolment:" not in page and "offline_session:" not in page and ":person:" not in page
