@@ -762,6 +762,8 @@ def detect_text_format(text: str, filename: str) -> str | None:
     head = text.lstrip("\ufeff \r\n\t")[:2000]
     if name.endswith(".xml") or head.startswith("<?xml") or head.startswith("<quiz"):
         return "xml"
+    if name.endswith((".csv", ".tsv")):
+        return None  # a cell may well hold "{=…}"; a csv is a sheet
     if (
         ".gift" in name
         or re.search(r"^\s*::.+?::", text, re.M)

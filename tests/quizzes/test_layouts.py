@@ -185,3 +185,9 @@ def test_refused_header_is_shown_translated_in_the_preview(client, login_as, ent
     assert resp.status_code == 200
     page = resp.get_data(as_text=True)
     assert "未找到题目表头" in page and "是否正确项" in page
+
+
+def test_csv_with_braces_in_a_cell_stays_a_sheet():
+    text = "题型,题目,答案\n填空,公式 {=x} 中的x是____,变量\n"
+    r = parse_file(text.encode("utf-8"), "bank.csv")
+    assert r.format == "sheet" and r.errors == [] and r.questions[0].key == [["变量"]]
