@@ -33,8 +33,8 @@ from lms.core.i18n import Message, msg
 from lms.org.models import PERSON_ACTIVE, Enterprise, LoginAttempt, Person, User
 from lms.org.services import UNUSABLE_PASSWORD
 
-# More candidates than this for one 工号 or phone (without an enterprise code) are not all tried: the person is
-# asked for the enterprise, except on a device where one of them signed in before.
+# More candidates than this for one 工号 or phone are not all tried: the oldest accounts are (or the ones known on
+# this device), and when none fits the person is asked for the enterprise.
 MAX_CANDIDATES = 5
 
 
@@ -178,29 +178,29 @@ def _identifier_filter(login: str) -> Any:
     return (Person.employee_no == employee_no) | (Person.phone == login)
 
 
-def find_candidates(login: str, enterprise_code: str | None = None, *, known: Collection[int] = ()) -> list[User]:
-    """Return the accounts that ``login`` may name: its user name, else every account with that 工号 or phone.
+def find_candidates(login: str, enterprise_code: str | None = None, *,
+                    known: Collection[int] = ()) -> tuple[list[User], bool]:
+    """Return the accounts that ``login`` may name (its user name, else every account with that 工号 or phone),
+    and whether there were more than MAX_CANDIDATES (then only the ones ``known`` on this device, else the
+    oldest: a person added later elsewhere never pushes out the one who had the number first).
 
-    With ``enterprise_code``, only that enterprise's. With more than MAX_CANDIDATES and no code, only the ones
-    ``known`` on this device (ChooseEnterprise when none is).
+    With ``enterprise_code``, only that enterprise's accounts.
     """
     login = (login or "").strip()
     if not login:
-        return []
+        return [], False
     user = db.session.scalar(select(User).where(func.lower(User.username) == login.lower()))
     if user is not None:
-        return [user]
+        return [user], False
     q = select(User).join(Person, User.person_id == Person.id).where(_identifier_filter(login))
     code = (enterprise_code or "").strip()
     if code:
         q = q.join(Enterprise, Enterprise.id == Person.enterprise_id).where(func.lower(Enterprise.code) == code.lower())
     found = list(db.session.scalars(q.order_by(User.id).limit(MAX_CANDIDATES + 1)))
     if len(found) <= MAX_CANDIDATES:
-        return found
-    mine = [u for u in db.session.scalars(q.where(User.id.in_(list(known)))).all()] if known else []
-    if mine:
-        return mine
-    raise ChooseEnterprise(msg("This number belongs to people of several enterprises. Enter your enterprise code."))
+        return found, False
+    mine = list(db.session.scalars(q.where(User.id.in_(list(known))).order_by(User.id))) if known else []
+    return (mine or found[:MAX_CANDIDATES]), True
 
 
 def _wait_message(wait: dt.timedelta, *, address: bool = False) -> Message:
@@ -280,12 +280,7 @@ def authenticate(login: str, password: str, address: str, *, policy: Policy, ent
     now = utcnow()
     # Commit before hashing, unless the session already held a transaction (its pending work is not ours).
     split = not db.session().in_transaction()
-    try:
-        candidates = find_candidates(login, enterprise_code, known=known)
-    except ChooseEnterprise:
-        if split:
-            db.session.commit()
-        raise
+    candidates, more = find_candidates(login, enterprise_code, known=known)
     by_address = address_wait(addr, policy, now)
     tested: list[tuple[int, str]] = []
     claims: dict[int, Claim] = {}
@@ -338,6 +333,9 @@ def authenticate(login: str, password: str, address: str, *, policy: Policy, ent
             _attempt(key, addr, user_id=None, device=device)
         if waits:  # a throttled candidate may be the one meant: say so rather than "wrong password"
             raise min(waits, key=lambda w: w.wait)
+        if more:
+            raise ChooseEnterprise(
+                msg("This number belongs to people of several enterprises. Enter your enterprise code."))
         raise DomainError(msg("Wrong user name or password."))
     for uid, claim in claims.items():
         if uid not in matched or len(matched) > 1:
@@ -347,8 +345,12 @@ def authenticate(login: str, password: str, address: str, *, policy: Policy, ent
             select(Enterprise.code, Enterprise.name)
             .join(User, User.enterprise_id == Enterprise.id)
             .where(User.id.in_(matched))
+            .distinct()
             .order_by(Enterprise.code)
         ).all()
+        if len(rows) < 2 or enterprise_code:  # several accounts of one enterprise share a phone number
+            raise DomainError(msg("Several accounts have this number. Sign in with your user name or employee "
+                                  "number."))
         raise ChooseEnterprise(msg("This number is used in several enterprises. Choose yours."),
                                [(c, n) for c, n in rows])
     user = db.session.get(User, matched[0])

@@ -542,38 +542,3 @@ def test_sweep_command(app, tmp_path, monkeypatch):
     out = runner.invoke(args=["storage", "sweep", "--hours", "1", "--json"])
     assert out.exit_code == 0, out.output
     assert not orphan.exists()
-
-
-def _job_that_fails(ctx) -> None:
-    raise FileNotFoundError(2, "No such file or directory", str(media_root().resolve() / "video" / "ab" / "gone.mp4"))
-
-
-def test_a_failed_job_shows_no_server_path(app):
-    from lms.core.jobs import enqueue
-
-    job = enqueue(_job_that_fails, kind="test")
-    assert job.status == "failed"
-    assert "gone.mp4" in job.error and str(media_root().resolve()) not in job.error and "/video/" not in job.error
-
-
-def test_an_abandoned_video_upload_leaves_nothing(client, enterprise, make_person, tmp_path):
-    """The browser goes away halfway through a video: no row, no file, no part file."""
-    from tests.fixtures.videos import make_video
-
-    crs = courses.create_course(enterprise.id, title="视频课", category="有限空间", hours=1)
-    lesson = courses.add_lesson(courses.add_section(crs, "一"), "video", "视频")
-    login(client, make_person(enterprise, app_role="trainer").user)
-    db.session.commit()
-    before = _disk()
-    clip = make_video(tmp_path / "ok.mp4", seconds=1, size="320x180").read_bytes()
-    data, ctype = _multipart({}, "现场.mp4", clip + b"\0" * (2 * 1024 * 1024))
-    cut = data[: len(data) // 2]
-    r = client.post(
-        f"/courses/lessons/{lesson.id}/video",
-        input_stream=io.BytesIO(cut),
-        content_type=ctype,
-        content_length=len(data),  # announced in full, half sent
-    )
-    assert r.status_code in (302, 400), r.status_code
-    assert db.session.scalar(select(VideoAsset).where(VideoAsset.lesson_id == lesson.id)) is None
-    assert sorted(_disk() - before) == []

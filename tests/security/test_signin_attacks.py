@@ -116,6 +116,28 @@ def test_identifier_in_two_enterprises_with_the_same_password_asks_which(app, ma
     assert pa.user.failed_sign_ins == 0
 
 
+def test_a_flood_of_copies_never_pushes_out_the_first_owner(app, make_enterprise, make_person):
+    from lms.org.services import hash_password
+
+    a, b = make_enterprise(code="FIRST"), make_enterprise(code="FLOOD")
+    owner = make_person(a, name="原号主", phone="13700007000")
+    other_hash = hash_password("Copy-pass-1")
+    copies = [make_person(b, name=f"复制{i}", phone="13700007000") for i in range(7)]
+    for c in copies:
+        c.user.password_hash = other_hash
+    db.session.commit()
+    c = _client(app)
+    assert _sign_in(c, "13700007000").status_code == 302
+    assert _signed_in_as(c) == "原号主"
+    c.post("/logout")
+    # The copies' own sign-ins by that number never count against the owner's account.
+    copy_client = _client(app, "10.7.7.7")
+    r = _sign_in(copy_client, "13700007000", "Copy-pass-1")
+    assert r.status_code == 200 and _signed_in_as(copy_client) is None
+    assert "用户名或工号" in r.get_data(as_text=True)  # one enterprise's accounts share it: no choice helps
+    assert _state(owner.user) == (0, None, None)
+
+
 def test_unknown_identifier_and_wrong_code_reveal_nothing(app, make_enterprise, make_person):
     a = make_enterprise(code="ENTC")
     make_person(a, employee_no="7002")
