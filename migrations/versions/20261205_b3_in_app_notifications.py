@@ -1,0 +1,24 @@
+"""in app notifications
+
+Revision ID: 20261205_b3
+Revises: 20261205_b2
+Create Date: 2026-12-05 12:30:00
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+
+revision = '20261205_b3'
+down_revision = '20261205_b2'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
