@@ -37,7 +37,8 @@ def coverage_cmd(code: str, by: str, as_of: dt.datetime | None, fmt: str, output
     ent = _enterprise(code)
     day = as_of.date() if as_of else dt.date.today()
     rows = coverage(ent.id, by, day)
-    headers = [by, "people", "compliant", "coverage_pct", "overdue_or_expired", "due_soon"]
+    # The words of lms.training.glossary: every count here is of people (each person once per group).
+    headers = [by, "people", "people_compliant", "coverage_pct", "people_overdue_or_expired", "people_due_soon"]
     body = [
         [r["label"], r["people"], r["compliant"], round((r["share"] or 0) * 100, 1), r["late"], r["due_soon"]]
         for r in rows

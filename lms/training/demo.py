@@ -129,6 +129,10 @@ def _records(ent: Enterprise, today: dt.date, rng: random.Random, course_ids: li
         ):
             if profile > 0.95 and level == "team":
                 continue  # a few never finished three-level education
+            # Pre-job: the three levels in the days before the start (they count toward the pre-job hours);
+            # a few were trained only after starting, which the pre-job requirement shows as overdue.
+            late_start = 0.92 < profile <= 0.95
+            day = hired + dt.timedelta(days=i + 1) if late_start else hired - dt.timedelta(days=3 - i)
             add(
                 p,
                 f"three-level-{level}",
@@ -136,7 +140,7 @@ def _records(ent: Enterprise, today: dt.date, rng: random.Random, course_ids: li
                 topic=topic,
                 level=level,
                 hours=24 if high else 8,
-                completed_at=_at(min(hired + dt.timedelta(days=i + 1), today)),
+                completed_at=_at(min(day, today)),
                 category="三级安全教育",
                 score=rng.choice((85, 90, 95)),
                 passed=True,
@@ -222,16 +226,39 @@ def _records(ent: Enterprise, today: dt.date, rng: random.Random, course_ids: li
             else:
                 issued = today - dt.timedelta(days=r.randint(60, 5 * 365))
             until = dt.date(issued.year + 6, issued.month, min(issued.day, 28))
+            operation = r.choice(("低压电工作业", "熔化焊接与热切割作业"))
+            number = f"T{r.randrange(10**11, 10**12)}"
             add(
                 p,
                 "special-ops-cert",
                 kind="certificate",
-                topic=r.choice(("低压电工作业", "熔化焊接与热切割作业")),
+                topic=operation,
                 category=SPECIAL_OPERATIONS_CATEGORY,
-                certificate_no=f"T{r.randrange(10**11, 10**12)}",
+                certificate_no=number,
                 valid_until=until,
                 completed_at=_at(issued),
             )
+            review_on = issued + dt.timedelta(days=3 * 365 - r.randint(10, 60))
+            if review_on <= today and r.random() < 0.85:  # most passed the 3-yearly review (复审) in time
+                add(
+                    p,
+                    "special-ops-review-training",
+                    kind="offline",
+                    topic=f"{operation}复审前安全培训",
+                    hours=8,
+                    category=operation,  # review training of the certificate's own category
+                    completed_at=_at(review_on - dt.timedelta(days=7)),
+                )
+                add(
+                    p,
+                    "special-ops-review",
+                    kind="certificate",
+                    topic=f"{operation}（复审）",
+                    category=SPECIAL_OPERATIONS_CATEGORY,
+                    certificate_no=number,
+                    valid_until=until,
+                    completed_at=_at(review_on),
+                )
     return n
 
 
@@ -266,6 +293,29 @@ def _exemptions(ent: Enterprise, ctx: Any) -> None:
             )
 
 
+def _leave(ent: Enterprise, today: dt.date) -> None:
+    """Two people back on their posts after more than a year away (离岗一年以上): one retrained, one not yet."""
+    from lms.org.services import set_leave
+
+    people = db.session.scalars(
+        select(Person)
+        .where(Person.enterprise_id == ent.id, Person.status == PERSON_ACTIVE)
+        .order_by(Person.employee_no)
+        .offset(3)
+        .limit(2)
+    ).all()
+    back = today - dt.timedelta(days=10)
+    for n, p in enumerate(people):
+        set_leave(p, today - dt.timedelta(days=500), back)
+        if n == 0:
+            for i, (level, topic) in enumerate(
+                (("workshop", "车间级安全教育（离岗一年以上返岗）"), ("team", "班组级安全教育（离岗一年以上返岗）"))
+            ):
+                ledger.record(p, kind="offline", topic=topic, level=level, hours=8, category="三级安全教育",
+                              completed_at=_at(back - dt.timedelta(days=2 - i)),
+                              source=f"demo:{ent.code}:{p.employee_no}:return-{level}", evidence={"demo": True})
+
+
 def load(enterprise: Enterprise, ctx: Any) -> None:
     """Apply presets and load backdated records for DEMO and for ZJHG (the regulator's other enterprise)."""
     targets = [enterprise]
@@ -279,6 +329,7 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
         n = _records(ent, ctx.today, ctx.rng, course_ids)
         if ent.id == enterprise.id:
             _exemptions(ent, ctx)
+            _leave(ent, ctx.today)
         db.session.flush()
         refresh_subjections(ent.id, ctx.today)
         if ent.id == enterprise.id:

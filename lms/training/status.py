@@ -73,6 +73,7 @@ FAR = dt.datetime(9999, 12, 31)
 LONG_ABSENCE_DAYS = 365  # 离岗一年以上: a return after more than a year repeats workshop and team education
 # 岗前: the pre-job training of a start is the training of the year before it (an earlier start's is its own).
 PRE_JOB_LOOKBACK_DAYS = 365
+THREE_LEVEL_MOVE_LOOKBACK_DAYS = 30
 # 特种作业操作证 (ledger records of this category): valid 6 years, reviewed every 3 years; a missed review
 # makes it lapse. A review is entered as a record of the same category dated the day of the review.
 SPECIAL_OPERATIONS_CATEGORY = "特种作业操作证"
@@ -475,6 +476,16 @@ def _branch(req: Requirement, as_of: dt.date, ppl: Any, roles_then: Any = None) 
     win_hi: Any = _lit(FAR, DateTime())
     if p["win_mode"] == "fixed":
         win_lo: Any = _lit(p["win_start"], DateTime())
+    elif req.kind == KIND_THREE_LEVEL:
+        # 三级安全教育 is pre-job training (第十二条): the levels taken in the year before a hire count, and
+        # those taken in the month before a change of post or a return (not the old post's).
+        win_lo = case(
+            (full_levels == 1, add_days(since, -PRE_JOB_LOOKBACK_DAYS)),
+            else_=add_days(since, -THREE_LEVEL_MOVE_LOOKBACK_DAYS),
+        )
+        if not db.is_sqlite:
+            win_lo = cast(win_lo, DateTime())
+        low = win_lo
     elif p["win_mode"] == "since":
         win_lo = since_ts
     elif p["win_mode"] == "pre_job":
@@ -606,7 +617,7 @@ def status_query(
     # start (and its grace days)
     in_window = and_(r.c.completed_at >= a.c.win_lo, r.c.completed_at < a.c.win_hi)
     in_prev = and_(r.c.completed_at >= a.c.prev_start, r.c.completed_at < a.c.prev_end)
-    after_since = r.c.completed_at >= a.c.since
+    after_since = r.c.completed_at >= a.c.win_lo  # three-level: the lookback before the start (_branch)
     zero = literal(0, Numeric(7, 2))
     lv3 = func.count(
         func.distinct(case((and_(after_since, r.c.level.in_(("company", "workshop", "team"))), r.c.level)))

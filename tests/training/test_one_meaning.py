@@ -216,3 +216,18 @@ def test_coverage_exports_say_percent(enterprise, make_person, make_user, client
     header, *rows = list(csv.reader(io.StringIO(export)))
     i = header.index("覆盖率（%）")
     assert all(0 <= float(r[i]) <= 100 for r in rows) and any(float(r[i]) > 1 for r in rows)
+
+
+def test_reminders_use_the_same_words_and_say_people_and_requirements(enterprise, make_person, make_user):
+    from lms.training.models import Notification
+    from lms.training.reminders import send_reminders
+
+    _population(enterprise, make_person)
+    manager = make_user("manager", enterprise)
+    late = make_person(enterprise, hire_date=D(2026, 1, 1))
+    requirement(enterprise, name="试用期满前培训", hours_required=Decimal(4), initial_days=10, grace_days=10)
+    send_reminders(D(2026, 1, 15), [enterprise.id])
+    titles = [n.title for n in db.session.query(Notification).filter_by(user_id=late.user.id)]
+    assert any("宽限期内" in t for t in titles)
+    summary = db.session.query(Notification).filter_by(user_id=manager.id, kind="summary").one()
+    assert "人" in summary.title and "项要求" in summary.title

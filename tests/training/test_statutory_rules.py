@@ -234,3 +234,23 @@ def test_the_settings_page_derives_high_risk_and_shows_the_rederived_presets(mak
     assert "属于高危行业" in page and "32 → 48" in page and "24 → 72" in page
     req = db.session.query(Requirement).filter_by(enterprise_id=ent.id, preset_key="principal_initial").one()
     assert req.hours_required == 48
+
+
+def test_three_level_education_before_the_start_counts_for_it(enterprise, make_person):
+    """三级安全教育 is pre-job training: taken in the days before the start, it fulfils the requirement."""
+    req = requirement(enterprise, kind="three_level", hours_required=0, initial_days=0)
+    p = make_person(enterprise, hire_date=D(2026, 3, 1))
+    for i, level in enumerate(("company", "workshop", "team")):
+        rec(p, D(2026, 2, 25 + i), 8, level=level)
+    assert status_of(enterprise, p, req, D(2026, 3, 2))["status"] == "complete"
+    moved = make_person(enterprise, hire_date=D(2020, 1, 1))
+    for level in ("company", "workshop", "team"):
+        rec(moved, D(2020, 1, 2), 4, level=level)
+    moved.away_from, moved.returned_on = D(2024, 1, 1), D(2025, 3, 1)
+    rec(moved, D(2024, 6, 1), 4, level="workshop")  # during the absence, long before the return: not counted
+    rec(moved, D(2025, 2, 27), 4, level="team")  # in the days before the return: counted
+    db.session.flush()
+    row = status_of(enterprise, moved, req, D(2025, 3, 5))
+    assert row["status"] == "overdue"  # workshop level still missing
+    rec(moved, D(2025, 2, 28), 4, level="workshop")
+    assert status_of(enterprise, moved, req, D(2025, 3, 5))["status"] == "complete"
