@@ -315,7 +315,7 @@ def _play_through(enrolment: Any, lesson: Lesson, start: dt.datetime, share: flo
     prog.heartbeat(enrolment, lesson, f"demo-{enrolment.id}-{lesson.id}", 0, now=start)
     while pos < end:
         step = min(5.0, end - pos)
-        t, pos = t + step, pos + step
+        t, pos = t + max(step, prog.MIN_INTERVAL), pos + step  # never sooner than the server credits
         prog.heartbeat(
             enrolment, lesson, f"demo-{enrolment.id}-{lesson.id}", pos, now=start + dt.timedelta(seconds=t)
         )
