@@ -265,6 +265,26 @@ def release_claim(claim: Claim) -> None:
     _swap(claim.user_id, claim.after, claim.before)
 
 
+def _claim_or_wait(user: User, policy: Policy, now: dt.datetime, by_address: dt.timedelta | None,
+                   tries: int = 3) -> Claim | SignInRefused:
+    """Claim an attempt on ``user`` if its throttle (and the address's) allows one now; re-read the row when a
+    parallel attempt moved it (a double click still signs in; parallel guesses get only what the throttle
+    allows)."""
+    wait: dt.timedelta = dt.timedelta(seconds=1)
+    for _ in range(tries):
+        throttle = account_throttle(user, policy, now)
+        if throttle.wait is not None:
+            return SignInRefused(_wait_message(throttle.wait), throttle.wait)
+        if by_address is not None:
+            return SignInRefused(_wait_message(by_address, address=True), by_address)
+        claim = claim_attempt(user, policy, now)
+        db.session.expire(user, ["failed_sign_ins", "last_failed_sign_in_at", "sign_in_locked_until"])
+        if claim is not None:
+            return claim
+        wait = max(delay_after(throttle.failures + 1, policy), wait)
+    return SignInRefused(_wait_message(wait), wait)
+
+
 def authenticate(login: str, password: str, address: str, *, policy: Policy, enterprise_code: str | None = None,
                  device: str | None = None, known: Collection[int] = ()) -> User:
     """Check a sign-in, recording the attempt; return the account or raise DomainError fit for the person.
@@ -288,20 +308,11 @@ def authenticate(login: str, password: str, address: str, *, policy: Policy, ent
     for user in candidates:
         trusted = user.id in known and device_trusted(user.id, device, policy, now)
         if not trusted:
-            throttle = account_throttle(user, policy, now)
-            if throttle.wait is not None:
-                waits.append(SignInRefused(_wait_message(throttle.wait), throttle.wait))
+            outcome = _claim_or_wait(user, policy, now, by_address)
+            if isinstance(outcome, SignInRefused):
+                waits.append(outcome)
                 continue
-            if by_address is not None:
-                waits.append(SignInRefused(_wait_message(by_address, address=True), by_address))
-                continue
-            claim = claim_attempt(user, policy, now)
-            db.session.expire(user, ["failed_sign_ins", "last_failed_sign_in_at", "sign_in_locked_until"])
-            if claim is None:  # a parallel attempt got there first
-                wait = max(delay_after(throttle.failures + 1, policy), dt.timedelta(seconds=1))
-                waits.append(SignInRefused(_wait_message(wait), wait))
-                continue
-            claims[user.id] = claim
+            claims[user.id] = outcome
         tested.append((user.id, user.password_hash))
     if not candidates and by_address is not None:
         waits.append(SignInRefused(_wait_message(by_address, address=True), by_address))

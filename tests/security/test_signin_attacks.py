@@ -233,6 +233,21 @@ def test_parallel_guesses_get_no_more_than_the_throttle(app, enterprise, make_pe
     assert _state(p.user)[0] == 1
 
 
+def test_guesses_racing_each_other_get_only_the_free_failures(app, enterprise, make_person):
+    """Claims made back to back (as racing attempts are serialised by the compare-and-set): three free checks,
+    then the delay refuses the rest."""
+    from lms.org.signin import Claim, Policy, SignInRefused, _claim_or_wait
+
+    p = make_person(enterprise)
+    db.session.commit()
+    policy = Policy.from_config(app.config)
+    user = db.session.get(User, p.user.id)
+    outcomes = [_claim_or_wait(user, policy, dt.datetime.now(dt.UTC).replace(tzinfo=None), None) for _ in range(6)]
+    assert [isinstance(o, Claim) for o in outcomes] == [True, True, True, False, False, False]
+    assert all(isinstance(o, SignInRefused) for o in outcomes[3:])
+    assert _state(user)[0] == 3
+
+
 # ---------------------------------------------------------------- one address, many people (a factory's NAT)
 
 
