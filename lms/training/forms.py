@@ -76,6 +76,9 @@ class RequirementForm(FlaskForm):
     tracked_from = DateField(_l("Track people subject from (optional)"), validators=[Optional()])
     active = BooleanField(_l("Active"), default=True)
     issue_certificate = BooleanField(_l("Issue a certificate to each person who fulfils it"), default=False)
+    pre_job = BooleanField(
+        _l("Pre-job training: only training before the start counts (grace days show as in grace)"), default=False
+    )
 
 
 class ExemptionForm(FlaskForm):

@@ -49,6 +49,7 @@ EDITABLE = (
     "tracked_from",
     "active",
     "issue_certificate",
+    "pre_job",
 )
 
 
@@ -99,6 +100,10 @@ def _validated(enterprise_id: int, values: dict[str, Any]) -> dict[str, Any]:
         v["recurrence"] = RECUR_ONCE  # certificates carry their own validity; three-level is once per trigger
     if v["recurrence"] == "rolling" and not (v.get("recurrence_months") or 0) > 0:
         raise DomainError("A rolling requirement needs the months it stays valid.", field="recurrence_months")
+    if "pre_job" in v:
+        v["pre_job"] = bool(v["pre_job"]) and v["kind"] == KIND_HOURS
+    if v.get("pre_job"):
+        v["initial_days"] = 0  # due the day the person starts: no allowance after it
     for key in ("initial_days", "grace_days", "reminder_days"):
         v[key] = int(v.get(key) or 0)
         if v[key] < 0:

@@ -254,3 +254,17 @@ def test_three_level_education_before_the_start_counts_for_it(enterprise, make_p
     assert row["status"] == "overdue"  # workshop level still missing
     rec(moved, D(2025, 2, 28), 4, level="workshop")
     assert status_of(enterprise, moved, req, D(2025, 3, 5))["status"] == "complete"
+
+
+def test_a_manager_marks_a_requirement_pre_job(enterprise, make_user, client, make_person):
+    db.session.commit()
+    login(client, make_user("manager", enterprise))
+    resp = client.post("/training/requirements/new", data={
+        "name": "外包人员岗前培训", "kind": "hours", "applies_to": "everyone", "hours_required": "16",
+        "recurrence": "once", "initial_days": "30", "grace_days": "5", "reminder_days": "7", "active": "y",
+        "pre_job": "y"})
+    assert resp.status_code in (302, 303)
+    req = db.session.query(Requirement).filter_by(enterprise_id=enterprise.id, name="外包人员岗前培训").one()
+    assert req.pre_job and req.initial_days == 0 and req.grace_days == 5
+    page = client.get(f"/training/requirements/{req.id}/edit").get_data(as_text=True)
+    assert 'name="pre_job"' in page and "checked" in page[page.index('name="pre_job"') - 200:][:400]
