@@ -400,6 +400,9 @@ def build_question(
         for item in [a.strip() for a in _BLANK_SPLIT.split(answer or "") if a.strip()]:
             m_w = _ALT_WEIGHT.match(item)
             body, fraction = (m_w.group(1), float(m_w.group(2)) / 100) if m_w else (item, 1.0)
+            if body.strip() == "*":  # Moodle's "any other answer" (its own weight and feedback)
+                key.append({"value": None, "tolerance": 0.0, "fraction": round(fraction, 7) if m_w else 0.0})
+                continue
             m = _NUMERIC_ITEM.match(unicodedata.normalize("NFKC", body))
             if not m:
                 result.error(
@@ -491,6 +494,7 @@ def write_answer(qtype: str, key: Any, weights: Any = None) -> str:
         parts = []
         for a in key or []:
             if a.get("value") is None:
+                parts.append("*" if not a.get("fraction") else f"*({pct(a['fraction'])}%)")
                 continue
             text = f"{a['value']:g}" + (f":{a['tolerance']:g}" if a.get("tolerance") else "")
             parts.append(text if abs(a.get("fraction", 1) - 1) < 1e-6 else f"{text}({pct(a['fraction'])}%)")
