@@ -375,8 +375,11 @@ def resolve_session_ref(enterprise_id: int, text: str | None) -> OfflineSession 
             dates.add(parse_date(raw))
         except ValueError:
             continue
-    if dates:
-        hits = [h for h in hits if h[2].date() in dates]
+    if dates:  # the dates people write are local days; sessions are stored UTC
+        from lms.org.timezone import enterprise_zone_name
+
+        tz = enterprise_zone_name(enterprise_id)
+        hits = [h for h in hits if local_date(h[2], tz) in dates]
     if hits:
         longest = max(len(h[1]) for h in hits)
         hits = [h for h in hits if len(h[1]) == longest]

@@ -246,3 +246,21 @@ def test_regulator_reads_an_enterprise_in_its_zone(app, make_enterprise, make_us
         login_user(regulator)
         refresh()
         assert timeutil.zone().key == "Asia/Shanghai"
+
+
+def test_a_sheet_naming_a_session_by_its_local_day(make_enterprise):
+    """A session at 07:00 on 13 November in Shanghai is stored on 12 November (UTC): the sheet's date still finds it."""
+    from lms.offline import services as offline
+    from lms.offline.attendance import resolve_session_ref
+
+    ent = make_enterprise()
+    early = offline.create_session(
+        ent.id, topic="班前安全讲话", category="班组安全", hours="1",
+        starts_at=timeutil.to_utc(dt.datetime(2026, 11, 13, 7, 0), ent),
+    )
+    offline.create_session(
+        ent.id, topic="班前安全讲话", category="班组安全", hours="1",
+        starts_at=timeutil.to_utc(dt.datetime(2026, 11, 12, 7, 0), ent),
+    )
+    assert early.starts_at.date() == dt.date(2026, 11, 12)
+    assert resolve_session_ref(ent.id, "班前安全讲话 2026-11-13") is early
