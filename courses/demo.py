@@ -16,8 +16,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from lms.app import optional_import
 from lms.core.db import db, utcnow
+from lms.core.imports import optional_import
 from lms.core.jobs import DONE, Job, JobContext
 from lms.core.storage import save_path
 

@@ -15,11 +15,11 @@ from flask_login import current_user
 from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from lms.app import optional_import
 from lms.core import storage
 from lms.core.db import db
 from lms.core.errors import DomainError
 from lms.core.exports import xlsx_bytes
+from lms.core.imports import optional_import
 from lms.core.jobs import Job
 from lms.core.nav import nav_item
 from lms.core.permissions import roles

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -17,6 +16,7 @@ from lms.core.config import load_config
 from lms.core.db import READ, WRITE, WriteNeeded, db, declared_unit, unit, unit_mode
 from lms.core.errors import DomainError
 from lms.core.i18n import compile_catalogs, select_locale, translation_dirs
+from lms.core.imports import optional_import
 from lms.core.permissions import check_request_access, has_role
 
 csrf = CSRFProtect()
@@ -107,16 +107,6 @@ class App(Flask):
         return response
 
 
-def optional_import(name: str) -> Any:
-    """Import ``name`` if its package exists (features land one by one); re-raise errors inside it."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-            return None
-        raise
-
-
 def import_models() -> None:
     """Import every model module so that ``Base.metadata`` is complete (also used by Alembic)."""
     for name in MODEL_MODULES:
@@ -152,7 +142,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     _init_hooks(app)
     _init_errors(app)
     jobs.set_app(app)
-    from lms.cli import register_cli
+    from lms.commands import register_cli
 
     register_cli(app)
     return app

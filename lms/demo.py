@@ -16,8 +16,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from lms.app import optional_import
 from lms.core.db import db
+from lms.core.imports import optional_import
 from lms.org.models import (
     ADMIN,
     EVALUATOR,

@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from lms.cli import emit_json
+from lms.core.cli import emit_json
 from lms.core.db import db
 from lms.core.errors import DomainError
 from lms.org.models import Enterprise

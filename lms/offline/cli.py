@@ -50,7 +50,7 @@ def new_session_cmd(
     as_json: bool,
 ) -> None:
     """Schedule a session and print its id."""
-    from lms.cli import emit_json
+    from lms.core.cli import emit_json
     from lms.core.errors import DomainError
     from lms.core.timeutil import iso_local, to_utc
     from lms.offline import services
@@ -150,7 +150,7 @@ def import_attendance_cmd(
     confirm_session: bool,
 ) -> None:
     """Import a sign-in sheet FILE (xlsx, xls, csv) as a session's attendance: all rows or none."""
-    from lms.cli import emit_json
+    from lms.core.cli import emit_json
     from lms.core.errors import DomainError
     from lms.core.timeutil import use_zone
     from lms.offline.attendance import import_attendance
@@ -241,7 +241,7 @@ def _resolutions(enterprise_id: int, resolves: tuple[str, ...]) -> dict[str, Any
 
 
 def _report(data: dict[str, Any], as_json: bool) -> None:
-    from lms.cli import emit_json
+    from lms.core.cli import emit_json
 
     if as_json:
         emit_json(data)

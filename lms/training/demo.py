@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lms.app import optional_import
 from lms.core.db import db
 from lms.core.errors import Conflict
+from lms.core.imports import optional_import
 from lms.ledger import services as ledger
 from lms.org.models import PERSON_ACTIVE, Enterprise, Person, PersonRole, ResponsibilityRole
 from lms.training.models import Exemption, Requirement

@@ -14,10 +14,10 @@ from flask_babel import lazy_pgettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from lms.app import optional_import
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError
 from lms.core.exports import csv_bytes, xlsx_bytes
+from lms.core.imports import optional_import
 from lms.core.nav import home_for, nav_item
 from lms.core.permissions import roles, signed_in
 from lms.org.access import (

@@ -1,0 +1,181 @@
+"""Floors that hold (../shared/ARCHITECTURE.md): no import runs up a floor, and no new import cycle appears.
+
+Every ``import`` and ``from … import`` counts, at module level or inside a function (a late import is still a
+dependency), and so does ``optional_import("pkg.mod")`` / ``import_module("pkg.mod")`` with a literal name.
+A module importing its own package (``from courses import bp`` in ``courses/views.py``) is the blueprint pattern
+and no edge. Within a floor the order is the one the architecture describes: ledger records facts about org's
+people, courses may link an exam of quizzes, and the floor-4 readers read status through lms.training.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ["lms", "courses", "quizzes", "certificates"]
+
+# Package → rank. A module may import only modules of a lower rank or of its own package.
+RANKS: dict[str, float] = {
+    "lms.core": 1,
+    "lms.org": 2,
+    "lms.ledger": 2.5,  # records facts about org's people
+    "quizzes": 3,
+    "courses": 3.5,  # a lesson may link an exam of quizzes, never the reverse
+    "lms.offline": 3.5,
+    "lms.hazards": 3.5,
+    "lms.training": 4,  # the one place every reader gets training status from
+    "certificates": 4.5,
+    "lms.permits": 4.5,
+    "lms.culture": 4.5,
+    "lms.oversight": 4.5,
+    "lms": 5,  # the top: lms.app, lms.cli, lms.commands, lms.demo, lms.api …
+    "wsgi": 5,
+}
+TOP = {"lms", "wsgi"}
+
+# What exists and is to be removed (issue 19); nothing may be added. A cycle is a sorted list of modules (or
+# of packages for the package graph).
+KNOWN_MODULE_CYCLES = [
+    ["lms.culture.report", "lms.culture.views"],
+    ["quizzes.importers", "quizzes.layouts"],
+]
+KNOWN_UP_IMPORTS = {
+    ("lms.org.views", "lms.ledger.services"),  # the person page lists the ledger's records (the package cycle)
+}
+KNOWN_PACKAGE_CYCLES = [
+    ["lms.ledger", "lms.org"],  # lms/org/views.py calls lms.ledger.services
+]
+
+
+def _modules() -> dict[str, Path]:
+    found = {"wsgi": ROOT / "wsgi.py"}
+    for pkg in PACKAGES:
+        for path in (ROOT / pkg).rglob("*.py"):
+            rel = path.relative_to(ROOT).with_suffix("")
+            if {"translations", "static", "templates"} & set(rel.parts):
+                continue
+            name = ".".join(rel.parts)
+            found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def _package(module: str) -> str:
+    best = None
+    for pkg in RANKS:
+        if (module == pkg or module.startswith(pkg + ".")) and (best is None or len(pkg) > len(best)):
+            best = pkg
+    assert best is not None, f"{module} has no floor: add its package to RANKS (and to ARCHITECTURE.md)"
+    return best
+
+
+def _imports(modules: dict[str, Path]) -> dict[str, set[str]]:
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        targets: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets.update(filter(None, (resolve(a.name) for a in node.names)))
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = name if path.name == "__init__.py" else name.rpartition(".")[0]
+                    for _ in range(node.level - 1):
+                        parent = parent.rpartition(".")[0]
+                    base = f"{parent}.{base}" if base else parent
+                for alias in node.names:
+                    found = resolve(f"{base}.{alias.name}") or resolve(base)
+                    if found:
+                        targets.add(found)
+            elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if called in ("optional_import", "import_module") and isinstance(node.args[0].value, str):
+                    found = resolve(node.args[0].value)
+                    if found:
+                        targets.add(found)
+        # Importing one's own package (or itself) is no dependency: the package is imported first anyway.
+        graph[name] = {t for t in targets if t != name and not name.startswith(t + ".")}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one node (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+GRAPH = _imports(_modules())
+
+
+def test_no_import_runs_up_a_floor():
+    wrong = []
+    for module, targets in sorted(GRAPH.items()):
+        mine = _package(module)
+        for target in sorted(targets):
+            theirs = _package(target)
+            if (module, target) in KNOWN_UP_IMPORTS:
+                continue
+            if theirs != mine and not (mine in TOP and theirs in TOP) and RANKS[theirs] >= RANKS[mine]:
+                wrong.append(f"{module} (floor {RANKS[mine]}) imports {target} (floor {RANKS[theirs]})")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_no_new_module_cycle():
+    new = [c for c in _cycles(GRAPH) if c not in KNOWN_MODULE_CYCLES]
+    assert new == [], new
+
+
+def test_no_new_package_cycle():
+    packages: dict[str, set[str]] = {}
+    for module, targets in GRAPH.items():
+        for target in targets:
+            a, b = _package(module), _package(target)
+            if a != b:
+                packages.setdefault(a, set()).add(b)
+    new = [c for c in _cycles(packages) if c not in KNOWN_PACKAGE_CYCLES]
+    assert new == [], new
+
+
+def test_the_check_sees_what_it_must():
+    """The graph holds the edges the floors are made of (a parse that found nothing would pass everything)."""
+    assert "lms.org.models" in GRAPH["lms.ledger.models"]
+    assert "lms.core.db" in GRAPH["courses.models"]
+    assert "lms.commands" in GRAPH["lms.app"]  # a late import inside create_app counts
+    assert "quizzes.models" in GRAPH["courses.views"]  # optional_import("quizzes.models") counts
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
