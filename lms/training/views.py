@@ -151,10 +151,10 @@ def _coverage_table(rows: list[dict[str, Any]], by: str) -> tuple[list[Any], lis
     headers = [
         BY_LABELS[by],
         _("People"),
-        _("Compliant"),
+        _("People compliant"),
         _("Coverage (%)"),
-        _("Overdue or expired"),
-        _("Due soon"),
+        _("People overdue or expired"),
+        _("People with training due soon"),
     ]
     body = [
         [r["label"], r["people"], r["compliant"], round((r["share"] or 0) * 100, 1), r["late"], r["due_soon"]]
@@ -736,7 +736,7 @@ def regulator():
             _("Code"),
             _("Enterprise"),
             _("People"),
-            _("Compliant"),
+            _("People compliant"),
             _("Coverage (%)"),
             _("People overdue or expired"),
             _("Requirements overdue or expired"),
