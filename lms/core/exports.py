@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
+from lms.core.timeutil import to_local, use_zone, zone
+
 __all__ = ["csv_bytes", "safe_cell", "write_csv", "write_xlsx", "xlsx_bytes"]
 
 # Characters that make Excel / LibreOffice / WPS start a formula (or DDE) when they lead a cell.
@@ -55,8 +57,6 @@ def _local(value: dt.datetime) -> dt.datetime:
     zone, see lms.core.timeutil); aware ones keep their own wall-clock time."""
     if value.tzinfo is not None:
         return value.replace(tzinfo=None)
-    from lms.core.timeutil import to_local
-
     return to_local(value)  # type: ignore[return-value]
 
 
@@ -81,8 +81,9 @@ def _csv_text(value: Any) -> str:
 def _write_csv_text(handle: IO[str], headers: Sequence[Any], rows: Iterable[Sequence[Any]]) -> None:
     writer = csv.writer(handle, dialect="excel")  # comma, double quotes, CRLF: what Excel expects
     writer.writerow([_csv_text(header) for header in headers])
-    for row in rows:
-        writer.writerow([_csv_text(value) for value in row])
+    with use_zone(zone()):  # the reader's zone, looked up once for the whole file
+        for row in rows:
+            writer.writerow([_csv_text(value) for value in row])
 
 
 def write_csv(
@@ -187,12 +188,13 @@ def _write_sheet(
         ws.append([text_cell(_xlsx_value(title)[0], Font(bold=True, size=14))])
     bold = Font(bold=True)
     ws.append([text_cell(_xlsx_value(header)[0], bold) for header in headers])
-    for row in itertools.chain(sample, rows):
-        cells = []
-        for value in row:
-            value, is_text = _xlsx_value(value)
-            cells.append(text_cell(value) if is_text else value)
-        ws.append(cells)
+    with use_zone(zone()):  # the reader's zone, looked up once for the whole sheet
+        for row in itertools.chain(sample, rows):
+            cells = []
+            for value in row:
+                value, is_text = _xlsx_value(value)
+                cells.append(text_cell(value) if is_text else value)
+            ws.append(cells)
 
 
 def write_xlsx(
