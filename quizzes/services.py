@@ -1565,7 +1565,7 @@ def feedback_for(
         "correct": None if fraction is None else fraction >= 1.0,
         "key": qtype.key_text(version.options, version.key, order, version.weights),
         "key_label": label,
-        "explanation": version.explanation or "",
+        "explanation": _plain(version, version.explanation or ""),  # shown as text, never as HTML
         "message": message,
     }
 

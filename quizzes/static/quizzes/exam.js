@@ -47,7 +47,7 @@
     if (j.explanation) {
       var why = document.createElement("p");
       why.className = "muted";
-      why.textContent = root.getAttribute("data-msg-explanation") + ": " + j.explanation;
+      why.textContent = root.getAttribute("data-msg-explanation") + j.explanation;
       box.appendChild(why);
     }
   }
