@@ -36,8 +36,8 @@ from lms.org.services import create_enterprise, hash_password
 DEMO_CODE = "DEMO"
 ROSTER = Path(__file__).parent / "demo_data" / "roster.xlsx"
 # Feature demo modules, in floor order (a later one may use what an earlier one made).
-FEATURE_DEMOS = ["quizzes.demo", "courses.demo", "lms.offline.demo", "lms.training.demo", "certificates.demo",
-                 "lms.culture.demo"]
+FEATURE_DEMOS = ["lms.org.demo", "quizzes.demo", "courses.demo", "lms.offline.demo", "lms.training.demo",
+                 "certificates.demo", "lms.culture.demo"]
 
 # Demo accounts: user name → (employee number or None, application role, what the account shows).
 DEMO_ACCOUNTS = {
