@@ -106,25 +106,6 @@ def declared_unit(view: Callable[..., Any] | None) -> str | None:
     return getattr(view, "_lms_unit", None)
 
 
-class _WriteIntent:
-    """The old per-request switch, kept for callers not yet moved to units (``lms/org/signin.py``): ``set``
-    changes the mode of the unit in progress for the transactions begun after it. Prefer ``unit``."""
-
-    def get(self) -> bool:
-        return unit_mode() == WRITE
-
-    def set(self, flag: bool) -> None:
-        current = _unit.get()
-        if current is None:
-            if flag:
-                return
-            current = Unit(WRITE)
-            _unit.set(current)
-        current.mode = WRITE if flag else READ
-
-
-write_intent = _WriteIntent()
-
 # A statement that writes a stored table (temporary tables, ``tmp_*`` by convention, are a reader's own).
 _WRITES = re.compile(
     r"\s*(?:WITH\b.*?\)\s*)?(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)"

@@ -61,14 +61,19 @@ def today() -> dt.date:
     return dt.date.today()
 
 
+def _state_of(enterprise_id: int, waiting: Any) -> Any:
+    """The enterprise's state row (as_of) and whether anybody in ``waiting`` is marked; None if never built."""
+    apply_pending(db.session())
+    return db.session.execute(
+        select(STATE.c.as_of, exists().where(waiting).label("waiting")).where(STATE.c.enterprise_id == enterprise_id)
+    ).first()
+
+
 def _kept_for(enterprise_id: int, as_of: dt.date, waiting: Any) -> bool:
     """Whether the enterprise's rows were computed for ``as_of`` (today) and nobody in ``waiting`` is marked."""
     if as_of != today():
         return False
-    apply_pending(db.session())
-    state = db.session.execute(
-        select(STATE.c.as_of, exists().where(waiting).label("waiting")).where(STATE.c.enterprise_id == enterprise_id)
-    ).first()
+    state = _state_of(enterprise_id, waiting)
     return state is not None and state.as_of == as_of and not state.waiting
 
 
@@ -239,7 +244,10 @@ def prepare_person(as_of: dt.date, enterprise_id: int, person_id: int) -> bool:
     """
     if as_of != today():
         return False
-    if usable_for_person(enterprise_id, person_id, as_of):
+    state = _state_of(enterprise_id, DIRTY.c.person_id == person_id)
+    if state is None or state.as_of != as_of:
+        return False  # the whole enterprise waits (for a dashboard or the nightly run), not for this page
+    if not state.waiting:
         return True
     return bool(_in_savepoint(lambda: refresh_person(enterprise_id, person_id)))
 

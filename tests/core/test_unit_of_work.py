@@ -123,3 +123,20 @@ def test_a_refreshed_person_keeps_the_row_count_of_the_enterprise(enterprise, ma
     kept = db.session.scalar(select(func.count()).select_from(cache.ROWS).where(cache.ROWS.c.enterprise_id == enterprise.id))
     state_rows = db.session.execute(select(cache.STATE.c.rows).where(cache.STATE.c.enterprise_id == enterprise.id)).scalar()
     assert kept == 6 and state_rows == kept
+
+
+def test_a_learner_page_reads_only_when_there_is_nothing_for_it_to_recompute(
+    client, enterprise, make_person, caplog
+):
+    """The enterprise's kept rows were never built (that waits for a dashboard or the nightly run): the learner's
+    own page computes live in its read unit, without asking for a write unit it would not use."""
+    from tests.training.helpers import requirement
+
+    learner = make_person(enterprise)
+    requirement(enterprise, name="岗前培训", hours_required=Decimal(4), initial_days=0)
+    db.session.commit()
+    login(client, learner.user)
+    with caplog.at_level(logging.INFO, logger="lms.app"):
+        page = client.get("/training/mine")
+    assert page.status_code == 200 and "岗前培训" in page.get_data(as_text=True)
+    assert not [r for r in caplog.records if "runs again" in r.message]
