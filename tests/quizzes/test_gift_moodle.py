@@ -456,3 +456,18 @@ def test_category_line_must_stand_alone():
 def test_refusals_do_not_hide_good_questions():
     r = parse_gift("::A:: ok {T}\n\n::B:: bad {true}\n\n::C:: ok too {F}\n", "t.gift")
     assert [q.name for q in r.questions] == ["A", "C"] and [e["row"] for e in r.errors] == [3]
+
+
+def test_truefalse_with_all_feedback_as_moodle_exports_it():
+    # giftformat_test::test_export_question_with_tags_and_idnumber — Moodle writes a true/false question with
+    # wrong-answer, right-answer and general feedback, tags and idnumber in a comment; read back: correctanswer 1,
+    # feedbackfalse "This is the wrong answer.", feedbacktrue "This is the right answer.", general feedback.
+    q = one(
+        "// question: 5  name: True/false question\n// [id:myid] [tag:tag1] [tag:tag2]\n"
+        "::True/false question::[html]The answer is true.{TRUE#This is the wrong answer.#This is the right answer."
+        "####You should have selected true.}"
+    )
+    assert q.key is True and q.text_format == "html" and q.name == "True/false question"
+    assert to_plain(q.feedback["false"], "html") == "This is the wrong answer."
+    assert to_plain(q.feedback["true"], "html") == "This is the right answer."
+    assert to_plain(q.explanation, "html") == "You should have selected true."
