@@ -22,7 +22,7 @@ from lms.org.models import Enterprise
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @with_appcontext
 def import_questions_cmd(file: str, code: str, bank_name: str, dry_run: bool, as_json: bool) -> None:
-    """Import a question bank file (xlsx, xls, csv, GIFT, Aiken): all or nothing."""
+    """Import a question bank file (xlsx, xls, csv, Moodle XML, GIFT, Aiken): all or nothing."""
     from quizzes import services
 
     try:
@@ -67,6 +67,13 @@ def import_questions_cmd(file: str, code: str, bank_name: str, dry_run: bool, as
         )
         for e in result.errors:
             click.echo(f"  row {e['row']}: {e['field']}: {e['message']}", err=True)
+        for d in result.duplicates:
+            click.echo(f"  row {d['row']}: duplicate of row {d['duplicate_of']}, imported once")
+        for n in result.notes:
+            click.echo(f"  row {n['row']}: {n['message']}")
+        if dry_run:
+            for q in result.rows:
+                click.echo(f"  row {q['row']}: {q['type']}: {q['stem'][:60]} — {q['key_text']}")
     if result.errors:
         sys.exit(1)
 

@@ -479,7 +479,7 @@ def question_preview(question_id: int):
         "quizzes/question_preview.html",
         q=q,
         view=public_question(v),
-        key_text=qtype.key_text(v.options, v.key),
+        key_text=qtype.key_text(v.options, v.key, None, v.weights),
         version=v,
     )
 

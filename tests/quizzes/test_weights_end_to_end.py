@@ -239,3 +239,17 @@ def test_result_page_shows_weights_and_the_feedback_on_the_answer(app, enterpris
     page = client.get(f"/quizzes/attempts/{a.id}/result").get_data(as_text=True)
     assert "可以，但先断电更安全。" in page and "危险！" not in page
     assert "A (B 50%)" in page
+
+
+def test_cli_dry_run_text_lists_questions_and_duplicates(app, enterprise, tmp_path):
+    from quizzes.cli import import_questions_cmd
+
+    db.session.commit()
+    path = tmp_path / "w.gift"
+    path.write_text(GIFT + "\n::W1b:: 发现有人触电，首先应当{=切断电源 ~%50%用干木棒挑开电线 ~用手拉开}\n", encoding="utf-8")
+    res = app.test_cli_runner().invoke(
+        import_questions_cmd, [str(path), "--enterprise", enterprise.code, "--bank", "文本预览", "--dry-run"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "row 13: duplicate of row 3, imported once" in res.output
+    assert "row 3: single_choice: 发现有人触电，首先应当 — A (B 50%)" in res.output
