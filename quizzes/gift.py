@@ -13,7 +13,7 @@ from typing import Any
 
 from lms.core.i18n import msg
 from quizzes.textfmt import FORMAT_NAMES, needs_html, to_html, to_plain
-from quizzes.types import BLANK_RE, LETTERS, get_type, pct
+from quizzes.types import BLANK_RE, LETTERS, pct
 
 # Moodle's escapedchar_pre: "\\" is a backslash, "\:" "\#" "\=" "\{" "\}" "\~" literal, "\n" a line break.
 _BS = "\ue000"
@@ -486,8 +486,7 @@ def _with_block(q: Any, stem: str, block: str) -> str:
 
 def write_question(q: Any) -> str | None:
     """One question as GIFT (as Moodle's writequestion), or None when GIFT cannot hold it."""
-    qtype = get_type(q.type)
-    name = "::" + repchar(q.name or f"Q{q.id}") + "::"
+    name = "::" + repchar(q.name) + "::" if q.name else ""  # no name: none comes back either
     fb = q.feedback or {}
     general = ("\t####" + _text(q, q.explanation) + "\n") if q.explanation else ""
     if q.type == "true_false":
@@ -555,7 +554,6 @@ def write_question(q: Any) -> str | None:
                 lines.append(f"\t=%{pct(a['fraction'])}%{a['value']:g}:{a['tolerance']:g}#" + text)
     else:  # a type GIFT cannot hold
         return None
-    del qtype
     block = "{" + ("#" if q.type == "numerical" else "") + "\n" + "\n".join(lines) + "\n" + general + "}"
     return name + _with_block(q, q.stem, block) + "\n"
 

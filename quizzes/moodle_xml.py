@@ -317,7 +317,7 @@ def write_question(quiz: Element, q: Any) -> bool:
     if q.type == "fill_blank" and len(q.key or []) != 1:
         return False
     el = SubElement(quiz, "question", type=kinds[q.type])
-    _text_el(el, "name", q.name or f"Q{q.id}")
+    _text_el(el, "name", q.name or "")  # Moodle names an unnamed question from its text
     _text_el(el, "questiontext", q.stem, fmt)
     _text_el(el, "generalfeedback", q.explanation or "", fmt)
     SubElement(el, "defaultgrade").text = _num(float(q.points))

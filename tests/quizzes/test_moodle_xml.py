@@ -255,7 +255,7 @@ def test_round_trip_every_type(app, enterprise, kind):
         rows = db.session.scalars(select(Question).where(Question.bank_id == bank.id)).all()
         return sorted(
             (q.type, q.stem, tuple(q.options), repr(q.key), repr(q.weights), repr(q.feedback),
-             q.explanation, q.category, q.text_format) for q in rows
+             q.explanation, q.category, q.text_format, q.name or "") for q in rows
         )  # fmt: skip
 
     # An all-or-nothing multiple choice has no Moodle form: it is written with Moodle's equal split (how Moodle
