@@ -114,6 +114,25 @@ def account_throttle(user: User, policy: Policy, now: dt.datetime | None = None)
     return Throttle(failures, None, None)
 
 
+def unknown_throttle(key: str, policy: Policy, now: dt.datetime | None = None) -> Throttle:
+    """Return the throttle of an identifier no account answers to, as if it had one (from its failed attempts),
+    so that the answers never tell a guesser which identifiers exist."""
+    now = now or utcnow()
+    failures, last = db.session.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            LoginAttempt.login == key,
+            LoginAttempt.user_id.is_(None),
+            LoginAttempt.at >= now - policy.window,
+            LoginAttempt.success.is_(False),
+            LoginAttempt.refused.is_(False),
+        )
+    ).one()
+    ghost = User(failed_sign_ins=failures or 0, last_failed_sign_in_at=last,
+                 sign_in_locked_until=last + policy.lock if last is not None and failures >= policy.max_failures
+                 else None)
+    return account_throttle(ghost, policy, now)
+
+
 def register_failure(user: User, policy: Policy, now: dt.datetime | None = None) -> None:
     """Count one checked, failed attempt on ``user``; lock it briefly at ``max_failures``."""
     now = now or utcnow()
@@ -314,8 +333,12 @@ def authenticate(login: str, password: str, address: str, *, policy: Policy, ent
                 continue
             claims[user.id] = outcome
         tested.append((user.id, user.password_hash))
-    if not candidates and by_address is not None:
-        waits.append(SignInRefused(_wait_message(by_address, address=True), by_address))
+    if not candidates:
+        ghost = unknown_throttle(key, policy, now) if key else Throttle(0, None, None)
+        if ghost.wait is not None:
+            waits.append(SignInRefused(_wait_message(ghost.wait), ghost.wait))
+        elif by_address is not None:
+            waits.append(SignInRefused(_wait_message(by_address, address=True), by_address))
     ids = [u.id for u in candidates]
     if split:
         db.session.commit()  # the claims hold; no transaction (and no lock) is open while hashing

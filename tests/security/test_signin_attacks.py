@@ -148,6 +148,21 @@ def test_unknown_identifier_and_wrong_code_reveal_nothing(app, make_enterprise, 
         assert r.status_code == 200 and ("用户名或密码错误" in r.get_data(as_text=True))
 
 
+def test_throttle_answers_do_not_tell_which_accounts_exist(app, enterprise, make_person):
+    p = make_person(enterprise)
+    db.session.commit()
+    answers = []
+    for ident in (p.user.username, "no-such-person"):
+        c = _client(app, "10.11.0.1" if ident == "no-such-person" else "10.11.0.2")
+        for _ in range(3):
+            assert _sign_in(c, ident, WRONG).status_code == 200
+        _let_time_pass(-5)  # keep the waits running however slow this machine is
+        r = _sign_in(c, ident, WRONG)
+        answers.append((r.status_code, r.get_data(as_text=True)))
+    assert answers[0][0] == answers[1][0] == 429
+    assert all("秒后重试，或请安全管理员解除锁定" in page for _status, page in answers)
+
+
 # ---------------------------------------------------------------- one counter per account
 
 
@@ -174,20 +189,32 @@ def test_failures_count_once_per_account_whatever_identifier(app, enterprise, ma
 
 
 def test_growing_delay_then_short_lock(app, enterprise, make_person):
+    from lms.org.signin import Policy, account_throttle
+
+    policy = Policy.from_config(app.config)
     p = make_person(enterprise)
     db.session.commit()
     c = _client(app)
     for _ in range(3):  # the first failures are free
         assert _sign_in(c, p.user.username, WRONG).status_code == 200
-    r = _sign_in(c, p.user.username)
-    assert r.status_code == 429 and ("2 秒" in r.get_data(as_text=True) or "2 seconds" in r.get_data(as_text=True))
-    _let_time_pass(2.5)
+    failures, last, _locked = _state(p.user)
+    assert failures == 3 and account_throttle(p.user, policy, last).wait == dt.timedelta(seconds=2)
+    _let_time_pass(-5)  # keep the wait running however slow this machine is
+    r = _sign_in(c, p.user.username)  # even the right password waits
+    assert r.status_code == 429 and "秒后重试" in r.get_data(as_text=True)
+    _let_time_pass(5 + 2.5)
     assert _sign_in(c, p.user.username, WRONG).status_code == 200
-    r = _sign_in(c, p.user.username)
-    assert r.status_code == 429 and "4 秒" in r.get_data(as_text=True)
-    _let_time_pass(4.5)
+    failures, last, _locked = _state(p.user)
+    assert failures == 4 and account_throttle(p.user, policy, last).wait == dt.timedelta(seconds=4)
+    _let_time_pass(-5)
+    assert _sign_in(c, p.user.username).status_code == 429
+    _let_time_pass(5 + 4.5)
     assert _sign_in(c, p.user.username).status_code == 302  # the right password after the wait
     assert _state(p.user) == (0, None, None)
+    # The delays grow 2, 4, 8 … seconds up to the cap.
+    from lms.org.signin import delay_after
+
+    assert [delay_after(n, policy).total_seconds() for n in range(2, 10)] == [0, 2, 4, 8, 16, 32, 60, 60]
 
 
 def test_refused_attempts_do_not_extend_the_throttle(app, enterprise, make_person):
