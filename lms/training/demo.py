@@ -14,6 +14,7 @@ from sqlalchemy import select
 from lms.core.db import db
 from lms.core.errors import Conflict
 from lms.core.imports import optional_import
+from lms.core.timeutil import to_utc
 from lms.ledger import services as ledger
 from lms.org.models import PERSON_ACTIVE, Enterprise, Person, PersonRole, ResponsibilityRole
 from lms.training.models import Exemption, Requirement
@@ -24,7 +25,8 @@ DRILL_KEY = "demo_drill"
 
 
 def _at(day: dt.date, hour: int = 9) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, hour, 0)
+    """``hour`` o'clock local time of ``day``, stored UTC (the demo enterprises keep the default zone)."""
+    return to_utc(dt.datetime(day.year, day.month, day.day, hour, 0))  # type: ignore[return-value]
 
 
 def _ensure_requirement(ent: Enterprise, key: str, **values: Any) -> Requirement:
