@@ -264,3 +264,21 @@ def test_a_sheet_naming_a_session_by_its_local_day(make_enterprise):
     )
     assert early.starts_at.date() == dt.date(2026, 11, 12)
     assert resolve_session_ref(ent.id, "班前安全讲话 2026-11-13") is early
+
+
+def test_sign_in_sheet_prints_local_time(make_enterprise):
+    import io
+
+    from pypdf import PdfReader
+
+    from lms.offline import services as offline
+    from lms.offline import signin
+
+    ent = make_enterprise(time_zone="Europe/Berlin")
+    s = offline.create_session(
+        ent.id, topic="叉车安全操作", category="场内机动车辆", hours="1.5",
+        starts_at=dt.datetime(2026, 12, 3, 9, 30), ends_at=dt.datetime(2026, 12, 3, 11, 0),  # UTC
+    )
+    assert "培训时间：2026-12-03 10:30-12:00" in signin.session_subtitle(s)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(signin.signin_pdf(s))).pages).replace(" ", "")
+    assert "2026-12-0310:30-12:00" in text
