@@ -35,9 +35,12 @@ def test_conversions_round_trip_and_offsets():
     assert timeutil.iso_local(dt.datetime(2026, 12, 10, 2, 30), "Asia/Shanghai") == "2026-12-10T10:30+08:00"
     assert timeutil.iso_local(dt.datetime(2026, 12, 10, 4, 30), "Asia/Urumqi") == "2026-12-10T10:30+06:00"
     assert timeutil.local_date(dt.datetime(2026, 12, 10, 17, 0), "Asia/Shanghai") == dt.date(2026, 12, 11)
-    assert timeutil.format_span(
-        dt.datetime(2026, 12, 10, 2, 30), dt.datetime(2026, 12, 10, 4, 0), "Asia/Shanghai"
-    ) == "2026-12-10 10:30–12:00"
+    assert (
+        timeutil.format_span(
+            dt.datetime(2026, 12, 10, 2, 30), dt.datetime(2026, 12, 10, 4, 0), "Asia/Shanghai"
+        )
+        == "2026-12-10 10:30–12:00"
+    )
     assert timeutil.to_utc(None) is None and timeutil.iso_local(None) is None
 
 
@@ -86,7 +89,9 @@ def test_exam_form_takes_local_time_and_stores_utc(client, enterprise, make_pers
     )
     exam = db.session.scalar(select(Exam).where(Exam.title == "动火作业考试"))
     assert exam is not None, resp.get_data(as_text=True)[:3000]
-    assert exam.open_at == dt.datetime(2026, 12, 10, 2, 30) and exam.close_at == dt.datetime(2026, 12, 12, 10, 0)
+    assert exam.open_at == dt.datetime(2026, 12, 10, 2, 30) and exam.close_at == dt.datetime(
+        2026, 12, 12, 10, 0
+    )
     form = client.get(f"/quizzes/exams/{exam.id}").get_data(as_text=True)
     assert 'value="2026-12-10T10:30"' in form and 'value="2026-12-12T18:00"' in form
     assert "UTC" not in form
@@ -190,15 +195,19 @@ def test_migration_converts_stored_sessions_to_utc(tmp_path):
     command.upgrade(alembic_config(url), "20261129_b7bb24")
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO enterprise (id, code, name, high_risk, password_policy, share_names_with_regulator)"
-            " VALUES (1, 'OLD', '老企业', 0, 'random', 0)"
-        ))
-        conn.execute(sa.text(
-            "INSERT INTO offline_session (id, enterprise_id, topic, level, starts_at, ends_at, hours, status)"
-            " VALUES (1, 1, '消防演练', 'other', '2026-11-20 10:30:00.000000', '2026-11-20 12:00:00.000000', 1.5,"
-            " 'recorded')"
-        ))
+        conn.execute(
+            sa.text(
+                "INSERT INTO enterprise (id, code, name, high_risk, password_policy, share_names_with_regulator)"
+                " VALUES (1, 'OLD', '老企业', 0, 'random', 0)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO offline_session (id, enterprise_id, topic, level, starts_at, ends_at, hours, status)"
+                " VALUES (1, 1, '消防演练', 'other', '2026-11-20 10:30:00.000000', '2026-11-20 12:00:00.000000', 1.5,"
+                " 'recorded')"
+            )
+        )
     command.upgrade(alembic_config(url), "20261205_a1")
     with engine.connect() as conn:
         row = conn.execute(sa.text("SELECT starts_at, ends_at FROM offline_session WHERE id = 1")).one()
@@ -218,7 +227,9 @@ def test_migration_converts_stored_sessions_to_utc(tmp_path):
 # ---------------------------------------------------------------- certificates
 
 
-@pytest.mark.parametrize(("zone", "day"), [("Asia/Shanghai", dt.date(2026, 3, 6)), ("Europe/Berlin", dt.date(2026, 3, 5))])
+@pytest.mark.parametrize(
+    ("zone", "day"), [("Asia/Shanghai", dt.date(2026, 3, 6)), ("Europe/Berlin", dt.date(2026, 3, 5))]
+)
 def test_certificate_dated_in_the_enterprise_zone(make_enterprise, make_person, zone, day):
     """A course completed at 17:30 UTC on 5 March is 6 March in Shanghai, still 5 March in Berlin."""
     from certificates import services as certificates
@@ -255,11 +266,17 @@ def test_a_sheet_naming_a_session_by_its_local_day(make_enterprise):
 
     ent = make_enterprise()
     early = offline.create_session(
-        ent.id, topic="班前安全讲话", category="班组安全", hours="1",
+        ent.id,
+        topic="班前安全讲话",
+        category="班组安全",
+        hours="1",
         starts_at=timeutil.to_utc(dt.datetime(2026, 11, 13, 7, 0), ent),
     )
     offline.create_session(
-        ent.id, topic="班前安全讲话", category="班组安全", hours="1",
+        ent.id,
+        topic="班前安全讲话",
+        category="班组安全",
+        hours="1",
         starts_at=timeutil.to_utc(dt.datetime(2026, 11, 12, 7, 0), ent),
     )
     assert early.starts_at.date() == dt.date(2026, 11, 12)
@@ -276,9 +293,15 @@ def test_sign_in_sheet_prints_local_time(make_enterprise):
 
     ent = make_enterprise(time_zone="Europe/Berlin")
     s = offline.create_session(
-        ent.id, topic="叉车安全操作", category="场内机动车辆", hours="1.5",
-        starts_at=dt.datetime(2026, 12, 3, 9, 30), ends_at=dt.datetime(2026, 12, 3, 11, 0),  # UTC
+        ent.id,
+        topic="叉车安全操作",
+        category="场内机动车辆",
+        hours="1.5",
+        starts_at=dt.datetime(2026, 12, 3, 9, 30),
+        ends_at=dt.datetime(2026, 12, 3, 11, 0),  # UTC
     )
     assert "培训时间：2026-12-03 10:30-12:00" in signin.session_subtitle(s)
-    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(signin.signin_pdf(s))).pages).replace(" ", "")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(signin.signin_pdf(s))).pages).replace(
+        " ", ""
+    )
     assert "2026-12-0310:30-12:00" in text

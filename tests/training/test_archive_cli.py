@@ -30,14 +30,30 @@ def _pdf_text(data: bytes) -> str:
 def _new_session(app, ent, start: str, *more: str) -> int:
     """Schedule a session through ``lms offline new-session`` (local time); return its id."""
     result = app.test_cli_runner().invoke(
-        args=["offline", "new-session", "--enterprise", ent.code, "--topic", "有限空间作业安全",
-              "--category", "有限空间", "--start", start, "--hours", "1.5", *more, "--json"]
+        args=[
+            "offline",
+            "new-session",
+            "--enterprise",
+            ent.code,
+            "--topic",
+            "有限空间作业安全",
+            "--category",
+            "有限空间",
+            "--start",
+            start,
+            "--hours",
+            "1.5",
+            *more,
+            "--json",
+        ]
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.output)["id"]
 
 
-def _attend(app, ent, person, *, start: str = "2026-11-20 10:30", end: str = "2026-11-20 12:00") -> OfflineSession:
+def _attend(
+    app, ent, person, *, start: str = "2026-11-20 10:30", end: str = "2026-11-20 12:00"
+) -> OfflineSession:
     """Schedule a session through ``lms offline new-session`` (local time) and record the person at it."""
     session = db.session.get(OfflineSession, _new_session(app, ent, start, "--end", end))
     sheet = xlsx_bytes(["工号", "姓名"], [[person.employee_no, person.name]])
@@ -51,8 +67,21 @@ def test_session_is_stored_utc_and_cli_json_has_offset(app, enterprise, make_per
     p = make_person(enterprise, name="张建国")
     runner = app.test_cli_runner()
     result = runner.invoke(
-        args=["offline", "new-session", "--enterprise", enterprise.code, "--topic", "消防演练",
-              "--category", "消防", "--start", "2026-11-20 10:30", "--hours", "2", "--json"]
+        args=[
+            "offline",
+            "new-session",
+            "--enterprise",
+            enterprise.code,
+            "--topic",
+            "消防演练",
+            "--category",
+            "消防",
+            "--start",
+            "2026-11-20 10:30",
+            "--hours",
+            "2",
+            "--json",
+        ]
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -84,7 +113,17 @@ def test_archive_files_show_local_time(app, enterprise, make_person, tmp_path, f
     _attend(app, enterprise, p)
     out = tmp_path / f"a.{fmt}"
     result = app.test_cli_runner().invoke(
-        args=["archive", "--enterprise", enterprise.code, "--person", "GA1011", "--format", fmt, "--out", str(out)]
+        args=[
+            "archive",
+            "--enterprise",
+            enterprise.code,
+            "--person",
+            "GA1011",
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+        ]
     )
     assert result.exit_code == 0, result.output
     if fmt == "xlsx":
@@ -101,9 +140,13 @@ def test_archive_needs_out_for_binary_and_a_known_person(app, enterprise, make_p
     make_person(enterprise, employee_no="GA1012")
     db.session.commit()  # the command ends its read unit with a rollback
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["archive", "--enterprise", enterprise.code, "--person", "GA1012", "--format", "pdf"])
+    result = runner.invoke(
+        args=["archive", "--enterprise", enterprise.code, "--person", "GA1012", "--format", "pdf"]
+    )
     assert result.exit_code != 0 and "--out" in result.output
-    result = runner.invoke(args=["archive", "--enterprise", enterprise.code, "--person", "NOPE", "--format", "csv"])
+    result = runner.invoke(
+        args=["archive", "--enterprise", enterprise.code, "--person", "NOPE", "--format", "csv"]
+    )
     assert result.exit_code != 0 and "NOPE" in result.output
 
 
@@ -122,7 +165,17 @@ def test_web_page_pdf_and_cli_agree(app, client, enterprise, make_person, tmp_pa
     web_csv = client.get(f"/training/people/{p.id}?format=csv")
     out = tmp_path / "a.csv"
     cli_csv = app.test_cli_runner().invoke(
-        args=["archive", "--enterprise", enterprise.code, "--person", "GA1013", "--format", "csv", "--out", str(out)]
+        args=[
+            "archive",
+            "--enterprise",
+            enterprise.code,
+            "--person",
+            "GA1013",
+            "--format",
+            "csv",
+            "--out",
+            str(out),
+        ]
     )
     assert cli_csv.exit_code == 0 and web_csv.data == out.read_bytes()  # one document
     web_xlsx = client.get(f"/training/people/{p.id}?format=xlsx")
