@@ -105,14 +105,24 @@ def enterprise_group() -> None:
 @click.option("--industry")
 @click.option("--high-risk", is_flag=True)
 @click.option("--password-policy", type=click.Choice(["random", "phone6"]), default="random")
+@click.option("--time-zone", help="Where its people live, e.g. Asia/Urumqi (default: LMS_TIMEZONE)")
 @with_appcontext
-def enterprise_create(code: str, name: str, industry: str | None, high_risk: bool, password_policy: str) -> None:
+def enterprise_create(
+    code: str, name: str, industry: str | None, high_risk: bool, password_policy: str, time_zone: str | None
+) -> None:
     """Create an enterprise CODE called NAME."""
     from lms.core.errors import DomainError
     from lms.org.services import create_enterprise
 
     try:
-        ent = create_enterprise(code, name, industry=industry, high_risk=high_risk, password_policy=password_policy)
+        ent = create_enterprise(
+            code,
+            name,
+            industry=industry,
+            high_risk=high_risk,
+            password_policy=password_policy,
+            time_zone=time_zone,
+        )
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
@@ -131,10 +141,23 @@ def enterprise_list(as_json: bool) -> None:
 
     rows = db.session.scalars(select(Enterprise).order_by(Enterprise.code)).all()
     if as_json:
-        emit_json([{"code": e.code, "name": e.name, "industry": e.industry, "high_risk": e.high_risk} for e in rows])
+        emit_json(
+            [
+                {
+                    "code": e.code,
+                    "name": e.name,
+                    "industry": e.industry,
+                    "high_risk": e.high_risk,
+                    "time_zone": e.time_zone,
+                }
+                for e in rows
+            ]
+        )
         return
     for e in rows:
-        click.echo(f"{e.code}\t{e.name}\t{e.industry or ''}\t{'high-risk' if e.high_risk else ''}")
+        click.echo(
+            f"{e.code}\t{e.name}\t{e.industry or ''}\t{'high-risk' if e.high_risk else ''}\t{e.time_zone}"
+        )
 
 
 @click.command("import-roster")

@@ -305,3 +305,17 @@ def test_sign_in_sheet_prints_local_time(make_enterprise):
         " ", ""
     )
     assert "2026-12-0310:30-12:00" in text
+
+
+def test_cli_creates_an_enterprise_in_a_zone(app):
+    import json
+
+    runner = app.test_cli_runner()
+    bad = runner.invoke(args=["enterprise", "create", "TZX", "某公司", "--time-zone", "Mars/Olympus"])
+    assert bad.exit_code != 0 and "time zone" in bad.output
+    ok = runner.invoke(args=["enterprise", "create", "TZU", "乌鲁木齐分公司", "--time-zone", "Asia/Urumqi"])
+    assert ok.exit_code == 0, ok.output
+    listed = json.loads(runner.invoke(args=["enterprise", "list", "--json"]).output)
+    assert {"code": "TZU", "time_zone": "Asia/Urumqi"}.items() <= next(
+        e for e in listed if e["code"] == "TZU"
+    ).items()
