@@ -170,3 +170,14 @@ def test_two_tabs_over_http_credit_real_time_once(client, watching):
     assert 0 < lp.credited_seconds <= 30 * 1.5 + 2 * 3  # never 60: the same real time is credited once
     assert enrolment.credited_seconds == pytest.approx(lp.credited_seconds)
     assert db.session.query(PlaybackSession).filter_by(enrolment_id=enrolment_id).count() == 2
+
+
+def test_a_heartbeat_sooner_than_the_minimum_interval_writes_nothing(client, watching):
+    """Hundreds of heartbeats a second cost a read each, never a write (and credit nothing)."""
+    enrolment_id, video_id = watching
+    _beat(client, video_id, 0)
+    for k in range(1, 4):
+        out, seen = _beat(client, video_id, 0.4 * k)
+        assert out["reason"] == "early" and out["credited"] == 0
+        assert not seen.of("UPDATE") and not seen.of("INSERT"), seen.sql
+        assert len(seen.sql) <= CREDITED_CEILING - 3, "\n".join(seen.sql)
