@@ -147,8 +147,10 @@ def _jsonable(value: Any) -> dict[str, Any] | None:
 
 
 def _describe(exc: BaseException) -> str:
+    from lms.core.storage import scrub_paths  # shown on pages: no absolute server path
+
     message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
-    return message[:2000]
+    return scrub_paths(str(message))[:2000]
 
 
 @event.listens_for(Session, "after_commit")

@@ -529,12 +529,11 @@ def sweep_cmd(older_than_hours: float, dry_run: bool, as_json: bool) -> None:
 
         click.echo(json.dumps(report, ensure_ascii=False))
         return
-    verb = "would remove" if dry_run else "removed"
     for key in report["removed"]:
-        click.echo(f"{verb} {key}")
+        click.echo(f"{'would remove' if dry_run else 'removed'} {key}")
     click.echo(
-        f"{len(report['removed'])} files {verb} ({report['bytes'] / 1024 / 1024:.1f} MB), "
-        f"{report['kept']} recent ones kept"
+        f"{len(report['removed'])} files {'would be removed' if dry_run else 'removed'} "
+        f"({report['bytes'] / 1024 / 1024:.1f} MB), {report['kept']} recent ones kept"
     )
 
 

@@ -48,27 +48,24 @@
   }
 
   // The server answers heartbeats closer together than its minimum interval without credit: never send two
-  // closer than data-min-spacing seconds; a heartbeat asked for sooner goes out when the spacing allows (the
-  // latest one asked for wins).
+  // closer than data-min-spacing seconds; one asked for sooner goes out when the spacing allows, with the state
+  // of that moment. A seek goes at once (the server moves its anchor whenever the position jumps).
   var spacing = (parseFloat(box.getAttribute("data-min-spacing")) || 2) * 1000;
   var lastSent = 0;
-  var pending = null;
   var pendingTimer = null;
-  function beat(position, playing) {
+  function beat(position, playing, now) {
     if (!url) { return; }
     var wait = lastSent + spacing - Date.now();
-    if (wait > 0) {
-      pending = [position, playing];
+    if (wait > 0 && !now) {
       if (!pendingTimer) {
         pendingTimer = setTimeout(function () {
           pendingTimer = null;
-          var p = pending;
-          pending = null;
-          if (p) { beat(p[0], p[1]); }
+          beat(video.ended ? video.duration : video.currentTime, !video.paused && !video.ended);
         }, wait + 20);
       }
       return;
     }
+    if (pendingTimer) { clearTimeout(pendingTimer); pendingTimer = null; }
     lastSent = Date.now();
     var body = JSON.stringify({ session: session, position: position, playing: playing, rate: video.playbackRate });
     fetch(url, {
@@ -77,8 +74,10 @@
     }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
       if (!j || !j.recorded) { return; }
       furthest = Math.max(furthest, j.furthest || 0);
-      if (j.reason === "ahead" && !allowSeek && typeof j.position === "number" && video.currentTime > j.position + 1) {
-        // the server anchors a new playback session no further than what was credited: continue from there
+      if ((j.reason === "ahead" || j.reason === "seek") && !allowSeek && typeof j.position === "number" &&
+          video.currentTime > j.position + 3) {
+        // the server anchors a session no further than what was credited (a new session, a jump beyond it):
+        // continue from there, or nothing more would be credited
         lastGood = lastTick = j.position;
         video.currentTime = j.position;
         say(box.getAttribute("data-msg-seek"), true);
@@ -120,13 +119,13 @@
       say(box.getAttribute("data-msg-seek"), true);
       return;
     }
-    beat(lastGood, !video.paused);  // credit what was played up to the seek
+    beat(lastGood, !video.paused, true);  // credit what was played up to the seek
   });
 
   video.addEventListener("seeked", function () {
     if (switching) { return; }
     lastGood = lastTick = video.currentTime;
-    beat(video.currentTime, !video.paused);  // anchor at the new position (credits nothing)
+    beat(video.currentTime, !video.paused, true);  // anchor at the new position (credits nothing)
   });
 
   video.addEventListener("play", function () {
@@ -136,7 +135,8 @@
   video.addEventListener("pause", function () { if (!switching) { beat(video.currentTime, false); } });
   video.addEventListener("ended", function () { beat(video.duration, false); });
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden" && !video.paused) { beat(video.currentTime, true); }
+    // the page may be going away: send now (keepalive), even if the server will find it early
+    if (document.visibilityState === "hidden" && !video.paused) { beat(video.currentTime, true, true); }
   });
 
   video.addEventListener("ratechange", function () {
