@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.db import Base, TimestampMixin, utcnow
-from lms.core.storage import StoredFile, register_key_source
+from lms.core.storage import StoredFile, register_discard_source, register_key_source
 from lms.org.models import Person
 
 DRAFT, PUBLISHED, ARCHIVED = "draft", "published", "archived"
@@ -262,3 +262,27 @@ def _video_keys() -> Any:
 
 
 register_key_source(_video_keys)
+
+
+def _superseded_failed_originals(cutoff: dt.datetime) -> Any:
+    """Originals of videos that failed and were replaced by a later upload to the same lesson (refused uploads:
+    their Retry is gone, so nothing will read them again). The latest upload of a lesson is kept even when it
+    failed, for its Retry."""
+    from sqlalchemy import and_, exists, select
+    from sqlalchemy.orm import aliased
+
+    from lms.core.db import db
+
+    newer = aliased(VideoAsset)
+    return db.session.scalars(
+        select(StoredFile)
+        .join(VideoAsset, VideoAsset.original_id == StoredFile.id)
+        .where(
+            VideoAsset.status == FAILED,
+            StoredFile.created_at < cutoff,
+            exists().where(and_(newer.lesson_id == VideoAsset.lesson_id, newer.id > VideoAsset.id)),
+        )
+    ).all()
+
+
+register_discard_source(_superseded_failed_originals)

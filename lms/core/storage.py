@@ -401,6 +401,17 @@ def register_key_source(source: Callable[[], Iterable[str]]) -> None:
         KEY_SOURCES.append(source)
 
 
+# Callables ``(cutoff) -> [StoredFile, ...]``: stored files a feature no longer needs (a refused upload it kept
+# for a retry that can no longer happen). The sweep deletes them, row and file, when created before ``cutoff``.
+DISCARD_SOURCES: list[Callable[[dt.datetime], Iterable[StoredFile]]] = []
+
+
+def register_discard_source(source: Callable[[dt.datetime], Iterable[StoredFile]]) -> None:
+    """Declare stored files that the sweep may delete (row and file)."""
+    if source not in DISCARD_SOURCES:
+        DISCARD_SOURCES.append(source)
+
+
 # Uploads kept only between an import's preview and its commit: once older than the sweep's age and referred to
 # by no row, they were abandoned (or refused at the preview) and the sweep deletes row and file.
 STAGING_PURPOSES = frozenset({"roster-upload", "question-import", "attendance-upload"})
@@ -430,7 +441,8 @@ def sweep(
 ) -> dict[str, Any]:
     """Remove what a crash or an abandoned import left under MEDIA_DIR, when older than ``older_than_hours``
     (younger ones may be in flight): unfinished ``.part`` files, working directories under ``tmp/``, files no row
-    refers to, and staging uploads (``STAGING_PURPOSES``) that no row refers to (row and file).
+    refers to, staging uploads (``STAGING_PURPOSES``) that no row refers to and what features declare they no
+    longer need (``register_discard_source``), row and file.
 
     Flushes row deletions (the caller commits). Returns ``{"removed": [keys], "bytes": n, "kept": n, ...}``.
     """
@@ -440,7 +452,10 @@ def sweep(
     removed: list[str] = []
     size = kept = 0
     cutoff_dt = dt.datetime.fromtimestamp(cutoff, dt.UTC).replace(tzinfo=None)
-    for stored in _unreferenced_staging(cutoff_dt):
+    discard = list(_unreferenced_staging(cutoff_dt))
+    for source in DISCARD_SOURCES:
+        discard.extend(x for x in source(cutoff_dt) if x.created_at is None or x.created_at < cutoff_dt)
+    for stored in {x.id: x for x in discard}.values():
         removed.append(stored.key)
         size += stored.size or 0
         if not dry_run:

@@ -408,12 +408,18 @@ def test_stored_and_offered_names_are_sanitised(client, enterprise, make_person,
     db.session.expire_all()
     stored = lesson.document
     assert stored is not None
-    assert "/" not in stored.original_name and "\\" not in stored.original_name and ".." not in stored.original_name
+    assert (
+        "/" not in stored.original_name
+        and "\\" not in stored.original_name
+        and ".." not in stored.original_name
+    )
     assert stored.original_name.endswith(".pdf")
     r = client.get(f"/courses/lessons/{lesson.id}/document/{lesson.document_token}")
     assert r.status_code == 200
     header = r.headers["Content-Disposition"]
-    assert ".." not in header and "%2F" not in header.upper() and "/" not in header and "\\" not in header, header
+    assert ".." not in header and "%2F" not in header.upper() and "/" not in header and "\\" not in header, (
+        header
+    )
 
 
 def test_names_already_stored_are_offered_sanitised(client, enterprise, make_person):
@@ -486,7 +492,9 @@ def test_ffmpeg_details_show_no_server_path(client, enterprise, make_person, tmp
     root = str(media_root().resolve())
     assert root not in (asset.error_detail or "") and "/tmp" not in (asset.error_detail or "")
     # a row kept before details were cleaned: the page strips the paths too
-    asset.error_detail = f"Input #0, from 'file:{root}/video-original/ab/abcdef.mp4':\n{root}/tmp/x: moov atom not found"
+    asset.error_detail = (
+        f"Input #0, from 'file:{root}/video-original/ab/abcdef.mp4':\n{root}/tmp/x: moov atom not found"
+    )
     db.session.commit()
     page = client.get(f"/courses/lessons/{lesson.id}/edit").get_data(as_text=True)
     assert "abcdef.mp4" in page and "moov atom not found" in page
@@ -508,7 +516,12 @@ def test_sweep_removes_what_a_crash_left_and_keeps_what_rows_use(app, enterprise
     staged = storage.save_bytes(b"abandoned roster", "花名册.xlsx", purpose="roster-upload")
     rendition = storage.new_key("video", ".mp4")
     db.session.add(
-        VideoAsset(lesson_id=lesson.id, token="sweep-tok", status="ready", renditions=[{"label": "360p", "key": rendition}])
+        VideoAsset(
+            lesson_id=lesson.id,
+            token="sweep-tok",
+            status="ready",
+            renditions=[{"label": "360p", "key": rendition}],
+        )
     )
     db.session.flush()
     db.session.commit()
@@ -558,7 +571,9 @@ def test_sweep_command(app, tmp_path, monkeypatch):
 
 
 def _job_that_fails(ctx) -> None:
-    raise FileNotFoundError(2, "No such file or directory", str(media_root().resolve() / "video" / "ab" / "gone.mp4"))
+    raise FileNotFoundError(
+        2, "No such file or directory", str(media_root().resolve() / "video" / "ab" / "gone.mp4")
+    )
 
 
 def test_a_failed_job_shows_no_server_path(app):
@@ -566,7 +581,11 @@ def test_a_failed_job_shows_no_server_path(app):
 
     job = enqueue(_job_that_fails, kind="test")
     assert job.status == "failed"
-    assert "gone.mp4" in job.error and str(media_root().resolve()) not in job.error and "/video/" not in job.error
+    assert (
+        "gone.mp4" in job.error
+        and str(media_root().resolve()) not in job.error
+        and "/video/" not in job.error
+    )
 
 
 def test_an_abandoned_video_upload_leaves_nothing(client, enterprise, make_person, tmp_path):
@@ -590,3 +609,30 @@ def test_an_abandoned_video_upload_leaves_nothing(client, enterprise, make_perso
     assert r.status_code in (302, 400), r.status_code
     assert db.session.scalar(select(VideoAsset).where(VideoAsset.lesson_id == lesson.id)) is None
     assert sorted(_disk() - before) == []
+
+
+def test_sweep_removes_refused_video_originals_that_can_no_longer_be_retried(
+    app, enterprise, tmp_path, monkeypatch
+):
+    import datetime as dt
+
+    from lms.core import storage
+
+    monkeypatch.setitem(app.config, "MEDIA_DIR", str(tmp_path / "media"))
+    crs = courses.create_course(enterprise.id, title="视频课", category="有限空间", hours=1)
+    lesson = courses.add_lesson(courses.add_section(crs, "一"), "video", "视频")
+    superseded = storage.save_bytes(b"broken video", "坏视频.mp4", purpose="video-original")
+    latest = storage.save_bytes(b"also broken", "又坏了.mp4", purpose="video-original")
+    for n, original in enumerate((superseded, latest)):
+        original.created_at -= dt.timedelta(hours=30)
+        db.session.add(
+            VideoAsset(lesson_id=lesson.id, original_id=original.id, token=f"sw-{n}", status=FAILED)
+        )
+    db.session.commit()
+    report = storage.sweep(24)
+    db.session.commit()
+    assert superseded.key in report["removed"] and not path_of(superseded.key).exists()
+    assert path_of(latest.key).exists()  # the lesson's latest upload keeps its Retry
+    db.session.expire_all()
+    first = db.session.scalar(select(VideoAsset).where(VideoAsset.token == "sw-0"))
+    assert first.original_id is None and db.session.get(StoredFile, latest.id) is not None
