@@ -156,10 +156,24 @@ def source_label(method: str | None) -> Any:
     return method or ""
 
 
+def indicator_value(indicator: Any, value: Any) -> Any:
+    """An automatic indicator's value as a person reads it: a ratio as a percentage (64.3%, never 0.6429)."""
+    from lms.culture.indicators import METRICS
+
+    if value is None:
+        return "—"
+    config = (indicator.get("config") if isinstance(indicator, dict) else getattr(indicator, "config", None)) or {}
+    metric = METRICS.get(config.get("metric") or "")
+    if metric is not None and metric.unit == "ratio" and not isinstance(value, bool):
+        return f"{float(value) * 100:.1f}%"
+    return value
+
+
 @bp.app_context_processor
 def _labels() -> dict[str, Any]:
     return {
         "source_label": source_label,
+        "indicator_value": indicator_value,
         "culture_steps": STEP_LABELS,
         "culture_kinds": KIND_LABELS,
         "culture_unit_kinds": UNIT_KIND_LABELS,

@@ -231,3 +231,15 @@ def test_reminders_use_the_same_words_and_say_people_and_requirements(enterprise
     assert any("宽限期内" in t for t in titles)
     summary = db.session.query(Notification).filter_by(user_id=manager.id, kind="summary").one()
     assert "人" in summary.title and "项要求" in summary.title
+
+
+def test_culture_shows_the_coverage_rate_as_a_percentage(app):
+    """Seen: the coverage indicator of a culture evaluation printed as 0.6429."""
+    from decimal import Decimal as Dec
+
+    from lms.culture.views import indicator_value
+
+    coverage_indicator = {"kind": "automatic", "config": {"metric": "training_coverage"}}
+    assert indicator_value(coverage_indicator, Dec("0.6429")) == "64.3%"
+    assert indicator_value({"config": {"metric": "hazard_reports"}}, 3) == 3
+    assert indicator_value(coverage_indicator, None) == "—"
