@@ -404,9 +404,9 @@ def test_category_path_kept():
 def test_gift_without_titles_is_read_as_gift():
     # examples.txt starts with questions without ::title::; it was taken for a spreadsheet.
     data = (
-        "//  EXAMPLE QUESTIONS\n\nWho's buried in Grant's tomb?{~Grant ~Jefferson =no one}\n\n"
-        "Grant is buried in Grant's tomb.{FALSE}\n\nWhen was Ulysses S. Grant born?{#1822:1}\n"
-    ).encode()
+        b"//  EXAMPLE QUESTIONS\n\nWho's buried in Grant's tomb?{~Grant ~Jefferson =no one}\n\n"
+        b"Grant is buried in Grant's tomb.{FALSE}\n\nWhen was Ulysses S. Grant born?{#1822:1}\n"
+    )
     r = parse_file(data, "questions.txt")
     assert r.format == "gift" and r.errors == []
     assert [q.type for q in r.questions] == ["single_choice", "true_false", "numerical"]

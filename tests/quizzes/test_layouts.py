@@ -28,7 +28,16 @@ def test_header_synonyms():
         {
             "Sheet1": [
                 ["题型", "题目详情", "选项A", "选项B", "选项C", "正确选项", "整体解析", "知识类型名称"],
-                ["单选题", "动火作业前应当：", "检测可燃气体", "直接动火", "通知家属", "A", "先检测", "动火作业"],
+                [
+                    "单选题",
+                    "动火作业前应当：",
+                    "检测可燃气体",
+                    "直接动火",
+                    "通知家属",
+                    "A",
+                    "先检测",
+                    "动火作业",
+                ],
                 ["判断题", "可以在禁烟区吸烟。", "", "", "", "错误", "", "消防"],
             ]
         }
@@ -47,7 +56,14 @@ def test_header_synonyms():
     [("题目标题", "正确答案", "答案解析", "知识类"), ("试题内容", "标准答案", "整体解析", "所属章节")],
 )
 def test_other_header_synonyms(stem, answer, explanation, category):
-    data = book({"题库": [["题型", stem, "选项A", "选项B", answer, explanation, category], ["多选", "防护用品有：", "安全帽", "安全带", "AB", "都对", "劳保"]]})
+    data = book(
+        {
+            "题库": [
+                ["题型", stem, "选项A", "选项B", answer, explanation, category],
+                ["多选", "防护用品有：", "安全帽", "安全带", "AB", "都对", "劳保"],
+            ]
+        }
+    )
     r = parse_file(data, "x.xlsx")
     assert r.errors == [] and (r.questions[0].key, r.questions[0].category) == ([0, 1], "劳保")
 
@@ -76,7 +92,11 @@ def test_type_as_number_without_legend_is_refused_with_the_words():
     data = book({"Sheet1": [["题型", "题目", "选项A", "选项B", "答案"], ["0", "题？", "甲", "乙", "A"]]})
     r = parse_file(data, "x.xlsx")
     assert r.questions == [] and r.errors[0]["row"] == 2
-    assert "legend" in r.errors[0]["message"] and "单选" in r.errors[0]["message"] and "判断" in r.errors[0]["message"]
+    assert (
+        "legend" in r.errors[0]["message"]
+        and "单选" in r.errors[0]["message"]
+        and "判断" in r.errors[0]["message"]
+    )
 
 
 def test_one_row_per_option():
@@ -126,7 +146,9 @@ def test_all_options_in_one_cell(cell):
 
 
 def test_custom_separator_column():
-    data = book({"Sheet1": [["题型", "题目", "选项", "分隔符", "答案"], ["单选", "题？", "甲##乙##丙", "##", "C"]]})
+    data = book(
+        {"Sheet1": [["题型", "题目", "选项", "分隔符", "答案"], ["单选", "题？", "甲##乙##丙", "##", "C"]]}
+    )
     r = parse_file(data, "x.xlsx")
     assert r.errors == [] and r.questions[0].options == ["甲", "乙", "丙"]
 

@@ -194,7 +194,7 @@ def test_mistake_book_shows_matching_and_numerical(app, enterprise, make_person,
     db.session.commit()
     login(client, person.user)
     page = client.get("/quizzes/mistakes").get_data(as_text=True)
-    assert "把火灾类别与灭火器配对。" in page and "<option value=\"泡沫\"" in page
+    assert "把火灾类别与灭火器配对。" in page and '<option value="泡沫"' in page
     assert "《安全生产法》首次施行于哪一年？" in page and 'inputmode="decimal"' in page
     res = client.post(f"/quizzes/mistakes/{q['W4'].question_id}/check", json={"answer": "2002"})
     assert res.status_code == 200 and res.get_json()["correct"] is True
@@ -226,7 +226,9 @@ def test_result_page_shows_weights_and_the_feedback_on_the_answer(app, enterpris
     bank = services.create_bank(enterprise.id, "反馈题库")
     text = "::R1:: 发现有人触电，首先应当{=切断电源#对，先断电。 ~%50%用干木棒挑开电线#可以，但先断电更安全。 ~用手拉开#危险！}\n"
     assert services.import_questions(bank, text.encode(), "r.gift", dry_run=False).committed
-    exam = services.create_exam(enterprise.id, title="反馈考试", shuffle_options=False, show_answers="after_submit")
+    exam = services.create_exam(
+        enterprise.id, title="反馈考试", shuffle_options=False, show_answers="after_submit"
+    )
     services.add_rule(exam, bank_id=bank.id, count=1)
     services.publish_exam(exam)
     person = make_person(enterprise)
@@ -246,7 +248,10 @@ def test_cli_dry_run_text_lists_questions_and_duplicates(app, enterprise, tmp_pa
 
     db.session.commit()
     path = tmp_path / "w.gift"
-    path.write_text(GIFT + "\n::W1b:: 发现有人触电，首先应当{=切断电源 ~%50%用干木棒挑开电线 ~用手拉开}\n", encoding="utf-8")
+    path.write_text(
+        GIFT + "\n::W1b:: 发现有人触电，首先应当{=切断电源 ~%50%用干木棒挑开电线 ~用手拉开}\n",
+        encoding="utf-8",
+    )
     res = app.test_cli_runner().invoke(
         import_questions_cmd, [str(path), "--enterprise", enterprise.code, "--bank", "文本预览", "--dry-run"]
     )
