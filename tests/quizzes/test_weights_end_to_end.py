@@ -258,3 +258,23 @@ def test_cli_dry_run_text_lists_questions_and_duplicates(app, enterprise, tmp_pa
     assert res.exit_code == 0, res.output
     assert "row 13: duplicate of row 3, imported once" in res.output
     assert "row 3: single_choice: 发现有人触电，首先应当 — A (B 50%)" in res.output
+
+
+def test_web_preview_lists_weights_names_categories_and_duplicates(app, enterprise, client, login_as):
+    import io
+
+    bank = services.create_bank(enterprise.id, "网页预览")
+    db.session.commit()
+    login_as("trainer")
+    data = (GIFT + "\n::W1b:: 发现有人触电，首先应当{=切断电源 ~%50%用干木棒挑开电线 ~用手拉开}\n").encode()
+    resp = client.post(
+        f"/quizzes/banks/{bank.id}/import",
+        data={"file": (io.BytesIO(data), "moodle.txt")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "A (B 50%)" in page and "2002 ± 1 (50%)" in page and "A→二氧化碳" in page
+    assert "W1" in page and "用电安全" in page and "匹配题" in page and "数值题" in page
+    assert "第13行与第3行重复" in page
