@@ -420,7 +420,8 @@ def sign_in_locks():
 
     ent_id = acting_enterprise_id()
     policy = signin.Policy.from_config(current_app.config)
-    rows = signin.locked_accounts(ent_id, policy)
+    rows = [(u, t) for u, t in signin.locked_accounts(ent_id, policy)
+            if u.app_role != ADMIN or current_user.app_role == ADMIN]  # a platform admin's lock is not theirs
     return render_template("org/sign_in_locks.html", rows=rows, policy=policy, form=ClearLockForm())
 
 
@@ -434,6 +435,8 @@ def sign_in_lock_clear(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     user = get_scoped(User, user_id)
+    if user.app_role == ADMIN and current_user.app_role != ADMIN:
+        abort(404)
     signin.clear_throttle(user)
     db.session.commit()
     flash(_("The sign-in lock of %(name)s is cleared.", name=user.display_name), "success")

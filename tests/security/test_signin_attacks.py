@@ -387,13 +387,28 @@ def test_manager_sees_and_clears_a_lock(app, client, enterprise, make_person, lo
     assert _sign_in(_client(app, "10.4.4.4"), locked.user.username).status_code == 302
 
 
-def test_lock_page_is_for_managers_of_the_enterprise_only(app, client, make_enterprise, make_person, locked):
+def test_lock_page_is_for_managers_of_the_enterprise_only(app, client, make_enterprise, make_person, make_user,
+                                                         locked):
     other = make_enterprise()
     foreign_manager = make_person(other, app_role="manager")
     login(client, foreign_manager.user)
     assert "钱锁定" not in client.get("/org/sign-in-locks").get_data(as_text=True)
     assert client.post(f"/org/sign-in-locks/{locked.user.id}/clear").status_code == 404
     assert _state(locked.user)[2] is not None
+    client.post("/logout")
+    # A manager of the admin's enterprise neither sees nor clears a platform admin's lock.
+    admin = make_user("admin", locked.enterprise)
+    attacker = _client(app, "10.8.8.9")
+    for _ in range(10):
+        _sign_in(attacker, admin.username, WRONG)
+        _let_time_pass(61)
+    _let_time_pass(-61)
+    own_manager = make_person(locked.enterprise, app_role="manager")
+    login(client, own_manager.user)
+    page = client.get("/org/sign-in-locks").get_data(as_text=True)
+    assert "钱锁定" in page and admin.username not in page
+    assert client.post(f"/org/sign-in-locks/{admin.id}/clear").status_code == 404
+    assert _state(admin)[2] is not None
     client.post("/logout")
     learner = make_person(locked.enterprise)
     login(client, learner.user)
