@@ -36,6 +36,10 @@ def upgrade() -> None:
         .where(req.c.preset_key == 'special_ops_review', req.c.certificate_category.is_(None))
         .values(certificate_category='特种作业操作证')
     )
+    # The status rules changed (in grace, pre-job windows, certificate reviews): kept rows and month-end
+    # snapshots computed by the old rules are recomputed on first use.
+    op.execute(sa.text("UPDATE training_status_state SET as_of = NULL"))
+    op.execute(sa.text("DELETE FROM training_coverage_snapshot"))
 
 
 def downgrade() -> None:
