@@ -268,3 +268,12 @@ def test_a_manager_marks_a_requirement_pre_job(enterprise, make_user, client, ma
     assert req.pre_job and req.initial_days == 0 and req.grace_days == 5
     page = client.get(f"/training/requirements/{req.id}/edit").get_data(as_text=True)
     assert 'name="pre_job"' in page and "checked" in page[page.index('name="pre_job"') - 200:][:400]
+
+
+def test_the_learner_is_told_pre_job_training_cannot_be_made_up_by_hours(enterprise, make_person, client):
+    _prejob(enterprise, name="新员工岗前培训")
+    p = make_person(enterprise, hire_date=dt.date.today() - dt.timedelta(days=5))
+    db.session.commit()
+    login(client, p.user)
+    page = client.get("/training/mine").get_data(as_text=True)
+    assert "岗前培训只计上岗前" in page
