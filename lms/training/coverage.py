@@ -615,12 +615,12 @@ def by_enterprise(enterprise_ids: list[int], as_of: dt.date) -> list[dict[str, A
 __all__ = [
     "BY_CHOICES",
     "as_date",
-    "figures",
     "by_enterprise",
     "combine",
     "coverage",
     "coverage_share",
     "department_filter",
+    "figures",
     "hours_per_head",
     "month_ends",
     "named_list",
