@@ -84,6 +84,14 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["tr"] = translate_message
     app.jinja_env.globals["now"] = dt.datetime.utcnow
 
+    def _today() -> dt.date:
+        """Today's date where the reader is (the enterprise's zone), to compare with due dates."""
+        from lms.core.timeutil import today
+
+        return today()
+
+    app.jinja_env.globals["today"] = _today
+
     def _local_input(value: Any) -> str:
         """A stored datetime as the value of an <input type=datetime-local> (local time)."""
         from lms.core.timeutil import to_local

@@ -143,9 +143,14 @@ def local_date(value: dt.datetime | dt.date | None, where: Any = None) -> dt.dat
     return value
 
 
+def _now_utc() -> dt.datetime:
+    """The clock (aware UTC); tests set it."""
+    return dt.datetime.now(dt.UTC)
+
+
 def today(where: Any = None) -> dt.date:
     """Today in ``where``'s zone."""
-    return dt.datetime.now(zone(where)).date()
+    return _now_utc().astimezone(zone(where)).date()
 
 
 def local_day_bounds(day: dt.date, where: Any = None) -> tuple[dt.datetime, dt.datetime]:

@@ -319,3 +319,18 @@ def test_cli_creates_an_enterprise_in_a_zone(app):
     assert {"code": "TZU", "time_zone": "Asia/Urumqi"}.items() <= next(
         e for e in listed if e["code"] == "TZU"
     ).items()
+
+
+def test_templates_compare_due_dates_with_the_local_day(app, make_enterprise, make_person, monkeypatch):
+    """At 20:00 UTC it is already tomorrow in Shanghai: a course due today (UTC) is overdue there."""
+    from flask import render_template_string
+    from flask_babel import refresh
+    from flask_login import login_user
+
+    monkeypatch.setattr(timeutil, "_now_utc", lambda: dt.datetime(2026, 12, 10, 20, 0, tzinfo=dt.UTC))
+    ent = make_enterprise()
+    person = make_person(ent)
+    with app.test_request_context("/"):
+        login_user(person.user)
+        refresh()
+        assert render_template_string("{{ today() }}") == "2026-12-11"
