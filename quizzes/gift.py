@@ -401,7 +401,7 @@ def _finish(
             if key
             else {"true": fb["wrong"], "false": fb["right"]}
         )
-    if fb is not None and not _any_text(fb):
+    if fb is not None and not any_text(fb):
         fb = None
     return {
         "type": qtype,
@@ -418,13 +418,13 @@ def _finish(
     }
 
 
-def _any_text(value: Any) -> bool:
+def any_text(value: Any) -> bool:
     if isinstance(value, str):
         return bool(value.strip())
     if isinstance(value, list):
-        return any(_any_text(v) for v in value)
+        return any(any_text(v) for v in value)
     if isinstance(value, dict):
-        return any(_any_text(v) for v in value.values())
+        return any(any_text(v) for v in value.values())
     return False
 
 

@@ -16,7 +16,7 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from lms.core.i18n import msg
-from quizzes.gift import Builder, category_path
+from quizzes.gift import Builder, any_text, category_path
 from quizzes.types import LETTERS, get_type
 
 FORMATS = {"html": "html", "moodle_auto_format": "moodle", "plain_text": "plain", "markdown": "markdown"}
@@ -254,7 +254,7 @@ def _resolve(
         return value
 
     fb = resolve(feedback) if feedback is not None else None
-    if fb is not None and not _has_text(fb):
+    if fb is not None and not any_text(fb):
         fb = None
     return {
         "type": qt,
@@ -269,16 +269,6 @@ def _resolve(
         "category": category,
         "points": points,
     }
-
-
-def _has_text(value: Any) -> bool:
-    if isinstance(value, str):
-        return bool(value.strip())
-    if isinstance(value, list):
-        return any(_has_text(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_text(v) for v in value.values())
-    return False
 
 
 # ---------------------------------------------------------------- writing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import request, session
 from flask_login import current_user
+from sqlalchemy.orm.exc import DetachedInstanceError
 
 from lms.core import timeutil
 from lms.core.db import db
@@ -21,8 +22,12 @@ def select_timezone() -> str | None:
     user = current_user
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    ent_id = getattr(user, "enterprise_id", None)
-    if user.app_role == ADMIN and session.get("enterprise_id"):
+    try:
+        ent_id = getattr(user, "enterprise_id", None)
+        is_admin = user.app_role == ADMIN
+    except DetachedInstanceError:  # a user left from a finished unit of work: the platform default
+        return None
+    if is_admin and session.get("enterprise_id"):
         ent_id = session.get("enterprise_id")
     if not ent_id and request and isinstance((request.view_args or {}).get("enterprise_id"), int):
         # A regulator's page of one enterprise shows that enterprise's times (access is checked by the view).

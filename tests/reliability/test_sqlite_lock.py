@@ -162,12 +162,12 @@ def _seed_enterprise_of_a_thousand() -> dict[str, Any]:
     """BENCH-M (1,000 people, ~40 records each: the sized demo's generator), two requirements, 40 managers."""
     from decimal import Decimal
 
+    from sqlalchemy import select
     from werkzeug.security import generate_password_hash
 
     from lms.demo import load_sized
     from lms.org.models import Enterprise, User
     from lms.training.models import Requirement
-    from sqlalchemy import select
 
     load_sized("M", echo=lambda _m: None)
     ent = db.session.scalar(select(Enterprise).where(Enterprise.code == "BENCH-M"))
