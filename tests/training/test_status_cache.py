@@ -78,9 +78,16 @@ def _check(ent_id, expect_mode, people=None):
 def test_cache_equals_live_after_every_kind_of_change(enterprise, make_person):
     rng = random.Random(11)
     reqs = _random_enterprise(enterprise, make_person, rng, 24)
-    people = db.session.scalars(select(Person).where(Person.enterprise_id == enterprise.id)).all()
+    people = db.session.scalars(
+        select(Person).where(Person.enterprise_id == enterprise.id).order_by(Person.id)
+    ).all()
     _check(enterprise.id, "whole")
-    a, b, c, d, e, f = people[:6]
+    roles = roles_by_name(enterprise.id)
+    special = roles["特种作业人员"].id
+    held = set(db.session.scalars(select(PersonRole.person_id).where(PersonRole.role_id == special)))
+    # c gains the role below, so c is someone who does not hold it yet (the rest keep id order).
+    c = next(p for p in people if p.id not in held)
+    a, b, d, e, f = [p for p in people if p is not c][:5]
 
     rec(a, TODAY, 6, category="应急救援")  # a record today
     _check(enterprise.id, "people", 1)
@@ -88,8 +95,7 @@ def test_cache_equals_live_after_every_kind_of_change(enterprise, make_person):
     if victim is not None:
         ledger.void(victim.id, reason="录入错误", actor=None)
         _check(enterprise.id, "people", 1)
-    roles = roles_by_name(enterprise.id)
-    db.session.add(PersonRole(person_id=c.id, role_id=roles["特种作业人员"].id, since=TODAY))
+    db.session.add(PersonRole(person_id=c.id, role_id=special, since=TODAY))
     _check(enterprise.id, "people", 1)
     d.post_id = f.post_id if f.post_id != d.post_id else None
     db.session.add(PersonEvent(person_id=d.id, kind="post", on=TODAY))

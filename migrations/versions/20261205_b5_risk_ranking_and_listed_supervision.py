@@ -1,0 +1,24 @@
+"""risk ranking and listed supervision
+
+Revision ID: 20261205_b5
+Revises: 20261205_b4
+Create Date: 2026-12-05 12:30:00
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+
+revision = '20261205_b5'
+down_revision = '20261205_b4'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
