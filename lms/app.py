@@ -35,6 +35,10 @@ BLUEPRINTS = [
     "lms.training:bp",
     "certificates:bp",
     "lms.culture:bp",
+    "lms.hazards:bp",
+    "lms.permits:bp",
+    "lms.oversight:bp",
+    "lms.api:bp",
 ]
 # Modules imported for their signal listeners and models.
 MODEL_MODULES = [
@@ -48,6 +52,10 @@ MODEL_MODULES = [
     "lms.training.models",
     "certificates.models",
     "lms.culture.models",
+    "lms.hazards.models",
+    "lms.permits.models",
+    "lms.oversight.models",
+    "lms.api.models",
 ]
 LISTENER_MODULES = ["courses.listeners", "certificates.listeners", "lms.training.listeners"]
 

@@ -26,9 +26,9 @@ RANKS: dict[str, float] = {
     "lms.hazards": 3.5,
     "lms.training": 4,  # the one place every reader gets training status from
     "certificates": 4.5,
-    "lms.permits": 4.5,
     "lms.culture": 4.5,
-    "lms.oversight": 4.5,
+    "lms.permits": 4.6,  # reads certificates and status; adds its metrics to culture's registry
+    "lms.oversight": 4.8,  # the regulator's view reads every reader below it (culture results, permits, hazards)
     "lms": 5,  # the top: lms.app, lms.cli, lms.commands, lms.demo, lms.api …
     "wsgi": 5,
 }
