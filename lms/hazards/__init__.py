@@ -1,0 +1,5 @@
+"""Hazard reports by everyone (隐患随手拍) and their rectification, verification and closure."""
+
+from flask import Blueprint
+
+bp = Blueprint("hazards", __name__, template_folder="templates", url_prefix="/hazards")
