@@ -669,6 +669,61 @@ def assign(
     return {"created": created, "existing": existing}
 
 
+def assigned_enrolments(course: Course, enterprise_id: int) -> list[Enrolment]:
+    """The enterprise's people to whom the course is assigned, by department then 工号."""
+    from sqlalchemy.orm import contains_eager, selectinload
+
+    from lms.org.models import Department
+
+    return list(
+        db.session.scalars(
+            select(Enrolment)
+            .join(Person, Person.id == Enrolment.person_id)
+            .outerjoin(Department, Department.id == Person.department_id)
+            .where(
+                Enrolment.course_id == course.id,
+                Enrolment.enterprise_id == enterprise_id,
+                Enrolment.source == SOURCE_ASSIGNED,
+            )
+            .options(contains_eager(Enrolment.person).selectinload(Person.department))
+            .options(selectinload(Enrolment.progress))
+            .order_by(Department.path, Person.employee_no, Person.id)
+        )
+    )
+
+
+def unassign(course: Course, person_id: int, enterprise_id: int) -> str:
+    """Take the course off a person's assignments; return ``"removed"`` or ``"kept"``.
+
+    Someone who has not started loses the enrolment; someone who has keeps their progress (and any record
+    already earned) as a self-enrolment without a due date, so nothing they did is lost.
+    """
+    enrolment = db.session.scalar(
+        select(Enrolment).where(
+            Enrolment.course_id == course.id,
+            Enrolment.person_id == person_id,
+            Enrolment.enterprise_id == enterprise_id,
+        )
+    )
+    if enrolment is None or enrolment.source != SOURCE_ASSIGNED:
+        raise NotFound("assignment not found")
+    started = (
+        enrolment.started_at is not None
+        or enrolment.status == COMPLETED
+        or (enrolment.credited_seconds or 0) > 0
+        or db.session.scalar(
+            select(func.count()).select_from(LessonProgress).where(LessonProgress.enrolment_id == enrolment.id)
+        )
+    )
+    if started:
+        enrolment.source, enrolment.due_on, enrolment.assigned_by_id = SOURCE_SELF, None, None
+        db.session.flush()
+        return "kept"
+    db.session.delete(enrolment)
+    db.session.flush()
+    return "removed"
+
+
 def my_enrolments(person_id: int) -> list[Enrolment]:
     """A person's enrolments, assigned with the nearest due dates first."""
     rows = db.session.scalars(

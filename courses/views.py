@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from lms.core import storage
+from lms.core import storage, timeutil
 from lms.core.db import db
 from lms.core.errors import DomainError
 from lms.core.exports import xlsx_bytes
@@ -137,7 +137,7 @@ def my_learning():
     if current_user.person_id:
         for e in services.my_enrolments(current_user.person_id):
             rows.append({"enrolment": e, "course": e.course, "fraction": prog.enrolment_fraction(e)})
-    today = dt.date.today()
+    today = timeutil.today()
     assigned = [r for r in rows if r["enrolment"].status != COMPLETED and r["enrolment"].source == "assigned"]
     in_progress = [
         r for r in rows if r["enrolment"].status != COMPLETED and r["enrolment"].source != "assigned"
@@ -790,10 +790,16 @@ def video_status(asset_id: int):
 @bp.route("/<int:course_id>/assign", methods=["GET", "POST"])
 @roles(*STAFF)
 def assign(course_id: int):
+    """Assign by department, post, role and named people found by search; list who is assigned."""
+    from lms.org.people_search import people_by_ids, search_people
+
     course = _course_or_404(course_id)
     ent = _ent()
     form = EnrolForm()
     set_audience_choices(form, ent)
+    q = (request.args.get("q") or "").strip()[:100]
+    chosen = people_by_ids(ent, request.form.getlist("person_ids")) if request.method == "POST" else []
+    found = [p for p in search_people(ent, q)] if q else []
     preview = None
     if form.validate_on_submit():
         people = services.people_for(
@@ -801,6 +807,7 @@ def assign(course_id: int):
             department_ids=form.departments.data or [],
             post_ids=form.posts.data or [],
             role_ids=form.roles.data or [],
+            person_ids=[p.id for p in chosen],
         )
         if not people:
             flash(_("Nobody matches the choice."), "error")
@@ -808,10 +815,53 @@ def assign(course_id: int):
             counts = services.assign(course, people, assigned_by=current_user, due_on=form.due_on.data)
             db.session.commit()
             flash(_("%(created)s people enrolled, %(existing)s were already enrolled.", **counts), "success")
-            return redirect(url_for("courses.course_progress", course_id=course.id))
+            return redirect(url_for("courses.assign", course_id=course.id) + "#assigned")
         else:
             preview = people
-    return render_template("courses/assign.html", course=course, form=form, preview=preview)
+    assigned = services.assigned_enrolments(course, ent)
+    aq = (request.args.get("aq") or "").strip().lower()
+    shown = [
+        e
+        for e in assigned
+        if not aq
+        or aq in e.person.name.lower()
+        or aq in e.person.employee_no.lower()
+        or aq in (e.person.department.path.lower() if e.person.department else "")
+    ]
+    return render_template(
+        "courses/assign.html",
+        course=course,
+        form=form,
+        preview=preview,
+        q=q,
+        found=[p for p in found if p.id not in {c.id for c in chosen}],
+        chosen=chosen,
+        assigned=assigned,
+        shown=shown[:300],
+        aq=aq,
+    )
+
+
+@bp.route("/<int:course_id>/assign/remove", methods=["POST"])
+@roles(*STAFF)
+def unassign(course_id: int):
+    course = _course_or_404(course_id)
+    person_id = request.form.get("person_id", type=int)
+    if not person_id:
+        abort(400)
+    person = db.session.get(Person, person_id)
+    if person is None or person.enterprise_id != _ent():
+        abort(404)
+    try:
+        outcome = services.unassign(course, person_id, _ent())
+    except DomainError:
+        abort(404)
+    db.session.commit()
+    if outcome == "kept":
+        flash(_("%(name)s no longer has the course assigned; what they did so far is kept.", name=person.name), "success")
+    else:
+        flash(_("%(name)s was removed from the course.", name=person.name), "success")
+    return redirect(url_for("courses.assign", course_id=course.id) + "#assigned")
 
 
 @bp.route("/<int:course_id>/progress")

@@ -27,6 +27,7 @@ login_manager = LoginManager()
 BLUEPRINTS = [
     "lms.org.auth:bp",
     "lms.org.views:bp",
+    "lms.org.people_search:bp",
     "lms.ledger.views:bp",
     "lms.core.views:bp",
     "courses:bp",
