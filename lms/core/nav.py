@@ -76,3 +76,16 @@ def home_endpoint(role: str) -> str | None:
         if endpoint in current_app.view_functions:
             return endpoint
     return None
+
+
+_HOME_PAGES: dict[str, Any] = {}
+
+
+def home_page(role: str, provider: Any) -> None:
+    """Let ``role``'s home be ``core/home.html`` filled by ``provider()`` (a dict; None falls back to home_for)."""
+    _HOME_PAGES[role] = provider
+
+
+def home_page_for(role: str) -> Any:
+    """The provider of ``role``'s home page content, if a feature registered one."""
+    return _HOME_PAGES.get(role)

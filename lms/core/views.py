@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from lms.core.db import db
 from lms.core.jobs import FAILED, Job, retry
-from lms.core.nav import home_endpoint
+from lms.core.nav import home_endpoint, home_page_for
 from lms.core.permissions import public, signed_in
 
 bp = Blueprint("core", __name__, template_folder="templates")
@@ -24,6 +24,10 @@ def home():
         return redirect(url_for("auth.login"))
     if current_user.must_change_password:
         return redirect(url_for("auth.change_password"))
+    provider = home_page_for(current_user.app_role)
+    data = provider() if provider is not None else None
+    if data is not None:
+        return render_template("core/home.html", **data)
     endpoint = home_endpoint(current_user.app_role)
     if endpoint:
         return redirect(url_for(endpoint))

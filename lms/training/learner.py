@@ -1,0 +1,305 @@
+"""What a learner has to do next: their requirements (the one status function), assigned courses, exams that
+close soon and classroom sessions, ordered so that the late and the urgent come first.
+
+``my_requirements`` is what "My training" lists; the home page and its counts read the same rows, so the two
+pages can never disagree (a home page saying "0 to do" while a course is overdue).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from lms.core import timeutil
+from lms.core.db import db, utcnow
+from lms.core.imports import optional_import
+from lms.core.nav import home_page
+from lms.org.models import EVALUATOR, LEARNER, Person
+from lms.training import cache, glossary
+from lms.training.models import (
+    COMPLETE,
+    DUE_SOON,
+    EXEMPT,
+    EXPIRED,
+    IN_GRACE,
+    IN_PROGRESS,
+    KIND_COURSE,
+    KIND_HOURS,
+    NOT_STARTED,
+    OVERDUE,
+    Requirement,
+)
+
+# The order of "My training" and of the home page: late first, then what is about to be late.
+STATUS_ORDER = {
+    OVERDUE: 0,
+    EXPIRED: 1,
+    IN_GRACE: 2,
+    DUE_SOON: 2,
+    IN_PROGRESS: 3,
+    NOT_STARTED: 4,
+    COMPLETE: 5,
+    EXEMPT: 6,
+}
+URGENT = (OVERDUE, EXPIRED, IN_GRACE, DUE_SOON)
+OPEN = (OVERDUE, EXPIRED, IN_GRACE, DUE_SOON, IN_PROGRESS, NOT_STARTED)
+ITEM_LABELS = {**glossary.STATUS_LABELS, "open": _l("Open now"), "planned": _l("Coming up")}
+# An assigned course or an exam whose due or closing day is this close is "due soon" on the home page.
+SOON_DAYS = 7
+
+
+def my_requirements(person: Person, as_of: dt.date | None = None) -> list[dict[str, Any]]:
+    """The person's status rows against every requirement that applies to them, late first.
+
+    Brings the person's kept rows up to date first (an exam just passed): call it from a unit that may write.
+    """
+    as_of = as_of or timeutil.today(person)
+    kept = cache.prepare_person(as_of, person.enterprise_id, person.id)
+    rows = cache.person_statuses(person.enterprise_id, person.id, as_of, kept=kept)
+    rows.sort(key=lambda r: (STATUS_ORDER.get(r["status"], 9), r["due_on"] or dt.date.max, r["requirement_id"]))
+    return rows
+
+
+def still_to_do(rows: list[dict[str, Any]]) -> int:
+    """How many of the rows are not met (neither complete nor exempt)."""
+    return sum(1 for r in rows if r["status"] not in (COMPLETE, EXEMPT))
+
+
+@dataclass
+class Item:
+    """One thing on the home page: what, why (status and day), how far along, and the one button."""
+
+    kind: str  # requirement / course / exam / session
+    title: str
+    status: str  # a requirement status word (overdue, due_soon, …), or "open" / "planned"
+    due_on: dt.date | None = None
+    when: dt.datetime | None = None  # a session's start, an exam's close (UTC)
+    fraction: float | None = None
+    progress_label: str | None = None
+    action: str | None = None  # continue / start / exam / session / catalogue / classroom / details
+    url: str | None = None
+    note: str | None = None
+    requirement_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def urgent(self) -> bool:
+        return self.status in URGENT
+
+
+def _endpoint(*names: str) -> str | None:
+    return next((n for n in names if n in current_app.view_functions), None)
+
+
+def resume_lesson(enrolment: Any) -> Any:
+    """The lesson to continue: the one last worked on if unfinished, else the first unfinished one in order."""
+    courses_models = optional_import("courses.models")
+    courses_services = optional_import("courses.services")
+    if courses_models is None or courses_services is None:
+        return None
+    lessons = courses_services.ordered_lessons(enrolment.course)
+    if not lessons:
+        return None
+    progress = {lp.lesson_id: lp for lp in enrolment.progress}
+    done = courses_models.COMPLETED
+    open_progress = [lp for lp in progress.values() if lp.status != done and lp.opened_at is not None]
+    if open_progress:
+        last = max(open_progress, key=lambda lp: (lp.updated_at or lp.opened_at or dt.datetime.min, lp.id))
+        match = next((x for x in lessons if x.id == last.lesson_id), None)
+        if match is not None:
+            return match
+    return next((x for x in lessons if progress.get(x.id) is None or progress[x.id].status != done), lessons[0])
+
+
+def _course_items(person: Person, as_of: dt.date) -> dict[int, Item]:
+    """Each unfinished enrolment of the person as an item (keyed by course id)."""
+    models = optional_import("courses.models")
+    if models is None:
+        return {}
+    from courses import progress as prog  # noqa: PLC0415 - courses is optional
+    from courses.services import my_enrolments  # noqa: PLC0415
+
+    out: dict[int, Item] = {}
+    for e in my_enrolments(person.id):
+        if e.status == models.COMPLETED:
+            continue
+        fraction = prog.enrolment_fraction(e)
+        lesson = resume_lesson(e)
+        started = bool(e.started_at) or fraction > 0
+        if e.due_on is not None and e.due_on < as_of:
+            status = OVERDUE
+        elif e.due_on is not None and e.due_on <= as_of + dt.timedelta(days=SOON_DAYS):
+            status = DUE_SOON
+        else:
+            status = IN_PROGRESS if started else NOT_STARTED
+        out[e.course_id] = Item(
+            kind="course",
+            title=e.course.title,
+            status=status,
+            due_on=e.due_on,
+            fraction=fraction,
+            action="continue" if started else "start",
+            url=url_for("courses.lesson", lesson_id=lesson.id)
+            if lesson is not None
+            else url_for("courses.course", course_id=e.course_id),
+            extra={"course_id": e.course_id, "hours": e.course.hours, "lesson": lesson.title if lesson else None,
+                   "assigned": e.source == models.SOURCE_ASSIGNED},
+        )
+    return out
+
+
+def _requirement_items(rows: list[dict[str, Any]], courses: dict[int, Item]) -> list[Item]:
+    """Unmet requirements as items; a course requirement takes the enrolment's button and progress."""
+    reqs = {
+        r.id: r
+        for r in db.session.scalars(
+            select(Requirement).where(Requirement.id.in_([r["requirement_id"] for r in rows] or [0]))
+        )
+    }
+    catalog = _endpoint("courses.catalogue")
+    classroom = _endpoint("offline.mine")
+    course_page = _endpoint("courses.course")
+    items = []
+    for r in rows:
+        if r["status"] not in OPEN:
+            continue
+        req = reqs[r["requirement_id"]]
+        item = Item(
+            kind="requirement",
+            title=req.name,
+            status=r["status"],
+            due_on=r["due_on"],
+            requirement_id=req.id,
+        )
+        if r["hours_due"]:
+            done, due = Decimal(r["hours_done"] or 0), Decimal(r["hours_due"])
+            item.fraction = float(min(done / due, Decimal(1))) if due else None
+            item.extra.update(hours_done=done, hours_due=due)
+        if req.kind == KIND_COURSE and req.course_id:
+            course = courses.pop(req.course_id, None)
+            if course is not None:
+                item.action, item.url, item.fraction = course.action, course.url, course.fraction
+                item.extra.update(course.extra)
+            elif course_page:
+                item.action, item.url = "start", url_for(course_page, course_id=req.course_id)
+        elif req.kind == KIND_HOURS and catalog:
+            item.action, item.url = "catalogue", url_for(catalog)
+        elif classroom:
+            item.action, item.url = "classroom", url_for(classroom)
+        items.append(item)
+    return items
+
+
+def _exam_items(person: Person, as_of: dt.date) -> list[Item]:
+    """Exams (not practice) the person may sit now or soon and has not passed."""
+    quizzes = optional_import("quizzes.services")
+    if quizzes is None or _endpoint("quizzes.start") is None:
+        return []
+    now = utcnow()
+    out = []
+    for row in quizzes.learner_exams(person.enterprise_id, person.id):
+        exam = row["exam"]
+        if exam.mode != "exam" or row["passed"]:
+            continue
+        if exam.close_at is not None and exam.close_at <= now:
+            continue
+        if row["attempts_left"] is not None and row["attempts_left"] <= 0 and not row["open"]:
+            continue
+        closes = exam.close_at
+        soon = closes is not None and closes <= now + dt.timedelta(days=SOON_DAYS)
+        opens_later = exam.open_at is not None and exam.open_at > now
+        out.append(
+            Item(
+                kind="exam",
+                title=exam.title,
+                status=DUE_SOON if soon else "open",
+                when=closes,
+                action="exam",
+                url=url_for("quizzes.start", exam_id=exam.id),
+                extra={"opens_at": exam.open_at if opens_later else None, "resume": bool(row["open"])},
+            )
+        )
+    return out
+
+
+def _session_items(person: Person) -> list[Item]:
+    offline = optional_import("lms.offline.services")
+    mine = _endpoint("offline.mine")
+    if offline is None or mine is None:
+        return []
+    now = utcnow()
+    return [
+        Item(
+            kind="session",
+            title=s.topic,
+            status=DUE_SOON if s.starts_at <= now + dt.timedelta(days=2) else "planned",
+            when=s.starts_at,
+            action="session",
+            url=url_for(mine),
+            extra={"location": s.location, "hours": s.hours},
+        )
+        for s in offline.person_upcoming(person, now=now)
+        if s.starts_at >= now
+    ]
+
+
+def _sort_key(item: Item) -> tuple[Any, ...]:
+    day = item.due_on or (item.when.date() if item.when else None)
+    return (STATUS_ORDER.get(item.status, 3), day or dt.date.max, item.kind, item.title)
+
+
+def home(person: Person, as_of: dt.date | None = None) -> dict[str, Any]:
+    """Everything the learner's home page shows: urgent items first, then the rest, and what is due next."""
+    as_of = as_of or timeutil.today(person)
+    rows = my_requirements(person, as_of)
+    courses = _course_items(person, as_of)
+    items = _requirement_items(rows, courses)
+    items += list(courses.values())
+    items += _exam_items(person, as_of)
+    items += _session_items(person)
+    items.sort(key=_sort_key)
+    urgent = [i for i in items if i.urgent]
+    rest = [i for i in items if not i.urgent]
+    # Nothing owed: the next day something falls due (a validity ending, a course or exam date).
+    upcoming = sorted(
+        [(r["valid_until"], r["requirement_id"]) for r in rows if r["status"] == COMPLETE and r["valid_until"]]
+    )
+    next_due = None
+    if upcoming:
+        day, req_id = upcoming[0]
+        req = db.session.get(Requirement, req_id)
+        next_due = {"title": req.name if req else "", "day": day}
+    done = sum(1 for r in rows if r["status"] in (COMPLETE, EXEMPT))
+    return {
+        "as_of": as_of,
+        "rows": rows,
+        "urgent": urgent,
+        "rest": rest,
+        "todo": still_to_do(rows),
+        "open_items": len(items),
+        "late": sum(1 for i in items if i.status in (OVERDUE, EXPIRED)),
+        "done": done,
+        "total": len(rows),
+        "next_due": next_due,
+        "status_labels": ITEM_LABELS,
+    }
+
+
+def _home_page() -> dict[str, Any] | None:
+    """The content of a learner's home page (None for an account without a person: their usual home)."""
+    from flask_login import current_user  # noqa: PLC0415
+
+    person = current_user.person
+    if person is None:
+        return None
+    return home(person)
+
+
+home_page(LEARNER, _home_page)
+home_page(EVALUATOR, _home_page)
