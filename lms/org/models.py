@@ -59,6 +59,8 @@ class Enterprise(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     industry: Mapped[str | None] = mapped_column(String(100))
     high_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The administrative region it lies in (所属区域, e.g. "滨江区"): the regulator's list filters by it.
+    region: Mapped[str | None] = mapped_column(String(100))
     # "random": random first passwords handed to the manager once; "phone6": last six digits of the phone.
     password_policy: Mapped[str] = mapped_column(String(16), default="random")
     # Whether regulators may see named lists (not only figures).
