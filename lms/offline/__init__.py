@@ -2,6 +2,8 @@
 
 from flask import Blueprint
 
-bp = Blueprint("offline", __name__, template_folder="templates", url_prefix="/offline")
+bp = Blueprint(
+    "offline", __name__, template_folder="templates", static_folder="static", url_prefix="/offline"
+)
 
-from lms.offline import views  # noqa: E402,F401
+from lms.offline import checkin_views, views  # noqa: E402,F401

@@ -38,6 +38,7 @@ from lms.core.storage import StoredFile, save_bytes, save_path, save_stream
 from lms.core.timeutil import format_local, format_span, iso_local, local_date, to_utc
 from lms.ledger import services as ledger
 from lms.ledger.models import KIND_OFFLINE, TrainingRecord
+from lms.offline.checkin import checkin_hours, checkin_times
 from lms.offline.models import (
     LOCKED,
     PLANNED,
@@ -49,7 +50,7 @@ from lms.offline.models import (
     AttendanceUpload,
     OfflineSession,
 )
-from lms.offline.services import ensure_may_change, ledger_level
+from lms.offline.services import completed_at, ensure_may_change, ledger_level, started_at
 from lms.org.models import ADMIN, MANAGER, Department, Enterprise, Person, User
 
 FIELDS: dict[str, list[str]] = {
@@ -214,6 +215,9 @@ class AttendanceResult:
     # Sessions the sheet names (title, sheet name or 培训场次 column) other than the one it is imported into.
     named_sessions: list[OfflineSession] = field(default_factory=list)
     confirmed: bool = False  # the trainer confirmed the sheet is for the chosen session all the same
+    # People who checked in by QR code, by (session id, person id): the hours their check-in earns. They stay
+    # present whatever the sheet says, and their records keep those hours (a sheet never doubles them).
+    checked_in: dict[tuple[int, int], Decimal] = field(default_factory=dict)
 
     def rows(self, status: str) -> list[Line]:
         return [line for line in self.lines if line.status == status]
@@ -731,6 +735,7 @@ def import_attendance(
             {"row": None, "field": None, "message": msg("%(file)s has no attendance rows", file=filename)}
         )
     _dedupe(result.lines, resolutions)
+    _merge_check_ins(result)
     _plan(result)
     if result.errors:
         result.refused = not dry_run
@@ -879,17 +884,6 @@ def _locked_problem(session: OfflineSession, actor: User | None, reason: str | N
     return None
 
 
-def completed_at(session: OfflineSession) -> dt.datetime:
-    """Return when a session's training is done, in UTC like every stored time: its end, else ``hours`` after
-    its start (a session typed without an end still began when it says)."""
-    return session.ends_at or session.starts_at + dt.timedelta(hours=float(session.hours or 0))
-
-
-def started_at(session: OfflineSession) -> dt.datetime:
-    """Return when a session's training begins, in UTC: its start."""
-    return session.starts_at
-
-
 def _session_values(session: OfflineSession) -> dict[str, Any]:
     """The values of a session's records that every attendee shares."""
     return {
@@ -909,8 +903,39 @@ def session_span(session: OfflineSession, person_id: int) -> ledger.Span | None:
     return ledger.span_of(person_id, session.source, ledger.prepare_fact(**_session_values(session)))
 
 
-def _values(session: OfflineSession, line: Line, shared: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {**(shared or _session_values(session)), "score": line.score, "passed": line.passed}
+def _values(
+    session: OfflineSession,
+    line: Line,
+    shared: dict[str, Any] | None = None,
+    checked_in: dict[tuple[int, int], Decimal] | None = None,
+) -> dict[str, Any]:
+    values = {**(shared or _session_values(session)), "score": line.score, "passed": line.passed}
+    hours = (checked_in or {}).get((session.id, line.person_id or 0))
+    if hours is not None:
+        values["hours"] = hours  # what the QR check-in and check-out earned
+    return values
+
+
+def _merge_check_ins(result: AttendanceResult) -> None:
+    """Merge the sheet with the sessions' QR check-ins: a person who checked in is present (a prefilled sheet
+    marks them absent because they did not sign the paper) and keeps the hours the check-in earned."""
+    ids = sorted(s.id for s in result.sessions)
+    result.checked_in = checkin_hours(ids)
+    if not result.checked_in:
+        return
+    times = checkin_times(ids)
+    for line in result.lines:
+        if line.status != MATCHED or line.session is None or line.person_id is None:
+            continue
+        key = (line.session.id, line.person_id)
+        if key not in result.checked_in:
+            continue
+        if line.absent:
+            line.absent = False
+            line.score_note = None  # the word that marked the absence
+            line.message = msg("checked in by QR code; counted present")
+        if line.signed_in_at is None:
+            line.signed_in_at = times.get(key)
 
 
 def _same(record: TrainingRecord, values: dict[str, Any]) -> bool:
@@ -1017,10 +1042,11 @@ def _plan(result: AttendanceResult) -> None:
             rec = live.get((s.source, line.person_id))  # type: ignore[arg-type]
             if rec is None:
                 figures["created"] += 1
-            elif _same(rec, _values(s, line, shared)):
+            elif _same(rec, _values(s, line, shared, result.checked_in)):
                 figures["unchanged"] += 1
             else:
                 figures["updated"] += 1
+        keep |= {pid for (sid, pid) in result.checked_in if sid == s.id}  # QR check-ins stay
         figures["voided"] = sum(1 for (src, pid) in live if src == s.source and pid not in keep)
         result.per_session[s.id] = figures
     for key in ("created", "updated", "unchanged", "voided"):
@@ -1095,7 +1121,7 @@ def _commit(
                         "enterprise_id": enterprise.id,
                         "source": s.source,
                         "evidence": {"upload_id": upload.id, "row": line.row, "sheet": line.sheet},
-                        **_values(s, line, shared),
+                        **_values(s, line, shared, result.checked_in),
                     }
                     for line in attendees
                 ),
@@ -1136,8 +1162,10 @@ def _commit(
                 session_db.execute(
                     update(_ATTENDANCE).where(_ATTENDANCE.c.id == bindparam("att_id")), updates
                 )
-        # Attendance rows of people no longer on the sheet go.
-        gone = sorted(existing.values())
+        # Attendance rows of people no longer on the sheet go, but for those who checked in by QR code.
+        checked_in = {pid for (sid, pid) in result.checked_in if sid == s.id}
+        keep |= checked_in
+        gone = sorted(att_id for pid, att_id in existing.items() if pid not in checked_in)
         for start in range(0, len(gone), COMMIT_CHUNK):
             part = gone[start : start + COMMIT_CHUNK]
             session_db.execute(delete(_ATTENDANCE).where(_ATTENDANCE.c.id.in_(part)))

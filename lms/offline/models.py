@@ -39,6 +39,11 @@ UPLOAD_PREVIEWED = "previewed"
 UPLOAD_COMMITTED = "committed"
 UPLOAD_SUPERSEDED = "superseded"
 
+# What a session is: a classroom session, or a short toolbox talk (班前会) a team leader runs before a shift.
+KIND_CLASSROOM = "classroom"
+KIND_TOOLBOX = "toolbox"
+SESSION_KINDS = (KIND_CLASSROOM, KIND_TOOLBOX)
+
 
 class OfflineSession(TimestampMixin, Base):
     """A classroom session (线下培训). ``course_id`` has no foreign key: courses is a sibling feature."""
@@ -61,6 +66,12 @@ class OfflineSession(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default=PLANNED)
     note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16), default=KIND_CLASSROOM, server_default=KIND_CLASSROOM)
+    # QR self check-in: open while opened and not closed. The nonce is drawn anew at each opening, so that a
+    # code of an earlier opening (a photo kept from last week) is refused.
+    checkin_nonce: Mapped[str | None] = mapped_column(String(32))
+    checkin_opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    checkin_closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     targets: Mapped[list[OfflineSessionTarget]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="OfflineSessionTarget.id"
@@ -73,6 +84,11 @@ class OfflineSession(TimestampMixin, Base):
 
     def target_ids(self, kind: str) -> list[int]:
         return [t.target_id for t in self.targets if t.kind == kind]
+
+    @property
+    def checkin_open(self) -> bool:
+        """Whether people may check in (or out) by QR code now."""
+        return self.checkin_opened_at is not None and self.checkin_closed_at is None
 
 
 class OfflineSessionTarget(Base):
@@ -167,3 +183,22 @@ class OfflineSessionChange(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     changed_by = relationship("User")
+
+
+class CheckIn(Base):
+    """One person's QR self check-in at a session: when in, when out, with which codes (time steps)."""
+
+    __tablename__ = "offline_check_in"
+    __table_args__ = (UniqueConstraint("session_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("offline_session.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    checked_in_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    in_step: Mapped[int] = mapped_column(Integer)
+    checked_out_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    out_step: Mapped[int | None] = mapped_column(Integer)
+    address: Mapped[str | None] = mapped_column(String(64))
+
+    person = relationship("Person")

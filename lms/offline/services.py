@@ -84,6 +84,17 @@ def ledger_level(session: OfflineSession) -> str | None:
     return session.level if session.level in ("company", "workshop", "team") else None
 
 
+def completed_at(session: OfflineSession) -> dt.datetime:
+    """Return when a session's training is done, in UTC like every stored time: its end, else ``hours`` after
+    its start (a session typed without an end still began when it says)."""
+    return session.ends_at or session.starts_at + dt.timedelta(hours=float(session.hours or 0))
+
+
+def started_at(session: OfflineSession) -> dt.datetime:
+    """Return when a session's training begins, in UTC: its start."""
+    return session.starts_at
+
+
 # ---------------------------------------------------------------- sessions
 
 
@@ -585,9 +596,7 @@ def source_labels(records: Any) -> dict[int, str]:
     from lms.core.timeutil import format_span
 
     session_ids = {int(r.source.split(":", 1)[1]) for r in records if r.source.split(":", 1)[1].isdigit()}
-    upload_ids = {
-        int(u) for r in records if str(u := (r.evidence or {}).get("upload_id") or "").isdigit()
-    }
+    upload_ids = {int(u) for r in records if str(u := (r.evidence or {}).get("upload_id") or "").isdigit()}
     sessions: dict[int, tuple[str, Any, Any]] = {}
     if session_ids:
         for sid, topic, starts, ends in db.session.execute(
@@ -612,7 +621,9 @@ def source_labels(records: Any) -> dict[int, str]:
         topic, starts, ends = found or (r.topic, r.started_at, r.completed_at)
         label = _("Classroom session 《%(topic)s》, %(when)s", topic=topic, when=format_span(starts, ends))
         evidence = r.evidence or {}
-        sheet = sheets.get(int(evidence["upload_id"])) if str(evidence.get("upload_id") or "").isdigit() else None
+        sheet = (
+            sheets.get(int(evidence["upload_id"])) if str(evidence.get("upload_id") or "").isdigit() else None
+        )
         if sheet and evidence.get("row"):
             label += _("; sign-in sheet %(file)s, row %(row)s", file=sheet, row=evidence["row"])
         elif sheet:

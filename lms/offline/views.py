@@ -21,7 +21,7 @@ from lms.core.nav import nav_item
 from lms.core.permissions import roles
 from lms.core.sheets import normalize_employee_no
 from lms.core.storage import StoredFile, save_stream, send_stored
-from lms.offline import bp, services, signin
+from lms.offline import bp, checkin, services, signin
 from lms.offline.attendance import (
     MAX_UPLOAD_BYTES,
     UPLOAD_PURPOSE,
@@ -605,6 +605,7 @@ def mine():
         rows=services.person_sessions(p.id),
         upcoming=services.person_upcoming(p, now=utcnow()),
         mine=True,
+        team_leader=checkin.is_team_leader(current_user),
     )
 
 
