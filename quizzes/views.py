@@ -22,7 +22,7 @@ from lms.core.requests import int_field, json_object
 from lms.core.storage import StoredFile, path_of, save_stream
 from lms.org.access import EVERYONE_IN_ENTERPRISE, STAFF, acting_enterprise_id
 from lms.org.models import LEARNER, Person
-from quizzes import bp, services, stats
+from quizzes import bp, builder, services, stats
 from quizzes.forms import BankForm, ExamForm, ExtensionForm, GradeForm, QuestionForm, RuleForm, UploadForm
 from quizzes.importers import ParseResult, build_question
 from quizzes.models import (
@@ -673,6 +673,7 @@ def exam_edit(exam_id: int):
             .order_by(Question.category)
         )
     )
+    search = _bank_search(exam, banks)
     return render_template(
         "quizzes/exam_edit.html",
         exam=exam,
@@ -682,7 +683,96 @@ def exam_edit(exam_id: int):
         problems=services.paper_problems(exam),
         categories=categories,
         types=REGISTRY,
-        total_points=sum((Decimal(r["rule"].points or 0) * r["rule"].count for r in rules), Decimal(0)),
+        banks=banks,
+        search=search,
+        total_points=builder.paper_points(exam),
+    )
+
+
+def _bank_search(exam: Exam, banks: list[QuestionBank]) -> dict[str, Any]:
+    """The bank search of the exam builder, from the query string (``bq``, ``bt``, ``bc``, ``bd``, ``bb``)."""
+    args = request.args
+    f = {
+        "bq": (args.get("bq") or "").strip()[:100],
+        "bt": args.get("bt") or "",
+        "bc": (args.get("bc") or "").strip()[:100],
+        "bd": args.get("bd") or "",
+        "bb": args.get("bb", type=int) or 0,
+    }
+    if f["bb"] and f["bb"] not in {b.id for b in banks}:
+        f["bb"] = 0
+    page = max(1, args.get("bp", 1, type=int) or 1)
+    rows, total = builder.search_questions(
+        exam.enterprise_id,
+        text=f["bq"],
+        type=f["bt"] or None,
+        category=f["bc"] or None,
+        difficulty=f["bd"] or None,
+        bank_id=f["bb"] or None,
+        exam=exam,
+        page=page,
+    )
+    on_paper = builder.fixed_question_ids(exam)
+    items = []
+    for q in rows:
+        v = services.current_version(q)
+        items.append(
+            {
+                "q": q,
+                "view": public_question(v),
+                "key_text": get_type(v.type).key_text(v.options, v.key, None, v.weights),
+                "on_paper": q.id in on_paper,
+            }
+        )
+    pages = max(1, -(-total // builder.PAGE_SIZE))
+    return {"filters": f, "rows": items, "total": total, "page": min(page, pages), "pages": pages}
+
+
+@bp.route("/exams/<int:exam_id>/questions", methods=["POST"])
+@roles(*STAFF)
+def exam_questions_add(exam_id: int):
+    exam = _exam(exam_id)
+    ids = [int(x) for x in request.form.getlist("question_ids") if x.isdigit()]
+    if not ids:
+        raise DomainError(_("Tick the questions to add."))
+    points = None
+    raw = (request.form.get("points") or "").strip()
+    if raw:
+        try:
+            points = Decimal(raw)
+        except ArithmeticError:
+            raise DomainError(_("Points must be above 0.")) from None
+    try:
+        added = builder.add_fixed_questions(exam, ids, points=points)
+    except NotFound:
+        abort(404)
+    db.session.commit()
+    flash(_("%(n)s questions added to the paper.", n=added), "success")
+    back = {k: v for k, v in request.form.items() if k in ("bq", "bt", "bc", "bd", "bb", "bp") and v}
+    return redirect(url_for("quizzes.exam_edit", exam_id=exam.id, **back) + "#paper")
+
+
+@bp.route("/exams/<int:exam_id>/preview")
+@roles(*STAFF)
+def exam_preview(exam_id: int):
+    """The whole paper as a learner sees it (one possible draw; no key, nothing saved)."""
+    exam = _exam(exam_id)
+    seed = request.args.get("seed", 1, type=int) or 1
+    problem = None
+    questions: list[dict[str, Any]] = []
+    try:
+        questions = builder.sample_paper(exam, seed)
+    except DomainError as exc:
+        problem = str(exc)
+    return render_template(
+        "quizzes/exam_preview.html",
+        exam=exam,
+        questions=questions,
+        problem=problem,
+        seed=seed,
+        draws=any(r.kind != "fixed" for r in exam.rules),
+        total=sum((item["points"] for item in questions), Decimal(0)),
+        type_labels={k: t.label for k, t in REGISTRY.items()},
     )
 
 
