@@ -336,6 +336,7 @@ def api_route(
                     db.session.rollback()
                     response = error_response(_from_exception(exc))
                 g.pop("_lms_translations", None)
+            key = key or request.environ.get("lms.api.key")  # known even when the call was refused (429)
             if key is not None:
                 _log(key, response.status_code, started)
             return response
