@@ -10,13 +10,14 @@ import markdown as md
 import nh3
 from sqlalchemy import func, insert, literal, or_, select
 
+from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.culture.models import Notice, NoticeAck, NoticeAttachment, NoticePublicity, NoticeTarget
 from lms.culture.services import save_evidence
 from lms.org.models import PERSON_ACTIVE, Department, Person, PersonRole, Post, ResponsibilityRole, User
 
-TARGET_KINDS = ("department", "post", "role")
+TARGET_KINDS = ("department", "post", "role", "person")
 ALLOWED_TAGS = {
     "p",
     "br",
@@ -59,7 +60,7 @@ def render_markdown(text: str) -> str:
 
 def _check_targets(enterprise_id: int, targets: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
     out = []
-    models = {"department": Department, "post": Post, "role": ResponsibilityRole}
+    models = {"department": Department, "post": Post, "role": ResponsibilityRole, "person": Person}
     for kind, ref in targets:
         if kind not in TARGET_KINDS:
             raise DomainError(f"unknown audience {kind}", field="targets")
@@ -125,6 +126,8 @@ def audience(notice: Notice) -> Any:
             conds.append(Person.post_id == t.ref_id)
         elif t.kind == "role":
             conds.append(Person.id.in_(select(PersonRole.person_id).where(PersonRole.role_id == t.ref_id)))
+        elif t.kind == "person":
+            conds.append(Person.id == t.ref_id)
     if not conds:
         return q.where(False)
     return q.where(or_(*conds))
@@ -227,7 +230,7 @@ def record_publicity(
     """Record offline publicity of a notice (a board, a meeting) with an optional photo."""
     if not (place or "").strip():
         raise DomainError("say where the notice was shown", field="place")
-    if held_on > dt.date.today() + dt.timedelta(days=1):
+    if held_on > timeutil.today(notice) + dt.timedelta(days=1):
         raise DomainError("the date is in the future", field="held_on")
     stored = None
     if photo is not None:
@@ -256,6 +259,7 @@ def target_labels(notice: Notice) -> list[str]:
         "department": (Department, "path"),
         "post": (Post, "name"),
         "role": (ResponsibilityRole, "name"),
+        "person": (Person, "name"),
     }
     for t in notice.targets:
         model, attr = models[t.kind]
@@ -263,6 +267,40 @@ def target_labels(notice: Notice) -> list[str]:
         if obj is not None:
             out.append(getattr(obj, attr))
     return out
+
+
+def add_recipients(notice: Notice, people: Iterable[Person]) -> int:
+    """Address a published notice to more named people too (they must acknowledge it); return how many are new."""
+    if notice.status != "published":
+        raise Conflict("the notice is not published")
+    have = set(db.session.scalars(select(NoticeAck.person_id).where(NoticeAck.notice_id == notice.id)))
+    targets = {t.ref_id for t in notice.targets if t.kind == "person"}
+    added = 0
+    for person in people:
+        if person.enterprise_id != notice.enterprise_id or person.status != PERSON_ACTIVE:
+            raise NotFound("person not found")
+        if person.id not in targets:
+            notice.targets.append(NoticeTarget(notice_id=notice.id, kind="person", ref_id=person.id))
+            targets.add(person.id)
+        if person.id not in have:
+            db.session.add(NoticeAck(notice_id=notice.id, person_id=person.id))
+            have.add(person.id)
+            added += 1
+    db.session.flush()
+    return added
+
+
+def remove_recipient(notice: Notice, person_id: int) -> None:
+    """Take someone off a notice they have not acknowledged yet (an acknowledgement is a record: it stays)."""
+    ack = db.session.get(NoticeAck, (notice.id, person_id))
+    if ack is None:
+        raise NotFound("recipient not found")
+    if ack.acknowledged_at is not None:
+        raise Conflict("an acknowledged notice stays on the person's record")
+    db.session.delete(ack)
+    for t in [t for t in notice.targets if t.kind == "person" and t.ref_id == person_id]:
+        notice.targets.remove(t)
+    db.session.flush()
 
 
 def file_of_notice(notice: Notice, file_id: int) -> Any:

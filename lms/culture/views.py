@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from decimal import Decimal
 from typing import Any
@@ -15,8 +14,9 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import Select, bindparam, func, select
 
+from lms.core import timeutil
 from lms.core.db import db
-from lms.core.errors import DomainError
+from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.exports import xlsx_bytes
 from lms.core.nav import nav_item
 from lms.core.permissions import roles
@@ -256,7 +256,7 @@ def framework_preset():
     if db.session.scalar(
         select(Framework.id).where(Framework.enterprise_id == ent_id, Framework.preset == key)
     ):
-        name = f"{PRESETS[key]['name'] if key in PRESETS else key} ({dt.date.today().isoformat()})"
+        name = f"{PRESETS[key]['name'] if key in PRESETS else key} ({timeutil.today().isoformat()})"
     fw = services.install_preset(ent_id, key, name=name)
     db.session.commit()
     flash(_("Preset installed."), "success")
@@ -466,7 +466,7 @@ def campaign_new():
     form.framework_id.choices = [(f.id, f.name) for f in fws]
     form.evaluators.choices = _evaluator_choices(ent_id)
     if request.method == "GET":
-        year, quarter = services.quarter_of(dt.date.today())
+        year, quarter = services.quarter_of(timeutil.today())
         form.year.data, form.quarter.data = year, quarter
         form.name.data = f"{year}年第{quarter}季度安全示范岗评选"
     if form.validate_on_submit():
@@ -739,6 +739,22 @@ def _notice_form(ent_id: int, notice: Notice | None = None) -> NoticeForm:
     return form
 
 
+def _notice_people(ent_id: int, notice: Notice | None) -> dict:
+    """The people picker of the notice form: named people chosen (posted, or the draft's), and search matches."""
+    from lms.org.people_search import people_by_ids, search_people
+
+    if request.method == "POST":
+        chosen = people_by_ids(ent_id, request.form.getlist("person_ids"))
+    elif notice is not None:
+        chosen = people_by_ids(ent_id, [t.ref_id for t in notice.targets if t.kind == "person"])
+    else:
+        chosen = []
+    q = (request.args.get("q") or "").strip()[:100]
+    ids = {p.id for p in chosen}
+    found = [p for p in search_people(ent_id, q) if p.id not in ids] if q else []
+    return {"chosen": chosen, "found": found, "q": q}
+
+
 @bp.route("/notices/new", methods=["GET", "POST"])
 @bp.route("/notices/<int:notice_id>/edit", methods=["GET", "POST"])
 @roles(*MANAGERS)
@@ -746,11 +762,13 @@ def notice_edit(notice_id: int | None = None):
     ent_id = acting_enterprise_id()
     notice = get_scoped(Notice, notice_id) if notice_id else None
     form = _notice_form(ent_id, notice)
+    people = _notice_people(ent_id, notice)
     if form.validate_on_submit():
         targets = (
             [("department", i) for i in form.departments.data or []]
             + [("post", i) for i in form.posts.data or []]
             + [("role", i) for i in form.roles.data or []]
+            + [("person", p.id) for p in people["chosen"]]
         )
         files = [(f.stream, f.filename) for f in request.files.getlist("files") if f and f.filename]
         notice = notices.save_notice(
@@ -769,7 +787,7 @@ def notice_edit(notice_id: int | None = None):
         db.session.commit()
         flash(_("Published to %(n)d people.", n=n) if publish else _("Draft saved."), "success")
         return redirect(url_for("culture.notice", notice_id=notice.id))
-    return render_template("culture/notice_form.html", form=form, notice=notice)
+    return render_template("culture/notice_form.html", form=form, notice=notice, **people)
 
 
 @bp.route("/notices/<int:notice_id>")
@@ -786,6 +804,14 @@ def notice(notice_id: int):
     my_ack = ack
     stats = notices.ack_stats([n.id]).get(n.id, (0, 0)) if manager else None
     pending = notices.recipients(n, pending_only=True) if manager and n.status == "published" else []
+    everyone = notices.recipients(n) if manager and n.status == "published" else []
+    people = {"q": "", "found": [], "chosen": []}
+    if manager and n.status == "published" and request.args.get("q"):
+        from lms.org.people_search import search_people
+
+        have = {p.id for p, _at in everyone}
+        people["q"] = request.args.get("q", "").strip()[:100]
+        people["found"] = [p for p in search_people(n.enterprise_id, people["q"]) if p.id not in have]
     return render_template(
         "culture/notice.html",
         n=n,
@@ -793,8 +819,10 @@ def notice(notice_id: int):
         my_ack=my_ack,
         stats=stats,
         pending=pending,
+        everyone=everyone,
+        people=people,
         targets=notices.target_labels(n),
-        publicity_form=PublicityForm(formdata=None, held_on=dt.date.today()),
+        publicity_form=PublicityForm(formdata=None, held_on=timeutil.today()),
     )
 
 
@@ -806,6 +834,40 @@ def notice_publish(notice_id: int):
     db.session.commit()
     flash(_("Published to %(n)d people.", n=count), "success")
     return redirect(url_for("culture.notice", notice_id=n.id))
+
+
+@bp.route("/notices/<int:notice_id>/recipients", methods=["POST"])
+@roles(*MANAGERS)
+def notice_recipients_add(notice_id: int):
+    """Address a published notice to more named people."""
+    from lms.org.people_search import people_by_ids
+
+    n = get_scoped(Notice, notice_id)
+    people = people_by_ids(n.enterprise_id, request.form.getlist("person_ids"))
+    if not people:
+        raise DomainError(_("Tick the people to add."))
+    count = notices.add_recipients(n, people)
+    db.session.commit()
+    flash(_("%(n)d people added; they are asked to acknowledge the notice.", n=count), "success")
+    return redirect(url_for("culture.notice", notice_id=n.id) + "#recipients")
+
+
+@bp.route("/notices/<int:notice_id>/recipients/remove", methods=["POST"])
+@roles(*MANAGERS)
+def notice_recipient_remove(notice_id: int):
+    n = get_scoped(Notice, notice_id)
+    person_id = request.form.get("person_id", type=int)
+    if not person_id:
+        abort(400)
+    try:
+        notices.remove_recipient(n, person_id)
+    except NotFound:
+        abort(404)
+    except Conflict:
+        raise DomainError(_("Someone who has acknowledged the notice stays on its record.")) from None
+    db.session.commit()
+    flash(_("Removed from the notice."), "success")
+    return redirect(url_for("culture.notice", notice_id=n.id) + "#recipients")
 
 
 @bp.route("/notices/<int:notice_id>/ack", methods=["POST"])
