@@ -282,13 +282,18 @@ def _training(ids: list[int], as_of: dt.date) -> dict[int, dict[str, Value]]:
     return out
 
 
+def _moment(as_of: dt.date) -> dt.datetime:
+    """The moment a day's figures are of: now for today, the end of the day for a past one (naive UTC)."""
+    return min(utcnow(), _end_utc(as_of))
+
+
 def _hazards(ids: list[int], as_of: dt.date) -> dict[int, dict[str, Value]]:
     mod = optional_import("lms.hazards.services")
     counts_of = getattr(mod, "hazard_counts", None) if mod is not None else None
     keys = ("hazards_open", "hazards_overdue", "major_open", "major_overdue")
     if counts_of is None:
         return {e: {k: Value(None, available=False) for k in keys} for e in ids}
-    counts = counts_of(ids, as_of)
+    counts = counts_of(ids, _moment(as_of))  # as the hazards' event log stood then
     out = {}
     for e in ids:
         c = counts.get(e) or {}
@@ -310,15 +315,17 @@ def _permits(ids: list[int], as_of: dt.date) -> dict[int, dict[str, Value]]:
     counts_of = getattr(mod, "permit_counts", None) if mod is not None else None
     if counts_of is None:
         return {e: {"permits_refused": Value(None, available=False)} for e in ids}
-    until = _end_utc(as_of)
-    since = until - dt.timedelta(days=PERMIT_WINDOW_DAYS)
-    counts = counts_of(ids, since, until)
-    out = {}
-    for e in ids:
-        c = counts.get(e) or {}
-        checked, refused = int(c.get("checked") or 0), int(c.get("refused") or 0)
-        out[e] = {"permits_refused": Value(refused / checked if checked else None, f"{refused} / {checked}")}
-    return out
+    since = as_of - dt.timedelta(days=PERMIT_WINDOW_DAYS - 1)
+    # {(enterprise id, "YYYY-MM"): (checked, refused)}, by the enterprises' local check dates, both ends included
+    totals: dict[int, list[int]] = {e: [0, 0] for e in ids}
+    for (ent_id, _month), (checked, refused) in counts_of(ids, since, as_of).items():
+        if ent_id in totals:
+            totals[ent_id][0] += int(checked)
+            totals[ent_id][1] += int(refused)
+    return {
+        e: {"permits_refused": Value(refused / checked if checked else None, f"{refused} / {checked}")}
+        for e, (checked, refused) in totals.items()
+    }
 
 
 def _culture(ids: list[int], as_of: dt.date) -> dict[int, dict[str, Value]]:
