@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lms.core import timeutil
 from lms.core.db import Base, TimestampMixin, utcnow
 from lms.core.storage import StoredFile
 from lms.org.models import Enterprise, Person
@@ -151,4 +152,4 @@ class Certificate(TimestampMixin, Base):
     @property
     def current_status(self) -> str:
         """Return the status today (expiry computed, whether or not the sweep has run)."""
-        return self.status_on(dt.date.today())
+        return self.status_on(timeutil.today(self))

@@ -366,20 +366,22 @@ def load(enterprise: Any, ctx: Any) -> None:
                     _learn(
                         enrolment,
                         course,
-                        dt.datetime.combine(ctx.today - dt.timedelta(days=5), dt.time(1, 30)),
+                        dt.datetime.combine(ctx.today - dt.timedelta(days=5), dt.time(11, 30)),
                         True,
                     )
                 elif i == 0:
                     _learn(
                         enrolment,
                         course,
-                        dt.datetime.combine(ctx.today - dt.timedelta(days=1), dt.time(2, 0)),
+                        dt.datetime.combine(ctx.today - dt.timedelta(days=1), dt.time(12, 0)),
                         False,
                     )
                 continue
             roll = rng.random()
+            # Online study after the shift (19:00–21:00 in Shanghai; stored UTC): the classroom sessions of the
+            # offline demo, some on fixed dates, are in the daytime, and one person attends one training at a time.
             start = dt.datetime.combine(
-                ctx.today - dt.timedelta(days=rng.randrange(1, 20)), dt.time(1 + k % 8, 0)
+                ctx.today - dt.timedelta(days=rng.randrange(1, 20)), dt.time(11 + k % 3, 0)
             )
             if roll < 0.45:
                 _learn(enrolment, course, start, True)

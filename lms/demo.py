@@ -32,6 +32,7 @@ from lms.org.models import (
 )
 from lms.org.roster import import_roster
 from lms.org.services import create_enterprise, hash_password
+from lms.org.timezone import enterprise_today
 
 DEMO_CODE = "DEMO"
 ROSTER = Path(__file__).parent / "demo_data" / "roster.xlsx"
@@ -105,7 +106,7 @@ def load_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
         if db.session.get(RegulatorAssignment, (accounts["regulator"].id, e.id)) is None:
             db.session.add(RegulatorAssignment(user_id=accounts["regulator"].id, enterprise_id=e.id))
     db.session.flush()
-    ctx = DemoContext(enterprise=ent, people=people, accounts=accounts, today=dt.date.today(),
+    ctx = DemoContext(enterprise=ent, people=people, accounts=accounts, today=enterprise_today(ent.id),
                       rng=random.Random(2026), echo=echo, media_dir=Path(current_app.config["MEDIA_DIR"]))
     for name in FEATURE_DEMOS:
         module = optional_import(name)

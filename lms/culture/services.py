@@ -65,6 +65,7 @@ from lms.org.models import (
     ResponsibilityRole,
     User,
 )
+from lms.org.timezone import enterprise_today
 
 EVALUATOR_ROLES = (EVALUATOR, MANAGER)
 LEADER_ROLE = "班组长"
@@ -562,7 +563,7 @@ def unit_ref(campaign: Campaign, unit: CampaignUnit) -> ind_registry.Unit:
 def default_leader(enterprise_id: int, department_id: int | None, post_id: int | None) -> int | None:
     """Return the account of a 班组长 in the unit (or of its department when the unit is a post), if any."""
     unit = ind_registry.Unit(enterprise_id, department_id, None if department_id else post_id)
-    today = dt.date.today()
+    today = enterprise_today(enterprise_id)
     return db.session.scalar(
         select(User.id)
         .join(Person, Person.id == User.person_id)

@@ -18,7 +18,7 @@ from lms.core.db import db
 from lms.core.errors import DomainError
 from lms.core.i18n import translate_message
 from lms.core.permissions import roles
-from lms.core.timeutil import to_utc
+from lms.core.timeutil import to_utc, today
 from lms.ledger import services
 from lms.ledger.models import KIND_CERTIFICATE, KIND_MANUAL
 from lms.org.access import MANAGERS, STAFF, acting_enterprise_id, get_scoped
@@ -59,7 +59,7 @@ def record_new(person_id: int):
     person = get_scoped(Person, person_id)
     form = RecordForm()
     if request.method == "GET":
-        form.completed_on.data = dt.date.today()
+        form.completed_on.data = today(person)
     if form.validate_on_submit():
         day, start, end = form.completed_on.data, form.started_time.data, form.ended_time.data
         if (start is None) != (end is None) or (start is not None and end is not None and end <= start):

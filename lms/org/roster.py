@@ -41,6 +41,7 @@ from lms.org.services import (
     set_status,
     split_path,
 )
+from lms.org.timezone import enterprise_today
 
 FIELDS: dict[str, list[str]] = {
     "employee_no": [
@@ -397,7 +398,7 @@ def _apply(
     grow with the sheet.
     """
     session = db.session
-    today = dt.date.today()
+    today = enterprise_today(enterprise.id)
     done = total - len(rows)  # the unchanged rows
     by_text: dict[str, Any] = {}  # department text -> Department
     for start in range(0, len(rows), CHUNK_ROWS):

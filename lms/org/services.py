@@ -30,6 +30,7 @@ from lms.org.models import (
     ResponsibilityRole,
     User,
 )
+from lms.org.timezone import enterprise_today
 
 UNUSABLE_PASSWORD = "!"  # an account that has no password yet (first passwords are issued separately)
 
@@ -150,7 +151,7 @@ def subtree_ids(department: Department) -> list[int]:
 
 def set_roles(person: Person, roles: Iterable[ResponsibilityRole], *, on: dt.date | None = None) -> bool:
     """Give ``person`` exactly ``roles``, recording what was gained and lost; return whether anything changed."""
-    on = on or dt.date.today()
+    on = on or enterprise_today(person.enterprise_id)
     wanted = {r.id: r for r in roles}
     current = {pr.role_id: pr for pr in db.session.scalars(select(PersonRole).where(PersonRole.person_id == person.id))}
     changed = False
@@ -172,7 +173,7 @@ def set_roles(person: Person, roles: Iterable[ResponsibilityRole], *, on: dt.dat
 
 def move_person(person: Person, *, department: Department | None, post: Post | None, on: dt.date | None = None) -> bool:
     """Change a person's department and post, keeping history; return whether anything changed."""
-    on = on or dt.date.today()
+    on = on or enterprise_today(person.enterprise_id)
     changed = False
     new_dept = department.id if department else None
     new_post = post.id if post else None
@@ -191,7 +192,7 @@ def move_person(person: Person, *, department: Department | None, post: Post | N
 
 def set_status(person: Person, status: str, *, on: dt.date | None = None) -> bool:
     """Mark a person active or left; leaving ends their sessions."""
-    on = on or dt.date.today()
+    on = on or enterprise_today(person.enterprise_id)
     if status == person.status:
         return False
     if status == PERSON_LEFT:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import request, session
 from flask_login import current_user
 from sqlalchemy.orm.exc import DetachedInstanceError
@@ -15,6 +17,11 @@ def enterprise_zone_name(enterprise_id: int) -> str | None:
     """Return the zone name of an enterprise (None when it does not exist)."""
     ent = db.session.get(Enterprise, enterprise_id)
     return ent.time_zone if ent is not None else None
+
+
+def enterprise_today(enterprise_id: int) -> dt.date:
+    """Return today's date where the enterprise is (its local calendar day, not the server's)."""
+    return timeutil.today(enterprise_zone_name(enterprise_id))
 
 
 def select_timezone() -> str | None:

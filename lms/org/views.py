@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import math
 
@@ -35,6 +34,7 @@ from lms.org.models import (
     User,
 )
 from lms.org.roster import import_roster
+from lms.org.timezone import enterprise_today
 
 bp = Blueprint("org", __name__, template_folder="templates", url_prefix="/org")
 
@@ -116,7 +116,7 @@ def _apply_person_form(ent: Enterprise, person: Person, form: PersonForm, *, new
     post = services.ensure_post(ent.id, form.post.data, dept) if form.post.data else None
     if new:
         person.department_id, person.post_id = (dept.id if dept else None), (post.id if post else None)
-        db.session.add(PersonEvent(person_id=person.id, kind="hired", on=person.hire_date or dt.date.today()))
+        db.session.add(PersonEvent(person_id=person.id, kind="hired", on=person.hire_date or enterprise_today(ent.id)))
     else:
         services.move_person(person, department=dept, post=post)
     chosen = [r for r in db.session.scalars(select(ResponsibilityRole).where(

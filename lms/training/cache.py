@@ -33,6 +33,7 @@ from sqlalchemy.sql import ColumnElement
 
 from lms.core.db import WriteNeeded, db, require_write, utcnow
 from lms.org.models import Person
+from lms.org.timezone import enterprise_today
 from lms.training.listeners import apply_pending
 from lms.training.models import (
     COMPLIANT,
@@ -56,9 +57,9 @@ PEOPLE = StatusPerson.__table__
 WHOLE_ABOVE = 2000
 
 
-def today() -> dt.date:
-    """The day the cache is kept for (the server's date, as the pages' default "as of")."""
-    return dt.date.today()
+def today(enterprise_id: int) -> dt.date:
+    """The day the enterprise's rows are kept for: its local date (the pages' default "as of")."""
+    return enterprise_today(enterprise_id)
 
 
 def _state_of(enterprise_id: int, waiting: Any) -> Any:
@@ -71,7 +72,7 @@ def _state_of(enterprise_id: int, waiting: Any) -> Any:
 
 def _kept_for(enterprise_id: int, as_of: dt.date, waiting: Any) -> bool:
     """Whether the enterprise's rows were computed for ``as_of`` (today) and nobody in ``waiting`` is marked."""
-    if as_of != today():
+    if as_of != today(enterprise_id):
         return False
     state = _state_of(enterprise_id, waiting)
     return state is not None and state.as_of == as_of and not state.waiting
@@ -147,7 +148,7 @@ def refresh(enterprise_id: int, *, whole: bool = False) -> dict[str, Any]:
     """
     started = time.perf_counter()
     apply_pending(db.session())
-    day = today()
+    day = today(enterprise_id)
     state = _lock_state(enterprise_id)
     cols = list(STATUS_COLUMNS)
     if whole or state.as_of != day:
@@ -218,7 +219,7 @@ def refresh_person(enterprise_id: int, person_id: int) -> bool:
     waiting. Return whether the person's rows are now today's.
     """
     apply_pending(db.session())
-    day = today()
+    day = today(enterprise_id)
     state = _lock_state(enterprise_id)
     if state.as_of != day:
         return False  # the whole enterprise waits: a whole recomputation is not for one person's request
@@ -242,7 +243,7 @@ def prepare_person(as_of: dt.date, enterprise_id: int, person_id: int) -> bool:
     Like ``prepare``: in a read unit this asks for a write unit first. Return whether the kept rows now hold
     the person's rows at ``as_of`` (for ``person_statuses(..., kept=)``).
     """
-    if as_of != today():
+    if as_of != today(enterprise_id):
         return False
     state = _state_of(enterprise_id, DIRTY.c.person_id == person_id)
     if state is None or state.as_of != as_of:
@@ -278,9 +279,7 @@ def prepare(as_of: dt.date, *enterprise_ids: int) -> None:
     In a read unit (a page) this asks for a write unit when there is something to refresh; the refresh is
     part of the unit of work and committed with it.
     """
-    if as_of != today():
-        return
-    stale = [e for e in enterprise_ids if not usable(e, as_of)]
+    stale = [e for e in enterprise_ids if as_of == today(e) and not usable(e, as_of)]
     if stale:
         _in_savepoint(lambda: [refresh(ent_id) for ent_id in stale])
 

@@ -10,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from lms.core.db import db
+from lms.org.timezone import enterprise_today
 
 
 def _enterprise(code: str):  # noqa: ANN202
@@ -35,7 +36,7 @@ def coverage_cmd(code: str, by: str, as_of: dt.datetime | None, fmt: str, output
     from lms.training.coverage import coverage
 
     ent = _enterprise(code)
-    day = as_of.date() if as_of else dt.date.today()
+    day = as_of.date() if as_of else enterprise_today(ent.id)
     rows = coverage(ent.id, by, day)
     # The words of lms.training.glossary: every count here is of people (each person once per group).
     headers = [by, "people", "people_compliant", "coverage_pct", "people_overdue_or_expired", "people_due_soon"]

@@ -19,6 +19,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from lms.core.db import db
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Enterprise, Person, PersonRole, Post, ResponsibilityRole
+from lms.org.timezone import enterprise_today
 from lms.training.listeners import apply_pending, snapshots_available
 from lms.training.models import COMPLIANT, DUE_SOON, EXPIRED, IN_GRACE, OVERDUE, CoverageSnapshot, Requirement
 from lms.training.status import as_date, normalise, status_query
@@ -414,7 +415,7 @@ def trend(
     """
     apply_pending(db.session())  # this transaction's own changes delete the snapshots they alter first
     days = month_ends(as_of, months)
-    today = dt.date.today()
+    today = enterprise_today(enterprise_id)
     key = filter_key(person_filter)
     closed = [d for d in days if _closed(d, today)] if snapshots_available(db.session.connection()) else []
     kept: dict[dt.date, CoverageSnapshot] = {}

@@ -17,6 +17,7 @@ from lms.core.imports import optional_import
 from lms.core.timeutil import to_utc
 from lms.ledger import services as ledger
 from lms.org.models import PERSON_ACTIVE, Enterprise, Person, PersonRole, ResponsibilityRole
+from lms.org.timezone import enterprise_today
 from lms.training.models import Exemption, Requirement
 from lms.training.presets import SPECIAL_OPERATIONS_CATEGORY, apply_presets
 from lms.training.services import refresh_subjections
@@ -288,7 +289,7 @@ def _exemptions(ent: Enterprise, ctx: Any) -> None:
                     person_id=p.id,
                     requirement_id=drill.id,
                     reason=reason,
-                    valid_from=ctx.today - dt.timedelta(days=30) if ctx else dt.date.today(),
+                    valid_from=ctx.today - dt.timedelta(days=30) if ctx else enterprise_today(ent.id),
                     valid_until=None,
                     granted_by_id=granter.id if granter else None,
                 )

@@ -21,6 +21,7 @@ from lms.core.db import db
 from lms.core.jobs import JobContext, enqueue
 from lms.core.signals import requirement_fulfilled
 from lms.org.models import Person
+from lms.org.timezone import enterprise_today
 from lms.training.models import COMPLETE, Requirement
 
 JOB_PEOPLE = 5000  # people per evaluation job
@@ -69,7 +70,7 @@ def issue_fulfilled(
     """Send ``requirement_fulfilled`` for each person (all when None) complete today on an issuing requirement."""
     from lms.training.status import statuses
 
-    day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    day = dt.date.fromisoformat(as_of) if as_of else enterprise_today(enterprise_id)
     reqs = {
         r.id: r
         for r in db.session.scalars(

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from lms.core.db import db, utcnow
 from lms.org.models import MANAGER, Enterprise, User
+from lms.org.timezone import enterprise_today
 from lms.training.coverage import named_list
 from lms.training.models import DUE_SOON, EXPIRED, IN_GRACE, OVERDUE, Notification
 
@@ -31,13 +32,13 @@ TITLES = {
 
 def send_reminders(as_of: dt.date | None = None, enterprise_ids: list[int] | None = None) -> dict[str, int]:
     """Create the notifications due at ``as_of`` (idempotent per status and due date) and e-mail them."""
-    as_of = as_of or dt.date.today()
     q = select(Enterprise.id)
     if enterprise_ids is not None:
         q = q.where(Enterprise.id.in_(enterprise_ids))
     created: list[Notification] = []
     for ent_id in db.session.scalars(q.order_by(Enterprise.id)):
-        created += _for_enterprise(ent_id, as_of)
+        # Each enterprise's own calendar day: at 01:00 in Shanghai it is already tomorrow there.
+        created += _for_enterprise(ent_id, as_of or enterprise_today(ent_id))
     db.session.flush()
     emailed = _email(created)
     return {"created": len(created), "emailed": emailed}

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError, NotFound
 from lms.org.models import Department, Person, Post, ResponsibilityRole, User
+from lms.org.timezone import enterprise_today
 from lms.training.models import (
     APPLIES_DEPARTMENT,
     APPLIES_POST,
@@ -150,7 +151,7 @@ def grant_exemption(
         raise NotFound("person not found")
     if not reason or not reason.strip():
         raise DomainError("An exemption needs a reason.", field="reason")
-    start = valid_from or dt.date.today()
+    start = valid_from or enterprise_today(person.enterprise_id)
     if valid_until is not None and valid_until < start:
         raise DomainError("The end is before the start.", field="valid_until")
     ex = Exemption(
@@ -181,7 +182,7 @@ def refresh_subjections(enterprise_id: int, on: dt.date | None = None) -> dict[s
     Opens a row (from the day the person became subject) for each new (person, requirement) pair and closes
     the open rows of pairs that no longer apply. Status never reads this table; it is the history.
     """
-    on = on or dt.date.today()
+    on = on or enterprise_today(enterprise_id)
     app_q = applicability_query(enterprise_id, on)
     current: dict[tuple[int, int], Any] = {}
     if app_q is not None:

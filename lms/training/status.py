@@ -42,6 +42,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from lms.core.db import db
 from lms.ledger.models import KIND_CERTIFICATE, KIND_COURSE, KIND_EXAM, TrainingRecord
 from lms.org.models import PERSON_ACTIVE, Department, Person, PersonEvent, PersonRole
+from lms.org.timezone import enterprise_today
 from lms.training.models import (
     APPLIES_DEPARTMENT,
     APPLIES_POST,
@@ -289,9 +290,9 @@ def _events(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[boo
     return moves, long_returns
 
 
-def historical(as_of: dt.date) -> bool:
-    """Whether ``as_of`` lies in the past: places and roles are then read from the people's history."""
-    return as_of < dt.date.today()
+def historical(as_of: dt.date, enterprise_id: int) -> bool:
+    """Whether ``as_of`` lies in the enterprise's past: places and roles are then read from the history."""
+    return as_of < enterprise_today(enterprise_id)
 
 
 def _placed_then(kind: str, as_of: dt.date) -> Any:
@@ -378,7 +379,7 @@ def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement
     post_col: Any = Person.post_id
     dept_col: Any = Person.department_id
     post_then = dept_then = None
-    if historical(as_of):
+    if historical(as_of, enterprise_id):
         post_then, dept_then = _placed_then("post", as_of), _placed_then("department", as_of)
         post_col = case((post_then.c.person_id.is_not(None), post_then.c.was), else_=Person.post_id)
         dept_col = case((dept_then.c.person_id.is_not(None), dept_then.c.was), else_=Person.department_id)
@@ -555,7 +556,9 @@ def applicability_query(
         return None
     ppl = _people_cte(enterprise_id, as_of, person_filter)
     roles_then = (
-        _roles_then(as_of) if historical(as_of) and any(r.applies_to == APPLIES_ROLE for r in reqs) else None
+        _roles_then(as_of)
+        if historical(as_of, enterprise_id) and any(r.applies_to == APPLIES_ROLE for r in reqs)
+        else None
     )
     branches = [_branch(r, as_of, ppl, roles_then) for r in reqs]
     if len(branches) == 1:

@@ -14,6 +14,7 @@ from flask_babel import lazy_pgettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError
 from lms.core.exports import csv_bytes, xlsx_bytes
@@ -40,6 +41,7 @@ from lms.org.models import (
     Post,
     ResponsibilityRole,
 )
+from lms.org.timezone import enterprise_today
 from lms.training import bp, cache, coverage, glossary, presets, services
 from lms.training.archive import MIMETYPES as ARCHIVE_MIMETYPES
 from lms.training.archive import archive_context, archive_file
@@ -102,9 +104,9 @@ LIST_FILTERS = {
 def _as_of() -> dt.date:
     raw = request.args.get("as_of") or ""
     try:
-        return dt.date.fromisoformat(raw) if raw else dt.date.today()
+        return dt.date.fromisoformat(raw) if raw else timeutil.today()
     except ValueError:
-        return dt.date.today()
+        return timeutil.today()
 
 
 def _filters(ent_id: int) -> tuple[Any, dict[str, Any]]:
@@ -237,7 +239,7 @@ def mine():
     person = current_user.person
     if person is None:
         abort(404)
-    as_of = dt.date.today()
+    as_of = enterprise_today(person.enterprise_id)
     kept = cache.prepare_person(as_of, person.enterprise_id, person.id)  # just marked (an exam passed): now
     rows = cache.person_statuses(person.enterprise_id, person.id, as_of, kept=kept)
     reqs = {

@@ -6,6 +6,7 @@ import datetime as dt
 
 from certificates import services
 from certificates.models import EXPIRED
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 
 
 def _issue(person, source, **kw):
@@ -26,7 +27,7 @@ def test_verify_command(app, enterprise, make_person):
     result = runner.invoke(args=["certificates", "verify", "NOPE-2026-000001", cert.verification_code])
     assert result.exit_code == 1 and result.output.startswith("NOT FOUND")
 
-    services.set_valid_until(cert, dt.date.today() - dt.timedelta(days=3))
+    services.set_valid_until(cert, local_today() - dt.timedelta(days=3))
     result = runner.invoke(args=["certificates", "verify", cert.number, cert.verification_code])
     assert result.exit_code == 1 and result.output.startswith("EXPIRED")
 
@@ -38,7 +39,7 @@ def test_verify_command(app, enterprise, make_person):
 def test_expire_command(app, enterprise, make_person):
     runner = app.test_cli_runner()
     person = make_person(enterprise)
-    old = _issue(person, "cli-2", valid_until=dt.date.today() - dt.timedelta(days=1))
+    old = _issue(person, "cli-2", valid_until=local_today() - dt.timedelta(days=1))
     result = runner.invoke(args=["certificates", "expire"])
     assert result.exit_code == 0 and result.output.split()[0] != "0"
     from lms.core.db import db

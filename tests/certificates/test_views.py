@@ -12,6 +12,7 @@ from PIL import Image
 from certificates import services
 from certificates.models import REVOKED, Certificate
 from lms.core.db import db
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from tests.conftest import login
 
 from .helpers import complete_course, course, decode_qr, pdf_text
@@ -61,7 +62,7 @@ def test_verify_not_found_for_altered_code_or_number(client, cert):
 
 
 def test_verify_expired_and_revoked(client, cert):
-    services.set_valid_until(cert, dt.date.today() - dt.timedelta(days=1))
+    services.set_valid_until(cert, local_today() - dt.timedelta(days=1))
     assert "verify-expired" in client.get(_link(cert)).get_data(as_text=True)
     services.revoke(cert, "考试作弊", actor=None)
     html = client.get(_link(cert)).get_data(as_text=True)
@@ -132,14 +133,14 @@ def test_manager_filters_revokes_and_reissues(client, cert, enterprise, make_per
         kind="manual",
         source="soon",
         title="消防安全",
-        valid_until=dt.date.today() + dt.timedelta(days=10),
+        valid_until=local_today() + dt.timedelta(days=10),
     ).certificate
     old = services.issue(
         make_person(enterprise, name="钱七"),
         kind="manual",
         source="old",
         title="用电安全",
-        valid_until=dt.date.today() - dt.timedelta(days=10),
+        valid_until=local_today() - dt.timedelta(days=10),
     ).certificate
     login_as("manager")
     page = lambda **q: client.get("/certificates/", query_string=q).get_data(as_text=True)  # noqa: E731

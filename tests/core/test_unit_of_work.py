@@ -4,7 +4,6 @@ must write runs again as a write unit (once, before answering), and a GET's writ
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from decimal import Decimal
 
@@ -12,10 +11,11 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from lms.core.db import READ, WRITE, WriteNeeded, db, require_write, unit, unit_mode
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.org.models import Enterprise
 from tests.conftest import login
 
-TODAY = dt.date.today()
+TODAY = local_today()
 
 
 def test_a_read_unit_refuses_a_write_before_the_database_sees_it(enterprise):

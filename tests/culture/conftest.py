@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from lms.core.db import db
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 
-TODAY = dt.date.today()
+TODAY = local_today()
 
 
 def fill_manual(campaign: Any, actor: Any, value: Any = 9) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from lms.core.db import db
 from lms.core.errors import Conflict, DomainError, Forbidden
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.culture import indicators, notices, services
 from lms.culture.models import Indicator
 from tests.culture.conftest import calculate_final, fill_manual, run_to_published
@@ -221,7 +222,7 @@ def test_notices_acknowledgement_rate(world, make_person):
     assert rate.value == D("0.5")
     rec = notices.record_publicity(
         n,
-        held_on=dt.date.today(),
+        held_on=local_today(),
         place="一车间宣传栏",
         note=None,
         actor=mgr,
@@ -231,7 +232,7 @@ def test_notices_acknowledgement_rate(world, make_person):
     with pytest.raises(DomainError):
         notices.record_publicity(
             n,
-            held_on=dt.date.today(),
+            held_on=local_today(),
             place="x",
             note=None,
             actor=mgr,

@@ -8,9 +8,9 @@ publishes; the results show a ranking and radar charts, and the PDF report has C
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from tests.e2e.helpers_ops import (
     CJK,
     accept_confirms,
@@ -49,7 +49,7 @@ def test_evaluator_journey(page):
     page.goto(page.base + "/culture/campaigns/new")
     assert_page_ok(page, "new campaign")
     page.fill("input[name=name]", name)
-    today = dt.date.today()
+    today = local_today()
     quarter = (today.month - 1) // 3 + 1
     year, quarter = (today.year, quarter - 1) if quarter > 1 else (today.year - 1, 4)
     page.fill("input[name=year]", str(year))

@@ -9,6 +9,7 @@ import re
 
 import openpyxl
 
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from tests.e2e.conftest import sign_in
 from tests.e2e.helpers_ops import (
     CJK,
@@ -107,7 +108,7 @@ def test_offline_journey(page, tmp_path):
     wide: list[str] = []
     tok = token(page)
     topic = f"叉车安全操作培训 {tok}"
-    day = dt.date.today() - dt.timedelta(days=1)
+    day = local_today() - dt.timedelta(days=1)
     sign_in(page, "trainer")
 
     # the session list, then schedule a session for the warehouse

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from lms.core import sheets
 from lms.core.db import db
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.org import roster
 from lms.org.models import Department, Person, PersonEvent, PersonRole, Post, ResponsibilityRole, User
 from lms.org.roster import import_roster
@@ -137,7 +138,7 @@ def test_chunked_import_writes_what_the_sheet_says(make_enterprise, streamed, mo
     assert result.errors == [] and result.committed
     assert (result.created, result.updated, result.unchanged) == (n, 0, 0)
     assert len(result.rows) == roster.PREVIEW_ROWS and result.rows[0]["employee_no"] == "S00001"
-    today = dt.date.today()
+    today = local_today()
     state = _state(ent)
     expected_people, expected_events, expected_roles, expected_users = [], [], [], []
     for emp, name, dept, post, roles, hired, phone, status in rows:

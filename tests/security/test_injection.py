@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from courses import services as courses
 from lms.core.db import db
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.culture import notices
 from quizzes import services as quizzes
 from tests.certificates.helpers import complete_course, course
@@ -23,7 +24,7 @@ from tests.training.helpers import requirement
 
 from .conftest import XSS
 
-OLD_HIRE = dt.date.today() - dt.timedelta(days=400)
+OLD_HIRE = local_today() - dt.timedelta(days=400)
 FORMULAS = ["=1+2", "+SUM(1,2)", "-2+3", "@SUM(A1:A2)", "\tcmd", '=HYPERLINK("http://x","y")']
 
 

@@ -6,12 +6,13 @@ import datetime as dt
 import json
 
 from lms.core.db import db
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.training.models import Notification, Requirement
 
 
 def test_cli_presets_coverage_reminders(app, enterprise, make_person, tmp_path):
     enterprise.high_risk = True
-    p = make_person(enterprise, roles=("主要负责人",), hire_date=dt.date.today() - dt.timedelta(days=400))
+    p = make_person(enterprise, roles=("主要负责人",), hire_date=local_today() - dt.timedelta(days=400))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["requirements", "apply-presets", "--enterprise", enterprise.code])
     assert result.exit_code == 0, result.output

@@ -13,6 +13,7 @@ from flask import template_rendered
 from sqlalchemy import event, select
 
 from lms.core.db import db
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Person, PersonRole, Post, ResponsibilityRole
 from lms.org.services import roles_by_name
@@ -193,7 +194,7 @@ def test_dashboard_equals_brute_force(client, enterprise, make_person):
     mgr = make_person(enterprise, app_role="manager", hire_date=D(2019, 1, 1))
     _random_enterprise(enterprise, make_person, rng, 28)
     login(client, mgr.user)
-    for as_of in (D(2025, 3, 15), D(2026, 1, 10), dt.date.today()):
+    for as_of in (D(2025, 3, 15), D(2026, 1, 10), local_today()):
         ctx = _dashboard(client, f"/training/?as_of={as_of.isoformat()}")
         brute = _brute(enterprise.id, as_of)
         for by in ("department", "post", "role", "requirement"):

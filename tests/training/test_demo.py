@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from lms.core.db import db
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.org.models import Person
 from lms.training import demo
 from lms.training.models import Requirement
@@ -22,7 +23,7 @@ def test_demo_shows_the_statutory_rules(make_enterprise, make_person):
     for i in range(12):
         make_person(ent, employee_no=f"D{i:03d}", hire_date=dt.date(2019, 1 + i % 12, 10),
                     roles=("特种作业人员",) if i % 3 == 0 else ("一线从业人员",))
-    today = dt.date.today()
+    today = local_today()
     ctx = SimpleNamespace(today=today, rng=random.Random(3), accounts={}, echo=lambda *_a: None)
     demo.load(ent, ctx)
     demo.load(ent, ctx)  # idempotent

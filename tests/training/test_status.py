@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from lms.core.db import db
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.org.models import PersonEvent
 from lms.org.services import ensure_department, ensure_post, move_person, roles_by_name, set_roles, set_status
 from lms.training import services
@@ -307,7 +308,7 @@ def test_past_as_of_reads_the_roles_post_and_department_held_then(enterprise, ma
     move_person(b, department=east, post=welder, on=D(2024, 1, 1))
     move_person(b, department=ensure_department(enterprise.id, "西区"), post=fitter, on=D(2025, 6, 1))
     db.session.flush()
-    then, now = D(2025, 3, 1), dt.date.today()
+    then, now = D(2025, 3, 1), local_today()
     row = status_of(enterprise, a, by_role, then)
     assert row is not None and row["since"] == D(2024, 3, 1) and row["status"] == "overdue"
     assert status_of(enterprise, a, by_role, now) is None

@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, update
 
 from certificates.models import Certificate
 from lms.core.db import db, utcnow
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.ledger import services as ledger
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Person, PersonEvent, PersonRole
@@ -23,7 +24,7 @@ from lms.training.status import normalise, status_query, statuses
 from tests.training.helpers import rec, requirement
 from tests.training.test_dashboard_figures import _random_enterprise
 
-TODAY = dt.date.today()
+TODAY = local_today()
 
 
 def _key(rows):

@@ -12,6 +12,7 @@ from flask import g
 
 from lms.core.db import db
 from lms.core.errors import DomainError
+from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.org.services import roles_by_name
 from lms.training import coverage, presets
 from lms.training.models import Requirement
@@ -272,7 +273,7 @@ def test_a_manager_marks_a_requirement_pre_job(enterprise, make_user, client, ma
 
 def test_the_learner_is_told_pre_job_training_cannot_be_made_up_by_hours(enterprise, make_person, client):
     _prejob(enterprise, name="新员工岗前培训")
-    p = make_person(enterprise, hire_date=dt.date.today() - dt.timedelta(days=5))
+    p = make_person(enterprise, hire_date=local_today() - dt.timedelta(days=5))
     db.session.commit()
     login(client, p.user)
     page = client.get("/training/mine").get_data(as_text=True)
