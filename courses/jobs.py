@@ -14,9 +14,10 @@ import shutil
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import update
 
 from lms.core.db import db, utcnow
-from lms.core.jobs import JobContext
+from lms.core.jobs import Job, JobContext
 from lms.core.storage import media_root, new_key, path_of, scrub_paths
 
 from .media import MediaError, ffmpeg_binary, transcode
@@ -25,6 +26,8 @@ from .models import FAILED, PROCESSING, READY, Lesson, VideoAsset
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 4 * 3600
+# The job's messages (English in the job row; translated where they are shown, courses.views.JOB_MESSAGES).
+CHECKING_MESSAGE, CONVERTING_MESSAGE, READY_MESSAGE = "Checking the video", "Converting", "Ready"
 
 
 def transcode_video(ctx: JobContext, asset_id: int) -> dict[str, Any]:
@@ -39,7 +42,7 @@ def transcode_video(ctx: JobContext, asset_id: int) -> dict[str, Any]:
     if asset.job_id is None:
         asset.job_id = ctx.job_id
     src = path_of(asset.original.key)
-    ctx.progress(1, "Checking the video")
+    ctx.progress(1, CHECKING_MESSAGE)
     if not ctx.eager:
         db.session.commit()  # show "processing" and let progress be written on its own connection (SQLite)
     work = media_root() / "tmp" / f"transcode-{asset_id}-{secrets.token_hex(6)}"
@@ -52,7 +55,7 @@ def transcode_video(ctx: JobContext, asset_id: int) -> dict[str, Any]:
             heights=heights,
             ffmpeg=ffmpeg_binary(config.get("FFMPEG")),
             timeout=float(config.get("COURSES_TRANSCODE_TIMEOUT", DEFAULT_TIMEOUT)),
-            on_progress=lambda pct: ctx.progress(min(98.0, pct), "Converting"),
+            on_progress=lambda pct: ctx.progress(min(98.0, pct), CONVERTING_MESSAGE),
         )
         renditions = []
         for r in result.renditions:
@@ -100,6 +103,10 @@ def transcode_video(ctx: JobContext, asset_id: int) -> dict[str, Any]:
     asset.status, asset.processed_at = READY, utcnow()
     lesson = db.session.get(Lesson, asset.lesson_id)
     lesson.duration = asset.duration
+    # The job row says so in the same transaction that makes the asset ready: the runner marks the job done
+    # only in a later one, and until then (or for good, if the worker dies in between) it read "98 % /
+    # Converting" beside a video that plays.
+    db.session.execute(update(Job).where(Job.id == ctx.job_id).values(progress=100, message=READY_MESSAGE))
     db.session.flush()
     for key in old_keys:  # a retried asset that had been ready before
         _unlink(key)

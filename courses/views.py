@@ -621,6 +621,8 @@ def _exam_choices() -> list[tuple[str, str]]:
 
 def _lesson_form_save(form: LessonForm, lesson: Lesson | None, section: Section) -> Lesson:
     exam_id = int(form.exam_id.data) if (form.exam_id.data or "").isdigit() else None
+    if exam_id is not None and str(exam_id) not in {k for k, _label in _exam_choices()}:
+        exam_id = None  # only an exam of the acting enterprise (the list is not checked by the form)
     kwargs = {
         "title": form.title.data,
         "required": form.required.data,
@@ -653,11 +655,29 @@ def lesson_new(section_id: int):
     if request.method == "GET":
         form.kind.data = request.args.get("kind", "video")
         form.required.data = True
+    wants_json = request.accept_mimetypes.best == "application/json"
     if form.validate_on_submit():
         lesson = _lesson_form_save(form, None, section)
+        upload = request.files.get("video")
+        asset = None
+        if lesson.kind == VIDEO and upload is not None and upload.filename:
+            # The video goes with the form that creates its lesson (one page, one upload with a progress bar).
+            asset = services.add_video(
+                lesson,
+                upload.stream,
+                upload.filename,
+                actor=current_user,
+                max_bytes=current_app.config.get("MAX_CONTENT_LENGTH"),
+            )
         db.session.commit()
-        flash(_("Lesson added."), "success")
-        return redirect(url_for("courses.lesson_edit", lesson_id=lesson.id))
+        target = url_for("courses.lesson_edit", lesson_id=lesson.id)
+        if wants_json:
+            return jsonify({"lesson": lesson.id, "asset": asset.id if asset else None, "redirect": target})
+        flash(_("Lesson added; the video is being processed.") if asset else _("Lesson added."), "success")
+        return redirect(target)
+    if request.method == "POST" and wants_json:
+        errors = "; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items() if k in form)
+        return jsonify({"message": errors or _("Check the form.")}), 400
     return render_template(
         "courses/lesson_form.html", form=form, lesson=None, section=section, course=section.course
     )
@@ -678,7 +698,6 @@ def lesson_edit(lesson_id: int):
         flash(_("Lesson saved."), "success")
         return redirect(url_for("courses.lesson_edit", lesson_id=lesson.id))
     video = lesson.latest_video
-    job = db.session.get(Job, video.job_id) if video is not None and video.job_id else None
     return render_template(
         "courses/lesson_form.html",
         form=form,
@@ -687,7 +706,7 @@ def lesson_edit(lesson_id: int):
         course=lesson.course,
         video=video,
         ready=lesson.ready_video,
-        job=job,
+        state=_video_state(video) if video is not None else None,
     )
 
 
@@ -749,7 +768,18 @@ def _document_head(head: bytes, filename: str) -> None:
         raise DomainError(_("%(name)s is not a PDF file.", name=filename), field="document")
 
 
-storage.expect_head("courses.lesson_new", _document_head)
+def _lesson_file_head(head: bytes, filename: str) -> None:
+    """The new-lesson form takes a PDF (document lesson) or a video (video lesson)."""
+    from . import media
+
+    if head.startswith(b"%PDF-") or media.looks_like_media(head):
+        return
+    if filename.lower().endswith(".pdf"):
+        _document_head(head, filename)
+    _video_head(head, filename)
+
+
+storage.expect_head("courses.lesson_new", _lesson_file_head)
 storage.expect_head("courses.lesson_edit", _document_head)
 
 
@@ -773,18 +803,42 @@ def video_status(asset_id: int):
     if asset is None:
         abort(404)
     _managed_lesson(asset.lesson_id)
+    return jsonify(_video_state(asset))
+
+
+# The transcode job's messages (courses.jobs writes them in English into the job row).
+JOB_MESSAGES = {
+    "Checking the video": _l("Checking the video"),
+    "Converting": _l("Converting"),
+    "Ready": _l("Ready"),
+}
+
+
+def _video_state(asset: VideoAsset) -> dict[str, Any]:
+    """What the lesson page shows of a video being processed, read from the asset first, then its job.
+
+    A ready or failed asset says so whatever its job row holds (the row is marked done in a transaction of
+    its own, after the asset; a worker that died in between left it "running" at 98 %).
+    """
     job = db.session.get(Job, asset.job_id) if asset.job_id else None
-    return jsonify(
-        {
-            "id": asset.id,
-            "status": asset.status,
-            "error": asset.error,
-            "progress": job.progress if job else (100 if asset.status == "ready" else 0),
-            "message": job.message if job else None,
-            "duration": asset.duration,
-            "renditions": [r["label"] for r in asset.renditions or []],
-        }
-    )
+    if asset.status == "ready":
+        progress, message = 100, _("Ready")
+    elif asset.status == "failed":
+        progress, message = 100, _(asset.error) if asset.error else _("Failed")
+    else:
+        progress = min(99, job.progress) if job else 0
+        raw = job.message if job else None
+        message = str(JOB_MESSAGES[raw]) if raw in JOB_MESSAGES else (_("Queued") if asset.status == "queued" else "")
+    return {
+        "id": asset.id,
+        "status": asset.status,
+        "status_label": _course_status(asset.status),
+        "error": asset.error,
+        "progress": progress,
+        "message": message,
+        "duration": asset.duration,
+        "renditions": [r["label"] for r in asset.renditions or []],
+    }
 
 
 @bp.route("/<int:course_id>/assign", methods=["GET", "POST"])
