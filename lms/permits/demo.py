@@ -66,10 +66,13 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
     late = [p for p in by_no if status_of.get(p.id) == OVERDUE] or [
         p for p in by_no if p.id in status_of and status_of[p.id] not in COMPLIANT
     ]
-    if len(compliant) < 4 or not late:
+    if len(compliant) < 6 or not late:
         return
     learner = next((p for p in compliant if p.employee_no == LEARNER_NO), None)
-    others = [p for p in compliant if p.employee_no != LEARNER_NO]
+    # Not the demo accounts' own people (the manager and trainer sign the permits; they are not the workers).
+    accounts = {u.person_id for u in ctx.accounts.values() if u.person_id}
+    others = [p for p in compliant if p.employee_no != LEARNER_NO and p.id not in accounts]
+    late = [p for p in late if p.id not in accounts] or late
     worker = learner or others.pop(0)
     watcher, lapsed, second = others[0], others[1], others[2]
     overdue = late[0]

@@ -16,6 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -52,7 +53,10 @@ from lms.training.models import COMPLIANT, EXPIRED, OVERDUE, Requirement
 from lms.training.status import SPECIAL_OPERATIONS_CATEGORY, SPECIAL_OPERATIONS_REVIEW_MONTHS
 
 SPECIAL_EQUIPMENT_CATEGORY = "特种设备作业人员证"
-LEDGER_CATEGORY = {NEED_SPECIAL_OPS: SPECIAL_OPERATIONS_CATEGORY, NEED_SPECIAL_EQUIPMENT: SPECIAL_EQUIPMENT_CATEGORY}
+LEDGER_CATEGORY = {
+    NEED_SPECIAL_OPS: SPECIAL_OPERATIONS_CATEGORY,
+    NEED_SPECIAL_EQUIPMENT: SPECIAL_EQUIPMENT_CATEGORY,
+}
 MAX_PEOPLE = 30  # on one permit
 MAX_WINDOW = dt.timedelta(days=7)  # the longest time window a permit may cover here
 # What a certificate's QR code encodes (certificates.documents.verify_url): …/certificates/verify/<number>/<code>
@@ -149,7 +153,9 @@ def person_by_employee_no(enterprise_id: int, employee_no: str) -> Person | None
     no = normalize_employee_no(employee_no)
     if not no:
         return None
-    return db.session.scalar(select(Person).where(Person.enterprise_id == enterprise_id, Person.employee_no == no))
+    return db.session.scalar(
+        select(Person).where(Person.enterprise_id == enterprise_id, Person.employee_no == no)
+    )
 
 
 def certificate_from_qr(text: str) -> tuple[str, str] | None:
@@ -200,8 +206,12 @@ def check_role(work: PermitWork, role: str | None) -> str:
         return roles[0]
     if role not in roles:
         raise DomainError(
-            msg("%(work)s permits name no role %(role)s (roles: %(roles)s).", work=work.name, role=role[:30],
-                roles="、".join(roles)),
+            msg(
+                "%(work)s permits name no role %(role)s (roles: %(roles)s).",
+                work=work.name,
+                role=role[:30],
+                roles="、".join(roles),
+            ),
             field="role",
         )
     return role
@@ -210,7 +220,9 @@ def check_role(work: PermitWork, role: str | None) -> str:
 # ---------------------------------------------------------------- the check
 
 
-def check(work: PermitWork, entries: Sequence[tuple[Person, str]], days: dt.date | Iterable[dt.date]) -> CheckResult:
+def check(
+    work: PermitWork, entries: Sequence[tuple[Person, str]], days: dt.date | Iterable[dt.date]
+) -> CheckResult:
     """Check each (person, role) for ``work`` on each of ``days`` (the enterprise's local dates).
 
     A person is qualified only when every need of their role is met on every day. Everyone must belong to the
@@ -240,8 +252,11 @@ def _check_one(ent: Enterprise, work: PermitWork, result: PersonResult, day: dt.
             result,
             Finding(
                 "left",
-                msg("%(name)s is no longer employed (left on %(on)s).", name=person.name,
-                    on=person.left_on.isoformat() if person.left_on else "—"),
+                msg(
+                    "%(name)s is no longer employed (left on %(on)s).",
+                    name=person.name,
+                    on=person.left_on.isoformat() if person.left_on else "—",
+                ),
                 msg("Name someone who is employed."),
             ),
         )
@@ -251,7 +266,9 @@ def _check_one(ent: Enterprise, work: PermitWork, result: PersonResult, day: dt.
             result,
             Finding(
                 "not_started",
-                msg("%(name)s starts work only on %(on)s.", name=person.name, on=person.hire_date.isoformat()),
+                msg(
+                    "%(name)s starts work only on %(on)s.", name=person.name, on=person.hire_date.isoformat()
+                ),
                 msg("Choose a date from %(on)s on, or name someone else.", on=person.hire_date.isoformat()),
             ),
         )
@@ -286,6 +303,12 @@ def _statuses(enterprise_id: int, person_id: int, day: dt.date) -> dict[int, dic
     return {r["requirement_id"]: r for r in cache.person_statuses(enterprise_id, person_id, day, kept=kept)}
 
 
+def _num(value: Any) -> str:
+    """Hours as people write them: 6, 7.5 (never 6.00)."""
+    text = format(Decimal(str(value or 0)).normalize(), "f")
+    return text
+
+
 def _iso(value: dt.date | None) -> str:
     return value.isoformat() if value else "—"
 
@@ -301,20 +324,26 @@ def _requirement(result: PersonResult, req: Any, rows: dict[int, dict[str, Any]]
             Finding(
                 "requirement_not_assigned",
                 msg("%(req)s: not assigned to them on %(day)s.", req=name, day=day.isoformat()),
-                msg("Assign %(req)s to them (by role, post or department) and have them complete it.", req=name),
+                msg(
+                    "Assign %(req)s to them (by role, post or department) and have them complete it.",
+                    req=name,
+                ),
             ),
         )
         return
     status = row["status"]
     if status in COMPLIANT:
         if row.get("valid_until"):
-            _met(result, msg("%(req)s: complete, valid until %(until)s.", req=name, until=_iso(row["valid_until"])))
+            _met(
+                result,
+                msg("%(req)s: complete, valid until %(until)s.", req=name, until=_iso(row["valid_until"])),
+            )
         else:
             _met(result, msg("%(req)s: complete.", req=name))
         return
     hours = ""
     if row.get("hours_due"):
-        hours = f"{row.get('hours_done') or 0:g}/{row['hours_due']:g}"
+        hours = f"{_num(row.get('hours_done'))}/{_num(row['hours_due'])}"
     if status == OVERDUE:
         reason = msg("%(req)s is overdue (due %(due)s).", req=name, due=_iso(row.get("due_on")))
     elif status == EXPIRED:
@@ -364,31 +393,60 @@ def _state_certificate(ent: Enterprise, result: PersonResult, kind: str, match: 
     for _issued, topic, number, until, review_by in candidates:
         if (until is None or until >= day) and (review_by is None or day <= review_by):
             if special:
-                _met(result, msg("Special-operations certificate %(topic)s No. %(no)s: valid until %(until)s.",
-                                 topic=topic, no=number, until=_iso(until)))
+                _met(
+                    result,
+                    msg(
+                        "Special-operations certificate %(topic)s No. %(no)s: valid until %(until)s.",
+                        topic=topic,
+                        no=number,
+                        until=_iso(until),
+                    ),
+                )
             else:
-                _met(result, msg("Special-equipment operator certificate %(topic)s No. %(no)s: valid until %(until)s.",
-                                 topic=topic, no=number, until=_iso(until)))
+                _met(
+                    result,
+                    msg(
+                        "Special-equipment operator certificate %(topic)s No. %(no)s: valid until %(until)s.",
+                        topic=topic,
+                        no=number,
+                        until=_iso(until),
+                    ),
+                )
             return
     if not candidates:
         if special:
             reason = msg("No special-operations certificate (特种作业操作证) for %(what)s.", what=match)
-            fix = msg("Have them trained and certified for %(what)s and enter the certificate in their training "
-                      "record.", what=match)
+            fix = msg(
+                "Have them trained and certified for %(what)s and enter the certificate in their training "
+                "record.",
+                what=match,
+            )
         else:
-            reason = msg("No special-equipment operator certificate (特种设备作业人员证) for %(what)s.", what=match)
-            fix = msg("Have them certified for %(what)s and enter the certificate in their training record.",
-                      what=match)
+            reason = msg(
+                "No special-equipment operator certificate (特种设备作业人员证) for %(what)s.", what=match
+            )
+            fix = msg(
+                "Have them certified for %(what)s and enter the certificate in their training record.",
+                what=match,
+            )
         _add(result, Finding("certificate_missing", reason, fix))
         return
     _issued, topic, number, until, review_by = max(candidates, key=lambda c: (c[0], c[2]))
     if until is not None and until < day:
         if special:
-            reason = msg("Special-operations certificate %(topic)s No. %(no)s expired on %(until)s.",
-                         topic=topic, no=number, until=until.isoformat())
+            reason = msg(
+                "Special-operations certificate %(topic)s No. %(no)s expired on %(until)s.",
+                topic=topic,
+                no=number,
+                until=until.isoformat(),
+            )
         else:
-            reason = msg("Special-equipment operator certificate %(topic)s No. %(no)s expired on %(until)s.",
-                         topic=topic, no=number, until=until.isoformat())
+            reason = msg(
+                "Special-equipment operator certificate %(topic)s No. %(no)s expired on %(until)s.",
+                topic=topic,
+                no=number,
+                until=until.isoformat(),
+            )
         fix = msg("Have the certificate renewed and enter the new one in their training record.")
         _add(result, Finding("certificate_expired", reason, fix))
         return
@@ -397,8 +455,12 @@ def _state_certificate(ent: Enterprise, result: PersonResult, kind: str, match: 
         result,
         Finding(
             "certificate_review_missed",
-            msg("Special-operations certificate %(topic)s No. %(no)s lapsed: its review (复审) was due by %(by)s.",
-                topic=topic, no=number, by=review_by.isoformat()),
+            msg(
+                "Special-operations certificate %(topic)s No. %(no)s lapsed: its review (复审) was due by %(by)s.",
+                topic=topic,
+                no=number,
+                by=review_by.isoformat(),
+            ),
             msg("Have the certificate reviewed (复审) and enter the review in their training record."),
         ),
     )
@@ -415,8 +477,15 @@ def _internal_certificate(result: PersonResult, match: str, day: dt.date) -> Non
     for c in certs:
         if c.status_on(day) == CERT_VALID:
             if c.valid_until:
-                _met(result, msg("Certificate %(title)s No. %(no)s: valid until %(until)s.",
-                                 title=c.title, no=c.number, until=c.valid_until.isoformat()))
+                _met(
+                    result,
+                    msg(
+                        "Certificate %(title)s No. %(no)s: valid until %(until)s.",
+                        title=c.title,
+                        no=c.number,
+                        until=c.valid_until.isoformat(),
+                    ),
+                )
             else:
                 _met(result, msg("Certificate %(title)s No. %(no)s: valid.", title=c.title, no=c.number))
             return
@@ -426,7 +495,9 @@ def _internal_certificate(result: PersonResult, match: str, day: dt.date) -> Non
             Finding(
                 "certificate_missing",
                 msg("No valid certificate for %(what)s.", what=match),
-                msg("Have them complete the %(what)s training so that the certificate is issued.", what=match),
+                msg(
+                    "Have them complete the %(what)s training so that the certificate is issued.", what=match
+                ),
             ),
         )
         return
@@ -435,8 +506,12 @@ def _internal_certificate(result: PersonResult, match: str, day: dt.date) -> Non
         reason = msg("Certificate %(title)s No. %(no)s was revoked.", title=c.title, no=c.number)
     else:
         assert c.status_on(day) == CERT_EXPIRED
-        reason = msg("Certificate %(title)s No. %(no)s expired on %(until)s.", title=c.title, no=c.number,
-                     until=_iso(c.valid_until))
+        reason = msg(
+            "Certificate %(title)s No. %(no)s expired on %(until)s.",
+            title=c.title,
+            no=c.number,
+            until=_iso(c.valid_until),
+        )
     _add(
         result,
         Finding(
@@ -478,8 +553,9 @@ def save_permit(
     if ends_at <= starts_at:
         raise DomainError(msg("The end must be after the start."), field="ends_at")
     if ends_at - starts_at > MAX_WINDOW:
-        raise DomainError(msg("A permit covers at most 7 days; issue another permit for the rest."),
-                          field="ends_at")
+        raise DomainError(
+            msg("A permit covers at most 7 days; issue another permit for the rest."), field="ends_at"
+        )
     if not entries:
         raise DomainError(msg("Add the people the permit names."), field="people")
     if len(entries) > MAX_PEOPLE:
@@ -540,8 +616,9 @@ def recheck(permit: Permit, day: dt.date) -> CheckResult | None:
     return check(work, entries, day)
 
 
-def permits_query(enterprise_id: int, *, status: str | None = None, work_id: int | None = None,
-                  text: str | None = None) -> Any:
+def permits_query(
+    enterprise_id: int, *, status: str | None = None, work_id: int | None = None, text: str | None = None
+) -> Any:
     """Return the query of an enterprise's permits, newest first."""
     q = select(Permit).where(Permit.enterprise_id == enterprise_id)
     if status in PERMIT_STATUSES:
@@ -628,7 +705,9 @@ def update_work(work: PermitWork, *, name: str, roles: str, citation: str | None
         part = part.strip()
         if part and part not in role_list:
             if len(part) > 30:
-                raise DomainError(msg("A role may have at most 30 characters: %(role)s", role=part[:40]), field="roles")
+                raise DomainError(
+                    msg("A role may have at most 30 characters: %(role)s", role=part[:40]), field="roles"
+                )
             role_list.append(part)
     if not role_list:
         raise DomainError(msg("Name at least one role (作业人员, 监护人 …)."), field="roles")
@@ -645,7 +724,9 @@ def update_work(work: PermitWork, *, name: str, roles: str, citation: str | None
     return work
 
 
-def add_need(work: PermitWork, *, role: str | None, kind: str, requirement_id: int | None, match: str | None) -> PermitNeed:
+def add_need(
+    work: PermitWork, *, role: str | None, kind: str, requirement_id: int | None, match: str | None
+) -> PermitNeed:
     """Add what a person in ``role`` (empty: any role) needs for the work."""
     role = (role or "").strip() or None
     if role is not None and role not in work.role_list:
@@ -661,13 +742,18 @@ def add_need(work: PermitWork, *, role: str | None, kind: str, requirement_id: i
     else:
         match = (match or "").strip()
         if not match:
-            raise DomainError(msg("Say what the certificate's operation or title must contain."), field="match")
+            raise DomainError(
+                msg("Say what the certificate's operation or title must contain."), field="match"
+            )
         if len(match) > 200:
             raise DomainError(msg("At most 200 characters."), field="match")
         need.match = match
     for other in work.needs:
         if (other.role, other.kind, other.requirement_id, other.match) == (
-            need.role, need.kind, need.requirement_id, need.match
+            need.role,
+            need.kind,
+            need.requirement_id,
+            need.match,
         ):
             raise DomainError(msg("The work already needs this."), field="kind")
     work.needs.append(need)

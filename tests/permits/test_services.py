@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -30,6 +31,7 @@ def test_three_people_for_confined_space(scene):
     overdue = result.people[1]
     assert "从业人员每年再培训" in str(overdue.findings[0].reason)
     assert str(overdue.findings[0].fix).startswith("Complete 从业人员每年再培训")
+    assert re.search(r": \d+(\.\d)?/8 hours done", str(overdue.findings[0].fix)), str(overdue.findings[0].fix)
     assert any("从业人员每年再培训" in str(m) for m in result.people[0].met)
 
 
