@@ -26,54 +26,67 @@ class RequirementForm(FlaskForm):
         _l("Description (cite the regulation)"), validators=[Optional(), Length(max=4000)]
     )
     kind = SelectField(
-        _l("Asks for"),
+        _l("What must people do?"),
         choices=[
-            ("hours", _l("Hours of training")),
-            ("course", _l("A course completed")),
-            ("certificate", _l("A valid external certificate")),
-            ("three_level", _l("Three-level education")),
+            ("hours", _l("Attend enough hours of training (学时)")),
+            ("course", _l("Complete a course")),
+            ("certificate", _l("Hold a valid certificate (e.g. a special-operations permit)")),
+            ("three_level", _l("Three-level safety education (三级安全教育)")),
         ],
     )
     applies_to = SelectField(
-        _l("Applies to"),
+        _l("Who must do it?"),
         choices=[
-            ("everyone", _l("Everyone")),
-            ("role", _l("A responsibility role")),
-            ("post", _l("A post")),
-            ("department", _l("A department and its sub-departments")),
+            ("everyone", _l("Everyone in the enterprise")),
+            ("role", _l("People with a responsibility role")),
+            ("post", _l("People in a post")),
+            ("department", _l("People in a department (with its teams)")),
         ],
     )
-    role_id = SelectField(_l("Role"), coerce=_int_or_none, validators=[Optional()])
-    post_id = SelectField(_l("Post"), coerce=_int_or_none, validators=[Optional()])
-    department_id = SelectField(_l("Department"), coerce=_int_or_none, validators=[Optional()])
-    course_id = SelectField(_l("Course"), coerce=_int_or_none, validators=[Optional()])
-    hours_required = DecimalField(_l("Hours required"), places=1, validators=[Optional(), NumberRange(min=0)])
-    categories = StringField(
-        _l("Categories counted (comma-separated; empty: any)"), validators=[Optional(), Length(max=500)]
+    role_id = SelectField(_l("Which role"), coerce=_int_or_none, validators=[Optional()])
+    post_id = SelectField(_l("Which post"), coerce=_int_or_none, validators=[Optional()])
+    department_id = SelectField(_l("Which department"), coerce=_int_or_none, validators=[Optional()])
+    course_id = SelectField(_l("Which course"), coerce=_int_or_none, validators=[Optional()])
+    hours_required = DecimalField(
+        _l("How many hours (学时)"), places=1, validators=[Optional(), NumberRange(min=0)]
     )
-    certificate_category = StringField(_l("Certificate category"), validators=[Optional(), Length(max=100)])
+    categories = StringField(
+        _l("Count only training of these kinds (comma-separated; empty: any training)"),
+        validators=[Optional(), Length(max=500)],
+    )
+    certificate_category = StringField(
+        _l("Kind of certificate (e.g. 电工作业)"), validators=[Optional(), Length(max=100)]
+    )
     certificate_topic = StringField(
-        _l("Certificate title contains"), validators=[Optional(), Length(max=300)]
+        _l("Or: certificate name contains"), validators=[Optional(), Length(max=300)]
     )
     recurrence = SelectField(
-        _l("Recurrence"),
+        _l("How often"),
         choices=[
             ("once", _l("Once")),
-            ("rolling", _l("Every M months after completion")),
-            ("calendar_year", _l("Every calendar year")),
+            ("rolling", _l("Again some months after each completion")),
+            ("calendar_year", _l("Every year (within the calendar year)")),
         ],
     )
     recurrence_months = IntegerField(
-        _l("Months valid (rolling)"), validators=[Optional(), NumberRange(min=1, max=240)]
+        _l("Valid for how many months"), validators=[Optional(), NumberRange(min=1, max=240)]
     )
     initial_days = IntegerField(
-        _l("Due within days of becoming subject"), default=30, validators=[Optional(), NumberRange(min=0)]
+        _l("Days allowed after joining or changing post"),
+        default=30,
+        validators=[Optional(), NumberRange(min=0)],
     )
-    grace_days = IntegerField(_l("Grace days"), default=0, validators=[Optional(), NumberRange(min=0)])
+    grace_days = IntegerField(
+        _l("Extra days before it counts as overdue"), default=0, validators=[Optional(), NumberRange(min=0)]
+    )
     reminder_days = IntegerField(
-        _l("Remind days before"), default=30, validators=[Optional(), NumberRange(min=0)]
+        _l("Remind people this many days before it is due"),
+        default=30,
+        validators=[Optional(), NumberRange(min=0)],
     )
-    tracked_from = DateField(_l("Track people subject from (optional)"), validators=[Optional()])
+    tracked_from = DateField(
+        _l("Leave out people who became subject before (optional)"), validators=[Optional()]
+    )
     active = BooleanField(_l("Active"), default=True)
     issue_certificate = BooleanField(_l("Issue a certificate to each person who fulfils it"), default=False)
     pre_job = BooleanField(

@@ -42,7 +42,7 @@ from lms.org.models import (
     ResponsibilityRole,
 )
 from lms.org.timezone import enterprise_today
-from lms.training import bp, cache, coverage, glossary, presets, services
+from lms.training import bp, cache, coverage, glossary, presets, requirement_fields, services
 from lms.training.archive import MIMETYPES as ARCHIVE_MIMETYPES
 from lms.training.archive import archive_context, archive_file
 from lms.training.forms import ExemptionForm, RequirementForm
@@ -524,7 +524,7 @@ def requirement_edit(requirement_id: int | None = None):
     if form.validate_on_submit():
         try:
             saved = services.save_requirement(
-                ent.id, {k: getattr(form, k).data for k in services.EDITABLE}, req
+                ent.id, requirement_fields.for_kind({k: getattr(form, k).data for k in services.EDITABLE}), req
             )
         except DomainError as exc:
             db.session.rollback()
@@ -534,7 +534,9 @@ def requirement_edit(requirement_id: int | None = None):
             db.session.commit()
             flash(_("Requirement saved."), "success")
             return redirect(url_for("training.named_list", requirement=saved.id))
-    return render_template("training/requirement_form.html", form=form, req=req)
+    return render_template(
+        "training/requirement_form.html", form=form, req=req, kind_fields=requirement_fields.KIND_FIELDS
+    )
 
 
 @bp.route("/requirements/presets", methods=["POST"])
