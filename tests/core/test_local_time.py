@@ -151,6 +151,8 @@ def test_admin_creates_an_enterprise_with_a_zone(client, make_user):
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     ent = db.session.scalar(select(Enterprise).where(Enterprise.code == "TZB"))
     assert ent.time_zone == "Europe/Berlin"
+    listing = client.get("/org/enterprises").get_data(as_text=True)  # the admin sees each enterprise's zone
+    assert re.search(r"<td>TZB</td>.*?<td>Europe/Berlin</td>", listing, re.S)
 
 
 # ---------------------------------------------------------------- no "UTC" where people read
