@@ -24,7 +24,7 @@ class ApiKey(TimestampMixin, Base):
     __tablename__ = "api_key"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # An enterprise's key; None for a regulator's key (its enterprises are in api_key_enterprise).
+    # An enterprise's key; None for a regulator's key (its enterprises are in api_key_reach).
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
     regulator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -48,7 +48,7 @@ class ApiKey(TimestampMixin, Base):
 class ApiKeyEnterprise(Base):
     """An enterprise a regulator's key reaches (and only while the regulator is still assigned to it)."""
 
-    __tablename__ = "api_key_enterprise"
+    __tablename__ = "api_key_reach"
 
     api_key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"), primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), primary_key=True)

@@ -43,12 +43,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_api_key_enterprise_id"), ["enterprise_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_api_key_regulator_id"), ["regulator_id"], unique=False)
     op.create_table(
-        "api_key_enterprise",
+        "api_key_reach",
         sa.Column("api_key_id", sa.Integer(), nullable=False),
         sa.Column("enterprise_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["api_key_id"], ["api_key.id"], name=op.f("fk_api_key_enterprise_api_key_id_api_key"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprise.id"], name=op.f("fk_api_key_enterprise_enterprise_id_enterprise"), ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("api_key_id", "enterprise_id", name=op.f("pk_api_key_enterprise")),
+        sa.ForeignKeyConstraint(["api_key_id"], ["api_key.id"], name=op.f("fk_api_key_reach_api_key_id_api_key"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["enterprise_id"], ["enterprise.id"], name=op.f("fk_api_key_reach_enterprise_id_enterprise"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("api_key_id", "enterprise_id", name=op.f("pk_api_key_reach")),
     )
     op.create_table(
         "api_rate_window",
@@ -91,7 +91,7 @@ def downgrade() -> None:
     op.drop_table("xapi_delivery")
     op.drop_table("api_call")
     op.drop_table("api_rate_window")
-    op.drop_table("api_key_enterprise")
+    op.drop_table("api_key_reach")
     with op.batch_alter_table("api_key") as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_key_regulator_id"))
         batch_op.drop_index(batch_op.f("ix_api_key_enterprise_id"))
