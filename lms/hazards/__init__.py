@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("hazards", __name__, template_folder="templates", url_prefix="/hazards")
+
+from lms.hazards import views  # noqa: E402,F401
