@@ -32,8 +32,13 @@ def api_group() -> None:
 @api_group.command("create-key")
 @click.option("--enterprise", "code", required=True, help="Enterprise code")
 @click.option("--name", required=True, help="Who or what uses the key")
-@click.option("--scope", "scopes", multiple=True, help="people:read, people:write, records:read, records:write, "
-              "status:read, certificates:read (default: all)")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="people:read, people:write, records:read, records:write, "
+    "status:read, certificates:read (default: all)",
+)
 @click.option("--rate", default=120, show_default=True, help="Calls a minute at most")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @with_appcontext
@@ -46,7 +51,9 @@ def create_key_cmd(code: str, name: str, scopes: tuple[str, ...], rate: int, as_
 
     ent = _enterprise(code)
     try:
-        key, secret = create_key(name=name, scopes=scopes or SCOPES, actor=None, enterprise=ent, rate_per_minute=rate)
+        key, secret = create_key(
+            name=name, scopes=scopes or SCOPES, actor=None, enterprise=ent, rate_per_minute=rate
+        )
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc.message)) from exc
@@ -96,7 +103,9 @@ def _when(value: str | None, ent: Any) -> dt.datetime | None:
 @click.option("--enterprise", "code", required=True, help="Enterprise code")
 @click.option("--since", help="Completed at or after (ISO 8601; local time without an offset)")
 @click.option("--until", help="Completed before")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)"
+)
 @with_appcontext
 def export_cmd(code: str, since: str | None, until: str | None, output: Path | None) -> None:
     """Print the statements as one JSON array."""

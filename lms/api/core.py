@@ -52,8 +52,15 @@ spec = SpecTree(
         "enterprise's local time."
     ),
     security_schemes=[
-        SecurityScheme(name="ApiKey", data=SecuritySchemeData(
-            type="http", scheme="bearer", bearer_format="lms_…", description="An API key made on the API keys page")),
+        SecurityScheme(
+            name="ApiKey",
+            data=SecuritySchemeData(
+                type="http",
+                scheme="bearer",
+                bearer_format="lms_…",
+                description="An API key made on the API keys page",
+            ),
+        ),
     ],
     naming_strategy=lambda model: model.__name__,
 )
@@ -106,8 +113,15 @@ class ErrorOut(BaseModel):
 class ApiError(Exception):
     """A refusal with a code for programs and a message for people (translated when sent)."""
 
-    def __init__(self, status: int, code: str, message: str | Message, *, details: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str | Message,
+        *,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(str(message))
         self.status = status
         self.code = code
@@ -120,8 +134,18 @@ def not_found() -> ApiError:
     return ApiError(404, "not_found", _("Not found, or not yours to see."))
 
 
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-         409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited"}
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
 
 
 def _http_message(status: int) -> str:
@@ -152,7 +176,9 @@ def _from_exception(exc: Exception) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, ValidationError):
-        details = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()[:50]]
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()[:50]
+        ]
         return ApiError(400, "invalid_request", _("The request is not valid: see details."), details=details)
     if isinstance(exc, DomainError):
         code = {404: "not_found", 403: "forbidden", 409: "conflict"}.get(exc.status_code, "invalid_request")
@@ -210,8 +236,11 @@ class Call:
         elif not self.enterprise_ids:
             raise not_found()
         else:
-            raise ApiError(400, "enterprise_required",
-                           _("This key reaches several enterprises: name one with ?enterprise=CODE."))
+            raise ApiError(
+                400,
+                "enterprise_required",
+                _("This key reaches several enterprises: name one with ?enterprise=CODE."),
+            )
         if ent is None:
             raise not_found()
         if names and self.is_regulator and not ent.share_names_with_regulator:
@@ -245,8 +274,12 @@ def _admit(scope: str) -> keys.KeyInfo:
             db.session.rollback()
             raise
     if key is None:
-        raise ApiError(401, "invalid_key", _("The API key is unknown or revoked."),
-                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise ApiError(
+            401,
+            "invalid_key",
+            _("The API key is unknown or revoked."),
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     request.environ["lms.api.key"] = key
     if wait:
         raise ApiError(429, "rate_limited", _http_message(429), headers={"Retry-After": str(wait)})
@@ -256,8 +289,14 @@ def _admit(scope: str) -> keys.KeyInfo:
 def _log(key: keys.KeyInfo, status: int, started: float) -> None:
     with unit(WRITE):
         try:
-            keys.log_call(key.id, method=request.method, path=request.full_path.rstrip("?"), status=status,
-                          duration_ms=int((time.perf_counter() - started) * 1000), address=request.remote_addr)
+            keys.log_call(
+                key.id,
+                method=request.method,
+                path=request.full_path.rstrip("?"),
+                status=status,
+                duration_ms=int((time.perf_counter() - started) * 1000),
+                address=request.remote_addr,
+            )
             db.session.commit()
         except Exception:  # the log must never turn an answer into a failure
             db.session.rollback()
@@ -320,8 +359,9 @@ def api_route(
                     if key is None:  # not when the call runs again as a write unit: it was counted once
                         key = _admit(scope)
                     if scope and scope not in key.scopes:
-                        raise ApiError(403, "scope_missing",
-                                       _("This key lacks the scope %(scope)s.", scope=scope))
+                        raise ApiError(
+                            403, "scope_missing", _("This key lacks the scope %(scope)s.", scope=scope)
+                        )
                     call = Call(key, keys.reachable_enterprise_ids(key))
                     call.query = _parse(query, _query_data(query)) if query else None
                     call.body = _parse(body, _body()) if body else None
@@ -347,8 +387,13 @@ def api_route(
         for code, model in (responses or {}).items():
             statuses[f"HTTP_{code}"] = model
         documented = spec.validate(
-            query=query, json=body, resp=Response(**statuses), tags=list(tags), skip_validation=True,
-            security={"ApiKey": []}, operation_id=view.__name__,
+            query=query,
+            json=body,
+            resp=Response(**statuses),
+            tags=list(tags),
+            skip_validation=True,
+            security={"ApiKey": []},
+            operation_id=view.__name__,
         )(run)
         endpoint = public(documented)
         API_VIEWS.append(endpoint)

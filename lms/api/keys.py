@@ -75,22 +75,27 @@ def create_key(
     if (enterprise is None) == (regulator is None):
         raise DomainError(msg("a key belongs to one enterprise or to one regulator"))
     if not 1 <= int(rate_per_minute) <= MAX_RATE:
-        raise DomainError(msg("the rate limit must be between 1 and %(max)s calls a minute", max=MAX_RATE),
-                          field="rate_per_minute")
+        raise DomainError(
+            msg("the rate limit must be between 1 and %(max)s calls a minute", max=MAX_RATE),
+            field="rate_per_minute",
+        )
     chosen = _check_scopes(scopes, regulator=regulator is not None)
     reach: list[int] = []
     if regulator is not None:
         if regulator.app_role != REGULATOR:
             raise DomainError(msg("this account is not a regulator"))
         assigned = set(
-            db.session.scalars(select(RegulatorAssignment.enterprise_id).where(RegulatorAssignment.user_id == regulator.id))
+            db.session.scalars(
+                select(RegulatorAssignment.enterprise_id).where(RegulatorAssignment.user_id == regulator.id)
+            )
         )
         reach = sorted(set(enterprise_ids))
         if not reach:
             raise DomainError(msg("choose the enterprises the key reaches"), field="enterprises")
         if any(e not in assigned for e in reach):
-            raise DomainError(msg("a regulator's key reaches only enterprises the regulator oversees"),
-                              field="enterprises")
+            raise DomainError(
+                msg("a regulator's key reaches only enterprises the regulator oversees"), field="enterprises"
+            )
     public = secrets.token_hex(4)
     token = f"{TOKEN_PREFIX}{public}_{secrets.token_urlsafe(32)}"
     key = ApiKey(
@@ -123,14 +128,18 @@ def revoke_key(key: ApiKey, *, actor: User | None) -> ApiKey:
 
 def keys_of_enterprise(enterprise_id: int) -> list[ApiKey]:
     """An enterprise's keys, newest first."""
-    return list(db.session.scalars(
-        select(ApiKey).where(ApiKey.enterprise_id == enterprise_id).order_by(ApiKey.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(ApiKey).where(ApiKey.enterprise_id == enterprise_id).order_by(ApiKey.id.desc())
+        )
+    )
 
 
 def regulator_keys() -> list[ApiKey]:
     """Every regulator's keys, newest first (a platform administrator's list)."""
-    return list(db.session.scalars(select(ApiKey).where(ApiKey.regulator_id.is_not(None)).order_by(ApiKey.id.desc())))
+    return list(
+        db.session.scalars(select(ApiKey).where(ApiKey.regulator_id.is_not(None)).order_by(ApiKey.id.desc()))
+    )
 
 
 def key_enterprises(key_ids: Iterable[int]) -> dict[int, list[int]]:
@@ -159,14 +168,24 @@ def find_key(token: str) -> KeyInfo | None:
     """The live key whose secret is ``token``; None for an unknown, malformed or revoked one."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    public, sep, _rest = token[len(TOKEN_PREFIX):].partition("_")
+    public, sep, _rest = token[len(TOKEN_PREFIX) :].partition("_")
     if not sep or len(public) != 8:
         return None
     key = db.session.scalar(select(ApiKey).where(ApiKey.prefix == TOKEN_PREFIX + public))
-    if key is None or not hmac.compare_digest(key.secret_hash, hash_token(token)) or key.revoked_at is not None:
+    if (
+        key is None
+        or not hmac.compare_digest(key.secret_hash, hash_token(token))
+        or key.revoked_at is not None
+    ):
         return None
-    return KeyInfo(key.id, key.prefix, key.enterprise_id, key.regulator_id, frozenset(key.scope_list),
-                   key.rate_per_minute)
+    return KeyInfo(
+        key.id,
+        key.prefix,
+        key.enterprise_id,
+        key.regulator_id,
+        frozenset(key.scope_list),
+        key.rate_per_minute,
+    )
 
 
 def reachable_enterprise_ids(key: KeyInfo) -> list[int]:
@@ -175,14 +194,19 @@ def reachable_enterprise_ids(key: KeyInfo) -> list[int]:
         return [key.enterprise_id]
     if key.regulator_id is None:
         return []
-    return list(db.session.scalars(
-        select(ApiKeyEnterprise.enterprise_id)
-        .join(RegulatorAssignment, (RegulatorAssignment.enterprise_id == ApiKeyEnterprise.enterprise_id)
-              & (RegulatorAssignment.user_id == key.regulator_id))
-        .join(User, (User.id == key.regulator_id) & User.is_enabled.is_(True))
-        .where(ApiKeyEnterprise.api_key_id == key.id)
-        .order_by(ApiKeyEnterprise.enterprise_id)
-    ))
+    return list(
+        db.session.scalars(
+            select(ApiKeyEnterprise.enterprise_id)
+            .join(
+                RegulatorAssignment,
+                (RegulatorAssignment.enterprise_id == ApiKeyEnterprise.enterprise_id)
+                & (RegulatorAssignment.user_id == key.regulator_id),
+            )
+            .join(User, (User.id == key.regulator_id) & User.is_enabled.is_(True))
+            .where(ApiKeyEnterprise.api_key_id == key.id)
+            .order_by(ApiKeyEnterprise.enterprise_id)
+        )
+    )
 
 
 def count_call(key: KeyInfo, now: float | None = None) -> int:
@@ -205,9 +229,12 @@ def count_call(key: KeyInfo, now: float | None = None) -> int:
     calls = int(db.session.execute(stmt).scalar_one())
     if calls == 1:  # the first call of a minute clears the key's older windows: two rows a key at most
         db.session.execute(delete(table).where(table.c.api_key_id == key.id, table.c.minute < minute - 1))
-    previous = db.session.scalar(
-        select(table.c.calls).where(table.c.api_key_id == key.id, table.c.minute == minute - 1)
-    ) or 0
+    previous = (
+        db.session.scalar(
+            select(table.c.calls).where(table.c.api_key_id == key.id, table.c.minute == minute - 1)
+        )
+        or 0
+    )
     elapsed = (now % 60) / 60
     if previous * (1 - elapsed) + calls <= key.rate_per_minute:
         return 0
@@ -219,10 +246,18 @@ def touch(key: KeyInfo) -> None:
     db.session.execute(ApiKey.__table__.update().where(ApiKey.id == key.id).values(last_used_at=utcnow()))
 
 
-def log_call(key_id: int, *, method: str, path: str, status: int, duration_ms: int, address: str | None) -> None:
+def log_call(
+    key_id: int, *, method: str, path: str, status: int, duration_ms: int, address: str | None
+) -> None:
     """Keep one row for the call; now and then drop the oldest rows beyond ``LMS_API_LOG_ROWS`` (200,000)."""
-    row = ApiCall(api_key_id=key_id, method=method[:8], path=path[:300], status=status,
-                  duration_ms=max(0, min(duration_ms, 2**31 - 1)), address=(address or "")[:64] or None)
+    row = ApiCall(
+        api_key_id=key_id,
+        method=method[:8],
+        path=path[:300],
+        status=status,
+        duration_ms=max(0, min(duration_ms, 2**31 - 1)),
+        address=(address or "")[:64] or None,
+    )
     db.session.add(row)
     db.session.flush()
     if row.id % LOG_PRUNE_EVERY == 0:
@@ -231,16 +266,21 @@ def log_call(key_id: int, *, method: str, path: str, status: int, duration_ms: i
 
 
 def recent_calls(key_id: int, limit: int = 20) -> list[ApiCall]:
-    return list(db.session.scalars(
-        select(ApiCall).where(ApiCall.api_key_id == key_id).order_by(ApiCall.id.desc()).limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(ApiCall).where(ApiCall.api_key_id == key_id).order_by(ApiCall.id.desc()).limit(limit)
+        )
+    )
 
 
 def call_counts(key_ids: Iterable[int], since: dt.datetime) -> dict[int, int]:
     ids = sorted(set(key_ids))
     if not ids:
         return {}
-    return dict(db.session.execute(
-        select(ApiCall.api_key_id, func.count()).where(ApiCall.api_key_id.in_(ids), ApiCall.at >= since)
-        .group_by(ApiCall.api_key_id)
-    ).all())
+    return dict(
+        db.session.execute(
+            select(ApiCall.api_key_id, func.count())
+            .where(ApiCall.api_key_id.in_(ids), ApiCall.at >= since)
+            .group_by(ApiCall.api_key_id)
+        ).all()
+    )

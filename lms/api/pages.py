@@ -42,20 +42,31 @@ def _context(**extra: Any) -> dict[str, Any]:
     regulators: list[tuple[User, list[Enterprise]]] = []
     if current_user.app_role == ADMIN:
         for user in db.session.scalars(select(User).where(User.app_role == REGULATOR).order_by(User.id)):
-            ents = list(db.session.scalars(
-                select(Enterprise).join(RegulatorAssignment, RegulatorAssignment.enterprise_id == Enterprise.id)
-                .where(RegulatorAssignment.user_id == user.id).order_by(Enterprise.id)
-            ))
+            ents = list(
+                db.session.scalars(
+                    select(Enterprise)
+                    .join(RegulatorAssignment, RegulatorAssignment.enterprise_id == Enterprise.id)
+                    .where(RegulatorAssignment.user_id == user.id)
+                    .order_by(Enterprise.id)
+                )
+            )
             regulators.append((user, ents))
     all_ids = [k.id for k in own + regulator_keys]
     reach = keys.key_enterprises(all_ids)
     ent_names = dict(db.session.execute(select(Enterprise.id, Enterprise.code)).all()) if reach else {}
     return {
-        "enterprise": ent, "own": own, "regulator_keys": regulator_keys, "regulators": regulators,
+        "enterprise": ent,
+        "own": own,
+        "regulator_keys": regulator_keys,
+        "regulators": regulators,
         "reach": {k: [ent_names.get(e, "") for e in v] for k, v in reach.items()},
         "calls": keys.call_counts(all_ids, utcnow() - dt.timedelta(days=1)),
-        "scopes": SCOPES, "read_scopes": READ_SCOPES, "scope_labels": {k: _(v) for k, v in SCOPE_LABELS.items()},
-        "created": None, "secret": None, **extra,
+        "scopes": SCOPES,
+        "read_scopes": READ_SCOPES,
+        "scope_labels": {k: _(v) for k, v in SCOPE_LABELS.items()},
+        "created": None,
+        "secret": None,
+        **extra,
     }
 
 
@@ -78,14 +89,20 @@ def keys_page() -> Any:
             if regulator is None:
                 abort(404)
             key, secret = keys.create_key(
-                name=request.form.get("name", ""), scopes=request.form.getlist("scopes"), actor=current_user,
-                regulator=regulator, enterprise_ids=[int(x) for x in request.form.getlist("enterprises") if x.isdigit()],
+                name=request.form.get("name", ""),
+                scopes=request.form.getlist("scopes"),
+                actor=current_user,
+                regulator=regulator,
+                enterprise_ids=[int(x) for x in request.form.getlist("enterprises") if x.isdigit()],
                 rate_per_minute=rate,
             )
         else:
             key, secret = keys.create_key(
-                name=request.form.get("name", ""), scopes=request.form.getlist("scopes"), actor=current_user,
-                enterprise=ent, rate_per_minute=rate,
+                name=request.form.get("name", ""),
+                scopes=request.form.getlist("scopes"),
+                actor=current_user,
+                enterprise=ent,
+                rate_per_minute=rate,
             )
     except DomainError as exc:
         db.session.rollback()
@@ -121,8 +138,10 @@ def revoke(key_id: int) -> Any:
 @roles(*MANAGERS)
 def key_calls(key_id: int) -> Any:
     key = db.session.get(ApiKey, key_id)
-    if key is None or (key.enterprise_id is not None and key.enterprise_id != acting_enterprise().id) or (
-        key.enterprise_id is None and current_user.app_role != ADMIN
+    if (
+        key is None
+        or (key.enterprise_id is not None and key.enterprise_id != acting_enterprise().id)
+        or (key.enterprise_id is None and current_user.app_role != ADMIN)
     ):
         abort(404)
     return render_template("api/key_calls.html", key=key, calls=keys.recent_calls(key.id, 100))

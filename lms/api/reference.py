@@ -38,9 +38,13 @@ def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             params = [
-                {"name": p["name"], "in": p["in"], "required": p.get("required", False),
-                 "type": schema_text(p.get("schema"), components),
-                 "description": p.get("description") or (p.get("schema") or {}).get("description", "")}
+                {
+                    "name": p["name"],
+                    "in": p["in"],
+                    "required": p.get("required", False),
+                    "type": schema_text(p.get("schema"), components),
+                    "description": p.get("description") or (p.get("schema") or {}).get("description", ""),
+                }
                 for p in op.get("parameters", [])
             ]
             body = None
@@ -50,10 +54,24 @@ def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
             answers = []
             for code, resp in sorted(op.get("responses", {}).items()):
                 c = resp.get("content", {})
-                answers.append({"code": code, "type": schema_text(next(iter(c.values())).get("schema"), components) if c else ""})
-            out.append({"method": method.upper(), "path": path, "summary": op.get("summary", ""),
-                        "description": op.get("description", ""), "tags": op.get("tags", []),
-                        "params": params, "body": body, "answers": answers})
+                answers.append(
+                    {
+                        "code": code,
+                        "type": schema_text(next(iter(c.values())).get("schema"), components) if c else "",
+                    }
+                )
+            out.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "tags": op.get("tags", []),
+                    "params": params,
+                    "body": body,
+                    "answers": answers,
+                }
+            )
     return out
 
 
@@ -64,8 +82,12 @@ def models(document: dict[str, Any]) -> list[dict[str, Any]]:
     for name, schema in sorted(components.items()):
         required = set(schema.get("required", []))
         fields = [
-            {"name": f, "type": schema_text(s, components), "required": f in required,
-             "description": s.get("description", "")}
+            {
+                "name": f,
+                "type": schema_text(s, components),
+                "required": f in required,
+                "description": s.get("description", ""),
+            }
             for f, s in schema.get("properties", {}).items()
         ]
         out.append({"name": name, "description": schema.get("description", ""), "fields": fields})

@@ -21,7 +21,9 @@ When = Annotated[dt.datetime, Field(description="ISO 8601; without an offset, th
 
 
 class Paged(Model):
-    enterprise: Code | None = Field(None, description="Enterprise code (needed by a regulator's key of several)")
+    enterprise: Code | None = Field(
+        None, description="Enterprise code (needed by a regulator's key of several)"
+    )
     cursor: Cursor | None = Field(None, description="next_cursor of the previous page")
     limit: Limit = 100
 
@@ -107,7 +109,8 @@ class PersonIn(Model):
     employee_no: Annotated[str, StringConstraints(max_length=200)] = Field(description="工号")
     name: Annotated[str, StringConstraints(max_length=200)]
     department: Annotated[str, StringConstraints(max_length=500)] | None = Field(
-        None, description="Path, e.g. 一车间/甲班 (made when missing)")
+        None, description="Path, e.g. 一车间/甲班 (made when missing)"
+    )
     post: Annotated[str, StringConstraints(max_length=200)] | None = None
     roles: list[Annotated[str, StringConstraints(max_length=100)]] | None = Field(None, max_length=20)
     hire_date: dt.date | None = None
@@ -156,7 +159,8 @@ class RecordsQuery(Paged):
     until: When | None = Field(None, description="Completed before")
     kind: Kind | None = None
     source: Annotated[str, StringConstraints(max_length=40)] | None = Field(
-        None, description="Kind of source: api, course_enrolment, exam, offline_session, manual, import …")
+        None, description="Kind of source: api, course_enrolment, exam, offline_session, manual, import …"
+    )
     external_id: ExternalId | None = None
     include_voided: bool = False
 

@@ -19,7 +19,6 @@ from lms.api.core import PREFIX, ApiError, Call, api_route, decode_cursor, not_f
 from lms.api.schemas import (
     AsOfQuery,
     BulkPeopleIn,
-    CertificateOut,
     CertificatePage,
     CertificatesQuery,
     CoverageOut,
@@ -66,8 +65,18 @@ def list_enterprises(call: Call) -> Any:
     rows = db.session.scalars(
         select(Enterprise).where(Enterprise.id.in_(call.enterprise_ids or [0])).order_by(Enterprise.id)
     )
-    return {"items": [{"code": e.code, "name": e.name, "time_zone": e.time_zone, "industry": e.industry,
-                       "high_risk": bool(e.high_risk)} for e in rows]}
+    return {
+        "items": [
+            {
+                "code": e.code,
+                "name": e.name,
+                "time_zone": e.time_zone,
+                "industry": e.industry,
+                "high_risk": bool(e.high_risk),
+            }
+            for e in rows
+        ]
+    }
 
 
 # ------------------------------------------------------------------------------------------ org
@@ -80,8 +89,12 @@ def list_departments(call: Call) -> Any:
     rows = db.session.scalars(
         select(Department).where(Department.enterprise_id == ent.id).order_by(Department.path, Department.id)
     )
-    return {"items": [{"id": d.id, "name": d.name, "path": d.path, "parent_id": d.parent_id, "depth": d.depth}
-                      for d in rows]}
+    return {
+        "items": [
+            {"id": d.id, "name": d.name, "path": d.path, "parent_id": d.parent_id, "depth": d.depth}
+            for d in rows
+        ]
+    }
 
 
 @api_route("/posts", scope="people:read", query=EnterpriseQuery, out=PostList, tags=("people",))
@@ -105,15 +118,36 @@ def _people_out(ent: Enterprise, people: list[Person]) -> list[dict[str, Any]]:
             roles.setdefault(pid, []).append(name)
     dept_ids = {p.department_id for p in people if p.department_id}
     post_ids = {p.post_id for p in people if p.post_id}
-    depts = dict(db.session.execute(select(Department.id, Department.path).where(Department.id.in_(dept_ids))).all()) if dept_ids else {}
-    posts = dict(db.session.execute(select(Post.id, Post.name).where(Post.id.in_(post_ids))).all()) if post_ids else {}
+    depts = (
+        dict(
+            db.session.execute(
+                select(Department.id, Department.path).where(Department.id.in_(dept_ids))
+            ).all()
+        )
+        if dept_ids
+        else {}
+    )
+    posts = (
+        dict(db.session.execute(select(Post.id, Post.name).where(Post.id.in_(post_ids))).all())
+        if post_ids
+        else {}
+    )
     return [
         {
-            "id": p.id, "employee_no": p.employee_no, "name": p.name,
-            "department_id": p.department_id, "department": depts.get(p.department_id),
-            "post_id": p.post_id, "post": posts.get(p.post_id), "roles": roles.get(p.id, []),
-            "status": p.status, "phone": p.phone, "hire_date": _d(p.hire_date), "left_on": _d(p.left_on),
-            "away_from": _d(p.away_from), "returned_on": _d(p.returned_on),
+            "id": p.id,
+            "employee_no": p.employee_no,
+            "name": p.name,
+            "department_id": p.department_id,
+            "department": depts.get(p.department_id),
+            "post_id": p.post_id,
+            "post": posts.get(p.post_id),
+            "roles": roles.get(p.id, []),
+            "status": p.status,
+            "phone": p.phone,
+            "hire_date": _d(p.hire_date),
+            "left_on": _d(p.left_on),
+            "away_from": _d(p.away_from),
+            "returned_on": _d(p.returned_on),
             "created_at": iso_local(p.created_at, ent, "seconds"),
         }
         for p in people
@@ -124,11 +158,15 @@ def _d(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _person(call: Call, ent: Enterprise, *, person_id: int | None = None, employee_no: str | None = None) -> Person:
+def _person(
+    call: Call, ent: Enterprise, *, person_id: int | None = None, employee_no: str | None = None
+) -> Person:
     if person_id is not None:
         p = db.session.get(Person, person_id)
     else:
-        p = db.session.scalar(select(Person).where(Person.enterprise_id == ent.id, Person.employee_no == employee_no))
+        p = db.session.scalar(
+            select(Person).where(Person.enterprise_id == ent.id, Person.employee_no == employee_no)
+        )
     if p is None or p.enterprise_id != ent.id:
         raise not_found()
     return p
@@ -148,10 +186,13 @@ def list_people(call: Call) -> Any:
     if q.post_id is not None:
         stmt = stmt.where(Person.post_id == q.post_id)
     if q.role is not None:
-        stmt = stmt.where(Person.id.in_(
-            select(PersonRole.person_id).join(ResponsibilityRole, ResponsibilityRole.id == PersonRole.role_id)
-            .where(ResponsibilityRole.enterprise_id == ent.id, ResponsibilityRole.name == q.role)
-        ))
+        stmt = stmt.where(
+            Person.id.in_(
+                select(PersonRole.person_id)
+                .join(ResponsibilityRole, ResponsibilityRole.id == PersonRole.role_id)
+                .where(ResponsibilityRole.enterprise_id == ent.id, ResponsibilityRole.name == q.role)
+            )
+        )
     if q.status is not None:
         stmt = stmt.where(Person.status == q.status)
     if q.employee_no is not None:
@@ -162,7 +203,9 @@ def list_people(call: Call) -> Any:
     return result
 
 
-@api_route("/people/<int:person_id>", scope="people:read", query=EnterpriseQuery, out=PersonOut, tags=("people",))
+@api_route(
+    "/people/<int:person_id>", scope="people:read", query=EnterpriseQuery, out=PersonOut, tags=("people",)
+)
 def get_person(call: Call, person_id: int) -> Any:
     """One person."""
     ent = call.enterprise(call.query.enterprise, names=True)
@@ -171,8 +214,15 @@ def get_person(call: Call, person_id: int) -> Any:
 
 # The roster's own column names: a bulk upsert is the roster import of a sheet with these columns.
 ROSTER_COLUMNS = {
-    "employee_no": "Employee No", "name": "Name", "department": "Department", "post": "Post", "roles": "Roles",
-    "hire_date": "Hire date", "away_from": "Leave from", "returned_on": "Back on", "phone": "Phone",
+    "employee_no": "Employee No",
+    "name": "Name",
+    "department": "Department",
+    "post": "Post",
+    "roles": "Roles",
+    "hire_date": "Hire date",
+    "away_from": "Leave from",
+    "returned_on": "Back on",
+    "phone": "Phone",
     "status": "Status",
 }
 STATUS_TEXT = {"active": "在职", "left": "离职", "在职": "在职", "离职": "离职"}
@@ -210,8 +260,15 @@ def roster_sheet(people: list[Any]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-@api_route("/people/bulk", scope="people:write", methods=("POST",), body=BulkPeopleIn, out=RosterResultOut,
-           tags=("people",), responses={422: RosterResultOut})
+@api_route(
+    "/people/bulk",
+    scope="people:write",
+    methods=("POST",),
+    body=BulkPeopleIn,
+    out=RosterResultOut,
+    tags=("people",),
+    responses={422: RosterResultOut},
+)
 def upsert_people(call: Call) -> Any:
     """Create or update people by 工号, with the roster import's checks: all or nothing; dry_run checks only.
 
@@ -227,8 +284,12 @@ def upsert_people(call: Call) -> Any:
     data = result.as_json()
     data["file"] = "api"
     data["errors"] = [
-        {"row": e["row"], "index": (e["row"] - 2) if e["row"] else None, "field": e["field"],
-         "message": str(translate_message(e["message"]))}
+        {
+            "row": e["row"],
+            "index": (e["row"] - 2) if e["row"] else None,
+            "field": e["field"],
+            "message": str(translate_message(e["message"])),
+        }
         for e in result.errors
     ]
     if not result.committed:
@@ -242,23 +303,41 @@ def upsert_people(call: Call) -> Any:
 
 
 def _records_out(ent: Enterprise, recs: list[TrainingRecord]) -> list[dict[str, Any]]:
-    nos = dict(db.session.execute(
-        select(Person.id, Person.employee_no).where(Person.id.in_({r.person_id for r in recs}))
-    ).all()) if recs else {}
+    nos = (
+        dict(
+            db.session.execute(
+                select(Person.id, Person.employee_no).where(Person.id.in_({r.person_id for r in recs}))
+            ).all()
+        )
+        if recs
+        else {}
+    )
     out = []
     for r in recs:
         kind = prefix_of(r.source)
-        out.append({
-            "id": r.id, "person_id": r.person_id, "employee_no": nos.get(r.person_id), "kind": r.kind,
-            "topic": r.topic, "category": r.category, "level": r.level, "hours": _dec(r.hours),
-            "started_at": iso_local(r.started_at, ent, "seconds"),
-            "completed_at": iso_local(r.completed_at, ent, "seconds"),
-            "score": _dec(r.score), "passed": r.passed, "valid_until": _d(r.valid_until),
-            "certificate_no": r.certificate_no, "source": kind,
-            "external_id": r.source.split(":", 1)[1] if kind == EXTERNAL else None,
-            "recorded_at": iso_local(r.recorded_at, ent, "seconds"),
-            "voided_at": iso_local(r.voided_at, ent, "seconds"), "void_reason": r.void_reason,
-        })
+        out.append(
+            {
+                "id": r.id,
+                "person_id": r.person_id,
+                "employee_no": nos.get(r.person_id),
+                "kind": r.kind,
+                "topic": r.topic,
+                "category": r.category,
+                "level": r.level,
+                "hours": _dec(r.hours),
+                "started_at": iso_local(r.started_at, ent, "seconds"),
+                "completed_at": iso_local(r.completed_at, ent, "seconds"),
+                "score": _dec(r.score),
+                "passed": r.passed,
+                "valid_until": _d(r.valid_until),
+                "certificate_no": r.certificate_no,
+                "source": kind,
+                "external_id": r.source.split(":", 1)[1] if kind == EXTERNAL else None,
+                "recorded_at": iso_local(r.recorded_at, ent, "seconds"),
+                "voided_at": iso_local(r.voided_at, ent, "seconds"),
+                "void_reason": r.void_reason,
+            }
+        )
     return out
 
 
@@ -271,8 +350,9 @@ def list_records(call: Call) -> Any:
     """Training records (the ledger), in id order, a page at a time; live ones unless include_voided."""
     q = call.query
     ent = call.enterprise(q.enterprise, names=True)
-    stmt = select(TrainingRecord).where(TrainingRecord.enterprise_id == ent.id,
-                                        TrainingRecord.id > decode_cursor(q.cursor))
+    stmt = select(TrainingRecord).where(
+        TrainingRecord.enterprise_id == ent.id, TrainingRecord.id > decode_cursor(q.cursor)
+    )
     if q.person_id is not None or q.employee_no is not None:
         person = _person(call, ent, person_id=q.person_id, employee_no=q.employee_no)
         stmt = stmt.where(TrainingRecord.person_id == person.id)
@@ -283,8 +363,9 @@ def list_records(call: Call) -> Any:
     if q.kind is not None:
         stmt = stmt.where(TrainingRecord.kind == q.kind)
     if q.source is not None:
-        stmt = stmt.where(TrainingRecord.source.like(q.source.replace("%", "").replace("_", "\\_") + ":%",
-                                                     escape="\\"))
+        stmt = stmt.where(
+            TrainingRecord.source.like(q.source.replace("%", "").replace("_", "\\_") + ":%", escape="\\")
+        )
     if q.external_id is not None:
         stmt = stmt.where(TrainingRecord.source == f"{EXTERNAL}:{q.external_id}")
     if not q.include_voided:
@@ -295,26 +376,51 @@ def list_records(call: Call) -> Any:
     return result
 
 
-@api_route("/records", scope="records:write", methods=("POST",), body=RecordIn, out=RecordResultOut,
-           tags=("records",), status=201, extra_statuses=(409,))
+@api_route(
+    "/records",
+    scope="records:write",
+    methods=("POST",),
+    body=RecordIn,
+    out=RecordResultOut,
+    tags=("records",),
+    status=201,
+    extra_statuses=(409,),
+)
 def create_record(call: Call) -> Any:
     """Record training done outside the system, once per external_id (sending it again is safe)."""
     b = call.body
     ent = call.enterprise(b.enterprise)
     person = _person(call, ent, employee_no=b.employee_no)
     result = ledger.record(
-        person, kind=b.kind, topic=b.topic, source=f"{EXTERNAL}:{b.external_id}", hours=b.hours,
-        completed_at=to_utc(b.completed_at, ent), started_at=to_utc(b.started_at, ent), category=b.category,
-        level=b.level, score=b.score, passed=b.passed, valid_until=b.valid_until,
-        certificate_no=b.certificate_no, note=b.note, evidence={"api_key": call.key.prefix},
+        person,
+        kind=b.kind,
+        topic=b.topic,
+        source=f"{EXTERNAL}:{b.external_id}",
+        hours=b.hours,
+        completed_at=to_utc(b.completed_at, ent),
+        started_at=to_utc(b.started_at, ent),
+        category=b.category,
+        level=b.level,
+        score=b.score,
+        passed=b.passed,
+        valid_until=b.valid_until,
+        certificate_no=b.certificate_no,
+        note=b.note,
+        evidence={"api_key": call.key.prefix},
     )
     response = jsonify({"outcome": result.outcome, "record": _records_out(ent, [result.record])[0]})
     response.status_code = 201 if result.outcome != "unchanged" else 200
     return response
 
 
-@api_route("/records/<int:record_id>/void", scope="records:write", methods=("POST",), body=VoidIn,
-           out=RecordOut, tags=("records",))
+@api_route(
+    "/records/<int:record_id>/void",
+    scope="records:write",
+    methods=("POST",),
+    body=VoidIn,
+    out=RecordOut,
+    tags=("records",),
+)
 def void_record(call: Call, record_id: int) -> Any:
     """Void a record with a reason (it stays in the archive, marked)."""
     rec = db.session.get(TrainingRecord, record_id)
@@ -336,8 +442,13 @@ def _as_of(ent: Enterprise, value: dt.date | None) -> dt.date:
     return value or cache.today(ent.id)
 
 
-@api_route("/status/people/<int:person_id>", scope="status:read", query=AsOfQuery, out=PersonStatusOut,
-           tags=("status",))
+@api_route(
+    "/status/people/<int:person_id>",
+    scope="status:read",
+    query=AsOfQuery,
+    out=PersonStatusOut,
+    tags=("status",),
+)
 def person_status(call: Call, person_id: int) -> Any:
     """Where a person stands on each requirement (the figures of the person's training page)."""
     from lms.training import cache
@@ -348,21 +459,39 @@ def person_status(call: Call, person_id: int) -> Any:
     as_of = _as_of(ent, call.query.as_of)
     kept = cache.prepare_person(as_of, ent.id, person.id)
     rows = cache.person_statuses(ent.id, person.id, as_of, kept=kept)
-    names = dict(db.session.execute(select(Requirement.id, Requirement.name).where(Requirement.enterprise_id == ent.id)).all())
+    names = dict(
+        db.session.execute(
+            select(Requirement.id, Requirement.name).where(Requirement.enterprise_id == ent.id)
+        ).all()
+    )
     return {
-        "person_id": person.id, "employee_no": person.employee_no, "name": person.name, "as_of": as_of.isoformat(),
+        "person_id": person.id,
+        "employee_no": person.employee_no,
+        "name": person.name,
+        "as_of": as_of.isoformat(),
         "requirements": [
-            {"requirement_id": r["requirement_id"], "requirement": names.get(r["requirement_id"], ""),
-             "status": r["status"], "hours_done": _dec(r.get("hours_done")), "hours_due": _dec(r.get("hours_due")),
-             "due_on": _d(r.get("due_on")), "valid_until": _d(r.get("valid_until")),
-             "completed_at": iso_local(r.get("completed_at"), ent, "seconds")}
+            {
+                "requirement_id": r["requirement_id"],
+                "requirement": names.get(r["requirement_id"], ""),
+                "status": r["status"],
+                "hours_done": _dec(r.get("hours_done")),
+                "hours_due": _dec(r.get("hours_due")),
+                "due_on": _d(r.get("due_on")),
+                "valid_until": _d(r.get("valid_until")),
+                "completed_at": iso_local(r.get("completed_at"), ent, "seconds"),
+            }
             for r in rows
         ],
     }
 
 
-@api_route("/coverage/<any(department, post, role, requirement):by>", scope="status:read", query=CoverageQuery,
-           out=CoverageOut, tags=("status",))
+@api_route(
+    "/coverage/<any(department, post, role, requirement):by>",
+    scope="status:read",
+    query=CoverageQuery,
+    out=CoverageOut,
+    tags=("status",),
+)
 def coverage_by(call: Call, by: str) -> Any:
     """Coverage by department, post, role or requirement, and the headline figures (those of the dashboard)."""
     from lms.training import cache, coverage
@@ -392,14 +521,20 @@ def coverage_by(call: Call, by: str) -> Any:
     rows = coverage.coverage(ent.id, by, as_of, pf)
     figures = coverage.figures(ent.id, as_of, pf)
     return {
-        "by": by, "as_of": as_of.isoformat(),
+        "by": by,
+        "as_of": as_of.isoformat(),
         "figures": {k: (float(v) if isinstance(v, Decimal) else v) for k, v in figures.items()},
         "rows": [
-            {"key": r.get("key"), "label": r.get("label"), "people": int(r.get("people") or 0),
-             "compliant": int(r.get("compliant") or 0), "late": int(r.get("late") or 0),
-             "due_soon": int(r.get("due_soon") or 0),
-             "share": float(r["share"]) if r.get("share") is not None else None,
-             "exempt": int(r["exempt"]) if r.get("exempt") is not None else None}
+            {
+                "key": r.get("key"),
+                "label": r.get("label"),
+                "people": int(r.get("people") or 0),
+                "compliant": int(r.get("compliant") or 0),
+                "late": int(r.get("late") or 0),
+                "due_soon": int(r.get("due_soon") or 0),
+                "share": float(r["share"]) if r.get("share") is not None else None,
+                "exempt": int(r["exempt"]) if r.get("exempt") is not None else None,
+            }
             for r in rows
         ],
     }
@@ -409,14 +544,29 @@ def coverage_by(call: Call, by: str) -> Any:
 
 
 def _cert_out(c: Any, today: dt.date) -> dict[str, Any]:
-    return {"id": c.id, "number": c.number, "person_id": c.person_id, "employee_no": c.employee_no,
-            "holder_name": c.holder_name, "title": c.title, "kind": c.kind, "hours": _dec(c.hours),
-            "score": _dec(c.score), "issued_on": _d(c.issued_on), "valid_until": _d(c.valid_until),
-            "status": c.status_on(today)}
+    return {
+        "id": c.id,
+        "number": c.number,
+        "person_id": c.person_id,
+        "employee_no": c.employee_no,
+        "holder_name": c.holder_name,
+        "title": c.title,
+        "kind": c.kind,
+        "hours": _dec(c.hours),
+        "score": _dec(c.score),
+        "issued_on": _d(c.issued_on),
+        "valid_until": _d(c.valid_until),
+        "status": c.status_on(today),
+    }
 
 
-@api_route("/certificates", scope="certificates:read", query=CertificatesQuery, out=CertificatePage,
-           tags=("certificates",))
+@api_route(
+    "/certificates",
+    scope="certificates:read",
+    query=CertificatesQuery,
+    out=CertificatePage,
+    tags=("certificates",),
+)
 def list_certificates(call: Call) -> Any:
     """Certificates issued, in id order, a page at a time; status as of today (expiry computed)."""
     from certificates.models import Certificate
@@ -425,7 +575,9 @@ def list_certificates(call: Call) -> Any:
     q = call.query
     ent = call.enterprise(q.enterprise, names=True)
     today = _as_of(ent, None)
-    stmt = select(Certificate).where(Certificate.enterprise_id == ent.id, Certificate.id > decode_cursor(q.cursor))
+    stmt = select(Certificate).where(
+        Certificate.enterprise_id == ent.id, Certificate.id > decode_cursor(q.cursor)
+    )
     if q.person_id is not None or q.employee_no is not None:
         person = _person(call, ent, person_id=q.person_id, employee_no=q.employee_no)
         stmt = stmt.where(Certificate.person_id == person.id)
@@ -437,8 +589,13 @@ def list_certificates(call: Call) -> Any:
     return result
 
 
-@api_route("/certificates/verify", scope="certificates:read", query=VerifyQuery, out=VerifyOut,
-           tags=("certificates",))
+@api_route(
+    "/certificates/verify",
+    scope="certificates:read",
+    query=VerifyQuery,
+    out=VerifyOut,
+    tags=("certificates",),
+)
 def verify_certificate(call: Call) -> Any:
     """Check a certificate by its number and verification code (of an enterprise this key reaches)."""
     from certificates.services import verify
@@ -460,8 +617,13 @@ def xapi_statements(call: Call) -> Any:
     """Course completions, exam results and classroom attendance as xAPI 1.0.3 statements, in record order."""
     q = call.query
     ent = call.enterprise(q.enterprise, names=True)
-    items, last = xapi.statements(ent, since=to_utc(q.since, ent), until=to_utc(q.until, ent),
-                                  after_id=decode_cursor(q.cursor), limit=q.limit)
+    items, last = xapi.statements(
+        ent,
+        since=to_utc(q.since, ent),
+        until=to_utc(q.until, ent),
+        after_id=decode_cursor(q.cursor),
+        limit=q.limit,
+    )
     from lms.api.core import encode_cursor
 
     return {"items": items, "next_cursor": encode_cursor(last) if last is not None else None}
@@ -483,20 +645,36 @@ def docs() -> Any:
     """A reference page rendered here from the document (no script, nothing from the internet)."""
     from lms.api.reference import models, operations
 
-    return render_template("api/reference.html", ops=operations(spec.spec), models=models(spec.spec),
-                           document=spec.spec,
-                           base=current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/"))
+    return render_template(
+        "api/reference.html",
+        ops=operations(spec.spec),
+        models=models(spec.spec),
+        document=spec.spec,
+        base=current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/"),
+    )
 
 
 @bp.route(PREFIX + "/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @public
 def unknown(rest: str) -> Any:
+    """Any other path under /api/v1 (or a known path with another method): a JSON error, not an HTML page."""
     from flask_babel import force_locale
+    from werkzeug.exceptions import HTTPException
 
     from lms.api.core import api_locale, error_response
 
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST"):
+        try:
+            endpoint, _args = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint != "api.unknown":
+            allowed.append(method)
     with force_locale(api_locale()):
+        if allowed:
+            resp = error_response(ApiError(405, "method_not_allowed", _("This method is not allowed here.")))
+            resp.headers["Allow"] = ", ".join(allowed)
+            return resp
         return error_response(ApiError(404, "not_found", _("No such endpoint: see /api/v1/docs.")))
-
-
-

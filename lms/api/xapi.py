@@ -128,8 +128,12 @@ def statements(
     q = (
         select(TrainingRecord, Person)
         .join(Person, Person.id == TrainingRecord.person_id)
-        .where(TrainingRecord.enterprise_id == ent.id, TrainingRecord.voided_at.is_(None),
-               TrainingRecord.kind.in_(KINDS), TrainingRecord.id > after_id)
+        .where(
+            TrainingRecord.enterprise_id == ent.id,
+            TrainingRecord.voided_at.is_(None),
+            TrainingRecord.kind.in_(KINDS),
+            TrainingRecord.id > after_id,
+        )
         .order_by(TrainingRecord.id)
     )
     if since is not None:
@@ -174,9 +178,14 @@ def post(cfg: dict[str, Any], batch: list[dict[str, Any]]) -> int:
     last = ""
     for attempt in range(1, cfg["attempts"] + 1):
         req = urllib.request.Request(
-            cfg["endpoint"] + "/statements", data=body, method="POST",
-            headers={"Content-Type": "application/json", "X-Experience-API-Version": VERSION,
-                     "Authorization": f"Basic {auth}"},
+            cfg["endpoint"] + "/statements",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-Experience-API-Version": VERSION,
+                "Authorization": f"Basic {auth}",
+            },
         )
         try:
             with urllib.request.urlopen(req, timeout=cfg["timeout"]) as resp:  # noqa: S310 - the operator's URL
@@ -207,9 +216,13 @@ def send_pending(ctx: Any, enterprise_id: int) -> dict[str, Any]:
     ent = db.session.get(Enterprise, enterprise_id)
     if ent is None:
         return {"sent": 0}
-    delivered = set(db.session.scalars(
-        select(XapiDelivery.statement_id).where(XapiDelivery.enterprise_id == ent.id, XapiDelivery.sent_at.is_not(None))
-    ))
+    delivered = set(
+        db.session.scalars(
+            select(XapiDelivery.statement_id).where(
+                XapiDelivery.enterprise_id == ent.id, XapiDelivery.sent_at.is_not(None)
+            )
+        )
+    )
     items, _last = statements(ent)
     pending = [s for s in items if s["id"] not in delivered]
     sent = attempts = 0
@@ -228,7 +241,9 @@ def send_pending(ctx: Any, enterprise_id: int) -> dict[str, Any]:
     return {"sent": sent, "attempts": attempts, "already": len(items) - len(pending)}
 
 
-def _note(enterprise_id: int, batch: list[dict[str, Any]], sent_at: dt.datetime | None, error: str | None) -> None:
+def _note(
+    enterprise_id: int, batch: list[dict[str, Any]], sent_at: dt.datetime | None, error: str | None
+) -> None:
     from lms.api.models import XapiDelivery
 
     for s in batch:

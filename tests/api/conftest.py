@@ -21,8 +21,13 @@ def world(make_enterprise, make_person, password_hash) -> dict[str, Any]:
     people_a = [make_person(a, name=f"甲员工{i}", employee_no=f"A{i:03d}") for i in range(5)]
     people_b = [make_person(b, name=f"乙员工{i}", employee_no=f"B{i:03d}") for i in range(3)]
     make_person(c, name="丙员工", employee_no="C001")
-    regulator = User(username="api-regulator", password_hash=password_hash, display_name="区应急管理局",
-                     app_role=REGULATOR, must_change_password=False)
+    regulator = User(
+        username="api-regulator",
+        password_hash=password_hash,
+        display_name="区应急管理局",
+        app_role=REGULATOR,
+        must_change_password=False,
+    )
     db.session.add(regulator)
     db.session.flush()
     for ent in (a, b):
@@ -30,12 +35,29 @@ def world(make_enterprise, make_person, password_hash) -> dict[str, Any]:
     db.session.flush()
     key_a, secret_a = keys.create_key(name="HR 甲", scopes=SCOPES, actor=manager.user, enterprise=a)
     key_b, secret_b = keys.create_key(name="HR 乙", scopes=SCOPES, actor=None, enterprise=b)
-    key_r, secret_r = keys.create_key(name="监管", scopes=["status:read", "people:read", "records:read"],
-                                      actor=None, regulator=regulator, enterprise_ids=[a.id, b.id])
+    key_r, secret_r = keys.create_key(
+        name="监管",
+        scopes=["status:read", "people:read", "records:read"],
+        actor=None,
+        regulator=regulator,
+        enterprise_ids=[a.id, b.id],
+    )
     db.session.commit()
-    return {"a": a, "b": b, "c": c, "manager": manager, "people_a": people_a, "people_b": people_b,
-            "regulator": regulator, "key_a": key_a, "key_b": key_b, "key_r": key_r,
-            "secret_a": secret_a, "secret_b": secret_b, "secret_r": secret_r}
+    return {
+        "a": a,
+        "b": b,
+        "c": c,
+        "manager": manager,
+        "people_a": people_a,
+        "people_b": people_b,
+        "regulator": regulator,
+        "key_a": key_a,
+        "key_b": key_b,
+        "key_r": key_r,
+        "secret_a": secret_a,
+        "secret_b": secret_b,
+        "secret_r": secret_r,
+    }
 
 
 def auth(secret: str, lang: str | None = None) -> dict[str, str]:

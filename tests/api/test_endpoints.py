@@ -17,12 +17,36 @@ from tests.api.conftest import auth
 from tests.conftest import login
 
 PEOPLE = [
-    {"employee_no": "H001", "name": "张三", "department": "一车间/甲班", "post": "操作工", "roles": ["一线从业人员"],
-     "hire_date": "2024-03-01", "phone": "13800000001", "status": "active"},
-    {"employee_no": "H002", "name": "李四", "department": "二车间/乙班", "post": "电工", "roles": ["特种作业人员"],
-     "hire_date": "2023-05-10", "phone": "13800000002", "status": "active"},
-    {"employee_no": "A000", "name": "甲员工零改名", "department": "一车间/甲班", "post": "操作工",
-     "roles": ["一线从业人员"], "hire_date": "2020-01-01", "phone": None, "status": "在职"},
+    {
+        "employee_no": "H001",
+        "name": "张三",
+        "department": "一车间/甲班",
+        "post": "操作工",
+        "roles": ["一线从业人员"],
+        "hire_date": "2024-03-01",
+        "phone": "13800000001",
+        "status": "active",
+    },
+    {
+        "employee_no": "H002",
+        "name": "李四",
+        "department": "二车间/乙班",
+        "post": "电工",
+        "roles": ["特种作业人员"],
+        "hire_date": "2023-05-10",
+        "phone": "13800000002",
+        "status": "active",
+    },
+    {
+        "employee_no": "A000",
+        "name": "甲员工零改名",
+        "department": "一车间/甲班",
+        "post": "操作工",
+        "roles": ["一线从业人员"],
+        "hire_date": "2020-01-01",
+        "phone": None,
+        "status": "在职",
+    },
 ]
 
 
@@ -34,8 +58,13 @@ def test_openapi_document_validates(client):
     doc = r.json
     validate(doc)
     assert doc["openapi"].startswith("3.1")
-    assert {"/api/v1/people", "/api/v1/people/bulk", "/api/v1/records", "/api/v1/xapi/statements",
-            "/api/v1/certificates/verify"} <= set(doc["paths"])
+    assert {
+        "/api/v1/people",
+        "/api/v1/people/bulk",
+        "/api/v1/records",
+        "/api/v1/xapi/statements",
+        "/api/v1/certificates/verify",
+    } <= set(doc["paths"])
     assert "ApiKey" in doc["components"]["securitySchemes"]
 
 
@@ -58,22 +87,38 @@ def test_bulk_upsert_dry_run_then_commit_matches_the_roster_import(client, world
     done = r.json
     assert r.status_code == 200 and done["committed"] and (done["created"], done["updated"]) == (2, 1)
     assert "二车间/乙班" in done["departments_created"] and "电工" in done["posts_created"]
-    p = db.session.scalar(select(Person).where(Person.enterprise_id == world["a"].id, Person.employee_no == "H002"))
-    assert p.name == "李四" and p.hire_date == dt.date(2023, 5, 10) and [x.name for x in p.roles] == ["特种作业人员"]
+    p = db.session.scalar(
+        select(Person).where(Person.enterprise_id == world["a"].id, Person.employee_no == "H002")
+    )
+    assert (
+        p.name == "李四"
+        and p.hire_date == dt.date(2023, 5, 10)
+        and [x.name for x in p.roles] == ["特种作业人员"]
+    )
     # Again: nothing changes. The same result as `lms import-roster --json` of the same people in a file.
     again = client.post("/api/v1/people/bulk", headers=h, json={"people": PEOPLE}).json
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 3)
     sheet = tmp_path / "roster.csv"
-    sheet.write_text("工号,姓名,部门,岗位,安全责任角色,入职日期,手机号,状态\n" + "\n".join(
-        f"{x['employee_no']},{x['name']},{x['department']},{x['post']},{'、'.join(x['roles'])},{x['hire_date']},"
-        f"{x['phone'] or ''},{'在职'}" for x in PEOPLE), encoding="utf-8")
+    sheet.write_text(
+        "工号,姓名,部门,岗位,安全责任角色,入职日期,手机号,状态\n"
+        + "\n".join(
+            f"{x['employee_no']},{x['name']},{x['department']},{x['post']},{'、'.join(x['roles'])},{x['hire_date']},"
+            f"{x['phone'] or ''},{'在职'}"
+            for x in PEOPLE
+        ),
+        encoding="utf-8",
+    )
     from flask import current_app
 
-    cli = CliRunner().invoke(current_app.cli, ["import-roster", str(sheet), "--enterprise", "APIB", "--json"],
-                             catch_exceptions=False)
+    cli = CliRunner().invoke(
+        current_app.cli,
+        ["import-roster", str(sheet), "--enterprise", "APIB", "--json"],
+        catch_exceptions=False,
+    )
     from_file = json.loads(cli.output)
-    first_b = client.post("/api/v1/people/bulk", headers=auth(world["secret_b"]),
-                          json={"people": PEOPLE, "dry_run": True}).json
+    first_b = client.post(
+        "/api/v1/people/bulk", headers=auth(world["secret_b"]), json={"people": PEOPLE, "dry_run": True}
+    ).json
     assert set(first_b) == set(from_file)
     # B imported the file for real: the API's dry run of the same people now reports them unchanged, like the file.
     assert (first_b["created"], first_b["unchanged"]) == (0, 3)
@@ -81,8 +126,10 @@ def test_bulk_upsert_dry_run_then_commit_matches_the_roster_import(client, world
 
 
 def test_bulk_upsert_is_all_or_nothing_with_row_errors(client, world):
-    bad = PEOPLE + [{"employee_no": "H001", "name": "重复"}, {"employee_no": "H009", "name": "王五",
-                                                              "roles": ["不存在的角色"]}]
+    bad = PEOPLE + [
+        {"employee_no": "H001", "name": "重复"},
+        {"employee_no": "H009", "name": "王五", "roles": ["不存在的角色"]},
+    ]
     r = client.post("/api/v1/people/bulk", headers=auth(world["secret_a"], "en"), json={"people": bad})
     assert r.status_code == 422
     out = r.json
@@ -90,7 +137,9 @@ def test_bulk_upsert_is_all_or_nothing_with_row_errors(client, world):
     by_index = {(e["index"], e["field"]) for e in out["errors"]}
     assert (3, "employee_no") in by_index and (4, "roles") in by_index
     assert all(e["row"] == e["index"] + 2 for e in out["errors"])
-    assert db.session.scalar(select(func.count()).where(Person.employee_no.in_(["H001", "H002", "H009"]))) == 0
+    assert (
+        db.session.scalar(select(func.count()).where(Person.employee_no.in_(["H001", "H002", "H009"]))) == 0
+    )
     zh = client.post("/api/v1/people/bulk", headers=auth(world["secret_a"]), json={"people": bad}).json
     assert zh["errors"][0]["message"] != out["errors"][0]["message"]
 
@@ -99,16 +148,28 @@ def test_external_record_is_idempotent_appears_in_the_archive_and_is_voided_with
     from lms.training.archive import archive_records, archive_rows
 
     h = auth(world["secret_a"])
-    body = {"external_id": "HR-2026-001", "employee_no": "A001", "topic": "外部机构：有限空间作业培训",
-            "kind": "manual", "hours": "4", "category": "有限空间", "started_at": "2026-11-03T08:30:00",
-            "completed_at": "2026-11-03T12:30:00+08:00"}
+    body = {
+        "external_id": "HR-2026-001",
+        "employee_no": "A001",
+        "topic": "外部机构：有限空间作业培训",
+        "kind": "manual",
+        "hours": "4",
+        "category": "有限空间",
+        "started_at": "2026-11-03T08:30:00",
+        "completed_at": "2026-11-03T12:30:00+08:00",
+    }
     r = client.post("/api/v1/records", headers=h, json=body)
     assert r.status_code == 201 and r.json["outcome"] == "created"
     rec = r.json["record"]
-    assert rec["completed_at"] == "2026-11-03T12:30:00+08:00" and rec["started_at"] == "2026-11-03T08:30:00+08:00"
+    assert (
+        rec["completed_at"] == "2026-11-03T12:30:00+08:00"
+        and rec["started_at"] == "2026-11-03T08:30:00+08:00"
+    )
     assert rec["external_id"] == "HR-2026-001" and rec["hours"] == "4.00"
     r2 = client.post("/api/v1/records", headers=h, json=body)
-    assert r2.status_code == 200 and r2.json["outcome"] == "unchanged" and r2.json["record"]["id"] == rec["id"]
+    assert (
+        r2.status_code == 200 and r2.json["outcome"] == "unchanged" and r2.json["record"]["id"] == rec["id"]
+    )
     person = world["people_a"][1]
     archived = archive_records(person.id)
     assert [x.id for x in archived] == [rec["id"]]
@@ -139,9 +200,21 @@ def test_status_and_coverage_are_the_figures_of_the_web_pages(client, world):
     from lms.training.services import save_requirement
 
     a = world["a"]
-    save_requirement(a.id, dict(name="年度再培训", kind="hours", applies_to="everyone", hours_required=8,
-                                recurrence="calendar_year", initial_days=30, grace_days=0, reminder_days=30,
-                                active=True, issue_certificate=False))
+    save_requirement(
+        a.id,
+        dict(
+            name="年度再培训",
+            kind="hours",
+            applies_to="everyone",
+            hours_required=8,
+            recurrence="calendar_year",
+            initial_days=30,
+            grace_days=0,
+            reminder_days=30,
+            active=True,
+            issue_certificate=False,
+        ),
+    )
     today = cache.today(a.id)
     done = dt.datetime.combine(today, dt.time(2, 0))
     for p in world["people_a"][:3]:
@@ -152,7 +225,8 @@ def test_status_and_coverage_are_the_figures_of_the_web_pages(client, world):
         api = client.get(f"/api/v1/coverage/{by}", headers=h).json
         direct = coverage.coverage(a.id, by, today)
         assert [(r["label"], r["people"], r["compliant"], r["late"], r["due_soon"]) for r in api["rows"]] == [
-            (r["label"], r["people"], r["compliant"], r["late"], r["due_soon"]) for r in direct]
+            (r["label"], r["people"], r["compliant"], r["late"], r["due_soon"]) for r in direct
+        ]
     figures = client.get("/api/v1/coverage/role", headers=h).json["figures"]
     assert figures["people"] == 6 and figures["compliant"] == 3
     # The web page (the manager's coverage table export) shows the same counts.
@@ -174,20 +248,32 @@ def test_certificates_list_and_verify(client, world):
     from lms.ledger.services import record
 
     p = world["people_a"][0]
-    rec = record(p, kind="course", topic="叉车司机培训", source="test:cert", hours=4, course_id=987654,
-                 completed_at=dt.datetime(2026, 11, 1, 2)).record
+    rec = record(
+        p,
+        kind="course",
+        topic="叉车司机培训",
+        source="test:cert",
+        hours=4,
+        course_id=987654,
+        completed_at=dt.datetime(2026, 11, 1, 2),
+    ).record
     cert = issue_for_record(rec).certificate
     db.session.commit()
     items = client.get("/api/v1/certificates", headers=auth(world["secret_a"])).json["items"]
     assert [c["number"] for c in items] == [cert.number]
-    ok = client.get(f"/api/v1/certificates/verify?number={cert.number}&code={cert.verification_code}",
-                    headers=auth(world["secret_a"])).json
+    ok = client.get(
+        f"/api/v1/certificates/verify?number={cert.number}&code={cert.verification_code}",
+        headers=auth(world["secret_a"]),
+    ).json
     assert ok["valid"] is True and ok["certificate"]["holder_name"] == p.name
-    wrong = client.get(f"/api/v1/certificates/verify?number={cert.number}&code=WRONG",
-                       headers=auth(world["secret_a"])).json
+    wrong = client.get(
+        f"/api/v1/certificates/verify?number={cert.number}&code=WRONG", headers=auth(world["secret_a"])
+    ).json
     assert wrong == {"valid": False, "certificate": None}
-    other = client.get(f"/api/v1/certificates/verify?number={cert.number}&code={cert.verification_code}",
-                       headers=auth(world["secret_b"])).json
+    other = client.get(
+        f"/api/v1/certificates/verify?number={cert.number}&code={cert.verification_code}",
+        headers=auth(world["secret_b"]),
+    ).json
     assert other == {"valid": False, "certificate": None}  # not an enterprise this key reaches
 
 
@@ -195,8 +281,15 @@ def test_manager_makes_a_key_shown_once_and_revokes_it(client, world):
     login(client, world["manager"].user)
     page = client.get("/api/keys")
     assert page.status_code == 200
-    r = client.post("/api/keys", data={"kind": "enterprise", "name": "人事夜间同步", "scopes": ["people:read", "people:write"],
-                                       "rate_per_minute": "60"})
+    r = client.post(
+        "/api/keys",
+        data={
+            "kind": "enterprise",
+            "name": "人事夜间同步",
+            "scopes": ["people:read", "people:write"],
+            "rate_per_minute": "60",
+        },
+    )
     assert r.status_code == 200
     secret = re.search(r"(lms_[0-9a-f]{8}_[A-Za-z0-9_\-]{20,})", r.get_data(as_text=True)).group(1)
     key = db.session.scalar(select(ApiKey).where(ApiKey.name == "人事夜间同步"))
@@ -207,8 +300,19 @@ def test_manager_makes_a_key_shown_once_and_revokes_it(client, world):
     login(client, world["manager"].user)
     # A manager of A cannot revoke B's key; a regulator's key made by a manager is refused.
     assert client.post(f"/api/keys/{world['key_b'].id}/revoke").status_code == 404
-    assert client.post("/api/keys", data={"kind": "regulator", "name": "x", "regulator_id": world["regulator"].id,
-                                          "scopes": ["status:read"], "enterprises": [world["a"].id]}).status_code == 403
+    assert (
+        client.post(
+            "/api/keys",
+            data={
+                "kind": "regulator",
+                "name": "x",
+                "regulator_id": world["regulator"].id,
+                "scopes": ["status:read"],
+                "enterprises": [world["a"].id],
+            },
+        ).status_code
+        == 403
+    )
     assert client.post(f"/api/keys/{key.id}/revoke").status_code == 302
     client.get("/logout")
     assert client.get("/api/v1/people", headers=auth(secret)).status_code == 401

@@ -22,13 +22,38 @@ from tests.api.conftest import auth
 
 def _records(world):
     a0, a1 = world["people_a"][0], world["people_a"][1]
-    record(a0, kind="course", topic="危化品安全", source="course_enrolment:1", hours=2, course_id=11,
-           completed_at=dt.datetime(2026, 11, 2, 1))
-    record(a1, kind="exam", topic="年度考试", source="exam:5:person:1", hours=1, exam_id=5, score=86, passed=True,
-           completed_at=dt.datetime(2026, 11, 2, 3))
-    record(a1, kind="offline", topic="消防演练", source="offline_session:7", hours=3,
-           started_at=dt.datetime(2026, 11, 3, 1), completed_at=dt.datetime(2026, 11, 3, 4))
-    record(a0, kind="manual", topic="手工", source="manual:x", hours=1, completed_at=dt.datetime(2026, 11, 4, 1))
+    record(
+        a0,
+        kind="course",
+        topic="危化品安全",
+        source="course_enrolment:1",
+        hours=2,
+        course_id=11,
+        completed_at=dt.datetime(2026, 11, 2, 1),
+    )
+    record(
+        a1,
+        kind="exam",
+        topic="年度考试",
+        source="exam:5:person:1",
+        hours=1,
+        exam_id=5,
+        score=86,
+        passed=True,
+        completed_at=dt.datetime(2026, 11, 2, 3),
+    )
+    record(
+        a1,
+        kind="offline",
+        topic="消防演练",
+        source="offline_session:7",
+        hours=3,
+        started_at=dt.datetime(2026, 11, 3, 1),
+        completed_at=dt.datetime(2026, 11, 3, 4),
+    )
+    record(
+        a0, kind="manual", topic="手工", source="manual:x", hours=1, completed_at=dt.datetime(2026, 11, 4, 1)
+    )
     db.session.commit()
 
 
@@ -46,7 +71,9 @@ def test_statements_follow_xapi_and_are_stable(client, world):
     again = client.get("/api/v1/xapi/statements", headers=auth(world["secret_a"])).json["items"]
     assert [x["id"] for x in again] == [x["id"] for x in items]  # the same record, the same statement id
     assert client.get("/api/v1/xapi/statements", headers=auth(world["secret_b"])).json["items"] == []
-    cli = CliRunner().invoke(current_app.cli, ["xapi", "export", "--enterprise", "APIA"], catch_exceptions=False)
+    cli = CliRunner().invoke(
+        current_app.cli, ["xapi", "export", "--enterprise", "APIA"], catch_exceptions=False
+    )
     assert [x["id"] for x in json.loads(cli.output)] == [x["id"] for x in items]
 
 
@@ -57,7 +84,9 @@ class _Lrs(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).auth.append((self.headers.get("Authorization"), self.headers.get("X-Experience-API-Version")))
+        type(self).auth.append(
+            (self.headers.get("Authorization"), self.headers.get("X-Experience-API-Version"))
+        )
         if type(self).failures > 0:
             type(self).failures -= 1
             self.send_response(503)
@@ -79,21 +108,35 @@ def test_job_sends_with_retries_to_a_real_lrs_that_fails_twice(world, app):
     server = HTTPServer(("127.0.0.1", 0), _Lrs)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    app.config.update(XAPI_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}/xapi", XAPI_USER="lrs",
-                      XAPI_PASSWORD="secret", XAPI_BACKOFF=0.01, XAPI_ATTEMPTS=4)
+    app.config.update(
+        XAPI_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}/xapi",
+        XAPI_USER="lrs",
+        XAPI_PASSWORD="secret",
+        XAPI_BACKOFF=0.01,
+        XAPI_ATTEMPTS=4,
+    )
     try:
         result = send_pending(JobContext(0, eager=True), world["a"].id)
         assert result["sent"] == 3 and result["attempts"] == 3
         assert len(_Lrs.received) == 1 and len(_Lrs.received[0]) == 3
         assert {a for a in _Lrs.auth} == {("Basic bHJzOnNlY3JldA==", "1.0.3")}
-        sent = db.session.scalars(select(XapiDelivery).where(XapiDelivery.enterprise_id == world["a"].id)).all()
+        sent = db.session.scalars(
+            select(XapiDelivery).where(XapiDelivery.enterprise_id == world["a"].id)
+        ).all()
         assert len(sent) == 3 and all(d.sent_at is not None for d in sent)
         # Nothing new: nothing is sent again.
         assert send_pending(JobContext(0, eager=True), world["a"].id)["sent"] == 0
         assert len(_Lrs.received) == 1
         # An LRS that keeps failing: the job fails after its attempts and the statements wait for the next run.
-        record(world["people_a"][2], kind="course", topic="新课程", source="course_enrolment:2", hours=1,
-               course_id=12, completed_at=dt.datetime(2026, 11, 5, 1))
+        record(
+            world["people_a"][2],
+            kind="course",
+            topic="新课程",
+            source="course_enrolment:2",
+            hours=1,
+            course_id=12,
+            completed_at=dt.datetime(2026, 11, 5, 1),
+        )
         _Lrs.failures = 10
         import pytest
 
