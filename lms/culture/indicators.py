@@ -663,3 +663,75 @@ def metric_choices(for_kind: str | None = None) -> list[tuple[str, Any]]:
         for m in METRICS.values()
         if for_kind is None or m.for_kind in (for_kind, "automatic")
     ]
+
+
+# ---------------------------------------------------------------- hazards reported and rectified (lms.hazards)
+
+
+def _local_window(enterprise_id: int, period_start: dt.date, period_end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The naive-UTC [start, end) of the enterprise's local days period_start … period_end."""
+    from lms.core.timeutil import local_day_bounds
+
+    ent = db.session.get(Enterprise, enterprise_id)
+    return local_day_bounds(period_start, ent)[0], local_day_bounds(period_end, ent)[1]
+
+
+def _whole_enterprise(unit: Unit) -> bool:
+    return unit.department_id is None and unit.post_id is None
+
+
+@metric("hazards_per_100", _l("Hazards reported per 100 employees"), "count", {"type": "linear", "zero": 0, "full": 20})
+def hazards_per_100(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
+    """Hazards reported in the period per 100 of the unit's people (the whole enterprise counts anonymous ones)."""
+    counts = _colleague("lms.hazards.report", "reported_counts")
+    if counts is None:
+        return IndicatorValue(None, {"method": "lms.hazards is not installed"})
+    start, end = _local_window(enterprise_id, period_start, period_end)
+    people = None if _whole_enterprise(unit) else unit.people(period_start, period_end)
+    hazards, _reporters = counts(enterprise_id, start, end, people)
+    staff = headcount(unit, period_start, period_end)
+    value = _ratio(hazards * 100, staff)
+    return IndicatorValue(
+        value.quantize(Decimal("0.01")) if value is not None else None,
+        {"method": "lms.hazards.report.reported_counts", "hazards": hazards, "headcount": staff,
+         "anonymous_included": people is None},
+    )
+
+
+@metric("hazard_reporter_share", _l("Share of employees who reported a hazard"), "ratio",
+        {"type": "linear", "zero": 0, "full": 0.5})
+def hazard_reporter_share(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
+    """Share of the unit's people who reported at least one hazard under their name in the period."""
+    counts = _colleague("lms.hazards.report", "reported_counts")
+    if counts is None:
+        return IndicatorValue(None, {"method": "lms.hazards is not installed"})
+    start, end = _local_window(enterprise_id, period_start, period_end)
+    _hazards, reporters = counts(enterprise_id, start, end, unit.people(period_start, period_end))
+    staff = headcount(unit, period_start, period_end)
+    return IndicatorValue(
+        _ratio(reporters, staff),
+        {"method": "lms.hazards.report.reported_counts (named reports)", "reporters": reporters, "headcount": staff},
+    )
+
+
+@metric("hazard_on_time_share", _l("Share of hazards rectified on time"), "ratio",
+        {"type": "linear", "zero": 0.5, "full": 1})
+def hazard_on_time_share(
+    enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
+) -> IndicatorValue:
+    """Of the rectifications accepted in the period (of hazards the unit's people were responsible for), the share
+    reported by the deadline then in force."""
+    accepted = _colleague("lms.hazards.report", "accepted_rectifications")
+    if accepted is None:
+        return IndicatorValue(None, {"method": "lms.hazards is not installed"})
+    start, end = _local_window(enterprise_id, period_start, period_end)
+    rows = accepted(enterprise_id, start, end, unit.people(period_start, period_end))
+    on_time = sum(1 for _hazard, ok in rows if ok)
+    return IndicatorValue(
+        _ratio(on_time, len(rows)),
+        {"method": "lms.hazards.report.accepted_rectifications", "accepted": len(rows), "on_time": on_time},
+    )

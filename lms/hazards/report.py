@@ -258,3 +258,18 @@ def _cell(value: Any, enterprise: Enterprise) -> str:
     if value is None:
         return ""
     return str(value)
+
+
+def reported_counts(enterprise_id: int, start: dt.datetime, end: dt.datetime,
+                    people: Select[Any] | None = None) -> tuple[int, int]:
+    """(hazards reported in [start, end), distinct people who reported them under their name).
+
+    ``people``: only reports by these person ids (then anonymous reports, which name nobody, cannot count);
+    None: every report of the enterprise, anonymous ones included.
+    """
+    q = select(func.count(Hazard.id), func.count(func.distinct(Hazard.reporter_person_id))).where(
+        Hazard.enterprise_id == enterprise_id, Hazard.reported_at >= start, Hazard.reported_at < end)
+    if people is not None:
+        q = q.where(Hazard.reporter_person_id.in_(people))
+    hazards, reporters = db.session.execute(q).one()
+    return int(hazards or 0), int(reporters or 0)
