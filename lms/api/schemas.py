@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from lms.api.core import MAX_ID, Model
 
@@ -17,7 +17,21 @@ Limit = Annotated[int, Field(ge=1, le=1000)]
 Short = Annotated[str, StringConstraints(max_length=100)]
 EmployeeNo = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-/]+$")]
-When = Annotated[dt.datetime, Field(description="ISO 8601; without an offset, the enterprise's local time")]
+
+
+def _plausible(value: Any) -> Any:
+    """Refuse dates no training has (year 1, 9999): they overflow time zone arithmetic instead of meaning anything."""
+    if not 1900 <= value.year <= 2200:
+        raise ValueError("the year must be between 1900 and 2200")
+    return value
+
+
+When = Annotated[
+    dt.datetime,
+    AfterValidator(_plausible),
+    Field(description="ISO 8601; without an offset, the enterprise's local time"),
+]
+Day = Annotated[dt.date, AfterValidator(_plausible)]
 
 
 class Paged(Model):
@@ -113,9 +127,9 @@ class PersonIn(Model):
     )
     post: Annotated[str, StringConstraints(max_length=200)] | None = None
     roles: list[Annotated[str, StringConstraints(max_length=100)]] | None = Field(None, max_length=20)
-    hire_date: dt.date | None = None
-    away_from: dt.date | None = Field(None, description="离岗日期")
-    returned_on: dt.date | None = Field(None, description="返岗日期")
+    hire_date: Day | None = None
+    away_from: Day | None = Field(None, description="离岗日期")
+    returned_on: Day | None = Field(None, description="返岗日期")
     phone: Annotated[str, StringConstraints(max_length=32)] | None = None
     status: Literal["active", "left", "在职", "离职"] | None = None
 
@@ -208,7 +222,7 @@ class RecordIn(Model):
     level: Literal["company", "workshop", "team"] | None = None
     score: Decimal | None = Field(None, ge=0, le=9999, max_digits=7, decimal_places=2)
     passed: bool | None = None
-    valid_until: dt.date | None = None
+    valid_until: Day | None = None
     certificate_no: Annotated[str, StringConstraints(max_length=100)] | None = None
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
@@ -227,7 +241,7 @@ class VoidIn(Model):
 
 class AsOfQuery(Model):
     enterprise: Code | None = None
-    as_of: dt.date | None = Field(None, description="Default: today in the enterprise")
+    as_of: Day | None = Field(None, description="Default: today in the enterprise")
 
 
 class CoverageQuery(AsOfQuery):

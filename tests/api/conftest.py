@@ -33,7 +33,9 @@ def world(make_enterprise, make_person, password_hash) -> dict[str, Any]:
     for ent in (a, b):
         db.session.add(RegulatorAssignment(user_id=regulator.id, enterprise_id=ent.id))
     db.session.flush()
-    key_a, secret_a = keys.create_key(name="HR 甲", scopes=SCOPES, actor=manager.user, enterprise=a)
+    key_a, secret_a = keys.create_key(
+        name="HR 甲", scopes=SCOPES, actor=manager.user, enterprise=a, rate_per_minute=10_000
+    )
     key_b, secret_b = keys.create_key(name="HR 乙", scopes=SCOPES, actor=None, enterprise=b)
     key_r, secret_r = keys.create_key(
         name="监管",

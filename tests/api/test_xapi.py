@@ -151,3 +151,27 @@ def test_job_sends_with_retries_to_a_real_lrs_that_fails_twice(world, app):
         server.server_close()
         for k in ("XAPI_ENDPOINT", "XAPI_USER", "XAPI_PASSWORD", "XAPI_BACKOFF", "XAPI_ATTEMPTS"):
             app.config.pop(k, None)
+
+
+def test_send_command_queues_the_job(world, app):
+    """`lms xapi send` queues the job through enqueue (run at once in the tests' eager mode)."""
+    from lms.core.jobs import Job
+
+    _records(world)
+    _Lrs.received, _Lrs.failures, _Lrs.auth = [], 1, []
+    server = HTTPServer(("127.0.0.1", 0), _Lrs)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.config.update(XAPI_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}", XAPI_BACKOFF=0.01)
+    try:
+        out = CliRunner().invoke(current_app.cli, ["xapi", "send", "--enterprise", "APIA"], catch_exceptions=False)
+        assert "queued" in out.output
+        job = db.session.scalars(select(Job).where(Job.kind == "xapi_send").order_by(Job.id.desc())).first()
+        assert job.status == "done" and job.result["sent"] == 3 and job.result["attempts"] == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+        for k in ("XAPI_ENDPOINT", "XAPI_BACKOFF"):
+            app.config.pop(k, None)
+    out = CliRunner().invoke(current_app.cli, ["xapi", "send", "--enterprise", "APIA"])
+    assert out.exit_code != 0 and "LMS_XAPI_ENDPOINT" in out.output
