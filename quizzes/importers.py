@@ -18,6 +18,7 @@ from typing import IO, Any
 from lms.core.errors import ImportRefused
 from lms.core.i18n import msg
 from lms.core.sheets import normalize_text, parse_decimal
+from quizzes.layouts import TYPE_WORDS, parse_type
 from quizzes.models import DIFFICULTIES, EASY, HARD, MEDIUM
 from quizzes.types import LETTERS, get_type, normalize_answer_text
 
@@ -61,58 +62,6 @@ FIELDS: dict[str, list[str]] = {
 }
 REQUIRED = ("type", "stem", "answer")
 
-TYPE_WORDS = {
-    "single_choice": [
-        "单选",
-        "单选题",
-        "单项选择",
-        "单项选择题",
-        "单择题",
-        "选择题",
-        "single",
-        "single choice",
-        "single_choice",
-        "sc",
-    ],
-    "multiple_choice": [
-        "多选",
-        "多选题",
-        "多项选择",
-        "多项选择题",
-        "不定项选择",
-        "不定项选择题",
-        "multiple",
-        "multiple choice",
-        "multiple_choice",
-        "mc",
-    ],
-    "true_false": [
-        "判断",
-        "判断题",
-        "是非题",
-        "对错题",
-        "true/false",
-        "truefalse",
-        "true_false",
-        "tf",
-        "判断正误",
-    ],
-    "fill_blank": ["填空", "填空题", "fill", "fill in the blank", "fill_blank", "blank"],
-    "matching": ["匹配", "匹配题", "连线", "连线题", "配对题", "matching", "match"],
-    "numerical": ["数值", "数值题", "计算题", "numerical", "numeric", "number"],
-    "short_answer": [
-        "简答",
-        "简答题",
-        "问答",
-        "问答题",
-        "论述题",
-        "主观题",
-        "short answer",
-        "short_answer",
-        "essay",
-    ],
-}
-_TYPE_LOOKUP = {re.sub(r"\s+", "", w.lower()): t for t, words in TYPE_WORDS.items() for w in words}
 TRUE_WORDS = {"正确", "对", "√", "✓", "✔", "t", "true", "是", "y", "yes", "对的", "正确的"}
 FALSE_WORDS = {"错误", "错", "×", "✗", "✘", "x", "f", "false", "否", "n", "no", "错的", "不正确"}
 DIFFICULTY_WORDS = {
@@ -223,12 +172,6 @@ def answer_fingerprint(key: Any, weights: Any = None) -> str:
 
     data = json.dumps([norm(key), norm(weights)], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(data.encode()).hexdigest()
-
-
-def parse_type(text: str) -> str | None:
-    """Return the type named by a cell such as 单选题 / 多项选择 / 判断, or None."""
-    key = re.sub(r"\s+", "", normalize_text(text).lower()).strip("[]【】()")
-    return _TYPE_LOOKUP.get(key)
 
 
 def parse_difficulty(text: str) -> str | None:

@@ -26,10 +26,69 @@ TRUE_FLAGS = {"1", "是", "正确", "对", "√", "y", "yes", "true", "t"}
 FALSE_FLAGS = {"0", "否", "错误", "错", "×", "n", "no", "false", "f", ""}
 
 
+# The words a sheet uses for each question type (a cell such as 单选题 / 多项选择 / 判断, or a header legend).
+TYPE_WORDS = {
+    "single_choice": [
+        "单选",
+        "单选题",
+        "单项选择",
+        "单项选择题",
+        "单择题",
+        "选择题",
+        "single",
+        "single choice",
+        "single_choice",
+        "sc",
+    ],
+    "multiple_choice": [
+        "多选",
+        "多选题",
+        "多项选择",
+        "多项选择题",
+        "不定项选择",
+        "不定项选择题",
+        "multiple",
+        "multiple choice",
+        "multiple_choice",
+        "mc",
+    ],
+    "true_false": [
+        "判断",
+        "判断题",
+        "是非题",
+        "对错题",
+        "true/false",
+        "truefalse",
+        "true_false",
+        "tf",
+        "判断正误",
+    ],
+    "fill_blank": ["填空", "填空题", "fill", "fill in the blank", "fill_blank", "blank"],
+    "matching": ["匹配", "匹配题", "连线", "连线题", "配对题", "matching", "match"],
+    "numerical": ["数值", "数值题", "计算题", "numerical", "numeric", "number"],
+    "short_answer": [
+        "简答",
+        "简答题",
+        "问答",
+        "问答题",
+        "论述题",
+        "主观题",
+        "short answer",
+        "short_answer",
+        "essay",
+    ],
+}
+_TYPE_LOOKUP = {re.sub(r"\s+", "", w.lower()): t for t, words in TYPE_WORDS.items() for w in words}
+
+
+def parse_type(text: str) -> str | None:
+    """Return the type named by a cell such as 单选题 / 多项选择 / 判断, or None."""
+    key = re.sub(r"\s+", "", normalize_text(text).lower()).strip("[]【】()")
+    return _TYPE_LOOKUP.get(key)
+
+
 def legend_of(header: str) -> dict[str, str]:
     """The type legend of a header such as ``题型（0单选，1判断，2多选）`` → {"0": "single_choice", …}."""
-    from quizzes.importers import parse_type
-
     text = normalize_text(header)
     inside = re.findall(r"[(（\[【](.*?)[)）\]】]", text) or [text.split("题型", 1)[-1]]
     legend: dict[str, str] = {}

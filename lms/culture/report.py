@@ -18,6 +18,7 @@ from lms.core import pdf as core_pdf
 from lms.core.db import db
 from lms.core.exports import write_xlsx
 from lms.culture import services
+from lms.culture.labels import STEP_LABELS
 from lms.culture.models import Campaign, CampaignUnit
 from lms.org.models import Enterprise
 
@@ -25,8 +26,6 @@ KIND_LABELS = {"group": "分组", "automatic": "自动", "manual": "人工", "de
 
 
 def report_status(status: str, campaign: Campaign | None = None) -> str:
-    from lms.culture.views import STEP_LABELS
-
     label = str(STEP_LABELS.get(status, status))
     if campaign is not None and campaign.provisional:
         label += " · " + provisional_note(campaign)

@@ -31,6 +31,7 @@ from lms.culture.forms import (
     PublicityForm,
 )
 from lms.culture.indicators import METRICS, metric_choices
+from lms.culture.labels import STEP_LABELS
 from lms.culture.models import (
     CAMPAIGN_STEPS,
     DRAFT,
@@ -105,15 +106,6 @@ class _NoticesLabel:
 nav_item("culture.notices_list", _NoticesLabel(), EVERYONE_IN_ENTERPRISE, order=60)
 nav_item("culture.dashboard", lazy_pgettext("menu", "Safety culture"), EVERYONE_IN_ENTERPRISE, order=62)
 
-STEP_LABELS = {
-    "draft": _l("Draft"),
-    "self_assessment": _l("Self-assessment"),
-    "review": _l("Review"),
-    "calculated": _l("Calculated"),
-    "published": _l("Published (公示)"),
-    "awarded": _l("Awarded"),
-    "closed": _l("Closed"),
-}
 # What each action did (a step's name alone read "Done: Self-assessment" right as the self-assessment opened).
 ACTION_DONE = {
     "start_self_assessment": _l("The self-assessment has started: unit leaders can score their unit now."),

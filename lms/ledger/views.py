@@ -21,10 +21,14 @@ from lms.core.permissions import roles
 from lms.core.timeutil import to_utc, today
 from lms.ledger import services
 from lms.ledger.models import KIND_CERTIFICATE, KIND_MANUAL
+from lms.org import person_page
 from lms.org.access import MANAGERS, STAFF, acting_enterprise_id, get_scoped
 from lms.org.models import Person
 
 bp = Blueprint("ledger", __name__, template_folder="templates", url_prefix="/records")
+
+# The person page (lms.org) lists the person's records: the ledger provides them (org sits below the ledger).
+person_page.provide("records", lambda person: services.live_records(person.id))
 
 
 @bp.app_context_processor

@@ -17,7 +17,7 @@ from lms.core.nav import home_for, nav_item
 from lms.core.permissions import roles
 from lms.core.storage import StoredFile, path_of, save_stream
 from lms.core.timeutil import zone_choices
-from lms.org import services
+from lms.org import person_page, services
 from lms.org.access import MANAGERS, STAFF, acting_enterprise, acting_enterprise_id, get_scoped
 from lms.org.forms import EnterpriseForm, PersonForm, RosterUploadForm
 from lms.org.models import (
@@ -138,10 +138,8 @@ def person(person_id: int):
                                 .order_by(PersonEvent.on.desc(), PersonEvent.id.desc())).all()
     role_names = {r.id: r.name for r in db.session.scalars(select(ResponsibilityRole).where(
         ResponsibilityRole.enterprise_id == p.enterprise_id))}
-    from lms.ledger.services import live_records
-
     return render_template("org/person.html", person=p, user=user, events=events, role_names=role_names,
-                           records=live_records(p.id))
+                           **{"records": [], **person_page.values(p)})
 
 
 @bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
