@@ -43,3 +43,53 @@
 document.querySelectorAll("[data-print]").forEach(function (b) {
   b.addEventListener("click", function () { window.print(); });
 });
+// Phones: a table.data that does not fit the screen becomes cards; each cell is labelled with its column head.
+// A table that must stay a table says class="keep-table" (it scrolls in its box, its first column kept in view).
+(function () {
+  var phone = window.matchMedia("(max-width: 640px)");
+  function label(table) {
+    var head = table.tHead && table.tHead.rows[table.tHead.rows.length - 1], heads = [];
+    if (!head) { return false; }
+    Array.prototype.forEach.call(head.cells, function (th) {
+      for (var i = 0; i < (th.colSpan || 1); i++) { heads.push(th.textContent.replace(/\s+/g, " ").trim()); }
+    });
+    Array.prototype.forEach.call(table.querySelectorAll(":scope > tbody > tr, :scope > tfoot > tr"), function (tr) {
+      var col = 0;
+      Array.prototype.forEach.call(tr.cells, function (td) {
+        if (!td.hasAttribute("data-label") && (td.colSpan || 1) === 1) { td.setAttribute("data-label", heads[col] || ""); }
+        col += td.colSpan || 1;
+      });
+    });
+    return true;
+  }
+  function fit() {
+    document.querySelectorAll("table.data").forEach(function (t) {
+      if (t.classList.contains("keep-table")) { return; }
+      t.classList.remove("cards");
+      if (!phone.matches) { return; }
+      var box = t.closest(".table-wrap") || t.parentElement, first = t.tBodies[0] && t.tBodies[0].rows[0];
+      var cells = first ? first.cells.length : 0, numbers = 0;
+      if (first) {
+        Array.prototype.forEach.call(first.cells, function (td) {
+          if (/^[\s\d.,%\u2014\u2013\/+-]+$/.test(td.textContent)) { numbers++; }
+        });
+      }
+      var acts = t.querySelector("button, input:not([type=hidden]), select, textarea, a.button");
+      if (cells > 2 && numbers * 2 >= cells && !acts) {  // a table of figures stays a table, scrolling in its box
+        t.classList.add("figures");
+        if (!t.closest(".table-wrap")) {
+          var wrap = document.createElement("div");
+          wrap.className = "table-wrap";
+          t.parentNode.insertBefore(wrap, t);
+          wrap.appendChild(t);
+        }
+        return;
+      }
+      if (cells >= 4 || t.scrollWidth > box.clientWidth + 1 || t.getBoundingClientRect().right > window.innerWidth + 1) {
+        if (label(t)) { t.classList.add("cards"); }
+      }
+    });
+  }
+  fit();
+  if (phone.addEventListener) { phone.addEventListener("change", fit); }
+})();
