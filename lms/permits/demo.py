@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from certificates import services as certificates
-from certificates.models import KIND_MANUAL
+from certificates.models import KIND_MANUAL, Certificate
 from lms.core.db import db
 from lms.org.models import PERSON_ACTIVE, Enterprise, Person
 from lms.permits import services
@@ -74,7 +74,13 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
     others = [p for p in compliant if p.employee_no != LEARNER_NO and p.id not in accounts]
     late = [p for p in late if p.id not in accounts] or late
     worker = learner or others.pop(0)
-    watcher, lapsed, second = others[0], others[1], others[2]
+    held = set(
+        db.session.scalars(select(Certificate.person_id).where(Certificate.title.like("%受限空间%")))
+    )
+    # whose certificate lapses: someone holding no other confined-space certificate (it would still count)
+    lapsed = next((p for p in others if p.id not in held), others[1])
+    others.remove(lapsed)
+    watcher, second = others[0], others[1]
     overdue = late[0]
     for p in (worker, watcher, overdue, second):
         _issue(p, day - dt.timedelta(days=120), day + dt.timedelta(days=2 * 365))

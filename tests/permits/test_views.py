@@ -193,3 +193,19 @@ def test_trainer_may_not_edit_works(client, scene):
     login(client, scene.trainer)
     assert client.get(f"/permits/works/{scene.work.id}").status_code == 403
     assert client.get("/permits/works").status_code == 200
+
+
+def test_register_export_is_a_safe_xlsx_in_local_time(client, scene):
+    import openpyxl
+
+    login(client, scene.manager)
+    _save(client, scene, [(scene.ok, "作业人员"), (scene.lapsed, "监护人")], "refused",
+          place="=HYPERLINK(\"http://evil\")")
+    resp = client.get("/permits/export.xlsx?status=refused")
+    assert resp.status_code == 200 and resp.data[:2] == b"PK"
+    rows = list(openpyxl.load_workbook(io.BytesIO(resp.data)).worksheets[0].values)
+    assert rows[0][:3] == ("作业票", "作业类型", "地点")
+    assert len(rows) == 3
+    assert rows[1][2].startswith("'=")  # never a formula
+    assert rows[1][3] == dt.datetime(2026, 6, 15, 9, 0)  # the local time typed, not UTC
+    assert rows[2][7] == "郑过期" and rows[2][9] == "不合格" and "2026-05-31" in rows[2][10]
