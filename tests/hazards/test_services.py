@@ -218,7 +218,7 @@ def test_rectify_needs_note_and_photo(h):
 @pytest.mark.parametrize("action", ["verify", "reject"])
 def test_rectifier_cannot_verify_own_work(h, action):
     hz = rectified(h, by=h.manager)  # the manager rectified it himself
-    with pytest.raises(Forbidden, match="someone other"):
+    with pytest.raises(Forbidden, match="整改人以外"):
         _do(action, hz, h, h.manager)
     _do(action, hz, h, h.manager2)
     assert hz.status == (VERIFIED if action == "verify" else ASSIGNED)
@@ -256,7 +256,7 @@ def test_assign_validates_fields(h, make_enterprise, make_person):
 
 def test_major_hazard_needs_the_five_items_before_acceptance(h):
     hz = rectified(h, grade="major")
-    with pytest.raises(Forbidden, match="five items"):
+    with pytest.raises(Forbidden, match="五落实"):
         services.verify(hz, h.manager, passed=True)
     for key in services.PLAN_ITEMS:  # one item missing is still refused
         services.record_plan(hz, h.manager, {**PLAN, key: ""}, now=NOW + 3 * DAY)
@@ -273,7 +273,7 @@ def test_five_items_at_assignment_and_refused_for_general(h):
     hz = assigned(h, grade="major", plan=PLAN)
     assert services.missing_plan_items(hz) == []
     general = assigned(h)
-    with pytest.raises(Forbidden, match="major"):
+    with pytest.raises(Forbidden, match="重大隐患"):
         services.record_plan(general, h.manager, PLAN)
     with pytest.raises(DomainError) as e:
         services.record_plan(hz, h.manager, {"plan_funds": "很多"})
