@@ -23,6 +23,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -228,7 +229,7 @@ class Call:
         Anything out of reach is "not found", never "forbidden" (a key learns nothing of other enterprises).
         """
         if code is not None:
-            ent = db.session.query(Enterprise).filter(Enterprise.code == code).one_or_none()
+            ent = db.session.scalar(select(Enterprise).where(Enterprise.code == code))
             if ent is None or ent.id not in self.enterprise_ids:
                 raise not_found()
         elif len(self.enterprise_ids) == 1:
@@ -260,19 +261,18 @@ def _admit(scope: str) -> keys.KeyInfo:
     token = _token()
     if not token:
         raise ApiError(401, "unauthorized", _http_message(401), headers={"WWW-Authenticate": "Bearer"})
-    if db.session().in_transaction():
-        db.session.commit()
-    with unit(WRITE):
-        try:
-            key = keys.find_key(token)
-            wait = 0
-            if key is not None:
+    key = keys.find_key(token)  # a read: an unknown key never takes the write lock
+    db.session.commit()
+    wait = 0
+    if key is not None:
+        with unit(WRITE):
+            try:
                 wait = keys.count_call(key)
                 keys.touch(key)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
+                db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
     if key is None:
         raise ApiError(
             401,
