@@ -8,7 +8,9 @@
   var input = document.getElementById("add");
   var form = document.getElementById("check-form");
   if (!button || !("BarcodeDetector" in window) || !navigator.mediaDevices) return;
-  button.hidden = false;
+  window.BarcodeDetector.getSupportedFormats().then(function (formats) {
+    if (formats.indexOf("qr_code") >= 0) button.hidden = false;
+  }).catch(function () {});
   var stream = null;
   function stop() {
     if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
@@ -38,7 +40,10 @@
       tick();
     }).catch(function () {
       stop();
-      document.getElementById("scan-status").textContent = "";
+      var status = document.getElementById("scan-status");
+      status.textContent = button.getAttribute("data-failed") || "";
+      box.hidden = false;
+      video.hidden = true;
     });
   });
 })();
