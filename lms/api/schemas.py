@@ -120,8 +120,8 @@ class PersonPage(BaseModel):
 class PersonIn(Model):
     """One person as a roster row: omitted fields are left as they are (as a column missing from a sheet)."""
 
-    employee_no: Annotated[str, StringConstraints(max_length=200)] = Field(description="工号")
-    name: Annotated[str, StringConstraints(max_length=200)]
+    employee_no: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(description="工号")
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     department: Annotated[str, StringConstraints(max_length=500)] | None = Field(
         None, description="Path, e.g. 一车间/甲班 (made when missing)"
     )

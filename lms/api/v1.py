@@ -229,32 +229,34 @@ STATUS_TEXT = {"active": "在职", "left": "离职", "在职": "在职", "离职
 
 
 def roster_sheet(people: list[Any]) -> bytes:
-    """The people as the roster sheet ``lms.org.roster`` reads (a UTF-8 csv, one row each, header on row 1).
+    """The people as the roster sheet ``lms.org.roster`` reads: one row each under a header on row 1 (so a
+    person's row is its index + 2), tab-separated UTF-8 text.
 
     A field sent for nobody is not a column (left as it is, as when a sheet lacks the column); a field sent for
-    some is a column, empty for the others.
+    some is a column, empty for the others. Every value is one line without tabs, so the reader cannot mistake
+    the delimiter; a leading 序号 column keeps a person whose 工号 reads like a footer (合计, 备注…) a person.
     """
     sent = [name for name in ROSTER_COLUMNS if any(name in p.model_fields_set for p in people)]
     for must in ("name", "employee_no"):
         if must not in sent:
             sent.insert(0, must)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([ROSTER_COLUMNS[name] for name in sent])
-    for p in people:
-        row = []
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    writer.writerow(["序号", *(ROSTER_COLUMNS[name] for name in sent)])
+    for number, p in enumerate(people, start=1):
+        row = [str(number)]
         for name in sent:
             value = getattr(p, name)
             if value is None:
                 text = ""
             elif name == "roles":
-                text = "、".join(value)
+                text = "、".join(" ".join(role.split()) for role in value)
             elif name == "status":
                 text = STATUS_TEXT[value]
             elif isinstance(value, dt.date):
                 text = value.isoformat()
             else:
-                text = " ".join(str(value).split())  # one line per person: row numbers stay index + 2
+                text = " ".join(str(value).split())
             row.append(text)
         writer.writerow(row)
     return out.getvalue().encode("utf-8")

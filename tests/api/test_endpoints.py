@@ -323,3 +323,25 @@ def test_learner_cannot_open_the_key_pages(client, world, make_person):
     db.session.commit()
     login(client, learner.user)
     assert client.get("/api/keys").status_code == 403
+
+
+def test_bulk_upsert_keeps_awkward_values_as_they_are(client, world):
+    people = [
+        {
+            "employee_no": "合计",
+            "name": "王|五; 六",
+            "department": "三车间/焊接班",
+            "post": "焊工, 二级",
+            "roles": ["特种作业人员", "一线从业人员"],
+        },
+        {"employee_no": "备注:1", "name": "赵\t六", "phone": "138-0000-0003"},
+    ]
+    r = client.post("/api/v1/people/bulk", headers=auth(world["secret_a"]), json={"people": people})
+    assert r.status_code == 200 and r.json["created"] == 2, r.json
+    got = {
+        p.employee_no: p
+        for p in db.session.scalars(select(Person).where(Person.employee_no.in_(["合计", "备注:1"])))
+    }
+    assert got["合计"].name == "王|五; 六" and got["合计"].post.name == "焊工, 二级"
+    assert sorted(x.name for x in got["合计"].roles) == ["一线从业人员", "特种作业人员"]
+    assert got["备注:1"].name == "赵 六" and got["备注:1"].phone == "13800000003"

@@ -164,7 +164,9 @@ def test_send_command_queues_the_job(world, app):
     thread.start()
     app.config.update(XAPI_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}", XAPI_BACKOFF=0.01)
     try:
-        out = CliRunner().invoke(current_app.cli, ["xapi", "send", "--enterprise", "APIA"], catch_exceptions=False)
+        out = CliRunner().invoke(
+            current_app.cli, ["xapi", "send", "--enterprise", "APIA"], catch_exceptions=False
+        )
         assert "queued" in out.output
         job = db.session.scalars(select(Job).where(Job.kind == "xapi_send").order_by(Job.id.desc())).first()
         assert job.status == "done" and job.result["sent"] == 3 and job.result["attempts"] == 2
