@@ -828,7 +828,7 @@ def _video_state(asset: VideoAsset) -> dict[str, Any]:
     else:
         progress = min(99, job.progress) if job else 0
         raw = job.message if job else None
-        message = str(JOB_MESSAGES[raw]) if raw in JOB_MESSAGES else (_("Queued") if asset.status == "queued" else "")
+        message = str(JOB_MESSAGES[raw]) if raw in JOB_MESSAGES else ""
     return {
         "id": asset.id,
         "status": asset.status,
