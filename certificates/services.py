@@ -32,6 +32,7 @@ from certificates.models import (
 from certificates.numbering import clean_prefix, codes_match, new_code, next_number, normalize_number
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError
+from lms.core.signals import certificate_issued
 from lms.core.storage import StoredFile, save_bytes
 from lms.ledger.models import KIND_COURSE as LEDGER_COURSE
 from lms.ledger.models import KIND_EXAM as LEDGER_EXAM
@@ -314,6 +315,7 @@ def issue(
         if found is None:
             raise
         return IssueResult(found, False)
+    certificate_issued.send(cert, person=person)  # an in-app notification (lms.training.notifications)
     return IssueResult(cert, True)
 
 

@@ -6,4 +6,4 @@ bp = Blueprint(
     "courses", __name__, template_folder="templates", static_folder="static", url_prefix="/courses"
 )
 
-from . import views  # noqa: E402,F401
+from . import covers, views  # noqa: E402,F401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import secrets
 from collections.abc import Iterable
 from decimal import Decimal
@@ -15,11 +16,13 @@ from sqlalchemy import func, or_, select
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.jobs import enqueue
+from lms.core.signals import course_assigned
 from lms.core.storage import StoredFile, save_stream
 from lms.org.models import ADMIN, PERSON_ACTIVE, Person, PersonRole, User
 from lms.org.services import subtree_ids
 
 from . import progress as prog
+from .covers import checked_cover
 from .i18n import _
 from .models import (
     COMPLETED,
@@ -256,13 +259,12 @@ def update_course(course: Course, **values: Any) -> Course:
 
 
 def set_cover(course: Course, stream: BinaryIO, filename: str, *, actor: User | None = None) -> StoredFile:
-    """Store a cover image (jpg/png/webp/gif)."""
-    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if suffix not in {"jpg", "jpeg", "png", "webp", "gif"}:
-        raise DomainError(_("The cover must be an image (JPG, PNG, WebP or GIF)."), field="cover")
+    """Store a cover image (jpg/png/webp/gif), checked by its content: a renamed file is refused."""
+    data, suffix = checked_cover(stream, filename)
+    stem = filename.rsplit(".", 1)[0] if "." in filename else filename
     stored = save_stream(
-        stream,
-        filename,
+        io.BytesIO(data),
+        f"{stem or 'cover'}.{suffix}",
         purpose="course-cover",
         enterprise_id=course.enterprise_id,
         uploaded_by_id=actor.id if actor else None,
@@ -581,11 +583,14 @@ def enrol(
     existing = enrolment_of(course, person.id)
     if existing is not None:
         if source == SOURCE_ASSIGNED:
+            newly = existing.source != SOURCE_ASSIGNED
             existing.source = SOURCE_ASSIGNED
             existing.assigned_by_id = assigned_by.id if assigned_by else existing.assigned_by_id
             if due_on is not None:
                 existing.due_on = due_on
             db.session.flush()
+            if newly:
+                course_assigned.send(existing, person=person, course=course)
         return existing, False
     if person.status != PERSON_ACTIVE:
         raise DomainError(_("%(name)s has left and cannot be enrolled.", name=person.name))
@@ -601,6 +606,8 @@ def enrol(
     )
     db.session.add(enrolment)
     db.session.flush()
+    if source == SOURCE_ASSIGNED:
+        course_assigned.send(enrolment, person=person, course=course)
     return enrolment, True
 
 

@@ -16,7 +16,7 @@ from lms.core.db import db
 from lms.core.imports import optional_import
 
 ROOT = Path(__file__).resolve().parents[1]
-FEATURE_CLI = ["lms.core.storage", "courses.cli", "quizzes.cli", "lms.offline.cli", "lms.training.cli", "certificates.cli", "lms.culture.cli",
+FEATURE_CLI = ["lms.core.storage", "courses.cli", "quizzes.cli", "lms.offline.cli", "lms.training.cli", "lms.training.notifications", "certificates.cli", "lms.culture.cli",
                "lms.hazards.cli", "lms.permits.cli", "lms.oversight.cli", "lms.api.cli"]
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
+from flask import has_request_context
 from sqlalchemy import func, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -1516,6 +1517,49 @@ def key_label(version: QuestionVersion, option_order: list[int] | None = None) -
     )
 
 
+def _choice_labels(version: QuestionVersion, indexes: list[Any], option_order: list[int] | None) -> str:
+    """Options as the learner saw them: the letter shown and the option's text ("B. 检测")."""
+    options = list(version.options or [])
+    order = option_order if option_order else list(range(len(options)))
+    shown = sorted(
+        (order.index(k) if k in order else k, k)
+        for k in indexes
+        if isinstance(k, int) and not isinstance(k, bool) and 0 <= k < len(options)
+    )
+    return _("; ").join(
+        f"{LETTERS[pos] if pos < len(LETTERS) else pos + 1}. {_plain(version, options[k])}" for pos, k in shown
+    )
+
+
+def _judgement(value: Any) -> str:
+    """对 / 错 for a true/false answer: "正确/错误" would read as a verdict on the answer itself."""
+    word = "True" if value else "False"
+    if not has_request_context():
+        return word
+    from flask_babel import pgettext  # noqa: PLC0415
+
+    return pgettext("true-false answer", word)
+
+
+def answer_label(version: QuestionVersion, answer: Any, option_order: list[int] | None = None) -> str:
+    """The learner's own answer as they read it: letters and texts of choices, 对/错, the words written."""
+    if answer is None:
+        return "—"
+    if version.type == "single_choice":
+        return _choice_labels(version, [answer], option_order) or "—"
+    if version.type == "multiple_choice":
+        return _choice_labels(version, list(answer or []), option_order) or "—"
+    if version.type == "true_false":
+        return _judgement(answer)
+    return get_type(version.type).answer_text(version.options, answer, option_order) or "—"
+
+
+def _feedback_key_label(version: QuestionVersion, option_order: list[int] | None) -> str:
+    if version.type == "true_false" and isinstance(version.key, bool):
+        return _judgement(version.key)
+    return key_label(version, option_order)
+
+
 def _held_back(message: str) -> dict[str, Any]:
     return {"correct": None, "held_back": True, "message": message}
 
@@ -1548,7 +1592,8 @@ def feedback_for(
     partial = bool(version.question.bank.partial_credit)
     fraction = qtype.grade_version(version, answer, partial) if not qtype.is_blank(answer) else 0.0
     order = aq.option_order if aq is not None else None
-    label = key_label(version, order)
+    label = _feedback_key_label(version, order)
+    given = answer_label(version, answer, order)
     if fraction is None:
         message = (
             _("A trainer grades this kind of question. Reference answer: “%(key)s”.", key=label)
@@ -1558,9 +1603,9 @@ def feedback_for(
     elif fraction >= 1.0:
         message = _("Correct.")
     elif fraction > 0:
-        message = _("Partly correct. The full answer is “%(key)s”.", key=label)
+        message = _("Partly correct. Your answer: %(answer)s. The full answer: %(key)s.", answer=given, key=label)
     else:
-        message = _("Incorrect. The correct answer is “%(key)s”.", key=label)
+        message = _("Incorrect. Your answer: %(answer)s. Correct answer: %(key)s.", answer=given, key=label)
     return {
         "correct": None if fraction is None else fraction >= 1.0,
         "key": qtype.key_text(version.options, version.key, order, version.weights),

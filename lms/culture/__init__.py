@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("culture", __name__, template_folder="templates", url_prefix="/culture")
 
-from lms.culture import views  # noqa: E402, F401
+from lms.culture import notify, views  # noqa: E402, F401

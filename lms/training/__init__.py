@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("training", __name__, template_folder="templates", url_prefix="/training")
 
-from lms.training import learner, views  # noqa: E402,F401
+from lms.training import learner, notifications, views  # noqa: E402,F401

@@ -62,7 +62,9 @@ def my_requirements(person: Person, as_of: dt.date | None = None) -> list[dict[s
     as_of = as_of or timeutil.today(person)
     kept = cache.prepare_person(as_of, person.enterprise_id, person.id)
     rows = cache.person_statuses(person.enterprise_id, person.id, as_of, kept=kept)
-    rows.sort(key=lambda r: (STATUS_ORDER.get(r["status"], 9), r["due_on"] or dt.date.max, r["requirement_id"]))
+    rows.sort(
+        key=lambda r: (STATUS_ORDER.get(r["status"], 9), r["due_on"] or dt.date.max, r["requirement_id"])
+    )
     return rows
 
 
@@ -114,7 +116,9 @@ def resume_lesson(enrolment: Any) -> Any:
         match = next((x for x in lessons if x.id == last.lesson_id), None)
         if match is not None:
             return match
-    return next((x for x in lessons if progress.get(x.id) is None or progress[x.id].status != done), lessons[0])
+    return next(
+        (x for x in lessons if progress.get(x.id) is None or progress[x.id].status != done), lessons[0]
+    )
 
 
 def _course_items(person: Person, as_of: dt.date) -> dict[int, Item]:
@@ -148,8 +152,12 @@ def _course_items(person: Person, as_of: dt.date) -> dict[int, Item]:
             url=url_for("courses.lesson", lesson_id=lesson.id)
             if lesson is not None
             else url_for("courses.course", course_id=e.course_id),
-            extra={"course_id": e.course_id, "hours": e.course.hours, "lesson": lesson.title if lesson else None,
-                   "assigned": e.source == models.SOURCE_ASSIGNED},
+            extra={
+                "course_id": e.course_id,
+                "hours": e.course.hours,
+                "lesson": lesson.title if lesson else None,
+                "assigned": e.source == models.SOURCE_ASSIGNED,
+            },
         )
     return out
 
@@ -268,7 +276,11 @@ def home(person: Person, as_of: dt.date | None = None) -> dict[str, Any]:
     rest = [i for i in items if not i.urgent]
     # Nothing owed: the next day something falls due (a validity ending, a course or exam date).
     upcoming = sorted(
-        [(r["valid_until"], r["requirement_id"]) for r in rows if r["status"] == COMPLETE and r["valid_until"]]
+        [
+            (r["valid_until"], r["requirement_id"])
+            for r in rows
+            if r["status"] == COMPLETE and r["valid_until"]
+        ]
     )
     next_due = None
     if upcoming:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     DateTime,
@@ -163,6 +165,9 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     emailed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # {"msg": English template, "args": {...}, "body": …, "body_args": …}: shown in the reader's language
+    # (lms.training.notifications); rows without it show ``title``.
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class CoverageSnapshot(Base):

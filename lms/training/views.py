@@ -42,7 +42,7 @@ from lms.org.models import (
     ResponsibilityRole,
 )
 from lms.org.timezone import enterprise_today
-from lms.training import bp, cache, coverage, glossary, presets, requirement_fields, services
+from lms.training import bp, cache, coverage, glossary, learner, presets, requirement_fields, services
 from lms.training.archive import MIMETYPES as ARCHIVE_MIMETYPES
 from lms.training.archive import archive_context, archive_file
 from lms.training.forms import ExemptionForm, RequirementForm
@@ -240,25 +240,13 @@ def mine():
     if person is None:
         abort(404)
     as_of = enterprise_today(person.enterprise_id)
-    kept = cache.prepare_person(as_of, person.enterprise_id, person.id)  # just marked (an exam passed): now
-    rows = cache.person_statuses(person.enterprise_id, person.id, as_of, kept=kept)
+    rows = learner.my_requirements(person, as_of)  # the learner's home reads the same rows (issue 18)
     reqs = {
         r.id: r
         for r in db.session.scalars(
             select(Requirement).where(Requirement.id.in_([r["requirement_id"] for r in rows] or [0]))
         )
     }
-    order = {
-        OVERDUE: 0,
-        EXPIRED: 1,
-        IN_GRACE: 2,
-        DUE_SOON: 2,
-        "in_progress": 3,
-        "not_started": 4,
-        "complete": 5,
-        "exempt": 6,
-    }
-    rows.sort(key=lambda r: (order.get(r["status"], 9), r["due_on"] or dt.date.max))
     courses = _courses(person.enterprise_id, {r.course_id for r in reqs.values() if r.kind == "course" and r.course_id})
     notes = db.session.scalars(
         select(Notification)
@@ -278,7 +266,7 @@ def mine():
         catalog=_endpoint("courses.catalog", "courses.catalogue"),
         course_ep=_endpoint("courses.course"),
         offline_ep=_endpoint("offline.mine"),
-        todo=sum(1 for r in rows if r["status"] not in ("complete", "exempt")),
+        todo=learner.still_to_do(rows),
     )
 
 

@@ -20,7 +20,8 @@ def _course(ent, title="有限空间作业安全", lessons=3):
     course = courses.create_course(ent.id, title=title, category="有限空间", hours=2)
     section = courses.add_section(course, "第一章")
     made = [
-        courses.add_lesson(section, "text", f"第{i + 1}课", body_markdown=f"正文 {i + 1}") for i in range(lessons)
+        courses.add_lesson(section, "text", f"第{i + 1}课", body_markdown=f"正文 {i + 1}")
+        for i in range(lessons)
     ]
     db.session.flush()
     courses.set_status(course, "published")
@@ -84,7 +85,12 @@ def test_an_overdue_assigned_course_without_a_requirement_is_on_home(client, ent
 def test_a_learner_who_owes_nothing_sees_that_and_what_is_due_next(client, enterprise, make_person):
     p = make_person(enterprise, hire_date=TODAY - dt.timedelta(days=100))
     requirement(
-        enterprise, name="年度再培训", hours_required=2, recurrence="rolling", recurrence_months=12, initial_days=30
+        enterprise,
+        name="年度再培训",
+        hours_required=2,
+        recurrence="rolling",
+        recurrence_months=12,
+        initial_days=30,
     )
     rec(p, TODAY - dt.timedelta(days=60), hours=2)
     db.session.flush()

@@ -19,7 +19,7 @@ from lms.culture import notices
 from lms.culture.views import unacknowledged_badge_count
 from tests.conftest import login
 
-PAGE_CEILING = 6  # user + login session, course + enrolment, sections, lessons, progress, notices badge
+PAGE_CEILING = 7  # user + login session, course + enrolment, sections, lessons, progress, notices badge, bell
 
 
 def _statements(client, url: str) -> tuple[int, bytes]:

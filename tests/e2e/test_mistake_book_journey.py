@@ -1,8 +1,8 @@
 """Journey: the demo learner practises the mistake book (issue 16 and 18).
 
 The demo learner did the daily practice (a bank marked for practice) with some answers wrong. In the mistake
-book, checking nothing says to answer first and shows no key; a wrong answer reads 回答错误。正确答案是「…」 with a
-choice's letter and text and the explanation; a right answer reads 回答正确。 and the question leaves the book. The
+book, checking nothing says to answer first and shows no key; a wrong answer reads
+回答错误。你的答案：…。正确答案：…。 with a choice's letter and text and the explanation; a right answer reads 回答正确。 and the question leaves the book. The
 keys are read from the live server's database, never from the page.
 """
 
@@ -52,7 +52,7 @@ def _expected_key(qtype: str, options: list[str], key) -> str:
     if qtype == "multiple_choice":
         return "；".join(f"{LETTERS[k]}. {options[k]}" for k in sorted(key))
     if qtype == "true_false":
-        return "正确" if key else "错误"
+        return "对" if key else "错"
     return "；".join(" / ".join(b) for b in key)
 
 
@@ -87,7 +87,11 @@ def test_mistake_book_feedback_reads_clearly(page, live_server):
 
     _give(section, qtype, _wrong(qtype, options, key))
     said = _check(page, section)
-    assert said.startswith(f"回答错误。正确答案是「{_expected_key(qtype, options, key)}」。"), said
+    wrong = _wrong(qtype, options, key)
+    assert said.startswith("回答错误。你的答案："), said  # what I answered, then the key: never ambiguous
+    assert f"。正确答案：{_expected_key(qtype, options, key)}。" in said, said
+    if qtype == "true_false":
+        assert f"你的答案：{'对' if wrong else '错'}。" in said, said
     if explanation:
         assert f"解析: {explanation}" in said or f"解析：{explanation}" in said, said
     page.shot("02-wrong")

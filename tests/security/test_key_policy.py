@@ -306,7 +306,7 @@ def test_practice_check_and_result_follow_the_policy(client, world):
     client.post(f"/quizzes/attempts/{attempt.id}/answer", json={"aq": tf.id, "answer": True, "seq": 1})
     r = client.post(check, json={"aq": tf.id})
     assert r.json["correct"] is False and SECRETS["true_false"] in _text(r)
-    assert "「" in r.json["message"] or "“" in r.json["message"]
+    assert "你的答案：" in r.json["message"] and "正确答案：" in r.json["message"]  # what I said, then the key
     # A formal exam over the same bank opens: the same check no longer answers.
     _formal_exam(w["enterprise"], w["bank"])
     db.session.commit()
@@ -352,7 +352,7 @@ def test_exam_result_and_state_follow_never(client, world):
 
 
 def test_mistake_feedback_reads_clearly(client, world, app):
-    """回答错误。正确答案是「错误」, and a choice shows its letter and text (when the policy allows)."""
+    """回答错误。你的答案：对。正确答案：错。 and choices show their letters and texts (when the policy allows)."""
     w = world
     exam = _formal_exam(w["enterprise"], w["bank"], show_answers="after_submit", attempts_allowed=1)
     db.session.commit()
@@ -364,11 +364,12 @@ def test_mistake_feedback_reads_clearly(client, world, app):
         json={"answer": True},
         headers={"Accept-Language": "zh-CN"},
     )
-    assert r.json["message"] == "回答错误。正确答案是「错误」。", r.json
+    assert r.json["message"] == "回答错误。你的答案：对。正确答案：错。", r.json
     r = client.post(f"/quizzes/mistakes/{by_type['single_choice']}/check", json={"answer": 0})
-    assert r.json["message"] == "回答错误。正确答案是「B. 检测」。", r.json
+    said = r.json["message"]
+    assert said.startswith("回答错误。你的答案：A. ") and said.endswith("。正确答案：B. 检测。"), r.json
     r = client.post(f"/quizzes/mistakes/{by_type['multiple_choice']}/check", json={"answer": [0]})
-    assert r.json["message"] == "回答错误。正确答案是「A. 中毒；B. 缺氧；C. 燃爆」。", r.json
+    assert r.json["message"] == "回答错误。你的答案：A. 中毒。正确答案：A. 中毒；B. 缺氧；C. 燃爆。", r.json
     r = client.post(f"/quizzes/mistakes/{by_type['true_false']}/check", json={"answer": False})
     assert r.json["correct"] is True and r.json["message"] == "回答正确。"
     r = client.post(f"/quizzes/mistakes/{by_type['fill_blank']}/check", json={"answer": None})

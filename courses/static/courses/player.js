@@ -26,6 +26,44 @@
   var furthest = parseFloat(box.getAttribute("data-furthest")) || 0;
   if (!allowSeek) { resume = Math.min(resume, furthest); }
   var status = document.getElementById("player-status");
+  var qualityButtons = Array.prototype.slice.call(box.querySelectorAll(".quality button[data-src]"));
+
+  function markQuality(button) {
+    qualityButtons.forEach(function (b) {
+      b.classList.toggle("active", b === button);
+      b.setAttribute("aria-pressed", b === button ? "true" : "false");
+    });
+  }
+
+  // Start at the best rendition for this screen: the smallest one at least as tall as the player shows in device
+  // pixels (the largest if none is), the smallest on a data saver or a slow connection, or the one the learner
+  // chose last time. Done before anything loads (the markup asks for preload="none" when there is a choice).
+  function bestQuality() {
+    if (qualityButtons.length < 2) { return null; }
+    var sorted = qualityButtons.slice().sort(function (a, b) {
+      return (parseInt(a.getAttribute("data-height"), 10) || 0) - (parseInt(b.getAttribute("data-height"), 10) || 0);
+    });
+    var chosen = null;
+    try { chosen = window.localStorage.getItem("lms.quality"); } catch (e) { chosen = null; }
+    var byChoice = sorted.filter(function (b) { return b.getAttribute("data-label") === chosen; })[0];
+    if (byChoice) { return byChoice; }
+    var conn = navigator.connection || {};
+    if (conn.saveData || /(^|-)(2g|3g)$/.test(conn.effectiveType || "")) { return sorted[0]; }
+    var width = box.clientWidth || video.clientWidth || window.innerWidth || 640;
+    var need = width * (window.devicePixelRatio || 1) * 9 / 16;
+    for (var i = 0; i < sorted.length; i++) {
+      if ((parseInt(sorted[i].getAttribute("data-height"), 10) || 0) >= need * 0.9) { return sorted[i]; }
+    }
+    return sorted[sorted.length - 1];
+  }
+  var best = bestQuality();
+  if (best) {
+    markQuality(best);
+    if (video.getAttribute("src") !== best.getAttribute("data-src")) { video.src = best.getAttribute("data-src"); }
+    video.preload = "metadata";
+    video.load();
+  }
+  box.setAttribute("data-quality", best ? best.getAttribute("data-label") : "");
   var rateSelect = document.getElementById("rate");
   var session = (window.crypto && window.crypto.getRandomValues)
     ? Array.prototype.map.call(window.crypto.getRandomValues(new Uint8Array(16)), function (b) {
@@ -148,11 +186,12 @@
     });
   }
 
-  box.querySelectorAll(".quality button[data-src]").forEach(function (button) {
+  qualityButtons.forEach(function (button) {
     button.addEventListener("click", function () {
       var at = video.currentTime, wasPlaying = !video.paused, rate = video.playbackRate;
-      box.querySelectorAll(".quality button").forEach(function (b) { b.classList.remove("active"); });
-      button.classList.add("active");
+      markQuality(button);
+      box.setAttribute("data-quality", button.getAttribute("data-label"));
+      try { window.localStorage.setItem("lms.quality", button.getAttribute("data-label")); } catch (e) { /* private mode */ }
       switching = true;
       video.src = button.getAttribute("data-src");
       video.addEventListener("loadedmetadata", function once() {
