@@ -48,6 +48,8 @@ DEMO_ACCOUNTS = {
     "trainer": ("GA1001", TRAINER, "trainer of DEMO (戴伟, 安全管理员)"),
     "learner": ("GA1010", LEARNER, "employee of DEMO (唐军杰, 一车间操作工)"),
     "evaluator": ("GA1047", EVALUATOR, "evaluator of DEMO (罗文, 三车间班组长)"),
+    "teamleader": ("GA1020", LEARNER, "team leader of DEMO (姜杰, 一车间班组长): toolbox talks, QR check-in"),
+    "worker": ("GA1031", LEARNER, "employee of DEMO (曹杰磊, 一车间操作工): checks in by QR code"),
     "regulator": (None, REGULATOR, "regulator: sees DEMO and ZJHG, not OTHER"),
 }
 

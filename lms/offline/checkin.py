@@ -527,6 +527,10 @@ def live_list(session: OfflineSession) -> LiveList:
     """Return who checked in (in order of arrival) and who of the expected people has not (present on a sheet
     counts as there)."""
     people = audience(session)
+    if session.kind == KIND_TOOLBOX and session.created_by_id:
+        # The team leader who gives the talk is there without scanning their own code.
+        leader_id = db.session.scalar(select(User.person_id).where(User.id == session.created_by_id))
+        people = [p for p in people if p.id != leader_id]
     expected_ids = {p.id for p in people}
     rows = []
     seen = set()

@@ -241,6 +241,7 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
         targets={"post": welders},
     )
     _voided_entry(ent, ctx, at(-30, 9))
+    _toolbox_talks(ent, ctx, at)
     db.session.flush()
 
 
@@ -275,3 +276,67 @@ def _voided_entry(ent: Enterprise, ctx: Any, when: dt.datetime) -> None:
         select(TrainingRecord).where(TrainingRecord.source == "manual:demo-duplicate")
     )
     ledger.void(duplicate.id, reason="重复登记：与前一天的外部培训记录相同", actor=manager)
+
+
+TOOLBOX_TOPICS = [
+    "交接班安全确认",
+    "劳动防护用品检查",
+    "当班作业风险告知：反应釜投料",
+    "雨季防滑防触电",
+    "班前安全讲话",
+]
+
+
+def _toolbox_talks(ent: Enterprise, ctx: Any, at: Any) -> None:
+    """The team leader's toolbox talks (班前会) of the last five working days, 07:50 each, with the team's QR
+    check-ins and check-outs through the real services (one left early, a few missed)."""
+    from lms.offline import checkin
+    from lms.offline.models import KIND_TOOLBOX
+
+    leader = ctx.accounts.get("teamleader")
+    if leader is None or leader.person is None:
+        return
+    team = [
+        p
+        for p in db.session.scalars(
+            select(Person)
+            .where(
+                Person.enterprise_id == ent.id,
+                Person.department_id == leader.person.department_id,
+                Person.status == "active",
+            )
+            .order_by(Person.employee_no)
+        )
+    ]
+    rng = random.Random(2026_21)
+    days = [d for d in range(-8, 0) if (ctx.today + dt.timedelta(days=d)).weekday() < 5][-5:]
+    for topic, day in zip(TOOLBOX_TOPICS, days, strict=False):
+        start = to_utc(at(day, 7, 50), ent)
+        if db.session.scalar(
+            select(OfflineSession.id).where(
+                OfflineSession.enterprise_id == ent.id,
+                OfflineSession.kind == KIND_TOOLBOX,
+                OfflineSession.starts_at == start,
+            )
+        ):
+            continue
+        talk = checkin.create_toolbox_talk(leader, topic=topic, minutes=10, now=start)
+        talk.checkin_opened_at = start - dt.timedelta(minutes=5)  # the code is up before the talk begins
+        for i, person in enumerate(team):
+            if rng.random() < 0.1:
+                continue  # on leave, on another shift
+            came = start - dt.timedelta(minutes=3) + dt.timedelta(seconds=rng.randrange(0, 360))
+            checkin.check_in(talk, person, checkin.step_of(came), now=came, user=person_user(person))
+            left = start + dt.timedelta(minutes=10, seconds=rng.randrange(0, 90))
+            if i == 3:
+                left = start + dt.timedelta(minutes=5)  # called away half-way: half the credit
+            if rng.random() < 0.8 or i == 3:
+                checkin.check_out(talk, person, checkin.step_of(left), now=left)
+        checkin.close_checkin(talk, now=start + dt.timedelta(minutes=13))
+
+
+def person_user(person: Person) -> Any:
+    """The person's account, if any."""
+    from lms.org.models import User
+
+    return db.session.scalar(select(User).where(User.person_id == person.id))

@@ -367,3 +367,11 @@ def test_check_in_after_a_sheet_adds_no_second_record(session_, make_person, ent
     assert result.committed and (result.created, result.updated) == (0, 1)  # the score is added
     (rec,) = live(a.id, session_.source)
     assert rec.score == Decimal("88.00") and rec.hours == Decimal("2.00")
+
+
+def test_the_team_leader_is_not_missing_from_their_own_talk(ent, make_person):
+    leader = make_person(ent, roles=("班组长",))
+    mate = make_person(ent)
+    talk = checkin.create_toolbox_talk(leader.user, now=dt.datetime(2026, 12, 1, 0, 0))
+    lv = checkin.live_list(talk)
+    assert [p.id for p in lv.missing] == [mate.id] and lv.expected == 1
