@@ -3,22 +3,26 @@ toolbox talks (班前会) started in two taps by a team leader."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_pgettext
 from flask_login import current_user
 
+from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError
 from lms.core.i18n import msg, translate_message
 from lms.core.nav import nav_item
 from lms.core.permissions import public, roles
 from lms.core.urls import external_url
-from lms.offline import bp, checkin
+from lms.offline import bp, checkin, signin
 from lms.offline.models import KIND_TOOLBOX, OfflineSession
 from lms.org.access import EVERYONE_IN_ENTERPRISE, STAFF, acting_enterprise_id
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 nav_item("offline.toolbox", lazy_pgettext("menu", "Toolbox talks"), STAFF, order=36)
 
@@ -103,6 +107,30 @@ def checkin_close(session_id: int):
     db.session.commit()
     flash(_("Check-in is closed."), "success")
     return redirect(url_for("offline.checkin_screen", session_id=s.id))
+
+
+@bp.route("/<int:session_id>/checkin/register.pdf")
+@roles(*EVERYONE_IN_ENTERPRISE)
+def checkin_register_pdf(session_id: int):
+    s = _runnable(session_id)
+    return send_file(
+        io.BytesIO(signin.checkin_register_pdf(s)),
+        as_attachment=True,
+        mimetype="application/pdf",
+        download_name=f"checkin-{s.id}-{timeutil.to_local(s.starts_at, s):%Y%m%d}.pdf",
+    )
+
+
+@bp.route("/<int:session_id>/checkin/register.xlsx")
+@roles(*EVERYONE_IN_ENTERPRISE)
+def checkin_register_xlsx(session_id: int):
+    s = _runnable(session_id)
+    return send_file(
+        io.BytesIO(signin.checkin_register_xlsx(s)),
+        as_attachment=True,
+        mimetype=XLSX,
+        download_name=f"checkin-{s.id}-{timeutil.to_local(s.starts_at, s):%Y%m%d}.xlsx",
+    )
 
 
 # ---------------------------------------------------------------- the phone

@@ -97,3 +97,70 @@ def blank_template_xlsx() -> bytes:
         sheet_title="签到表",
         title="培训签到表  场次编号：#____  培训主题：__________  培训时间：__________  学时：____",
     )
+
+
+REGISTER_HEADERS = ["序号", "工号", "姓名", "部门", "签到时间", "签退时间", "时长(分钟)", "学时"]
+
+
+def _register_rows(session: OfflineSession) -> list[list[str]]:
+    """Who checked in by QR code (in order of arrival), then who of the expected people did not (未到)."""
+    from lms.offline.checkin import live_list
+
+    live = live_list(session)
+    rows: list[list[str]] = []
+    for row in live.rows:
+        p, ci = row.person, row.check_in
+        out = to_local(ci.checked_out_at, session)
+        rows.append(
+            [
+                str(len(rows) + 1),
+                p.employee_no,
+                p.name,
+                p.department.path if p.department else "",
+                to_local(ci.checked_in_at, session).strftime("%H:%M:%S"),
+                out.strftime("%H:%M:%S") if out else "",
+                str(row.minutes) if row.minutes is not None else "",
+                format(row.hours.normalize(), "f"),
+            ]
+        )
+    for p in live.missing:
+        rows.append(
+            [
+                str(len(rows) + 1),
+                p.employee_no,
+                p.name,
+                p.department.path if p.department else "",
+                "未到",
+                "",
+                "",
+                "",
+            ]
+        )
+    return rows
+
+
+def checkin_register_title(session: OfflineSession) -> str:
+    """Return the heading of a session's QR check-in register."""
+    return f"{session.topic} 扫码签到记录"
+
+
+def checkin_register_pdf(session: OfflineSession) -> bytes:
+    """Return the printable register of a session's QR check-ins (A4, Chinese), for the paper archive."""
+    out = io.BytesIO()
+    simple_table_pdf(
+        out,
+        checkin_register_title(session),
+        session_subtitle(session),
+        REGISTER_HEADERS,
+        _register_rows(session),
+        col_widths=[28, 56, 60, 100, 62, 62, 52, 40],
+        footer="组织人签字：__________    记录人：__________    审核：__________",
+        author=session.instructor or None,
+    )
+    return out.getvalue()
+
+
+def checkin_register_xlsx(session: OfflineSession) -> bytes:
+    """Return the same register as a spreadsheet (the safe export writer: no formulas from names)."""
+    title = f"{checkin_register_title(session)}  {session_subtitle(session)}"
+    return xlsx_bytes(REGISTER_HEADERS, _register_rows(session), sheet_title=f"#{session.id}", title=title)

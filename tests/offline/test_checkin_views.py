@@ -84,7 +84,7 @@ def test_screen_and_live_list_are_not_for_learners_or_other_enterprises(
     for path in ("", "/live"):
         assert client.get(f"/offline/{live_session.id}/checkin{path}").status_code == 404
     assert client.post(f"/offline/{live_session.id}/checkin/close").status_code == 404
-    client.get("/logout")
+    client.post("/logout")
     login_as("trainer", make_enterprise())
     assert client.get(f"/offline/{live_session.id}/checkin").status_code == 404
     assert client.post(f"/offline/{live_session.id}/checkin/close").status_code == 404
@@ -274,3 +274,29 @@ def test_pages_in_english(client, make_person, ent, live_session):
     login(client, p.user)
     page = client.get(scan(client, live_session)).get_data(as_text=True)
     assert "Check in now" in page
+
+
+def test_check_in_register_pdf_and_xlsx(client, login_as, make_person, ent, live_session):
+    import io
+
+    import openpyxl
+    from pypdf import PdfReader
+
+    here = make_person(ent, name="王建", employee_no="R1")
+    make_person(ent, name="=HYPERLINK(1)", employee_no="R2")  # expected, missing: a formula-looking name
+    checkin.check_in(live_session, here, checkin.step_of(utcnow()))
+    login_as("learner")
+    assert client.get(f"/offline/{live_session.id}/checkin/register.pdf").status_code == 404
+    client.post("/logout")
+    login_as("manager")
+    pdf = client.get(f"/offline/{live_session.id}/checkin/register.pdf")
+    assert pdf.status_code == 200 and pdf.data[:5] == b"%PDF-"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "扫码签到记录" in text and "王建" in text and "未到" in text
+    xlsx = client.get(f"/offline/{live_session.id}/checkin/register.xlsx")
+    rows = [
+        r for r in openpyxl.load_workbook(io.BytesIO(xlsx.data)).worksheets[0].iter_rows(values_only=True)
+    ]
+    cells = [c for r in rows for c in r if isinstance(c, str)]
+    assert "王建" in cells and "未到" in cells
+    assert not any(c.startswith("=") for c in cells)  # the safe writer neutralises formulas
