@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -209,3 +210,38 @@ def test_register_export_is_a_safe_xlsx_in_local_time(client, scene):
     assert rows[1][2].startswith("'=")  # never a formula
     assert rows[1][3] == dt.datetime(2026, 6, 15, 9, 0)  # the local time typed, not UTC
     assert rows[2][7] == "郑过期" and rows[2][9] == "不合格" and "2026-05-31" in rows[2][10]
+
+
+def test_live_page_rechecks_now_not_as_saved(client, scene):
+    """Approved while the certificate was valid; revoked since: the live page says so, the permit keeps its record."""
+    from certificates.services import certificates_for_person, revoke
+
+    login(client, scene.manager)
+    from lms.core.timeutil import today as local_today
+
+    today = local_today(scene.ent)  # the enterprise's day, not the server's
+    resp = client.post("/permits/save", data={
+        "work": scene.work.id, "date": DAY.isoformat(), "p": f"{scene.ok.id}:作业人员", "place": "T-201",
+        "starts_at": "2026-06-15T09:00", "ends_at": "2026-06-15T12:00", "status": "approved"})
+    assert resp.status_code == 302
+    permit = db.session.query(Permit).filter_by(enterprise_id=scene.ent.id).one()
+    revoke(certificates_for_person(scene.ok.id)[0], "复核不合格", actor=None)
+    db.session.flush()
+    html = client.get(f"/permits/{permit.id}/live").get_data(as_text=True)
+    assert "今日有人员资格不合格" in html and "已被撤销" in html and today.isoformat() in html
+    assert "badge-overdue" not in client.get(f"/permits/{permit.id}").get_data(as_text=True)
+
+
+def test_forms_need_the_csrf_token(app, client, scene):
+    login(client, scene.manager)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        resp = _save(client, scene, [(scene.ok, "作业人员")], "approved")
+        assert resp.status_code == 400
+        assert client.post(f"/permits/works/{scene.work.id}/needs", data={"kind": "internal", "match": "x"}).status_code == 400
+        page = client.get(_check_url(scene, (scene.ok, "作业人员"))).get_data(as_text=True)
+        assert re.search(r'name="csrf_token" type="hidden" value="[^"]+"|type="hidden" name="csrf_token" value="[^"]+"|'
+                         r'id="csrf_token" name="csrf_token" type="hidden" value="[^"]+"', page)
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert db.session.query(Permit).count() == 0
