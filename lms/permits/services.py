@@ -59,6 +59,9 @@ LEDGER_CATEGORY = {
 }
 MAX_PEOPLE = 30  # on one permit
 MAX_WINDOW = dt.timedelta(days=7)  # the longest time window a permit may cover here
+# Checks are for work about to be done (or looked back at): a date beyond these is a typing mistake.
+PAST_LIMIT = dt.timedelta(days=3653)
+FUTURE_LIMIT = dt.timedelta(days=3 * 365)
 # What a certificate's QR code encodes (certificates.documents.verify_url): …/certificates/verify/<number>/<code>
 _VERIFY_URL = re.compile(r"/certificates/verify/([^/?#\s]+)/([^/?#\s]+)")
 
@@ -233,6 +236,14 @@ def check(
         raise DomainError(msg("Choose the date of the work."), field="date")
     ent = db.session.get(Enterprise, work.enterprise_id)
     assert ent is not None
+    today = timeutil.today(ent)
+    earliest, latest = today - PAST_LIMIT, today + FUTURE_LIMIT
+    for day in day_list:
+        if not earliest <= day <= latest:
+            raise DomainError(
+                msg("Choose a date from %(lo)s to %(hi)s.", lo=earliest.isoformat(), hi=latest.isoformat()),
+                field="date",
+            )
     results = []
     for person, role in entries:
         if person.enterprise_id != work.enterprise_id:

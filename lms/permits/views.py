@@ -140,7 +140,12 @@ def _render_check(
     role: str = "",
     status: int = 200,
 ) -> Any:
-    result = services.check(work, entries, day) if work is not None and entries else None
+    result = None
+    if work is not None and entries:
+        try:
+            result = services.check(work, entries, day)
+        except DomainError as exc:
+            errors.setdefault(exc.field or "add", _t(exc.message))
     if form is None:
         form = PermitForm(formdata=None)
         now = timeutil.to_local(utcnow(), ent)
@@ -482,7 +487,10 @@ def api_qualification():
             entries.append((person, services.check_role(work, role)))
         except DomainError as exc:
             return _api_error("people", _t(exc.message))
-    result = services.check(work, entries, day)
+    try:
+        result = services.check(work, entries, day)
+    except DomainError as exc:
+        return _api_error(exc.field or "people", _t(exc.message))
     return jsonify(result_json(ent, result))
 
 

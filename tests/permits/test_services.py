@@ -210,3 +210,14 @@ def test_find_work_by_short_name_key_or_id(scene):
     with pytest.raises(DomainError) as exc:
         services.find_work(scene.ent.id, "潜水")
     assert exc.value.field == "work"
+
+
+def test_dates_far_from_today_are_refused(scene):
+    for day in (dt.date(1, 1, 1), dt.date(9999, 12, 31)):
+        with pytest.raises(DomainError) as exc:
+            services.check(scene.work, [(scene.ok, "作业人员")], day)
+        assert exc.value.field == "date"
+    with pytest.raises(DomainError) as exc:
+        services.save_permit(scene.work, [(scene.ok, "作业人员")], place="x", starts_at=dt.datetime(1, 1, 1, 9),
+                             ends_at=dt.datetime(1, 1, 1, 10), status=REFUSED, actor=scene.manager)
+    assert exc.value.field == "date"

@@ -245,3 +245,18 @@ def test_forms_need_the_csrf_token(app, client, scene):
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert db.session.query(Permit).count() == 0
+
+
+def test_far_dates_give_a_message_on_every_entry_point(app, client, scene):
+    login(client, scene.manager)
+    html = client.get(_check_url(scene, (scene.ok, "作业人员"), day=dt.date(9999, 12, 31))).get_data(as_text=True)
+    assert "期间的日期" in html  # the date field says which dates it takes
+    resp = client.post("/permits/save", data={"work": scene.work.id, "date": "0001-01-01", "p": f"{scene.ok.id}:作业人员",
+                                              "place": "x", "starts_at": "0001-01-01T09:00", "ends_at": "0001-01-01T10:00",
+                                              "status": "refused"})
+    assert resp.status_code == 400
+    resp = client.get("/api/qualification?work=受限空间&date=9999-12-31&people=P1001")
+    assert resp.status_code == 400 and resp.get_json()["field"] == "date"
+    result = app.test_cli_runner().invoke(args=["permits", "check", "--enterprise", scene.ent.code, "--work", "受限空间",
+                                                "--person", "P1001", "--date", "9999-12-31", "--json"])
+    assert result.exit_code == 2
