@@ -13,6 +13,7 @@ import base64
 import binascii
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 from flask import g, jsonify, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
@@ -70,30 +71,33 @@ spec = SpecTree(
 # ---------------------------------------------------------------------------------------------- models
 
 
-def _clean(value: Any, path: str = "") -> None:
-    """Refuse text no database stores (NUL) and control characters, anywhere in the body or query."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_characters_at(value: Any, path: str = "") -> str | None:
+    """Where the body or query holds text no database stores (NUL) or other control characters; None if nowhere."""
     if isinstance(value, str):
-        if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-            raise ValueError(f"control characters are not allowed{(' in ' + path) if path else ''}")
-    elif isinstance(value, dict):
+        return (path or "body") if _CONTROL.search(value) else None
+    if isinstance(value, dict):
         for k, v in value.items():
-            _clean(k, path)
-            _clean(v, f"{path}.{k}" if path else str(k))
+            where = control_characters_at(k, path) or control_characters_at(
+                v, f"{path}.{k}" if path else str(k)
+            )
+            if where:
+                return where
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            _clean(v, f"{path}[{i}]")
+            where = control_characters_at(v, f"{path}.{i}" if path else str(i))
+            if where:
+                return where
+    return None
 
 
 class Model(BaseModel):
-    """Every model of the API: unknown fields refused, text stripped, no control characters."""
+    """Every model of the API's input: unknown fields refused, text stripped (control characters are refused
+    before the model sees them, ``control_characters_at``)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_control_characters(cls, data: Any) -> Any:
-        _clean(data)
-        return data
 
 
 class ErrorBody(BaseModel):
@@ -306,6 +310,14 @@ def _log(key: keys.KeyInfo, status: int, started: float) -> None:
 def _parse(model: type[BaseModel] | None, data: Any) -> Any:
     if model is None:
         return None
+    where = control_characters_at(data)
+    if where:
+        raise ApiError(
+            400,
+            "invalid_request",
+            _("The request is not valid: see details."),
+            details=[{"field": where, "problem": "control characters are not allowed"}],
+        )
     return model.model_validate(data)
 
 
