@@ -59,13 +59,13 @@ def load(ent: Enterprise, ctx: Any) -> None:
             select(func.count()).select_from(Listing).where(Listing.enterprise_id == zjhg.id)
         ):
             # An earlier listing, lifted, and the one open now.
-            local_now = timeutil.to_local(timeutil.to_utc(dt.datetime.now(dt.UTC)), zjhg)
+            local_now = timeutil.to_local(dt.datetime.now(dt.UTC), zjhg)
             assert local_now is not None
             earlier = local_now.replace(hour=10, minute=0, second=0, microsecond=0) - dt.timedelta(days=150)
             db.session.add(
                 Listing(
                     enterprise_id=zjhg.id,
-                    reason="2026年第二季度执法检查：三车间动火作业未办理作业票，特种作业人员无证上岗2人。",
+                    reason=f"{earlier:%Y年%m月}执法检查：三车间动火作业未办理作业票，特种作业人员无证上岗2人。",
                     deadline_at=timeutil.to_utc(earlier + dt.timedelta(days=30), zjhg),
                     listed_at=timeutil.to_utc(earlier, zjhg),
                     listed_by_id=regulator.id,
@@ -77,7 +77,8 @@ def load(ent: Enterprise, ctx: Any) -> None:
             deadline = (local_now + dt.timedelta(days=30)).replace(hour=17, minute=0, second=0, microsecond=0)
             services.list_enterprise(
                 zjhg,
-                "重大隐患“储罐区可燃气体报警器失效”逾期未整改；特种作业人员持证率低于90%；安全培训覆盖率持续偏低。"
+                f"{local_now - dt.timedelta(days=20):%Y年%m月}执法检查：储罐区可燃气体报警器失效（重大隐患）；"
+                "二车间动火作业未办理作业票。"
                 "请于期限前完成整改并报送整改报告。",
                 timeutil.to_utc(deadline, zjhg),
                 regulator,
