@@ -78,7 +78,7 @@ class ExamForm(FlaskForm):
         _l("Pass mark"), places=2, default=60, validators=[DataRequired(), NumberRange(min=0)]
     )
     pass_mark_kind = SelectField(
-        _l("Pass mark is"), choices=[("percent", _l("percent")), ("points", _l("points"))]
+        _l("Pass mark is"), choices=[("percent", _l("Percent")), ("points", _l("Points"))]
     )
     counts = SelectField(
         _l("Attempt that counts"), choices=[("highest", _l("Highest")), ("last", _l("Last"))]

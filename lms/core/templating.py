@@ -82,6 +82,9 @@ def register_filters(app: Flask) -> None:
     from lms.core.i18n import translate_message
 
     app.jinja_env.filters["tr"] = translate_message
+    from lms.core.labels import label
+
+    app.jinja_env.filters["label"] = label  # a stored code as a word of the reader's language
     app.jinja_env.globals["now"] = dt.datetime.utcnow
 
     def _today() -> dt.date:
