@@ -20,7 +20,7 @@ from lms.core.exports import xlsx_bytes
 from lms.core.nav import nav_item
 from lms.core.permissions import roles
 from lms.core.storage import expect_head, send_stored
-from lms.hazards import bp, report, services
+from lms.hazards import bp, notifications, report, services
 from lms.hazards.forms import (
     AssignForm,
     ChoiceForm,
@@ -383,7 +383,8 @@ def detail(hazard_id: int):
     )
 
 
-def _after(hazard: Hazard, message: str) -> Any:
+def _after(hazard: Hazard, message: str, action: str) -> Any:
+    notifications.announce(hazard, action)
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("hazards.detail", hazard_id=hazard.id))
@@ -461,7 +462,7 @@ def act(hazard_id: int, action: str):
             db.session.rollback()
             abort(403)
         return _refused(hazard, exc)
-    return _after(hazard, ACTION_DONE[action]())
+    return _after(hazard, ACTION_DONE[action](), action)
 
 
 @bp.route("/<int:hazard_id>/rectify", methods=["POST"])
@@ -479,7 +480,7 @@ def rectify(hazard_id: int):
             db.session.rollback()
             abort(403)
         return _refused(hazard, exc)
-    return _after(hazard, _("Rectification reported: it will be verified by someone else."))
+    return _after(hazard, _("Rectification reported: it will be verified by someone else."), "rectify")
 
 
 @bp.route("/photo/<int:photo_id>")
