@@ -499,15 +499,25 @@ def months_back(today: dt.date, n: int) -> list[dt.date]:
     return list(reversed(out))
 
 
-def take_snapshot(enterprise_ids: list[int], month: dt.date, today: dt.date) -> int:
-    """Store each factor's value for ``month`` (at its last day, or at ``today`` while it runs); return the
-    number of enterprises stored. A month taken again replaces what was kept for it."""
+def snapshot_day(month: dt.date, today: dt.date) -> dt.date:
+    """The day a month's values are of: its last day, or today while it runs."""
     first = month_start(month)
     if first > today:
         raise DomainError(_l("A month in the future has no figures yet."))
-    as_of = min(month_end(first), today)
+    return min(month_end(first), today)
+
+
+def take_snapshot(enterprise_ids: list[int], month: dt.date, today: dt.date) -> int:
+    """Store each factor's value for ``month`` (at its last day, or at ``today`` while it runs); return the
+    number of enterprises stored. A month taken again replaces what was kept for it."""
+    as_of = snapshot_day(month, today)
     ids = sorted(set(enterprise_ids))
-    values = factor_values(ids, as_of)
+    return store_snapshot(factor_values(ids, as_of), month_start(month), as_of)
+
+
+def store_snapshot(values: dict[int, dict[str, Value]], first: dt.date, as_of: dt.date) -> int:
+    """Keep computed ``factor_values`` as the month starting ``first`` (replacing what was kept)."""
+    ids = sorted(values)
     if not ids:
         return 0
     db.session.execute(
@@ -524,6 +534,59 @@ def take_snapshot(enterprise_ids: list[int], month: dt.date, today: dt.date) -> 
                 )
     db.session.flush()
     return len(ids)
+
+
+# Above this many person-months to evaluate, the missing months are kept by a background job (the page does not
+# wait for a dozen status evaluations of a large enterprise).
+INLINE_PERSON_MONTHS = 10_000
+SNAPSHOT_JOB = "oversight-snapshots"
+
+
+def fill_missing(enterprise_id: int, months: list[dt.date], today: dt.date) -> bool:
+    """Keep ``months`` of the enterprise now, or in a background job when that is much work; return whether
+    it was left to a job (one at a time per enterprise: not while one is waiting or running)."""
+    from lms.core.jobs import QUEUED, RUNNING, Job, enqueue
+    from lms.org.models import Person
+
+    people = db.session.scalar(
+        select(func.count()).select_from(Person).where(Person.enterprise_id == enterprise_id)
+    )
+    if (people or 0) * len(months) <= INLINE_PERSON_MONTHS:
+        for month in months:
+            take_snapshot([enterprise_id], month, today)
+        return False
+    waiting = db.session.scalar(
+        select(func.count()).where(
+            Job.kind == SNAPSHOT_JOB, Job.enterprise_id == enterprise_id, Job.status.in_((QUEUED, RUNNING))
+        )
+    )
+    if not waiting:
+        enqueue(
+            fill_months,
+            enterprise_id,
+            [m.isoformat() for m in months],
+            today.isoformat(),
+            kind=SNAPSHOT_JOB,
+            enterprise_id=enterprise_id,
+        )
+    return True
+
+
+def fill_months(ctx: Any, enterprise_id: int, months: list[str], today: str) -> dict[str, Any]:
+    """Job: keep the given months of one enterprise; each is computed in a read unit and stored in a short write
+    unit of its own, so that on SQLite writers are not locked out while the status is evaluated."""
+    from lms.core.db import READ, WRITE
+
+    day = dt.date.fromisoformat(today)
+    for n, iso in enumerate(sorted(months), 1):
+        first = dt.date.fromisoformat(iso)
+        as_of = snapshot_day(first, day)
+        with ctx.unit(READ):
+            values = factor_values([enterprise_id], as_of)
+        with ctx.unit(WRITE):
+            store_snapshot(values, month_start(first), as_of)
+        ctx.progress(100 * n / len(months), iso)
+    return {"months": len(months)}
 
 
 def missing_months(enterprise_id: int, today: dt.date, n: int = 12) -> list[dt.date]:

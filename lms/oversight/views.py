@@ -224,10 +224,18 @@ def snapshot(enterprise_id: int):
         abort(400)
     today = timeutil.today(ent)
     months = services.missing_months(ent.id, today, SNAPSHOT_MONTHS)
-    for month in months:
-        services.take_snapshot([ent.id], month, today)
+    later = services.fill_missing(ent.id, months, today)
     db.session.commit()
-    flash(_("%(n)d months recorded.", n=len(months)), "success")
+    if later:
+        flash(
+            _(
+                "The %(n)d months are being recorded in the background; reload the page in a minute.",
+                n=len(months),
+            ),
+            "success",
+        )
+    else:
+        flash(_("%(n)d months recorded.", n=len(months)), "success")
     return redirect(url_for("oversight.enterprise", enterprise_id=ent.id, _anchor="trend"))
 
 

@@ -286,3 +286,17 @@ def test_forms_need_the_csrf_token(app, client, scene):
         assert db.session.scalar(select(func.count()).select_from(RiskSnapshot)) == 0
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_snapshot_of_a_large_enterprise_runs_as_a_job(client, scene, monkeypatch):
+    from lms.core.jobs import Job
+
+    ent = scene["seen"]
+    login(client, scene["reg"])
+    monkeypatch.setattr(services, "INLINE_PERSON_MONTHS", 2)  # 3 people × 11 months is "large" here
+    resp = client.post(f"/oversight/{ent.id}/snapshot", follow_redirects=True)
+    assert resp.status_code == 200
+    job = db.session.scalar(select(Job).where(Job.kind == services.SNAPSHOT_JOB, Job.enterprise_id == ent.id))
+    assert job is not None and job.status == "done", job and (job.status, job.error)  # eager in tests
+    months = set(db.session.scalars(select(RiskSnapshot.month).where(RiskSnapshot.enterprise_id == ent.id)))
+    assert months == set(services.months_back(TODAY, 12)[:-1])
