@@ -300,3 +300,13 @@ def test_check_in_register_pdf_and_xlsx(client, login_as, make_person, ent, live
     cells = [c for r in rows for c in r if isinstance(c, str)]
     assert "王建" in cells and "未到" in cells
     assert not any(c.startswith("=") for c in cells)  # the safe writer neutralises formulas
+
+
+def test_calendar_shows_local_times_and_marks_toolbox_talks(client, login_as, ent, make_session, make_person):
+    login_as("trainer")
+    make_session(ent, topic="受限空间", starts_at=dt.datetime(2026, 11, 12, 6, 0))  # 14:00 in Shanghai
+    leader = make_person(ent, roles=("班组长",))
+    checkin.create_toolbox_talk(leader.user, now=dt.datetime(2026, 11, 13, 23, 50))  # 07:50 on the 14th
+    page = client.get("/offline/?month=2026-11").get_data(as_text=True)
+    assert "14:00 受限空间" in page and "06:00 受限空间" not in page
+    assert "07:50 班前安全讲话" in page and "班前会" in page
