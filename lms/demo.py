@@ -39,7 +39,8 @@ ROSTER = Path(__file__).parent / "demo_data" / "roster.xlsx"
 # Feature demo modules, in floor order (a later one may use what an earlier one made).
 FEATURE_DEMOS = ["lms.org.demo", "quizzes.demo", "courses.demo", "lms.offline.demo", "lms.training.demo",
                  "certificates.demo", "lms.culture.demo", "lms.hazards.demo", "lms.permits.demo",
-                 "lms.oversight.demo", "lms.api.demo"]
+                 "lms.oversight.demo", "lms.api.demo",
+                 "lms.training.notifications"]  # last: today's notifications of everything above
 
 # Demo accounts: user name → (employee number or None, application role, what the account shows).
 DEMO_ACCOUNTS = {

@@ -50,16 +50,16 @@ log = logging.getLogger(__name__)
 # Days before a due date at which a reminder goes out (the nearest one that applies, once each).
 DUE_STEPS = (1, 7, 30)
 # How the list page groups and marks kinds.
-KIND_ICONS = {
-    "assigned": "📘",
-    "due": "⏰",
+KIND_ICONS = {  # symbols every CJK/DejaVu font has (no colour emoji: intranet PCs and phones lack the font)
+    "assigned": "✚",
+    "due": "◷",
     "overdue": "⚠",
     "expired": "⚠",
     "exam": "✎",
-    "session": "👥",
-    "notice": "📢",
-    "certificate": "🎓",
-    "summary": "📊",
+    "session": "☷",
+    "notice": "✉",
+    "certificate": "✓",
+    "summary": "☰",
 }
 
 
