@@ -282,9 +282,13 @@ def _init_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(e: DomainError) -> Any:
         db.session.rollback()
-        if _wants_json() or request.method == "GET":
+        from lms.core.i18n import translate_message
+
+        if _wants_json():
             return render_error(e.status_code, e.message)
-        flash(e.message, "error")
+        if request.method == "GET":
+            return render_error(e.status_code, translate_message(e.message))
+        flash(translate_message(e.message), "error")  # a msg() in the reader's language
         return redirect(request.referrer or url_for("core.home"))
 
 

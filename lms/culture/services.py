@@ -895,7 +895,8 @@ def calculate(campaign: Campaign, *, as_of: dt.date | None = None, today: dt.dat
         f"{u.label}: {'、'.join(m[:3])}" for u in campaign.units if (m := missing_scores(campaign, u))
     ]
     if problems:
-        raise DomainError("scores missing — " + "; ".join(problems[:5]) + (" …" if len(problems) > 5 else ""))
+        units = "; ".join(problems[:5]) + (" …" if len(problems) > 5 else "")
+        raise DomainError(msg("scores missing — %(units)s", units=units))
     campaign.provisional = not period_ended(campaign, today)
     as_of = min(as_of or today or timeutil.today(campaign_zone(campaign)), campaign.period_end)
     auto = [i for i in snap["indicators"] if (i.get("config") or {}).get("metric")]

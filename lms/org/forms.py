@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, PasswordField, SelectField, SelectMultipleField, StringField
@@ -34,7 +35,7 @@ class RosterUploadForm(FlaskForm):
 
 class EnterpriseForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(lazy_pgettext("thing", "Name"), validators=[DataRequired(), Length(max=200)])
     industry = StringField(_l("Industry"), validators=[Optional(), Length(max=100)])
     high_risk = BooleanField(_l("High-risk industry (higher statutory hours)"))
     password_policy = SelectField(_l("First passwords"), choices=[("random", _l("Random, printed once")),
