@@ -57,6 +57,7 @@ TOOLBOX_MINUTES = (5, 10, 15)
 TOOLBOX_DEFAULT_MINUTES = 10
 TOOLBOX_CATEGORY = "班前会"
 MINUTES_PER_CLASS_PERIOD = 45  # one 学时
+EARLIEST_CHECK_IN = dt.timedelta(minutes=60)
 RUNNERS = (TRAINER, MANAGER, ADMIN)
 
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -410,6 +411,15 @@ def check_in(
     if now > end + _grace(start, end):
         raise CheckInRefused(
             msg("this session ended at %(when)s: check-in is over", when=format_local(end, session))
+        )
+    if now < start - EARLIEST_CHECK_IN:
+        # Check-in opened by mistake days ahead must not credit a session nobody has attended yet.
+        raise CheckInRefused(
+            msg(
+                "this session starts at %(when)s: check in at most %(minutes)s minutes before it starts",
+                when=format_local(start, session),
+                minutes=int(EARLIEST_CHECK_IN.total_seconds() // 60),
+            )
         )
     # Two phones of one person at the same moment take turns (PostgreSQL row lock; SQLite's write lock).
     db.session.execute(select(Person.id).where(Person.id == person.id).with_for_update())

@@ -375,3 +375,11 @@ def test_the_team_leader_is_not_missing_from_their_own_talk(ent, make_person):
     talk = checkin.create_toolbox_talk(leader.user, now=dt.datetime(2026, 12, 1, 0, 0))
     lv = checkin.live_list(talk)
     assert [p.id for p in lv.missing] == [mate.id] and lv.expected == 1
+
+
+def test_check_in_long_before_the_start_is_refused(session_, make_person, ent):
+    """Check-in opened by mistake a week ahead must not credit a session nobody attended yet."""
+    p = make_person(ent)
+    with pytest.raises(checkin.CheckInRefused, match="at most 60 minutes before"):
+        checkin.check_in(session_, p, step(-61), now=at(-61))
+    assert checkin.check_in(session_, p, step(-59), now=at(-59)).checked_in_at == at(-59)

@@ -98,6 +98,7 @@ def test_open_and_close_from_the_screen(client, login_as, ent, make_session):
     assert "data-checkin-url" not in page
     client.post(f"/offline/{s.id}/checkin/open")
     assert s.checkin_open and s.status == "held"
+    assert f'href="/offline/{s.id}/checkin"' in client.get(f"/offline/{s.id}").get_data(as_text=True)
     client.post(f"/offline/{s.id}/checkin/close")
     assert not s.checkin_open
     assert "data-checkin-url" not in client.get(f"/offline/{s.id}/checkin").get_data(as_text=True)
