@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import os
 import secrets
 import time
@@ -210,10 +211,11 @@ def reachable_enterprise_ids(key: KeyInfo) -> list[int]:
 
 
 def count_call(key: KeyInfo, now: float | None = None) -> int:
-    """Count a call of ``key``; return 0 when it is within the limit, else the seconds to wait.
+    """Count a call of ``key``; return 0 when it is within the limit, else the seconds to wait before the next.
 
     A sliding window over two fixed minutes, in the database so that every worker counts the same calls: the
-    calls of this minute plus those of the last one weighted by how much of it is still within 60 s.
+    calls of this minute plus those of the last one weighted by how much of it is still within 60 s. A refused
+    call does not count (retrying after the answered wait succeeds; hammering does not extend the wait).
     """
     now = time.time() if now is None else now
     minute = int(now // 60)
@@ -235,10 +237,26 @@ def count_call(key: KeyInfo, now: float | None = None) -> int:
         )
         or 0
     )
-    elapsed = (now % 60) / 60
-    if previous * (1 - elapsed) + calls <= key.rate_per_minute:
+    limit = key.rate_per_minute
+    into = (now % 60) / 60  # how far into this minute
+    if previous * (1 - into) + calls <= limit:
         return 0
-    return max(1, int(60 - now % 60) + 1)
+    db.session.execute(
+        table.update()
+        .where(table.c.api_key_id == key.id, table.c.minute == minute)
+        .values(calls=table.c.calls - 1)
+    )
+    return retry_after(previous, calls - 1, limit, into)
+
+
+def retry_after(previous: int, current: int, limit: int, into: float) -> int:
+    """Seconds until one more call fits: later this minute as the last minute's weight falls, else next minute."""
+    if current + 1 <= limit and previous > 0:
+        needed = 1 - (limit - current - 1) / previous  # the fraction of this minute from which it fits
+        if needed < 1:
+            return max(1, math.ceil(60 * (needed - into) - 1e-9))
+    later = max(0.0, 1 - (limit - 1) / current) if current else 0.0  # next minute, this one weighs current
+    return max(1, math.ceil(60 * (1 - into) + 60 * later - 1e-9))
 
 
 def touch(key: KeyInfo) -> None:

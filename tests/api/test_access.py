@@ -180,7 +180,7 @@ def test_rate_limit_answers_429_with_retry_after_and_every_call_is_logged(client
     assert codes[3:] == [429, 429]
     r = client.get("/api/v1/departments", headers=auth(secret, "en"))
     assert r.status_code == 429 and r.json["error"]["code"] == "rate_limited"
-    assert 1 <= int(r.headers["Retry-After"]) <= 61
+    assert 1 <= int(r.headers["Retry-After"]) <= 121
     # Another key is not slowed by this one.
     assert client.get("/api/v1/departments", headers=auth(world["secret_a"])).status_code == 200
     logged = db.session.execute(
@@ -308,3 +308,20 @@ def test_unknown_paths_and_methods_answer_json(client, world):
     assert r.status_code == 405 and r.headers["Allow"] == "POST"
     r = client.get("/api/v1/peoples", headers=auth(world["secret_a"]))
     assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+
+
+def test_sliding_window_and_retry_after_are_exact(world):
+    """The window over explicit times: a refused call does not count, and Retry-After is when a call fits."""
+    key, _secret = keys.create_key(
+        name="窗口", scopes=["people:read"], actor=None, enterprise=world["a"], rate_per_minute=3
+    )
+    db.session.flush()
+    info = keys.KeyInfo(key.id, key.prefix, key.enterprise_id, None, frozenset(key.scope_list), 3)
+    start = 1_800_000_000 - 1_800_000_000 % 60 + 10  # 10 s into a minute
+    assert [keys.count_call(info, start + i) for i in range(3)] == [0, 0, 0]
+    wait = keys.count_call(info, start + 3)
+    assert wait == 67  # 47 s to the next minute, then 20 s until the 3 calls weigh 2
+    assert keys.count_call(info, start + 3) == 67  # refusals do not push it further
+    assert keys.count_call(info, start + 3 + wait - 2) > 0
+    assert keys.count_call(info, start + 3 + wait) == 0
+    assert keys.retry_after(previous=6, current=0, limit=3, into=0.0) == 40  # 6 weigh 2 after 40 s
