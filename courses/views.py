@@ -903,7 +903,7 @@ def unassign(course_id: int):
     person_id = request.form.get("person_id", type=int)
     if not person_id:
         abort(400)
-    person = db.session.get(Person, person_id)
+    person = db.session.get(Person, person_id) if 0 < person_id < 2**31 else None
     if person is None or person.enterprise_id != _ent():
         abort(404)
     try:

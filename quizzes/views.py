@@ -701,7 +701,7 @@ def _bank_search(exam: Exam, banks: list[QuestionBank]) -> dict[str, Any]:
     }
     if f["bb"] and f["bb"] not in {b.id for b in banks}:
         f["bb"] = 0
-    page = max(1, args.get("bp", 1, type=int) or 1)
+    page = min(max(1, args.get("bp", 1, type=int) or 1), 10_000)
     rows, total = builder.search_questions(
         exam.enterprise_id,
         text=f["bq"],
@@ -732,7 +732,7 @@ def _bank_search(exam: Exam, banks: list[QuestionBank]) -> dict[str, Any]:
 @roles(*STAFF)
 def exam_questions_add(exam_id: int):
     exam = _exam(exam_id)
-    ids = [int(x) for x in request.form.getlist("question_ids") if x.isdigit()]
+    ids = [int(x) for x in request.form.getlist("question_ids") if x.isdigit() and len(x) <= 9]
     if not ids:
         raise DomainError(_("Tick the questions to add."))
     points = None

@@ -851,6 +851,8 @@ def notice_recipient_remove(notice_id: int):
     person_id = request.form.get("person_id", type=int)
     if not person_id:
         abort(400)
+    if not 0 < person_id < 2**31:
+        abort(404)
     try:
         notices.remove_recipient(n, person_id)
     except NotFound:

@@ -52,7 +52,7 @@ def search_people(enterprise_id: int, text: str, *, limit: int = SEARCH_LIMIT) -
 
 def people_by_ids(enterprise_id: int, ids: list[int] | set[int]) -> list[Person]:
     """The active people of ``enterprise_id`` among ``ids`` (ids of other enterprises are dropped), by 工号."""
-    clean = {int(i) for i in ids if str(i).isdigit()}
+    clean = {int(i) for i in ids if str(i).isdigit() and len(str(i)) <= 9}  # an id fits the integer column
     if not clean:
         return []
     return list(

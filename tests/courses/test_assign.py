@@ -144,3 +144,13 @@ def test_another_enterprise_cannot_open_the_assign_page(client, staff_setup, mak
     assert client.get(f"/courses/{s['course'].id}/assign").status_code == 404
     assert client.post(f"/courses/{s['course'].id}/assign/remove",
                        data={"person_id": s["zhang"].id}).status_code == 404
+
+
+def test_ids_too_large_for_the_column_are_refused_not_a_500(client, staff_setup):
+    s = staff_setup
+    login(client, s["trainer"].user)
+    huge = "9" * 20
+    r = client.post(f"/courses/{s['course'].id}/assign", data={"person_ids": [huge], "confirm": "1"})
+    assert r.status_code == 200 and _assigned(s["course"]) == []
+    assert client.post(f"/courses/{s['course'].id}/assign/remove", data={"person_id": huge}).status_code in (400, 404)
+    assert client.get("/org/people/search?q=" + "张" * 500 + "&limit=" + huge).status_code == 200

@@ -93,3 +93,15 @@ def test_forged_people_and_other_enterprises_are_refused(client, app, people, ma
     login(learner, p["qian"].user)
     assert learner.post(f"/culture/notices/{n.id}/recipients", data={"person_ids": [p["qian"].id]}).status_code == 403
     assert _recipients(n) == [p["zhao"].id]
+
+
+def test_forged_numbers_never_answer_500(client, people):
+    p = people
+    n = notices.save_notice(p["manager"].enterprise_id, title="通知二", body_md="", targets=[("person", p["zhao"].id)],
+                            audience_all=False, actor=p["manager"].user)
+    notices.publish_notice(n, p["manager"].user)
+    login(client, p["manager"].user)
+    huge = "9" * 20
+    assert client.post(f"/culture/notices/{n.id}/recipients", data={"person_ids": [huge]}).status_code == 302
+    assert client.post(f"/culture/notices/{n.id}/recipients/remove", data={"person_id": huge}).status_code == 404
+    assert _recipients(n) == [p["zhao"].id]

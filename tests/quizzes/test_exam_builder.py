@@ -127,3 +127,12 @@ def test_other_enterprise_and_learners_cannot_use_the_builder(client, app, make_
     login(learner_client, make_person(enterprise).user)
     assert learner_client.get(f"/quizzes/exams/{draft_exam.id}/preview").status_code in (403, 404)
     assert db.session.get(Exam, draft_exam.id).status == "draft"
+
+
+def test_forged_numbers_never_answer_500(client, enterprise, make_person, bank, draft_exam):
+    login(client, make_person(enterprise, app_role="trainer").user)
+    huge = "9" * 20
+    assert client.get(f"/quizzes/exams/{draft_exam.id}?bp={huge}&bb={huge}&bt=x&bd=y").status_code == 200
+    r = client.post(f"/quizzes/exams/{draft_exam.id}/questions", data={"question_ids": [huge]})
+    assert r.status_code in (302, 400, 404)
+    assert client.get(f"/quizzes/exams/{draft_exam.id}/preview?seed={huge}").status_code == 200
