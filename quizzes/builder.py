@@ -49,7 +49,9 @@ def search_questions(
     q = (
         select(Question)
         .join(QuestionBank, QuestionBank.id == Question.bank_id)
-        .where(Question.status == PUBLISHED, QuestionBank.status != ARCHIVED, services.bank_scope(enterprise_id))
+        .where(
+            Question.status == PUBLISHED, QuestionBank.status != ARCHIVED, services.bank_scope(enterprise_id)
+        )
     )
     if bank_id:
         q = q.where(Question.bank_id == bank_id)
@@ -72,7 +74,10 @@ def search_questions(
     total = db.session.scalar(select(func.count()).select_from(q.subquery())) or 0
     page = max(1, int(page or 1))
     rows = db.session.scalars(
-        q.options(joinedload(Question.bank)).order_by(Question.id).offset((page - 1) * page_size).limit(page_size)
+        q.options(joinedload(Question.bank))
+        .order_by(Question.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
     ).all()
     return list(rows), int(total)
 

@@ -58,7 +58,9 @@ def people_by_ids(enterprise_id: int, ids: list[int] | set[int]) -> list[Person]
     return list(
         db.session.scalars(
             select(Person)
-            .where(Person.id.in_(clean), Person.enterprise_id == enterprise_id, Person.status == PERSON_ACTIVE)
+            .where(
+                Person.id.in_(clean), Person.enterprise_id == enterprise_id, Person.status == PERSON_ACTIVE
+            )
             .options(selectinload(Person.department))
             .order_by(Person.employee_no, Person.id)
         )

@@ -22,13 +22,22 @@ def staff_setup(enterprise, make_enterprise, make_person, make_course):
     wang = make_person(enterprise, name="王五", employee_no="B2001", department="三车间")
     other = make_enterprise()
     stranger = make_person(other, name="张三外企", employee_no="A1003", department="二车间/乙班")
-    return {"course": course, "lessons": lessons, "trainer": trainer, "zhang": zhang, "li": li, "wang": wang,
-            "stranger": stranger, "other": other}
+    return {
+        "course": course,
+        "lessons": lessons,
+        "trainer": trainer,
+        "zhang": zhang,
+        "li": li,
+        "wang": wang,
+        "stranger": stranger,
+        "other": other,
+    }
 
 
 def _assigned(course):
     return db.session.scalars(
-        select(Enrolment.person_id).where(Enrolment.course_id == course.id, Enrolment.source == "assigned")
+        select(Enrolment.person_id)
+        .where(Enrolment.course_id == course.id, Enrolment.source == "assigned")
         .order_by(Enrolment.person_id)
     ).all()
 
@@ -39,22 +48,30 @@ def test_search_service_matches_name_number_department_within_enterprise(enterpr
     assert [p.name for p in search_people(enterprise.id, "a100")] == ["张三丰", "李四"]  # 工号, any case
     assert [p.name for p in search_people(enterprise.id, "二车间")] == ["张三丰", "李四"]
     assert [p.name for p in search_people(enterprise.id, "二车间 甲班")] == ["李四"]  # every word must match
-    assert search_people(enterprise.id, "%") == [] and search_people(enterprise.id, "_") == []  # taken literally
+    assert (
+        search_people(enterprise.id, "%") == [] and search_people(enterprise.id, "_") == []
+    )  # taken literally
     assert search_people(enterprise.id, "   ") == []
     assert [p.name for p in search_people(s["other"].id, "张")] == ["张三外企"]
     assert len(search_people(enterprise.id, "车间", limit=1)) == 1
 
 
-def test_search_endpoint_is_staff_only_and_never_shows_another_enterprise(app, client, enterprise, staff_setup,
-                                                                         make_person):
+def test_search_endpoint_is_staff_only_and_never_shows_another_enterprise(
+    app, client, enterprise, staff_setup, make_person
+):
     s = staff_setup
     login(client, s["trainer"].user)
     r = client.get("/org/people/search?q=张三", headers={"Accept": "application/json"})
     assert r.status_code == 200
     people = r.json["people"]
     assert [p["name"] for p in people] == ["张三丰"]  # 张三外企 of the other enterprise never appears
-    assert people[0] == {"id": s["zhang"].id, "name": "张三丰", "employee_no": "A1001",
-                         "department": "二车间/乙班", "post": "操作工"}
+    assert people[0] == {
+        "id": s["zhang"].id,
+        "name": "张三丰",
+        "employee_no": "A1001",
+        "department": "二车间/乙班",
+        "post": "操作工",
+    }
     assert "phone" not in people[0]
     assert client.get("/org/people/search?q=A1003").json["people"] == []
     assert len(client.get("/org/people/search?q=a&limit=100000").json["people"]) <= 50
@@ -89,8 +106,10 @@ def test_assign_named_people_and_a_department_then_remove(client, enterprise, st
     dept = db.session.scalar(
         select(Department).where(Department.enterprise_id == enterprise.id, Department.path == "三车间")
     )
-    r = client.post(f"/courses/{course.id}/assign",
-                    data={"departments": [dept.id], "person_ids": [s["zhang"].id], "confirm": "1"})
+    r = client.post(
+        f"/courses/{course.id}/assign",
+        data={"departments": [dept.id], "person_ids": [s["zhang"].id], "confirm": "1"},
+    )
     assert r.status_code == 302
     assert _assigned(course) == sorted([s["zhang"].id, s["li"].id, s["wang"].id])
     # remove 李四 (not started): the enrolment goes
@@ -112,14 +131,16 @@ def test_forged_ids_of_another_enterprise_are_ignored_or_refused(client, enterpr
     s = staff_setup
     course = s["course"]
     login(client, s["trainer"].user)
-    r = client.post(f"/courses/{course.id}/assign",
-                    data={"person_ids": [s["stranger"].id, "x", "-1"], "confirm": "1"})
+    r = client.post(
+        f"/courses/{course.id}/assign", data={"person_ids": [s["stranger"].id, "x", "-1"], "confirm": "1"}
+    )
     assert r.status_code == 200  # nobody matches: the page says so, nothing enrolled
     assert _assigned(course) == []
     assert services.enrolment_of(course, s["stranger"].id) is None
     # the stranger enrolled in their own enterprise cannot be removed from here
     services.enrol(course, s["stranger"], source="assigned") if services.visible_to_enterprise(
-        course, s["other"].id) else None
+        course, s["other"].id
+    ) else None
     r = client.post(f"/courses/{course.id}/assign/remove", data={"person_id": s["stranger"].id})
     assert r.status_code == 404
     r = client.post(f"/courses/{course.id}/assign/remove", data={"person_id": s["wang"].id})
@@ -142,8 +163,10 @@ def test_another_enterprise_cannot_open_the_assign_page(client, staff_setup, mak
     outsider = make_person(s["other"], app_role="trainer")
     login(client, outsider.user)
     assert client.get(f"/courses/{s['course'].id}/assign").status_code == 404
-    assert client.post(f"/courses/{s['course'].id}/assign/remove",
-                       data={"person_id": s["zhang"].id}).status_code == 404
+    assert (
+        client.post(f"/courses/{s['course'].id}/assign/remove", data={"person_id": s["zhang"].id}).status_code
+        == 404
+    )
 
 
 def test_ids_too_large_for_the_column_are_refused_not_a_500(client, staff_setup):
@@ -152,5 +175,8 @@ def test_ids_too_large_for_the_column_are_refused_not_a_500(client, staff_setup)
     huge = "9" * 20
     r = client.post(f"/courses/{s['course'].id}/assign", data={"person_ids": [huge], "confirm": "1"})
     assert r.status_code == 200 and _assigned(s["course"]) == []
-    assert client.post(f"/courses/{s['course'].id}/assign/remove", data={"person_id": huge}).status_code in (400, 404)
+    assert client.post(f"/courses/{s['course'].id}/assign/remove", data={"person_id": huge}).status_code in (
+        400,
+        404,
+    )
     assert client.get("/org/people/search?q=" + "张" * 500 + "&limit=" + huge).status_code == 200

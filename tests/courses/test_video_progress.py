@@ -48,7 +48,9 @@ def test_new_video_lesson_takes_its_file_and_ends_ready_at_100(client, trainer_c
     assert state["status"] == "ready" and state["progress"] == 100
     assert state["message"] and state["message"] != "Converting"
     page = client.get(f"/courses/lessons/{lesson.id}/edit").get_data(as_text=True)
-    assert "180p" in page and "data-video-status" not in page and "98%" not in page and "Converting" not in page
+    assert (
+        "180p" in page and "data-video-status" not in page and "98%" not in page and "Converting" not in page
+    )
 
 
 def test_a_job_row_left_at_98_never_shows_beside_a_ready_video(client, trainer_course, tmp_path):
@@ -56,8 +58,9 @@ def test_a_job_row_left_at_98_never_shows_beside_a_ready_video(client, trainer_c
     r = _new_video_lesson(client, section, make_video(tmp_path / "clip.mp4", seconds=1, size="320x180"))
     asset = db.session.get(VideoAsset, r.json["asset"])
     # as the runner leaves it between its two commits, or for good when the worker dies in between
-    db.session.execute(update(Job).where(Job.id == asset.job_id).values(status="running", progress=98,
-                                                                         message="Converting"))
+    db.session.execute(
+        update(Job).where(Job.id == asset.job_id).values(status="running", progress=98, message="Converting")
+    )
     db.session.flush()
     state = client.get(f"/courses/videos/{asset.id}/status").json
     assert (state["status"], state["progress"]) == ("ready", 100)
@@ -70,8 +73,9 @@ def test_processing_status_is_read_from_the_asset_and_translated(client, trainer
     r = _new_video_lesson(client, section, make_video(tmp_path / "clip.mp4", seconds=1, size="320x180"))
     asset = db.session.get(VideoAsset, r.json["asset"])
     asset.status = "processing"
-    db.session.execute(update(Job).where(Job.id == asset.job_id).values(status="running", progress=40,
-                                                                         message="Converting"))
+    db.session.execute(
+        update(Job).where(Job.id == asset.job_id).values(status="running", progress=40, message="Converting")
+    )
     db.session.flush()
     zh = client.get(f"/courses/videos/{asset.id}/status").json
     assert zh["progress"] == 40 and zh["message"] and zh["message"] != "Converting"  # Chinese by default
@@ -84,8 +88,13 @@ def test_processing_status_is_read_from_the_asset_and_translated(client, trainer
 
 def test_without_script_the_form_posts_and_redirects(client, trainer_course, tmp_path):
     _course, section = trainer_course
-    r = _new_video_lesson(client, section, make_video(tmp_path / "clip.mp4", seconds=1, size="320x180"),
-                          title="无脚本上传", headers={})
+    r = _new_video_lesson(
+        client,
+        section,
+        make_video(tmp_path / "clip.mp4", seconds=1, size="320x180"),
+        title="无脚本上传",
+        headers={},
+    )
     assert r.status_code == 302 and "/edit" in r.headers["Location"]
     lesson = db.session.scalar(select(Lesson).where(Lesson.title == "无脚本上传"))
     assert lesson.ready_video is not None
@@ -100,7 +109,9 @@ def test_a_file_that_is_not_a_video_is_refused_and_nothing_is_created(client, tr
 
 def test_new_lesson_without_a_file_and_of_other_kinds(client, trainer_course, make_enterprise):
     _course, section = trainer_course
-    r = client.post(f"/courses/sections/{section.id}/lessons/new", data={"kind": "video", "title": "稍后上传"})
+    r = client.post(
+        f"/courses/sections/{section.id}/lessons/new", data={"kind": "video", "title": "稍后上传"}
+    )
     assert r.status_code == 302
     page = client.get(f"/courses/sections/{section.id}/lessons/new?kind=link").get_data(as_text=True)
     assert 'data-kind="link" >' in page or 'data-kind="link">' in page  # the chosen kind's part is shown
@@ -109,11 +120,15 @@ def test_new_lesson_without_a_file_and_of_other_kinds(client, trainer_course, ma
     from quizzes import services as quiz_services
 
     foreign = quiz_services.create_exam(make_enterprise().id, title="外企考试")
-    r = client.post(f"/courses/sections/{section.id}/lessons/new",
-                    data={"kind": "exam", "title": "伪造考试", "exam_id": str(foreign.id)})
+    r = client.post(
+        f"/courses/sections/{section.id}/lessons/new",
+        data={"kind": "exam", "title": "伪造考试", "exam_id": str(foreign.id)},
+    )
     assert db.session.scalar(select(Lesson).where(Lesson.title == "伪造考试")) is None
-    r = client.post(f"/courses/sections/{section.id}/lessons/new",
-                    data={"kind": "link", "title": "法规链接", "url": "https://example.org/", "exam_id": "1"})
+    r = client.post(
+        f"/courses/sections/{section.id}/lessons/new",
+        data={"kind": "link", "title": "法规链接", "url": "https://example.org/", "exam_id": "1"},
+    )
     assert r.status_code == 302
     assert db.session.scalar(select(Lesson).where(Lesson.title == "法规链接")).exam_id is None
 
@@ -122,7 +137,8 @@ def test_another_enterprise_cannot_add_lessons(app, trainer_course, make_enterpr
     _course, section = trainer_course
     other = app.test_client()
     login(other, make_person(make_enterprise(), app_role="trainer").user)
-    r = _new_video_lesson(other, section, make_video(tmp_path / "clip.mp4", seconds=1, size="320x180"),
-                          title="越权")
+    r = _new_video_lesson(
+        other, section, make_video(tmp_path / "clip.mp4", seconds=1, size="320x180"), title="越权"
+    )
     assert r.status_code == 404
     assert db.session.scalar(select(Lesson).where(Lesson.title == "越权")) is None

@@ -35,10 +35,15 @@ def test_notice_to_named_people_then_add_and_remove(client, people):
     login(client, p["manager"].user)
     html = client.get("/culture/notices/new?q=赵").get_data(as_text=True)
     assert "赵六" in html and "赵外人" not in html
-    r = client.post("/culture/notices/new", data={
-        "title": "受限空间作业提醒", "body": "请注意通风。", "person_ids": [p["zhao"].id, p["stranger"].id],
-        "then": "publish",
-    })
+    r = client.post(
+        "/culture/notices/new",
+        data={
+            "title": "受限空间作业提醒",
+            "body": "请注意通风。",
+            "person_ids": [p["zhao"].id, p["stranger"].id],
+            "then": "publish",
+        },
+    )
     assert r.status_code == 302
     n = db.session.scalar(select(Notice).where(Notice.title == "受限空间作业提醒"))
     assert _recipients(n) == [p["zhao"].id]  # the other enterprise's person was dropped
@@ -63,7 +68,9 @@ def test_notice_to_named_people_then_add_and_remove(client, people):
 def test_draft_keeps_named_people_and_publish_reaches_them(client, people):
     p = people
     login(client, p["manager"].user)
-    client.post("/culture/notices/new", data={"title": "草稿通知", "person_ids": [p["sun"].id], "then": "save"})
+    client.post(
+        "/culture/notices/new", data={"title": "草稿通知", "person_ids": [p["sun"].id], "then": "save"}
+    )
     n = db.session.scalar(select(Notice).where(Notice.title == "草稿通知"))
     assert [(t.kind, t.ref_id) for t in n.targets] == [("person", p["sun"].id)]
     edit = client.get(f"/culture/notices/{n.id}/edit").get_data(as_text=True)
@@ -75,33 +82,61 @@ def test_draft_keeps_named_people_and_publish_reaches_them(client, people):
 
 def test_forged_people_and_other_enterprises_are_refused(client, app, people, make_person):
     p = people
-    n = notices.save_notice(p["manager"].enterprise_id, title="通知", body_md="", targets=[("person", p["zhao"].id)],
-                            audience_all=False, actor=p["manager"].user)
+    n = notices.save_notice(
+        p["manager"].enterprise_id,
+        title="通知",
+        body_md="",
+        targets=[("person", p["zhao"].id)],
+        audience_all=False,
+        actor=p["manager"].user,
+    )
     notices.publish_notice(n, p["manager"].user)
     login(client, p["manager"].user)
     r = client.post(f"/culture/notices/{n.id}/recipients", data={"person_ids": [p["stranger"].id]})
     assert r.status_code == 302 and _recipients(n) == [p["zhao"].id]  # said, nothing added
-    assert client.post(f"/culture/notices/{n.id}/recipients/remove",
-                       data={"person_id": p["stranger"].id}).status_code == 404
+    assert (
+        client.post(
+            f"/culture/notices/{n.id}/recipients/remove", data={"person_id": p["stranger"].id}
+        ).status_code
+        == 404
+    )
     assert client.post(f"/culture/notices/{n.id}/recipients/remove", data={}).status_code == 400
     outsider = app.test_client()
     login(outsider, make_person(p["other"], app_role="manager").user)
-    assert outsider.post(f"/culture/notices/{n.id}/recipients", data={"person_ids": [p["sun"].id]}).status_code == 404
-    assert outsider.post(f"/culture/notices/{n.id}/recipients/remove",
-                         data={"person_id": p["zhao"].id}).status_code == 404
+    assert (
+        outsider.post(f"/culture/notices/{n.id}/recipients", data={"person_ids": [p["sun"].id]}).status_code
+        == 404
+    )
+    assert (
+        outsider.post(
+            f"/culture/notices/{n.id}/recipients/remove", data={"person_id": p["zhao"].id}
+        ).status_code
+        == 404
+    )
     learner = app.test_client()
     login(learner, p["qian"].user)
-    assert learner.post(f"/culture/notices/{n.id}/recipients", data={"person_ids": [p["qian"].id]}).status_code == 403
+    assert (
+        learner.post(f"/culture/notices/{n.id}/recipients", data={"person_ids": [p["qian"].id]}).status_code
+        == 403
+    )
     assert _recipients(n) == [p["zhao"].id]
 
 
 def test_forged_numbers_never_answer_500(client, people):
     p = people
-    n = notices.save_notice(p["manager"].enterprise_id, title="通知二", body_md="", targets=[("person", p["zhao"].id)],
-                            audience_all=False, actor=p["manager"].user)
+    n = notices.save_notice(
+        p["manager"].enterprise_id,
+        title="通知二",
+        body_md="",
+        targets=[("person", p["zhao"].id)],
+        audience_all=False,
+        actor=p["manager"].user,
+    )
     notices.publish_notice(n, p["manager"].user)
     login(client, p["manager"].user)
     huge = "9" * 20
     assert client.post(f"/culture/notices/{n.id}/recipients", data={"person_ids": [huge]}).status_code == 302
-    assert client.post(f"/culture/notices/{n.id}/recipients/remove", data={"person_id": huge}).status_code == 404
+    assert (
+        client.post(f"/culture/notices/{n.id}/recipients/remove", data={"person_id": huge}).status_code == 404
+    )
     assert _recipients(n) == [p["zhao"].id]

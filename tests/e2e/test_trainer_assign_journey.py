@@ -62,7 +62,9 @@ def test_trainer_assigns_a_course_to_two_named_people_and_builds_a_fixed_exam_by
         live_server,
         "SELECT p.name, e.source, e.due_on FROM course_enrolment e JOIN person p ON p.id = e.person_id "
         "WHERE e.course_id = :c AND p.name IN (:a, :b) ORDER BY p.name",
-        c=course_id, a=name1, b=name2,
+        c=course_id,
+        a=name1,
+        b=name2,
     )
     assert [(r[0], r[1]) for r in rows] == sorted([(name1, "assigned"), (name2, "assigned")]), rows
     assert all(str(r[2]).startswith("2030-06-30") for r in rows)

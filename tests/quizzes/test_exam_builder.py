@@ -48,10 +48,14 @@ def test_search_filters_by_text_type_category_difficulty_and_stays_in_the_enterp
     rows, _ = builder.search_questions(enterprise.id, text="有限空间 危险")
     assert [q.type for q in rows] == ["multiple_choice"]  # every word must match
     assert builder.search_questions(enterprise.id, text="%")[1] == 0
-    assert builder.search_questions(enterprise.id, type="no-such-type")[1] == 4  # an unknown type is no filter
+    assert (
+        builder.search_questions(enterprise.id, type="no-such-type")[1] == 4
+    )  # an unknown type is no filter
 
 
-def test_trainer_builds_a_fixed_paper_by_search_and_previews_it(client, enterprise, make_person, bank, draft_exam):
+def test_trainer_builds_a_fixed_paper_by_search_and_previews_it(
+    client, enterprise, make_person, bank, draft_exam
+):
     trainer = make_person(enterprise, app_role="trainer")
     login(client, trainer.user)
     page = client.get(f"/quizzes/exams/{draft_exam.id}?bq=有限空间&bt=single_choice")
@@ -60,20 +64,27 @@ def test_trainer_builds_a_fixed_paper_by_search_and_previews_it(client, enterpri
     assert "进入有限空间作业前" in html and "一人单独进行" not in html
     assert 'name="question_id"' not in html  # nobody types question numbers any more
     wanted = db.session.scalars(
-        select(Question.id).where(Question.bank_id == bank.id, Question.type.in_(["single_choice", "fill_blank"]))
+        select(Question.id)
+        .where(Question.bank_id == bank.id, Question.type.in_(["single_choice", "fill_blank"]))
         .order_by(Question.id)
     ).all()
-    r = client.post(f"/quizzes/exams/{draft_exam.id}/questions",
-                    data={"question_ids": [str(i) for i in wanted], "bq": "有限空间"})
+    r = client.post(
+        f"/quizzes/exams/{draft_exam.id}/questions",
+        data={"question_ids": [str(i) for i in wanted], "bq": "有限空间"},
+    )
     assert r.status_code == 302 and "bq=" in r.headers["Location"]
-    rules = db.session.scalars(select(PaperRule).where(PaperRule.exam_id == draft_exam.id)
-                               .order_by(PaperRule.position)).all()
+    rules = db.session.scalars(
+        select(PaperRule).where(PaperRule.exam_id == draft_exam.id).order_by(PaperRule.position)
+    ).all()
     assert [(r.kind, r.question_id) for r in rules] == [("fixed", i) for i in wanted]
     # adding the same question again does not put it twice
     client.post(f"/quizzes/exams/{draft_exam.id}/questions", data={"question_ids": [str(wanted[0])]})
-    assert db.session.scalar(
-        select(func.count()).select_from(PaperRule).where(PaperRule.exam_id == draft_exam.id)
-    ) == 2
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(PaperRule).where(PaperRule.exam_id == draft_exam.id)
+        )
+        == 2
+    )
     # the builder marks questions already on the paper
     html = client.get(f"/quizzes/exams/{draft_exam.id}").get_data(as_text=True)
     assert html.count("disabled checked") == 2
@@ -103,13 +114,16 @@ def test_preview_of_a_draw_rule_and_of_an_unfillable_rule(client, enterprise, ma
     assert 'class="card question"' not in r.get_data(as_text=True)
 
 
-def test_forged_question_of_another_enterprise_is_refused(client, enterprise, make_person, draft_exam,
-                                                          foreign_question, bank):
+def test_forged_question_of_another_enterprise_is_refused(
+    client, enterprise, make_person, draft_exam, foreign_question, bank
+):
     trainer = make_person(enterprise, app_role="trainer")
     login(client, trainer.user)
     html = client.get(f"/quizzes/exams/{draft_exam.id}?bq=外企").get_data(as_text=True)
     assert "外企秘密题目" not in html
-    r = client.post(f"/quizzes/exams/{draft_exam.id}/questions", data={"question_ids": [str(foreign_question.id)]})
+    r = client.post(
+        f"/quizzes/exams/{draft_exam.id}/questions", data={"question_ids": [str(foreign_question.id)]}
+    )
     assert r.status_code == 404
     assert not db.session.scalars(select(PaperRule).where(PaperRule.exam_id == draft_exam.id)).all()
     r = client.post(f"/quizzes/exams/{draft_exam.id}/questions", data={"question_ids": ["abc"]})
@@ -117,12 +131,16 @@ def test_forged_question_of_another_enterprise_is_refused(client, enterprise, ma
     assert not db.session.scalars(select(PaperRule).where(PaperRule.exam_id == draft_exam.id)).all()
 
 
-def test_other_enterprise_and_learners_cannot_use_the_builder(client, app, make_enterprise, make_person,
-                                                              enterprise, draft_exam):
+def test_other_enterprise_and_learners_cannot_use_the_builder(
+    client, app, make_enterprise, make_person, enterprise, draft_exam
+):
     outsider = make_person(make_enterprise(), app_role="trainer")
     login(client, outsider.user)
     assert client.get(f"/quizzes/exams/{draft_exam.id}/preview").status_code == 404
-    assert client.post(f"/quizzes/exams/{draft_exam.id}/questions", data={"question_ids": ["1"]}).status_code == 404
+    assert (
+        client.post(f"/quizzes/exams/{draft_exam.id}/questions", data={"question_ids": ["1"]}).status_code
+        == 404
+    )
     learner_client = app.test_client()
     login(learner_client, make_person(enterprise).user)
     assert learner_client.get(f"/quizzes/exams/{draft_exam.id}/preview").status_code in (403, 404)
