@@ -112,6 +112,11 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
+# A refused input is answered 400 with an ErrorOut (validated here, not by spectree): say so in the document.
+spec.validation_error_status = 400
+spec.validation_error_model = ErrorOut
+
+
 # ---------------------------------------------------------------------------------------------- errors
 
 

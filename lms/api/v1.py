@@ -48,12 +48,21 @@ from lms.core.i18n import translate_message
 from lms.core.permissions import public
 from lms.core.timeutil import iso_local, to_utc
 from lms.ledger import services as ledger
+from lms.ledger import sources
 from lms.ledger.models import TrainingRecord
 from lms.ledger.sources import prefix_of
 from lms.org.models import Department, Enterprise, Person, PersonRole, Post, ResponsibilityRole
 from lms.org.services import subtree_ids
 
 EXTERNAL = "api"  # the source prefix of records sent through the API: api:<external id>
+
+
+def _external_labels(records: Any) -> dict[int, str]:
+    """How the archive names a record sent through the API: by the sender's own id of it."""
+    return {r.id: _("Sent by another system (its id %(id)s)", id=r.source.split(":", 1)[1]) for r in records}
+
+
+sources.register(EXTERNAL, _external_labels)
 
 
 # ------------------------------------------------------------------------------------------ enterprises

@@ -345,3 +345,37 @@ def test_bulk_upsert_keeps_awkward_values_as_they_are(client, world):
     assert got["合计"].name == "王|五; 六" and got["合计"].post.name == "焊工, 二级"
     assert sorted(x.name for x in got["合计"].roles) == ["一线从业人员", "特种作业人员"]
     assert got["备注:1"].name == "赵 六" and got["备注:1"].phone == "13800000003"
+
+
+def test_archive_names_the_source_of_an_api_record(client, world):
+    from lms.ledger.models import TrainingRecord
+    from lms.ledger.sources import source_labels
+
+    r = client.post(
+        "/api/v1/records",
+        headers=auth(world["secret_a"]),
+        json={
+            "external_id": "HR-77",
+            "employee_no": "A003",
+            "topic": "外部培训",
+            "completed_at": "2026-11-01T10:00:00",
+        },
+    )
+    rec = db.session.get(TrainingRecord, r.json["record"]["id"])
+    assert "HR-77" in source_labels([rec])[rec.id]
+    assert "api:" not in source_labels([rec])[rec.id]
+
+
+def test_document_answers_400_with_errors_never_422(client):
+    doc = client.get("/api/v1/openapi.json").json
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if path == "/api/v1/people/bulk":
+                assert op["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith(
+                    "RosterResultOut"
+                )
+                continue
+            assert "422" not in op["responses"], (path, method)
+            assert op["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith(
+                "ErrorOut"
+            )
