@@ -84,19 +84,21 @@ def load(ent: Enterprise, ctx: Any) -> None:
 
     taken: set[int] = {manager.person_id} if manager.person_id else set()
 
-    def person(prefix: str) -> Person | None:
-        p = _person_in(ent.id, prefix, taken)
-        if p is not None:
-            taken.add(p.id)
-        return p
+    def person(*prefixes: str) -> Person | None:
+        for prefix in prefixes:  # the first department of these that the roster has
+            p = _person_in(ent.id, prefix, taken)
+            if p is not None:
+                taken.add(p.id)
+                return p
+        return None
 
     reporters = [u for u in (accounts.get("learner"), accounts.get("worker"), accounts.get("teamleader"),
                              accounts.get("evaluator")) if u is not None]
     if not reporters:
         reporters = list(db.session.scalars(select(User).where(User.enterprise_id == ent.id).order_by(User.id).limit(4)))
-    fixers = {key: person(prefix) for key, prefix in (
-        ("w1", "一车间"), ("w2", "二车间"), ("w3", "三车间"), ("power", "设备动力部"), ("store", "仓储物流部"),
-        ("office", "总经理办公室"))}
+    fixers = {key: person(*prefixes) for key, prefixes in (
+        ("w1", ("一车间",)), ("w2", ("二车间",)), ("w3", ("三车间",)), ("power", ("设备动力部", "三车间")),
+        ("store", ("仓储物流部",)), ("office", ("总经理办公室", "安全环保部")))}
     learner_person = accounts.get("teamleader").person if accounts.get("teamleader") is not None else None
     if learner_person is not None:  # the team leader account has something to rectify in the demo
         fixers["w1"] = learner_person

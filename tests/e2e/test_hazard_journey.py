@@ -120,6 +120,18 @@ def test_hazard_journey(browser, live_server):
     assert db_scalar(live_server, "SELECT status FROM hazard WHERE id = :i", i=hazard_id) == "closed"
     assert db_scalar(live_server, "SELECT count(*) FROM hazard_event WHERE hazard_id = :i", i=hazard_id) == 5
 
+    # 5. the manager's other pages, on the phone: board by state, department and area, list, monthly report,
+    #    settings, a major hazard with its five items; none may scroll sideways
+    major = db_scalar(live_server, "SELECT min(id) FROM hazard WHERE grade = 'major' AND status = 'assigned'")
+    for name, path in (("board", "/hazards/board"), ("board-department", "/hazards/board?by=department"),
+                       ("board-area", "/hazards/board?by=area"), ("list", "/hazards/list?open=1"),
+                       ("monthly", "/hazards/monthly"), ("settings", "/hazards/settings"),
+                       ("major", f"/hazards/{major}")):
+        manager.goto(manager.base + path)
+        assert_page_ok(manager, name)
+        snap(manager, name, wide)
+    assert "五落实" in manager.inner_text("body")
+
     for who, pg in (("worker", worker), ("manager", manager), ("teamleader", leader)):
         assert not pg.errors, f"{who}: server errors {pg.errors}"
         pg.context.close()
