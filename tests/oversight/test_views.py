@@ -300,3 +300,19 @@ def test_snapshot_of_a_large_enterprise_runs_as_a_job(client, scene, monkeypatch
     assert job is not None and job.status == "done", job and (job.status, job.error)  # eager in tests
     months = set(db.session.scalars(select(RiskSnapshot.month).where(RiskSnapshot.enterprise_id == ent.id)))
     assert months == set(services.months_back(TODAY, 12)[:-1])
+
+
+def test_who_reaches_the_enterprise_page_and_an_unassigned_regulator(client, scene, make_person, make_user):
+    login(client, make_person(scene["seen"], app_role="learner").user)
+    assert client.get("/oversight/supervision").status_code == 403
+    client.post("/logout")
+    lonely = make_user("regulator")
+    login(client, lonely)
+    page = client.get("/oversight/").get_data(as_text=True)
+    assert "data-enterprise=" not in page and "被监管化工" not in page
+    assert client.get(f"/oversight/{scene['seen'].id}").status_code == 404
+    client.post("/logout")
+    admin = make_user("admin", scene["seen"])
+    login(client, admin)
+    codes = re.findall(r'data-enterprise="([^"]+)"', client.get("/oversight/").get_data(as_text=True))
+    assert {scene["seen"].code, scene["also"].code, scene["hidden"].code} <= set(codes)  # admins oversee all
