@@ -77,6 +77,7 @@ class MonthlyReport:
     by_department: list[dict[str, Any]] = field(default_factory=list)
     by_category: list[tuple[str, int]] = field(default_factory=list)
     listed: list[Hazard] = field(default_factory=list)  # major or overdue at the end, and the month's major
+    overdue_ids: set[int] = field(default_factory=set)  # of the listed, those overdue at the end
 
     @property
     def label(self) -> str:
@@ -103,7 +104,7 @@ def monthly(enterprise: Enterprise, year: int, month: int, now: dt.datetime | No
     rep.open_at_end, rep.overdue_at_end = counts["open"], counts["overdue"]
     rep.major_open_at_end, rep.major_overdue_at_end = counts["major_open"], counts["major_overdue"]
 
-    state = services._state_as_of([ent_id], as_of)
+    state = services.state_as_of([ent_id], as_of)
     overdue_ids = set(db.session.scalars(
         select(state.c.hazard_id).where(state.c.to_status.in_(OVERDUE_STATUSES), state.c.deadline < as_of)))
     major_open_ids = set(db.session.scalars(
@@ -111,7 +112,7 @@ def monthly(enterprise: Enterprise, year: int, month: int, now: dt.datetime | No
     month_major_ids = set(db.session.scalars(select(Hazard.id).where(in_month, Hazard.grade == MAJOR)))
     ids = overdue_ids | major_open_ids | month_major_ids
     rep.listed = list(db.session.scalars(select(Hazard).where(Hazard.id.in_(ids)).order_by(Hazard.id))) if ids else []
-    rep.overdue_ids = overdue_ids  # type: ignore[attr-defined]
+    rep.overdue_ids = overdue_ids
 
     # by department (responsible): found in the month, accepted in the month, overdue at the end
     found_by = dict(db.session.execute(
@@ -167,7 +168,7 @@ def _summary_rows(rep: MonthlyReport) -> list[list[Any]]:
 
 
 def _listed_rows(rep: MonthlyReport) -> list[list[Any]]:
-    overdue = getattr(rep, "overdue_ids", set())
+    overdue = rep.overdue_ids
     return [
         [h.code, h.reported_at, str(services.GRADE_LABELS.get(h.grade, "—")) if h.grade else "—",
          services.place_label(h), h.description, h.department.path if h.department else "",

@@ -616,7 +616,7 @@ def visible_query(enterprise_id: int, user: Any) -> Any:
     return q.where(or_(*conds))
 
 
-def _state_as_of(enterprise_ids: list[int], as_of: dt.datetime) -> Any:
+def state_as_of(enterprise_ids: list[int], as_of: dt.datetime) -> Any:
     """Each hazard's last event at or before ``as_of``: its state, grade and deadline then (a subquery)."""
     last = (
         select(HazardEvent.hazard_id, func.max(HazardEvent.id).label("event_id"))
@@ -640,7 +640,7 @@ def hazard_counts(enterprise_ids: list[int] | tuple[int, ...] | set[int],
     out = {i: {"open": 0, "overdue": 0, "major_open": 0, "major_overdue": 0, "reported_30d": 0} for i in ids}
     if not ids:
         return out
-    state = _state_as_of(ids, as_of)
+    state = state_as_of(ids, as_of)
     is_open = state.c.to_status.in_(OPEN_STATUSES)
     overdue = and_(state.c.to_status.in_(OVERDUE_STATUSES), state.c.deadline.is_not(None), state.c.deadline < as_of)
     major = state.c.grade == MAJOR

@@ -569,7 +569,7 @@ def monthly():
     prev_month = (first - dt.timedelta(days=1)).replace(day=1)
     next_month = (first + dt.timedelta(days=32)).replace(day=1)
     return render_template("hazards/monthly.html", rep=rep, prev_month=f"{prev_month:%Y-%m}",
-                           next_month=f"{next_month:%Y-%m}", overdue_ids=getattr(rep, "overdue_ids", set()))
+                           next_month=f"{next_month:%Y-%m}", overdue_ids=rep.overdue_ids)
 
 
 @bp.route("/monthly.pdf")
