@@ -28,10 +28,10 @@ class RequirementForm(FlaskForm):
     kind = SelectField(
         _l("What must people do?"),
         choices=[
-            ("hours", _l("Attend enough hours of training (学时)")),
+            ("hours", _l("Attend enough hours of training")),
             ("course", _l("Complete a course")),
             ("certificate", _l("Hold a valid certificate (e.g. a special-operations permit)")),
-            ("three_level", _l("Three-level safety education (三级安全教育)")),
+            ("three_level", _l("Three-level safety education")),
         ],
     )
     applies_to = SelectField(
@@ -48,14 +48,14 @@ class RequirementForm(FlaskForm):
     department_id = SelectField(_l("Which department"), coerce=_int_or_none, validators=[Optional()])
     course_id = SelectField(_l("Which course"), coerce=_int_or_none, validators=[Optional()])
     hours_required = DecimalField(
-        _l("How many hours (学时)"), places=1, validators=[Optional(), NumberRange(min=0)]
+        _l("How many credit hours"), places=1, validators=[Optional(), NumberRange(min=0)]
     )
     categories = StringField(
         _l("Count only training of these kinds (comma-separated; empty: any training)"),
         validators=[Optional(), Length(max=500)],
     )
     certificate_category = StringField(
-        _l("Kind of certificate (e.g. 电工作业)"), validators=[Optional(), Length(max=100)]
+        _l("Kind of certificate (e.g. electrician)"), validators=[Optional(), Length(max=100)]
     )
     certificate_topic = StringField(
         _l("Or: certificate name contains"), validators=[Optional(), Length(max=300)]
