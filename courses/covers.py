@@ -4,6 +4,7 @@ its category's colour); and the figures a course card shows (duration, lessons, 
 from __future__ import annotations
 
 import io
+import math
 import zlib
 from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
@@ -111,7 +112,7 @@ def course_facts(courses: list[Course]) -> dict[int, dict[str, Any]]:
         .where(Lesson.course_id.in_(ids))
         .group_by(Lesson.course_id)
     ).all()
-    found = {cid: {"lessons": int(n), "minutes": round(float(secs or 0) / 60)} for cid, n, secs in rows}
+    found = {cid: {"lessons": int(n), "minutes": math.ceil(float(secs or 0) / 60)} for cid, n, secs in rows}
     return {cid: found.get(cid, {"lessons": 0, "minutes": 0}) for cid in ids}
 
 

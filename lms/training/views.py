@@ -67,12 +67,7 @@ nav_item("training.mine", lazy_pgettext("menu", "My training"), (LEARNER, EVALUA
 nav_item("training.dashboard", lazy_pgettext("menu", "Training coverage"), DASHBOARD, order=15)
 nav_item("training.requirements", lazy_pgettext("menu", "Requirements"), MANAGERS, order=16)
 nav_item("training.regulator", lazy_pgettext("menu", "Enterprises overseen"), (REGULATOR,), order=10)
-nav_item(
-    "training.notifications",
-    lazy_pgettext("menu", "Notifications"),
-    (LEARNER, EVALUATOR, TRAINER, MANAGER),
-    order=90,
-)
+# Notifications have no menu entry: the bell in the header (lms.training.notifications) counts and opens them.
 home_for(LEARNER, "training.mine", 100)
 home_for(EVALUATOR, "training.mine", 100)
 home_for(MANAGER, "training.dashboard", 100)
