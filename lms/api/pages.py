@@ -23,7 +23,7 @@ from lms.core.permissions import roles
 from lms.org.access import MANAGERS, acting_enterprise
 from lms.org.models import ADMIN, REGULATOR, Enterprise, RegulatorAssignment, User
 
-nav_item("api.keys", lazy_pgettext("menu", "API keys"), MANAGERS, order=90)
+nav_item("api.keys_page", lazy_pgettext("menu", "API keys"), MANAGERS, order=90)
 
 SCOPE_LABELS = {
     "people:read": "Read people, departments and posts",

@@ -379,3 +379,9 @@ def test_document_answers_400_with_errors_never_422(client):
             assert op["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith(
                 "ErrorOut"
             )
+
+
+def test_key_page_is_in_the_managers_menu(client, world):
+    login(client, world["manager"].user)
+    html = client.get("/api/keys").get_data(as_text=True)
+    assert 'href="/api/keys"' in html
