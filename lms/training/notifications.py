@@ -53,6 +53,8 @@ DUE_STEPS = (1, 7, 30)
 KIND_ICONS = {  # symbols every CJK/DejaVu font has (no colour emoji: intranet PCs and phones lack the font)
     "assigned": "✚",
     "due": "◷",
+    "due_soon": "◷",  # rows of lms.training.reminders
+    "in_grace": "⚠",
     "overdue": "⚠",
     "expired": "⚠",
     "exam": "✎",
@@ -294,10 +296,12 @@ def _requirement_events(enterprise_id: int, as_of: dt.date) -> list[dict[str, An
         step = _due_step((due - as_of).days)
         if step is None:
             continue
+        # The 30-day step shares the reminders' "due soon" key (req:<id>:due_soon:<due>): one row, not two.
+        label = "due_soon" if step == 30 else f"due{step}"
         out.append(
             event(
                 "due",
-                f"req:{r['requirement_id']}:due{step}:{due}",
+                f"req:{r['requirement_id']}:{label}:{due}",
                 _due_message(name, due, (due - as_of).days),
                 person_id=r["person_id"],
                 link=link,

@@ -294,3 +294,17 @@ def test_the_same_events_go_by_email_when_smtp_is_set(app, enterprise, make_pers
     assert note.emailed_at is not None
     assert smtplib  # the client side is the reminders' real smtplib sender
     assert re.search(r"Subject: .+", raw)
+
+
+def test_the_reminders_job_and_this_one_make_one_row_per_event(enterprise, make_person):
+    """``lms training remind`` and ``lms notify`` share their keys: a requirement due soon or overdue is told once."""
+    from lms.training.reminders import send_reminders
+
+    soon = make_person(enterprise, hire_date=TODAY - dt.timedelta(days=10))
+    late = make_person(enterprise, hire_date=TODAY - dt.timedelta(days=400))
+    requirement(enterprise, name="岗前培训", hours_required=8, initial_days=30, reminder_days=30)
+    send_reminders(TODAY, [enterprise.id])
+    generate(TODAY, [enterprise.id])
+    send_reminders(TODAY, [enterprise.id])
+    assert [n.kind for n in _notes(soon.user)] == ["due_soon"]  # the reminders' row; no second "due in 20 days"
+    assert [n.kind for n in _notes(late.user)] == ["overdue"]
