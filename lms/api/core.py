@@ -295,13 +295,25 @@ def _admit(scope: str) -> keys.KeyInfo:
     return key
 
 
+SECRET_PARAMS = ("code",)  # a certificate's verification code is not kept in the log
+
+
+def _logged_path() -> str:
+    if not request.query_string:
+        return request.path
+    from urllib.parse import urlencode
+
+    args = [(k, "***" if k in SECRET_PARAMS else v) for k, v in request.args.items(multi=True)]
+    return f"{request.path}?{urlencode(args)}"
+
+
 def _log(key: keys.KeyInfo, status: int, started: float) -> None:
     with unit(WRITE):
         try:
             keys.log_call(
                 key.id,
                 method=request.method,
-                path=request.full_path.rstrip("?"),
+                path=_logged_path(),
                 status=status,
                 duration_ms=int((time.perf_counter() - started) * 1000),
                 address=request.remote_addr,

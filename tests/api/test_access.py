@@ -325,3 +325,11 @@ def test_sliding_window_and_retry_after_are_exact(world):
     assert keys.count_call(info, start + 3 + wait - 2) > 0
     assert keys.count_call(info, start + 3 + wait) == 0
     assert keys.retry_after(previous=6, current=0, limit=3, into=0.0) == 40  # 6 weigh 2 after 40 s
+
+
+def test_the_log_keeps_no_verification_code(client, world):
+    client.get("/api/v1/certificates/verify?number=X-1&code=SECRETCODE", headers=auth(world["secret_a"]))
+    path = db.session.scalar(
+        select(ApiCall.path).where(ApiCall.api_key_id == world["key_a"].id).order_by(ApiCall.id.desc())
+    )
+    assert "SECRETCODE" not in path and path.startswith("/api/v1/certificates/verify?number=X-1")
