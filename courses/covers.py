@@ -23,7 +23,9 @@ from .i18n import _
 from .models import Course, Lesson
 
 MAX_COVER_BYTES = 10 * 1024 * 1024
-MAX_COVER_PIXELS = 40_000_000  # a 16:9 picture of about 8400 × 4700: more is a decompression bomb, not a cover
+MAX_COVER_PIXELS = (
+    40_000_000  # a 16:9 picture of about 8400 × 4700: more is a decompression bomb, not a cover
+)
 COVER_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 # Calm colours that carry white text (one per category, chosen by a stable hash of its name).
 PALETTE = ("#1f5f99", "#2e7d32", "#c75b12", "#6a1b9a", "#00838f", "#ad1457", "#4e5d6c", "#8d6e00")
@@ -133,5 +135,3 @@ def _facts_global(courses: Any) -> dict[int, dict[str, Any]]:
 @bp.app_template_global("enrolment_fraction")
 def _fraction_global(enrolment: Any) -> float:
     return enrolment_fraction(enrolment)
-
-

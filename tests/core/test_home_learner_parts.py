@@ -61,7 +61,9 @@ def _course(ent, title, category="用电安全"):
 
 def test_a_trainer_uploads_a_cover_checked_by_its_content(client, login_as, enterprise):
     login_as("trainer")
-    r = client.post("/courses/new", data=_form("电气安全", (_png(), "封面.png")), content_type="multipart/form-data")
+    r = client.post(
+        "/courses/new", data=_form("电气安全", (_png(), "封面.png")), content_type="multipart/form-data"
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
     course = db.session.query(Course).filter_by(title="电气安全").one()
     assert course.cover is not None and course.cover.original_name.endswith(".png")
@@ -70,12 +72,16 @@ def test_a_trainer_uploads_a_cover_checked_by_its_content(client, login_as, ente
 
     # A text file named .jpg, and an image renamed as another kind: refused or stored as what it is.
     refused = client.post(
-        "/courses/new", data=_form("伪装封面", (b"<script>alert(1)</script>", "x.jpg")), content_type="multipart/form-data"
+        "/courses/new",
+        data=_form("伪装封面", (b"<script>alert(1)</script>", "x.jpg")),
+        content_type="multipart/form-data",
     )
     assert refused.status_code == 302
     assert "封面须为图片" in client.get("/courses/new").get_data(as_text=True)  # said, nothing stored
     assert db.session.query(Course).filter_by(title="伪装封面").count() == 0
-    client.post("/courses/new", data=_form("改名的图片", (_png(), "photo.gif")), content_type="multipart/form-data")
+    client.post(
+        "/courses/new", data=_form("改名的图片", (_png(), "photo.gif")), content_type="multipart/form-data"
+    )
     renamed = db.session.query(Course).filter_by(title="改名的图片").one()
     assert renamed.cover.original_name.endswith(".png")
 

@@ -306,5 +306,5 @@ def test_the_reminders_job_and_this_one_make_one_row_per_event(enterprise, make_
     send_reminders(TODAY, [enterprise.id])
     generate(TODAY, [enterprise.id])
     send_reminders(TODAY, [enterprise.id])
-    assert [n.kind for n in _notes(soon.user)] == ["due_soon"]  # the reminders' row; no second "due in 20 days"
+    assert [n.kind for n in _notes(soon.user)] == ["due_soon"]  # the reminders' row, no second one
     assert [n.kind for n in _notes(late.user)] == ["overdue"]
