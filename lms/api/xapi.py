@@ -40,6 +40,7 @@ VERBS = {
     "passed": (f"{ADL}/verbs/passed", "passed", "通过"),
     "failed": (f"{ADL}/verbs/failed", "failed", "未通过"),
     "attended": (f"{ADL}/verbs/attended", "attended", "参加"),
+    "voided": (f"{ADL}/verbs/voided", "voided", "作废"),
 }
 ACTIVITY_TYPES = {
     KIND_COURSE: f"{ADL}/activities/course",
@@ -64,6 +65,23 @@ def _duration(hours: Decimal | None) -> str | None:
         return None
     minutes = int(Decimal(hours) * 45)  # one 学时 is one class period of 45 minutes
     return f"PT{minutes // 60}H{minutes % 60}M" if minutes % 60 else f"PT{minutes // 60}H"
+
+
+def voiding_statement(ent: Enterprise, rec: TrainingRecord, person: Person) -> dict[str, Any]:
+    """The statement that voids the one sent for ``rec`` (the record was voided after it was sent)."""
+    iri, en, zh = VERBS["voided"]
+    return {
+        "id": str(uuid.uuid5(NAMESPACE, f"{ent.code}:training_record:{rec.id}:voided")),
+        "version": VERSION,
+        "actor": {
+            "objectType": "Agent",
+            "name": person.name,
+            "account": {"homePage": home_page(ent), "name": person.employee_no},
+        },
+        "verb": {"id": iri, "display": {"en-US": en, "zh-CN": zh}},
+        "object": {"objectType": "StatementRef", "id": statement_id(ent, rec.id)},
+        "timestamp": iso_local(rec.voided_at, ent, "seconds"),
+    }
 
 
 def statement(ent: Enterprise, rec: TrainingRecord, person: Person) -> dict[str, Any]:
@@ -225,6 +243,21 @@ def send_pending(ctx: Any, enterprise_id: int) -> dict[str, Any]:
     )
     items, _last = statements(ent)
     pending = [s for s in items if s["id"] not in delivered]
+    # Records voided after their statement was sent: the LRS is told with a voiding statement (sent once).
+    for rec, person in db.session.execute(
+        select(TrainingRecord, Person)
+        .join(Person, Person.id == TrainingRecord.person_id)
+        .where(
+            TrainingRecord.enterprise_id == ent.id,
+            TrainingRecord.voided_at.is_not(None),
+            TrainingRecord.kind.in_(KINDS),
+        )
+        .order_by(TrainingRecord.id)
+    ):
+        if statement_id(ent, rec.id) in delivered:
+            voiding = voiding_statement(ent, rec, person)
+            if voiding["id"] not in delivered:
+                pending.append(voiding)
     sent = attempts = 0
     for start in range(0, len(pending), BATCH):
         batch = pending[start : start + BATCH]
@@ -238,7 +271,7 @@ def send_pending(ctx: Any, enterprise_id: int) -> dict[str, Any]:
         sent += len(batch)
         ctx.progress(100 * (start + len(batch)) / len(pending), f"{sent}/{len(pending)}")
     db.session.flush()
-    return {"sent": sent, "attempts": attempts, "already": len(items) - len(pending)}
+    return {"sent": sent, "attempts": attempts, "already": len(delivered)}
 
 
 def _note(

@@ -127,6 +127,17 @@ def test_job_sends_with_retries_to_a_real_lrs_that_fails_twice(world, app):
         # Nothing new: nothing is sent again.
         assert send_pending(JobContext(0, eager=True), world["a"].id)["sent"] == 0
         assert len(_Lrs.received) == 1
+        # A record voided after it was sent: one voiding statement that refers to the one sent.
+        from lms.ledger.models import TrainingRecord
+        from lms.ledger.services import void
+
+        exam = db.session.scalar(select(TrainingRecord).where(TrainingRecord.source == "exam:5:person:1"))
+        void(exam.id, reason="成绩录入错误", actor=None)
+        assert send_pending(JobContext(0, eager=True), world["a"].id)["sent"] == 1
+        [voiding] = _Lrs.received[1]
+        assert voiding["verb"]["id"] == "http://adlnet.gov/expapi/verbs/voided"
+        assert voiding["object"] == {"objectType": "StatementRef", "id": _Lrs.received[0][1]["id"]}
+        assert send_pending(JobContext(0, eager=True), world["a"].id)["sent"] == 0
         # An LRS that keeps failing: the job fails after its attempts and the statements wait for the next run.
         record(
             world["people_a"][2],
@@ -145,7 +156,7 @@ def test_job_sends_with_retries_to_a_real_lrs_that_fails_twice(world, app):
         with pytest.raises(LrsError):
             send_pending(JobContext(0, eager=True), world["a"].id)
         ids, _ = statements(world["a"])
-        assert len(ids) == 4
+        assert len(ids) == 3  # the course, the attendance and the new course (the exam was voided)
     finally:
         server.shutdown()
         server.server_close()
