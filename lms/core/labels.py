@@ -35,52 +35,54 @@ def label(code: Any) -> str:
 
 # Codes several floors show: ledger kinds, three-level education, classroom session states, requirement and
 # certificate statuses, person events, application roles, exam settings.
-declare_labels({
-    # training record kinds (the ledger)
-    "course": _l("Online course"),
-    "exam": _l("Exam"),
-    "offline": _l("Classroom training"),
-    "certificate": _l("Outside certificate"),
-    "manual": _l("Entered by hand"),
-    # three-level safety education
-    "company": _l("Company level"),
-    "workshop": _l("Workshop level"),
-    "team": _l("Team level"),
-    # classroom session states
-    "planned": _l("Planned"),
-    "held": _l("Held"),
-    "recorded": _l("Recorded"),
-    "locked": _l("Locked"),
-    # statuses of a requirement or a certificate
-    "valid": _l("Valid"),
-    "expired": _l("Expired"),
-    "overdue": _l("Overdue"),
-    "due_soon": _l("Due soon"),
-    "in_grace": _l("In grace period"),
-    "complete": _l("Complete"),
-    "revoked": _l("Revoked"),
-    # person history
-    "hired": _l("Hired"),
-    "left": _l("Left"),
-    "returned": _l("Returned"),
-    "department": _l("Moved to another department"),
-    "post": _l("Changed post"),
-    "role_added": _l("Responsibility role added"),
-    "role_removed": _l("Responsibility role removed"),
-    # application roles
-    "learner": _l("Learner"),
-    "trainer": _l("Trainer"),
-    "manager": _l("Manager"),
-    "admin": _l("Admin"),
-    "regulator": _l("Regulator"),
-    "evaluator": _l("Evaluator"),
-    # exams
-    "practice": _l("Practice"),
-    "points": _l("Points"),
-    "percent": _l("Percent"),
-    # background jobs
-    "queued": _l("Queued"),
-    "running": _l("Processing"),
-    "done": _l("Done"),
-    "failed": _l("Failed"),
-})
+declare_labels(
+    {
+        # training record kinds (the ledger)
+        "course": _l("Online course"),
+        "exam": _l("Exam"),
+        "offline": _l("Classroom training"),
+        "certificate": _l("Outside certificate"),
+        "manual": _l("Entered by hand"),
+        # three-level safety education
+        "company": _l("Company level"),
+        "workshop": _l("Workshop level"),
+        "team": _l("Team level"),
+        # classroom session states
+        "planned": _l("Planned"),
+        "held": _l("Held"),
+        "recorded": _l("Recorded"),
+        "locked": _l("Locked"),
+        # statuses of a requirement or a certificate
+        "valid": _l("Valid"),
+        "expired": _l("Expired"),
+        "overdue": _l("Overdue"),
+        "due_soon": _l("Due soon"),
+        "in_grace": _l("In grace period"),
+        "complete": _l("Complete"),
+        "revoked": _l("Revoked"),
+        # person history
+        "hired": _l("Hired"),
+        "left": _l("Left"),
+        "returned": _l("Returned"),
+        "department": _l("Moved to another department"),
+        "post": _l("Changed post"),
+        "role_added": _l("Responsibility role added"),
+        "role_removed": _l("Responsibility role removed"),
+        # application roles
+        "learner": _l("Learner"),
+        "trainer": _l("Trainer"),
+        "manager": _l("Manager"),
+        "admin": _l("Admin"),
+        "regulator": _l("Regulator"),
+        "evaluator": _l("Evaluator"),
+        # exams
+        "practice": _l("Practice"),
+        "points": _l("Points"),
+        "percent": _l("Percent"),
+        # background jobs
+        "queued": _l("Queued"),
+        "running": _l("Processing"),
+        "done": _l("Done"),
+        "failed": _l("Failed"),
+    }
+)

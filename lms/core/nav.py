@@ -21,7 +21,9 @@ class NavItem:
 _ITEMS: list[NavItem] = []
 
 
-def nav_item(endpoint: str, label: Any, roles: tuple[str, ...] | list[str], order: int = 50, icon: str = "•") -> None:
+def nav_item(
+    endpoint: str, label: Any, roles: tuple[str, ...] | list[str], order: int = 50, icon: str = "•"
+) -> None:
     """Register a navigation entry (idempotent per endpoint)."""
     global _ITEMS
     _ITEMS = [i for i in _ITEMS if i.endpoint != endpoint]
@@ -52,12 +54,34 @@ def _build(role: str) -> list[dict[str, Any]]:
     endpoints = current_app.view_functions
     for item in _ITEMS:
         if role in item.roles and item.endpoint in endpoints:
-            bp = item.endpoint.split(".")[0]
-            out.append({"endpoint": item.endpoint, "label": item.label, "icon": item.icon,
-                        "url": url_for(item.endpoint),
-                        "active": (request.endpoint or "").split(".")[0] == bp and request.endpoint == item.endpoint
-                        or (request.blueprint == bp and not any(i.endpoint == request.endpoint for i in _ITEMS))})
+            out.append(
+                {
+                    "endpoint": item.endpoint,
+                    "label": item.label,
+                    "icon": item.icon,
+                    "url": url_for(item.endpoint),
+                    "active": False,
+                }
+            )
+    active = _active_entry(out)
+    if active is not None:
+        active["active"] = True
     return out
+
+
+def _active_entry(menu: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The one entry to highlight: the page's own entry, else the entry of its feature whose address is the
+    longest start of the page's route (an exam's page lights "Exams", not also "Question banks")."""
+    endpoint = request.endpoint or ""
+    for entry in menu:
+        if entry["endpoint"] == endpoint:
+            return entry
+    own = [e for e in menu if e["endpoint"].split(".")[0] == request.blueprint]
+    if not own:
+        return None
+    rule = request.url_rule.rule if request.url_rule is not None else request.path
+    prefix = [e for e in own if rule.startswith(e["url"].rstrip("/") + "/") or rule == e["url"]]
+    return max(prefix, key=lambda e: len(e["url"])) if prefix else own[0]
 
 
 _HOMES: dict[str, list[tuple[int, str]]] = {}
