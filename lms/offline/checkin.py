@@ -576,7 +576,7 @@ def create_toolbox_talk(
     """Start a toolbox talk (班前会) now for the leader's own department, with check-in open."""
     now = now or utcnow()
     if user.app_role not in RUNNERS and not is_team_leader(user):
-        raise Forbidden(msg("only team leaders (班组长), trainers and managers run toolbox talks"))
+        raise Forbidden(msg("only team leaders, trainers and safety managers run toolbox talks"))
     try:
         minutes = int(minutes)
     except (TypeError, ValueError):

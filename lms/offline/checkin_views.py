@@ -8,23 +8,22 @@ from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError
 from lms.core.i18n import msg, translate_message
-from lms.core.nav import nav_item
 from lms.core.permissions import public, roles
 from lms.core.urls import external_url
 from lms.offline import bp, checkin, signin
 from lms.offline.models import KIND_TOOLBOX, OfflineSession
-from lms.org.access import EVERYONE_IN_ENTERPRISE, STAFF, acting_enterprise_id
+from lms.org.access import EVERYONE_IN_ENTERPRISE, acting_enterprise_id
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-nav_item("offline.toolbox", lazy_pgettext("menu", "Toolbox talks"), STAFF, order=36)
+# No menu entry of its own: a second entry of this blueprint would light up with 线下培训 on every offline page.
+# Trainers reach it from the session list, team leaders from 我的线下培训 (two taps to a running talk).
 
 
 def _runnable(session_id: int) -> OfflineSession:
@@ -221,7 +220,7 @@ def toolbox():
         try:
             s = checkin.create_toolbox_talk(
                 current_user,
-                topic=request.form.get("topic"),
+                topic=(request.form.get("topic") or "").strip() or _("Pre-shift safety talk"),
                 minutes=request.form.get("minutes") or checkin.TOOLBOX_DEFAULT_MINUTES,
             )
         except DomainError as exc:
@@ -240,4 +239,11 @@ def toolbox():
         minutes=checkin.TOOLBOX_MINUTES,
         default_minutes=checkin.TOOLBOX_DEFAULT_MINUTES,
         kind=KIND_TOOLBOX,
+        default_topic=_("Pre-shift safety talk"),
+        topics=[
+            _("Pre-shift safety talk"),
+            _("Shift handover safety check"),
+            _("Personal protective equipment check"),
+            _("Hazards of today's work"),
+        ],
     )
