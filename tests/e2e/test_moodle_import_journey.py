@@ -67,7 +67,6 @@ def test_moodle_gift_import_and_matching_numerical_in_the_browser(page, browser,
     page.click("main form button[type=submit]")
     page.wait_for_url(re.compile(r"/quizzes/exams/\d+$"))
     exam_id = int(page.url.rsplit("/", 1)[1])
-    page.select_option("#kind", "draw")
     page.select_option("#bank_id", label=bank_name)
     page.fill("#count", "3")
     page.click(f"main form[action$='/exams/{exam_id}/rules'] button[type=submit]")

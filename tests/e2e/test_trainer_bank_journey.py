@@ -250,15 +250,14 @@ def test_trainer_bank_journey(page, browser, live_server, tmp_path):
     page.wait_for_url(re.compile(r"/quizzes/exams/\d+$"))
     exam_id = int(page.url.rsplit("/", 1)[1])
     for qtype, count in PAPER:
-        page.select_option("#kind", "draw")
         page.select_option("#bank_id", label=bank_name)
         page.select_option("#type", qtype)
         page.fill("#count", str(count))
         page.click(f"main form[action$='/exams/{exam_id}/rules'] button[type=submit]")
         page.wait_for_load_state("networkidle")
-    rows = page.locator("main table.data").first.locator("tbody tr")
+    rows = page.locator("main .paper-rules .paper-rule")
     assert rows.count() == len(PAPER), page.inner_text("main")[:1500]
-    available = [int(rows.nth(i).locator("td").nth(3).inner_text()) for i in range(rows.count())]
+    available = [int(rows.nth(i).get_attribute("data-available")) for i in range(rows.count())]
     assert available == [6, 3, 3], f"questions available per rule: {available}"
     assert not page.locator("main .flash-warning").count(), page.locator(
         "main .flash-warning"
