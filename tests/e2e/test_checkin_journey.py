@@ -99,6 +99,24 @@ def test_checkin_journey(browser, live_server):
         assert leader.locator("#qr svg").count() == 1
         snap(leader, "03-live-list", wide)
 
+        # the safety trainer follows the same talk on a desktop: the session page links to the live screen
+        trainer = open_page(browser, live_server, "desktop", JOURNEY, "trainer")
+        try:
+            errors += watch_server_errors(trainer)
+            trainer.goto(trainer.base + "/login")
+            trainer.fill("input[name=login]", "trainer")
+            trainer.fill("input[name=password]", "demo-2026")
+            trainer.click("button[type=submit]")
+            trainer.wait_for_load_state("networkidle")
+            trainer.goto(trainer.base + f"/offline/{talk_id}")
+            assert_page_ok(trainer, "session page")
+            trainer.click(f"a[href='/offline/{talk_id}/checkin']")
+            trainer.wait_for_load_state("networkidle")
+            expect(trainer.locator("#count-in")).to_have_text("2")
+            trainer.shot("01-screen")
+        finally:
+            trainer.context.close()
+
         # scanning again (a replay of the check-in) checks nobody in twice
         learner.goto(learner.base + _code_path(leader))
         assert "/confirm" in learner.url
