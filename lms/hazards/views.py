@@ -126,6 +126,9 @@ def _assign_form(ent: Any, hazard: Hazard) -> AssignForm:
     ).all()
     form.assignee_id.choices = [(None, "—")] + [(pid, f"{name} · {no}" + (f" · {path}" if path else ""))
                                                 for pid, name, no, path in people]
+    # for the page: each department's and each person's department path (the list narrows to a department)
+    form.department_paths = {d_id: label for d_id, label in form.department_id.choices if d_id}
+    form.person_paths = {pid: path or "" for pid, _name, _no, path in people}
     if request.method == "GET":
         if hazard.status == ASSIGNED:
             form.grade.data = hazard.grade

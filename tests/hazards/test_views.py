@@ -285,3 +285,13 @@ def test_manager_pages_render(client, h):
         assert r.status_code == 200, url
     assert "储罐区" in client.get("/hazards/board").get_data(as_text=True)
     assert "二车间" in client.get("/hazards/board?by=area").get_data(as_text=True)
+
+
+def test_assign_form_narrows_people_to_the_department(client, h):
+    hz = services.report(h.ent.id, h.worker, description="x", area_id=h.area.id)
+    db.session.flush()
+    login(client, h.manager)
+    page = client.get(f"/hazards/{hz.id}").get_data(as_text=True)
+    assert 'data-dept-filter="a-department_id"' in page and "/hazards/static/hazards/assign.js" in page
+    assert f'<option value="{h.assignee_person.id}" data-path="二车间/维修班">' in page
+    assert client.get("/hazards/static/hazards/assign.js").status_code == 200
