@@ -93,3 +93,36 @@ document.querySelectorAll("[data-print]").forEach(function (b) {
   fit();
   if (phone.addEventListener) { phone.addEventListener("change", fit); }
 })();
+// The header on a laptop: menu entries that do not fit on its one row go under "More" (the lit entry stays).
+(function () {
+  var nav = document.querySelector(".mainnav");
+  if (!nav) { return; }
+  var wide = window.matchMedia("(min-width: 1100px)");
+  function fold() {
+    var more = nav.querySelector(".nav-more");
+    if (more) {
+      Array.prototype.slice.call(more.querySelectorAll(".nav-more-list > a")).forEach(function (a) {
+        nav.insertBefore(a, more);
+      });
+      nav.removeChild(more);
+    }
+    if (!wide.matches || nav.scrollWidth <= nav.clientWidth + 1) { return; }
+    more = document.createElement("details");
+    more.className = "nav-more";
+    var summary = document.createElement("summary"), list = document.createElement("div");
+    summary.textContent = nav.getAttribute("data-more") || "More";
+    list.className = "nav-more-list";
+    more.appendChild(summary);
+    more.appendChild(list);
+    nav.appendChild(more);
+    var links = Array.prototype.filter.call(nav.children, function (a) {
+      return a.tagName === "A" && !a.classList.contains("nav-account");
+    });
+    for (var i = links.length - 1; i > 0 && nav.scrollWidth > nav.clientWidth + 1; i--) {
+      if (links[i].classList.contains("active")) { continue; }
+      list.insertBefore(links[i], list.firstChild);
+    }
+  }
+  fold();
+  window.addEventListener("resize", fold);
+})();
