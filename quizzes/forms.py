@@ -7,10 +7,12 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     DecimalField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -127,3 +129,14 @@ class ExtensionForm(FlaskForm):
 class GradeForm(FlaskForm):
     score = DecimalField(_l("Score"), places=2, validators=[DataRequired(message=None), NumberRange(min=0)])
     feedback = TextAreaField(_l("Feedback"), validators=[Optional(), Length(max=2000)])
+
+
+class ExamAssignForm(FlaskForm):
+    """Assign an exam: whole departments, posts, roles (choices from lms.org.services.set_audience_choices)."""
+
+    departments = SelectMultipleField(
+        _l("Departments (with the teams below them)"), choices=[], coerce=int, validate_choice=False
+    )
+    posts = SelectMultipleField(_l("Posts"), choices=[], coerce=int, validate_choice=False)
+    roles = SelectMultipleField(_l("Responsibility roles"), choices=[], coerce=int, validate_choice=False)
+    due_on = DateField(_l("Due date"), validators=[Optional()])

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -301,3 +302,24 @@ class MistakeEntry(Base):
     mastered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     question: Mapped[Question] = relationship()
+
+
+class ExamAssignment(Base):
+    """An exam assigned to a named person, with an optional due date (the enterprise's local day)."""
+
+    __tablename__ = "exam_assignment"
+    __table_args__ = (
+        UniqueConstraint("exam_id", "person_id"),
+        Index("ix_exam_assignment_person_due", "person_id", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    assigned_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    exam: Mapped[Exam] = relationship()
+    person: Mapped[Person] = relationship("Person")  # noqa: F821 (lms.org.models, a lower floor)

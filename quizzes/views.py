@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from decimal import Decimal
 from typing import Any
@@ -64,7 +65,21 @@ def _xlsx(data: bytes, name: str) -> Any:
 @bp.route("/")
 @roles(*TAKERS)
 def my_exams():
-    items = services.learner_exams(acting_enterprise_id(), _person_id())
+    from quizzes.assignments import my_assignments
+
+    pid = _person_id()
+    items = services.learner_exams(acting_enterprise_id(), pid)
+    mine = my_assignments(pid)
+    for it in items:
+        it["assignment"] = mine.get(it["exam"].id)
+    # Assigned exams first, the nearest due date first (those without one after); the rest keep their order.
+    items.sort(
+        key=lambda it: (
+            it["assignment"] is None,
+            it["assignment"] is None or it["assignment"].due_on is None,
+            it["assignment"].due_on if it["assignment"] and it["assignment"].due_on else dt.date.max,
+        )
+    )
     return render_template("quizzes/my_exams.html", items=items)
 
 
@@ -960,3 +975,75 @@ def extensions(exam_id: int):
         .order_by(Person.employee_no)
     ).all()
     return render_template("quizzes/extensions.html", exam=exam, form=form, rows=rows, now=utcnow())
+
+
+# ================================================================ trainers: assign an exam to named people
+
+
+@bp.route("/exams/<int:exam_id>/assign", methods=["GET", "POST"])
+@roles(*STAFF)
+def exam_assign(exam_id: int):
+    """Assign the exam to named people found by search and to whole departments, posts or roles."""
+    from lms.org.people_search import people_by_ids, search_people
+    from lms.org.services import set_audience_choices
+    from quizzes import assignments
+    from quizzes.forms import ExamAssignForm
+
+    exam = _exam(exam_id)
+    ent = exam.enterprise_id
+    form = ExamAssignForm()
+    set_audience_choices(form, ent)
+    q = (request.args.get("q") or "").strip()[:100]
+    chosen: list[Person] = []
+    if request.method == "POST":
+        raw = request.form.getlist("person_ids")
+        ids = {int(i) for i in raw if i.isdigit() and len(i) <= 9}
+        if len(ids) != len(set(raw)):
+            abort(400)
+        chosen = people_by_ids(ent, ids)
+        if len(chosen) != len(ids):
+            abort(404)  # someone of another enterprise (or gone): never say whom
+    if form.validate_on_submit():
+        people = assignments.audience(
+            ent,
+            department_ids=form.departments.data or [],
+            post_ids=form.posts.data or [],
+            role_ids=form.roles.data or [],
+            person_ids=[p.id for p in chosen],
+        )
+        if not people:
+            flash(_("Nobody matches the choice."), "error")
+        else:
+            counts = _found(assignments.assign, exam, people, form.due_on.data, current_user)
+            db.session.commit()
+            flash(_("%(created)s people assigned, %(existing)s already were.", **counts), "success")
+            return redirect(url_for("quizzes.exam_assign", exam_id=exam.id) + "#assigned")
+    found = search_people(ent, q) if q else []
+    chosen_ids = {c.id for c in chosen}
+    return render_template(
+        "quizzes/exam_assign.html",
+        exam=exam,
+        form=form,
+        q=q,
+        found=[p for p in found if p.id not in chosen_ids],
+        chosen=chosen,
+        assigned=assignments.assigned_people(exam),
+    )
+
+
+@bp.route("/exams/<int:exam_id>/assign/remove", methods=["POST"])
+@roles(*STAFF)
+def exam_unassign(exam_id: int):
+    from quizzes import assignments
+
+    exam = _exam(exam_id)
+    person_id = request.form.get("person_id", type=int)
+    if not person_id:
+        abort(400)
+    person = db.session.get(Person, person_id) if 0 < person_id < 2**31 else None
+    if person is None or person.enterprise_id != exam.enterprise_id:
+        abort(404)
+    _found(assignments.unassign, exam, person)
+    db.session.commit()
+    flash(_("%(name)s no longer has this exam assigned.", name=person.name), "success")
+    return redirect(url_for("quizzes.exam_assign", exam_id=exam.id) + "#assigned")
