@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from lms.hazards.models import GENERAL, MAJOR
 
-GRADE_CHOICES = [(GENERAL, _l("General hazard (一般隐患)")), (MAJOR, _l("Major hazard (重大隐患)"))]
+GRADE_CHOICES = [(GENERAL, _l("General hazard")), (MAJOR, _l("Major hazard"))]
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"
 
 

@@ -11,8 +11,8 @@ from lms.permits.models import NEED_INTERNAL, NEED_REQUIREMENT, NEED_SPECIAL_EQU
 
 NEED_LABELS = {
     NEED_REQUIREMENT: _l("Training requirement, compliant on the day"),
-    NEED_SPECIAL_OPS: _l("Special-operations certificate (特种作业操作证) of a category"),
-    NEED_SPECIAL_EQUIPMENT: _l("Special-equipment operator certificate (特种设备作业人员证)"),
+    NEED_SPECIAL_OPS: _l("Special-operations certificate of a category"),
+    NEED_SPECIAL_EQUIPMENT: _l("Special-equipment operator certificate"),
     NEED_INTERNAL: _l("Internal certificate (issued here)"),
 }
 

@@ -426,7 +426,7 @@ def _state_certificate(ent: Enterprise, result: PersonResult, kind: str, match: 
             return
     if not candidates:
         if special:
-            reason = msg("No special-operations certificate (特种作业操作证) for %(what)s.", what=match)
+            reason = msg("No special-operations certificate for %(what)s.", what=match)
             fix = msg(
                 "Have them trained and certified for %(what)s and enter the certificate in their training "
                 "record.",
@@ -434,7 +434,7 @@ def _state_certificate(ent: Enterprise, result: PersonResult, kind: str, match: 
             )
         else:
             reason = msg(
-                "No special-equipment operator certificate (特种设备作业人员证) for %(what)s.", what=match
+                "No special-equipment operator certificate for %(what)s.", what=match
             )
             fix = msg(
                 "Have them certified for %(what)s and enter the certificate in their training record.",
