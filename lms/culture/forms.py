@@ -53,7 +53,7 @@ class IndicatorForm(FlaskForm):
         ],
     )
     weight = DecimalField(
-        _l("Weight (% of the level)"), places=2, validators=[Optional(), NumberRange(min=0, max=100)]
+        _l("Weight (percent of the level)"), places=2, validators=[Optional(), NumberRange(min=0, max=100)]
     )
     layer = SelectField(_l("Culture layer"), choices=[])
     metric = SelectField(_l("Measured from the LMS"), choices=[])
