@@ -32,7 +32,7 @@ from lms.core.i18n import Message, msg
 from lms.core.imports import optional_import
 from lms.core.permissions import signed_in
 from lms.org.models import Enterprise, Person, User
-from lms.training import bp
+from lms.training import bp, mail
 from lms.training.models import (
     DUE_SOON,
     EXPIRED,
@@ -186,9 +186,7 @@ def _email(notes: list[Notification]) -> int:
     """E-mail new notifications when SMTP is configured (the reminders' sender; in-app rows stay either way)."""
     if not current_app.config.get("SMTP_URL"):
         return 0
-    from lms.training.reminders import _email as send  # noqa: PLC0415 - one sender for every reminder
-
-    return send(notes)
+    return mail.send(notes)
 
 
 def _quietly(what: str, work: Any) -> None:

@@ -308,3 +308,25 @@ def test_the_reminders_job_and_this_one_make_one_row_per_event(enterprise, make_
     send_reminders(TODAY, [enterprise.id])
     assert [n.kind for n in _notes(soon.user)] == ["due_soon"]  # the reminders' row, no second one
     assert [n.kind for n in _notes(late.user)] == ["overdue"]
+
+
+def test_status_reminders_are_shown_in_the_readers_language(client, enterprise, make_person, make_user):
+    """Seen: the rows of ``lms reminders send`` kept Chinese titles, so an English reader got Chinese reminders."""
+    from lms.training.reminders import send_reminders
+
+    late = make_person(enterprise, hire_date=TODAY - dt.timedelta(days=400))
+    requirement(enterprise, name="Induction", hours_required=8, initial_days=30)
+    manager = make_user("manager", enterprise)
+    send_reminders(TODAY, [enterprise.id])
+    assert [n.kind for n in _notes(late.user)] == ["overdue"]
+    assert "已逾期" in _notes(late.user)[0].title  # stored in the platform's language (e-mail, old readers)
+    late.user.locale = manager.locale = "en"
+    db.session.flush()
+    login(client, late.user)
+    page = client.get("/training/notifications").get_data(as_text=True)
+    assert "Overdue: Induction" in page and "已逾期" not in page
+    assert db.session.scalars(select(Notification.kind).where(Notification.user_id == manager.id)).all() == ["summary"]
+    other = client.application.test_client()  # the manager, in a browser of their own
+    login(other, manager)
+    page = other.get("/training/notifications").get_data(as_text=True)
+    assert "Training reminders of" in page and "培训提醒汇总" not in page
