@@ -34,3 +34,20 @@ def test_each_package_keeps_its_own_meaning(client, login_as):
     dashboard = client.get("/training/").get_data(as_text=True)
     assert ">人员</a>" in dashboard  # the menu entry (context "menu")
     assert "人数" in dashboard  # the coverage table's column
+
+
+def test_force_locale_inside_a_request_reads_that_locales_catalogue(app):
+    """A notification stored in the platform's language while an English page is served: neither catalogue may
+    leak into the other (the per-request catalogue cache is per locale)."""
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context("/?lang=en"), force_locale("en"):
+        assert gettext("Overdue") == "Overdue"
+        with force_locale("zh_CN"):
+            assert gettext("Overdue") != "Overdue"  # the Chinese word
+        assert gettext("Overdue") == "Overdue"
+    with app.test_request_context(), force_locale("zh_CN"):
+        chinese = gettext("Overdue")
+        with force_locale("en"):
+            assert gettext("Overdue") == "Overdue"
+        assert gettext("Overdue") == chinese != "Overdue"

@@ -100,12 +100,16 @@ def install_package_domain(app: object) -> None:
     class PackageDomain(Domain):
         def get_translations(self):  # type: ignore[no-untyped-def]
             in_request = has_request_context()
-            if in_request:  # a page calls gettext hundreds of times: resolve its catalogue once
-                chosen = g.get("_lms_translations")
-                if chosen is not None:
-                    return chosen
-                chosen = self._resolve(True)
-                g._lms_translations = chosen
+            if in_request:  # a page calls gettext hundreds of times: resolve its catalogue once per locale
+                # (per locale: force_locale within a request, e.g. a notification stored in the platform's
+                # language while an English page is served, must neither see nor leave the other catalogue)
+                per_locale = g.get("_lms_translations")
+                if per_locale is None:
+                    per_locale = g._lms_translations = {}
+                key = str(get_locale())
+                chosen = per_locale.get(key)
+                if chosen is None:
+                    chosen = per_locale[key] = self._resolve(True)
                 return chosen
             return self._resolve(False)
 

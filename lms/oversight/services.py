@@ -27,12 +27,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from lms.core import timeutil
+from lms.core import signals, timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError
+from lms.core.i18n import msg
 from lms.core.imports import optional_import
 from lms.culture.models import FROZEN_STEPS, Campaign, CampaignUnit, Framework
-from lms.org.models import Enterprise, User
+from lms.org.models import MANAGER, Enterprise, User
 from lms.oversight.models import Listing, RiskSnapshot, RiskWeight
 from lms.training import coverage
 from lms.training.models import KIND_CERTIFICATE, Requirement
@@ -679,7 +680,29 @@ def list_enterprise(enterprise: Enterprise, reason: str, deadline_at: dt.datetim
             db.session.flush()
     except IntegrityError:  # listed a moment ago by someone else (the partial unique index)
         raise Conflict(_l("The enterprise is already under listed supervision.")) from None
+    deadline = timeutil.format_local(deadline_at, enterprise, "%Y-%m-%d")
+    _tell_managers(
+        enterprise.id,
+        f"listing:{listing.id}:listed",
+        msg("Your enterprise is under listed supervision until %(day)s: %(reason)s", day=deadline, reason=reason),
+    )
     return listing
+
+
+def _tell_managers(enterprise_id: int, key: str, message: Any) -> None:
+    """Notify the enterprise's safety managers at once (in-app, e-mail when set up), in this unit of work."""
+    managers = db.session.scalars(
+        select(User.id).where(
+            User.enterprise_id == enterprise_id, User.app_role == MANAGER, User.is_enabled.is_(True)
+        )
+    )
+    link = "/oversight/supervision"
+    events = [
+        {"kind": "listed", "key": key, "message": message, "user_id": uid, "link": link, "body": None}
+        for uid in managers
+    ]
+    if events:
+        signals.notify.send(None, enterprise_id=enterprise_id, events=events)
 
 
 def lift(listing: Listing, note: str, actor: User) -> Listing:
@@ -695,4 +718,9 @@ def lift(listing: Listing, note: str, actor: User) -> Listing:
     listing.lifted_by_id = actor.id
     listing.lift_note = note
     db.session.flush()
+    _tell_managers(
+        listing.enterprise_id,
+        f"listing:{listing.id}:lifted",
+        msg("The listed supervision of your enterprise is lifted: %(note)s", note=note),
+    )
     return listing

@@ -317,3 +317,27 @@ def test_one_open_listing_per_enterprise_is_kept_by_the_database(enterprise, mak
             Listing(enterprise_id=enterprise.id, reason="二", deadline_at=utcnow(), listed_at=utcnow())
         )
         db.session.flush()
+
+
+def test_the_enterprises_managers_are_told_when_it_is_listed_and_lifted(app, enterprise, make_user, make_enterprise):
+    from lms.training.models import Notification
+    from lms.training.notifications import text
+
+    reg = make_user("regulator")
+    manager, trainer = make_user("manager", enterprise), make_user("trainer", enterprise)
+    elsewhere = make_user("manager", make_enterprise())
+    with app.test_request_context():  # as the regulator's pages do
+        listing = services.list_enterprise(enterprise, "重大隐患逾期未整改", utcnow() + dt.timedelta(days=30), reg)
+        services.lift(listing, "已整改销号", reg)
+
+    def told(user):
+        return db.session.scalars(
+            select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
+        ).all()
+
+    notes = told(manager)
+    assert [n.key for n in notes] == [f"listing:{listing.id}:listed", f"listing:{listing.id}:lifted"]
+    assert "挂牌督查" in notes[0].title and "重大隐患逾期未整改" in notes[0].title
+    with app.test_request_context(), force_locale("en"):
+        assert text(notes[1]).startswith("The listed supervision of your enterprise is lifted")
+    assert told(trainer) == [] and told(elsewhere) == []
