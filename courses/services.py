@@ -18,8 +18,8 @@ from lms.core.errors import Conflict, DomainError, NotFound
 from lms.core.jobs import enqueue
 from lms.core.signals import course_assigned
 from lms.core.storage import StoredFile, save_stream
-from lms.org.models import ADMIN, PERSON_ACTIVE, Person, PersonRole, User
-from lms.org.services import subtree_ids
+from lms.org.models import ADMIN, PERSON_ACTIVE, Person, User
+from lms.org.services import active_people_in
 
 from . import progress as prog
 from .covers import checked_cover
@@ -627,34 +627,8 @@ def people_for(
     person_ids: Iterable[int] = (),
 ) -> list[Person]:
     """Active people matching any of the departments (with their subtrees), posts, roles or ids."""
-    from lms.org.models import Department
-
-    dept_ids: set[int] = set()
-    for d_id in department_ids:
-        dept = db.session.get(Department, int(d_id))
-        if dept is not None and dept.enterprise_id == enterprise_id:
-            dept_ids.update(subtree_ids(dept))
-    conds = []
-    if dept_ids:
-        conds.append(Person.department_id.in_(dept_ids))
-    if post_ids:
-        conds.append(Person.post_id.in_([int(x) for x in post_ids]))
-    if role_ids:
-        conds.append(
-            Person.id.in_(
-                select(PersonRole.person_id).where(PersonRole.role_id.in_([int(x) for x in role_ids]))
-            )
-        )
-    if person_ids:
-        conds.append(Person.id.in_([int(x) for x in person_ids]))
-    if not conds:
-        return []
-    return list(
-        db.session.scalars(
-            select(Person)
-            .where(Person.enterprise_id == enterprise_id, Person.status == PERSON_ACTIVE, or_(*conds))
-            .order_by(Person.employee_no)
-        )
+    return active_people_in(
+        enterprise_id, department_ids=department_ids, post_ids=post_ids, role_ids=role_ids, person_ids=person_ids
     )
 
 

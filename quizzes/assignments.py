@@ -10,15 +10,15 @@ import datetime as dt
 from collections.abc import Iterable
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from lms.core import signals
 from lms.core.db import db, utcnow
 from lms.core.errors import NotFound
 from lms.core.i18n import msg
-from lms.org.models import PERSON_ACTIVE, Department, Person, PersonRole, User
-from lms.org.services import subtree_ids
+from lms.org.models import Department, Person, User
+from lms.org.services import active_people_in
 from quizzes.models import Exam, ExamAssignment
 
 
@@ -30,37 +30,9 @@ def audience(
     role_ids: Iterable[int] = (),
     person_ids: Iterable[int] = (),
 ) -> list[Person]:
-    """Active people of the enterprise in any chosen department (with its subtree), post, role, or named, by 工号.
-
-    (The same choice as a course's assign page; courses sit beside quizzes on the same floor, so it cannot be
-    imported from there.)
-    """
-    dept_ids: set[int] = set()
-    for d_id in department_ids:
-        dept = db.session.get(Department, int(d_id))
-        if dept is not None and dept.enterprise_id == enterprise_id:
-            dept_ids.update(subtree_ids(dept))
-    conds = []
-    if dept_ids:
-        conds.append(Person.department_id.in_(dept_ids))
-    if post_ids:
-        conds.append(Person.post_id.in_([int(x) for x in post_ids]))
-    if role_ids:
-        conds.append(
-            Person.id.in_(
-                select(PersonRole.person_id).where(PersonRole.role_id.in_([int(x) for x in role_ids]))
-            )
-        )
-    if person_ids:
-        conds.append(Person.id.in_([int(x) for x in person_ids]))
-    if not conds:
-        return []
-    return list(
-        db.session.scalars(
-            select(Person)
-            .where(Person.enterprise_id == enterprise_id, Person.status == PERSON_ACTIVE, or_(*conds))
-            .order_by(Person.employee_no, Person.id)
-        )
+    """Active people of the enterprise in any chosen department (with its subtree), post or role, or named."""
+    return active_people_in(
+        enterprise_id, department_ids=department_ids, post_ids=post_ids, role_ids=role_ids, person_ids=person_ids
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.core.db import db, utcnow
@@ -144,6 +144,43 @@ def subtree_ids(department: Department) -> list[int]:
         (Department.id == department.id) | Department.path.startswith(department.path + "/"),
     )
     return list(db.session.scalars(q))
+
+
+def active_people_in(
+    enterprise_id: int,
+    *,
+    department_ids: Iterable[int] = (),
+    post_ids: Iterable[int] = (),
+    role_ids: Iterable[int] = (),
+    person_ids: Iterable[int] = (),
+) -> list[Person]:
+    """Active people of the enterprise in any chosen department (with its subtree), post or role, or named by id
+    (what an assign page offers: a course, an exam, a notice); ordered by 工号."""
+    dept_ids: set[int] = set()
+    for d_id in department_ids:
+        dept = db.session.get(Department, int(d_id))
+        if dept is not None and dept.enterprise_id == enterprise_id:
+            dept_ids.update(subtree_ids(dept))
+    conds = []
+    if dept_ids:
+        conds.append(Person.department_id.in_(dept_ids))
+    if post_ids:
+        conds.append(Person.post_id.in_([int(x) for x in post_ids]))
+    if role_ids:
+        conds.append(
+            Person.id.in_(select(PersonRole.person_id).where(PersonRole.role_id.in_([int(x) for x in role_ids])))
+        )
+    if person_ids:
+        conds.append(Person.id.in_([int(x) for x in person_ids]))
+    if not conds:
+        return []
+    return list(
+        db.session.scalars(
+            select(Person)
+            .where(Person.enterprise_id == enterprise_id, Person.status == PERSON_ACTIVE, or_(*conds))
+            .order_by(Person.employee_no, Person.id)
+        )
+    )
 
 
 # ---------------------------------------------------------------- people
