@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from lms.core.db import db, utcnow
-from lms.org.models import Enterprise, Person
-from quizzes import services
+from lms.org.models import Department, Enterprise, Person
+from lms.org.services import active_people_in
+from quizzes import assignments, services
 from quizzes.models import Attempt, Exam, Question, QuestionBank
 
 DATA = Path(__file__).parent / "demo_data"
@@ -136,6 +137,13 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
         mode="practice",
         description="每次从练习题库随机5题，答题后即时显示答案和解析。",
     )
+    # The formal exam is assigned to 一车间 (the demo learner's workshop), due in ten days (idempotent).
+    workshop = db.session.scalar(
+        select(Department.id).where(Department.enterprise_id == enterprise.id, Department.path == "一车间")
+    )
+    if workshop is not None:
+        people = active_people_in(enterprise.id, department_ids=[workshop])
+        assignments.assign(exam, people, ctx.today + dt.timedelta(days=10), ctx.accounts.get("trainer"))
     if db.session.scalar(select(func.count()).select_from(Attempt).where(Attempt.exam_id == exam.id)):
         return
     learner = ctx.accounts.get("learner")

@@ -3,13 +3,15 @@ shows questions with clear feedback while the formal exam's questions stay held 
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from types import SimpleNamespace
 
 from sqlalchemy import select
 
 from lms.core.db import db
-from quizzes import demo, services
+from lms.core.timeutil import today as local_today
+from quizzes import assignments, demo, services
 from quizzes.models import Exam, Question, QuestionBank
 
 
@@ -17,7 +19,11 @@ def test_demo_practice_uses_practice_banks_only(enterprise, make_person):
     people = {f"D{i:03d}": make_person(enterprise, employee_no=f"D{i:03d}") for i in range(4)}
     learner = make_person(enterprise, employee_no="D900")
     ctx = SimpleNamespace(
-        people=people, accounts={"learner": learner.user}, rng=random.Random(7), echo=lambda *_a: None
+        people=people,
+        accounts={"learner": learner.user},
+        rng=random.Random(7),
+        echo=lambda *_a: None,
+        today=local_today(),
     )
     demo.load(enterprise, ctx)
     demo.load(enterprise, ctx)  # idempotent
@@ -32,6 +38,8 @@ def test_demo_practice_uses_practice_banks_only(enterprise, make_person):
         for aq in a.questions
     }
     assert exam_banks and not any(db.session.get(QuestionBank, b).practice for b in exam_banks)
+    # The formal exam is assigned to 一车间 (the learner's workshop, 甲班 below it), due in ten days, once.
+    assert assignments.my_assignments(learner.id)[exam.id].due_on == local_today() + dt.timedelta(days=10)
     # The demo learner practised once and has mistakes they may practise, with the key in clear words.
     shown, _held = services.practicable_mistakes(learner.id)
     assert shown
