@@ -56,7 +56,9 @@ def _warm_up(folder: Path) -> None:
     from lms.org.services import create_enterprise
 
     small = roster_file(folder, 20, "xlsx")
-    import_roster(create_enterprise("WARM" + str(id(folder) % 1000), "预热"), small, small.name, dry_run=False)
+    import_roster(
+        create_enterprise("WARM" + str(id(folder) % 1000), "预热"), small, small.name, dry_run=False
+    )
     db.session.commit()
 
 

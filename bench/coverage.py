@@ -53,8 +53,9 @@ def _run_one(kind: str, quick: bool, log: Any) -> list[Row]:
     )
     reqs = info.get("requirements", "?")
     rows: list[Row] = []
-    refreshed = run_task("coverage_refresh", {"url": info["url"], "code": code}, env=info["env"],
-                         timeout=PAGE_TIMEOUT)
+    refreshed = run_task(
+        "coverage_refresh", {"url": info["url"], "code": code}, env=info["env"], timeout=PAGE_TIMEOUT
+    )
     log(f"[{db}] whole recomputation: {refreshed['seconds']:.2f} s, {refreshed['rows']} rows")
     rows.append(
         Row(
@@ -93,11 +94,21 @@ def _run_one(kind: str, quick: bool, log: Any) -> list[Row]:
             )
         except subprocess.TimeoutExpired:
             log(f"[{db}] {label}: stopped after {PAGE_TIMEOUT} s")
-            rows.append(time_ratio("coverage", workload, float(PAGE_TIMEOUT), hand["seconds"], MAX_RATIO,
-                                   note=f"stopped after {PAGE_TIMEOUT} s: at least this"))
+            rows.append(
+                time_ratio(
+                    "coverage",
+                    workload,
+                    float(PAGE_TIMEOUT),
+                    hand["seconds"],
+                    MAX_RATIO,
+                    note=f"stopped after {PAGE_TIMEOUT} s: at least this",
+                )
+            )
             continue
         r = got[path]
-        log(f"[{db}] {label}: {r['seconds']:.2f} s (all {r['all']}, status {r['status']}, {r['bytes']} bytes)")
+        log(
+            f"[{db}] {label}: {r['seconds']:.2f} s (all {r['all']}, status {r['status']}, {r['bytes']} bytes)"
+        )
         note = "" if r["status"] == 200 else f"status {r['status']}"
         rows.append(
             time_ratio(

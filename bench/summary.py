@@ -19,7 +19,9 @@ def main() -> None:
     )
     when = data.get("section_when") or {}
     if when:
-        print("Sections measured at: " + "; ".join(f"{k} {v.replace('T', ' ')}" for k, v in when.items()) + ".")
+        print(
+            "Sections measured at: " + "; ".join(f"{k} {v.replace('T', ' ')}" for k, v in when.items()) + "."
+        )
     print()
     print("| bench | workload | ours | limit (same run) | ratio | target | met? |")
     print("|---|---|---|---|---|---|---|")

@@ -657,8 +657,15 @@ def coverage_pages(
                 now = dt.datetime.now().replace(microsecond=0)
                 for pid in rng.sample(people, touch):
                     person = db.session.get(Person, pid)
-                    ledger.record(person, kind="offline", hours=Decimal(2), completed_at=now, topic="班组安全活动",
-                                  category="应急救援", source=f"bench-touch:{pid}:{rng.random()}")
+                    ledger.record(
+                        person,
+                        kind="offline",
+                        hours=Decimal(2),
+                        completed_at=now,
+                        topic="班组安全活动",
+                        category="应急救援",
+                        source=f"bench-touch:{pid}:{rng.random()}",
+                    )
                 db.session.commit()
             with Timer() as t:
                 resp = client.get(path)

@@ -60,4 +60,6 @@ def on_requirement_fulfilled(
         f"requirement {requirement.id} for person {person.id}",
         lambda: services.issue_for_requirement(person, requirement, valid_until),
     )
+
+
 from certificates import notify  # noqa: E402,F401 - certificates in the learners' notifications

@@ -130,7 +130,13 @@ def looks_like_media(head: bytes) -> bool:
         return False
     if head[4:8] in _BMFF_BOXES:  # mp4, mov, m4a, 3gp, mj2 (ISO base media: a size, then the box type)
         return True
-    if head[:4] in (b"\x1a\x45\xdf\xa3", b"OggS", b"fLaC", b"#!AM", b"\x06\x0e\x2b\x34"):  # mkv/webm, ogg, flac, amr, mxf
+    if head[:4] in (
+        b"\x1a\x45\xdf\xa3",
+        b"OggS",
+        b"fLaC",
+        b"#!AM",
+        b"\x06\x0e\x2b\x34",
+    ):  # mkv/webm, ogg, flac, amr, mxf
         return True
     if head[:4] == b"RIFF" and head[8:12] in (b"AVI ", b"AVIX", b"WAVE"):
         return True
@@ -138,13 +144,19 @@ def looks_like_media(head: bytes) -> bool:
         return True
     if head[:16] == b"\x30\x26\xb2\x75\x8e\x66\xcf\x11\xa6\xd9\x00\xaa\x00\x62\xce\x6c":  # asf / wmv
         return True
-    if head[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3") or head[:4] == b"\x00\x00\x00\x01":  # mpeg ps/es, h264
+    if (
+        head[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3") or head[:4] == b"\x00\x00\x00\x01"
+    ):  # mpeg ps/es, h264
         return True
-    if head[:3] == b"\x00\x00\x01" and len(head) > 3 and head[3] in range(0x00, 0x80):  # annex-b NAL (h264/hevc)
+    if (
+        head[:3] == b"\x00\x00\x01" and len(head) > 3 and head[3] in range(0x00, 0x80)
+    ):  # annex-b NAL (h264/hevc)
         return True
     if head[0] == 0x47 and (len(head) <= 188 or head[188] == 0x47):  # mpeg-ts
         return True
-    if len(head) > 4 and head[4] == 0x47 and (len(head) <= 196 or head[196] == 0x47):  # m2ts (blu-ray, camcorders)
+    if (
+        len(head) > 4 and head[4] == 0x47 and (len(head) <= 196 or head[196] == 0x47)
+    ):  # m2ts (blu-ray, camcorders)
         return True
     if head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # mp3 / aac frame sync: reported later as "no video"
         return True

@@ -628,7 +628,11 @@ def people_for(
 ) -> list[Person]:
     """Active people matching any of the departments (with their subtrees), posts, roles or ids."""
     return active_people_in(
-        enterprise_id, department_ids=department_ids, post_ids=post_ids, role_ids=role_ids, person_ids=person_ids
+        enterprise_id,
+        department_ids=department_ids,
+        post_ids=post_ids,
+        role_ids=role_ids,
+        person_ids=person_ids,
     )
 
 
@@ -693,7 +697,9 @@ def unassign(course: Course, person_id: int, enterprise_id: int) -> str:
         or enrolment.status == COMPLETED
         or (enrolment.credited_seconds or 0) > 0
         or db.session.scalar(
-            select(func.count()).select_from(LessonProgress).where(LessonProgress.enrolment_id == enrolment.id)
+            select(func.count())
+            .select_from(LessonProgress)
+            .where(LessonProgress.enrolment_id == enrolment.id)
         )
     )
     if started:

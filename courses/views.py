@@ -290,7 +290,13 @@ def lesson(lesson_id: int):
 def _exam_url(lesson: Lesson) -> str | None:
     if lesson.kind != EXAM or not lesson.exam_id:
         return None
-    for endpoint in ("quizzes.start", "quizzes.exam", "quizzes.exam_start", "quizzes.take", "quizzes.exam_detail"):
+    for endpoint in (
+        "quizzes.start",
+        "quizzes.exam",
+        "quizzes.exam_start",
+        "quizzes.take",
+        "quizzes.exam_detail",
+    ):
         if endpoint in current_app.view_functions:
             try:
                 return url_for(endpoint, exam_id=lesson.exam_id)
@@ -338,12 +344,12 @@ def heartbeat(lesson_id: int):
     if raw is None:
         raw = request.form
     session_id = str(raw.get("session", "")) if hasattr(raw, "get") else ""
-    params = {"lesson_id": lesson_id, "person_id": current_user.person_id, "token": prog.playback_token(session_id)}
-    row = (
-        db.session.execute(_heartbeat_rows(), params).first()
-        if current_user.person_id
-        else None
-    )
+    params = {
+        "lesson_id": lesson_id,
+        "person_id": current_user.person_id,
+        "token": prog.playback_token(session_id),
+    }
+    row = db.session.execute(_heartbeat_rows(), params).first() if current_user.person_id else None
     if row is None or not services.visible_to_enterprise(row[1], _ent()):
         # Not enrolled, no such lesson or another enterprise's course: answer as the checks one by one would.
         lesson = db.session.get(Lesson, lesson_id)
@@ -755,7 +761,10 @@ def _video_head(head: bytes, filename: str) -> None:
 
     if not media.looks_like_media(head):
         raise DomainError(
-            _("%(name)s is not a video file. Upload a video such as an MP4; nothing was saved.", name=filename)
+            _(
+                "%(name)s is not a video file. Upload a video such as an MP4; nothing was saved.",
+                name=filename,
+            )
         )
 
 
@@ -912,7 +921,10 @@ def unassign(course_id: int):
         abort(404)
     db.session.commit()
     if outcome == "kept":
-        flash(_("%(name)s no longer has the course assigned; what they did so far is kept.", name=person.name), "success")
+        flash(
+            _("%(name)s no longer has the course assigned; what they did so far is kept.", name=person.name),
+            "success",
+        )
     else:
         flash(_("%(name)s was removed from the course.", name=person.name), "success")
     return redirect(url_for("courses.assign", course_id=course.id) + "#assigned")

@@ -98,7 +98,9 @@ class App(Flask):
                 state.refused = True  # (a view that caught the refusal failed on the rolled-back session)
             if not state.refused:
                 return response
-        logging.getLogger(__name__).info("%s %s writes: it runs again as a write unit", request.method, request.path)
+        logging.getLogger(__name__).info(
+            "%s %s writes: it runs again as a write unit", request.method, request.path
+        )
         db.session.rollback()
         if flashes:
             session["_flashes"] = flashes
@@ -124,7 +126,12 @@ def import_models() -> None:
 
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     """Create the Flask application."""
-    app = App("lms", static_folder="static", template_folder="templates", root_path=str(__import__("pathlib").Path(__file__).parent))
+    app = App(
+        "lms",
+        static_folder="static",
+        template_folder="templates",
+        root_path=str(__import__("pathlib").Path(__file__).parent),
+    )
     app.config.update(load_config(config_overrides))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_dirs())
     logging.basicConfig(level=logging.INFO)
@@ -246,15 +253,43 @@ def _init_hooks(app: Flask) -> None:
 
 def _init_errors(app: Flask) -> None:
     messages = {
-        400: (lambda: _("Bad request"), lambda: _("The request could not be understood. Go back and try again.")),
+        400: (
+            lambda: _("Bad request"),
+            lambda: _("The request could not be understood. Go back and try again."),
+        ),
         401: (lambda: _("Sign-in required"), lambda: _("Please sign in to continue.")),
-        403: (lambda: _("Not allowed"), lambda: _("Your account may not open this page. If you think it should, ask your safety manager.")),
-        404: (lambda: _("Not found"), lambda: _("This page or item does not exist, or it is not yours to see.")),
+        403: (
+            lambda: _("Not allowed"),
+            lambda: _(
+                "Your account may not open this page. If you think it should, ask your safety manager."
+            ),
+        ),
+        404: (
+            lambda: _("Not found"),
+            lambda: _("This page or item does not exist, or it is not yours to see."),
+        ),
         405: (lambda: _("Not allowed"), lambda: _("This action cannot be done this way.")),
-        409: (lambda: _("Conflict"), lambda: _("Someone changed this in the meantime. Reload the page and try again.")),
-        413: (lambda: _("File too large"), lambda: _("The file is larger than the limit of %(mb)s MB. Compress it or split it and try again.", mb=app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))),
-        429: (lambda: _("Too many requests"), lambda: _("Too many attempts. Wait a few minutes and try again.")),
-        500: (lambda: _("Something went wrong"), lambda: _("The server failed to complete the request. Nothing was saved. Try again; if it keeps failing, tell your administrator.")),
+        409: (
+            lambda: _("Conflict"),
+            lambda: _("Someone changed this in the meantime. Reload the page and try again."),
+        ),
+        413: (
+            lambda: _("File too large"),
+            lambda: _(
+                "The file is larger than the limit of %(mb)s MB. Compress it or split it and try again.",
+                mb=app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+            ),
+        ),
+        429: (
+            lambda: _("Too many requests"),
+            lambda: _("Too many attempts. Wait a few minutes and try again."),
+        ),
+        500: (
+            lambda: _("Something went wrong"),
+            lambda: _(
+                "The server failed to complete the request. Nothing was saved. Try again; if it keeps failing, tell your administrator."
+            ),
+        ),
     }
 
     def render_error(code: int, detail: str | None = None) -> Any:
@@ -269,7 +304,9 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(e: CSRFError) -> Any:
-        return render_error(400, _("The form expired or was sent from elsewhere. Reload the page and submit again."))
+        return render_error(
+            400, _("The form expired or was sent from elsewhere. Reload the page and submit again.")
+        )
 
     from sqlalchemy.exc import IntegrityError
 

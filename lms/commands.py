@@ -16,8 +16,20 @@ from lms.core.db import db
 from lms.core.imports import optional_import
 
 ROOT = Path(__file__).resolve().parents[1]
-FEATURE_CLI = ["lms.core.storage", "courses.cli", "quizzes.cli", "lms.offline.cli", "lms.training.cli", "lms.training.notifications", "certificates.cli", "lms.culture.cli",
-               "lms.hazards.cli", "lms.permits.cli", "lms.oversight.cli", "lms.api.cli"]
+FEATURE_CLI = [
+    "lms.core.storage",
+    "courses.cli",
+    "quizzes.cli",
+    "lms.offline.cli",
+    "lms.training.cli",
+    "lms.training.notifications",
+    "certificates.cli",
+    "lms.culture.cli",
+    "lms.hazards.cli",
+    "lms.permits.cli",
+    "lms.oversight.cli",
+    "lms.api.cli",
+]
 
 
 def alembic_config(url: str | None = None) -> Any:
@@ -204,8 +216,10 @@ def _report_import(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    click.echo(f"created {data['created']}, updated {data['updated']}, unchanged {data['unchanged']}"
-               + (" (dry run: nothing written)" if data.get("dry_run") else ""))
+    click.echo(
+        f"created {data['created']}, updated {data['updated']}, unchanged {data['unchanged']}"
+        + (" (dry run: nothing written)" if data.get("dry_run") else "")
+    )
     for e in data["errors"]:
         where = f"row {e['row']}" if e.get("row") else "file"
         field = f" [{e['field']}]" if e.get("field") else ""
@@ -236,8 +250,16 @@ def user_create(username: str, role: str, display_name: str | None, code: str | 
 
     validate_new_password(password)
     ent = enterprise_by_code(code) if code else None
-    db.session.add(User(username=username, password_hash=hash_password(password), display_name=display_name or username,
-                        app_role=role, enterprise_id=ent.id if ent else None, must_change_password=False))
+    db.session.add(
+        User(
+            username=username,
+            password_hash=hash_password(password),
+            display_name=display_name or username,
+            app_role=role,
+            enterprise_id=ent.id if ent else None,
+            must_change_password=False,
+        )
+    )
     db.session.commit()
     click.echo(f"created {username}")
 
@@ -280,7 +302,9 @@ def jobs_list(limit: int) -> None:
 
 
 @jobs_group.command("sweep")
-@click.option("--max-age", default=4 * 60 + 15, show_default=True, help="Minutes a job may run before it is failed")
+@click.option(
+    "--max-age", default=4 * 60 + 15, show_default=True, help="Minutes a job may run before it is failed"
+)
 @with_appcontext
 def jobs_sweep(max_age: int) -> None:
     """Fail jobs left running longer than --max-age minutes (their worker died), so they can be retried."""
@@ -297,8 +321,12 @@ def jobs_sweep(max_age: int) -> None:
 
 
 @click.command("demo")
-@click.option("--size", type=click.Choice(["S", "M", "L", "XL"]), default="S",
-              help="S: the demo enterprise (~120 people); M/L/XL: 1,000/10,000/50,000 generated people for benchmarks")
+@click.option(
+    "--size",
+    type=click.Choice(["S", "M", "L", "XL"]),
+    default="S",
+    help="S: the demo enterprise (~120 people); M/L/XL: 1,000/10,000/50,000 generated people for benchmarks",
+)
 @click.option("--records/--no-records", default=True, help="Generate training records for sized demos")
 @with_appcontext
 def demo_cmd(size: str, records: bool) -> None:

@@ -37,10 +37,20 @@ from lms.org.timezone import enterprise_today
 DEMO_CODE = "DEMO"
 ROSTER = Path(__file__).parent / "demo_data" / "roster.xlsx"
 # Feature demo modules, in floor order (a later one may use what an earlier one made).
-FEATURE_DEMOS = ["lms.org.demo", "quizzes.demo", "courses.demo", "lms.offline.demo", "lms.training.demo",
-                 "certificates.demo", "lms.culture.demo", "lms.hazards.demo", "lms.permits.demo",
-                 "lms.oversight.demo", "lms.api.demo",
-                 "lms.training.notifications"]  # last: today's notifications of everything above
+FEATURE_DEMOS = [
+    "lms.org.demo",
+    "quizzes.demo",
+    "courses.demo",
+    "lms.offline.demo",
+    "lms.training.demo",
+    "certificates.demo",
+    "lms.culture.demo",
+    "lms.hazards.demo",
+    "lms.permits.demo",
+    "lms.oversight.demo",
+    "lms.api.demo",
+    "lms.training.notifications",
+]  # last: today's notifications of everything above
 
 # Demo accounts: user name → (employee number or None, application role, what the account shows).
 DEMO_ACCOUNTS = {
@@ -83,7 +93,9 @@ def load_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
         raise RuntimeError(f"demo roster refused: {result.errors[:3]}")
     echo(f"DEMO: {result.created} people created, {result.unchanged} unchanged")
     pw_hash = None
-    people = {p.employee_no: p for p in db.session.scalars(select(Person).where(Person.enterprise_id == ent.id))}
+    people = {
+        p.employee_no: p for p in db.session.scalars(select(Person).where(Person.enterprise_id == ent.id))
+    }
     accounts: dict[str, User] = {}
     for username, (emp, role, _what) in DEMO_ACCOUNTS.items():
         user = db.session.scalar(select(User).where(User.username == username))
@@ -93,14 +105,20 @@ def load_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
                 user = db.session.scalar(select(User).where(User.person_id == people[emp].id))
                 user.username = username
             else:
-                user = User(username=username, display_name={"admin": "平台管理员", "regulator": "区安全生产服务中心"}[username],
-                            enterprise_id=ent.id if role == ADMIN else None)
+                user = User(
+                    username=username,
+                    display_name={"admin": "平台管理员", "regulator": "区安全生产服务中心"}[username],
+                    enterprise_id=ent.id if role == ADMIN else None,
+                )
                 db.session.add(user)
             user.password_hash, user.app_role, user.must_change_password = pw_hash, role, False
         accounts[username] = user
     db.session.flush()
     # Neighbours for the regulator: one assigned (ZJHG), one not (OTHER).
-    neighbours = [("ZJHG", "中骏化工有限公司", "危险化学品", True), ("OTHER", "远航机械有限公司", "机械制造", False)]
+    neighbours = [
+        ("ZJHG", "中骏化工有限公司", "危险化学品", True),
+        ("OTHER", "远航机械有限公司", "机械制造", False),
+    ]
     for code, name, industry, high_risk in neighbours:
         other = _ensure_enterprise(code, name, industry=industry, high_risk=high_risk)
         _small_roster(other, 24 if code == "ZJHG" else 16)
@@ -109,8 +127,15 @@ def load_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
         if db.session.get(RegulatorAssignment, (accounts["regulator"].id, e.id)) is None:
             db.session.add(RegulatorAssignment(user_id=accounts["regulator"].id, enterprise_id=e.id))
     db.session.flush()
-    ctx = DemoContext(enterprise=ent, people=people, accounts=accounts, today=enterprise_today(ent.id),
-                      rng=random.Random(2026), echo=echo, media_dir=Path(current_app.config["MEDIA_DIR"]))
+    ctx = DemoContext(
+        enterprise=ent,
+        people=people,
+        accounts=accounts,
+        today=enterprise_today(ent.id),
+        rng=random.Random(2026),
+        echo=echo,
+        media_dir=Path(current_app.config["MEDIA_DIR"]),
+    )
     for name in FEATURE_DEMOS:
         module = optional_import(name)
         if module is not None and hasattr(module, "load"):
@@ -122,11 +147,27 @@ def load_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华飞玉萍红娥玲芬建国建华志强海燕文博宇浩然子涵欣怡梓轩"
-DEPARTMENTS = ["一车间/甲班", "一车间/乙班", "二车间/甲班", "二车间/乙班", "三车间/焊接班", "仓储物流部", "设备动力部/电工班",
-               "安全环保部", "总经理办公室"]
-POSTS = [("操作工", "一线从业人员"), ("班组长", "班组长"), ("焊工", "特种作业人员"), ("电工", "特种作业人员"),
-         ("叉车司机", "特种设备作业人员"), ("仓管员", "一线从业人员"), ("安全管理员", "安全生产管理人员"),
-         ("设备维修工", "一线从业人员")]
+DEPARTMENTS = [
+    "一车间/甲班",
+    "一车间/乙班",
+    "二车间/甲班",
+    "二车间/乙班",
+    "三车间/焊接班",
+    "仓储物流部",
+    "设备动力部/电工班",
+    "安全环保部",
+    "总经理办公室",
+]
+POSTS = [
+    ("操作工", "一线从业人员"),
+    ("班组长", "班组长"),
+    ("焊工", "特种作业人员"),
+    ("电工", "特种作业人员"),
+    ("叉车司机", "特种设备作业人员"),
+    ("仓管员", "一线从业人员"),
+    ("安全管理员", "安全生产管理人员"),
+    ("设备维修工", "一线从业人员"),
+]
 
 
 def _fake_people(n: int, prefix: str, rng: random.Random) -> list[list[Any]]:
@@ -136,7 +177,9 @@ def _fake_people(n: int, prefix: str, rng: random.Random) -> list[list[Any]]:
         dept = "安全环保部" if role == "安全生产管理人员" else rng.choice(DEPARTMENTS[:7])
         name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
         hired = dt.date(2010, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 16))
-        rows.append([f"{prefix}{i:06d}", name, dept, post, role, hired.isoformat(), f"13{rng.randrange(10**9):09d}"])
+        rows.append(
+            [f"{prefix}{i:06d}", name, dept, post, role, hired.isoformat(), f"13{rng.randrange(10**9):09d}"]
+        )
     return rows
 
 
@@ -146,7 +189,10 @@ def _small_roster(ent: Enterprise, n: int) -> None:
     from lms.core.exports import xlsx_bytes
 
     rng = random.Random(ent.code)
-    data = xlsx_bytes(["工号", "姓名", "部门", "岗位", "安全责任角色", "入职日期", "手机号"], _fake_people(n, ent.code[:2], rng))
+    data = xlsx_bytes(
+        ["工号", "姓名", "部门", "岗位", "安全责任角色", "入职日期", "手机号"],
+        _fake_people(n, ent.code[:2], rng),
+    )
     result = import_roster(ent, io.BytesIO(data), f"{ent.code}.xlsx", dry_run=False)
     if result.errors:
         raise RuntimeError(f"{ent.code} roster refused: {result.errors[:3]}")
@@ -155,7 +201,9 @@ def _small_roster(ent: Enterprise, n: int) -> None:
 SIZES = {"M": 1_000, "L": 10_000, "XL": 50_000}
 
 
-def load_sized(size: str, *, with_records: bool = True, echo: Callable[[str], None] = print) -> dict[str, Any]:
+def load_sized(
+    size: str, *, with_records: bool = True, echo: Callable[[str], None] = print
+) -> dict[str, Any]:
     """Generate enterprise BENCH-<size> with 1,000 / 10,000 / 50,000 people (and ~40 records each) for benchmarks."""
     import io
 
@@ -165,9 +213,16 @@ def load_sized(size: str, *, with_records: bool = True, echo: Callable[[str], No
     code = f"BENCH-{size}"
     ent = _ensure_enterprise(code, f"压测企业{size}", industry="机械制造")
     rng = random.Random(size)
-    data = xlsx_bytes(["工号", "姓名", "部门", "岗位", "安全责任角色", "入职日期", "手机号"], _fake_people(n, "B", rng))
-    result = import_roster(ent, io.BytesIO(data), f"{code}.xlsx", dry_run=False,
-                           on_progress=lambda d, t: echo(f"  people {d}/{t}") if d % 10000 == 0 else None)
+    data = xlsx_bytes(
+        ["工号", "姓名", "部门", "岗位", "安全责任角色", "入职日期", "手机号"], _fake_people(n, "B", rng)
+    )
+    result = import_roster(
+        ent,
+        io.BytesIO(data),
+        f"{code}.xlsx",
+        dry_run=False,
+        on_progress=lambda d, t: echo(f"  people {d}/{t}") if d % 10000 == 0 else None,
+    )
     echo(f"{code}: {result.created} created, {result.unchanged} unchanged")
     db.session.flush()
     if with_records:
@@ -181,20 +236,41 @@ def _bulk_records(ent: Enterprise, rng: random.Random, echo: Callable[[str], Non
 
     from lms.ledger.models import TrainingRecord
 
-    if db.session.scalar(select(func.count()).select_from(TrainingRecord).where(TrainingRecord.enterprise_id == ent.id)):
+    if db.session.scalar(
+        select(func.count()).select_from(TrainingRecord).where(TrainingRecord.enterprise_id == ent.id)
+    ):
         echo("  records already present")
         return
     ids = list(db.session.scalars(select(Person.id).where(Person.enterprise_id == ent.id)))
-    categories = ["法律法规", "有限空间", "用电安全", "消防安全", "特种设备", "危险化学品", "个体防护", "应急救援"]
+    categories = [
+        "法律法规",
+        "有限空间",
+        "用电安全",
+        "消防安全",
+        "特种设备",
+        "危险化学品",
+        "个体防护",
+        "应急救援",
+    ]
     now = dt.datetime.now().replace(microsecond=0)
     batch: list[dict[str, Any]] = []
     total = 0
     for pid in ids:
         for k in range(40):
             done = now - dt.timedelta(days=rng.randrange(0, 730), minutes=rng.randrange(0, 600))
-            batch.append({"enterprise_id": ent.id, "person_id": pid, "kind": "offline" if k % 3 == 0 else "course",
-                          "topic": f"安全培训{k % 12 + 1}", "category": categories[k % 8], "hours": rng.choice((1, 2, 4)),
-                          "completed_at": done, "source": f"bench:{pid}:{k}", "recorded_at": now})
+            batch.append(
+                {
+                    "enterprise_id": ent.id,
+                    "person_id": pid,
+                    "kind": "offline" if k % 3 == 0 else "course",
+                    "topic": f"安全培训{k % 12 + 1}",
+                    "category": categories[k % 8],
+                    "hours": rng.choice((1, 2, 4)),
+                    "completed_at": done,
+                    "source": f"bench:{pid}:{k}",
+                    "recorded_at": now,
+                }
+            )
         if len(batch) >= 20_000:
             db.session.execute(insert(TrainingRecord), batch)
             total += len(batch)

@@ -32,7 +32,11 @@ def audience(
 ) -> list[Person]:
     """Active people of the enterprise in any chosen department (with its subtree), post or role, or named."""
     return active_people_in(
-        enterprise_id, department_ids=department_ids, post_ids=post_ids, role_ids=role_ids, person_ids=person_ids
+        enterprise_id,
+        department_ids=department_ids,
+        post_ids=post_ids,
+        role_ids=role_ids,
+        person_ids=person_ids,
     )
 
 

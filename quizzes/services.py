@@ -635,7 +635,20 @@ def template_rows() -> tuple[list[str], list[list[Any]]]:
             "消防安全",
             4,
         ],
-        ["数值题", "气瓶与明火的距离不小于多少米？", "", "", "", "", *blank, "10；10:2(50%)", "10:2 表示 10±2", "中", "动火作业", 2],
+        [
+            "数值题",
+            "气瓶与明火的距离不小于多少米？",
+            "",
+            "",
+            "",
+            "",
+            *blank,
+            "10；10:2(50%)",
+            "10:2 表示 10±2",
+            "中",
+            "动火作业",
+            2,
+        ],
     ]
 
 
@@ -1527,7 +1540,8 @@ def _choice_labels(version: QuestionVersion, indexes: list[Any], option_order: l
         if isinstance(k, int) and not isinstance(k, bool) and 0 <= k < len(options)
     )
     return _("; ").join(
-        f"{LETTERS[pos] if pos < len(LETTERS) else pos + 1}. {_plain(version, options[k])}" for pos, k in shown
+        f"{LETTERS[pos] if pos < len(LETTERS) else pos + 1}. {_plain(version, options[k])}"
+        for pos, k in shown
     )
 
 
@@ -1603,7 +1617,9 @@ def feedback_for(
     elif fraction >= 1.0:
         message = _("Correct.")
     elif fraction > 0:
-        message = _("Partly correct. Your answer: %(answer)s. The full answer: %(key)s.", answer=given, key=label)
+        message = _(
+            "Partly correct. Your answer: %(answer)s. The full answer: %(key)s.", answer=given, key=label
+        )
     else:
         message = _("Incorrect. Your answer: %(answer)s. Correct answer: %(key)s.", answer=given, key=label)
     return {

@@ -541,7 +541,12 @@ def import_preview(bank_id: int, file_id: int):
         # A refused file (an unreadable header …) is explained on the preview page, in the reader's language.
         db.session.rollback()
         return render_template(
-            "quizzes/import_preview.html", bank=b, result=None, refusal=exc.message, stored=stored, types=REGISTRY
+            "quizzes/import_preview.html",
+            bank=b,
+            result=None,
+            refusal=exc.message,
+            stored=stored,
+            types=REGISTRY,
         )
     db.session.rollback()
     return render_template("quizzes/import_preview.html", bank=b, result=res, stored=stored, types=REGISTRY)
@@ -597,7 +602,10 @@ def bank_export_xml(bank_id: int):
     b = _bank(bank_id)
     data, _skipped = services.export_moodle_xml(b)
     return send_file(
-        io.BytesIO(data), as_attachment=True, download_name=f"bank-{b.id}.moodle.xml", mimetype="application/xml"
+        io.BytesIO(data),
+        as_attachment=True,
+        download_name=f"bank-{b.id}.moodle.xml",
+        mimetype="application/xml",
     )
 
 

@@ -93,15 +93,17 @@ def app() -> Any:
 
     url = database_url()
     _reset_schema(url)
-    application = create_app({
-        "DATABASE_URL": url,
-        "TESTING": True,
-        "WTF_CSRF_ENABLED": False,
-        "MEDIA_DIR": str(_TMP / "media"),
-        "JOBS_MODE": "eager",
-        "SERVER_NAME": "lms.test",
-        "PUBLIC_URL": "http://lms.test",
-    })
+    application = create_app(
+        {
+            "DATABASE_URL": url,
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "MEDIA_DIR": str(_TMP / "media"),
+            "JOBS_MODE": "eager",
+            "SERVER_NAME": "lms.test",
+            "PUBLIC_URL": "http://lms.test",
+        }
+    )
     with application.app_context():
         yield application
 
@@ -177,24 +179,44 @@ def make_person(app: Any, password_hash: str) -> Callable[..., Any]:
     from lms.org.models import PersonEvent, User
     from lms.org.services import ensure_department, ensure_post, roles_by_name, set_roles
 
-    def make(enterprise: Any, name: str | None = None, employee_no: str | None = None,
-             department: str | None = "一车间/甲班", post: str | None = "操作工",
-             roles: tuple[str, ...] | list[str] = ("一线从业人员",), app_role: str = "learner",
-             hire_date: dt.date | None = None, phone: str | None = None) -> Any:
+    def make(
+        enterprise: Any,
+        name: str | None = None,
+        employee_no: str | None = None,
+        department: str | None = "一车间/甲班",
+        post: str | None = "操作工",
+        roles: tuple[str, ...] | list[str] = ("一线从业人员",),
+        app_role: str = "learner",
+        hire_date: dt.date | None = None,
+        phone: str | None = None,
+    ) -> Any:
         from lms.org.models import Person
 
         n = next(_counter)
         dept = ensure_department(enterprise.id, department) if department else None
-        p = Person(enterprise_id=enterprise.id, employee_no=employee_no or f"T{n:05d}", name=name or f"员工{n}",
-                   phone=phone, hire_date=hire_date or dt.date(2020, 1, 1), department_id=dept.id if dept else None,
-                   post_id=ensure_post(enterprise.id, post, dept).id if post else None)
+        p = Person(
+            enterprise_id=enterprise.id,
+            employee_no=employee_no or f"T{n:05d}",
+            name=name or f"员工{n}",
+            phone=phone,
+            hire_date=hire_date or dt.date(2020, 1, 1),
+            department_id=dept.id if dept else None,
+            post_id=ensure_post(enterprise.id, post, dept).id if post else None,
+        )
         db.session.add(p)
         db.session.flush()
         db.session.add(PersonEvent(person_id=p.id, kind="hired", on=p.hire_date))
         by_name = roles_by_name(enterprise.id)
         set_roles(p, [by_name[r] for r in roles], on=p.hire_date)
-        user = User(username=f"u{n}-{enterprise.code.lower()}", password_hash=password_hash, display_name=p.name,
-                    app_role=app_role, enterprise_id=enterprise.id, person_id=p.id, must_change_password=False)
+        user = User(
+            username=f"u{n}-{enterprise.code.lower()}",
+            password_hash=password_hash,
+            display_name=p.name,
+            app_role=app_role,
+            enterprise_id=enterprise.id,
+            person_id=p.id,
+            must_change_password=False,
+        )
         db.session.add(user)
         db.session.flush()
         p.user = user
@@ -210,8 +232,14 @@ def make_user(app: Any, password_hash: str) -> Callable[..., Any]:
 
     def make(app_role: str, enterprise: Any = None, username: str | None = None) -> Any:
         n = next(_counter)
-        user = User(username=username or f"{app_role}{n}", password_hash=password_hash, display_name=f"{app_role} {n}",
-                    app_role=app_role, enterprise_id=enterprise.id if enterprise else None, must_change_password=False)
+        user = User(
+            username=username or f"{app_role}{n}",
+            password_hash=password_hash,
+            display_name=f"{app_role} {n}",
+            app_role=app_role,
+            enterprise_id=enterprise.id if enterprise else None,
+            must_change_password=False,
+        )
         db.session.add(user)
         db.session.flush()
         return user
@@ -227,7 +255,9 @@ def login(client: Any, user: Any, password: str = TEST_PASSWORD) -> Any:
 
 
 @pytest.fixture
-def login_as(client: Any, enterprise: Any, make_person: Callable[..., Any], make_user: Callable[..., Any]) -> Callable[..., Any]:
+def login_as(
+    client: Any, enterprise: Any, make_person: Callable[..., Any], make_user: Callable[..., Any]
+) -> Callable[..., Any]:
     """Sign the test client in as a fresh user of ``app_role`` in ``enterprise``; return the user."""
 
     def do(app_role: str = "learner", ent: Any = None) -> Any:

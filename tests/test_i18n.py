@@ -20,7 +20,9 @@ def test_core_catalogue_exists():
 def test_catalogue_complete(po):
     with open(po, "rb") as fh:
         catalog = read_po(fh)
-    missing = [m.id for m in catalog if m.id and not (m.string if isinstance(m.string, str) else all(m.string))]
+    missing = [
+        m.id for m in catalog if m.id and not (m.string if isinstance(m.string, str) else all(m.string))
+    ]
     assert missing == [], f"{po}: untranslated {missing[:10]}"
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     assert fuzzy == [], f"{po}: fuzzy entries {fuzzy[:10]}"

@@ -11,7 +11,9 @@ from lms.core.db import Base, db
 
 def test_models_match_migrations(app):
     import_models()
-    conn = db.session.connection()  # the test's own connection: a second one would wait on SQLite's write lock
+    conn = (
+        db.session.connection()
+    )  # the test's own connection: a second one would wait on SQLite's write lock
     ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
     diffs = compare_metadata(ctx, Base.metadata)
     assert diffs == [], "\n".join(str(d) for d in diffs)

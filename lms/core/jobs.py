@@ -51,7 +51,9 @@ class Job(TimestampMixin, Base):
     message: Mapped[str | None] = mapped_column(String(300))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
-    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), index=True
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -109,12 +111,22 @@ def _mode() -> str:
     return _app.config.get("JOBS_MODE", "thread")
 
 
-def enqueue(func: Callable[..., Any] | str, *args: Any, kind: str | None = None, enterprise_id: int | None = None,
-            created_by_id: int | None = None) -> Job:
+def enqueue(
+    func: Callable[..., Any] | str,
+    *args: Any,
+    kind: str | None = None,
+    enterprise_id: int | None = None,
+    created_by_id: int | None = None,
+) -> Job:
     """Create a job row and run ``func(ctx, *args)`` in the background once the current transaction commits."""
     path = func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
-    job = Job(kind=kind or path.rsplit(".", 1)[-1], func=path, args=list(args), enterprise_id=enterprise_id,
-              created_by_id=created_by_id)
+    job = Job(
+        kind=kind or path.rsplit(".", 1)[-1],
+        func=path,
+        args=list(args),
+        enterprise_id=enterprise_id,
+        created_by_id=created_by_id,
+    )
     session = db.session()
     session.add(job)
     session.flush()
@@ -210,14 +222,20 @@ def run_job(job_id: int) -> None:
         fn = import_string(job.func)
         result = fn(JobContext(job_id), *job.args)
         session.commit()
-        session.execute(update(Job).where(Job.id == job_id).values(
-            status=DONE, progress=100, result=_jsonable(result), finished_at=utcnow()))
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(status=DONE, progress=100, result=_jsonable(result), finished_at=utcnow())
+        )
         session.commit()
     except Exception as exc:
         log.error("job %s failed: %s", job_id, traceback.format_exc())
         session.rollback()
-        session.execute(update(Job).where(Job.id == job_id).values(
-            status=FAILED, error=_describe(exc), finished_at=utcnow()))
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(status=FAILED, error=_describe(exc), finished_at=utcnow())
+        )
         session.commit()
 
 
@@ -238,7 +256,9 @@ def retry(job: Job) -> Job:
     return job
 
 
-STALE_MESSAGE = "The worker running this job stopped before it finished (no result after %d minutes); retry it."
+STALE_MESSAGE = (
+    "The worker running this job stopped before it finished (no result after %d minutes); retry it."
+)
 
 
 def sweep_stale(max_age: dt.timedelta, now: dt.datetime | None = None) -> list[int]:
@@ -250,8 +270,13 @@ def sweep_stale(max_age: dt.timedelta, now: dt.datetime | None = None) -> list[i
     ids = list(db.session.scalars(select(Job.id).where(Job.status == RUNNING, Job.started_at < cutoff)))
     swept = []
     for job_id in ids:
-        res = db.session.execute(update(Job).where(Job.id == job_id, Job.status == RUNNING).values(
-            status=FAILED, error=STALE_MESSAGE % (max_age.total_seconds() // 60), finished_at=utcnow()))
+        res = db.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == RUNNING)
+            .values(
+                status=FAILED, error=STALE_MESSAGE % (max_age.total_seconds() // 60), finished_at=utcnow()
+            )
+        )
         if res.rowcount == 1:
             swept.append(job_id)
     db.session.flush()

@@ -40,8 +40,12 @@ def public_base() -> str:
     scheme = current_app.config.get("PREFERRED_URL_SCHEME") or "http"
     if has_request_context() and server not in _warned:
         _warned.add(server)
-        log.warning("LMS_PUBLIC_URL is not set and the request's host is not in LMS_TRUSTED_HOSTS: absolute links "
-                    "(certificate QR codes) point to %s://%s", scheme, server)
+        log.warning(
+            "LMS_PUBLIC_URL is not set and the request's host is not in LMS_TRUSTED_HOSTS: absolute links "
+            "(certificate QR codes) point to %s://%s",
+            scheme,
+            server,
+        )
     return f"{scheme}://{server}"
 
 

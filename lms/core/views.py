@@ -59,8 +59,13 @@ def _visible_job(job_id: int) -> Job:
 def job_status(job_id: int):
     job = _visible_job(job_id)
     data = {
-        "id": job.id, "kind": job.kind, "status": job.status, "status_label": _(STATUS_LABELS.get(job.status, job.status)),
-        "progress": job.progress, "message": _(job.message) if job.message else job.message, "error": job.error,
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "status_label": _(STATUS_LABELS.get(job.status, job.status)),
+        "progress": job.progress,
+        "message": _(job.message) if job.message else job.message,
+        "error": job.error,
         "result": job.result if job.status == "done" else None,
     }
     if request.accept_mimetypes.best == "application/json" or request.args.get("format") == "json":

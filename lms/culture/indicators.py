@@ -668,7 +668,9 @@ def metric_choices(for_kind: str | None = None) -> list[tuple[str, Any]]:
 # ---------------------------------------------------------------- hazards reported and rectified (lms.hazards)
 
 
-def _local_window(enterprise_id: int, period_start: dt.date, period_end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+def _local_window(
+    enterprise_id: int, period_start: dt.date, period_end: dt.date
+) -> tuple[dt.datetime, dt.datetime]:
     """The naive-UTC [start, end) of the enterprise's local days period_start … period_end."""
     from lms.core.timeutil import local_day_bounds
 
@@ -680,7 +682,12 @@ def _whole_enterprise(unit: Unit) -> bool:
     return unit.department_id is None and unit.post_id is None
 
 
-@metric("hazards_per_100", _l("Hazards reported per 100 employees"), "count", {"type": "linear", "zero": 0, "full": 20})
+@metric(
+    "hazards_per_100",
+    _l("Hazards reported per 100 employees"),
+    "count",
+    {"type": "linear", "zero": 0, "full": 20},
+)
 def hazards_per_100(
     enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
 ) -> IndicatorValue:
@@ -695,13 +702,21 @@ def hazards_per_100(
     value = _ratio(hazards * 100, staff)
     return IndicatorValue(
         value.quantize(Decimal("0.01")) if value is not None else None,
-        {"method": "lms.hazards.report.reported_counts", "hazards": hazards, "headcount": staff,
-         "anonymous_included": people is None},
+        {
+            "method": "lms.hazards.report.reported_counts",
+            "hazards": hazards,
+            "headcount": staff,
+            "anonymous_included": people is None,
+        },
     )
 
 
-@metric("hazard_reporter_share", _l("Share of employees who reported a hazard"), "ratio",
-        {"type": "linear", "zero": 0, "full": 0.5})
+@metric(
+    "hazard_reporter_share",
+    _l("Share of employees who reported a hazard"),
+    "ratio",
+    {"type": "linear", "zero": 0, "full": 0.5},
+)
 def hazard_reporter_share(
     enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
 ) -> IndicatorValue:
@@ -714,12 +729,20 @@ def hazard_reporter_share(
     staff = headcount(unit, period_start, period_end)
     return IndicatorValue(
         _ratio(reporters, staff),
-        {"method": "lms.hazards.report.reported_counts (named reports)", "reporters": reporters, "headcount": staff},
+        {
+            "method": "lms.hazards.report.reported_counts (named reports)",
+            "reporters": reporters,
+            "headcount": staff,
+        },
     )
 
 
-@metric("hazard_on_time_share", _l("Share of hazards rectified on time"), "ratio",
-        {"type": "linear", "zero": 0.5, "full": 1})
+@metric(
+    "hazard_on_time_share",
+    _l("Share of hazards rectified on time"),
+    "ratio",
+    {"type": "linear", "zero": 0.5, "full": 1},
+)
 def hazard_on_time_share(
     enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
 ) -> IndicatorValue:

@@ -70,7 +70,9 @@ def validate_mapping(mapping: dict[str, Any]) -> None:
 VETO_LEVEL = "不合格"
 
 
-def level_for(score: Decimal | None, bands: list[dict[str, Any]] | None, *, vetoed: bool = False) -> str | None:
+def level_for(
+    score: Decimal | None, bands: list[dict[str, Any]] | None, *, vetoed: bool = False
+) -> str | None:
     """Return the level band label of a score (the highest band whose minimum it reaches); 不合格 when vetoed."""
     if vetoed:
         return VETO_LEVEL

@@ -154,7 +154,9 @@ def indicator_value(indicator: Any, value: Any) -> Any:
 
     if value is None:
         return "—"
-    config = (indicator.get("config") if isinstance(indicator, dict) else getattr(indicator, "config", None)) or {}
+    config = (
+        indicator.get("config") if isinstance(indicator, dict) else getattr(indicator, "config", None)
+    ) or {}
     metric = METRICS.get(config.get("metric") or "")
     if metric is not None and metric.unit == "ratio" and not isinstance(value, bool):
         return f"{float(value) * 100:.1f}%"

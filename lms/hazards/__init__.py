@@ -2,7 +2,13 @@
 
 from flask import Blueprint
 
-bp = Blueprint("hazards", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static", url_prefix="/hazards")
+bp = Blueprint(
+    "hazards",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+    url_prefix="/hazards",
+)
 
 from lms.hazards import views  # noqa: E402,F401

@@ -37,7 +37,9 @@ def _as_of(text: str | None, ent: object) -> dt.datetime:
     try:
         return local_day_bounds(dt.date.fromisoformat(text), ent)[1]
     except ValueError:
-        raise click.BadParameter('use "YYYY-MM-DD" or "YYYY-MM-DD HH:MM" (local time)', param_hint="--as-of") from None
+        raise click.BadParameter(
+            'use "YYYY-MM-DD" or "YYYY-MM-DD HH:MM" (local time)', param_hint="--as-of"
+        ) from None
 
 
 @hazards_group.command("overdue")
@@ -62,8 +64,10 @@ def overdue_cmd(code: str, as_of: str | None, as_json: bool) -> None:
             click.echo("no overdue hazard")
         for r in rows:
             flag = " escalated" if r["escalated"] else ""
-            click.echo(f"{r['code']} {r['grade']} {r['days_overdue']}d late (deadline {format_local(r['deadline'])})"
-                       f"{flag}: {r['description'][:40]} — {r['place'] or '-'} — {r['department'] or '-'}")
+            click.echo(
+                f"{r['code']} {r['grade']} {r['days_overdue']}d late (deadline {format_local(r['deadline'])})"
+                f"{flag}: {r['description'][:40]} — {r['place'] or '-'} — {r['department'] or '-'}"
+            )
 
 
 @hazards_group.command("counts")
@@ -80,7 +84,9 @@ def counts_cmd(codes: tuple[str, ...], as_of: str | None, as_json: bool) -> None
     from lms.hazards.services import hazard_counts
     from lms.org.models import Enterprise
 
-    ents = [_enterprise(c) for c in codes] or list(db.session.scalars(select(Enterprise).order_by(Enterprise.id)))
+    ents = [_enterprise(c) for c in codes] or list(
+        db.session.scalars(select(Enterprise).order_by(Enterprise.id))
+    )
     when = _as_of(as_of, ents[0] if len(ents) == 1 else None)
     counts = hazard_counts([e.id for e in ents], when)
     if as_json:
@@ -88,8 +94,10 @@ def counts_cmd(codes: tuple[str, ...], as_of: str | None, as_json: bool) -> None
         return
     for e in ents:
         c = counts[e.id]
-        click.echo(f"{e.code}: open {c['open']}, overdue {c['overdue']}, major open {c['major_open']}, "
-                   f"major overdue {c['major_overdue']}, reported in 30 days {c['reported_30d']}")
+        click.echo(
+            f"{e.code}: open {c['open']}, overdue {c['overdue']}, major open {c['major_open']}, "
+            f"major overdue {c['major_overdue']}, reported in 30 days {c['reported_30d']}"
+        )
 
 
 commands = [hazards_group]

@@ -49,7 +49,9 @@ class PlanForm(FlaskForm):
     plan_measures = TextAreaField(_l("Measures"), validators=[Optional(), Length(max=2000)])
     plan_responsibility = TextAreaField(_l("Responsibility"), validators=[Optional(), Length(max=2000)])
     plan_funds = StringField(_l("Funds (yuan)"), validators=[Optional(), Length(max=20)])
-    plan_time_limit = TextAreaField(_l("Time limit and requirements"), validators=[Optional(), Length(max=2000)])
+    plan_time_limit = TextAreaField(
+        _l("Time limit and requirements"), validators=[Optional(), Length(max=2000)]
+    )
     plan_contingency = TextAreaField(_l("Contingency plan"), validators=[Optional(), Length(max=2000)])
 
 
@@ -61,7 +63,9 @@ class RectifyForm(FlaskForm):
 class VerifyForm(FlaskForm):
     outcome = HiddenField(default="pass")
     note = TextAreaField(_l("Verification note"), validators=[Optional(), Length(max=2000)])
-    deadline = DateTimeLocalField(_l("New deadline (if not accepted)"), format=LOCAL_MINUTE, validators=[Optional()])
+    deadline = DateTimeLocalField(
+        _l("New deadline (if not accepted)"), format=LOCAL_MINUTE, validators=[Optional()]
+    )
 
 
 class NoteForm(FlaskForm):
@@ -71,7 +75,9 @@ class NoteForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     allow_anonymous = BooleanField(_l("Accept anonymous reports"))
-    keep_location = BooleanField(_l("Keep where a photo was taken (GPS in the photo), when the phone recorded it"))
+    keep_location = BooleanField(
+        _l("Keep where a photo was taken (GPS in the photo), when the phone recorded it")
+    )
 
 
 class ChoiceForm(FlaskForm):

@@ -30,7 +30,9 @@ def check_head(head: bytes, filename: str) -> None:
     """Refuse a file that is not a JPEG, PNG or WebP picture from its first bytes (before the rest is read)."""
     if head.startswith(_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return
-    raise DomainError(str(_l("Photos: %(name)s is not a JPEG, PNG or WebP picture.", name=filename)), field="photos")
+    raise DomainError(
+        str(_l("Photos: %(name)s is not a JPEG, PNG or WebP picture.", name=filename)), field="photos"
+    )
 
 
 def _ratio(value: Any) -> float:
@@ -66,10 +68,19 @@ def process_photo(data: bytes, filename: str = "photo.jpg") -> Photo:
     if not data:
         raise DomainError(str(_l("Photos: %(name)s is empty.", name=filename)), field="photos")
     if len(data) > MAX_PHOTO_BYTES:
-        raise DomainError(str(_l("Photos: %(name)s is larger than %(mb)d MB.", name=filename,
-                                 mb=MAX_PHOTO_BYTES // (1024 * 1024))), field="photos")
-    not_a_picture = DomainError(str(_l("Photos: %(name)s is not a JPEG, PNG or WebP picture.", name=filename)),
-                                field="photos")
+        raise DomainError(
+            str(
+                _l(
+                    "Photos: %(name)s is larger than %(mb)d MB.",
+                    name=filename,
+                    mb=MAX_PHOTO_BYTES // (1024 * 1024),
+                )
+            ),
+            field="photos",
+        )
+    not_a_picture = DomainError(
+        str(_l("Photos: %(name)s is not a JPEG, PNG or WebP picture.", name=filename)), field="photos"
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -77,14 +88,22 @@ def process_photo(data: bytes, filename: str = "photo.jpg") -> Photo:
             if img.format not in FORMATS:
                 raise not_a_picture
             if img.width * img.height > MAX_PIXELS:
-                raise DomainError(str(_l("Photos: %(name)s has too many pixels.", name=filename)), field="photos")
+                raise DomainError(
+                    str(_l("Photos: %(name)s has too many pixels.", name=filename)), field="photos"
+                )
             latitude, longitude = _gps(img)
             img.load()
             img = ImageOps.exif_transpose(img)
     except DomainError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
         raise not_a_picture from None
     if img.mode not in ("RGB", "L"):
         background = Image.new("RGB", img.size, (255, 255, 255))
@@ -94,5 +113,11 @@ def process_photo(data: bytes, filename: str = "photo.jpg") -> Photo:
     img.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     img.convert("RGB").save(out, "JPEG", quality=82, optimize=True)  # no exif= : nothing of the original kept
-    return Photo(data=out.getvalue(), width=img.width, height=img.height, latitude=latitude, longitude=longitude,
-                 name=filename)
+    return Photo(
+        data=out.getvalue(),
+        width=img.width,
+        height=img.height,
+        latitude=latitude,
+        longitude=longitude,
+        name=filename,
+    )

@@ -49,7 +49,9 @@ class HazardSettings(Base):
 
     __tablename__ = "hazard_settings"
 
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), primary_key=True
+    )
     allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     keep_location: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -96,7 +98,9 @@ class Hazard(Base):
     reported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     # Both empty for an anonymous report: nobody, not even the managers, can tell who reported it.
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    reporter_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"), index=True)
+    reporter_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("hazard_area.id", ondelete="SET NULL"))
     place: Mapped[str | None] = mapped_column(String(200))  # free text, or the detail within the area
@@ -108,7 +112,9 @@ class Hazard(Base):
 
     status: Mapped[str] = mapped_column(String(16), default=REPORTED)
     grade: Mapped[str | None] = mapped_column(String(16))
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"), index=True)
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL"), index=True
+    )
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"), index=True)
     deadline: Mapped[dt.datetime | None] = mapped_column(DateTime)  # UTC
     graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))

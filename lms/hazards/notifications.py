@@ -25,9 +25,18 @@ from lms.hazards.models import ASSIGNED, MAJOR, Hazard
 from lms.org.models import MANAGER, User
 
 
-def _event(kind: str, key: str, message: Any, user_id: int, hazard_id: int, body: Any = None) -> dict[str, Any]:
-    return {"kind": kind, "key": key[:120], "message": message, "person_id": None, "user_id": user_id,
-            "link": f"/hazards/{hazard_id}", "body": body}
+def _event(
+    kind: str, key: str, message: Any, user_id: int, hazard_id: int, body: Any = None
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "key": key[:120],
+        "message": message,
+        "person_id": None,
+        "user_id": user_id,
+        "link": f"/hazards/{hazard_id}",
+        "body": body,
+    }
 
 
 def _stamp(deadline: dt.datetime | None) -> str:
@@ -44,28 +53,64 @@ def daily_events(enterprise_id: int, now: dt.datetime) -> list[dict[str, Any]]:
     """The reminders due at ``now`` (naive UTC) for the enterprise's hazards (idempotent by key)."""
     events = []
     for o in services.overdue_hazards(enterprise_id, now):
-        late = msg("Hazard %(code)s is overdue (deadline %(deadline)s): rectify it and report the rectification.",
-                   code=o["code"], deadline=_local(o["deadline"], enterprise_id))
-        escalated = msg("Hazard %(code)s is %(days)s day(s) overdue: %(place)s, %(department)s.", code=o["code"],
-                        days=o["days_overdue"], place=o["place"] or "—", department=o["department"] or "—")
+        late = msg(
+            "Hazard %(code)s is overdue (deadline %(deadline)s): rectify it and report the rectification.",
+            code=o["code"],
+            deadline=_local(o["deadline"], enterprise_id),
+        )
+        escalated = msg(
+            "Hazard %(code)s is %(days)s day(s) overdue: %(place)s, %(department)s.",
+            code=o["code"],
+            days=o["days_overdue"],
+            place=o["place"] or "—",
+            department=o["department"] or "—",
+        )
         for uid in o["notify_user_ids"]:
             if uid == o["assignee_user_id"]:
-                events.append(_event("overdue", f"hazard-overdue:{o['hazard_id']}:{_stamp(o['deadline'])}", late, uid,
-                                     o["hazard_id"]))
+                events.append(
+                    _event(
+                        "overdue",
+                        f"hazard-overdue:{o['hazard_id']}:{_stamp(o['deadline'])}",
+                        late,
+                        uid,
+                        o["hazard_id"],
+                    )
+                )
             else:
-                events.append(_event("overdue", f"hazard-escalated:{o['hazard_id']}:{_stamp(o['deadline'])}",
-                                     escalated, uid, o["hazard_id"]))
+                events.append(
+                    _event(
+                        "overdue",
+                        f"hazard-escalated:{o['hazard_id']}:{_stamp(o['deadline'])}",
+                        escalated,
+                        uid,
+                        o["hazard_id"],
+                    )
+                )
     soon = db.session.execute(
         select(Hazard, User.id)
         .join(User, (User.person_id == Hazard.assignee_id) & User.is_enabled.is_(True))
-        .where(Hazard.enterprise_id == enterprise_id, Hazard.status == ASSIGNED, Hazard.deadline >= now,
-               Hazard.deadline < now + dt.timedelta(days=1))
+        .where(
+            Hazard.enterprise_id == enterprise_id,
+            Hazard.status == ASSIGNED,
+            Hazard.deadline >= now,
+            Hazard.deadline < now + dt.timedelta(days=1),
+        )
         .order_by(Hazard.deadline, Hazard.id)
     ).all()
     for hazard, uid in soon:
-        events.append(_event("due", f"hazard-due:{hazard.id}:{_stamp(hazard.deadline)}",
-                             msg("Hazard %(code)s is due %(deadline)s: rectify it and report the rectification.",
-                                 code=hazard.code, deadline=_local(hazard.deadline, enterprise_id)), uid, hazard.id))
+        events.append(
+            _event(
+                "due",
+                f"hazard-due:{hazard.id}:{_stamp(hazard.deadline)}",
+                msg(
+                    "Hazard %(code)s is due %(deadline)s: rectify it and report the rectification.",
+                    code=hazard.code,
+                    deadline=_local(hazard.deadline, enterprise_id),
+                ),
+                uid,
+                hazard.id,
+            )
+        )
     return events
 
 
@@ -77,26 +122,53 @@ def _daily(sender: Any, *, enterprise_id: int, now: dt.datetime, **_: Any) -> li
 def step_events(hazard: Hazard, action: str) -> list[dict[str, Any]]:
     """Who to tell at once after ``action`` on ``hazard``."""
     ent = hazard.enterprise_id
-    if action in ("assign", "reassign", "reject", "reopen") and hazard.status == ASSIGNED and hazard.assignee_id:
-        uid = db.session.scalar(select(User.id).where(User.person_id == hazard.assignee_id, User.is_enabled.is_(True)))
+    if (
+        action in ("assign", "reassign", "reject", "reopen")
+        and hazard.status == ASSIGNED
+        and hazard.assignee_id
+    ):
+        uid = db.session.scalar(
+            select(User.id).where(User.person_id == hazard.assignee_id, User.is_enabled.is_(True))
+        )
         if uid is None:
             return []
-        text = (msg("Major hazard %(code)s is assigned to you: rectify it by %(deadline)s.", code=hazard.code,
-                    deadline=_local(hazard.deadline, ent)) if hazard.grade == MAJOR else
-                msg("Hazard %(code)s is assigned to you: rectify it by %(deadline)s.", code=hazard.code,
-                    deadline=_local(hazard.deadline, ent)))
+        text = (
+            msg(
+                "Major hazard %(code)s is assigned to you: rectify it by %(deadline)s.",
+                code=hazard.code,
+                deadline=_local(hazard.deadline, ent),
+            )
+            if hazard.grade == MAJOR
+            else msg(
+                "Hazard %(code)s is assigned to you: rectify it by %(deadline)s.",
+                code=hazard.code,
+                deadline=_local(hazard.deadline, ent),
+            )
+        )
         if action == "reject":
-            text = msg("The rectification of hazard %(code)s was not accepted: see why and rectify it by %(deadline)s.",
-                       code=hazard.code, deadline=_local(hazard.deadline, ent))
+            text = msg(
+                "The rectification of hazard %(code)s was not accepted: see why and rectify it by %(deadline)s.",
+                code=hazard.code,
+                deadline=_local(hazard.deadline, ent),
+            )
         last = hazard.events[-1].id if hazard.events else 0
         return [_event("assigned", f"hazard-{action}:{hazard.id}:{last}", text, uid, hazard.id)]
     if action == "rectify":
-        managers = db.session.scalars(select(User.id).where(User.enterprise_id == ent, User.app_role == MANAGER,
-                                                            User.is_enabled.is_(True), User.id != hazard.rectified_by_id)
-                                      .order_by(User.id))
+        managers = db.session.scalars(
+            select(User.id)
+            .where(
+                User.enterprise_id == ent,
+                User.app_role == MANAGER,
+                User.is_enabled.is_(True),
+                User.id != hazard.rectified_by_id,
+            )
+            .order_by(User.id)
+        )
         last = hazard.events[-1].id if hazard.events else 0
         text = msg("Hazard %(code)s was rectified: verify it.", code=hazard.code)
-        return [_event("due", f"hazard-rectified:{hazard.id}:{last}", text, uid, hazard.id) for uid in managers]
+        return [
+            _event("due", f"hazard-rectified:{hazard.id}:{last}", text, uid, hazard.id) for uid in managers
+        ]
     return []
 
 

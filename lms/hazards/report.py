@@ -31,8 +31,9 @@ def month_bounds(enterprise: Enterprise, year: int, month: int) -> tuple[dt.date
     return timeutil.local_day_bounds(first, enterprise)[0], timeutil.local_day_bounds(nxt, enterprise)[0]
 
 
-def accepted_rectifications(enterprise_id: int, start: dt.datetime, end: dt.datetime,
-                            assignees: Select[Any] | None = None) -> list[tuple[int, bool]]:
+def accepted_rectifications(
+    enterprise_id: int, start: dt.datetime, end: dt.datetime, assignees: Select[Any] | None = None
+) -> list[tuple[int, bool]]:
     """(hazard id, on time) for each acceptance (verify) in [start, end), in event order.
 
     On time: the rectification it accepted (the last ``rectify`` event before it) was reported at or before the
@@ -49,13 +50,20 @@ def accepted_rectifications(enterprise_id: int, start: dt.datetime, end: dt.date
     q = (
         select(HazardEvent.id, HazardEvent.hazard_id, shown.at, shown.deadline)
         .join(shown, shown.id == last_rect)
-        .where(HazardEvent.enterprise_id == enterprise_id, HazardEvent.action == "verify",
-               HazardEvent.at >= start, HazardEvent.at < end)
+        .where(
+            HazardEvent.enterprise_id == enterprise_id,
+            HazardEvent.action == "verify",
+            HazardEvent.at >= start,
+            HazardEvent.at < end,
+        )
         .order_by(HazardEvent.id)
     )
     if assignees is not None:
         q = q.join(Hazard, Hazard.id == HazardEvent.hazard_id).where(Hazard.assignee_id.in_(assignees))
-    return [(hazard_id, deadline is None or at <= deadline) for _id, hazard_id, at, deadline in db.session.execute(q)]
+    return [
+        (hazard_id, deadline is None or at <= deadline)
+        for _id, hazard_id, at, deadline in db.session.execute(q)
+    ]
 
 
 @dataclass
@@ -96,7 +104,9 @@ def monthly(enterprise: Enterprise, year: int, month: int, now: dt.datetime | No
     ent_id = enterprise.id
     in_month = and_(Hazard.enterprise_id == ent_id, Hazard.reported_at >= start, Hazard.reported_at < end)
     rep.found = db.session.scalar(select(func.count(Hazard.id)).where(in_month)) or 0
-    rep.found_major = db.session.scalar(select(func.count(Hazard.id)).where(in_month, Hazard.grade == MAJOR)) or 0
+    rep.found_major = (
+        db.session.scalar(select(func.count(Hazard.id)).where(in_month, Hazard.grade == MAJOR)) or 0
+    )
     accepted = accepted_rectifications(ent_id, start, end)
     rep.rectified = len(accepted)
     rep.rectified_on_time = sum(1 for _h, ok in accepted if ok)
@@ -105,39 +115,69 @@ def monthly(enterprise: Enterprise, year: int, month: int, now: dt.datetime | No
     rep.major_open_at_end, rep.major_overdue_at_end = counts["major_open"], counts["major_overdue"]
 
     state = services.state_as_of([ent_id], as_of)
-    overdue_ids = set(db.session.scalars(
-        select(state.c.hazard_id).where(state.c.to_status.in_(OVERDUE_STATUSES), state.c.deadline < as_of)))
-    major_open_ids = set(db.session.scalars(
-        select(state.c.hazard_id).where(state.c.to_status.in_(OPEN_STATUSES), state.c.grade == MAJOR)))
+    overdue_ids = set(
+        db.session.scalars(
+            select(state.c.hazard_id).where(state.c.to_status.in_(OVERDUE_STATUSES), state.c.deadline < as_of)
+        )
+    )
+    major_open_ids = set(
+        db.session.scalars(
+            select(state.c.hazard_id).where(state.c.to_status.in_(OPEN_STATUSES), state.c.grade == MAJOR)
+        )
+    )
     month_major_ids = set(db.session.scalars(select(Hazard.id).where(in_month, Hazard.grade == MAJOR)))
     ids = overdue_ids | major_open_ids | month_major_ids
-    rep.listed = list(db.session.scalars(select(Hazard).where(Hazard.id.in_(ids)).order_by(Hazard.id))) if ids else []
+    rep.listed = (
+        list(db.session.scalars(select(Hazard).where(Hazard.id.in_(ids)).order_by(Hazard.id))) if ids else []
+    )
     rep.overdue_ids = overdue_ids
 
     # by department (responsible): found in the month, accepted in the month, overdue at the end
-    found_by = dict(db.session.execute(
-        select(Hazard.department_id, func.count(Hazard.id)).where(in_month).group_by(Hazard.department_id)).all())
+    found_by = dict(
+        db.session.execute(
+            select(Hazard.department_id, func.count(Hazard.id)).where(in_month).group_by(Hazard.department_id)
+        ).all()
+    )
     accepted_ids = [h for h, _ok in accepted]
     acc_by: dict[Any, int] = {}
     on_time_by: dict[Any, int] = {}
     if accepted_ids:
-        dept_of = dict(db.session.execute(select(Hazard.id, Hazard.department_id).where(Hazard.id.in_(accepted_ids))).all())
+        dept_of = dict(
+            db.session.execute(
+                select(Hazard.id, Hazard.department_id).where(Hazard.id.in_(accepted_ids))
+            ).all()
+        )
         for hid, ok in accepted:
             d = dept_of.get(hid)
             acc_by[d] = acc_by.get(d, 0) + 1
             on_time_by[d] = on_time_by.get(d, 0) + (1 if ok else 0)
     over_by: dict[Any, int] = {}
     if overdue_ids:
-        for d, n in db.session.execute(select(Hazard.department_id, func.count(Hazard.id))
-                                       .where(Hazard.id.in_(overdue_ids)).group_by(Hazard.department_id)):
+        for d, n in db.session.execute(
+            select(Hazard.department_id, func.count(Hazard.id))
+            .where(Hazard.id.in_(overdue_ids))
+            .group_by(Hazard.department_id)
+        ):
             over_by[d] = n
     dept_ids = {d for d in (*found_by, *acc_by, *over_by) if d is not None}
-    names = dict(db.session.execute(select(Department.id, Department.path).where(Department.id.in_(dept_ids))).all()) \
-        if dept_ids else {}
+    names = (
+        dict(
+            db.session.execute(
+                select(Department.id, Department.path).where(Department.id.in_(dept_ids))
+            ).all()
+        )
+        if dept_ids
+        else {}
+    )
     keys = sorted(set(found_by) | set(acc_by) | set(over_by), key=lambda d: (d is None, names.get(d, "")))
     rep.by_department = [
-        {"department": names.get(d) if d is not None else _("Not yet assigned"), "found": found_by.get(d, 0),
-         "rectified": acc_by.get(d, 0), "on_time": on_time_by.get(d, 0), "overdue": over_by.get(d, 0)}
+        {
+            "department": names.get(d) if d is not None else _("Not yet assigned"),
+            "found": found_by.get(d, 0),
+            "rectified": acc_by.get(d, 0),
+            "on_time": on_time_by.get(d, 0),
+            "overdue": over_by.get(d, 0),
+        }
         for d in keys
     ]
     from lms.hazards.models import HazardCategory
@@ -146,8 +186,11 @@ def monthly(enterprise: Enterprise, year: int, month: int, now: dt.datetime | No
         (name or _("Uncategorised"), n)
         for name, n in db.session.execute(
             select(HazardCategory.name, func.count(Hazard.id))
-            .select_from(Hazard).outerjoin(HazardCategory, HazardCategory.id == Hazard.category_id)
-            .where(in_month).group_by(HazardCategory.name).order_by(func.count(Hazard.id).desc(), HazardCategory.name)
+            .select_from(Hazard)
+            .outerjoin(HazardCategory, HazardCategory.id == Hazard.category_id)
+            .where(in_month)
+            .group_by(HazardCategory.name)
+            .order_by(func.count(Hazard.id).desc(), HazardCategory.name)
         )
     ]
     return rep
@@ -170,32 +213,63 @@ def _summary_rows(rep: MonthlyReport) -> list[list[Any]]:
 def _listed_rows(rep: MonthlyReport) -> list[list[Any]]:
     overdue = rep.overdue_ids
     return [
-        [h.code, h.reported_at, str(services.GRADE_LABELS.get(h.grade, "—")) if h.grade else "—",
-         services.place_label(h), h.description, h.department.path if h.department else "",
-         h.assignee.name if h.assignee else "", h.deadline, str(services.STATUS_LABELS.get(h.status, h.status)),
-         _("Yes") if h.id in overdue else ""]
+        [
+            h.code,
+            h.reported_at,
+            str(services.GRADE_LABELS.get(h.grade, "—")) if h.grade else "—",
+            services.place_label(h),
+            h.description,
+            h.department.path if h.department else "",
+            h.assignee.name if h.assignee else "",
+            h.deadline,
+            str(services.STATUS_LABELS.get(h.status, h.status)),
+            _("Yes") if h.id in overdue else "",
+        ]
         for h in rep.listed
     ]
 
 
 def _listed_headers() -> list[str]:
-    return [_("Number"), _("Reported at"), _("Grade"), _("Place"), _("Description"), _("Responsible department"),
-            _("Responsible person"), _("Deadline"), _("State"), _("Overdue")]
+    return [
+        _("Number"),
+        _("Reported at"),
+        _("Grade"),
+        _("Place"),
+        _("Description"),
+        _("Responsible department"),
+        _("Responsible person"),
+        _("Deadline"),
+        _("State"),
+        _("Overdue"),
+    ]
 
 
 def monthly_xlsx(rep: MonthlyReport) -> bytes:
     """The monthly report as an xlsx: summary, by department, by category, the major and overdue hazards."""
     buf = io.BytesIO()
     with timeutil.use_zone(rep.enterprise):
-        write_xlsx(buf, {
-            _("Summary"): ([_("Figure"), rep.label], _summary_rows(rep)),
-            _("By department"): (
-                [_("Responsible department"), _("Found"), _("Rectified and accepted"), _("of which on time"),
-                 _("Overdue at the end of the month")],
-                [[r["department"], r["found"], r["rectified"], r["on_time"], r["overdue"]] for r in rep.by_department]),
-            _("By category"): ([_("Category"), _("Found")], [list(r) for r in rep.by_category]),
-            _("Major and overdue"): (_listed_headers(), _listed_rows(rep)),
-        }, title=f"{rep.enterprise.name} {_('Monthly hazard report')} {rep.label}")
+        write_xlsx(
+            buf,
+            {
+                _("Summary"): ([_("Figure"), rep.label], _summary_rows(rep)),
+                _("By department"): (
+                    [
+                        _("Responsible department"),
+                        _("Found"),
+                        _("Rectified and accepted"),
+                        _("of which on time"),
+                        _("Overdue at the end of the month"),
+                    ],
+                    [
+                        [r["department"], r["found"], r["rectified"], r["on_time"], r["overdue"]]
+                        for r in rep.by_department
+                    ],
+                ),
+                _("By category"): ([_("Category"), _("Found")], [list(r) for r in rep.by_category]),
+                _("Major and overdue"): (_listed_headers(), _listed_rows(rep)),
+            },
+            title=f"{rep.enterprise.name} {_('Monthly hazard report')} {rep.label}",
+        )
     return buf.getvalue()
 
 
@@ -212,42 +286,77 @@ def monthly_pdf(rep: MonthlyReport) -> bytes:
     styles = paragraph_styles()
     buf = io.BytesIO()
     title = f"{rep.enterprise.name} · {_('Monthly hazard report')} {rep.label}"
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
-                            bottomMargin=15 * mm, title=title, creator="safety-lms")
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=title,
+        creator="safety-lms",
+    )
 
     def table(headers: list[str], rows: list[list[Any]], widths: list[float] | None = None) -> LongTable:
         data = [[text_paragraph(h, styles["cell_header"]) for h in headers]]
         for row in rows or [["—"] + [""] * (len(headers) - 1)]:
             data.append([text_paragraph(_cell(v, rep.enterprise), styles["cell"]) for v in row])
         t = LongTable(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
-        t.setStyle([("FONTNAME", (0, 0), (-1, -1), font),
-                    ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#999999")),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f4e79")),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP")])
+        t.setStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), font),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#999999")),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f4e79")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
         return t
 
     generated = timeutil.format_local(utcnow(), rep.enterprise)
     story: list[Any] = [
         text_paragraph(title, styles["title"]),
-        text_paragraph(_("Local month %(month)s; generated %(at)s", month=rep.label, at=generated), styles["subtitle"]),
+        text_paragraph(
+            _("Local month %(month)s; generated %(at)s", month=rep.label, at=generated), styles["subtitle"]
+        ),
         Spacer(1, 4 * mm),
         table([_("Figure"), rep.label], _summary_rows(rep), [120 * mm, 55 * mm]),
         Spacer(1, 6 * mm),
         text_paragraph(_("By responsible department"), styles["heading"]),
-        table([_("Responsible department"), _("Found"), _("Rectified and accepted"), _("of which on time"),
-               _("Overdue at the end of the month")],
-              [[r["department"], r["found"], r["rectified"], r["on_time"], r["overdue"]] for r in rep.by_department],
-              [65 * mm, 25 * mm, 30 * mm, 25 * mm, 35 * mm]),
+        table(
+            [
+                _("Responsible department"),
+                _("Found"),
+                _("Rectified and accepted"),
+                _("of which on time"),
+                _("Overdue at the end of the month"),
+            ],
+            [
+                [r["department"], r["found"], r["rectified"], r["on_time"], r["overdue"]]
+                for r in rep.by_department
+            ],
+            [65 * mm, 25 * mm, 30 * mm, 25 * mm, 35 * mm],
+        ),
         Spacer(1, 6 * mm),
         text_paragraph(_("By category"), styles["heading"]),
         table([_("Category"), _("Found")], [list(r) for r in rep.by_category], [120 * mm, 55 * mm]),
         Spacer(1, 6 * mm),
         text_paragraph(_("Major and overdue hazards"), styles["heading"]),
-        table([_("Number"), _("Grade"), _("Place"), _("Description"), _("Responsible person"), _("Deadline"),
-               _("State")],
-              [[r[0], r[2], r[3], r[4], r[6], r[7], r[8] + (" · " + _("Overdue") if r[9] else "")]
-               for r in _listed_rows(rep)],
-              [20 * mm, 18 * mm, 28 * mm, 50 * mm, 20 * mm, 22 * mm, 22 * mm]),
+        table(
+            [
+                _("Number"),
+                _("Grade"),
+                _("Place"),
+                _("Description"),
+                _("Responsible person"),
+                _("Deadline"),
+                _("State"),
+            ],
+            [
+                [r[0], r[2], r[3], r[4], r[6], r[7], r[8] + (" · " + _("Overdue") if r[9] else "")]
+                for r in _listed_rows(rep)
+            ],
+            [20 * mm, 18 * mm, 28 * mm, 50 * mm, 20 * mm, 22 * mm, 22 * mm],
+        ),
     ]
     doc.build(story)
     return buf.getvalue()
@@ -261,15 +370,17 @@ def _cell(value: Any, enterprise: Enterprise) -> str:
     return str(value)
 
 
-def reported_counts(enterprise_id: int, start: dt.datetime, end: dt.datetime,
-                    people: Select[Any] | None = None) -> tuple[int, int]:
+def reported_counts(
+    enterprise_id: int, start: dt.datetime, end: dt.datetime, people: Select[Any] | None = None
+) -> tuple[int, int]:
     """(hazards reported in [start, end), distinct people who reported them under their name).
 
     ``people``: only reports by these person ids (then anonymous reports, which name nobody, cannot count);
     None: every report of the enterprise, anonymous ones included.
     """
     q = select(func.count(Hazard.id), func.count(func.distinct(Hazard.reporter_person_id))).where(
-        Hazard.enterprise_id == enterprise_id, Hazard.reported_at >= start, Hazard.reported_at < end)
+        Hazard.enterprise_id == enterprise_id, Hazard.reported_at >= start, Hazard.reported_at < end
+    )
     if people is not None:
         q = q.where(Hazard.reporter_person_id.in_(people))
     hazards, reporters = db.session.execute(q).one()

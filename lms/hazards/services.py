@@ -152,7 +152,12 @@ def refusal(action: str, hazard: Hazard | None, user: Any) -> str | None:
     starts, _to = TRANSITIONS[action]
     status = hazard.status if hazard is not None else None
     if status not in starts:
-        return str(_l("This cannot be done while the hazard is “%(state)s”.", state=STATUS_LABELS.get(status, status)))
+        return str(
+            _l(
+                "This cannot be done while the hazard is “%(state)s”.",
+                state=STATUS_LABELS.get(status, status),
+            )
+        )
     if action == "report":
         return None
     assert hazard is not None
@@ -170,10 +175,16 @@ def refusal(action: str, hazard: Hazard | None, user: Any) -> str | None:
     if not manager:
         return str(_l("Only a safety manager may do this."))
     if action in ("verify", "reject") and user is not None and hazard.rectified_by_id == user.id:
-        return str(_l("The rectification must be verified by someone other than the person who rectified it."))
+        return str(
+            _l("The rectification must be verified by someone other than the person who rectified it.")
+        )
     if action == "verify" and hazard.grade == MAJOR and missing_plan_items(hazard):
-        return str(_l("A major hazard can be accepted only when its five items are recorded: %(items)s.",
-                      items="、".join(str(PLAN_ITEMS[k]) for k in missing_plan_items(hazard))))
+        return str(
+            _l(
+                "A major hazard can be accepted only when its five items are recorded: %(items)s.",
+                items="、".join(str(PLAN_ITEMS[k]) for k in missing_plan_items(hazard)),
+            )
+        )
     return None
 
 
@@ -211,8 +222,14 @@ def settings_of(enterprise_id: int) -> HazardSettings:
     return row or HazardSettings(enterprise_id=enterprise_id, allow_anonymous=False, keep_location=False)
 
 
-def save_settings(enterprise_id: int, *, allow_anonymous: bool, keep_location: bool, actor: Any,
-                  now: dt.datetime | None = None) -> HazardSettings:
+def save_settings(
+    enterprise_id: int,
+    *,
+    allow_anonymous: bool,
+    keep_location: bool,
+    actor: Any,
+    now: dt.datetime | None = None,
+) -> HazardSettings:
     """Store the enterprise's hazard settings."""
     row = db.session.get(HazardSettings, enterprise_id)
     if row is None:
@@ -228,7 +245,9 @@ def save_settings(enterprise_id: int, *, allow_anonymous: bool, keep_location: b
 
 def ensure_presets(enterprise_id: int) -> None:
     """Give an enterprise the preset categories the first time it has none."""
-    if db.session.scalar(select(func.count(HazardCategory.id)).where(HazardCategory.enterprise_id == enterprise_id)):
+    if db.session.scalar(
+        select(func.count(HazardCategory.id)).where(HazardCategory.enterprise_id == enterprise_id)
+    ):
         return
     for i, name in enumerate(PRESET_CATEGORIES):
         db.session.add(HazardCategory(enterprise_id=enterprise_id, name=name, sort_order=i * 10))
@@ -258,9 +277,15 @@ def _clean_name(name: str | None) -> str:
     return text
 
 
-def save_choice(model: type[HazardArea] | type[HazardCategory], enterprise_id: int, name: str,
-                *, item_id: int | None = None, sort_order: int | None = None,
-                active: bool = True) -> HazardArea | HazardCategory:
+def save_choice(
+    model: type[HazardArea] | type[HazardCategory],
+    enterprise_id: int,
+    name: str,
+    *,
+    item_id: int | None = None,
+    sort_order: int | None = None,
+    active: bool = True,
+) -> HazardArea | HazardCategory:
     """Add or rename an area or a category (names are unique within the enterprise)."""
     text = _clean_name(name)
     clash = db.session.scalar(
@@ -269,9 +294,15 @@ def save_choice(model: type[HazardArea] | type[HazardCategory], enterprise_id: i
     if item_id is None:
         if clash is not None:
             raise DomainError(str(_l("Name: “%(name)s” is already in the list.", name=text)), field="name")
-        last = db.session.scalar(select(func.max(model.sort_order)).where(model.enterprise_id == enterprise_id))
-        row = model(enterprise_id=enterprise_id, name=text, active=True,
-                    sort_order=sort_order if sort_order is not None else (last or 0) + 10)
+        last = db.session.scalar(
+            select(func.max(model.sort_order)).where(model.enterprise_id == enterprise_id)
+        )
+        row = model(
+            enterprise_id=enterprise_id,
+            name=text,
+            active=True,
+            sort_order=sort_order if sort_order is not None else (last or 0) + 10,
+        )
         db.session.add(row)
     else:
         row = db.session.get(model, item_id)
@@ -290,8 +321,16 @@ def save_choice(model: type[HazardArea] | type[HazardCategory], enterprise_id: i
 # ------------------------------------------------------------------------------------------------ the workflow
 
 
-def _event(hazard: Hazard, action: str, actor: Any, from_status: str | None, *, at: dt.datetime,
-           note: str | None = None, detail: dict[str, Any] | None = None) -> HazardEvent:
+def _event(
+    hazard: Hazard,
+    action: str,
+    actor: Any,
+    from_status: str | None,
+    *,
+    at: dt.datetime,
+    note: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> HazardEvent:
     ev = HazardEvent(
         enterprise_id=hazard.enterprise_id,
         at=at,
@@ -344,8 +383,14 @@ def _add_photos(hazard: Hazard, photos: list[Photo], stage: str, actor: Any, at:
             uploaded_by_id=getattr(actor, "id", None),
             content_type="image/jpeg",
         )
-        row = HazardPhoto(stage=stage, stored_file_id=stored.id, width=photo.width,
-                          height=photo.height, uploaded_by_id=getattr(actor, "id", None), uploaded_at=at)
+        row = HazardPhoto(
+            stage=stage,
+            stored_file_id=stored.id,
+            width=photo.width,
+            height=photo.height,
+            uploaded_by_id=getattr(actor, "id", None),
+            uploaded_at=at,
+        )
         hazard.photos.append(row)
     db.session.flush()
 
@@ -362,16 +407,27 @@ def _scoped(model: Any, object_id: int | None, enterprise_id: int, field: str, l
 MAX_PHOTOS = 6
 
 
-def report(enterprise_id: int, reporter: Any, *, description: str, area_id: int | None = None,
-           place: str | None = None, category_id: int | None = None, anonymous: bool = False,
-           photos: list[Photo] | None = None, now: dt.datetime | None = None) -> Hazard:
+def report(
+    enterprise_id: int,
+    reporter: Any,
+    *,
+    description: str,
+    area_id: int | None = None,
+    place: str | None = None,
+    category_id: int | None = None,
+    anonymous: bool = False,
+    photos: list[Photo] | None = None,
+    now: dt.datetime | None = None,
+) -> Hazard:
     """Record a hazard reported by ``reporter`` (anonymously: neither account nor person is kept)."""
     at = now or utcnow()
     settings = settings_of(enterprise_id)
     if reporter is None or (reporter.app_role != ADMIN and reporter.enterprise_id != enterprise_id):
         raise Forbidden(str(_l("You cannot report hazards for this enterprise.")))
     if anonymous and not settings.allow_anonymous:
-        raise DomainError(str(_l("Anonymous: this enterprise does not accept anonymous reports.")), field="anonymous")
+        raise DomainError(
+            str(_l("Anonymous: this enterprise does not accept anonymous reports.")), field="anonymous"
+        )
     text = _text(description, "description", _l("Description"), required=True, limit=MAX_DESCRIPTION)
     place_text = _text(place, "place", _l("Place"), required=False, limit=200)
     area = _scoped(HazardArea, area_id, enterprise_id, "area_id", _l("Area"))
@@ -406,20 +462,33 @@ def report(enterprise_id: int, reporter: Any, *, description: str, area_id: int 
     return hazard
 
 
-def _assignment(hazard: Hazard, *, grade: str, department_id: int | None, assignee_id: int | None,
-                deadline: dt.datetime | None, at: dt.datetime) -> None:
+def _assignment(
+    hazard: Hazard,
+    *,
+    grade: str,
+    department_id: int | None,
+    assignee_id: int | None,
+    deadline: dt.datetime | None,
+    at: dt.datetime,
+) -> None:
     if grade not in GRADES:
         raise DomainError(str(_l("Grade: choose general or major.")), field="grade")
-    dept = _scoped(Department, department_id, hazard.enterprise_id, "department_id", _l("Responsible department"))
+    dept = _scoped(
+        Department, department_id, hazard.enterprise_id, "department_id", _l("Responsible department")
+    )
     if dept is None:
-        raise DomainError(str(_l("%(field)s: this is required.", field=_l("Responsible department"))),
-                          field="department_id")
+        raise DomainError(
+            str(_l("%(field)s: this is required.", field=_l("Responsible department"))), field="department_id"
+        )
     person = _scoped(Person, assignee_id, hazard.enterprise_id, "assignee_id", _l("Responsible person"))
     if person is None:
-        raise DomainError(str(_l("%(field)s: this is required.", field=_l("Responsible person"))),
-                          field="assignee_id")
+        raise DomainError(
+            str(_l("%(field)s: this is required.", field=_l("Responsible person"))), field="assignee_id"
+        )
     if person.status != PERSON_ACTIVE:
-        raise DomainError(str(_l("Responsible person: %(name)s has left.", name=person.name)), field="assignee_id")
+        raise DomainError(
+            str(_l("Responsible person: %(name)s has left.", name=person.name)), field="assignee_id"
+        )
     if deadline is None:
         raise DomainError(str(_l("%(field)s: this is required.", field=_l("Deadline"))), field="deadline")
     if deadline <= at:
@@ -430,30 +499,80 @@ def _assignment(hazard: Hazard, *, grade: str, department_id: int | None, assign
     hazard.deadline = deadline
 
 
-def assign(hazard: Hazard, actor: Any, *, grade: str, department_id: int | None, assignee_id: int | None,
-           deadline: dt.datetime | None, note: str | None = None, plan: dict[str, Any] | None = None,
-           now: dt.datetime | None = None) -> Hazard:
+def assign(
+    hazard: Hazard,
+    actor: Any,
+    *,
+    grade: str,
+    department_id: int | None,
+    assignee_id: int | None,
+    deadline: dt.datetime | None,
+    note: str | None = None,
+    plan: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> Hazard:
     """Grade a reported hazard and assign it to a department and person with a deadline."""
-    return _assign("assign", hazard, actor, grade=grade, department_id=department_id, assignee_id=assignee_id,
-                   deadline=deadline, note=note, plan=plan, now=now)
+    return _assign(
+        "assign",
+        hazard,
+        actor,
+        grade=grade,
+        department_id=department_id,
+        assignee_id=assignee_id,
+        deadline=deadline,
+        note=note,
+        plan=plan,
+        now=now,
+    )
 
 
-def reassign(hazard: Hazard, actor: Any, *, grade: str, department_id: int | None, assignee_id: int | None,
-             deadline: dt.datetime | None, note: str | None = None, plan: dict[str, Any] | None = None,
-             now: dt.datetime | None = None) -> Hazard:
+def reassign(
+    hazard: Hazard,
+    actor: Any,
+    *,
+    grade: str,
+    department_id: int | None,
+    assignee_id: int | None,
+    deadline: dt.datetime | None,
+    note: str | None = None,
+    plan: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> Hazard:
     """Change the grade, department, person or deadline of a hazard being rectified."""
-    return _assign("reassign", hazard, actor, grade=grade, department_id=department_id, assignee_id=assignee_id,
-                   deadline=deadline, note=note, plan=plan, now=now)
+    return _assign(
+        "reassign",
+        hazard,
+        actor,
+        grade=grade,
+        department_id=department_id,
+        assignee_id=assignee_id,
+        deadline=deadline,
+        note=note,
+        plan=plan,
+        now=now,
+    )
 
 
-def _assign(action: str, hazard: Hazard, actor: Any, *, grade: str, department_id: int | None,
-            assignee_id: int | None, deadline: dt.datetime | None, note: str | None,
-            plan: dict[str, Any] | None, now: dt.datetime | None) -> Hazard:
+def _assign(
+    action: str,
+    hazard: Hazard,
+    actor: Any,
+    *,
+    grade: str,
+    department_id: int | None,
+    assignee_id: int | None,
+    deadline: dt.datetime | None,
+    note: str | None,
+    plan: dict[str, Any] | None,
+    now: dt.datetime | None,
+) -> Hazard:
     at = now or utcnow()
     _check(action, hazard, actor)
     note_text = _text(note, "note", _l("Note"), required=False)
     before = {"grade": hazard.grade, "department_id": hazard.department_id, "assignee_id": hazard.assignee_id}
-    _assignment(hazard, grade=grade, department_id=department_id, assignee_id=assignee_id, deadline=deadline, at=at)
+    _assignment(
+        hazard, grade=grade, department_id=department_id, assignee_id=assignee_id, deadline=deadline, at=at
+    )
     if plan and grade == MAJOR:
         _apply_plan(hazard, plan)
     from_status = hazard.status
@@ -492,27 +611,37 @@ def _apply_plan(hazard: Hazard, plan: dict[str, Any]) -> None:
             try:
                 amount = Decimal(str(value).replace(",", "").strip())
             except ArithmeticError:
-                raise DomainError(str(_l("%(field)s: enter an amount such as 12000.", field=label)),
-                                  field=key) from None
+                raise DomainError(
+                    str(_l("%(field)s: enter an amount such as 12000.", field=label)), field=key
+                ) from None
             if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
-                raise DomainError(str(_l("%(field)s: enter an amount such as 12000.", field=label)), field=key)
+                raise DomainError(
+                    str(_l("%(field)s: enter an amount such as 12000.", field=label)), field=key
+                )
             hazard.plan_funds = amount.quantize(Decimal("0.01"))
         else:
             setattr(hazard, key, _text(value, key, label, required=False))
 
 
-def record_plan(hazard: Hazard, actor: Any, plan: dict[str, Any], *, now: dt.datetime | None = None) -> Hazard:
+def record_plan(
+    hazard: Hazard, actor: Any, plan: dict[str, Any], *, now: dt.datetime | None = None
+) -> Hazard:
     """Record the five items of a 重大隐患 (措施、责任、资金、时限、预案); the state does not change."""
     at = now or utcnow()
     _check("plan", hazard, actor)
     _apply_plan(hazard, plan)
-    _event(hazard, "plan", actor, hazard.status, at=at,
-           detail={"missing": missing_plan_items(hazard)})
+    _event(hazard, "plan", actor, hazard.status, at=at, detail={"missing": missing_plan_items(hazard)})
     return hazard
 
 
-def rectify(hazard: Hazard, actor: Any, *, note: str | None, photos: list[Photo] | None,
-            now: dt.datetime | None = None) -> Hazard:
+def rectify(
+    hazard: Hazard,
+    actor: Any,
+    *,
+    note: str | None,
+    photos: list[Photo] | None,
+    now: dt.datetime | None = None,
+) -> Hazard:
     """Report the rectification, with a note and at least one photo."""
     at = now or utcnow()
     _check("rectify", hazard, actor)
@@ -528,13 +657,27 @@ def rectify(hazard: Hazard, actor: Any, *, note: str | None, photos: list[Photo]
     hazard.rectified_by_id = actor.id
     hazard.rectification_note = text
     _add_photos(hazard, photos, STAGE_RECTIFICATION, actor, at)
-    _event(hazard, "rectify", actor, from_status, at=at, note=text,
-           detail={"on_time": hazard.deadline is None or at <= hazard.deadline})
+    _event(
+        hazard,
+        "rectify",
+        actor,
+        from_status,
+        at=at,
+        note=text,
+        detail={"on_time": hazard.deadline is None or at <= hazard.deadline},
+    )
     return hazard
 
 
-def verify(hazard: Hazard, actor: Any, *, passed: bool, note: str | None = None,
-           deadline: dt.datetime | None = None, now: dt.datetime | None = None) -> Hazard:
+def verify(
+    hazard: Hazard,
+    actor: Any,
+    *,
+    passed: bool,
+    note: str | None = None,
+    deadline: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Hazard:
     """Verify a rectification: accepted (verified) or not (back to being rectified, a reason required)."""
     at = now or utcnow()
     action = "verify" if passed else "reject"
@@ -570,8 +713,14 @@ def close(hazard: Hazard, actor: Any, *, note: str | None = None, now: dt.dateti
     return hazard
 
 
-def reopen(hazard: Hazard, actor: Any, *, note: str | None, deadline: dt.datetime | None = None,
-           now: dt.datetime | None = None) -> Hazard:
+def reopen(
+    hazard: Hazard,
+    actor: Any,
+    *,
+    note: str | None,
+    deadline: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Hazard:
     """Reopen a closed hazard (to be rectified again, by a new deadline) or a dismissed report (to be graded)."""
     at = now or utcnow()
     _check("reopen", hazard, actor)
@@ -625,15 +774,21 @@ def state_as_of(enterprise_ids: list[int], as_of: dt.datetime) -> Any:
         .subquery()
     )
     return (
-        select(HazardEvent.enterprise_id, HazardEvent.hazard_id, HazardEvent.to_status, HazardEvent.grade,
-               HazardEvent.deadline)
+        select(
+            HazardEvent.enterprise_id,
+            HazardEvent.hazard_id,
+            HazardEvent.to_status,
+            HazardEvent.grade,
+            HazardEvent.deadline,
+        )
         .join(last, HazardEvent.id == last.c.event_id)
         .subquery()
     )
 
 
-def hazard_counts(enterprise_ids: list[int] | tuple[int, ...] | set[int],
-                  as_of: dt.datetime) -> dict[int, dict[str, int]]:
+def hazard_counts(
+    enterprise_ids: list[int] | tuple[int, ...] | set[int], as_of: dt.datetime
+) -> dict[int, dict[str, int]]:
     """Per enterprise, as the event log stood at ``as_of`` (naive UTC): open, overdue, major_open,
     major_overdue hazards, and reported_30d (reported in the 30 days up to ``as_of``). Every id given gets a row."""
     ids = sorted({int(i) for i in enterprise_ids})
@@ -642,7 +797,9 @@ def hazard_counts(enterprise_ids: list[int] | tuple[int, ...] | set[int],
         return out
     state = state_as_of(ids, as_of)
     is_open = state.c.to_status.in_(OPEN_STATUSES)
-    overdue = and_(state.c.to_status.in_(OVERDUE_STATUSES), state.c.deadline.is_not(None), state.c.deadline < as_of)
+    overdue = and_(
+        state.c.to_status.in_(OVERDUE_STATUSES), state.c.deadline.is_not(None), state.c.deadline < as_of
+    )
     major = state.c.grade == MAJOR
     rows = db.session.execute(
         select(
@@ -654,8 +811,12 @@ def hazard_counts(enterprise_ids: list[int] | tuple[int, ...] | set[int],
         ).group_by(state.c.enterprise_id)
     ).all()
     for ent_id, n_open, n_overdue, n_major_open, n_major_overdue in rows:
-        out[ent_id].update(open=int(n_open or 0), overdue=int(n_overdue or 0), major_open=int(n_major_open or 0),
-                           major_overdue=int(n_major_overdue or 0))
+        out[ent_id].update(
+            open=int(n_open or 0),
+            overdue=int(n_overdue or 0),
+            major_open=int(n_major_open or 0),
+            major_overdue=int(n_major_overdue or 0),
+        )
     since = as_of - dt.timedelta(days=30)
     for ent_id, n in db.session.execute(
         select(Hazard.enterprise_id, func.count(Hazard.id))
@@ -677,15 +838,23 @@ def overdue_hazards(enterprise_id: int, as_of: dt.datetime) -> list[dict[str, An
     rows = db.session.execute(
         select(Hazard, User.id)
         .outerjoin(User, and_(User.person_id == Hazard.assignee_id, User.is_enabled.is_(True)))
-        .where(Hazard.enterprise_id == enterprise_id, Hazard.status.in_(OVERDUE_STATUSES),
-               Hazard.deadline.is_not(None), Hazard.deadline < as_of)
+        .where(
+            Hazard.enterprise_id == enterprise_id,
+            Hazard.status.in_(OVERDUE_STATUSES),
+            Hazard.deadline.is_not(None),
+            Hazard.deadline < as_of,
+        )
         .order_by(Hazard.deadline, Hazard.id)
     ).all()
     if not rows:
         return []
-    managers = sorted(db.session.scalars(
-        select(User.id).where(User.enterprise_id == enterprise_id, User.app_role == MANAGER, User.is_enabled.is_(True))
-    ))
+    managers = sorted(
+        db.session.scalars(
+            select(User.id).where(
+                User.enterprise_id == enterprise_id, User.app_role == MANAGER, User.is_enabled.is_(True)
+            )
+        )
+    )
     out = []
     for hazard, assignee_user_id in rows:
         days = (as_of - hazard.deadline).days
@@ -693,22 +862,24 @@ def overdue_hazards(enterprise_id: int, as_of: dt.datetime) -> list[dict[str, An
         notify = {assignee_user_id} if assignee_user_id else set()
         if escalated or not assignee_user_id:
             notify.update(managers)
-        out.append({
-            "hazard_id": hazard.id,
-            "code": hazard.code,
-            "grade": hazard.grade,
-            "description": hazard.description,
-            "place": place_label(hazard),
-            "department_id": hazard.department_id,
-            "department": hazard.department.path if hazard.department else None,
-            "assignee_person_id": hazard.assignee_id,
-            "assignee_user_id": assignee_user_id,
-            "deadline": hazard.deadline,
-            "days_overdue": days,
-            "escalated": escalated,
-            "notify_user_ids": sorted(notify),
-            "url_path": f"/hazards/{hazard.id}",
-        })
+        out.append(
+            {
+                "hazard_id": hazard.id,
+                "code": hazard.code,
+                "grade": hazard.grade,
+                "description": hazard.description,
+                "place": place_label(hazard),
+                "department_id": hazard.department_id,
+                "department": hazard.department.path if hazard.department else None,
+                "assignee_person_id": hazard.assignee_id,
+                "assignee_user_id": assignee_user_id,
+                "deadline": hazard.deadline,
+                "days_overdue": days,
+                "escalated": escalated,
+                "notify_user_ids": sorted(notify),
+                "url_path": f"/hazards/{hazard.id}",
+            }
+        )
     return out
 
 

@@ -70,8 +70,12 @@ expect_head("hazards.rectify", check_head)
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"status_labels": services.STATUS_LABELS, "grade_labels": services.GRADE_LABELS,
-            "action_labels": services.ACTION_LABELS, "place_label": services.place_label}
+    return {
+        "status_labels": services.STATUS_LABELS,
+        "grade_labels": services.GRADE_LABELS,
+        "action_labels": services.ACTION_LABELS,
+        "place_label": services.place_label,
+    }
 
 
 def _hazard(hazard_id: int) -> Hazard:
@@ -111,8 +115,13 @@ def _local_to_utc(value: dt.datetime | None, ent: Any) -> dt.datetime | None:
 
 
 def _departments(ent_id: int) -> list[Department]:
-    return list(db.session.scalars(select(Department).where(Department.enterprise_id == ent_id)
-                                   .order_by(Department.path, Department.id)))
+    return list(
+        db.session.scalars(
+            select(Department)
+            .where(Department.enterprise_id == ent_id)
+            .order_by(Department.path, Department.id)
+        )
+    )
 
 
 def _assign_form(ent: Any, hazard: Hazard) -> AssignForm:
@@ -124,8 +133,9 @@ def _assign_form(ent: Any, hazard: Hazard) -> AssignForm:
         .where(Person.enterprise_id == ent.id, Person.status == PERSON_ACTIVE)
         .order_by(Department.path, Person.name, Person.id)
     ).all()
-    form.assignee_id.choices = [(None, "—")] + [(pid, f"{name} · {no}" + (f" · {path}" if path else ""))
-                                                for pid, name, no, path in people]
+    form.assignee_id.choices = [(None, "—")] + [
+        (pid, f"{name} · {no}" + (f" · {path}" if path else "")) for pid, name, no, path in people
+    ]
     # for the page: each department's and each person's department path (the list narrows to a department)
     form.department_paths = {d_id: label for d_id, label in form.department_id.choices if d_id}
     form.person_paths = {pid: path or "" for pid, _name, _no, path in people}
@@ -194,16 +204,23 @@ def report_hazard():
     ent = acting_enterprise()
     settings = services.settings_of(ent.id)
     form = ReportForm()
-    form.area_id.choices = [(None, _("— choose —"))] + [(a.id, a.name) for a in services.areas(ent.id, active_only=True)]
+    form.area_id.choices = [(None, _("— choose —"))] + [
+        (a.id, a.name) for a in services.areas(ent.id, active_only=True)
+    ]
     cats = services.categories(ent.id, active_only=True)
     form.category_id.choices = [(None, _("— choose —"))] + [(c.id, c.name) for c in cats]
     if form.validate_on_submit():
         try:
             photos = _photos(request.files.getlist(form.photos.name))
             hazard = services.report(
-                ent.id, current_user, description=form.description.data, area_id=form.area_id.data,
-                place=form.place.data, category_id=form.category_id.data,
-                anonymous=bool(form.anonymous.data), photos=photos,
+                ent.id,
+                current_user,
+                description=form.description.data,
+                area_id=form.area_id.data,
+                place=form.place.data,
+                category_id=form.category_id.data,
+                anonymous=bool(form.anonymous.data),
+                photos=photos,
             )
         except DomainError as exc:
             db.session.rollback()
@@ -216,7 +233,9 @@ def report_hazard():
             return redirect(url_for("hazards.detail", hazard_id=hazard.id))
     elif request.method == "POST" and "csrf_token" in form.errors:
         flash(_("The form expired: please try again."), "error")
-    return render_template("hazards/report.html", form=form, settings=settings, has_areas=len(form.area_id.choices) > 1)
+    return render_template(
+        "hazards/report.html", form=form, settings=settings, has_areas=len(form.area_id.choices) > 1
+    )
 
 
 # ------------------------------------------------------------------------------------------------ mine
@@ -227,16 +246,27 @@ def report_hazard():
 def mine():
     ent_id = acting_enterprise_id()
     user = current_user
-    reported = list(db.session.scalars(
-        select(Hazard).where(Hazard.enterprise_id == ent_id, Hazard.reporter_id == user.id)
-        .order_by(Hazard.reported_at.desc(), Hazard.id.desc()).limit(100)))
+    reported = list(
+        db.session.scalars(
+            select(Hazard)
+            .where(Hazard.enterprise_id == ent_id, Hazard.reporter_id == user.id)
+            .order_by(Hazard.reported_at.desc(), Hazard.id.desc())
+            .limit(100)
+        )
+    )
     assigned: list[Hazard] = []
     if user.person_id is not None:
-        assigned = list(db.session.scalars(
-            select(Hazard).where(Hazard.enterprise_id == ent_id, Hazard.assignee_id == user.person_id)
-            .order_by(Hazard.status.in_((ASSIGNED,)).desc(), Hazard.deadline, Hazard.id).limit(100)))
-    return render_template("hazards/mine.html", reported=reported, assigned=assigned, now=utcnow(),
-                           is_manager=_is_manager())
+        assigned = list(
+            db.session.scalars(
+                select(Hazard)
+                .where(Hazard.enterprise_id == ent_id, Hazard.assignee_id == user.person_id)
+                .order_by(Hazard.status.in_((ASSIGNED,)).desc(), Hazard.deadline, Hazard.id)
+                .limit(100)
+            )
+        )
+    return render_template(
+        "hazards/mine.html", reported=reported, assigned=assigned, now=utcnow(), is_manager=_is_manager()
+    )
 
 
 # ------------------------------------------------------------------------------------------------ manager pages
@@ -250,18 +280,41 @@ def dashboard():
     ent = acting_enterprise()
     now = utcnow()
     counts = services.hazard_counts([ent.id], now)[ent.id]
-    by_status = dict(db.session.execute(
-        select(Hazard.status, func.count(Hazard.id)).where(Hazard.enterprise_id == ent.id).group_by(Hazard.status)
-    ).all())
+    by_status = dict(
+        db.session.execute(
+            select(Hazard.status, func.count(Hazard.id))
+            .where(Hazard.enterprise_id == ent.id)
+            .group_by(Hazard.status)
+        ).all()
+    )
     overdue = services.overdue_hazards(ent.id, now)
-    recent = list(db.session.scalars(select(Hazard).where(Hazard.enterprise_id == ent.id, Hazard.status == REPORTED)
-                                     .order_by(Hazard.reported_at, Hazard.id).limit(20)))
-    to_verify = list(db.session.scalars(select(Hazard).where(Hazard.enterprise_id == ent.id,
-                                                             Hazard.status.in_((RECTIFIED, VERIFIED)))
-                                        .order_by(Hazard.rectified_at, Hazard.id).limit(20)))
+    recent = list(
+        db.session.scalars(
+            select(Hazard)
+            .where(Hazard.enterprise_id == ent.id, Hazard.status == REPORTED)
+            .order_by(Hazard.reported_at, Hazard.id)
+            .limit(20)
+        )
+    )
+    to_verify = list(
+        db.session.scalars(
+            select(Hazard)
+            .where(Hazard.enterprise_id == ent.id, Hazard.status.in_((RECTIFIED, VERIFIED)))
+            .order_by(Hazard.rectified_at, Hazard.id)
+            .limit(20)
+        )
+    )
     local_now = timeutil.to_local(now, ent)
-    return render_template("hazards/dashboard.html", counts=counts, by_status=by_status, overdue=overdue,
-                           recent=recent, to_verify=to_verify, now=now, month=f"{local_now:%Y-%m}")
+    return render_template(
+        "hazards/dashboard.html",
+        counts=counts,
+        by_status=by_status,
+        overdue=overdue,
+        recent=recent,
+        to_verify=to_verify,
+        now=now,
+        month=f"{local_now:%Y-%m}",
+    )
 
 
 @bp.route("/list")
@@ -272,12 +325,27 @@ def hazard_list():
     q = _filtered(ent_id, f)
     total = db.session.scalar(select(func.count()).select_from(q.subquery())) or 0
     page = max(1, request.args.get("page", 1, type=int))
-    rows = list(db.session.scalars(q.order_by(Hazard.reported_at.desc(), Hazard.id.desc())
-                                   .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
-    return render_template("hazards/list.html", rows=rows, f=f, total=total, page=page,
-                           pages=max(1, -(-total // PAGE_SIZE)), now=utcnow(),
-                           departments=_departments(ent_id), areas=services.areas(ent_id),
-                           categories=services.categories(ent_id), statuses=STATUSES, grades=GRADES)
+    rows = list(
+        db.session.scalars(
+            q.order_by(Hazard.reported_at.desc(), Hazard.id.desc())
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    )
+    return render_template(
+        "hazards/list.html",
+        rows=rows,
+        f=f,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        now=utcnow(),
+        departments=_departments(ent_id),
+        areas=services.areas(ent_id),
+        categories=services.categories(ent_id),
+        statuses=STATUSES,
+        grades=GRADES,
+    )
 
 
 @bp.route("/export.xlsx")
@@ -287,23 +355,52 @@ def export_xlsx():
     f = _filters()
     rows = db.session.scalars(_filtered(ent.id, f).order_by(Hazard.reported_at, Hazard.id)).all()
     now = utcnow()
-    headers = [_("Number"), _("Reported at"), _("Reporter"), _("Area"), _("Place"), _("Category"), _("Description"),
-               _("State"), _("Grade"), _("Responsible department"), _("Responsible person"), _("Deadline"),
-               _("Overdue"), _("Rectified at"), _("Verified at"), _("Closed at")]
+    headers = [
+        _("Number"),
+        _("Reported at"),
+        _("Reporter"),
+        _("Area"),
+        _("Place"),
+        _("Category"),
+        _("Description"),
+        _("State"),
+        _("Grade"),
+        _("Responsible department"),
+        _("Responsible person"),
+        _("Deadline"),
+        _("Overdue"),
+        _("Rectified at"),
+        _("Verified at"),
+        _("Closed at"),
+    ]
     reporters = _names({h.reporter_id for h in rows})
     data = [
-        [h.code, h.reported_at, _("Anonymous") if h.anonymous else reporters.get(h.reporter_id, ""),
-         h.area.name if h.area else "", h.place or "", h.category.name if h.category else "", h.description,
-         str(services.STATUS_LABELS[h.status]), str(services.GRADE_LABELS[h.grade]) if h.grade else "",
-         h.department.path if h.department else "", h.assignee.name if h.assignee else "", h.deadline,
-         _("Yes") if services.is_overdue(h, now) else "", h.rectified_at, h.verified_at, h.closed_at]
+        [
+            h.code,
+            h.reported_at,
+            _("Anonymous") if h.anonymous else reporters.get(h.reporter_id, ""),
+            h.area.name if h.area else "",
+            h.place or "",
+            h.category.name if h.category else "",
+            h.description,
+            str(services.STATUS_LABELS[h.status]),
+            str(services.GRADE_LABELS[h.grade]) if h.grade else "",
+            h.department.path if h.department else "",
+            h.assignee.name if h.assignee else "",
+            h.deadline,
+            _("Yes") if services.is_overdue(h, now) else "",
+            h.rectified_at,
+            h.verified_at,
+            h.closed_at,
+        ]
         for h in rows
     ]
     with timeutil.use_zone(ent):
         body = xlsx_bytes(headers, data, sheet_title=_("Hazards"))
     local = timeutil.to_local(now, ent)
-    return send_file(io.BytesIO(body), mimetype=XLSX, as_attachment=True,
-                     download_name=f"hazards-{local:%Y%m%d-%H%M}.xlsx")
+    return send_file(
+        io.BytesIO(body), mimetype=XLSX, as_attachment=True, download_name=f"hazards-{local:%Y%m%d-%H%M}.xlsx"
+    )
 
 
 BOARD_GROUPS = ("state", "department", "area")
@@ -318,34 +415,65 @@ def board():
     columns: list[tuple[str, list[Hazard], int]] = []
     table: list[dict[str, Any]] = []
     if by == "state":
-        counts = dict(db.session.execute(select(Hazard.status, func.count(Hazard.id))
-                                         .where(Hazard.enterprise_id == ent_id).group_by(Hazard.status)).all())
+        counts = dict(
+            db.session.execute(
+                select(Hazard.status, func.count(Hazard.id))
+                .where(Hazard.enterprise_id == ent_id)
+                .group_by(Hazard.status)
+            ).all()
+        )
         for status in (REPORTED, ASSIGNED, RECTIFIED, VERIFIED, CLOSED):
             q = select(Hazard).where(Hazard.enterprise_id == ent_id, Hazard.status == status)
-            q = q.order_by(Hazard.deadline, Hazard.id) if status == ASSIGNED else \
-                q.order_by(Hazard.reported_at.desc(), Hazard.id.desc())
+            q = (
+                q.order_by(Hazard.deadline, Hazard.id)
+                if status == ASSIGNED
+                else q.order_by(Hazard.reported_at.desc(), Hazard.id.desc())
+            )
             columns.append((status, list(db.session.scalars(q.limit(BOARD_LIMIT))), counts.get(status, 0)))
     else:
         key = Hazard.department_id if by == "department" else Hazard.area_id
         rows = db.session.execute(
-            select(key, Hazard.status, func.count(Hazard.id)).where(Hazard.enterprise_id == ent_id)
-            .group_by(key, Hazard.status)).all()
-        late = dict(db.session.execute(
-            select(key, func.count(Hazard.id)).where(Hazard.enterprise_id == ent_id,
-                                                     Hazard.status.in_(OVERDUE_STATUSES), Hazard.deadline < now)
-            .group_by(key)).all())
+            select(key, Hazard.status, func.count(Hazard.id))
+            .where(Hazard.enterprise_id == ent_id)
+            .group_by(key, Hazard.status)
+        ).all()
+        late = dict(
+            db.session.execute(
+                select(key, func.count(Hazard.id))
+                .where(
+                    Hazard.enterprise_id == ent_id, Hazard.status.in_(OVERDUE_STATUSES), Hazard.deadline < now
+                )
+                .group_by(key)
+            ).all()
+        )
         model = Department if by == "department" else HazardArea
         label_col = Department.path if by == "department" else HazardArea.name
         ids = {r[0] for r in rows if r[0] is not None}
-        names = dict(db.session.execute(select(model.id, label_col).where(model.id.in_(ids))).all()) if ids else {}
+        names = (
+            dict(db.session.execute(select(model.id, label_col).where(model.id.in_(ids))).all())
+            if ids
+            else {}
+        )
         grouped: dict[Any, dict[str, int]] = {}
         for k, status, n in rows:
             grouped.setdefault(k, {})[status] = n
         for k in sorted(grouped, key=lambda k: (k is None, names.get(k, ""))):
-            table.append({"id": k, "name": names.get(k) if k is not None else None, "counts": grouped[k],
-                          "overdue": late.get(k, 0)})
-    return render_template("hazards/board.html", by=by, columns=columns, table=table, now=now,
-                           statuses=(REPORTED, ASSIGNED, RECTIFIED, VERIFIED, CLOSED, DISMISSED))
+            table.append(
+                {
+                    "id": k,
+                    "name": names.get(k) if k is not None else None,
+                    "counts": grouped[k],
+                    "overdue": late.get(k, 0),
+                }
+            )
+    return render_template(
+        "hazards/board.html",
+        by=by,
+        columns=columns,
+        table=table,
+        now=now,
+        statuses=(REPORTED, ASSIGNED, RECTIFIED, VERIFIED, CLOSED, DISMISSED),
+    )
 
 
 # ------------------------------------------------------------------------------------------------ one hazard
@@ -378,10 +506,18 @@ def detail(hazard_id: int):
         blocked = services.refusal("verify", hazard, current_user)
     user_ids = {e.actor_id for e in hazard.events} | {hazard.reporter_id}
     return render_template(
-        "hazards/detail.html", h=hazard, actions=actions, forms=forms, blocked=blocked,
-        users=_names(user_ids), overdue=services.is_overdue(hazard), is_manager=_is_manager(),
-        report_photos=hazard.photos_of(STAGE_REPORT), fix_photos=hazard.photos_of(STAGE_RECTIFICATION),
-        missing=services.missing_plan_items(hazard), plan_items=services.PLAN_ITEMS,
+        "hazards/detail.html",
+        h=hazard,
+        actions=actions,
+        forms=forms,
+        blocked=blocked,
+        users=_names(user_ids),
+        overdue=services.is_overdue(hazard),
+        is_manager=_is_manager(),
+        report_photos=hazard.photos_of(STAGE_REPORT),
+        fix_photos=hazard.photos_of(STAGE_RECTIFICATION),
+        missing=services.missing_plan_items(hazard),
+        plan_items=services.PLAN_ITEMS,
         missing_labels=[str(services.PLAN_ITEMS[k]) for k in services.missing_plan_items(hazard)],
     )
 
@@ -434,21 +570,38 @@ def act(hazard_id: int, action: str):
             if not form.validate_on_submit():
                 raise DomainError(_form_error(form))
             fn = services.assign if action == "assign" else services.reassign
-            fn(hazard, current_user, grade=form.grade.data, department_id=form.department_id.data,
-               assignee_id=form.assignee_id.data, deadline=_local_to_utc(form.deadline.data, ent),
-               note=form.note.data, plan={k: getattr(plan, k).data for k in services.PLAN_ITEMS
-                                          if getattr(plan, k).data not in (None, "")})
+            fn(
+                hazard,
+                current_user,
+                grade=form.grade.data,
+                department_id=form.department_id.data,
+                assignee_id=form.assignee_id.data,
+                deadline=_local_to_utc(form.deadline.data, ent),
+                note=form.note.data,
+                plan={
+                    k: getattr(plan, k).data
+                    for k in services.PLAN_ITEMS
+                    if getattr(plan, k).data not in (None, "")
+                },
+            )
         elif action == "plan":
             plan = PlanForm(prefix="p")
             if not plan.validate_on_submit():
                 raise DomainError(_form_error(plan))
-            services.record_plan(hazard, current_user, {k: getattr(plan, k).data for k in services.PLAN_ITEMS})
+            services.record_plan(
+                hazard, current_user, {k: getattr(plan, k).data for k in services.PLAN_ITEMS}
+            )
         elif action in ("verify", "reject"):
             form = VerifyForm(prefix="v")
             if not form.validate_on_submit():
                 raise DomainError(_form_error(form))
-            services.verify(hazard, current_user, passed=action == "verify", note=form.note.data,
-                            deadline=_local_to_utc(form.deadline.data, ent))
+            services.verify(
+                hazard,
+                current_user,
+                passed=action == "verify",
+                note=form.note.data,
+                deadline=_local_to_utc(form.deadline.data, ent),
+            )
         else:
             form = NoteForm(prefix="n")
             if not form.validate_on_submit():
@@ -458,8 +611,9 @@ def act(hazard_id: int, action: str):
             elif action == "close":
                 services.close(hazard, current_user, note=form.note.data)
             else:
-                services.reopen(hazard, current_user, note=form.note.data,
-                                deadline=_local_to_utc(form.deadline.data, ent))
+                services.reopen(
+                    hazard, current_user, note=form.note.data, deadline=_local_to_utc(form.deadline.data, ent)
+                )
     except DomainError as exc:
         if exc.status_code == 403:
             db.session.rollback()
@@ -476,8 +630,9 @@ def rectify(hazard_id: int):
     try:
         if not form.validate_on_submit():
             raise DomainError(_form_error(form))
-        services.rectify(hazard, current_user, note=form.note.data,
-                         photos=_photos(request.files.getlist(form.photos.name)))
+        services.rectify(
+            hazard, current_user, note=form.note.data, photos=_photos(request.files.getlist(form.photos.name))
+        )
     except DomainError as exc:
         if exc.status_code == 403:
             db.session.rollback()
@@ -507,13 +662,22 @@ def settings():
     current = services.settings_of(ent.id)
     form = SettingsForm(obj=current if request.method == "GET" else None)
     if form.validate_on_submit():
-        services.save_settings(ent.id, allow_anonymous=form.allow_anonymous.data,
-                               keep_location=form.keep_location.data, actor=current_user)
+        services.save_settings(
+            ent.id,
+            allow_anonymous=form.allow_anonymous.data,
+            keep_location=form.keep_location.data,
+            actor=current_user,
+        )
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("hazards.settings"))
-    return render_template("hazards/settings.html", form=form, choice=ChoiceForm(),
-                           areas=services.areas(ent.id), categories=services.categories(ent.id))
+    return render_template(
+        "hazards/settings.html",
+        form=form,
+        choice=ChoiceForm(),
+        areas=services.areas(ent.id),
+        categories=services.categories(ent.id),
+    )
 
 
 @bp.route("/settings/choice", methods=["POST"])
@@ -532,8 +696,9 @@ def save_choice():
     except ValueError:
         abort(400)
     try:
-        services.save_choice(model, ent.id, form.name.data, item_id=item_id,
-                             active=bool(form.active.data) if item_id else True)
+        services.save_choice(
+            model, ent.id, form.name.data, item_id=item_id, active=bool(form.active.data) if item_id else True
+        )
     except NotFound:
         db.session.rollback()
         abort(404)
@@ -571,8 +736,13 @@ def monthly():
     first = dt.date(year, month, 1)
     prev_month = (first - dt.timedelta(days=1)).replace(day=1)
     next_month = (first + dt.timedelta(days=32)).replace(day=1)
-    return render_template("hazards/monthly.html", rep=rep, prev_month=f"{prev_month:%Y-%m}",
-                           next_month=f"{next_month:%Y-%m}", overdue_ids=rep.overdue_ids)
+    return render_template(
+        "hazards/monthly.html",
+        rep=rep,
+        prev_month=f"{prev_month:%Y-%m}",
+        next_month=f"{next_month:%Y-%m}",
+        overdue_ids=rep.overdue_ids,
+    )
 
 
 @bp.route("/monthly.pdf")
@@ -582,8 +752,12 @@ def monthly_pdf():
     year, month = _month()
     with timeutil.use_zone(ent):
         body = report.monthly_pdf(report.monthly(ent, year, month))
-    return send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"hazards-{year}-{month:02d}.pdf")
+    return send_file(
+        io.BytesIO(body),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"hazards-{year}-{month:02d}.pdf",
+    )
 
 
 @bp.route("/monthly.xlsx")
@@ -592,6 +766,6 @@ def monthly_xlsx():
     ent = acting_enterprise()
     year, month = _month()
     body = report.monthly_xlsx(report.monthly(ent, year, month))
-    return send_file(io.BytesIO(body), mimetype=XLSX, as_attachment=True,
-                     download_name=f"hazards-{year}-{month:02d}.xlsx")
-
+    return send_file(
+        io.BytesIO(body), mimetype=XLSX, as_attachment=True, download_name=f"hazards-{year}-{month:02d}.xlsx"
+    )

@@ -25,7 +25,9 @@ SPECIAL_OPERATIONS_CATEGORY = "特种作业操作证"
 SPECIAL_OPERATIONS_YEARS = 6
 
 
-def check_fact(kind: str, category: str | None, completed_at: dt.datetime | dt.date, valid_until: dt.date | None) -> None:
+def check_fact(
+    kind: str, category: str | None, completed_at: dt.datetime | dt.date, valid_until: dt.date | None
+) -> None:
     """Refuse a fact whose kind has rules it breaks (a special-operations certificate's validity)."""
     if kind == KIND_CERTIFICATE and category == SPECIAL_OPERATIONS_CATEGORY and valid_until is not None:
         issued = completed_at.date() if isinstance(completed_at, dt.datetime) else completed_at
@@ -36,8 +38,11 @@ def check_special_operations(issued_on: dt.date, valid_until: dt.date) -> None:
     """Refuse a special-operations certificate whose validity cannot be (longer than 6 years, or before issue)."""
     if valid_until < issued_on:
         raise DomainError(
-            msg("a special operations certificate cannot expire (%(until)s) before its issue date (%(issued)s)",
-                until=valid_until.isoformat(), issued=issued_on.isoformat()),
+            msg(
+                "a special operations certificate cannot expire (%(until)s) before its issue date (%(issued)s)",
+                until=valid_until.isoformat(),
+                issued=issued_on.isoformat(),
+            ),
             field="valid_until",
         )
     try:
@@ -46,9 +51,13 @@ def check_special_operations(issued_on: dt.date, valid_until: dt.date) -> None:
         limit = dt.date(issued_on.year + SPECIAL_OPERATIONS_YEARS, 2, 28)
     if valid_until > limit:
         raise DomainError(
-            msg("a special operations certificate is valid for 6 years at most: issued %(issued)s, it ends by "
-                "%(limit)s, not %(until)s", issued=issued_on.isoformat(), limit=limit.isoformat(),
-                until=valid_until.isoformat()),
+            msg(
+                "a special operations certificate is valid for 6 years at most: issued %(issued)s, it ends by "
+                "%(limit)s, not %(until)s",
+                issued=issued_on.isoformat(),
+                limit=limit.isoformat(),
+                until=valid_until.isoformat(),
+            ),
             field="valid_until",
         )
 
@@ -58,7 +67,10 @@ def completion_clause() -> Any:
     return and_(
         TrainingRecord.voided_at.is_(None),
         TrainingRecord.course_id.is_not(None),
-        or_(TrainingRecord.kind == KIND_COURSE, and_(TrainingRecord.kind == KIND_EXAM, TrainingRecord.passed.is_(True))),
+        or_(
+            TrainingRecord.kind == KIND_COURSE,
+            and_(TrainingRecord.kind == KIND_EXAM, TrainingRecord.passed.is_(True)),
+        ),
     )
 
 

@@ -20,8 +20,21 @@ from lms.org.models import Person, User
 
 RECORD_CHUNK_PEOPLE = 500
 
-_COMPARED = ("kind", "topic", "category", "level", "course_id", "exam_id", "hours", "started_at", "completed_at",
-             "score", "passed", "valid_until", "certificate_no")
+_COMPARED = (
+    "kind",
+    "topic",
+    "category",
+    "level",
+    "course_id",
+    "exam_id",
+    "hours",
+    "started_at",
+    "completed_at",
+    "score",
+    "passed",
+    "valid_until",
+    "certificate_no",
+)
 # Training that takes the person's time from its start to its end (a classroom session, training outside the
 # system): without a recorded start, it began ``hours`` before it ended. Online records are a moment.
 TIMED_KINDS = (KIND_OFFLINE, KIND_MANUAL)
@@ -164,7 +177,12 @@ def span_of(person_id: int, source: str, values: Mapping[str, Any]) -> Span | No
         return None
     start = extent(values["kind"], values["hours"], values["started_at"], values["completed_at"])
     return Span(
-        person_id, source, start, values["completed_at"], values.get("topic") or "", values["started_at"] is not None
+        person_id,
+        source,
+        start,
+        values["completed_at"],
+        values.get("topic") or "",
+        values["started_at"] is not None,
     )
 
 
@@ -225,8 +243,10 @@ def find_overlaps(spans: Iterable[Span], *, chunk_size: int = RECORD_CHUNK_PEOPL
             timed = started is not None
             begun = extent(kind, hours, _norm(started) if timed else None, completed)
             for s in by_person[person_id]:
-                if s.source != source and (s.timed or timed) and _overlap(
-                    s.started_at, s.completed_at, begun, completed
+                if (
+                    s.source != source
+                    and (s.timed or timed)
+                    and _overlap(s.started_at, s.completed_at, begun, completed)
                 ):
                     out.append(Overlap(s, rec_id, source, topic, begun, completed))
     return out
@@ -295,7 +315,11 @@ def record(
     session = db.session
     live = session.scalars(
         select(TrainingRecord)
-        .where(TrainingRecord.source == source, TrainingRecord.person_id == person.id, TrainingRecord.voided_at.is_(None))
+        .where(
+            TrainingRecord.source == source,
+            TrainingRecord.person_id == person.id,
+            TrainingRecord.voided_at.is_(None),
+        )
         .with_for_update()
     ).first()
     if live is not None and _is_same(live, values):
@@ -486,7 +510,9 @@ def _record_chunk(chunk: list[_Item], actor: User | None) -> list[RecordOutcome]
     return out
 
 
-def void(record_id: int, *, reason: str, actor: User | None, enterprise_id: int | None = None) -> TrainingRecord:
+def void(
+    record_id: int, *, reason: str, actor: User | None, enterprise_id: int | None = None
+) -> TrainingRecord:
     """Void a live record (it stays, marked, for the audit trail)."""
     if not reason or not reason.strip():
         raise DomainError("a reason is required to void a record", field="reason")
@@ -502,7 +528,9 @@ def void(record_id: int, *, reason: str, actor: User | None, enterprise_id: int 
     return rec
 
 
-def void_source(source: str, *, reason: str, actor: User | None = None, keep_person_ids: set[int] | None = None) -> int:
+def void_source(
+    source: str, *, reason: str, actor: User | None = None, keep_person_ids: set[int] | None = None
+) -> int:
     """Void every live record of ``source`` except those of ``keep_person_ids``; return how many."""
     session = db.session
     # Ids first (tuples, not objects): a source may hold tens of thousands of live rows, most of them kept.
@@ -526,9 +554,13 @@ def void_source(source: str, *, reason: str, actor: User | None = None, keep_per
     return len(ids)
 
 
-def live_records(person_id: int, *, since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[TrainingRecord]:
+def live_records(
+    person_id: int, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> list[TrainingRecord]:
     """Return a person's live records, newest first."""
-    q = select(TrainingRecord).where(TrainingRecord.person_id == person_id, TrainingRecord.voided_at.is_(None))
+    q = select(TrainingRecord).where(
+        TrainingRecord.person_id == person_id, TrainingRecord.voided_at.is_(None)
+    )
     if since is not None:
         q = q.where(TrainingRecord.completed_at >= since)
     if until is not None:
@@ -536,8 +568,13 @@ def live_records(person_id: int, *, since: dt.datetime | None = None, until: dt.
     return list(db.session.scalars(q.order_by(TrainingRecord.completed_at.desc(), TrainingRecord.id.desc())))
 
 
-def hours_total(person_id: int, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
-                categories: list[str] | None = None) -> Decimal:
+def hours_total(
+    person_id: int,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    categories: list[str] | None = None,
+) -> Decimal:
     """Sum the hours of a person's live records in a window, optionally only some categories."""
     q = select(func.coalesce(func.sum(TrainingRecord.hours), 0)).where(
         TrainingRecord.person_id == person_id, TrainingRecord.voided_at.is_(None)

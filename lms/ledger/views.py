@@ -40,12 +40,24 @@ def _record_labels() -> dict[str, object]:
 
 
 class RecordForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[(KIND_MANUAL, _l("Training outside the system")),
-                                            (KIND_CERTIFICATE, _l("External certificate"))])
+    kind = SelectField(
+        _l("Kind"),
+        choices=[
+            (KIND_MANUAL, _l("Training outside the system")),
+            (KIND_CERTIFICATE, _l("External certificate")),
+        ],
+    )
     topic = StringField(_l("Content / certificate"), validators=[DataRequired(), Length(max=300)])
     category = StringField(_l("Category"), validators=[Optional(), Length(max=100)])
-    level = SelectField(_l("Level"), choices=[("", "—"), ("company", _l("Company level (厂级)")),
-                                              ("workshop", _l("Workshop level (车间级)")), ("team", _l("Team level (班组级)"))])
+    level = SelectField(
+        _l("Level"),
+        choices=[
+            ("", "—"),
+            ("company", _l("Company level (厂级)")),
+            ("workshop", _l("Workshop level (车间级)")),
+            ("team", _l("Team level (班组级)")),
+        ],
+    )
     hours = DecimalField(_l("Hours"), places=1, validators=[Optional(), NumberRange(min=0, max=1000)])
     completed_on = DateField(_l("Date"), validators=[DataRequired()])
     # The time the training took (local): a record with times may not overlap the person's other training.
@@ -74,11 +86,20 @@ def record_new(person_id: int):
         completed_at = to_utc(dt.datetime.combine(day, end or dt.time(12, 0)), person)
         try:
             services.record(
-                person, kind=form.kind.data, topic=form.topic.data, source=f"manual:{uuid.uuid4().hex}",
-                hours=form.hours.data or Decimal(0), started_at=started_at, completed_at=completed_at,
-                category=form.category.data or None, level=form.level.data or None, score=form.score.data,
-                certificate_no=form.certificate_no.data or None, valid_until=form.valid_until.data,
-                note=form.note.data or None, actor=current_user,
+                person,
+                kind=form.kind.data,
+                topic=form.topic.data,
+                source=f"manual:{uuid.uuid4().hex}",
+                hours=form.hours.data or Decimal(0),
+                started_at=started_at,
+                completed_at=completed_at,
+                category=form.category.data or None,
+                level=form.level.data or None,
+                score=form.score.data,
+                certificate_no=form.certificate_no.data or None,
+                valid_until=form.valid_until.data,
+                note=form.note.data or None,
+                actor=current_user,
             )
         except DomainError as exc:  # an overlap with the person's other training, most often
             db.session.rollback()
@@ -93,8 +114,12 @@ def record_new(person_id: int):
 @bp.route("/<int:record_id>/void", methods=["POST"])
 @roles(*MANAGERS)
 def record_void(record_id: int):
-    rec = services.void(record_id, reason=request.form.get("reason", ""), actor=current_user,
-                        enterprise_id=acting_enterprise_id())
+    rec = services.void(
+        record_id,
+        reason=request.form.get("reason", ""),
+        actor=current_user,
+        enterprise_id=acting_enterprise_id(),
+    )
     db.session.commit()
     flash(_("Record voided."), "success")
     return redirect(url_for("org.person", person_id=rec.person_id))

@@ -60,7 +60,11 @@ def regulated_enterprise_ids(user: Any) -> list[int]:
         return list(db.session.scalars(select(Enterprise.id)))
     if user.app_role != REGULATOR:
         return []
-    return list(db.session.scalars(select(RegulatorAssignment.enterprise_id).where(RegulatorAssignment.user_id == user.id)))
+    return list(
+        db.session.scalars(
+            select(RegulatorAssignment.enterprise_id).where(RegulatorAssignment.user_id == user.id)
+        )
+    )
 
 
 def get_scoped(model: type[T], object_id: int, *, enterprise_id: int | None = None) -> T:

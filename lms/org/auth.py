@@ -80,8 +80,15 @@ def read_device() -> tuple[str | None, list[int]]:
 def _remember_device(resp, device: str | None, known: list[int], user_id: int):  # noqa: ANN001, ANN202
     ids = [user_id] + [u for u in known if u != user_id][: DEVICE_MAX_ACCOUNTS - 1]
     value = _device_serializer().dumps({"d": device or secrets.token_hex(16), "u": ids})
-    resp.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
-                    secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), path="/")
+    resp.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        path="/",
+    )
     return resp
 
 
@@ -96,9 +103,13 @@ def login():
         device, known = read_device()
         try:
             user = signin.authenticate(
-                form.login.data, form.password.data, _address(),
+                form.login.data,
+                form.password.data,
+                _address(),
                 policy=signin.Policy.from_config(current_app.config),
-                enterprise_code=form.enterprise.data or None, device=device, known=known,
+                enterprise_code=form.enterprise.data or None,
+                device=device,
+                known=known,
             )
         except DomainError as exc:
             db.session.commit()  # keep the failed attempt for throttling
@@ -108,8 +119,12 @@ def login():
             else:
                 flash(translate_message(exc.message), "error")
             status = 429 if isinstance(exc, signin.SignInRefused) else 200
-            return render_template("org/login.html", form=form, choices=choices,
-                                   ask_enterprise=isinstance(exc, signin.ChooseEnterprise)), status
+            return render_template(
+                "org/login.html",
+                form=form,
+                choices=choices,
+                ask_enterprise=isinstance(exc, signin.ChooseEnterprise),
+            ), status
         keep_locale = session.get("locale")
         session.clear()  # a fresh session (and CSRF token): nothing from before sign-in survives
         if keep_locale:
@@ -124,8 +139,9 @@ def login():
         else:
             resp = redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
         return _remember_device(resp, device, known, user.id)
-    return render_template("org/login.html", form=form, choices=choices,
-                           ask_enterprise=bool(form.enterprise.data))
+    return render_template(
+        "org/login.html", form=form, choices=choices, ask_enterprise=bool(form.enterprise.data)
+    )
 
 
 @bp.route("/logout", methods=["POST"])
@@ -147,8 +163,9 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_own_password(current_user, form.current.data, form.password.data,
-                                         keep_token=current_user.get_id())
+            services.change_own_password(
+                current_user, form.current.data, form.password.data, keep_token=current_user.get_id()
+            )
         except DomainError as exc:
             flash(_(exc.message), "error")
             return render_template("org/change_password.html", form=form)

@@ -23,17 +23,26 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
     learner = ctx.people.get(SHARED_EMPLOYEE_NO)
     if other is None or learner is None:
         return
-    exists = db.session.scalar(select(Person.id).where(Person.enterprise_id == other.id,
-                                                       Person.employee_no == SHARED_EMPLOYEE_NO))
+    exists = db.session.scalar(
+        select(Person.id).where(Person.enterprise_id == other.id, Person.employee_no == SHARED_EMPLOYEE_NO)
+    )
     if exists is not None:
         return
     dept = ensure_department(other.id, "合成车间/丙班")
-    person = Person(enterprise_id=other.id, employee_no=SHARED_EMPLOYEE_NO, name="唐俊", phone=learner.phone,
-                    hire_date=ctx.today.replace(year=ctx.today.year - 3), department_id=dept.id,
-                    post_id=ensure_post(other.id, "操作工", dept).id)
+    person = Person(
+        enterprise_id=other.id,
+        employee_no=SHARED_EMPLOYEE_NO,
+        name="唐俊",
+        phone=learner.phone,
+        hire_date=ctx.today.replace(year=ctx.today.year - 3),
+        department_id=dept.id,
+        post_id=ensure_post(other.id, "操作工", dept).id,
+    )
     db.session.add(person)
     db.session.flush()
     db.session.add(PersonEvent(person_id=person.id, kind="hired", on=person.hire_date))
     ensure_account(person, other)
-    ctx.echo(f"{NEIGHBOUR}: 唐俊 shares 工号 {SHARED_EMPLOYEE_NO} and the phone of DEMO's learner; "
-             f"both still sign in as themselves")
+    ctx.echo(
+        f"{NEIGHBOUR}: 唐俊 shares 工号 {SHARED_EMPLOYEE_NO} and the phone of DEMO's learner; "
+        f"both still sign in as themselves"
+    )

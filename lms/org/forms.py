@@ -11,7 +11,9 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
-    login = StringField(_l("User name, employee number or phone"), validators=[DataRequired(), Length(max=64)])
+    login = StringField(
+        _l("User name, employee number or phone"), validators=[DataRequired(), Length(max=64)]
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Remember me on this device"))
     # Only needed when a 工号 or phone number is used in several enterprises (lms.org.signin).
@@ -25,8 +27,10 @@ class ClearLockForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=200)])
-    confirm = PasswordField(_l("Repeat the new password"),
-                            validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
 
 
 class RosterUploadForm(FlaskForm):
@@ -38,8 +42,10 @@ class EnterpriseForm(FlaskForm):
     name = StringField(lazy_pgettext("thing", "Name"), validators=[DataRequired(), Length(max=200)])
     industry = StringField(_l("Industry"), validators=[Optional(), Length(max=100)])
     high_risk = BooleanField(_l("High-risk industry (higher statutory hours)"))
-    password_policy = SelectField(_l("First passwords"), choices=[("random", _l("Random, printed once")),
-                                                                  ("phone6", _l("Last six digits of the phone"))])
+    password_policy = SelectField(
+        _l("First passwords"),
+        choices=[("random", _l("Random, printed once")), ("phone6", _l("Last six digits of the phone"))],
+    )
     # Every time its people read or type is in this zone; choices are filled by the view.
     time_zone = SelectField(_l("Time zone"), validators=[Optional()], validate_choice=False)
 
@@ -49,11 +55,20 @@ class PersonForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     hire_date = DateField(_l("Hire date"), validators=[Optional()])
-    department = StringField(_l("Department (path such as 一车间/甲班)"), validators=[Optional(), Length(max=500)])
+    department = StringField(
+        _l("Department (path such as 一车间/甲班)"), validators=[Optional(), Length(max=500)]
+    )
     post = StringField(_l("Post"), validators=[Optional(), Length(max=100)])
     roles = SelectMultipleField(_l("Responsibility roles"), coerce=int, validators=[Optional()])
-    app_role = SelectField(_l("Account role"), choices=[("learner", _l("Learner")), ("trainer", _l("Trainer")),
-                                                        ("manager", _l("Manager")), ("evaluator", _l("Evaluator"))])
+    app_role = SelectField(
+        _l("Account role"),
+        choices=[
+            ("learner", _l("Learner")),
+            ("trainer", _l("Trainer")),
+            ("manager", _l("Manager")),
+            ("evaluator", _l("Evaluator")),
+        ],
+    )
     status = SelectField(_l("Status"), choices=[("active", _l("Active")), ("left", _l("Left"))])
     # 离岗 / 返岗: away from the post while employed; back after more than a year repeats workshop and team education.
     away_from = DateField(_l("Leave from"), validators=[Optional()])

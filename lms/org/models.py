@@ -139,7 +139,9 @@ class Person(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     hire_date: Mapped[dt.date | None] = mapped_column(Date)
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"), index=True)
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL"), index=True
+    )
     post_id: Mapped[int | None] = mapped_column(ForeignKey("post.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=PERSON_ACTIVE)
     left_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -151,7 +153,9 @@ class Person(TimestampMixin, Base):
     enterprise: Mapped[Enterprise] = relationship()
     department: Mapped[Department | None] = relationship()
     post: Mapped[Post | None] = relationship()
-    roles: Mapped[list[ResponsibilityRole]] = relationship(secondary="person_role", order_by="ResponsibilityRole.sort_order")
+    roles: Mapped[list[ResponsibilityRole]] = relationship(
+        secondary="person_role", order_by="ResponsibilityRole.sort_order"
+    )
 
 
 class PersonEvent(Base):
@@ -164,7 +168,9 @@ class PersonEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # hired, department, post, role_added, role_removed, left, returned
+    kind: Mapped[str] = mapped_column(
+        String(32)
+    )  # hired, department, post, role_added, role_removed, left, returned
     on: Mapped[dt.date] = mapped_column(Date)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -180,7 +186,9 @@ class User(TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(100))
     app_role: Mapped[str] = mapped_column(String(16), default=LEARNER)
-    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), index=True
+    )
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -214,7 +222,9 @@ class RegulatorAssignment(Base):
     __tablename__ = "regulator_assignment"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class LoginAttempt(Base):

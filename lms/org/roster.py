@@ -210,10 +210,14 @@ def _parse_rows(table: Any, role_names: set[str], result: RosterResult) -> Itera
             try:
                 leave[key] = dates[text] = parse_date(text)
             except ValueError as exc:
-                errs.append((key, msg("not a date: %(value)s (%(reason)s)", value=repr(text), reason=str(exc))))
+                errs.append(
+                    (key, msg("not a date: %(value)s (%(reason)s)", value=repr(text), reason=str(exc)))
+                )
         if leave.get("returned_on") and not leave.get("away_from"):
             errs.append(("returned_on", msg("a return date needs the leave date before it")))
-        elif leave.get("returned_on") and leave.get("away_from") and leave["returned_on"] < leave["away_from"]:
+        elif (
+            leave.get("returned_on") and leave.get("away_from") and leave["returned_on"] < leave["away_from"]
+        ):
             errs.append(("returned_on", msg("the return date is before the leave date")))
         phone = PHONE_DROP.sub("", normalize_text(v.get("phone", ""))) or None
         if phone and phone.endswith(".0"):
@@ -480,8 +484,11 @@ def _apply_chunk(
         if "phone" in r.has:
             person.phone = r.phone
         if "away_from" in r.has or "returned_on" in r.has:
-            set_leave(person, r.away_from if "away_from" in r.has else person.away_from,
-                      r.returned_on if "returned_on" in r.has else person.returned_on)
+            set_leave(
+                person,
+                r.away_from if "away_from" in r.has else person.away_from,
+                r.returned_on if "returned_on" in r.has else person.returned_on,
+            )
         if "status" in r.has and person.status != r.status:
             set_status(person, r.status, on=today)
         if "roles" in r.has:

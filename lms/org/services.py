@@ -38,8 +38,15 @@ UNUSABLE_PASSWORD = "!"  # an account that has no password yet (first passwords 
 # ---------------------------------------------------------------- enterprises and structure
 
 
-def create_enterprise(code: str, name: str, *, industry: str | None = None, high_risk: bool = False,
-                      password_policy: str = "random", time_zone: str | None = None) -> Enterprise:
+def create_enterprise(
+    code: str,
+    name: str,
+    *,
+    industry: str | None = None,
+    high_risk: bool = False,
+    password_policy: str = "random",
+    time_zone: str | None = None,
+) -> Enterprise:
     """Create an enterprise with the default responsibility roles."""
     code = code.strip().upper()
     if not code or not code.replace("-", "").replace("_", "").isalnum() or len(code) > 32:
@@ -53,8 +60,14 @@ def create_enterprise(code: str, name: str, *, industry: str | None = None, high
     from lms.org.industry import is_high_risk
 
     # High-risk follows the industry (``high_risk`` only adds an industry the regulations do not name).
-    ent = Enterprise(code=code, name=name.strip(), industry=industry, high_risk=high_risk or is_high_risk(industry),
-                     password_policy=password_policy, time_zone=check_time_zone(time_zone))
+    ent = Enterprise(
+        code=code,
+        name=name.strip(),
+        industry=industry,
+        high_risk=high_risk or is_high_risk(industry),
+        password_policy=password_policy,
+        time_zone=check_time_zone(time_zone),
+    )
     db.session.add(ent)
     db.session.flush()
     for i, role in enumerate(DEFAULT_RESPONSIBILITY_ROLES):
@@ -90,7 +103,9 @@ def split_path(path: str) -> list[str]:
     return [p.strip() for p in path.split("/") if p.strip()]
 
 
-def ensure_department(enterprise_id: int, path: str, cache: dict[str, Department] | None = None) -> Department:
+def ensure_department(
+    enterprise_id: int, path: str, cache: dict[str, Department] | None = None
+) -> Department:
     """Return the department at ``path``, creating it and its parents."""
     names = split_path(path)
     if not names:
@@ -104,8 +119,13 @@ def ensure_department(enterprise_id: int, path: str, cache: dict[str, Department
                 select(Department).where(Department.enterprise_id == enterprise_id, Department.path == sub)
             )
         if dept is None:
-            dept = Department(enterprise_id=enterprise_id, name=names[depth], path=sub, depth=depth,
-                              parent_id=parent.id if parent else None)
+            dept = Department(
+                enterprise_id=enterprise_id,
+                name=names[depth],
+                path=sub,
+                depth=depth,
+                parent_id=parent.id if parent else None,
+            )
             db.session.add(dept)
             db.session.flush()
         if cache is not None:
@@ -115,15 +135,18 @@ def ensure_department(enterprise_id: int, path: str, cache: dict[str, Department
     return parent
 
 
-def ensure_post(enterprise_id: int, name: str, department: Department | None = None,
-                cache: dict[str, Post] | None = None) -> Post:
+def ensure_post(
+    enterprise_id: int, name: str, department: Department | None = None, cache: dict[str, Post] | None = None
+) -> Post:
     """Return the post called ``name`` in the enterprise, creating it."""
     name = name.strip()
     post = cache.get(name) if cache is not None else None
     if post is None:
         post = db.session.scalar(select(Post).where(Post.enterprise_id == enterprise_id, Post.name == name))
     if post is None:
-        post = Post(enterprise_id=enterprise_id, name=name, department_id=department.id if department else None)
+        post = Post(
+            enterprise_id=enterprise_id, name=name, department_id=department.id if department else None
+        )
         db.session.add(post)
         db.session.flush()
     if cache is not None:
@@ -133,7 +156,9 @@ def ensure_post(enterprise_id: int, name: str, department: Department | None = N
 
 def roles_by_name(enterprise_id: int) -> dict[str, ResponsibilityRole]:
     """Return the enterprise's responsibility roles by name."""
-    rows = db.session.scalars(select(ResponsibilityRole).where(ResponsibilityRole.enterprise_id == enterprise_id))
+    rows = db.session.scalars(
+        select(ResponsibilityRole).where(ResponsibilityRole.enterprise_id == enterprise_id)
+    )
     return {r.name: r for r in rows}
 
 
@@ -168,7 +193,9 @@ def active_people_in(
         conds.append(Person.post_id.in_([int(x) for x in post_ids]))
     if role_ids:
         conds.append(
-            Person.id.in_(select(PersonRole.person_id).where(PersonRole.role_id.in_([int(x) for x in role_ids])))
+            Person.id.in_(
+                select(PersonRole.person_id).where(PersonRole.role_id.in_([int(x) for x in role_ids]))
+            )
         )
     if person_ids:
         conds.append(Person.id.in_([int(x) for x in person_ids]))
@@ -190,17 +217,24 @@ def set_roles(person: Person, roles: Iterable[ResponsibilityRole], *, on: dt.dat
     """Give ``person`` exactly ``roles``, recording what was gained and lost; return whether anything changed."""
     on = on or enterprise_today(person.enterprise_id)
     wanted = {r.id: r for r in roles}
-    current = {pr.role_id: pr for pr in db.session.scalars(select(PersonRole).where(PersonRole.person_id == person.id))}
+    current = {
+        pr.role_id: pr
+        for pr in db.session.scalars(select(PersonRole).where(PersonRole.person_id == person.id))
+    }
     changed = False
     for role_id, pr in current.items():
         if role_id not in wanted:
             db.session.delete(pr)
-            db.session.add(PersonEvent(person_id=person.id, kind="role_removed", on=on, detail={"role_id": role_id}))
+            db.session.add(
+                PersonEvent(person_id=person.id, kind="role_removed", on=on, detail={"role_id": role_id})
+            )
             changed = True
     for role_id in wanted:
         if role_id not in current:
             db.session.add(PersonRole(person_id=person.id, role_id=role_id, since=on))
-            db.session.add(PersonEvent(person_id=person.id, kind="role_added", on=on, detail={"role_id": role_id}))
+            db.session.add(
+                PersonEvent(person_id=person.id, kind="role_added", on=on, detail={"role_id": role_id})
+            )
             changed = True
     if changed:
         db.session.flush()
@@ -208,20 +242,31 @@ def set_roles(person: Person, roles: Iterable[ResponsibilityRole], *, on: dt.dat
     return changed
 
 
-def move_person(person: Person, *, department: Department | None, post: Post | None, on: dt.date | None = None) -> bool:
+def move_person(
+    person: Person, *, department: Department | None, post: Post | None, on: dt.date | None = None
+) -> bool:
     """Change a person's department and post, keeping history; return whether anything changed."""
     on = on or enterprise_today(person.enterprise_id)
     changed = False
     new_dept = department.id if department else None
     new_post = post.id if post else None
     if person.department_id != new_dept:
-        db.session.add(PersonEvent(person_id=person.id, kind="department", on=on,
-                                   detail={"from": person.department_id, "to": new_dept}))
+        db.session.add(
+            PersonEvent(
+                person_id=person.id,
+                kind="department",
+                on=on,
+                detail={"from": person.department_id, "to": new_dept},
+            )
+        )
         person.department_id = new_dept
         changed = True
     if person.post_id != new_post:
-        db.session.add(PersonEvent(person_id=person.id, kind="post", on=on,
-                                   detail={"from": person.post_id, "to": new_post}))
+        db.session.add(
+            PersonEvent(
+                person_id=person.id, kind="post", on=on, detail={"from": person.post_id, "to": new_post}
+            )
+        )
         person.post_id = new_post
         changed = True
     return changed
@@ -265,8 +310,14 @@ def set_leave(person: Person, away_from: dt.date | None, returned_on: dt.date | 
     if away_from is not None and away_from != person.away_from:
         db.session.add(PersonEvent(person_id=person.id, kind="leave", on=away_from))
     if returned_on is not None and returned_on != person.returned_on:
-        db.session.add(PersonEvent(person_id=person.id, kind="back", on=returned_on,
-                                   detail={"away_from": away_from.isoformat() if away_from else None}))
+        db.session.add(
+            PersonEvent(
+                person_id=person.id,
+                kind="back",
+                on=returned_on,
+                detail={"away_from": away_from.isoformat() if away_from else None},
+            )
+        )
     person.away_from, person.returned_on = away_from, returned_on
     return True
 
@@ -276,14 +327,21 @@ def person_username(enterprise: Enterprise, employee_no: str) -> str:
     return f"{enterprise.code}-{employee_no}".lower()
 
 
-def ensure_account(person: Person, enterprise: Enterprise, *, app_role: str = LEARNER,
-                   password_hash: str = UNUSABLE_PASSWORD) -> User:
+def ensure_account(
+    person: Person, enterprise: Enterprise, *, app_role: str = LEARNER, password_hash: str = UNUSABLE_PASSWORD
+) -> User:
     """Return the person's account, creating one without a usable password."""
     user = db.session.scalar(select(User).where(User.person_id == person.id))
     if user is None:
-        user = User(username=person_username(enterprise, person.employee_no), password_hash=password_hash,
-                    display_name=person.name, app_role=app_role, enterprise_id=enterprise.id, person_id=person.id,
-                    must_change_password=True)
+        user = User(
+            username=person_username(enterprise, person.employee_no),
+            password_hash=password_hash,
+            display_name=person.name,
+            app_role=app_role,
+            enterprise_id=enterprise.id,
+            person_id=person.id,
+            must_change_password=True,
+        )
         db.session.add(user)
     elif user.display_name != person.name:
         user.display_name = person.name
@@ -371,8 +429,12 @@ def reset_password(user: User) -> str:
 
 def start_session(user: User, *, address: str | None, user_agent: str | None) -> LoginSession:
     """Open a new login session (a fresh token: the session id rotates at every sign-in)."""
-    ls = LoginSession(token=secrets.token_urlsafe(32), user_id=user.id, address=(address or "")[:64],
-                      user_agent=(user_agent or "")[:200])
+    ls = LoginSession(
+        token=secrets.token_urlsafe(32),
+        user_id=user.id,
+        address=(address or "")[:64],
+        user_agent=(user_agent or "")[:200],
+    )
     db.session.add(ls)
     db.session.flush()
     return ls
@@ -431,7 +493,9 @@ def set_audience_choices(form: object, enterprise_id: int) -> None:
     ]
     form.posts.choices = [  # type: ignore[attr-defined]
         (p.id, p.name)
-        for p in db.session.scalars(select(Post).where(Post.enterprise_id == enterprise_id).order_by(Post.name))
+        for p in db.session.scalars(
+            select(Post).where(Post.enterprise_id == enterprise_id).order_by(Post.name)
+        )
     ]
     form.roles.choices = [  # type: ignore[attr-defined]
         (r.id, r.name)

@@ -104,7 +104,9 @@ def account_throttle(user: User, policy: Policy, now: dt.datetime | None = None)
     failures = user.failed_sign_ins or 0
     if last is None or now - last > policy.window:
         failures = 0
-    locked = user.sign_in_locked_until if user.sign_in_locked_until and user.sign_in_locked_until > now else None
+    locked = (
+        user.sign_in_locked_until if user.sign_in_locked_until and user.sign_in_locked_until > now else None
+    )
     if locked is not None:
         return Throttle(failures, locked - now, locked)
     if failures and last is not None:
@@ -127,9 +129,13 @@ def unknown_throttle(key: str, policy: Policy, now: dt.datetime | None = None) -
             LoginAttempt.refused.is_(False),
         )
     ).one()
-    ghost = User(failed_sign_ins=failures or 0, last_failed_sign_in_at=last,
-                 sign_in_locked_until=last + policy.lock if last is not None and failures >= policy.max_failures
-                 else None)
+    ghost = User(
+        failed_sign_ins=failures or 0,
+        last_failed_sign_in_at=last,
+        sign_in_locked_until=last + policy.lock
+        if last is not None and failures >= policy.max_failures
+        else None,
+    )
     return account_throttle(ghost, policy, now)
 
 
@@ -197,8 +203,9 @@ def _identifier_filter(login: str) -> Any:
     return (Person.employee_no == employee_no) | (Person.phone == login)
 
 
-def find_candidates(login: str, enterprise_code: str | None = None, *,
-                    known: Collection[int] = ()) -> tuple[list[User], bool]:
+def find_candidates(
+    login: str, enterprise_code: str | None = None, *, known: Collection[int] = ()
+) -> tuple[list[User], bool]:
     """Return the accounts that ``login`` may name (its user name, else every account with that 工号 or phone),
     and whether there were more than MAX_CANDIDATES (then only the ones ``known`` on this device, else the
     oldest: a person added later elsewhere never pushes out the one who had the number first).
@@ -214,7 +221,9 @@ def find_candidates(login: str, enterprise_code: str | None = None, *,
     q = select(User).join(Person, User.person_id == Person.id).where(_identifier_filter(login))
     code = (enterprise_code or "").strip()
     if code:
-        q = q.join(Enterprise, Enterprise.id == Person.enterprise_id).where(func.lower(Enterprise.code) == code.lower())
+        q = q.join(Enterprise, Enterprise.id == Person.enterprise_id).where(
+            func.lower(Enterprise.code) == code.lower()
+        )
     found = list(db.session.scalars(q.order_by(User.id).limit(MAX_CANDIDATES + 1)))
     if len(found) <= MAX_CANDIDATES:
         return found, False
@@ -227,18 +236,36 @@ def _wait_message(wait: dt.timedelta, *, address: bool = False) -> Message:
     if address:
         if seconds < 90:
             return msg("Too many failed sign-ins from this network. Try again in %(n)d seconds.", n=seconds)
-        return msg("Too many failed sign-ins from this network. Try again in %(n)d minutes.", n=math.ceil(seconds / 60))
+        return msg(
+            "Too many failed sign-ins from this network. Try again in %(n)d minutes.",
+            n=math.ceil(seconds / 60),
+        )
     if seconds < 90:
-        return msg("Too many failed sign-ins. Try again in %(n)d seconds, or ask your safety manager to clear the "
-                   "lock.", n=seconds)
-    return msg("Too many failed sign-ins. Try again in %(n)d minutes, or ask your safety manager to clear the lock.",
-               n=math.ceil(seconds / 60))
+        return msg(
+            "Too many failed sign-ins. Try again in %(n)d seconds, or ask your safety manager to clear the "
+            "lock.",
+            n=seconds,
+        )
+    return msg(
+        "Too many failed sign-ins. Try again in %(n)d minutes, or ask your safety manager to clear the lock.",
+        n=math.ceil(seconds / 60),
+    )
 
 
-def _attempt(key: str, address: str, *, user_id: int | None, device: str | None, success: bool = False,
-             refused: bool = False) -> None:
-    db.session.add(LoginAttempt(login=key, address=address, user_id=user_id, device=device, success=success,
-                                refused=refused))
+def _attempt(
+    key: str,
+    address: str,
+    *,
+    user_id: int | None,
+    device: str | None,
+    success: bool = False,
+    refused: bool = False,
+) -> None:
+    db.session.add(
+        LoginAttempt(
+            login=key, address=address, user_id=user_id, device=device, success=success, refused=refused
+        )
+    )
 
 
 def _same(column: Any, value: Any) -> Any:
@@ -258,8 +285,12 @@ def _swap(user_id: int, old: tuple[Any, Any, Any], new: tuple[Any, Any, Any]) ->
     """Set the throttle columns to ``new`` only if they still hold ``old`` (compare-and-set, one statement)."""
     result = db.session.execute(
         update(User)
-        .where(User.id == user_id, User.failed_sign_ins == old[0], _same(User.last_failed_sign_in_at, old[1]),
-               _same(User.sign_in_locked_until, old[2]))
+        .where(
+            User.id == user_id,
+            User.failed_sign_ins == old[0],
+            _same(User.last_failed_sign_in_at, old[1]),
+            _same(User.sign_in_locked_until, old[2]),
+        )
         .values(failed_sign_ins=new[0], last_failed_sign_in_at=new[1], sign_in_locked_until=new[2])
         .execution_options(synchronize_session=False)
     )
@@ -284,8 +315,9 @@ def release_claim(claim: Claim) -> None:
     _swap(claim.user_id, claim.after, claim.before)
 
 
-def _claim_or_wait(user: User, policy: Policy, now: dt.datetime, by_address: dt.timedelta | None,
-                   tries: int = 3) -> Claim | SignInRefused:
+def _claim_or_wait(
+    user: User, policy: Policy, now: dt.datetime, by_address: dt.timedelta | None, tries: int = 3
+) -> Claim | SignInRefused:
     """Claim an attempt on ``user`` if its throttle (and the address's) allows one now; re-read the row when a
     parallel attempt moved it (a double click still signs in; parallel guesses get only what the throttle
     allows)."""
@@ -304,8 +336,16 @@ def _claim_or_wait(user: User, policy: Policy, now: dt.datetime, by_address: dt.
     return SignInRefused(_wait_message(wait), wait)
 
 
-def authenticate(login: str, password: str, address: str, *, policy: Policy, enterprise_code: str | None = None,
-                 device: str | None = None, known: Collection[int] = ()) -> User:
+def authenticate(
+    login: str,
+    password: str,
+    address: str,
+    *,
+    policy: Policy,
+    enterprise_code: str | None = None,
+    device: str | None = None,
+    known: Collection[int] = (),
+) -> User:
     """Check a sign-in, recording the attempt; return the account or raise DomainError fit for the person.
 
     ``device`` and ``known``: the id of this browser's signed device cookie and the accounts that signed in on it.
@@ -369,7 +409,8 @@ def authenticate(login: str, password: str, address: str, *, policy: Policy, ent
             raise min(waits, key=lambda w: w.wait)
         if more:
             raise ChooseEnterprise(
-                msg("This number belongs to people of several enterprises. Enter your enterprise code."))
+                msg("This number belongs to people of several enterprises. Enter your enterprise code.")
+            )
         raise DomainError(msg("Wrong user name or password."))
     for uid, claim in claims.items():
         if uid not in matched or len(matched) > 1:
@@ -383,12 +424,18 @@ def authenticate(login: str, password: str, address: str, *, policy: Policy, ent
             .order_by(Enterprise.code)
         ).all()
         if len(rows) < 2 or enterprise_code:  # several accounts of one enterprise share a phone number
-            raise DomainError(msg("Several accounts have this number. Sign in with your user name or employee "
-                                  "number."))
-        raise ChooseEnterprise(msg("This number is used in several enterprises. Choose yours."),
-                               [(c, n) for c, n in rows])
+            raise DomainError(
+                msg("Several accounts have this number. Sign in with your user name or employee number.")
+            )
+        raise ChooseEnterprise(
+            msg("This number is used in several enterprises. Choose yours."), [(c, n) for c, n in rows]
+        )
     user = db.session.get(User, matched[0])
-    if user is None or not user.is_enabled or (user.person is not None and user.person.status != PERSON_ACTIVE):
+    if (
+        user is None
+        or not user.is_enabled
+        or (user.person is not None and user.person.status != PERSON_ACTIVE)
+    ):
         if matched[0] in claims:
             release_claim(claims[matched[0]])
         _attempt(key, addr, user_id=matched[0], device=device, refused=True)
@@ -399,7 +446,9 @@ def authenticate(login: str, password: str, address: str, *, policy: Policy, ent
     return user
 
 
-def locked_accounts(enterprise_id: int, policy: Policy, now: dt.datetime | None = None) -> list[tuple[User, Throttle]]:
+def locked_accounts(
+    enterprise_id: int, policy: Policy, now: dt.datetime | None = None
+) -> list[tuple[User, Throttle]]:
     """Return the enterprise's accounts with recent failures (locked, waiting or counting), most recent first."""
     now = now or utcnow()
     users = db.session.scalars(

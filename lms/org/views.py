@@ -63,22 +63,43 @@ def people():
         q = q.where(Person.status == status)
     total = db.session.scalar(select(func.count()).select_from(q.subquery()))
     page = max(1, request.args.get("page", 1, type=int))
-    rows = db.session.scalars(q.order_by(Person.employee_no).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    rows = db.session.scalars(
+        q.order_by(Person.employee_no).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    ).all()
     from sqlalchemy.orm import selectinload
 
     if rows:
-        db.session.scalars(select(Person).where(Person.id.in_([p.id for p in rows]))
-                           .options(selectinload(Person.roles), selectinload(Person.department), selectinload(Person.post))).all()
-    depts = db.session.scalars(select(Department).where(Department.enterprise_id == ent_id).order_by(Department.path)).all()
-    return render_template("org/people.html", people=rows, total=total, page=page,
-                           pages=max(1, math.ceil((total or 0) / PAGE_SIZE)), depts=depts, q=text,
-                           dept_id=dept_id, status=status)
+        db.session.scalars(
+            select(Person)
+            .where(Person.id.in_([p.id for p in rows]))
+            .options(selectinload(Person.roles), selectinload(Person.department), selectinload(Person.post))
+        ).all()
+    depts = db.session.scalars(
+        select(Department).where(Department.enterprise_id == ent_id).order_by(Department.path)
+    ).all()
+    return render_template(
+        "org/people.html",
+        people=rows,
+        total=total,
+        page=page,
+        pages=max(1, math.ceil((total or 0) / PAGE_SIZE)),
+        depts=depts,
+        q=text,
+        dept_id=dept_id,
+        status=status,
+    )
 
 
 def _person_form(ent_id: int, person: Person | None = None) -> PersonForm:
     form = PersonForm(obj=None)
-    form.roles.choices = [(r.id, r.name) for r in db.session.scalars(
-        select(ResponsibilityRole).where(ResponsibilityRole.enterprise_id == ent_id).order_by(ResponsibilityRole.sort_order))]
+    form.roles.choices = [
+        (r.id, r.name)
+        for r in db.session.scalars(
+            select(ResponsibilityRole)
+            .where(ResponsibilityRole.enterprise_id == ent_id)
+            .order_by(ResponsibilityRole.sort_order)
+        )
+    ]
     if current_user.app_role not in MANAGERS:
         form.app_role.choices = [("learner", _("Learner"))]
     return form
@@ -91,16 +112,26 @@ def person_new():
     form = _person_form(ent.id)
     if form.validate_on_submit():
         emp = services_normalize(form.employee_no.data)
-        if db.session.scalar(select(Person.id).where(Person.enterprise_id == ent.id, Person.employee_no == emp)):
+        if db.session.scalar(
+            select(Person.id).where(Person.enterprise_id == ent.id, Person.employee_no == emp)
+        ):
             form.employee_no.errors.append(_("This employee number is taken."))
         else:
-            person = Person(enterprise_id=ent.id, employee_no=emp, name=form.name.data.strip(),
-                            phone=form.phone.data or None, hire_date=form.hire_date.data)
+            person = Person(
+                enterprise_id=ent.id,
+                employee_no=emp,
+                name=form.name.data.strip(),
+                phone=form.phone.data or None,
+                hire_date=form.hire_date.data,
+            )
             db.session.add(person)
             db.session.flush()
             _apply_person_form(ent, person, form, new=True)
             db.session.commit()
-            flash(_("%(name)s is added. Issue a first password from the person's page.", name=person.name), "success")
+            flash(
+                _("%(name)s is added. Issue a first password from the person's page.", name=person.name),
+                "success",
+            )
             return redirect(url_for("org.person", person_id=person.id))
     return render_template("org/person_form.html", form=form, person=None)
 
@@ -116,16 +147,29 @@ def _apply_person_form(ent: Enterprise, person: Person, form: PersonForm, *, new
     post = services.ensure_post(ent.id, form.post.data, dept) if form.post.data else None
     if new:
         person.department_id, person.post_id = (dept.id if dept else None), (post.id if post else None)
-        db.session.add(PersonEvent(person_id=person.id, kind="hired", on=person.hire_date or enterprise_today(ent.id)))
+        db.session.add(
+            PersonEvent(person_id=person.id, kind="hired", on=person.hire_date or enterprise_today(ent.id))
+        )
     else:
         services.move_person(person, department=dept, post=post)
-    chosen = [r for r in db.session.scalars(select(ResponsibilityRole).where(
-        ResponsibilityRole.enterprise_id == ent.id, ResponsibilityRole.id.in_(form.roles.data or [])))]
+    chosen = [
+        r
+        for r in db.session.scalars(
+            select(ResponsibilityRole).where(
+                ResponsibilityRole.enterprise_id == ent.id, ResponsibilityRole.id.in_(form.roles.data or [])
+            )
+        )
+    ]
     services.set_roles(person, chosen)
     services.set_status(person, form.status.data)
     services.set_leave(person, form.away_from.data, form.returned_on.data)
     user = services.ensure_account(person, ent)
-    if current_user.app_role in MANAGERS and form.app_role.data in ("learner", "trainer", "manager", "evaluator"):
+    if current_user.app_role in MANAGERS and form.app_role.data in (
+        "learner",
+        "trainer",
+        "manager",
+        "evaluator",
+    ):
         user.app_role = form.app_role.data
 
 
@@ -134,12 +178,25 @@ def _apply_person_form(ent: Enterprise, person: Person, form: PersonForm, *, new
 def person(person_id: int):
     p = get_scoped(Person, person_id)
     user = db.session.scalar(select(User).where(User.person_id == p.id))
-    events = db.session.scalars(select(PersonEvent).where(PersonEvent.person_id == p.id)
-                                .order_by(PersonEvent.on.desc(), PersonEvent.id.desc())).all()
-    role_names = {r.id: r.name for r in db.session.scalars(select(ResponsibilityRole).where(
-        ResponsibilityRole.enterprise_id == p.enterprise_id))}
-    return render_template("org/person.html", person=p, user=user, events=events, role_names=role_names,
-                           **{"records": [], **person_page.values(p)})
+    events = db.session.scalars(
+        select(PersonEvent)
+        .where(PersonEvent.person_id == p.id)
+        .order_by(PersonEvent.on.desc(), PersonEvent.id.desc())
+    ).all()
+    role_names = {
+        r.id: r.name
+        for r in db.session.scalars(
+            select(ResponsibilityRole).where(ResponsibilityRole.enterprise_id == p.enterprise_id)
+        )
+    }
+    return render_template(
+        "org/person.html",
+        person=p,
+        user=user,
+        events=events,
+        role_names=role_names,
+        **{"records": [], **person_page.values(p)},
+    )
 
 
 @bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
@@ -180,8 +237,11 @@ def person_reset_password(person_id: int):
     else:
         pw = services.reset_password(user)
     db.session.commit()
-    return render_template("org/passwords.html", issued=[{"person": p, "username": user.username, "password": pw}],
-                           enterprise=ent)
+    return render_template(
+        "org/passwords.html",
+        issued=[{"person": p, "username": user.username, "password": pw}],
+        enterprise=ent,
+    )
 
 
 @bp.route("/people/<int:person_id>/enabled", methods=["POST"])
@@ -193,7 +253,10 @@ def person_enabled(person_id: int):
         abort(404)
     services.set_enabled(user, request.form.get("enabled") == "1")
     db.session.commit()
-    flash(_("Account enabled.") if user.is_enabled else _("Account disabled; its sessions have ended."), "success")
+    flash(
+        _("Account enabled.") if user.is_enabled else _("Account disabled; its sessions have ended."),
+        "success",
+    )
     return redirect(url_for("org.person", person_id=p.id))
 
 
@@ -202,29 +265,48 @@ def person_enabled(person_id: int):
 def issue_passwords():
     ent = acting_enterprise()
     people_without = db.session.scalars(
-        select(Person).join(User, User.person_id == Person.id).where(
-            Person.enterprise_id == ent.id, Person.status == "active",
-            User.password_hash == services.UNUSABLE_PASSWORD).order_by(Person.employee_no).limit(500)
+        select(Person)
+        .join(User, User.person_id == Person.id)
+        .where(
+            Person.enterprise_id == ent.id,
+            Person.status == "active",
+            User.password_hash == services.UNUSABLE_PASSWORD,
+        )
+        .order_by(Person.employee_no)
+        .limit(500)
     ).all()
     issued = services.issue_first_passwords(ent, people_without)
     db.session.commit()
     if not issued:
         flash(_("Every active person already has a password."), "success")
         return redirect(url_for("org.people"))
-    return render_template("org/passwords.html", issued=[{"person": i.person, "username": i.username,
-                                                          "password": i.password} for i in issued], enterprise=ent)
+    return render_template(
+        "org/passwords.html",
+        issued=[{"person": i.person, "username": i.username, "password": i.password} for i in issued],
+        enterprise=ent,
+    )
 
 
 @bp.route("/departments")
 @roles(*STAFF)
 def departments():
     ent_id = acting_enterprise_id()
-    depts = db.session.scalars(select(Department).where(Department.enterprise_id == ent_id).order_by(Department.path)).all()
-    counts = dict(db.session.execute(select(Person.department_id, func.count()).where(
-        Person.enterprise_id == ent_id, Person.status == "active").group_by(Person.department_id)).all())
+    depts = db.session.scalars(
+        select(Department).where(Department.enterprise_id == ent_id).order_by(Department.path)
+    ).all()
+    counts = dict(
+        db.session.execute(
+            select(Person.department_id, func.count())
+            .where(Person.enterprise_id == ent_id, Person.status == "active")
+            .group_by(Person.department_id)
+        ).all()
+    )
     posts = db.session.scalars(select(Post).where(Post.enterprise_id == ent_id).order_by(Post.name)).all()
-    role_rows = db.session.scalars(select(ResponsibilityRole).where(ResponsibilityRole.enterprise_id == ent_id)
-                                   .order_by(ResponsibilityRole.sort_order)).all()
+    role_rows = db.session.scalars(
+        select(ResponsibilityRole)
+        .where(ResponsibilityRole.enterprise_id == ent_id)
+        .order_by(ResponsibilityRole.sort_order)
+    ).all()
     return render_template("org/departments.html", depts=depts, counts=counts, posts=posts, roles=role_rows)
 
 
@@ -235,11 +317,20 @@ def role_add():
     name = (request.form.get("name") or "").strip()
     if not name or len(name) > 100:
         raise DomainError(_("A role needs a name of at most 100 characters."))
-    if db.session.scalar(select(ResponsibilityRole.id).where(ResponsibilityRole.enterprise_id == ent_id,
-                                                             ResponsibilityRole.name == name)):
+    if db.session.scalar(
+        select(ResponsibilityRole.id).where(
+            ResponsibilityRole.enterprise_id == ent_id, ResponsibilityRole.name == name
+        )
+    ):
         raise DomainError(_("This role exists already."))
-    order = db.session.scalar(select(func.coalesce(func.max(ResponsibilityRole.sort_order), 0))
-                              .where(ResponsibilityRole.enterprise_id == ent_id)) + 1
+    order = (
+        db.session.scalar(
+            select(func.coalesce(func.max(ResponsibilityRole.sort_order), 0)).where(
+                ResponsibilityRole.enterprise_id == ent_id
+            )
+        )
+        + 1
+    )
     db.session.add(ResponsibilityRole(enterprise_id=ent_id, name=name, sort_order=order))
     db.session.commit()
     flash(_("Role added."), "success")
@@ -253,8 +344,14 @@ def roster_upload():
     form = RosterUploadForm()
     if form.validate_on_submit():
         f = form.file.data
-        stored = save_stream(f.stream, f.filename or "roster", purpose="roster-upload", enterprise_id=ent.id,
-                             uploaded_by_id=current_user.id, max_bytes=50 * 1024 * 1024)
+        stored = save_stream(
+            f.stream,
+            f.filename or "roster",
+            purpose="roster-upload",
+            enterprise_id=ent.id,
+            uploaded_by_id=current_user.id,
+            max_bytes=50 * 1024 * 1024,
+        )
         db.session.commit()
         return redirect(url_for("org.roster_preview", file_id=stored.id))
     return render_template("org/roster_upload.html", form=form)
@@ -288,8 +385,15 @@ def roster_commit(file_id: int):
         flash(_("Nothing was imported: fix the rows listed and upload again."), "error")
         return redirect(url_for("org.roster_preview", file_id=stored.id))
     db.session.commit()
-    flash(_("Roster imported: %(c)d created, %(u)d updated, %(n)d unchanged.", c=result.created, u=result.updated,
-            n=result.unchanged), "success")
+    flash(
+        _(
+            "Roster imported: %(c)d created, %(u)d updated, %(n)d unchanged.",
+            c=result.created,
+            u=result.updated,
+            n=result.unchanged,
+        ),
+        "success",
+    )
     return redirect(url_for("org.people"))
 
 
@@ -300,11 +404,17 @@ def roster_template():
 
     from lms.core.exports import xlsx_bytes
 
-    data = xlsx_bytes(["工号", "姓名", "部门", "岗位", "安全责任角色", "入职日期", "手机号"],
-                      [["1001", "张三", "一车间/甲班", "操作工", "一线从业人员", "2026-01-05", "13800000000"]],
-                      sheet_title="员工花名册")
-    return send_file(io.BytesIO(data), as_attachment=True, download_name="roster-template.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    data = xlsx_bytes(
+        ["工号", "姓名", "部门", "岗位", "安全责任角色", "入职日期", "手机号"],
+        [["1001", "张三", "一车间/甲班", "操作工", "一线从业人员", "2026-01-05", "13800000000"]],
+        sheet_title="员工花名册",
+    )
+    return send_file(
+        io.BytesIO(data),
+        as_attachment=True,
+        download_name="roster-template.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 # ---------------------------------------------------------------- enterprises (platform admin)
@@ -317,9 +427,14 @@ def enterprises():
     form.time_zone.choices = [(z, z) for z in zone_choices()]
     if form.validate_on_submit():
         try:
-            ent = services.create_enterprise(form.code.data, form.name.data, industry=form.industry.data or None,
-                                             high_risk=form.high_risk.data, password_policy=form.password_policy.data,
-                                             time_zone=form.time_zone.data)
+            ent = services.create_enterprise(
+                form.code.data,
+                form.name.data,
+                industry=form.industry.data or None,
+                high_risk=form.high_risk.data,
+                password_policy=form.password_policy.data,
+                time_zone=form.time_zone.data,
+            )
         except DomainError as exc:
             flash(_(exc.message), "error")
         else:
@@ -327,12 +442,26 @@ def enterprises():
             flash(_("Enterprise %(code)s created.", code=ent.code), "success")
             return redirect(url_for("org.enterprises"))
     ents = db.session.scalars(select(Enterprise).order_by(Enterprise.code)).all()
-    counts = dict(db.session.execute(select(Person.enterprise_id, func.count()).where(Person.status == "active")
-                                     .group_by(Person.enterprise_id)).all())
-    regulators = db.session.scalars(select(User).where(User.app_role == REGULATOR).order_by(User.username)).all()
+    counts = dict(
+        db.session.execute(
+            select(Person.enterprise_id, func.count())
+            .where(Person.status == "active")
+            .group_by(Person.enterprise_id)
+        ).all()
+    )
+    regulators = db.session.scalars(
+        select(User).where(User.app_role == REGULATOR).order_by(User.username)
+    ).all()
     assigned = {(a.user_id, a.enterprise_id) for a in db.session.scalars(select(RegulatorAssignment))}
-    return render_template("org/enterprises.html", form=form, enterprises=ents, counts=counts, regulators=regulators,
-                           assigned=assigned, current_id=session.get("enterprise_id"))
+    return render_template(
+        "org/enterprises.html",
+        form=form,
+        enterprises=ents,
+        counts=counts,
+        regulators=regulators,
+        assigned=assigned,
+        current_id=session.get("enterprise_id"),
+    )
 
 
 @bp.route("/enterprises/<int:enterprise_id>/switch", methods=["POST"])
@@ -367,15 +496,26 @@ def _set_industry(ent: Enterprise, industry: str | None) -> None:
 
     was = bool(ent.high_risk)
     ent.industry, ent.high_risk = industry, is_high_risk(industry)
-    flash(_("High-risk follows the industry: %(industry)s is %(what)s.", industry=industry or "—",
-            what=_("a high-risk industry") if ent.high_risk else _("not a high-risk industry")), "info")
+    flash(
+        _(
+            "High-risk follows the industry: %(industry)s is %(what)s.",
+            industry=industry or "—",
+            what=_("a high-risk industry") if ent.high_risk else _("not a high-risk industry"),
+        ),
+        "info",
+    )
     changes = [c for _recv, result in industry_changed.send(ent, was_high_risk=was) for c in (result or [])]
     if changes:
-        flash(_("Statutory presets re-derived for the industry: %(changes)s",
+        flash(
+            _(
+                "Statutory presets re-derived for the industry: %(changes)s",
                 changes="；".join(
                     f"{c['name']} {format(c['old'].normalize(), 'f')} → {format(c['new'].normalize(), 'f')}"
                     for c in changes
-                )), "success")
+                ),
+            ),
+            "success",
+        )
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -418,8 +558,11 @@ def sign_in_locks():
 
     ent_id = acting_enterprise_id()
     policy = signin.Policy.from_config(current_app.config)
-    rows = [(u, t) for u, t in signin.locked_accounts(ent_id, policy)
-            if u.app_role != ADMIN or current_user.app_role == ADMIN]  # a platform admin's lock is not theirs
+    rows = [
+        (u, t)
+        for u, t in signin.locked_accounts(ent_id, policy)
+        if u.app_role != ADMIN or current_user.app_role == ADMIN
+    ]  # a platform admin's lock is not theirs
     return render_template("org/sign_in_locks.html", rows=rows, policy=policy, form=ClearLockForm())
 
 

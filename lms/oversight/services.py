@@ -684,7 +684,11 @@ def list_enterprise(enterprise: Enterprise, reason: str, deadline_at: dt.datetim
     _tell_managers(
         enterprise.id,
         f"listing:{listing.id}:listed",
-        msg("Your enterprise is under listed supervision until %(day)s: %(reason)s", day=deadline, reason=reason),
+        msg(
+            "Your enterprise is under listed supervision until %(day)s: %(reason)s",
+            day=deadline,
+            reason=reason,
+        ),
     )
     return listing
 

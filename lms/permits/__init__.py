@@ -3,6 +3,12 @@
 from flask import Blueprint
 
 # No url_prefix: the pages live under /permits and the signed-in JSON check under /api/qualification.
-bp = Blueprint("permits", __name__, template_folder="templates", static_folder="static", static_url_path="/permits/static")
+bp = Blueprint(
+    "permits",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/permits/static",
+)
 
 from lms.permits import metrics, views  # noqa: E402, F401

@@ -22,9 +22,17 @@ def permits_group() -> None:
 
 @permits_group.command("check")
 @click.option("--enterprise", "code", required=True, help="Enterprise code")
-@click.option("--work", required=True, help="The work: 受限空间, 受限空间作业, its key (confined_space) or id")
-@click.option("--person", "people", multiple=True, required=True, metavar="工号[:ROLE]",
-              help="A person by 工号, optionally with the role on the permit (repeatable; default role: the first)")
+@click.option(
+    "--work", required=True, help="The work: 受限空间, 受限空间作业, its key (confined_space) or id"
+)
+@click.option(
+    "--person",
+    "people",
+    multiple=True,
+    required=True,
+    metavar="工号[:ROLE]",
+    help="A person by 工号, optionally with the role on the permit (repeatable; default role: the first)",
+)
 @click.option("--date", "day", help="YYYY-MM-DD (default: today in the enterprise's time zone)")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @with_appcontext
@@ -70,7 +78,9 @@ def check_cmd(code: str, work: str, people: tuple[str, ...], day: str | None, as
     else:
         click.echo(f"{data['work']} {data['date']}: {'合格' if data['qualified'] else '不合格'}")
         for p in data["people"]:
-            click.echo(f"  {p['employee_no']} {p['name']} ({p['role']}): {'合格' if p['qualified'] else '不合格'}")
+            click.echo(
+                f"  {p['employee_no']} {p['name']} ({p['role']}): {'合格' if p['qualified'] else '不合格'}"
+            )
             for r in p["reasons"]:
                 click.echo(f"    - {r['reason']}  → {r['fix']}")
     sys.exit(0 if data["qualified"] else 1)

@@ -45,10 +45,14 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
     if db.session.scalar(select(Permit.id).where(Permit.enterprise_id == enterprise.id).limit(1)) is not None:
         return
     work = db.session.scalar(
-        select(PermitWork).where(PermitWork.enterprise_id == enterprise.id, PermitWork.key == "confined_space")
+        select(PermitWork).where(
+            PermitWork.enterprise_id == enterprise.id, PermitWork.key == "confined_space"
+        )
     )
     annual = db.session.scalar(
-        select(Requirement).where(Requirement.enterprise_id == enterprise.id, Requirement.preset_key == ANNUAL)
+        select(Requirement).where(
+            Requirement.enterprise_id == enterprise.id, Requirement.preset_key == ANNUAL
+        )
     )
     if work is None or annual is None:
         return
@@ -74,9 +78,7 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
     others = [p for p in compliant if p.employee_no != LEARNER_NO and p.id not in accounts]
     late = [p for p in late if p.id not in accounts] or late
     worker = learner or others.pop(0)
-    held = set(
-        db.session.scalars(select(Certificate.person_id).where(Certificate.title.like("%受限空间%")))
-    )
+    held = set(db.session.scalars(select(Certificate.person_id).where(Certificate.title.like("%受限空间%"))))
     # whose certificate lapses: someone holding no other confined-space certificate (it would still count)
     lapsed = next((p for p in others if p.id not in held), others[1])
     others.remove(lapsed)
@@ -90,29 +92,49 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
     trainer = ctx.accounts["trainer"]
     start = dt.datetime.combine(day, dt.time(9, 0))
     services.save_permit(
-        work, [(worker, "作业人员"), (watcher, "监护人")], place="二车间 T-201 储罐内部清理",
-        starts_at=start, ends_at=start + dt.timedelta(hours=8), status=APPROVED, actor=manager,
+        work,
+        [(worker, "作业人员"), (watcher, "监护人")],
+        place="二车间 T-201 储罐内部清理",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=8),
+        status=APPROVED,
+        actor=manager,
         note="罐内气体分析合格后方可进入；每2小时复测一次。",
     )
     services.save_permit(
-        work, [(overdue, "作业人员"), (lapsed, "监护人")], place="污水处理站 集水井检修",
-        starts_at=start + dt.timedelta(hours=1), ends_at=start + dt.timedelta(hours=5), status=REFUSED,
-        actor=manager, note="作业人员年度再培训逾期、监护人受限空间证书已失效，不予批准；另行安排人员。",
+        work,
+        [(overdue, "作业人员"), (lapsed, "监护人")],
+        place="污水处理站 集水井检修",
+        starts_at=start + dt.timedelta(hours=1),
+        ends_at=start + dt.timedelta(hours=5),
+        status=REFUSED,
+        actor=manager,
+        note="作业人员年度再培训逾期、监护人受限空间证书已失效，不予批准；另行安排人员。",
     )
     services.save_permit(
-        work, [(second, "作业人员"), (watcher, "监护人")], place="一车间 反应釜 R-103 内检",
-        starts_at=start + dt.timedelta(days=1), ends_at=start + dt.timedelta(days=1, hours=6), status=APPROVED,
+        work,
+        [(second, "作业人员"), (watcher, "监护人")],
+        place="一车间 反应釜 R-103 内检",
+        starts_at=start + dt.timedelta(days=1),
+        ends_at=start + dt.timedelta(days=1, hours=6),
+        status=APPROVED,
         actor=trainer,
     )
     hot = db.session.scalar(
         select(PermitWork).where(PermitWork.enterprise_id == enterprise.id, PermitWork.key == "hot_work")
     )
     if hot is not None:
-        welder = _qualified_for(hot, "作业人员", [p for p in compliant if p not in (worker, watcher, lapsed, second)], day)
+        welder = _qualified_for(
+            hot, "作业人员", [p for p in compliant if p not in (worker, watcher, lapsed, second)], day
+        )
         if welder is not None:
             services.save_permit(
-                hot, [(welder, "作业人员"), (watcher, "监护人")], place="罐区 管廊 DN150 管线补焊",
-                starts_at=start + dt.timedelta(hours=2), ends_at=start + dt.timedelta(hours=6), status=APPROVED,
+                hot,
+                [(welder, "作业人员"), (watcher, "监护人")],
+                place="罐区 管廊 DN150 管线补焊",
+                starts_at=start + dt.timedelta(hours=2),
+                ends_at=start + dt.timedelta(hours=6),
+                status=APPROVED,
                 actor=manager,
             )
     ctx.extra["permits"] = {

@@ -23,7 +23,9 @@ def permit_refusal_rate(
     """Share of the unit's people named on permits saved in the period who were not qualified for the work."""
     from lms.permits.services import permit_counts, refusal_counts
 
-    checked, refused = refusal_counts(enterprise_id, unit.people(period_start, period_end), period_start, period_end)
+    checked, refused = refusal_counts(
+        enterprise_id, unit.people(period_start, period_end), period_start, period_end
+    )
     permits = permit_counts([enterprise_id], period_start, period_end)
     detail = {
         "method": "lms.permits: people named on the permits saved in the period (check date), not qualified",

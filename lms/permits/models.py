@@ -91,7 +91,9 @@ class Permit(TimestampMixin, Base):
     ends_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
     status: Mapped[str] = mapped_column(String(16))  # approved / refused
     checked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    checked_on: Mapped[dt.date] = mapped_column(Date)  # the enterprise's local day of the check (monthly counts)
+    checked_on: Mapped[dt.date] = mapped_column(
+        Date
+    )  # the enterprise's local day of the check (monthly counts)
     checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     checked_by_name: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)

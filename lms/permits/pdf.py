@@ -60,12 +60,14 @@ def permit_pdf(permit: Permit, enterprise: Any, live_url: str, tr: Callable[[Any
     fact_rows = [[text_paragraph(k, styles["cell"]), text_paragraph(v, styles["cell"])] for k, v in facts]
     facts_table = Table(fact_rows, colWidths=[28 * mm, doc.width - 28 * mm - 36 * mm])
     facts_table.setStyle(
-        TableStyle([
-            ("FONTNAME", (0, 0), (-1, -1), font),
-            ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#999999")),
-            ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef2f7")),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ])
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), font),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#999999")),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef2f7")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
     )
     qr = Table(
         [[qr_drawing(live_url)], [text_paragraph("扫码查看人员资格实时复核", styles["small"])]],
@@ -82,21 +84,25 @@ def permit_pdf(permit: Permit, enterprise: Any, live_url: str, tr: Callable[[Any
         for f in pp.reasons or []:
             reason, fix = tr(f.get("reason")), tr(f.get("fix"))
             lines.append(f"• {escape(reason)}<br/>&nbsp;&nbsp;→ {escape(fix)}")
-        rows.append([
-            text_paragraph(pp.employee_no, styles["cell"]),
-            text_paragraph(pp.name, styles["cell"]),
-            text_paragraph(pp.role, styles["cell"]),
-            text_paragraph("合格" if pp.qualified else "不合格", styles["cell"]),
-            Paragraph("<br/>".join(lines) or "—", styles["cell"]),
-        ])
+        rows.append(
+            [
+                text_paragraph(pp.employee_no, styles["cell"]),
+                text_paragraph(pp.name, styles["cell"]),
+                text_paragraph(pp.role, styles["cell"]),
+                text_paragraph("合格" if pp.qualified else "不合格", styles["cell"]),
+                Paragraph("<br/>".join(lines) or "—", styles["cell"]),
+            ]
+        )
     people = Table(rows, colWidths=[22 * mm, 22 * mm, 24 * mm, 16 * mm, doc.width - 84 * mm], repeatRows=1)
     people.setStyle(
-        TableStyle([
-            ("FONTNAME", (0, 0), (-1, -1), font),
-            ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#999999")),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f4e79")),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ])
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), font),
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#999999")),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f4e79")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
     )
     story = [
         text_paragraph(f"{permit.work_name}作业票 · 人员资格检查", styles["title"]),

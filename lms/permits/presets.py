@@ -65,23 +65,38 @@ _ALL = NeedPreset(None, NEED_REQUIREMENT, requirement_key=ANNUAL)
 
 PRESETS: tuple[WorkPreset, ...] = (
     WorkPreset(
-        "hot_work", "动火作业", "第5章 动火作业", COMMON_ROLES,
+        "hot_work",
+        "动火作业",
+        "第5章 动火作业",
+        COMMON_ROLES,
         (_ALL, NeedPreset("作业人员", NEED_SPECIAL_OPS, match="焊接与热切割")),
         "动火作业人员中的焊工须持熔化焊接与热切割作业操作证",
     ),
     WorkPreset(
-        "confined_space", "受限空间作业", "第6章 受限空间作业", COMMON_ROLES,
-        (_ALL, NeedPreset("作业人员", NEED_INTERNAL, match="受限空间"), NeedPreset("监护人", NEED_INTERNAL, match="受限空间")),
+        "confined_space",
+        "受限空间作业",
+        "第6章 受限空间作业",
+        COMMON_ROLES,
+        (
+            _ALL,
+            NeedPreset("作业人员", NEED_INTERNAL, match="受限空间"),
+            NeedPreset("监护人", NEED_INTERNAL, match="受限空间"),
+        ),
         "作业人员和监护人须经受限空间作业安全培训并考核合格（本企业内部证书）",
     ),
     WorkPreset("blind_plate", "盲板抽堵作业", "第7章 盲板抽堵作业", COMMON_ROLES, (_ALL,)),
     WorkPreset(
-        "work_at_height", "高处作业", "第8章 高处作业", COMMON_ROLES,
+        "work_at_height",
+        "高处作业",
+        "第8章 高处作业",
+        COMMON_ROLES,
         (_ALL, NeedPreset("作业人员", NEED_SPECIAL_OPS, match="高处")),
         "登高架设、高处安装维护拆除作业人员须持高处作业操作证",
     ),
     WorkPreset(
-        "lifting", "吊装作业", "第9章 吊装作业",
+        "lifting",
+        "吊装作业",
+        "第9章 吊装作业",
         ("起重机司机", "指挥人员", "司索人员", "监护人", "作业负责人", "审批人"),
         (
             _ALL,
@@ -90,7 +105,10 @@ PRESETS: tuple[WorkPreset, ...] = (
         ),
     ),
     WorkPreset(
-        "temporary_power", "临时用电作业", "第10章 临时用电作业", ("电工", "监护人", "作业负责人", "审批人"),
+        "temporary_power",
+        "临时用电作业",
+        "第10章 临时用电作业",
+        ("电工", "监护人", "作业负责人", "审批人"),
         (_ALL, NeedPreset("电工", NEED_SPECIAL_OPS, match="电工")),
         "临时用电线路的安装、维修、拆除由持电工作业操作证的人员进行",
     ),

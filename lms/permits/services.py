@@ -433,9 +433,7 @@ def _state_certificate(ent: Enterprise, result: PersonResult, kind: str, match: 
                 what=match,
             )
         else:
-            reason = msg(
-                "No special-equipment operator certificate for %(what)s.", what=match
-            )
+            reason = msg("No special-equipment operator certificate for %(what)s.", what=match)
             fix = msg(
                 "Have them certified for %(what)s and enter the certificate in their training record.",
                 what=match,

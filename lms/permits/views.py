@@ -120,7 +120,9 @@ def check():
                 if len(entries) > services.MAX_PEOPLE:
                     errors["add"] = _("A permit names at most %(n)s people.", n=services.MAX_PEOPLE)
                 else:
-                    return redirect(url_for("permits.check", work=work.id, date=day.isoformat(), p=_p(entries)))
+                    return redirect(
+                        url_for("permits.check", work=work.id, date=day.isoformat(), p=_p(entries))
+                    )
             else:
                 choices = found
     return _render_check(ent, works, work, day, entries, errors, choices=choices, add=add, role=role)
@@ -157,14 +159,23 @@ def _render_check(
     p_values = _p(entries)
     remove_urls = {
         person.id: url_for(
-            "permits.check", work=work.id if work else None, date=day.isoformat(),
+            "permits.check",
+            work=work.id if work else None,
+            date=day.isoformat(),
             p=[v for v in p_values if not v.startswith(f"{person.id}:")],
         )
         for person, _role in entries
     }
     choice_urls = [
-        (c, url_for("permits.check", work=work.id if work else None, date=day.isoformat(),
-                    p=[v for v in p_values if not v.startswith(f"{c.id}:")] + [f"{c.id}:{role}"]))
+        (
+            c,
+            url_for(
+                "permits.check",
+                work=work.id if work else None,
+                date=day.isoformat(),
+                p=[v for v in p_values if not v.startswith(f"{c.id}:")] + [f"{c.id}:{role}"],
+            ),
+        )
         for c in choices or []
     ]
     resp = render_template(
@@ -204,7 +215,13 @@ def save():
     if not form.validate_on_submit() or errors:
         return _render_check(ent, works, work, day, entries, errors, form=form, status=400)
     if form.starts_at.data.date() != day:
-        form.starts_at.errors = [*form.starts_at.errors, _("The work starts on another day than the date checked (%(day)s): check that day.", day=day.isoformat())]
+        form.starts_at.errors = [
+            *form.starts_at.errors,
+            _(
+                "The work starts on another day than the date checked (%(day)s): check that day.",
+                day=day.isoformat(),
+            ),
+        ]
         return _render_check(ent, works, work, day, entries, errors, form=form, status=400)
     try:
         permit = services.save_permit(
@@ -230,8 +247,12 @@ def save():
         entries = _entries(ent.id, request.form.getlist("p"), work)
         return _render_check(ent, works, work, day, entries, errors, form=form, status=400)
     db.session.commit()
-    flash(_("Permit No.%(n)s saved as approved.", n=permit.id) if permit.status == APPROVED
-          else _("Permit No.%(n)s saved as refused.", n=permit.id), "success")
+    flash(
+        _("Permit No.%(n)s saved as approved.", n=permit.id)
+        if permit.status == APPROVED
+        else _("Permit No.%(n)s saved as refused.", n=permit.id),
+        "success",
+    )
     return redirect(url_for("permits.permit", permit_id=permit.id))
 
 
@@ -253,8 +274,16 @@ def index():
     page = min(page, pages)
     rows = db.session.scalars(q.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render_template(
-        "permits/index.html", rows=rows, works=works, status=status, work_id=work_id, q=text, page=page,
-        pages=pages, total=total, statuses=PERMIT_STATUSES,
+        "permits/index.html",
+        rows=rows,
+        works=works,
+        status=status,
+        work_id=work_id,
+        q=text,
+        page=page,
+        pages=pages,
+        total=total,
+        statuses=PERMIT_STATUSES,
     )
 
 
@@ -270,29 +299,59 @@ def export():
 
     ent = acting_enterprise()
     q = services.permits_query(
-        ent.id, status=request.args.get("status") or "", work_id=request.args.get("work", type=int),
+        ent.id,
+        status=request.args.get("status") or "",
+        work_id=request.args.get("work", type=int),
         text=(request.args.get("q") or "").strip()[:100],
     )
-    headers = [_("Permit"), _("Work"), _("Place"), _("Starts at"), _("Ends at"), _("Result"), _("Employee no."),
-               _("Full name"), _("Role"), _("Qualified"), _("Reasons"), _("Checked by"), _("Checked at")]
+    headers = [
+        _("Permit"),
+        _("Work"),
+        _("Place"),
+        _("Starts at"),
+        _("Ends at"),
+        _("Result"),
+        _("Employee no."),
+        _("Full name"),
+        _("Role"),
+        _("Qualified"),
+        _("Reasons"),
+        _("Checked by"),
+        _("Checked at"),
+    ]
     rows = []
     with timeutil.use_zone(ent):
         for p in db.session.scalars(q.limit(EXPORT_LIMIT)):
             for pp in p.people:
                 reasons = "；".join(_t(services.stored_message(f.get("reason"))) for f in pp.reasons or [])
-                rows.append([
-                    p.id, p.work_name, p.place, p.starts_at, p.ends_at,  # stored UTC: the sheet shows local time
-                    _("Approved") if p.status == APPROVED else _("Refused"), pp.employee_no, pp.name, pp.role,
-                    _("Qualified") if pp.qualified else _("Not qualified"), reasons, p.checked_by_name,
-                    p.checked_at,
-                ])
+                rows.append(
+                    [
+                        p.id,
+                        p.work_name,
+                        p.place,
+                        p.starts_at,
+                        p.ends_at,  # stored UTC: the sheet shows local time
+                        _("Approved") if p.status == APPROVED else _("Refused"),
+                        pp.employee_no,
+                        pp.name,
+                        pp.role,
+                        _("Qualified") if pp.qualified else _("Not qualified"),
+                        reasons,
+                        p.checked_by_name,
+                        p.checked_at,
+                    ]
+                )
             if len(rows) >= EXPORT_LIMIT:
                 break
         data = xlsx_bytes(headers, rows, sheet_title=_("Permit register"))
-    return data, 200, {
-        "Content-Type": XLSX,
-        "Content-Disposition": f'attachment; filename="permits-{ent.code}.xlsx"',
-    }
+    return (
+        data,
+        200,
+        {
+            "Content-Type": XLSX,
+            "Content-Disposition": f'attachment; filename="permits-{ent.code}.xlsx"',
+        },
+    )
 
 
 def _permit(permit_id: int) -> Permit:
@@ -357,8 +416,12 @@ def load_work_presets():
     ent = acting_enterprise()
     added = load_presets(ent)
     db.session.commit()
-    flash(_("%(n)s special operations added from the presets.", n=added) if added
-          else _("Every preset is already there."), "success")
+    flash(
+        _("%(n)s special operations added from the presets.", n=added)
+        if added
+        else _("Every preset is already there."),
+        "success",
+    )
     return redirect(url_for("permits.works"))
 
 
@@ -389,7 +452,10 @@ def work_edit(work_id: int):
     elif form.validate_on_submit():
         try:
             services.update_work(
-                work, name=form.name.data, roles=form.roles.data, citation=form.citation.data,
+                work,
+                name=form.name.data,
+                roles=form.roles.data,
+                citation=form.citation.data,
                 active=form.active.data,
             )
         except DomainError as exc:
@@ -405,7 +471,11 @@ def work_edit(work_id: int):
             flash(_("Saved."), "success")
             return redirect(url_for("permits.work_edit", work_id=work.id))
     return render_template(
-        "permits/work.html", work=work, form=form, need_form=_need_form(work, formdata={}), need_labels=NEED_LABELS
+        "permits/work.html",
+        work=work,
+        form=form,
+        need_form=_need_form(work, formdata={}),
+        need_labels=NEED_LABELS,
     )
 
 
@@ -421,7 +491,9 @@ def need_add(work_id: int):
         return redirect(url_for("permits.work_edit", work_id=work.id))
     try:
         rid = int(form.requirement_id.data) if (form.requirement_id.data or "").isdigit() else None
-        services.add_need(work, role=form.role.data, kind=form.kind.data, requirement_id=rid, match=form.match.data)
+        services.add_need(
+            work, role=form.role.data, kind=form.kind.data, requirement_id=rid, match=form.match.data
+        )
     except DomainError as exc:
         db.session.rollback()
         flash(_t(exc.message), "error")

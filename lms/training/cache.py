@@ -66,7 +66,9 @@ def _state_of(enterprise_id: int, waiting: Any) -> Any:
     """The enterprise's state row (as_of) and whether anybody in ``waiting`` is marked; None if never built."""
     apply_pending(db.session())
     return db.session.execute(
-        select(STATE.c.as_of, exists().where(waiting).label("waiting")).where(STATE.c.enterprise_id == enterprise_id)
+        select(STATE.c.as_of, exists().where(waiting).label("waiting")).where(
+            STATE.c.enterprise_id == enterprise_id
+        )
     ).first()
 
 
@@ -101,9 +103,9 @@ def source(enterprise_id: int, person_filter: ColumnElement[bool] | None = None)
 
 def people_source(enterprise_id: int, person_filter: ColumnElement[bool] | None = None) -> Any:
     """Per person (in the filter): n_req, n_ok, n_late, n_due_soon over today's rows, kept with them."""
-    q = select(
-        PEOPLE.c.person_id, PEOPLE.c.n_req, PEOPLE.c.n_ok, PEOPLE.c.n_late, PEOPLE.c.n_due_soon
-    ).where(PEOPLE.c.enterprise_id == enterprise_id)
+    q = select(PEOPLE.c.person_id, PEOPLE.c.n_req, PEOPLE.c.n_ok, PEOPLE.c.n_late, PEOPLE.c.n_due_soon).where(
+        PEOPLE.c.enterprise_id == enterprise_id
+    )
     if person_filter is not None:
         q = q.join(Person, Person.id == PEOPLE.c.person_id).where(person_filter)
     return q.subquery("pp")
@@ -176,7 +178,9 @@ def refresh(enterprise_id: int, *, whole: bool = False) -> dict[str, Any]:
             return refresh(enterprise_id, whole=True)
         mode, people = "people", len(ids)
         _recompute_people(enterprise_id, day, ids)
-    total = db.session.scalar(select(func.count()).select_from(ROWS).where(ROWS.c.enterprise_id == enterprise_id))
+    total = db.session.scalar(
+        select(func.count()).select_from(ROWS).where(ROWS.c.enterprise_id == enterprise_id)
+    )
     db.session.execute(
         update(STATE)
         .where(STATE.c.enterprise_id == enterprise_id)
@@ -205,7 +209,9 @@ def _recompute_people(enterprise_id: int, day: dt.date, ids: list[int]) -> int:
         if added is None or added < 0:
             # SQLite's driver (Python 3.11) counts no rows for a statement that begins with WITH, as the status
             # query's CTEs make this one: count what was kept instead.
-            added = db.session.scalar(select(func.count()).select_from(ROWS).where(ROWS.c.person_id.in_(chunk)))
+            added = db.session.scalar(
+                select(func.count()).select_from(ROWS).where(ROWS.c.person_id.in_(chunk))
+            )
         change += int(added or 0)
         db.session.execute(insert(PEOPLE).from_select(COUNT_COLUMNS, _counts(ROWS.c.person_id.in_(chunk))))
     return change

@@ -39,7 +39,14 @@ def coverage_cmd(code: str, by: str, as_of: dt.datetime | None, fmt: str, output
     day = as_of.date() if as_of else enterprise_today(ent.id)
     rows = coverage(ent.id, by, day)
     # The words of lms.training.glossary: every count here is of people (each person once per group).
-    headers = [by, "people", "people_compliant", "coverage_pct", "people_overdue_or_expired", "people_due_soon"]
+    headers = [
+        by,
+        "people",
+        "people_compliant",
+        "coverage_pct",
+        "people_overdue_or_expired",
+        "people_due_soon",
+    ]
     body = [
         [r["label"], r["people"], r["compliant"], round((r["share"] or 0) * 100, 1), r["late"], r["due_soon"]]
         for r in rows
@@ -135,7 +142,11 @@ def refresh_status_cmd(code: str | None, whole: bool) -> None:
     from lms.org.models import Enterprise
     from lms.training.cache import refresh
 
-    ents = [_enterprise(code)] if code else list(db.session.scalars(select(Enterprise).order_by(Enterprise.code)))
+    ents = (
+        [_enterprise(code)]
+        if code
+        else list(db.session.scalars(select(Enterprise).order_by(Enterprise.code)))
+    )
     for ent in ents:
         done = refresh(ent.id, whole=whole)
         db.session.commit()

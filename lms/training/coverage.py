@@ -471,11 +471,19 @@ def _fill_later(enterprise_id: int, filter_args: dict[str, Any], days: list[dt.d
     )
     if waiting:
         return
-    enqueue(fill_snapshots, enterprise_id, dict(filter_args), [d.isoformat() for d in days], kind=SNAPSHOT_JOB,
-            enterprise_id=enterprise_id)
+    enqueue(
+        fill_snapshots,
+        enterprise_id,
+        dict(filter_args),
+        [d.isoformat() for d in days],
+        kind=SNAPSHOT_JOB,
+        enterprise_id=enterprise_id,
+    )
 
 
-def fill_snapshots(ctx: Any, enterprise_id: int, filter_args: dict[str, Any], days: list[str]) -> dict[str, Any]:
+def fill_snapshots(
+    ctx: Any, enterprise_id: int, filter_args: dict[str, Any], days: list[str]
+) -> dict[str, Any]:
     """Job: compute and store the coverage of closed months of the trend (one status evaluation each).
 
     Each month is evaluated in a read unit and stored in a short write unit of its own (``ctx.unit``), so that

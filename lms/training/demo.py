@@ -113,7 +113,9 @@ def _records(ent: Enterprise, today: dt.date, rng: random.Random, course_ids: li
         kw.setdefault("topic", "安全培训")
         for _try in range(5):
             try:
-                ledger.record(p, source=f"demo:{ent.code}:{p.employee_no}:{tag}", evidence={"demo": True}, **kw)
+                ledger.record(
+                    p, source=f"demo:{ent.code}:{p.employee_no}:{tag}", evidence={"demo": True}, **kw
+                )
                 break
             except Conflict:  # the person sat in a demo classroom session then: a day earlier
                 kw["completed_at"] = kw["completed_at"] - dt.timedelta(days=1)
@@ -312,11 +314,22 @@ def _leave(ent: Enterprise, today: dt.date) -> None:
         set_leave(p, today - dt.timedelta(days=500), back)
         if n == 0:
             for i, (level, topic) in enumerate(
-                (("workshop", "车间级安全教育（离岗一年以上返岗）"), ("team", "班组级安全教育（离岗一年以上返岗）"))
+                (
+                    ("workshop", "车间级安全教育（离岗一年以上返岗）"),
+                    ("team", "班组级安全教育（离岗一年以上返岗）"),
+                )
             ):
-                ledger.record(p, kind="offline", topic=topic, level=level, hours=8, category="三级安全教育",
-                              completed_at=_at(back - dt.timedelta(days=2 - i)),
-                              source=f"demo:{ent.code}:{p.employee_no}:return-{level}", evidence={"demo": True})
+                ledger.record(
+                    p,
+                    kind="offline",
+                    topic=topic,
+                    level=level,
+                    hours=8,
+                    category="三级安全教育",
+                    completed_at=_at(back - dt.timedelta(days=2 - i)),
+                    source=f"demo:{ent.code}:{p.employee_no}:return-{level}",
+                    evidence={"demo": True},
+                )
 
 
 def load(enterprise: Enterprise, ctx: Any) -> None:

@@ -90,7 +90,8 @@ class RequirementForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
     issue_certificate = BooleanField(_l("Issue a certificate to each person who fulfils it"), default=False)
     pre_job = BooleanField(
-        _l("Pre-job training: only training before the start counts (grace days show as in grace)"), default=False
+        _l("Pre-job training: only training before the start counts (grace days show as in grace)"),
+        default=False,
     )
 
 

@@ -54,14 +54,20 @@ def after_people_changed(session: Session, people: set[int]) -> None:
             per_ent.setdefault(ent, []).append(pid)
     for ent, pids in per_ent.items():
         for start in range(0, len(pids), JOB_PEOPLE):
-            enqueue(issue_fulfilled, ent, pids[start : start + JOB_PEOPLE], kind="requirement-certificates",
-                    enterprise_id=ent)
+            enqueue(
+                issue_fulfilled,
+                ent,
+                pids[start : start + JOB_PEOPLE],
+                kind="requirement-certificates",
+                enterprise_id=ent,
+            )
 
 
 def sweep(enterprise_id: int) -> Any:
     """Evaluate everyone of an enterprise in a background job (a requirement was set to issue certificates)."""
-    return enqueue(issue_fulfilled, enterprise_id, None, kind="requirement-certificates",
-                   enterprise_id=enterprise_id)
+    return enqueue(
+        issue_fulfilled, enterprise_id, None, kind="requirement-certificates", enterprise_id=enterprise_id
+    )
 
 
 def issue_fulfilled(
@@ -84,8 +90,11 @@ def issue_fulfilled(
     if not reqs:
         return {"fulfilled": 0}
     pf = Person.id.in_(person_ids) if person_ids is not None else None
-    rows = [r for r in statuses(enterprise_id, day, requirement_ids=list(reqs), person_filter=pf)
-            if r["status"] == COMPLETE]
+    rows = [
+        r
+        for r in statuses(enterprise_id, day, requirement_ids=list(reqs), person_filter=pf)
+        if r["status"] == COMPLETE
+    ]
     people: dict[int, Person] = {}
     ids = sorted({r["person_id"] for r in rows})
     for start in range(0, len(ids), 500):

@@ -57,7 +57,9 @@ STATUS_WORDS: list[tuple[str, Any, Any]] = [
     (
         EXEMPT,
         STATUS_LABELS[EXEMPT],
-        _l("A manager excused the person from the requirement, with a reason, for the period given. Counts as compliant."),
+        _l(
+            "A manager excused the person from the requirement, with a reason, for the period given. Counts as compliant."
+        ),
     ),
     (
         DUE_SOON,

@@ -67,7 +67,14 @@ def _day(value: Any) -> dt.date | None:
 
 
 PERSON_STATUS_COLUMNS = (
-    "enterprise_id", "department_id", "post_id", "status", "left_on", "hire_date", "away_from", "returned_on"
+    "enterprise_id",
+    "department_id",
+    "post_id",
+    "status",
+    "left_on",
+    "hire_date",
+    "away_from",
+    "returned_on",
 )
 
 
@@ -90,9 +97,7 @@ class Pending:
         self.snap_since: dict[int, dt.date] = {}  # enterprise → earliest month end a record change touches
 
     def __bool__(self) -> bool:
-        return bool(
-            self.everything or self.enterprises or self.people or self.snap_ents or self.snap_since
-        )
+        return bool(self.everything or self.enterprises or self.people or self.snap_ents or self.snap_since)
 
     def record(self, enterprise_id: int | None, person_id: int, day: dt.date | None) -> None:
         self.people.add(person_id)
@@ -208,7 +213,9 @@ def apply_pending(session: Session) -> None:
         snap_people = sorted(pending.snap_people)
         for start in range(0, len(snap_people), CHUNK):
             ids = snap_people[start : start + CHUNK]
-            whole.update(conn.execute(select(Person.enterprise_id).where(Person.id.in_(ids)).distinct()).scalars())
+            whole.update(
+                conn.execute(select(Person.enterprise_id).where(Person.id.in_(ids)).distinct()).scalars()
+            )
         whole.discard(None)  # type: ignore[arg-type]
         if whole:
             conn.execute(_snap.delete().where(_snap.c.enterprise_id.in_(whole)))

@@ -226,7 +226,9 @@ class StatusState(Base):
 
     __tablename__ = "training_status_state"
 
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprise.id", ondelete="CASCADE"), primary_key=True
+    )
     as_of: Mapped[dt.date | None] = mapped_column(Date)
     refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     rows: Mapped[int] = mapped_column(Integer, default=0)

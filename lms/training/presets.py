@@ -298,7 +298,9 @@ def rederive(enterprise: Enterprise, was_high: bool) -> list[dict[str, Any]]:
     if was_high == now_high:
         return changes
     rows = db.session.scalars(
-        select(Requirement).where(Requirement.enterprise_id == enterprise.id, Requirement.preset_key.isnot(None))
+        select(Requirement).where(
+            Requirement.enterprise_id == enterprise.id, Requirement.preset_key.isnot(None)
+        )
     )
     for row in rows:
         preset = PRESETS_BY_KEY.get(row.preset_key or "")

@@ -159,7 +159,9 @@ def _greatest_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
 @compiles(least2)
 def _least_pg(element: Any, compiler: Any, **kw: Any) -> str:
     a, b = _args(element, compiler, **kw)
-    return f"CASE WHEN {a} IS NULL OR {b} IS NULL THEN NULL ELSE LEAST(CAST({a} AS DATE), CAST({b} AS DATE)) END"
+    return (
+        f"CASE WHEN {a} IS NULL OR {b} IS NULL THEN NULL ELSE LEAST(CAST({a} AS DATE), CAST({b} AS DATE)) END"
+    )
 
 
 @compiles(least2, "sqlite")
@@ -201,7 +203,9 @@ def requirement_params(req: Requirement, as_of: dt.date) -> dict[str, Any]:
     if pre_job:
         initial = 0  # due the day the person starts: no allowance after it
     p: dict[str, Any] = {
-        "win_mode": "all" if req.kind in (REQ_COURSE, REQ_CERTIFICATE) else ("pre_job" if pre_job else "since"),
+        "win_mode": "all"
+        if req.kind in (REQ_COURSE, REQ_CERTIFICATE)
+        else ("pre_job" if pre_job else "since"),
         "pre_job": int(pre_job),
         "initial_days": initial,
         "pre_job_until_days": grace + 1,  # records up to the end of the last day of grace count
@@ -259,9 +263,9 @@ def _events(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[boo
         .where(left.c.person_id == ret.c.person_id, left.c.kind == "left", left.c.on <= ret.c.on)
         .scalar_subquery()
     )
-    returns = select(ret.c.person_id.label("person_id"), ret.c.on.label("on"), prev_left.label("left_on")).where(
-        ret.c.kind == "returned", ret.c.on <= as_of
-    )
+    returns = select(
+        ret.c.person_id.label("person_id"), ret.c.on.label("on"), prev_left.label("left_on")
+    ).where(ret.c.kind == "returned", ret.c.on <= as_of)
     if person_filter is not None:  # only the people asked for (their rows are recomputed)
         returns = returns.where(ret.c.person_id.in_(select(Person.id).where(person_filter)))
     returns = returns.subquery("returns")
@@ -285,7 +289,9 @@ def _events(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[boo
         .group_by(ev.person_id)
     )
     if person_filter is not None:
-        moves = moves.where(person_filter)  # only the people asked for (a few, when their rows are recomputed)
+        moves = moves.where(
+            person_filter
+        )  # only the people asked for (a few, when their rows are recomputed)
     moves = moves.subquery("moves")
     return moves, long_returns
 
@@ -316,7 +322,9 @@ def _roles_then(as_of: dt.date) -> Any:
     """(person_id, role_id, since) of the roles held at ``as_of`` in the past: roles held now since before it,
     and roles removed after it (held since their last ``role_added`` before the removal, else the hire date)."""
     held_now = select(
-        PersonRole.person_id.label("person_id"), PersonRole.role_id.label("role_id"), PersonRole.since.label("since")
+        PersonRole.person_id.label("person_id"),
+        PersonRole.role_id.label("role_id"),
+        PersonRole.since.label("since"),
     ).where(PersonRole.since <= as_of)
     rem = PersonEvent.__table__.alias("role_rem")
     add = PersonEvent.__table__.alias("role_add")
@@ -408,18 +416,16 @@ def _people_cte(enterprise_id: int, as_of: dt.date, person_filter: ColumnElement
         q = q.outerjoin(post_then, post_then.c.person_id == Person.id).outerjoin(
             dept_then, dept_then.c.person_id == Person.id
         )
-    q = (
-        q.where(
-            Person.enterprise_id == enterprise_id,
-            or_(Person.status == PERSON_ACTIVE, Person.left_on > as_of),
-            hire <= as_of,
-            # Away from the post (离岗) on that day: not subject until the return.
-            ~and_(
-                Person.away_from.is_not(None),
-                Person.away_from <= as_of,
-                or_(Person.returned_on.is_(None), Person.returned_on > as_of),
-            ),
-        )
+    q = q.where(
+        Person.enterprise_id == enterprise_id,
+        or_(Person.status == PERSON_ACTIVE, Person.left_on > as_of),
+        hire <= as_of,
+        # Away from the post (离岗) on that day: not subject until the return.
+        ~and_(
+            Person.away_from.is_not(None),
+            Person.away_from <= as_of,
+            or_(Person.returned_on.is_(None), Person.returned_on > as_of),
+        ),
     )
     if person_filter is not None:
         q = q.where(person_filter)
@@ -435,7 +441,9 @@ def _branch(req: Requirement, as_of: dt.date, ppl: Any, roles_then: Any = None) 
     full_levels: Any = _lit(1, Integer())
     q = select(ppl.c.person_id.label("person_id")).select_from(ppl)
     if req.applies_to == APPLIES_ROLE and roles_then is not None:
-        q = q.join(roles_then, and_(roles_then.c.person_id == ppl.c.person_id, roles_then.c.role_id == req.role_id))
+        q = q.join(
+            roles_then, and_(roles_then.c.person_id == ppl.c.person_id, roles_then.c.role_id == req.role_id)
+        )
         since: Any = roles_then.c.since
     elif req.applies_to == APPLIES_ROLE:
         q = q.join(

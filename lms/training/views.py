@@ -242,7 +242,9 @@ def mine():
             select(Requirement).where(Requirement.id.in_([r["requirement_id"] for r in rows] or [0]))
         )
     }
-    courses = _courses(person.enterprise_id, {r.course_id for r in reqs.values() if r.kind == "course" and r.course_id})
+    courses = _courses(
+        person.enterprise_id, {r.course_id for r in reqs.values() if r.kind == "course" and r.course_id}
+    )
     notes = db.session.scalars(
         select(Notification)
         .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
@@ -507,7 +509,9 @@ def requirement_edit(requirement_id: int | None = None):
     if form.validate_on_submit():
         try:
             saved = services.save_requirement(
-                ent.id, requirement_fields.for_kind({k: getattr(form, k).data for k in services.EDITABLE}), req
+                ent.id,
+                requirement_fields.for_kind({k: getattr(form, k).data for k in services.EDITABLE}),
+                req,
             )
         except DomainError as exc:
             db.session.rollback()

@@ -102,7 +102,9 @@ def test_xlsx_injection_cells_are_text() -> None:
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     cells = [row[1] for row in ws.iter_rows(min_row=2)]
     # Some XML parsers read a bare \r back as \n (lxml keeps it); what matters is the apostrophe and the type.
-    assert [cell.value.replace("\r", "\n") for cell in cells] == ["'" + v.replace("\r", "\n") for v in INJECTIONS]
+    assert [cell.value.replace("\r", "\n") for cell in cells] == [
+        "'" + v.replace("\r", "\n") for v in INJECTIONS
+    ]
     assert {cell.data_type for cell in cells} == {"s"}
 
 

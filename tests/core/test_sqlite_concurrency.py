@@ -161,5 +161,5 @@ def test_a_post_reads_its_user_outside_the_write_transaction(app, client, make_p
     assert r.status_code in (302, 303), seen
     first_write = next(i for i, s in enumerate(seen) if s in ("UPDATE", "INSERT", "DELETE"))
     user_read = seen.index("login_session")
-    assert seen[:user_read + 2] == ["BEGIN", "login_session", "END"], seen
+    assert seen[: user_read + 2] == ["BEGIN", "login_session", "END"], seen
     assert "BEGIN" in seen[user_read + 2 : first_write], seen

@@ -120,8 +120,12 @@ def test_a_refreshed_person_keeps_the_row_count_of_the_enterprise(enterprise, ma
     rec(people[0], TODAY, 4)
     db.session.flush()
     assert cache.refresh_person(enterprise.id, people[0].id)
-    kept = db.session.scalar(select(func.count()).select_from(cache.ROWS).where(cache.ROWS.c.enterprise_id == enterprise.id))
-    state_rows = db.session.execute(select(cache.STATE.c.rows).where(cache.STATE.c.enterprise_id == enterprise.id)).scalar()
+    kept = db.session.scalar(
+        select(func.count()).select_from(cache.ROWS).where(cache.ROWS.c.enterprise_id == enterprise.id)
+    )
+    state_rows = db.session.execute(
+        select(cache.STATE.c.rows).where(cache.STATE.c.enterprise_id == enterprise.id)
+    ).scalar()
     assert kept == 6 and state_rows == kept
 
 

@@ -55,7 +55,9 @@ def test_continuous_play_is_credited(setup):
 def test_seek_ahead_credits_nothing(enterprise, make_person, make_course):
     # On a course that allows skipping ahead (where it does not, playing on after the jump credits nothing
     # either: tests/courses/test_watch_budget.py).
-    course, (lesson,) = make_course(enterprise, duration=100.0, max_playback_rate=1.5, forward_seek_allowed=True)
+    course, (lesson,) = make_course(
+        enterprise, duration=100.0, max_playback_rate=1.5, forward_seek_allowed=True
+    )
     enrolment, _ = services.enrol(course, make_person(enterprise))
     play(enrolment, lesson, [(0, 0), (10, 10)])
     r = prog.heartbeat(enrolment, lesson, "tab-a", 80, now=at(12))  # jumped from 10 to 80 in 2 s

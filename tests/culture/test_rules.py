@@ -70,8 +70,11 @@ def test_results_before_the_period_ends_are_provisional(client, world):
         services.publish(c)
     db.session.commit()
     login(client, world["manager"].user)
-    for url in (f"/culture/campaigns/{c.id}", f"/culture/campaigns/{c.id}/results",
-                f"/culture/campaigns/{c.id}/units/{world['unit_a'].id}"):
+    for url in (
+        f"/culture/campaigns/{c.id}",
+        f"/culture/campaigns/{c.id}/results",
+        f"/culture/campaigns/{c.id}/units/{world['unit_a'].id}",
+    ):
         assert "暂定" in client.get(url).get_data(as_text=True), url
     pdf = client.get(f"/culture/campaigns/{c.id}/report.pdf").data
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace(" ", "")

@@ -45,9 +45,14 @@ def test_hazard_journey(browser, live_server):
     worker.goto(worker.base + "/hazards/report")
     assert_page_ok(worker, "report form")
     photo_input = worker.locator("input[type=file][name=photos]")
-    assert photo_input.get_attribute("capture") == "environment" and photo_input.get_attribute("accept") == "image/*"
+    assert (
+        photo_input.get_attribute("capture") == "environment"
+        and photo_input.get_attribute("accept") == "image/*"
+    )
     snap(worker, "report-form", wide)
-    photo_input.set_input_files([{"name": "IMG_2041.JPG", "mimeType": "image/jpeg", "buffer": _jpeg((90, 90, 90))}])
+    photo_input.set_input_files(
+        [{"name": "IMG_2041.JPG", "mimeType": "image/jpeg", "buffer": _jpeg((90, 90, 90))}]
+    )
     worker.select_option("select[name=area_id]", label="一车间")
     worker.fill("input[name=place]", "2 号冲床旁")
     worker.select_option("select[name=category_id]", label="作业环境")
@@ -74,8 +79,9 @@ def test_hazard_journey(browser, live_server):
     manager.select_option("select[name=a-grade]", value="general")
     manager.select_option("select[name=a-department_id]", value=str(leader_dept))
     manager.select_option("select[name=a-assignee_id]", value=str(leader_person))
-    deadline_local = (to_local(dt.datetime.now(dt.UTC).replace(tzinfo=None), "Asia/Shanghai")
-                      + dt.timedelta(days=3)).replace(hour=17, minute=30, second=0, microsecond=0)
+    deadline_local = (
+        to_local(dt.datetime.now(dt.UTC).replace(tzinfo=None), "Asia/Shanghai") + dt.timedelta(days=3)
+    ).replace(hour=17, minute=30, second=0, microsecond=0)
     manager.fill("input[name=a-deadline]", deadline_local.strftime("%Y-%m-%dT%H:%M"))
     manager.fill("textarea[name=a-note]", "今天下班前清理并铺设防滑垫")
     snap(manager, "assign", wide)
@@ -95,7 +101,8 @@ def test_hazard_journey(browser, live_server):
     leader.locator(".hz-card", has_text=mark).first.click()
     leader.wait_for_load_state("networkidle")
     leader.locator("input[name=r-photos]").set_input_files(
-        [{"name": "after.jpg", "mimeType": "image/jpeg", "buffer": _jpeg((40, 150, 60))}])
+        [{"name": "after.jpg", "mimeType": "image/jpeg", "buffer": _jpeg((40, 150, 60))}]
+    )
     leader.fill("textarea[name=r-note]", "已清理油污并铺设防滑垫")
     snap(leader, "rectify", wide)
     leader.locator("#rectify button[type=submit]").click()
@@ -123,10 +130,15 @@ def test_hazard_journey(browser, live_server):
     # 5. the manager's other pages, on the phone: board by state, department and area, list, monthly report,
     #    settings, a major hazard with its five items; none may scroll sideways
     major = db_scalar(live_server, "SELECT min(id) FROM hazard WHERE grade = 'major' AND status = 'assigned'")
-    for name, path in (("board", "/hazards/board"), ("board-department", "/hazards/board?by=department"),
-                       ("board-area", "/hazards/board?by=area"), ("list", "/hazards/list?open=1"),
-                       ("monthly", "/hazards/monthly"), ("settings", "/hazards/settings"),
-                       ("major", f"/hazards/{major}")):
+    for name, path in (
+        ("board", "/hazards/board"),
+        ("board-department", "/hazards/board?by=department"),
+        ("board-area", "/hazards/board?by=area"),
+        ("list", "/hazards/list?open=1"),
+        ("monthly", "/hazards/monthly"),
+        ("settings", "/hazards/settings"),
+        ("major", f"/hazards/{major}"),
+    ):
         manager.goto(manager.base + path)
         assert_page_ok(manager, name)
         snap(manager, name, wide)

@@ -21,7 +21,9 @@ def _people(live_server):
     assert refused, "the demo saved no refused 受限空间 permit"
     found = {}
     for no, reasons in db_rows(
-        live_server, "SELECT employee_no, reasons FROM permit_person WHERE permit_id = :p ORDER BY id", p=refused
+        live_server,
+        "SELECT employee_no, reasons FROM permit_person WHERE permit_id = :p ORDER BY id",
+        p=refused,
     ):
         codes = [r["code"] for r in as_json(reasons) or []]
         if any(c.startswith("requirement_") for c in codes):
@@ -63,7 +65,9 @@ def test_permit_journey(page, live_server):
     late_text = late.inner_text()
     assert "不合格" in late_text and "逾期" in late_text and "完成“" in late_text, late_text
     lapsed_text = lapsed.inner_text()
-    assert "不合格" in lapsed_text and "受限空间作业安全培训合格证" in lapsed_text and "过期" in lapsed_text, lapsed_text
+    assert (
+        "不合格" in lapsed_text and "受限空间作业安全培训合格证" in lapsed_text and "过期" in lapsed_text
+    ), lapsed_text
     assert "重新参加" in lapsed_text, lapsed_text  # what would make them qualified
     assert page.locator("button[value=approved]").count() == 0  # nobody may approve this crew
     snap(page, "02-three-checked", wide)
@@ -85,8 +89,12 @@ def test_permit_journey(page, live_server):
     permit_id = int(page.url.rsplit("/", 1)[1])
     rows = db_rows(live_server, "SELECT status, place FROM permit WHERE id = :i", i=permit_id)
     assert rows[0][0] == "approved" and page.viewport_name in rows[0][1]
-    assert [r[0] for r in db_rows(live_server, "SELECT employee_no FROM permit_person WHERE permit_id = :i",
-                                  i=permit_id)] == [who["qualified"]]
+    assert [
+        r[0]
+        for r in db_rows(
+            live_server, "SELECT employee_no FROM permit_person WHERE permit_id = :i", i=permit_id
+        )
+    ] == [who["qualified"]]
 
     # the PDF to print names the person and the work; the live page re-checks now
     status, headers, data = fetch(page, f"/permits/{permit_id}/pdf")

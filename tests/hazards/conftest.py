@@ -16,8 +16,9 @@ from lms.hazards.models import HazardArea
 NOW = dt.datetime(2026, 12, 1, 2, 0)  # 10:00 in Shanghai
 
 
-def jpeg_bytes(color: tuple[int, int, int] = (200, 60, 40), size: tuple[int, int] = (640, 480),
-               exif: Any = None) -> bytes:
+def jpeg_bytes(
+    color: tuple[int, int, int] = (200, 60, 40), size: tuple[int, int] = (640, 480), exif: Any = None
+) -> bytes:
     buf = io.BytesIO()
     img = Image.new("RGB", size, color)
     if exif is not None:
@@ -47,6 +48,14 @@ def h(enterprise: Any, make_person: Any) -> SimpleNamespace:
     db.session.add(area)
     db.session.flush()
     services.ensure_presets(enterprise.id)
-    return SimpleNamespace(ent=enterprise, manager=manager, manager2=manager2, worker=worker,
-                           assignee=assignee_person.user, assignee_person=assignee_person, other=other, area=area,
-                           category=services.categories(enterprise.id)[0])
+    return SimpleNamespace(
+        ent=enterprise,
+        manager=manager,
+        manager2=manager2,
+        worker=worker,
+        assignee=assignee_person.user,
+        assignee_person=assignee_person,
+        other=other,
+        area=area,
+        category=services.categories(enterprise.id)[0],
+    )

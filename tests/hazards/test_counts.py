@@ -11,8 +11,15 @@ DAY = dt.timedelta(days=1)
 
 
 def _assign(h, hz, grade, deadline, at):
-    return services.assign(hz, h.manager, grade=grade, department_id=h.assignee_person.department_id,
-                           assignee_id=h.assignee_person.id, deadline=deadline, now=at)
+    return services.assign(
+        hz,
+        h.manager,
+        grade=grade,
+        department_id=h.assignee_person.department_id,
+        assignee_id=h.assignee_person.id,
+        deadline=deadline,
+        now=at,
+    )
 
 
 def _report(h, at, text="隐患"):
@@ -38,8 +45,20 @@ def test_counts_now_and_as_of_the_past(h, make_enterprise):
     services.dismiss(f, h.manager, note="重复", now=NOW - 2 * DAY)
 
     counts = services.hazard_counts([h.ent.id, empty.id], NOW)
-    assert counts[empty.id] == {"open": 0, "overdue": 0, "major_open": 0, "major_overdue": 0, "reported_30d": 0}
-    assert counts[h.ent.id] == {"open": 4, "overdue": 2, "major_open": 2, "major_overdue": 1, "reported_30d": 5}
+    assert counts[empty.id] == {
+        "open": 0,
+        "overdue": 0,
+        "major_open": 0,
+        "major_overdue": 0,
+        "reported_30d": 0,
+    }
+    assert counts[h.ent.id] == {
+        "open": 4,
+        "overdue": 2,
+        "major_open": 2,
+        "major_overdue": 1,
+        "reported_30d": 5,
+    }
 
     # recomputed another way: from the hazards' current rows
     hazards = [a, b, c, d, e, f]
@@ -74,6 +93,8 @@ def test_overdue_hazards_escalate(h):
     assert by_id[late.id]["notify_user_ids"] == [h.assignee.id] and not by_id[late.id]["escalated"]
     assert by_id[later.id]["days_overdue"] == 5 and by_id[later.id]["escalated"]
     assert by_id[later.id]["notify_user_ids"] == sorted([h.assignee.id, *managers])
-    assert by_id[major.id]["escalated"] and by_id[major.id]["notify_user_ids"] == sorted([h.assignee.id, *managers])
+    assert by_id[major.id]["escalated"] and by_id[major.id]["notify_user_ids"] == sorted(
+        [h.assignee.id, *managers]
+    )
     assert by_id[late.id]["url_path"] == f"/hazards/{late.id}" and by_id[late.id]["place"] == "二车间"
     assert services.overdue_hazards(h.ent.id, NOW - 8 * DAY) == []

@@ -28,8 +28,15 @@ def _world(h, make_person):
         return services.report(h.ent.id, user, description="x", area_id=h.area.id, now=at, **kw)
 
     def assign(hz, deadline, at):
-        return services.assign(hz, h.manager, grade="general", department_id=h.assignee_person.department_id,
-                               assignee_id=h.assignee_person.id, deadline=deadline, now=at)
+        return services.assign(
+            hz,
+            h.manager,
+            grade="general",
+            department_id=h.assignee_person.department_id,
+            assignee_id=h.assignee_person.id,
+            deadline=deadline,
+            now=at,
+        )
 
     def fix(hz, at, accept_at):
         services.rectify(hz, h.assignee, note="ok", photos=[photo()], now=at)
@@ -59,11 +66,14 @@ def test_hazards_per_100(h, make_person):
     _world(h, make_person)
     value = compute("hazards_per_100", h.ent.id, Unit(h.ent.id), *PERIOD, PERIOD[1])
     # another way: count December's rows by their local date, and the active people
-    local_dates = [r + dt.timedelta(hours=8) for r in db.session.scalars(
-        select(Hazard.reported_at).where(Hazard.enterprise_id == h.ent.id))]
+    local_dates = [
+        r + dt.timedelta(hours=8)
+        for r in db.session.scalars(select(Hazard.reported_at).where(Hazard.enterprise_id == h.ent.id))
+    ]
     in_period = [d for d in local_dates if PERIOD[0] <= d.date() <= PERIOD[1]]
-    people = db.session.scalar(select(func.count(Person.id)).where(Person.enterprise_id == h.ent.id,
-                                                                   Person.status == PERSON_ACTIVE))
+    people = db.session.scalar(
+        select(func.count(Person.id)).where(Person.enterprise_id == h.ent.id, Person.status == PERSON_ACTIVE)
+    )
     assert len(in_period) == 4 and people == 10
     assert value.value == Decimal(len(in_period) * 100) / people == Decimal("40")
     assert value.detail["anonymous_included"] is True
@@ -73,8 +83,13 @@ def test_hazard_reporter_share(h, make_person):
     extra = _world(h, make_person)
     value = compute("hazard_reporter_share", h.ent.id, Unit(h.ent.id), *PERIOD, PERIOD[1])
     # another way: the named reporters of December by hand: the worker and extra[0] (extra[1] was anonymous)
-    named = {hz.reporter_person_id for hz in db.session.scalars(select(Hazard).where(
-        Hazard.enterprise_id == h.ent.id, Hazard.anonymous.is_(False))) if hz.reported_at >= START}
+    named = {
+        hz.reporter_person_id
+        for hz in db.session.scalars(
+            select(Hazard).where(Hazard.enterprise_id == h.ent.id, Hazard.anonymous.is_(False))
+        )
+        if hz.reported_at >= START
+    }
     assert named == {h.worker.person_id, extra[0].id}
     assert value.value == Decimal("0.2000")
     # a department unit counts its own people only

@@ -20,15 +20,31 @@ NOV_START, NOV_END = dt.datetime(2026, 10, 31, 16, 0), dt.datetime(2026, 11, 30,
 
 def _world(h):
     """Hazards around November 2026 (Shanghai), each with a known fate."""
+
     def rep(at, text, **kw):
-        return services.report(h.ent.id, h.worker, description=text, area_id=h.area.id, category_id=h.category.id,
-                               now=at, **kw)
+        return services.report(
+            h.ent.id, h.worker, description=text, area_id=h.area.id, category_id=h.category.id, now=at, **kw
+        )
 
     def assign(hz, grade, deadline, at):
-        return services.assign(hz, h.manager, grade=grade, department_id=h.assignee_person.department_id,
-                               assignee_id=h.assignee_person.id, deadline=deadline, now=at,
-                               plan={"plan_measures": "m", "plan_responsibility": "r", "plan_funds": "1",
-                                     "plan_time_limit": "t", "plan_contingency": "c"} if grade == "major" else None)
+        return services.assign(
+            hz,
+            h.manager,
+            grade=grade,
+            department_id=h.assignee_person.department_id,
+            assignee_id=h.assignee_person.id,
+            deadline=deadline,
+            now=at,
+            plan={
+                "plan_measures": "m",
+                "plan_responsibility": "r",
+                "plan_funds": "1",
+                "plan_time_limit": "t",
+                "plan_contingency": "c",
+            }
+            if grade == "major"
+            else None,
+        )
 
     def fix(hz, at, accept_at):
         services.rectify(hz, h.assignee, note="ok", photos=[photo()], now=at)
@@ -65,10 +81,16 @@ def test_monthly_figures(h):
     assert rep.found == 5 and rep.found_major == 2
     assert rep.rectified == 2 and rep.rectified_on_time == 1 and rep.on_time_share == 0.5
     # at the end of November: october still to be graded, c overdue, d open (major), e awaiting acceptance
-    assert (rep.open_at_end, rep.overdue_at_end, rep.major_open_at_end, rep.major_overdue_at_end) == (4, 1, 1, 0)
+    assert (rep.open_at_end, rep.overdue_at_end, rep.major_open_at_end, rep.major_overdue_at_end) == (
+        4,
+        1,
+        1,
+        0,
+    )
     assert [x.id for x in rep.listed] == sorted([b.id, c.id, d.id])
-    assert rep.by_department == [{"department": "二车间/维修班", "found": 5, "rectified": 2, "on_time": 1,
-                                  "overdue": 1}]
+    assert rep.by_department == [
+        {"department": "二车间/维修班", "found": 5, "rectified": 2, "on_time": 1, "overdue": 1}
+    ]
     assert rep.by_category == [(h.category.name, 5)]
     # recomputed another way: from the hazards themselves
     found = [x for x in (october, a, b, c, d, e) if NOV_START <= x.reported_at < NOV_END]
@@ -107,10 +129,12 @@ def test_monthly_xlsx_and_export_are_safe(client, h):
     ws = load_workbook(io.BytesIO(r.data)).worksheets[0]
     rows = [[c.value for c in row] for row in ws.iter_rows()]
     texts = [v for row in rows for v in row if isinstance(v, str)]
-    assert "'=HYPERLINK(\"http://evil.example\",\"点我\")" in texts
+    assert '\'=HYPERLINK("http://evil.example","点我")' in texts
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     # times are local (Shanghai): the October hazard was reported 2026-10-31 23:30 local
-    assert any(isinstance(v, dt.datetime) and v == dt.datetime(2026, 10, 31, 23, 30) for row in rows for v in row)
+    assert any(
+        isinstance(v, dt.datetime) and v == dt.datetime(2026, 10, 31, 23, 30) for row in rows for v in row
+    )
     # the export follows the list's filters
     r = client.get("/hazards/export.xlsx?grade=major")
     ws = load_workbook(io.BytesIO(r.data)).worksheets[0]

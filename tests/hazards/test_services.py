@@ -13,25 +13,47 @@ from lms.hazards.models import ASSIGNED, CLOSED, DISMISSED, RECTIFIED, REPORTED,
 from tests.hazards.conftest import NOW, photo
 
 DAY = dt.timedelta(days=1)
-PLAN = {"plan_measures": "加装防护罩", "plan_responsibility": "二车间主任负责", "plan_funds": "12000",
-        "plan_time_limit": "12月10日前完成", "plan_contingency": "停机挂牌，配灭火器"}
+PLAN = {
+    "plan_measures": "加装防护罩",
+    "plan_responsibility": "二车间主任负责",
+    "plan_funds": "12000",
+    "plan_time_limit": "12月10日前完成",
+    "plan_contingency": "停机挂牌，配灭火器",
+}
 
 
 def reported(h, **kw):
-    return services.report(h.ent.id, h.worker, description="冲床防护罩缺失", area_id=h.area.id,
-                           category_id=h.category.id, photos=[photo()], now=NOW, **kw)
+    return services.report(
+        h.ent.id,
+        h.worker,
+        description="冲床防护罩缺失",
+        area_id=h.area.id,
+        category_id=h.category.id,
+        photos=[photo()],
+        now=NOW,
+        **kw,
+    )
 
 
 def assigned(h, grade="general", **kw):
     hz = reported(h)
-    return services.assign(hz, h.manager, grade=grade, department_id=h.assignee_person.department_id,
-                           assignee_id=h.assignee_person.id, deadline=NOW + 7 * DAY, now=NOW + dt.timedelta(hours=1),
-                           **kw)
+    return services.assign(
+        hz,
+        h.manager,
+        grade=grade,
+        department_id=h.assignee_person.department_id,
+        assignee_id=h.assignee_person.id,
+        deadline=NOW + 7 * DAY,
+        now=NOW + dt.timedelta(hours=1),
+        **kw,
+    )
 
 
 def rectified(h, grade="general", by=None, **kw):
     hz = assigned(h, grade, **kw)
-    return services.rectify(hz, by or h.assignee, note="已加装防护罩", photos=[photo((40, 160, 60))], now=NOW + 2 * DAY)
+    return services.rectify(
+        hz, by or h.assignee, note="已加装防护罩", photos=[photo((40, 160, 60))], now=NOW + 2 * DAY
+    )
 
 
 def verified(h, **kw):
@@ -45,10 +67,15 @@ def closed(h):
 
 def test_report_keeps_reporter_photos_and_first_event(h):
     hz = reported(h)
-    assert hz.status == REPORTED and hz.reporter_id == h.worker.id and hz.reporter_person_id == h.worker.person_id
+    assert (
+        hz.status == REPORTED
+        and hz.reporter_id == h.worker.id
+        and hz.reporter_person_id == h.worker.person_id
+    )
     assert [p.stage for p in hz.photos] == ["report"]
     assert [(e.action, e.from_status, e.to_status, e.actor_id, e.at) for e in hz.events] == [
-        ("report", None, REPORTED, h.worker.id, NOW)]
+        ("report", None, REPORTED, h.worker.id, NOW)
+    ]
 
 
 def test_report_needs_description_and_place(h):
@@ -93,15 +120,29 @@ def test_full_path_with_event_log(h):
     hz = closed(h)
     assert hz.status == CLOSED
     assert [(e.action, e.from_status, e.to_status) for e in hz.events] == [
-        ("report", None, REPORTED), ("assign", REPORTED, ASSIGNED), ("rectify", ASSIGNED, RECTIFIED),
-        ("verify", RECTIFIED, VERIFIED), ("close", VERIFIED, CLOSED)]
-    assert [e.actor_id for e in hz.events] == [h.worker.id, h.manager.id, h.assignee.id, h.manager.id, h.manager.id]
+        ("report", None, REPORTED),
+        ("assign", REPORTED, ASSIGNED),
+        ("rectify", ASSIGNED, RECTIFIED),
+        ("verify", RECTIFIED, VERIFIED),
+        ("close", VERIFIED, CLOSED),
+    ]
+    assert [e.actor_id for e in hz.events] == [
+        h.worker.id,
+        h.manager.id,
+        h.assignee.id,
+        h.manager.id,
+        h.manager.id,
+    ]
     assert hz.events[2].detail == {"on_time": True}
 
 
 # Every action from every state: refused with Conflict where the state does not allow it.
 STATE_BUILDERS = {
-    REPORTED: reported, ASSIGNED: assigned, RECTIFIED: rectified, VERIFIED: verified, CLOSED: closed,
+    REPORTED: reported,
+    ASSIGNED: assigned,
+    RECTIFIED: rectified,
+    VERIFIED: verified,
+    CLOSED: closed,
     DISMISSED: lambda h: services.dismiss(reported(h), h.manager, note="重复上报", now=NOW),
 }
 
@@ -109,8 +150,15 @@ STATE_BUILDERS = {
 def _do(action, hz, h, actor):
     later = NOW + 4 * DAY
     if action in ("assign", "reassign"):
-        return getattr(services, action)(hz, actor, grade="general", department_id=h.assignee_person.department_id,
-                               assignee_id=h.assignee_person.id, deadline=later + 7 * DAY, now=later)
+        return getattr(services, action)(
+            hz,
+            actor,
+            grade="general",
+            department_id=h.assignee_person.department_id,
+            assignee_id=h.assignee_person.id,
+            deadline=later + 7 * DAY,
+            now=later,
+        )
     if action == "dismiss":
         return services.dismiss(hz, actor, note="不是隐患", now=later)
     if action == "rectify":
@@ -129,13 +177,25 @@ def _do(action, hz, h, actor):
 
 
 ALLOWED_FROM = {
-    "assign": {REPORTED}, "dismiss": {REPORTED}, "reassign": {ASSIGNED}, "rectify": {ASSIGNED},
-    "reject": {RECTIFIED}, "verify": {RECTIFIED}, "close": {VERIFIED}, "reopen": {CLOSED, DISMISSED},
+    "assign": {REPORTED},
+    "dismiss": {REPORTED},
+    "reassign": {ASSIGNED},
+    "rectify": {ASSIGNED},
+    "reject": {RECTIFIED},
+    "verify": {RECTIFIED},
+    "close": {VERIFIED},
+    "reopen": {CLOSED, DISMISSED},
 }
 EXPECTED_TO = {
-    ("assign", REPORTED): ASSIGNED, ("dismiss", REPORTED): DISMISSED, ("reassign", ASSIGNED): ASSIGNED,
-    ("rectify", ASSIGNED): RECTIFIED, ("reject", RECTIFIED): ASSIGNED, ("verify", RECTIFIED): VERIFIED,
-    ("close", VERIFIED): CLOSED, ("reopen", CLOSED): ASSIGNED, ("reopen", DISMISSED): REPORTED,
+    ("assign", REPORTED): ASSIGNED,
+    ("dismiss", REPORTED): DISMISSED,
+    ("reassign", ASSIGNED): ASSIGNED,
+    ("rectify", ASSIGNED): RECTIFIED,
+    ("reject", RECTIFIED): ASSIGNED,
+    ("verify", RECTIFIED): VERIFIED,
+    ("close", VERIFIED): CLOSED,
+    ("reopen", CLOSED): ASSIGNED,
+    ("reopen", DISMISSED): REPORTED,
 }
 
 
@@ -159,8 +219,15 @@ def test_transition_by_state(h, state, action):
         assert hz.status == state
 
 
-MANAGER_ONLY = {"assign": REPORTED, "dismiss": REPORTED, "reassign": ASSIGNED, "verify": RECTIFIED,
-                "reject": RECTIFIED, "close": VERIFIED, "reopen": CLOSED}
+MANAGER_ONLY = {
+    "assign": REPORTED,
+    "dismiss": REPORTED,
+    "reassign": ASSIGNED,
+    "verify": RECTIFIED,
+    "reject": RECTIFIED,
+    "close": VERIFIED,
+    "reopen": CLOSED,
+}
 
 
 @pytest.mark.parametrize("action", list(MANAGER_ONLY))
@@ -193,7 +260,9 @@ def test_admin_acts_as_safety_manager(h, make_user):
     assert hz.status == ASSIGNED
 
 
-@pytest.mark.parametrize("who,allowed", [("assignee", True), ("manager", True), ("worker", False), ("other", False)])
+@pytest.mark.parametrize(
+    "who,allowed", [("assignee", True), ("manager", True), ("worker", False), ("other", False)]
+)
 def test_rectify_by_person(h, who, allowed):
     hz = assigned(h)
     if allowed:
@@ -237,10 +306,20 @@ def test_reject_needs_a_reason_and_sends_back(h):
 
 def test_assign_validates_fields(h, make_enterprise, make_person):
     hz = reported(h)
-    base = dict(grade="general", department_id=h.assignee_person.department_id, assignee_id=h.assignee_person.id,
-                deadline=NOW + DAY, now=NOW)
-    for field, value in [("grade", "huge"), ("department_id", None), ("assignee_id", None), ("deadline", None),
-                         ("deadline", NOW - DAY)]:
+    base = dict(
+        grade="general",
+        department_id=h.assignee_person.department_id,
+        assignee_id=h.assignee_person.id,
+        deadline=NOW + DAY,
+        now=NOW,
+    )
+    for field, value in [
+        ("grade", "huge"),
+        ("department_id", None),
+        ("assignee_id", None),
+        ("deadline", None),
+        ("deadline", NOW - DAY),
+    ]:
         with pytest.raises(DomainError) as e:
             services.assign(hz, h.manager, **{**base, field: value})
         assert e.value.field == field
@@ -291,7 +370,9 @@ def test_reopen_closed_needs_reason_and_future_deadline(h):
         services.reopen(hz, h.manager, note="复发", deadline=NOW, now=NOW + 4 * DAY)
     assert e.value.field == "deadline"
     services.reopen(hz, h.manager, note="复发", deadline=NOW + 9 * DAY, now=NOW + 4 * DAY)
-    assert hz.status == ASSIGNED and hz.reopen_count == 1 and hz.closed_at is None and hz.rectified_by_id is None
+    assert (
+        hz.status == ASSIGNED and hz.reopen_count == 1 and hz.closed_at is None and hz.rectified_by_id is None
+    )
 
 
 def test_allowed_actions(h):
@@ -304,10 +385,17 @@ def test_allowed_actions(h):
 
 def test_visibility(h):
     hz = assigned(h)
-    assert services.can_see(h.worker, hz) and services.can_see(h.assignee, hz) and services.can_see(h.manager, hz)
+    assert (
+        services.can_see(h.worker, hz)
+        and services.can_see(h.assignee, hz)
+        and services.can_see(h.manager, hz)
+    )
     assert not services.can_see(h.other, hz)
     from lms.core.db import db
 
-    ids = lambda u: list(db.session.scalars(services.visible_query(h.ent.id, u).with_only_columns(  # noqa: E731
-        services.Hazard.id)))
+    def ids(u):
+        return list(
+            db.session.scalars(services.visible_query(h.ent.id, u).with_only_columns(services.Hazard.id))
+        )
+
     assert ids(h.other) == [] and ids(h.worker) == [hz.id] and ids(h.assignee) == [hz.id]

@@ -34,15 +34,23 @@ def _exif_with_gps() -> Image.Exif:
 
 
 def _post_report(client, h, **data):
-    form = {"description": "配电箱门未关，有裸露接线", "area_id": str(h.area.id), "place": "东墙",
-            "category_id": str(h.category.id)}
+    form = {
+        "description": "配电箱门未关，有裸露接线",
+        "area_id": str(h.area.id),
+        "place": "东墙",
+        "category_id": str(h.category.id),
+    }
     form.update(data)
     files = form.pop("photos", None)
     if files is None:
         files = [(io.BytesIO(jpeg_bytes(exif=_exif_with_gps())), "IMG_0001.JPG")]
     form["photos"] = files
-    return client.post("/hazards/report", data=form, content_type="multipart/form-data",
-                       headers={"Referer": "http://lms.test/hazards/report"})
+    return client.post(
+        "/hazards/report",
+        data=form,
+        content_type="multipart/form-data",
+        headers={"Referer": "http://lms.test/hazards/report"},
+    )
 
 
 def test_worker_reports_from_the_form(client, h):
@@ -79,11 +87,14 @@ def test_big_photo_is_resized(client, h):
     assert (hz.photos[0].width, hz.photos[0].height) == (1600, 1200)
 
 
-@pytest.mark.parametrize("body,name", [
-    (b"<html><script>alert(1)</script></html>", "x.jpg"),
-    (b"\xff\xd8\xff\xe0" + b"\x00" * 5000, "broken.jpg"),  # a JPEG head and nothing of a picture
-    (b"GIF89a" + b"\x00" * 100, "anim.gif"),
-])
+@pytest.mark.parametrize(
+    "body,name",
+    [
+        (b"<html><script>alert(1)</script></html>", "x.jpg"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 5000, "broken.jpg"),  # a JPEG head and nothing of a picture
+        (b"GIF89a" + b"\x00" * 100, "anim.gif"),
+    ],
+)
 def test_not_a_picture_is_refused_with_the_field_named(client, h, body, name):
     login(client, h.worker)
     r = _post_report(client, h, photos=[(io.BytesIO(body), name)])
@@ -102,8 +113,13 @@ def test_forged_choices_and_missing_fields(client, h, make_enterprise):
     db.session.add(foreign)
     db.session.flush()
     login(client, h.worker)
-    for data in ({"area_id": str(foreign.id)}, {"area_id": "abc"}, {"category_id": "999999"}, {"description": ""},
-                 {"area_id": "", "place": ""}):
+    for data in (
+        {"area_id": str(foreign.id)},
+        {"area_id": "abc"},
+        {"category_id": "999999"},
+        {"description": ""},
+        {"area_id": "", "place": ""},
+    ):
         r = _post_report(client, h, **data)
         assert r.status_code == 200, data
         assert 'class="error"' in r.get_data(as_text=True) or "flash-error" in r.get_data(as_text=True)
@@ -132,15 +148,24 @@ def _local(value: dt.datetime) -> str:
 
 
 def test_the_whole_workflow_through_the_pages_in_local_time(client, h):
-    hz = services.report(h.ent.id, h.worker, description="叉车通道堆放杂物", area_id=h.area.id, photos=[photo()])
+    hz = services.report(
+        h.ent.id, h.worker, description="叉车通道堆放杂物", area_id=h.area.id, photos=[photo()]
+    )
     db.session.flush()
     login(client, h.manager)
     page = client.get(f"/hazards/{hz.id}").get_data(as_text=True)
     assert "Grade and assign" in page or "评估" in page
     local_deadline = (dt.datetime.now() + 10 * DAY).replace(hour=17, minute=30, second=0, microsecond=0)
-    r = client.post(f"/hazards/{hz.id}/act/assign", data={
-        "a-grade": "general", "a-department_id": str(h.assignee_person.department_id),
-        "a-assignee_id": str(h.assignee_person.id), "a-deadline": _local(local_deadline), "a-note": "尽快清理"})
+    r = client.post(
+        f"/hazards/{hz.id}/act/assign",
+        data={
+            "a-grade": "general",
+            "a-department_id": str(h.assignee_person.department_id),
+            "a-assignee_id": str(h.assignee_person.id),
+            "a-deadline": _local(local_deadline),
+            "a-note": "尽快清理",
+        },
+    )
     assert r.status_code == 302
     assert hz.status == "assigned"
     assert hz.deadline == local_deadline - dt.timedelta(hours=8)  # Asia/Shanghai, stored UTC
@@ -151,8 +176,11 @@ def test_the_whole_workflow_through_the_pages_in_local_time(client, h):
     assert client.post(f"/hazards/{hz.id}/act/close", data={}).status_code in (403, 302)
     assert hz.status == "assigned"
     login(client, h.assignee)
-    r = client.post(f"/hazards/{hz.id}/rectify", content_type="multipart/form-data", data={
-        "r-note": "已清理", "r-photos": [(io.BytesIO(jpeg_bytes((10, 200, 10))), "after.jpg")]})
+    r = client.post(
+        f"/hazards/{hz.id}/rectify",
+        content_type="multipart/form-data",
+        data={"r-note": "已清理", "r-photos": [(io.BytesIO(jpeg_bytes((10, 200, 10))), "after.jpg")]},
+    )
     assert r.status_code == 302 and hz.status == "rectified"
     assert client.post(f"/hazards/{hz.id}/act/verify", data={}).status_code == 403  # not a manager
 
@@ -171,14 +199,30 @@ def test_refusals_are_messages_not_errors(client, h):
     db.session.flush()
     login(client, h.manager)
     cases = [
-        {"a-grade": "general", "a-department_id": "", "a-assignee_id": str(h.assignee_person.id),
-         "a-deadline": "2030-01-01T10:00"},
-        {"a-grade": "general", "a-department_id": str(h.assignee_person.department_id),
-         "a-assignee_id": str(h.assignee_person.id), "a-deadline": "2001-01-01T10:00"},
-        {"a-grade": "huge", "a-department_id": str(h.assignee_person.department_id),
-         "a-assignee_id": str(h.assignee_person.id), "a-deadline": "2030-01-01T10:00"},
-        {"a-grade": "general", "a-department_id": str(h.assignee_person.department_id),
-         "a-assignee_id": "12abc", "a-deadline": "not a date"},
+        {
+            "a-grade": "general",
+            "a-department_id": "",
+            "a-assignee_id": str(h.assignee_person.id),
+            "a-deadline": "2030-01-01T10:00",
+        },
+        {
+            "a-grade": "general",
+            "a-department_id": str(h.assignee_person.department_id),
+            "a-assignee_id": str(h.assignee_person.id),
+            "a-deadline": "2001-01-01T10:00",
+        },
+        {
+            "a-grade": "huge",
+            "a-department_id": str(h.assignee_person.department_id),
+            "a-assignee_id": str(h.assignee_person.id),
+            "a-deadline": "2030-01-01T10:00",
+        },
+        {
+            "a-grade": "general",
+            "a-department_id": str(h.assignee_person.department_id),
+            "a-assignee_id": "12abc",
+            "a-deadline": "not a date",
+        },
     ]
     for data in cases:
         r = client.post(f"/hazards/{hz.id}/act/assign", data=data)
@@ -194,9 +238,14 @@ def test_refusals_are_messages_not_errors(client, h):
 
 
 def test_other_enterprise_gets_404_everywhere(client, h, make_enterprise, make_person):
-    hz = services.assign(services.report(h.ent.id, h.worker, description="x", area_id=h.area.id, photos=[photo()]),
-                         h.manager, grade="general", department_id=h.assignee_person.department_id,
-                         assignee_id=h.assignee_person.id, deadline=dt.datetime(2099, 1, 1))
+    hz = services.assign(
+        services.report(h.ent.id, h.worker, description="x", area_id=h.area.id, photos=[photo()]),
+        h.manager,
+        grade="general",
+        department_id=h.assignee_person.department_id,
+        assignee_id=h.assignee_person.id,
+        deadline=dt.datetime(2099, 1, 1),
+    )
     db.session.flush()
     other = make_enterprise()
     for role in ("manager", "learner"):
@@ -208,15 +257,31 @@ def test_other_enterprise_gets_404_everywhere(client, h, make_enterprise, make_p
     # the other enterprise's lists show nothing of it
     assert hz.code not in client.get("/hazards/mine").get_data(as_text=True)
     login(client, make_person(other, app_role="manager").user)
-    for url in ("/hazards/", "/hazards/list", "/hazards/board", "/hazards/board?by=department", "/hazards/monthly"):
+    for url in (
+        "/hazards/",
+        "/hazards/list",
+        "/hazards/board",
+        "/hazards/board?by=department",
+        "/hazards/monthly",
+    ):
         assert hz.code not in client.get(url).get_data(as_text=True), url
     # a bystander in the same enterprise cannot open it either
     login(client, h.other)
     assert client.get(f"/hazards/{hz.id}").status_code == 404
 
 
-@pytest.mark.parametrize("url", ["/hazards/list", "/hazards/board", "/hazards/settings", "/hazards/monthly",
-                                 "/hazards/export.xlsx", "/hazards/monthly.pdf", "/hazards/monthly.xlsx"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/hazards/list",
+        "/hazards/board",
+        "/hazards/settings",
+        "/hazards/monthly",
+        "/hazards/export.xlsx",
+        "/hazards/monthly.pdf",
+        "/hazards/monthly.xlsx",
+    ],
+)
 def test_manager_pages_refuse_workers(client, h, url):
     login(client, h.worker)
     assert client.get(url).status_code == 403
@@ -241,7 +306,8 @@ def test_forms_carry_csrf_and_refuse_without(app, client, h, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     for url in (f"/hazards/{hz.id}", "/hazards/settings", "/hazards/report"):
         assert 'name="csrf_token"' in client.get(url).get_data(as_text=True) or "csrf_token" in client.get(
-            url).get_data(as_text=True)
+            url
+        ).get_data(as_text=True)
     r = client.post(f"/hazards/{hz.id}/act/dismiss", data={"n-note": "no"})
     assert hz.status == "reported"
     r = client.post("/hazards/settings/choice", data={"kind": "area", "name": "新区域"})
@@ -253,34 +319,65 @@ def test_settings_areas_and_categories(client, h, make_enterprise):
     login(client, h.manager)
     assert client.post("/hazards/settings", data={"allow_anonymous": "y"}).status_code == 302
     assert services.settings_of(h.ent.id).allow_anonymous and not services.settings_of(h.ent.id).keep_location
-    assert client.post("/hazards/settings/choice", data={"kind": "area", "name": " 原料 仓库 "}).status_code == 302
+    assert (
+        client.post("/hazards/settings/choice", data={"kind": "area", "name": " 原料 仓库 "}).status_code
+        == 302
+    )
     assert "原料 仓库" in [a.name for a in services.areas(h.ent.id)]
     r = client.post("/hazards/settings/choice", data={"kind": "area", "name": "二车间"})
     assert "已在列表中" in client.get(r.headers["Location"]).get_data(as_text=True)
-    r = client.post("/hazards/settings/choice", data={"kind": "category", "item_id": str(h.category.id),
-                                                      "name": "电气安全"})
+    r = client.post(
+        "/hazards/settings/choice",
+        data={"kind": "category", "item_id": str(h.category.id), "name": "电气安全"},
+    )
     assert r.status_code == 302 and h.category.name == "电气安全" and not h.category.active
     other = make_enterprise()
     foreign = HazardCategory(enterprise_id=other.id, name="外")
     db.session.add(foreign)
     db.session.flush()
-    r = client.post("/hazards/settings/choice", data={"kind": "category", "item_id": str(foreign.id), "name": "改"})
+    r = client.post(
+        "/hazards/settings/choice", data={"kind": "category", "item_id": str(foreign.id), "name": "改"}
+    )
     assert r.status_code == 404 and foreign.name == "外"
     assert client.post("/hazards/settings/choice", data={"kind": "person", "name": "x"}).status_code == 400
-    assert client.post("/hazards/settings/choice", data={"kind": "area", "item_id": "x1", "name": "x"}).status_code == 400
+    assert (
+        client.post(
+            "/hazards/settings/choice", data={"kind": "area", "item_id": "x1", "name": "x"}
+        ).status_code
+        == 400
+    )
 
 
 def test_manager_pages_render(client, h):
-    a = services.report(h.ent.id, h.worker, description="重大：储罐区静电接地断开", area_id=h.area.id, photos=[photo()])
-    services.assign(a, h.manager, grade="major", department_id=h.assignee_person.department_id,
-                    assignee_id=h.assignee_person.id, deadline=dt.datetime(2099, 1, 1))
+    a = services.report(
+        h.ent.id, h.worker, description="重大：储罐区静电接地断开", area_id=h.area.id, photos=[photo()]
+    )
+    services.assign(
+        a,
+        h.manager,
+        grade="major",
+        department_id=h.assignee_person.department_id,
+        assignee_id=h.assignee_person.id,
+        deadline=dt.datetime(2099, 1, 1),
+    )
     services.report(h.ent.id, h.worker, description="楼梯扶手松动", place="办公楼")
     db.session.flush()
     login(client, h.manager)
-    for url in ("/hazards/", "/hazards/list", "/hazards/list?status=assigned&grade=major&overdue=1&q=储罐&page=2",
-                "/hazards/list?department_id=abc&area_id=-1", "/hazards/board", "/hazards/board?by=department",
-                "/hazards/board?by=area", "/hazards/board?by=nonsense", "/hazards/settings", "/hazards/monthly",
-                "/hazards/monthly?month=2026-13", "/hazards/monthly?month=1999-01", f"/hazards/{a.id}"):
+    for url in (
+        "/hazards/",
+        "/hazards/list",
+        "/hazards/list?status=assigned&grade=major&overdue=1&q=储罐&page=2",
+        "/hazards/list?department_id=abc&area_id=-1",
+        "/hazards/board",
+        "/hazards/board?by=department",
+        "/hazards/board?by=area",
+        "/hazards/board?by=nonsense",
+        "/hazards/settings",
+        "/hazards/monthly",
+        "/hazards/monthly?month=2026-13",
+        "/hazards/monthly?month=1999-01",
+        f"/hazards/{a.id}",
+    ):
         r = client.get(url)
         assert r.status_code == 200, url
     assert "储罐区" in client.get("/hazards/board").get_data(as_text=True)

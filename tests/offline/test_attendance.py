@@ -168,7 +168,8 @@ def test_absent_words_and_prefilled_rows(roster_enterprise, make_session):
     }
     assert rows["GA1009"].absent and rows["GA1015"].absent and rows["GA1016"].absent
     assert (
-        rows["GA1008"].signed_in_at == dt.datetime(2026, 11, 12, 5, 50)  # 13:50 on the sheet, local; stored UTC
+        rows["GA1008"].signed_in_at
+        == dt.datetime(2026, 11, 12, 5, 50)  # 13:50 on the sheet, local; stored UTC
         and rows["GA1008"].score_note == "缺考"
     )
 

@@ -84,10 +84,14 @@ def test_a_column_naming_another_session(roster_enterprise, make_session):
     b = make_session(roster_enterprise, topic="动火作业安全", starts_at=dt.datetime(2026, 10, 10, 1))
     from lms.core.exports import xlsx_bytes
 
-    data = xlsx_bytes(["工号", "姓名", "培训场次"], [["GA1008", "胡敏平", f"#{a.id}"], ["GA1009", "钟霞", f"#{a.id}"]])
+    data = xlsx_bytes(
+        ["工号", "姓名", "培训场次"], [["GA1008", "胡敏平", f"#{a.id}"], ["GA1009", "钟霞", f"#{a.id}"]]
+    )
     refused = import_attendance(roster_enterprise, data, "col.xlsx", session=b, dry_run=False)
     assert refused.refused and _live(a.source) == 0 and _live(b.source) == 0
-    done = import_attendance(roster_enterprise, data, "col.xlsx", session=b, dry_run=False, confirm_session=True)
+    done = import_attendance(
+        roster_enterprise, data, "col.xlsx", session=b, dry_run=False, confirm_session=True
+    )
     assert done.committed and _live(b.source) == 2 and _live(a.source) == 0
     upload = db.session.get(AttendanceUpload, done.upload_id)
     assert upload.confirmation["named"] == [{"id": a.id, "topic": "消防演练"}]
@@ -100,8 +104,15 @@ def test_manual_entry_over_a_classroom_session_is_refused(roster_enterprise, mak
         select(Person).where(Person.enterprise_id == roster_enterprise.id, Person.employee_no == "GA1008")
     )
     try:
-        ledger.record(p, kind="manual", topic="外部培训", source="manual:x", hours=2,
-                      started_at=START + dt.timedelta(hours=1), completed_at=END + dt.timedelta(hours=1))
+        ledger.record(
+            p,
+            kind="manual",
+            topic="外部培训",
+            source="manual:x",
+            hours=2,
+            started_at=START + dt.timedelta(hours=1),
+            completed_at=END + dt.timedelta(hours=1),
+        )
     except Conflict as exc:
         assert "有限空间作业安全" in exc.message
     else:  # pragma: no cover
@@ -148,6 +159,8 @@ def test_the_command_needs_the_confirmation_too(app, roster_enterprise, make_ses
     res = runner.invoke(args=["import-attendance", path, "--session", str(b.id), "--json"])
     data = json.loads(res.output)
     assert res.exit_code == 1 and data["named_sessions"] == [{"id": a.id, "topic": "消防演练"}]
-    res = runner.invoke(args=["import-attendance", path, "--session", str(b.id), "--json", "--confirm-session"])
+    res = runner.invoke(
+        args=["import-attendance", path, "--session", str(b.id), "--json", "--confirm-session"]
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["committed"] and _live(b.source) == 1 and _live(a.source) == 0

@@ -40,7 +40,9 @@ def test_enterprise_code_field_is_optional_and_shown(client, make_person, enterp
     page = client.get("/login").get_data(as_text=True)
     assert 'name="enterprise"' in page and "企业代码" in page
     make_person(enterprise, employee_no="E9911")
-    r = client.post("/login", data={"login": "E9911", "password": TEST_PASSWORD, "enterprise": enterprise.code})
+    r = client.post(
+        "/login", data={"login": "E9911", "password": TEST_PASSWORD, "enterprise": enterprise.code}
+    )
     assert r.status_code == 302
 
 
@@ -82,9 +84,14 @@ def test_first_sign_in_forces_password_change(client, make_person, enterprise):
     login(client, p.user)
     r = client.get("/org/people")
     assert r.status_code == 302 and "/account/password" in r.headers["Location"]
-    r = client.post("/account/password", data={"current": TEST_PASSWORD, "password": "short", "confirm": "short"})
+    r = client.post(
+        "/account/password", data={"current": TEST_PASSWORD, "password": "short", "confirm": "short"}
+    )
     assert r.status_code == 200
-    r = client.post("/account/password", data={"current": TEST_PASSWORD, "password": "NewPassw0rd", "confirm": "NewPassw0rd"})
+    r = client.post(
+        "/account/password",
+        data={"current": TEST_PASSWORD, "password": "NewPassw0rd", "confirm": "NewPassw0rd"},
+    )
     assert r.status_code == 302
     db.session.refresh(p.user)
     assert not p.user.must_change_password and p.user.password_hash.startswith("scrypt:")
@@ -92,7 +99,9 @@ def test_first_sign_in_forces_password_change(client, make_person, enterprise):
 
 def test_open_redirect_refused(client, make_person, enterprise):
     p = make_person(enterprise)
-    r = client.post("/login?next=//evil.example/x", data={"login": p.user.username, "password": TEST_PASSWORD})
+    r = client.post(
+        "/login?next=//evil.example/x", data={"login": p.user.username, "password": TEST_PASSWORD}
+    )
     assert "evil.example" not in r.headers["Location"]
 
 

@@ -24,7 +24,12 @@ from lms.org.roster import import_roster
 
 HEADER = ["工号", "姓名", "部门", "岗位", "安全责任角色", "入职日期", "手机号", "状态"]
 DEPTS = ["一车间/甲班", "一车间/乙班", "二车间", "设备动力部/电工班/一组", "安全环保部"]
-POSTS = [("操作工", "一线从业人员"), ("班组长", "班组长、一线从业人员"), ("焊工", "特种作业人员"), ("仓管员", "")]
+POSTS = [
+    ("操作工", "一线从业人员"),
+    ("班组长", "班组长、一线从业人员"),
+    ("焊工", "特种作业人员"),
+    ("仓管员", ""),
+]
 NAMES = "王伟 李娜 张敏 刘强 陈静 杨洋 赵磊 黄艳 周杰 吴娟".split()
 
 
@@ -60,8 +65,12 @@ def _counts(ent) -> dict[str, int]:
     return {
         "person": s.scalar(select(func.count()).select_from(Person).where(Person.enterprise_id == ent.id)),
         "user": s.scalar(select(func.count()).select_from(User).where(User.enterprise_id == ent.id)),
-        "event": s.scalar(select(func.count()).select_from(PersonEvent).where(PersonEvent.person_id.in_(of_ent))),
-        "role": s.scalar(select(func.count()).select_from(PersonRole).where(PersonRole.person_id.in_(of_ent))),
+        "event": s.scalar(
+            select(func.count()).select_from(PersonEvent).where(PersonEvent.person_id.in_(of_ent))
+        ),
+        "role": s.scalar(
+            select(func.count()).select_from(PersonRole).where(PersonRole.person_id.in_(of_ent))
+        ),
         "department": s.scalar(
             select(func.count()).select_from(Department).where(Department.enterprise_id == ent.id)
         ),
@@ -72,11 +81,15 @@ def _counts(ent) -> dict[str, int]:
 def _state(ent) -> dict[str, list[tuple]]:
     """Everything the import wrote for ``ent``, with ids replaced by names so enterprises compare."""
     s = db.session
-    dept = dict(s.execute(select(Department.id, Department.path).where(Department.enterprise_id == ent.id)).all())
+    dept = dict(
+        s.execute(select(Department.id, Department.path).where(Department.enterprise_id == ent.id)).all()
+    )
     post = dict(s.execute(select(Post.id, Post.name).where(Post.enterprise_id == ent.id)).all())
     role = dict(
         s.execute(
-            select(ResponsibilityRole.id, ResponsibilityRole.name).where(ResponsibilityRole.enterprise_id == ent.id)
+            select(ResponsibilityRole.id, ResponsibilityRole.name).where(
+                ResponsibilityRole.enterprise_id == ent.id
+            )
         ).all()
     )
     people = {p.id: p for p in s.execute(select(Person).where(Person.enterprise_id == ent.id)).scalars()}
@@ -95,8 +108,16 @@ def _state(ent) -> dict[str, list[tuple]]:
     code = ent.code.lower() + "-"
     return {
         "people": sorted(
-            (p.employee_no, p.name, p.phone, p.hire_date, dept.get(p.department_id), post.get(p.post_id),
-             p.status, p.left_on)
+            (
+                p.employee_no,
+                p.name,
+                p.phone,
+                p.hire_date,
+                dept.get(p.department_id),
+                post.get(p.post_id),
+                p.status,
+                p.left_on,
+            )
             for p in people.values()
         ),
         "events": sorted(
@@ -108,8 +129,15 @@ def _state(ent) -> dict[str, list[tuple]]:
             for r in s.scalars(select(PersonRole).where(PersonRole.person_id.in_(list(people))))
         ),
         "users": sorted(
-            (u.username.removeprefix(code), emp[u.person_id], u.display_name, u.app_role, u.is_enabled,
-             u.must_change_password, u.password_hash)
+            (
+                u.username.removeprefix(code),
+                emp[u.person_id],
+                u.display_name,
+                u.app_role,
+                u.is_enabled,
+                u.must_change_password,
+                u.password_hash,
+            )
             for u in s.scalars(select(User).where(User.enterprise_id == ent.id))
         ),
     }
@@ -145,7 +173,16 @@ def test_chunked_import_writes_what_the_sheet_says(make_enterprise, streamed, mo
         hire = dt.date.fromisoformat(hired.replace("/", "-")) if hired else None
         left = status == "离职"
         expected_people.append(
-            (emp, name, phone or None, hire, dept, post, "left" if left else "active", today if left else None)
+            (
+                emp,
+                name,
+                phone or None,
+                hire,
+                dept,
+                post,
+                "left" if left else "active",
+                today if left else None,
+            )
         )
         expected_events.append((emp, "hired", hire or today, "{}"))
         expected_roles += [(emp, r, hire or today) for r in roles.split("、") if r]
@@ -204,7 +241,12 @@ def test_dry_run_preview_is_capped_but_counts_everything(enterprise, streamed, m
     assert (result.created, result.errors, result.committed) == (1200, [], False)
     assert [r["row"] for r in result.rows] == list(range(2, 52))
     assert result.rows[1] == {
-        "row": 3, "employee_no": "S00002", "name": NAMES[2], "department": DEPTS[2], "post": POSTS[2][0],
-        "roles": ["特种作业人员"], "action": "create",
+        "row": 3,
+        "employee_no": "S00002",
+        "name": NAMES[2],
+        "department": DEPTS[2],
+        "post": POSTS[2][0],
+        "roles": ["特种作业人员"],
+        "action": "create",
     }
     assert _counts(enterprise)["person"] == 0

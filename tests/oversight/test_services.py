@@ -319,7 +319,9 @@ def test_one_open_listing_per_enterprise_is_kept_by_the_database(enterprise, mak
         db.session.flush()
 
 
-def test_the_enterprises_managers_are_told_when_it_is_listed_and_lifted(app, enterprise, make_user, make_enterprise):
+def test_the_enterprises_managers_are_told_when_it_is_listed_and_lifted(
+    app, enterprise, make_user, make_enterprise
+):
     from lms.training.models import Notification
     from lms.training.notifications import text
 
@@ -327,7 +329,9 @@ def test_the_enterprises_managers_are_told_when_it_is_listed_and_lifted(app, ent
     manager, trainer = make_user("manager", enterprise), make_user("trainer", enterprise)
     elsewhere = make_user("manager", make_enterprise())
     with app.test_request_context():  # as the regulator's pages do
-        listing = services.list_enterprise(enterprise, "重大隐患逾期未整改", utcnow() + dt.timedelta(days=30), reg)
+        listing = services.list_enterprise(
+            enterprise, "重大隐患逾期未整改", utcnow() + dt.timedelta(days=30), reg
+        )
         services.lift(listing, "已整改销号", reg)
 
     def told(user):

@@ -31,27 +31,58 @@ class Scene:
 def hours(person: Any, year: int, n: int = 10) -> None:
     from lms.ledger.services import record
 
-    record(person, kind="offline", topic=f"{year}年度安全再培训", source=f"test-annual:{year}:{person.id}",
-           hours=n, completed_at=dt.datetime(year, 3, 10, 2, 0), category="安全生产")
+    record(
+        person,
+        kind="offline",
+        topic=f"{year}年度安全再培训",
+        source=f"test-annual:{year}:{person.id}",
+        hours=n,
+        completed_at=dt.datetime(year, 3, 10, 2, 0),
+        category="安全生产",
+    )
 
 
 def confined_cert(person: Any, issued: dt.date, until: dt.date | None) -> Any:
     from certificates.services import issue
 
-    return issue(person, kind="manual", source=f"test-confined:{person.id}:{issued}", title=CONFINED, hours=8,
-                 issued_on=issued, valid_until=until).certificate
+    return issue(
+        person,
+        kind="manual",
+        source=f"test-confined:{person.id}:{issued}",
+        title=CONFINED,
+        hours=8,
+        issued_on=issued,
+        valid_until=until,
+    ).certificate
 
 
-def special_ops(person: Any, topic: str, issued: dt.date, until: dt.date, number: str, reviewed: dt.date | None = None) -> None:
+def special_ops(
+    person: Any, topic: str, issued: dt.date, until: dt.date, number: str, reviewed: dt.date | None = None
+) -> None:
     from lms.ledger.services import record
     from lms.training.status import SPECIAL_OPERATIONS_CATEGORY
 
-    record(person, kind="certificate", topic=topic, source=f"test-special:{number}", category=SPECIAL_OPERATIONS_CATEGORY,
-           certificate_no=number, valid_until=until, completed_at=dt.datetime.combine(issued, dt.time(1, 0)))
+    record(
+        person,
+        kind="certificate",
+        topic=topic,
+        source=f"test-special:{number}",
+        category=SPECIAL_OPERATIONS_CATEGORY,
+        certificate_no=number,
+        valid_until=until,
+        completed_at=dt.datetime.combine(issued, dt.time(1, 0)),
+    )
     if reviewed is not None:
-        record(person, kind="certificate", topic=f"{topic}（复审）", source=f"test-special-review:{number}",
-               category=SPECIAL_OPERATIONS_CATEGORY, certificate_no=number, valid_until=until,
-               completed_at=dt.datetime.combine(reviewed, dt.time(1, 0)))
+        record(
+            person,
+            kind="certificate",
+            topic=f"{topic}（复审）",
+            source=f"test-special-review:{number}",
+            category=SPECIAL_OPERATIONS_CATEGORY,
+            certificate_no=number,
+            valid_until=until,
+            completed_at=dt.datetime.combine(reviewed, dt.time(1, 0)),
+        )
 
 
 @pytest.fixture
@@ -64,10 +95,14 @@ def scene(enterprise: Any, make_person: Any) -> Scene:
 
     apply_presets(enterprise)
     load_presets(enterprise)
-    work = db.session.scalar(select(PermitWork).where(PermitWork.enterprise_id == enterprise.id,
-                                                      PermitWork.key == "confined_space"))
-    hot = db.session.scalar(select(PermitWork).where(PermitWork.enterprise_id == enterprise.id,
-                                                     PermitWork.key == "hot_work"))
+    work = db.session.scalar(
+        select(PermitWork).where(
+            PermitWork.enterprise_id == enterprise.id, PermitWork.key == "confined_space"
+        )
+    )
+    hot = db.session.scalar(
+        select(PermitWork).where(PermitWork.enterprise_id == enterprise.id, PermitWork.key == "hot_work")
+    )
     ok = make_person(enterprise, name="秦合格", employee_no="P1001")
     overdue = make_person(enterprise, name="吴逾期", employee_no="P1002")
     lapsed = make_person(enterprise, name="郑过期", employee_no="P1003")
@@ -79,8 +114,14 @@ def scene(enterprise: Any, make_person: Any) -> Scene:
     for p in (ok, overdue, welder):
         confined_cert(p, dt.date(2026, 1, 5), dt.date(2028, 1, 4))
     confined_cert(lapsed, dt.date(2023, 5, 1), dt.date(2026, 5, 31))
-    special_ops(welder, "熔化焊接与热切割作业", dt.date(2022, 3, 1), dt.date(2028, 2, 28), "T320100000001",
-                reviewed=dt.date(2025, 2, 20))
+    special_ops(
+        welder,
+        "熔化焊接与热切割作业",
+        dt.date(2022, 3, 1),
+        dt.date(2028, 2, 28),
+        "T320100000001",
+        reviewed=dt.date(2025, 2, 20),
+    )
     manager = make_person(enterprise, name="陆经理", employee_no="M0001", app_role="manager").user
     trainer = make_person(enterprise, name="戴培训", employee_no="M0002", app_role="trainer").user
     db.session.flush()

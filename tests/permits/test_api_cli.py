@@ -14,7 +14,9 @@ from tests.permits.conftest import DAY
 
 def test_api_qualification(client, scene):
     login(client, scene.trainer)
-    resp = client.get(f"/api/qualification?enterprise={scene.ent.code}&work=受限空间&date={DAY}&people=P1001,P1003:监护人")
+    resp = client.get(
+        f"/api/qualification?enterprise={scene.ent.code}&work=受限空间&date={DAY}&people=P1001,P1003:监护人"
+    )
     assert resp.status_code == 200
     data = resp.get_json()
     assert data["qualified"] is False and data["work"] == "受限空间作业" and data["date"] == "2026-06-15"
@@ -60,17 +62,33 @@ def _run(app, *args):
 
 def test_cli_exit_codes(app, scene):
     code = scene.ent.code
-    ok = _run(app, "--enterprise", code, "--work", "受限空间", "--person", "P1001", "--date", str(DAY), "--json")
+    ok = _run(
+        app, "--enterprise", code, "--work", "受限空间", "--person", "P1001", "--date", str(DAY), "--json"
+    )
     assert ok.exit_code == 0, ok.output
     data = json.loads(ok.output)
     assert data["qualified"] is True and data["people"][0]["name"] == "秦合格"
-    bad = _run(app, "--enterprise", code, "--work", "受限空间", "--person", "P1001", "--person", "P1002",
-               "--date", str(DAY), "--json")
+    bad = _run(
+        app,
+        "--enterprise",
+        code,
+        "--work",
+        "受限空间",
+        "--person",
+        "P1001",
+        "--person",
+        "P1002",
+        "--date",
+        str(DAY),
+        "--json",
+    )
     assert bad.exit_code == 1
     data = json.loads(bad.output)
     assert [p["qualified"] for p in data["people"]] == [True, False]
     assert data["people"][1]["reasons"][0]["code"] == "requirement_overdue"
-    text = _run(app, "--enterprise", code, "--work", "受限空间", "--person", "P1003:监护人", "--date", str(DAY))
+    text = _run(
+        app, "--enterprise", code, "--work", "受限空间", "--person", "P1003:监护人", "--date", str(DAY)
+    )
     assert text.exit_code == 1 and "不合格" in text.output and "2026-05-31" in text.output
     for args in (
         ["--enterprise", "NOPE", "--work", "受限空间", "--person", "P1001"],
@@ -82,14 +100,23 @@ def test_cli_exit_codes(app, scene):
         result = _run(app, *args, "--json")
         assert result.exit_code == 2, (args, result.output)
         assert json.loads(result.output)["error"]
-    missing = app.test_cli_runner().invoke(args=["permits", "check", "--enterprise", code, "--work", "受限空间"])
+    missing = app.test_cli_runner().invoke(
+        args=["permits", "check", "--enterprise", code, "--work", "受限空间"]
+    )
     assert missing.exit_code == 2  # click: --person is required
 
 
 def _permit(scene, status, people, checked_on):
     start = dt.datetime(2026, 6, 15, 9, 0)
-    p = services.save_permit(scene.work, people, place="x", starts_at=start, ends_at=start + dt.timedelta(hours=1),
-                             status=status, actor=scene.manager)
+    p = services.save_permit(
+        scene.work,
+        people,
+        place="x",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        status=status,
+        actor=scene.manager,
+    )
     p.checked_on = checked_on
     db.session.flush()
     return p
@@ -116,10 +143,22 @@ def test_culture_metric_is_registered_and_computed(scene):
     assert "permit_refusal_rate" in METRICS
     _permit(scene, REFUSED, [(scene.ok, "作业人员"), (scene.lapsed, "监护人")], dt.date(2026, 6, 15))
     _permit(scene, APPROVED, [(scene.ok, "作业人员")], dt.date(2026, 6, 16))
-    value = compute("permit_refusal_rate", scene.ent.id, Unit(scene.ent.id), dt.date(2026, 6, 1),
-                    dt.date(2026, 6, 30), dt.date(2026, 6, 30))
+    value = compute(
+        "permit_refusal_rate",
+        scene.ent.id,
+        Unit(scene.ent.id),
+        dt.date(2026, 6, 1),
+        dt.date(2026, 6, 30),
+        dt.date(2026, 6, 30),
+    )
     assert str(value.value) == "0.3333"  # 1 of 3 people named
     assert value.detail["permits_checked"] == 2 and value.detail["permits_refused"] == 1
-    empty = compute("permit_refusal_rate", scene.ent.id, Unit(scene.ent.id), dt.date(2025, 1, 1),
-                    dt.date(2025, 1, 31), dt.date(2025, 1, 31))
+    empty = compute(
+        "permit_refusal_rate",
+        scene.ent.id,
+        Unit(scene.ent.id),
+        dt.date(2025, 1, 1),
+        dt.date(2025, 1, 31),
+        dt.date(2025, 1, 31),
+    )
     assert empty.value is None

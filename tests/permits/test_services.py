@@ -20,7 +20,9 @@ def codes(result, person):
 
 
 def test_three_people_for_confined_space(scene):
-    result = services.check(scene.work, [(scene.ok, "作业人员"), (scene.overdue, "作业人员"), (scene.lapsed, "监护人")], DAY)
+    result = services.check(
+        scene.work, [(scene.ok, "作业人员"), (scene.overdue, "作业人员"), (scene.lapsed, "监护人")], DAY
+    )
     assert [r.qualified for r in result.people] == [True, False, False]
     assert not result.qualified
     assert codes(result, scene.overdue) == ["requirement_overdue"]
@@ -102,7 +104,9 @@ def test_missed_review_lapses_a_special_operations_certificate(scene, make_perso
     result = services.check(scene.hot, [(p, "作业人员")], DAY)  # no review by 2025-03-01
     assert codes(result, p) == ["certificate_review_missed"]
     assert "2025-03-01" in str(result.people[0].findings[0].reason)
-    assert "certificate_review_missed" not in codes(services.check(scene.hot, [(p, "作业人员")], dt.date(2025, 3, 1)), p)
+    assert "certificate_review_missed" not in codes(
+        services.check(scene.hot, [(p, "作业人员")], dt.date(2025, 3, 1)), p
+    )
 
 
 def test_a_person_who_left_is_not_qualified(scene):
@@ -131,7 +135,9 @@ def test_find_people_by_number_name_and_certificate_qr(scene, make_enterprise, m
     foreign = make_person(make_enterprise(), name="外企人员")
     from certificates.services import issue
 
-    foreign_cert = issue(foreign, kind="manual", source="t:foreign", title="受限空间作业安全培训合格证").certificate
+    foreign_cert = issue(
+        foreign, kind="manual", source="t:foreign", title="受限空间作业安全培训合格证"
+    ).certificate
     with pytest.raises(DomainError):
         services.find_people(scene.ent.id, verify_url(foreign_cert))
     with pytest.raises(DomainError):
@@ -143,21 +149,36 @@ def test_find_people_by_number_name_and_certificate_qr(scene, make_enterprise, m
 def test_save_permit_approved_and_refused(scene):
     start = dt.datetime.combine(DAY, dt.time(9, 0))
     permit = services.save_permit(
-        scene.work, [(scene.ok, "作业人员")], place="T-201 储罐", starts_at=start,
-        ends_at=start + dt.timedelta(hours=8), status=APPROVED, actor=scene.manager,
+        scene.work,
+        [(scene.ok, "作业人员")],
+        place="T-201 储罐",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=8),
+        status=APPROVED,
+        actor=scene.manager,
     )
     assert permit.status == APPROVED and permit.people[0].qualified
     assert permit.starts_at == dt.datetime(2026, 6, 15, 1, 0)  # 09:00 in Shanghai, stored UTC
     assert permit.checked_by_name == scene.manager.display_name
     with pytest.raises(DomainError) as exc:
         services.save_permit(
-            scene.work, [(scene.ok, "作业人员"), (scene.lapsed, "监护人")], place="T-202", starts_at=start,
-            ends_at=start + dt.timedelta(hours=2), status=APPROVED, actor=scene.manager,
+            scene.work,
+            [(scene.ok, "作业人员"), (scene.lapsed, "监护人")],
+            place="T-202",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=2),
+            status=APPROVED,
+            actor=scene.manager,
         )
     assert exc.value.field == "status" and "郑过期" in str(exc.value.message)
     refused = services.save_permit(
-        scene.work, [(scene.ok, "作业人员"), (scene.lapsed, "监护人")], place="T-202", starts_at=start,
-        ends_at=start + dt.timedelta(hours=2), status=REFUSED, actor=scene.manager,
+        scene.work,
+        [(scene.ok, "作业人员"), (scene.lapsed, "监护人")],
+        place="T-202",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=2),
+        status=REFUSED,
+        actor=scene.manager,
     )
     assert [pp.qualified for pp in refused.people] == [True, False]
     kept = refused.people[1].reasons[0]
@@ -168,8 +189,15 @@ def test_save_permit_approved_and_refused(scene):
 def test_a_window_that_reaches_a_day_someone_is_not_qualified(scene):
     start = dt.datetime(2026, 5, 31, 20, 0)  # the certificate's last day, ending the next morning
     with pytest.raises(DomainError):
-        services.save_permit(scene.work, [(scene.lapsed, "作业人员")], place="夜间检修", starts_at=start,
-                             ends_at=start + dt.timedelta(hours=10), status=APPROVED, actor=scene.manager)
+        services.save_permit(
+            scene.work,
+            [(scene.lapsed, "作业人员")],
+            place="夜间检修",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=10),
+            status=APPROVED,
+            actor=scene.manager,
+        )
 
 
 @pytest.mark.parametrize(
@@ -185,8 +213,11 @@ def test_a_window_that_reaches_a_day_someone_is_not_qualified(scene):
 )
 def test_save_permit_refuses_bad_input_naming_the_field(scene, field, kwargs):
     values = {
-        "entries": [(scene.ok, "作业人员")], "place": "T-201", "starts_at": dt.datetime(2026, 6, 15, 9, 0),
-        "ends_at": dt.datetime(2026, 6, 15, 17, 0), "status": APPROVED,
+        "entries": [(scene.ok, "作业人员")],
+        "place": "T-201",
+        "starts_at": dt.datetime(2026, 6, 15, 9, 0),
+        "ends_at": dt.datetime(2026, 6, 15, 17, 0),
+        "status": APPROVED,
     }
     values.update(kwargs)
     entries = values.pop("entries")
@@ -197,9 +228,15 @@ def test_save_permit_refuses_bad_input_naming_the_field(scene, field, kwargs):
 
 def test_the_same_person_twice(scene):
     with pytest.raises(DomainError) as exc:
-        services.save_permit(scene.work, [(scene.ok, "作业人员"), (scene.ok, "监护人")], place="x",
-                             starts_at=dt.datetime(2026, 6, 15, 9), ends_at=dt.datetime(2026, 6, 15, 10),
-                             status=REFUSED, actor=scene.manager)
+        services.save_permit(
+            scene.work,
+            [(scene.ok, "作业人员"), (scene.ok, "监护人")],
+            place="x",
+            starts_at=dt.datetime(2026, 6, 15, 9),
+            ends_at=dt.datetime(2026, 6, 15, 10),
+            status=REFUSED,
+            actor=scene.manager,
+        )
     assert exc.value.field == "people"
 
 
@@ -218,6 +255,13 @@ def test_dates_far_from_today_are_refused(scene):
             services.check(scene.work, [(scene.ok, "作业人员")], day)
         assert exc.value.field == "date"
     with pytest.raises(DomainError) as exc:
-        services.save_permit(scene.work, [(scene.ok, "作业人员")], place="x", starts_at=dt.datetime(1, 1, 1, 9),
-                             ends_at=dt.datetime(1, 1, 1, 10), status=REFUSED, actor=scene.manager)
+        services.save_permit(
+            scene.work,
+            [(scene.ok, "作业人员")],
+            place="x",
+            starts_at=dt.datetime(1, 1, 1, 9),
+            ends_at=dt.datetime(1, 1, 1, 10),
+            status=REFUSED,
+            actor=scene.manager,
+        )
     assert exc.value.field == "date"

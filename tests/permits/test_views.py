@@ -23,14 +23,21 @@ def _check_url(scene, *people, day=DAY):
 @pytest.mark.parametrize("role", ["learner", "evaluator", "regulator"])
 def test_learners_and_others_may_not_check(client, scene, login_as, role):
     login_as(role, scene.ent)
-    for url in ("/permits/check", "/permits/", "/permits/works", "/api/qualification?work=受限空间&people=P1001"):
+    for url in (
+        "/permits/check",
+        "/permits/",
+        "/permits/works",
+        "/api/qualification?work=受限空间&people=P1001",
+    ):
         assert client.get(url).status_code == 403, url
     assert client.post("/permits/save", data={}).status_code == 403
 
 
 def test_trainer_checks_three_people(client, scene):
     login(client, scene.trainer)
-    resp = client.get(_check_url(scene, (scene.ok, "作业人员"), (scene.overdue, "作业人员"), (scene.lapsed, "监护人")))
+    resp = client.get(
+        _check_url(scene, (scene.ok, "作业人员"), (scene.overdue, "作业人员"), (scene.lapsed, "监护人"))
+    )
     assert resp.status_code == 200
     assert "camera=(self)" in resp.headers["Permissions-Policy"]
     html = resp.get_data(as_text=True)
@@ -49,7 +56,9 @@ def test_add_by_number_name_and_qr_redirects_to_the_list(client, scene):
     assert resp.status_code == 302
     assert f"p={scene.ok.id}" in resp.headers["Location"]
     cert = certificates_for_person(scene.lapsed.id)[0]
-    resp = client.get(f"/permits/check?work={scene.work.id}&date={DAY}&p={scene.ok.id}:作业人员&add={verify_url(cert)}&role=监护人")
+    resp = client.get(
+        f"/permits/check?work={scene.work.id}&date={DAY}&p={scene.ok.id}:作业人员&add={verify_url(cert)}&role=监护人"
+    )
     assert resp.status_code == 302
     loc = resp.headers["Location"]
     assert f"p={scene.ok.id}" in loc and f"p={scene.lapsed.id}" in loc
@@ -72,22 +81,44 @@ def test_another_enterprises_people_and_permits_give_404(client, scene, make_ent
     apply_presets(other_ent)
     load_presets(other_ent)
     boss = make_person(other_ent, app_role="manager").user
-    permit = save_permit(find_work(other_ent.id, "盲板抽堵"), [(stranger, "作业人员")], place="x",
-                         starts_at=dt.datetime(2026, 6, 15, 9), ends_at=dt.datetime(2026, 6, 15, 10),
-                         status="refused", actor=boss)
+    permit = save_permit(
+        find_work(other_ent.id, "盲板抽堵"),
+        [(stranger, "作业人员")],
+        place="x",
+        starts_at=dt.datetime(2026, 6, 15, 9),
+        ends_at=dt.datetime(2026, 6, 15, 10),
+        status="refused",
+        actor=boss,
+    )
     for url in (f"/permits/{permit.id}", f"/permits/{permit.id}/pdf", f"/permits/{permit.id}/live"):
         assert client.get(url).status_code == 404, url
     assert client.get(f"/permits/works/{permit.work_id}").status_code == 404
-    resp = client.post("/permits/save", data={"work": scene.work.id, "date": DAY.isoformat(), "p": f"{stranger.id}:作业人员",
-                                               "place": "x", "starts_at": "2026-06-15T09:00", "ends_at": "2026-06-15T10:00",
-                                               "status": "refused"})
+    resp = client.post(
+        "/permits/save",
+        data={
+            "work": scene.work.id,
+            "date": DAY.isoformat(),
+            "p": f"{stranger.id}:作业人员",
+            "place": "x",
+            "starts_at": "2026-06-15T09:00",
+            "ends_at": "2026-06-15T10:00",
+            "status": "refused",
+        },
+    )
     assert resp.status_code == 404
     assert db.session.query(Permit).filter_by(enterprise_id=scene.ent.id).count() == 0
 
 
 def _save(client, scene, people, status, **extra):
-    data = {"work": scene.work.id, "date": DAY.isoformat(), "p": [f"{p.id}:{r}" for p, r in people],
-            "place": "二车间 T-201 储罐", "starts_at": "2026-06-15T09:00", "ends_at": "2026-06-15T17:00", "status": status}
+    data = {
+        "work": scene.work.id,
+        "date": DAY.isoformat(),
+        "p": [f"{p.id}:{r}" for p, r in people],
+        "place": "二车间 T-201 储罐",
+        "starts_at": "2026-06-15T09:00",
+        "ends_at": "2026-06-15T17:00",
+        "status": status,
+    }
     data.update(extra)
     return client.post("/permits/save", data=data)
 
@@ -173,11 +204,21 @@ def test_english_translation(client, scene):
 
 def test_manager_edits_a_work_and_its_needs(client, scene):
     login(client, scene.manager)
-    resp = client.post(f"/permits/works/{scene.work.id}", data={"name": "受限空间作业", "roles": "作业人员、监护人、作业负责人",
-                                                                 "citation": "GB 30871-2022 第6章", "active": "y"})
+    resp = client.post(
+        f"/permits/works/{scene.work.id}",
+        data={
+            "name": "受限空间作业",
+            "roles": "作业人员、监护人、作业负责人",
+            "citation": "GB 30871-2022 第6章",
+            "active": "y",
+        },
+    )
     assert resp.status_code == 302
     assert scene.work.role_list == ["作业人员", "监护人", "作业负责人"]
-    resp = client.post(f"/permits/works/{scene.work.id}/needs", data={"role": "作业负责人", "kind": "internal", "match": "作业负责人"})
+    resp = client.post(
+        f"/permits/works/{scene.work.id}/needs",
+        data={"role": "作业负责人", "kind": "internal", "match": "作业负责人"},
+    )
     assert resp.status_code == 302
     need = scene.work.needs[-1]
     assert (need.role, need.kind, need.match) == ("作业负责人", "internal", "作业负责人")
@@ -200,8 +241,13 @@ def test_register_export_is_a_safe_xlsx_in_local_time(client, scene):
     import openpyxl
 
     login(client, scene.manager)
-    _save(client, scene, [(scene.ok, "作业人员"), (scene.lapsed, "监护人")], "refused",
-          place="=HYPERLINK(\"http://evil\")")
+    _save(
+        client,
+        scene,
+        [(scene.ok, "作业人员"), (scene.lapsed, "监护人")],
+        "refused",
+        place='=HYPERLINK("http://evil")',
+    )
     resp = client.get("/permits/export.xlsx?status=refused")
     assert resp.status_code == 200 and resp.data[:2] == b"PK"
     rows = list(openpyxl.load_workbook(io.BytesIO(resp.data)).worksheets[0].values)
@@ -220,9 +266,18 @@ def test_live_page_rechecks_now_not_as_saved(client, scene):
     from lms.core.timeutil import today as local_today
 
     today = local_today(scene.ent)  # the enterprise's day, not the server's
-    resp = client.post("/permits/save", data={
-        "work": scene.work.id, "date": DAY.isoformat(), "p": f"{scene.ok.id}:作业人员", "place": "T-201",
-        "starts_at": "2026-06-15T09:00", "ends_at": "2026-06-15T12:00", "status": "approved"})
+    resp = client.post(
+        "/permits/save",
+        data={
+            "work": scene.work.id,
+            "date": DAY.isoformat(),
+            "p": f"{scene.ok.id}:作业人员",
+            "place": "T-201",
+            "starts_at": "2026-06-15T09:00",
+            "ends_at": "2026-06-15T12:00",
+            "status": "approved",
+        },
+    )
     assert resp.status_code == 302
     permit = db.session.query(Permit).filter_by(enterprise_id=scene.ent.id).one()
     revoke(certificates_for_person(scene.ok.id)[0], "复核不合格", actor=None)
@@ -238,10 +293,18 @@ def test_forms_need_the_csrf_token(app, client, scene):
     try:
         resp = _save(client, scene, [(scene.ok, "作业人员")], "approved")
         assert resp.status_code == 400
-        assert client.post(f"/permits/works/{scene.work.id}/needs", data={"kind": "internal", "match": "x"}).status_code == 400
+        assert (
+            client.post(
+                f"/permits/works/{scene.work.id}/needs", data={"kind": "internal", "match": "x"}
+            ).status_code
+            == 400
+        )
         page = client.get(_check_url(scene, (scene.ok, "作业人员"))).get_data(as_text=True)
-        assert re.search(r'name="csrf_token" type="hidden" value="[^"]+"|type="hidden" name="csrf_token" value="[^"]+"|'
-                         r'id="csrf_token" name="csrf_token" type="hidden" value="[^"]+"', page)
+        assert re.search(
+            r'name="csrf_token" type="hidden" value="[^"]+"|type="hidden" name="csrf_token" value="[^"]+"|'
+            r'id="csrf_token" name="csrf_token" type="hidden" value="[^"]+"',
+            page,
+        )
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert db.session.query(Permit).count() == 0
@@ -249,14 +312,38 @@ def test_forms_need_the_csrf_token(app, client, scene):
 
 def test_far_dates_give_a_message_on_every_entry_point(app, client, scene):
     login(client, scene.manager)
-    html = client.get(_check_url(scene, (scene.ok, "作业人员"), day=dt.date(9999, 12, 31))).get_data(as_text=True)
+    html = client.get(_check_url(scene, (scene.ok, "作业人员"), day=dt.date(9999, 12, 31))).get_data(
+        as_text=True
+    )
     assert "期间的日期" in html  # the date field says which dates it takes
-    resp = client.post("/permits/save", data={"work": scene.work.id, "date": "0001-01-01", "p": f"{scene.ok.id}:作业人员",
-                                              "place": "x", "starts_at": "0001-01-01T09:00", "ends_at": "0001-01-01T10:00",
-                                              "status": "refused"})
+    resp = client.post(
+        "/permits/save",
+        data={
+            "work": scene.work.id,
+            "date": "0001-01-01",
+            "p": f"{scene.ok.id}:作业人员",
+            "place": "x",
+            "starts_at": "0001-01-01T09:00",
+            "ends_at": "0001-01-01T10:00",
+            "status": "refused",
+        },
+    )
     assert resp.status_code == 400
     resp = client.get("/api/qualification?work=受限空间&date=9999-12-31&people=P1001")
     assert resp.status_code == 400 and resp.get_json()["field"] == "date"
-    result = app.test_cli_runner().invoke(args=["permits", "check", "--enterprise", scene.ent.code, "--work", "受限空间",
-                                                "--person", "P1001", "--date", "9999-12-31", "--json"])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "permits",
+            "check",
+            "--enterprise",
+            scene.ent.code,
+            "--work",
+            "受限空间",
+            "--person",
+            "P1001",
+            "--date",
+            "9999-12-31",
+            "--json",
+        ]
+    )
     assert result.exit_code == 2

@@ -134,7 +134,19 @@ def test_duplicates_are_reported_not_refused_and_compare_answers(bank):
 
     rows = [
         ["单选题", "重复的题", "甲", "乙", "", "", "B", "", "", "", ""],
-        ["单选题", "重复的题 ", "甲", "乙", "", "", "A", "", "", "", ""],  # same stem, other answer: not a dup
+        [
+            "单选题",
+            "重复的题 ",
+            "甲",
+            "乙",
+            "",
+            "",
+            "A",
+            "",
+            "",
+            "",
+            "",
+        ],  # same stem, other answer: not a dup
         ["单选题", "重复的题", "甲", "乙", "", "", "B", "", "", "", ""],  # same stem and answer: a duplicate
     ]
     result = services.import_questions(bank, xlsx(rows), "dup.xlsx", dry_run=False)

@@ -22,8 +22,14 @@ def test_edit_without_options_field_is_a_form_error(client, bank, make_person, e
     # A POST without any ``options`` field (a hand-made request, an old form): seen as a 500.
     r = client.post(
         f"/quizzes/questions/{q.id}/edit",
-        data={"type": "single_choice", "stem": q.stem, "answer": "A", "points": "2", "difficulty": "easy",
-              "status": "published"},
+        data={
+            "type": "single_choice",
+            "stem": q.stem,
+            "answer": "A",
+            "points": "2",
+            "difficulty": "easy",
+            "status": "published",
+        },
     )
     assert r.status_code == 200, r.status_code
     page = r.get_data(as_text=True)
@@ -33,12 +39,20 @@ def test_edit_without_options_field_is_a_form_error(client, bank, make_person, e
     assert (q.version, list(q.options), q.key) == before
 
 
-def test_edit_with_too_few_options_is_a_form_error_and_a_good_edit_saves(client, bank, make_person, enterprise):
+def test_edit_with_too_few_options_is_a_form_error_and_a_good_edit_saves(
+    client, bank, make_person, enterprise
+):
     q = _choice(bank)
     trainer = make_person(enterprise, app_role="trainer")
     db.session.commit()
     login(client, trainer.user)
-    base = {"type": "single_choice", "stem": q.stem, "points": "2", "difficulty": "easy", "status": "published"}
+    base = {
+        "type": "single_choice",
+        "stem": q.stem,
+        "points": "2",
+        "difficulty": "easy",
+        "status": "published",
+    }
     r = client.post(f"/quizzes/questions/{q.id}/edit", data={**base, "options": "只有一个", "answer": "A"})
     assert r.status_code == 200 and 'class="error"' in r.get_data(as_text=True)
     r = client.post(
@@ -57,9 +71,17 @@ def test_new_question_with_a_bad_answer_is_a_form_error(client, bank, make_perso
     n = len(bank.questions)
     r = client.post(
         f"/quizzes/banks/{bank.id}/questions/new",
-        data={"type": "true_false", "stem": "可以一人作业。", "answer": "也许", "points": "1",
-              "difficulty": "easy", "status": "published"},
+        data={
+            "type": "true_false",
+            "stem": "可以一人作业。",
+            "answer": "也许",
+            "points": "1",
+            "difficulty": "easy",
+            "status": "published",
+        },
     )
     assert r.status_code == 200 and 'class="error"' in r.get_data(as_text=True)
     db.session.expire_all()
-    assert db.session.scalar(select(func.count()).select_from(Question).where(Question.bank_id == bank.id)) == n
+    assert (
+        db.session.scalar(select(func.count()).select_from(Question).where(Question.bank_id == bank.id)) == n
+    )

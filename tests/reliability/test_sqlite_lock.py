@@ -44,7 +44,9 @@ def _seed_learning(n: int) -> dict[str, Any]:
     from lms.org.models import Person
 
     world = seed_exam(n)
-    course = courses.create_course(world["enterprise_id"], title="有限空间作业安全", category="有限空间", hours=2)
+    course = courses.create_course(
+        world["enterprise_id"], title="有限空间作业安全", category="有限空间", hours=2
+    )
     section = courses.add_section(course, "第一章")
     texts = [
         courses.add_lesson(section, "text", f"作业前须知{i}", body_markdown="## 作业前\n\n- 先通风\n- 再检测")
@@ -153,7 +155,9 @@ def test_first_opens_of_a_lesson_while_twenty_writers_write(live):
         from sqlalchemy import func, select
 
         opened = s.scalar(
-            select(func.count()).select_from(LessonProgress).where(LessonProgress.lesson_id.in_(world["text_ids"]))
+            select(func.count())
+            .select_from(LessonProgress)
+            .where(LessonProgress.lesson_id.in_(world["text_ids"]))
         )
         assert opened == OPENERS * LESSONS_EACH  # every first open was kept, once
 
@@ -172,13 +176,31 @@ def _seed_enterprise_of_a_thousand() -> dict[str, Any]:
     load_sized("M", echo=lambda _m: None)
     ent = db.session.scalar(select(Enterprise).where(Enterprise.code == "BENCH-M"))
     for name, hours, cats in (("年度安全再培训", 8, None), ("有限空间专项", 2, "有限空间")):
-        db.session.add(Requirement(enterprise_id=ent.id, name=name, kind="hours", applies_to="everyone",
-                                   hours_required=Decimal(hours), categories=cats, recurrence="yearly",
-                                   initial_days=30, grace_days=0, reminder_days=30, active=True))
+        db.session.add(
+            Requirement(
+                enterprise_id=ent.id,
+                name=name,
+                kind="hours",
+                applies_to="everyone",
+                hours_required=Decimal(hours),
+                categories=cats,
+                recurrence="yearly",
+                initial_days=30,
+                grace_days=0,
+                reminder_days=30,
+                active=True,
+            )
+        )
     pw = generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
     managers = [
-        User(username=f"bench-m-mgr{i}-{uuid.uuid4().hex[:4]}", password_hash=pw, display_name=f"安全经理{i}",
-             app_role="manager", enterprise_id=ent.id, must_change_password=False)
+        User(
+            username=f"bench-m-mgr{i}-{uuid.uuid4().hex[:4]}",
+            password_hash=pw,
+            display_name=f"安全经理{i}",
+            app_role="manager",
+            enterprise_id=ent.id,
+            must_change_password=False,
+        )
         for i in range(OPENERS)
     ]
     db.session.add_all(managers)

@@ -36,7 +36,9 @@ def no_public_url(app, monkeypatch):
 
 def _login_at(client, user, host: str) -> None:
     """Sign in through the form with ``host`` as the Host header (cookies are kept per host)."""
-    r = client.post("/login", data={"login": user.username, "password": TEST_PASSWORD}, headers={"Host": host})
+    r = client.post(
+        "/login", data={"login": user.username, "password": TEST_PASSWORD}, headers={"Host": host}
+    )
     assert r.status_code == 302
 
 

@@ -113,8 +113,6 @@ def _fuzz_settings(n: int):
     )
 
 
-
-
 def test_json_endpoints_never_answer_5xx(client, targets):
     failures: dict[str, bytes] = {}
 

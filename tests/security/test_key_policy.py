@@ -137,9 +137,12 @@ def test_blank_attempt_then_mistake_check_reveals_no_key(client, world):
         body = _text(client.get(url))
         assert not _leaks(body), url
     # A right answer sent to the book did not master (and so reveal) anything.
-    assert db.session.scalar(
-        select(func.count()).select_from(MistakeEntry).where(MistakeEntry.mastered_at.is_not(None))
-    ) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(MistakeEntry).where(MistakeEntry.mastered_at.is_not(None))
+        )
+        == 0
+    )
     # The book does not list questions whose answers are held back: listing a true/false one says its key.
     book = client.get("/quizzes/mistakes").get_data(as_text=True)
     for aq in attempt.questions:
@@ -186,7 +189,9 @@ def test_after_close_releases_only_after_close(client, world):
         r = client.post(url, json={"answer": empty})
         assert r.status_code < 500
         assert not _leaks(r) and not (r.get_json(silent=True) or {}).get("key")
-    assert SECRETS["true_false"] in client.get(f"/quizzes/attempts/{attempt.id}/result").get_data(as_text=True)
+    assert SECRETS["true_false"] in client.get(f"/quizzes/attempts/{attempt.id}/result").get_data(
+        as_text=True
+    )
 
 
 def test_after_close_waits_for_the_longest_extension(world, make_person):
@@ -306,7 +311,9 @@ def test_practice_check_and_result_follow_the_policy(client, world):
     client.post(f"/quizzes/attempts/{attempt.id}/answer", json={"aq": tf.id, "answer": True, "seq": 1})
     r = client.post(check, json={"aq": tf.id})
     assert r.json["correct"] is False and SECRETS["true_false"] in _text(r)
-    assert "你的答案：" in r.json["message"] and "正确答案：" in r.json["message"]  # what I said, then the key
+    assert (
+        "你的答案：" in r.json["message"] and "正确答案：" in r.json["message"]
+    )  # what I said, then the key
     # A formal exam over the same bank opens: the same check no longer answers.
     _formal_exam(w["enterprise"], w["bank"])
     db.session.commit()

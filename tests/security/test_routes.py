@@ -19,9 +19,16 @@ from lms.core.permissions import PUBLIC, access_of
 from tests.conftest import TEST_PASSWORD, login
 
 ALLOWED = {301, 302, 303, 400, 401, 403, 404, 405, 409, 410}
-ALIASES = {"session": ["offline_session"], "file": ["stored_file"], "upload": ["attendance_upload"],
-           "attempt": ["exam_attempt", "quiz_attempt", "attempt"], "record": ["training_record"],
-           "user": ["user_account"], "template": ["certificate_template"], "job": ["job"]}
+ALIASES = {
+    "session": ["offline_session"],
+    "file": ["stored_file"],
+    "upload": ["attendance_upload"],
+    "attempt": ["exam_attempt", "quiz_attempt", "attempt"],
+    "record": ["training_record"],
+    "user": ["user_account"],
+    "template": ["certificate_template"],
+    "job": ["job"],
+}
 
 
 def _snake(name: str) -> str:
@@ -37,8 +44,12 @@ def _models_for(param: str) -> list[Any]:
         table = getattr(cls, "__tablename__", "")
         if any(table == n or _snake(cls.__name__) == n for n in names):
             found.append(cls)
-    found += [m.class_ for m in Base.registry.mappers
-              if m.class_ not in found and any(getattr(m.class_, "__tablename__", "").endswith("_" + n) for n in names)]
+    found += [
+        m.class_
+        for m in Base.registry.mappers
+        if m.class_ not in found
+        and any(getattr(m.class_, "__tablename__", "").endswith("_" + n) for n in names)
+    ]
     return found
 
 
@@ -62,9 +73,13 @@ def _routes(app: Any) -> list[Any]:
 
 
 def test_every_view_declares_access(app):
-    missing = [r.endpoint for r in app.url_map.iter_rules()
-               if r.endpoint != "static" and not r.endpoint.endswith(".static")
-               and access_of(app.view_functions[r.endpoint]) is None]
+    missing = [
+        r.endpoint
+        for r in app.url_map.iter_rules()
+        if r.endpoint != "static"
+        and not r.endpoint.endswith(".static")
+        and access_of(app.view_functions[r.endpoint]) is None
+    ]
     assert missing == []
 
 

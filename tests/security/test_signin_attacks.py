@@ -35,7 +35,9 @@ def _signed_in_as(client) -> str | None:
         token = s.get("_user_id")
     if not token:
         return None
-    ls = db.session.scalar(select(LoginSession).where(LoginSession.token == token, LoginSession.revoked_at.is_(None)))
+    ls = db.session.scalar(
+        select(LoginSession).where(LoginSession.token == token, LoginSession.revoked_at.is_(None))
+    )
     return db.session.get(User, ls.user_id).display_name if ls else None
 
 
@@ -59,8 +61,9 @@ def _state(user) -> tuple[int, dt.datetime | None, dt.datetime | None]:
 # ---------------------------------------------------------------- identifiers unique only within an enterprise
 
 
-def test_neighbour_enterprise_copying_employee_no_and_phone_takes_nothing_away(app, make_enterprise, make_person,
-                                                                              client):
+def test_neighbour_enterprise_copying_employee_no_and_phone_takes_nothing_away(
+    app, make_enterprise, make_person, client
+):
     demo, other = make_enterprise(code="DEMOA"), make_enterprise(code="NEIGH")
     victim = make_person(demo, name="王小明", employee_no="GA1010", phone="13800001010")
     db.session.commit()
@@ -74,9 +77,18 @@ def test_neighbour_enterprise_copying_employee_no_and_phone_takes_nothing_away(a
     # The neighbour's manager creates a person with the same 工号 and phone, and gives them a password.
     manager = make_person(other, app_role="manager")
     login(client, manager.user)
-    r = client.post("/org/people/new", data={"employee_no": "GA1010", "name": "冒名者", "phone": "13800001010",
-                                             "department": "一车间", "post": "操作工", "app_role": "learner",
-                                             "status": "active"})
+    r = client.post(
+        "/org/people/new",
+        data={
+            "employee_no": "GA1010",
+            "name": "冒名者",
+            "phone": "13800001010",
+            "department": "一车间",
+            "post": "操作工",
+            "app_role": "learner",
+            "status": "active",
+        },
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
     copy_id = int(r.headers["Location"].rstrip("/").split("/")[-1])
     page = client.post(f"/org/people/{copy_id}/password").get_data(as_text=True)
@@ -230,8 +242,9 @@ def test_refused_attempts_do_not_extend_the_throttle(app, enterprise, make_perso
     for _ in range(25):  # hammering during the lock is refused unchecked …
         assert _sign_in(attacker, p.user.username, WRONG).status_code == 429
     assert _state(p.user) == before  # … and changes nothing
-    refused = db.session.scalars(select(LoginAttempt).where(LoginAttempt.user_id == p.user.id,
-                                                            LoginAttempt.refused.is_(True))).all()
+    refused = db.session.scalars(
+        select(LoginAttempt).where(LoginAttempt.user_id == p.user.id, LoginAttempt.refused.is_(True))
+    ).all()
     assert len(refused) == 25
     # When the lock ends the person signs in from a new device, with no extension from the 25 refusals.
     _let_time_pass(app.config["LOGIN_LOCK_MINUTES"] * 60 + 1)
@@ -269,7 +282,9 @@ def test_guesses_racing_each_other_get_only_the_free_failures(app, enterprise, m
     db.session.commit()
     policy = Policy.from_config(app.config)
     user = db.session.get(User, p.user.id)
-    outcomes = [_claim_or_wait(user, policy, dt.datetime.now(dt.UTC).replace(tzinfo=None), None) for _ in range(6)]
+    outcomes = [
+        _claim_or_wait(user, policy, dt.datetime.now(dt.UTC).replace(tzinfo=None), None) for _ in range(6)
+    ]
     assert [isinstance(o, Claim) for o in outcomes] == [True, True, True, False, False, False]
     assert all(isinstance(o, SignInRefused) for o in outcomes[3:])
     assert _state(user)[0] == 3
@@ -318,7 +333,9 @@ def test_forged_or_foreign_device_cookie_passes_nothing(app, enterprise, make_pe
     assert _sign_in(forged, victim.user.username).status_code == 429
     from itsdangerous import URLSafeSerializer
 
-    other_key = URLSafeSerializer("not-the-secret", salt="lms.known-device").dumps({"d": "abc", "u": [victim.user.id]})
+    other_key = URLSafeSerializer("not-the-secret", salt="lms.known-device").dumps(
+        {"d": "abc", "u": [victim.user.id]}
+    )
     forged.set_cookie("lms_device", other_key, domain="lms.test")
     assert _sign_in(forged, victim.user.username).status_code == 429
 
@@ -387,8 +404,9 @@ def test_manager_sees_and_clears_a_lock(app, client, enterprise, make_person, lo
     assert _sign_in(_client(app, "10.4.4.4"), locked.user.username).status_code == 302
 
 
-def test_lock_page_is_for_managers_of_the_enterprise_only(app, client, make_enterprise, make_person, make_user,
-                                                         locked):
+def test_lock_page_is_for_managers_of_the_enterprise_only(
+    app, client, make_enterprise, make_person, make_user, locked
+):
     other = make_enterprise()
     foreign_manager = make_person(other, app_role="manager")
     login(client, foreign_manager.user)

@@ -36,17 +36,48 @@ def _person_with_history(enterprise, make_person):
         hours="3",
     )
     sheet = xlsx_bytes(["工号", "姓名", "成绩"], [["GA2001", "张建国", "92"]])
-    done = import_attendance(enterprise, sheet, "三车间签到表.xlsx", session=session, dry_run=False, actor=trainer)
+    done = import_attendance(
+        enterprise, sheet, "三车间签到表.xlsx", session=session, dry_run=False, actor=trainer
+    )
     assert done.committed, done.errors
-    ledger.record(p, kind="course", topic="危险化学品安全管理", source="course_enrolment:57", hours=2,
-                  completed_at=dt.datetime(2026, 10, 1, 2, 0), course_id=3)
-    ledger.record(p, kind="exam", topic="年度安全考试", source=f"exam:1:person:{p.id}", hours=0,
-                  completed_at=dt.datetime(2026, 10, 2, 2, 0), score=88, passed=True,
-                  evidence={"attempt_id": 9, "attempt_number": 2})
-    ledger.record(p, kind="manual", topic="外部消防培训", source="manual:0f3a", hours=4,
-                  completed_at=dt.datetime(2026, 9, 1, 8, 0), actor=trainer)
-    wrong = ledger.record(p, kind="offline", topic="厂级安全教育", source="demo:DEMO:GA2001:three-level-company",
-                          hours=24, completed_at=dt.datetime(2026, 3, 1, 4, 0), level="company").record
+    ledger.record(
+        p,
+        kind="course",
+        topic="危险化学品安全管理",
+        source="course_enrolment:57",
+        hours=2,
+        completed_at=dt.datetime(2026, 10, 1, 2, 0),
+        course_id=3,
+    )
+    ledger.record(
+        p,
+        kind="exam",
+        topic="年度安全考试",
+        source=f"exam:1:person:{p.id}",
+        hours=0,
+        completed_at=dt.datetime(2026, 10, 2, 2, 0),
+        score=88,
+        passed=True,
+        evidence={"attempt_id": 9, "attempt_number": 2},
+    )
+    ledger.record(
+        p,
+        kind="manual",
+        topic="外部消防培训",
+        source="manual:0f3a",
+        hours=4,
+        completed_at=dt.datetime(2026, 9, 1, 8, 0),
+        actor=trainer,
+    )
+    wrong = ledger.record(
+        p,
+        kind="offline",
+        topic="厂级安全教育",
+        source="demo:DEMO:GA2001:three-level-company",
+        hours=24,
+        completed_at=dt.datetime(2026, 3, 1, 4, 0),
+        level="company",
+    ).record
     ledger.void(wrong.id, reason="录入错误：重复登记", actor=manager)
     db.session.flush()
     return p, manager, session
@@ -59,7 +90,10 @@ def test_archive_names_every_source_and_keeps_voided_records(enterprise, make_pe
     sources = {row[1]: row[8] for row in rows}
     for text in sources.values():
         assert not INTERNAL.search(text), text
-    assert "有限空间作业安全" in sources["有限空间作业安全"] and "三车间签到表.xlsx" in sources["有限空间作业安全"]
+    assert (
+        "有限空间作业安全" in sources["有限空间作业安全"]
+        and "三车间签到表.xlsx" in sources["有限空间作业安全"]
+    )
     assert "14:00" in sources["有限空间作业安全"]  # the session's local time
     assert "危险化学品安全管理" in sources["危险化学品安全管理"]
     assert "年度安全考试" in sources["年度安全考试"] and "2" in sources["年度安全考试"]
@@ -104,12 +138,27 @@ def test_labels_are_set_based(enterprise, make_person):
     trainer = make_person(enterprise, app_role="trainer").user
     for n, person in enumerate(people):
         for k in range(3):
-            ledger.record(person, kind="manual", topic=f"外部培训{k}", source=f"manual:{n}-{k}", hours=1,
-                          completed_at=dt.datetime(2026, 1, 1 + k, 1, 0), actor=trainer)
-            ledger.record(person, kind="exam", topic="考试", source=f"exam:{k}:person:{person.id}",
-                          completed_at=dt.datetime(2026, 2, 1 + k, 1, 0), evidence={"attempt_number": 1})
+            ledger.record(
+                person,
+                kind="manual",
+                topic=f"外部培训{k}",
+                source=f"manual:{n}-{k}",
+                hours=1,
+                completed_at=dt.datetime(2026, 1, 1 + k, 1, 0),
+                actor=trainer,
+            )
+            ledger.record(
+                person,
+                kind="exam",
+                topic="考试",
+                source=f"exam:{k}:person:{person.id}",
+                completed_at=dt.datetime(2026, 2, 1 + k, 1, 0),
+                evidence={"attempt_number": 1},
+            )
     db.session.flush()
-    records = db.session.query(TrainingRecord).filter(TrainingRecord.person_id.in_([q.id for q in people])).all()
+    records = (
+        db.session.query(TrainingRecord).filter(TrainingRecord.person_id.in_([q.id for q in people])).all()
+    )
     engine = db.session.get_bind()
 
     def count(subset):

@@ -49,7 +49,14 @@ def _setup(ent, make_person):
     rec(b, D(2026, 3, 1), 8)
     # Issued for 6 years and reviewed after 3 (a certificate valid longer, or never reviewed, is not valid).
     rec(b, D(2020, 6, 21), kind="certificate", category="特种作业操作证", valid_until=D(2026, 6, 20))
-    rec(b, D(2023, 6, 25), kind="certificate", category="特种作业操作证", topic="复审", valid_until=D(2026, 6, 20))
+    rec(
+        b,
+        D(2023, 6, 25),
+        kind="certificate",
+        category="特种作业操作证",
+        topic="复审",
+        valid_until=D(2026, 6, 20),
+    )
     rec(c, D(2026, 3, 1), 4)  # 2025 missed: overdue
     return a, b, c, hours, cert
 

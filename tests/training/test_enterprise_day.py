@@ -81,7 +81,5 @@ def test_reminders_run_on_each_enterprises_day(enterprise, night_shift, clock, n
     req, person = night_shift
     clock(now)
     send_reminders(enterprise_ids=[enterprise.id])
-    kinds = set(
-        db.session.scalars(select(Notification.kind).where(Notification.user_id == person.user.id))
-    )
+    kinds = set(db.session.scalars(select(Notification.kind).where(Notification.user_id == person.user.id)))
     assert (OVERDUE in kinds) is late

@@ -325,7 +325,9 @@ def test_status_reminders_are_shown_in_the_readers_language(client, enterprise, 
     login(client, late.user)
     page = client.get("/training/notifications").get_data(as_text=True)
     assert "Overdue: Induction" in page and "已逾期" not in page
-    assert db.session.scalars(select(Notification.kind).where(Notification.user_id == manager.id)).all() == ["summary"]
+    assert db.session.scalars(select(Notification.kind).where(Notification.user_id == manager.id)).all() == [
+        "summary"
+    ]
     other = client.application.test_client()  # the manager, in a browser of their own
     login(other, manager)
     page = other.get("/training/notifications").get_data(as_text=True)

@@ -28,8 +28,14 @@ D = dt.date
 def test_in_grace_after_a_lapse_shows_the_lapse_not_the_hire_date(enterprise, make_person):
     """Seen: 即将到期 with a due date in 2014 (the hire date) for review training that lapsed."""
     p = make_person(enterprise, hire_date=D(2014, 3, 1))
-    req = requirement(enterprise, hours_required=Decimal(8), recurrence="rolling", recurrence_months=36,
-                      initial_days=0, grace_days=30)
+    req = requirement(
+        enterprise,
+        hours_required=Decimal(8),
+        recurrence="rolling",
+        recurrence_months=36,
+        initial_days=0,
+        grace_days=30,
+    )
     rec(p, D(2023, 1, 10), 8)
     row = status_of(enterprise, p, req, D(2026, 1, 15))
     assert row["status"] == "in_grace" and row["due_on"] == D(2026, 1, 10)
@@ -39,8 +45,9 @@ def test_in_grace_after_a_lapse_shows_the_lapse_not_the_hire_date(enterprise, ma
 
 def test_a_missed_earlier_year_is_due_at_that_years_end(enterprise, make_person):
     p = make_person(enterprise, hire_date=D(2020, 1, 1))
-    req = requirement(enterprise, hours_required=Decimal(8), recurrence="calendar_year", initial_days=0,
-                      grace_days=0)
+    req = requirement(
+        enterprise, hours_required=Decimal(8), recurrence="calendar_year", initial_days=0, grace_days=0
+    )
     rec(p, D(2024, 3, 1), 8)  # 2024 met, 2025 missed
     row = status_of(enterprise, p, req, D(2026, 6, 1))
     assert row["status"] == "overdue" and row["due_on"] == D(2025, 12, 31)
@@ -50,14 +57,34 @@ def test_every_status_word_agrees_with_its_due_date(enterprise, make_person):
     """The glossary's definitions, checked on every row of a mixed population at several days."""
     people = [make_person(enterprise, hire_date=D(2014 + i % 12, 1 + i % 12, 1 + i % 27)) for i in range(24)]
     reqs = [
-        requirement(enterprise, hours_required=Decimal(8), recurrence="rolling", recurrence_months=36,
-                    grace_days=30, reminder_days=60),
-        requirement(enterprise, hours_required=Decimal(8), recurrence="calendar_year", grace_days=31,
-                    reminder_days=60, initial_days=0),
+        requirement(
+            enterprise,
+            hours_required=Decimal(8),
+            recurrence="rolling",
+            recurrence_months=36,
+            grace_days=30,
+            reminder_days=60,
+        ),
+        requirement(
+            enterprise,
+            hours_required=Decimal(8),
+            recurrence="calendar_year",
+            grace_days=31,
+            reminder_days=60,
+            initial_days=0,
+        ),
         requirement(enterprise, hours_required=Decimal(24), initial_days=30, grace_days=10, reminder_days=14),
         requirement(enterprise, hours_required=Decimal(24), pre_job=True, initial_days=0, grace_days=7),
-        requirement(enterprise, kind="course", course_id=5, hours_required=0, recurrence="rolling",
-                    recurrence_months=12, grace_days=20, reminder_days=30),
+        requirement(
+            enterprise,
+            kind="course",
+            course_id=5,
+            hours_required=0,
+            recurrence="rolling",
+            recurrence_months=12,
+            grace_days=20,
+            reminder_days=30,
+        ),
     ]
     for i, p in enumerate(people):
         for k in range(i % 4):
@@ -123,7 +150,9 @@ def _population(ent, make_person):
     course = Course(enterprise_id=ent.id, title="危险化学品安全操作规程", status="published")
     db.session.add(course)
     db.session.flush()
-    r_course = requirement(ent, name="必修：危化品操作规程", kind="course", course_id=course.id, hours_required=0)
+    r_course = requirement(
+        ent, name="必修：危化品操作规程", kind="course", course_id=course.id, hours_required=0
+    )
     r_hours = requirement(ent, name="岗位安全培训8学时", hours_required=Decimal(8))
     ps = [make_person(ent, hire_date=D(2020, 1, 1)) for _ in range(6)]
     p1, p2, p3, p4, p5, p6 = ps

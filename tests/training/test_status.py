@@ -151,8 +151,15 @@ def test_certificate_expiry(enterprise, make_person):
         valid_until=D(2026, 5, 1),
         certificate_no="T123",
     )
-    rec(p, D(2023, 5, 10), 0, kind="certificate", category="特种作业操作证", topic="低压电工作业 复审",
-        valid_until=D(2026, 5, 1))  # reviewed within 3 years, else it lapses
+    rec(
+        p,
+        D(2023, 5, 10),
+        0,
+        kind="certificate",
+        category="特种作业操作证",
+        topic="低压电工作业 复审",
+        valid_until=D(2026, 5, 1),
+    )  # reviewed within 3 years, else it lapses
     row = status_of(enterprise, p, req, D(2026, 1, 1))
     assert row["status"] == "complete" and row["valid_until"] == D(2026, 5, 1)
     assert status_of(enterprise, p, req, D(2026, 5, 2))["status"] == "expired"
@@ -296,11 +303,17 @@ def test_past_as_of_reads_the_roles_post_and_department_held_then(enterprise, ma
     """A day in the past is evaluated with the organisation of that day, not today's projected backwards."""
     roles = roles_by_name(enterprise.id)
     leader = roles["班组长"]
-    by_role = requirement(enterprise, applies_to="role", role_id=leader.id, hours_required=Decimal(8), initial_days=30)
+    by_role = requirement(
+        enterprise, applies_to="role", role_id=leader.id, hours_required=Decimal(8), initial_days=30
+    )
     welder, fitter = ensure_post(enterprise.id, "焊工"), ensure_post(enterprise.id, "钳工")
-    by_post = requirement(enterprise, applies_to="post", post_id=welder.id, hours_required=Decimal(4), initial_days=30)
+    by_post = requirement(
+        enterprise, applies_to="post", post_id=welder.id, hours_required=Decimal(4), initial_days=30
+    )
     east = ensure_department(enterprise.id, "东区")
-    by_dept = requirement(enterprise, applies_to="department", department_id=east.id, hours_required=Decimal(2))
+    by_dept = requirement(
+        enterprise, applies_to="department", department_id=east.id, hours_required=Decimal(2)
+    )
     a = make_person(enterprise, hire_date=D(2023, 1, 1))
     set_roles(a, [roles["一线从业人员"], leader], on=D(2024, 3, 1))
     set_roles(a, [roles["一线从业人员"]], on=D(2025, 9, 1))  # no longer a team leader

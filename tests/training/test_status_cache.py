@@ -70,9 +70,15 @@ def _check(ent_id, expect_mode, people=None):
         n[1] += row[0] in ("complete", "exempt")
         n[2] += row[0] in ("overdue", "expired")
         n[3] += row[0] == "due_soon"
-    kept = db.session.execute(select(StatusPerson.person_id, StatusPerson.n_req, StatusPerson.n_ok,
-                                     StatusPerson.n_late, StatusPerson.n_due_soon)
-                              .where(StatusPerson.enterprise_id == ent_id)).all()
+    kept = db.session.execute(
+        select(
+            StatusPerson.person_id,
+            StatusPerson.n_req,
+            StatusPerson.n_ok,
+            StatusPerson.n_late,
+            StatusPerson.n_due_soon,
+        ).where(StatusPerson.enterprise_id == ent_id)
+    ).all()
     assert {r[0]: list(r[1:]) for r in kept} == expect
 
 
@@ -102,8 +108,13 @@ def test_cache_equals_live_after_every_kind_of_change(enterprise, make_person):
     db.session.add(PersonEvent(person_id=d.id, kind="post", on=TODAY))
     _check(enterprise.id, "people", 1)
     db.session.add(
-        Exemption(enterprise_id=enterprise.id, person_id=e.id, requirement_id=reqs[0].id, reason="病休",
-                  valid_from=TODAY)
+        Exemption(
+            enterprise_id=enterprise.id,
+            person_id=e.id,
+            requirement_id=reqs[0].id,
+            reason="病休",
+            valid_from=TODAY,
+        )
     )
     _check(enterprise.id, "people", 1)
     f.status, f.left_on = "left", TODAY - dt.timedelta(days=1)
@@ -114,9 +125,16 @@ def test_cache_equals_live_after_every_kind_of_change(enterprise, make_person):
     db.session.execute(
         insert(TrainingRecord),
         [
-            dict(enterprise_id=enterprise.id, person_id=p.id, kind="offline", topic="班组安全活动",
-                 hours=Decimal(2), completed_at=dt.datetime.combine(TODAY, dt.time(8)), source=f"bulk:{p.id}",
-                 created_at=utcnow())
+            dict(
+                enterprise_id=enterprise.id,
+                person_id=p.id,
+                kind="offline",
+                topic="班组安全活动",
+                hours=Decimal(2),
+                completed_at=dt.datetime.combine(TODAY, dt.time(8)),
+                source=f"bulk:{p.id}",
+                created_at=utcnow(),
+            )
             for p in people[6:9]
         ],
     )
@@ -135,8 +153,11 @@ def test_cache_equals_live_after_every_kind_of_change(enterprise, make_person):
     db.session.execute(update(Person).where(Person.id == b.id).values(hire_date=TODAY - dt.timedelta(days=3)))
     _check(enterprise.id, "whole")
     # A new day: everything again.
-    db.session.execute(update(StatusState).where(StatusState.enterprise_id == enterprise.id)
-                       .values(as_of=TODAY - dt.timedelta(days=1)))
+    db.session.execute(
+        update(StatusState)
+        .where(StatusState.enterprise_id == enterprise.id)
+        .values(as_of=TODAY - dt.timedelta(days=1))
+    )
     _check(enterprise.id, "whole")
 
 
@@ -200,9 +221,11 @@ def test_pages_read_the_cache_and_follow_changes(client, enterprise, make_person
     assert "岗前培训" in page
     assert cache.usable_for_person(enterprise.id, workers[1].id, TODAY)
     assert not cache.usable_for_person(enterprise.id, workers[2].id, TODAY)
-    kept = db.session.execute(
-        select(cache.ROWS.c.status).where(cache.ROWS.c.person_id == workers[1].id)
-    ).scalars().all()
+    kept = (
+        db.session.execute(select(cache.ROWS.c.status).where(cache.ROWS.c.person_id == workers[1].id))
+        .scalars()
+        .all()
+    )
     assert kept == ["complete"]
     assert db.session.get(StatusState, enterprise.id).rows == 5
     client.post("/logout")
@@ -216,16 +239,38 @@ def test_requirement_issues_one_certificate_per_person_and_period(enterprise, ma
     rec(early, TODAY, 8)
     req = save_requirement(
         enterprise.id,
-        dict(name="年度安全再培训", kind="hours", applies_to="everyone", hours_required=8,
-             recurrence="calendar_year", initial_days=30, grace_days=0, reminder_days=30, active=True,
-             issue_certificate=False),
+        dict(
+            name="年度安全再培训",
+            kind="hours",
+            applies_to="everyone",
+            hours_required=8,
+            recurrence="calendar_year",
+            initial_days=30,
+            grace_days=0,
+            reminder_days=30,
+            active=True,
+            issue_certificate=False,
+        ),
     )
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
     # Turning it on issues to those who already fulfil it (a job over the enterprise).
-    save_requirement(enterprise.id, dict(
-        name=req.name, kind="hours", applies_to="everyone", hours_required=8, recurrence="calendar_year",
-        initial_days=30, grace_days=0, reminder_days=30, active=True, issue_certificate=True), req)
+    save_requirement(
+        enterprise.id,
+        dict(
+            name=req.name,
+            kind="hours",
+            applies_to="everyone",
+            hours_required=8,
+            recurrence="calendar_year",
+            initial_days=30,
+            grace_days=0,
+            reminder_days=30,
+            active=True,
+            issue_certificate=True,
+        ),
+        req,
+    )
     db.session.commit()
     [cert] = db.session.scalars(select(Certificate)).all()
     assert (cert.person_id, cert.requirement_id, cert.kind) == (early.id, req.id, "requirement")
@@ -244,8 +289,9 @@ def test_requirement_issues_one_certificate_per_person_and_period(enterprise, ma
     assert db.session.scalar(select(func.count()).where(Certificate.person_id == late.id)) == 1
 
 
-def test_missing_trend_months_of_a_large_population_are_filled_by_a_job(client, enterprise, make_person,
-                                                                         monkeypatch):
+def test_missing_trend_months_of_a_large_population_are_filled_by_a_job(
+    client, enterprise, make_person, monkeypatch
+):
     from lms.core.jobs import Job
     from tests.conftest import login
     from tests.training.test_dashboard_figures import _dashboard
@@ -275,8 +321,15 @@ def test_bulk_statements_mark_only_what_they_name(make_enterprise, make_person):
     db.session.flush()
     assert cache.usable(mine.id, TODAY) and cache.usable(other.id, TODAY)
     # New people inserted in bulk (a roster import): their enterprise is recomputed whole, not the other.
-    db.session.execute(insert(Person), [dict(enterprise_id=mine.id, employee_no=f"B{i}", name=f"新人{i}",
-                                             status="active", hire_date=TODAY) for i in range(3)])
+    db.session.execute(
+        insert(Person),
+        [
+            dict(
+                enterprise_id=mine.id, employee_no=f"B{i}", name=f"新人{i}", status="active", hire_date=TODAY
+            )
+            for i in range(3)
+        ],
+    )
     assert not cache.usable(mine.id, TODAY) and cache.usable(other.id, TODAY)
     assert cache.refresh(mine.id)["mode"] == "whole"
     assert _cached(mine.id) == _live(mine.id)

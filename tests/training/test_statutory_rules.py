@@ -45,7 +45,11 @@ def test_pre_job_counts_only_training_before_the_start(enterprise, make_person):
 def test_no_allowance_marks_untrained_people_compliant(enterprise, make_person):
     """The statutory preset: 999 people at 0 hours days after hire are not compliant (no 30-day allowance)."""
     presets.apply_presets(enterprise)
-    prejob = db.session.query(Requirement).filter_by(enterprise_id=enterprise.id, preset_key="new_hire_prejob").one()
+    prejob = (
+        db.session.query(Requirement)
+        .filter_by(enterprise_id=enterprise.id, preset_key="new_hire_prejob")
+        .one()
+    )
     assert prejob.pre_job and prejob.initial_days == 0
     p = make_person(enterprise, hire_date=D(2026, 5, 20))
     row = status_of(enterprise, p, prejob, D(2026, 6, 1))
@@ -93,9 +97,20 @@ def _special(ent, make_person):
 def test_review_training_counts_only_the_certificates_own_category(enterprise, make_person):
     p, role_id = _special(enterprise, make_person)
     presets.apply_presets(enterprise)
-    review = db.session.query(Requirement).filter_by(enterprise_id=enterprise.id, preset_key="special_ops_review").one()
-    rec(p, D(2024, 1, 10), 0, kind="certificate", category="特种作业操作证", topic="低压电工作业",
-        valid_until=D(2030, 1, 9))
+    review = (
+        db.session.query(Requirement)
+        .filter_by(enterprise_id=enterprise.id, preset_key="special_ops_review")
+        .one()
+    )
+    rec(
+        p,
+        D(2024, 1, 10),
+        0,
+        kind="certificate",
+        category="特种作业操作证",
+        topic="低压电工作业",
+        valid_until=D(2030, 1, 9),
+    )
     rec(p, D(2025, 3, 1), 8, category="消防安全")  # another subject: not review training
     assert status_of(enterprise, p, review, D(2025, 6, 1))["hours_done"] == 0
     rec(p, D(2025, 4, 1), 8, category="电工作业")
@@ -117,15 +132,37 @@ def test_special_operations_certificate_validity_is_refused_with_a_clear_message
 
 def test_a_missed_review_makes_the_certificate_lapse(enterprise, make_person):
     p, role_id = _special(enterprise, make_person)
-    req = requirement(enterprise, kind="certificate", applies_to="role", role_id=role_id, hours_required=0,
-                      certificate_category="特种作业操作证", initial_days=0, grace_days=0)
-    rec(p, D(2021, 1, 10), 0, kind="certificate", category="特种作业操作证", topic="焊接与热切割作业",
-        valid_until=D(2027, 1, 9))
+    req = requirement(
+        enterprise,
+        kind="certificate",
+        applies_to="role",
+        role_id=role_id,
+        hours_required=0,
+        certificate_category="特种作业操作证",
+        initial_days=0,
+        grace_days=0,
+    )
+    rec(
+        p,
+        D(2021, 1, 10),
+        0,
+        kind="certificate",
+        category="特种作业操作证",
+        topic="焊接与热切割作业",
+        valid_until=D(2027, 1, 9),
+    )
     assert status_of(enterprise, p, req, D(2023, 12, 1))["status"] == "complete"
     row = status_of(enterprise, p, req, D(2024, 6, 1))  # no review by 2024-01-10
     assert row["status"] == "expired" and row["due_on"] == D(2024, 1, 10)
-    rec(p, D(2023, 12, 1), 0, kind="certificate", category="特种作业操作证", topic="焊接与热切割作业 复审",
-        valid_until=D(2027, 1, 9))
+    rec(
+        p,
+        D(2023, 12, 1),
+        0,
+        kind="certificate",
+        category="特种作业操作证",
+        topic="焊接与热切割作业 复审",
+        valid_until=D(2027, 1, 9),
+    )
     row = status_of(enterprise, p, req, D(2024, 6, 1))
     assert row["status"] == "complete" and row["valid_until"] == D(2026, 12, 1)
 
@@ -135,8 +172,18 @@ def test_a_missed_review_makes_the_certificate_lapse(enterprise, make_person):
 
 @pytest.mark.parametrize(
     "industry, high",
-    [("危险化学品", True), ("非煤矿山", True), ("煤矿", True), ("金属冶炼", True), ("烟花爆竹", True),
-     ("建筑施工", True), ("道路运输", True), ("民用爆炸物品", True), ("机械制造", False), (None, False)],
+    [
+        ("危险化学品", True),
+        ("非煤矿山", True),
+        ("煤矿", True),
+        ("金属冶炼", True),
+        ("烟花爆竹", True),
+        ("建筑施工", True),
+        ("道路运输", True),
+        ("民用爆炸物品", True),
+        ("机械制造", False),
+        (None, False),
+    ],
 )
 def test_high_risk_follows_the_industry(make_enterprise, industry, high):
     from lms.org.industry import is_high_risk
@@ -163,7 +210,11 @@ def test_changing_the_industry_rederives_the_presets_and_says_what_changed(make_
 
 def test_a_preset_edited_below_its_minimum_loses_the_statutory_badge(enterprise, make_user, client):
     presets.apply_presets(enterprise)
-    req = db.session.query(Requirement).filter_by(enterprise_id=enterprise.id, preset_key="principal_initial").one()
+    req = (
+        db.session.query(Requirement)
+        .filter_by(enterprise_id=enterprise.id, preset_key="principal_initial")
+        .one()
+    )
     ok, reason = presets.statutory_check(req, enterprise)
     assert ok and reason is None
     req.hours_required = Decimal(20)
@@ -172,7 +223,7 @@ def test_a_preset_edited_below_its_minimum_loses_the_statutory_badge(enterprise,
     db.session.commit()
     login(client, make_user("manager", enterprise))
     page = client.get("/training/requirements").get_data(as_text=True)
-    row = page[page.index(req.name):][:1500]
+    row = page[page.index(req.name) :][:1500]
     assert "法定" not in row.split("</tr>")[0] or "低于法定" in row
     assert "低于法定最低" in row and "32" in row
 
@@ -206,8 +257,10 @@ def test_leave_and_return_dates_from_the_roster(enterprise):
     from lms.org.models import Person
     from lms.org.roster import import_roster
 
-    csv = ("工号,姓名,部门,岗位,入职日期,离岗日期,返岗日期\n"
-           "L001,李离岗,一车间/甲班,操作工,2018-01-01,2023-02-01,2024-05-01\n").encode()
+    csv = (
+        "工号,姓名,部门,岗位,入职日期,离岗日期,返岗日期\n"
+        "L001,李离岗,一车间/甲班,操作工,2018-01-01,2023-02-01,2024-05-01\n"
+    ).encode()
     import_roster(enterprise, csv, "roster.csv", dry_run=False)
     p = db.session.query(Person).filter_by(enterprise_id=enterprise.id, employee_no="L001").one()
     assert (p.away_from, p.returned_on) == (D(2023, 2, 1), D(2024, 5, 1))
@@ -221,16 +274,22 @@ def test_leave_and_return_dates_in_the_person_form(enterprise, make_person, make
     assert 'name="away_from"' in page and 'name="returned_on"' in page
 
 
-def test_the_settings_page_derives_high_risk_and_shows_the_rederived_presets(make_enterprise, make_user, client):
+def test_the_settings_page_derives_high_risk_and_shows_the_rederived_presets(
+    make_enterprise, make_user, client
+):
     ent = make_enterprise(industry="机械制造")
     presets.apply_presets(ent)
     db.session.commit()
     login(client, make_user("manager", ent))
     g.pop("csrf_token", None)  # the app context outlives requests in tests: a token of another client
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/org/settings").get_data(as_text=True))
-    page = client.post("/org/settings", data={"industry": "烟花爆竹", "password_policy": "random",
-                                              "csrf_token": token.group(1)},
-                       follow_redirects=True).get_data(as_text=True)
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/org/settings").get_data(as_text=True)
+    )
+    page = client.post(
+        "/org/settings",
+        data={"industry": "烟花爆竹", "password_policy": "random", "csrf_token": token.group(1)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert ent.high_risk is True
     assert "属于高危行业" in page and "32 → 48" in page and "24 → 72" in page
     req = db.session.query(Requirement).filter_by(enterprise_id=ent.id, preset_key="principal_initial").one()
@@ -260,15 +319,26 @@ def test_three_level_education_before_the_start_counts_for_it(enterprise, make_p
 def test_a_manager_marks_a_requirement_pre_job(enterprise, make_user, client, make_person):
     db.session.commit()
     login(client, make_user("manager", enterprise))
-    resp = client.post("/training/requirements/new", data={
-        "name": "外包人员岗前培训", "kind": "hours", "applies_to": "everyone", "hours_required": "16",
-        "recurrence": "once", "initial_days": "30", "grace_days": "5", "reminder_days": "7", "active": "y",
-        "pre_job": "y"})
+    resp = client.post(
+        "/training/requirements/new",
+        data={
+            "name": "外包人员岗前培训",
+            "kind": "hours",
+            "applies_to": "everyone",
+            "hours_required": "16",
+            "recurrence": "once",
+            "initial_days": "30",
+            "grace_days": "5",
+            "reminder_days": "7",
+            "active": "y",
+            "pre_job": "y",
+        },
+    )
     assert resp.status_code in (302, 303)
     req = db.session.query(Requirement).filter_by(enterprise_id=enterprise.id, name="外包人员岗前培训").one()
     assert req.pre_job and req.initial_days == 0 and req.grace_days == 5
     page = client.get(f"/training/requirements/{req.id}/edit").get_data(as_text=True)
-    assert 'name="pre_job"' in page and "checked" in page[page.index('name="pre_job"') - 200:][:400]
+    assert 'name="pre_job"' in page and "checked" in page[page.index('name="pre_job"') - 200 :][:400]
 
 
 def test_the_learner_is_told_pre_job_training_cannot_be_made_up_by_hours(enterprise, make_person, client):
