@@ -424,6 +424,18 @@ def _run(s: OfflineSession, up: AttendanceUpload, **kwargs: Any) -> Any:
     )
 
 
+# The columns a sheet's problem can name (attendance import's ``field`` codes), in the reader's words.
+FIELD_LABELS = {
+    "session": _l("Session"),
+    "score": _l("Score"),
+    "name": _l("Name"),
+    "attendance": _l("Attendance"),
+    "signed_in_at": _l("Sign-in time"),
+    "person": _l("Person"),
+    "time": _l("Time"),
+}
+
+
 @bp.route("/<int:session_id>/uploads/<int:upload_id>")
 @roles(*STAFF)
 def preview(session_id: int, upload_id: int):
@@ -436,6 +448,7 @@ def preview(session_id: int, upload_id: int):
         s=s,
         up=up,
         result=result,
+        field_labels=FIELD_LABELS,
         people=result.people,
         resolutions=up.resolutions or {},
         is_manager=current_user.app_role in MANAGERS,

@@ -305,3 +305,18 @@ def test_learner_sees_own_sessions(client, roster_enterprise, make_session):
     page = client.get("/offline/mine").get_data(as_text=True)
     assert s.topic in page
     assert client.get(f"/offline/person/{p.id}").status_code == 403
+
+
+def test_preview_names_the_problem_column_in_words(client, roster_enterprise, make_person, make_session):
+    """Seen: the preview's problem table showed the field code ("time") in the Chinese page."""
+    first, second = make_session(roster_enterprise), make_session(roster_enterprise, topic="同一时间的另一场")
+    login(client, staff(make_person, roster_enterprise).user)
+    r = upload(client, first, XLSX3)
+    up = db.session.scalar(select(AttendanceUpload).where(AttendanceUpload.session_id == first.id))
+    client.post(f"/offline/{first.id}/uploads/{up.id}/resolve", data={"choice-24": "skip"})
+    client.post(f"/offline/{first.id}/uploads/{up.id}/commit")
+    assert live_count(first) > 0
+    r = upload(client, second, XLSX3)  # the same people at the same time: each row overlaps
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    fields = re.findall(r'<tr class="row-error"><td>[^<]*</td><td>([^<]*)</td>', page)
+    assert "时间" in fields and not set(fields) & {"time", "session", "person", "name", "score"}, fields
