@@ -91,6 +91,7 @@
   var spacing = (parseFloat(box.getAttribute("data-min-spacing")) || 2) * 1000;
   var lastSent = 0;
   var pendingTimer = null;
+  var retries = 0;
   function beat(position, playing, now) {
     if (!url) { return; }
     var wait = lastSent + spacing - Date.now();
@@ -112,6 +113,15 @@
     }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
       if (!j || !j.recorded) { return; }
       furthest = Math.max(furthest, j.furthest || 0);
+      // The last heartbeat of a stop (the end, a pause) reached the server too soon after the one before, or
+      // before the wall clock allowed its stretch (a slow network): no regular heartbeat follows while stopped,
+      // so send it again once the spacing allows (a few times at most), or that stretch would never count.
+      if ((j.reason === "early" || j.reason === "budget") && (video.paused || video.ended) && retries < 5) {
+        retries += 1;
+        setTimeout(function () { beat(video.ended ? video.duration : video.currentTime, false); }, spacing + 50);
+      } else if (j.reason !== "early" && j.reason !== "budget") {
+        retries = 0;
+      }
       if ((j.reason === "ahead" || j.reason === "seek") && !allowSeek && typeof j.position === "number" &&
           video.currentTime > j.position + 3) {
         // the server anchors a session no further than what was credited (a new session, a jump beyond it):
