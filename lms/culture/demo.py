@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lms.core.db import db, utcnow
-from lms.culture import notices, services
+from lms.culture import campaigns, frameworks, lifecycle, notices, score_entry
 from lms.culture.models import DRAFT, Campaign, Framework, Notice, NoticeAck
 from lms.org.models import Department, Enterprise, User
 
@@ -20,8 +20,8 @@ DEMO_DEPARTMENTS = ("一车间", "二车间", "三车间", "仓储物流部")
 
 
 def _scores(campaign: Campaign, ctx: Any, stage_actor: User, *, self_stage: bool) -> None:
-    snap = services.campaign_snapshot(campaign)
-    scorable = services.scorable_indicators(snap)
+    snap = campaigns.campaign_snapshot(campaign)
+    scorable = score_entry.scorable_indicators(snap)
     for n, unit in enumerate(campaign.units):
         rng = ctx.rng
         entries = {}
@@ -40,9 +40,9 @@ def _scores(campaign: Campaign, ctx: Any, stage_actor: User, *, self_stage: bool
         actor = stage_actor
         if self_stage and unit.leader_user_id:
             actor = db.session.get(User, unit.leader_user_id) or stage_actor
-        services.record_scores(campaign, unit, entries, actor=actor)
+        score_entry.record_scores(campaign, unit, entries, actor=actor)
         if self_stage:
-            services.submit_self_assessment(campaign, unit, actor)
+            score_entry.submit_self_assessment(campaign, unit, actor)
         else:
             unit.reviewed_at = utcnow()
     db.session.flush()
@@ -50,17 +50,17 @@ def _scores(campaign: Campaign, ctx: Any, stage_actor: User, *, self_stage: bool
 
 def _run(campaign: Campaign, ctx: Any, *, publish: bool, award: bool, close: bool, as_of: dt.date) -> None:
     manager, evaluator = ctx.accounts["manager"], ctx.accounts["evaluator"]
-    services.start_self_assessment(campaign)
+    lifecycle.start_self_assessment(campaign)
     _scores(campaign, ctx, manager, self_stage=True)
-    services.start_review(campaign)
+    lifecycle.start_review(campaign)
     _scores(campaign, ctx, evaluator, self_stage=False)
-    services.calculate(campaign, as_of=as_of, today=ctx.today)
+    lifecycle.calculate(campaign, as_of=as_of, today=ctx.today)
     if publish:
-        services.publish(campaign)
+        lifecycle.publish(campaign)
     if award:
-        services.award(campaign)
+        lifecycle.award(campaign)
     if close:
-        services.close(campaign)
+        lifecycle.close(campaign)
 
 
 def _campaign(
@@ -82,7 +82,7 @@ def _campaign(
         db.session.delete(found)
         db.session.flush()
     evaluators = [ctx.accounts["evaluator"].id, ctx.accounts["manager"].id]
-    return services.create_campaign(
+    return campaigns.create_campaign(
         ent.id,
         fw,
         name=name,
@@ -161,17 +161,17 @@ def _notices(ent: Enterprise, ctx: Any) -> None:
 def load(enterprise: Enterprise, ctx: Any) -> None:
     """Add the culture demo to the demo enterprise."""
     ent = enterprise
-    post_fw = services.install_preset(ent.id, "demonstration_post")
-    culture_fw = services.install_preset(ent.id, "culture_aqt9004")
+    post_fw = frameworks.install_preset(ent.id, "demonstration_post")
+    culture_fw = frameworks.install_preset(ent.id, "culture_aqt9004")
     _notices(ent, ctx)
 
     wanted = {d for d in DEMO_DEPARTMENTS}
     units = [
         (u["department_id"], u["post_id"])
-        for u in services.candidate_units(ent.id, "department_post")
+        for u in campaigns.candidate_units(ent.id, "department_post")
         if u["label"].split("/")[0].split("·")[0] in wanted
     ]
-    year, quarter = services.quarter_of(ctx.today)
+    year, quarter = campaigns.quarter_of(ctx.today)
     prev_year, prev_q = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
 
     prev = _campaign(
@@ -206,7 +206,7 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
 
     dept_units = [
         (u["department_id"], None)
-        for u in services.candidate_units(ent.id, "department")
+        for u in campaigns.candidate_units(ent.id, "department")
         if u["label"] in wanted
     ]
     annual = _campaign(

@@ -13,8 +13,8 @@ from sqlalchemy import func, insert, literal, or_, select
 from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError, NotFound
+from lms.culture.evidence import save_evidence
 from lms.culture.models import Notice, NoticeAck, NoticeAttachment, NoticePublicity, NoticeTarget
-from lms.culture.services import save_evidence
 from lms.org.models import PERSON_ACTIVE, Department, Person, PersonRole, Post, ResponsibilityRole, User
 
 TARGET_KINDS = ("department", "post", "role", "person")

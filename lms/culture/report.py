@@ -17,7 +17,7 @@ from reportlab.platypus import KeepTogether, SimpleDocTemplate, Spacer, Table, T
 from lms.core import pdf as core_pdf
 from lms.core.db import db
 from lms.core.exports import write_xlsx
-from lms.culture import services
+from lms.culture import campaigns, frameworks, results
 from lms.culture.labels import STEP_LABELS
 from lms.culture.models import Campaign, CampaignUnit
 from lms.org.models import Enterprise
@@ -46,7 +46,7 @@ def _num(value: Any) -> str:
 
 def ranking_rows(campaign: Campaign) -> list[list[Any]]:
     rows = []
-    for u in services.ranked_units(campaign):
+    for u in results.ranked_units(campaign):
         rows.append(
             [
                 u.rank,
@@ -76,9 +76,9 @@ def ranking_headers() -> list[str]:
 
 
 def breakdown_rows(campaign: Campaign, unit: CampaignUnit) -> list[list[Any]]:
-    snap = services.campaign_snapshot(campaign)
+    snap = campaigns.campaign_snapshot(campaign)
     rows = []
-    for depth, ind in services.indicator_tree(snap["indicators"]):
+    for depth, ind in frameworks.indicator_tree(snap["indicators"]):
         row = (unit.breakdown or {}).get(str(ind["id"])) or {}
         value = row.get("value")
         if isinstance(value, bool):
@@ -102,7 +102,7 @@ def breakdown_headers() -> list[str]:
 def report_xlsx(campaign: Campaign) -> bytes:
     """Return the results workbook: ranking, and every unit's indicator breakdown (formula-safe)."""
     detail: list[list[Any]] = []
-    for u in services.ranked_units(campaign):
+    for u in results.ranked_units(campaign):
         for r in breakdown_rows(campaign, u):
             detail.append([u.label, *[c.strip("　") if isinstance(c, str) else c for c in r]])
     buffer = io.BytesIO()
@@ -203,7 +203,7 @@ def report_pdf(campaign: Campaign) -> bytes:
             styles["small"],
         ),
     ]
-    for u in services.ranked_units(campaign):
+    for u in results.ranked_units(campaign):
         points_word, vetoed_word, title_word = _("points"), _("Vetoed"), _("Demonstration post")
         head = f"{u.rank or '—'}. {u.label} — {_num(u.score)} {points_word} {u.level or ''}"
         if u.vetoed:
@@ -215,7 +215,7 @@ def report_pdf(campaign: Campaign) -> bytes:
             KeepTogether(
                 [
                     core_pdf.text_paragraph(head, styles["heading"]),
-                    radar_drawing(services.radar_axes(campaign, u), font),
+                    radar_drawing(results.radar_axes(campaign, u), font),
                 ]
             )
         )

@@ -21,7 +21,21 @@ from lms.core.exports import xlsx_bytes
 from lms.core.nav import nav_item
 from lms.core.permissions import roles
 from lms.core.storage import StoredFile, send_stored
-from lms.culture import bp, notices, report, services
+from lms.culture import bp, notices, report
+from lms.culture.campaigns import (
+    campaign_snapshot,
+    can_view,
+    can_view_results,
+    candidate_units,
+    create_campaign,
+    evaluator_ids,
+    is_evaluator,
+    is_manager,
+    quarter_of,
+    scoring_stage,
+    set_evaluators,
+    set_units,
+)
 from lms.culture.forms import (
     CampaignForm,
     FrameworkForm,
@@ -30,8 +44,21 @@ from lms.culture.forms import (
     NoticeForm,
     PublicityForm,
 )
+from lms.culture.frameworks import (
+    copy_framework,
+    create_framework,
+    delete_indicator,
+    framework_in_use,
+    indicator_tree,
+    install_preset,
+    parse_bands,
+    save_indicator,
+    update_framework,
+    validate_weights,
+)
 from lms.culture.indicators import METRICS, metric_choices
 from lms.culture.labels import STEP_LABELS
+from lms.culture.lifecycle import advance, indicator_preview
 from lms.culture.models import (
     CAMPAIGN_STEPS,
     DRAFT,
@@ -49,6 +76,15 @@ from lms.culture.models import (
     ScoreAttachment,
 )
 from lms.culture.presets import PRESETS
+from lms.culture.results import auto_values, culture_index, radar_axes, ranked_units, trends, unit_trend
+from lms.culture.score_entry import (
+    complete_review,
+    missing_scores,
+    record_scores,
+    scorable_indicators,
+    scores_of,
+    submit_self_assessment,
+)
 from lms.org.access import (
     EVERYONE_IN_ENTERPRISE,
     MANAGERS,
@@ -180,7 +216,7 @@ def _is_manager() -> bool:
 
 def _campaign(campaign_id: int) -> Campaign:
     campaign = get_scoped(Campaign, campaign_id)
-    if not services.can_view(campaign, current_user):
+    if not can_view(campaign, current_user):
         abort(404)
     return campaign
 
@@ -199,7 +235,7 @@ def _unit(campaign: Campaign, unit_id: int) -> CampaignUnit:
 @roles(*EVERYONE_IN_ENTERPRISE)
 def dashboard():
     ent_id = acting_enterprise_id()
-    index = services.culture_index(ent_id)
+    index = culture_index(ent_id)
     latest_post = db.session.scalar(
         select(Campaign)
         .join(Framework, Framework.id == Campaign.framework_id)
@@ -207,16 +243,14 @@ def dashboard():
         .order_by(Campaign.period_start.desc(), Campaign.id.desc())
         .limit(1)
     )
-    culture_trend = [
-        (t["campaign"].name, float(t["average"] or 0)) for t in services.trends(ent_id, "culture")
-    ]
-    post_trend = [(t["campaign"].name, float(t["average"] or 0)) for t in services.trends(ent_id, "post")]
+    culture_trend = [(t["campaign"].name, float(t["average"] or 0)) for t in trends(ent_id, "culture")]
+    post_trend = [(t["campaign"].name, float(t["average"] or 0)) for t in trends(ent_id, "post")]
     my_unread = notices.unacknowledged_count(current_user.person_id)
     return render_template(
         "culture/dashboard.html",
         index=index,
         latest_post=latest_post,
-        ranked=services.ranked_units(latest_post) if latest_post else [],
+        ranked=ranked_units(latest_post) if latest_post else [],
         culture_trend=culture_trend,
         post_trend=post_trend,
         my_unread=my_unread,
@@ -237,7 +271,7 @@ def frameworks():
         frameworks=rows,
         presets=PRESETS.values(),
         form=FrameworkForm(),
-        in_use={f.id: services.framework_in_use(f) for f in rows},
+        in_use={f.id: framework_in_use(f) for f in rows},
     )
 
 
@@ -251,7 +285,7 @@ def framework_preset():
         select(Framework.id).where(Framework.enterprise_id == ent_id, Framework.preset == key)
     ):
         name = f"{PRESETS[key]['name'] if key in PRESETS else key} ({timeutil.today().isoformat()})"
-    fw = services.install_preset(ent_id, key, name=name)
+    fw = install_preset(ent_id, key, name=name)
     db.session.commit()
     flash(_("Preset installed."), "success")
     return redirect(url_for("culture.framework", framework_id=fw.id))
@@ -263,7 +297,7 @@ def framework_new():
     form = FrameworkForm()
     if not form.validate_on_submit():
         raise DomainError(_("A name is required."))
-    fw = services.create_framework(
+    fw = create_framework(
         acting_enterprise_id(), form.name.data, form.kind.data, description=form.description.data or None
     )
     db.session.commit()
@@ -312,17 +346,17 @@ def framework(framework_id: int):
     )
     problem = None
     try:
-        services.validate_weights(fw)
+        validate_weights(fw)
     except DomainError as exc:
         problem = exc.message
     return render_template(
         "culture/framework.html",
         fw=fw,
-        tree=services.indicator_tree(fw.indicators),
+        tree=indicator_tree(fw.indicators),
         form=_indicator_form(fw, editing),
         editing=editing,
         settings=settings,
-        locked=services.framework_in_use(fw),
+        locked=framework_in_use(fw),
         problem=problem,
         metrics=METRICS,
     )
@@ -335,11 +369,11 @@ def framework_settings(framework_id: int):
     form = FrameworkSettingsForm()
     if not form.validate_on_submit():
         raise DomainError(_("Check the name, the threshold and the bands."))
-    services.update_framework(
+    update_framework(
         fw,
         name=form.name.data,
         award_threshold=form.award_threshold.data,
-        bands=services.parse_bands(form.bands.data),
+        bands=parse_bands(form.bands.data),
         description=form.description.data or None,
     )
     db.session.commit()
@@ -381,7 +415,7 @@ def indicator_save(framework_id: int):
             }
         elif form.zero.data is not None and form.full.data is not None:
             mapping = {"type": "linear", "zero": float(form.zero.data), "full": float(form.full.data)}
-    services.save_indicator(
+    save_indicator(
         fw,
         indicator=ind,
         name=form.name.data,
@@ -409,7 +443,7 @@ def indicator_delete(framework_id: int, indicator_id: int):
     ind = db.session.get(Indicator, indicator_id)
     if ind is None or ind.framework_id != fw.id:
         abort(404)
-    services.delete_indicator(ind)
+    delete_indicator(ind)
     db.session.commit()
     flash(_("Indicator deleted."), "success")
     return redirect(url_for("culture.framework", framework_id=fw.id))
@@ -420,7 +454,7 @@ def indicator_delete(framework_id: int, indicator_id: int):
 def framework_copy(framework_id: int):
     fw = get_scoped(Framework, framework_id)
     copy_word = _("copy")
-    new = services.copy_framework(fw, f"{fw.name} ({copy_word})")
+    new = copy_framework(fw, f"{fw.name} ({copy_word})")
     db.session.commit()
     return redirect(url_for("culture.framework", framework_id=new.id))
 
@@ -436,7 +470,7 @@ def campaigns():
         .where(Campaign.enterprise_id == acting_enterprise_id())
         .order_by(Campaign.period_start.desc(), Campaign.id.desc())
     ).all()
-    visible = [c for c in rows if services.can_view(c, current_user)]
+    visible = [c for c in rows if can_view(c, current_user)]
     return render_template("culture/campaigns.html", campaigns=visible)
 
 
@@ -460,15 +494,13 @@ def campaign_new():
     form.framework_id.choices = [(f.id, f.name) for f in fws]
     form.evaluators.choices = _evaluator_choices(ent_id)
     if request.method == "GET":
-        year, quarter = services.quarter_of(timeutil.today())
+        year, quarter = quarter_of(timeutil.today())
         form.year.data, form.quarter.data = year, quarter
         form.name.data = f"{year}年第{quarter}季度安全示范岗评选"
     if form.validate_on_submit():
         fw = get_scoped(Framework, form.framework_id.data)
-        units = [
-            (u["department_id"], u["post_id"]) for u in services.candidate_units(ent_id, form.unit_kind.data)
-        ]
-        campaign = services.create_campaign(
+        units = [(u["department_id"], u["post_id"]) for u in candidate_units(ent_id, form.unit_kind.data)]
+        campaign = create_campaign(
             ent_id,
             fw,
             name=form.name.data,
@@ -495,16 +527,14 @@ def campaign_new():
 @roles(*EVERYONE_IN_ENTERPRISE)
 def campaign(campaign_id: int):
     c = _campaign(campaign_id)
-    manager = services.is_manager(c, current_user)
-    candidates = (
-        services.candidate_units(c.enterprise_id, c.unit_kind) if manager and c.status == DRAFT else []
-    )
+    manager = is_manager(c, current_user)
+    candidates = candidate_units(c.enterprise_id, c.unit_kind) if manager and c.status == DRAFT else []
     chosen = {(u.department_id, u.post_id) for u in c.units}
-    ev_ids = services.evaluator_ids(c)
+    ev_ids = evaluator_ids(c)
     evaluators = db.session.scalars(select(User).where(User.id.in_(ev_ids))).all() if ev_ids else []
-    stages = {u.id: services.scoring_stage(c, u, current_user) for u in c.units}
+    stages = {u.id: scoring_stage(c, u, current_user) for u in c.units}
     missing = (
-        {u.id: len(services.missing_scores(c, u)) for u in c.units}
+        {u.id: len(missing_scores(c, u)) for u in c.units}
         if c.status in ("self_assessment", "review")
         else {}
     )
@@ -522,7 +552,7 @@ def campaign(campaign_id: int):
         steps=CAMPAIGN_STEPS,
         evaluator_choices=_evaluator_choices(c.enterprise_id) if manager else [],
         ev_ids=ev_ids,
-        can_results=services.can_view_results(c, current_user),
+        can_results=can_view_results(c, current_user),
     )
 
 
@@ -534,8 +564,8 @@ def campaign_setup(campaign_id: int):
     for raw in request.form.getlist("unit"):
         d, _sep, p = raw.partition(":")
         units.append((int(d) if d.isdigit() else None, int(p) if p.isdigit() else None))
-    services.set_units(c, units)
-    services.set_evaluators(c, [int(x) for x in request.form.getlist("evaluator") if x.isdigit()])
+    set_units(c, units)
+    set_evaluators(c, [int(x) for x in request.form.getlist("evaluator") if x.isdigit()])
     db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("culture.campaign", campaign_id=c.id))
@@ -546,7 +576,7 @@ def campaign_setup(campaign_id: int):
 def campaign_action(campaign_id: int):
     c = get_scoped(Campaign, campaign_id)
     action = request.form.get("action", "")
-    services.advance(c, action)
+    advance(c, action)
     db.session.commit()
     flash(str(ACTION_DONE.get(action, _("Saved."))), "success")
     if action == "calculate" and c.provisional:
@@ -565,11 +595,11 @@ def campaign_action(campaign_id: int):
 def unit_score(campaign_id: int, unit_id: int):
     c = _campaign(campaign_id)
     unit = _unit(c, unit_id)
-    stage = services.scoring_stage(c, unit, current_user)
+    stage = scoring_stage(c, unit, current_user)
     if stage is None:
         abort(404)
-    snap = services.campaign_snapshot(c)
-    scorable = services.scorable_indicators(snap)
+    snap = campaign_snapshot(c)
+    scorable = scorable_indicators(snap)
     if request.method == "POST":
         entries = {
             i["id"]: (request.form.get(f"value_{i['id']}"), request.form.get(f"note_{i['id']}"))
@@ -582,25 +612,25 @@ def unit_score(campaign_id: int, unit_id: int):
             ]
             if uploads:
                 files[i["id"]] = uploads
-        services.record_scores(c, unit, entries, actor=current_user, files=files)
+        record_scores(c, unit, entries, actor=current_user, files=files)
         what = request.form.get("then")
         if what == "submit" and stage == STAGE_SELF:
-            services.submit_self_assessment(c, unit, current_user)
+            submit_self_assessment(c, unit, current_user)
         elif what == "submit" and stage == STAGE_REVIEW:
-            services.complete_review(c, unit, current_user)
+            complete_review(c, unit, current_user)
         db.session.commit()
         flash(_("Scores saved."), "success")
         return redirect(url_for("culture.unit_score", campaign_id=c.id, unit_id=unit.id))
-    scores = services.scores_of(unit)
-    autos = services.auto_values(unit)
+    scores = scores_of(unit)
+    autos = auto_values(unit)
     return render_template(
         "culture/unit_score.html",
-        preview=services.indicator_preview(c, unit),
+        preview=indicator_preview(c, unit),
         c=c,
         unit=unit,
         stage=stage,
         snap=snap,
-        tree=services.indicator_tree(snap["indicators"]),
+        tree=indicator_tree(snap["indicators"]),
         scorable={i["id"] for i in scorable},
         scores=scores,
         autos=autos,
@@ -619,9 +649,7 @@ def evidence_file(campaign_id: int, attachment_id: int):
     if unit is None or unit.campaign_id != c.id:
         abort(404)
     if not (
-        services.is_manager(c, current_user)
-        or services.is_evaluator(c, current_user)
-        or unit.leader_user_id == current_user.id
+        is_manager(c, current_user) or is_evaluator(c, current_user) or unit.leader_user_id == current_user.id
     ):
         abort(404)
     stored = db.session.get(StoredFile, att.file_id)
@@ -630,7 +658,7 @@ def evidence_file(campaign_id: int, attachment_id: int):
 
 def _results_campaign(campaign_id: int) -> Campaign:
     c = get_scoped(Campaign, campaign_id)
-    if not services.can_view_results(c, current_user):
+    if not can_view_results(c, current_user):
         abort(404)
     return c
 
@@ -639,16 +667,15 @@ def _results_campaign(campaign_id: int) -> Campaign:
 @roles(*EVERYONE_IN_ENTERPRISE)
 def results(campaign_id: int):
     c = _results_campaign(campaign_id)
-    ranked = services.ranked_units(c)
-    radars = {u.id: services.radar_axes(c, u) for u in ranked}
+    ranked = ranked_units(c)
+    radars = {u.id: radar_axes(c, u) for u in ranked}
     return render_template(
         "culture/results.html",
         c=c,
         ranked=ranked,
         radars=radars,
         trend=[
-            (t["campaign"].name, float(t["average"] or 0))
-            for t in services.trends(c.enterprise_id, c.framework.kind)
+            (t["campaign"].name, float(t["average"] or 0)) for t in trends(c.enterprise_id, c.framework.kind)
         ],
     )
 
@@ -658,16 +685,16 @@ def results(campaign_id: int):
 def unit_result(campaign_id: int, unit_id: int):
     c = _results_campaign(campaign_id)
     unit = _unit(c, unit_id)
-    snap = services.campaign_snapshot(c)
+    snap = campaign_snapshot(c)
     return render_template(
         "culture/unit_result.html",
         c=c,
         unit=unit,
-        tree=services.indicator_tree(snap["indicators"]),
-        autos=services.auto_values(unit),
-        radar=services.radar_axes(c, unit),
-        trend=services.unit_trend(c.enterprise_id, c.framework.kind, unit),
-        staff=services.is_manager(c, current_user) or services.is_evaluator(c, current_user),
+        tree=indicator_tree(snap["indicators"]),
+        autos=auto_values(unit),
+        radar=radar_axes(c, unit),
+        trend=unit_trend(c.enterprise_id, c.framework.kind, unit),
+        staff=is_manager(c, current_user) or is_evaluator(c, current_user),
     )
 
 

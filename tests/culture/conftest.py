@@ -16,12 +16,12 @@ TODAY = local_today()
 
 def fill_manual(campaign: Any, actor: Any, value: Any = 9) -> None:
     """Give every manual indicator of every unit a review score."""
-    from lms.culture import services
+    from lms.culture import campaigns, score_entry
 
-    snap = services.campaign_snapshot(campaign)
-    manual = [i for i in services.scorable_indicators(snap) if i["kind"] == "manual"]
+    snap = campaigns.campaign_snapshot(campaign)
+    manual = [i for i in score_entry.scorable_indicators(snap) if i["kind"] == "manual"]
     for unit in campaign.units:
-        services.record_scores(
+        score_entry.record_scores(
             campaign, unit, {i["id"]: (value, "现场检查记录") for i in manual}, actor=actor
         )
     db.session.commit()
@@ -30,7 +30,7 @@ def fill_manual(campaign: Any, actor: Any, value: Any = 9) -> None:
 @pytest.fixture
 def world(enterprise: Any, make_person: Any) -> dict[str, Any]:
     """Two teams on the post 操作工; team B has a person with no training at all (veto)."""
-    from lms.culture import services
+    from lms.culture import campaigns, frameworks
     from lms.ledger import services as ledger
 
     manager = make_person(
@@ -53,7 +53,7 @@ def world(enterprise: Any, make_person: Any) -> dict[str, Any]:
     a1 = make_person(enterprise, name="甲一", department="一车间/甲班", post="操作工")
     b1 = make_person(enterprise, name="乙一", department="一车间/乙班", post="操作工")
     b2 = make_person(enterprise, name="乙二", department="一车间/乙班", post="操作工")
-    start, end = services.period_bounds("quarter", *services.quarter_of(TODAY))
+    start, end = campaigns.period_bounds("quarter", *campaigns.quarter_of(TODAY))
     when = dt.datetime.combine(start, dt.time(9))
     for p in (leader_a, a1, b1):
         ledger.record(
@@ -75,15 +75,15 @@ def world(enterprise: Any, make_person: Any) -> dict[str, Any]:
             passed=True,
             completed_at=when,
         )
-    fw = services.install_preset(enterprise.id, "demonstration_post")
+    fw = frameworks.install_preset(enterprise.id, "demonstration_post")
     post_id = a1.post_id
-    campaign = services.create_campaign(
+    campaign = campaigns.create_campaign(
         enterprise.id,
         fw,
         name="本季度示范岗",
         period_kind="quarter",
         year=start.year,
-        quarter=services.quarter_of(TODAY)[1],
+        quarter=campaigns.quarter_of(TODAY)[1],
         unit_kind="department_post",
         units=[(a1.department_id, post_id), (b1.department_id, post_id)],
         evaluator_ids=[evaluator.user.id, manager.user.id],
@@ -117,21 +117,21 @@ def after_period(w: dict[str, Any]) -> dt.date:
 
 def calculate_final(w: dict[str, Any]) -> None:
     """Calculate the campaign as after its period ended (values as of today, as the tests always had them)."""
-    from lms.culture import services
+    from lms.culture import lifecycle
 
-    services.calculate(w["campaign"], as_of=TODAY, today=after_period(w))
+    lifecycle.calculate(w["campaign"], as_of=TODAY, today=after_period(w))
 
 
 def run_to_published(w: dict[str, Any], value: Any = 9) -> Any:
-    from lms.culture import services
+    from lms.culture import lifecycle
 
     c = w["campaign"]
-    services.start_self_assessment(c)
-    services.start_review(c)
+    lifecycle.start_self_assessment(c)
+    lifecycle.start_review(c)
     fill_manual(c, w["evaluator"].user, value)
     # Publishing needs the period to be over (before, results are provisional): calculate as after it.
     calculate_final(w)
-    services.publish(c)
+    lifecycle.publish(c)
     db.session.commit()
     return c
 

@@ -11,15 +11,15 @@ from pypdf import PdfReader
 
 from lms.core.db import db
 from lms.core.errors import Conflict
-from lms.culture import report, scoring, services
+from lms.culture import lifecycle, report, scoring
 from tests.conftest import login
 from tests.culture.conftest import after_period, calculate_final, fill_manual
 
 
 def _to_review(world):
     c = world["campaign"]
-    services.start_self_assessment(c)
-    services.start_review(c)
+    lifecycle.start_self_assessment(c)
+    lifecycle.start_review(c)
     db.session.commit()
     return c
 
@@ -27,7 +27,7 @@ def _to_review(world):
 def test_a_vetoed_unit_is_graded_fail_whatever_its_score(world):
     c = _to_review(world)
     fill_manual(c, world["evaluator"].user, 10)  # full marks on every manual indicator
-    services.calculate(c)
+    lifecycle.calculate(c)
     b = world["unit_b"]
     assert b.vetoed and b.score >= Decimal(60), b.score  # a score that a band would call 合格 or better
     assert b.level == "不合格"
@@ -38,7 +38,7 @@ def test_a_vetoed_unit_is_graded_fail_whatever_its_score(world):
 
 def test_evaluator_sees_automatic_indicators_and_the_coming_veto_before_scoring(client, world):
     c = _to_review(world)
-    preview = services.indicator_preview(c, world["unit_b"])
+    preview = lifecycle.indicator_preview(c, world["unit_b"])
     assert preview["vetoes"] and preview["values"]
     login(client, world["evaluator"].user)
     page = client.get(f"/culture/campaigns/{c.id}/units/{world['unit_b'].id}/score").get_data(as_text=True)
@@ -64,10 +64,10 @@ def test_starting_the_self_assessment_does_not_say_it_is_done(client, world):
 def test_results_before_the_period_ends_are_provisional(client, world):
     c = _to_review(world)
     fill_manual(c, world["evaluator"].user)
-    services.calculate(c)
+    lifecycle.calculate(c)
     assert c.provisional and c.status == "calculated"
     with pytest.raises(Conflict):
-        services.publish(c)
+        lifecycle.publish(c)
     db.session.commit()
     login(client, world["manager"].user)
     for url in (
@@ -80,9 +80,9 @@ def test_results_before_the_period_ends_are_provisional(client, world):
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace(" ", "")
     assert "暂定" in text
     # after the period, calculating again gives final results that can be published
-    services.calculate(c, today=after_period(world))
+    lifecycle.calculate(c, today=after_period(world))
     assert not c.provisional
-    services.publish(c)
+    lifecycle.publish(c)
     assert c.status == "published"
 
 
@@ -91,5 +91,5 @@ def test_provisional_flag_follows_the_day_of_calculation(world):
     fill_manual(c, world["evaluator"].user)
     calculate_final(world)
     assert not c.provisional
-    services.calculate(c, today=world["end"])  # the last day of the period: not over yet
+    lifecycle.calculate(c, today=world["end"])  # the last day of the period: not over yet
     assert c.provisional

@@ -11,7 +11,7 @@ import pytest
 from lms.core.db import db
 from lms.core.errors import Conflict, DomainError, Forbidden
 from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
-from lms.culture import indicators, notices, services
+from lms.culture import campaigns, frameworks, indicators, lifecycle, notices, results, score_entry
 from lms.culture.models import Indicator
 from tests.culture.conftest import calculate_final, fill_manual, run_to_published
 
@@ -19,10 +19,10 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def test_presets_are_valid_and_tagged(enterprise):
-    culture = services.install_preset(enterprise.id, "culture_aqt9004")
-    post = services.install_preset(enterprise.id, "demonstration_post")
-    services.validate_weights(culture)
-    services.validate_weights(post)
+    culture = frameworks.install_preset(enterprise.id, "culture_aqt9004")
+    post = frameworks.install_preset(enterprise.id, "demonstration_post")
+    frameworks.validate_weights(culture)
+    frameworks.validate_weights(post)
     tops = [i.name for i in culture.indicators if i.parent_id is None]
     assert tops[:7] == [
         "安全承诺",
@@ -37,35 +37,35 @@ def test_presets_are_valid_and_tagged(enterprise):
     assert {i.layer for i in leaves} == {"理念文化", "制度文化", "行为文化", "物态文化"}
     vetoes = [i for i in post.indicators if i.kind == "veto"]
     assert len(vetoes) == 3 and any((i.config or {}).get("metric") == "overdue_people" for i in vetoes)
-    assert services.install_preset(enterprise.id, "demonstration_post").id == post.id  # idempotent
+    assert frameworks.install_preset(enterprise.id, "demonstration_post").id == post.id  # idempotent
 
 
 def test_weights_validation_names_the_level(enterprise):
-    fw = services.create_framework(enterprise.id, "自定义", "post")
-    g = services.save_indicator(fw, name="安全培训", kind="group", weight=100)
-    services.save_indicator(
+    fw = frameworks.create_framework(enterprise.id, "自定义", "post")
+    g = frameworks.save_indicator(fw, name="安全培训", kind="group", weight=100)
+    frameworks.save_indicator(
         fw, name="覆盖率", kind="automatic", parent_id=g.id, weight=60, metric="training_coverage"
     )
-    services.save_indicator(fw, name="现场", kind="manual", parent_id=g.id, weight=30, scale_max=10)
+    frameworks.save_indicator(fw, name="现场", kind="manual", parent_id=g.id, weight=30, scale_max=10)
     with pytest.raises(DomainError, match="安全培训.*90"):
-        services.validate_weights(fw)
+        frameworks.validate_weights(fw)
     with pytest.raises(DomainError):
-        services.save_indicator(fw, name="x", kind="automatic", weight=10, metric="nope")
+        frameworks.save_indicator(fw, name="x", kind="automatic", weight=10, metric="nope")
     with pytest.raises(DomainError):
-        services.save_indicator(fw, name="x", kind="manual", weight=0)
+        frameworks.save_indicator(fw, name="x", kind="manual", weight=0)
 
 
 def test_full_campaign_flow_with_veto_and_award(world):
     c, ev = world["campaign"], world["evaluator"].user
     with pytest.raises(Conflict):
-        services.calculate(c)
-    services.start_self_assessment(c)
+        lifecycle.calculate(c)
+    lifecycle.start_self_assessment(c)
     unit_a = world["unit_a"]
     leader = world["leader_a"].user
     assert unit_a.leader_user_id == leader.id  # the 班组长 of the team fills the self-assessment
-    snap = services.campaign_snapshot(c)
-    manual = [i for i in services.scorable_indicators(snap) if i["kind"] == "manual"]
-    services.record_scores(
+    snap = campaigns.campaign_snapshot(c)
+    manual = [i for i in score_entry.scorable_indicators(snap) if i["kind"] == "manual"]
+    score_entry.record_scores(
         c,
         unit_a,
         {manual[0]["id"]: (8, "自评")},
@@ -73,30 +73,30 @@ def test_full_campaign_flow_with_veto_and_award(world):
         files={manual[0]["id"]: [(io.BytesIO(PNG), "board.png")]},
     )
     with pytest.raises(DomainError):
-        services.record_scores(
+        score_entry.record_scores(
             c,
             unit_a,
             {manual[0]["id"]: (8, None)},
             actor=leader,
             files={manual[0]["id"]: [(io.BytesIO(b"MZ\x90\x00evil"), "photo.jpg")]},
         )
-    services.submit_self_assessment(c, unit_a, leader)
+    score_entry.submit_self_assessment(c, unit_a, leader)
     with pytest.raises(Forbidden):  # an evaluator cannot score during self-assessment
-        services.record_scores(c, unit_a, {manual[0]["id"]: (8, None)}, actor=ev)
-    services.start_review(c)
+        score_entry.record_scores(c, unit_a, {manual[0]["id"]: (8, None)}, actor=ev)
+    lifecycle.start_review(c)
     with pytest.raises(Forbidden):
-        services.record_scores(c, unit_a, {manual[0]["id"]: (8, None)}, actor=world["outsider_eval"].user)
+        score_entry.record_scores(c, unit_a, {manual[0]["id"]: (8, None)}, actor=world["outsider_eval"].user)
     with pytest.raises(DomainError, match="scores missing"):
-        services.calculate(c)
+        lifecycle.calculate(c)
     with pytest.raises(DomainError):
-        services.record_scores(c, unit_a, {manual[1]["id"]: (11, None)}, actor=ev)
+        score_entry.record_scores(c, unit_a, {manual[1]["id"]: (11, None)}, actor=ev)
     fill_manual(c, ev, 10)
-    services.complete_review(c, unit_a, ev)
-    services.calculate(c)
+    score_entry.complete_review(c, unit_a, ev)
+    lifecycle.calculate(c)
     a, b = world["unit_a"], world["unit_b"]
     assert not a.vetoed
     assert b.vetoed and "人员未经培训或特种作业证过期上岗" in b.veto_reasons  # 乙二 has no training at all
-    auto = services.auto_values(b)
+    auto = results.auto_values(b)
     overdue = next(v for v in auto.values() if v.metric == "overdue_people")
     assert overdue.value == 1 and overdue.detail["people"][0]["name"] == "乙二"
     assert a.rank == 1 and b.rank == 2
@@ -104,13 +104,13 @@ def test_full_campaign_flow_with_veto_and_award(world):
     # The quarter is not over: the results are provisional and cannot be published yet.
     assert c.provisional
     with pytest.raises(Conflict, match="provisional"):
-        services.publish(c)
+        lifecycle.publish(c)
     calculate_final(world)
     assert not c.provisional
-    services.publish(c)
-    winners = services.award(c)
+    lifecycle.publish(c)
+    winners = lifecycle.award(c)
     assert [u.id for u in winners] == [a.id]
-    services.close(c)
+    lifecycle.close(c)
     assert c.status == "closed"
 
 
@@ -132,26 +132,26 @@ def test_automatic_values_are_frozen_after_publication(world, make_person):
     make_person(world["enterprise"], name="乙三", department="一车间/乙班", post="操作工")
     db.session.flush()
     with pytest.raises(Conflict):
-        services.calculate(c)
+        lifecycle.calculate(c)
     # Editing the framework is refused too, and the frozen values reproduce the published result.
     with pytest.raises(Conflict):
-        services.save_indicator(world["framework"], name="新指标", kind="manual", weight=5)
-    again = services.reproduce(c, b)
+        frameworks.save_indicator(world["framework"], name="新指标", kind="manual", weight=5)
+    again = lifecycle.reproduce(c, b)
     assert (again.score, again.vetoed) == before[:2]
     assert again.breakdown == before[2]
-    services.award(c)
-    services.close(c)
-    assert services.reproduce(c, b).score == before[0]
+    lifecycle.award(c)
+    lifecycle.close(c)
+    assert lifecycle.reproduce(c, b).score == before[0]
 
 
 def test_recalculation_before_publication_picks_up_new_data(world):
     from lms.ledger import services as ledger
 
     c = world["campaign"]
-    services.start_self_assessment(c)
-    services.start_review(c)
+    lifecycle.start_self_assessment(c)
+    lifecycle.start_review(c)
     fill_manual(c, world["evaluator"].user)
-    services.calculate(c)
+    lifecycle.calculate(c)
     assert world["unit_b"].vetoed
     ledger.record(
         world["b2"],
@@ -161,7 +161,7 @@ def test_recalculation_before_publication_picks_up_new_data(world):
         hours=30,
         completed_at=dt.datetime.combine(world["start"], dt.time(10)),
     )
-    services.calculate(c)
+    lifecycle.calculate(c)
     assert not world["unit_b"].vetoed
 
 
@@ -257,10 +257,10 @@ def test_notice_to_role_and_everyone(world):
 
 def test_culture_index_and_trends(world, enterprise):
     c = run_to_published(world)
-    assert services.trends(enterprise.id, "post")[-1]["campaign"].id == c.id
-    assert services.culture_index(enterprise.id) is None
-    fw = services.install_preset(enterprise.id, "culture_aqt9004")
-    cc = services.create_campaign(
+    assert results.trends(enterprise.id, "post")[-1]["campaign"].id == c.id
+    assert results.culture_index(enterprise.id) is None
+    fw = frameworks.install_preset(enterprise.id, "culture_aqt9004")
+    cc = campaigns.create_campaign(
         enterprise.id,
         fw,
         name="年度安全文化评价",
@@ -273,16 +273,16 @@ def test_culture_index_and_trends(world, enterprise):
         actor=world["manager"].user,
     )
     run_to_published({**world, "campaign": cc}, value=8)
-    idx = services.culture_index(enterprise.id)
+    idx = results.culture_index(enterprise.id)
     assert idx["campaign"].id == cc.id and idx["index"] > 0
     assert {name for name, _ in idx["layers"]} == {"理念文化", "制度文化", "行为文化", "物态文化"}
 
 
 def test_indicator_cannot_be_moved_below_itself(enterprise):
-    fw = services.create_framework(enterprise.id, "树", "culture")
-    g = services.save_indicator(fw, name="组", kind="group", weight=100)
-    sub = services.save_indicator(fw, name="子组", kind="group", parent_id=g.id, weight=100)
+    fw = frameworks.create_framework(enterprise.id, "树", "culture")
+    g = frameworks.save_indicator(fw, name="组", kind="group", weight=100)
+    sub = frameworks.save_indicator(fw, name="子组", kind="group", parent_id=g.id, weight=100)
     with pytest.raises(DomainError):
-        services.save_indicator(fw, indicator=g, name="组", kind="group", parent_id=sub.id, weight=100)
-    services.delete_indicator(g)
+        frameworks.save_indicator(fw, indicator=g, name="组", kind="group", parent_id=sub.id, weight=100)
+    frameworks.delete_indicator(g)
     assert db.session.get(Indicator, sub.id) is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 from lms.core.db import db
-from lms.culture import notices, services
+from lms.culture import campaigns, frameworks, lifecycle, notices, score_entry
 from tests.conftest import login
 from tests.culture.conftest import calculate_final, fill_manual, run_to_published
 
@@ -49,7 +49,7 @@ def test_manager_pages_and_flow(client, world):
 
 def test_framework_editing_by_form(client, world, enterprise):
     login(client, world["manager"].user)
-    fw = services.create_framework(enterprise.id, "新表", "post")
+    fw = frameworks.create_framework(enterprise.id, "新表", "post")
     db.session.commit()
     resp = client.post(
         f"/culture/frameworks/{fw.id}/indicators",
@@ -94,8 +94,8 @@ def test_framework_editing_by_form(client, world, enterprise):
 
 def test_evaluator_assigned_scores_not_assigned_gets_404(client, world):
     c = world["campaign"]
-    services.start_self_assessment(c)
-    services.start_review(c)
+    lifecycle.start_self_assessment(c)
+    lifecycle.start_review(c)
     db.session.commit()
     unit = world["unit_a"]
     login(client, world["outsider_eval"].user)
@@ -107,7 +107,9 @@ def test_evaluator_assigned_scores_not_assigned_gets_404(client, world):
     assert client.get(f"/culture/campaigns/{c.id}").status_code == 200
     resp = client.get(f"/culture/campaigns/{c.id}/units/{unit.id}/score")
     assert resp.status_code == 200
-    manual = [i for i in services.scorable_indicators(services.campaign_snapshot(c)) if i["kind"] == "manual"]
+    manual = [
+        i for i in score_entry.scorable_indicators(campaigns.campaign_snapshot(c)) if i["kind"] == "manual"
+    ]
     data = {f"value_{i['id']}": "9" for i in manual}
     data[f"files_{manual[0]['id']}"] = (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "记录.pdf")
     resp = client.post(
@@ -117,7 +119,7 @@ def test_evaluator_assigned_scores_not_assigned_gets_404(client, world):
     )
     assert resp.status_code == 302
     assert unit.reviewed_at is not None
-    att = services.scores_of(unit)[(manual[0]["id"], "review")].attachments[0]
+    att = score_entry.scores_of(unit)[(manual[0]["id"], "review")].attachments[0]
     assert client.get(f"/culture/campaigns/{c.id}/files/{att.id}").status_code == 200
     assert client.get("/culture/frameworks").status_code == 403
 
