@@ -129,8 +129,8 @@ def storm(base: str, sessions: list[tuple[str, str]], exam_id: int | None) -> di
 
 
 def run(quick: bool, log: Any) -> list[Row]:
-    if importlib.util.find_spec("quizzes.services") is None or not hasattr(
-        importlib.import_module("quizzes.services"), "start_attempt"
+    if importlib.util.find_spec("quizzes.attempts") is None or not hasattr(
+        importlib.import_module("quizzes.attempts"), "start_attempt"
     ):
         return [skipped("exam", "exam storm", "quizzes not there yet")]
     kinds = ["sqlite"] + (["postgres"] if postgres_available() and not quick else [])

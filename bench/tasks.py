@@ -709,13 +709,13 @@ def exam_setup(url: str, code: str, questions: int) -> dict[str, Any]:
 
     from lms.core.db import db
     from lms.org.models import Enterprise
-    from quizzes import services as qs
+    from quizzes import banks, exams
 
     make_app(url)
     ent = db.session.scalar(select(Enterprise).where(Enterprise.code == code))
-    bank = qs.create_bank(ent.id, f"压测题库{questions}-{int(time.time())}")
+    bank = banks.create_bank(ent.id, f"压测题库{questions}-{int(time.time())}")
     for i in range(questions + 10):
-        qs.create_question(
+        banks.create_question(
             bank,
             type="single_choice",
             stem=f"第{i + 1}题：进入有限空间作业前，应当首先做什么？",
@@ -723,11 +723,11 @@ def exam_setup(url: str, code: str, questions: int) -> dict[str, Any]:
             key=0,
             category="有限空间",
         )
-    exam = qs.create_exam(
+    exam = exams.create_exam(
         ent.id, title=f"有限空间作业安全考试（{questions}题）", time_limit_minutes=120, attempts_allowed=1
     )
-    qs.add_rule(exam, kind="draw", bank_id=bank.id, count=questions, points=2)
-    qs.publish_exam(exam)
+    exams.add_rule(exam, kind="draw", bank_id=bank.id, count=questions, points=2)
+    exams.publish_exam(exam)
     db.session.commit()
     return {"exam_id": exam.id}
 

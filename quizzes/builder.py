@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from lms.core.db import db
 from lms.core.errors import DomainError
-from quizzes import services
+from quizzes import attempts, banks, exams
 from quizzes.models import (
     ARCHIVED,
     DIFFICULTIES,
@@ -49,9 +49,7 @@ def search_questions(
     q = (
         select(Question)
         .join(QuestionBank, QuestionBank.id == Question.bank_id)
-        .where(
-            Question.status == PUBLISHED, QuestionBank.status != ARCHIVED, services.bank_scope(enterprise_id)
-        )
+        .where(Question.status == PUBLISHED, QuestionBank.status != ARCHIVED, banks.bank_scope(enterprise_id))
     )
     if bank_id:
         q = q.where(Question.bank_id == bank_id)
@@ -97,7 +95,7 @@ def add_fixed_questions(exam: Exam, question_ids: Iterable[int], *, points: Deci
     for qid in dict.fromkeys(int(i) for i in question_ids):
         if qid in have:
             continue
-        services.add_rule(exam, kind=RULE_FIXED, question_id=qid, points=points)
+        exams.add_rule(exam, kind=RULE_FIXED, question_id=qid, points=points)
         have.add(qid)
         added += 1
     if not added and not have:
@@ -112,10 +110,10 @@ def sample_paper(exam: Exam, seed: int) -> list[dict[str, Any]]:
     no key and no explanation reaches the page.
     """
     rng = random.Random(seed)
-    drawn = services._draw_paper(exam, -1, rng)  # noqa: SLF001 - the same draw an attempt makes
+    drawn = attempts.draw_paper(exam, -1, rng)  # the same draw an attempt makes
     out = []
     for q, points in drawn:
-        version = services.current_version(q)
+        version = banks.current_version(q)
         out.append({"id": q.id, "view": public_question(version), "points": points})
     return out
 

@@ -23,7 +23,7 @@ from lms.org.models import Enterprise
 @with_appcontext
 def import_questions_cmd(file: str, code: str, bank_name: str, dry_run: bool, as_json: bool) -> None:
     """Import a question bank file (xlsx, xls, csv, Moodle XML, GIFT, Aiken): all or nothing."""
-    from quizzes import services
+    from quizzes import banks, exchange
 
     try:
         if code.upper() == "PLATFORM":
@@ -33,8 +33,8 @@ def import_questions_cmd(file: str, code: str, bank_name: str, dry_run: bool, as
             if ent is None:
                 raise DomainError(f"enterprise {code} not found")
             ent_id = ent.id
-        bank = services.ensure_bank(ent_id, bank_name)
-        result = services.import_questions(
+        bank = banks.ensure_bank(ent_id, bank_name)
+        result = exchange.import_questions(
             bank, file, click.format_filename(file).split("/")[-1], dry_run=dry_run
         )
     except DomainError as exc:
@@ -88,9 +88,9 @@ def exams_group() -> None:
 @with_appcontext
 def close_overdue_cmd(as_json: bool) -> None:
     """Submit every open attempt left past its deadline (run it every minute or so)."""
-    from quizzes import services
+    from quizzes import attempts
 
-    n = services.close_overdue()
+    n = attempts.close_overdue()
     db.session.commit()
     if as_json:
         emit_json({"submitted": n})

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from lms.core.db import db, utcnow
 from lms.org.models import Department, Enterprise, Person
 from lms.org.services import active_people_in
-from quizzes import assignments, services
+from quizzes import assignments, attempts, banks, exams, exchange
 from quizzes.models import Attempt, Exam, Question, QuestionBank
 
 DATA = Path(__file__).parent / "demo_data"
@@ -66,27 +66,27 @@ PRACTICE_QUESTIONS: list[dict[str, Any]] = [
 def _exam(ent: Enterprise, title: str, rules: list[dict[str, Any]], **settings: Any) -> Exam:
     exam = db.session.scalar(select(Exam).where(Exam.enterprise_id == ent.id, Exam.title == title))
     if exam is None:
-        exam = services.create_exam(ent.id, title=title, **settings)
+        exam = exams.create_exam(ent.id, title=title, **settings)
         for rule in rules:
-            services.add_rule(exam, **rule)
-        services.publish_exam(exam)
+            exams.add_rule(exam, **rule)
+        exams.publish_exam(exam)
     return exam
 
 
 def _practice_bank(ent: Enterprise) -> QuestionBank:
-    bank = services.ensure_bank(ent.id, PRACTICE_BANK)
+    bank = banks.ensure_bank(ent.id, PRACTICE_BANK)
     bank.practice = True
     bank.description = bank.description or "日常练习用题，答题后即时显示答案和解析。"
     if not db.session.scalar(select(func.count()).select_from(Question).where(Question.bank_id == bank.id)):
         for values in PRACTICE_QUESTIONS:
-            services.create_question(bank, **values)
+            banks.create_question(bank, **values)
     return bank
 
 
 def _learner_practice(exam: Exam, person: Person, rng: Any) -> None:
     """The demo learner did the daily practice once, with some mistakes: their mistake book has questions."""
     start = utcnow().replace(microsecond=0) - dt.timedelta(days=2, hours=3)
-    attempt = services.start_attempt(exam, person, now=start, rng=rng)
+    attempt = attempts.start_attempt(exam, person, now=start, rng=rng)
     for n, aq in enumerate(attempt.questions, start=1):
         v = aq.version
         wrong = n % 2 == 1
@@ -98,21 +98,21 @@ def _learner_practice(exam: Exam, person: Person, rng: Any) -> None:
             answer = (not v.key) if wrong else v.key
         else:
             answer = ["不清楚"] if wrong else [b[0] for b in v.key]
-        services.save_answer(attempt, aq.id, answer, n, now=start + dt.timedelta(minutes=n))
-    services.submit_attempt(attempt, now=start + dt.timedelta(minutes=len(attempt.questions) + 1))
+        attempts.save_answer(attempt, aq.id, answer, n, now=start + dt.timedelta(minutes=n))
+    attempts.submit_attempt(attempt, now=start + dt.timedelta(minutes=len(attempt.questions) + 1))
 
 
 def load(enterprise: Enterprise, ctx: Any) -> None:
     """Import the banks, create the exams, and let some demo people sit the exam (idempotent)."""
     practice_bank = _practice_bank(enterprise)
-    banks = {}
+    bank_by_name = {}
     for name, filename in BANKS:
-        bank = services.ensure_bank(enterprise.id, name)
-        result = services.import_questions(bank, DATA / filename, filename, dry_run=False)
+        bank = banks.ensure_bank(enterprise.id, name)
+        result = exchange.import_questions(bank, DATA / filename, filename, dry_run=False)
         if not result.committed:
             raise RuntimeError(f"demo bank {filename} refused: {result.errors[:3]}")
-        banks[name] = bank
-    main = banks["安全生产综合题库"]
+        bank_by_name[name] = bank
+    main = bank_by_name["安全生产综合题库"]
     exam = _exam(
         enterprise,
         EXAM_TITLE,
@@ -155,7 +155,7 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
     for i, person in enumerate(people):
         skill = 0.35 + 0.6 * rng.random()
         start = utcnow().replace(microsecond=0) - dt.timedelta(days=20 - i, hours=rng.randrange(0, 6))
-        attempt = services.start_attempt(exam, person, now=start, rng=rng)
+        attempt = attempts.start_attempt(exam, person, now=start, rng=rng)
         for n, aq in enumerate(attempt.questions, start=1):
             v = aq.version
             right = rng.random() < skill
@@ -170,7 +170,7 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
             else:
                 answer = "先通风、再检测、后作业。"
             if rng.random() < 0.95:
-                services.save_answer(attempt, aq.id, answer, n, now=start + dt.timedelta(minutes=n))
-        services.submit_attempt(attempt, now=start + dt.timedelta(minutes=len(attempt.questions) + 2))
+                attempts.save_answer(attempt, aq.id, answer, n, now=start + dt.timedelta(minutes=n))
+        attempts.submit_attempt(attempt, now=start + dt.timedelta(minutes=len(attempt.questions) + 2))
     db.session.flush()
     ctx.echo(f"quizzes: {len(people)} demo attempts of {EXAM_TITLE}")

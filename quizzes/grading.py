@@ -16,15 +16,18 @@ from sqlalchemy.orm import selectinload
 
 from lms.core import signals
 from lms.core.db import db, utcnow
+from lms.core.errors import DomainError
 from lms.ledger import services as ledger
 from lms.org.models import Person, User
 from quizzes.models import (
     COUNTS_LAST,
+    FINISHED,
     GRADED,
     MODE_EXAM,
     PASS_PERCENT,
     PENDING_REVIEW,
     Attempt,
+    AttemptAnswer,
     AttemptGrading,
     AttemptQuestion,
     Exam,
@@ -33,7 +36,7 @@ from quizzes.models import (
     QuestionBank,
     QuestionVersion,
 )
-from quizzes.types import get_type
+from quizzes.types import _, get_type
 
 CENT = Decimal("0.01")
 
@@ -229,3 +232,60 @@ def sync_ledger(exam: Exam, person_id: int, *, actor: User | None = None) -> Any
     if result.outcome != "unchanged":
         signals.exam_passed.send(counting, person=person, exam=exam, record=result.record)
     return result
+
+
+# ---------------------------------------------------------------- by hand, and after a correction
+
+
+def grade_answer(
+    attempt_question: AttemptQuestion, score: Decimal, *, actor: User, feedback: str | None = None
+) -> Attempt:
+    """Grade a short answer by hand; when none is left pending, the attempt is graded (and may pass)."""
+    attempt = attempt_question.attempt
+    if attempt.status not in FINISHED:
+        raise DomainError(_("The attempt is still open."))
+    score = Decimal(str(score))
+    if score < 0 or score > attempt_question.points:
+        raise DomainError(
+            _("The score must be between 0 and %(p)s.", p=attempt_question.points), field="score"
+        )
+    ans = attempt_question.answer
+    ans.score, ans.correct = score.quantize(Decimal("0.01")), score >= attempt_question.points
+    ans.graded_by_id, ans.graded_at, ans.feedback = actor.id, utcnow(), feedback or None
+    db.session.flush()
+    return grade_attempt(attempt, reason="manual", actor=actor)
+
+
+def grading_queue(enterprise_id: int, exam_id: int | None = None) -> list[AttemptQuestion]:
+    """Short answers waiting for a person to grade them."""
+    q = (
+        select(AttemptQuestion)
+        .join(Attempt)
+        .join(Exam)
+        .join(AttemptAnswer)
+        .where(
+            Exam.enterprise_id == enterprise_id,
+            Attempt.status == PENDING_REVIEW,
+            AttemptAnswer.graded_at.is_(None),
+        )
+        .order_by(Attempt.submitted_at, AttemptQuestion.position)
+    )
+    if exam_id:
+        q = q.where(Exam.id == exam_id)
+    return [aq for aq in db.session.scalars(q) if not get_type(aq.version.type).auto_graded]
+
+
+def regrade_exam(exam: Exam, *, actor: User | None = None, question_id: int | None = None) -> int:
+    """Regrade finished attempts with the questions' current keys (after a correction); history is kept."""
+    q = select(Attempt).where(Attempt.exam_id == exam.id, Attempt.status.in_((GRADED, PENDING_REVIEW)))
+    if question_id is not None:
+        q = q.where(
+            Attempt.id.in_(
+                select(AttemptQuestion.attempt_id).where(AttemptQuestion.question_id == question_id)
+            )
+        )
+    n = 0
+    for attempt in list(db.session.scalars(q)):
+        grade_attempt(attempt, reason="regrade", actor=actor, latest_keys=True, question_id=question_id)
+        n += 1
+    return n

@@ -23,7 +23,9 @@ from lms.core.requests import int_field, json_object
 from lms.core.storage import StoredFile, path_of, save_stream
 from lms.org.access import EVERYONE_IN_ENTERPRISE, STAFF, acting_enterprise_id
 from lms.org.models import LEARNER, Person
-from quizzes import bp, builder, services, stats
+from quizzes import attempts, bp, builder, exchange, grading, key_policy, review, stats
+from quizzes import banks as quiz_banks  # the view `banks` takes the module's name
+from quizzes import exams as quiz_exams  # the view `exams` takes the module's name
 from quizzes.forms import BankForm, ExamForm, ExtensionForm, GradeForm, QuestionForm, RuleForm, UploadForm
 from quizzes.importers import ParseResult, build_question
 from quizzes.models import (
@@ -68,7 +70,7 @@ def my_exams():
     from quizzes.assignments import my_assignments
 
     pid = _person_id()
-    items = services.learner_exams(acting_enterprise_id(), pid)
+    items = attempts.learner_exams(acting_enterprise_id(), pid)
     mine = my_assignments(pid)
     for it in items:
         it["assignment"] = mine.get(it["exam"].id)
@@ -86,7 +88,7 @@ def my_exams():
 @bp.route("/exams/<int:exam_id>/start", methods=["GET", "POST"])
 @roles(*TAKERS)
 def start(exam_id: int):
-    exam = _found(services.get_exam, exam_id, acting_enterprise_id())
+    exam = _found(quiz_exams.get_exam, exam_id, acting_enterprise_id())
     pid = _person_id()
     if exam.status != "published":
         abort(404)
@@ -94,11 +96,11 @@ def start(exam_id: int):
         return render_template(
             "quizzes/start.html",
             exam=exam,
-            standing=services.person_result(exam, pid),
-            problem=services.availability(exam, pid),
-            ext=services.extension_for(exam.id, pid),
+            standing=attempts.person_result(exam, pid),
+            problem=attempts.availability(exam, pid),
+            ext=quiz_exams.extension_for(exam.id, pid),
         )
-    attempt = services.start_attempt(exam, db.session.get(Person, pid))
+    attempt = attempts.start_attempt(exam, db.session.get(Person, pid))
     db.session.commit()
     return redirect(url_for("quizzes.take", attempt_id=attempt.id))
 
@@ -112,7 +114,7 @@ def _found(loader: Any, *args: Any) -> Any:
 
 
 def _own_attempt(attempt_id: int) -> Attempt:
-    attempt = _found(services.my_attempt, attempt_id, getattr(current_user, "person_id", None))
+    attempt = _found(attempts.my_attempt, attempt_id, getattr(current_user, "person_id", None))
     exam = db.session.get(Exam, attempt.exam_id)
     if exam.enterprise_id != acting_enterprise_id():
         abort(404)
@@ -123,8 +125,8 @@ def _own_attempt(attempt_id: int) -> Attempt:
 @roles(*TAKERS)
 def take(attempt_id: int):
     attempt = _own_attempt(attempt_id)
-    if attempt.status == OPEN and services.is_overdue(attempt):
-        services.submit_attempt(attempt, auto=True)
+    if attempt.status == OPEN and attempts.is_overdue(attempt):
+        attempts.submit_attempt(attempt, auto=True)
         db.session.commit()
         flash(
             _("Time was up: your attempt was submitted with the answers saved before the deadline."),
@@ -146,7 +148,7 @@ def take(attempt_id: int):
         attempt=attempt,
         exam=exam,
         questions=questions,
-        seconds_left=services.seconds_left(attempt),
+        seconds_left=attempts.seconds_left(attempt),
         practice=exam.mode == MODE_PRACTICE,
         type_labels={k: t.label for k, t in REGISTRY.items()},
     )
@@ -161,15 +163,15 @@ def _json_conflict(message: str) -> Any:
 def save(attempt_id: int):
     # The autosave is the busiest POST of an exam: one statement loads, checks ownership and locks the attempt.
     attempt = _found(
-        services.lock_own_attempt,
+        attempts.lock_own_attempt,
         attempt_id,
         getattr(current_user, "person_id", None),
         acting_enterprise_id(),
     )
     data = json_object()
     aq, seq = int_field(data, "aq"), int_field(data, "seq")
-    if services.is_overdue(attempt):
-        services.submit_attempt(attempt, auto=True)
+    if attempts.is_overdue(attempt):
+        attempts.submit_attempt(attempt, auto=True)
         db.session.commit()
         return _json_conflict(
             _(
@@ -178,7 +180,7 @@ def save(attempt_id: int):
             )
         )
     try:
-        result = services.save_answer(attempt, aq, data.get("answer"), seq, locked=True)
+        result = attempts.save_answer(attempt, aq, data.get("answer"), seq, locked=True)
     except Conflict as exc:
         db.session.rollback()
         return _json_conflict(exc.message)
@@ -194,7 +196,7 @@ def flag(attempt_id: int):
     attempt = _own_attempt(attempt_id)
     data = json_object()
     try:
-        services.set_flag(attempt, int_field(data, "aq"), bool(data.get("flagged")))
+        attempts.set_flag(attempt, int_field(data, "aq"), bool(data.get("flagged")))
     except Conflict as exc:
         db.session.rollback()
         return _json_conflict(exc.message)
@@ -207,7 +209,7 @@ def flag(attempt_id: int):
 def check(attempt_id: int):
     attempt = _own_attempt(attempt_id)
     data = json_object()
-    return jsonify(services.practice_check(attempt, int_field(data, "aq")))
+    return jsonify(review.practice_check(attempt, int_field(data, "aq")))
 
 
 @bp.route("/attempts/<int:attempt_id>/state")
@@ -218,7 +220,7 @@ def state(attempt_id: int):
         {
             "status": attempt.status,
             "seq": attempt.seq,
-            "seconds_left": services.seconds_left(attempt),
+            "seconds_left": attempts.seconds_left(attempt),
             "answers": {str(aq.id): aq.answer.answer for aq in attempt.questions if aq.answer},
             "flags": [aq.id for aq in attempt.questions if aq.flagged],
         }
@@ -229,7 +231,7 @@ def state(attempt_id: int):
 @roles(*TAKERS)
 def submit(attempt_id: int):
     attempt = _own_attempt(attempt_id)
-    services.submit_attempt(attempt, auto=services.is_overdue(attempt))
+    attempts.submit_attempt(attempt, auto=attempts.is_overdue(attempt))
     db.session.commit()
     return redirect(url_for("quizzes.result", attempt_id=attempt.id))
 
@@ -270,31 +272,31 @@ def _review(attempt: Attempt, show_key: bool, held_back: set[int] | None = None)
 def result(attempt_id: int):
     attempt = _own_attempt(attempt_id)
     if attempt.status == OPEN:
-        if not services.is_overdue(attempt):
+        if not attempts.is_overdue(attempt):
             return redirect(url_for("quizzes.take", attempt_id=attempt.id))
-        services.submit_attempt(attempt, auto=True)
+        attempts.submit_attempt(attempt, auto=True)
         db.session.commit()
     exam = db.session.get(Exam, attempt.exam_id)
-    show_key = services.answers_visible(attempt)
-    held_back = services.review_held_back(attempt) if show_key else set()
+    show_key = key_policy.answers_visible(attempt)
+    held_back = key_policy.review_held_back(attempt) if show_key else set()
     return render_template(
         "quizzes/result.html",
         attempt=attempt,
         exam=exam,
         show_key=show_key,
-        show_score=services.score_visible(attempt),
+        show_score=review.score_visible(attempt),
         review=_review(attempt, show_key, held_back),
-        standing=services.person_result(exam, attempt.person_id),
+        standing=attempts.person_result(exam, attempt.person_id),
     )
 
 
 @bp.route("/mistakes")
 @roles(*TAKERS)
 def mistakes():
-    entries, held_back = services.practicable_mistakes(_person_id())
+    entries, held_back = review.practicable_mistakes(_person_id())
     items = []
     for e in entries:
-        v = services.current_version(e.question)
+        v = quiz_banks.current_version(e.question)
         items.append({"entry": e, "view": public_question(v)})
     return render_template("quizzes/mistakes.html", items=items, held_back=held_back)
 
@@ -303,7 +305,7 @@ def mistakes():
 @roles(*TAKERS)
 def mistake_check(question_id: int):
     data = json_object()
-    res = services.mistake_check(_person_id(), question_id, data.get("answer"))
+    res = review.mistake_check(_person_id(), question_id, data.get("answer"))
     db.session.commit()
     return jsonify(res)
 
@@ -312,8 +314,8 @@ def mistake_check(question_id: int):
 
 
 def _bank(bank_id: int, edit: bool = False) -> QuestionBank:
-    bank = _found(services.get_bank, bank_id, acting_enterprise_id())
-    if edit and not services.can_edit_bank(bank, current_user):
+    bank = _found(quiz_banks.get_bank, bank_id, acting_enterprise_id())
+    if edit and not quiz_banks.can_edit_bank(bank, current_user):
         abort(403)
     return bank
 
@@ -324,7 +326,7 @@ def banks():
     form = BankForm()
     if form.validate_on_submit():
         shared = request.form.get("shared") == "1" and current_user.app_role == "admin"
-        bank = services.create_bank(
+        bank = quiz_banks.create_bank(
             None if shared else acting_enterprise_id(),
             form.name.data,
             partial_credit=form.partial_credit.data,
@@ -335,7 +337,7 @@ def banks():
         flash(_("Bank created."), "success")
         return redirect(url_for("quizzes.bank", bank_id=bank.id))
     return render_template(
-        "quizzes/banks.html", banks=services.visible_banks(acting_enterprise_id()), form=form
+        "quizzes/banks.html", banks=quiz_banks.visible_banks(acting_enterprise_id()), form=form
     )
 
 
@@ -362,7 +364,7 @@ def bank(bank_id: int):
         questions=questions,
         categories=categories,
         types=REGISTRY,
-        editable=services.can_edit_bank(b, current_user),
+        editable=quiz_banks.can_edit_bank(b, current_user),
         form=BankForm(obj=b),
     )
 
@@ -374,7 +376,7 @@ def bank_edit(bank_id: int):
     form = BankForm()
     if not form.validate_on_submit():
         raise DomainError(_("Check the form."))
-    services.update_bank(
+    quiz_banks.update_bank(
         b,
         name=form.name.data,
         partial_credit=form.partial_credit.data,
@@ -448,7 +450,7 @@ def question_new(bank_id: int):
     form = QuestionForm()
     if form.validate_on_submit():
         try:
-            services.create_question(b, **_apply_question_form(form))
+            quiz_banks.create_question(b, **_apply_question_form(form))
         except QuestionFormError as exc:
             _show_form_errors(form, exc.errors)
         except DomainError as exc:
@@ -463,16 +465,16 @@ def question_new(bank_id: int):
 @bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"])
 @roles(*STAFF)
 def question_edit(question_id: int):
-    q = _found(services.get_question, question_id, acting_enterprise_id())
+    q = _found(quiz_banks.get_question, question_id, acting_enterprise_id())
     b = _bank(q.bank_id, edit=True)
     # A POST is read from the form alone: a field it lacks is empty, not the stored value (a list for options).
     form = QuestionForm(obj=q) if request.method == "GET" else QuestionForm()
     if request.method == "GET":
         form.options.data = "\n".join(q.options or [])
-        form.answer.data = services.answer_cell(q)
+        form.answer.data = exchange.answer_cell(q)
     if form.validate_on_submit():
         try:
-            services.update_question(q, **_apply_question_form(form))
+            quiz_banks.update_question(q, **_apply_question_form(form))
         except QuestionFormError as exc:
             _show_form_errors(form, exc.errors)
         except DomainError as exc:
@@ -487,8 +489,8 @@ def question_edit(question_id: int):
 @bp.route("/questions/<int:question_id>")
 @roles(*STAFF)
 def question_preview(question_id: int):
-    q = _found(services.get_question, question_id, acting_enterprise_id())
-    v = services.current_version(q)
+    q = _found(quiz_banks.get_question, question_id, acting_enterprise_id())
+    v = quiz_banks.current_version(q)
     qtype = get_type(v.type)
     return render_template(
         "quizzes/question_preview.html",
@@ -536,7 +538,7 @@ def import_preview(bank_id: int, file_id: int):
     b = _bank(bank_id, edit=True)
     stored = _import_file(file_id)
     try:
-        res = services.import_questions(b, path_of(stored.key), stored.original_name, dry_run=True)
+        res = exchange.import_questions(b, path_of(stored.key), stored.original_name, dry_run=True)
     except ImportRefused as exc:
         # A refused file (an unreadable header …) is explained on the preview page, in the reader's language.
         db.session.rollback()
@@ -557,7 +559,7 @@ def import_preview(bank_id: int, file_id: int):
 def import_commit(bank_id: int, file_id: int):
     b = _bank(bank_id, edit=True)
     stored = _import_file(file_id)
-    res = services.import_questions(b, path_of(stored.key), stored.original_name, dry_run=False)
+    res = exchange.import_questions(b, path_of(stored.key), stored.original_name, dry_run=False)
     if not res.committed:
         db.session.rollback()
         flash(_("Nothing was imported: fix the rows listed and upload again."), "error")
@@ -579,7 +581,7 @@ def import_commit(bank_id: int, file_id: int):
 @roles(*STAFF)
 def bank_export(bank_id: int):
     b = _bank(bank_id)
-    headers, rows = services.export_rows(b)
+    headers, rows = exchange.export_rows(b)
     return _xlsx(xlsx_bytes(headers, rows, sheet_title="题库"), f"bank-{b.id}.xlsx")
 
 
@@ -587,7 +589,7 @@ def bank_export(bank_id: int):
 @roles(*STAFF)
 def bank_export_gift(bank_id: int):
     b = _bank(bank_id)
-    text, _skipped = services.export_gift(b)
+    text, _skipped = exchange.export_gift(b)
     return send_file(
         io.BytesIO(text.encode("utf-8")),
         as_attachment=True,
@@ -600,7 +602,7 @@ def bank_export_gift(bank_id: int):
 @roles(*STAFF)
 def bank_export_xml(bank_id: int):
     b = _bank(bank_id)
-    data, _skipped = services.export_moodle_xml(b)
+    data, _skipped = exchange.export_moodle_xml(b)
     return send_file(
         io.BytesIO(data),
         as_attachment=True,
@@ -612,7 +614,7 @@ def bank_export_xml(bank_id: int):
 @bp.route("/template.xlsx")
 @roles(*STAFF)
 def template():
-    headers, rows = services.template_rows()
+    headers, rows = exchange.template_rows()
     return _xlsx(xlsx_bytes(headers, rows, sheet_title="题库"), "question-template.xlsx")
 
 
@@ -620,11 +622,11 @@ def template():
 
 
 def _exam(exam_id: int) -> Exam:
-    return _found(services.get_exam, exam_id, acting_enterprise_id())
+    return _found(quiz_exams.get_exam, exam_id, acting_enterprise_id())
 
 
 def _exam_values(form: ExamForm) -> dict[str, Any]:
-    return {k: getattr(form, k).data for k in services.EXAM_FIELDS if hasattr(form, k)} | {
+    return {k: getattr(form, k).data for k in quiz_exams.EXAM_FIELDS if hasattr(form, k)} | {
         # Typed in the enterprise's local time; stored UTC.
         "open_at": timeutil.to_utc(form.open_at.data),
         "close_at": timeutil.to_utc(form.close_at.data),
@@ -661,7 +663,7 @@ def exams():
 def exam_new():
     form = ExamForm()
     if form.validate_on_submit():
-        exam = services.create_exam(acting_enterprise_id(), actor=current_user, **_exam_values(form))
+        exam = quiz_exams.create_exam(acting_enterprise_id(), actor=current_user, **_exam_values(form))
         db.session.commit()
         flash(_("Exam created. Now add questions to the paper."), "success")
         return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
@@ -679,19 +681,19 @@ def exam_edit(exam_id: int):
             timeutil.to_local(exam.close_at),
         )
     if form.validate_on_submit():
-        services.update_exam(exam, **_exam_values(form))
+        quiz_exams.update_exam(exam, **_exam_values(form))
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
     rule_form = RuleForm()
-    banks = services.visible_banks(exam.enterprise_id)
+    banks = quiz_banks.visible_banks(exam.enterprise_id)
     rule_form.bank_id.choices = [(0, _("Any bank"))] + [(b.id, b.name) for b in banks]
-    rules = [{"rule": r, "available": services.rule_available(r, exam.enterprise_id)} for r in exam.rules]
+    rules = [{"rule": r, "available": quiz_exams.rule_available(r, exam.enterprise_id)} for r in exam.rules]
     categories = list(
         db.session.scalars(
             select(Question.category)
             .join(QuestionBank)
-            .where(services.bank_scope(exam.enterprise_id), Question.category.is_not(None))
+            .where(quiz_banks.bank_scope(exam.enterprise_id), Question.category.is_not(None))
             .distinct()
             .order_by(Question.category)
         )
@@ -703,7 +705,7 @@ def exam_edit(exam_id: int):
         form=form,
         rule_form=rule_form,
         rules=rules,
-        problems=services.paper_problems(exam),
+        problems=quiz_exams.paper_problems(exam),
         categories=categories,
         types=REGISTRY,
         banks=banks,
@@ -738,7 +740,7 @@ def _bank_search(exam: Exam, banks: list[QuestionBank]) -> dict[str, Any]:
     on_paper = builder.fixed_question_ids(exam)
     items = []
     for q in rows:
-        v = services.current_version(q)
+        v = quiz_banks.current_version(q)
         items.append(
             {
                 "q": q,
@@ -804,12 +806,12 @@ def exam_preview(exam_id: int):
 def rule_add(exam_id: int):
     exam = _exam(exam_id)
     form = RuleForm()
-    form.bank_id.choices = [(0, "")] + [(b.id, b.name) for b in services.visible_banks(exam.enterprise_id)]
+    form.bank_id.choices = [(0, "")] + [(b.id, b.name) for b in quiz_banks.visible_banks(exam.enterprise_id)]
     if not form.validate_on_submit():
         raise DomainError(
             _("Check the rule: %(e)s", e="; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()))
         )
-    services.add_rule(
+    quiz_exams.add_rule(
         exam,
         kind=form.kind.data,
         question_id=form.question_id.data,
@@ -828,7 +830,7 @@ def rule_add(exam_id: int):
 @roles(*STAFF)
 def rule_delete(exam_id: int, rule_id: int):
     exam = _exam(exam_id)
-    services.delete_rule(exam, rule_id)
+    quiz_exams.delete_rule(exam, rule_id)
     db.session.commit()
     return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
 
@@ -837,7 +839,7 @@ def rule_delete(exam_id: int, rule_id: int):
 @roles(*STAFF)
 def exam_status(exam_id: int):
     exam = _exam(exam_id)
-    services.set_exam_status(exam, request.form.get("status", ""))
+    quiz_exams.set_exam_status(exam, request.form.get("status", ""))
     db.session.commit()
     flash(_("Status changed."), "success")
     return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
@@ -847,7 +849,7 @@ def exam_status(exam_id: int):
 @roles(*STAFF)
 def exam_results(exam_id: int):
     exam = _exam(exam_id)
-    attempts = db.session.execute(
+    rows = db.session.execute(
         select(Attempt, Person)
         .join(Person, Person.id == Attempt.person_id)
         .where(Attempt.exam_id == exam.id)
@@ -859,7 +861,7 @@ def exam_results(exam_id: int):
         exam=exam,
         summary=stats.summary(exam),
         items=stats.item_analysis(exam),
-        attempts=attempts,
+        attempts=rows,
         types=REGISTRY,
     )
 
@@ -898,7 +900,7 @@ def exam_export(exam_id: int):
 @roles(*STAFF)
 def regrade(exam_id: int):
     exam = _exam(exam_id)
-    n = services.regrade_exam(exam, actor=current_user)
+    n = grading.regrade_exam(exam, actor=current_user)
     db.session.commit()
     flash(
         _(
@@ -931,7 +933,7 @@ def attempt_review(attempt_id: int):
 @bp.route("/grading")
 @roles(*STAFF)
 def grading_queue():
-    queue = services.grading_queue(acting_enterprise_id(), request.args.get("exam_id", type=int))
+    queue = grading.grading_queue(acting_enterprise_id(), request.args.get("exam_id", type=int))
     return render_template("quizzes/grading.html", queue=queue, form=GradeForm())
 
 
@@ -945,7 +947,7 @@ def grade(aq_id: int):
     form = GradeForm()
     if not form.validate_on_submit():
         raise DomainError(_("Enter a score."), field="score")
-    services.grade_answer(aq, form.score.data, actor=current_user, feedback=form.feedback.data)
+    grading.grade_answer(aq, form.score.data, actor=current_user, feedback=form.feedback.data)
     db.session.commit()
     flash(_("Graded."), "success")
     return redirect(url_for("quizzes.grading_queue"))
@@ -965,7 +967,7 @@ def extensions(exam_id: int):
         )
         if person is None:
             raise DomainError(_("No person with this employee number."), field="employee_no")
-        services.set_extension(
+        quiz_exams.set_extension(
             exam,
             person,
             extra_minutes=form.extra_minutes.data or 0,

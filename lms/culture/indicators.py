@@ -463,7 +463,7 @@ def hours_per_head(
 def _exam_stats(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date) -> dict[str, Any]:
     people = unit.people(period_start, period_end)
     ok, res = _call(
-        _colleague("quizzes.services", "exam_stats_for_people"),
+        _colleague("quizzes.stats", "exam_stats_for_people"),
         people,
         _start(period_start),
         _end(period_end),
@@ -471,7 +471,7 @@ def _exam_stats(enterprise_id: int, unit: Unit, period_start: dt.date, period_en
     if ok and res and res[0] is not None:
         rate, avg = res
         return {
-            "method": "quizzes.services.exam_stats_for_people: best graded attempt per exam and person",
+            "method": "quizzes.stats.exam_stats_for_people: best graded attempt per exam and person",
             "pass_rate": Decimal(str(rate)).quantize(FOUR),
             "average": Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None,
         }

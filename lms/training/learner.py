@@ -206,12 +206,12 @@ def _requirement_items(rows: list[dict[str, Any]], courses: dict[int, Item]) -> 
 
 def _exam_items(person: Person, as_of: dt.date) -> list[Item]:
     """Exams (not practice) the person may sit now or soon and has not passed."""
-    quizzes = optional_import("quizzes.services")
-    if quizzes is None or _endpoint("quizzes.start") is None:
+    attempts = optional_import("quizzes.attempts")
+    if attempts is None or _endpoint("quizzes.start") is None:
         return []
     now = utcnow()
     out = []
-    for row in quizzes.learner_exams(person.enterprise_id, person.id):
+    for row in attempts.learner_exams(person.enterprise_id, person.id):
         exam = row["exam"]
         if exam.mode != "exam" or row["passed"]:
             continue

@@ -649,16 +649,16 @@ DEMO_EXAM = "消防安全知识考试（本周截止）"
 
 def load(enterprise: Enterprise, ctx: Any) -> None:
     """The demo learner has an exam closing within days; then today's notifications are made for everyone."""
-    quizzes = optional_import("quizzes.services")
+    exams = optional_import("quizzes.exams")
     models = optional_import("quizzes.models")
-    if quizzes is not None and models is not None:
+    if exams is not None and models is not None:
         exam = db.session.scalar(
             select(models.Exam).where(
                 models.Exam.enterprise_id == enterprise.id, models.Exam.title == DEMO_EXAM
             )
         )
         if exam is None:
-            exam = quizzes.create_exam(
+            exam = exams.create_exam(
                 enterprise.id,
                 title=DEMO_EXAM,
                 description="本周五前完成，20分钟，60分及格，可考两次。",
@@ -668,8 +668,8 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
                 show_answers="after_submit",
                 close_at=utcnow().replace(microsecond=0, second=0) + dt.timedelta(days=4),
             )
-            quizzes.add_rule(exam, type="single_choice", count=5)
-            quizzes.add_rule(exam, type="true_false", count=3)
-            quizzes.publish_exam(exam)
+            exams.add_rule(exam, type="single_choice", count=5)
+            exams.add_rule(exam, type="true_false", count=3)
+            exams.publish_exam(exam)
     result = generate(ctx.today, [enterprise.id])
     ctx.echo(f"  notifications: {result['created']} for today")

@@ -117,9 +117,9 @@ def test_new_lesson_without_a_file_and_of_other_kinds(client, trainer_course, ma
     assert 'data-kind="link" >' in page or 'data-kind="link">' in page  # the chosen kind's part is shown
     assert 'data-kind="video" hidden' in page  # the others are hidden
     # fields of another kind are ignored: a link lesson keeps no exam, a forged exam id of another enterprise
-    from quizzes import services as quiz_services
+    from quizzes import exams
 
-    foreign = quiz_services.create_exam(make_enterprise().id, title="外企考试")
+    foreign = exams.create_exam(make_enterprise().id, title="外企考试")
     r = client.post(
         f"/courses/sections/{section.id}/lessons/new",
         data={"kind": "exam", "title": "伪造考试", "exam_id": str(foreign.id)},

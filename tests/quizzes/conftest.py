@@ -20,10 +20,10 @@ SECRET_BLANK = "预防为主"
 
 @pytest.fixture
 def bank(app: Any, enterprise: Any) -> Any:
-    from quizzes import services
+    from quizzes import banks
 
-    b = services.create_bank(enterprise.id, "有限空间题库")
-    services.create_question(
+    b = banks.create_bank(enterprise.id, "有限空间题库")
+    banks.create_question(
         b,
         type="single_choice",
         stem="进入有限空间作业前，必须首先进行的是：",
@@ -34,7 +34,7 @@ def bank(app: Any, enterprise: Any) -> Any:
         points=2,
         explanation=SECRET_EXPLANATION,
     )
-    services.create_question(
+    banks.create_question(
         b,
         type="multiple_choice",
         stem="有限空间作业的主要危险有害因素包括：",
@@ -43,7 +43,7 @@ def bank(app: Any, enterprise: Any) -> Any:
         category="有限空间",
         points=4,
     )
-    services.create_question(
+    banks.create_question(
         b,
         type="true_false",
         stem="有限空间作业可以由一人单独进行。",
@@ -51,7 +51,7 @@ def bank(app: Any, enterprise: Any) -> Any:
         category="有限空间",
         points=2,
     )
-    services.create_question(
+    banks.create_question(
         b,
         type="fill_blank",
         stem="我国安全生产方针是安全第一、____、综合治理。",
@@ -65,7 +65,7 @@ def bank(app: Any, enterprise: Any) -> Any:
 @pytest.fixture
 def make_exam(app: Any, enterprise: Any, bank: Any) -> Callable[..., Any]:
     """``make_exam(**settings)``: a published exam drawing every question of ``bank``."""
-    from quizzes import services
+    from quizzes import exams
 
     def make(
         rules: list[dict[str, Any]] | None = None, ent: Any = None, b: Any = None, **settings: Any
@@ -77,10 +77,10 @@ def make_exam(app: Any, enterprise: Any, bank: Any) -> Callable[..., Any]:
             "pass_mark": Decimal("60"),
             **settings,
         }
-        exam = services.create_exam((ent or enterprise).id, **values)
+        exam = exams.create_exam((ent or enterprise).id, **values)
         for rule in rules or [{"bank_id": (b or bank).id, "count": 4}]:
-            services.add_rule(exam, **rule)
-        services.publish_exam(exam)
+            exams.add_rule(exam, **rule)
+        exams.publish_exam(exam)
         return exam
 
     return make
@@ -92,7 +92,7 @@ def right_answer(aq: Any) -> Any:
 
 
 def answer_all(attempt: Any, right: bool = True, now: dt.datetime | None = None) -> None:
-    from quizzes import services
+    from quizzes import attempts
 
     for i, aq in enumerate(attempt.questions, start=1):
         key = aq.version.key
@@ -106,4 +106,4 @@ def answer_all(attempt: Any, right: bool = True, now: dt.datetime | None = None)
             }[aq.version.type](key)
         elif aq.version.type == "fill_blank":
             key = [alts[0] for alts in key]
-        services.save_answer(attempt, aq.id, key, attempt.seq + i, now=now)
+        attempts.save_answer(attempt, aq.id, key, attempt.seq + i, now=now)

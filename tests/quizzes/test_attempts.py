@@ -14,7 +14,7 @@ from lms.core import signals
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.ledger.models import TrainingRecord
-from quizzes import services
+from quizzes import attempts, banks, exams, grading, key_policy, review, stats
 from quizzes.models import Attempt, AttemptGrading, MistakeEntry
 from tests.quizzes.conftest import SECRET_BLANK, SECRET_EXPLANATION, answer_all
 
@@ -24,53 +24,53 @@ T0 = dt.datetime(2026, 3, 2, 8, 0, 0)
 def test_start_freezes_paper_and_sets_deadline(make_exam, make_person, enterprise):
     exam = make_exam(time_limit_minutes=30)
     person = make_person(enterprise)
-    a = services.start_attempt(exam, person, now=T0)
+    a = attempts.start_attempt(exam, person, now=T0)
     assert a.deadline == T0 + dt.timedelta(minutes=30)
     assert len(a.questions) == 4 and a.max_score == Decimal("10")
     assert all(aq.answer is not None and aq.answer.seq == 0 for aq in a.questions)
     # starting again returns the same open attempt
-    assert services.start_attempt(exam, person, now=T0 + dt.timedelta(minutes=1)).id == a.id
+    assert attempts.start_attempt(exam, person, now=T0 + dt.timedelta(minutes=1)).id == a.id
 
 
 def test_close_time_caps_the_deadline_and_extensions_add_time(make_exam, make_person, enterprise):
     exam = make_exam(time_limit_minutes=60, close_at=T0 + dt.timedelta(minutes=20))
     p1, p2 = make_person(enterprise), make_person(enterprise)
-    assert services.start_attempt(exam, p1, now=T0).deadline == T0 + dt.timedelta(minutes=20)
-    services.set_extension(exam, p2, extra_minutes=15, extra_attempts=1)
-    assert services.start_attempt(exam, p2, now=T0).deadline == T0 + dt.timedelta(minutes=35)
-    assert services.attempts_left(exam, p2.id) == 2
+    assert attempts.start_attempt(exam, p1, now=T0).deadline == T0 + dt.timedelta(minutes=20)
+    exams.set_extension(exam, p2, extra_minutes=15, extra_attempts=1)
+    assert attempts.start_attempt(exam, p2, now=T0).deadline == T0 + dt.timedelta(minutes=35)
+    assert attempts.attempts_left(exam, p2.id) == 2
 
 
 def test_stale_seq_never_overwrites_newer(make_exam, make_person, enterprise):
     exam = make_exam()
-    a = services.start_attempt(exam, make_person(enterprise), now=T0)
+    a = attempts.start_attempt(exam, make_person(enterprise), now=T0)
     aq = next(q for q in a.questions if q.version.type == "single_choice")
-    assert services.save_answer(a, aq.id, 2, 5, now=T0)["stale"] is False
-    res = services.save_answer(a, aq.id, 1, 4, now=T0)  # arrives late, older
+    assert attempts.save_answer(a, aq.id, 2, 5, now=T0)["stale"] is False
+    res = attempts.save_answer(a, aq.id, 1, 4, now=T0)  # arrives late, older
     assert res["stale"] is True and res["seq"] == 5
     db.session.refresh(aq.answer)
     assert aq.answer.answer == 2 and aq.answer.seq == 5
-    services.save_answer(a, aq.id, 3, 6, now=T0)
+    attempts.save_answer(a, aq.id, 3, 6, now=T0)
     db.session.refresh(aq.answer)
     assert aq.answer.answer == 3
 
 
 def test_bad_answers_are_refused(make_exam, make_person, enterprise):
-    a = services.start_attempt(make_exam(), make_person(enterprise), now=T0)
+    a = attempts.start_attempt(make_exam(), make_person(enterprise), now=T0)
     aq = next(q for q in a.questions if q.version.type == "single_choice")
     with pytest.raises(DomainError):
-        services.save_answer(a, aq.id, 17, 1, now=T0)
+        attempts.save_answer(a, aq.id, 17, 1, now=T0)
     with pytest.raises(NotFound):
-        services.save_answer(a, 999999, 1, 1, now=T0)
+        attempts.save_answer(a, 999999, 1, 1, now=T0)
 
 
 def test_deadline_grace_then_refused_and_auto_submitted(make_exam, make_person, enterprise):
     exam = make_exam(time_limit_minutes=10)
     person = make_person(enterprise)
-    a = services.start_attempt(exam, person, now=T0)
+    a = attempts.start_attempt(exam, person, now=T0)
     aq = a.questions[0]
     deadline = a.deadline
-    services.save_answer(
+    attempts.save_answer(
         a,
         aq.id,
         aq.version.key if aq.version.type != "fill_blank" else [SECRET_BLANK],
@@ -78,21 +78,21 @@ def test_deadline_grace_then_refused_and_auto_submitted(make_exam, make_person, 
         now=deadline + dt.timedelta(seconds=4),
     )  # within grace
     with pytest.raises(Conflict, match="Time is up"):
-        services.save_answer(a, aq.id, None, 2, now=deadline + dt.timedelta(seconds=6))
+        attempts.save_answer(a, aq.id, None, 2, now=deadline + dt.timedelta(seconds=6))
     # on return the attempt is submitted with what was saved
-    assert services.close_if_overdue(a, now=deadline + dt.timedelta(minutes=1))
-    assert a.status == "graded" and a.auto_submitted and a.submitted_at <= deadline + services.GRACE
+    assert attempts.close_if_overdue(a, now=deadline + dt.timedelta(minutes=1))
+    assert a.status == "graded" and a.auto_submitted and a.submitted_at <= deadline + attempts.GRACE
     assert a.score == aq.points
 
 
 def test_sweep_closes_overdue_attempts(app, make_exam, make_person, enterprise):
     exam = make_exam(time_limit_minutes=5)
-    a = services.start_attempt(exam, make_person(enterprise), now=utcnow() - dt.timedelta(minutes=10))
-    b = services.start_attempt(exam, make_person(enterprise), now=utcnow())
-    assert services.close_overdue() == 1
+    a = attempts.start_attempt(exam, make_person(enterprise), now=utcnow() - dt.timedelta(minutes=10))
+    b = attempts.start_attempt(exam, make_person(enterprise), now=utcnow())
+    assert attempts.close_overdue() == 1
     assert (a.status, b.status) == ("graded", "open")
     # and through the command
-    services.start_attempt(exam, make_person(enterprise), now=utcnow() - dt.timedelta(minutes=10))
+    attempts.start_attempt(exam, make_person(enterprise), now=utcnow() - dt.timedelta(minutes=10))
     db.session.commit()
     from quizzes.cli import close_overdue_cmd
 
@@ -107,10 +107,10 @@ def test_double_submit_grades_once_and_records_the_pass(make_exam, make_person, 
     signals.exam_passed.connect(rec := lambda s, **kw: passed.append((s, kw)), weak=False)
     signals.exam_submitted.connect(rec2 := lambda s, **kw: submitted.append(s), weak=False)
     try:
-        a = services.start_attempt(exam, person, now=T0)
+        a = attempts.start_attempt(exam, person, now=T0)
         answer_all(a, right=True, now=T0)
-        assert services.submit_attempt(a, now=T0 + dt.timedelta(minutes=3)) is True
-        assert services.submit_attempt(a, now=T0 + dt.timedelta(minutes=3)) is False
+        assert attempts.submit_attempt(a, now=T0 + dt.timedelta(minutes=3)) is True
+        assert attempts.submit_attempt(a, now=T0 + dt.timedelta(minutes=3)) is False
     finally:
         signals.exam_passed.disconnect(rec)
         signals.exam_submitted.disconnect(rec2)
@@ -134,22 +134,22 @@ def test_double_submit_grades_once_and_records_the_pass(make_exam, make_person, 
         f"exam:{exam.id}:person:{person.id}",
     )
     with pytest.raises(Conflict):
-        services.save_answer(a, a.questions[0].id, None, 99, now=T0 + dt.timedelta(minutes=4))
+        attempts.save_answer(a, a.questions[0].id, None, 99, now=T0 + dt.timedelta(minutes=4))
 
 
 def test_better_later_attempt_replaces_the_record(make_exam, make_person, enterprise):
     exam = make_exam(attempts_allowed=3, pass_mark=Decimal("30"))
     person = make_person(enterprise)
-    a1 = services.start_attempt(exam, person, now=T0)
+    a1 = attempts.start_attempt(exam, person, now=T0)
     answer_all(a1, right=True, now=T0)
     # make it a partial pass: wrong on the multiple choice
     mc = next(q for q in a1.questions if q.version.type == "multiple_choice")
-    services.save_answer(a1, mc.id, [3], 100, now=T0)
-    services.submit_attempt(a1, now=T0 + dt.timedelta(minutes=1))
+    attempts.save_answer(a1, mc.id, [3], 100, now=T0)
+    attempts.submit_attempt(a1, now=T0 + dt.timedelta(minutes=1))
     assert a1.passed and a1.score == Decimal("6")
-    a2 = services.start_attempt(exam, person, now=T0 + dt.timedelta(hours=1))
+    a2 = attempts.start_attempt(exam, person, now=T0 + dt.timedelta(hours=1))
     answer_all(a2, right=True, now=T0 + dt.timedelta(hours=1))
-    services.submit_attempt(a2, now=T0 + dt.timedelta(hours=1, minutes=1))
+    attempts.submit_attempt(a2, now=T0 + dt.timedelta(hours=1, minutes=1))
     live = db.session.scalars(
         select(TrainingRecord).where(
             TrainingRecord.person_id == person.id, TrainingRecord.voided_at.is_(None)
@@ -157,8 +157,8 @@ def test_better_later_attempt_replaces_the_record(make_exam, make_person, enterp
     ).all()
     assert len(live) == 1 and live[0].score == Decimal("10") and live[0].evidence["attempt_id"] == a2.id
     # a worse third attempt changes nothing (highest counts)
-    a3 = services.start_attempt(exam, person, now=T0 + dt.timedelta(hours=2))
-    services.submit_attempt(a3, now=T0 + dt.timedelta(hours=2, minutes=1))
+    a3 = attempts.start_attempt(exam, person, now=T0 + dt.timedelta(hours=2))
+    attempts.submit_attempt(a3, now=T0 + dt.timedelta(hours=2, minutes=1))
     live = db.session.scalars(
         select(TrainingRecord).where(
             TrainingRecord.person_id == person.id, TrainingRecord.voided_at.is_(None)
@@ -166,45 +166,45 @@ def test_better_later_attempt_replaces_the_record(make_exam, make_person, enterp
     ).all()
     assert len(live) == 1 and live[0].score == Decimal("10")
     with pytest.raises(DomainError, match="used all"):
-        services.start_attempt(exam, person, now=T0 + dt.timedelta(hours=3))
+        attempts.start_attempt(exam, person, now=T0 + dt.timedelta(hours=3))
 
 
 def test_practice_is_never_recorded(make_exam, make_person, enterprise):
     exam = make_exam(mode="practice")
     person = make_person(enterprise)
-    a = services.start_attempt(exam, person, now=T0)
+    a = attempts.start_attempt(exam, person, now=T0)
     assert a.deadline is None
     answer_all(a, now=T0)
     aq = a.questions[0]
-    fb = services.practice_check(a, aq.id)
+    fb = review.practice_check(a, aq.id)
     assert fb["correct"] is True
-    services.submit_attempt(a, now=T0)
+    attempts.submit_attempt(a, now=T0)
     assert a.passed
     assert not db.session.scalar(
         select(func.count()).select_from(TrainingRecord).where(TrainingRecord.person_id == person.id)
     )
     exam2 = make_exam()
-    a2 = services.start_attempt(exam2, person, now=T0)
+    a2 = attempts.start_attempt(exam2, person, now=T0)
     with pytest.raises(DomainError):
-        services.practice_check(a2, a2.questions[0].id)
+        review.practice_check(a2, a2.questions[0].id)
 
 
 def test_regrade_after_correction_keeps_history(make_exam, make_person, enterprise, bank):
     exam = make_exam(pass_mark=Decimal("100"))
     person = make_person(enterprise)
-    a = services.start_attempt(exam, person, now=T0)
+    a = attempts.start_attempt(exam, person, now=T0)
     answer_all(a, right=True, now=T0)
     tf = next(q for q in a.questions if q.version.type == "true_false")
-    services.save_answer(a, tf.id, True, 50, now=T0)  # the learner says True; the key says False
-    services.submit_attempt(a, now=T0)
+    attempts.save_answer(a, tf.id, True, 50, now=T0)  # the learner says True; the key says False
+    attempts.submit_attempt(a, now=T0)
     assert a.score == Decimal("8") and a.passed is False
     # the trainer finds the key was wrong and corrects it
     q = tf.version.question
-    services.update_question(q, key=True)
+    banks.update_question(q, key=True)
     assert (
         q.version == 2 and tf.version.number == 1 and tf.version.key is False
     )  # the attempt keeps what it saw
-    assert services.regrade_exam(exam, question_id=q.id) == 1
+    assert grading.regrade_exam(exam, question_id=q.id) == 1
     assert a.score == Decimal("10") and a.passed is True
     history = db.session.scalars(
         select(AttemptGrading).where(AttemptGrading.attempt_id == a.id).order_by(AttemptGrading.id)
@@ -213,37 +213,37 @@ def test_regrade_after_correction_keeps_history(make_exam, make_person, enterpri
         ("submit", Decimal("8"), None),
         ("regrade", Decimal("10"), Decimal("8")),
     ]
-    assert services.has_passed(exam.id, person.id)
+    assert attempts.has_passed(exam.id, person.id)
 
 
 def test_short_answer_goes_to_the_queue(make_exam, make_person, enterprise, bank, make_user):
-    sa = services.create_question(
+    sa = banks.create_question(
         bank, type="short_answer", stem="简述先通风再检测后作业。", key="参考", points=10
     )
     exam = make_exam(rules=[{"kind": "fixed", "question_id": sa.id}], pass_mark=Decimal("50"))
     person = make_person(enterprise)
-    a = services.start_attempt(exam, person, now=T0)
-    services.save_answer(a, a.questions[0].id, "先通风，再检测，后作业。", 1, now=T0)
-    services.submit_attempt(a, now=T0)
+    a = attempts.start_attempt(exam, person, now=T0)
+    attempts.save_answer(a, a.questions[0].id, "先通风，再检测，后作业。", 1, now=T0)
+    attempts.submit_attempt(a, now=T0)
     assert a.status == "pending_review" and a.passed is None
-    queue = services.grading_queue(enterprise.id)
+    queue = grading.grading_queue(enterprise.id)
     assert [aq.id for aq in queue] == [a.questions[0].id]
     trainer = make_person(enterprise, app_role="trainer").user
     with pytest.raises(DomainError):
-        services.grade_answer(queue[0], Decimal("11"), actor=trainer)
-    services.grade_answer(queue[0], Decimal("8"), actor=trainer, feedback="好")
+        grading.grade_answer(queue[0], Decimal("11"), actor=trainer)
+    grading.grade_answer(queue[0], Decimal("8"), actor=trainer, feedback="好")
     assert a.status == "graded" and a.passed and a.score == Decimal("8")
-    assert services.grading_queue(enterprise.id) == []
+    assert grading.grading_queue(enterprise.id) == []
 
 
 def test_retake_draws_unseen_questions(make_exam, make_person, enterprise, bank):
     for i in range(6):
-        services.create_question(bank, type="true_false", stem=f"判断题{i}", key=bool(i % 2), category="补充")
+        banks.create_question(bank, type="true_false", stem=f"判断题{i}", key=bool(i % 2), category="补充")
     exam = make_exam(rules=[{"bank_id": bank.id, "category": "补充", "count": 3}], attempts_allowed=2)
     person = make_person(enterprise)
-    a1 = services.start_attempt(exam, person, now=T0)
-    services.submit_attempt(a1, now=T0)
-    a2 = services.start_attempt(exam, person, now=T0)
+    a1 = attempts.start_attempt(exam, person, now=T0)
+    attempts.submit_attempt(a1, now=T0)
+    a2 = attempts.start_attempt(exam, person, now=T0)
     assert {q.question_id for q in a1.questions}.isdisjoint({q.question_id for q in a2.questions})
 
 
@@ -252,36 +252,36 @@ def test_mistake_book(make_exam, make_person, enterprise):
     # (issue 16: with a retake left they are held back; see tests/security/test_key_policy.py).
     exam = make_exam(attempts_allowed=1)
     person = make_person(enterprise)
-    a = services.start_attempt(exam, person, now=T0)
+    a = attempts.start_attempt(exam, person, now=T0)
     answer_all(a, right=False, now=T0)
-    services.submit_attempt(a, now=T0)
-    entries = services.mistakes(person.id)
+    attempts.submit_attempt(a, now=T0)
+    entries = review.mistakes(person.id)
     assert len(entries) == 4
     e = next(m for m in entries if m.question.type == "true_false")
-    assert services.mistake_check(person.id, e.question_id, "true")["correct"] is False
-    res = services.mistake_check(person.id, e.question_id, "false")
+    assert review.mistake_check(person.id, e.question_id, "true")["correct"] is False
+    res = review.mistake_check(person.id, e.question_id, "false")
     assert res["correct"] is True and res["explanation"] is not None
-    assert len(services.mistakes(person.id)) == 3
+    assert len(review.mistakes(person.id)) == 3
     other = make_person(enterprise)
     with pytest.raises(NotFound):
-        services.mistake_check(other.id, e.question_id, "false")
+        review.mistake_check(other.id, e.question_id, "false")
     assert db.session.scalar(select(MistakeEntry.wrong_count).where(MistakeEntry.id == e.id)) == 1
 
 
 def test_someone_elses_attempt_is_not_found(make_exam, make_person, enterprise):
-    a = services.start_attempt(make_exam(), make_person(enterprise), now=T0)
+    a = attempts.start_attempt(make_exam(), make_person(enterprise), now=T0)
     with pytest.raises(NotFound):
-        services.my_attempt(a.id, make_person(enterprise).id)
+        attempts.my_attempt(a.id, make_person(enterprise).id)
 
 
 def test_answers_and_score_visibility(make_exam, make_person, enterprise):
     for show, expected in (("after_submit", True), ("never", False), ("after_close", False)):
         exam = make_exam(show_answers=show, close_at=utcnow() + dt.timedelta(days=1), title=f"考试{show}")
-        a = services.start_attempt(exam, make_person(enterprise))
-        assert not services.answers_visible(a)
-        services.submit_attempt(a)
-        assert services.answers_visible(a) is expected
-        assert services.answers_visible(a, now=utcnow() + dt.timedelta(days=2)) is (show != "never")
+        a = attempts.start_attempt(exam, make_person(enterprise))
+        assert not key_policy.answers_visible(a)
+        attempts.submit_attempt(a)
+        assert key_policy.answers_visible(a) is expected
+        assert key_policy.answers_visible(a, now=utcnow() + dt.timedelta(days=2)) is (show != "never")
 
 
 def test_exam_stats_for_people(make_exam, make_person, enterprise):
@@ -289,15 +289,15 @@ def test_exam_stats_for_people(make_exam, make_person, enterprise):
 
     exam = make_exam(pass_mark=Decimal("60"))
     good, bad = make_person(enterprise), make_person(enterprise)
-    a = services.start_attempt(exam, good, now=T0)
+    a = attempts.start_attempt(exam, good, now=T0)
     answer_all(a, now=T0)
-    services.submit_attempt(a, now=T0)
-    b = services.start_attempt(exam, bad, now=T0)
-    services.submit_attempt(b, now=T0)
+    attempts.submit_attempt(a, now=T0)
+    b = attempts.start_attempt(exam, bad, now=T0)
+    attempts.submit_attempt(b, now=T0)
     ids = select(Person.id).where(Person.enterprise_id == enterprise.id)
-    rate, avg = services.exam_stats_for_people(ids, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=1))
+    rate, avg = stats.exam_stats_for_people(ids, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=1))
     assert rate == 0.5 and avg == 50.0
-    assert services.exam_stats_for_people(ids, T0 + dt.timedelta(days=1), None) == (None, None)
+    assert stats.exam_stats_for_people(ids, T0 + dt.timedelta(days=1), None) == (None, None)
 
 
 # ---------------------------------------------------------------- real concurrency on a real database
@@ -345,12 +345,12 @@ def _seed() -> tuple[int, int]:
     db.session.flush()
     person = Person(enterprise_id=ent.id, employee_no="1", name="并发")
     db.session.add(person)
-    bank = services.create_bank(ent.id, "题库")
+    bank = banks.create_bank(ent.id, "题库")
     for i in range(5):
-        services.create_question(bank, type="true_false", stem=f"判断{i}", key=True)
-    exam = services.create_exam(ent.id, title="并发考试", time_limit_minutes=30, attempts_allowed=3)
-    services.add_rule(exam, bank_id=bank.id, count=5)
-    services.publish_exam(exam)
+        banks.create_question(bank, type="true_false", stem=f"判断{i}", key=True)
+    exam = exams.create_exam(ent.id, title="并发考试", time_limit_minutes=30, attempts_allowed=3)
+    exams.add_rule(exam, bank_id=bank.id, count=5)
+    exams.publish_exam(exam)
     db.session.commit()
     return exam.id, person.id
 
@@ -386,7 +386,7 @@ def test_ten_parallel_starts_make_one_attempt_and_parallel_submits_grade_once():
         exam_id, person_id = _seed()
 
         def start():
-            return services.start_attempt(db.session.get(Exam, exam_id), db.session.get(Person, person_id)).id
+            return attempts.start_attempt(db.session.get(Exam, exam_id), db.session.get(Person, person_id)).id
 
         results, errors = _run_threads(10, start)
         assert errors == [] and len(results) == 10 and len(set(results)) == 1
@@ -398,7 +398,7 @@ def test_ten_parallel_starts_make_one_attempt_and_parallel_submits_grade_once():
         signals.exam_submitted.connect(rec := lambda s, **kw: submitted.append(s.id), weak=False)
         try:
             results, errors = _run_threads(
-                8, lambda: services.submit_attempt(db.session.get(Attempt, attempt_id))
+                8, lambda: attempts.submit_attempt(db.session.get(Attempt, attempt_id))
             )
         finally:
             signals.exam_submitted.disconnect(rec)
@@ -413,7 +413,7 @@ def test_ten_parallel_starts_make_one_attempt_and_parallel_submits_grade_once():
 def test_no_key_in_public_data(make_exam, make_person, enterprise):
     from quizzes.types import public_question
 
-    a = services.start_attempt(make_exam(), make_person(enterprise), now=T0)
+    a = attempts.start_attempt(make_exam(), make_person(enterprise), now=T0)
     dumped = json.dumps(
         [public_question(aq.version, aq.option_order) for aq in a.questions], ensure_ascii=False
     )

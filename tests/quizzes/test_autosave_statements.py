@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import event, select
 
 from lms.core.db import db
-from quizzes import services
+from quizzes import attempts
 from quizzes.models import Attempt, AttemptAnswer
 from tests.conftest import login
 
@@ -21,7 +21,7 @@ CEILING = 5
 def test_autosave_statements_and_outcome(client, make_exam, make_person, enterprise, bank):
     exam = make_exam()
     learner = make_person(enterprise)
-    attempt = services.start_attempt(exam, learner)
+    attempt = attempts.start_attempt(exam, learner)
     db.session.commit()
     login(client, learner.user)
     aq = attempt.questions[0]

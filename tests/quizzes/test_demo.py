@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from lms.core.db import db
 from lms.core.timeutil import today as local_today
-from quizzes import assignments, demo, services
+from quizzes import assignments, demo, models, review
 from quizzes.models import Exam, Question, QuestionBank
 
 
@@ -34,15 +34,15 @@ def test_demo_practice_uses_practice_banks_only(enterprise, make_person):
     exam = db.session.scalar(select(Exam).where(Exam.title == demo.EXAM_TITLE))
     exam_banks = {
         db.session.get(Question, aq.question_id).bank_id
-        for a in db.session.scalars(select(services.Attempt).where(services.Attempt.exam_id == exam.id))
+        for a in db.session.scalars(select(models.Attempt).where(models.Attempt.exam_id == exam.id))
         for aq in a.questions
     }
     assert exam_banks and not any(db.session.get(QuestionBank, b).practice for b in exam_banks)
     # The formal exam is assigned to 一车间 (the learner's workshop, 甲班 below it), due in ten days, once.
     assert assignments.my_assignments(learner.id)[exam.id].due_on == local_today() + dt.timedelta(days=10)
     # The demo learner practised once and has mistakes they may practise, with the key in clear words.
-    shown, _held = services.practicable_mistakes(learner.id)
+    shown, _held = review.practicable_mistakes(learner.id)
     assert shown
     entry = shown[0]
-    res = services.mistake_check(learner.id, entry.question_id, None)
+    res = review.mistake_check(learner.id, entry.question_id, None)
     assert res.get("key") is None and res["correct"] is None

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from lms.core.db import db
 from lms.core.errors import NotFound
-from quizzes import assignments, services
+from quizzes import assignments, exams
 from quizzes.models import ExamAssignment
 from tests.conftest import login
 
@@ -25,7 +25,7 @@ def w(make_exam, make_person, enterprise, make_enterprise):
         "other": other,
         "stranger": make_person(other, name="外企员工"),
         "other_trainer": make_person(other, app_role="trainer"),
-        "other_exam": services.create_exam(other.id, title="别家的考试"),
+        "other_exam": exams.create_exam(other.id, title="别家的考试"),
     }
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.core.db import db
-from quizzes import builder, services
+from quizzes import banks, builder, exams
 from quizzes.models import Exam, PaperRule, Question
 from tests.conftest import login
 from tests.quizzes.conftest import SECRET_BLANK, SECRET_EXPLANATION
@@ -16,7 +16,7 @@ from tests.quizzes.conftest import SECRET_BLANK, SECRET_EXPLANATION
 
 @pytest.fixture
 def draft_exam(enterprise):
-    exam = services.create_exam(enterprise.id, title="班组长安全考试", time_limit_minutes=20, pass_mark=60)
+    exam = exams.create_exam(enterprise.id, title="班组长安全考试", time_limit_minutes=20, pass_mark=60)
     db.session.flush()
     return exam
 
@@ -24,8 +24,8 @@ def draft_exam(enterprise):
 @pytest.fixture
 def foreign_question(make_enterprise):
     other = make_enterprise()
-    b = services.create_bank(other.id, "外企题库")
-    return services.create_question(
+    b = banks.create_bank(other.id, "外企题库")
+    return banks.create_question(
         b, type="true_false", stem="有限空间外企秘密题目。", key=True, category="有限空间", points=1
     )
 
@@ -104,11 +104,11 @@ def test_trainer_builds_a_fixed_paper_by_search_and_previews_it(
 def test_preview_of_a_draw_rule_and_of_an_unfillable_rule(client, enterprise, make_person, bank, draft_exam):
     trainer = make_person(enterprise, app_role="trainer")
     login(client, trainer.user)
-    services.add_rule(draft_exam, bank_id=bank.id, count=2)
+    exams.add_rule(draft_exam, bank_id=bank.id, count=2)
     r = client.get(f"/quizzes/exams/{draft_exam.id}/preview?seed=7")
     assert r.status_code == 200 and r.get_data(as_text=True).count('class="card question"') == 2
     assert SECRET_BLANK not in r.get_data(as_text=True)
-    services.add_rule(draft_exam, bank_id=bank.id, type="true_false", count=5)
+    exams.add_rule(draft_exam, bank_id=bank.id, type="true_false", count=5)
     r = client.get(f"/quizzes/exams/{draft_exam.id}/preview")
     assert r.status_code == 200  # the problem is said, never a 500
     assert 'class="card question"' not in r.get_data(as_text=True)

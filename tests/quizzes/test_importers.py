@@ -130,7 +130,7 @@ def test_messy_rows_are_reported_by_row_and_field():
 def test_duplicates_are_reported_not_refused_and_compare_answers(bank):
     # Issue 17 changed this: the old expectation (a duplicate refuses the whole file, and the same stem with
     # other answers counts as a duplicate) was the defect.
-    from quizzes import services
+    from quizzes import exchange
 
     rows = [
         ["单选题", "重复的题", "甲", "乙", "", "", "B", "", "", "", ""],
@@ -149,7 +149,7 @@ def test_duplicates_are_reported_not_refused_and_compare_answers(bank):
         ],  # same stem, other answer: not a dup
         ["单选题", "重复的题", "甲", "乙", "", "", "B", "", "", "", ""],  # same stem and answer: a duplicate
     ]
-    result = services.import_questions(bank, xlsx(rows), "dup.xlsx", dry_run=False)
+    result = exchange.import_questions(bank, xlsx(rows), "dup.xlsx", dry_run=False)
     assert result.committed and result.errors == []
     assert result.created == 2
     assert result.duplicates == [{"row": 4, "duplicate_of": 2, "stem": "重复的题"}]
@@ -208,10 +208,10 @@ def test_import_all_or_nothing_then_unchanged_then_update(bank):
     from sqlalchemy import func, select
 
     from lms.core.db import db
-    from quizzes import services
+    from quizzes import banks, exchange
     from quizzes.models import Question
 
-    bank = services.create_bank(bank.enterprise_id, "导入测试题库")
+    bank = banks.create_bank(bank.enterprise_id, "导入测试题库")
     before = 0
     bad = xlsx(
         [
@@ -219,7 +219,7 @@ def test_import_all_or_nothing_then_unchanged_then_update(bank):
             ["单选题", "新题二", "甲", "乙", "", "", "", "", "", "", ""],
         ]
     )
-    result = services.import_questions(bank, bad, "bad.xlsx", dry_run=False)
+    result = exchange.import_questions(bank, bad, "bad.xlsx", dry_run=False)
     assert not result.committed and result.errors == [
         {"row": 3, "field": "answer", "message": "the answer is missing"}
     ]
@@ -228,18 +228,18 @@ def test_import_all_or_nothing_then_unchanged_then_update(bank):
         == before
     )
 
-    dry = services.import_questions(bank, SAMPLES / "confined-space-bank.xlsx", "c.xlsx", dry_run=True)
+    dry = exchange.import_questions(bank, SAMPLES / "confined-space-bank.xlsx", "c.xlsx", dry_run=True)
     assert (dry.created, dry.updated, dry.unchanged, dry.committed) == (12, 0, 0, False)
-    done = services.import_questions(bank, SAMPLES / "confined-space-bank.xlsx", "c.xlsx", dry_run=False)
+    done = exchange.import_questions(bank, SAMPLES / "confined-space-bank.xlsx", "c.xlsx", dry_run=False)
     assert done.committed and done.created == 12
-    again = services.import_questions(bank, SAMPLES / "confined-space-bank.xlsx", "c.xlsx", dry_run=False)
+    again = exchange.import_questions(bank, SAMPLES / "confined-space-bank.xlsx", "c.xlsx", dry_run=False)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 12)
 
     # the export imports back unchanged
-    headers, rows = services.export_rows(bank)
+    headers, rows = exchange.export_rows(bank)
     from lms.core.exports import xlsx_bytes
 
-    back = services.import_questions(bank, xlsx_bytes(headers, rows), "export.xlsx", dry_run=True)
+    back = exchange.import_questions(bank, xlsx_bytes(headers, rows), "export.xlsx", dry_run=True)
     assert back.errors == [] and back.created == 0 and back.updated == 0
 
     # a corrected key is an update that makes a new version
@@ -260,7 +260,7 @@ def test_import_all_or_nothing_then_unchanged_then_update(bank):
             ]
         ]
     )
-    upd = services.import_questions(bank, changed, "fix.xlsx", dry_run=False)
+    upd = exchange.import_questions(bank, changed, "fix.xlsx", dry_run=False)
     assert upd.updated == 1
     q = db.session.scalar(
         select(Question).where(Question.bank_id == bank.id, Question.stem.like("有限空间作业中氧含量%"))

@@ -192,9 +192,9 @@ def test_sheet_without_answer_column_names_the_layouts():
 
 def test_refused_header_is_shown_translated_in_the_preview(client, login_as, enterprise):
     from lms.core.db import db
-    from quizzes import services
+    from quizzes import banks
 
-    bank = services.create_bank(enterprise.id, "预览题库")
+    bank = banks.create_bank(enterprise.id, "预览题库")
     db.session.commit()
     login_as("trainer")
     data = book({"Sheet1": [["序号", "内容", "结果"], ["1", "题？", "A"]]})

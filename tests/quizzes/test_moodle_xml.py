@@ -149,9 +149,11 @@ def test_moodle_xml_hardened_parser_refuses_entities():
 # ---------------------------------------------------------------- round trips
 
 
-def _bank_of_every_type(services, enterprise_id):
-    b = services.create_bank(enterprise_id, "往返题库")
-    make = services.create_question
+def _bank_of_every_type(enterprise_id):
+    from quizzes import banks
+
+    b = banks.create_bank(enterprise_id, "往返题库")
+    make = banks.create_question
     make(
         b,
         type="single_choice",
@@ -232,18 +234,18 @@ def _bank_of_every_type(services, enterprise_id):
 
 @pytest.mark.parametrize("kind", ["gift", "xml"])
 def test_round_trip_every_type(app, enterprise, kind):
-    from quizzes import services
+    from quizzes import banks, exchange
 
-    src = _bank_of_every_type(services, enterprise.id)
+    src = _bank_of_every_type(enterprise.id)
     if kind == "gift":
-        data, skipped = services.export_gift(src)
+        data, skipped = exchange.export_gift(src)
         data, name = data.encode(), "bank.gift.txt"
     else:
-        data, skipped = services.export_moodle_xml(src)
+        data, skipped = exchange.export_moodle_xml(src)
         name = "bank.xml"
     assert skipped == []
-    dest = services.create_bank(enterprise.id, "往返导入")
-    result = services.import_questions(dest, data, name, dry_run=False)
+    dest = banks.create_bank(enterprise.id, "往返导入")
+    result = exchange.import_questions(dest, data, name, dry_run=False)
     assert result.errors == [] and result.committed and result.created == 11, result.errors
 
     def view(bank):
@@ -269,26 +271,26 @@ def test_round_trip_every_type(app, enterprise, kind):
     ]
     if lost:
         assert [q.key for q in dest.questions if q.stem == lost] == [""]
-    again = services.import_questions(dest, data, name, dry_run=True)
+    again = exchange.import_questions(dest, data, name, dry_run=True)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 11)
 
 
 def test_gift_export_text_is_moodles(app, enterprise):
     # giftformat_test::test_export_multichoice_multi_tricky / test_export_truefalse / test_export_numerical:
     # Moodle writes ~%100%, ~%-50%, {TRUE#wrong#right}, {#\n\t=%100%3:2#\n\t~#…}.
-    from quizzes import services
+    from quizzes import banks, exchange
 
-    b = services.create_bank(enterprise.id, "导出")
-    services.create_question(b, type="multiple_choice", stem="Q?", options=["yellow", "red", "blue"], key=[0],
+    b = banks.create_bank(enterprise.id, "导出")
+    banks.create_question(b, type="multiple_choice", stem="Q?", options=["yellow", "red", "blue"], key=[0],
                              weights=[1.0, -0.5, -0.5], name="Q8")  # fmt: skip
-    services.create_question(b, type="true_false", stem="42 is the Absolute Answer to everything.", key=True,
+    banks.create_question(b, type="true_false", stem="42 is the Absolute Answer to everything.", key=True,
                              feedback={"true": "You gave the right answer.", "false": "42 is the Ultimate Answer."},
                              name="Q1")  # fmt: skip
-    services.create_question(b, type="numerical", stem="What is a number from 1 to 5?", name="Q5",
+    banks.create_question(b, type="numerical", stem="What is a number from 1 to 5?", name="Q5",
                              key=[{"value": 3.0, "tolerance": 2.0, "fraction": 1.0},
                                   {"value": None, "tolerance": 0.0, "fraction": 0.0}],
                              feedback={"answers": ["", "Completely wrong"]})  # fmt: skip
-    text, _ = services.export_gift(b)
+    text, _ = exchange.export_gift(b)
     assert "::Q8::Q?{\n\t~%100%yellow\n\t~%-50%red\n\t~%-50%blue\n}" in text
     assert (
         "::Q1::42 is the Absolute Answer to everything.{TRUE#42 is the Ultimate Answer.#You gave the right answer.}"
@@ -298,23 +300,22 @@ def test_gift_export_text_is_moodles(app, enterprise):
 
 
 def test_fill_in_of_several_blanks_is_left_out_and_said(app, enterprise):
-    from quizzes import services
+    from quizzes import banks, exchange
 
-    b = services.create_bank(enterprise.id, "多空")
-    q = services.create_question(
+    b = banks.create_bank(enterprise.id, "多空")
+    q = banks.create_question(
         b, type="fill_blank", stem="安全第一、____、综合____。", key=[["预防为主"], ["治理"]]
     )
-    text, skipped = services.export_gift(b)
+    text, skipped = exchange.export_gift(b)
     assert skipped == [q] and "预防为主" not in text
-    data, skipped = services.export_moodle_xml(b)
+    data, skipped = exchange.export_moodle_xml(b)
     assert skipped == [q]
 
 
 def test_export_routes(client, login_as, enterprise):
     from lms.core.db import db
-    from quizzes import services
 
-    b = _bank_of_every_type(services, enterprise.id)
+    b = _bank_of_every_type(enterprise.id)
     db.session.commit()
     login_as("trainer")
     gift = client.get(f"/quizzes/banks/{b.id}/export.gift.txt")
@@ -325,12 +326,12 @@ def test_export_routes(client, login_as, enterprise):
 
 def test_xlsx_round_trip_keeps_weights_matching_and_numerical(app, enterprise):
     from lms.core.exports import xlsx_bytes
-    from quizzes import services
+    from quizzes import banks, exchange
 
-    src = _bank_of_every_type(services, enterprise.id)
-    headers, rows = services.export_rows(src)
-    dest = services.create_bank(enterprise.id, "表格往返")
-    result = services.import_questions(dest, xlsx_bytes(headers, rows), "bank.xlsx", dry_run=False)
+    src = _bank_of_every_type(enterprise.id)
+    headers, rows = exchange.export_rows(src)
+    dest = banks.create_bank(enterprise.id, "表格往返")
+    result = exchange.import_questions(dest, xlsx_bytes(headers, rows), "bank.xlsx", dry_run=False)
     assert result.errors == [] and result.created == 11
 
     def view(bank):
@@ -344,9 +345,9 @@ def test_xlsx_round_trip_keeps_weights_matching_and_numerical(app, enterprise):
 
 def test_template_imports(app, enterprise):
     from lms.core.exports import xlsx_bytes
-    from quizzes import services
+    from quizzes import exchange
 
-    headers, rows = services.template_rows()
+    headers, rows = exchange.template_rows()
     r = parse_file(xlsx_bytes(headers, rows), "template.xlsx")
     assert r.errors == [] and {q.type for q in r.questions} >= {"matching", "numerical"}
     weighted = [q for q in r.questions if q.weights]

@@ -1,14 +1,14 @@
 import datetime as dt
 from decimal import Decimal
 
-from quizzes import services, stats
+from quizzes import attempts, stats
 from tests.quizzes.conftest import answer_all
 
 T0 = dt.datetime(2026, 3, 2, 8, 0, 0)
 
 
 def _sit(exam, person, right_types):
-    a = services.start_attempt(exam, person, now=T0)
+    a = attempts.start_attempt(exam, person, now=T0)
     for i, aq in enumerate(a.questions, start=1):
         v = aq.version
         if v.type in right_types:
@@ -17,8 +17,8 @@ def _sit(exam, person, right_types):
             answer = {"multiple_choice": [3], "true_false": not v.key, "fill_blank": ["错"]}.get(v.type)
             if v.type == "single_choice":
                 answer = (v.key + 1) % len(v.options)
-        services.save_answer(a, aq.id, answer, i, now=T0)
-    services.submit_attempt(a, now=T0 + dt.timedelta(minutes=5))
+        attempts.save_answer(a, aq.id, answer, i, now=T0)
+    attempts.submit_attempt(a, now=T0 + dt.timedelta(minutes=5))
     return a
 
 
@@ -61,6 +61,6 @@ def test_empty_exam_has_no_numbers(make_exam):
 
 def test_pending_attempts_do_not_count(make_exam, make_person, enterprise):
     exam = make_exam()
-    a = services.start_attempt(exam, make_person(enterprise), now=T0)
+    a = attempts.start_attempt(exam, make_person(enterprise), now=T0)
     answer_all(a, now=T0)
     assert stats.summary(exam)["attempts"] == 0

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from lms.core.db import db
-from quizzes import services
+from quizzes import attempts, banks, exams
 from quizzes.models import Attempt
 from tests.conftest import login
 from tests.quizzes.conftest import SAMPLES, SECRET_BLANK, SECRET_EXPLANATION
@@ -139,7 +139,7 @@ def test_after_submit_shows_key_and_explanation(client, world, make_exam):
 
 def test_time_up_save_is_refused_with_409_and_submitted(client, world):
     w = world
-    attempt = services.start_attempt(
+    attempt = attempts.start_attempt(
         w["exam"], w["learner"], now=dt.datetime.utcnow() - dt.timedelta(hours=1)
     )
     db.session.commit()
@@ -153,7 +153,7 @@ def test_time_up_save_is_refused_with_409_and_submitted(client, world):
 
 def test_someone_elses_attempt_is_404(client, world):
     w = world
-    attempt = services.start_attempt(w["exam"], w["learner"])
+    attempt = attempts.start_attempt(w["exam"], w["learner"])
     db.session.commit()
     for person in (w["trainer"], w["outsider"]):
         client.get("/logout")
@@ -176,8 +176,8 @@ def test_someone_elses_attempt_is_404(client, world):
 
 def test_trainer_pages(client, world):
     w = world
-    a = services.start_attempt(w["exam"], w["learner"])
-    services.submit_attempt(a)
+    a = attempts.start_attempt(w["exam"], w["learner"])
+    attempts.submit_attempt(a)
     db.session.commit()
     login(client, w["trainer"].user)
     for url in trainer_urls(w, a.id):
@@ -188,8 +188,8 @@ def test_trainer_pages(client, world):
 
 def test_other_enterprise_staff_get_404(client, world):
     w = world
-    a = services.start_attempt(w["exam"], w["learner"])
-    services.submit_attempt(a)
+    a = attempts.start_attempt(w["exam"], w["learner"])
+    attempts.submit_attempt(a)
     db.session.commit()
     login(client, w["outsider_trainer"].user)
     for url in trainer_urls(w, a.id)[1:]:
@@ -243,7 +243,7 @@ def test_trainer_imports_builds_and_publishes(client, world):
     assert "有限空间" in page
     r = client.post(f"/quizzes/exams/{exam_id}/status", data={"status": "published"})
     assert r.status_code == 302
-    exam = services.get_exam(exam_id, w["trainer"].enterprise_id)
+    exam = exams.get_exam(exam_id, w["trainer"].enterprise_id)
     assert exam.status == "published" and exam.hours == Decimal("1")
     # a question edit keeps the old version
     q = b.questions[0]
@@ -267,11 +267,11 @@ def test_trainer_imports_builds_and_publishes(client, world):
 
 def test_grading_queue_and_extension(client, world, bank, make_exam):
     w = world
-    sa = services.create_question(bank, type="short_answer", stem="简述动火作业要求。", key="", points=10)
+    sa = banks.create_question(bank, type="short_answer", stem="简述动火作业要求。", key="", points=10)
     exam = make_exam(title="简答考试", rules=[{"kind": "fixed", "question_id": sa.id}])
-    a = services.start_attempt(exam, w["learner"])
-    services.save_answer(a, a.questions[0].id, "先办票后动火", 1)
-    services.submit_attempt(a)
+    a = attempts.start_attempt(exam, w["learner"])
+    attempts.save_answer(a, a.questions[0].id, "先办票后动火", 1)
+    attempts.submit_attempt(a)
     db.session.commit()
     login(client, w["trainer"].user)
     assert "先办票后动火" in client.get("/quizzes/grading").text
@@ -284,12 +284,12 @@ def test_grading_queue_and_extension(client, world, bank, make_exam):
         data={"employee_no": w["learner"].employee_no, "extra_minutes": 10, "extra_attempts": 1},
     )
     assert r.status_code == 302
-    assert services.attempts_left(exam, w["learner"].id) == 2
+    assert attempts.attempts_left(exam, w["learner"].id) == 2
 
 
 def test_csrf_is_required_for_autosave(client, world, app, monkeypatch):
     w = world
-    attempt = services.start_attempt(w["exam"], w["learner"])
+    attempt = attempts.start_attempt(w["exam"], w["learner"])
     db.session.commit()
     login(client, w["learner"].user)
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)

@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 
 from lms.core.db import db
-from quizzes import services, stats
+from quizzes import attempts, banks, exams, exchange, review, stats
 
 T0 = dt.datetime(2026, 12, 1, 8, 0)
 
@@ -26,8 +26,8 @@ GIFT = """$CATEGORY: $course$/top/用电安全
 
 
 def _import(enterprise):
-    bank = services.create_bank(enterprise.id, "权重题库")
-    result = services.import_questions(bank, GIFT.encode(), "w.gift", dry_run=False)
+    bank = banks.create_bank(enterprise.id, "权重题库")
+    result = exchange.import_questions(bank, GIFT.encode(), "w.gift", dry_run=False)
     assert result.errors == [] and result.created == 5
     return bank
 
@@ -38,11 +38,11 @@ def _by_name(attempt):
 
 def test_partial_credit_through_an_exam(app, enterprise, make_person):
     bank = _import(enterprise)
-    exam = services.create_exam(enterprise.id, title="权重考试", attempts_allowed=3, pass_mark=Decimal("60"))
-    services.add_rule(exam, bank_id=bank.id, count=5)
-    services.publish_exam(exam)
+    exam = exams.create_exam(enterprise.id, title="权重考试", attempts_allowed=3, pass_mark=Decimal("60"))
+    exams.add_rule(exam, bank_id=bank.id, count=5)
+    exams.publish_exam(exam)
     person = make_person(enterprise)
-    a = services.start_attempt(exam, person, now=T0)
+    a = attempts.start_attempt(exam, person, now=T0)
     q = _by_name(a)
     answers = {
         "W1": 1,  # 50 %
@@ -52,8 +52,8 @@ def test_partial_credit_through_an_exam(app, enterprise, make_person):
         "W5": ["45"],  # 4* → 50 %
     }
     for i, (name, answer) in enumerate(answers.items(), start=1):
-        services.save_answer(a, q[name].id, answer, i, now=T0)
-    services.submit_attempt(a, now=T0)
+        attempts.save_answer(a, q[name].id, answer, i, now=T0)
+    attempts.submit_attempt(a, now=T0)
     scores = {name: q[name].answer.score for name in answers}
     points = {name: q[name].points for name in answers}
     assert scores == {
@@ -64,7 +64,7 @@ def test_partial_credit_through_an_exam(app, enterprise, make_person):
         "W5": points["W5"] / 2,
     }
     # Partly right is not right: each goes to the mistake book, and the book renders the new types.
-    assert {m.question.name for m in services.mistakes(person.id)} == set(answers)
+    assert {m.question.name for m in review.mistakes(person.id)} == set(answers)
     rows = {r["question"].name: r for r in stats.item_analysis(exam)}
     assert rows["W3"]["difficulty"] == 0.5
     assert [o["count"] for o in rows["W3"]["options"]] == [1, 0, 0]  # item A matched once, B never, no blank
@@ -74,11 +74,11 @@ def test_take_page_and_mistake_book_show_matching_and_numerical(app, enterprise,
     from tests.conftest import login
 
     bank = _import(enterprise)
-    exam = services.create_exam(enterprise.id, title="页面考试", pass_mark=Decimal("60"))
-    services.add_rule(exam, bank_id=bank.id, count=5)
-    services.publish_exam(exam)
+    exam = exams.create_exam(enterprise.id, title="页面考试", pass_mark=Decimal("60"))
+    exams.add_rule(exam, bank_id=bank.id, count=5)
+    exams.publish_exam(exam)
     person = make_person(enterprise)
-    a = services.start_attempt(exam, person)
+    a = attempts.start_attempt(exam, person)
     db.session.commit()
     login(client, person.user)
     page = client.get(f"/quizzes/attempts/{a.id}").get_data(as_text=True)
@@ -90,7 +90,7 @@ def test_take_page_and_mistake_book_show_matching_and_numerical(app, enterprise,
 def test_authoring_form_makes_matching_and_numerical(app, enterprise, client, login_as):
     from quizzes.models import Question
 
-    bank = services.create_bank(enterprise.id, "表单题库")
+    bank = banks.create_bank(enterprise.id, "表单题库")
     db.session.commit()
     login_as("trainer")
     resp = client.post(
@@ -182,15 +182,15 @@ def test_mistake_book_shows_matching_and_numerical(app, enterprise, make_person,
 
     bank = _import(enterprise)
     bank.practice = True  # practice shows keys at once: a practice bank's mistakes are released
-    exam = services.create_exam(enterprise.id, title="练习", mode="practice")
-    services.add_rule(exam, bank_id=bank.id, count=5)
-    services.publish_exam(exam)
+    exam = exams.create_exam(enterprise.id, title="练习", mode="practice")
+    exams.add_rule(exam, bank_id=bank.id, count=5)
+    exams.publish_exam(exam)
     person = make_person(enterprise)
-    a = services.start_attempt(exam, person, now=T0)
+    a = attempts.start_attempt(exam, person, now=T0)
     q = _by_name(a)
-    services.save_answer(a, q["W3"].id, ["泡沫", "二氧化碳"], 1, now=T0)
-    services.save_answer(a, q["W4"].id, "1990", 2, now=T0)
-    services.submit_attempt(a, now=T0)
+    attempts.save_answer(a, q["W3"].id, ["泡沫", "二氧化碳"], 1, now=T0)
+    attempts.save_answer(a, q["W4"].id, "1990", 2, now=T0)
+    attempts.submit_attempt(a, now=T0)
     db.session.commit()
     login(client, person.user)
     page = client.get("/quizzes/mistakes").get_data(as_text=True)
@@ -205,14 +205,14 @@ def test_mistake_book_shows_matching_and_numerical(app, enterprise, make_person,
 def test_html_question_is_rendered_sanitised(app, enterprise, make_person, client):
     from tests.conftest import login
 
-    bank = services.create_bank(enterprise.id, "格式题库")
+    bank = banks.create_bank(enterprise.id, "格式题库")
     text = "::H::[html]<p>注意<b>粗体</b><img src=x onerror=alert(1)></p>{=<i>对</i> ~错}\n\n::M::[markdown]**加粗** 题{T}\n"
-    assert services.import_questions(bank, text.encode(), "f.gift", dry_run=False).committed
-    exam = services.create_exam(enterprise.id, title="格式考试", shuffle_options=False)
-    services.add_rule(exam, bank_id=bank.id, count=2)
-    services.publish_exam(exam)
+    assert exchange.import_questions(bank, text.encode(), "f.gift", dry_run=False).committed
+    exam = exams.create_exam(enterprise.id, title="格式考试", shuffle_options=False)
+    exams.add_rule(exam, bank_id=bank.id, count=2)
+    exams.publish_exam(exam)
     person = make_person(enterprise)
-    a = services.start_attempt(exam, person)
+    a = attempts.start_attempt(exam, person)
     db.session.commit()
     login(client, person.user)
     page = client.get(f"/quizzes/attempts/{a.id}").get_data(as_text=True)
@@ -223,18 +223,18 @@ def test_html_question_is_rendered_sanitised(app, enterprise, make_person, clien
 def test_result_page_shows_weights_and_the_feedback_on_the_answer(app, enterprise, make_person, client):
     from tests.conftest import login
 
-    bank = services.create_bank(enterprise.id, "反馈题库")
+    bank = banks.create_bank(enterprise.id, "反馈题库")
     text = "::R1:: 发现有人触电，首先应当{=切断电源#对，先断电。 ~%50%用干木棒挑开电线#可以，但先断电更安全。 ~用手拉开#危险！}\n"
-    assert services.import_questions(bank, text.encode(), "r.gift", dry_run=False).committed
-    exam = services.create_exam(
+    assert exchange.import_questions(bank, text.encode(), "r.gift", dry_run=False).committed
+    exam = exams.create_exam(
         enterprise.id, title="反馈考试", shuffle_options=False, show_answers="after_submit"
     )
-    services.add_rule(exam, bank_id=bank.id, count=1)
-    services.publish_exam(exam)
+    exams.add_rule(exam, bank_id=bank.id, count=1)
+    exams.publish_exam(exam)
     person = make_person(enterprise)
-    a = services.start_attempt(exam, person, now=T0)
-    services.save_answer(a, a.questions[0].id, 1, 1, now=T0)
-    services.submit_attempt(a, now=T0)
+    a = attempts.start_attempt(exam, person, now=T0)
+    attempts.save_answer(a, a.questions[0].id, 1, 1, now=T0)
+    attempts.submit_attempt(a, now=T0)
     assert a.questions[0].answer.score == a.questions[0].points / 2
     db.session.commit()
     login(client, person.user)
@@ -263,7 +263,7 @@ def test_cli_dry_run_text_lists_questions_and_duplicates(app, enterprise, tmp_pa
 def test_web_preview_lists_weights_names_categories_and_duplicates(app, enterprise, client, login_as):
     import io
 
-    bank = services.create_bank(enterprise.id, "网页预览")
+    bank = banks.create_bank(enterprise.id, "网页预览")
     db.session.commit()
     login_as("trainer")
     data = (GIFT + "\n::W1b:: 发现有人触电，首先应当{=切断电源 ~%50%用干木棒挑开电线 ~用手拉开}\n").encode()

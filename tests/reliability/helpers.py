@@ -16,20 +16,20 @@ def seed_exam(n_learners: int, questions: int = 5) -> dict[str, Any]:
     from werkzeug.security import generate_password_hash
 
     from lms.org.models import Enterprise, Person, User
-    from quizzes import services
+    from quizzes import banks, exams
 
     code = f"R{uuid.uuid4().hex[:6]}"
     ent = Enterprise(code=code, name="可靠性测试企业")
     db.session.add(ent)
     db.session.flush()
-    bank = services.create_bank(ent.id, "题库")
+    bank = banks.create_bank(ent.id, "题库")
     for i in range(questions):
-        services.create_question(bank, type="true_false", stem=f"判断{i}", key=True, points=1)
-    exam = services.create_exam(
+        banks.create_question(bank, type="true_false", stem=f"判断{i}", key=True, points=1)
+    exam = exams.create_exam(
         ent.id, title="并发考试", time_limit_minutes=30, attempts_allowed=1, shuffle_questions=False
     )
-    services.add_rule(exam, bank_id=bank.id, count=questions)
-    services.publish_exam(exam)
+    exams.add_rule(exam, bank_id=bank.id, count=questions)
+    exams.publish_exam(exam)
     # One scrypt hash with small work factors: 200 real sign-ins through the form stay cheap on 2 cores.
     pw = generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
     people = [

@@ -24,10 +24,10 @@ SHORT_REFERENCE = "简答参考答案机密G7"
 
 
 def add_every_type(bank: Any, stem_prefix: str = "") -> None:
-    from quizzes import services
+    from quizzes import banks
 
     common = {"category": "安全", "points": 2}
-    services.create_question(
+    banks.create_question(
         bank,
         type="single_choice",
         stem=f"{stem_prefix}单选：先做什么？",
@@ -36,7 +36,7 @@ def add_every_type(bank: Any, stem_prefix: str = "") -> None:
         explanation=SECRETS["single_choice"],
         **common,
     )
-    services.create_question(
+    banks.create_question(
         bank,
         type="multiple_choice",
         stem=f"{stem_prefix}多选：危险有哪些？",
@@ -45,7 +45,7 @@ def add_every_type(bank: Any, stem_prefix: str = "") -> None:
         explanation=SECRETS["multiple_choice"],
         **common,
     )
-    services.create_question(
+    banks.create_question(
         bank,
         type="true_false",
         stem=f"{stem_prefix}判断：可以一人作业。",
@@ -53,7 +53,7 @@ def add_every_type(bank: Any, stem_prefix: str = "") -> None:
         explanation=SECRETS["true_false"],
         **common,
     )
-    services.create_question(
+    banks.create_question(
         bank,
         type="fill_blank",
         stem=f"{stem_prefix}填空：方针是安全第一、____。",
@@ -61,7 +61,7 @@ def add_every_type(bank: Any, stem_prefix: str = "") -> None:
         explanation=SECRETS["fill_blank"],
         **common,
     )
-    services.create_question(
+    banks.create_question(
         bank,
         type="short_answer",
         stem=f"{stem_prefix}简答：说明作业流程。",
@@ -74,11 +74,11 @@ def add_every_type(bank: Any, stem_prefix: str = "") -> None:
 @pytest.fixture
 def exam_world(enterprise: Any, make_person: Any, make_enterprise: Any) -> dict[str, Any]:
     """A published timed exam (answers shown right after submit) drawing one question of every type."""
-    from quizzes import services
+    from quizzes import banks, exams
 
-    bank = services.create_bank(enterprise.id, "安全题库")
+    bank = banks.create_bank(enterprise.id, "安全题库")
     add_every_type(bank)
-    exam = services.create_exam(
+    exam = exams.create_exam(
         enterprise.id,
         title="综合安全考试",
         time_limit_minutes=30,
@@ -87,8 +87,8 @@ def exam_world(enterprise: Any, make_person: Any, make_enterprise: Any) -> dict[
         show_answers="after_submit",
         close_at=dt.datetime(2099, 1, 1),
     )
-    services.add_rule(exam, bank_id=bank.id, count=5)
-    services.publish_exam(exam)
+    exams.add_rule(exam, bank_id=bank.id, count=5)
+    exams.publish_exam(exam)
     w = {
         "enterprise": enterprise,
         "bank": bank,

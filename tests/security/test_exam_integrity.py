@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from lms.core.db import db
-from quizzes import services
+from quizzes import attempts, exams
 from quizzes.models import Attempt, AttemptAnswer, QuestionVersion
 from tests.conftest import login
 
@@ -131,7 +131,7 @@ FORGED = {
 
 
 def _overdue_attempt(w, person) -> Attempt:
-    attempt = services.start_attempt(w["exam"], person, now=dt.datetime.utcnow() - dt.timedelta(minutes=31))
+    attempt = attempts.start_attempt(w["exam"], person, now=dt.datetime.utcnow() - dt.timedelta(minutes=31))
     db.session.commit()
     return attempt
 
@@ -149,7 +149,7 @@ def test_late_save_with_forged_client_time_is_refused_and_not_stored(client, exa
     db.session.expire_all()
     a = db.session.get(Attempt, attempt.id)
     assert a.status != "open" and a.auto_submitted
-    assert a.submitted_at <= a.deadline + services.GRACE
+    assert a.submitted_at <= a.deadline + attempts.GRACE
     assert all(q.answer.answer is None and q.answer.seq == 0 for q in a.questions)
     # Forged time in the query string and headers of the submit neither reopens nor moves it.
     r = client.post(
@@ -191,7 +191,7 @@ def test_forged_time_fields_on_an_open_attempt_change_nothing(client, exam_world
 
 def test_late_submit_counts_only_answers_saved_in_time(client, exam_world):
     w = exam_world
-    attempt = services.start_attempt(
+    attempt = attempts.start_attempt(
         w["exam"], w["alice"], now=dt.datetime.utcnow() - dt.timedelta(minutes=29)
     )
     db.session.commit()
@@ -222,7 +222,7 @@ def test_late_submit_counts_only_answers_saved_in_time(client, exam_world):
 
 def test_no_answers_without_the_start_step(client, exam_world):
     w = exam_world
-    alices = services.start_attempt(w["exam"], w["alice"])
+    alices = attempts.start_attempt(w["exam"], w["alice"])
     db.session.commit()
     aq = alices.questions[0]
     login(client, w["bob"].user)
@@ -259,10 +259,10 @@ def test_no_answers_without_the_start_step(client, exam_world):
 def test_exam_not_open_cannot_be_started(client, exam_world):
     w = exam_world
     login(client, w["alice"].user)
-    services.set_exam_status(w["exam"], "draft")
+    exams.set_exam_status(w["exam"], "draft")
     db.session.commit()
     assert client.post(f"/quizzes/exams/{w['exam'].id}/start").status_code == 404
-    services.set_exam_status(w["exam"], "published")
+    exams.set_exam_status(w["exam"], "published")
     w["exam"].close_at = dt.datetime.utcnow() - dt.timedelta(minutes=1)
     db.session.commit()
     client.post(f"/quizzes/exams/{w['exam'].id}/start")

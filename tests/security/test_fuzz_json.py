@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from courses import services as courses
 from lms.core.db import db
-from quizzes import services as quizzes
+from quizzes import attempts
 from tests.conftest import login
 
 FIELDS = ["aq", "answer", "seq", "flagged", "position", "rate", "playing", "session", "now", "duration"]
@@ -80,7 +80,7 @@ def targets(client, exam_world, make_person):
     )
     courses.set_status(crs, "published")
     courses.enrol(crs, w["alice"], source="assigned")
-    attempt = quizzes.start_attempt(w["exam"], w["alice"])
+    attempt = attempts.start_attempt(w["exam"], w["alice"])
     job = Job(
         kind="x",
         func="tests.core.jobfuncs.add_numbers",

@@ -167,9 +167,9 @@ def test_roster_upload_refuses_hostile_sheets(client, enterprise, make_person):
 
 
 def test_question_import_refuses_hostile_sheets(client, enterprise, make_person):
-    from quizzes import services as quizzes
+    from quizzes import banks
 
-    bank = quizzes.create_bank(enterprise.id, "导入题库")
+    bank = banks.create_bank(enterprise.id, "导入题库")
     login(client, make_person(enterprise, app_role="trainer").user)
     db.session.commit()
     good = _xlsx([["题型", "题干", "选项A", "选项B", "答案"], ["单选题", "黑客题", "甲", "乙", "A"]])

@@ -17,7 +17,7 @@ from courses import services as courses
 from lms.core.db import db
 from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.culture import notices
-from quizzes import services as quizzes
+from quizzes import attempts, banks, exams
 from tests.certificates.helpers import complete_course, course
 from tests.conftest import login
 from tests.training.helpers import requirement
@@ -74,8 +74,8 @@ def hostile(enterprise, make_person):
     courses.set_status(crs, "published")
     courses.enrol(crs, victim, source="assigned")
     courses.enrol(crs, victim2, source="assigned")
-    bank = quizzes.create_bank(enterprise.id, f"题库{img}")
-    quizzes.create_question(
+    bank = banks.create_bank(enterprise.id, f"题库{img}")
+    banks.create_question(
         bank,
         type="single_choice",
         stem=f"题干{script}{img}",
@@ -84,13 +84,13 @@ def hostile(enterprise, make_person):
         points=2,
         explanation=f"解析{script}",
     )
-    exam = quizzes.create_exam(
+    exam = exams.create_exam(
         enterprise.id, title=f"考试{img}", time_limit_minutes=30, show_answers="after_submit"
     )
-    quizzes.add_rule(exam, bank_id=bank.id, count=1)
-    quizzes.publish_exam(exam)
-    attempt = quizzes.start_attempt(exam, victim)
-    quizzes.submit_attempt(attempt)
+    exams.add_rule(exam, bank_id=bank.id, count=1)
+    exams.publish_exam(exam)
+    attempt = attempts.start_attempt(exam, victim)
+    attempts.submit_attempt(attempt)
     n = notices.save_notice(
         enterprise.id,
         title=f"通知{script}{img}",
@@ -220,14 +220,14 @@ def formula_people(enterprise, make_person):
     crs = courses.create_course(enterprise.id, title="公式课程", category="有限空间", hours=2)
     courses.add_lesson(courses.add_section(crs, "一"), "text", "课时", body_markdown="正文")
     courses.set_status(crs, "published")
-    bank = quizzes.create_bank(enterprise.id, "公式题库")
-    quizzes.create_question(bank, type="true_false", stem="判断", key=True, points=1)
-    exam = quizzes.create_exam(enterprise.id, title="公式考试", time_limit_minutes=30)
-    quizzes.add_rule(exam, bank_id=bank.id, count=1)
-    quizzes.publish_exam(exam)
+    bank = banks.create_bank(enterprise.id, "公式题库")
+    banks.create_question(bank, type="true_false", stem="判断", key=True, points=1)
+    exam = exams.create_exam(enterprise.id, title="公式考试", time_limit_minutes=30)
+    exams.add_rule(exam, bank_id=bank.id, count=1)
+    exams.publish_exam(exam)
     for p in people:
         courses.enrol(crs, p, source="assigned")
-        quizzes.submit_attempt(quizzes.start_attempt(exam, p))
+        attempts.submit_attempt(attempts.start_attempt(exam, p))
     manager = make_person(enterprise, app_role="manager")
     db.session.commit()
     return {"manager": manager, "course": crs, "exam": exam}

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from lms.core.db import db
-from quizzes import services
+from quizzes import attempts, banks, exams, key_policy
 from quizzes.models import Attempt, Exam, MistakeEntry, Question, QuestionBank
 from tests.conftest import login
 
@@ -73,15 +73,15 @@ def _formal_exam(enterprise: Any, bank: Any, **settings: Any) -> Exam:
         "close_at": dt.datetime(2099, 1, 1),
         **settings,
     }
-    exam = services.create_exam(enterprise.id, **values)
-    services.add_rule(exam, bank_id=bank.id, count=5)
-    services.publish_exam(exam)
+    exam = exams.create_exam(enterprise.id, **values)
+    exams.add_rule(exam, bank_id=bank.id, count=5)
+    exams.publish_exam(exam)
     return exam
 
 
 @pytest.fixture
 def world(enterprise: Any, make_person: Any) -> dict[str, Any]:
-    bank = services.create_bank(enterprise.id, "受限空间题库")
+    bank = banks.create_bank(enterprise.id, "受限空间题库")
     add_every_type(bank)
     w = {
         "enterprise": enterprise,
@@ -199,11 +199,13 @@ def test_after_close_waits_for_the_longest_extension(world, make_person):
     close = dt.datetime(2026, 6, 1, 8, 0)
     exam = _formal_exam(w["enterprise"], w["bank"], show_answers="after_close", close_at=close)
     bob = make_person(w["enterprise"])
-    services.set_extension(exam, bob, extra_minutes=30)
-    attempt = services.start_attempt(exam, w["alice"], now=close - dt.timedelta(minutes=40))
-    services.submit_attempt(attempt, now=close - dt.timedelta(minutes=35))
-    assert not services.answers_visible(attempt, now=close + dt.timedelta(minutes=10))  # Bob may still sit it
-    assert services.answers_visible(attempt, now=close + dt.timedelta(minutes=31))
+    exams.set_extension(exam, bob, extra_minutes=30)
+    attempt = attempts.start_attempt(exam, w["alice"], now=close - dt.timedelta(minutes=40))
+    attempts.submit_attempt(attempt, now=close - dt.timedelta(minutes=35))
+    assert not key_policy.answers_visible(
+        attempt, now=close + dt.timedelta(minutes=10)
+    )  # Bob may still sit it
+    assert key_policy.answers_visible(attempt, now=close + dt.timedelta(minutes=31))
 
 
 def test_open_exam_holds_its_bank_back_from_the_mistake_book(client, world):
@@ -219,8 +221,8 @@ def test_open_exam_holds_its_bank_back_from_the_mistake_book(client, world):
     assert r.json.get("correct") is None and not _leaks(r)
     assert tf.version.stem not in client.get("/quizzes/mistakes").get_data(as_text=True)
     # Once the learner has no attempt left the exam is no longer open to them: the book offers the question.
-    services.start_attempt(exam, w["alice"])
-    services.submit_attempt(services.open_attempt(exam.id, w["alice"].id))
+    attempts.start_attempt(exam, w["alice"])
+    attempts.submit_attempt(attempts.open_attempt(exam.id, w["alice"].id))
     db.session.commit()
     assert tf.version.stem in client.get("/quizzes/mistakes").get_data(as_text=True)
     r = client.post(url, json={"answer": True})
@@ -250,10 +252,10 @@ def test_practice_bank_flag_lets_the_book_offer_questions_of_an_open_exam(client
 
 
 def _practice_exam(enterprise: Any, rules: list[dict[str, Any]]) -> Exam:
-    exam = services.create_exam(enterprise.id, title="每日一练", mode="practice")
+    exam = exams.create_exam(enterprise.id, title="每日一练", mode="practice")
     for rule in rules:
-        services.add_rule(exam, **rule)
-    services.publish_exam(exam)
+        exams.add_rule(exam, **rule)
+    exams.publish_exam(exam)
     return exam
 
 
@@ -263,7 +265,7 @@ def _banks(attempt: Attempt) -> set[int]:
 
 def test_practice_does_not_offer_questions_an_open_exam_may_draw(client, world):
     w = world
-    practice_bank = services.create_bank(w["enterprise"].id, "练习题库", practice=True)
+    practice_bank = banks.create_bank(w["enterprise"].id, "练习题库", practice=True)
     add_every_type(practice_bank, stem_prefix="练习")
     practice = _practice_exam(w["enterprise"], [{"count": 5}])  # any bank
     exam = _formal_exam(w["enterprise"], w["bank"])
@@ -276,12 +278,12 @@ def test_practice_does_not_offer_questions_an_open_exam_may_draw(client, world):
     # The formal exam closes: its bank may be practised again.
     exam.close_at = dt.datetime.utcnow() - dt.timedelta(minutes=1)
     db.session.commit()
-    banks = set()
+    drawn_from = set()
     for _n in range(6):
         attempt = _start(client, practice)
-        banks |= _banks(attempt)
+        drawn_from |= _banks(attempt)
         client.post(f"/quizzes/attempts/{attempt.id}/submit")
-    assert w["bank"].id in banks
+    assert w["bank"].id in drawn_from
 
 
 def test_practice_of_a_withheld_bank_only_is_refused_with_a_message(client, world):
@@ -386,15 +388,15 @@ def test_mistake_feedback_reads_clearly(client, world, app):
 def test_an_exam_takes_practice_questions_only_from_a_rule_naming_their_bank(world):
     """Practice keys are public: a formal exam's any-bank rule leaves practice banks out."""
     w = world
-    practice_bank = services.create_bank(w["enterprise"].id, "练习题库", practice=True)
+    practice_bank = banks.create_bank(w["enterprise"].id, "练习题库", practice=True)
     add_every_type(practice_bank, stem_prefix="练习")
-    exam = services.create_exam(w["enterprise"].id, title="任意题库考试", attempts_allowed=5)
-    services.add_rule(exam, count=5)
-    services.publish_exam(exam)
+    exam = exams.create_exam(w["enterprise"].id, title="任意题库考试", attempts_allowed=5)
+    exams.add_rule(exam, count=5)
+    exams.publish_exam(exam)
     for _n in range(3):
-        attempt = services.start_attempt(exam, w["alice"])
+        attempt = attempts.start_attempt(exam, w["alice"])
         assert _banks(attempt) == {w["bank"].id}
-        services.submit_attempt(attempt)
-    named = services.create_exam(w["enterprise"].id, title="指定练习题库考试")
-    rule = services.add_rule(named, bank_id=practice_bank.id, count=5)
-    assert services.rule_available(rule, w["enterprise"].id) == 5
+        attempts.submit_attempt(attempt)
+    named = exams.create_exam(w["enterprise"].id, title="指定练习题库考试")
+    rule = exams.add_rule(named, bank_id=practice_bank.id, count=5)
+    assert exams.rule_available(rule, w["enterprise"].id) == 5

@@ -12,7 +12,7 @@ from courses import services as courses
 from courses.models import READY, VideoAsset
 from lms.core.db import db
 from lms.core.storage import save_bytes
-from quizzes import services as quizzes
+from quizzes import attempts
 from tests.certificates.helpers import complete_course, course
 from tests.conftest import login
 
@@ -27,9 +27,9 @@ def alices_things(exam_world: dict[str, Any]) -> dict[str, Any]:
     w = exam_world
     alice = w["alice"]
     # A finished and an open attempt.
-    done = quizzes.start_attempt(w["exam"], alice)
-    quizzes.submit_attempt(done)
-    open_attempt = quizzes.start_attempt(w["exam"], alice)
+    done = attempts.start_attempt(w["exam"], alice)
+    attempts.submit_attempt(done)
+    open_attempt = attempts.start_attempt(w["exam"], alice)
     # A course only Alice is enrolled in, with a processed video whose files exist.
     crs = courses.create_course(w["enterprise"].id, title="爱丽丝的专项课程", category="有限空间", hours=2)
     section = courses.add_section(crs, "第一章")
