@@ -448,9 +448,9 @@ def void_record(call: Call, record_id: int) -> Any:
 
 
 def _as_of(ent: Enterprise, value: dt.date | None) -> dt.date:
-    from lms.training import cache
+    from lms.org.timezone import enterprise_today
 
-    return value or cache.today(ent.id)
+    return value or enterprise_today(ent.id)
 
 
 @api_route(
@@ -462,14 +462,13 @@ def _as_of(ent: Enterprise, value: dt.date | None) -> dt.date:
 )
 def person_status(call: Call, person_id: int) -> Any:
     """Where a person stands on each requirement (the figures of the person's training page)."""
-    from lms.training import cache
+    from lms.training import reading
     from lms.training.models import Requirement
 
     ent = call.enterprise(call.query.enterprise, names=True)
     person = _person(call, ent, person_id=person_id)
     as_of = _as_of(ent, call.query.as_of)
-    kept = cache.prepare_person(as_of, ent.id, person.id)
-    rows = cache.person_statuses(ent.id, person.id, as_of, kept=kept)
+    rows = reading.person_rows(ent.id, person.id, as_of)
     names = dict(
         db.session.execute(
             select(Requirement.id, Requirement.name).where(Requirement.enterprise_id == ent.id)
@@ -505,7 +504,7 @@ def person_status(call: Call, person_id: int) -> Any:
 )
 def coverage_by(call: Call, by: str) -> Any:
     """Coverage by department, post, role or requirement, and the headline figures (those of the dashboard)."""
-    from lms.training import cache, coverage
+    from lms.training import coverage, reading
     from lms.training.models import Requirement  # noqa: F401  (the requirement rows' names)
 
     q = call.query
@@ -528,9 +527,9 @@ def coverage_by(call: Call, by: str) -> Any:
             raise not_found()
         parts.append(coverage.post_filter(post.id))
     pf = coverage.combine(*parts)
-    cache.prepare(as_of, ent.id)
-    rows = coverage.coverage(ent.id, by, as_of, pf)
-    figures = coverage.figures(ent.id, as_of, pf)
+    with reading.read(ent.id, as_of, pf, materialise=True) as s:
+        rows = coverage.coverage(ent.id, by, as_of, pf, source=s)
+        figures = coverage.figures(ent.id, as_of, pf, source=s)
     return {
         "by": by,
         "as_of": as_of.isoformat(),

@@ -35,7 +35,7 @@ from lms.core.imports import optional_import
 from lms.culture.models import FROZEN_STEPS, Campaign, CampaignUnit, Framework
 from lms.org.models import MANAGER, Enterprise, User
 from lms.oversight.models import Listing, RiskSnapshot, RiskWeight
-from lms.training import coverage
+from lms.training import coverage, reading
 from lms.training.models import KIND_CERTIFICATE, Requirement
 from lms.training.status import SPECIAL_OPERATIONS_CATEGORY
 
@@ -266,7 +266,7 @@ def _training(ids: list[int], as_of: dt.date) -> dict[int, dict[str, Value]]:
         cert_reqs.setdefault(ent_id, set()).add(req_id)
     out: dict[int, dict[str, Value]] = {}
     for ent_id in sorted(ids):
-        with coverage.status_table(ent_id, as_of) as source:
+        with reading.read(ent_id, as_of, materialise=True) as source:
             fig = coverage.figures(ent_id, as_of, source=source)
             by_req = (
                 coverage.coverage(ent_id, "requirement", as_of, source=source) if ent_id in cert_reqs else []

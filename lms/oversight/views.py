@@ -22,7 +22,6 @@ from lms.org.models import ADMIN, MANAGER, REGULATOR, Enterprise
 from lms.oversight import bp, services
 from lms.oversight.forms import LiftForm, ListingForm, PostForm
 from lms.oversight.models import Listing
-from lms.training import cache
 
 REGULATORS = (REGULATOR, ADMIN)
 SNAPSHOT_MONTHS = 12
@@ -61,7 +60,6 @@ def ranking():
         industry = None
     if region not in regions:
         region = None
-    cache.prepare(today, *ids)
     weights = services.weights_for(current_user)
     rows = services.ranking(ids, today, weights, industry=industry, region=region, listed_only=listed_only)
     fmt = request.args.get("format")
@@ -136,7 +134,6 @@ def _ranking_export(rows: list[dict[str, Any]], today: Any, fmt: str) -> Any:
 def enterprise(enterprise_id: int):
     ent = _regulated(enterprise_id)
     today = timeutil.today(ent)
-    cache.prepare(today, ent.id)
     weights = services.weights_for(current_user)
     values = services.factor_values([ent.id], today)[ent.id]
     current = services.score(values, weights)

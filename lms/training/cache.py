@@ -9,13 +9,13 @@ are stored in ``training_status``, per enterprise:
   (``training_status_dirty``, written by ``lms.training.listeners`` in the same transaction as the change);
   the next reader recomputes just those people.
 
-Readers ask ``usable(enterprise_id, as_of)``: only today's date, a state computed for today and no person
-waiting. Pages call ``prepare(enterprise_id)`` first, which brings the cache up to date in the request's unit
-of work: a page is a read unit, so when there is something to recompute ``prepare`` asks for a write unit
-(``lms.core.db.require_write``) and the request runs again as one (on SQLite: with the write lock from its
-first statement, like every writer), refreshes, reads and is committed by the request wrapper. Services and
-jobs call ``refresh`` in their own transaction. Any other day ("as of" in the past) is computed live by
-``status_query``, as before.
+Readers do not come here: they open ``lms.training.reading.read``, which calls ``prepare`` (or
+``prepare_person``) for today and reads the kept rows when ``usable`` says they are exact, the live
+``status_query`` otherwise. ``prepare`` brings the rows up to date in the unit of work: in a read unit (a page)
+it asks for a write unit (``lms.core.db.require_write``) when there is something to recompute, and the request
+runs again as one (on SQLite: with the write lock from its first statement, like every writer), refreshes,
+reads and is committed by the request wrapper. Jobs and commands (write units) refresh in their own
+transaction (``refresh``, ``lms coverage refresh``).
 """
 
 from __future__ import annotations
@@ -91,24 +91,12 @@ def usable_for_person(enterprise_id: int, person_id: int, as_of: dt.date) -> boo
 
 
 def source(enterprise_id: int, person_filter: ColumnElement[bool] | None = None) -> Any:
-    """The cached rows of an enterprise (optionally of the people in ``person_filter``) as a subquery
-    with the status columns: what ``coverage`` aggregates instead of ``status_query``."""
+    """The kept rows of an enterprise (optionally of the people in ``person_filter``) as a subquery with the
+    status columns, whether or not they are today's (readers go through ``lms.training.reading.read``)."""
     q = select(*[ROWS.c[name] for name in STATUS_COLUMNS]).where(ROWS.c.enterprise_id == enterprise_id)
     if person_filter is not None:
         q = q.join(Person, Person.id == ROWS.c.person_id).where(person_filter)
-    sq = q.subquery("cached")
-    sq.lms_cached = (enterprise_id, person_filter)  # type: ignore[attr-defined]  # coverage reads the counts
-    return sq
-
-
-def people_source(enterprise_id: int, person_filter: ColumnElement[bool] | None = None) -> Any:
-    """Per person (in the filter): n_req, n_ok, n_late, n_due_soon over today's rows, kept with them."""
-    q = select(PEOPLE.c.person_id, PEOPLE.c.n_req, PEOPLE.c.n_ok, PEOPLE.c.n_late, PEOPLE.c.n_due_soon).where(
-        PEOPLE.c.enterprise_id == enterprise_id
-    )
-    if person_filter is not None:
-        q = q.join(Person, Person.id == PEOPLE.c.person_id).where(person_filter)
-    return q.subquery("pp")
+    return q.subquery("cached")
 
 
 def _counts(where: Any) -> Any:
@@ -279,27 +267,17 @@ def _ent(enterprise_id: int) -> Any:
     return literal(enterprise_id, Integer()).label("enterprise_id")
 
 
-def prepare(as_of: dt.date, *enterprise_ids: int) -> None:
-    """For a page about to read the figures at ``as_of``: when that is today, bring the cache up to date.
+def prepare(as_of: dt.date, *enterprise_ids: int) -> set[int]:
+    """Before reading the figures at ``as_of``: when that is today, bring the kept rows up to date.
 
     In a read unit (a page) this asks for a write unit when there is something to refresh; the refresh is
-    part of the unit of work and committed with it.
+    part of the unit of work and committed with it. Return the enterprises whose kept rows now hold their
+    exact rows at ``as_of`` (none for another day; not those whose refresh failed: they are read live).
+    Readers call ``lms.training.reading.read``, which calls this.
     """
-    stale = [e for e in enterprise_ids if as_of == today(e) and not usable(e, as_of)]
-    if stale:
-        _in_savepoint(lambda: [refresh(ent_id) for ent_id in stale])
-
-
-def person_statuses(
-    enterprise_id: int, person_id: int, as_of: dt.date, *, kept: bool | None = None
-) -> list[dict[str, Any]]:
-    """One person's status rows at ``as_of``: from the cache when it holds them exactly, else computed.
-
-    ``kept``: what ``prepare_person`` just answered (saves asking again).
-    """
-    from lms.training.status import normalise, statuses
-
-    if kept if kept is not None else usable_for_person(enterprise_id, person_id, as_of):
-        q = select(*[ROWS.c[name] for name in STATUS_COLUMNS]).where(ROWS.c.person_id == person_id)
-        return [normalise(r) for r in db.session.execute(q.order_by(ROWS.c.requirement_id)).mappings()]
-    return statuses(enterprise_id, as_of, person_filter=Person.id == person_id)
+    days = {e: today(e) for e in enterprise_ids}
+    current = [e for e in enterprise_ids if as_of == days[e]]
+    stale = [e for e in current if not usable(e, as_of)]
+    if stale and _in_savepoint(lambda: [refresh(ent_id) for ent_id in stale]) is None:
+        return set(current) - set(stale)
+    return set(current)

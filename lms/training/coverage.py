@@ -1,5 +1,7 @@
-"""Coverage (share of people compliant) built on status_query with GROUP BY, plus the figures other
-packages need (the culture evaluation): coverage share, on-time rate, hours per head, veto lists."""
+"""Coverage (share of people compliant): GROUP BYs over the status rows of ``lms.training.reading.read``, plus
+the figures other packages need (the culture evaluation): coverage share, on-time rate, hours per head, veto
+lists. Each function takes ``source=``, a read a page opened once for all its figures; without it, it opens
+its own."""
 
 from __future__ import annotations
 
@@ -10,19 +12,19 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, column, func, literal, or_, select, table, text
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import ClauseElement, ColumnElement, Executable
-from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.sql import ColumnElement
 
 from lms.core.db import db
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Enterprise, Person, PersonRole, Post, ResponsibilityRole
 from lms.org.timezone import enterprise_today
+from lms.training import reading
 from lms.training.listeners import apply_pending, snapshots_available
 from lms.training.models import COMPLIANT, DUE_SOON, EXPIRED, IN_GRACE, OVERDUE, CoverageSnapshot, Requirement
-from lms.training.status import as_date, normalise, status_query
+from lms.training.reading import StatusRows
+from lms.training.status import as_date, normalise
 
 BY_CHOICES = ("department", "post", "role", "requirement")
 LATE = (OVERDUE, EXPIRED)
@@ -60,106 +62,30 @@ def combine(*filters: ColumnElement[bool] | None) -> ColumnElement[bool] | None:
     return and_(*given) if len(given) > 1 else given[0]
 
 
-# ---------------------------------------------------------------- status rows computed once per request
-
-
-class _CreateTempAs(Executable, ClauseElement):
-    """``CREATE TEMPORARY TABLE name AS <select>`` (bound parameters processed as in any query)."""
-
-    inherit_cache = True  # cached like any SELECT: the key is the table name and the query's structure
-    _traverse_internals = [
-        ("name", InternalTraversal.dp_string),
-        ("query", InternalTraversal.dp_clauseelement),
-    ]
-
-    def __init__(self, name: str, query: Any) -> None:
-        self.name = name
-        self.query = query
-
-
-@compiles(_CreateTempAs)
-def _compile_create_temp_as(element: _CreateTempAs, compiler: Any, **kw: Any) -> str:
-    return f"CREATE TEMPORARY TABLE {element.name} AS {compiler.process(element.query, **kw)}"
+# ---------------------------------------------------------------- the status rows (lms.training.reading)
 
 
 @contextlib.contextmanager
-def status_table(
-    enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None = None
-) -> Iterator[Any]:
-    """Run ``status_query`` ONCE into a temporary table and yield it (a ``table()`` with the status columns).
-
-    Every figure of a page (group-bys, totals, counts, named lists) is then a cheap query over this table
-    instead of a fresh evaluation of the status query. Pass it as ``source=`` to the functions below.
-    The table is dropped on exit (it lives on the request's connection only).
-    """
-    from lms.training import cache
-
-    if cache.usable(enterprise_id, as_of):
-        yield cache.source(enterprise_id, person_filter)  # today's rows are kept in a table already
-        return
-    q = status_query(enterprise_id, as_of, person_filter=person_filter)
-    # One fixed name (temporary tables belong to the connection): the compiled statement stays in the cache.
-    name = "tmp_training_status"
-    db.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
-    db.session.execute(_CreateTempAs(name, q))
-    if not db.is_sqlite:
-        db.session.execute(text(f"ANALYZE {name}"))  # temp tables have no statistics until analysed
-    t = table(name, *[column(c.name, c.type) for c in q.selected_columns])
-    try:
-        yield t
-    finally:
-        db.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
-
-
-def _source(
+def _rows(
     enterprise_id: int,
     as_of: dt.date,
     person_filter: ColumnElement[bool] | None,
     source: Any,
     requirement_id: int | None = None,
-) -> Any:
-    """The status rows to aggregate: a materialised ``status_table`` when given, today's cached rows when the
-    cache holds them, else the status query."""
-    if source is None:
-        from lms.training import cache
-
-        if cache.usable(enterprise_id, as_of):
-            source = cache.source(enterprise_id, person_filter)
-    if source is None:
-        return status_query(
-            enterprise_id,
-            as_of,
-            requirement_ids=[requirement_id] if requirement_id else None,
-            person_filter=person_filter,
-        ).subquery("s")
-    if requirement_id:
-        return select(source).where(source.c.requirement_id == requirement_id).subquery("s")
-    return source
+) -> Iterator[tuple[Any, StatusRows]]:
+    """The status rows to aggregate (only one requirement's when given) and the read they belong to: the
+    ``source`` a page opened with ``reading.read`` (or a selectable of status rows), else a read of its own."""
+    if source is not None:
+        s = reading.wrap(source, enterprise_id, as_of, person_filter)
+        yield s.of_requirement(requirement_id), s
+        return
+    with reading.read(
+        enterprise_id, as_of, person_filter, requirement_ids=[requirement_id] if requirement_id else None
+    ) as s:
+        yield s.rows, s
 
 
 # ---------------------------------------------------------------- per person and grouped
-
-
-def _people(
-    enterprise_id: int, as_of: dt.date, person_filter: ColumnElement[bool] | None, source: Any = None
-) -> Any:
-    s = _source(enterprise_id, as_of, person_filter, source)
-    kept = getattr(s, "lms_cached", None)
-    if kept is not None:  # today's rows are kept, and so are their counts per person
-        from lms.training import cache
-
-        return cache.people_source(*kept)
-    return (
-        select(
-            s.c.person_id,
-            func.count().label("n_req"),
-            func.sum(case((s.c.status.in_(COMPLIANT), 1), else_=0)).label("n_ok"),
-            func.sum(case((s.c.status.in_(LATE), 1), else_=0)).label("n_late"),
-            func.sum(case((s.c.status == DUE_SOON, 1), else_=0)).label("n_due_soon"),
-        )
-        .group_by(s.c.person_id)
-        .subquery("pp")
-    )
 
 
 def _summary_cols(pp: Any) -> list[Any]:
@@ -192,8 +118,8 @@ def totals(
     source: Any = None,
 ) -> dict[str, Any]:
     """People subject to something, how many are compliant with everything, late, due soon; and the share."""
-    pp = _people(enterprise_id, as_of, person_filter, source)
-    row = db.session.execute(select(*_summary_cols(pp))).mappings().one()
+    with _rows(enterprise_id, as_of, person_filter, source) as (_, read):
+        row = db.session.execute(select(*_summary_cols(read.people()))).mappings().one()
     return _finish(dict(row))
 
 
@@ -210,16 +136,16 @@ def figures(
     per person and requirement): ``requirements``, ``late_requirements``, ``due_soon_requirements``,
     ``in_grace_requirements``. The words are those of ``lms.training.glossary``.
     """
-    out = totals(enterprise_id, as_of, person_filter, source=source)
-    s = _source(enterprise_id, as_of, person_filter, source)
-    row = db.session.execute(
-        select(
-            func.count().label("requirements"),
-            func.sum(case((s.c.status.in_(LATE), 1), else_=0)).label("late_requirements"),
-            func.sum(case((s.c.status == DUE_SOON, 1), else_=0)).label("due_soon_requirements"),
-            func.sum(case((s.c.status == IN_GRACE, 1), else_=0)).label("in_grace_requirements"),
-        )
-    ).one()
+    with _rows(enterprise_id, as_of, person_filter, source) as (s, read):
+        out = totals(enterprise_id, as_of, person_filter, source=read)
+        row = db.session.execute(
+            select(
+                func.count().label("requirements"),
+                func.sum(case((s.c.status.in_(LATE), 1), else_=0)).label("late_requirements"),
+                func.sum(case((s.c.status == DUE_SOON, 1), else_=0)).label("due_soon_requirements"),
+                func.sum(case((s.c.status == IN_GRACE, 1), else_=0)).label("in_grace_requirements"),
+            )
+        ).one()
     out.update({k: int(v or 0) for k, v in row._mapping.items()})
     return out
 
@@ -235,62 +161,62 @@ def coverage(
     """Coverage grouped ``by`` department, post, role (people) or requirement (person × requirement pairs)."""
     if by not in BY_CHOICES:
         raise ValueError(f"by must be one of {BY_CHOICES}")
-    if by == "requirement":
-        s = _source(enterprise_id, as_of, person_filter, source)
-        # Count per requirement id first (a scan in index order), then name the few groups.
-        g = (
-            select(
-                s.c.requirement_id,
-                func.count().label("people"),
-                func.sum(case((s.c.status.in_(COMPLIANT), 1), else_=0)).label("compliant"),
-                func.sum(case((s.c.status.in_(LATE), 1), else_=0)).label("late"),
-                func.sum(case((s.c.status == DUE_SOON, 1), else_=0)).label("due_soon"),
-                func.sum(case((s.c.status == "exempt", 1), else_=0)).label("exempt"),
+    with _rows(enterprise_id, as_of, person_filter, source) as (s, read):
+        if by == "requirement":
+            # Count per requirement id first (a scan in index order), then name the few groups.
+            g = (
+                select(
+                    s.c.requirement_id,
+                    func.count().label("people"),
+                    func.sum(case((s.c.status.in_(COMPLIANT), 1), else_=0)).label("compliant"),
+                    func.sum(case((s.c.status.in_(LATE), 1), else_=0)).label("late"),
+                    func.sum(case((s.c.status == DUE_SOON, 1), else_=0)).label("due_soon"),
+                    func.sum(case((s.c.status == "exempt", 1), else_=0)).label("exempt"),
+                )
+                .group_by(s.c.requirement_id)
+                .subquery("by_req")
             )
-            .group_by(s.c.requirement_id)
-            .subquery("by_req")
-        )
-        q = (
-            select(
-                Requirement.id.label("key"),
-                Requirement.name.label("label"),
-                g.c.people,
-                g.c.compliant,
-                g.c.late,
-                g.c.due_soon,
-                g.c.exempt,
+            q = (
+                select(
+                    Requirement.id.label("key"),
+                    Requirement.name.label("label"),
+                    g.c.people,
+                    g.c.compliant,
+                    g.c.late,
+                    g.c.due_soon,
+                    g.c.exempt,
+                )
+                .join(Requirement, Requirement.id == g.c.requirement_id)
+                .order_by(Requirement.name)
             )
-            .join(Requirement, Requirement.id == g.c.requirement_id)
-            .order_by(Requirement.name)
-        )
+            return [_finish(dict(r)) for r in db.session.execute(q).mappings()]
+        pp = read.people()
+        base = select(*_summary_cols(pp)).join(Person, Person.id == pp.c.person_id)
+        if by == "department":
+            q = (
+                base.add_columns(
+                    Department.id.label("key"), func.coalesce(Department.path, literal("—")).label("label")
+                )
+                .outerjoin(Department, Department.id == Person.department_id)
+                .group_by(Department.id, Department.path)
+                .order_by(Department.path)
+            )
+        elif by == "post":
+            q = (
+                base.add_columns(Post.id.label("key"), func.coalesce(Post.name, literal("—")).label("label"))
+                .outerjoin(Post, Post.id == Person.post_id)
+                .group_by(Post.id, Post.name)
+                .order_by(Post.name)
+            )
+        else:
+            q = (
+                base.add_columns(ResponsibilityRole.id.label("key"), ResponsibilityRole.name.label("label"))
+                .join(PersonRole, PersonRole.person_id == Person.id)
+                .join(ResponsibilityRole, ResponsibilityRole.id == PersonRole.role_id)
+                .group_by(ResponsibilityRole.id, ResponsibilityRole.name, ResponsibilityRole.sort_order)
+                .order_by(ResponsibilityRole.sort_order)
+            )
         return [_finish(dict(r)) for r in db.session.execute(q).mappings()]
-    pp = _people(enterprise_id, as_of, person_filter, source)
-    base = select(*_summary_cols(pp)).join(Person, Person.id == pp.c.person_id)
-    if by == "department":
-        q = (
-            base.add_columns(
-                Department.id.label("key"), func.coalesce(Department.path, literal("—")).label("label")
-            )
-            .outerjoin(Department, Department.id == Person.department_id)
-            .group_by(Department.id, Department.path)
-            .order_by(Department.path)
-        )
-    elif by == "post":
-        q = (
-            base.add_columns(Post.id.label("key"), func.coalesce(Post.name, literal("—")).label("label"))
-            .outerjoin(Post, Post.id == Person.post_id)
-            .group_by(Post.id, Post.name)
-            .order_by(Post.name)
-        )
-    else:
-        q = (
-            base.add_columns(ResponsibilityRole.id.label("key"), ResponsibilityRole.name.label("label"))
-            .join(PersonRole, PersonRole.person_id == Person.id)
-            .join(ResponsibilityRole, ResponsibilityRole.id == PersonRole.role_id)
-            .group_by(ResponsibilityRole.id, ResponsibilityRole.name, ResponsibilityRole.sort_order)
-            .order_by(ResponsibilityRole.sort_order)
-        )
-    return [_finish(dict(r)) for r in db.session.execute(q).mappings()]
 
 
 def named_list(
@@ -311,43 +237,43 @@ def named_list(
     ``expiring_within``: only complete rows whose validity ends within that many days after as_of.
     With ``count`` return the number of rows instead.
     """
-    s = _source(enterprise_id, as_of, person_filter, source, requirement_id)
-    q = (
-        select(
-            s.c.person_id,
-            Person.employee_no,
-            Person.name,
-            Department.path.label("department"),
-            Post.name.label("post"),
-            s.c.requirement_id,
-            Requirement.name.label("requirement"),
-            s.c.status,
-            s.c.hours_done,
-            s.c.hours_due,
-            s.c.due_on,
-            s.c.valid_until,
-            s.c.completed_at,
+    with _rows(enterprise_id, as_of, person_filter, source, requirement_id) as (s, _read):
+        q = (
+            select(
+                s.c.person_id,
+                Person.employee_no,
+                Person.name,
+                Department.path.label("department"),
+                Post.name.label("post"),
+                s.c.requirement_id,
+                Requirement.name.label("requirement"),
+                s.c.status,
+                s.c.hours_done,
+                s.c.hours_due,
+                s.c.due_on,
+                s.c.valid_until,
+                s.c.completed_at,
+            )
+            .join(Person, Person.id == s.c.person_id)
+            .join(Requirement, Requirement.id == s.c.requirement_id)
+            .outerjoin(Department, Department.id == Person.department_id)
+            .outerjoin(Post, Post.id == Person.post_id)
         )
-        .join(Person, Person.id == s.c.person_id)
-        .join(Requirement, Requirement.id == s.c.requirement_id)
-        .outerjoin(Department, Department.id == Person.department_id)
-        .outerjoin(Post, Post.id == Person.post_id)
-    )
-    if statuses:
-        q = q.where(s.c.status.in_(statuses))
-    if expiring_within is not None:
-        q = q.where(
-            s.c.status == "complete",
-            s.c.valid_until.isnot(None),
-            s.c.valid_until >= as_of,
-            s.c.valid_until <= as_of + dt.timedelta(days=expiring_within),
-        )
-    if count:
-        return int(db.session.scalar(select(func.count()).select_from(q.subquery())) or 0)
-    q = q.order_by(Department.path, Person.employee_no, Requirement.name).offset(offset)
-    if limit is not None:
-        q = q.limit(limit)
-    return [normalise(r) for r in db.session.execute(q).mappings()]
+        if statuses:
+            q = q.where(s.c.status.in_(statuses))
+        if expiring_within is not None:
+            q = q.where(
+                s.c.status == "complete",
+                s.c.valid_until.isnot(None),
+                s.c.valid_until >= as_of,
+                s.c.valid_until <= as_of + dt.timedelta(days=expiring_within),
+            )
+        if count:
+            return int(db.session.scalar(select(func.count()).select_from(q.subquery())) or 0)
+        q = q.order_by(Department.path, Person.employee_no, Requirement.name).offset(offset)
+        if limit is not None:
+            q = q.limit(limit)
+        return [normalise(r) for r in db.session.execute(q).mappings()]
 
 
 def month_ends(as_of: dt.date, months: int = 12) -> list[dt.date]:
@@ -543,13 +469,13 @@ def on_time_rate(
 
     Obligations not yet due (not started, in progress, due soon) are left out of both sides.
     """
-    s = _source(enterprise_id, as_of, person_filter, None)
-    ok, late = db.session.execute(
-        select(
-            func.sum(case((s.c.status.in_(COMPLIANT), 1), else_=0)),
-            func.sum(case((s.c.status.in_(LATE), 1), else_=0)),
-        )
-    ).one()
+    with _rows(enterprise_id, as_of, person_filter, None) as (s, _read):
+        ok, late = db.session.execute(
+            select(
+                func.sum(case((s.c.status.in_(COMPLIANT), 1), else_=0)),
+                func.sum(case((s.c.status.in_(LATE), 1), else_=0)),
+            )
+        ).one()
     ok, late = int(ok or 0), int(late or 0)
     return ok / (ok + late) if ok + late else None
 
@@ -577,8 +503,8 @@ def hours_per_head(
             TrainingRecord.completed_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()),
         )
     )
-    s = _source(enterprise_id, end, person_filter, None)
-    required = db.session.scalar(select(func.coalesce(func.sum(s.c.hours_due), 0)))
+    with _rows(enterprise_id, end, person_filter, None) as (s, _read):
+        required = db.session.scalar(select(func.coalesce(func.sum(s.c.hours_due), 0)))
     hours, required = Decimal(hours or 0), Decimal(required or 0)
     return {
         "people": people,
@@ -615,7 +541,8 @@ def by_enterprise(enterprise_ids: list[int], as_of: dt.date) -> list[dict[str, A
     ents = {e.id: e for e in db.session.scalars(select(Enterprise).where(Enterprise.id.in_(enterprise_ids)))}
     out = []
     for ent_id in sorted(ents, key=lambda i: ents[i].code):
-        row = figures(ent_id, as_of)
+        with reading.read(ent_id, as_of) as s:
+            row = figures(ent_id, as_of, source=s)
         row.update(key=ent_id, label=ents[ent_id].name, code=ents[ent_id].code, enterprise=ents[ent_id])
         out.append(row)
     return out

@@ -74,7 +74,7 @@ def issue_fulfilled(
     ctx: JobContext | None, enterprise_id: int, person_ids: list[int] | None, as_of: str | None = None
 ) -> dict[str, Any]:
     """Send ``requirement_fulfilled`` for each person (all when None) complete today on an issuing requirement."""
-    from lms.training.status import statuses
+    from lms.training import reading
 
     day = dt.date.fromisoformat(as_of) if as_of else enterprise_today(enterprise_id)
     reqs = {
@@ -91,9 +91,7 @@ def issue_fulfilled(
         return {"fulfilled": 0}
     pf = Person.id.in_(person_ids) if person_ids is not None else None
     rows = [
-        r
-        for r in statuses(enterprise_id, day, requirement_ids=list(reqs), person_filter=pf)
-        if r["status"] == COMPLETE
+        r for r in reading.rows(enterprise_id, day, pf, requirement_ids=list(reqs)) if r["status"] == COMPLETE
     ]
     people: dict[int, Person] = {}
     ids = sorted({r["person_id"] for r in rows})

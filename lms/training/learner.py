@@ -21,7 +21,7 @@ from lms.core.db import db, utcnow
 from lms.core.imports import optional_import
 from lms.core.nav import home_page
 from lms.org.models import EVALUATOR, LEARNER, Person
-from lms.training import cache, glossary
+from lms.training import glossary, reading
 from lms.training.models import (
     COMPLETE,
     DUE_SOON,
@@ -60,8 +60,7 @@ def my_requirements(person: Person, as_of: dt.date | None = None) -> list[dict[s
     Brings the person's kept rows up to date first (an exam just passed): call it from a unit that may write.
     """
     as_of = as_of or timeutil.today(person)
-    kept = cache.prepare_person(as_of, person.enterprise_id, person.id)
-    rows = cache.person_statuses(person.enterprise_id, person.id, as_of, kept=kept)
+    rows = reading.person_rows(person.enterprise_id, person.id, as_of)
     rows.sort(
         key=lambda r: (STATUS_ORDER.get(r["status"], 9), r["due_on"] or dt.date.max, r["requirement_id"])
     )

@@ -42,7 +42,7 @@ from lms.org.models import (
     ResponsibilityRole,
 )
 from lms.org.timezone import enterprise_today
-from lms.training import bp, cache, coverage, glossary, learner, presets, requirement_fields, services
+from lms.training import bp, coverage, glossary, learner, presets, reading, requirement_fields, services
 from lms.training.archive import MIMETYPES as ARCHIVE_MIMETYPES
 from lms.training.archive import archive_context, archive_file
 from lms.training.forms import ExemptionForm, RequirementForm
@@ -289,9 +289,8 @@ def dashboard():
     ent = acting_enterprise()
     as_of = _as_of()
     pf, args = _filters(ent.id)
-    cache.prepare(as_of, ent.id)  # today's status rows are kept in a table: bring it up to date
-    # Today: the kept rows; another day: computed once into a temporary table. Every figure reads that.
-    with coverage.status_table(ent.id, as_of, pf) as s:
+    # One read for every figure: today's kept rows (brought up to date first), another day's computed once.
+    with reading.read(ent.id, as_of, pf, materialise=True) as s:
         data = {by: coverage.coverage(ent.id, by, as_of, pf, source=s) for by in coverage.BY_CHOICES}
         total = coverage.figures(ent.id, as_of, pf, source=s)
         late_n = total["late_requirements"]
@@ -349,7 +348,6 @@ def coverage_table(by: str):
     ent = acting_enterprise()
     as_of = _as_of()
     pf, args = _filters(ent.id)
-    cache.prepare(as_of, ent.id)
     rows = coverage.coverage(ent.id, by, as_of, pf)
     fmt = request.args.get("format")
     if fmt:
@@ -376,7 +374,6 @@ def named_list():
     if show:
         args["show"] = show
     fmt = request.args.get("format")
-    cache.prepare(as_of, ent.id)
     if fmt:
         rows = coverage.named_list(
             ent.id, as_of, pf, requirement_id=req_id, statuses=chosen, expiring_within=expiring
@@ -384,7 +381,7 @@ def named_list():
         headers, body = _list_table(rows)
         return _send_table(headers, body, f"training-list-{as_of.isoformat()}", fmt)
     page = max(1, request.args.get("page", 1, type=int))
-    with coverage.status_table(ent.id, as_of, pf) as s:
+    with reading.read(ent.id, as_of, pf, materialise=True) as s:
         n = coverage.named_list(
             ent.id,
             as_of,
@@ -658,8 +655,7 @@ def person(person_id: int):
     if fmt in ("csv", "xlsx"):
         return _archive_pdf_response(p, fmt)
     as_of = _as_of()
-    kept = cache.prepare_person(as_of, p.enterprise_id, p.id)
-    rows = cache.person_statuses(p.enterprise_id, p.id, as_of, kept=kept)
+    rows = reading.person_rows(p.enterprise_id, p.id, as_of)
     reqs = {
         r.id: r
         for r in db.session.scalars(select(Requirement).where(Requirement.enterprise_id == p.enterprise_id))
@@ -720,7 +716,6 @@ def regulator():
     as_of = _as_of()
     threshold = request.args.get("threshold", type=float) or DEFAULT_THRESHOLD
     ids = regulated_enterprise_ids(current_user)
-    cache.prepare(as_of, *ids)
     rows = coverage.by_enterprise(ids, as_of)
     if request.args.get("format"):
         headers = [
@@ -755,10 +750,10 @@ def regulator():
 def regulator_enterprise(enterprise_id: int):
     ent = _regulated(enterprise_id)
     as_of = _as_of()
-    cache.prepare(as_of, ent.id)
-    by_role = coverage.coverage(ent.id, "role", as_of)
-    by_req = coverage.coverage(ent.id, "requirement", as_of)
-    total = coverage.figures(ent.id, as_of)
+    with reading.read(ent.id, as_of, materialise=True) as s:
+        by_role = coverage.coverage(ent.id, "role", as_of, source=s)
+        by_req = coverage.coverage(ent.id, "requirement", as_of, source=s)
+        total = coverage.figures(ent.id, as_of, source=s)
     fmt = request.args.get("format")
     if fmt:
         headers, body = _coverage_table(by_role, "role")
@@ -787,7 +782,6 @@ def regulator_list(enterprise_id: int):
     as_of = _as_of()
     show = request.args.get("show") or "late"
     chosen = LIST_FILTERS.get(show, LIST_FILTERS["late"])
-    cache.prepare(as_of, ent.id)
     rows = coverage.named_list(ent.id, as_of, statuses=chosen, limit=2000)
     fmt = request.args.get("format")
     if fmt:

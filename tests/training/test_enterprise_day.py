@@ -17,7 +17,7 @@ from sqlalchemy import select
 from lms.core import timeutil
 from lms.core.db import db
 from lms.org.timezone import enterprise_today
-from lms.training import cache
+from lms.training import cache, reading
 from lms.training.models import OVERDUE, Notification
 from lms.training.reminders import send_reminders
 from tests.conftest import login
@@ -61,7 +61,7 @@ def test_my_training_turns_overdue_at_local_midnight(client, enterprise, night_s
     page = client.get("/training/mine").get_data(as_text=True)
     assert req.name in page
     assert ("已逾期" in page) is late
-    rows = cache.person_statuses(enterprise.id, person.id, enterprise_today(enterprise.id))
+    rows = reading.person_rows(enterprise.id, person.id, enterprise_today(enterprise.id))
     assert [r["status"] == OVERDUE for r in rows if r["requirement_id"] == req.id] == [late]
 
 

@@ -17,7 +17,7 @@ from lms.ledger import services as ledger
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Person, PersonEvent, PersonRole
 from lms.org.services import roles_by_name
-from lms.training import cache, coverage
+from lms.training import cache, coverage, reading
 from lms.training.models import Exemption, StatusDirty, StatusPerson, StatusState
 from lms.training.services import save_requirement
 from lms.training.status import normalise, status_query, statuses
@@ -210,7 +210,7 @@ def test_pages_read_the_cache_and_follow_changes(client, enterprise, make_person
     assert "岗前培训" in client.get("/training/mine").get_data(as_text=True)
     rec(workers[1], TODAY, 4)
     db.session.commit()
-    rows = cache.person_statuses(enterprise.id, workers[1].id, TODAY)
+    rows = reading.person_rows(enterprise.id, workers[1].id, TODAY, prepare_kept=False)
     assert [r["status"] for r in rows] == ["complete"]
     # Their own page recomputes just them (the others waiting stay waiting) and reads the kept rows after.
     rec(workers[2], TODAY, 4)
