@@ -1,0 +1,953 @@
+"""Exam day: N learners of ``lms demo --size`` sit one exam at random moments within a window (issue 20).
+
+Each taker (an asyncio task speaking HTTP over loopback to gunicorn, served as ``scripts/run`` serves it)
+optionally signs in, opens "my exams", the exam's start page, starts, loads the paper, answers one question
+every 10–40 s (``--time-scale`` compresses the think times for short runs) with an autosave each, submits and
+reads the result. After each page it fetches the page's static files the way a browser with a cache does: a
+file still fresh by its Cache-Control is not asked for again, a stale one is revalidated (If-None-Match /
+If-Modified-Since, answered 304), a new one is fetched. Optionally a sign-in storm runs beside it.
+
+Reported per request kind: count, errors, latency p50/p95/p99 (and p99 while arrivals still come, "the rush"),
+the CPU time the worker thread spent on it (gunicorn hooks, bench/examday_gunicorn.py), and, sampled from /proc
+once a second, the cores used by the machine, the gunicorn workers, PostgreSQL's backends of this database and
+the load generator itself: what saturates. Afterwards the database is compared with what was sent
+(bench/examday_tasks.py ``check``): every answer stored as sent, each attempt graded exactly once.
+
+    scripts/bench --only examday [--takers 5000 --window 300 --database sqlite,postgresql --size L]
+    .venv/bin/python -m bench.examday --takers 200 --window 60 --time-scale 0.05 --database sqlite
+
+Bounded: at most 20,000 takers and 10,000 sign-ins, a window of at most an hour, a hard deadline after which
+unfinished takers are cancelled (and reported); it only ever speaks to the gunicorn it started on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import http.cookies
+import json
+import os
+import random
+import re
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    BIN,
+    PYTHON,
+    RESULTS,
+    ROOT,
+    Row,
+    bench_env,
+    bound_row,
+    fresh_postgres,
+    guarded,
+    postgres_available,
+    run_task,
+    skipped,
+    workdir,
+)
+from bench.examday_kinds import KINDS
+from bench.server import free_port
+
+TARGET_P99_MS = 500.0
+MAX_TAKERS = 20_000
+MAX_LOGINS = 10_000
+MAX_WINDOW = 3600.0
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+ASSET = re.compile(r'<(?:link|script|img)\b[^>]*?\b(?:href|src)="(/[^"]+)"')
+SECTION = re.compile(r'<section class="card question" id="q-\d+" data-aq="(\d+)" data-type="([\w-]+)">')
+OPTION = re.compile(r'<input type="radio" name="a-(\d+)" value="([^"]+)"[^>]*> <b>\w\.</b> ([^<]*)</label>')
+ATTEMPT = re.compile(r"/quizzes/attempts/(\d+)")
+
+
+@dataclasses.dataclass
+class Options:
+    takers: int = 5000
+    window: float = 300.0
+    size: str = "L"
+    databases: tuple[str, ...] = ("sqlite", "postgresql")
+    questions: int = 20
+    think_min: float = 10.0
+    think_max: float = 40.0
+    time_scale: float = 1.0
+    sign_in: int = 0  # takers who arrive by the sign-in page (the others come with a session)
+    logins: int = 0  # more people who only sign in within the window (the sign-in storm)
+    workers: int = int(os.environ.get("LMS_WORKERS") or 2)  # as scripts/run
+    threads: int = 4  # as scripts/run
+    worker_class: str = ""  # "" = gunicorn's choice for --threads (gthread), as scripts/run
+    access_log: bool = True  # scripts/run logs every request
+    seed: int = 20
+    reuse: bool = False  # keep the demo database of an earlier run (BENCH_REUSE=1 too)
+    pg_database: str = ""  # default lms_bench_examday_<size>
+    correct: float = 0.85  # share of answers given right (most pass, some do not)
+    out: str = ""  # also write the whole report (JSON) here
+
+
+QUICK = {
+    "takers": 12,
+    "window": 3.0,
+    "size": "T",
+    "databases": ("sqlite",),
+    "time_scale": 0.004,
+    "sign_in": 3,
+}
+
+
+def options_from(args: argparse.Namespace | None, quick: bool = False) -> Options:
+    """Options from the command line (or the BENCH_EXAMDAY_* variables scripts/bench sets), quick sizes first."""
+    opts = Options(**(QUICK if quick else {}))
+    env = os.environ
+    given: dict[str, Any] = {}
+    for f in dataclasses.fields(Options):
+        value = getattr(args, f.name, None) if args is not None else None
+        if value is None:
+            value = env.get(f"BENCH_EXAMDAY_{f.name.upper()}")
+        if value is None or value == "":
+            continue
+        if f.name == "databases":
+            value = tuple(_database(d) for d in str(value).split(",") if d)
+        elif f.type in ("int", int):
+            value = int(value)
+        elif f.type in ("float", float):
+            value = float(value)
+        elif f.type in ("bool", bool):
+            value = value if isinstance(value, bool) else str(value) not in ("0", "", "false", "no")
+        given[f.name] = value
+    opts = dataclasses.replace(opts, **given)
+    if env.get("BENCH_REUSE") == "1":
+        opts.reuse = True
+    if not 1 <= opts.takers <= MAX_TAKERS or not 0 <= opts.logins <= MAX_LOGINS:
+        raise SystemExit(f"takers must be 1–{MAX_TAKERS:,}, sign-ins 0–{MAX_LOGINS:,}")
+    if not 0 <= opts.window <= MAX_WINDOW or opts.time_scale <= 0 or opts.sign_in > opts.takers:
+        raise SystemExit("window 0–3600 s, a positive time scale, --sign-in at most --takers")
+    return opts
+
+
+def _database(name: str) -> str:
+    name = name.strip().lower()
+    if name in ("postgres", "postgresql", "pg"):
+        return "postgresql"
+    if name == "sqlite":
+        return "sqlite"
+    raise SystemExit(f"unknown database {name!r} (sqlite or postgresql)")
+
+
+# ------------------------------------------------------------------------------------------- the site
+
+
+def run_step(name: str, args: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """``bench.examday_tasks.<name>(**args)`` in a fresh interpreter (as bench.common.run_task)."""
+    proc = subprocess.run(
+        [PYTHON, "-m", "bench.examday_tasks", name, json.dumps(args)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-25:])
+        raise RuntimeError(f"examday step {name} failed (exit {proc.returncode}):\n{tail}")
+    return json.loads(lines[-1])
+
+
+def site(database: str, opts: Options, log: Any) -> dict[str, Any]:
+    """A database holding ``lms demo --size`` (size T: a tiny enterprise made here), reused with --reuse."""
+    folder = workdir(f"examday-{database}-{opts.size}")
+    marker = folder / "site.json"
+    if opts.reuse and marker.exists():
+        log(f"reusing {marker}")
+        return json.loads(marker.read_text())
+    if database == "sqlite":
+        for f in folder.glob("lms.sqlite3*"):
+            f.unlink()
+        url = f"sqlite:///{folder / 'lms.sqlite3'}"
+    else:
+        if not postgres_available():
+            raise RuntimeError("PostgreSQL not reachable")
+        name = opts.pg_database or f"lms_bench_examday_{opts.size.lower()}"
+        if name in ("test", "postgres"):
+            raise RuntimeError(f"refusing to recreate the database {name!r}")
+        url = fresh_postgres(name)
+    env = bench_env(folder, url)
+    t = time.time()
+    run_task("schema", {"url": url}, env=env)
+    if opts.size == "T":
+        run_step("tiny_site", {"url": url, "people": opts.takers + opts.logins}, env)
+    else:
+        proc = subprocess.run(
+            [str(BIN / "lms"), "demo", "--size", opts.size],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"lms demo --size {opts.size} failed: {proc.stderr[-800:]}")
+    if database == "postgresql":  # planner statistics after the bulk load, as an operator would
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
+            c.execute("ANALYZE")
+    log(f"site {database} {opts.size}: {time.time() - t:.0f} s")
+    info = {"url": url, "env": env, "database": database, "size": opts.size}
+    marker.write_text(json.dumps(info))
+    return info
+
+
+class Server:
+    """gunicorn ``wsgi:app`` on 127.0.0.1 as scripts/run starts it (workers, --threads 4, --timeout 300, an
+    access log), plus the hooks that account CPU per request kind."""
+
+    def __init__(self, env: dict[str, str], opts: Options, folder: Path):
+        self.env, self.opts, self.folder = env, opts, folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.cpu_dir = folder / "cpu"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Server:
+        self.cpu_dir.mkdir(parents=True, exist_ok=True)
+        for f in self.cpu_dir.glob("*.json"):
+            f.unlink()
+        cmd = [
+            str(BIN / "gunicorn"),
+            "-c",
+            str(ROOT / "bench" / "examday_gunicorn.py"),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.opts.workers),
+            "--threads",
+            str(self.opts.threads),
+            "--timeout",
+            "300",
+            "--backlog",
+            "4096",
+            "--log-level",
+            "warning",
+        ]
+        if self.opts.worker_class:
+            cmd += ["--worker-class", self.opts.worker_class]
+        if self.opts.access_log:
+            cmd += ["--access-logfile", str(self.folder / "access.log")]
+        log = open(self.folder / "gunicorn.log", "ab")
+        self.proc = subprocess.Popen(
+            [*cmd, "wsgi:app"],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                **self.env,
+                "LMS_TRUSTED_HOSTS": "127.0.0.1,localhost",
+                "BENCH_EXAMDAY_CPU_DIR": str(self.cpu_dir),
+            },
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        import urllib.error
+        import urllib.request
+
+        deadline = time.time() + 120
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"gunicorn exited with {self.proc.returncode}; see {self.folder}/gunicorn.log"
+                )
+            try:
+                with urllib.request.urlopen(self.url + "/login?warmup=1", timeout=30):
+                    break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if time.time() > deadline:
+                    self.__exit__()
+                    raise RuntimeError("gunicorn did not answer within 120 s") from None
+                time.sleep(0.3)
+        # every worker imports the app and renders a page once before the clock starts
+        from concurrent.futures import ThreadPoolExecutor
+
+        def hit(_: int) -> None:
+            try:
+                with urllib.request.urlopen(self.url + "/login?warmup=1", timeout=60):
+                    pass
+            except OSError:
+                pass
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(hit, range(self.opts.workers * self.opts.threads * 3)))
+        return self
+
+    def pids(self) -> list[int]:
+        """The master and its workers."""
+        if self.proc is None:
+            return []
+        out = [self.proc.pid]
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.proc.pid:
+                    out.append(int(d.name))
+        return out
+
+    def cpu_by_kind(self) -> dict[str, list[float]]:
+        """Totals of the hooks' files: kind -> [requests, CPU seconds, wall seconds in the worker]."""
+        total: dict[str, list[float]] = {}
+        for f in self.cpu_dir.glob("worker-*.json"):
+            try:
+                data = json.loads(f.read_text())
+            except (OSError, ValueError):
+                continue
+            for kind, (n, cpu, wall) in data.items():
+                t = total.setdefault(kind, [0, 0.0, 0.0])
+                t[0] += n
+                t[1] += cpu
+                t[2] += wall
+        return total
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # workers finish, run worker_exit (the last CPU totals)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+# ------------------------------------------------------------------------------------------- sampling
+
+
+def _proc_cpu(pid: int) -> float:
+    """utime + stime of a process in seconds (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> float:
+    """Busy CPU seconds of the whole machine since boot (all cores)."""
+    parts = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    values = [int(x) for x in parts]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class Sampler(threading.Thread):
+    """Once a second: cores used by the machine, gunicorn (master + workers), PostgreSQL's backends of the
+    bench database, and this load generator."""
+
+    def __init__(self, server: Server, pg_url: str | None, started: float):
+        super().__init__(daemon=True)
+        self.server, self.started = server, started
+        self.pg_url = pg_url.replace("postgresql+psycopg://", "postgresql://") if pg_url else None
+        self.samples: list[dict[str, Any]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        conn = None
+        if self.pg_url:
+            import psycopg
+
+            conn = psycopg.connect(self.pg_url, autocommit=True)
+        prev: dict[str, Any] | None = None
+        try:
+            while not self.stop.is_set():
+                now = time.perf_counter()
+                workers = {pid: _proc_cpu(pid) for pid in self.server.pids()}
+                pg = 0.0
+                if conn is not None:
+                    backends = conn.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid()"
+                    ).fetchall()
+                    pg_cpu = {p: _proc_cpu(p) for (p,) in backends}
+                else:
+                    pg_cpu = {}
+                me = os.times()
+                cur = {
+                    "t": now,
+                    "machine": _machine_busy(),
+                    "workers": workers,
+                    "pg": pg_cpu,
+                    "self": me.user + me.system,
+                }
+                if prev is not None:
+                    dt_ = now - prev["t"]
+                    per_worker = {
+                        p: (c - prev["workers"].get(p, c)) / dt_
+                        for p, c in workers.items()
+                        if p in prev["workers"]
+                    }
+                    pg = sum(c - prev["pg"].get(p, c) for p, c in pg_cpu.items()) / dt_
+                    self.samples.append(
+                        {
+                            "at": round(now - self.started, 1),
+                            "machine": (cur["machine"] - prev["machine"]) / dt_,
+                            "gunicorn": sum(per_worker.values()),
+                            "busiest_worker": max(per_worker.values(), default=0.0),
+                            "postgresql": pg,
+                            "load_generator": (cur["self"] - prev["self"]) / dt_,
+                        }
+                    )
+                prev = cur
+                self.stop.wait(1.0)
+        finally:
+            if conn is not None:
+                conn.close()
+
+
+# ------------------------------------------------------------------------------------------- the takers
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Recorder:
+    def __init__(self, started: float):
+        self.started = started
+        self.requests: list[tuple[str, float, float, bool]] = []  # kind, start (s), latency (ms), ok
+        self.errors: list[str] = []
+        self.cache_hits = 0
+        self.sent: dict[int, dict[int, Any]] = {}
+        self.finished = 0
+        self.signed_in = 0
+
+    def add(self, kind: str, t0: float, ok: bool, what: str = "") -> None:
+        t1 = time.perf_counter()
+        self.requests.append((kind, t0 - self.started, (t1 - t0) * 1000, ok))
+        if not ok and len(self.errors) < 20:
+            self.errors.append(f"{kind}: {what}"[:300])
+
+
+class Learner:
+    """One person's browser: cookies, CSRF token, an HTTP cache for static files."""
+
+    def __init__(self, http: Any, rec: Recorder, person: dict[str, Any]):
+        self.http, self.rec, self.person = http, rec, person
+        self.cookies: dict[str, str] = dict(person.get("cookies") or {})
+        self.csrf: str = person.get("csrf") or ""
+        self.cache: dict[str, dict[str, Any]] = {}
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        h = {"User-Agent": "examday-bench", "Accept-Language": "zh-CN,zh;q=0.9"}
+        if self.cookies:
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        h.update(extra or {})
+        return h
+
+    def _keep_cookies(self, resp: Any) -> None:
+        for raw in resp.headers.getall("Set-Cookie", []):
+            jar = http.cookies.SimpleCookie()
+            try:
+                jar.load(raw)
+            except http.cookies.CookieError:
+                continue
+            for name, morsel in jar.items():
+                expired = morsel["max-age"] == "0" or "1970" in (morsel["expires"] or "")
+                if expired or morsel.value == "":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+
+    async def send(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        *,
+        expect: tuple[int, ...] = (200,),
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> tuple[int, Any, str]:
+        t0 = time.perf_counter()
+        try:
+            async with self.http.request(
+                method, path, headers=self._headers(headers), allow_redirects=False, **kwargs
+            ) as resp:
+                body = await resp.read()
+                self._keep_cookies(resp)
+                status, rheaders = resp.status, resp.headers
+        except Exception as exc:  # any failure (refused, reset, timed out) is an error row
+            self.rec.add(kind, t0, False, f"{method} {path}: {exc.__class__.__name__} {exc}")
+            raise StepFailed(kind) from exc
+        ok = status in expect
+        self.rec.add(kind, t0, ok, f"{method} {path}: HTTP {status} {body[:120]!r}")
+        if not ok:
+            raise StepFailed(kind)
+        return status, rheaders, body.decode("utf-8", "replace")
+
+    async def page(self, kind: str, path: str) -> str:
+        """GET an HTML page, then its static files as a browser with a cache would."""
+        _, _, text = await self.send(kind, "GET", path, headers={"Accept": "text/html"})
+        m = CSRF_META.search(text)
+        if m:
+            self.csrf = m.group(1)
+        assets = list(dict.fromkeys(ASSET.findall(text)))
+        if assets:
+            await asyncio.gather(*(self.static(a.replace("&amp;", "&")) for a in assets))
+        return text
+
+    async def static(self, url: str) -> None:
+        entry = self.cache.get(url)
+        now = time.monotonic()
+        if entry and entry["fresh_until"] > now:
+            self.rec.cache_hits += 1
+            return
+        headers = {"Accept": "*/*"}
+        if entry and entry.get("etag"):
+            headers["If-None-Match"] = entry["etag"]
+        if entry and entry.get("last_modified"):
+            headers["If-Modified-Since"] = entry["last_modified"]
+        t0 = time.perf_counter()
+        try:
+            async with self.http.get(url, headers=self._headers(headers), allow_redirects=True) as resp:
+                await resp.read()
+                status, rh = resp.status, resp.headers
+        except Exception as exc:  # counted; a missing stylesheet does not stop the exam
+            self.rec.add("static files", t0, False, f"GET {url}: {exc.__class__.__name__} {exc}")
+            return
+        ok = status in (200, 304)
+        self.rec.add("static files", t0, ok, f"GET {url}: HTTP {status}")
+        if not ok:
+            return
+        cc = {
+            p.strip().split("=", 1)[0].lower(): (p.split("=", 1)[1] if "=" in p else "")
+            for p in (rh.get("Cache-Control") or "").split(",")
+            if p.strip()
+        }
+        fresh = 0.0
+        if "no-store" not in cc and "no-cache" not in cc and cc.get("max-age", "").isdigit():
+            fresh = float(cc["max-age"])
+        if "no-store" in cc:
+            self.cache.pop(url, None)
+            return
+        entry = self.cache.setdefault(url, {})
+        entry["fresh_until"] = now + fresh
+        if rh.get("ETag"):
+            entry["etag"] = rh["ETag"]
+        if rh.get("Last-Modified"):
+            entry["last_modified"] = rh["Last-Modified"]
+
+    async def sign_in(self, enterprise: str) -> None:
+        await self.page("sign-in page", "/login")
+        await self.send(
+            "sign-in",
+            "POST",
+            "/login",
+            expect=(302, 303),
+            data={
+                "csrf_token": self.csrf,
+                "login": self.person["username"],
+                "password": self.person["password"],
+                "enterprise": enterprise,
+            },
+        )
+        self.rec.signed_in += 1
+
+    async def sit(self, exam_id: int, opts: Options, rng: random.Random) -> None:
+        await self.page("my exams page", "/quizzes/")
+        await self.page("start page", f"/quizzes/exams/{exam_id}/start")
+        _, headers, _ = await self.send(
+            "start",
+            "POST",
+            f"/quizzes/exams/{exam_id}/start",
+            expect=(302, 303),
+            data={"csrf_token": self.csrf},
+        )
+        m = ATTEMPT.search(headers.get("Location", ""))
+        if not m:
+            self.rec.add("start", time.perf_counter(), False, f"no attempt in {headers.get('Location')!r}")
+            raise StepFailed("start")
+        attempt = int(m.group(1))
+        paper = await self.page("paper", f"/quizzes/attempts/{attempt}")
+        questions = [int(aq) for aq, _ in SECTION.findall(paper)]
+        options: dict[int, list[tuple[str, str]]] = {}
+        for aq, value, text in OPTION.findall(paper):
+            options.setdefault(int(aq), []).append((value, text.strip()))
+        if len(questions) != opts.questions or any(len(options.get(aq, ())) < 2 for aq in questions):
+            self.rec.add("paper", time.perf_counter(), False, f"{len(questions)} questions on the paper")
+            raise StepFailed("paper")
+        sent = self.rec.sent.setdefault(attempt, {})
+        for seq, aq in enumerate(questions, start=1):
+            await asyncio.sleep(rng.uniform(opts.think_min, opts.think_max) * opts.time_scale)
+            right = [v for v, t in options[aq] if t.startswith("通风")]
+            value = int(right[0] if right and rng.random() < opts.correct else rng.choice(options[aq])[0])
+            _, _, body = await self.send(
+                "autosave",
+                "POST",
+                f"/quizzes/attempts/{attempt}/answer",
+                json={"aq": aq, "answer": value, "seq": seq},
+                headers={"X-CSRFToken": self.csrf, "Accept": "application/json"},
+            )
+            if json.loads(body).get("ok") is not True:
+                self.rec.add("autosave", time.perf_counter(), False, body[:200])
+                raise StepFailed("autosave")
+            sent[aq] = value
+        _, headers, _ = await self.send(
+            "submit",
+            "POST",
+            f"/quizzes/attempts/{attempt}/submit",
+            expect=(302, 303),
+            data={"csrf_token": self.csrf},
+        )
+        if "/result" not in headers.get("Location", ""):
+            self.rec.add("submit", time.perf_counter(), False, f"went to {headers.get('Location')!r}")
+            raise StepFailed("submit")
+        await self.page("result", f"/quizzes/attempts/{attempt}/result")
+        self.rec.finished += 1
+
+
+def _raise_fd_limit(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(wanted, soft)), hard))
+
+
+async def exam_day(
+    base: str, people: list[dict[str, Any]], exam_id: int, enterprise: str, opts: Options, rec: Recorder
+) -> dict[str, Any]:
+    """Every taker (and sign-in) at its random moment; returns what did not finish by the hard deadline."""
+    import aiohttp
+
+    assert base.startswith("http://127.0.0.1:"), "the exam day only speaks to its own server on loopback"
+    _raise_fd_limit(len(people) + 1024)
+    rng = random.Random(opts.seed)
+    sitting = opts.questions * opts.think_max * opts.time_scale
+    deadline = opts.window + sitting + 300  # generous: a server that falls behind is reported, not waited on
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=1.0)  # gunicorn's keep-alive is 2 s
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(
+        base_url=base, connector=connector, cookie_jar=aiohttp.DummyCookieJar(), timeout=timeout
+    ) as client:
+
+        async def one(person: dict[str, Any], at: float, seed: int) -> None:
+            await asyncio.sleep(at)
+            learner = Learner(client, rec, person)
+            try:
+                if person.get("password"):
+                    await learner.sign_in(enterprise)
+                if person["takes"]:
+                    await learner.sit(exam_id, opts, random.Random(seed))
+            except StepFailed:
+                pass
+
+        tasks = [
+            asyncio.create_task(one(p, rng.uniform(0, opts.window), rng.randrange(1 << 30))) for p in people
+        ]
+        done, pending = await asyncio.wait(tasks, timeout=deadline)
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+    return {"unfinished": len(pending), "deadline_s": deadline}
+
+
+# ------------------------------------------------------------------------------------------- the report
+
+
+def _pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, int(round(p / 100 * len(values) + 0.5)) - 1))]
+
+
+def summarise(
+    rec: Recorder, cpu: dict[str, list[float]], samples: list[dict[str, Any]], opts: Options
+) -> dict[str, Any]:
+    kinds: dict[str, dict[str, Any]] = {}
+    for kind in KINDS:
+        rows = [r for r in rec.requests if r[0] == kind]
+        if not rows and kind not in cpu:
+            continue
+        lat = [r[2] for r in rows]
+        rush = [r[2] for r in rows if r[1] <= opts.window]
+        n_cpu, cpu_s, wall_s = cpu.get(kind, [0, 0.0, 0.0])
+        kinds[kind] = {
+            "requests": len(rows),
+            "errors": sum(1 for r in rows if not r[3]),
+            "p50_ms": _pct(lat, 50),
+            "p95_ms": _pct(lat, 95),
+            "p99_ms": _pct(lat, 99),
+            "rush_p99_ms": _pct(rush, 99),
+            "max_ms": max(lat) if lat else None,
+            "server_requests": int(n_cpu),
+            "cpu_ms": cpu_s * 1000 / n_cpu if n_cpu else None,
+            "worker_ms": wall_s * 1000 / n_cpu if n_cpu else None,
+        }
+    rush = [s for s in samples if s["at"] <= opts.window] or samples
+
+    def avg(key: str, ss: list[dict[str, Any]]) -> float:
+        return sum(s[key] for s in ss) / len(ss) if ss else 0.0
+
+    def peak(key: str, ss: list[dict[str, Any]], width: int = 5) -> float:
+        if not ss:
+            return 0.0
+        return max(avg(key, ss[i : i + width]) for i in range(max(1, len(ss) - width + 1)))
+
+    cores = os.cpu_count() or 1
+    load = {
+        key: {"rush_avg": round(avg(key, rush), 2), "rush_peak5s": round(peak(key, rush), 2)}
+        for key in ("machine", "gunicorn", "busiest_worker", "postgresql", "load_generator")
+    }
+    others = max(
+        0.0,
+        load["machine"]["rush_avg"]
+        - sum(load[k]["rush_avg"] for k in ("gunicorn", "postgresql", "load_generator")),
+    )
+    load["others"] = {"rush_avg": round(others, 2)}
+    if load["machine"]["rush_peak5s"] >= 0.9 * cores:
+        verdict = (
+            f"CPU: the machine at {load['machine']['rush_peak5s']:.2f} of {cores} cores in the busiest 5 s "
+            f"(rush average: gunicorn {load['gunicorn']['rush_avg']:.2f}, PostgreSQL {load['postgresql']['rush_avg']:.2f}, "
+            f"load generator {load['load_generator']['rush_avg']:.2f}, everything else {others:.2f})"
+        )
+    elif load["busiest_worker"]["rush_peak5s"] >= 0.9:
+        verdict = (
+            f"one gunicorn worker at {load['busiest_worker']['rush_peak5s']:.2f} core (the GIL): more workers "
+            f"would help (machine {load['machine']['rush_peak5s']:.2f} of {cores})"
+        )
+    else:
+        verdict = (
+            f"not CPU (machine at most {load['machine']['rush_peak5s']:.2f} of {cores} cores): waiting — worker "
+            f"threads ({opts.workers}×{opts.threads}), the database's locks, or the arrivals themselves"
+        )
+    return {"kinds": kinds, "load": load, "saturation": verdict, "samples": samples}
+
+
+def markdown(report: dict[str, Any]) -> str:
+    def ms(v: float | None) -> str:
+        return "—" if v is None else (f"{v:,.0f} ms" if v >= 10 else f"{v:.1f} ms")
+
+    lines = [
+        "| kind | requests | errors | p50 | p95 | p99 | p99 in the rush | CPU per request | time in worker |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for kind, k in report["kinds"].items():
+        if kind == "other":
+            continue
+        lines.append(
+            f"| {kind} | {k['requests']:,} | {k['errors']:,} | {ms(k['p50_ms'])} | {ms(k['p95_ms'])} | "
+            f"{ms(k['p99_ms'])} | {ms(k['rush_p99_ms'])} | {ms(k['cpu_ms'])} | {ms(k['worker_ms'])} |"
+        )
+    return "\n".join(lines)
+
+
+def one_database(database: str, opts: Options, log: Any) -> dict[str, Any]:
+    """Build (or reuse) the site, run the exam day on it, check the database; return the whole report."""
+    info = site(database, opts, log)
+    folder = workdir(f"examday-{database}-{opts.size}")
+    people_file = folder / "people.jsonl"
+    setup = run_step(
+        "setup",
+        {
+            "url": info["url"],
+            "size": opts.size,
+            "questions": opts.questions,
+            "takers": opts.takers,
+            "sign_in": opts.sign_in,
+            "logins": opts.logins,
+            "out": str(people_file),
+        },
+        info["env"],
+    )
+    people = [json.loads(line) for line in people_file.read_text().splitlines() if line.strip()]
+    log(
+        f"examday {database}: exam {setup['exam_id']}, {opts.takers} takers ({opts.sign_in} signing in) "
+        f"+ {opts.logins} sign-ins over {opts.window:.0f} s, think {opts.think_min:g}–{opts.think_max:g} s "
+        f"× {opts.time_scale:g}, gunicorn {opts.workers}×{opts.threads}"
+    )
+    with Server(info["env"], opts, folder) as server:
+        before = server.cpu_by_kind()
+        started = time.perf_counter()
+        rec = Recorder(started)
+        sampler = Sampler(server, info["url"] if database == "postgresql" else None, started)
+        sampler.start()
+        try:
+            outcome = asyncio.run(
+                exam_day(server.url, people, setup["exam_id"], setup["enterprise_code"], opts, rec)
+            )
+        finally:
+            sampler.stop.set()
+            sampler.join(timeout=10)
+        seconds = time.perf_counter() - started
+    after = server.cpu_by_kind()  # the workers wrote their last totals on exit
+    cpu = {k: [v[i] - before.get(k, [0, 0.0, 0.0])[i] for i in range(3)] for k, v in after.items()}
+    sent_file = folder / "sent.json"
+    sent_file.write_text(json.dumps(rec.sent))
+    check = run_step(
+        "check", {"url": info["url"], "exam_id": setup["exam_id"], "sent": str(sent_file)}, info["env"]
+    )
+    report = summarise(rec, cpu, sampler.samples, opts)
+    takers_done = rec.finished
+    integrity_ok = (
+        outcome["unfinished"] == 0
+        and takers_done == opts.takers
+        and check["answers_stored_as_sent"] == check["answers_sent"] == opts.takers * opts.questions
+        and check["graded_once"] == opts.takers
+        and check["ledger_ok"]
+    )
+    report.update(
+        database=database,
+        options=dataclasses.asdict(opts),
+        exam_id=setup["exam_id"],
+        seconds=round(seconds, 1),
+        takers_finished=takers_done,
+        signed_in=rec.signed_in,
+        unfinished=outcome["unfinished"],
+        static_cache_hits=rec.cache_hits,
+        first_errors=rec.errors[:10],
+        check=check,
+        integrity_ok=integrity_ok,
+        when=time.strftime("%Y-%m-%d %H:%M:%S"),
+        loadavg=os.getloadavg(),
+    )
+    log(f"examday {database}: {seconds:.0f} s, {takers_done}/{opts.takers} takers finished; check {check}")
+    return report
+
+
+def rows_of(report: dict[str, Any]) -> list[Row]:
+    o = report["options"]
+    db_name = "SQLite" if report["database"] == "sqlite" else "PostgreSQL"
+    scene = f"{o['takers']:,} takers over {o['window']:.0f} s, {o['size']}, {db_name}"
+    if o["time_scale"] != 1:
+        scene += f", think ×{o['time_scale']:g}"
+    if o["sign_in"] or o["logins"]:
+        scene += f", {o['sign_in'] + o['logins']:,} sign-ins"
+    rows = []
+    for kind, k in report["kinds"].items():
+        if kind == "other" or not k["requests"]:
+            continue
+
+        def ms(v: float | None) -> str:
+            return "—" if v is None else f"{v:.1f}"
+
+        rows.append(
+            bound_row(
+                "examday",
+                f"{kind}: p99, {scene}",
+                k["p99_ms"],
+                TARGET_P99_MS,
+                "ms",
+                note=f"{k['requests']:,} requests, {k['errors']} errors, p50 {ms(k['p50_ms'])} / p95 {ms(k['p95_ms'])} ms, "
+                f"rush p99 {ms(k['rush_p99_ms'])} ms, CPU {ms(k['cpu_ms'])} ms/request",
+                **{key: k[key] for key in ("requests", "errors", "rush_p99_ms", "cpu_ms", "worker_ms")},
+            )
+        )
+    c = report["check"]
+    rows.append(
+        Row(
+            "examday",
+            f"integrity: answers stored as sent, each attempt graded once, {scene}",
+            float(c["answers_stored_as_sent"]),
+            float(o["takers"] * o["questions"]),
+            "answers",
+            "all, 0 errors",
+            report["integrity_ok"] and all(k["errors"] == 0 for k in report["kinds"].values()),
+            None,
+            f"{report['takers_finished']:,}/{o['takers']:,} takers finished, {c['graded_once']:,} graded once, "
+            f"{sum(k['errors'] for k in report['kinds'].values())} errors; saturation: {report['saturation']}",
+            {"check": c, "load": report["load"], "first_errors": report["first_errors"]},
+        )
+    )
+    return rows
+
+
+def save_report(report: dict[str, Any], opts: Options) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = Path(opts.out) if opts.out else RESULTS / f"examday-{report['database']}-latest.json"
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    return path
+
+
+def run(quick: bool, log: Any) -> list[Row]:
+    """The section of scripts/bench (bench.run): every chosen database."""
+    try:
+        import aiohttp  # noqa: F401
+    except ImportError:
+        return [skipped("examday", "exam day", "aiohttp is not installed (scripts/setup dev)")]
+    opts = options_from(None, quick)
+    rows: list[Row] = []
+    for database in opts.databases:
+
+        def measure(database: str = database) -> list[Row]:
+            report = one_database(database, opts, log)
+            path = save_report(report, dataclasses.replace(opts, out=""))
+            print(
+                f"\nExam day on {database} ({path}):\n{markdown(report)}\nSaturation: {report['saturation']}\n"
+            )
+            return rows_of(report)
+
+        rows += guarded("examday", f"exam day on {database}", measure, log)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (size T, 12 takers, 3 s, SQLite)")
+    args = parser.parse_args(argv)
+    opts = options_from(args, args.quick)
+
+    def log(message: str) -> None:
+        print(f"  [{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    ok = True
+    for database in opts.databases:
+        report = one_database(database, opts, log)
+        path = save_report(report, opts if len(opts.databases) == 1 else dataclasses.replace(opts, out=""))
+        print(f"\nExam day on {database} ({path}):\n{markdown(report)}")
+        print(f"Saturation: {report['saturation']}")
+        print(f"Check: {json.dumps(report['check'], ensure_ascii=False)}")
+        if report["first_errors"]:
+            print("First errors:\n  " + "\n  ".join(report["first_errors"]))
+        ok = ok and report["integrity_ok"]
+    return 0 if ok else 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The exam day's options (also on scripts/bench, which passes them as BENCH_EXAMDAY_* variables)."""
+    g = parser.add_argument_group("exam day (--only examday)")
+    g.add_argument("--takers", type=int, help="learners who sit the exam (default 5,000; at most 20,000)")
+    g.add_argument("--window", type=float, help="seconds within which they start (default 300)")
+    g.add_argument("--size", choices=["T", "S", "M", "L", "XL"], help="lms demo --size (default L; T: tiny)")
+    g.add_argument("--database", dest="databases", help="sqlite, postgresql or both (default both)")
+    g.add_argument("--questions", type=int, help="questions per paper (default 20)")
+    g.add_argument("--time-scale", dest="time_scale", type=float, help="think times × this (default 1)")
+    g.add_argument("--think-min", dest="think_min", type=float, help="shortest think time, s (default 10)")
+    g.add_argument("--think-max", dest="think_max", type=float, help="longest think time, s (default 40)")
+    g.add_argument(
+        "--sign-in", dest="sign_in", type=int, help="takers who sign in by password first (default 0)"
+    )
+    g.add_argument("--logins", type=int, help="more people who only sign in within the window (default 0)")
+    g.add_argument("--workers", type=int, help="gunicorn workers (default LMS_WORKERS or 2, as scripts/run)")
+    g.add_argument("--threads", type=int, help="gunicorn threads per worker (default 4, as scripts/run)")
+    g.add_argument(
+        "--worker-class", dest="worker_class", help="gunicorn worker class (default: as scripts/run)"
+    )
+    g.add_argument("--pg-database", dest="pg_database", help="PostgreSQL database to (re)create")
+    g.add_argument(
+        "--reuse", action="store_true", default=None, help="keep the demo database of an earlier run"
+    )
+    g.add_argument("--seed", type=int, help="random seed of arrivals and answers")
+    g.add_argument("--out", help="write the report (JSON) here")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
