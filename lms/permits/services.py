@@ -1,6 +1,6 @@
 """Who may do a special operation on a day, and the permit register.
 
-A person's requirement status comes from lms.training (``cache.prepare_person`` + ``cache.person_statuses``,
+A person's requirement status comes from lms.training (``lms.training.reading.person_rows``,
 the very read the person's "my training" page makes), so the check and that page always agree. Certificates:
 state certificates (特种作业操作证, 特种设备作业人员证) are certificate records of the training ledger; internal
 certificates are those certificates/ issued, valid on the day by ``Certificate.status_on``.
@@ -48,7 +48,7 @@ from lms.permits.models import (
     PermitPerson,
     PermitWork,
 )
-from lms.training import cache
+from lms.training import reading
 from lms.training.models import COMPLIANT, EXPIRED, OVERDUE, Requirement
 from lms.training.status import SPECIAL_OPERATIONS_CATEGORY, SPECIAL_OPERATIONS_REVIEW_MONTHS
 
@@ -310,8 +310,7 @@ def _met(result: PersonResult, message: Message) -> None:
 
 def _statuses(enterprise_id: int, person_id: int, day: dt.date) -> dict[int, dict[str, Any]]:
     """The person's status rows on ``day``, read exactly as their "my training" page reads them."""
-    kept = cache.prepare_person(day, enterprise_id, person_id)
-    return {r["requirement_id"]: r for r in cache.person_statuses(enterprise_id, person_id, day, kept=kept)}
+    return {r["requirement_id"]: r for r in reading.person_rows(enterprise_id, person_id, day)}
 
 
 def _num(value: Any) -> str:
