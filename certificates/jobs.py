@@ -18,7 +18,7 @@ from certificates.services import N_
 from lms.core.db import db
 from lms.core.errors import DomainError
 from lms.core.jobs import Job, JobContext, enqueue
-from lms.core.sheets import normalize_employee_no
+from lms.core.sheets.values import normalize_employee_no
 from lms.core.storage import save_path
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Person, User

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from lms.core.errors import ImportRefused
 from lms.core.i18n import msg
-from lms.core.sheets import normalize_text, parse_decimal
+from lms.core.sheets.values import normalize_text, parse_decimal
 from quizzes.layouts import TYPE_WORDS, parse_type
 from quizzes.models import DIFFICULTIES, EASY, HARD, MEDIUM
 from quizzes.types import LETTERS, get_type, normalize_answer_text

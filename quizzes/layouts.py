@@ -16,7 +16,8 @@ from typing import Any
 
 from lms.core.errors import ImportRefused
 from lms.core.i18n import msg
-from lms.core.sheets import normalize_text, read_tables
+from lms.core.sheets.tables import read_tables
+from lms.core.sheets.values import normalize_text
 
 OPTION_CELL_SEPARATORS = ("%$%", "$$", "||", "｜", "|", "\n")
 _LETTER_MARK = re.compile(r"(?:^|(?<=\s))([A-HＡ-Ｈ])\s*[.．、:：)）]\s*")

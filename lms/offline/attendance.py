@@ -25,14 +25,13 @@ from lms.core import signals
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError, ImportRefused
 from lms.core.i18n import msg
-from lms.core.sheets import (
-    Table,
+from lms.core.sheets.tables import Table, read_tables
+from lms.core.sheets.values import (
     normalize_employee_no,
     normalize_text,
     parse_date,
     parse_datetime,
     parse_decimal,
-    read_tables,
 )
 from lms.core.storage import StoredFile, save_bytes, save_path, save_stream
 from lms.core.timeutil import format_local, format_span, iso_local, local_date, to_utc

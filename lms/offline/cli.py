@@ -102,7 +102,7 @@ def new_session_cmd(
 
 def _parse_when(text: str, option: str) -> dt.datetime:
     from lms.core.errors import DomainError
-    from lms.core.sheets import parse_datetime
+    from lms.core.sheets.values import parse_datetime
 
     try:
         value = parse_datetime(text)
@@ -217,7 +217,7 @@ def _resolutions(enterprise_id: int, resolves: tuple[str, ...]) -> dict[str, Any
     from sqlalchemy import select
 
     from lms.core.errors import DomainError
-    from lms.core.sheets import normalize_employee_no
+    from lms.core.sheets.values import normalize_employee_no
     from lms.org.models import Person
 
     out: dict[str, Any] = {}

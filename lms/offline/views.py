@@ -19,7 +19,7 @@ from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError
 from lms.core.nav import nav_item
 from lms.core.permissions import roles
-from lms.core.sheets import normalize_employee_no
+from lms.core.sheets.values import normalize_employee_no
 from lms.core.storage import StoredFile, save_stream, send_stored
 from lms.offline import bp, checkin, services, signin
 from lms.offline.attendance import (

@@ -19,7 +19,8 @@ from sqlalchemy import select, text
 from lms.core.db import db, utcnow
 from lms.core.errors import ImportRefused
 from lms.core.i18n import msg
-from lms.core.sheets import normalize_employee_no, normalize_text, parse_date, read_table
+from lms.core.sheets.tables import read_table
+from lms.core.sheets.values import normalize_employee_no, normalize_text, parse_date
 from lms.org.models import (
     PERSON_ACTIVE,
     PERSON_LEFT,
@@ -106,6 +107,7 @@ class RosterResult:
     posts_created: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)  # per-row action, the first PREVIEW_ROWS rows
     committed: bool = False
+    refused: bool = False  # the file could not be read at all (not a roster, a hostile sheet)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -272,6 +274,7 @@ def import_roster(
         table = read_table(source, filename, FIELDS, REQUIRED)
     except ImportRefused as exc:
         result.errors.append({"row": None, "field": None, "message": exc.message})
+        result.refused = True
         return result
     roles = roles_by_name(enterprise.id)
     session = db.session

@@ -197,7 +197,7 @@ def device_trusted(user_id: int, device: str | None, policy: Policy, now: dt.dat
 
 
 def _identifier_filter(login: str) -> Any:
-    from lms.core.sheets import normalize_employee_no
+    from lms.core.sheets.values import normalize_employee_no
 
     employee_no = normalize_employee_no(login)
     return (Person.employee_no == employee_no) | (Person.phone == login)

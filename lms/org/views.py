@@ -137,7 +137,7 @@ def person_new():
 
 
 def services_normalize(value: str) -> str:
-    from lms.core.sheets import normalize_employee_no
+    from lms.core.sheets.values import normalize_employee_no
 
     return normalize_employee_no(value)
 

@@ -31,7 +31,7 @@ from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError, NotFound
 from lms.core.i18n import Message, msg
-from lms.core.sheets import normalize_employee_no
+from lms.core.sheets.values import normalize_employee_no
 from lms.ledger.models import KIND_CERTIFICATE, TrainingRecord
 from lms.org.models import PERSON_ACTIVE, Enterprise, Person, User
 from lms.permits.models import (

@@ -87,7 +87,7 @@ def archive_cmd(code: str, employee_no: str, fmt: str, out: Path | None) -> None
     """Print or write a person's statutory training archive (the document of the web page), in local time."""
     from sqlalchemy import select
 
-    from lms.core.sheets import normalize_employee_no
+    from lms.core.sheets.values import normalize_employee_no
     from lms.org.models import Person
     from lms.training.archive import archive_file
 

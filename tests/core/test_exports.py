@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from lms.core.exports import csv_bytes, safe_cell, write_csv, write_xlsx, xlsx_bytes
-from lms.core.sheets import read_table
+from lms.core.sheets.tables import read_table
 
 INJECTIONS = ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\tx", "\r=1", '  =HYPERLINK("x")']
 

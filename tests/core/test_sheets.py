@@ -14,18 +14,15 @@ import xlwt
 from openpyxl.styles import Font
 
 from lms.core.errors import ImportRefused
-from lms.core.sheets import (
-    detect_format,
-    inspect_ole_streams,
-    is_footer_row,
+from lms.core.sheets.formats import detect_format, inspect_ole_streams
+from lms.core.sheets.headers import normalize_header
+from lms.core.sheets.tables import is_footer_row, read_table, read_tables
+from lms.core.sheets.values import (
     normalize_employee_no,
-    normalize_header,
     normalize_text,
     parse_date,
     parse_datetime,
     parse_decimal,
-    read_table,
-    read_tables,
 )
 
 SAMPLES = Path("/work/shared/samples")

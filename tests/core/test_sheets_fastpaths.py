@@ -1,4 +1,4 @@
-"""The fast paths of lms.core.sheets give exactly what the plain definitions give.
+"""The fast paths of lms.core.sheets.values and .tables give exactly what the plain definitions give.
 
 ``normalize_text`` skips NFKC for ASCII and the regexes for printable text, ``normalize_employee_no`` likewise,
 ``parse_date`` tries ``date.fromisoformat`` first, and ``is_footer_row`` stops at the first filled cell. Each
@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from lms.core import sheets
-from lms.core.sheets import cell_text, is_footer_row, normalize_employee_no, normalize_text, parse_date
+from lms.core.sheets import tables, values
+from lms.core.sheets.tables import is_footer_row
+from lms.core.sheets.values import cell_text, normalize_employee_no, normalize_text, parse_date
 
 _ZERO_WIDTH_RE = re.compile("[\u200b-\u200d\u2060\ufeff]")
 _WS_RE = re.compile(r"\s+")
@@ -37,7 +38,7 @@ def plain_normalize_employee_no(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return ""
     if isinstance(value, float):
-        return sheets._format_float(value) if value.is_integer() else plain_normalize_employee_no(repr(value))
+        return values.format_float(value) if value.is_integer() else plain_normalize_employee_no(repr(value))
     text = _WS_RE.sub("", _ZERO_WIDTH_RE.sub("", unicodedata.normalize("NFKC", cell_text(value))))
     match = re.match(r"^(\d+)\.0+$", text)
     if match:
@@ -60,7 +61,7 @@ def plain_is_footer_row(cells: Sequence[str], first_col: int = 0) -> bool:
         return False
     if len(filled) == 1 and (":" in first or "：" in first):
         return True
-    return plain_normalize_text(first).lower().startswith(sheets._FOOTER_WORDS)
+    return plain_normalize_text(first).lower().startswith(tables._FOOTER_WORDS)
 
 
 def plain_parse_date(value: Any) -> dt.date | None:
@@ -68,11 +69,11 @@ def plain_parse_date(value: Any) -> dt.date | None:
     text = plain_normalize_text(value)
     if not text:
         return None
-    if sheets._SERIAL_RE.match(text):
-        return sheets._from_excel_serial(float(text), value).date()
-    parsed = sheets._parse_datetime_text(text, value)
+    if values._SERIAL_RE.match(text):
+        return values._from_excel_serial(float(text), value).date()
+    parsed = values._parse_datetime_text(text, value)
     if isinstance(parsed, dt.time):
-        raise ValueError(f"{value!r} is a time, not a date ({sheets._DATE_EXAMPLE})")
+        raise ValueError(f"{value!r} is a time, not a date ({values._DATE_EXAMPLE})")
     return parsed[0]
 
 

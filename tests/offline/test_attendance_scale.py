@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from lms.core.db import db
-from lms.core.sheets import read_tables
+from lms.core.sheets.tables import read_tables
 from lms.ledger import services as ledger
 from lms.ledger.models import TrainingRecord
 from lms.offline import attendance as att

@@ -9,7 +9,7 @@ import pypdf
 from sqlalchemy import select
 
 from lms.core.db import db
-from lms.core.sheets import read_table
+from lms.core.sheets.tables import read_table
 from lms.offline import services, signin
 from lms.offline.attendance import FIELDS
 from lms.org.models import Department

@@ -15,8 +15,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from lms.core import sheets
 from lms.core.db import db
+from lms.core.sheets import readers
 from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.org import roster
 from lms.org.models import Department, Person, PersonEvent, PersonRole, Post, ResponsibilityRole, User
@@ -56,7 +56,7 @@ def _csv(rows: list[list[str]]) -> bytes:
 
 @pytest.fixture
 def streamed(monkeypatch):
-    monkeypatch.setattr(sheets, "STREAMING_THRESHOLD", 0)  # stream every sheet, as a big upload is
+    monkeypatch.setattr(readers, "STREAMING_THRESHOLD", 0)  # stream every sheet, as a big upload is
 
 
 def _counts(ent) -> dict[str, int]:
