@@ -153,6 +153,9 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     storage.init_app(app)  # upload routes may check a file's first bytes before taking the rest
     _init_login(app)
     _register_blueprints(app)
+    from lms.core import static
+
+    static.init_app(app)  # content-hashed static URLs, cached for a year (after every blueprint's static)
     for name in LISTENER_MODULES:
         optional_import(name)
     _init_hooks(app)

@@ -1,0 +1,103 @@
+"""Static files under content-hashed URLs, kept by browsers for a year.
+
+``url_for("static", filename=...)`` (and every blueprint's ``<bp>.static``) gets ``?v=<hash>``: the first 12 hex
+digits of the file's SHA-256. A request whose ``v`` is the file's current hash is answered with
+``Cache-Control: public, max-age=31536000, immutable``, so a browser fetches each file once and never asks
+again until a release changes it (its URL changes with it). A request without ``v`` or with an old one (a page
+rendered before the file changed, still open in a tab) gets the current file as before, ``no-cache`` with an
+ETag: it revalidates instead of keeping the new content under an old URL.
+
+The hash is computed once per file and recomputed when the file's size or modification time changes (one
+``stat`` per URL built). Behind nginx, ``/static/`` may be served by nginx itself (docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import threading
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.security import safe_join
+
+HASH_LENGTH = 12
+IMMUTABLE = "public, max-age=31536000, immutable"
+QUERY_ARG = "v"
+
+
+class ContentHashes:
+    """The content hash of files, cached by path and invalidated by (size, mtime)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[int, int, str]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, path: str) -> str | None:
+        """The hash of the file at ``path``, or None when there is no such file."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        known = self._known.get(path)
+        if known is not None and known[0] == st.st_size and known[1] == st.st_mtime_ns:
+            return known[2]
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 16), b""):
+                    digest.update(chunk)
+        except OSError:
+            return None
+        value = digest.hexdigest()[:HASH_LENGTH]
+        with self._lock:
+            self._known[path] = (st.st_size, st.st_mtime_ns, value)
+        return value
+
+
+def _folder(app: Flask, endpoint: str) -> str | None:
+    if endpoint == "static":
+        return app.static_folder
+    bp = app.blueprints.get(endpoint[: -len(".static")])
+    return bp.static_folder if bp is not None else None
+
+
+def is_static(endpoint: str | None) -> bool:
+    return bool(endpoint) and (endpoint == "static" or endpoint.endswith(".static"))
+
+
+def init_app(app: Flask) -> None:
+    """Hash the URLs of every static endpoint registered so far (call after the blueprints)."""
+    hashes = ContentHashes()
+    app.extensions["lms_static_hashes"] = hashes
+
+    def hashed(endpoint: str, filename: str) -> str | None:
+        folder = _folder(app, endpoint)
+        path = safe_join(folder, filename) if folder and filename else None
+        return hashes.of(path) if path else None
+
+    @app.url_defaults
+    def _add_hash(endpoint: str, values: dict[str, Any]) -> None:
+        if is_static(endpoint) and QUERY_ARG not in values:
+            digest = hashed(endpoint, values.get("filename") or "")
+            if digest:
+                values[QUERY_ARG] = digest
+
+    def wrap(endpoint: str, view: Any) -> Any:
+        @functools.wraps(view)
+        def serve(filename: str, **kwargs: Any) -> Any:
+            response = view(filename=filename, **kwargs)
+            asked = request.args.get(QUERY_ARG)
+            if asked and response.status_code in (200, 304) and asked == hashed(endpoint, filename):
+                response.headers["Cache-Control"] = IMMUTABLE
+                response.headers.pop(
+                    "Expires", None
+                )  # max-age rules; an Expires of now would confuse old caches
+            return response
+
+        return serve
+
+    for endpoint, view in list(app.view_functions.items()):
+        if is_static(endpoint):
+            app.view_functions[endpoint] = wrap(endpoint, view)

@@ -1,0 +1,75 @@
+"""Static files: content-hashed URLs served with a year-long immutable cache (lms.core.static, issue 20)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from flask import url_for
+
+from lms.core.static import IMMUTABLE, ContentHashes
+
+
+def _hash_of(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def test_static_urls_carry_the_content_hash(app):
+    with app.test_request_context("/"):
+        core = url_for("static", filename="css/app.css")
+        feature = url_for("quizzes.static", filename="quizzes/exam.js")
+        missing = url_for("static", filename="css/no-such-file.css")
+    assert core.endswith("/static/css/app.css?v=" + _hash_of(os.path.join(app.static_folder, "css/app.css")))
+    bp = app.blueprints["quizzes"]
+    assert feature.endswith(
+        "/quizzes/static/quizzes/exam.js?v=" + _hash_of(os.path.join(bp.static_folder, "quizzes/exam.js"))
+    )
+    assert "v=" not in missing  # nothing to hash: the plain URL (a 404 as before)
+
+
+def test_pages_link_hashed_static_files(client, login_as):
+    login_as("learner")
+    page = client.get("/quizzes/").get_data(as_text=True)
+    links = re.findall(r'(?:href|src)="([^"]*/static/[^"]+)"', page)
+    assert links and all(re.search(r"\?v=[0-9a-f]{12}$", u) for u in links), links
+
+
+def test_current_hash_is_cached_for_a_year_and_revalidates(app, client):
+    with app.test_request_context("/"):
+        url = url_for("static", filename="css/app.css").replace("http://lms.test", "")
+    resp = client.get(url)
+    assert resp.status_code == 200
+    assert resp.headers["Cache-Control"] == IMMUTABLE == "public, max-age=31536000, immutable"
+    assert "Expires" not in resp.headers
+    body = Path(app.static_folder, "css/app.css").read_bytes()
+    assert resp.get_data() == body
+    again = client.get(url, headers={"If-None-Match": resp.headers["ETag"]})
+    assert again.status_code == 304 and again.headers["Cache-Control"] == IMMUTABLE
+
+
+def test_plain_and_old_hashes_are_still_served_but_revalidated(client):
+    plain = client.get("/static/css/app.css")
+    old = client.get("/static/css/app.css?v=000000000000")  # a page rendered before the file changed
+    for resp in (plain, old):
+        assert resp.status_code == 200
+        assert "immutable" not in resp.headers["Cache-Control"]
+        assert "no-cache" in resp.headers["Cache-Control"] and resp.headers.get("ETag")
+    assert client.get("/static/css/nothing-here.css?v=000000000000").status_code == 404
+
+
+def test_hash_follows_the_content(tmp_path):
+    hashes = ContentHashes()
+    f = tmp_path / "a.css"
+    f.write_text("body { color: red }")
+    first = hashes.of(str(f))
+    assert first == _hash_of(str(f)) and hashes.of(str(f)) == first
+    f.write_text("body { color: blue; }")
+    os.utime(f, ns=(1, 1))  # even with an old modification time: the size changed
+    second = hashes.of(str(f))
+    assert second != first and second == _hash_of(str(f))
+    f.write_text("body { color: blue, }")  # same size, new modification time
+    os.utime(f, ns=(2_000_000_000, 2_000_000_000))
+    assert hashes.of(str(f)) == _hash_of(str(f)) != second
+    assert hashes.of(str(tmp_path / "gone.css")) is None
