@@ -20,6 +20,7 @@ from lms.core.errors import DomainError
 from lms.core.i18n import translate_message
 from lms.core.nav import nav_item
 from lms.core.permissions import roles
+from lms.core.urls import public_base
 from lms.org.access import MANAGERS, acting_enterprise
 from lms.org.models import ADMIN, REGULATOR, Enterprise, RegulatorAssignment, User
 
@@ -66,6 +67,7 @@ def _context(**extra: Any) -> dict[str, Any]:
         "scope_labels": {k: _(v) for k, v in SCOPE_LABELS.items()},
         "created": None,
         "secret": None,
+        "api_base": public_base(),  # LMS_PUBLIC_URL or a trusted host, never a forged Host
         **extra,
     }
 

@@ -47,6 +47,7 @@ from lms.core.db import db
 from lms.core.i18n import translate_message
 from lms.core.permissions import public
 from lms.core.timeutil import iso_local, to_utc
+from lms.core.urls import public_base
 from lms.ledger import services as ledger
 from lms.ledger import sources
 from lms.ledger.models import TrainingRecord
@@ -660,7 +661,7 @@ def docs() -> Any:
         ops=operations(spec.spec),
         models=models(spec.spec),
         document=spec.spec,
-        base=current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/"),
+        base=public_base(),  # LMS_PUBLIC_URL or a trusted host, never a forged Host header
     )
 
 
