@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm.base import NO_VALUE
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.core import signals
 from lms.core.db import db, utcnow
@@ -364,21 +364,26 @@ def _write_changes(*objs: object) -> None:
     What the session's flush would send for a heartbeat (a few columns of the playback session, the progress
     and the enrolment), without the unit of work's bookkeeping: on the hottest write of the product that was
     half of the request's own CPU time. Rows not yet inserted, or with anything but plain columns changed, are
-    left to the flush.
+    left to the flush. Public API only: the changes are read from the attributes' history, and the rows are
+    marked clean as the flush would (``_settle``).
     """
     conn = None
     for obj in objs:
         if obj is None:
             continue
         state = sa_inspect(obj)
-        if not state.persistent or not state.committed_state:
+        if not state.persistent or not state.modified:
             continue
         # as the flush: an attribute set to the value it had is not written
         changed = tuple(
-            sorted(k for k, old in state.committed_state.items() if state.dict.get(k, NO_VALUE) != old)
+            sorted(
+                key
+                for key in state.mapper.attrs.keys()
+                if key not in state.unmodified and state.attrs[key].history.has_changes()
+            )
         )
         if not changed:
-            state._commit_all(state.dict, db.session.identity_map)
+            _settle(obj)
             continue
         prepared = _update_stmt(type(obj), changed)
         if prepared is None:
@@ -386,9 +391,24 @@ def _write_changes(*objs: object) -> None:
         stmt, defaulted = prepared
         conn = conn or db.session.connection()
         conn.execute(stmt, {"_pk": state.identity[0], **{f"v_{k}": state.dict.get(k) for k in changed}})
-        state._commit_all(state.dict, db.session.identity_map)  # as the flush does after its UPDATE
-        if defaulted:
-            db.session.expire(obj, list(defaulted))  # set by the column's onupdate; read again only if asked
+        _settle(obj, defaulted)  # as the flush does after its UPDATE
+
+
+def _settle(obj: object, stale: tuple[str, ...] = ()) -> None:
+    """Mark a row clean after its UPDATE was sent: the session forgets its changes and keeps its values.
+
+    ``Session.expire`` is the public way to drop a row's pending changes (and its place among the modified
+    rows, so that the next flush has nothing to do); the values it held, which are now the stored ones, are put
+    back without history (``set_committed_value``). The ``stale`` ones (set by a column's onupdate) stay
+    expired: read again only if asked.
+    """
+    state = sa_inspect(obj)
+    held = {
+        key: state.dict[key] for key in state.mapper.attrs.keys() if key in state.dict and key not in stale
+    }
+    db.session.expire(obj)
+    for key, value in held.items():
+        set_committed_value(obj, key, value)
 
 
 @functools.cache
