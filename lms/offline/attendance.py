@@ -51,34 +51,10 @@ from lms.offline.models import (
 )
 from lms.offline.services import completed_at, ensure_may_change, ledger_level, started_at
 from lms.org.models import ADMIN, MANAGER, Department, Enterprise, Person, User
+from lms.org.sheet_columns import PERSON_COLUMNS
 
 FIELDS: dict[str, list[str]] = {
-    "employee_no": [
-        "工号",
-        "员工编号",
-        "员工号",
-        "职工号",
-        "编号",
-        "人员编号",
-        "Employee No",
-        "Employee Number",
-        "Employee ID",
-        "EmpNo",
-        "Emp No",
-        "Staff No",
-    ],
-    "name": ["姓名", "员工姓名", "学员姓名", "Name", "Full name"],
-    "department": [
-        "部门",
-        "所属部门",
-        "部门/班组",
-        "车间/班组",
-        "单位",
-        "班组",
-        "车间",
-        "Department",
-        "Dept",
-    ],
+    **PERSON_COLUMNS,
     "signed_in_at": [
         "签到时间",
         "签到时刻",

@@ -42,23 +42,11 @@ from lms.org.services import (
     set_status,
     split_path,
 )
+from lms.org.sheet_columns import PERSON_COLUMNS
 from lms.org.timezone import enterprise_today
 
 FIELDS: dict[str, list[str]] = {
-    "employee_no": [
-        "工号",
-        "员工编号",
-        "员工号",
-        "职工号",
-        "编号",
-        "Employee No",
-        "Employee Number",
-        "Employee ID",
-        "EmpNo",
-        "ID",
-    ],
-    "name": ["姓名", "员工姓名", "Name", "Full name"],
-    "department": ["部门", "所属部门", "部门/班组", "车间/班组", "Department", "Dept"],
+    **PERSON_COLUMNS,
     "post": ["岗位", "职位", "工种", "Post", "Position", "Job"],
     "roles": [
         "安全责任角色",

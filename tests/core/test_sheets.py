@@ -771,3 +771,22 @@ def test_parse_decimal() -> None:
     for bad in ("缺考", "NaN", "inf", "1,2", "30分钟", True):
         with pytest.raises(ValueError):
             parse_decimal(bad)
+
+
+def test_a_field_named_by_two_columns_takes_the_better_name(tmp_path: Path) -> None:
+    """The names of a field are listed best first: 部门 over 单位 whatever their order; equals: the leftmost."""
+    fields = {"employee_no": ["工号", "ID"], "name": ["姓名"], "department": ["部门", "车间", "单位"]}
+    rows = [
+        ["单位", "ID", "工号", "姓名", "车间", "部门"],
+        ["某公司", "7", "1001", "张三", "一车间", "安全部"],
+    ]
+    table = read_table(_xlsx(tmp_path / "a.xlsx", rows), "a.xlsx", fields, ["name"])
+    assert table.column_index == {"employee_no": 2, "name": 3, "department": 5}
+    assert table.extra_headers == ["单位", "ID", "车间"]
+    assert [r.values for r in table.rows] == [{"employee_no": "1001", "name": "张三", "department": "安全部"}]
+    rows = [["车间", "单位", "姓名"], ["一车间", "某公司", "张三"]]
+    table = read_table(_xlsx(tmp_path / "b.xlsx", rows), "b.xlsx", fields, ["name"])
+    assert table.column_index["department"] == 0
+    rows = [["部门", "部门", "姓名"], ["安全部", "一车间", "张三"]]
+    table = read_table(_xlsx(tmp_path / "c.xlsx", rows), "c.xlsx", fields, ["name"])
+    assert table.column_index["department"] == 0 and table.extra_headers == ["部门"]

@@ -35,16 +35,36 @@ def _header_keys(text: str) -> list[str]:
     return [key for key in keys if key]
 
 
-def _match_header(cells: Sequence[str], aliases: dict[str, set[str]]) -> dict[str, int]:
-    """Return canonical field -> 0-based column for a candidate header row (first cell wins per field)."""
+def field_aliases(fields: dict[str, Sequence[str]]) -> dict[str, dict[str, int]]:
+    """Return canonical field -> {header key: rank}: its own name first, then its header names, best first."""
+    aliases: dict[str, dict[str, int]] = {}
+    for name, names in fields.items():
+        keys: dict[str, int] = {}
+        for alias in [name, *names]:
+            key = normalize_header(alias)
+            if key:
+                keys.setdefault(key, len(keys))
+        aliases[name] = keys
+    return aliases
+
+
+def _match_header(cells: Sequence[str], aliases: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Return canonical field -> 0-based column for a candidate header row.
+
+    A field named by several cells takes the one whose header comes first in its list of names (a 部门 column
+    over a 单位 column to its left); between equally good cells, the leftmost. A cell goes to the first field
+    that names it and is not held by a better cell.
+    """
     found: dict[str, int] = {}
+    ranks: dict[str, int] = {}
     for index, text in enumerate(cells):
         if not text or not text.strip():
             continue
         keys = _header_keys(text)
         for name, accepted in aliases.items():
-            if name not in found and any(key in accepted for key in keys):
-                found[name] = index
+            rank = min((accepted[key] for key in keys if key in accepted), default=None)
+            if rank is not None and (name not in found or rank < ranks[name]):
+                found[name], ranks[name] = index, rank
                 break
     return found
 
@@ -59,7 +79,7 @@ class HeaderNotFound(Exception):
 
 
 def find_header(
-    buffered: list[tuple[int, list[str]]], aliases: dict[str, set[str]], required: Sequence[str]
+    buffered: list[tuple[int, list[str]]], aliases: dict[str, dict[str, int]], required: Sequence[str]
 ) -> tuple[int, dict[str, int]]:
     """Return (index in buffered, mapping) of the best header row among the buffered rows."""
     minimum = max(1, len(required))

@@ -15,9 +15,9 @@ from lms.core.sheets.formats import check_xlsx_archive, detect_format
 from lms.core.sheets.headers import (
     HEADER_SCAN_ROWS,
     HeaderNotFound,
+    field_aliases,
     find_header,
     header_refusal,
-    normalize_header,
 )
 from lms.core.sheets.readers import SheetData, csv_sheet, xls_sheets, xlsx_sheets
 from lms.core.sheets.source import Source
@@ -103,7 +103,7 @@ def _build_table(
     sheet: SheetData,
     filename: str,
     fields: dict[str, Sequence[str]],
-    aliases: dict[str, set[str]],
+    aliases: dict[str, dict[str, int]],
     required: Sequence[str],
     streaming: bool,
     on_done: Any = None,
@@ -205,9 +205,7 @@ def read_tables(
     unknown = [name for name in required if name not in fields]
     if unknown:
         raise ValueError(f"required fields not in fields: {unknown}")
-    aliases = {
-        name: {normalize_header(alias) for alias in [name, *names]} - {""} for name, names in fields.items()
-    }
+    aliases = field_aliases(fields)
     src = Source(source, filename, max_bytes)
     if src.size == 0:
         raise ImportRefused(msg("%(file)s is empty", file=filename))
