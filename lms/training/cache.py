@@ -235,7 +235,7 @@ def prepare_person(as_of: dt.date, enterprise_id: int, person_id: int) -> bool:
     """For a page about one person at ``as_of``: when that is today and the person waits, recompute them now.
 
     Like ``prepare``: in a read unit this asks for a write unit first. Return whether the kept rows now hold
-    the person's rows at ``as_of`` (for ``person_statuses(..., kept=)``).
+    the person's rows at ``as_of``.
     """
     if as_of != today(enterprise_id):
         return False

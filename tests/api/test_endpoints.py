@@ -196,7 +196,7 @@ def test_external_record_is_idempotent_appears_in_the_archive_and_is_voided_with
 
 def test_status_and_coverage_are_the_figures_of_the_web_pages(client, world):
     from lms.ledger.services import record
-    from lms.training import cache, coverage
+    from lms.training import cache, coverage, reading
     from lms.training.services import save_requirement
 
     a = world["a"]
@@ -239,7 +239,7 @@ def test_status_and_coverage_are_the_figures_of_the_web_pages(client, world):
     person = world["people_a"][0]
     st = client.get(f"/api/v1/status/people/{person.id}", headers=h).json
     assert [(r["requirement"], r["status"]) for r in st["requirements"]] == [("年度再培训", "complete")]
-    rows = cache.person_statuses(a.id, person.id, today)
+    rows = reading.person_rows(a.id, person.id, today)
     assert [r["status"] for r in rows] == ["complete"]
 
 

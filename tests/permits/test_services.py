@@ -10,7 +10,7 @@ import pytest
 from lms.core.errors import DomainError, NotFound
 from lms.permits import services
 from lms.permits.models import APPROVED, REFUSED
-from lms.training import cache
+from lms.training import reading
 from tests.permits.conftest import DAY, special_ops
 
 
@@ -40,7 +40,7 @@ def test_three_people_for_confined_space(scene):
 def test_requirement_status_is_the_my_training_read(scene):
     """The status a check reports is the row the person's "my training" page reads, for every person."""
     for person in (scene.ok, scene.overdue, scene.lapsed):
-        rows = cache.person_statuses(scene.ent.id, person.id, DAY)
+        rows = reading.person_rows(scene.ent.id, person.id, DAY)
         annual = next(n.requirement for n in scene.work.needs if n.kind == "requirement")
         row = next(r for r in rows if r["requirement_id"] == annual.id)
         result = services.check(scene.work, [(person, "作业人员")], DAY)
