@@ -20,7 +20,7 @@ from lms.core.exports import xlsx_bytes
 from lms.core.nav import nav_item
 from lms.core.permissions import roles
 from lms.core.requests import int_field, json_object
-from lms.core.storage import StoredFile, path_of, save_stream
+from lms.core.storage import StoredFile, discard, path_of, save_stream
 from lms.org.access import EVERYONE_IN_ENTERPRISE, STAFF, acting_enterprise_id
 from lms.org.models import LEARNER, Person
 from quizzes import attempts, bp, builder, exchange, grading, key_policy, review, stats
@@ -541,7 +541,10 @@ def import_preview(bank_id: int, file_id: int):
         res = exchange.import_questions(b, path_of(stored.key), stored.original_name, dry_run=True)
     except ImportRefused as exc:
         # A refused file (an unreadable header …) is explained on the preview page, in the reader's language.
+        # Nothing can ever be imported from it: it is not kept (issue 16).
         db.session.rollback()
+        stored.original_name  # noqa: B018 - loaded for the page before the row goes
+        discard(stored)
         return render_template(
             "quizzes/import_preview.html",
             bank=b,

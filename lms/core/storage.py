@@ -228,17 +228,24 @@ def _kept(session: Session) -> None:
     # after_commit also runs for a savepoint's release: only the outermost commit makes the files permanent
     if session.get_nested_transaction() is None:
         session.info.pop(_PENDING, None)
+        for path, _tx in session.info.pop(_DOOMED, []):
+            Path(path).unlink(missing_ok=True)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _rolled_back(session: Session, previous_transaction: Any) -> None:
     _discard(session, lambda tx: not _within(tx, previous_transaction))
+    if session.info.get(_DOOMED):  # rows deleted in what rolled back are back: keep their files
+        session.info[_DOOMED] = [
+            (p, tx) for p, tx in session.info[_DOOMED] if not _within(tx, previous_transaction)
+        ]
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _ended(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # the outermost transaction ended without a commit (rollback, close)
         _discard(session, lambda tx: False)
+        session.info.pop(_DOOMED, None)  # the rows of files to discard are back: keep the files
 
 
 def save_bytes(data: bytes, original_name: str, **kwargs: object) -> StoredFile:
@@ -258,6 +265,22 @@ def delete_file(stored: StoredFile) -> None:
     """Remove a stored file and its row."""
     path_of(stored.key).unlink(missing_ok=True)
     db.session.delete(stored)
+
+
+_DOOMED = "lms.storage.doomed"
+
+
+def discard(stored: StoredFile) -> None:
+    """Delete a stored file's row now and its file when the unit of work commits (a refused staged upload).
+
+    The file stays if the unit rolls back (its row comes back with it), so a GET that runs again as a write
+    unit, or fails, never leaves a row without its file.
+    """
+    sess = db.session()
+    path = str(path_of(stored.key))
+    sess.delete(stored)
+    sess.flush()
+    sess.info.setdefault(_DOOMED, []).append((path, sess.get_nested_transaction() or sess.get_transaction()))
 
 
 def send_stored(

@@ -15,7 +15,7 @@ from lms.core.db import db
 from lms.core.errors import DomainError
 from lms.core.nav import home_for, nav_item
 from lms.core.permissions import roles
-from lms.core.storage import StoredFile, path_of, save_stream
+from lms.core.storage import StoredFile, discard, path_of, save_stream
 from lms.core.timeutil import zone_choices
 from lms.org import person_page, services
 from lms.org.access import MANAGERS, STAFF, acting_enterprise, acting_enterprise_id, get_scoped
@@ -371,6 +371,10 @@ def roster_preview(file_id: int):
     stored = _roster_file(file_id)
     result = import_roster(ent, path_of(stored.key), stored.original_name, dry_run=True)
     db.session.rollback()
+    if result.refused:
+        # Nothing can ever be imported from a file that cannot be read: it is not kept (issue 16).
+        stored.original_name  # noqa: B018 - loaded for the page before the row goes
+        discard(stored)
     return render_template("org/roster_preview.html", result=result, stored=stored)
 
 
