@@ -13,7 +13,7 @@ import io
 from sqlalchemy import select
 
 from lms.core.db import db
-from lms.core.storage import StoredFile, path_of
+from lms.core.storage import StoredFile, media_root, path_of
 from lms.org.models import Person
 from quizzes.models import Question
 from tests.conftest import login
@@ -28,6 +28,12 @@ def _upload(client, url: str, body: bytes, name: str) -> tuple[StoredFile, str]:
     stored = db.session.get(StoredFile, int(preview.rstrip("/").split("/")[-1]))
     assert stored is not None and path_of(stored.key).exists()  # staged for the preview
     return stored, preview
+
+
+def _no_server_path(page, key: str) -> bool:
+    """The page names the upload as its sender called it: neither the storage folder nor the stored key."""
+    text = page.get_data(as_text=True)
+    return str(media_root().resolve()) not in text and key not in text and key.rsplit("/", 1)[-1] not in text
 
 
 def _gone(stored_id: int, key: str) -> bool:
@@ -49,6 +55,7 @@ def test_refused_roster_files_are_deleted_when_the_preview_refuses_them(client, 
         page = client.get(preview)
         assert page.status_code == 200, name
         assert name in page.get_data(as_text=True)  # the refusal is shown, naming the file
+        assert _no_server_path(page, key)
         assert _gone(stored_id, key), name
         assert client.post(preview + "/commit").status_code == 404  # nothing left to import
     assert db.session.scalar(select(Person).where(Person.employee_no == "Z9001")) is None
@@ -74,6 +81,7 @@ def test_refused_question_files_are_deleted_when_the_preview_refuses_them(client
         page = client.get(preview)
         assert page.status_code == 200, name
         assert "无法读取该文件" in page.get_data(as_text=True), name  # shown in the preview, translated
+        assert _no_server_path(page, key)
         assert _gone(stored_id, key), name
         assert client.post(preview + "/commit").status_code == 404
     stored, preview = _upload(client, url, good, "题库.xlsx")
