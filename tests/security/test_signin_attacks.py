@@ -433,3 +433,22 @@ def test_lock_page_is_for_managers_of_the_enterprise_only(
     assert client.get("/org/sign-in-locks").status_code == 403
     assert client.post(f"/org/sign-in-locks/{locked.user.id}/clear").status_code == 403
     assert _state(locked.user)[2] is not None
+
+
+def test_attempts_refused_while_an_address_waits_do_not_extend_its_wait(app, enterprise, make_person):
+    """The refused attempts come later than the failures that throttled the address: once those failures leave
+    the window the address is free, however many attempts were refused in the meantime."""
+    victim = make_person(enterprise, name="孙师傅")
+    db.session.commit()
+    window = app.config["LOGIN_WINDOW_MINUTES"] * 60
+    attacker = _client(app, "192.168.7.7")
+    for i in range(app.config["LOGIN_MAX_FAILURES_ADDRESS"]):
+        assert _sign_in(attacker, f"guess-{i}", WRONG).status_code == 200
+    assert _sign_in(_client(app, "192.168.7.7"), victim.user.username).status_code == 429
+    _let_time_pass(window - 60)  # a minute before the failures leave the window …
+    for i in range(30):  # … the attacker keeps hammering: each attempt is refused unchecked
+        assert _sign_in(attacker, f"more-{i}", WRONG).status_code == 429
+    assert _sign_in(_client(app, "192.168.7.7"), victim.user.username).status_code == 429
+    _let_time_pass(61)  # the failures have left the window; the refusals are a minute old
+    r = _sign_in(_client(app, "192.168.7.7"), victim.user.username)
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
