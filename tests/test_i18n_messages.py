@@ -55,3 +55,31 @@ def test_refusal_message_stays_english_text(enterprise):
     result = import_roster(enterprise, io.BytesIO(b""), "roster.xlsx", dry_run=True)
     message = result.as_json()["errors"][0]["message"]
     assert message == "roster.xlsx is empty" and isinstance(message, str)
+
+
+def test_every_problem_message_has_a_chinese_translation():
+    """Services raise problems one way, ``msg("template", **params)``: every literal template has a msgstr."""
+    import ast
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    from lms.core.i18n import ROOT, TRANSLATION_DIRS
+
+    translated = set()
+    for po in (p for d in TRANSLATION_DIRS for p in d.glob("zh_CN/LC_MESSAGES/messages.po")):
+        with open(po, "rb") as fh:
+            translated |= {m.id for m in read_po(fh) if m.id and m.string}
+    untranslated = []
+    for package in ("lms", "courses", "quizzes", "certificates"):
+        for path in Path(ROOT, package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", None) == "msg"
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and node.args[0].value not in translated
+                ):
+                    untranslated.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.args[0].value!r}")
+    assert untranslated == []

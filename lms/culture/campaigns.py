@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from lms.core import timeutil
 from lms.core.db import db
 from lms.core.errors import Conflict, DomainError, NotFound
+from lms.core.i18n import msg
 from lms.culture import indicators as ind_registry
 from lms.culture.frameworks import snapshot
 from lms.culture.models import (
@@ -58,7 +59,7 @@ def period_bounds(kind: str, year: int, quarter: int | None = None) -> tuple[dt.
     if kind == "year":
         return dt.date(year, 1, 1), dt.date(year, 12, 31)
     if kind != "quarter" or quarter not in (1, 2, 3, 4):
-        raise DomainError("choose a quarter (1–4) or a year", field="quarter")
+        raise DomainError(msg("choose a quarter (1–4) or a year"), field="quarter")
     start = dt.date(year, 3 * (quarter - 1) + 1, 1)
     end = dt.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1) - dt.timedelta(days=1)
     return start, end
@@ -117,7 +118,7 @@ def candidate_units(enterprise_id: int, unit_kind: str) -> list[dict[str, Any]]:
             if n:
                 out.append({"department_id": did, "post_id": None, "label": path, "headcount": n})
         return out
-    raise DomainError(f"unknown unit kind {unit_kind}", field="unit_kind")
+    raise DomainError(msg("unknown unit kind %(kind)s", kind=unit_kind), field="unit_kind")
 
 
 def _unit_label(enterprise_id: int, department_id: int | None, post_id: int | None) -> str:
@@ -126,12 +127,12 @@ def _unit_label(enterprise_id: int, department_id: int | None, post_id: int | No
     if (department_id and (dept is None or dept.enterprise_id != enterprise_id)) or (
         post_id and (post is None or post.enterprise_id != enterprise_id)
     ):
-        raise DomainError("a unit is not in this enterprise", field="units")
+        raise DomainError(msg("a unit is not in this enterprise"), field="units")
     if dept and post:
         return f"{dept.path}·{post.name}"
     if dept or post:
         return dept.path if dept else post.name  # type: ignore[union-attr]
-    raise DomainError("a unit needs a department or a post", field="units")
+    raise DomainError(msg("a unit needs a department or a post"), field="units")
 
 
 def unit_ref(campaign: Campaign, unit: CampaignUnit) -> ind_registry.Unit:
@@ -173,11 +174,11 @@ def create_campaign(
 ) -> Campaign:
     """Create a draft campaign of ``framework`` over a period, with its units and evaluators."""
     if framework.enterprise_id != enterprise_id:
-        raise NotFound("framework not found")
+        raise NotFound(msg("framework not found"))
     if not (name or "").strip():
-        raise DomainError("a name is required", field="name")
+        raise DomainError(msg("a name is required"), field="name")
     if unit_kind not in UNIT_KINDS:
-        raise DomainError(f"unknown unit kind {unit_kind}", field="unit_kind")
+        raise DomainError(msg("unknown unit kind %(kind)s", kind=unit_kind), field="unit_kind")
     start, end = period_bounds(period_kind, year, quarter)
     campaign = Campaign(
         enterprise_id=enterprise_id,
@@ -201,7 +202,7 @@ def create_campaign(
 
 def _draft(campaign: Campaign) -> None:
     if campaign.status != DRAFT:
-        raise Conflict("only a draft campaign can be changed this way")
+        raise Conflict(msg("only a draft campaign can be changed this way"))
 
 
 def set_units(campaign: Campaign, units: Iterable[tuple[int | None, int | None]]) -> None:
@@ -209,7 +210,7 @@ def set_units(campaign: Campaign, units: Iterable[tuple[int | None, int | None]]
     _draft(campaign)
     wanted = {(d or None, p or None) for d, p in units}
     if not wanted:
-        raise DomainError("choose at least one unit to evaluate", field="units")
+        raise DomainError(msg("choose at least one unit to evaluate"), field="units")
     existing = {(u.department_id, u.post_id): u for u in campaign.units}
     for key, u in existing.items():
         if key not in wanted:
@@ -235,11 +236,14 @@ def set_evaluators(campaign: Campaign, user_ids: Iterable[int]) -> None:
     for u in users:
         if u.enterprise_id != campaign.enterprise_id or u.app_role not in EVALUATOR_ROLES:
             raise DomainError(
-                f"{u.display_name} cannot evaluate: evaluators are managers or evaluators of the enterprise",
+                msg(
+                    "%(name)s cannot evaluate: evaluators are managers or evaluators of the enterprise",
+                    name=u.display_name,
+                ),
                 field="evaluators",
             )
     if len(users) != len(ids):
-        raise DomainError("unknown evaluator", field="evaluators")
+        raise DomainError(msg("unknown evaluator"), field="evaluators")
     campaign.evaluators[:] = [e for e in campaign.evaluators if e.user_id in ids]
     have = {e.user_id for e in campaign.evaluators}
     for uid in ids - have:
@@ -252,7 +256,7 @@ def set_leader(unit: CampaignUnit, user_id: int | None) -> None:
     if user_id is not None:
         user = db.session.get(User, user_id)
         if user is None or user.enterprise_id != unit.campaign.enterprise_id:
-            raise DomainError("unknown account", field="leader")
+            raise DomainError(msg("unknown account"), field="leader")
     unit.leader_user_id = user_id
     db.session.flush()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from lms.core.errors import DomainError
+from lms.core.i18n import msg
 from lms.core.storage import StoredFile, save_stream
 from lms.org.models import User
 
@@ -43,7 +44,8 @@ def save_evidence(
     ctype = sniff_type(head)
     if ctype is None:
         raise DomainError(
-            f"{filename}: only images (JPEG, PNG, GIF, WebP) or PDF files are accepted", field="file"
+            msg("%(file)s: only images (JPEG, PNG, GIF, WebP) or PDF files are accepted", file=filename),
+            field="file",
         )
     stream.seek(0)
     return save_stream(

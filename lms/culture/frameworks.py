@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from lms.core.db import db
 from lms.core.errors import Conflict, DomainError, NotFound
+from lms.core.i18n import msg
 from lms.culture import indicators as ind_registry
 from lms.culture import scoring
 from lms.culture.models import (
@@ -35,7 +36,7 @@ def install_preset(enterprise_id: int, key: str, *, name: str | None = None) -> 
     """Install preset ``key`` for the enterprise (returns the existing copy if already installed unnamed)."""
     preset = PRESETS.get(key)
     if preset is None:
-        raise NotFound(f"no preset {key}")
+        raise NotFound(msg("no preset %(key)s", key=key))
     if name is None:
         existing = db.session.scalar(
             select(Framework)
@@ -88,9 +89,9 @@ def create_framework(
 ) -> Framework:
     """Create an empty framework."""
     if not (name or "").strip():
-        raise DomainError("a name is required", field="name")
+        raise DomainError(msg("a name is required"), field="name")
     if kind not in FRAMEWORK_KINDS:
-        raise DomainError(f"unknown framework kind {kind}", field="kind")
+        raise DomainError(msg("unknown framework kind %(kind)s", kind=kind), field="kind")
     fw = Framework(
         enterprise_id=enterprise_id,
         name=name.strip()[:200],
@@ -157,7 +158,7 @@ def framework_in_use(framework: Framework) -> bool:
 
 def _editable(framework: Framework) -> None:
     if framework_in_use(framework):
-        raise Conflict("this framework is used by a running or finished campaign; copy it to change it")
+        raise Conflict(msg("this framework is used by a running or finished campaign; copy it to change it"))
 
 
 def parse_bands(text: str) -> list[dict[str, Any]]:
@@ -171,13 +172,13 @@ def parse_bands(text: str) -> list[dict[str, Any]]:
             minimum = Decimal(parts[0])
         except InvalidOperation:
             raise DomainError(
-                f"band {line!r}: write the minimum score then the label", field="bands"
+                msg("band %(line)s: write the minimum score then the label", line=repr(line)), field="bands"
             ) from None
         if len(parts) < 2:
-            raise DomainError(f"band {line!r} has no label", field="bands")
+            raise DomainError(msg("band %(line)s has no label", line=repr(line)), field="bands")
         bands.append({"min": float(minimum), "label": parts[1].strip()[:30]})
     if not bands:
-        raise DomainError("at least one level band is needed", field="bands")
+        raise DomainError(msg("at least one level band is needed"), field="bands")
     return sorted(bands, key=lambda b: b["min"], reverse=True)
 
 
@@ -191,10 +192,10 @@ def update_framework(
 ) -> None:
     """Change a framework's name, award threshold and level bands."""
     if not name.strip():
-        raise DomainError("a name is required", field="name")
+        raise DomainError(msg("a name is required"), field="name")
     if not (Decimal(0) <= award_threshold <= framework.max_points):
         raise DomainError(
-            "the award threshold must lie between 0 and the maximum points", field="award_threshold"
+            msg("the award threshold must lie between 0 and the maximum points"), field="award_threshold"
         )
     framework.name, framework.award_threshold, framework.bands = name.strip()[:200], award_threshold, bands
     framework.description = description
@@ -222,51 +223,51 @@ def save_indicator(
     """Create or change an indicator, checking its kind's settings (weights are checked per level later)."""
     _editable(framework)
     if not (name or "").strip():
-        raise DomainError("a name is required", field="name")
+        raise DomainError(msg("a name is required"), field="name")
     if kind not in INDICATOR_KINDS:
-        raise DomainError(f"unknown indicator kind {kind}", field="kind")
+        raise DomainError(msg("unknown indicator kind %(kind)s", kind=kind), field="kind")
     if layer and layer not in LAYERS:
-        raise DomainError(f"unknown layer {layer}", field="layer")
+        raise DomainError(msg("unknown layer %(layer)s", layer=layer), field="layer")
     parent = None
     if parent_id:
         parent = db.session.get(Indicator, parent_id)
         if parent is None or parent.framework_id != framework.id:
-            raise DomainError("the parent is not in this framework", field="parent_id")
+            raise DomainError(msg("the parent is not in this framework"), field="parent_id")
         if parent.kind != GROUP:
-            raise DomainError(f"「{parent.name}」 is not a group", field="parent_id")
+            raise DomainError(msg("「%(name)s」 is not a group", name=parent.name), field="parent_id")
         if indicator is not None and _is_below(parent, indicator):
-            raise DomainError("an indicator cannot be placed below itself", field="parent_id")
+            raise DomainError(msg("an indicator cannot be placed below itself"), field="parent_id")
     w = scoring.dec(weight) or Decimal(0)
     if kind in WEIGHTED_KINDS and not (Decimal(0) < w <= Decimal(100)):
-        raise DomainError("the weight must be more than 0 and at most 100 (%)", field="weight")
+        raise DomainError(msg("the weight must be more than 0 and at most 100 (%)"), field="weight")
     if kind not in WEIGHTED_KINDS:
         w = Decimal(0)
     config: dict[str, Any] = {}
     if kind == AUTOMATIC:
         if metric not in ind_registry.METRICS:
-            raise DomainError("choose what the indicator measures", field="metric")
+            raise DomainError(msg("choose what the indicator measures"), field="metric")
         mapping = mapping or ind_registry.METRICS[metric].mapping
         scoring.validate_mapping(mapping)
         config = {"metric": metric, "mapping": mapping}
     elif kind == MANUAL:
         s = scoring.dec(scale_max) or Decimal(10)
         if s <= 0:
-            raise DomainError("the scale must be above 0", field="scale_max")
+            raise DomainError(msg("the scale must be above 0"), field="scale_max")
         config = {"scale_max": float(s)}
     elif kind == DEDUCTION:
         p = scoring.dec(points_per)
         if p is None or p <= 0:
-            raise DomainError("points per occurrence must be above 0", field="points_per")
+            raise DomainError(msg("points per occurrence must be above 0"), field="points_per")
         config = {"points_per": float(p)}
         if scoring.dec(cap) is not None:
             config["cap"] = float(scoring.dec(cap))  # type: ignore[arg-type]
         if metric:
             if metric not in ind_registry.METRICS:
-                raise DomainError("unknown metric", field="metric")
+                raise DomainError(msg("unknown metric"), field="metric")
             config["metric"] = metric
     elif kind == VETO and metric:
         if metric not in ind_registry.METRICS:
-            raise DomainError("unknown metric", field="metric")
+            raise DomainError(msg("unknown metric"), field="metric")
         config = {"metric": metric}
     if indicator is None:
         indicator = Indicator(framework_id=framework.id)
@@ -281,12 +282,15 @@ def save_indicator(
                 or 0
             )
     elif indicator.framework_id != framework.id:
-        raise NotFound("indicator not found")
+        raise NotFound(msg("indicator not found"))
     has_children = indicator.id is not None and db.session.scalar(
         select(func.count()).select_from(Indicator).where(Indicator.parent_id == indicator.id)
     )
     if has_children and kind != GROUP:
-        raise DomainError(f"「{indicator.name}」 has indicators below it: it must stay a group", field="kind")
+        raise DomainError(
+            msg("「%(name)s」 has indicators below it: it must stay a group", name=indicator.name),
+            field="kind",
+        )
     indicator.name, indicator.kind, indicator.parent_id = (
         name.strip()[:200],
         kind,
@@ -359,7 +363,7 @@ def validate_weights(framework: Framework) -> None:
     """Raise DomainError naming the level whose weights do not sum to 100%."""
     snap = snapshot(framework)
     if not any(i["kind"] in WEIGHTED_KINDS for i in snap["indicators"]):
-        raise DomainError(f"「{framework.name}」 has no scored indicators yet")
+        raise DomainError(msg("「%(name)s」 has no scored indicators yet", name=framework.name))
     scoring.check_weights(snap["indicators"], root_name=framework.name)
 
 

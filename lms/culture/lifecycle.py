@@ -36,26 +36,27 @@ from lms.culture.models import (
 from lms.culture.score_entry import missing_scores, scores_of
 
 
-def _step(campaign: Campaign, expected: tuple[str, ...], action: str) -> None:
+def _step(campaign: Campaign, expected: tuple[str, ...], refusal: str) -> None:
+    """Refuse (``refusal``: a msg template with %(status)s) unless the campaign is at one of ``expected``."""
     if campaign.status not in expected:
-        raise Conflict(f"cannot {action} a campaign that is {campaign.status}")
+        raise Conflict(msg(refusal, status=campaign.status))
 
 
 def start_self_assessment(campaign: Campaign) -> None:
     """Open the self-assessment: the framework is checked and locked."""
-    _step(campaign, (DRAFT,), "start the self-assessment of")
+    _step(campaign, (DRAFT,), "cannot start the self-assessment of a campaign that is %(status)s")
     validate_weights(campaign.framework)
     if not campaign.units:
-        raise DomainError("choose at least one unit to evaluate")
+        raise DomainError(msg("choose at least one unit to evaluate"))
     if not campaign.evaluators:
-        raise DomainError("assign at least one evaluator")
+        raise DomainError(msg("assign at least one evaluator"))
     campaign.status = SELF_ASSESSMENT
     db.session.flush()
 
 
 def start_review(campaign: Campaign) -> None:
     """Hand the campaign to the evaluators."""
-    _step(campaign, (SELF_ASSESSMENT,), "start the review of")
+    _step(campaign, (SELF_ASSESSMENT,), "cannot start the review of a campaign that is %(status)s")
     campaign.status = REVIEW
     db.session.flush()
 
@@ -66,7 +67,7 @@ def calculate(campaign: Campaign, *, as_of: dt.date | None = None, today: dt.dat
     Before the period has ended (``today``: the enterprise's date) the results are provisional, labelled so,
     and cannot be published or awarded: calculate again once the period is over.
     """
-    _step(campaign, (REVIEW, CALCULATED), "calculate")
+    _step(campaign, (REVIEW, CALCULATED), "cannot calculate a campaign that is %(status)s")
     if campaign.framework_snapshot is None or campaign.status == REVIEW:
         campaign.framework_snapshot = snapshot(campaign.framework)
     snap = campaign.framework_snapshot
@@ -193,7 +194,7 @@ def reproduce(campaign: Campaign, unit: CampaignUnit) -> scoring.UnitScore:
 
 def publish(campaign: Campaign) -> None:
     """Publish (公示) the calculated results to everyone in the enterprise; results are frozen from now."""
-    _step(campaign, (CALCULATED,), "publish")
+    _step(campaign, (CALCULATED,), "cannot publish a campaign that is %(status)s")
     if campaign.provisional:
         raise Conflict(
             msg(
@@ -207,7 +208,7 @@ def publish(campaign: Campaign) -> None:
 
 def award(campaign: Campaign) -> list[CampaignUnit]:
     """Award the title to units at or over the threshold with no veto; return them."""
-    _step(campaign, (PUBLISHED,), "award")
+    _step(campaign, (PUBLISHED,), "cannot award a campaign that is %(status)s")
     winners = []
     for unit in campaign.units:
         unit.awarded = bool(
@@ -222,14 +223,14 @@ def award(campaign: Campaign) -> list[CampaignUnit]:
 
 def close(campaign: Campaign) -> None:
     """Close the campaign for good."""
-    _step(campaign, (PUBLISHED, AWARDED), "close")
+    _step(campaign, (PUBLISHED, AWARDED), "cannot close a campaign that is %(status)s")
     campaign.status, campaign.closed_at = CLOSED, utcnow()
     db.session.flush()
 
 
 def reopen_review(campaign: Campaign) -> None:
     """Send a calculated campaign back to review (before publication only)."""
-    _step(campaign, (CALCULATED,), "reopen")
+    _step(campaign, (CALCULATED,), "cannot reopen a campaign that is %(status)s")
     campaign.status = REVIEW
     db.session.flush()
 
@@ -249,5 +250,5 @@ def advance(campaign: Campaign, action: str) -> None:
     """Run one step of the campaign by name."""
     fn = ACTIONS.get(action)
     if fn is None:
-        raise DomainError(f"unknown action {action}")
+        raise DomainError(msg("unknown action %(action)s", action=action))
     fn(campaign)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError, Forbidden, NotFound
+from lms.core.i18n import msg
 from lms.culture.campaigns import campaign_snapshot, is_manager, scoring_stage
 from lms.culture.evidence import save_evidence
 from lms.culture.models import (
@@ -45,39 +46,51 @@ def record_scores(
 ) -> int:
     """Store manual scores of a unit at the actor's stage: {indicator id: (value, note)}; return how many."""
     if unit.campaign_id != campaign.id:
-        raise NotFound("unit not found")
+        raise NotFound(msg("unit not found"))
     stage = scoring_stage(campaign, unit, actor)
     if stage is None:
-        raise Forbidden("you cannot score this unit now")
+        raise Forbidden(msg("you cannot score this unit now"))
     if stage == STAGE_SELF and unit.self_submitted_at is not None and not is_manager(campaign, actor):
-        raise Conflict("the self-assessment was already submitted")
+        raise Conflict(msg("the self-assessment was already submitted"))
     allowed = {i["id"]: i for i in scorable_indicators(campaign_snapshot(campaign))}
     n = 0
     for ind_id, (raw, note) in entries.items():
         ind = allowed.get(int(ind_id))
         if ind is None:
-            raise DomainError("this indicator is not scored by hand", field="scores")
+            raise DomainError(msg("this indicator is not scored by hand"), field="scores")
         if raw is None or str(raw).strip() == "":
             continue
         try:
             value = Decimal(str(raw).strip())
         except InvalidOperation:
-            raise DomainError(f"「{ind['name']}」: {raw!r} is not a number", field="scores") from None
+            raise DomainError(
+                msg("「%(name)s」: %(value)s is not a number", name=ind["name"], value=repr(raw)),
+                field="scores",
+            ) from None
         cfg = ind.get("config") or {}
         if ind["kind"] == MANUAL:
             scale = Decimal(str(cfg.get("scale_max") or 10))
             if not (Decimal(0) <= value <= scale):
                 raise DomainError(
-                    f"「{ind['name']}」: the score must be between 0 and {scale.normalize():f}",
+                    msg(
+                        "「%(name)s」: the score must be between 0 and %(max)s",
+                        name=ind["name"],
+                        max=f"{scale.normalize():f}",
+                    ),
                     field="scores",
                 )
         elif ind["kind"] == DEDUCTION:
             if value < 0 or value != value.to_integral():
                 raise DomainError(
-                    f"「{ind['name']}」: the number of occurrences must be a whole number ≥ 0", field="scores"
+                    msg(
+                        "「%(name)s」: the number of occurrences must be a whole number ≥ 0", name=ind["name"]
+                    ),
+                    field="scores",
                 )
         elif value not in (0, 1):
-            raise DomainError(f"「{ind['name']}」: a veto is yes (1) or no (0)", field="scores")
+            raise DomainError(
+                msg("「%(name)s」: a veto is yes (1) or no (0)", name=ind["name"]), field="scores"
+            )
         score = db.session.scalar(
             select(Score).where(
                 Score.unit_id == unit.id, Score.indicator_id == ind["id"], Score.stage == stage
@@ -92,7 +105,7 @@ def record_scores(
         n += 1
     for ind_id, uploads in (files or {}).items():
         if int(ind_id) not in allowed:
-            raise DomainError("this indicator is not scored by hand", field="scores")
+            raise DomainError(msg("this indicator is not scored by hand"), field="scores")
         score = db.session.scalar(
             select(Score).where(
                 Score.unit_id == unit.id, Score.indicator_id == int(ind_id), Score.stage == stage
@@ -100,7 +113,10 @@ def record_scores(
         )
         if score is None:
             raise DomainError(
-                f"「{allowed[int(ind_id)]['name']}」: give a score before attaching evidence", field="scores"
+                msg(
+                    "「%(name)s」: give a score before attaching evidence", name=allowed[int(ind_id)]["name"]
+                ),
+                field="scores",
             )
         for stream, filename in uploads:
             stored = save_evidence(stream, filename, enterprise_id=campaign.enterprise_id, actor=actor)
@@ -112,7 +128,7 @@ def record_scores(
 def submit_self_assessment(campaign: Campaign, unit: CampaignUnit, actor: User) -> None:
     """Mark the unit's self-assessment as handed in."""
     if scoring_stage(campaign, unit, actor) != STAGE_SELF:
-        raise Forbidden("you cannot submit this self-assessment")
+        raise Forbidden(msg("you cannot submit this self-assessment"))
     unit.self_submitted_at = utcnow()
     db.session.flush()
 
@@ -120,10 +136,12 @@ def submit_self_assessment(campaign: Campaign, unit: CampaignUnit, actor: User) 
 def complete_review(campaign: Campaign, unit: CampaignUnit, actor: User) -> None:
     """Mark the unit as reviewed (every hand-scored indicator has a final score)."""
     if scoring_stage(campaign, unit, actor) != STAGE_REVIEW:
-        raise Forbidden("you cannot review this unit")
+        raise Forbidden(msg("you cannot review this unit"))
     missing = missing_scores(campaign, unit)
     if missing:
-        raise DomainError(f"{unit.label}: not scored yet: {'、'.join(missing[:5])}")
+        raise DomainError(
+            msg("%(unit)s: not scored yet: %(names)s", unit=unit.label, names="、".join(missing[:5]))
+        )
     unit.reviewed_at = utcnow()
     db.session.flush()
 

@@ -93,3 +93,16 @@ def test_provisional_flag_follows_the_day_of_calculation(world):
     assert not c.provisional
     lifecycle.calculate(c, today=world["end"])  # the last day of the period: not over yet
     assert c.provisional
+
+
+def test_a_refused_step_is_shown_in_the_readers_language(client, world):
+    """The services raise msg(): English text for JSON and the command line, Chinese on the page."""
+    c = world["campaign"]
+    with pytest.raises(Conflict) as refused:
+        lifecycle.publish(c)
+    assert refused.value.message == "cannot publish a campaign that is draft"
+    login(client, world["manager"].user)
+    page = client.post(
+        f"/culture/campaigns/{c.id}/action", data={"action": "publish"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "评价活动处于 draft 状态，不能公示" in page and "cannot publish" not in page

@@ -215,7 +215,7 @@ _XML_TRICK_PATTERNS = [
 
 
 def doctype_refusal(filename: str) -> ImportRefused:
-    return ImportRefused(f"{filename} contains XML document type declarations; refused")
+    return ImportRefused(msg("%(file)s contains XML document type declarations; refused", file=filename))
 
 
 def is_defused(exc: Exception) -> bool:
@@ -239,7 +239,7 @@ def check_xlsx_archive(src: Source, max_bytes: int) -> None:
         with src.open() as handle, zipfile.ZipFile(handle) as archive:
             infos = archive.infolist()
             if len(infos) > MAX_ZIP_MEMBERS:
-                raise ImportRefused(f"{name} has too many parts to be a spreadsheet")
+                raise ImportRefused(msg("%(file)s has too many parts to be a spreadsheet", file=name))
             content_types = None
             for info in infos:
                 if info.filename.lower() == "[content_types].xml":
@@ -249,11 +249,19 @@ def check_xlsx_archive(src: Source, max_bytes: int) -> None:
                 raise not_spreadsheet(name)
             total = sum(info.file_size for info in infos)
             if total > min(20 * max_bytes, MAX_UNCOMPRESSED_TOTAL):
-                raise ImportRefused(f"{name} unpacks to {total // 2**20} MB, which is too large; refused")
+                raise ImportRefused(
+                    msg(
+                        "%(file)s unpacks to %(mb)s MB, which is too large; refused",
+                        file=name,
+                        mb=total // 2**20,
+                    )
+                )
             for info in infos:
                 ratio = info.file_size / max(info.compress_size, 1)
                 if info.file_size >= RATIO_CHECK_MIN_SIZE and ratio > MAX_COMPRESSION_RATIO:
-                    raise ImportRefused(f"{name} is compressed suspiciously well (a zip bomb?); refused")
+                    raise ImportRefused(
+                        msg("%(file)s is compressed suspiciously well (a zip bomb?); refused", file=name)
+                    )
             for info in infos:
                 if info.is_dir() or not info.filename.lower().endswith((".xml", ".rels", ".vml")):
                     continue
@@ -271,4 +279,6 @@ def check_xlsx_archive(src: Source, max_bytes: int) -> None:
         NotImplementedError,
         RuntimeError,
     ) as exc:
-        raise ImportRefused(f"{name} is a damaged or unsupported xlsx file ({exc})") from None
+        raise ImportRefused(
+            msg("%(file)s is a damaged or unsupported xlsx file (%(error)s)", file=name, error=str(exc))
+        ) from None

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from lms.core.errors import ImportRefused
+from lms.core.i18n import msg
 from lms.core.sheets.readers import SheetData
 from lms.core.sheets.values import normalize_text
 
@@ -99,6 +100,27 @@ def find_header(
     return best
 
 
+# (where the header was looked for, whether the closest row is named) -> the refusal's text
+_NO_HEADER = {
+    ("", False): "%(file)s: no header row with %(label)s found in the first %(rows)s rows",
+    ("", True): "%(file)s: no header row with %(label)s found in the first %(rows)s rows "
+    "(closest row lacks %(missing)s)",
+    (
+        "sheet",
+        False,
+    ): '%(file)s: no header row with %(label)s found in the first %(rows)s rows of sheet "%(sheet)s"',
+    (
+        "sheet",
+        True,
+    ): '%(file)s: no header row with %(label)s found in the first %(rows)s rows of sheet "%(sheet)s" '
+    "(closest row lacks %(missing)s)",
+    ("sheets", False): "%(file)s: no header row with %(label)s found in the first %(rows)s rows of any sheet "
+    "(%(sheets)s)",
+    ("sheets", True): "%(file)s: no header row with %(label)s found in the first %(rows)s rows of any sheet "
+    "(%(sheets)s) (closest row lacks %(missing)s)",
+}
+
+
 def header_refusal(
     filename: str,
     fields: dict[str, Sequence[str]],
@@ -108,19 +130,17 @@ def header_refusal(
     wanted = list(required) or list(fields)
     label = _required_label(fields, wanted)
     names = [sheet.name for sheet, _best in misses if sheet.name is not None]
-    if not misses:
-        where = ""
-    elif len(names) == 1:
-        where = f' of sheet "{names[0]}"'
-    elif names:
-        where = " of any sheet (" + ", ".join(f'"{name}"' for name in names) + ")"
+    params: dict[str, object] = {"file": filename, "label": label, "rows": HEADER_SCAN_ROWS}
+    if misses and len(names) == 1:
+        where, params["sheet"] = "sheet", names[0]
+    elif misses and names:
+        where, params["sheets"] = "sheets", ", ".join(f'"{name}"' for name in names)
     else:
         where = ""
-    message = f"{filename}: no header row with {label} found in the first {HEADER_SCAN_ROWS} rows{where}"
     near = [best for _sheet, best in misses if best is not None]
     if near and required:
         _index, found = max(near, key=lambda best: len(best[1]))
         missing = [name for name in required if name not in found]
         if missing:
-            message += f" (closest row lacks {_required_label(fields, missing)})"
-    return ImportRefused(message)
+            params["missing"] = _required_label(fields, missing)
+    return ImportRefused(msg(_NO_HEADER[where, "missing" in params], **params))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lms.core.errors import ImportRefused
+from lms.core.i18n import msg
 from lms.core.sheets.formats import (
     CONTROL_RE,
     doctype_refusal,
@@ -54,8 +55,12 @@ def xlsx_sheets(src: Source, streaming: bool) -> tuple[list[SheetData], Any]:
         if is_defused(exc):
             raise doctype_refusal(src.filename) from None
         raise ImportRefused(
-            f"{src.filename} could not be read as an xlsx file ({type(exc).__name__}); "
-            "open it in Excel, save it again and upload again"
+            msg(
+                "%(file)s could not be read as an xlsx file (%(error)s); "
+                "open it in Excel, save it again and upload again",
+                file=src.filename,
+                error=type(exc).__name__,
+            )
         ) from None
     sheets = []
     for ws in workbook.worksheets:
@@ -149,7 +154,12 @@ def _read_only_rows(ws: Any, filename: str, merges: _StreamedMerges) -> Iterator
         if is_defused(exc):
             raise doctype_refusal(filename) from None
         raise ImportRefused(
-            f"{filename}: sheet {ws.title!r} could not be read ({type(exc).__name__})"
+            msg(
+                "%(file)s: sheet %(sheet)s could not be read (%(error)s)",
+                file=filename,
+                sheet=repr(ws.title),
+                error=type(exc).__name__,
+            )
         ) from None
 
 
@@ -197,7 +207,7 @@ def xls_sheets(src: Source) -> list[SheetData]:
         ole = olefile.OleFileIO(data)
     except Exception:  # olefile raises assorted errors on damaged containers
         raise ImportRefused(
-            f"{src.filename} is a damaged xls file; open it in Excel and save it again"
+            msg("%(file)s is a damaged xls file; open it in Excel and save it again", file=src.filename)
         ) from None
     try:
         inspect_ole_streams(ole.listdir(streams=True, storages=False), src.filename)
@@ -216,15 +226,22 @@ def xls_sheets(src: Source) -> list[SheetData]:
                 raise password_protected(src.filename) from None
             if with_formatting:
                 continue
-            raise ImportRefused(f"{src.filename} could not be read as an xls file ({exc})") from None
+            raise ImportRefused(
+                msg(
+                    "%(file)s could not be read as an xls file (%(error)s)", file=src.filename, error=str(exc)
+                )
+            ) from None
         except NotImplementedError:
             continue
         except Exception as exc:  # xlrd raises assorted errors on damaged files
             if with_formatting:
                 continue
             raise ImportRefused(
-                f"{src.filename} could not be read as an xls file ({type(exc).__name__}); "
-                "open it in Excel and save it again"
+                msg(
+                    "%(file)s could not be read as an xls file (%(error)s); open it in Excel and save it again",
+                    file=src.filename,
+                    error=type(exc).__name__,
+                )
             ) from None
     assert book is not None
     sheets = []
@@ -320,7 +337,12 @@ def csv_sheet(src: Source) -> SheetData:
                 next_line = reader.line_num + 1
         except csv.Error as exc:
             raise ImportRefused(
-                f"{src.filename}: line {next_line} could not be read as csv ({exc})"
+                msg(
+                    "%(file)s: line %(line)s could not be read as csv (%(error)s)",
+                    file=src.filename,
+                    line=next_line,
+                    error=str(exc),
+                )
             ) from None
         finally:
             handle.close()
