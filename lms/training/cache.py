@@ -34,7 +34,7 @@ from sqlalchemy.sql import ColumnElement
 from lms.core.db import WriteNeeded, db, require_write, utcnow
 from lms.org.models import Person
 from lms.org.timezone import enterprise_today
-from lms.training.listeners import apply_pending
+from lms.training.marks import apply_pending
 from lms.training.models import (
     COMPLIANT,
     DUE_SOON,

@@ -21,7 +21,7 @@ from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Enterprise, Person, PersonRole, Post, ResponsibilityRole
 from lms.org.timezone import enterprise_today
 from lms.training import reading
-from lms.training.listeners import apply_pending, snapshots_available
+from lms.training.marks import apply_pending, snapshots_available
 from lms.training.models import COMPLIANT, DUE_SOON, EXPIRED, IN_GRACE, OVERDUE, CoverageSnapshot, Requirement
 from lms.training.reading import StatusRows
 from lms.training.status import as_date, normalise

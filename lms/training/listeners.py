@@ -22,15 +22,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event, inspect, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from lms.core.signals import industry_changed
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Person, PersonEvent, PersonRole
-from lms.training.models import CoverageSnapshot, Exemption, Requirement, StatusDirty, StatusState
+from lms.training.marks import apply_pending, collected, has_collected, take_changed_people
+from lms.training.models import Exemption, Requirement
 
 WATCHED_TABLES = {
     "training_record",
@@ -42,20 +41,6 @@ WATCHED_TABLES = {
     "department",
 }
 PERSON_TABLES = {"training_record", "training_exemption", "person_role", "person_event"}
-_snap = CoverageSnapshot.__table__
-_dirty = StatusDirty.__table__
-_state = StatusState.__table__
-_present: dict[Any, bool] = {}
-_KEY = "lms_training_pending"
-CHUNK = 500
-
-
-def snapshots_available(conn: Any) -> bool:
-    """Whether the snapshot table exists on this database (it does once the migration ran; cached per engine)."""
-    key = conn.engine.url
-    if key not in _present:
-        _present[key] = inspect(conn).has_table(_snap.name)
-    return _present[key]
 
 
 def _day(value: Any) -> dt.date | None:
@@ -83,38 +68,6 @@ def _status_columns_changed(person: Person) -> bool:
     return any(attrs[name].history.has_changes() for name in PERSON_STATUS_COLUMNS)
 
 
-class Pending:
-    """What the flushes of the current transaction changed, to be marked once."""
-
-    __slots__ = ("everything", "enterprises", "people", "snap_people", "snap_ents", "snap_since")
-
-    def __init__(self) -> None:
-        self.everything = False  # a bulk statement: every enterprise stale
-        self.enterprises: set[int] = set()  # stale as a whole (requirements, departments)
-        self.people: set[int] = set()  # people whose cached status is stale
-        self.snap_people: set[int] = set()  # … whose enterprise's snapshots all go (roles, post, status…)
-        self.snap_ents: set[int] = set()  # enterprises whose snapshots all go
-        self.snap_since: dict[int, dt.date] = {}  # enterprise → earliest month end a record change touches
-
-    def __bool__(self) -> bool:
-        return bool(self.everything or self.enterprises or self.people or self.snap_ents or self.snap_since)
-
-    def record(self, enterprise_id: int | None, person_id: int, day: dt.date | None) -> None:
-        self.people.add(person_id)
-        if enterprise_id is None:
-            self.everything = True
-            return
-        day = day or dt.date.min
-        self.snap_since[enterprise_id] = min(day, self.snap_since.get(enterprise_id, day))
-
-
-def _pending(session: Session) -> Pending:
-    found = session.info.get(_KEY)
-    if found is None:
-        found = session.info[_KEY] = Pending()
-    return found
-
-
 @event.listens_for(Session, "after_flush")
 def _collect_after_flush(session: Session, _ctx: Any) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
@@ -123,21 +76,21 @@ def _collect_after_flush(session: Session, _ctx: Any) -> None:
             hist = inspect(obj).attrs.completed_at.history
             days += [_day(v) for v in hist.deleted or ()]
             day = min((d for d in days if d is not None), default=dt.date.min)
-            _pending(session).record(obj.enterprise_id, obj.person_id, day)
+            collected(session).record(obj.enterprise_id, obj.person_id, day)
         elif isinstance(obj, Person):
             if obj in session.dirty and not _status_columns_changed(obj):
                 continue  # a new phone number or name changes no status
-            pending = _pending(session)
+            pending = collected(session)
             pending.people.add(obj.id)
             if obj.enterprise_id is not None:
                 pending.snap_ents.add(obj.enterprise_id)
         elif isinstance(obj, Exemption | PersonRole | PersonEvent):
-            pending = _pending(session)
+            pending = collected(session)
             pending.people.add(obj.person_id)
             pending.snap_people.add(obj.person_id)
         elif isinstance(obj, Requirement | Department):
             if obj.enterprise_id is not None:
-                _pending(session).enterprises.add(obj.enterprise_id)
+                collected(session).enterprises.add(obj.enterprise_id)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -152,7 +105,7 @@ def _collect_bulk(state: Any) -> None:
         name = getattr(getattr(entity, "__table__", None), "name", None)
     if name not in WATCHED_TABLES:
         return
-    pending = _pending(state.session)
+    pending = collected(state.session)
     params = state.parameters
     rows = params if isinstance(params, list) else [params] if isinstance(params, dict) else []
     # An executemany INSERT naming its people (records of an import, roles…): mark just them.
@@ -178,54 +131,6 @@ def _collect_bulk(state: Any) -> None:
     pending.everything = True
 
 
-def apply_pending(session: Session) -> None:
-    """Write the stale marks the flushes so far collected (before commit, or before reading the cache)."""
-    pending: Pending | None = session.info.get(_KEY)
-    if not pending:
-        return
-    session.info[_KEY] = Pending()
-    conn = session.connection()
-    snapshots = snapshots_available(conn)
-    if pending.everything:
-        conn.execute(update(_state).values(as_of=None))
-        if snapshots:
-            conn.execute(_snap.delete())
-        _after_people(session, pending.people)
-        return
-    if pending.enterprises:
-        conn.execute(update(_state).where(_state.c.enterprise_id.in_(pending.enterprises)).values(as_of=None))
-    insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-    with_cache = select(_state.c.enterprise_id).where(_state.c.as_of.is_not(None))
-    people = sorted(pending.people)
-    for start in range(0, len(people), CHUNK):
-        ids = people[start : start + CHUNK]
-        # Only enterprises whose cache is built need marks (an unbuilt or stale cache is rebuilt whole).
-        marks = select(Person.id, Person.enterprise_id).where(
-            Person.id.in_(ids), Person.enterprise_id.in_(with_cache)
-        )
-        conn.execute(
-            insert(_dirty)
-            .from_select(["person_id", "enterprise_id"], marks)
-            .on_conflict_do_nothing(index_elements=["person_id"])
-        )
-    if snapshots:
-        whole = pending.enterprises | pending.snap_ents
-        snap_people = sorted(pending.snap_people)
-        for start in range(0, len(snap_people), CHUNK):
-            ids = snap_people[start : start + CHUNK]
-            whole.update(
-                conn.execute(select(Person.enterprise_id).where(Person.id.in_(ids)).distinct()).scalars()
-            )
-        whole.discard(None)  # type: ignore[arg-type]
-        if whole:
-            conn.execute(_snap.delete().where(_snap.c.enterprise_id.in_(whole)))
-        for ent_id, day in pending.snap_since.items():
-            if ent_id not in whole:
-                # A record completed on ``day`` counts at every month end from ``day`` on.
-                conn.execute(_snap.delete().where(_snap.c.enterprise_id == ent_id, _snap.c.month_end >= day))
-    _after_people(session, pending.people)
-
-
 def _after_people(session: Session, people: set[int]) -> None:
     """Hooks for what follows a change of people's status (requirement certificates)."""
     if people:
@@ -236,9 +141,10 @@ def _after_people(session: Session, people: set[int]) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _apply_before_commit(session: Session) -> None:
-    if session.info.get(_KEY):
+    if has_collected(session):
         session.flush()  # the last changes are flushed after before_commit otherwise: collect them now
-    apply_pending(session)
+    apply_pending(session)  # also when a reader wrote the marks earlier: their people are kept until now
+    _after_people(session, take_changed_people(session))
 
 
 @industry_changed.connect
