@@ -182,7 +182,7 @@ def site(database: str, opts: Options, log: Any) -> dict[str, Any]:
     t = time.time()
     run_task("schema", {"url": url}, env=env)
     if opts.size == "T":
-        run_step("tiny_site", {"url": url, "people": opts.takers + opts.logins}, env)
+        run_step("tiny_site", {"url": url, "people": max(200, opts.takers + opts.logins)}, env)
     else:
         proc = subprocess.run(
             [str(BIN / "lms"), "demo", "--size", opts.size],
