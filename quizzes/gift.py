@@ -99,6 +99,26 @@ def category_path(raw: str) -> str | None:
     return path if len(path) <= 100 else "…" + path[-99:]
 
 
+_IMG_SRC = re.compile(r"<img\b[^>]*?\bsrc=\"([^\"]*)\"", re.I)
+
+
+def check_images(html_text: str) -> str:
+    """Refuse a picture the page could not show: one linked from an address (Content-Security-Policy lets pages
+    load images only from this site or a ``data:`` URL, and an imported link points elsewhere). A picture inside
+    the text as a ``data:image/…`` URL is kept."""
+    for src in _IMG_SRC.findall(html_text):
+        if not src.strip().lower().startswith("data:image/"):
+            shown = src if len(src) <= 80 else src[:77] + "…"
+            raise GiftRefusal(
+                msg(
+                    "an image linked from an address (%(src)s): pictures are not fetched from other sites, so "
+                    "it would not show; put the picture in the text as a data: URL or remove it",
+                    src=shown,
+                )
+            )
+    return html_text
+
+
 class Builder:
     """Collect the texts of one question with their formats, then store them plain or as sanitised HTML."""
 
@@ -117,7 +137,7 @@ class Builder:
         text, fmt = self.texts[index]
         if not text:
             return ""
-        return to_html(text, fmt) if self.html else text
+        return check_images(to_html(text, fmt)) if self.html else text
 
     def plain(self, index: int) -> str:
         text, fmt = self.texts[index]

@@ -90,6 +90,36 @@ _BLANK_SPLIT = re.compile(r"[;；]")
 _ALT_SPLIT = re.compile(r"[|｜]")
 
 
+def feedback_items(qtype: str, key: Any, feedback: Any) -> list[dict[str, str]]:
+    """Each per-answer feedback beside the answer it is shown for (option letter, true/false, accepted answer,
+    number), as the import preview lists them."""
+    if not isinstance(feedback, dict):
+        return []
+    items: list[tuple[str, Any]] = []
+    if qtype in ("single_choice", "multiple_choice"):
+        items = [
+            (LETTERS[i] if i < len(LETTERS) else str(i + 1), text)
+            for i, text in enumerate(feedback.get("options") or [])
+        ]
+    elif qtype == "true_false":
+        items = [
+            (get_type(qtype).key_text([], value), feedback.get(word))
+            for word, value in (("true", True), ("false", False))
+        ]
+    elif qtype == "fill_blank":
+        for i, texts in enumerate(feedback.get("answers") or []):
+            accepted = key[i] if isinstance(key, list) and i < len(key) and isinstance(key[i], list) else []
+            items += [(accepted[j] if j < len(accepted) else "?", text) for j, text in enumerate(texts or [])]
+    elif qtype == "numerical":
+        for j, text in enumerate(feedback.get("answers") or []):
+            entry = key[j] if isinstance(key, list) and j < len(key) else None
+            label = get_type(qtype).key_text([], [entry]) if isinstance(entry, dict) else ""
+            items.append((label or "*", text))
+    return [
+        {"answer": str(label), "feedback": str(text)} for label, text in items if text and str(text).strip()
+    ]
+
+
 @dataclass
 class ParsedQuestion:
     row: int
@@ -127,6 +157,7 @@ class ParsedQuestion:
             "weights": self.weights,
             "category": self.category,
             "feedback": self.feedback,
+            "feedback_items": feedback_items(self.type, self.key, self.feedback),
             "explanation": self.explanation,
             "text_format": self.text_format,
             "difficulty": self.difficulty,

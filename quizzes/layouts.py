@@ -1,8 +1,8 @@
 """The spreadsheet layouts Chinese exam systems export, read into ``ParsedQuestion`` items.
 
 One reader for all of them; what a sheet looks like decides how it is read:
-- options in columns 选项A…选项H (the common layout), or all in one cell (``A.xx B.yy``, ``A、xx``, one per line,
-  or a separator such as ``%$%``), or one row per option after the question row with ``是否正确项`` 0/1;
+- options in columns 选项A…选项H (the common layout), or all in one cell (``A.xx B.yy``, ``A、xx``, ``(A)xx``, one
+  per line, or a separator such as ``%$%``), or one row per option after the question row with ``是否正确项`` 0/1;
 - the type as a word (单选题 …), as a number explained by a legend in the header (``题型（0单选，1判断，2多选）``),
   or given by the sheet's name (one sheet per type: 单选题, 多选题, 判断题, 填空题, 简答题 …);
 - synonyms of the headers (正确选项/正确答案/标准答案, 题目详情/题目标题/试题内容, 整体解析/答案解析, 知识类/所属章节 …).
@@ -20,8 +20,9 @@ from lms.core.sheets.tables import read_tables
 from lms.core.sheets.values import normalize_text
 
 OPTION_CELL_SEPARATORS = ("%$%", "$$", "||", "｜", "|", "\n")
-_LETTER_MARK = re.compile(r"(?:^|(?<=\s))([A-HＡ-Ｈ])\s*[.．、:：)）]\s*")
-_LEADING_MARK = re.compile(r"^\s*[A-HＡ-Ｈ]\s*[.．、:：)）]\s*")
+# A letter mark: "A." "A、" "A)" after a space or at the start, or "(A)" / "（A）" anywhere (Chinese text has no spaces).
+_LETTER_MARK = re.compile(r"(?:[(（]\s*([A-HＡ-Ｈ])\s*[)）]|(?:^|(?<=\s))([A-HＡ-Ｈ])\s*[.．、:：)）])\s*")
+_LEADING_MARK = re.compile(r"^\s*(?:[(（]\s*[A-HＡ-Ｈ]\s*[)）]|[A-HＡ-Ｈ]\s*[.．、:：)）])\s*")
 _LEGEND_ITEM = re.compile(r"(\d+)\s*[:：=＝、.．-]?\s*([^\d,，;；、/|()（）\s]+)")
 TRUE_FLAGS = {"1", "是", "正确", "对", "√", "y", "yes", "true", "t"}
 FALSE_FLAGS = {"0", "否", "错误", "错", "×", "n", "no", "false", "f", ""}

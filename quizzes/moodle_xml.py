@@ -1,9 +1,11 @@
 """Moodle XML (Moodle's default exchange format), both ways, parsed with a hardened parser (defusedxml).
 
 Read: multichoice (single and multiple answer), truefalse, shortanswer, numerical, matching, essay, category
-switches; descriptions are skipped with a note. Refused by name: embedded files (images — not stored), units on
-numerical answers, case-sensitive short answers, and every other question type (cloze, calculated, drag and drop
-…). Written: every question of a bank; re-reading the file gives the same questions, keys and weights.
+switches; descriptions are skipped with a note. Refused by name: embedded files (images — not stored: <file>,
+``@@PLUGINFILE@@`` links, Moodle 1.9's <image>/<image_base64>) and images linked from another address (pages load
+none); a picture inside the text as a ``data:`` URL is kept. Also refused: units on numerical answers,
+case-sensitive short answers, and every other question type (cloze, calculated, drag and drop …). Written:
+every question of a bank; re-reading the file gives the same questions, keys and weights.
 """
 
 from __future__ import annotations
@@ -16,15 +18,15 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from lms.core.i18n import msg
-from quizzes.gift import Builder, any_text, category_path
+from quizzes.gift import Builder, GiftRefusal, any_text, category_path
 from quizzes.types import LETTERS, get_type
 
 FORMATS = {"html": "html", "moodle_auto_format": "moodle", "plain_text": "plain", "markdown": "markdown"}
 SUPPORTED = ("multichoice", "truefalse", "shortanswer", "numerical", "matching", "essay")
 
 
-class XmlRefusal(Exception):
-    """A construct this reader refuses; the message names it."""
+class XmlRefusal(GiftRefusal):
+    """A construct this reader refuses; the message names it (the shared text checks raise GiftRefusal)."""
 
 
 def _text(el: Element | None) -> str:
@@ -110,7 +112,7 @@ def read_xml(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], lis
                 raise XmlRefusal(problem)
             q["row"] = row
             questions.append(q)
-        except XmlRefusal as exc:
+        except GiftRefusal as exc:  # XmlRefusal, or a shared text check (an image from elsewhere …)
             errors.append(
                 {
                     "row": row,
@@ -122,6 +124,13 @@ def read_xml(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], lis
 
 
 def _read_question(el: Element, qtype: str, category: str | None) -> dict[str, Any]:
+    for old_tag in ("image", "image_base64"):  # Moodle 1.9's picture of the question, beside its text
+        if el.find(old_tag) is not None:
+            raise XmlRefusal(
+                msg(
+                    "an embedded file (image or attachment) in <%(tag)s>: files are not imported", tag=old_tag
+                )
+            )
     b = Builder()
     b.add(_part(el.find("questiontext")))  # Moodle's default: moodle_auto_format
     qfmt = b.texts[0][1]  # answers, feedback and items default to the question text's format, as in Moodle

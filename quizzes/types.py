@@ -239,9 +239,13 @@ class MultipleChoice(QuestionType):
         if not chosen or not right:
             return 0.0
         if weights:
-            # Moodle's multiple response: the sum of the chosen options' fractions, kept within 0..1.
-            total = sum(float(weights[i]) for i in chosen if 0 <= i < len(weights))
-            return max(0.0, min(1.0, round(total, 7)))
+            # Moodle's multiple response: the sum of the chosen options' fractions, kept within 0..1
+            # (qtype_multichoice_multi_question::grade_response), judged right above 0.999999 and wrong below
+            # 0.000001 (question_state::graded_state_for_fraction): three options of 33.33333 % are whole marks.
+            total = max(
+                0.0, min(1.0, round(sum(float(weights[i]) for i in chosen if 0 <= i < len(weights)), 7))
+            )
+            return 1.0 if total > 1 - EPS else 0.0 if total < EPS else total
         if chosen == right:
             return 1.0
         if partial and chosen <= right:

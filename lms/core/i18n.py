@@ -173,5 +173,6 @@ def translate_message(value: object) -> object:
     if isinstance(value, Message):
         from flask_babel import gettext
 
-        return gettext(value.template, **value.params)
+        # A message inside a message ("line 3: <the problem>") is translated too.
+        return gettext(value.template, **{k: translate_message(v) for k, v in value.params.items()})
     return value

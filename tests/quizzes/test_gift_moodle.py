@@ -373,6 +373,8 @@ def test_markdown_is_rendered_never_raw():
 
 
 def test_html_is_sanitised():
+    # Not one of Moodle's inputs: Moodle stores [html] text as written and cleans it each time it shows it
+    # (format_text); we clean it once on import, so a script or handler never reaches a page.
     q = one('[html]<p onclick="x()">Safe?</p><script>alert(1)</script>{T}')
     assert q.stem == "<p>Safe?</p>" and q.key is True
 
@@ -396,7 +398,9 @@ def test_control_characters_example():
 
 
 def test_category_path_kept():
-    # Moodle writes "$CATEGORY: $course$/top/Default for X/Sub" before a category's questions.
+    # Moodle 4's exporter writes "$CATEGORY: $course$/top/Default for X/Sub" before a category's questions and
+    # creates that category path on import; ours keeps the path below top (the fixture's form without "top" is
+    # test_moodle_fixture_questions_in_category).
     r = parse_gift("$CATEGORY: $course$/top/Default for 安全/用电\n\n::A::甲 {T}\n", "t.gift")
     assert r.errors == [] and r.questions[0].category == "Default for 安全/用电"
 
@@ -423,32 +427,43 @@ def test_lowercase_true_is_refused_by_name():
 
 
 def test_second_answer_block_is_refused():
+    # format.php takes the first "{" and the first "}" as the answers: Moodle would show "B {=y}." in the text,
+    # braces and all, and ask only the first blank. Refused rather than half-read.
     e = refused("A {=x} and B {=y}.")
     assert "second answer block" in e["message"] and "line 1" in e["message"]
 
 
 def test_description_is_refused_by_name():
-    # format.php: text without braces is a "description" (not a question).
+    # format.php: text without braces is a "description" (no answers, no mark). Refused, not skipped: in a GIFT file
+    # written by hand it is far more often a question whose answer block was forgotten. (Moodle XML names the
+    # type, so a description there is skipped with a note.)
     e = refused("// c\n::D:: Just some text")
     assert "description" in e["message"] and e["row"] == 2
 
 
 def test_negative_single_choice_weight_refused():
+    # Moodle: single = 1 (there is an "="), fractions (1, -0.5): choosing b gives the question a negative mark.
+    # A question here scores 0 at least, so the file is refused rather than graded otherwise.
     e = refused("Q {=a ~%-50%b}")
     assert "negative weight" in e["message"]
 
 
 def test_multiple_answers_not_adding_up_refused():
+    # Moodle's multichoice save_question_options refuses it too ("fractionsaddwrong": the positive grades of a
+    # multiple-answer question must add up to 100 %).
     e = refused("Q {~%50%a ~%30%b ~c}")
     assert "add up to 80%" in e["message"] and "line 1" in e["message"]
 
 
 def test_numerical_not_a_number_refused():
+    # format.php checks `!(is_numeric($ans) || $ans = '*')`: the assignment turns a non-number into "*", so
+    # Moodle reads {#abc} as "any answer, full marks" — a silently wrong key. Refused by name.
     e = refused("Year? {#abc}")
     assert "numerical answer “abc”" in e["message"]
 
 
 def test_category_line_must_stand_alone():
+    # format.php reads the whole block as the category's name ("a\n::Q:: text {T}"): the question is lost in it.
     e = refused("$CATEGORY: a\n::Q:: text {T}")
     assert "$CATEGORY" in e["message"]
 
@@ -471,3 +486,142 @@ def test_truefalse_with_all_feedback_as_moodle_exports_it():
     assert to_plain(q.feedback["false"], "html") == "This is the wrong answer."
     assert to_plain(q.feedback["true"], "html") == "This is the right answer."
     assert to_plain(q.explanation, "html") == "You should have selected true."
+
+
+# ---------------------------------------------------------------- more of Moodle's own inputs
+
+
+def test_equal_split_of_a_multiple_answer_question_is_whole_marks():
+    # format.php writequestion writes a multiple-answer option of fraction 0.3333333 (the 33.33333 % of Moodle's
+    # weight menu) as "~%33.33333%". Moodle sums the chosen fractions (0.9999999 for all three) and judges a sum
+    # above 0.999999 right (question/engine/states.php, graded_state_for_fraction): full marks, "correct".
+    q = one("::Q8::Which are fire-fighting methods?{\n\t~%33.33333%cooling\n\t~%33.33333%smothering\n"
+            "\t~%33.33333%starving\n\t~petrol\n}")  # fmt: skip
+    assert q.type == "multiple_choice" and q.key == [0, 1, 2] and q.weights == [0.3333333] * 3 + [0.0]
+    assert grade(q, [0, 1, 2]) == 1.0
+    assert grade(q, [0, 1]) == pytest.approx(0.6666666)
+    assert grade(q, [3]) == 0.0
+
+
+MOODLE_FIXTURE_IN_CATEGORY = """// question: 0  name: switch category to $course$/Default for New Features
+$CATEGORY: $course$/Default for New Features
+
+// question: 44  name: Moodle activities
+::Moodle activities::[html]Match the activity to the description.{
+\t=An activity supporting asynchronous discussions. -> Forum
+\t=A teacher asks a question and specifies a choice of multiple responses. -> Choice
+\t=A bank of record entries which participants can add to. -> Database
+\t=A collection of web pages that anyone can add to or edit. -> Wiki
+\t= -> Chat
+}
+
+// question: 43  name: Greeting
+::Greeting::[html]<a href\\="http\\://demo.moodle.net/file.php/5/media/bonjour.mp3">Listen to this greeting\\:</a><br /><br />What language is being spoken?{
+\t~English#Sorry, listen again.
+\t=French#Yes, well done!
+\t~German#Sorry, listen again.
+\t~Spanish#Sorry, listen again.
+}
+
+// question: 46  name: Moodle user
+::Moodle user::[html]Anyone who uses Moodle is a ...{
+\t=%100%Moodler#
+}
+
+// question: 45  name: Moodle acronym
+::Moodle acronym::[html]Moodle is an acronym for <span style\\="font-style\\: italic;">Modular Object-Oriented Dynamic Learning Environment</span>.{TRUE}
+"""
+
+
+def test_moodle_fixture_questions_in_category():
+    # The whole fixture question/format/gift/tests/fixtures/questions_in_category.gift.txt (what Moodle's exporter
+    # writes for a category). Moodle: every question in the category "Default for New Features" ($course$ and no
+    # "top" in this older form); a match question with the distractor "Chat"; a single-choice question (French
+    # 100 %, a feedback each) whose link's "\=" and "\:" are a plain "=" and ":"; a short answer "Moodler" (100 %,
+    # empty feedback after "#"); true/false, true. Style attributes are dropped by our sanitiser, the text kept.
+    r = parse_file(MOODLE_FIXTURE_IN_CATEGORY.encode(), "questions_in_category.gift.txt")
+    assert r.format == "gift" and r.errors == []
+    match, greeting, user, acronym = r.questions
+    assert {q.category for q in r.questions} == {"Default for New Features"}
+    assert (match.type, match.name) == ("matching", "Moodle activities")
+    assert match.key == {"answers": ["Forum", "Choice", "Database", "Wiki"], "extra": ["Chat"]}
+    assert (greeting.type, greeting.key, greeting.options) == (
+        "single_choice",
+        1,
+        ["English", "French", "German", "Spanish"],
+    )
+    assert 'href="http://demo.moodle.net/file.php/5/media/bonjour.mp3"' in greeting.stem
+    assert (
+        "Listen to this greeting:" in greeting.stem and greeting.feedback["options"][1] == "Yes, well done!"
+    )
+    assert (user.type, user.key, user.weights, user.feedback) == ("fill_blank", [["Moodler"]], None, None)
+    assert (acronym.type, acronym.key) == ("true_false", True)
+    assert to_plain(acronym.stem, "html") == (
+        "Moodle is an acronym for Modular Object-Oriented Dynamic Learning Environment."
+    )  # fmt: skip
+
+
+def test_what_moodles_exporter_writes_reads_back_as_moodle_reads_it():
+    # The texts giftformat_test::test_export_match, test_export_shortanswer_with_general_feedback and
+    # test_export_backslash expect Moodle to write; Moodle reads each back as the question it exported: the
+    # match's first item is HTML with an escaped "\=" in its attribute, items in other formats, "= -> Chat" a
+    # distractor; "=%100%Frog#Good!" weights and feedback, "####[html]" general feedback; "A \\\\ B" a backslash.
+    text = (
+        "// question: 666  name: Moodle activities\n"
+        "::Moodle activities::[html]Match the <b>activity</b> to the description.{\n"
+        '\t=<div class\\="frog">An activity supporting asynchronous discussions.</div> -> Forum\n'
+        "\t=[moodle]A teacher asks a question and specifies a choice of multiple responses. -> Choice\n"
+        "\t=[plain]A bank of record entries which participants can add to. -> Database\n"
+        "\t=[markdown]A collection of web pages that anyone can add to or edit. -> Wiki\n"
+        "\t= -> Chat\n}\n\n"
+        "// question: 666  name: Shortanswer\n::Shortanswer::Which is the best animal?{\n"
+        "\t=%100%Frog#Good!\n\t=%50%Cat#What is it with Moodlers and cats?\n\t=%0%*#Completely wrong\n"
+        "\t####[html]Here is some general feedback!\n}\n\n"
+        "// question: 666  name: backslash\n::backslash::A \\\\ B \\\\\\\\ C{}\n\n"
+    )
+    r = parse_gift(text, "export.gift")
+    assert r.errors == []
+    match, short, essay = r.questions
+    assert match.options[0] == '<div class="frog">An activity supporting asynchronous discussions.</div>'
+    assert match.key == {"answers": ["Forum", "Choice", "Database", "Wiki"], "extra": ["Chat"]}
+    assert (short.key, short.weights) == ([["Frog", "Cat", "*"]], [[1.0, 0.5, 0.0]])
+    assert short.feedback["answers"][0][0] == "Good!" and to_plain(short.explanation, "html") == (
+        "Here is some general feedback!"
+    )  # fmt: skip
+    assert (essay.type, essay.stem) == ("short_answer", "A \\ B \\\\ C")
+
+
+def test_examples_true_false_with_one_feedback():
+    # examples.txt ===Percentage Answer Weights=== "Grant is buried in Grant's tomb.{FALSE#No one is buried in
+    # Grant's tomb.}" — format.php split_truefalse_comment: the first "#" part is the wrong answer's feedback, so
+    # Moodle: correctanswer 0, feedbacktrue "No one is buried in Grant's tomb.", feedbackfalse "".
+    q = one("Grant is buried in Grant's tomb.{FALSE#No one is buried in Grant's tomb.}")
+    assert q.key is False and q.feedback == {"true": "No one is buried in Grant's tomb.", "false": ""}
+
+
+def test_examples_names_and_a_blank_across_lines():
+    # examples.txt ===Question Name===: "::Kanji Origins::…{=China}" — Moodle: shortanswer (no "~"), one answer
+    # China at 100 %, the name; "::Thanksgiving Date::… {~second ~third =fourth} Thursday of November." —
+    # multichoice single, the blank where the answers stood, the text across two lines.
+    q = one("::Kanji Origins::Japanese characters originally\ncame from what country? {=China}")
+    assert (q.type, q.name, q.key, q.weights) == ("fill_blank", "Kanji Origins", [["China"]], None)
+    q = one(
+        "::Thanksgiving Date::The American holiday of Thanksgiving is\n"
+        "celebrated on the {~second ~third =fourth} Thursday of November."
+    )
+    assert (q.type, q.key, q.options) == ("single_choice", 2, ["second", "third", "fourth"])
+    assert q.stem == "The American holiday of Thanksgiving is\ncelebrated on the ____ Thursday of November."
+
+
+def test_an_image_from_another_address_is_refused_and_an_inline_one_kept():
+    # Moodle keeps an <img> of [html] text as written and the browser fetches it. Pages here load pictures only
+    # from this site or a data: URL, so a linked picture would never show: refused by name. One inside the text
+    # (data:image/…) is kept.
+    e = refused(
+        '::Q::[html]<p>This sign means:<img src\\="https\\://moodle.example.com/pluginfile.php/9/a.png"></p>{T}'
+    )
+    assert "image linked from an address" in e["message"] and "line 1" in e["message"]
+    q = one(
+        '::Q::[html]<p>This sign means:<img src\\="data:image/png;base64,iVBORw0KGgo\\=" alt\\="sign"></p>{T}'
+    )
+    assert '<img src="data:image/png;base64,iVBORw0KGgo=" alt="sign">' in q.stem

@@ -137,6 +137,8 @@ def test_one_row_per_option():
         "检测\n通风\n作业",
         "A:检测%$%B:通风%$%C:作业",
         "检测%$%通风%$%作业",
+        "(A)检测 (B)通风 (C)作业",
+        "（A）检测（B）通风（C）作业",
     ],
 )
 def test_all_options_in_one_cell(cell):

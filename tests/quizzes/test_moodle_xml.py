@@ -124,6 +124,24 @@ def test_moodle_xml_import_every_type():
             "<units><unit><multiplier>1</multiplier><unit_name>m</unit_name></unit></units></question>",
             "units",
         ),
+        # Moodle 1.9's picture beside the text (question/format/xml/format.php still reads <image> and
+        # <image_base64> into the question text): a file, not imported.
+        (
+            '<question type="truefalse"><questiontext><text>This sign means stop.</text></questiontext>'
+            "<image>stop.png</image><image_base64>iVBORw0KGgo=</image_base64>"
+            '<answer fraction="100"><text>true</text></answer><answer fraction="0"><text>false</text></answer>'
+            "</question>",
+            "<image>",
+        ),
+        # A picture linked from the Moodle site: the browser would have to fetch it from there; pages here load
+        # pictures only from this site or data: URLs, so it would never show.
+        (
+            '<question type="truefalse"><questiontext format="html"><text><![CDATA[<p>This sign:'
+            '<img src="https://moodle.example.com/pluginfile.php/9/question/questiontext/1/stop.png"></p>]]>'
+            '</text></questiontext><answer fraction="100"><text>true</text></answer>'
+            '<answer fraction="0"><text>false</text></answer></question>',
+            "image linked from an address",
+        ),
     ],
 )
 def test_moodle_xml_refusals_name_the_construct_and_line(fragment, words):
@@ -131,6 +149,61 @@ def test_moodle_xml_refusals_name_the_construct_and_line(fragment, words):
     r = parse_file(text.encode(), "x.xml")
     assert r.questions == [] and len(r.errors) == 1
     assert words in r.errors[0]["message"] and r.errors[0]["row"] == 3 and "line 3" in r.errors[0]["message"]
+
+
+def test_moodle_xml_picture_inside_the_text_is_kept():
+    # A picture as a data: URL is part of the text (no file, no address): kept, sanitised, shown as it is.
+    text = (
+        '<?xml version="1.0"?>\n<quiz><question type="truefalse"><questiontext format="html"><text><![CDATA['
+        '<p>This sign: <img src="data:image/png;base64,iVBORw0KGgo=" alt="stop" onerror="x()"></p>]]></text>'
+        '</questiontext><answer fraction="100"><text>true</text></answer><answer fraction="0"><text>false'
+        "</text></answer></question></quiz>"
+    )
+    r = parse_file(text.encode(), "pic.xml")
+    assert r.errors == [] and r.questions[0].stem == (
+        '<p>This sign: <img src="data:image/png;base64,iVBORw0KGgo=" alt="stop"></p>'
+    )  # fmt: skip
+
+
+def test_moodle_xml_through_the_web_preview_and_commit(client, login_as, enterprise):
+    # The same preview and all-or-nothing commit as every import: the preview lists each question with its
+    # weights and the skipped description; a file with one refused question imports nothing.
+    import io
+
+    from lms.core.db import db
+    from quizzes import banks
+    from quizzes.models import Question
+
+    bank = banks.create_bank(enterprise.id, "Moodle XML 题库")
+    db.session.commit()
+    login_as("trainer")
+
+    def upload(data, name):
+        resp = client.post(
+            f"/quizzes/banks/{bank.id}/import",
+            data={"file": (io.BytesIO(data), name)},
+            content_type="multipart/form-data",
+        )
+        assert resp.status_code == 302
+        return resp.headers["Location"]
+
+    preview = upload(MOODLE_XML.encode(), "moodle.xml")
+    page = client.get(preview).get_data(as_text=True)
+    assert "A (B 50%)" in page and "2002 ± 1 (50%)" in page and "A→二氧化碳" in page and "触电急救" in page
+    assert "说明（不是题目）已跳过" in page
+    # Each per-answer feedback beside its answer: an option letter, 正确/错误 of true/false, a numerical answer.
+    assert "B: 可以但不是首先" in page and "正确: 会触电" in page and "*: 再想想" in page
+    resp = client.post(preview + "/commit", follow_redirects=True)
+    assert resp.status_code == 200
+    assert db.session.query(Question).filter_by(bank_id=bank.id).count() == 7
+
+    bad = MOODLE_XML.replace('<question type="essay">', '<question type="calculated">')
+    preview = upload(bad.encode(), "bad.xml")
+    page = client.get(preview).get_data(as_text=True)
+    assert "calculated" in page and "Import now" not in page and "立即导入" not in page
+    resp = client.post(preview + "/commit", follow_redirects=True)
+    assert "未导入任何内容" in resp.get_data(as_text=True)
+    assert db.session.query(Question).filter_by(bank_id=bank.id).count() == 7
 
 
 def test_moodle_xml_hardened_parser_refuses_entities():

@@ -175,6 +175,7 @@ def test_cli_dry_run_json_lists_each_question(app, enterprise, tmp_path):
     assert first["key_text"] == "A (B 50%)"
     w5 = data["questions"][4]
     assert w5["feedback"] == {"answers": [["", "", "不对"]]} and w5["weights"] == [[1.0, 0.5, 0.0]]
+    assert w5["feedback_items"] == [{"answer": "*", "feedback": "不对"}]  # the feedback beside its answer
 
 
 def test_mistake_book_shows_matching_and_numerical(app, enterprise, make_person, client):
@@ -206,7 +207,7 @@ def test_html_question_is_rendered_sanitised(app, enterprise, make_person, clien
     from tests.conftest import login
 
     bank = banks.create_bank(enterprise.id, "格式题库")
-    text = "::H::[html]<p>注意<b>粗体</b><img src=x onerror=alert(1)></p>{=<i>对</i> ~错}\n\n::M::[markdown]**加粗** 题{T}\n"
+    text = "::H::[html]<p>注意<b>粗体</b><img src=data:image/gif;base64,R0lGODlhAQABAAAAACw= onerror=alert(1)></p>{=<i>对</i> ~错}\n\n::M::[markdown]**加粗** 题{T}\n"
     assert exchange.import_questions(bank, text.encode(), "f.gift", dry_run=False).committed
     exam = exams.create_exam(enterprise.id, title="格式考试", shuffle_options=False)
     exams.add_rule(exam, bank_id=bank.id, count=2)
@@ -278,3 +279,42 @@ def test_web_preview_lists_weights_names_categories_and_duplicates(app, enterpri
     assert "A (B 50%)" in page and "2002 ± 1 (50%)" in page and "A→二氧化碳" in page
     assert "W1" in page and "用电安全" in page and "匹配题" in page and "数值题" in page
     assert "第13行与第3行重复" in page
+    assert "*: 不对" in page  # per-answer feedback beside the answer it is shown for
+
+
+def test_equal_split_is_correct_through_an_exam_and_stays_out_of_the_mistake_book(
+    app, enterprise, make_person
+):
+    # Moodle writes a three-right-options question as ~%33.33333% each (and so does our GIFT export of an
+    # all-or-nothing multiple choice); all three chosen sum to 0.9999999, which Moodle judges right.
+    bank = banks.create_bank(enterprise.id, "均分题库")
+    text = "::E1:: 灭火的基本方法有{~%33.33333%隔离 ~%33.33333%窒息 ~%33.33333%冷却 ~浇油}\n"
+    assert exchange.import_questions(bank, text.encode(), "e.gift", dry_run=False).committed
+    exam = exams.create_exam(enterprise.id, title="均分考试", shuffle_options=False, pass_mark=Decimal("60"))
+    exams.add_rule(exam, bank_id=bank.id, count=1, points=Decimal("3"))
+    exams.publish_exam(exam)
+    person = make_person(enterprise)
+    a = attempts.start_attempt(exam, person, now=T0)
+    attempts.save_answer(a, a.questions[0].id, [0, 1, 2], 1, now=T0)
+    attempts.submit_attempt(a, now=T0)
+    answer = a.questions[0].answer
+    assert (answer.score, answer.correct, a.score, a.passed) == (Decimal("3.00"), True, Decimal("3.00"), True)
+    assert review.mistakes(person.id) == []
+    assert review.feedback_for(a.questions[0], [0, 1, 2])["correct"] is True
+
+
+def test_refusal_of_a_linked_image_is_shown_translated_in_the_preview(app, enterprise, client, login_as):
+    import io
+
+    bank = banks.create_bank(enterprise.id, "图片题库")
+    db.session.commit()
+    login_as("trainer")
+    text = '::P1::[html]<p>该标志表示：<img src\\="https\\://moodle.example.com/pluginfile.php/9/a.png"></p>{T}\n'
+    resp = client.post(
+        f"/quizzes/banks/{bank.id}/import",
+        data={"file": (io.BytesIO(text.encode()), "pictures.gift")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "第 1 行" in page and "图片链接到外部地址" in page
