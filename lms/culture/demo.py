@@ -1,6 +1,7 @@
 """Demo data for safety culture: both presets, a demonstration-post campaign for the previous quarter (published
 and awarded) and for the current one (calculated: provisional until the quarter ends) over the workshop posts (automatic values from the real training data, manual scores
-filled in), last year's safety-culture evaluation, two notices partly acknowledged and a publicity record.
+filled in), last year's safety-culture evaluation, this year's at its review step (the evaluator has units to score),
+two notices partly acknowledged and a publicity record.
 Idempotent: campaigns and notices are found by name and left alone once made."""
 
 from __future__ import annotations
@@ -222,4 +223,32 @@ def load(enterprise: Enterprise, ctx: Any) -> None:
     )
     if annual is not None:
         _run(annual, ctx, publish=True, award=False, close=True, as_of=annual.period_end)
+    this_year = _campaign(
+        ent, culture_fw, f"{year}年度企业安全文化建设评价", "year", year, None, "department", dept_units, ctx
+    )
+    if this_year is not None:
+        _in_review(this_year, ctx)
     db.session.flush()
+
+
+def _in_review(campaign: Campaign, ctx: Any) -> None:
+    """Leave the campaign at its review step (评分): the units assessed themselves, the evaluator has scored
+    the first unit and has the others still to score (the scoring page, its score inputs and evidence uploads)."""
+    manager, evaluator = ctx.accounts["manager"], ctx.accounts["evaluator"]
+    lifecycle.start_self_assessment(campaign)
+    _scores(campaign, ctx, manager, self_stage=True)
+    lifecycle.start_review(campaign)
+    first = campaign.units[:1]
+    if first:
+        snap = campaigns.campaign_snapshot(campaign)
+        entries = {
+            i["id"]: (float((i.get("config") or {}).get("scale_max") or 10) * 0.8, "现场检查、台账抽查")
+            for i in score_entry.scorable_indicators(snap)
+            if i["kind"] == "manual"
+        }
+        score_entry.record_scores(campaign, first[0], entries, actor=evaluator)
+        first[0].reviewed_at = utcnow()
+    db.session.flush()
+    ctx.echo(
+        f"  culture: {campaign.name} at its review step, {len(campaign.units) - len(first)} units to score"
+    )

@@ -254,6 +254,7 @@ def dashboard():
         culture_trend=culture_trend,
         post_trend=post_trend,
         my_unread=my_unread,
+        to_score=_to_score(current_user),
     )
 
 
@@ -462,6 +463,29 @@ def framework_copy(framework_id: int):
 # ---------------------------------------------------------------- campaigns
 
 
+def _to_score(user: User) -> list[tuple[Campaign, CampaignUnit, str]]:
+    """The units waiting for ``user``'s scores (评分): at the review step those of the campaigns they evaluate
+    not yet reviewed; at the self-assessment step the units they lead not yet handed in."""
+    running = db.session.scalars(
+        select(Campaign)
+        .where(
+            Campaign.enterprise_id == user.enterprise_id, Campaign.status.in_(("self_assessment", "review"))
+        )
+        .order_by(Campaign.period_start.desc(), Campaign.id.desc())
+    ).all()
+    out = []
+    for c in running:
+        evaluator = c.status == "review" and is_evaluator(c, user)
+        for u in c.units:
+            if evaluator and u.reviewed_at is None:
+                out.append((c, u, STAGE_REVIEW))
+            elif (
+                c.status == "self_assessment" and u.leader_user_id == user.id and u.self_submitted_at is None
+            ):
+                out.append((c, u, STAGE_SELF))
+    return out
+
+
 @bp.route("/campaigns")
 @roles(*EVERYONE_IN_ENTERPRISE)
 def campaigns():
@@ -471,7 +495,7 @@ def campaigns():
         .order_by(Campaign.period_start.desc(), Campaign.id.desc())
     ).all()
     visible = [c for c in rows if can_view(c, current_user)]
-    return render_template("culture/campaigns.html", campaigns=visible)
+    return render_template("culture/campaigns.html", campaigns=visible, to_score=_to_score(current_user))
 
 
 def _evaluator_choices(ent_id: int) -> list[tuple[int, str]]:
