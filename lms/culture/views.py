@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
+from flask_babel import lazy_pgettext, pgettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import Select, bindparam, func, select
@@ -978,7 +978,7 @@ def notice_pending_xlsx(notice_id: int):
         for p, at in notices.recipients(n)
     ]
     data = xlsx_bytes(
-        [_("Employee number"), _("Name"), _("Department"), _("Post"), _("Acknowledged at")],
+        [_("Employee number"), pgettext("person", "Name"), _("Department"), _("Post"), _("Acknowledged at")],
         rows,
         sheet_title=_("Recipients"),
         title=n.title,

@@ -10,7 +10,7 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
+from flask_babel import lazy_pgettext, pgettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -163,7 +163,7 @@ def _coverage_table(rows: list[dict[str, Any]], by: str) -> tuple[list[Any], lis
 def _list_table(rows: list[dict[str, Any]], *, names: bool = True) -> tuple[list[Any], list[list[Any]]]:
     headers = [
         _("Employee number"),
-        _("Name"),
+        pgettext("person", "Name"),
         _("Department"),
         _("Post"),
         _("Requirement"),
@@ -597,7 +597,7 @@ def exemptions():
     if request.args.get("format"):
         headers = [
             _("Employee number"),
-            _("Name"),
+            pgettext("person", "Name"),
             _("Requirement"),
             _("Reason"),
             _("From"),
