@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from lms.core.errors import DomainError
+from lms.core.i18n import msg
 
 GROUP, AUTOMATIC, MANUAL, DEDUCTION, VETO = "group", "automatic", "manual", "deduction", "veto"
 WEIGHTED = (GROUP, AUTOMATIC, MANUAL)
@@ -47,18 +48,18 @@ def map_value(value: Decimal | float | None, mapping: dict[str, Any] | None) -> 
     if kind == "linear":
         zero, full = dec(mapping.get("zero", 0)), dec(mapping.get("full", 1))
         if zero is None or full is None or zero == full:
-            raise DomainError("a linear mapping needs two different thresholds")
+            raise DomainError(msg("a linear mapping needs two different thresholds"))
         return clamp01((v - zero) / (full - zero))
     if kind == "bands":
         bands = [(dec(t), dec(p)) for t, p in mapping.get("bands") or []]
         if not bands:
-            raise DomainError("a band mapping needs at least one band")
+            raise DomainError(msg("a band mapping needs at least one band"))
         lower = bool(mapping.get("lower_is_better"))
         for threshold, pct in sorted(bands, key=lambda b: b[0], reverse=not lower):
             if (v <= threshold) if lower else (v >= threshold):
                 return clamp01(pct / HUNDRED)
         return ZERO
-    raise DomainError(f"unknown mapping type {kind!r}")
+    raise DomainError(msg("unknown mapping type %(kind)s", kind=repr(kind)))
 
 
 def validate_mapping(mapping: dict[str, Any]) -> None:
@@ -116,14 +117,22 @@ def check_weights(indicators: list[dict[str, Any]], *, root_name: str = "") -> N
         if total != HUNDRED:
             level = names.get(parent_id) or root_name or "top level"
             raise DomainError(
-                f"weights under 「{level}」 sum to {total.normalize():f}%, they must sum to 100%",
+                msg(
+                    "weights under 「%(level)s」 sum to %(total)s%%, they must sum to 100%%",
+                    level=level,
+                    total=f"{total.normalize():f}",
+                ),
                 field="weight",
             )
     for ind in indicators:
         if ind["kind"] == GROUP and not by_parent.get(ind["id"]):
-            raise DomainError(f"group 「{ind['name']}」 has no indicators", field="parent_id")
+            raise DomainError(
+                msg("group 「%(name)s」 has no indicators", name=ind["name"]), field="parent_id"
+            )
         if ind["kind"] != GROUP and by_parent.get(ind["id"]):
-            raise DomainError(f"「{ind['name']}」 has indicators below it: make it a group", field="kind")
+            raise DomainError(
+                msg("「%(name)s」 has indicators below it: make it a group", name=ind["name"]), field="kind"
+            )
 
 
 def compute(snapshot: dict[str, Any], inputs: dict[int, Any]) -> UnitScore:

@@ -106,3 +106,14 @@ def test_a_refused_step_is_shown_in_the_readers_language(client, world):
         f"/culture/campaigns/{c.id}/action", data={"action": "publish"}, follow_redirects=True
     ).get_data(as_text=True)
     assert "评价活动处于 draft 状态，不能公示" in page and "cannot publish" not in page
+
+
+def test_the_weight_problem_of_a_framework_is_shown_in_chinese(client, world, enterprise):
+    from lms.culture import frameworks
+
+    fw = frameworks.create_framework(enterprise.id, "半成品", "post")
+    frameworks.save_indicator(fw, name="现场检查", kind="manual", weight=50)
+    db.session.commit()
+    login(client, world["manager"].user)
+    page = client.get(f"/culture/frameworks/{fw.id}").get_data(as_text=True)
+    assert "「半成品」下的权重合计为 50%，必须合计为 100%" in page and "must sum to" not in page
