@@ -259,9 +259,13 @@ def _multichoice(
             weight, answer = weight_of(answer)
             weight = 0.0 if weight is None else weight
         text, fb = comment(answer, qfmt)
+        if not text[0].strip() and not weight and not fb[0].strip():
+            continue  # Moodle's save_question_options skips a completely blank answer ("{~ =a ~b}")
         options.append(b.add(text))
         feedback.append(b.add(fb))
         fractions.append(round(weight, 7))
+    if len(options) < 2:
+        raise GiftRefusal(msg("a choice question needs at least two answers"))
     if single:
         if any(f < 0 for f in fractions):
             raise GiftRefusal(

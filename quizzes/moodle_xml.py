@@ -149,6 +149,10 @@ def _read_question(el: Element, qtype: str, category: str | None) -> dict[str, A
     feedback: Any = None
     if qtype == "multichoice":
         single = _bool(el.find("single"), True)
+        # Moodle's save_question_options skips a completely blank answer (no text, no weight, no feedback).
+        answers = [
+            a for a in answers if _text(a).strip() or _fraction(a) or _text(a.find("feedback")).strip()
+        ]
         if len(answers) < 2:
             raise XmlRefusal(msg("a choice question needs at least two answers"))
         if len(answers) > len(LETTERS):

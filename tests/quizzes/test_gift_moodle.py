@@ -625,3 +625,13 @@ def test_an_image_from_another_address_is_refused_and_an_inline_one_kept():
         '::Q::[html]<p>This sign means:<img src\\="data:image/png;base64,iVBORw0KGgo\\=" alt\\="sign"></p>{T}'
     )
     assert '<img src="data:image/png;base64,iVBORw0KGgo=" alt="sign">' in q.stem
+
+
+def test_a_blank_answer_is_dropped_as_moodle_saves_it():
+    # format.php turns "{~ =a ~b}" into the answers "", "a" (100 %), "b"; Moodle's save_question_options then
+    # skips an answer with no text, no weight and no feedback: the question has two options, "a" right. A blank
+    # option with feedback is kept, as Moodle keeps it.
+    q = one("Pick.{~ =a ~b}")
+    assert (q.options, q.key) == (["a", "b"], 0)
+    q = one("Pick.{~#nothing here =a ~b}")
+    assert (q.options, q.key, q.feedback["options"][0]) == (["", "a", "b"], 1, "nothing here")

@@ -68,11 +68,21 @@ def test_other_header_synonyms(stem, answer, explanation, category):
     assert r.errors == [] and (r.questions[0].key, r.questions[0].category) == ([0, 1], "劳保")
 
 
-def test_type_as_number_with_legend_in_header():
+@pytest.mark.parametrize(
+    "header",
+    [
+        "题型（0单选，1判断，2多选）",
+        "题型\n0单选，1判断，2多选",
+        "题型（0:单选 1:判断 2:多选）",
+        "题型[0单选/1判断/2多选]",
+    ],
+)
+def test_type_as_number_with_legend_in_header(header):
+    # The legend in brackets after 题型, or on the header cell's second line.
     data = book(
         {
             "Sheet1": [
-                ["题型（0单选，1判断，2多选）", "题目", "选项A", "选项B", "选项C", "答案"],
+                [header, "题目", "选项A", "选项B", "选项C", "答案"],
                 ["0", "灭火器压力表指针在绿区表示：", "正常", "欠压", "超压", "A"],
                 ["1", "电焊作业必须持证。", "", "", "", "正确"],
                 ["2", "有限空间危害有：", "缺氧", "中毒", "噪声", "AB"],

@@ -151,6 +151,18 @@ def test_moodle_xml_refusals_name_the_construct_and_line(fragment, words):
     assert words in r.errors[0]["message"] and r.errors[0]["row"] == 3 and "line 3" in r.errors[0]["message"]
 
 
+def test_moodle_xml_blank_answer_is_dropped_as_moodle_saves_it():
+    # A multichoice exported with an empty answer slot: Moodle's save_question_options skips an answer with no
+    # text, no weight and no feedback.
+    text = (
+        '<?xml version="1.0"?>\n<quiz><question type="multichoice"><questiontext><text>Q</text></questiontext>'
+        '<single>true</single><answer fraction="100"><text>a</text></answer><answer fraction="0"><text>b</text>'
+        '</answer><answer fraction="0"><text></text><feedback><text></text></feedback></answer></question></quiz>'
+    )
+    r = parse_file(text.encode(), "blank.xml")
+    assert r.errors == [] and (r.questions[0].options, r.questions[0].key) == (["a", "b"], 0)
+
+
 def test_moodle_xml_picture_inside_the_text_is_kept():
     # A picture as a data: URL is part of the text (no file, no address): kept, sanitised, shown as it is.
     text = (
