@@ -461,3 +461,47 @@ def test_moodle_xml_defaults_as_moodle_reads_them():
         num.key[1] == {"value": None, "tolerance": 0.0, "fraction": 0.0}
         and num.feedback["answers"][1] == "再想想"
     )
+
+
+def test_cli_dry_run_json_of_a_moodle_xml_file(app, enterprise, tmp_path):
+    # lms import-questions … --dry-run --json on Moodle XML: each question with its line, type, stem, options,
+    # key, weights, category and feedback; the skipped description as a note; nothing saved.
+    import json
+
+    from lms.core.db import db
+    from quizzes.cli import import_questions_cmd
+    from quizzes.models import Question
+
+    db.session.commit()
+    path = tmp_path / "moodle.xml"
+    path.write_text(MOODLE_XML, encoding="utf-8")
+    res = app.test_cli_runner().invoke(
+        import_questions_cmd,
+        [str(path), "--enterprise", enterprise.code, "--bank", "XML", "--dry-run", "--json"],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert (data["format"], data["created"], data["errors"], data["committed"]) == (
+        "moodle_xml",
+        7,
+        [],
+        False,
+    )
+    assert [n["row"] for n in data["notes"]] == [
+        MOODLE_XML.splitlines().index('  <question type="description">') + 1
+    ]
+    first = data["questions"][0]
+    assert {k: first[k] for k in ("row", "type", "key", "weights", "category", "name")} == {
+        "row": MOODLE_XML.splitlines().index('  <question type="multichoice">') + 1,  # the line of <question>
+        "type": "single_choice",
+        "key": 0,
+        "weights": [1.0, 0.5, 0.0],
+        "category": "Default for 安全培训/用电安全",
+        "name": "触电急救",
+    }
+    assert first["options"] == ["切断电源", "用干木棒挑开电线", "用手拉开"]
+    assert first["feedback_items"] == [
+        {"answer": "A", "feedback": "对"},
+        {"answer": "B", "feedback": "可以但不是首先"},
+    ]
+    assert db.session.query(Question).count() == 0
