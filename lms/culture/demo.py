@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lms.core.db import db, utcnow
-from lms.culture import campaigns, frameworks, lifecycle, notices, score_entry
+from lms.culture import campaigns, frameworks, lifecycle, notices, notify, score_entry
 from lms.culture.models import DRAFT, Campaign, Framework, Notice, NoticeAck
 from lms.org.models import Department, Enterprise, User
 
@@ -144,9 +144,12 @@ def _notices(ent: Enterprise, ctx: Any) -> None:
             select(NoticeAck).where(NoticeAck.notice_id == n.id).order_by(NoticeAck.person_id)
         ).all()
         share = 0.8 if i == 0 else 0.55
+        signed = []
         for ack in acks:
             if ctx.rng.random() < share:
                 ack.acknowledged_at = utcnow() - dt.timedelta(hours=ctx.rng.randrange(1, 96))
+                signed.append(ack.person_id)
+        notify.acknowledged(n, signed)  # publishing notified everyone; those who signed have read it
         if i == 0:
             notices.record_publicity(
                 n,

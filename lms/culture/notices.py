@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, literal, or_, select
 from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError, NotFound
+from lms.culture import notify
 from lms.culture.evidence import save_evidence
 from lms.culture.models import Notice, NoticeAck, NoticeAttachment, NoticePublicity, NoticeTarget
 from lms.org.models import PERSON_ACTIVE, Department, Person, PersonRole, Post, ResponsibilityRole, User
@@ -144,6 +145,7 @@ def publish_notice(notice: Notice, actor: User | None) -> int:
         insert(NoticeAck).from_select(["notice_id", "person_id"], select(literal(notice.id), people.c.id))
     )
     db.session.flush()
+    notify.tell(notice)  # in the app at once (and by e-mail when SMTP is set), not only by the daily job
     return int(
         db.session.scalar(select(func.count()).select_from(NoticeAck).where(NoticeAck.notice_id == notice.id))
         or 0
@@ -159,6 +161,7 @@ def acknowledge(notice: Notice, person_id: int) -> bool:
         return False
     ack.acknowledged_at = utcnow()
     db.session.flush()
+    notify.acknowledged(notice, [person_id])
     return True
 
 
@@ -275,7 +278,7 @@ def add_recipients(notice: Notice, people: Iterable[Person]) -> int:
         raise Conflict("the notice is not published")
     have = set(db.session.scalars(select(NoticeAck.person_id).where(NoticeAck.notice_id == notice.id)))
     targets = {t.ref_id for t in notice.targets if t.kind == "person"}
-    added = 0
+    added: list[int] = []
     for person in people:
         if person.enterprise_id != notice.enterprise_id or person.status != PERSON_ACTIVE:
             raise NotFound("person not found")
@@ -285,9 +288,10 @@ def add_recipients(notice: Notice, people: Iterable[Person]) -> int:
         if person.id not in have:
             db.session.add(NoticeAck(notice_id=notice.id, person_id=person.id))
             have.add(person.id)
-            added += 1
+            added.append(person.id)
     db.session.flush()
-    return added
+    notify.tell(notice, added)
+    return len(added)
 
 
 def remove_recipient(notice: Notice, person_id: int) -> None:
