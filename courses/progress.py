@@ -39,7 +39,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.core import signals
 from lms.core.db import db, utcnow
-from lms.core.errors import DomainError
+from lms.core.errors import Conflict, DomainError
+from lms.core.i18n import translate_message
 from lms.ledger import services as ledger
 from lms.ledger.models import TrainingRecord
 from lms.org.models import User
@@ -173,6 +174,7 @@ class HeartbeatResult:
     position: float | None = (
         None  # where the server anchors this session (the player goes back there on "ahead")
     )
+    waiting: object | None = None  # why the course is not recorded yet though every lesson is done
 
     @property
     def fraction(self) -> float:
@@ -188,6 +190,7 @@ class HeartbeatResult:
             "reason": self.reason,
             "fraction": round(self.fraction, 4),
             "position": self.position,
+            "waiting": translate_message(self.waiting) if self.waiting is not None else None,
         }
 
 
@@ -320,14 +323,24 @@ def heartbeat(
     if lp.credited_seconds is None:
         lp.credited_seconds = covered_seconds(lp.intervals or [])
     completed = lp.status == COMPLETED
+    waits = None
     if not completed and lp.credited_seconds >= float(course.completion_threshold or 0.9) * duration - 1e-6:
         complete_lesson(enrolment, lesson, now=now)
         completed = True
+        if enrolment.status != COMPLETED:  # every lesson done, yet the course overlaps another training
+            waits = settle_course(enrolment, now=now)
     else:
         _write_changes(ps, lp, enrolment)
     db.session.flush()  # what is left: a new playback session or progress row, a completion
     return HeartbeatResult(
-        credited, lp.credited_seconds, duration, lp.furthest_position, completed, reason, round(position, 3)
+        credited,
+        lp.credited_seconds,
+        duration,
+        lp.furthest_position,
+        completed,
+        reason,
+        round(position, 3),
+        waits,
     )
 
 
@@ -563,7 +576,48 @@ def complete_course_if_done(
     )
     if not needed <= done:
         return None
+    if course_waits(enrolment, now=now) is not None:
+        return None  # recorded later, once the other training is over (``settle_course``)
     return complete_enrolment(enrolment, now=now, actor=actor)
+
+
+def _completion_span(enrolment: Enrolment, now: dt.datetime) -> ledger.Span | None:
+    course = enrolment.course
+    values = ledger.prepare_fact(
+        kind="course", topic=course.title, hours=course.hours or Decimal(0), completed_at=now
+    )
+    return ledger.span_of(enrolment.person_id, f"course_enrolment:{enrolment.id}", values)
+
+
+def course_waits(enrolment: Enrolment, *, now: dt.datetime | None = None) -> object | None:
+    """Why the course cannot be recorded as completed at ``now``, or None.
+
+    A person attends one training at a time (``ledger.ensure_no_overlap``): a course finished while the person
+    is in a classroom session or toolbox talk they signed in to would overlap it. The lessons stay done, and
+    the course is recorded once that training is over (the course and lesson pages try again,
+    ``settle_course``). The reason is a translatable message.
+    """
+    try:
+        ledger.ensure_no_overlap([_completion_span(enrolment, now or utcnow())])
+    except Conflict as exc:
+        return exc.message
+    return None
+
+
+def settle_course(enrolment: Enrolment, *, now: dt.datetime | None = None) -> object | None:
+    """Record the course when all its required lessons are done and nothing overlaps it (a completion that
+    had to wait); return why it still waits, or None. Writes only when it records."""
+    if enrolment.status == COMPLETED:
+        return None
+    now = now or utcnow()
+    needed = {x.id for x in required_lessons(enrolment.course_id)}
+    done = {lp.lesson_id for lp in enrolment.progress if lp.status == COMPLETED}
+    if not needed or not needed <= done:
+        return None
+    waits = course_waits(enrolment, now=now)
+    if waits is None:
+        complete_enrolment(enrolment, now=now)
+    return waits
 
 
 def complete_enrolment(

@@ -197,10 +197,16 @@ def course(course_id: int):
         set_committed_value(s, "lessons", by_section[s.id])
     progress: dict[int, LessonProgress] = {}
     fraction = 0.0
+    waiting = None
     if enrolment is not None:
         progress = {lp.lesson_id: lp for lp in enrolment.progress}
         required = [x for x in lessons if x.required] or lessons
         fraction = prog.enrolment_fraction(enrolment, required, progress)
+        if enrolment.status != COMPLETED and all(
+            x.id in progress and progress[x.id].status == COMPLETED for x in required
+        ):
+            # every lesson done but not recorded: it overlapped another training then; record it now if it can
+            waiting = prog.settle_course(enrolment)
     threshold = float(course.completion_threshold or 0.9)
     lesson_by_id = {x.id: x for x in lessons}
     fractions = {
@@ -221,6 +227,7 @@ def course(course_id: int):
         next_lesson=next_lesson,
         can_manage=services.can_manage(course, current_user, _ent()) if _is_staff() else False,
         record_hours=_study_hours(enrolment),
+        waiting=waiting,
     )
 
 
@@ -258,10 +265,13 @@ def lesson(lesson_id: int):
             return redirect(url_for("courses.course", course_id=course.id))
         abort(404)
     lp = None
+    waiting = None
     if enrolment is not None:
         lp = prog.progress_for(enrolment, lesson, create=False)
         if lesson.kind != LINK:
             lp = prog.open_lesson(enrolment, lesson)
+            if lp.status == COMPLETED and enrolment.status != COMPLETED:
+                waiting = prog.settle_course(enrolment)  # a completion that waited for another training
             db.session.commit()
     lessons = services.ordered_lessons(course)
     idx = next(i for i, x in enumerate(lessons) if x.id == lesson.id)
@@ -284,6 +294,7 @@ def lesson(lesson_id: int):
         reading_left=reading_left,
         exam_url=_exam_url(lesson),
         player_spacing=prog.PLAYER_MIN_SPACING,
+        waiting=waiting,
     )
 
 

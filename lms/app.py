@@ -325,7 +325,7 @@ def _init_errors(app: Flask) -> None:
         from lms.core.i18n import translate_message
 
         if _wants_json():
-            return render_error(e.status_code, e.message)
+            return render_error(e.status_code, translate_message(e.message))
         if request.method == "GET":
             return render_error(e.status_code, translate_message(e.message))
         flash(translate_message(e.message), "error")  # a msg() in the reader's language

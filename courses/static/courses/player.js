@@ -132,6 +132,12 @@
         return;
       }
       say(Math.round((j.fraction || 0) * 100) + "%");
+      var waiting = document.getElementById("course-waiting");
+      if (waiting && j.waiting) {
+        // every lesson is done, but the course overlaps another training of this person (a session they are in)
+        waiting.querySelector("span").textContent = j.waiting;
+        waiting.hidden = false;
+      }
       if (j.course_completed) { done = true; say(box.getAttribute("data-msg-course-done"), true); sticky = Infinity; }
       else if (j.completed && !done) { done = true; say(box.getAttribute("data-msg-done"), true); }
     }).catch(function () { /* the next heartbeat carries on */ });
