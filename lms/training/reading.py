@@ -49,6 +49,7 @@ class StatusRows:
     as_of: dt.date
     person_filter: ColumnElement[bool] | None
     kept: bool  # every row comes from the kept table (its per-person counts are kept too)
+    narrowed: bool = False  # only one person's rows or some requirements' (the kept counts do not apply)
 
     @property
     def c(self) -> Any:
@@ -62,7 +63,7 @@ class StatusRows:
 
     def people(self) -> Any:
         """Per person: person_id, n_req, n_ok, n_late, n_due_soon (kept beside the kept rows)."""
-        if self.kept:
+        if self.kept and not self.narrowed:
             p = cache.PEOPLE
             q = select(p.c.person_id, p.c.n_req, p.c.n_ok, p.c.n_late, p.c.n_due_soon).where(
                 p.c.enterprise_id.in_(self.enterprise_ids)
@@ -193,8 +194,9 @@ def read(
     parts += [_live_rows(e, as_of, person_filter, person_id, req_ids) for e in ids if e not in kept]
     q = parts[0] if len(parts) == 1 else union_all(*parts)
     all_kept = len(kept_ids) == len(ids)
+    narrowed = person_id is not None or req_ids is not None
     if not materialise or all_kept:
-        yield StatusRows(q.subquery("status_rows"), ids, as_of, person_filter, kept=all_kept)
+        yield StatusRows(q.subquery("status_rows"), ids, as_of, person_filter, all_kept, narrowed)
         return
     name = _temp_name()
     try:
@@ -203,7 +205,7 @@ def read(
         if not db.is_sqlite:
             db.session.execute(text(f"ANALYZE {name}"))  # temp tables have no statistics until analysed
         t = table(name, *[column(c.name, c.type) for c in q.selected_columns])
-        yield StatusRows(t, ids, as_of, person_filter, kept=False)
+        yield StatusRows(t, ids, as_of, person_filter, False, narrowed)
         db.session.execute(text(f"DROP TABLE IF EXISTS {name}"))
     finally:
         db.session.info[TEMP_NAME] -= 1

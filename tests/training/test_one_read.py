@@ -89,6 +89,9 @@ def test_read_equals_status_query_today_and_a_past_day(site, make_enterprise, ma
         assert _key(reading.rows(ent.id, day, requirement_ids=[req_id])) == {
             k: v for k, v in live.items() if k[1] == req_id
         }
+        with reading.read(ent.id, day, requirement_ids=[req_id]) as s:  # per-person counts of those rows only
+            counts = {r.person_id: r.n_req for r in db.session.execute(select(s.people()))}
+        assert counts == {p: 1 for p, r in live if r == req_id}
         some = sorted({p for p, _ in live})[:5]
         assert _key(reading.rows(ent.id, day, Person.id.in_(some))) == {
             k: v for k, v in live.items() if k[0] in some
