@@ -55,10 +55,14 @@ def _ensure_pg_database(admin_url: str, name: str) -> None:
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Keep every browser journey on one xdist worker: they share one live server (one demo load)."""
+    """Keep every browser journey on one xdist worker: they share one live server (one demo load).
+
+    A browser test that names its own xdist group keeps it (the every-page crawl: one group per role and
+    language, which xdist spreads over the workers; a worker starts its live server the first time it needs it)."""
     for item in items:
         if "/tests/e2e/" in str(item.fspath).replace("\\", "/"):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
+            if item.get_closest_marker("xdist_group") is None:
+                item.add_marker(pytest.mark.xdist_group("e2e"))
             item.add_marker(pytest.mark.e2e)
 
 
