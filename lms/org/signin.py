@@ -48,6 +48,11 @@ class Policy:
     max_delay: dt.timedelta = dt.timedelta(seconds=60)
     window: dt.timedelta = dt.timedelta(minutes=15)
     max_address: int = 20
+    # Password checks at once on this host, threads of one process holding or waiting for one, longest wait
+    # (lms.core.slots; 0 slots: unbounded). A sign-in rush must not starve the other requests (issue 20).
+    hash_slots: int = 0
+    hash_queue: int = 2
+    hash_wait: float = 10.0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Policy:
@@ -59,6 +64,9 @@ class Policy:
             max_delay=dt.timedelta(seconds=float(config.get("LOGIN_MAX_DELAY_SECONDS", 60))),
             window=dt.timedelta(minutes=float(config.get("LOGIN_WINDOW_MINUTES", 15))),
             max_address=int(config.get("LOGIN_MAX_FAILURES_ADDRESS", 20)),
+            hash_slots=int(config.get("LOGIN_HASH_SLOTS", 0)),
+            hash_queue=int(config.get("LOGIN_HASH_QUEUE", 2)),
+            hash_wait=float(config.get("LOGIN_HASH_WAIT_SECONDS", 10)),
         )
 
 
@@ -336,7 +344,51 @@ def _claim_or_wait(
     return SignInRefused(_wait_message(wait), wait)
 
 
+BUSY_WAIT = dt.timedelta(seconds=5)
+
+
 def authenticate(
+    login: str,
+    password: str,
+    address: str,
+    *,
+    policy: Policy,
+    enterprise_code: str | None = None,
+    device: str | None = None,
+    known: Collection[int] = (),
+) -> User:
+    """Check a sign-in (see ``_authenticate``) within the host's bound on password checks.
+
+    When no slot frees in time (a rush of sign-ins), refuse before anything is read or recorded: the person is
+    asked to try again in a few seconds, and no account or address is charged a failure.
+    """
+    from lms.core.config import instance_dir
+    from lms.core.slots import Busy, slot
+
+    try:
+        with slot(
+            "signin",
+            slots=policy.hash_slots,
+            queue=policy.hash_queue,
+            wait=policy.hash_wait,
+            folder=instance_dir() / "locks",
+        ):
+            return _authenticate(
+                login,
+                password,
+                address,
+                policy=policy,
+                enterprise_code=enterprise_code,
+                device=device,
+                known=known,
+            )
+    except Busy:
+        raise SignInRefused(
+            msg("Many people are signing in at this moment. Try again in a few seconds."), BUSY_WAIT
+        ) from None
+
+
+def _authenticate(
     login: str,
     password: str,
     address: str,
