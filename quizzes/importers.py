@@ -499,6 +499,28 @@ def parse_sheet(source: Any, filename: str) -> ParseResult:
         legend = layouts.legend_of(table.columns.get("type", ""))
         per_option = "is_correct" in index
         if "type" not in index and sheet_type is None:
+            near = next(
+                (
+                    h
+                    for h in table.extra_headers
+                    if any(word in h for word in ("题型", "类型")) and layouts.legend_of(h)
+                ),
+                None,
+            )
+            if (
+                near
+            ):  # "题型 0单选，1判断，2多选": the legend not set apart, so the header is not read as 题型
+                result.error(
+                    table.header_row,
+                    "type",
+                    msg(
+                        "%(where)sthe header “%(header)s” looks like the type column with its legend: put the legend "
+                        "in brackets, 题型（0单选，1判断，2多选）, or on the cell's second line",
+                        where=where,
+                        header=near,
+                    ),
+                )
+                continue
             result.error(
                 table.header_row,
                 "type",

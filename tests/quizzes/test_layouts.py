@@ -109,6 +109,16 @@ def test_type_as_number_without_legend_is_refused_with_the_words():
     )
 
 
+@pytest.mark.parametrize("header", ["题型 0单选，1判断，2多选", "试题类型：1-单选 2-多选 3-判断"])
+def test_legend_not_set_apart_is_refused_saying_how_to_write_it(header):
+    # Not read (the header does not read as 题型 when the legend runs on after it), never guessed: the message
+    # names the header and the two ways the legend is read.
+    data = book({"Sheet1": [[header, "题目", "选项A", "选项B", "答案"], ["1", "题？", "甲", "乙", "A"]]})
+    r = parse_file(data, "x.xlsx")
+    assert r.questions == [] and len(r.errors) == 1
+    assert header in r.errors[0]["message"] and "题型（0单选，1判断，2多选）" in r.errors[0]["message"]
+
+
 def test_one_row_per_option():
     data = book(
         {
