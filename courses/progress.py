@@ -388,11 +388,12 @@ def _write_changes(*objs: object) -> None:
         if not state.persistent or not state.modified:
             continue
         # as the flush: an attribute set to the value it had is not written
+        unmodified = state.unmodified
         changed = tuple(
             sorted(
                 key
                 for key in state.mapper.attrs.keys()
-                if key not in state.unmodified and state.attrs[key].history.has_changes()
+                if key not in unmodified and state.attrs[key].history.has_changes()
             )
         )
         if not changed:
