@@ -61,6 +61,7 @@ TARGET_P99_MS = 500.0
 MAX_TAKERS = 20_000
 MAX_LOGINS = 10_000
 MAX_WINDOW = 3600.0
+BUSY_RETRIES = 30  # a refused sign-in (429, busy) is tried again after 2–5 s, as a person would
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 ASSET = re.compile(r'<(?:link|script|img)\b[^>]*?\b(?:href|src)="(/[^"]+)"')
 SECTION = re.compile(r'<section class="card question" id="q-\d+" data-aq="(\d+)" data-type="([\w-]+)">')
@@ -546,19 +547,31 @@ class Learner:
 
     async def sign_in(self, enterprise: str) -> None:
         await self.page("sign-in page", "/login")
-        await self.send(
-            "sign-in",
-            "POST",
-            "/login",
-            expect=(302, 303),
-            data={
-                "csrf_token": self.csrf,
-                "login": self.person["username"],
-                "password": self.person["password"],
-                "enterprise": enterprise,
-            },
-        )
-        self.rec.signed_in += 1
+        for _ in range(BUSY_RETRIES):
+            status, _, text = await self.send(
+                "sign-in",
+                "POST",
+                "/login",
+                expect=(302, 303, 429),
+                data={
+                    "csrf_token": self.csrf,
+                    "login": self.person["username"],
+                    "password": self.person["password"],
+                    "enterprise": enterprise,
+                },
+            )
+            if status != 429:
+                self.rec.signed_in += 1
+                return
+            # "Many people are signing in: try again in a few seconds" (lms.core.slots): a person waits, retries
+            kind, t0, latency, ok = self.rec.requests[-1]
+            self.rec.requests[-1] = ("sign-in refused (busy)", t0, latency, ok)
+            m = CSRF_META.search(text)
+            if m:
+                self.csrf = m.group(1)
+            await asyncio.sleep(random.uniform(2.0, 5.0))
+        self.rec.add("sign-in", time.perf_counter(), False, f"still busy after {BUSY_RETRIES} tries")
+        raise StepFailed("sign-in")
 
     async def sit(self, exam_id: int, opts: Options, rng: random.Random) -> None:
         await self.page("my exams page", "/quizzes/")

@@ -8,6 +8,7 @@ import re
 KINDS = [
     "sign-in page",
     "sign-in",
+    "sign-in refused (busy)",
     "my exams page",
     "start page",
     "start",
