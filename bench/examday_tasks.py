@@ -11,7 +11,6 @@ steps).
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 import time
@@ -28,18 +27,6 @@ OPTIONS = ["通风、检测、审批", "直接进入", "只戴口罩", "无需�
 def task(fn: Any) -> Any:
     TASKS[fn.__name__] = fn
     return fn
-
-
-def _quizzes(name: str) -> Any:
-    """A quizzes service function, before or after quizzes/services.py was split into modules."""
-    for module in ("quizzes.services", "quizzes.banks", "quizzes.exams", "quizzes.attempts"):
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
-        if hasattr(mod, name):
-            return getattr(mod, name)
-    raise ImportError(f"no quizzes service {name}")
 
 
 def enterprise_code(size: str) -> str:
@@ -85,15 +72,16 @@ def setup(
     from lms.core.db import db
     from lms.org.models import LEARNER, Enterprise, User
     from lms.org.services import hash_password, start_session
+    from quizzes import banks, exams
 
     app = make_app(url)
     ent = db.session.scalar(select(Enterprise).where(Enterprise.code == enterprise_code(size)))
     if ent is None:
         raise RuntimeError(f"no enterprise {enterprise_code(size)}: run lms demo --size {size} first")
     stamp = time.strftime("%H%M%S")
-    bank = _quizzes("create_bank")(ent.id, f"考试日题库-{stamp}")
+    bank = banks.create_bank(ent.id, f"考试日题库-{stamp}")
     for i in range(questions + 10):
-        _quizzes("create_question")(
+        banks.create_question(
             bank,
             type="single_choice",
             stem=f"第{i + 1}题：进入有限空间作业前，应当首先做什么？",
@@ -101,11 +89,11 @@ def setup(
             key=0,
             category="有限空间",
         )
-    exam = _quizzes("create_exam")(
+    exam = exams.create_exam(
         ent.id, title=f"考试日：有限空间作业安全考试 {stamp}", time_limit_minutes=120, attempts_allowed=1
     )
-    _quizzes("add_rule")(exam, kind="draw", bank_id=bank.id, count=questions, points=max(1, 100 // questions))
-    _quizzes("publish_exam")(exam)
+    exams.add_rule(exam, kind="draw", bank_id=bank.id, count=questions, points=max(1, 100 // questions))
+    exams.publish_exam(exam)
     db.session.flush()
     users = list(
         db.session.scalars(
