@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from lms.core import jobs
 from lms.core.config import load_config
-from lms.core.db import READ, WRITE, WriteNeeded, db, declared_unit, unit, unit_mode
+from lms.core.db import READ, WRITE, Unit, WriteNeeded, db, declared_unit, kept, unit, unit_mode
 from lms.core.errors import DomainError
 from lms.core.i18n import compile_catalogs, select_locale, translation_dirs
 from lms.core.imports import optional_import
@@ -71,9 +71,12 @@ class App(Flask):
     A GET/HEAD/OPTIONS request is a read unit unless its view is marked ``@writes``; any other method is a
     write unit. A read unit that must write (``WriteNeeded``: a first open of a lesson, a status cache or trend
     to bring up to date) is rolled back and the request runs again, once, as a write unit: that happens before
-    anything was sent, so the person sees one answer and never "database is locked". A GET that ran as a
-    write unit is committed here when it answers below 400 (views that commit themselves are unaffected);
-    everything else keeps the rule that views commit once and anything left over is rolled back.
+    anything was sent, so the person sees one answer and never "database is locked".
+
+    A write unit ends here with its one commit: when it answers below 400 (a page, a redirect after a POST), or
+    whatever it answers when the view kept its writes (``lms.core.db.keep_on_error``: a failed sign-in counted
+    before a 401/429 page); anything else is rolled back, and so is any exception (before an error handler
+    answers it, unless kept). Views and services do not commit. A read unit never commits.
     """
 
     def full_dispatch_request(self) -> Any:
@@ -82,8 +85,8 @@ class App(Flask):
         reading = request.method in READ_METHODS
         mode = declared_unit(view) or (READ if reading else WRITE)
         if mode == WRITE or rule is None or rule.endpoint == "static" or rule.endpoint.endswith(".static"):
-            with unit(mode):
-                return self._end_unit(super().full_dispatch_request(), mode, reading)
+            with unit(mode) as state:
+                return self._end_unit(self._run_unit(), state)
         flashes = list(session.get("_flashes", ()))  # a second run must not flash twice
         if db.session().in_transaction():
             # Only where one app context outlives its requests (tests, a shell): what the caller left pending is
@@ -106,16 +109,44 @@ class App(Flask):
             session["_flashes"] = flashes
         elif "_flashes" in session:
             session.pop("_flashes")
-        with unit(WRITE):
-            return self._end_unit(super().full_dispatch_request(), WRITE, reading)
+        with unit(WRITE) as state:
+            return self._end_unit(self._run_unit(), state)
 
-    def _end_unit(self, response: Any, mode: str, reading: bool) -> Any:
-        if mode == WRITE and reading and db.session().in_transaction():
-            if response is not None and response.status_code < 400:
-                db.session.commit()
-            else:
-                db.session.rollback()
+    def _run_unit(self) -> Any:
+        try:
+            return super().full_dispatch_request()
+        except BaseException:  # nobody answered it: Flask answers 500 after the unit
+            db.session.rollback()
+            raise
+
+    def handle_user_exception(self, e: Exception) -> Any:
+        """An exception of the view (or an ``abort``) rolls its unit back before its handler answers it."""
+        _roll_back_unless_kept(e)
+        return super().handle_user_exception(e)
+
+    def _end_unit(self, response: Any, state: Unit) -> Any:
+        """The one commit of a write unit (see the class): below 400 or kept, else a rollback."""
+        if state.mode != WRITE or not db.session().in_transaction():
+            return response
+        if response is None or not (response.status_code < 400 or state.keep):
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except Exception as exc:  # refused at the commit (a unique row raced for): answered like in a view
+            db.session.rollback()
+            return self.finalize_request(self.handle_user_exception(exc), from_error_handler=True)
         return response
+
+
+def _roll_back_unless_kept(exc: BaseException | None = None) -> None:
+    """After an error, undo the unit's writes, unless the view kept them (``keep_on_error``) and the error is
+    not the database's own (then the transaction is dead anyway)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if kept() and not isinstance(exc, SQLAlchemyError):
+        return
+    db.session.rollback()
 
 
 def import_models() -> None:
@@ -296,7 +327,10 @@ def _init_errors(app: Flask) -> None:
     }
 
     def render_error(code: int, detail: str | None = None) -> Any:
-        db.session.rollback()
+        if code >= 500:
+            db.session.rollback()
+        else:
+            _roll_back_unless_kept()  # (a view's exception was rolled back already: App.handle_user_exception)
         title, text = messages.get(code, messages[500])
         if _wants_json():
             return jsonify({"error": title(), "message": detail or text()}), code
@@ -321,7 +355,7 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(e: DomainError) -> Any:
-        db.session.rollback()
+        _roll_back_unless_kept(e)
         from lms.core.i18n import translate_message
 
         if _wants_json():

@@ -110,7 +110,6 @@ def keys_page() -> Any:
         db.session.rollback()
         flash(str(translate_message(exc.message)), "error")
         return render_template("api/keys.html", **_context(form=request.form)), 400
-    db.session.commit()
     return render_template("api/keys.html", **_context(created=key, secret=secret))
 
 
@@ -131,7 +130,6 @@ def revoke(key_id: int) -> Any:
         db.session.rollback()
         flash(str(translate_message(exc.message)), "error")
         return redirect(url_for("api.keys_page"))
-    db.session.commit()
     flash(_("Key %(prefix)s revoked: it is refused from now on.", prefix=key.prefix), "success")
     return redirect(url_for("api.keys_page"))
 

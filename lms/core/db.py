@@ -53,6 +53,7 @@ class Unit:
 
     mode: str
     refused: bool = False
+    keep: bool = False  # committed even when the answer is an error (``keep_on_error``)
 
 
 _unit: contextvars.ContextVar[Unit | None] = contextvars.ContextVar("lms_unit", default=None)
@@ -86,6 +87,27 @@ def require_write() -> None:
     if current is not None and current.mode == READ:
         current.refused = True
         raise WriteNeeded("this work writes: run it as a write unit")
+
+
+def keep_on_error() -> None:
+    """Say that what the unit wrote so far must be kept even though the answer will be an error.
+
+    The top floor commits a write unit when its answer is below 400 and rolls it back otherwise; a view that
+    records a failure it then answers with (a failed sign-in counted against the account and the address, an
+    attempt refused with 429) calls this, and the unit is committed whatever the status of the answer, and
+    also when an error handler turns an exception into the answer. An exception that nobody answers still
+    rolls back, and so does a database error (the transaction is dead). Outside a unit (jobs, commands,
+    tests calling a service) it does nothing: the caller commits.
+    """
+    current = _unit.get()
+    if current is not None:
+        current.keep = True
+
+
+def kept() -> bool:
+    """Whether the unit in progress must be committed whatever its answer (``keep_on_error``)."""
+    current = _unit.get()
+    return current is not None and current.keep
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -80,5 +80,4 @@ def job_retry(job_id: int):
     if job.status != FAILED:
         abort(409)
     retry(job)
-    db.session.commit()
     return redirect(request.referrer or url_for("core.job_status", job_id=job.id))

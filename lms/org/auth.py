@@ -22,7 +22,7 @@ from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import SecurityError
 
-from lms.core.db import db
+from lms.core.db import db, keep_on_error, require_write
 from lms.core.errors import DomainError
 from lms.core.i18n import translate_message
 from lms.core.permissions import public, signed_in
@@ -112,7 +112,7 @@ def login():
                 known=known,
             )
         except DomainError as exc:
-            db.session.commit()  # keep the failed attempt for throttling
+            keep_on_error()  # the failed attempt counts (throttling), though the answer may be 429
             if isinstance(exc, signin.ChooseEnterprise):
                 choices = exc.choices
                 form.enterprise.errors = [translate_message(exc.message)]
@@ -132,7 +132,6 @@ def login():
         ls = services.start_session(user, address=_address(), user_agent=request.user_agent.string)
         user.login_token = ls.token
         login_user(user, remember=form.remember.data)
-        db.session.commit()
         if user.must_change_password:
             flash(_("Welcome! Please choose your own password before you continue."), "warning")
             resp = redirect(url_for("auth.change_password"))
@@ -150,7 +149,6 @@ def logout():
     token = current_user.get_id()
     if token:
         services.end_session(token)
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are signed out."), "success")
@@ -167,9 +165,9 @@ def change_password():
                 current_user, form.current.data, form.password.data, keep_token=current_user.get_id()
             )
         except DomainError as exc:
+            db.session.rollback()  # nothing of a refused change is kept
             flash(_(exc.message), "error")
             return render_template("org/change_password.html", form=form)
-        db.session.commit()
         flash(_("Your password is changed."), "success")
         return redirect(url_for("core.home"))
     return render_template("org/change_password.html", form=form)
@@ -188,7 +186,7 @@ def set_language(lang: str):
 
     if lang in current_app.config["LANGUAGES"]:
         session["locale"] = lang
-        if current_user.is_authenticated:
+        if current_user.is_authenticated and current_user.locale != lang:
+            require_write()  # a GET that writes: it runs as a write unit, committed by the request wrapper
             current_user.locale = lang
-            db.session.commit()
     return redirect(_safe_next(request.args.get("next")) or url_for("core.home"))

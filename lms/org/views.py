@@ -127,7 +127,6 @@ def person_new():
             db.session.add(person)
             db.session.flush()
             _apply_person_form(ent, person, form, new=True)
-            db.session.commit()
             flash(
                 _("%(name)s is added. Issue a first password from the person's page.", name=person.name),
                 "success",
@@ -218,7 +217,6 @@ def person_edit(person_id: int):
     if form.validate_on_submit():
         p.name, p.phone, p.hire_date = form.name.data.strip(), form.phone.data or None, form.hire_date.data
         _apply_person_form(ent, p, form, new=False)
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("org.person", person_id=p.id))
     return render_template("org/person_form.html", form=form, person=p)
@@ -236,7 +234,6 @@ def person_reset_password(person_id: int):
         pw = issued[0].password if issued else services.reset_password(user)
     else:
         pw = services.reset_password(user)
-    db.session.commit()
     return render_template(
         "org/passwords.html",
         issued=[{"person": p, "username": user.username, "password": pw}],
@@ -252,7 +249,6 @@ def person_enabled(person_id: int):
     if user is None:
         abort(404)
     services.set_enabled(user, request.form.get("enabled") == "1")
-    db.session.commit()
     flash(
         _("Account enabled.") if user.is_enabled else _("Account disabled; its sessions have ended."),
         "success",
@@ -276,7 +272,6 @@ def issue_passwords():
         .limit(500)
     ).all()
     issued = services.issue_first_passwords(ent, people_without)
-    db.session.commit()
     if not issued:
         flash(_("Every active person already has a password."), "success")
         return redirect(url_for("org.people"))
@@ -332,7 +327,6 @@ def role_add():
         + 1
     )
     db.session.add(ResponsibilityRole(enterprise_id=ent_id, name=name, sort_order=order))
-    db.session.commit()
     flash(_("Role added."), "success")
     return redirect(url_for("org.departments"))
 
@@ -352,7 +346,6 @@ def roster_upload():
             uploaded_by_id=current_user.id,
             max_bytes=50 * 1024 * 1024,
         )
-        db.session.commit()
         return redirect(url_for("org.roster_preview", file_id=stored.id))
     return render_template("org/roster_upload.html", form=form)
 
@@ -388,7 +381,6 @@ def roster_commit(file_id: int):
         db.session.rollback()
         flash(_("Nothing was imported: fix the rows listed and upload again."), "error")
         return redirect(url_for("org.roster_preview", file_id=stored.id))
-    db.session.commit()
     flash(
         _(
             "Roster imported: %(c)d created, %(u)d updated, %(n)d unchanged.",
@@ -440,9 +432,9 @@ def enterprises():
                 time_zone=form.time_zone.data,
             )
         except DomainError as exc:
+            db.session.rollback()  # nothing of a refused enterprise is kept
             flash(_(exc.message), "error")
         else:
-            db.session.commit()
             flash(_("Enterprise %(code)s created.", code=ent.code), "success")
             return redirect(url_for("org.enterprises"))
     ents = db.session.scalars(select(Enterprise).order_by(Enterprise.code)).all()
@@ -489,7 +481,6 @@ def regulator_assign(enterprise_id: int):
         db.session.add(RegulatorAssignment(user_id=user.id, enterprise_id=ent.id))
     elif request.form.get("assign") == "0" and link is not None:
         db.session.delete(link)
-    db.session.commit()
     return redirect(url_for("org.enterprises"))
 
 
@@ -543,7 +534,6 @@ def settings():
                 db.session.rollback()
                 flash(_(exc.message), "error")
                 return redirect(url_for("org.settings"))
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("org.settings"))
     return render_template("org/settings.html", ent=ent, zones=zone_choices())
@@ -583,6 +573,5 @@ def sign_in_lock_clear(user_id: int):
     if user.app_role == ADMIN and current_user.app_role != ADMIN:
         abort(404)
     signin.clear_throttle(user)
-    db.session.commit()
     flash(_("The sign-in lock of %(name)s is cleared.", name=user.display_name), "success")
     return redirect(url_for("org.sign_in_locks"))
