@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import get_history, set_committed_value
 
 from lms.core import signals
 from lms.core.db import db, utcnow
@@ -393,7 +393,7 @@ def _write_changes(*objs: object) -> None:
             sorted(
                 key
                 for key in state.mapper.attrs.keys()
-                if key not in unmodified and state.attrs[key].history.has_changes()
+                if key not in unmodified and get_history(obj, key).has_changes()
             )
         )
         if not changed:
