@@ -84,6 +84,7 @@ class Options:
     workers: int = int(os.environ.get("LMS_WORKERS") or 2)  # as scripts/run
     threads: int = 4  # as scripts/run
     worker_class: str = ""  # "" = gunicorn's choice for --threads (gthread), as scripts/run
+    hash_slots: int = -1  # LMS_LOGIN_HASH_SLOTS for the server (-1: as configured, the product's default 0)
     access_log: bool = True  # scripts/run logs every request
     seed: int = 20
     reuse: bool = False  # keep the demo database of an earlier run (BENCH_REUSE=1 too)
@@ -250,6 +251,7 @@ class Server:
                 **self.env,
                 "LMS_TRUSTED_HOSTS": "127.0.0.1,localhost",
                 "BENCH_EXAMDAY_CPU_DIR": str(self.cpu_dir),
+                **({"LMS_LOGIN_HASH_SLOTS": str(self.opts.hash_slots)} if self.opts.hash_slots >= 0 else {}),
             },
             stdout=log,
             stderr=log,
@@ -843,6 +845,8 @@ def rows_of(report: dict[str, Any]) -> list[Row]:
         scene += f", think ×{o['time_scale']:g}"
     if o["sign_in"] or o["logins"]:
         scene += f", {o['sign_in'] + o['logins']:,} sign-ins"
+        if o.get("hash_slots", -1) >= 0:
+            scene += f" (hash slots {o['hash_slots']})"
     rows = []
     for kind, k in report["kinds"].items():
         if kind == "other" or not k["requests"]:
@@ -953,6 +957,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=int, help="gunicorn threads per worker (default 4, as scripts/run)")
     g.add_argument(
         "--worker-class", dest="worker_class", help="gunicorn worker class (default: as scripts/run)"
+    )
+    g.add_argument(
+        "--hash-slots",
+        dest="hash_slots",
+        type=int,
+        help="LMS_LOGIN_HASH_SLOTS of the server: password checks at once (default: as configured; 0 unbounded)",
     )
     g.add_argument("--pg-database", dest="pg_database", help="PostgreSQL database to (re)create")
     g.add_argument(

@@ -139,7 +139,9 @@ def _examday_env(args: argparse.Namespace) -> None:
         "think_max",
     ):
         _set_env(os, name, getattr(args, name))
-    for name in ("sign_in", "logins", "workers", "threads", "worker_class", "pg_database", "reuse", "seed"):
+    for name in ("sign_in", "logins", "workers", "threads", "worker_class", "hash_slots", "pg_database"):
+        _set_env(os, name, getattr(args, name))
+    for name in ("reuse", "seed"):
         _set_env(os, name, getattr(args, name))
 
 

@@ -69,7 +69,8 @@ SETTINGS_DOC = {
     "LMS_LOGIN_MAX_FAILURES_ADDRESS": "Failed sign-ins from one address within the window before it must wait (known "
     "devices pass). Default: 20",
     "LMS_LOGIN_HASH_SLOTS": "Password checks (scrypt, ~100 ms of CPU each) run at once on this host, all web "
-    "processes together; a sign-in rush then cannot starve other requests. 0: unbounded. Default: half the cores",
+    "processes together; a sign-in rush then cannot starve other requests (an exam-day server: half the cores). "
+    "Default: 0, unbounded",
     "LMS_LOGIN_HASH_QUEUE": "Threads of one web process that may hold or wait for such a slot (the others stay free). "
     "Default: 2",
     "LMS_LOGIN_HASH_WAIT_SECONDS": "Longest wait for a slot before the person is asked to try again in a few "
@@ -117,7 +118,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "LOGIN_LOCK_MINUTES": float(env.get("LMS_LOGIN_LOCK_MINUTES") or "10"),
         "LOGIN_WINDOW_MINUTES": float(env.get("LMS_LOGIN_WINDOW_MINUTES") or "15"),
         "LOGIN_MAX_FAILURES_ADDRESS": int(env.get("LMS_LOGIN_MAX_FAILURES_ADDRESS") or "20"),
-        "LOGIN_HASH_SLOTS": int(env.get("LMS_LOGIN_HASH_SLOTS") or max(1, (os.cpu_count() or 2) // 2)),
+        "LOGIN_HASH_SLOTS": int(env.get("LMS_LOGIN_HASH_SLOTS") or "0"),
         "LOGIN_HASH_QUEUE": int(env.get("LMS_LOGIN_HASH_QUEUE") or "2"),
         "LOGIN_HASH_WAIT_SECONDS": float(env.get("LMS_LOGIN_HASH_WAIT_SECONDS") or "10"),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -28,11 +28,6 @@ class Busy(Exception):
     """No slot could be had in time (or this process already has its share waiting)."""
 
 
-def default_slots() -> int:
-    """Half the cores (at least one): the other half stays for everything else."""
-    return max(1, (os.cpu_count() or 2) // 2)
-
-
 @contextlib.contextmanager
 def slot(name: str, *, slots: int, queue: int, wait: float, folder: Path) -> Iterator[None]:
     """Hold one of ``slots`` host-wide slots named ``name`` for the duration of the block, or raise Busy."""
