@@ -19,7 +19,7 @@ from certificates.documents import ensure_pdf, pdf_filename, preview_pdf
 from certificates.forms import BulkForm, RevokeForm, TemplateForm, VerifyForm
 from certificates.jobs import JOB_KIND, start_bulk
 from certificates.models import EXPIRED, REVOKED, STATUSES, VALID, Certificate
-from lms.core.db import db, writes
+from lms.core.db import db, keep_on_error, writes
 from lms.core.errors import DomainError
 from lms.core.jobs import DONE, Job
 from lms.core.nav import nav_item
@@ -81,7 +81,6 @@ def _downloadable(cert_id: int) -> Certificate:
 def download(cert_id: int):
     cert = _downloadable(cert_id)
     stored = ensure_pdf(cert)
-    db.session.commit()
     return send_stored(
         stored,
         download_name=pdf_filename(cert),
@@ -160,7 +159,6 @@ def revoke(cert_id: int):
     cert = get_scoped(Certificate, cert_id)
     form = RevokeForm()
     services.revoke(cert, form.reason.data or "", actor=current_user)
-    db.session.commit()
     flash(_("Certificate %(number)s is revoked.", number=cert.number), "success")
     return redirect(url_for("certificates.detail", cert_id=cert.id))
 
@@ -170,7 +168,6 @@ def revoke(cert_id: int):
 def reissue(cert_id: int):
     cert = get_scoped(Certificate, cert_id)
     new = services.reissue(cert, actor=current_user)
-    db.session.commit()
     flash(_("Certificate %(old)s is replaced by %(new)s.", old=cert.number, new=new.number), "success")
     return redirect(url_for("certificates.detail", cert_id=new.id))
 
@@ -185,7 +182,9 @@ def template_edit():
     tpl = services.get_template(ent.id)
     form = TemplateForm(obj=tpl)
     if request.method == "GET":
-        db.session.commit()  # the default template may just have been made
+        # The default template may just have been made: flushing it stops the read unit, and the request runs
+        # again as a write unit that the request wrapper commits.
+        db.session.flush()
     if form.validate_on_submit():
         services.update_template(
             tpl,
@@ -205,7 +204,6 @@ def template_edit():
                 services.remove_template_image(tpl, role, actor=current_user)
             elif upload and getattr(upload, "filename", ""):
                 services.set_template_image(tpl, role, upload.stream, upload.filename, actor=current_user)
-        db.session.commit()
         flash(
             _(
                 "The certificate template is saved (version %(v)s). Certificates are rendered again when next "
@@ -278,7 +276,6 @@ def bulk():
             employee_nos=nos,
             actor=current_user,
         )
-        db.session.commit()
         return redirect(url_for("core.job_status", job_id=job.id))
     recent = db.session.scalars(
         select(Job).where(Job.enterprise_id == ent_id, Job.kind == JOB_KIND).order_by(Job.id.desc()).limit(10)
@@ -322,7 +319,7 @@ def _check(number: str, code: str):
     cert = services.verify(number, code)
     if cert is None:
         services.record_verify_failure(address)
-        db.session.commit()
+        keep_on_error()  # the failure counts (throttling) though the answer is 404
         return render_template(
             "certificates/verify_result.html", cert=None, form=VerifyForm(formdata=None)
         ), 404

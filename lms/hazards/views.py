@@ -226,7 +226,6 @@ def report_hazard():
             db.session.rollback()
             _field_error(form, exc)
         else:
-            db.session.commit()
             flash(_("Thank you: hazard %(code)s is reported.", code=hazard.code), "success")
             if hazard.anonymous:
                 return redirect(url_for("hazards.report"))
@@ -524,7 +523,6 @@ def detail(hazard_id: int):
 
 def _after(hazard: Hazard, message: str, action: str) -> Any:
     notifications.announce(hazard, action)
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("hazards.detail", hazard_id=hazard.id))
 
@@ -668,7 +666,6 @@ def settings():
             keep_location=form.keep_location.data,
             actor=current_user,
         )
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("hazards.settings"))
     return render_template(
@@ -706,7 +703,6 @@ def save_choice():
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("hazards.settings"))
-    db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("hazards.settings") + f"#{form.kind.data}s")
 

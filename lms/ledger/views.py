@@ -105,7 +105,6 @@ def record_new(person_id: int):
             db.session.rollback()
             flash(translate_message(exc.message), "error")
             return render_template("ledger/record_form.html", form=form, person=person), 409
-        db.session.commit()
         flash(_("Record added."), "success")
         return redirect(url_for("org.person", person_id=person.id))
     return render_template("ledger/record_form.html", form=form, person=person)
@@ -120,6 +119,5 @@ def record_void(record_id: int):
         actor=current_user,
         enterprise_id=acting_enterprise_id(),
     )
-    db.session.commit()
     flash(_("Record voided."), "success")
     return redirect(url_for("org.person", person_id=rec.person_id))

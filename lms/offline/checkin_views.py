@@ -93,7 +93,6 @@ def checkin_open(session_id: int):
         db.session.rollback()
         flash(translate_message(exc.message), "error")
         return redirect(url_for("offline.checkin_screen", session_id=session_id))
-    db.session.commit()
     flash(_("Check-in is open: show this screen to the room."), "success")
     return redirect(url_for("offline.checkin_screen", session_id=s.id))
 
@@ -103,7 +102,6 @@ def checkin_open(session_id: int):
 def checkin_close(session_id: int):
     s = _runnable(session_id)
     checkin.close_checkin(s)
-    db.session.commit()
     flash(_("Check-in is closed."), "success")
     return redirect(url_for("offline.checkin_screen", session_id=s.id))
 
@@ -186,7 +184,6 @@ def checkin_confirm(session_id: int):
         except DomainError as exc:
             db.session.rollback()
             return _refused(exc.message, exc.status_code)
-        db.session.commit()
         flash(_("You are checked in.") if action == "in" else _("You are checked out."), "success")
         return redirect(url_for("offline.checkin_done", session_id=session_id))
     return render_template(
@@ -227,7 +224,6 @@ def toolbox():
             db.session.rollback()
             flash(translate_message(exc.message), "error")
             return redirect(url_for("offline.toolbox"))
-        db.session.commit()
         return redirect(url_for("offline.checkin_screen", session_id=s.id))
     ent_id = acting_enterprise_id()
     talks = checkin.toolbox_talks(current_user, ent_id) if runner else []

@@ -201,7 +201,6 @@ def session_new():
             db.session.rollback()
             _field_error(form, exc)
         else:
-            db.session.commit()
             flash(_("Session scheduled."), "success")
             return redirect(url_for("offline.session", session_id=s.id))
     return render_template("offline/session_form.html", form=form, session=None)
@@ -248,7 +247,6 @@ def session_edit(session_id: int):
             s = _session(session_id)
             _field_error(form, exc)
         else:
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("offline.session", session_id=s.id))
     return render_template("offline/session_form.html", form=form, session=s)
@@ -261,7 +259,6 @@ def session_status(session_id: int):
     services.set_status(
         s, request.form.get("status", ""), actor=current_user, reason=request.form.get("reason")
     )
-    db.session.commit()
     flash(_("Status changed."), "success")
     return redirect(url_for("offline.session", session_id=s.id))
 
@@ -397,7 +394,7 @@ def upload(session_id: int):
         resolutions={},
     )
     db.session.add(up)
-    db.session.commit()
+    db.session.flush()  # its id, for the preview's address
     return redirect(url_for("offline.preview", session_id=s.id, upload_id=up.id))
 
 
@@ -489,7 +486,6 @@ def resolve(session_id: int, upload_id: int):
         else:
             chosen.pop(ref, None)
     up.resolutions = chosen
-    db.session.commit()
     return redirect(url_for("offline.preview", session_id=s.id, upload_id=up.id))
 
 
@@ -505,7 +501,6 @@ def confirm_session(session_id: int, upload_id: int):
     s, up = _upload(session_id, upload_id)
     if result.named_sessions:
         up.confirmation = confirmation(result, s, current_user)
-        db.session.commit()
         flash(_("Confirmed: this sheet is recorded for this session."), "success")
     return redirect(url_for("offline.preview", session_id=s.id, upload_id=up.id))
 
@@ -535,7 +530,6 @@ def commit(session_id: int, upload_id: int):
             )
         flash(_("Nothing was recorded."), "error")
         return redirect(url_for("offline.preview", session_id=session_id, upload_id=upload_id))
-    db.session.commit()
     flash(
         _(
             "Attendance recorded: %(c)d created, %(u)d updated, %(n)d unchanged, %(v)d voided.",
@@ -572,7 +566,6 @@ def evidence_add(session_id: int):
     services.add_evidence(
         s, f.stream, f.filename or "scan", actor=current_user, note=form.note.data, reason=form.reason.data
     )
-    db.session.commit()
     flash(_("Evidence attached."), "success")
     return redirect(url_for("offline.session", session_id=s.id))
 

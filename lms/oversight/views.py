@@ -180,7 +180,6 @@ def list_enterprise(enterprise_id: int):
         db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(url_for("oversight.enterprise", enterprise_id=ent.id, _anchor="listing"))
-    db.session.commit()
     flash(_("%(name)s is under listed supervision.", name=ent.name), "success")
     return redirect(url_for("oversight.enterprise", enterprise_id=ent.id, _anchor="listing"))
 
@@ -207,7 +206,6 @@ def lift(enterprise_id: int, listing_id: int):
         db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(url_for("oversight.enterprise", enterprise_id=ent.id, _anchor="listing"))
-    db.session.commit()
     flash(_("The listing of %(name)s is lifted.", name=ent.name), "success")
     return redirect(url_for("oversight.enterprise", enterprise_id=ent.id, _anchor="listing"))
 
@@ -222,7 +220,6 @@ def snapshot(enterprise_id: int):
     today = timeutil.today(ent)
     months = services.missing_months(ent.id, today, SNAPSHOT_MONTHS)
     later = services.fill_missing(ent.id, months, today)
-    db.session.commit()
     if later:
         flash(
             _(
@@ -248,7 +245,6 @@ def weights():
             abort(400)
         if request.form.get("reset"):
             services.reset_weights(current_user)
-            db.session.commit()
             flash(_("The default weights apply again."), "success")
             return redirect(url_for("oversight.weights"))
         try:
@@ -265,7 +261,6 @@ def weights():
                 defaults=services.default_weights(),
                 bands=services.BANDS,
             ), 400
-        db.session.commit()
         flash(_("Your weights are saved; every score you see uses them."), "success")
         return redirect(url_for("oversight.ranking"))
     return render_template(

@@ -246,7 +246,6 @@ def save():
         work = _pick_work(works, request.form.get("work"), {})
         entries = _entries(ent.id, request.form.getlist("p"), work)
         return _render_check(ent, works, work, day, entries, errors, form=form, status=400)
-    db.session.commit()
     flash(
         _("Permit No.%(n)s saved as approved.", n=permit.id)
         if permit.status == APPROVED
@@ -415,7 +414,6 @@ def works():
 def load_work_presets():
     ent = acting_enterprise()
     added = load_presets(ent)
-    db.session.commit()
     flash(
         _("%(n)s special operations added from the presets.", n=added)
         if added
@@ -467,7 +465,6 @@ def work_edit(work_id: int):
             else:
                 flash(_t(exc.message), "error")
         else:
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("permits.work_edit", work_id=work.id))
     return render_template(
@@ -498,7 +495,6 @@ def need_add(work_id: int):
         db.session.rollback()
         flash(_t(exc.message), "error")
     else:
-        db.session.commit()
         flash(_("Added."), "success")
     return redirect(url_for("permits.work_edit", work_id=work_id))
 
@@ -511,7 +507,6 @@ def need_delete(need_id: int):
         abort(404)
     work = _work(need.work_id)
     services.remove_need(need)
-    db.session.commit()
     flash(_("Removed."), "success")
     return redirect(url_for("permits.work_edit", work_id=work.id))
 
