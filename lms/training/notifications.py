@@ -623,7 +623,6 @@ def notification_open(note_id: int) -> Any:
     if n is None:
         abort(404)
     mark_read(current_user.id, n.id)
-    db.session.commit()
     return redirect(safe_link(n.link) or url_for("training.notifications"))
 
 
@@ -638,7 +637,6 @@ def notification_read(note_id: int) -> Any:
         mark_unread(current_user.id, n.id)
     else:
         mark_read(current_user.id, n.id)
-    db.session.commit()
     return redirect(url_for("training.notifications"))
 
 

@@ -297,10 +297,10 @@ def dashboard():
         expiring_n = coverage.named_list(ent.id, as_of, pf, expiring_within=30, count=True, source=s)
         late = coverage.named_list(ent.id, as_of, pf, statuses=(OVERDUE, EXPIRED), limit=15, source=s)
         expiring = coverage.named_list(ent.id, as_of, pf, expiring_within=30, limit=15, source=s)
-    # Closed months come from the snapshots (stored on first use: hence the commit); the last point is `total`.
+    # Closed months come from the snapshots (stored on first use: the request then runs as a write unit, which
+    # the request wrapper commits); the last point is `total`.
     points = coverage.trend(ent.id, as_of, pf, latest=total, filter_args=args)
     trend = [(label, None if pending else (share or 0)) for label, share, pending in points]
-    db.session.commit()
     depts = db.session.scalars(
         select(Department).where(Department.enterprise_id == ent.id).order_by(Department.path)
     ).all()
@@ -423,7 +423,6 @@ def named_list():
 @roles(*MANAGERS)
 def refresh():
     result = services.refresh_subjections(acting_enterprise_id())
-    db.session.commit()
     flash(
         _("Subjection history updated: %(o)d opened, %(c)d closed.", o=result["opened"], c=result["closed"]),
         "success",
@@ -515,7 +514,6 @@ def requirement_edit(requirement_id: int | None = None):
             getattr(form, exc.field, form.name).errors.append(_(exc.message))
         else:
             services.refresh_subjections(ent.id)
-            db.session.commit()
             flash(_("Requirement saved."), "success")
             return redirect(url_for("training.named_list", requirement=saved.id))
     return render_template(
@@ -529,7 +527,6 @@ def apply_presets():
     ent = acting_enterprise()
     counts = presets.apply_presets(ent, overwrite=request.form.get("overwrite") == "1")
     services.refresh_subjections(ent.id)
-    db.session.commit()
     flash(
         _(
             "Statutory presets applied: %(c)d created, %(u)d reset, %(n)d kept as edited.",
@@ -576,7 +573,6 @@ def exemptions():
                 valid_from=form.valid_from.data,
                 valid_until=form.valid_until.data,
             )
-            db.session.commit()
             flash(_("Exemption granted."), "success")
             return redirect(url_for("training.exemptions"))
     rows = db.session.execute(
@@ -629,7 +625,6 @@ def exemptions():
 def exemption_revoke(exemption_id: int):
     ex = get_scoped(Exemption, exemption_id)
     services.revoke_exemption(ex, actor=current_user)
-    db.session.commit()
     flash(_("Exemption revoked."), "success")
     return redirect(url_for("training.exemptions"))
 
@@ -687,7 +682,6 @@ def notifications():
         if note_id:
             q = q.where(Notification.id == note_id)
         db.session.execute(q.values(read_at=utcnow()))
-        db.session.commit()
         return redirect(url_for("training.notifications"))
     notes = db.session.scalars(
         select(Notification)
