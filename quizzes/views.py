@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from lms.core import timeutil
-from lms.core.db import db, utcnow
+from lms.core.db import db, keep_on_error, utcnow
 from lms.core.errors import Conflict, DomainError, ImportRefused, NotFound
 from lms.core.exports import xlsx_bytes
 from lms.core.nav import nav_item
@@ -101,7 +101,6 @@ def start(exam_id: int):
             ext=quiz_exams.extension_for(exam.id, pid),
         )
     attempt = attempts.start_attempt(exam, db.session.get(Person, pid))
-    db.session.commit()
     return redirect(url_for("quizzes.take", attempt_id=attempt.id))
 
 
@@ -127,7 +126,7 @@ def take(attempt_id: int):
     attempt = _own_attempt(attempt_id)
     if attempt.status == OPEN and attempts.is_overdue(attempt):
         attempts.submit_attempt(attempt, auto=True)
-        db.session.commit()
+        db.session.flush()  # a GET that writes: the read unit stops here and runs again as a write unit
         flash(
             _("Time was up: your attempt was submitted with the answers saved before the deadline."),
             "warning",
@@ -172,7 +171,7 @@ def save(attempt_id: int):
     aq, seq = int_field(data, "aq"), int_field(data, "seq")
     if attempts.is_overdue(attempt):
         attempts.submit_attempt(attempt, auto=True)
-        db.session.commit()
+        keep_on_error()  # the attempt is submitted, though the answer is 409
         return _json_conflict(
             _(
                 "Time is up: answers can no longer be saved. Your attempt is submitted with the "
@@ -186,7 +185,6 @@ def save(attempt_id: int):
         return _json_conflict(exc.message)
     except (TypeError, ValueError):
         abort(400)
-    db.session.commit()
     return jsonify(result)
 
 
@@ -200,7 +198,6 @@ def flag(attempt_id: int):
     except Conflict as exc:
         db.session.rollback()
         return _json_conflict(exc.message)
-    db.session.commit()
     return jsonify({"ok": True})
 
 
@@ -232,7 +229,6 @@ def state(attempt_id: int):
 def submit(attempt_id: int):
     attempt = _own_attempt(attempt_id)
     attempts.submit_attempt(attempt, auto=attempts.is_overdue(attempt))
-    db.session.commit()
     return redirect(url_for("quizzes.result", attempt_id=attempt.id))
 
 
@@ -275,7 +271,7 @@ def result(attempt_id: int):
         if not attempts.is_overdue(attempt):
             return redirect(url_for("quizzes.take", attempt_id=attempt.id))
         attempts.submit_attempt(attempt, auto=True)
-        db.session.commit()
+        db.session.flush()  # a GET that writes: the read unit stops here and runs again as a write unit
     exam = db.session.get(Exam, attempt.exam_id)
     show_key = key_policy.answers_visible(attempt)
     held_back = key_policy.review_held_back(attempt) if show_key else set()
@@ -306,7 +302,6 @@ def mistakes():
 def mistake_check(question_id: int):
     data = json_object()
     res = review.mistake_check(_person_id(), question_id, data.get("answer"))
-    db.session.commit()
     return jsonify(res)
 
 
@@ -333,7 +328,6 @@ def banks():
             description=form.description.data,
             practice=form.practice.data,
         )
-        db.session.commit()
         flash(_("Bank created."), "success")
         return redirect(url_for("quizzes.bank", bank_id=bank.id))
     return render_template(
@@ -384,7 +378,6 @@ def bank_edit(bank_id: int):
         description=form.description.data,
         practice=form.practice.data,
     )
-    db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("quizzes.bank", bank_id=b.id))
 
@@ -452,11 +445,12 @@ def question_new(bank_id: int):
         try:
             quiz_banks.create_question(b, **_apply_question_form(form))
         except QuestionFormError as exc:
+            db.session.rollback()  # nothing of a refused question is kept
             _show_form_errors(form, exc.errors)
         except DomainError as exc:
+            db.session.rollback()
             _show_form_errors(form, [(exc.field, exc.message)])
         else:
-            db.session.commit()
             flash(_("Question added."), "success")
             return redirect(url_for("quizzes.bank", bank_id=b.id))
     return render_template("quizzes/question_form.html", bank=b, form=form, question=None)
@@ -476,11 +470,12 @@ def question_edit(question_id: int):
         try:
             quiz_banks.update_question(q, **_apply_question_form(form))
         except QuestionFormError as exc:
+            db.session.rollback()  # nothing of a refused question is kept
             _show_form_errors(form, exc.errors)
         except DomainError as exc:
+            db.session.rollback()
             _show_form_errors(form, [(exc.field, exc.message)])
         else:
-            db.session.commit()
             flash(_("Saved. Attempts already made keep the version they saw."), "success")
             return redirect(url_for("quizzes.bank", bank_id=b.id))
     return render_template("quizzes/question_form.html", bank=b, form=form, question=q)
@@ -516,7 +511,6 @@ def import_upload(bank_id: int):
             uploaded_by_id=current_user.id,
             max_bytes=20 * 1024 * 1024,
         )
-        db.session.commit()
         return redirect(url_for("quizzes.import_preview", bank_id=b.id, file_id=stored.id))
     return render_template("quizzes/import_upload.html", bank=b, form=form)
 
@@ -567,7 +561,6 @@ def import_commit(bank_id: int, file_id: int):
         db.session.rollback()
         flash(_("Nothing was imported: fix the rows listed and upload again."), "error")
         return redirect(url_for("quizzes.import_preview", bank_id=b.id, file_id=stored.id))
-    db.session.commit()
     flash(
         _(
             "Questions imported: %(c)d created, %(u)d updated, %(n)d unchanged.",
@@ -667,7 +660,6 @@ def exam_new():
     form = ExamForm()
     if form.validate_on_submit():
         exam = quiz_exams.create_exam(acting_enterprise_id(), actor=current_user, **_exam_values(form))
-        db.session.commit()
         flash(_("Exam created. Now add questions to the paper."), "success")
         return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
     return render_template("quizzes/exam_form.html", form=form, exam=None)
@@ -685,7 +677,6 @@ def exam_edit(exam_id: int):
         )
     if form.validate_on_submit():
         quiz_exams.update_exam(exam, **_exam_values(form))
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
     rule_form = RuleForm()
@@ -774,7 +765,6 @@ def exam_questions_add(exam_id: int):
         added = builder.add_fixed_questions(exam, ids, points=points)
     except NotFound:
         abort(404)
-    db.session.commit()
     flash(_("%(n)s questions added to the paper.", n=added), "success")
     back = {k: v for k, v in request.form.items() if k in ("bq", "bt", "bc", "bd", "bb", "bp") and v}
     return redirect(url_for("quizzes.exam_edit", exam_id=exam.id, **back) + "#paper")
@@ -825,7 +815,6 @@ def rule_add(exam_id: int):
         count=form.count.data or 1,
         points=form.points.data,
     )
-    db.session.commit()
     return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
 
 
@@ -834,7 +823,6 @@ def rule_add(exam_id: int):
 def rule_delete(exam_id: int, rule_id: int):
     exam = _exam(exam_id)
     quiz_exams.delete_rule(exam, rule_id)
-    db.session.commit()
     return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
 
 
@@ -843,7 +831,6 @@ def rule_delete(exam_id: int, rule_id: int):
 def exam_status(exam_id: int):
     exam = _exam(exam_id)
     quiz_exams.set_exam_status(exam, request.form.get("status", ""))
-    db.session.commit()
     flash(_("Status changed."), "success")
     return redirect(url_for("quizzes.exam_edit", exam_id=exam.id))
 
@@ -904,7 +891,6 @@ def exam_export(exam_id: int):
 def regrade(exam_id: int):
     exam = _exam(exam_id)
     n = grading.regrade_exam(exam, actor=current_user)
-    db.session.commit()
     flash(
         _(
             "%(n)d attempts regraded with the current answers; the previous scores are kept in the history.",
@@ -951,7 +937,6 @@ def grade(aq_id: int):
     if not form.validate_on_submit():
         raise DomainError(_("Enter a score."), field="score")
     grading.grade_answer(aq, form.score.data, actor=current_user, feedback=form.feedback.data)
-    db.session.commit()
     flash(_("Graded."), "success")
     return redirect(url_for("quizzes.grading_queue"))
 
@@ -978,7 +963,6 @@ def extensions(exam_id: int):
             note=form.note.data,
             actor=current_user,
         )
-        db.session.commit()
         flash(_("Extension saved."), "success")
         return redirect(url_for("quizzes.extensions", exam_id=exam.id))
     rows = db.session.execute(
@@ -1028,7 +1012,6 @@ def exam_assign(exam_id: int):
             flash(_("Nobody matches the choice."), "error")
         else:
             counts = _found(assignments.assign, exam, people, form.due_on.data, current_user)
-            db.session.commit()
             flash(_("%(created)s people assigned, %(existing)s already were.", **counts), "success")
             return redirect(url_for("quizzes.exam_assign", exam_id=exam.id) + "#assigned")
     found = search_people(ent, q) if q else []
@@ -1057,6 +1040,5 @@ def exam_unassign(exam_id: int):
     if person is None or person.enterprise_id != exam.enterprise_id:
         abort(404)
     _found(assignments.unassign, exam, person)
-    db.session.commit()
     flash(_("%(name)s no longer has this exam assigned.", name=person.name), "success")
     return redirect(url_for("quizzes.exam_assign", exam_id=exam.id) + "#assigned")

@@ -287,7 +287,6 @@ def framework_preset():
     ):
         name = f"{PRESETS[key]['name'] if key in PRESETS else key} ({timeutil.today().isoformat()})"
     fw = install_preset(ent_id, key, name=name)
-    db.session.commit()
     flash(_("Preset installed."), "success")
     return redirect(url_for("culture.framework", framework_id=fw.id))
 
@@ -301,7 +300,6 @@ def framework_new():
     fw = create_framework(
         acting_enterprise_id(), form.name.data, form.kind.data, description=form.description.data or None
     )
-    db.session.commit()
     return redirect(url_for("culture.framework", framework_id=fw.id))
 
 
@@ -377,7 +375,6 @@ def framework_settings(framework_id: int):
         bands=parse_bands(form.bands.data),
         description=form.description.data or None,
     )
-    db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("culture.framework", framework_id=fw.id))
 
@@ -432,7 +429,6 @@ def indicator_save(framework_id: int):
         points_per=form.points_per.data,
         cap=form.cap.data,
     )
-    db.session.commit()
     flash(_("Indicator saved."), "success")
     return redirect(url_for("culture.framework", framework_id=fw.id))
 
@@ -445,7 +441,6 @@ def indicator_delete(framework_id: int, indicator_id: int):
     if ind is None or ind.framework_id != fw.id:
         abort(404)
     delete_indicator(ind)
-    db.session.commit()
     flash(_("Indicator deleted."), "success")
     return redirect(url_for("culture.framework", framework_id=fw.id))
 
@@ -456,7 +451,6 @@ def framework_copy(framework_id: int):
     fw = get_scoped(Framework, framework_id)
     copy_word = _("copy")
     new = copy_framework(fw, f"{fw.name} ({copy_word})")
-    db.session.commit()
     return redirect(url_for("culture.framework", framework_id=new.id))
 
 
@@ -537,7 +531,6 @@ def campaign_new():
             actor=current_user,
             award_threshold=form.award_threshold.data,
         )
-        db.session.commit()
         flash(
             _("Campaign created. Check the units and evaluators, then start the self-assessment."), "success"
         )
@@ -590,7 +583,6 @@ def campaign_setup(campaign_id: int):
         units.append((int(d) if d.isdigit() else None, int(p) if p.isdigit() else None))
     set_units(c, units)
     set_evaluators(c, [int(x) for x in request.form.getlist("evaluator") if x.isdigit()])
-    db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("culture.campaign", campaign_id=c.id))
 
@@ -601,7 +593,6 @@ def campaign_action(campaign_id: int):
     c = get_scoped(Campaign, campaign_id)
     action = request.form.get("action", "")
     advance(c, action)
-    db.session.commit()
     flash(str(ACTION_DONE.get(action, _("Saved."))), "success")
     if action == "calculate" and c.provisional:
         flash(
@@ -642,7 +633,6 @@ def unit_score(campaign_id: int, unit_id: int):
             submit_self_assessment(c, unit, current_user)
         elif what == "submit" and stage == STAGE_REVIEW:
             complete_review(c, unit, current_user)
-        db.session.commit()
         flash(_("Scores saved."), "success")
         return redirect(url_for("culture.unit_score", campaign_id=c.id, unit_id=unit.id))
     scores = scores_of(unit)
@@ -829,7 +819,6 @@ def notice_edit(notice_id: int | None = None):
         publish = request.form.get("then") == "publish"
         if publish:
             n = notices.publish_notice(notice, current_user)
-        db.session.commit()
         flash(_("Published to %(n)d people.", n=n) if publish else _("Draft saved."), "success")
         return redirect(url_for("culture.notice", notice_id=notice.id))
     return render_template("culture/notice_form.html", form=form, notice=notice, **people)
@@ -876,7 +865,6 @@ def notice(notice_id: int):
 def notice_publish(notice_id: int):
     n = get_scoped(Notice, notice_id)
     count = notices.publish_notice(n, current_user)
-    db.session.commit()
     flash(_("Published to %(n)d people.", n=count), "success")
     return redirect(url_for("culture.notice", notice_id=n.id))
 
@@ -892,7 +880,6 @@ def notice_recipients_add(notice_id: int):
     if not people:
         raise DomainError(_("Tick the people to add."))
     count = notices.add_recipients(n, people)
-    db.session.commit()
     flash(_("%(n)d people added; they are asked to acknowledge the notice.", n=count), "success")
     return redirect(url_for("culture.notice", notice_id=n.id) + "#recipients")
 
@@ -912,7 +899,6 @@ def notice_recipient_remove(notice_id: int):
         abort(404)
     except Conflict:
         raise DomainError(_("Someone who has acknowledged the notice stays on its record.")) from None
-    db.session.commit()
     flash(_("Removed from the notice."), "success")
     return redirect(url_for("culture.notice", notice_id=n.id) + "#recipients")
 
@@ -927,7 +913,6 @@ def notice_ack(notice_id: int):
         notices.acknowledge(n, current_user.person_id)
     except DomainError:
         abort(404)
-    db.session.commit()
     flash(_("Acknowledged."), "success")
     return redirect(url_for("culture.notice", notice_id=n.id))
 
@@ -948,7 +933,6 @@ def notice_publicity(notice_id: int):
         actor=current_user,
         photo=(photo.stream, photo.filename) if photo and photo.filename else None,
     )
-    db.session.commit()
     flash(_("Publicity recorded."), "success")
     return redirect(url_for("culture.notice", notice_id=n.id))
 
