@@ -2,10 +2,11 @@
 
 The unit of work: the top floor (the request wrapper in ``lms.app``, the job runner, each CLI command) runs its
 work as one *read* or *write* unit (``unit(READ)`` / ``unit(WRITE)``; without one, work is a write unit: jobs,
-commands, scripts and tests write as they always did). Views, services and listeners never commit a transaction
-in the middle of a unit for the sake of the lock and never choose the mode; one that finds it must write in a
-read unit calls ``require_write()`` (or simply writes: the guard below does the same), and the top floor runs
-the work again as a write unit before anything was answered.
+commands, scripts and tests write as they always did). The top floor also ends the unit: one commit (the
+request wrapper: when the answer is below 400, or the view called ``keep_on_error()``), else a rollback, and a
+rollback on any exception. Views, services and listeners do not commit and never choose the mode; one that
+finds it must write in a read unit calls ``require_write()`` (or simply writes: the guard below does the same),
+and the top floor runs the work again as a write unit before anything was answered.
 
 SQLite is tuned for a small server: WAL, foreign keys, a busy timeout. A write unit begins every transaction
 ``BEGIN IMMEDIATE``, so writers queue on the lock (briefly, see ``_begin_immediate``) instead of failing with
