@@ -302,19 +302,6 @@ def _exam_url(lesson: Lesson) -> str | None:
     if lesson.kind != EXAM or not lesson.exam_id or "quizzes.start" not in current_app.view_functions:
         return None
     return url_for("quizzes.start", exam_id=lesson.exam_id)
-    for endpoint in (
-        "quizzes.start",
-        "quizzes.exam",
-        "quizzes.exam_start",
-        "quizzes.take",
-        "quizzes.exam_detail",
-    ):
-        if endpoint in current_app.view_functions:
-            try:
-                return url_for(endpoint, exam_id=lesson.exam_id)
-            except Exception:  # noqa: S112 - another signature; try the next
-                continue
-    return None
 
 
 @functools.cache
