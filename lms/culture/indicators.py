@@ -1,17 +1,15 @@
 """Automatic indicators: a registry of metric kinds computed for a unit of people over a period.
 
 Each metric is a function ``(enterprise_id, unit, period_start, period_end, as_of) -> IndicatorValue`` where
-``unit`` resolves to a SQL select of person ids. A metric uses the function a colleague package provides when
-that package is installed (lms.training, quizzes, lms.offline) and otherwise its own set-based SQL over the
-ledger and the organisation tables, so this package works whatever has landed. ``detail`` records the inputs
-and the method, and is frozen with the value when a campaign is calculated.
+``unit`` resolves to a SQL select of person ids. A metric reads the packages below this floor directly
+(lms.training, quizzes, lms.offline, lms.hazards); where an enterprise has no training requirements, or quizzes
+has no graded attempt, it reads the ledger and the organisation tables with its own set-based SQL. ``detail``
+records the inputs and the method, and is frozen with the value when a campaign is calculated.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,10 +19,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, or_, select
 
 from lms.core.db import db
-from lms.ledger.models import KIND_CERTIFICATE, KIND_EXAM, KIND_OFFLINE, TrainingRecord
+from lms.hazards import report as hazard_report
+from lms.ledger.models import KIND_CERTIFICATE, KIND_EXAM, TrainingRecord
+from lms.offline import services as offline_services
 from lms.org.models import PERSON_ACTIVE, Department, Enterprise, Person, PersonRole, ResponsibilityRole
-
-log = logging.getLogger(__name__)
+from lms.training import coverage
+from lms.training.models import RECUR_ONCE, Requirement
+from lms.training.status import active_requirements
+from quizzes.stats import exam_stats_for_people
 
 # Statutory annual retraining (生产经营单位安全培训规定): 8 h, 20 h in high-risk industries.
 ANNUAL_HOURS = Decimal(8)
@@ -115,34 +117,9 @@ def compute(
 # ---------------------------------------------------------------- helpers
 
 
-def _colleague(module: str, name: str) -> Callable[..., Any] | None:
-    """Return a colleague package's function if that package is installed and provides it."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    fn = getattr(mod, name, None)
-    return fn if callable(fn) else None
-
-
-def _call(fn: Callable[..., Any] | None, *args: Any, **kwargs: Any) -> tuple[bool, Any]:
-    """Call a colleague function; (False, None) when absent or when its interface moved (then we use the ledger)."""
-    if fn is None:
-        return False, None
-    try:
-        return True, fn(*args, **kwargs)
-    except TypeError as exc:  # an interface that changed: fall back to our own SQL, loudly
-        log.warning(
-            "culture: %s did not accept our call (%s); using the ledger", getattr(fn, "__name__", fn), exc
-        )
-        return False, None
-
-
 def _training_applies(enterprise_id: int) -> bool:
-    """Whether lms.training is installed and the enterprise has requirements to judge people against."""
-    active = _colleague("lms.training.status", "active_requirements")
-    ok, reqs = _call(active, enterprise_id)
-    return bool(ok and reqs)
+    """Whether the enterprise has active training requirements to judge people against (else: the ledger)."""
+    return bool(active_requirements(enterprise_id))
 
 
 def _person_filter(unit: Unit, period_start: dt.date, period_end: dt.date) -> Any:
@@ -180,13 +157,13 @@ def _live() -> Any:
     return TrainingRecord.voided_at.is_(None)
 
 
-# ---------------------------------------------------------------- people out of compliance (ledger fallback)
+# ---------------------------------------------------------------- people out of compliance (no requirements)
 
 
 def overdue_people_sql(enterprise_id: int, people: Select[Any], as_of: dt.date) -> list[dict[str, Any]]:
     """Return the people who work without the training they need, by our own reading of the ledger.
 
-    Used when lms.training (requirements) is not installed. A person is out of compliance as of ``as_of`` when
+    Used when the enterprise has no active training requirements. A person is out of compliance as of ``as_of`` when
     hired more than 30 days before and with no training on record at all (no pre-job training); or hired more
     than a year before with less than the annual retraining hours in the last 365 days; or holding the
     special-operations role with their latest certificate on record expired.
@@ -275,23 +252,20 @@ def _overdue_people(
     enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
 ) -> tuple[list[dict[str, Any]], str]:
     if _training_applies(enterprise_id):
-        fn = _colleague("lms.training.coverage", "veto_people")
-        ok, rows = _call(fn, enterprise_id, as_of, _person_filter(unit, period_start, period_end))
-        if ok:
-            rows = _veto_rows(enterprise_id, rows or [])
-            by_person: dict[Any, dict[str, Any]] = {}
-            for r in rows:
-                entry = by_person.setdefault(
-                    r["person_id"],
-                    {
-                        "person_id": r["person_id"],
-                        "employee_no": r.get("employee_no"),
-                        "name": r.get("name"),
-                        "reasons": [],
-                    },
-                )
-                entry["reasons"].append(f"{r.get('requirement')}: {r.get('status')}")
-            return list(by_person.values()), "lms.training.coverage.veto_people"
+        rows = coverage.veto_people(enterprise_id, as_of, _person_filter(unit, period_start, period_end))
+        by_person: dict[Any, dict[str, Any]] = {}
+        for r in _veto_rows(enterprise_id, rows):
+            entry = by_person.setdefault(
+                r["person_id"],
+                {
+                    "person_id": r["person_id"],
+                    "employee_no": r.get("employee_no"),
+                    "name": r.get("name"),
+                    "reasons": [],
+                },
+            )
+            entry["reasons"].append(f"{r.get('requirement')}: {r.get('status')}")
+        return list(by_person.values()), "lms.training.coverage.veto_people"
     return overdue_people_sql(enterprise_id, unit.people(period_start, period_end), as_of), (
         "ledger: no pre-job training, annual hours below the statutory minimum, or special-operations "
         "certificate expired"
@@ -302,12 +276,6 @@ def _veto_rows(enterprise_id: int, rows: list[dict[str, Any]]) -> list[dict[str,
     """Keep what the veto item means: working WITHOUT the required training (an initial, one-off requirement
     never met: pre-job training, three-level education, appointment training) or with a lapsed
     special-operations certificate. A lapsed annual retraining lowers coverage and on-time scores instead."""
-    try:
-        from lms.training.models import RECUR_ONCE, Requirement
-    except ImportError:
-        return rows
-    from sqlalchemy import or_, select
-
     ids = set(
         db.session.scalars(
             select(Requirement.id).where(
@@ -334,21 +302,15 @@ def training_coverage(
     """Share of the unit's people with no overdue required training as of the end of the period."""
     n = headcount(unit, period_start, period_end)
     if _training_applies(enterprise_id):
-        ok, share = _call(
-            _colleague("lms.training.coverage", "coverage_share"),
-            enterprise_id,
-            as_of,
-            _person_filter(unit, period_start, period_end),
+        share = coverage.coverage_share(enterprise_id, as_of, _person_filter(unit, period_start, period_end))
+        return IndicatorValue(
+            None if share is None else Decimal(str(share)).quantize(FOUR),
+            {
+                "method": "lms.training.coverage.coverage_share",
+                "headcount": n,
+                "as_of": as_of.isoformat(),
+            },
         )
-        if ok:
-            return IndicatorValue(
-                None if share is None else Decimal(str(share)).quantize(FOUR),
-                {
-                    "method": "lms.training.coverage.coverage_share",
-                    "headcount": n,
-                    "as_of": as_of.isoformat(),
-                },
-            )
     overdue, source = _overdue_people(enterprise_id, unit, period_start, period_end, as_of)
     return IndicatorValue(
         _ratio(n - len(overdue), n),
@@ -371,17 +333,14 @@ def on_time_completion(
     """Share of training due in the period completed by its due date (ledger: people trained in the period)."""
     people = unit.people(period_start, period_end)
     if _training_applies(enterprise_id):
-        ok, rate = _call(
-            _colleague("lms.training.coverage", "on_time_rate"), enterprise_id, as_of, Person.id.in_(people)
+        rate = coverage.on_time_rate(enterprise_id, as_of, Person.id.in_(people))
+        return IndicatorValue(
+            None if rate is None else Decimal(str(rate)).quantize(FOUR),
+            {
+                "method": "lms.training.coverage.on_time_rate: obligations due met, not late",
+                "as_of": as_of.isoformat(),
+            },
         )
-        if ok:
-            return IndicatorValue(
-                None if rate is None else Decimal(str(rate)).quantize(FOUR),
-                {
-                    "method": "lms.training.coverage.on_time_rate: obligations due met, not late",
-                    "as_of": as_of.isoformat(),
-                },
-            )
     ids = people.where(or_(Person.hire_date.is_(None), Person.hire_date <= period_start)).subquery()
     total = db.session.scalar(select(func.count()).select_from(ids)) or 0
     trained = (
@@ -434,14 +393,8 @@ def hours_per_head(
     )
     source = "ledger; required: statutory annual hours pro rata"
     if _training_applies(enterprise_id):
-        ok, res = _call(
-            _colleague("lms.training.coverage", "hours_per_head"),
-            enterprise_id,
-            period_start,
-            period_end,
-            Person.id.in_(people),
-        )
-        if ok and res and res.get("required_per_head"):
+        res = coverage.hours_per_head(enterprise_id, period_start, period_end, Person.id.in_(people))
+        if res.get("required_per_head"):
             # The requirements' hours due per head (whole cycle), pro rata for the period like the statutory figure.
             cycle = Decimal(str(res["required_per_head"]))
             required = (cycle * Decimal(min(days, 365)) / Decimal(365)).quantize(Decimal("0.01"))
@@ -462,14 +415,8 @@ def hours_per_head(
 
 def _exam_stats(enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date) -> dict[str, Any]:
     people = unit.people(period_start, period_end)
-    ok, res = _call(
-        _colleague("quizzes.stats", "exam_stats_for_people"),
-        people,
-        _start(period_start),
-        _end(period_end),
-    )
-    if ok and res and res[0] is not None:
-        rate, avg = res
+    rate, avg = exam_stats_for_people(people, _start(period_start), _end(period_end))
+    if rate is not None:
         return {
             "method": "quizzes.stats.exam_stats_for_people: best graded attempt per exam and person",
             "pass_rate": Decimal(str(rate)).quantize(FOUR),
@@ -530,43 +477,10 @@ def attendance_rate(
 ) -> IndicatorValue:
     """Share of invitations to classroom sessions in the period that were attended."""
     people = unit.people(period_start, period_end)
-    ok, rate = _call(
-        _colleague("lms.offline.services", "attendance_rate"),
-        enterprise_id,
-        people,
-        _start(period_start),
-        _end(period_end),
-    )
-    if ok:
-        return IndicatorValue(
-            None if rate is None else Decimal(str(rate)).quantize(FOUR),
-            {"method": "lms.offline.services.attendance_rate: expected attendances of recorded sessions"},
-        )
-    ids = people.subquery()
-    total = db.session.scalar(select(func.count()).select_from(ids)) or 0
-    attended = (
-        db.session.scalar(
-            select(func.count(func.distinct(TrainingRecord.person_id))).where(
-                _live(),
-                TrainingRecord.kind == KIND_OFFLINE,
-                TrainingRecord.person_id.in_(select(ids.c.id)),
-                TrainingRecord.completed_at >= _start(period_start),
-                TrainingRecord.completed_at < _end(period_end),
-            )
-        )
-        or 0
-    )
-    if not attended:
-        return IndicatorValue(
-            None, {"method": "ledger: no classroom training recorded in the period", "people": total}
-        )
+    rate = offline_services.attendance_rate(enterprise_id, people, _start(period_start), _end(period_end))
     return IndicatorValue(
-        _ratio(attended, total),
-        {
-            "method": "ledger: share of people with classroom training in the period",
-            "people": total,
-            "attended": attended,
-        },
+        None if rate is None else Decimal(str(rate)).quantize(FOUR),
+        {"method": "lms.offline.services.attendance_rate: expected attendances of recorded sessions"},
     )
 
 
@@ -580,17 +494,11 @@ def attendance_rate(
 def missed_required_sessions(
     enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
 ) -> IndicatorValue:
-    """Required classroom sessions in the period that people of the unit missed (needs lms.offline)."""
+    """Required classroom sessions in the period that people of the unit missed."""
     people = unit.people(period_start, period_end)
-    ok, count = _call(
-        _colleague("lms.offline.services", "missed_sessions_count"),
-        enterprise_id,
-        people,
-        _start(period_start),
-        _end(period_end),
+    count = offline_services.missed_sessions_count(
+        enterprise_id, people, _start(period_start), _end(period_end)
     )
-    if not ok:
-        return IndicatorValue(None, {"method": "lms.offline is not installed: no invitations to compare"})
     return IndicatorValue(
         Decimal(int(count or 0)),
         {"method": "lms.offline.services.missed_sessions_count: expected attendances not made"},
@@ -665,7 +573,7 @@ def metric_choices(for_kind: str | None = None) -> list[tuple[str, Any]]:
     ]
 
 
-# ---------------------------------------------------------------- hazards reported and rectified (lms.hazards)
+# ---------------------------------------------------------------- hazards reported and rectified
 
 
 def _local_window(
@@ -692,12 +600,9 @@ def hazards_per_100(
     enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
 ) -> IndicatorValue:
     """Hazards reported in the period per 100 of the unit's people (the whole enterprise counts anonymous ones)."""
-    counts = _colleague("lms.hazards.report", "reported_counts")
-    if counts is None:
-        return IndicatorValue(None, {"method": "lms.hazards is not installed"})
     start, end = _local_window(enterprise_id, period_start, period_end)
     people = None if _whole_enterprise(unit) else unit.people(period_start, period_end)
-    hazards, _reporters = counts(enterprise_id, start, end, people)
+    hazards, _reporters = hazard_report.reported_counts(enterprise_id, start, end, people)
     staff = headcount(unit, period_start, period_end)
     value = _ratio(hazards * 100, staff)
     return IndicatorValue(
@@ -721,11 +626,10 @@ def hazard_reporter_share(
     enterprise_id: int, unit: Unit, period_start: dt.date, period_end: dt.date, as_of: dt.date
 ) -> IndicatorValue:
     """Share of the unit's people who reported at least one hazard under their name in the period."""
-    counts = _colleague("lms.hazards.report", "reported_counts")
-    if counts is None:
-        return IndicatorValue(None, {"method": "lms.hazards is not installed"})
     start, end = _local_window(enterprise_id, period_start, period_end)
-    _hazards, reporters = counts(enterprise_id, start, end, unit.people(period_start, period_end))
+    _hazards, reporters = hazard_report.reported_counts(
+        enterprise_id, start, end, unit.people(period_start, period_end)
+    )
     staff = headcount(unit, period_start, period_end)
     return IndicatorValue(
         _ratio(reporters, staff),
@@ -748,11 +652,10 @@ def hazard_on_time_share(
 ) -> IndicatorValue:
     """Of the rectifications accepted in the period (of hazards the unit's people were responsible for), the share
     reported by the deadline then in force."""
-    accepted = _colleague("lms.hazards.report", "accepted_rectifications")
-    if accepted is None:
-        return IndicatorValue(None, {"method": "lms.hazards is not installed"})
     start, end = _local_window(enterprise_id, period_start, period_end)
-    rows = accepted(enterprise_id, start, end, unit.people(period_start, period_end))
+    rows = hazard_report.accepted_rectifications(
+        enterprise_id, start, end, unit.people(period_start, period_end)
+    )
     on_time = sum(1 for _hazard, ok in rows if ok)
     return IndicatorValue(
         _ratio(on_time, len(rows)),
