@@ -11,7 +11,7 @@ import shutil
 from typing import Any
 
 from bench import sites
-from bench.common import Row, bench_env, bound_row, run_task, skipped, time_ratio, workdir
+from bench.common import SMOKE, Row, bench_env, bound_row, run_task, skipped, time_ratio, workdir
 
 MAX_RATIO = 3.0
 MEMORY_MB = 300
@@ -25,7 +25,7 @@ def run(quick: bool, log: Any) -> list[Row]:
     src = info["url"].removeprefix("sqlite:///")
     folder = workdir("attendance")
     rows: list[Row] = []
-    for n in (1_000, 2_000) if quick else (10_000, 100_000):
+    for n in ((200, 400) if SMOKE else (1_000, 2_000)) if quick else (10_000, 100_000):
         for fmt in ("xlsx", "csv"):
             db_file = folder / f"att-{n}-{fmt}.sqlite3"
             for f in folder.glob(db_file.name + "*"):
@@ -65,7 +65,7 @@ def run(quick: bool, log: Any) -> list[Row]:
                         raw_peak_mb=round(raw["peak_mb"]),
                     )
                 )
-                if n >= 100_000 or (quick and n == 2_000):
+                if n >= 100_000 or (quick and n == (400 if SMOKE else 2_000)):
                     if not dry:
                         rows.append(
                             bound_row(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from bench.common import run_task, time_ratio, workdir
+from bench.common import SMOKE, run_task, time_ratio, workdir
 
 MAX_RATIO = 2.0
 
 
 def run(quick: bool, log: Any) -> list[Any]:
-    n = 100 if quick else 1000
+    n = (10 if SMOKE else 100) if quick else 1000
     folder = workdir("certs")
     out: dict[str, dict[str, Any]] = {}
     for side in ("certs_limit", "certs_ours"):

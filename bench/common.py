@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# The test suite's smoke run (tests/stack/test_bench_smoke.py): --quick at the smallest sizes that still run
+# every row (it keeps the benchmarks working; the figures of such a run mean nothing).
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"
 PYTHON = (
     str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 )

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench import sites
-from bench.common import Row, guarded, postgres_available, rate_ratio, run_task, skipped, workdir
+from bench.common import SMOKE, Row, guarded, postgres_available, rate_ratio, run_task, skipped, workdir
 from bench.server import NOOP_APP, served
 
 MIN_RATIO = 0.5
@@ -141,7 +141,7 @@ def run(quick: bool, log: Any) -> list[Row]:
 
 
 def _storm_on(kind: str, quick: bool, log: Any) -> Row:
-    learners = 40 if quick else 500
+    learners = (10 if SMOKE else 40) if quick else 500
     info = sites.site(kind, "M", log)
     folder = workdir(f"exam-{kind}")
     setup = run_task(

@@ -20,7 +20,7 @@ import os
 from typing import Any
 
 from bench import sites
-from bench.common import Row, guarded, postgres_available, rate_ratio, run_task, skipped, workdir
+from bench.common import SMOKE, Row, guarded, postgres_available, rate_ratio, run_task, skipped, workdir
 from bench.server import NOOP_APP, served, wrk, wrk_available
 
 MIN_RATIO = 0.5
@@ -34,7 +34,7 @@ def run(quick: bool, log: Any) -> list[Row]:
         return [skipped("heartbeat", "heartbeats", "wrk is not installed")]
     if importlib.util.find_spec("courses.progress") is None:
         return [skipped("heartbeat", "heartbeats", "courses/progress.py not there yet")]
-    seconds = 5 if quick else 15
+    seconds = (ROUNDS if SMOKE else 5) if quick else 15
     kinds = ["sqlite"] + (["postgres"] if postgres_available() and not quick else [])
     if os.environ.get("BENCH_HEARTBEAT_KINDS"):  # e.g. "postgres" to measure one database only
         kinds = [k for k in os.environ["BENCH_HEARTBEAT_KINDS"].split(",") if k in LABELS]

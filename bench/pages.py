@@ -9,7 +9,17 @@ import urllib.parse
 from typing import Any
 
 from bench import sites
-from bench.common import Row, bench_env, guarded, postgres_available, rate_ratio, run_task, skipped, workdir
+from bench.common import (
+    SMOKE,
+    Row,
+    bench_env,
+    guarded,
+    postgres_available,
+    rate_ratio,
+    run_task,
+    skipped,
+    workdir,
+)
 from bench.http import Browser
 from bench.server import NOOP_APP, Gunicorn, served, wrk, wrk_available
 
@@ -55,7 +65,7 @@ def hello_rps(seconds: int, log: Any) -> dict[str, Any]:
 def run(quick: bool, log: Any) -> list[Row]:
     if not wrk_available():
         return [skipped("pages", "all pages", "wrk is not installed (apt-get install wrk)")]
-    seconds = 5 if quick else 15
+    seconds = (3 if SMOKE else 5) if quick else 15
     sizes = ["M"] if quick else ["M", "L"]
     kinds = ["sqlite"] + (["postgres"] if postgres_available() and not quick else [])
     rows: list[Row] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.common import (
+    SMOKE,
     bound_row,
     drop_postgres,
     fresh_postgres,
@@ -22,8 +23,8 @@ MEMORY_MB = 300
 
 def run(quick: bool, log: Any) -> list[Any]:
     folder = workdir("roster")
-    n = 2_000 if quick else 50_000
-    n_mem = 5_000 if quick else 100_000
+    n = (300 if SMOKE else 2_000) if quick else 50_000
+    n_mem = (600 if SMOKE else 5_000) if quick else 100_000
     rows = []
     pg = postgres_available()
     for fmt in ("xlsx", "csv"):

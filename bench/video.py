@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import time_ratio, workdir
+from bench.common import SMOKE, time_ratio, workdir
 from bench.data import test_video
 
 MAX_RATIO = 1.1
@@ -78,7 +78,7 @@ def run(quick: bool, log: Any) -> list[Any]:
     from courses.media import ffmpeg_binary, transcode
 
     ffmpeg = ffmpeg_binary()
-    seconds = 10 if quick else 60
+    seconds = (3 if SMOKE else 10) if quick else 60
     folder = workdir("video")
     src = test_video(ffmpeg, folder / f"source-{seconds}s-1080p.mp4", seconds)
     results: dict[str, list[float]] = {"ours": [], "hand": []}
