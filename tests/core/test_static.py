@@ -73,3 +73,12 @@ def test_hash_follows_the_content(tmp_path):
     os.utime(f, ns=(2_000_000_000, 2_000_000_000))
     assert hashes.of(str(f)) == _hash_of(str(f)) != second
     assert hashes.of(str(tmp_path / "gone.css")) is None
+
+
+def test_every_page_names_its_icon(client):
+    """A page without an icon makes the browser ask for /favicon.ico (a 404 and a console error every page)."""
+    page = client.get("/login").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert icon, "the page names no icon"
+    got = client.get(icon[1])
+    assert got.status_code == 200 and got.data.startswith(b"<svg")
