@@ -34,6 +34,13 @@ def home():
     return render_template("core/home.html")
 
 
+@bp.route("/favicon.ico")
+@public
+def favicon():
+    # Pages name their icon (base.html); a browser still asks here for documents that cannot (a photo, a PDF).
+    return redirect(url_for("static", filename="img/icon.svg"), code=301)
+
+
 @bp.route("/healthz")
 @public
 def healthz():

@@ -82,3 +82,11 @@ def test_every_page_names_its_icon(client):
     assert icon, "the page names no icon"
     got = client.get(icon[1])
     assert got.status_code == 200 and got.data.startswith(b"<svg")
+
+
+def test_favicon_ico_leads_to_the_icon(client):
+    """A photo or a PDF opened on its own has no page to name an icon: the browser asks /favicon.ico (a 404 in
+    the console of the next page before)."""
+    got = client.get("/favicon.ico")
+    assert got.status_code == 301
+    assert client.get(got.headers["Location"]).status_code == 200

@@ -189,8 +189,10 @@ class Visit:
         self.scoring: dict[int, dict[str, Any]] = {}  # width → what the scoring page showed
 
     def _answer(self, resp: Any) -> None:
-        if resp.status >= 400 and resp.url.startswith(self.base):
-            self.bad_answers.append(f"{resp.status} {resp.url[len(self.base) :]}")
+        # ours by path; anything else by its whole address (nothing should be asked for elsewhere)
+        if resp.status >= 400:
+            where = resp.url[len(self.base) :] if resp.url.startswith(self.base) else resp.url
+            self.bad_answers.append(f"{resp.status} {where}")
 
     def resize(self, size: dict[str, int], *, settle: bool = True) -> None:
         if size != self.size:
