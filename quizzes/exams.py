@@ -130,11 +130,16 @@ def rule_query(rule: PaperRule, enterprise_id: int) -> Any:
         .join(QuestionBank, QuestionBank.id == Question.bank_id)
         .where(Question.status == PUBLISHED, QuestionBank.status != ARCHIVED, bank_scope(enterprise_id))
     )
-    if rule.bank_id:
-        q = q.where(Question.bank_id == rule.bank_id)
-    elif rule.exam is not None and rule.exam.mode == MODE_EXAM:
+    if not rule.bank_id and rule.exam is not None and rule.exam.mode == MODE_EXAM:
         # Keys of a practice bank are shown in practice: an exam draws from one only by a rule that names it.
         q = q.where(QuestionBank.practice.is_(False))
+    return narrow_by_rule(q, rule)
+
+
+def narrow_by_rule(q: Any, rule: PaperRule) -> Any:
+    """A question query narrowed to what a random rule names: its bank, type, category and difficulty."""
+    if rule.bank_id:
+        q = q.where(Question.bank_id == rule.bank_id)
     if rule.type:
         q = q.where(Question.type == rule.type)
     if rule.category:

@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select, union
 from lms.core.db import db, utcnow
 from lms.org.models import Person
 from quizzes.banks import bank_scope
+from quizzes.exams import narrow_by_rule
 from quizzes.models import (
     FINISHED,
     MODE_EXAM,
@@ -93,15 +94,7 @@ def _rule_scope(rule: PaperRule, enterprise_id: int) -> Any:
     )
     if rule.kind == RULE_FIXED:
         return q.where(Question.id == rule.question_id)
-    if rule.bank_id:
-        q = q.where(Question.bank_id == rule.bank_id)
-    if rule.type:
-        q = q.where(Question.type == rule.type)
-    if rule.category:
-        q = q.where(Question.category == rule.category)
-    if rule.difficulty:
-        q = q.where(Question.difficulty == rule.difficulty)
-    return q
+    return narrow_by_rule(q, rule)
 
 
 def withheld_questions(
