@@ -39,18 +39,8 @@ def _plain(version: QuestionVersion, text: str) -> str:
 def key_label(version: QuestionVersion, option_order: list[int] | None = None) -> str:
     """The key as a learner reads it: a choice as the letter shown and the option's text ("B. 检测")."""
     if version.type in ("single_choice", "multiple_choice"):
-        options = list(version.options or [])
         keys = [version.key] if version.type == "single_choice" else list(version.key or [])
-        order = option_order if option_order else list(range(len(options)))
-        shown = sorted(
-            (order.index(k) if k in order else k, k)
-            for k in keys
-            if isinstance(k, int) and not isinstance(k, bool) and 0 <= k < len(options)
-        )
-        return _("; ").join(
-            f"{LETTERS[pos] if pos < len(LETTERS) else pos + 1}. {_plain(version, options[k])}"
-            for pos, k in shown
-        )
+        return _choice_labels(version, keys, option_order)
     return get_type(version.type).key_text(
         version.options, version.key, option_order, getattr(version, "weights", None)
     )
