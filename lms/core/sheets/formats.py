@@ -140,13 +140,16 @@ def _looks_like_markup(text: str) -> bool:
     )
 
 
+def text_encodings(head: bytes) -> list[str]:
+    """The encodings a text file may be in, in the order tried: utf-16 when it has its BOM, else utf-8, gb18030."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ["utf-16"]
+    return ["utf-8-sig", "gb18030"]
+
+
 def _decode_head(head: bytes) -> str | None:
     """Decode the first bytes of a text file as utf-16 (BOM), utf-8 or gb18030; None when none fits."""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = ["utf-16"]
-    else:
-        candidates = ["utf-8-sig", "gb18030"]
-    for encoding in candidates:
+    for encoding in text_encodings(head):
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
             return decoder.decode(head, final=False)  # a multibyte char cut at the end is not an error

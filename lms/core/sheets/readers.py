@@ -22,6 +22,7 @@ from lms.core.sheets.formats import (
     is_defused,
     not_spreadsheet,
     password_protected,
+    text_encodings,
 )
 from lms.core.sheets.source import CHUNK, HEAD_BYTES, Source
 from lms.core.sheets.values import cell_text, format_float, format_time
@@ -287,12 +288,7 @@ def _xls_cell_text(cell: Any, datemode: int) -> str:
 
 def _csv_encoding(src: Source) -> str:
     """Return the encoding that decodes the whole file (utf-8-sig/utf-8, then gb18030); refuse binary text."""
-    head = src.head(4)
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = ["utf-16"]
-    else:
-        candidates = ["utf-8-sig", "gb18030"]
-    for encoding in candidates:
+    for encoding in text_encodings(src.head(4)):
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
             with src.open() as handle:
