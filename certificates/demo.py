@@ -12,18 +12,22 @@ from sqlalchemy import select
 from certificates import services
 from certificates.documents import RendererCache, ensure_pdf
 from certificates.models import REVOKED, Certificate
+from courses.models import Course
 from lms.core.db import db
 from lms.ledger.models import KIND_COURSE, KIND_EXAM, TrainingRecord
 from lms.org.models import Enterprise
+from quizzes.models import Exam
 
 MAX_FROM_LEDGER = 40
 REVOKE_REASON = "演示：证书信息录入有误，已作废"
 
 
 def _flagged(record: TrainingRecord) -> bool:
-    """Whether the course or exam of a record is set to issue certificates (True if its package is absent)."""
-    model = ("courses.models", "Course") if record.kind == KIND_COURSE else ("quizzes.models", "Exam")
-    obj = services._load(model[0], model[1], record.course_id or record.exam_id or 0)
+    """Whether the course or exam of a record is set to issue certificates (True if it was deleted)."""
+    if record.kind == KIND_COURSE:
+        obj = db.session.get(Course, record.course_id)
+    else:
+        obj = db.session.get(Exam, record.exam_id)
     return obj is None or services.issues_certificate(obj)
 
 

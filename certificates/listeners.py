@@ -1,7 +1,7 @@
 """Issue certificates when a course is completed, an exam passed or a requirement fulfilled.
 
-The courses, quizzes and training packages sit beside or below us and may not be installed: their objects
-are read by attribute only (``issue_certificate``, ``id``, ``title``), never imported.
+The signals bring the course, exam or requirement; the listeners read them by attribute only
+(``issue_certificate``, ``id``, ``title``), as the services do.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from certificates.models import (
     VerifyFailure,
 )
 from certificates.numbering import clean_prefix, codes_match, new_code, next_number, normalize_number
+from courses.models import Course
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError
 from lms.core.signals import certificate_issued
@@ -38,6 +39,7 @@ from lms.ledger.models import KIND_COURSE as LEDGER_COURSE
 from lms.ledger.models import KIND_EXAM as LEDGER_EXAM
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Enterprise, Person, User
+from quizzes.models import Exam
 
 
 def N_(message: str) -> str:
@@ -403,15 +405,12 @@ def issue_for_record(record: TrainingRecord, *, actor: User | None = None) -> Is
     person = db.session.get(Person, record.person_id)
     assert person is not None
     if record.kind == LEDGER_COURSE and record.course_id is not None:
-        course = _Achievement(record.course_id, record.topic)
-        return issue_for_course(
-            person, _load("courses.models", "Course", record.course_id) or course, record, actor=actor
-        )
+        # A deleted course keeps its records: the certificate then carries the record's topic.
+        course = db.session.get(Course, record.course_id) or _Achievement(record.course_id, record.topic)
+        return issue_for_course(person, course, record, actor=actor)
     if record.kind == LEDGER_EXAM and record.exam_id is not None:
-        exam = _Achievement(record.exam_id, record.topic)
-        return issue_for_exam(
-            person, _load("quizzes.models", "Exam", record.exam_id) or exam, record, actor=actor
-        )
+        exam = db.session.get(Exam, record.exam_id) or _Achievement(record.exam_id, record.topic)
+        return issue_for_exam(person, exam, record, actor=actor)
     raise DomainError("only course and exam records issue certificates")
 
 
@@ -419,20 +418,6 @@ def issue_for_record(record: TrainingRecord, *, actor: User | None = None) -> Is
 class _Achievement:
     id: int
     title: str
-
-
-def _load(module: str, name: str, object_id: int) -> Any:
-    """Return a row of a feature above us if that feature is installed (it may not be yet)."""
-    import importlib
-
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if not (exc.name and module.startswith(exc.name)):
-            raise
-        mod = None
-    model = getattr(mod, name, None) if mod is not None else None
-    return db.session.get(model, object_id) if model is not None else None
 
 
 def issues_certificate(obj: Any) -> bool:

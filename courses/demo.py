@@ -17,9 +17,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from lms.core.db import db, utcnow
-from lms.core.imports import optional_import
 from lms.core.jobs import DONE, Job, JobContext
 from lms.core.storage import save_path
+from quizzes.models import Exam
 
 from . import progress as prog
 from . import services
@@ -253,13 +253,7 @@ def _attach_video(lesson: Lesson, title: str, caption: str, workdir: Path, size:
 
 
 def _exam_id(enterprise_id: int, title: str) -> int | None:
-    models = optional_import("quizzes.models")
-    exam_cls = getattr(models, "Exam", None) if models else None
-    if exam_cls is None:
-        return None
-    return db.session.scalar(
-        select(exam_cls.id).where(exam_cls.enterprise_id == enterprise_id, exam_cls.title == title)
-    )
+    return db.session.scalar(select(Exam.id).where(Exam.enterprise_id == enterprise_id, Exam.title == title))
 
 
 def _build(enterprise: Any, spec: dict[str, Any], workdir: Path, trainer: Any) -> Course:

@@ -16,8 +16,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from certificates import demo as certificates_demo
+from courses import demo as courses_demo
+from lms.api import demo as api_demo
 from lms.core.db import db
-from lms.core.imports import optional_import
+from lms.culture import demo as culture_demo
+from lms.hazards import demo as hazards_demo
+from lms.offline import demo as offline_demo
+from lms.org import demo as org_demo
 from lms.org.models import (
     ADMIN,
     EVALUATOR,
@@ -33,23 +39,28 @@ from lms.org.models import (
 from lms.org.roster import import_roster
 from lms.org.services import create_enterprise, hash_password
 from lms.org.timezone import enterprise_today
+from lms.oversight import demo as oversight_demo
+from lms.permits import demo as permits_demo
+from lms.training import demo as training_demo
+from lms.training import notifications
+from quizzes import demo as quizzes_demo
 
 DEMO_CODE = "DEMO"
 ROSTER = Path(__file__).parent / "demo_data" / "roster.xlsx"
 # Feature demo modules, in floor order (a later one may use what an earlier one made).
 FEATURE_DEMOS = [
-    "lms.org.demo",
-    "quizzes.demo",
-    "courses.demo",
-    "lms.offline.demo",
-    "lms.training.demo",
-    "certificates.demo",
-    "lms.culture.demo",
-    "lms.hazards.demo",
-    "lms.permits.demo",
-    "lms.oversight.demo",
-    "lms.api.demo",
-    "lms.training.notifications",
+    org_demo,
+    quizzes_demo,
+    courses_demo,
+    offline_demo,
+    training_demo,
+    certificates_demo,
+    culture_demo,
+    hazards_demo,
+    permits_demo,
+    oversight_demo,
+    api_demo,
+    notifications,
 ]  # last: today's notifications of everything above
 
 # Demo accounts: user name → (employee number or None, application role, what the account shows).
@@ -136,12 +147,10 @@ def load_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
         echo=echo,
         media_dir=Path(current_app.config["MEDIA_DIR"]),
     )
-    for name in FEATURE_DEMOS:
-        module = optional_import(name)
-        if module is not None and hasattr(module, "load"):
-            module.load(ent, ctx)
-            db.session.flush()
-            echo(f"{name}: loaded")
+    for module in FEATURE_DEMOS:
+        module.load(ent, ctx)
+        db.session.flush()
+        echo(f"{module.__name__}: loaded")
     return {"password": password, "accounts": [(u, DEMO_ACCOUNTS[u][2]) for u in DEMO_ACCOUNTS]}
 
 

@@ -16,10 +16,10 @@ from sqlalchemy import select, update
 
 from lms.core.db import db, utcnow
 from lms.core.i18n import msg
-from lms.core.imports import optional_import
 from lms.core.signals import notification_events, notify
 from lms.culture.models import Notice, NoticeAck
 from lms.org.models import User
+from lms.training.models import Notification
 
 
 def _link(notice_id: int) -> str:
@@ -77,15 +77,17 @@ def tell(notice: Notice, person_ids: Iterable[int] | None = None) -> int:
 
 def acknowledged(notice: Notice, person_ids: Iterable[int]) -> None:
     """Mark read the notice's notification of people who have acknowledged it (nothing left to do there)."""
-    models = optional_import("lms.training.models")
     ids = sorted(set(person_ids))
-    if models is None or not ids:
+    if not ids:
         return
     users = select(User.id).where(User.person_id.in_(ids))
-    note = models.Notification
     db.session.execute(
-        update(note)
-        .where(note.user_id.in_(users), note.key == f"notice:{notice.id}", note.read_at.is_(None))
+        update(Notification)
+        .where(
+            Notification.user_id.in_(users),
+            Notification.key == f"notice:{notice.id}",
+            Notification.read_at.is_(None),
+        )
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
     )

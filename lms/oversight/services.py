@@ -12,7 +12,7 @@ itself (or 1 − share where a high share is good); a count factor's level is co
 Every figure comes from the package that owns it: training coverage and overdue people from
 ``lms.training.coverage.figures`` (what the regulator's coverage page shows), special-operation certificates
 from the same status rows (the 特种作业操作证 requirements), hazards from ``lms.hazards.services.hazard_counts``,
-permits from ``lms.permits.services.permit_counts`` (both optional: a factor without its package has no data),
+permits from ``lms.permits.services.permit_counts``,
 culture from the latest published campaign of ``lms.culture``.
 """
 
@@ -31,10 +31,11 @@ from lms.core import signals, timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError
 from lms.core.i18n import msg
-from lms.core.imports import optional_import
 from lms.culture.models import FROZEN_STEPS, Campaign, CampaignUnit, Framework
+from lms.hazards.services import hazard_counts
 from lms.org.models import MANAGER, Enterprise, User
 from lms.oversight.models import Listing, RiskSnapshot, RiskWeight
+from lms.permits.services import permit_counts
 from lms.training import coverage, reading
 from lms.training.models import KIND_CERTIFICATE, Requirement
 from lms.training.status import SPECIAL_OPERATIONS_CATEGORY
@@ -238,7 +239,7 @@ class Value:
 
     value: float | None
     detail: str = ""  # e.g. "3 / 12"
-    available: bool = True  # False: the package it comes from is not installed
+    available: bool = True  # False: no figure for this factor (none computed for the enterprise)
 
 
 def _end_utc(as_of: dt.date) -> dt.datetime:
@@ -289,12 +290,7 @@ def _moment(as_of: dt.date) -> dt.datetime:
 
 
 def _hazards(ids: list[int], as_of: dt.date) -> dict[int, dict[str, Value]]:
-    mod = optional_import("lms.hazards.services")
-    counts_of = getattr(mod, "hazard_counts", None) if mod is not None else None
-    keys = ("hazards_open", "hazards_overdue", "major_open", "major_overdue")
-    if counts_of is None:
-        return {e: {k: Value(None, available=False) for k in keys} for e in ids}
-    counts = counts_of(ids, _moment(as_of))  # as the hazards' event log stood then
+    counts = hazard_counts(ids, _moment(as_of))  # as the hazards' event log stood then
     out = {}
     for e in ids:
         c = counts.get(e) or {}
@@ -312,14 +308,10 @@ def _hazards(ids: list[int], as_of: dt.date) -> dict[int, dict[str, Value]]:
 
 
 def _permits(ids: list[int], as_of: dt.date) -> dict[int, dict[str, Value]]:
-    mod = optional_import("lms.permits.services")
-    counts_of = getattr(mod, "permit_counts", None) if mod is not None else None
-    if counts_of is None:
-        return {e: {"permits_refused": Value(None, available=False)} for e in ids}
     since = as_of - dt.timedelta(days=PERMIT_WINDOW_DAYS - 1)
     # {(enterprise id, "YYYY-MM"): (checked, refused)}, by the enterprises' local check dates, both ends included
     totals: dict[int, list[int]] = {e: [0, 0] for e in ids}
-    for (ent_id, _month), (checked, refused) in counts_of(ids, since, as_of).items():
+    for (ent_id, _month), (checked, refused) in permit_counts(ids, since, as_of).items():
         if ent_id in totals:
             totals[ent_id][0] += int(checked)
             totals[ent_id][1] += int(refused)
