@@ -345,6 +345,21 @@ def _proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _accept_queue(port: int) -> int:
+    """Connections the kernel has accepted for gunicorn's listening socket that no worker has taken yet."""
+    needle = f":{port:04X} "
+    try:
+        with open("/proc/net/tcp") as fh:
+            for line in fh:
+                parts = line.split()
+                # local address, state 0A (LISTEN); rx_queue of a listening socket is its accept queue
+                if len(parts) > 4 and parts[1].endswith(needle.strip()) and parts[3] == "0A":
+                    return int(parts[4].split(":")[1], 16)
+    except OSError:
+        pass
+    return -1
+
+
 def _machine_busy() -> float:
     """Busy CPU seconds of the whole machine since boot (all cores)."""
     parts = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -385,6 +400,7 @@ class Sampler(threading.Thread):
                 else:
                     pg_cpu = {}
                 me = os.times()
+                backlog = _accept_queue(self.server.port)
                 cur = {
                     "t": now,
                     "machine": _machine_busy(),
@@ -408,6 +424,7 @@ class Sampler(threading.Thread):
                             "busiest_worker": max(per_worker.values(), default=0.0),
                             "postgresql": pg,
                             "load_generator": (cur["self"] - prev["self"]) / dt_,
+                            "accept_queue": backlog,
                         }
                     )
                 prev = cur
@@ -434,6 +451,7 @@ class Recorder:
         self.sent: dict[int, dict[int, Any]] = {}
         self.finished = 0
         self.signed_in = 0
+        self.loop_lag: list[tuple[float, float]] = []  # (s since start, ms late)
 
     def add(self, kind: str, t0: float, ok: bool, what: str = "") -> None:
         t1 = time.perf_counter()
@@ -646,6 +664,15 @@ class Learner:
         self.rec.finished += 1
 
 
+async def _watch_loop_lag(rec: Recorder, every: float = 0.05) -> None:
+    """How late this generator's own event loop wakes up: a late loop adds its lag to every latency it
+    measures, so a tail seen only here and not by the probe (another process) is the generator's."""
+    while True:
+        t0 = time.perf_counter()
+        await asyncio.sleep(every)
+        rec.loop_lag.append((t0 - rec.started, (time.perf_counter() - t0 - every) * 1000))
+
+
 def _raise_fd_limit(wanted: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < wanted:
@@ -683,7 +710,9 @@ async def exam_day(
         tasks = [
             asyncio.create_task(one(p, rng.uniform(0, opts.window), rng.randrange(1 << 30))) for p in people
         ]
+        lag_task = asyncio.create_task(_watch_loop_lag(rec))
         done, pending = await asyncio.wait(tasks, timeout=deadline)
+        lag_task.cancel()
         for t in pending:
             t.cancel()
         if pending:
@@ -779,7 +808,102 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {kind} | {k['requests']:,} | {k['errors']:,} | {ms(k['p50_ms'])} | {ms(k['p95_ms'])} | "
             f"{ms(k['p99_ms'])} | {ms(k['rush_p99_ms'])} | {ms(k['cpu_ms'])} | {ms(k['worker_ms'])} |"
         )
+    probe = report.get("probe")
+    if probe:
+        lines.append(
+            "Probe (another process, 4 plain requests a second): "
+            + "; ".join(
+                f"{label} p50 {ms(p['p50_ms'])}, p99 {ms(p['p99_ms'])}, p99 in the rush {ms(p['rush_p99_ms'])}"
+                for label, p in probe.items()
+            )
+        )
+    series = report.get("seconds_series") or []
+    if series:
+        worst = max(series, key=lambda s: s["p99_ms"] or 0)
+        lines.append(
+            f"Worst 5 s (from {worst['at']:.0f} s): p99 {ms(worst['p99_ms'])}, probe max {ms(worst['probe_max_ms'])}, "
+            f"generator loop lag max {ms(worst['loop_lag_max_ms'])}, accept queue max {worst['accept_queue_max']}, "
+            f"machine {worst['machine']} cores (gunicorn {worst['gunicorn']}, generator {worst['load_generator']}); "
+            f"whole run: loop lag max {ms(max((s['loop_lag_max_ms'] or 0) for s in series))}, "
+            f"accept queue max {max((s['accept_queue_max'] or 0) for s in series)}"
+        )
     return "\n".join(lines)
+
+
+def _start_probe(url: str, out: Path, opts: Options) -> subprocess.Popen[bytes]:
+    """The independent probe (bench/examday_probe.py): the login page and one static file, 4 a second."""
+    import urllib.request
+
+    with urllib.request.urlopen(url + "/login", timeout=60) as resp:
+        page = resp.read().decode("utf-8", "replace")
+    statics = [a.replace("&amp;", "&") for a in ASSET.findall(page) if a.startswith("/static/")]
+    paths = ["/login?probe=1", *(statics[:1] or [])]
+    seconds = opts.window + opts.questions * opts.think_max * opts.time_scale + 60
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.examday_probe", url, str(out), str(seconds), *paths], cwd=ROOT
+    )
+
+
+def _read_probe(path: Path, started_unix: float) -> list[tuple[float, str, float, int]]:
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        rows.append((r["t"] - started_unix, r["path"], r["ms"], r["status"]))
+    return rows
+
+
+def _probe_summary(rows: list[tuple[float, str, float, int]], opts: Options) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for label, keep in (
+        ("page", lambda p: not p.startswith("/static/")),
+        ("static", lambda p: p.startswith("/static/")),
+    ):
+        lat = [r[2] for r in rows if keep(r[1])]
+        rush = [r[2] for r in rows if keep(r[1]) and r[0] <= opts.window]
+        out[label] = {
+            "requests": len(lat),
+            "errors": sum(1 for r in rows if keep(r[1]) and r[3] not in (200, 304)),
+            "p50_ms": _pct(lat, 50),
+            "p99_ms": _pct(lat, 99),
+            "rush_p99_ms": _pct(rush, 99),
+            "max_ms": max(lat) if lat else None,
+        }
+    return out
+
+
+def per_second(
+    rec: Recorder, samples: list[dict[str, Any]], probe: list[tuple[float, str, float, int]], width: int = 5
+) -> list[dict[str, Any]]:
+    """Every `width` seconds: requests sent, their p99 as the generator saw it, the probe's worst, the
+    generator's worst loop lag, the longest accept queue and the cores in use: where the tail comes from."""
+    end = max([r[1] for r in rec.requests] + [0.0])
+    out = []
+    t = 0.0
+    while t <= end:
+        lat = [r[2] for r in rec.requests if t <= r[1] < t + width]
+        pr = [r[2] for r in probe if t <= r[0] < t + width]
+        lag = [ms for at, ms in rec.loop_lag if t <= at < t + width]
+        ss = [s for s in samples if t <= s["at"] < t + width]
+        out.append(
+            {
+                "at": t,
+                "requests": len(lat),
+                "p99_ms": _pct(lat, 99),
+                "probe_max_ms": max(pr) if pr else None,
+                "loop_lag_max_ms": round(max(lag), 1) if lag else None,
+                "accept_queue_max": max((s.get("accept_queue", -1) for s in ss), default=None),
+                "machine": round(sum(s["machine"] for s in ss) / len(ss), 2) if ss else None,
+                "gunicorn": round(sum(s["gunicorn"] for s in ss) / len(ss), 2) if ss else None,
+                "load_generator": round(sum(s["load_generator"] for s in ss) / len(ss), 2) if ss else None,
+            }
+        )
+        t += width
+    return out
 
 
 def one_database(database: str, opts: Options, log: Any) -> dict[str, Any]:
@@ -812,6 +936,10 @@ def one_database(database: str, opts: Options, log: Any) -> dict[str, Any]:
         rec = Recorder(started)
         sampler = Sampler(server, info["url"] if database == "postgresql" else None, started)
         sampler.start()
+        probe_file = folder / "probe.jsonl"
+        probe_file.unlink(missing_ok=True)
+        started_unix = time.time()
+        probe = _start_probe(server.url, probe_file, opts)
         try:
             outcome = asyncio.run(
                 exam_day(server.url, people, setup["exam_id"], setup["enterprise_code"], opts, rec)
@@ -819,6 +947,8 @@ def one_database(database: str, opts: Options, log: Any) -> dict[str, Any]:
         finally:
             sampler.stop.set()
             sampler.join(timeout=10)
+            probe.terminate()
+            probe.wait(timeout=30)
         seconds = time.perf_counter() - started
     after = server.cpu_by_kind()  # the workers wrote their last totals on exit
     cpu = {k: [v[i] - before.get(k, [0, 0.0, 0.0])[i] for i in range(3)] for k, v in after.items()}
@@ -828,6 +958,8 @@ def one_database(database: str, opts: Options, log: Any) -> dict[str, Any]:
         "check", {"url": info["url"], "exam_id": setup["exam_id"], "sent": str(sent_file)}, info["env"]
     )
     report = summarise(rec, cpu, sampler.samples, opts)
+    report["seconds_series"] = per_second(rec, sampler.samples, _read_probe(probe_file, started_unix))
+    report["probe"] = _probe_summary(_read_probe(probe_file, started_unix), opts)
     takers_done = rec.finished
     integrity_ok = (
         outcome["unfinished"] == 0
