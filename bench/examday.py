@@ -31,6 +31,7 @@ import os
 import random
 import re
 import resource
+import shlex
 import signal
 import subprocess
 import sys
@@ -84,9 +85,10 @@ class Options:
     time_scale: float = 1.0
     sign_in: int = 0  # takers who arrive by the sign-in page (the others come with a session)
     logins: int = 0  # more people who only sign in within the window (the sign-in storm)
-    workers: int = int(os.environ.get("LMS_WORKERS") or 2)  # as scripts/run
-    threads: int = 4  # as scripts/run
+    workers: int = 0  # 0: as gunicorn.conf.py (scripts/run): LMS_WORKERS or its default
+    threads: int = 0  # 0: as gunicorn.conf.py (LMS_THREADS or its default)
     worker_class: str = ""  # "" = gunicorn's choice for --threads (gthread), as scripts/run
+    gunicorn_args: str = ""  # more gunicorn flags, to try another setting (e.g. "--keep-alive 0")
     hash_slots: int = -1  # LMS_LOGIN_HASH_SLOTS for the server (-1: as configured, the product's default 0)
     access_log: bool = True  # scripts/run logs every request
     seed: int = 20
@@ -127,6 +129,9 @@ def options_from(args: argparse.Namespace | None, quick: bool = False) -> Option
             value = value if isinstance(value, bool) else str(value) not in ("0", "", "false", "no")
         given[f.name] = value
     opts = dataclasses.replace(opts, **given)
+    conf = product_gunicorn_conf()
+    opts.workers = opts.workers or conf["workers"]
+    opts.threads = opts.threads or conf["threads"]
     if env.get("BENCH_REUSE") == "1":
         opts.reuse = True
     if not 1 <= opts.takers <= MAX_TAKERS or not 0 <= opts.logins <= MAX_LOGINS:
@@ -134,6 +139,16 @@ def options_from(args: argparse.Namespace | None, quick: bool = False) -> Option
     if not 0 <= opts.window <= MAX_WINDOW or opts.time_scale <= 0 or opts.sign_in > opts.takers:
         raise SystemExit("window 0–3600 s, a positive time scale, --sign-in at most --takers")
     return opts
+
+
+def product_gunicorn_conf() -> dict[str, Any]:
+    """The settings gunicorn.conf.py gives in this environment (what scripts/run serves with)."""
+    scope: dict[str, Any] = {}
+    saved = os.environ.get("LMS_THREADS")
+    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), scope)  # noqa: S102
+    if saved is None:
+        os.environ.pop("LMS_THREADS", None)  # the config sets it for the app; not for this process
+    return scope
 
 
 def _database(name: str) -> str:
@@ -230,12 +245,6 @@ class Server:
             str(ROOT / "bench" / "examday_gunicorn.py"),
             "--bind",
             f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.opts.workers),
-            "--threads",
-            str(self.opts.threads),
-            "--timeout",
-            "300",
             "--backlog",
             "4096",
             "--log-level",
@@ -243,8 +252,8 @@ class Server:
         ]
         if self.opts.worker_class:
             cmd += ["--worker-class", self.opts.worker_class]
-        if self.opts.access_log:
-            cmd += ["--access-logfile", str(self.folder / "access.log")]
+        cmd += shlex.split(self.opts.gunicorn_args)
+        cmd += ["--access-logfile", str(self.folder / "access.log") if self.opts.access_log else "/dev/null"]
         log = open(self.folder / "gunicorn.log", "ab")
         self.proc = subprocess.Popen(
             [*cmd, "wsgi:app"],
@@ -254,6 +263,9 @@ class Server:
                 **self.env,
                 "LMS_TRUSTED_HOSTS": "127.0.0.1,localhost",
                 "BENCH_EXAMDAY_CPU_DIR": str(self.cpu_dir),
+                # workers and threads through gunicorn.conf.py, so that the app sees the same LMS_THREADS
+                "LMS_WORKERS": str(self.opts.workers),
+                "LMS_THREADS": str(self.opts.threads),
                 **({"LMS_LOGIN_HASH_SLOTS": str(self.opts.hash_slots)} if self.opts.hash_slots >= 0 else {}),
             },
             stdout=log,
@@ -586,11 +598,11 @@ class Learner:
     async def sign_in(self, enterprise: str) -> None:
         await self.page("sign-in page", "/login")
         for _ in range(BUSY_RETRIES):
-            status, _, text = await self.send(
+            status, headers, text = await self.send(
                 "sign-in",
                 "POST",
                 "/login",
-                expect=(302, 303, 429),
+                expect=(302, 303, 429, 503),
                 data={
                     "csrf_token": self.csrf,
                     "login": self.person["username"],
@@ -598,7 +610,7 @@ class Learner:
                     "enterprise": enterprise,
                 },
             )
-            if status != 429:
+            if status not in (429, 503):
                 self.rec.signed_in += 1
                 return
             # "Many people are signing in: try again in a few seconds" (lms.core.slots): a person waits, retries
@@ -607,7 +619,11 @@ class Learner:
             m = CSRF_META.search(text)
             if m:
                 self.csrf = m.group(1)
-            await asyncio.sleep(random.uniform(2.0, 5.0))
+            try:  # the page's Retry-After, as a person reads "try again in N seconds"
+                wait = float(headers.get("Retry-After") or "")
+            except ValueError:
+                wait = 2.0
+            await asyncio.sleep(wait + random.uniform(0.0, 3.0))
         self.rec.add("sign-in", time.perf_counter(), False, f"still busy after {BUSY_RETRIES} tries")
         raise StepFailed("sign-in")
 
@@ -1110,8 +1126,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sign-in", dest="sign_in", type=int, help="takers who sign in by password first (default 0)"
     )
     g.add_argument("--logins", type=int, help="more people who only sign in within the window (default 0)")
-    g.add_argument("--workers", type=int, help="gunicorn workers (default LMS_WORKERS or 2, as scripts/run)")
-    g.add_argument("--threads", type=int, help="gunicorn threads per worker (default 4, as scripts/run)")
+    g.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py, as scripts/run)")
+    g.add_argument("--threads", type=int, help="gunicorn threads per worker (default: gunicorn.conf.py)")
+    g.add_argument("--gunicorn-args", dest="gunicorn_args", help='more gunicorn flags, e.g. "--keep-alive 0"')
     g.add_argument(
         "--worker-class", dest="worker_class", help="gunicorn worker class (default: as scripts/run)"
     )

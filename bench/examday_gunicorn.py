@@ -1,6 +1,6 @@
 """gunicorn config of the exam-day benchmark: per request kind, the CPU time its thread spent in the worker.
 
-``gunicorn -c bench/examday_gunicorn.py …`` (the rest of the command line as scripts/run has it). Each worker
+``gunicorn -c bench/examday_gunicorn.py …``: the product's gunicorn.conf.py plus these hooks. Each worker
 writes its running totals (requests, CPU seconds, wall seconds per kind) to
 ``$BENCH_EXAMDAY_CPU_DIR/worker-<pid>.json`` at most once a second and when it exits. ``time.thread_time()``
 is the CPU of the thread that served the request, so the figure holds for gthread workers (several requests
@@ -15,6 +15,12 @@ import threading
 import time
 
 from bench.examday_kinds import classify
+
+# The product's settings first (workers, threads, keep-alive: gunicorn.conf.py, as scripts/run serves), then
+# the bench's hooks below; flags on the command line still win.
+_PRODUCT_CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gunicorn.conf.py")
+with open(_PRODUCT_CONF) as _fh:
+    exec(compile(_fh.read(), _PRODUCT_CONF, "exec"))  # noqa: S102 - our own config file
 
 _lock = threading.Lock()
 _totals: dict[str, list[float]] = {}
