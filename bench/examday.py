@@ -843,7 +843,51 @@ def markdown(report: dict[str, Any]) -> str:
             f"whole run: loop lag max {ms(max((s['loop_lag_max_ms'] or 0) for s in series))}, "
             f"accept queue max {max((s['accept_queue_max'] or 0) for s in series)}"
         )
+    gcp = report.get("generator_gc")
+    if gcp:
+        lines.append(
+            f"Generator's garbage collection: {gcp['collections']:,} runs ({gcp['full_collections']} full), "
+            f"longest {ms(gcp['max_ms'])}, {gcp['total_ms'] / 1000:.1f} s in all"
+        )
     return "\n".join(lines)
+
+
+class _GcPauses:
+    """The generator's own garbage-collection pauses while it runs (a long one freezes every taker's clock at
+    once and looks like a slow server). Objects alive before the run are frozen out of the collector's scans."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []
+        self._t0 = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._t0) * 1000))
+
+    def __enter__(self) -> _GcPauses:
+        import gc
+
+        gc.collect()
+        gc.freeze()  # the people, the options, the imported modules: never scanned again
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import gc
+
+        gc.callbacks.remove(self._callback)
+        gc.unfreeze()
+
+    def summary(self) -> dict[str, Any]:
+        full = [ms for gen, ms in self.pauses if gen == 2]
+        return {
+            "collections": len(self.pauses),
+            "full_collections": len(full),
+            "max_ms": round(max((ms for _, ms in self.pauses), default=0.0), 1),
+            "total_ms": round(sum(ms for _, ms in self.pauses), 1),
+        }
 
 
 def _start_probe(url: str, out: Path, opts: Options) -> subprocess.Popen[bytes]:
@@ -956,10 +1000,12 @@ def one_database(database: str, opts: Options, log: Any) -> dict[str, Any]:
         probe_file.unlink(missing_ok=True)
         started_unix = time.time()
         probe = _start_probe(server.url, probe_file, opts)
+        pauses = _GcPauses()
         try:
-            outcome = asyncio.run(
-                exam_day(server.url, people, setup["exam_id"], setup["enterprise_code"], opts, rec)
-            )
+            with pauses:
+                outcome = asyncio.run(
+                    exam_day(server.url, people, setup["exam_id"], setup["enterprise_code"], opts, rec)
+                )
         finally:
             sampler.stop.set()
             sampler.join(timeout=10)
@@ -976,6 +1022,7 @@ def one_database(database: str, opts: Options, log: Any) -> dict[str, Any]:
     report = summarise(rec, cpu, sampler.samples, opts)
     report["seconds_series"] = per_second(rec, sampler.samples, _read_probe(probe_file, started_unix))
     report["probe"] = _probe_summary(_read_probe(probe_file, started_unix), opts)
+    report["generator_gc"] = pauses.summary()
     takers_done = rec.finished
     integrity_ok = (
         outcome["unfinished"] == 0
