@@ -8,7 +8,11 @@ rendered before the file changed, still open in a tab) gets the current file as 
 ETag: it revalidates instead of keeping the new content under an old URL.
 
 The hash is computed once per file and recomputed when the file's size or modification time changes (one
-``stat`` per URL built). Behind nginx, ``/static/`` may be served by nginx itself (docs/deploy.md).
+``stat`` per URL built). Behind nginx, ``/static/`` may be served by nginx itself (docs/deploy.md, section 4).
+
+A static file is the same for everyone: its answer carries no session (no ``Vary: Cookie``, no Set-Cookie, even
+where Flask-Login looks at the session after every request), loads no user and runs no SQL (the request
+wrapper opens no transaction for it), so a shared cache may keep it and it costs a worker next to nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import os
 import threading
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Request, Response, request
+from flask.sessions import SessionMixin
 from werkzeug.security import safe_join
 
 HASH_LENGTH = 12
@@ -67,8 +72,40 @@ def is_static(endpoint: str | None) -> bool:
     return bool(endpoint) and (endpoint == "static" or endpoint.endswith(".static"))
 
 
+class StaticWithoutSession:
+    """The app's session interface, except that the answer of a static file never saves the session.
+
+    Flask would add ``Vary: Cookie`` (Flask-Login's after-request hook looks at the session on every request)
+    and, with a permanent session refreshed on each request, a Set-Cookie: both would keep a file out of shared
+    caches and make each one depend on who asked.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def open_session(self, app: Flask, req: Request) -> SessionMixin | None:
+        return self.inner.open_session(app, req)
+
+    def make_null_session(self, app: Flask) -> Any:
+        return self.inner.make_null_session(app)
+
+    def is_null_session(self, obj: object) -> bool:
+        return self.inner.is_null_session(obj)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if is_static(request.endpoint):
+            return
+        self.inner.save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
-    """Hash the URLs of every static endpoint registered so far (call after the blueprints)."""
+    """Hash the URLs of every static endpoint registered so far (call after the blueprints and after the
+    session interface is chosen)."""
+    if not isinstance(app.session_interface, StaticWithoutSession):
+        app.session_interface = StaticWithoutSession(app.session_interface)  # type: ignore[assignment]
     hashes = ContentHashes()
     app.extensions["lms_static_hashes"] = hashes
 
@@ -91,9 +128,8 @@ def init_app(app: Flask) -> None:
             asked = request.args.get(QUERY_ARG)
             if asked and response.status_code in (200, 304) and asked == hashed(endpoint, filename):
                 response.headers["Cache-Control"] = IMMUTABLE
-                response.headers.pop(
-                    "Expires", None
-                )  # max-age rules; an Expires of now would confuse old caches
+                # max-age rules; an Expires of now would confuse old caches
+                response.headers.pop("Expires", None)
             return response
 
         return serve

@@ -7,8 +7,12 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 from flask import url_for
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from lms.core.db import db
 from lms.core.static import IMMUTABLE, ContentHashes
 
 
@@ -57,6 +61,65 @@ def test_plain_and_old_hashes_are_still_served_but_revalidated(client):
         assert "immutable" not in resp.headers["Cache-Control"]
         assert "no-cache" in resp.headers["Cache-Control"] and resp.headers.get("ETag")
     assert client.get("/static/css/nothing-here.css?v=000000000000").status_code == 404
+
+
+@pytest.fixture
+def statements(app):
+    """Every SQL statement and every transaction begun by a session while the test runs."""
+    seen: list[str] = []
+
+    def on_statement(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    def on_begin(session, transaction, connection):
+        seen.append("session begins a transaction")
+
+    event.listen(db.engine, "before_cursor_execute", on_statement)
+    event.listen(Session, "after_begin", on_begin)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+        event.remove(Session, "after_begin", on_begin)
+
+
+def _no_session(resp) -> None:
+    assert "Set-Cookie" not in resp.headers, resp.headers.get("Set-Cookie")
+    assert "cookie" not in resp.headers.get("Vary", "").lower(), resp.headers.get("Vary")
+
+
+def test_a_static_file_is_the_same_for_everyone_and_costs_no_sql(app, client, login_as, statements):
+    """Signed in (a session cookie on every request): a static file neither reads nor writes the session, loads
+    no user and runs no statement; a hashed URL is kept for a year, a plain one revalidates (issue 20)."""
+    login_as("learner")
+    with app.test_request_context("/"):
+        urls = [
+            url_for("static", filename="css/app.css").replace("http://lms.test", ""),
+            url_for("quizzes.static", filename="quizzes/exam.js").replace("http://lms.test", ""),
+        ]
+    assert client.get("/training/mine").status_code == 200  # the session is live: a page loads the user
+    statements.clear()
+    for url in urls:
+        hashed = client.get(url)
+        assert hashed.status_code == 200 and hashed.headers["Cache-Control"] == IMMUTABLE, url
+        _no_session(hashed)
+        again = client.get(url, headers={"If-None-Match": hashed.headers["ETag"]})
+        assert again.status_code == 304 and again.headers["Cache-Control"] == IMMUTABLE
+        _no_session(again)
+        plain = client.get(url.split("?")[0])
+        assert plain.status_code == 200 and "immutable" not in plain.headers["Cache-Control"]
+        assert (
+            "no-cache" in plain.headers["Cache-Control"] and plain.headers["ETag"] == hashed.headers["ETag"]
+        )
+        _no_session(plain)
+        revalidated = client.get(url.split("?")[0], headers={"If-None-Match": plain.headers["ETag"]})
+        assert revalidated.status_code == 304 and not revalidated.get_data()
+        _no_session(revalidated)
+        assert client.head(url).status_code == 200
+    assert statements == []
+    page = client.get("/training/mine")  # pages still keep the session (and vary by it)
+    assert page.status_code == 200 and "cookie" in page.headers.get("Vary", "").lower()
+    assert statements, "the counter sees a page's statements"
 
 
 def test_hash_follows_the_content(tmp_path):
