@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from lms.core.db import db
 from lms.culture import scoring
@@ -30,18 +30,19 @@ def top_level(campaign: Campaign) -> list[dict[str, Any]]:
     return [i for i in snap["indicators"] if i.get("parent_id") is None and i["kind"] in WEIGHTED_KINDS]
 
 
-def radar_axes(campaign: Campaign, unit: CampaignUnit) -> list[tuple[str, float]]:
-    """(top-level indicator, share of its points earned) for the radar chart."""
-    out = []
-    for i in top_level(campaign):
-        row = (unit.breakdown or {}).get(str(i["id"])) or {}
-        out.append((i["name"], float(row["fraction"]) if row.get("fraction") is not None else 0.0))
-    return out
+def _fraction(unit: CampaignUnit, indicator_id: Any) -> Decimal | None:
+    """The share of an indicator's points the unit earned (None: not scored)."""
+    row = (unit.breakdown or {}).get(str(indicator_id)) or {}
+    return Decimal(row["fraction"]) if row.get("fraction") is not None else None
 
 
-def trends(enterprise_id: int, framework_kind: str, *, limit: int = 8) -> list[dict[str, Any]]:
-    """Published campaigns of a kind of framework, oldest first, with the average and each unit's score."""
-    rows = db.session.scalars(
+def _mean(values: list[Decimal]) -> Decimal:
+    return sum(values, Decimal(0)) / len(values)
+
+
+def _published(enterprise_id: int, framework_kind: str) -> Select[tuple[Campaign]]:
+    """The enterprise's published campaigns of a kind of framework, newest first."""
+    return (
         select(Campaign)
         .join(Framework, Framework.id == Campaign.framework_id)
         .where(
@@ -50,17 +51,24 @@ def trends(enterprise_id: int, framework_kind: str, *, limit: int = 8) -> list[d
             Campaign.status.in_(FROZEN_STEPS),
         )
         .order_by(Campaign.period_start.desc(), Campaign.id.desc())
-        .limit(limit)
-    ).all()
+    )
+
+
+def radar_axes(campaign: Campaign, unit: CampaignUnit) -> list[tuple[str, float]]:
+    """(top-level indicator, share of its points earned) for the radar chart."""
+    return [(i["name"], float(_fraction(unit, i["id"]) or 0)) for i in top_level(campaign)]
+
+
+def trends(enterprise_id: int, framework_kind: str, *, limit: int = 8) -> list[dict[str, Any]]:
+    """Published campaigns of a kind of framework, oldest first, with the average and each unit's score."""
+    rows = db.session.scalars(_published(enterprise_id, framework_kind).limit(limit)).all()
     out = []
     for c in reversed(rows):
         scores = [u.score for u in c.units if u.score is not None]
         out.append(
             {
                 "campaign": c,
-                "average": (sum(scores, Decimal(0)) / len(scores)).quantize(Decimal("0.01"))
-                if scores
-                else None,
+                "average": _mean(scores).quantize(Decimal("0.01")) if scores else None,
                 "units": {(u.department_id, u.post_id): u.score for u in c.units},
             }
         )
@@ -79,17 +87,7 @@ def unit_trend(enterprise_id: int, framework_kind: str, unit: CampaignUnit) -> l
 
 def culture_index(enterprise_id: int) -> dict[str, Any] | None:
     """The enterprise safety-culture index: the latest published culture campaign's average, with its layers."""
-    campaign = db.session.scalar(
-        select(Campaign)
-        .join(Framework, Framework.id == Campaign.framework_id)
-        .where(
-            Campaign.enterprise_id == enterprise_id,
-            Framework.kind == FRAMEWORK_CULTURE,
-            Campaign.status.in_(FROZEN_STEPS),
-        )
-        .order_by(Campaign.period_start.desc(), Campaign.id.desc())
-        .limit(1)
-    )
+    campaign = db.session.scalar(_published(enterprise_id, FRAMEWORK_CULTURE).limit(1))
     if campaign is None:
         return None
     units = [u for u in campaign.units if u.score is not None]
@@ -99,33 +97,21 @@ def culture_index(enterprise_id: int) -> dict[str, Any] | None:
     layer_of = {str(i["id"]): i.get("layer") for i in snap["indicators"]}
     layer_sum: dict[str, list[Decimal]] = {}
     for u in units:
-        for key, row in (u.breakdown or {}).items():
-            layer = layer_of.get(key)
-            if layer and row.get("fraction") is not None:
-                layer_sum.setdefault(layer, []).append(Decimal(row["fraction"]))
-    layers = [(layer, float(sum(v, Decimal(0)) / len(v))) for layer, v in layer_sum.items()]
+        for key in u.breakdown or {}:
+            layer, fraction = layer_of.get(key), _fraction(u, key)
+            if layer and fraction is not None:
+                layer_sum.setdefault(layer, []).append(fraction)
+    layers = [(layer, float(_mean(v))) for layer, v in layer_sum.items()]
     order = {name: i for i, name in enumerate(("理念文化", "制度文化", "行为文化", "物态文化"))}
     layers.sort(key=lambda x: order.get(x[0], 9))
-    avg = sum((u.score for u in units), Decimal(0)) / len(units)  # type: ignore[misc]
+    avg = _mean([u.score for u in units])  # type: ignore[misc]
     return {
         "campaign": campaign,
         "index": avg.quantize(Decimal("0.1")),
         "level": scoring.level_for(avg, campaign.bands),
         "layers": layers,
         "axes": [
-            (
-                i["name"],
-                float(
-                    sum(
-                        (
-                            Decimal((u.breakdown or {}).get(str(i["id"]), {}).get("fraction") or 0)
-                            for u in units
-                        ),
-                        Decimal(0),
-                    )
-                    / len(units)
-                ),
-            )
+            (i["name"], float(_mean([_fraction(u, i["id"]) or Decimal(0) for u in units])))
             for i in top_level(campaign)
         ],
     }
