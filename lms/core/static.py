@@ -10,8 +10,8 @@ ETag: it revalidates instead of keeping the new content under an old URL.
 The hash is computed once per file and recomputed when the file's size or modification time changes (one
 ``stat`` per URL built). Behind nginx, ``/static/`` may be served by nginx itself (docs/deploy.md, section 4).
 
-A static file is the same for everyone: its answer carries no session (no ``Vary: Cookie``, no Set-Cookie, even
-where Flask-Login looks at the session after every request), loads no user and runs no SQL (the request
+A static file is the same for everyone: its answer carries no session (no ``Vary: Cookie``, no Set-Cookie,
+even where Flask-Login looks at the session after every request), loads no user and runs no SQL (the request
 wrapper opens no transaction for it), so a shared cache may keep it and it costs a worker next to nothing.
 """
 
@@ -75,9 +75,9 @@ def is_static(endpoint: str | None) -> bool:
 class StaticWithoutSession:
     """The app's session interface, except that the answer of a static file never saves the session.
 
-    Flask would add ``Vary: Cookie`` (Flask-Login's after-request hook looks at the session on every request)
-    and, with a permanent session refreshed on each request, a Set-Cookie: both would keep a file out of shared
-    caches and make each one depend on who asked.
+    Flask would add ``Vary: Cookie`` (Flask-Login's after-request hook looks at the session on every
+    request) and, with a permanent session refreshed on each request, a Set-Cookie: both would keep a file out
+    of shared caches and make each one depend on who asked.
     """
 
     def __init__(self, inner: Any) -> None:

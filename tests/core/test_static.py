@@ -89,8 +89,8 @@ def _no_session(resp) -> None:
 
 
 def test_a_static_file_is_the_same_for_everyone_and_costs_no_sql(app, client, login_as, statements):
-    """Signed in (a session cookie on every request): a static file neither reads nor writes the session, loads
-    no user and runs no statement; a hashed URL is kept for a year, a plain one revalidates (issue 20)."""
+    """Signed in (a session cookie on every request): a static file neither reads nor writes the session,
+    loads no user and runs no statement; a hashed URL is kept for a year, a plain one revalidates."""
     login_as("learner")
     with app.test_request_context("/"):
         urls = [
