@@ -145,13 +145,19 @@ def guarded(bench: str, what: str, measure: Callable[[], list[Row]], log: Any) -
 
 
 def run_task(
-    name: str, args: dict[str, Any], *, env: dict[str, str] | None = None, timeout: float = 3600
+    name: str,
+    args: dict[str, Any],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 3600,
+    module: str = "bench.tasks",
 ) -> dict[str, Any]:
-    """Run ``bench.tasks.<name>(**args)`` in a fresh interpreter; return its JSON result (+ peak_mb)."""
+    """Run ``<module>.<name>(**args)`` (a task of bench.tasks or bench.examday_tasks) in a fresh interpreter;
+    return its JSON result (+ peak_mb)."""
     full_env = {**os.environ, **(env or {})}
     full_env.setdefault("PYTHONPATH", str(ROOT))
     proc = subprocess.run(
-        [PYTHON, "-m", "bench.tasks", name, json.dumps(args)],
+        [PYTHON, "-m", module, name, json.dumps(args)],
         cwd=ROOT,
         env=full_env,
         capture_output=True,
@@ -163,6 +169,15 @@ def run_task(
         tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-25:])
         raise RuntimeError(f"task {name} failed (exit {proc.returncode}):\n{tail}")
     return json.loads(lines[-1])
+
+
+def task_main(tasks: dict[str, Callable[..., dict[str, Any]]]) -> None:
+    """Run the task named by argv[1] with the JSON keyword arguments of argv[2]; print its result as the last
+    line of the output, where ``run_task`` reads it."""
+    name, raw = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "{}"
+    result = tasks[name](**json.loads(raw))
+    sys.stdout.write("\n" + json.dumps(result, default=str) + "\n")
+    sys.stdout.flush()
 
 
 def peak_rss_mb() -> float:

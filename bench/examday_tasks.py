@@ -12,12 +12,12 @@ steps).
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.tasks import make_app
+from bench.common import task_main
+from bench.tasks import make_app, single_choice_exam
 
 TASKS: dict[str, Any] = {}
 SIGN_IN_PASSWORD = "examday-2026"  # set on the accounts of the sign-in storm only (bench databases)
@@ -72,28 +72,20 @@ def setup(
     from lms.core.db import db
     from lms.org.models import LEARNER, Enterprise, User
     from lms.org.services import hash_password, start_session
-    from quizzes import banks, exams
 
     app = make_app(url)
     ent = db.session.scalar(select(Enterprise).where(Enterprise.code == enterprise_code(size)))
     if ent is None:
         raise RuntimeError(f"no enterprise {enterprise_code(size)}: run lms demo --size {size} first")
     stamp = time.strftime("%H%M%S")
-    bank = banks.create_bank(ent.id, f"考试日题库-{stamp}")
-    for i in range(questions + 10):
-        banks.create_question(
-            bank,
-            type="single_choice",
-            stem=f"第{i + 1}题：进入有限空间作业前，应当首先做什么？",
-            options=OPTIONS,
-            key=0,
-            category="有限空间",
-        )
-    exam = exams.create_exam(
-        ent.id, title=f"考试日：有限空间作业安全考试 {stamp}", time_limit_minutes=120, attempts_allowed=1
+    exam = single_choice_exam(
+        ent.id,
+        questions,
+        bank_name=f"考试日题库-{stamp}",
+        title=f"考试日：有限空间作业安全考试 {stamp}",
+        options=OPTIONS,
+        points=max(1, 100 // questions),
     )
-    exams.add_rule(exam, kind="draw", bank_id=bank.id, count=questions, points=max(1, 100 // questions))
-    exams.publish_exam(exam)
     db.session.flush()
     users = list(
         db.session.scalars(
@@ -221,12 +213,5 @@ def check(url: str, exam_id: int, sent: str) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    name, raw = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "{}"
-    result = TASKS[name](**json.loads(raw))
-    sys.stdout.write("\n" + json.dumps(result, default=str) + "\n")
-    sys.stdout.flush()
-
-
 if __name__ == "__main__":
-    main()
+    task_main(TASKS)

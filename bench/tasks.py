@@ -6,15 +6,13 @@ of the whole process, start-up included: that is what the operating system has t
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import Timer, peak_rss_mb
+from bench.common import Timer, peak_rss_mb, task_main
 
 TASKS: dict[str, Callable[..., dict[str, Any]]] = {}
 
@@ -73,30 +71,39 @@ def schema(url: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------- roster
 
 
+def _end_unit(committed: bool) -> None:
+    """End an import's unit as the command line does: commit what it committed, else roll back."""
+    from lms.core.db import db
+
+    if committed:
+        db.session.commit()
+    else:
+        db.session.rollback()
+
+
+def _import_figures(timer: Timer, result: Any) -> dict[str, Any]:
+    """What every import task reports: time, memory, whether it committed, its first problems."""
+    return {
+        "seconds": timer.seconds,
+        "peak_mb": peak_rss_mb(),
+        "committed": result.committed,
+        "first_errors": result.errors[:3],
+    }
+
+
 @task
 def roster_import(url: str, path: str, dry_run: bool) -> dict[str, Any]:
     """lms.org.roster.import_roster on a fresh database: the dry run, or the commit."""
     create_schema(url)
     make_app(url)
-    from lms.core.db import db
     from lms.org.roster import import_roster
 
     ent = bench_enterprise()
     p = Path(path)
     with Timer() as t:
         result = import_roster(ent, p, p.name, dry_run=dry_run)
-        if result.committed:
-            db.session.commit()
-        else:
-            db.session.rollback()
-    return {
-        "seconds": t.seconds,
-        "peak_mb": peak_rss_mb(),
-        "created": result.created,
-        "errors": len(result.errors),
-        "committed": result.committed,
-        "first_errors": result.errors[:3],
-    }
+        _end_unit(result.committed)
+    return {**_import_figures(t, result), "created": result.created, "errors": len(result.errors)}
 
 
 @task
@@ -558,18 +565,8 @@ def attendance_import(url: str, code: str, path: str, dry_run: bool) -> dict[str
     p = Path(path)
     with Timer() as t:
         result = import_attendance(ent, p, p.name, dry_run=dry_run, max_bytes=p.stat().st_size + 1)
-        if result.committed:
-            db.session.commit()
-        else:
-            db.session.rollback()
-    return {
-        "seconds": t.seconds,
-        "peak_mb": peak_rss_mb(),
-        "committed": result.committed,
-        "created": result.created,
-        "summary": result.summary(),
-        "first_errors": result.errors[:3],
-    }
+        _end_unit(result.committed)
+    return {**_import_figures(t, result), "created": result.created, "summary": result.summary()}
 
 
 # ------------------------------------------------------------------------------------------- coverage
@@ -702,6 +699,29 @@ def coverage_refresh(url: str, code: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------- exam storm
 
 
+def single_choice_exam(
+    enterprise_id: int, questions: int, *, bank_name: str, title: str, options: list[str], points: int
+) -> Any:
+    """A bank of ``questions`` + 10 single-choice questions (the first option right) and a published exam that
+    draws ``questions`` of them, ``points`` each (flushed, not committed)."""
+    from quizzes import banks, exams
+
+    bank = banks.create_bank(enterprise_id, bank_name)
+    for i in range(questions + 10):
+        banks.create_question(
+            bank,
+            type="single_choice",
+            stem=f"第{i + 1}题：进入有限空间作业前，应当首先做什么？",
+            options=options,
+            key=0,
+            category="有限空间",
+        )
+    exam = exams.create_exam(enterprise_id, title=title, time_limit_minutes=120, attempts_allowed=1)
+    exams.add_rule(exam, kind="draw", bank_id=bank.id, count=questions, points=points)
+    exams.publish_exam(exam)
+    return exam
+
+
 @task
 def exam_setup(url: str, code: str, questions: int) -> dict[str, Any]:
     """A bank of single-choice questions and a published exam drawing ``questions`` of them."""
@@ -709,25 +729,17 @@ def exam_setup(url: str, code: str, questions: int) -> dict[str, Any]:
 
     from lms.core.db import db
     from lms.org.models import Enterprise
-    from quizzes import banks, exams
 
     make_app(url)
     ent = db.session.scalar(select(Enterprise).where(Enterprise.code == code))
-    bank = banks.create_bank(ent.id, f"压测题库{questions}-{int(time.time())}")
-    for i in range(questions + 10):
-        banks.create_question(
-            bank,
-            type="single_choice",
-            stem=f"第{i + 1}题：进入有限空间作业前，应当首先做什么？",
-            options=["通风、检测", "直接进入", "只戴口罩", "无需审批"],
-            key=0,
-            category="有限空间",
-        )
-    exam = exams.create_exam(
-        ent.id, title=f"有限空间作业安全考试（{questions}题）", time_limit_minutes=120, attempts_allowed=1
+    exam = single_choice_exam(
+        ent.id,
+        questions,
+        bank_name=f"压测题库{questions}-{int(time.time())}",
+        title=f"有限空间作业安全考试（{questions}题）",
+        options=["通风、检测", "直接进入", "只戴口罩", "无需审批"],
+        points=2,
     )
-    exams.add_rule(exam, kind="draw", bank_id=bank.id, count=questions, points=2)
-    exams.publish_exam(exam)
     db.session.commit()
     return {"exam_id": exam.id}
 
@@ -759,12 +771,5 @@ def exam_check(url: str, exam_id: int) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------- main
 
 
-def main() -> None:
-    name, raw = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "{}"
-    result = TASKS[name](**json.loads(raw))
-    sys.stdout.write("\n" + json.dumps(result, default=str) + "\n")
-    sys.stdout.flush()
-
-
 if __name__ == "__main__":
-    main()
+    task_main(TASKS)
