@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from lms.core.slots import default_queue, default_slots
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -68,13 +70,14 @@ SETTINGS_DOC = {
     "LMS_LOGIN_WINDOW_MINUTES": "Failures older than this are forgotten (per account and per address). Default: 15",
     "LMS_LOGIN_MAX_FAILURES_ADDRESS": "Failed sign-ins from one address within the window before it must wait (known "
     "devices pass). Default: 20",
-    "LMS_LOGIN_HASH_SLOTS": "Password checks (scrypt, ~100 ms of CPU each) run at once on this host, all web "
-    "processes together; a sign-in rush then cannot starve other requests (an exam-day server: half the cores). "
-    "Default: 0, unbounded",
-    "LMS_LOGIN_HASH_QUEUE": "Threads of one web process that may hold or wait for such a slot (the others stay free). "
-    "Default: 2",
-    "LMS_LOGIN_HASH_WAIT_SECONDS": "Longest wait for a slot before the person is asked to try again in a few "
-    "seconds. Default: 10",
+    "LMS_LOGIN_HASH_SLOTS": "Password checks (scrypt, 50-100 ms of CPU each) run at once on this host, all web "
+    "processes together; a sign-in rush then cannot starve other requests. 0: unbounded. Default: half the cores "
+    "(at least 1)",
+    "LMS_LOGIN_HASH_QUEUE": "Threads of one web process that may sign people in at once (the others stay free; "
+    "the next sign-in is asked to try again in a few seconds). Default: half of LMS_THREADS (at least 1)",
+    "LMS_LOGIN_HASH_WAIT_SECONDS": "Longest wait for a check's slot before the person is asked to try again in a few "
+    "seconds (503 with Retry-After, nothing charged to the account). Default: 10",
+    "LMS_THREADS": "Threads of each gunicorn worker of scripts/run (sizes LMS_LOGIN_HASH_QUEUE). Default: 4",
 }
 
 
@@ -118,8 +121,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "LOGIN_LOCK_MINUTES": float(env.get("LMS_LOGIN_LOCK_MINUTES") or "10"),
         "LOGIN_WINDOW_MINUTES": float(env.get("LMS_LOGIN_WINDOW_MINUTES") or "15"),
         "LOGIN_MAX_FAILURES_ADDRESS": int(env.get("LMS_LOGIN_MAX_FAILURES_ADDRESS") or "20"),
-        "LOGIN_HASH_SLOTS": int(env.get("LMS_LOGIN_HASH_SLOTS") or "0"),
-        "LOGIN_HASH_QUEUE": int(env.get("LMS_LOGIN_HASH_QUEUE") or "2"),
+        "LOGIN_HASH_SLOTS": int(env.get("LMS_LOGIN_HASH_SLOTS") or default_slots()),
+        "LOGIN_HASH_QUEUE": int(
+            env.get("LMS_LOGIN_HASH_QUEUE") or default_queue(int(env.get("LMS_THREADS") or 4))
+        ),
         "LOGIN_HASH_WAIT_SECONDS": float(env.get("LMS_LOGIN_HASH_WAIT_SECONDS") or "10"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

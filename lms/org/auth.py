@@ -111,6 +111,15 @@ def login():
                 device=device,
                 known=known,
             )
+        except signin.SignInBusy as exc:
+            # Too many sign-ins at this moment: a page that says so (never a 500), and nothing charged to the
+            # account (claims given back are kept: the unit is committed though the answer is 503).
+            keep_on_error()
+            flash(translate_message(exc.message), "warning")
+            page = render_template(
+                "org/login.html", form=form, choices=choices, ask_enterprise=bool(form.enterprise.data)
+            )
+            return page, 503, {"Retry-After": str(exc.retry_after)}
         except DomainError as exc:
             keep_on_error()  # the failed attempt counts (throttling), though the answer may be 429
             if isinstance(exc, signin.ChooseEnterprise):

@@ -14,14 +14,21 @@ been quiet for ``window`` forgets. Per address, failures within ``window`` above
 from that address (shared factory networks make this generous). A browser where an account signed in before
 carries a signed device cookie (lms.org.auth); for that account it passes both the account's throttle and the
 address's, until it has itself failed ``max_failures`` times within ``window``. Managers see and clear locks.
+
+Bounded work (issue 20). A password check is 50–100 ms of CPU (werkzeug's scrypt, N=2^15, r=8, p=1). By default
+at most half a worker's threads sign people in at once and at most half the host's cores hash at once
+(lms.core.slots); a sign-in beyond that is answered "many people are signing in, try again in a few seconds"
+(``SignInBusy``: 503 with Retry-After) and charged nothing, so a login storm never takes the threads and the CPU
+that an exam's autosaves need. The hashing runs between two short transactions, never inside one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -30,6 +37,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError
 from lms.core.i18n import Message, msg
+from lms.core.slots import Busy, default_queue, default_slots, hold, place
 from lms.org.models import PERSON_ACTIVE, Enterprise, LoginAttempt, Person, User
 from lms.org.services import UNUSABLE_PASSWORD
 
@@ -48,10 +56,11 @@ class Policy:
     max_delay: dt.timedelta = dt.timedelta(seconds=60)
     window: dt.timedelta = dt.timedelta(minutes=15)
     max_address: int = 20
-    # Password checks at once on this host, threads of one process holding or waiting for one, longest wait
-    # (lms.core.slots; 0 slots: unbounded). A sign-in rush must not starve the other requests (issue 20).
-    hash_slots: int = 0
-    hash_queue: int = 2
+    # Password checks at once on this host (default half the cores), threads of one process signing people in
+    # (default half a worker's 4 threads), longest wait for a check's slot (lms.core.slots; 0 slots: unbounded).
+    # A sign-in rush must not starve the other requests (issue 20).
+    hash_slots: int = field(default_factory=default_slots)
+    hash_queue: int = field(default_factory=lambda: default_queue(4))
     hash_wait: float = 10.0
 
     @classmethod
@@ -64,8 +73,8 @@ class Policy:
             max_delay=dt.timedelta(seconds=float(config.get("LOGIN_MAX_DELAY_SECONDS", 60))),
             window=dt.timedelta(minutes=float(config.get("LOGIN_WINDOW_MINUTES", 15))),
             max_address=int(config.get("LOGIN_MAX_FAILURES_ADDRESS", 20)),
-            hash_slots=int(config.get("LOGIN_HASH_SLOTS", 0)),
-            hash_queue=int(config.get("LOGIN_HASH_QUEUE", 2)),
+            hash_slots=int(config.get("LOGIN_HASH_SLOTS", default_slots())),
+            hash_queue=int(config.get("LOGIN_HASH_QUEUE", default_queue(4))),
             hash_wait=float(config.get("LOGIN_HASH_WAIT_SECONDS", 10)),
         )
 
@@ -78,6 +87,16 @@ class SignInRefused(DomainError):
     def __init__(self, message: Message, wait: dt.timedelta):
         super().__init__(message)
         self.wait = wait
+
+
+class SignInBusy(DomainError):
+    """Too many sign-ins at this moment (lms.core.slots): nothing was checked or charged; try again shortly."""
+
+    status_code = 503
+
+    def __init__(self, retry_after: int = 5):
+        super().__init__(msg("Many people are signing in at this moment. Try again in a few seconds."))
+        self.retry_after = retry_after
 
 
 class ChooseEnterprise(DomainError):
@@ -344,7 +363,12 @@ def _claim_or_wait(
     return SignInRefused(_wait_message(wait), wait)
 
 
-BUSY_WAIT = dt.timedelta(seconds=5)
+# Seconds a person is asked to wait when the host is busy with sign-ins (Retry-After).
+BUSY_RETRY_AFTER = 5
+
+
+def _signin_place(policy: Policy) -> contextlib.AbstractContextManager[None]:
+    return place("signin", queue=policy.hash_queue) if policy.hash_slots > 0 else contextlib.nullcontext()
 
 
 def authenticate(
@@ -357,22 +381,15 @@ def authenticate(
     device: str | None = None,
     known: Collection[int] = (),
 ) -> User:
-    """Check a sign-in (see ``_authenticate``) within the host's bound on password checks.
+    """Check a sign-in (see ``_authenticate``) within the bounds on sign-in work (lms.core.slots).
 
-    When no slot frees in time (a rush of sign-ins), refuse before anything is read or recorded: the person is
-    asked to try again in a few seconds, and no account or address is charged a failure.
+    At most ``hash_queue`` threads of this process sign people in at once: the next one is refused before
+    anything is read. The password checks themselves wait for one of the host's ``hash_slots`` (at most
+    ``hash_wait`` seconds). Refused either way, the person is asked to try again in a few seconds
+    (``SignInBusy``, answered 503 with Retry-After), and no account or address is charged a failure.
     """
-    from lms.core.config import instance_dir
-    from lms.core.slots import Busy, slot
-
     try:
-        with slot(
-            "signin",
-            slots=policy.hash_slots,
-            queue=policy.hash_queue,
-            wait=policy.hash_wait,
-            folder=instance_dir() / "locks",
-        ):
+        with _signin_place(policy):
             return _authenticate(
                 login,
                 password,
@@ -383,9 +400,18 @@ def authenticate(
                 known=known,
             )
     except Busy:
-        raise SignInRefused(
-            msg("Many people are signing in at this moment. Try again in a few seconds."), BUSY_WAIT
-        ) from None
+        raise SignInBusy(BUSY_RETRY_AFTER) from None
+
+
+def _check_passwords(tested: list[tuple[int, str]], password: str, policy: Policy) -> list[int]:
+    """Return the accounts of ``tested`` whose hash ``password`` fits, holding one of the host's check slots."""
+    from lms.core.config import instance_dir
+
+    with hold("signin", slots=policy.hash_slots, wait=policy.hash_wait, folder=instance_dir() / "locks"):
+        usable = [(uid, h) for uid, h in tested if h != UNUSABLE_PASSWORD]
+        if not usable:
+            check_password_hash(_DUMMY_HASH, password)  # even out timing
+        return [uid for uid, password_hash in usable if check_password_hash(password_hash, password)]
 
 
 def _authenticate(
@@ -437,12 +463,12 @@ def _authenticate(
 
     matched: list[int] = []
     if not waits or tested:
-        usable = [(uid, h) for uid, h in tested if h != UNUSABLE_PASSWORD]
-        if not usable:
-            check_password_hash(_DUMMY_HASH, password)  # even out timing
-        for uid, password_hash in usable:
-            if check_password_hash(password_hash, password):
-                matched.append(uid)
+        try:
+            matched = _check_passwords(tested, password, policy)
+        except Busy:  # no check slot in time: give the claims back, record nothing, ask to try again
+            for claim in claims.values():
+                release_claim(claim)
+            raise SignInBusy(BUSY_RETRY_AFTER) from None
 
     if not matched:
         if waits and not tested:  # everything was throttled: refuse unchecked, change nothing

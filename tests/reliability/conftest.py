@@ -10,6 +10,7 @@ import contextlib
 import http.cookiejar
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -210,9 +211,21 @@ class Browser:
             self.csrf = m.group(1).decode()
         return status, hdrs, content
 
-    def login(self, username: str, password: str = PASSWORD) -> None:
+    def post_login(self, username: str, password: str = PASSWORD, tries: int = 40) -> tuple[int, dict, bytes]:
+        """Send the sign-in form; when the server is busy signing others in (503 with Retry-After, lms.core.slots)
+        try again, as a person would (sooner than Retry-After says: the suite has no time to lose)."""
         self.request("GET", "/login")
-        status, hdrs, body = self.request("POST", "/login", data={"login": username, "password": password})
+        for _ in range(tries):
+            status, hdrs, body = self.request(
+                "POST", "/login", data={"login": username, "password": password}
+            )
+            if status != 503 or "Retry-After" not in hdrs:
+                break
+            time.sleep(random.uniform(0.1, 0.5))
+        return status, hdrs, body
+
+    def login(self, username: str, password: str = PASSWORD) -> None:
+        status, hdrs, body = self.post_login(username, password)
         assert status in (302, 303), (status, body[:300])
         path = "/"
         for _ in range(4):  # follow the redirects to a page: its CSRF token belongs to the new session

@@ -68,8 +68,7 @@ def _sign_in_all(base: str, usernames: list[str], *, land: bool = True) -> list[
         if land:
             b.login(username)
             return b
-        b.request("GET", "/login")
-        status, _h, body = b.request("POST", "/login", data={"login": username, "password": PASSWORD})
+        status, _h, body = b.post_login(username, PASSWORD)
         assert status in (302, 303), (status, body[:300])
         return b
 
