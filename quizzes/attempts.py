@@ -11,12 +11,14 @@ Attempt safety, in short:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import random
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -25,8 +27,8 @@ from lms.core import signals
 from lms.core.db import db, utcnow
 from lms.core.errors import Conflict, DomainError, NotFound
 from lms.org.models import Person, User
-from quizzes import grading
-from quizzes.exams import extension_for, rule_query
+from quizzes import grading, papers
+from quizzes.exams import extension_for
 from quizzes.key_policy import withheld_questions
 from quizzes.models import (
     GRADED,
@@ -156,6 +158,68 @@ def my_attempt(attempt_id: int, person_id: int | None) -> Attempt:
     return attempt
 
 
+@dataclasses.dataclass
+class Paper:
+    """What the paper page shows of an open attempt: its questions as the person sees them (no key)."""
+
+    id: int
+    exam_id: int
+    status: str
+    deadline: dt.datetime | None
+    exam_title: str
+    exam_mode: str
+    seq: int = 0
+    questions: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+def own_paper(attempt_id: int, person_id: int | None, enterprise_id: int | None) -> Paper:
+    """The acting person's attempt as its paper page shows it, else NotFound.
+
+    Three statements: the attempt with its exam's title (only the person's own, in the acting enterprise), the
+    questions with their saved answers, and (once per process and question version) the versions' public parts
+    (``quizzes.papers``). The questions are read only while the attempt is open and in time.
+    """
+    row = (
+        db.session.execute(
+            select(Attempt.id, Attempt.exam_id, Attempt.status, Attempt.deadline, Exam.title, Exam.mode)
+            .join(Exam, Exam.id == Attempt.exam_id)
+            .where(
+                Attempt.id == attempt_id, Attempt.person_id == person_id, Exam.enterprise_id == enterprise_id
+            )
+        ).first()
+        if person_id is not None
+        else None
+    )
+    if row is None:
+        raise NotFound(_("Attempt not found."))
+    paper = Paper(*row)
+    if paper.status != OPEN or is_overdue(paper):  # type: ignore[arg-type]
+        return paper
+    rows = db.session.execute(
+        select(
+            AttemptQuestion.id,
+            AttemptQuestion.question_version_id,
+            AttemptQuestion.option_order,
+            AttemptQuestion.points,
+            AttemptQuestion.flagged,
+            AttemptAnswer.answer,
+            AttemptAnswer.seq,
+            QuestionVersion.created_at,
+        )
+        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.question_version_id)
+        .outerjoin(AttemptAnswer, AttemptAnswer.attempt_question_id == AttemptQuestion.id)
+        .where(AttemptQuestion.attempt_id == attempt_id)
+        .order_by(AttemptQuestion.position)
+    ).all()
+    parts = papers.public_parts({r.question_version_id: r.created_at for r in rows})
+    paper.questions = [
+        {"aq": r, "view": papers.shown(parts[r.question_version_id], r.option_order), "answer": r.answer}
+        for r in rows
+    ]
+    paper.seq = max((r.seq or 0 for r in rows), default=0)
+    return paper
+
+
 # ---------------------------------------------------------------- the attempt
 
 
@@ -170,38 +234,43 @@ def _deadline(exam: Exam, started: dt.datetime, ext: ExamExtension | None) -> dt
     return min(ends) if ends else None
 
 
-def draw_paper(
-    exam: Exam, person_id: int, rng: random.Random, now: dt.datetime | None = None
-) -> list[tuple[Question, Decimal]]:
+def _draw(
+    exam: Exam, person_id: int, rng: random.Random, now: dt.datetime | None = None, *, retake: bool = True
+) -> list[tuple[papers.Candidate, Decimal]]:
+    """The paper's questions with their points, drawn from the exam's shared pools (``quizzes.papers``).
+
+    ``retake``: the person may have sat the exam before (their earlier questions are drawn last); False skips
+    reading them.
+    """
     # Practice shows keys at once: it never offers a question an exam still open to the person may draw.
     held = withheld_questions(person_id, exam.enterprise_id, now) if exam.mode == MODE_PRACTICE else set()
-    seen = set(
-        db.session.scalars(
-            select(AttemptQuestion.question_id)
-            .join(Attempt)
-            .where(Attempt.exam_id == exam.id, Attempt.person_id == person_id)
+    seen: set[int] = set()
+    if retake:
+        seen = set(
+            db.session.scalars(
+                select(AttemptQuestion.question_id)
+                .join(Attempt)
+                .where(Attempt.exam_id == exam.id, Attempt.person_id == person_id)
+            )
         )
-    )
-    chosen: list[tuple[Question, Decimal]] = []
+    rules = list(exam.rules)
+    pools = papers.pools(exam, rules)
+    chosen: list[tuple[papers.Candidate, Decimal]] = []
     taken: set[int] = set()
-    for rule in exam.rules:
+    for rule, pool in zip(rules, pools, strict=True):
         if rule.kind == RULE_FIXED:
-            q = rule.question
-            if q is None or q.status != PUBLISHED or q.id in taken or q.id in held:
-                continue
-            group = [q]
+            group = [c for c in pool if c.question_id not in taken and c.question_id not in held]
         else:
-            drawable = [i for i in db.session.scalars(rule_query(rule, exam.enterprise_id)) if i not in taken]
-            ids = [i for i in drawable if i not in held]
-            fresh = [i for i in ids if i not in seen]
-            old = [i for i in ids if i in seen]
+            drawable = [c for c in pool if c.question_id not in taken]
+            ids = [c for c in drawable if c.question_id not in held]
+            fresh = [c for c in ids if c.question_id not in seen]
+            old = [c for c in ids if c.question_id in seen]
             rng.shuffle(fresh)
             rng.shuffle(old)
-            pick = (fresh + old)[
-                : rule.count
-            ]  # a retake draws questions not seen before where the bank allows
+            # A retake draws questions not seen before where the bank allows.
+            group = (fresh + old)[: rule.count]
             # A practice short of questions because some are held back draws what it may (none: refused below).
-            if len(pick) < rule.count and not (held and len(drawable) >= rule.count):
+            if len(group) < rule.count and not (held and len(drawable) >= rule.count):
                 raise DomainError(
                     _(
                         "The paper cannot be drawn: rule %(n)d needs %(c)d questions but %(a)d are "
@@ -211,13 +280,11 @@ def draw_paper(
                         a=len(ids),
                     )
                 )
-            by_id = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(pick)))}
-            group = [by_id[i] for i in pick]
         if exam.shuffle_questions:
             rng.shuffle(group)
-        for q in group:
-            taken.add(q.id)
-            chosen.append((q, Decimal(rule.points) if rule.points is not None else Decimal(q.points)))
+        for c in group:
+            taken.add(c.question_id)
+            chosen.append((c, Decimal(rule.points) if rule.points is not None else c.points))
     if not chosen:
         if held:
             raise DomainError(
@@ -230,68 +297,98 @@ def draw_paper(
     return chosen
 
 
+def draw_paper(
+    exam: Exam, person_id: int, rng: random.Random, now: dt.datetime | None = None
+) -> list[tuple[Question, Decimal]]:
+    """The questions a person would draw now, with their points (the exam preview's sample paper)."""
+    drawn = _draw(exam, person_id, rng, now)
+    by_id = {
+        q.id: q
+        for q in db.session.scalars(
+            select(Question).where(Question.id.in_([c.question_id for c, _p in drawn]))
+        )
+    }
+    return [(by_id[c.question_id], pts) for c, pts in drawn]
+
+
+def _standing_now(exam_id: int, person_id: int) -> tuple[int, int, int | None]:
+    """In one statement: how many attempts the person made, their highest number, their open attempt's id."""
+    used, last, open_id = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.max(Attempt.number), 0),
+            func.max(case((Attempt.status == OPEN, Attempt.id))),
+        ).where(Attempt.exam_id == exam_id, Attempt.person_id == person_id)
+    ).one()
+    return int(used or 0), int(last or 0), open_id
+
+
+def _refusal(exam: Exam, now: dt.datetime, used: int, ext: ExamExtension | None) -> str | None:
+    """``availability`` from what the start already read."""
+    if exam.status != PUBLISHED:
+        return _("This exam is not open.")
+    if exam.open_at and now < exam.open_at:
+        return _("This exam opens later.")
+    if exam.close_at and now >= exam.close_at:
+        return _("This exam has closed.")
+    if exam.mode != MODE_PRACTICE and exam.attempts_allowed is not None:
+        allowed = exam.attempts_allowed + (ext.extra_attempts if ext else 0)
+        if allowed - used <= 0:
+            return _("You have used all your attempts.")
+    return None
+
+
 def start_attempt(
     exam: Exam, person: Person, *, now: dt.datetime | None = None, rng: random.Random | None = None
 ) -> Attempt:
     """Return the person's open attempt, or start one: questions frozen, deadline set by the server.
 
     Concurrent starts make one attempt: the unique partial index on open attempts refuses the second insert,
-    which then returns the attempt the first request made.
+    which then returns the attempt the first request made. What every taker shares (the rules' pools of
+    questions and their current versions) comes from ``quizzes.papers``; per person: their standing, the draw
+    and the inserts.
     """
     now = now or utcnow()
     if person.enterprise_id != exam.enterprise_id:
         raise NotFound(_("Exam not found."))
-    existing = open_attempt(exam.id, person.id)
-    if existing is not None:
+    used, last_number, open_id = _standing_now(exam.id, person.id)
+    if open_id is not None:
+        existing = db.session.get(Attempt, open_id)
         if not is_overdue(existing, now):
             return existing
         submit_attempt(existing, now=now, auto=True)
-    problem = availability(exam, person.id, now)
+    ext = extension_for(exam.id, person.id)
+    problem = _refusal(exam, now, used, ext)
     if problem:
         raise DomainError(problem)
     rng = rng or random.Random()
-    paper = draw_paper(exam, person.id, rng, now)
-    ext = extension_for(exam.id, person.id)
-    number = (
-        db.session.scalar(
-            select(func.max(Attempt.number)).where(Attempt.exam_id == exam.id, Attempt.person_id == person.id)
-        )
-        or 0
-    ) + 1
-    # Only the ids of the current versions: the paper page loads the versions it shows (issue 20).
-    version_ids = dict(
-        db.session.execute(
-            select(QuestionVersion.question_id, QuestionVersion.id)
-            .join(Question, Question.id == QuestionVersion.question_id)
-            .where(Question.id.in_([q.id for q, _p in paper]), QuestionVersion.number == Question.version)
-        ).all()
-    )
+    paper = _draw(exam, person.id, rng, now, retake=used > 0)
     try:
         with db.session.begin_nested():
             attempt = Attempt(
                 exam_id=exam.id,
                 person_id=person.id,
-                number=number,
+                number=last_number + 1,
                 started_at=now,
                 deadline=_deadline(exam, now, ext),
                 status=OPEN,
                 seq=0,
-                max_score=sum((p for _q, p in paper), Decimal("0")),
+                max_score=sum((p for _c, p in paper), Decimal("0")),
             )
             db.session.add(attempt)
             db.session.flush()
             rows = []
-            for pos, (q, pts) in enumerate(paper, start=1):
+            for pos, (c, pts) in enumerate(paper, start=1):
                 order = None
-                if get_type(q.type).has_options:
-                    order = list(range(len(q.options)))
+                if get_type(c.type).has_options:
+                    order = list(range(c.n_options))
                     if exam.shuffle_options:
                         rng.shuffle(order)
                 rows.append(
                     {
                         "attempt_id": attempt.id,
-                        "question_version_id": version_ids[q.id],
-                        "question_id": q.id,
+                        "question_version_id": c.version_id,
+                        "question_id": c.question_id,
                         "position": pos,
                         "option_order": order,
                         "points": pts,
@@ -369,21 +466,141 @@ def _lock_open(attempt: Attempt, now: dt.datetime, *, locked: bool = False) -> N
         )
 
 
-def lock_own_attempt(attempt_id: int, person_id: int | None, enterprise_id: int | None) -> Attempt:
-    """The acting person's attempt in the acting enterprise, locked for an answer (one statement), else NotFound.
+class TimeUp(Conflict):
+    """An answer came after the deadline (plus grace): the attempt was submitted with what was saved before."""
 
-    For the autosave: what ``my_attempt`` and ``save_answer``'s lock would read in three statements.
+
+def _answer_seqs(attempt_id: Any) -> Any:
+    """The highest sequence number saved among an attempt's answers (a scalar subquery)."""
+    return (
+        select(func.coalesce(func.max(AttemptAnswer.seq), 0))
+        .join(AttemptQuestion, AttemptQuestion.id == AttemptAnswer.attempt_question_id)
+        .where(AttemptQuestion.attempt_id == attempt_id)
+        .scalar_subquery()
+    )
+
+
+def attempt_seq(attempt_id: int) -> int:
+    """The highest save sequence number accepted for an attempt (while it is open, from its answers)."""
+    return int(db.session.scalar(select(_answer_seqs(attempt_id))) or 0)
+
+
+@functools.cache
+def _autosave_statements(with_enterprise: bool) -> tuple[Any, Any]:
+    """The autosave's two statements, built once (Core, on the tables: no ORM work per request)."""
+    att, aq, ver, ans, exam = (
+        Attempt.__table__,
+        AttemptQuestion.__table__,
+        QuestionVersion.__table__,
+        AttemptAnswer.__table__,
+        Exam.__table__,
+    )
+    saved_seq = (
+        select(func.coalesce(func.max(ans.c.seq), 0))
+        .join(aq, aq.c.id == ans.c.attempt_question_id)
+        .where(aq.c.attempt_id == att.c.id)
+        .scalar_subquery()
+    )
+    frm = att.outerjoin(aq, and_(aq.c.id == bindparam("aq_id"), aq.c.attempt_id == att.c.id)).outerjoin(
+        ver, ver.c.id == aq.c.question_version_id
+    )
+    lookup = select(
+        att.c.status,
+        att.c.deadline,
+        saved_seq.label("saved_seq"),
+        aq.c.id.label("aq_id"),
+        aq.c.option_order,
+        ver.c.type,
+    ).where(att.c.id == bindparam("attempt_id"), att.c.person_id == bindparam("person_id"))
+    if with_enterprise:
+        frm = frm.join(exam, exam.c.id == att.c.exam_id)
+        lookup = lookup.where(exam.c.enterprise_id == bindparam("enterprise_id"))
+    lookup = lookup.select_from(frm).with_for_update(of=att)
+    store = (
+        update(ans)
+        .where(ans.c.attempt_question_id == bindparam("aq_id"), ans.c.seq < bindparam("new_seq"))
+        .values(
+            answer=bindparam("new_answer", type_=ans.c.answer.type),
+            seq=bindparam("new_seq"),
+            saved_at=bindparam("now", type_=ans.c.saved_at.type),
+        )
+    )
+    return lookup, store
+
+
+def save_own_answer(
+    attempt_id: int,
+    person_id: int | None,
+    enterprise_id: int | None,
+    aq_id: int,
+    answer: Any,
+    seq: int,
+    *,
+    now: dt.datetime | None = None,
+    submit_late: bool = True,
+) -> dict[str, Any]:
+    """Save one answer of the acting person's open attempt if ``seq`` is newer than the saved one.
+
+    The autosave, every answer of every taker: two statements. One reads the attempt (only the person's own, in
+    the acting enterprise: otherwise NotFound, as if it did not exist), locks its row (PostgreSQL: a save waits
+    for a concurrent submit and then sees it submitted), and reads the answered question's type and option
+    count and the attempt's highest saved sequence number; one conditional UPDATE stores the answer only if
+    ``seq`` is newer. Refused: a submitted attempt (Conflict), one past its deadline plus grace (TimeUp, after
+    submitting it when ``submit_late``), an answer the question's type cannot take (DomainError).
+    ``enterprise_id`` None: do not check the enterprise (a service caller that already holds the attempt).
     """
-    row = db.session.execute(
-        select(Attempt, Exam.enterprise_id)
-        .join(Exam, Exam.id == Attempt.exam_id)
-        .where(Attempt.id == attempt_id)
-        .with_for_update(of=Attempt)
-        .execution_options(populate_existing=True)
-    ).first()
-    if row is None or person_id is None or row[0].person_id != person_id or row[1] != enterprise_id:
+    now = now or utcnow()
+    seq = int(seq)
+    lookup, store = _autosave_statements(enterprise_id is not None)
+    params = {
+        "aq_id": aq_id,
+        "attempt_id": attempt_id,
+        "person_id": person_id,
+        "enterprise_id": enterprise_id,
+    }
+    row = db.session.execute(lookup, params).first() if person_id is not None else None
+    if row is None:
         raise NotFound(_("Attempt not found."))
-    return row[0]
+    if row.status != OPEN:
+        raise Conflict(_("This attempt has been submitted; the answer was not saved."))
+    if row.deadline is not None and now > row.deadline + GRACE:
+        if submit_late:
+            submit_attempt(db.session.get(Attempt, attempt_id), now=now, auto=True)
+        raise TimeUp(
+            _(
+                "Time is up: answers can no longer be saved. Your attempt is submitted with the answers "
+                "saved before the deadline."
+            )
+        )
+    if row.aq_id is None:
+        raise NotFound(_("Question not found."))
+    qtype = get_type(row.type)
+    n_options = len(row.option_order or [])
+    if qtype.has_options and row.option_order is None:  # not made by start_attempt: count the options
+        n_options = len(
+            db.session.scalar(
+                select(QuestionVersion.options)
+                .join(AttemptQuestion, AttemptQuestion.question_version_id == QuestionVersion.id)
+                .where(AttemptQuestion.id == aq_id)
+            )
+            or []
+        )
+    try:
+        value = qtype.coerce_answer(answer, n_options)
+    except (TypeError, ValueError):
+        raise DomainError(_("This answer cannot be saved.")) from None
+    res = db.session.execute(store, {"aq_id": aq_id, "new_seq": seq, "new_answer": value, "now": now})
+    # An answer object this session already holds (a caller that loaded the attempt) is read again when used.
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, AttemptAnswer) and obj.__dict__.get("attempt_question_id") == aq_id:
+            db.session.expire(obj)
+    stale = res.rowcount == 0
+    return {
+        "ok": True,
+        "stale": stale,
+        "seq": max(int(row.saved_seq or 0), 0 if stale else seq),
+        "saved_at": now.isoformat() + "Z",
+    }
 
 
 def save_answer(
@@ -393,36 +610,14 @@ def save_answer(
     seq: int,
     *,
     now: dt.datetime | None = None,
-    locked: bool = False,
 ) -> dict[str, Any]:
-    """Save one answer if ``seq`` is newer than the saved one; refuse after the deadline (plus grace).
-
-    ``locked``: the attempt was loaded by ``lock_own_attempt`` in this transaction (its row is current and held).
-    """
-    now = now or utcnow()
-    _lock_open(attempt, now, locked=locked)
-    aq = attempt_question(attempt, aq_id)
-    try:
-        value = get_type(aq.version.type).coerce_answer(answer, len(aq.version.options or []))
-    except (TypeError, ValueError):
-        raise DomainError(_("This answer cannot be saved.")) from None
-    seq = int(seq)
-    res = db.session.execute(
-        update(AttemptAnswer)
-        .where(AttemptAnswer.attempt_question_id == aq.id, AttemptAnswer.seq < seq)
-        .values(answer=value, seq=seq, saved_at=now)
-        .execution_options(synchronize_session=False)
+    """Save one answer of ``attempt`` if ``seq`` is newer than the saved one; refuse after the deadline (plus
+    grace) with a Conflict (the attempt is left as it is). ``attempt.seq`` follows the highest accepted."""
+    result = save_own_answer(
+        attempt.id, attempt.person_id, None, aq_id, answer, seq, now=now, submit_late=False
     )
-    db.session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.seq < seq)
-        .values(seq=seq)
-        .execution_options(synchronize_session=False)
-    )
-    # The row is locked, so its new seq is known without reading it back.
-    set_committed_value(attempt, "seq", max(attempt.seq or 0, seq))
-    db.session.expire(aq)
-    return {"ok": True, "stale": res.rowcount == 0, "seq": attempt.seq, "saved_at": now.isoformat() + "Z"}
+    set_committed_value(attempt, "seq", result["seq"])
+    return result
 
 
 def set_flag(attempt: Attempt, aq_id: int, flagged: bool, *, now: dt.datetime | None = None) -> None:
@@ -444,7 +639,11 @@ def submit_attempt(
     res = db.session.execute(
         update(Attempt)
         .where(Attempt.id == attempt.id, Attempt.status == OPEN)
-        .values(status=SUBMITTED, submitted_at=submitted_at, auto_submitted=auto)
+        # The highest sequence number saved is kept on the attempt once it is closed (the autosave only
+        # writes the answer).
+        .values(
+            status=SUBMITTED, submitted_at=submitted_at, auto_submitted=auto, seq=_answer_seqs(Attempt.id)
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(attempt)

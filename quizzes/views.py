@@ -123,32 +123,26 @@ def _own_attempt(attempt_id: int) -> Attempt:
 @bp.route("/attempts/<int:attempt_id>")
 @roles(*TAKERS)
 def take(attempt_id: int):
-    attempt = _own_attempt(attempt_id)
-    if attempt.status == OPEN and attempts.is_overdue(attempt):
-        attempts.submit_attempt(attempt, auto=True)
+    # Built from the attempt's rows and the questions' cached public parts (quizzes.papers, issue 20).
+    paper = _found(
+        attempts.own_paper, attempt_id, getattr(current_user, "person_id", None), acting_enterprise_id()
+    )
+    if paper.status == OPEN and attempts.is_overdue(paper):
+        attempts.submit_attempt(db.session.get(Attempt, paper.id), auto=True)
         db.session.flush()  # a GET that writes: the read unit stops here and runs again as a write unit
         flash(
             _("Time was up: your attempt was submitted with the answers saved before the deadline."),
             "warning",
         )
-    if attempt.status != OPEN:
-        return redirect(url_for("quizzes.result", attempt_id=attempt.id))
-    exam = db.session.get(Exam, attempt.exam_id)
-    questions = [
-        {
-            "aq": aq,
-            "view": public_question(aq.version, aq.option_order),
-            "answer": aq.answer.answer if aq.answer else None,
-        }
-        for aq in attempt.questions
-    ]
+    if paper.status != OPEN or attempts.is_overdue(paper):
+        return redirect(url_for("quizzes.result", attempt_id=paper.id))
     return render_template(
         "quizzes/take.html",
-        attempt=attempt,
-        exam=exam,
-        questions=questions,
-        seconds_left=attempts.seconds_left(attempt),
-        practice=exam.mode == MODE_PRACTICE,
+        attempt=paper,
+        exam={"title": paper.exam_title},
+        questions=paper.questions,
+        seconds_left=attempts.seconds_left(paper),
+        practice=paper.exam_mode == MODE_PRACTICE,
         type_labels={k: t.label for k, t in REGISTRY.items()},
     )
 
@@ -160,26 +154,24 @@ def _json_conflict(message: str) -> Any:
 @bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
 @roles(*TAKERS)
 def save(attempt_id: int):
-    # The autosave is the busiest POST of an exam: one statement loads, checks ownership and locks the attempt.
-    attempt = _found(
-        attempts.lock_own_attempt,
-        attempt_id,
-        getattr(current_user, "person_id", None),
-        acting_enterprise_id(),
-    )
+    # The autosave is the busiest POST of an exam: two statements (the own attempt locked with the question's
+    # type, the answer's conditional UPDATE), no objects loaded (issue 20).
     data = json_object()
     aq, seq = int_field(data, "aq"), int_field(data, "seq")
-    if attempts.is_overdue(attempt):
-        attempts.submit_attempt(attempt, auto=True)
-        keep_on_error()  # the attempt is submitted, though the answer is 409
-        return _json_conflict(
-            _(
-                "Time is up: answers can no longer be saved. Your attempt is submitted with the "
-                "answers saved before the deadline."
-            )
-        )
     try:
-        result = attempts.save_answer(attempt, aq, data.get("answer"), seq, locked=True)
+        result = attempts.save_own_answer(
+            attempt_id,
+            getattr(current_user, "person_id", None),
+            acting_enterprise_id(),
+            aq,
+            data.get("answer"),
+            seq,
+        )
+    except NotFound:
+        abort(404)
+    except attempts.TimeUp as exc:
+        keep_on_error()  # the attempt is submitted, though the answer is 409
+        return _json_conflict(exc.message)
     except Conflict as exc:
         db.session.rollback()
         return _json_conflict(exc.message)
@@ -216,7 +208,7 @@ def state(attempt_id: int):
     return jsonify(
         {
             "status": attempt.status,
-            "seq": attempt.seq,
+            "seq": max((aq.answer.seq for aq in attempt.questions if aq.answer), default=0),
             "seconds_left": attempts.seconds_left(attempt),
             "answers": {str(aq.id): aq.answer.answer for aq in attempt.questions if aq.answer},
             "flags": [aq.id for aq in attempt.questions if aq.flagged],
