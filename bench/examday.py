@@ -42,21 +42,19 @@ from typing import Any
 
 from bench.common import (
     BIN,
-    PYTHON,
     RESULTS,
     ROOT,
     Row,
     bench_env,
     bound_row,
-    fresh_postgres,
     guarded,
-    postgres_available,
     run_task,
     skipped,
     workdir,
 )
 from bench.examday_kinds import KINDS
 from bench.server import free_port
+from bench.sites import analyze, empty_database, lms_demo
 
 TARGET_P99_MS = 500.0
 MAX_TAKERS = 20_000
@@ -164,20 +162,8 @@ def _database(name: str) -> str:
 
 
 def run_step(name: str, args: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """``bench.examday_tasks.<name>(**args)`` in a fresh interpreter (as bench.common.run_task)."""
-    proc = subprocess.run(
-        [PYTHON, "-m", "bench.examday_tasks", name, json.dumps(args)],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-25:])
-        raise RuntimeError(f"examday step {name} failed (exit {proc.returncode}):\n{tail}")
-    return json.loads(lines[-1])
+    """``bench.examday_tasks.<name>(**args)`` in a fresh interpreter."""
+    return run_task(name, args, env=env, module="bench.examday_tasks")
 
 
 def site(database: str, opts: Options, log: Any) -> dict[str, Any]:
@@ -187,37 +173,15 @@ def site(database: str, opts: Options, log: Any) -> dict[str, Any]:
     if opts.reuse and marker.exists():
         log(f"reusing {marker}")
         return json.loads(marker.read_text())
-    if database == "sqlite":
-        for f in folder.glob("lms.sqlite3*"):
-            f.unlink()
-        url = f"sqlite:///{folder / 'lms.sqlite3'}"
-    else:
-        if not postgres_available():
-            raise RuntimeError("PostgreSQL not reachable")
-        name = opts.pg_database or f"lms_bench_examday_{opts.size.lower()}"
-        if name in ("test", "postgres"):
-            raise RuntimeError(f"refusing to recreate the database {name!r}")
-        url = fresh_postgres(name)
+    url = empty_database(database, folder, opts.pg_database or f"lms_bench_examday_{opts.size.lower()}")
     env = bench_env(folder, url)
     t = time.time()
     run_task("schema", {"url": url}, env=env)
     if opts.size == "T":
         run_step("tiny_site", {"url": url, "people": max(200, opts.takers + opts.logins)}, env)
     else:
-        proc = subprocess.run(
-            [str(BIN / "lms"), "demo", "--size", opts.size],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"lms demo --size {opts.size} failed: {proc.stderr[-800:]}")
-    if database == "postgresql":  # planner statistics after the bulk load, as an operator would
-        import psycopg
-
-        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
-            c.execute("ANALYZE")
+        lms_demo(opts.size, env)
+    analyze(url)  # planner statistics after the bulk load, as an operator would
     log(f"site {database} {opts.size}: {time.time() - t:.0f} s")
     info = {"url": url, "env": env, "database": database, "size": opts.size}
     marker.write_text(json.dumps(info))
