@@ -18,7 +18,7 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -212,10 +212,12 @@ def own_paper(attempt_id: int, person_id: int | None, enterprise_id: int | None)
         .order_by(AttemptQuestion.position)
     ).all()
     parts = papers.public_parts({r.question_version_id: r.created_at for r in rows})
-    paper.questions = [
-        {"aq": r, "view": papers.shown(parts[r.question_version_id], r.option_order), "answer": r.answer}
-        for r in rows
-    ]
+    paper.questions = []
+    for r in rows:
+        view = papers.shown(parts[r.question_version_id], r.option_order)
+        paper.questions.append(
+            {"aq": r, "view": view, "answer": r.answer, "inputs": papers.choice_inputs(view, r.id, r.answer)}
+        )
     paper.seq = max((r.seq or 0 for r in rows), default=0)
     return paper
 
@@ -223,7 +225,7 @@ def own_paper(attempt_id: int, person_id: int | None, enterprise_id: int | None)
 # ---------------------------------------------------------------- the attempt
 
 
-def _deadline(exam: Exam, started: dt.datetime, ext: ExamExtension | None) -> dt.datetime | None:
+def _deadline(exam: Exam, started: dt.datetime, ext: ExamExtension | _Extra | None) -> dt.datetime | None:
     ends = []
     if exam.time_limit_minutes and exam.mode == MODE_EXAM:
         ends.append(
@@ -311,19 +313,43 @@ def draw_paper(
     return [(by_id[c.question_id], pts) for c, pts in drawn]
 
 
-def _standing_now(exam_id: int, person_id: int) -> tuple[int, int, int | None]:
-    """In one statement: how many attempts the person made, their highest number, their open attempt's id."""
-    used, last, open_id = db.session.execute(
+@dataclasses.dataclass(frozen=True)
+class _Extra:
+    """The person's extension for the exam, as ``_deadline`` and ``_refusal`` read it."""
+
+    extra_minutes: int
+    extra_attempts: int
+
+
+def _standing_now(exam_id: int, person_id: int) -> tuple[int, int, int | None, _Extra | None]:
+    """In one statement: how many attempts the person made, their highest number, their open attempt's id and
+    their extension (extra minutes and attempts), if any."""
+    extension = (
+        select(ExamExtension.extra_minutes, ExamExtension.extra_attempts)
+        .where(ExamExtension.exam_id == exam_id, ExamExtension.person_id == person_id)
+        .subquery()
+    )
+    row = db.session.execute(
         select(
-            func.count(),
-            func.coalesce(func.max(Attempt.number), 0),
-            func.max(case((Attempt.status == OPEN, Attempt.id))),
-        ).where(Attempt.exam_id == exam_id, Attempt.person_id == person_id)
+            select(func.count())
+            .where(Attempt.exam_id == exam_id, Attempt.person_id == person_id)
+            .scalar_subquery(),
+            select(func.coalesce(func.max(Attempt.number), 0))
+            .where(Attempt.exam_id == exam_id, Attempt.person_id == person_id)
+            .scalar_subquery(),
+            select(func.max(Attempt.id))
+            .where(Attempt.exam_id == exam_id, Attempt.person_id == person_id, Attempt.status == OPEN)
+            .scalar_subquery(),
+            select(extension.c.extra_minutes).scalar_subquery(),
+            select(extension.c.extra_attempts).scalar_subquery(),
+        )
     ).one()
-    return int(used or 0), int(last or 0), open_id
+    used, last, open_id, minutes, attempts = row
+    extra = _Extra(minutes or 0, attempts or 0) if minutes is not None or attempts is not None else None
+    return int(used or 0), int(last or 0), open_id, extra
 
 
-def _refusal(exam: Exam, now: dt.datetime, used: int, ext: ExamExtension | None) -> str | None:
+def _refusal(exam: Exam, now: dt.datetime, used: int, ext: _Extra | None) -> str | None:
     """``availability`` from what the start already read."""
     if exam.status != PUBLISHED:
         return _("This exam is not open.")
@@ -351,13 +377,12 @@ def start_attempt(
     now = now or utcnow()
     if person.enterprise_id != exam.enterprise_id:
         raise NotFound(_("Exam not found."))
-    used, last_number, open_id = _standing_now(exam.id, person.id)
+    used, last_number, open_id, ext = _standing_now(exam.id, person.id)
     if open_id is not None:
         existing = db.session.get(Attempt, open_id)
         if not is_overdue(existing, now):
             return existing
         submit_attempt(existing, now=now, auto=True)
-    ext = extension_for(exam.id, person.id)
     problem = _refusal(exam, now, used, ext)
     if problem:
         raise DomainError(problem)

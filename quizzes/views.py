@@ -143,7 +143,7 @@ def take(attempt_id: int):
         questions=paper.questions,
         seconds_left=attempts.seconds_left(paper),
         practice=paper.exam_mode == MODE_PRACTICE,
-        type_labels={k: t.label for k, t in REGISTRY.items()},
+        type_labels={k: str(t.label) for k, t in REGISTRY.items()},  # translated once, not per question
     )
 
 
