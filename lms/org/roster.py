@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from lms.core.db import db, utcnow
 from lms.core.errors import ImportRefused
@@ -538,15 +538,21 @@ def _apply_chunk(
     session.execute(User.__table__.insert(), accounts)
 
 
+_REMOVE_ROLE = PersonRole.__table__.delete().where(
+    PersonRole.person_id == bindparam("person_id"), PersonRole.role_id == bindparam("role_id")
+)
+
+
 def _sync_roles(
     person: Person, r: _Row, current: frozenset[int], roles: dict[str, Any], today: dt.date
 ) -> None:
     wanted = {roles[x].id for x in r.roles}
     session = db.session
-    for rid in current - wanted:
-        session.execute(
-            PersonRole.__table__.delete().where(PersonRole.person_id == person.id, PersonRole.role_id == rid)
-        )
+    removed = sorted(current - wanted)
+    if removed:
+        # Rows that name the person: org's events (lms.org.events) then tell whose roles changed, not "anyone's".
+        session.execute(_REMOVE_ROLE, [{"person_id": person.id, "role_id": rid} for rid in removed])
+    for rid in removed:
         session.add(PersonEvent(person_id=person.id, kind="role_removed", on=today, detail={"role_id": rid}))
     for rid in wanted - current:
         session.add(PersonRole(person_id=person.id, role_id=rid, since=today))

@@ -6,7 +6,8 @@ are stored in ``training_status``, per enterprise:
 * **whole**: once a day (the first reader of the day, or ``lms coverage refresh`` from a nightly scheduler), and
   after a change that can alter anybody's status (a requirement, a department: ``as_of`` set to NULL);
 * **per person**: a change to someone's records, exemptions, roles, events, post or status marks that person
-  (``training_status_dirty``, written by ``lms.training.listeners`` in the same transaction as the change);
+  (``training_status_dirty``, written by ``lms.training.listeners`` from the ledger's and org's domain events,
+  in the same transaction as the change);
   the next reader recomputes just those people.
 
 Readers do not come here: they open ``lms.training.reading.read``, which calls ``prepare`` (or

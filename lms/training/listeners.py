@@ -10,11 +10,24 @@ Status at a day depends on the live ledger up to that day, exemptions, requireme
   completion date falls in (a record completed today leaves closed months alone); any other change
   invalidates the enterprise's snapshots.
 
-Each flush only *collects* what changed (in ``session.info``); the marks are written once, just before the
-transaction commits (``before_commit``), or earlier when a reader of the cache asks (``apply_pending``), so
-an import that flushes ten thousand times pays for one set of statements. The marks are written in the same
-transaction as the change: they can never be lost or seen without it. Bulk statements through the session
-(``insert`` with many rows, ``update``/``delete``) mark their people when the rows name them, else everything.
+The kept rows are a projection of domain events. The packages below own the translation of changes to their
+tables into events, sent within the unit of work (from each flush, and from each bulk statement run through the
+session), so this package watches none of their models:
+
+* ``lms.ledger.events.records_changed`` (enterprise, people, earliest completion day): those people, and the
+  enterprise's snapshots from that day's month on;
+* ``lms.org.events.people_changed`` (people, aspect): placement (department, post, status, dates; new people),
+  roles and history mark the people and drop their enterprise's snapshots; details (a name, a phone) change no
+  status and are ignored;
+* ``lms.org.events.structure_changed`` (enterprises): departments, the whole enterprise.
+
+Its own tables are watched here: exemptions mark their people, requirements their whole enterprise.
+
+Each event only *collects* what changed (in ``session.info``, ``lms.training.marks``); the marks are written
+once, just before the transaction commits (``before_commit``), or earlier when a reader of the cache asks
+(``apply_pending``), so an import that flushes ten thousand times pays for one set of statements. The marks
+are written in the same transaction as the change: they can never be lost or seen without it. A bulk statement
+marks the people its rows name, else their enterprises, else everything.
 """
 
 from __future__ import annotations
@@ -22,112 +35,95 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from lms.core.changes import bulk_rows, bulk_table
 from lms.core.signals import industry_changed
-from lms.ledger.models import TrainingRecord
-from lms.org.models import Department, Person, PersonEvent, PersonRole
+from lms.ledger.events import records_changed
+from lms.org.events import DETAILS, people_changed, structure_changed
 from lms.training.marks import apply_pending, collected, has_collected, take_changed_people
 from lms.training.models import Exemption, Requirement
 
-WATCHED_TABLES = {
-    "training_record",
-    "training_exemption",
-    "training_requirement",
-    "person",
-    "person_role",
-    "person_event",
-    "department",
-}
-PERSON_TABLES = {"training_record", "training_exemption", "person_role", "person_event"}
+EXEMPTION = Exemption.__table__.name
+REQUIREMENT = Requirement.__table__.name
 
 
-def _day(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return None
+@records_changed.connect
+def _records_changed(
+    session: Session,
+    enterprise_id: int | None = None,
+    person_ids: frozenset[int] | None = None,
+    from_day: dt.date = dt.date.min,
+    **_kw: Any,
+) -> None:
+    pending = collected(session)
+    if enterprise_id is None:
+        pending.everything = True
+        pending.people.update(person_ids or ())
+    elif person_ids is None:
+        pending.enterprises.add(enterprise_id)
+    else:
+        for person_id in person_ids:
+            pending.record(enterprise_id, person_id, from_day)
 
 
-PERSON_STATUS_COLUMNS = (
-    "enterprise_id",
-    "department_id",
-    "post_id",
-    "status",
-    "left_on",
-    "hire_date",
-    "away_from",
-    "returned_on",
-)
+@people_changed.connect
+def _people_changed(
+    session: Session,
+    aspect: str = "",
+    person_ids: frozenset[int] | None = None,
+    enterprise_ids: frozenset[int] | None = None,
+    **_kw: Any,
+) -> None:
+    if aspect == DETAILS:
+        return  # a new phone number or name changes no status
+    pending = collected(session)
+    if person_ids is None:
+        if enterprise_ids is None:
+            pending.everything = True
+        else:
+            pending.enterprises.update(enterprise_ids)  # new people in bulk: their enterprises, whole
+        return
+    pending.people.update(person_ids)
+    if enterprise_ids:
+        pending.snap_ents.update(enterprise_ids)
+    else:
+        pending.snap_people.update(person_ids)  # their enterprises are looked up when the marks are written
 
 
-def _status_columns_changed(person: Person) -> bool:
-    attrs = inspect(person).attrs
-    return any(attrs[name].history.has_changes() for name in PERSON_STATUS_COLUMNS)
+@structure_changed.connect
+def _structure_changed(session: Session, enterprise_ids: frozenset[int] | None = None, **_kw: Any) -> None:
+    pending = collected(session)
+    if enterprise_ids is None:
+        pending.everything = True
+    else:
+        pending.enterprises.update(enterprise_ids)
 
 
 @event.listens_for(Session, "after_flush")
-def _collect_after_flush(session: Session, _ctx: Any) -> None:
+def _collect_own_flush(session: Session, _ctx: Any) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, TrainingRecord):
-            days = [_day(obj.completed_at)]
-            hist = inspect(obj).attrs.completed_at.history
-            days += [_day(v) for v in hist.deleted or ()]
-            day = min((d for d in days if d is not None), default=dt.date.min)
-            collected(session).record(obj.enterprise_id, obj.person_id, day)
-        elif isinstance(obj, Person):
-            if obj in session.dirty and not _status_columns_changed(obj):
-                continue  # a new phone number or name changes no status
-            pending = collected(session)
-            pending.people.add(obj.id)
-            if obj.enterprise_id is not None:
-                pending.snap_ents.add(obj.enterprise_id)
-        elif isinstance(obj, Exemption | PersonRole | PersonEvent):
+        if isinstance(obj, Exemption):
             pending = collected(session)
             pending.people.add(obj.person_id)
             pending.snap_people.add(obj.person_id)
-        elif isinstance(obj, Requirement | Department):
-            if obj.enterprise_id is not None:
-                collected(session).enterprises.add(obj.enterprise_id)
+        elif isinstance(obj, Requirement) and obj.enterprise_id is not None:
+            collected(session).enterprises.add(obj.enterprise_id)
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _collect_bulk(state: Any) -> None:
-    if not (state.is_insert or state.is_update or state.is_delete):
-        return
-    stmt = state.statement
-    target = getattr(stmt, "table", None)
-    name = getattr(target, "name", None)
-    if name is None:
-        entity = getattr(target, "entity", None) or getattr(stmt, "entity_description", {}).get("entity")
-        name = getattr(getattr(entity, "__table__", None), "name", None)
-    if name not in WATCHED_TABLES:
+def _collect_own_bulk(state: Any) -> None:
+    name = bulk_table(state)
+    if name not in (EXEMPTION, REQUIREMENT):
         return
     pending = collected(state.session)
-    params = state.parameters
-    rows = params if isinstance(params, list) else [params] if isinstance(params, dict) else []
-    # An executemany INSERT naming its people (records of an import, roles…): mark just them.
-    if state.is_insert and name in PERSON_TABLES and rows and all(r.get("person_id") for r in rows):
-        for r in rows:
-            if name == "training_record":
-                pending.record(r.get("enterprise_id"), int(r["person_id"]), _day(r.get("completed_at")))
-            else:
-                pending.people.add(int(r["person_id"]))
-                pending.snap_people.add(int(r["person_id"]))
+    rows = bulk_rows(state)
+    if name == EXEMPTION and state.is_insert and rows and all(r.get("person_id") for r in rows):
+        people = {int(r["person_id"]) for r in rows}
+        pending.people.update(people)
+        pending.snap_people.update(people)
         return
-    if name == "person" and rows:
-        if state.is_insert and all(r.get("enterprise_id") for r in rows):
-            # New people (a roster import): their enterprises are recomputed whole, no one else's.
-            ents = {int(r["enterprise_id"]) for r in rows}
-            pending.enterprises.update(ents)
-            return
-        if state.is_update and all(r.get("id") for r in rows):  # bulk UPDATE by primary key: those people
-            for r in rows:
-                pending.people.add(int(r["id"]))
-                pending.snap_people.add(int(r["id"]))
-            return
     pending.everything = True
 
 
@@ -141,8 +137,10 @@ def _after_people(session: Session, people: set[int]) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _apply_before_commit(session: Session) -> None:
-    if has_collected(session):
-        session.flush()  # the last changes are flushed after before_commit otherwise: collect them now
+    if has_collected(session) or session.new or session.dirty or session.deleted:
+        # The commit flushes what is left only after this hook: flush it now, so that its events are collected
+        # and marked in this transaction.
+        session.flush()
     apply_pending(session)  # also when a reader wrote the marks earlier: their people are kept until now
     _after_people(session, take_changed_people(session))
 

@@ -1,6 +1,7 @@
 """The stale marks of the kept status rows and the trend snapshots: what ``lms.training.listeners`` collects
-from each flush and writes once, before the transaction commits or earlier when a reader asks
-(``apply_pending``, called by ``lms.training.cache`` and ``lms.training.coverage`` before they read).
+from the ledger's and org's domain events (and from flushes of training's own tables) and writes once, before
+the transaction commits or earlier when a reader asks (``apply_pending``, called by ``lms.training.cache`` and
+``lms.training.coverage`` before they read).
 
 Apart from the listeners so that the readers (``cache`` → ``reading``) do not import them: the listeners
 import ``fulfilment``, which reads status through ``reading``. The people whose status a transaction changed
@@ -40,7 +41,7 @@ _CHANGED = "lms_training_changed_people"
 
 
 class Pending:
-    """What the flushes of the current transaction changed, to be marked once."""
+    """What the events of the current transaction changed, to be marked once."""
 
     __slots__ = ("everything", "enterprises", "people", "snap_people", "snap_ents", "snap_since")
 
@@ -65,7 +66,7 @@ class Pending:
 
 
 def collected(session: Session) -> Pending:
-    """What the flushes of this transaction collected so far (the listeners add to it)."""
+    """What the events of this transaction collected so far (the listeners add to it)."""
     found = session.info.get(_KEY)
     if found is None:
         found = session.info[_KEY] = Pending()
@@ -73,7 +74,7 @@ def collected(session: Session) -> Pending:
 
 
 def apply_pending(session: Session) -> None:
-    """Write the stale marks the flushes so far collected (before commit, or before reading the cache)."""
+    """Write the stale marks the events so far collected (before commit, or before reading the cache)."""
     pending: Pending | None = session.info.get(_KEY)
     if not pending:
         return
@@ -134,5 +135,5 @@ def take_changed_people(session: Session) -> set[int]:
 
 
 def has_collected(session: Session) -> bool:
-    """Whether the flushes of this transaction collected changes not yet marked."""
+    """Whether the events of this transaction collected changes not yet marked."""
     return bool(session.info.get(_KEY))
