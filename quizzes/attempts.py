@@ -158,6 +158,25 @@ def my_attempt(attempt_id: int, person_id: int | None) -> Attempt:
     return attempt
 
 
+def own_attempt(attempt_id: int, person_id: int | None, enterprise_id: int | None) -> Attempt:
+    """The acting person's attempt in the acting enterprise (with its exam, one statement), else NotFound."""
+    row = (
+        db.session.execute(
+            select(Attempt, Exam)
+            .join(Exam, Exam.id == Attempt.exam_id)
+            .where(
+                Attempt.id == attempt_id, Attempt.person_id == person_id, Exam.enterprise_id == enterprise_id
+            )
+        ).first()
+        if person_id is not None
+        else None
+    )
+    if row is None:
+        raise NotFound(_("Attempt not found."))
+    set_committed_value(row[0], "exam", row[1])  # the session keeps loaded objects only while referenced
+    return row[0]
+
+
 @dataclasses.dataclass
 class Paper:
     """What the paper page shows of an open attempt: its questions as the person sees them (no key)."""
@@ -671,12 +690,14 @@ def submit_attempt(
         )
         .execution_options(synchronize_session=False)
     )
-    db.session.refresh(attempt)
+    # Its columns only: the attempt's questions are read once, by the grading.
+    db.session.refresh(attempt, [c.key for c in Attempt.__mapper__.column_attrs])
     if res.rowcount != 1:
         return False
+    person = db.session.get(Person, attempt.person_id)  # held here: the grading's ledger sync reads it too
     grading.grade_attempt(attempt, reason="auto_submit" if auto else "submit", actor=actor)
     exam = db.session.get(Exam, attempt.exam_id)
-    signals.exam_submitted.send(attempt, person=db.session.get(Person, attempt.person_id), exam=exam)
+    signals.exam_submitted.send(attempt, person=person, exam=exam)
     return True
 
 
