@@ -31,6 +31,7 @@ from quizzes import grading, papers
 from quizzes.exams import extension_for
 from quizzes.key_policy import withheld_questions
 from quizzes.models import (
+    COUNTS_LAST,
     GRADED,
     MODE_EXAM,
     MODE_PRACTICE,
@@ -113,19 +114,59 @@ def has_passed(exam_id: int, person_id: int) -> bool:
     )
 
 
+def _counting(exam: Exam, graded: list[Attempt]) -> Attempt | None:
+    """``grading.counting_attempt`` over attempts already read: highest score (earliest first), or the last."""
+    if not graded:
+        return None
+    if exam.counts == COUNTS_LAST:
+        return max(graded, key=lambda a: (a.submitted_at or dt.datetime.min, a.number))
+    return min(graded, key=lambda a: (-(a.score or 0), a.submitted_at or dt.datetime.min, a.number))
+
+
+def standings(exams: list[Exam], person_id: int, now: dt.datetime | None = None) -> dict[int, dict[str, Any]]:
+    """The person's standing in each exam (as ``person_result``, plus ``problem`` as ``availability`` and
+    ``ext``), from two statements whatever the number of exams: their attempts and their extensions."""
+    now = now or utcnow()
+    ids = [e.id for e in exams]
+    mine: dict[int, list[Attempt]] = {i: [] for i in ids}
+    exts: dict[int, ExamExtension] = {}
+    if ids:
+        for a in db.session.scalars(
+            select(Attempt).where(Attempt.person_id == person_id, Attempt.exam_id.in_(ids))
+        ):
+            mine[a.exam_id].append(a)
+        exts = {
+            x.exam_id: x
+            for x in db.session.scalars(
+                select(ExamExtension).where(
+                    ExamExtension.person_id == person_id, ExamExtension.exam_id.in_(ids)
+                )
+            )
+        }
+    out = {}
+    for exam in exams:
+        rows, ext = mine[exam.id], exts.get(exam.id)
+        counting = _counting(exam, [a for a in rows if a.status == GRADED])
+        left = None
+        if exam.mode != MODE_PRACTICE and exam.attempts_allowed is not None:
+            left = max(exam.attempts_allowed + (ext.extra_attempts if ext else 0) - len(rows), 0)
+        out[exam.id] = {
+            "attempts_used": len(rows),
+            "attempts_left": left,
+            "counting": counting,
+            "passed": bool(counting and counting.passed),
+            "score": counting.score if counting else None,
+            "open": next((a for a in rows if a.status == OPEN), None),
+            "problem": _refusal(exam, now, len(rows), ext),
+            "ext": ext,
+        }
+    return out
+
+
 def person_result(exam: Exam, person_id: int) -> dict[str, Any]:
     """The person's standing: attempts used and left, the counting attempt, whether passed."""
-    counting = grading.counting_attempt(exam, person_id)
-    used = attempts_used(exam.id, person_id)
-    left = attempts_left(exam, person_id)
-    return {
-        "attempts_used": used,
-        "attempts_left": left,
-        "counting": counting,
-        "passed": bool(counting and counting.passed),
-        "score": counting.score if counting else None,
-        "open": open_attempt(exam.id, person_id),
-    }
+    standing = standings([exam], person_id)[exam.id]
+    return {k: v for k, v in standing.items() if k not in ("problem", "ext")}
 
 
 def learner_exams(enterprise_id: int, person_id: int) -> list[dict[str, Any]]:
@@ -137,7 +178,8 @@ def learner_exams(enterprise_id: int, person_id: int) -> list[dict[str, Any]]:
             .order_by(Exam.mode, Exam.close_at.is_(None), Exam.close_at, Exam.title)
         )
     )
-    return [{"exam": e, **person_result(e, person_id), "problem": availability(e, person_id)} for e in exams]
+    each = standings(exams, person_id)
+    return [{"exam": e, **{k: v for k, v in each[e.id].items() if k != "ext"}} for e in exams]
 
 
 def my_attempt(attempt_id: int, person_id: int | None) -> Attempt:

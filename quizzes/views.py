@@ -93,12 +93,13 @@ def start(exam_id: int):
     if exam.status != "published":
         abort(404)
     if request.method == "GET":
+        standing = attempts.standings([exam], pid)[exam.id]  # two statements (issue 20)
         return render_template(
             "quizzes/start.html",
             exam=exam,
-            standing=attempts.person_result(exam, pid),
-            problem=attempts.availability(exam, pid),
-            ext=quiz_exams.extension_for(exam.id, pid),
+            standing=standing,
+            problem=standing["problem"],
+            ext=standing["ext"],
         )
     attempt = attempts.start_attempt(exam, db.session.get(Person, pid))
     return redirect(url_for("quizzes.take", attempt_id=attempt.id))
