@@ -98,16 +98,23 @@ def _endpoint(*names: str) -> str | None:
     return next((n for n in names if n in current_app.view_functions), None)
 
 
-def resume_lesson(enrolment: Any) -> Any:
-    """The lesson to continue: the one last worked on if unfinished, else the first unfinished one in order."""
+def resume_lesson(
+    enrolment: Any, lessons: list[Any] | None = None, progress: dict[int, Any] | None = None
+) -> Any:
+    """The lesson to continue: the one last worked on if unfinished, else the first unfinished one in order.
+
+    ``lessons`` (the course's lessons in reading order) and ``progress`` (by lesson id): when the caller has them.
+    """
     courses_models = optional_import("courses.models")
     courses_services = optional_import("courses.services")
     if courses_models is None or courses_services is None:
         return None
-    lessons = courses_services.ordered_lessons(enrolment.course)
+    if lessons is None:
+        lessons = courses_services.ordered_lessons(enrolment.course)
     if not lessons:
         return None
-    progress = {lp.lesson_id: lp for lp in enrolment.progress}
+    if progress is None:
+        progress = {lp.lesson_id: lp for lp in enrolment.progress}
     done = courses_models.COMPLETED
     open_progress = [lp for lp in progress.values() if lp.status != done and lp.opened_at is not None]
     if open_progress:
@@ -126,14 +133,31 @@ def _course_items(person: Person, as_of: dt.date) -> dict[int, Item]:
     if models is None:
         return {}
     from courses import progress as prog  # noqa: PLC0415 - courses is optional
-    from courses.services import my_enrolments  # noqa: PLC0415
+    from courses.services import my_enrolments, ordered_lessons  # noqa: PLC0415
 
+    enrolments = [e for e in my_enrolments(person.id) if e.status != models.COMPLETED]
+    if not enrolments:
+        return {}
+    # The courses and every lesson progress of these enrolments in one statement each (not one lazy load per
+    # enrolment); the lists are held here so that ``e.course`` is found in the session without a statement.
+    courses = {
+        c.id: c
+        for c in db.session.scalars(
+            select(models.Course).where(models.Course.id.in_({e.course_id for e in enrolments}))
+        )
+    }
+    progress_of: dict[int, dict[int, Any]] = {e.id: {} for e in enrolments}
+    for lp in db.session.scalars(
+        select(models.LessonProgress).where(models.LessonProgress.enrolment_id.in_(list(progress_of)))
+    ):
+        progress_of[lp.enrolment_id][lp.lesson_id] = lp
     out: dict[int, Item] = {}
-    for e in my_enrolments(person.id):
-        if e.status == models.COMPLETED:
-            continue
-        fraction = prog.enrolment_fraction(e)
-        lesson = resume_lesson(e)
+    for e in enrolments:
+        course = courses[e.course_id]
+        lessons = ordered_lessons(course)  # once per course: the resume point and the fraction both use it
+        progress = progress_of[e.id]
+        fraction = prog.enrolment_fraction(e, [x for x in lessons if x.required] or lessons, progress)
+        lesson = resume_lesson(e, lessons, progress)
         started = bool(e.started_at) or fraction > 0
         if e.due_on is not None and e.due_on < as_of:
             status = OVERDUE
@@ -143,7 +167,7 @@ def _course_items(person: Person, as_of: dt.date) -> dict[int, Item]:
             status = IN_PROGRESS if started else NOT_STARTED
         out[e.course_id] = Item(
             kind="course",
-            title=e.course.title,
+            title=course.title,
             status=status,
             due_on=e.due_on,
             fraction=fraction,
@@ -153,7 +177,7 @@ def _course_items(person: Person, as_of: dt.date) -> dict[int, Item]:
             else url_for("courses.course", course_id=e.course_id),
             extra={
                 "course_id": e.course_id,
-                "hours": e.course.hours,
+                "hours": course.hours,
                 "lesson": lesson.title if lesson else None,
                 "assigned": e.source == models.SOURCE_ASSIGNED,
             },
@@ -161,14 +185,24 @@ def _course_items(person: Person, as_of: dt.date) -> dict[int, Item]:
     return out
 
 
-def _requirement_items(rows: list[dict[str, Any]], courses: dict[int, Item]) -> list[Item]:
-    """Unmet requirements as items; a course requirement takes the enrolment's button and progress."""
-    reqs = {
+def _requirements(rows: list[dict[str, Any]]) -> dict[int, Any]:
+    """Id, name, kind and course of the requirements of the rows (plain rows: nothing else is shown)."""
+    if not rows:
+        return {}
+    return {
         r.id: r
-        for r in db.session.scalars(
-            select(Requirement).where(Requirement.id.in_([r["requirement_id"] for r in rows] or [0]))
+        for r in db.session.execute(
+            select(Requirement.id, Requirement.name, Requirement.kind, Requirement.course_id).where(
+                Requirement.id.in_([r["requirement_id"] for r in rows])
+            )
         )
     }
+
+
+def _requirement_items(
+    rows: list[dict[str, Any]], courses: dict[int, Item], reqs: dict[int, Any]
+) -> list[Item]:
+    """Unmet requirements as items; a course requirement takes the enrolment's button and progress."""
     catalog = _endpoint("courses.catalogue")
     classroom = _endpoint("offline.mine")
     course_page = _endpoint("courses.course")
@@ -265,8 +299,9 @@ def home(person: Person, as_of: dt.date | None = None) -> dict[str, Any]:
     """Everything the learner's home page shows: urgent items first, then the rest, and what is due next."""
     as_of = as_of or timeutil.today(person)
     rows = my_requirements(person, as_of)
+    reqs = _requirements(rows)
     courses = _course_items(person, as_of)
-    items = _requirement_items(rows, courses)
+    items = _requirement_items(rows, courses, reqs)
     items += list(courses.values())
     items += _exam_items(person, as_of)
     items += _session_items(person)
@@ -284,7 +319,7 @@ def home(person: Person, as_of: dt.date | None = None) -> dict[str, Any]:
     next_due = None
     if upcoming:
         day, req_id = upcoming[0]
-        req = db.session.get(Requirement, req_id)
+        req = reqs.get(req_id)
         next_due = {"title": req.name if req else "", "day": day}
     done = sum(1 for r in rows if r["status"] in (COMPLETE, EXEMPT))
     return {

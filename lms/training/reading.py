@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, case, column, func, literal, select, table, text, union_all
+from sqlalchemy import Integer, bindparam, case, column, func, literal, select, table, text, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ClauseElement, ColumnElement, Executable
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -50,6 +51,8 @@ class StatusRows:
     person_filter: ColumnElement[bool] | None
     kept: bool  # every row comes from the kept table (its per-person counts are kept too)
     narrowed: bool = False  # only one person's rows or some requirements' (the kept counts do not apply)
+    # Results that several figures of one page share (``lms.training.coverage`` keys them), computed once per read.
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def c(self) -> Any:
@@ -235,8 +238,30 @@ def rows(
 def person_rows(
     enterprise_id: int, person_id: int, as_of: dt.date, *, prepare_kept: bool = True
 ) -> list[dict[str, Any]]:
-    """One person's status rows at ``as_of`` (their page, the API, permits): ``read`` of that person."""
-    return rows(enterprise_id, as_of, person_id=person_id, prepare_kept=prepare_kept)
+    """One person's status rows at ``as_of`` (their page, the API, permits): ``read`` of that person.
+
+    The same rows as ``rows(enterprise_id, as_of, person_id=person_id)``; when they are kept, through one
+    statement built once (a learner's home and "My training" ask this on every request).
+    """
+    choose = prepare if prepare_kept else usable
+    if not choose(as_of, enterprise_id, person_id=person_id):
+        live = _live_rows(enterprise_id, as_of, None, person_id, None).subquery("status_rows")
+        return StatusRows(live, (enterprise_id,), as_of, None, kept=False, narrowed=True).all()
+    got = db.session.execute(
+        _kept_person_statement(), {"enterprise_id": enterprise_id, "person_id": person_id}
+    )
+    return [normalise(r) for r in got.mappings()]
+
+
+@functools.cache
+def _kept_person_statement() -> Any:
+    """``_kept_rows`` of one person, as ``StatusRows.all`` reads them, with bound parameters (built once)."""
+    r = cache.ROWS
+    return (
+        select(*[r.c[name] for name in STATUS_COLUMNS])
+        .where(r.c.enterprise_id == bindparam("enterprise_id"), r.c.person_id == bindparam("person_id"))
+        .order_by(r.c.person_id, r.c.requirement_id)
+    )
 
 
 # ---------------------------------------------------------------- the temporary table
