@@ -22,7 +22,16 @@ from lms.org.models import Department, Enterprise, Person, PersonRole, Post, Res
 from lms.org.timezone import enterprise_today
 from lms.training import reading
 from lms.training.marks import apply_pending, snapshots_available
-from lms.training.models import COMPLIANT, DUE_SOON, EXPIRED, IN_GRACE, OVERDUE, CoverageSnapshot, Requirement
+from lms.training.models import (
+    COMPLIANT,
+    DUE_SOON,
+    EXEMPT,
+    EXPIRED,
+    IN_GRACE,
+    OVERDUE,
+    CoverageSnapshot,
+    Requirement,
+)
 from lms.training.reading import StatusRows
 from lms.training.status import as_date, normalise
 
@@ -138,15 +147,65 @@ def figures(
     """
     with _rows(enterprise_id, as_of, person_filter, source) as (s, read):
         out = totals(enterprise_id, as_of, person_filter, source=read)
-        row = db.session.execute(
-            select(
-                func.count().label("requirements"),
-                func.sum(case((s.c.status.in_(LATE), 1), else_=0)).label("late_requirements"),
-                func.sum(case((s.c.status == DUE_SOON, 1), else_=0)).label("due_soon_requirements"),
-                func.sum(case((s.c.status == IN_GRACE, 1), else_=0)).label("in_grace_requirements"),
-            )
-        ).one()
-    out.update({k: int(v or 0) for k, v in row._mapping.items()})
+        groups = _by_requirement(s, read)
+    # The person × requirement pairs, summed over the per-requirement groups (the same scan as the coverage by
+    # requirement of the same read, made once).
+    out.update(
+        requirements=sum(g["people"] for g in groups),
+        late_requirements=sum(g["late"] for g in groups),
+        due_soon_requirements=sum(g["due_soon"] for g in groups),
+        in_grace_requirements=sum(g["in_grace"] for g in groups),
+    )
+    return out
+
+
+def _by_requirement(s: Any, read: StatusRows) -> list[dict[str, Any]]:
+    """Per requirement of the rows ``s``: the pairs (``people``), compliant, late, due soon, exempt and in grace,
+    with the requirement's id and name (``key``/``label``, None for a row whose requirement is gone), by name.
+
+    One scan counting the rows per requirement and status (in the order of the kept rows' index), summed here
+    over those few groups by the status words of ``lms.training.models``. Kept in the read's memo: the
+    dashboard's figures and its coverage by requirement share it.
+    """
+    memo_key = ("by_requirement", s is read.rows)
+    if memo_key in read.memo:
+        return read.memo[memo_key]
+    g = (
+        select(s.c.requirement_id, s.c.status, func.count().label("n"))
+        .group_by(s.c.requirement_id, s.c.status)
+        .subquery("by_req")
+    )
+    q = (
+        select(
+            Requirement.id.label("key"),
+            Requirement.name.label("label"),
+            g.c.requirement_id,
+            g.c.status,
+            g.c.n,
+        )
+        .select_from(g)
+        .outerjoin(Requirement, Requirement.id == g.c.requirement_id)
+        .order_by(Requirement.name, g.c.requirement_id)
+    )
+    groups: dict[Any, dict[str, Any]] = {}
+    for r in db.session.execute(q):
+        g_row = groups.get(r.requirement_id)
+        if g_row is None:
+            g_row = groups[r.requirement_id] = {
+                "key": r.key,
+                "label": r.label,
+                **dict.fromkeys(("people", "compliant", "late", "due_soon", "exempt", "in_grace"), 0),
+            }
+        n = int(r.n)
+        g_row["people"] += n
+        g_row["compliant"] += n if r.status in COMPLIANT else 0
+        g_row["late"] += n if r.status in LATE else 0
+        g_row["due_soon"] += n if r.status == DUE_SOON else 0
+        g_row["exempt"] += n if r.status == EXEMPT else 0
+        g_row["in_grace"] += n if r.status == IN_GRACE else 0
+    out = [_finish(g_row) for g_row in groups.values()]
+    if s is read.rows:
+        read.memo[memo_key] = out
     return out
 
 
@@ -163,60 +222,78 @@ def coverage(
         raise ValueError(f"by must be one of {BY_CHOICES}")
     with _rows(enterprise_id, as_of, person_filter, source) as (s, read):
         if by == "requirement":
-            # Count per requirement id first (a scan in index order), then name the few groups.
-            g = (
-                select(
-                    s.c.requirement_id,
-                    func.count().label("people"),
-                    func.sum(case((s.c.status.in_(COMPLIANT), 1), else_=0)).label("compliant"),
-                    func.sum(case((s.c.status.in_(LATE), 1), else_=0)).label("late"),
-                    func.sum(case((s.c.status == DUE_SOON, 1), else_=0)).label("due_soon"),
-                    func.sum(case((s.c.status == "exempt", 1), else_=0)).label("exempt"),
-                )
-                .group_by(s.c.requirement_id)
-                .subquery("by_req")
-            )
-            q = (
-                select(
-                    Requirement.id.label("key"),
-                    Requirement.name.label("label"),
-                    g.c.people,
-                    g.c.compliant,
-                    g.c.late,
-                    g.c.due_soon,
-                    g.c.exempt,
-                )
-                .join(Requirement, Requirement.id == g.c.requirement_id)
-                .order_by(Requirement.name)
-            )
-            return [_finish(dict(r)) for r in db.session.execute(q).mappings()]
-        pp = read.people()
-        base = select(*_summary_cols(pp)).join(Person, Person.id == pp.c.person_id)
-        if by == "department":
-            q = (
-                base.add_columns(
-                    Department.id.label("key"), func.coalesce(Department.path, literal("—")).label("label")
-                )
-                .outerjoin(Department, Department.id == Person.department_id)
-                .group_by(Department.id, Department.path)
-                .order_by(Department.path)
-            )
-        elif by == "post":
-            q = (
-                base.add_columns(Post.id.label("key"), func.coalesce(Post.name, literal("—")).label("label"))
-                .outerjoin(Post, Post.id == Person.post_id)
-                .group_by(Post.id, Post.name)
-                .order_by(Post.name)
-            )
-        else:
-            q = (
-                base.add_columns(ResponsibilityRole.id.label("key"), ResponsibilityRole.name.label("label"))
-                .join(PersonRole, PersonRole.person_id == Person.id)
-                .join(ResponsibilityRole, ResponsibilityRole.id == PersonRole.role_id)
-                .group_by(ResponsibilityRole.id, ResponsibilityRole.name, ResponsibilityRole.sort_order)
-                .order_by(ResponsibilityRole.sort_order)
-            )
+            keys = ("key", "label", "people", "compliant", "late", "due_soon", "exempt", "share")
+            return [{k: g[k] for k in keys} for g in _by_requirement(s, read) if g["key"] is not None]
+        if by in ("department", "post"):
+            return _rolled_up(read, by)
+        pp = read.people()  # by role: a person with two roles counts in both
+        q = (
+            select(*_summary_cols(pp))
+            .add_columns(ResponsibilityRole.id.label("key"), ResponsibilityRole.name.label("label"))
+            .select_from(pp)
+            .join(PersonRole, PersonRole.person_id == pp.c.person_id)
+            .join(ResponsibilityRole, ResponsibilityRole.id == PersonRole.role_id)
+            .group_by(ResponsibilityRole.id, ResponsibilityRole.name, ResponsibilityRole.sort_order)
+            .order_by(ResponsibilityRole.sort_order)
+        )
         return [_finish(dict(r)) for r in db.session.execute(q).mappings()]
+
+
+def _by_department_and_post(read: StatusRows) -> list[dict[str, Any]]:
+    """People's figures per (department, post) of the read, with each department's and post's rank in the order
+    of its name (the database's order, NULL where the database puts it): one pass over the people for both
+    groupings (kept in the read's memo)."""
+    if "by_department_post" in read.memo:
+        return read.memo["by_department_post"]
+    pp = read.people()
+    g = (
+        select(Person.department_id, Person.post_id, *_summary_cols(pp))
+        .select_from(pp)
+        .join(Person, Person.id == pp.c.person_id)
+        .group_by(Person.department_id, Person.post_id)
+        .subquery("by_dept_post")
+    )
+    q = (
+        select(
+            g.c.people,
+            g.c.compliant,
+            g.c.late,
+            g.c.due_soon,
+            Department.id.label("department_key"),
+            func.coalesce(Department.path, literal("—")).label("department_label"),
+            func.dense_rank().over(order_by=Department.path).label("department_rank"),
+            Post.id.label("post_key"),
+            func.coalesce(Post.name, literal("—")).label("post_label"),
+            func.dense_rank().over(order_by=Post.name).label("post_rank"),
+        )
+        .select_from(g)
+        .outerjoin(Department, Department.id == g.c.department_id)
+        .outerjoin(Post, Post.id == g.c.post_id)
+    )
+    out = [dict(r) for r in db.session.execute(q).mappings()]
+    read.memo["by_department_post"] = out
+    return out
+
+
+def _rolled_up(read: StatusRows, by: str) -> list[dict[str, Any]]:
+    """Coverage by department or by post: the (department, post) groups summed per ``by`` (a few dozen rows)."""
+    groups: dict[Any, dict[str, Any]] = {}
+    for r in _by_department_and_post(read):
+        g = groups.get(r[f"{by}_key"])
+        if g is None:
+            g = groups[r[f"{by}_key"]] = {
+                "people": 0,
+                "compliant": 0,
+                "late": 0,
+                "due_soon": 0,
+                "key": r[f"{by}_key"],
+                "label": r[f"{by}_label"],
+                "rank": r[f"{by}_rank"],
+            }
+        for k in ("people", "compliant", "late", "due_soon"):
+            g[k] += int(r[k] or 0)
+    ordered = sorted(groups.values(), key=lambda g: g["rank"])
+    return [_finish({k: v for k, v in g.items() if k != "rank"}) for g in ordered]
 
 
 def named_list(
@@ -259,21 +336,29 @@ def named_list(
             .outerjoin(Department, Department.id == Person.department_id)
             .outerjoin(Post, Post.id == Person.post_id)
         )
+        where = []
         if statuses:
-            q = q.where(s.c.status.in_(statuses))
+            where.append(s.c.status.in_(statuses))
         if expiring_within is not None:
-            q = q.where(
+            where += [
                 s.c.status == "complete",
                 s.c.valid_until.isnot(None),
                 s.c.valid_until >= as_of,
                 s.c.valid_until <= as_of + dt.timedelta(days=expiring_within),
-            )
+            ]
+        q = q.where(*where)
         if count:
-            return int(db.session.scalar(select(func.count()).select_from(q.subquery())) or 0)
-        q = q.order_by(Department.path, Person.employee_no, Requirement.name).offset(offset)
+            return _count(s, where)
+        page = q.order_by(Department.path, Person.employee_no, Requirement.name).offset(offset)
         if limit is not None:
-            q = q.limit(limit)
-        return [normalise(r) for r in db.session.execute(q).mappings()]
+            page = page.limit(limit)
+        return [normalise(r) for r in db.session.execute(page).mappings()]
+
+
+def _count(s: Any, where: list[Any]) -> int:
+    """How many rows of ``s`` a named list shows: its conditions over the rows alone (every row names a person
+    and a requirement that exist, and the department and post are outer joins: the joins add no row)."""
+    return int(db.session.scalar(select(func.count()).select_from(s).where(*where)) or 0)
 
 
 def month_ends(as_of: dt.date, months: int = 12) -> list[dt.date]:

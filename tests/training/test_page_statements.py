@@ -1,0 +1,138 @@
+"""The pages of issue 20 run the same statements whatever the size of the enterprise: a learner's home, their
+"My training", a course page and the manager's dashboard, with a small and a larger enterprise of the same shape.
+
+Also: the learner's home reads each thing once (the courses and every lesson progress of the person's
+enrolments in one statement each, the requirements once, also for "next due"), and the dashboard's figures
+share one scan per grouping (``coverage._by_requirement``, ``coverage._by_department_and_post``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import event
+
+from courses import services as cs
+from lms.core.db import db
+from lms.training import coverage, reading
+from tests.conftest import login
+from tests.training.helpers import rec, requirement
+
+D = dt.date
+SKIP = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN")
+
+
+def _statements(client, url: str) -> int:
+    db.session.expunge_all()  # a fresh request: nothing already in the identity map
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if statement.lstrip().split(None, 1)[0].upper() not in SKIP:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        r = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert r.status_code == 200, (url, r.status_code, r.data[:300])
+    return len(seen)
+
+
+def make_course(ent, title: str):
+    """A published course of a text and a video lesson (as ``tests/courses`` makes them, without the fixture)."""
+    course = cs.create_course(ent.id, title=title, category="有限空间", hours=2)
+    section = cs.add_section(course, "第一章")
+    video = cs.add_lesson(section, "video", "视频：现场")
+    video.duration = 100.0
+    text = cs.add_lesson(section, "text", "文字：作业前", body_markdown="- 先通风")
+    db.session.flush()
+    cs.set_status(course, "published")
+    return course, [video, text]
+
+
+def _enterprise(make_enterprise, make_person, people: int):
+    """An enterprise of ``people`` with two requirements, two assigned courses, a learner and a manager."""
+    ent = make_enterprise()
+    manager = make_person(ent, app_role="manager", hire_date=D(2019, 1, 1))
+    learner = make_person(ent, department="一车间/甲班", roles=("一线从业人员",), hire_date=D(2020, 1, 1))
+    everyone = [learner]
+    for i in range(people):
+        p = make_person(
+            ent,
+            department=("一车间/甲班", "二车间", "三车间/焊接班")[i % 3],
+            roles=("一线从业人员", "特种作业人员")[: 1 + i % 2],
+            hire_date=D(2020, 1, 1),
+        )
+        rec(p, D(2026, 1, 5), 4 + i % 6)
+        everyone.append(p)
+    requirement(ent, hours_required=Decimal(8), recurrence="calendar_year")
+    requirement(ent, hours_required=Decimal(2), recurrence="once", name="三级安全教育")
+    courses = []
+    for title in ("有限空间作业安全", "动火作业安全"):
+        course, lessons = make_course(ent, title)
+        cs.assign(course, everyone, assigned_by=manager.user, due_on=D(2030, 1, 1))
+        courses.append((course, lessons))
+    enrolment = cs.enrolment_of(courses[0][0], learner.id)
+    from courses import progress as prog
+
+    prog.open_lesson(enrolment, courses[0][1][1])  # some progress on the text lesson of the first course
+    db.session.commit()
+    return ent, manager, learner, courses
+
+
+def test_pages_run_the_same_statements_at_two_sizes(client, make_enterprise, make_person):
+    counts = []
+    for people in (4, 40):
+        ent, manager, learner, courses = _enterprise(make_enterprise, make_person, people)
+        login(client, learner.user)
+        client.get("/")  # the learner's kept rows brought up to date once (a write unit), then read
+        learner_pages = ("/", "/training/mine", f"/courses/{courses[0][0].id}")
+        got = [_statements(client, url) for url in learner_pages]
+        client.post("/logout")
+        login(client, manager.user)
+        client.get("/training/")  # closed months of the trend kept once
+        got.append(_statements(client, "/training/"))
+        client.post("/logout")
+        counts.append(tuple(got))
+    assert counts[0] == counts[1], counts
+
+
+def test_learner_home_reads_each_thing_once(client, make_enterprise, make_person):
+    ent, _manager, learner, courses = _enterprise(make_enterprise, make_person, 3)
+    login(client, learner.user)
+    client.get("/")
+    one = _statements(client, "/")
+    # A third course assigned costs the learner's home one statement (its lessons in reading order), not four.
+    course, _ = make_course(ent, "高处作业安全")
+    cs.assign(course, [learner], assigned_by=_manager.user, due_on=D(2030, 1, 1))
+    db.session.commit()
+    client.get("/")
+    assert _statements(client, "/") == one + 1
+    page = client.get("/").data.decode()
+    for title in ("有限空间作业安全", "动火作业安全", "高处作业安全"):
+        assert title in page
+
+
+def test_dashboard_figures_share_one_scan_per_grouping(make_enterprise, make_person):
+    ent, _manager, _learner, _courses = _enterprise(make_enterprise, make_person, 12)
+    as_of = D(2026, 6, 30)
+    with reading.read(ent.id, as_of) as s:
+        alone = {by: coverage.coverage(ent.id, by, as_of) for by in coverage.BY_CHOICES}
+        total_alone = coverage.figures(ent.id, as_of)
+        seen: list[str] = []
+        listener = lambda *a: seen.append(a[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            shared = {by: coverage.coverage(ent.id, by, as_of, source=s) for by in coverage.BY_CHOICES}
+            total = coverage.figures(ent.id, as_of, source=s)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+    assert shared == alone and total == total_alone
+    # department and post from one statement, requirement and the figures' pairs from another, the roles, and
+    # the figures' people: four in all
+    assert len(seen) == 4, seen
+    assert total["requirements"] == sum(r["people"] for r in shared["requirement"])
+    assert sum(r["people"] for r in shared["department"]) == sum(r["people"] for r in shared["post"])
+    assert sum(r["people"] for r in shared["department"]) == total["people"]
