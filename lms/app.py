@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
-from flask import Flask, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_login import LoginManager
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 
 from lms.core import jobs
 from lms.core.config import load_config
@@ -18,10 +31,21 @@ from lms.core.errors import DomainError
 from lms.core.i18n import compile_catalogs, select_locale, translation_dirs
 from lms.core.imports import optional_import
 from lms.core.permissions import check_request_access, has_role
+from lms.core.signed import CookieSessionInterface, MethodFirstCSRFProtect
 
-csrf = CSRFProtect()
+
+class _LoginManager(LoginManager):
+    def _session_protection_failed(self) -> bool:
+        # Flask-Login hashes the address and user agent of every request before it looks at the mode; ours is
+        # off (our own login_session rows end sessions), so there is nothing to compare.
+        if current_app.config.get("SESSION_PROTECTION", self.session_protection) not in ("basic", "strong"):
+            return False
+        return super()._session_protection_failed()
+
+
+csrf = MethodFirstCSRFProtect()
 babel = Babel()
-login_manager = LoginManager()
+login_manager = _LoginManager()
 
 # Feature blueprints, in floor order; a package that is absent is skipped so features land one by one.
 BLUEPRINTS = [
@@ -61,6 +85,23 @@ MODEL_MODULES = [
 LISTENER_MODULES = ["courses.listeners", "certificates.listeners", "lms.training.listeners"]
 
 
+# Sent with every answer unless the view set its own (lower-case name, name, value).
+SECURITY_HEADERS = tuple(
+    (name.lower(), name, value)
+    for name, value in (
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "SAMEORIGIN"),
+        ("Referrer-Policy", "same-origin"),
+        (
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' "
+            "'unsafe-inline'; script-src 'self'; object-src 'none'; frame-ancestors 'self'; base-uri 'self'; "
+            "form-action 'self'",
+        ),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    )
+)
+
 # Requests of these methods only read unless their view says otherwise (``lms.core.db.writes``).
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -78,6 +119,10 @@ class App(Flask):
     before a 401/429 page); anything else is rolled back, and so is any exception (before an error handler
     answers it, unless kept). Views and services do not commit. A read unit never commits.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._sync_of: dict[Any, Any] = {}
+        super().__init__(*args, **kwargs)
 
     def full_dispatch_request(self) -> Any:
         rule = request.url_rule
@@ -111,6 +156,16 @@ class App(Flask):
             session.pop("_flashes")
         with unit(WRITE) as state:
             return self._end_unit(self._run_unit(), state)
+
+    def ensure_sync(self, func: Any) -> Any:
+        """Flask asks, for every hook and view of every request, whether it is a coroutine function (an
+        ``inspect`` walk each time); the answer never changes for a function, so it is kept."""
+        known = self._sync_of.get(func)
+        if known is None:
+            known = super().ensure_sync(func)
+            if len(self._sync_of) < 10_000:  # (hooks and views: a few hundred; a bound, not a cache policy)
+                self._sync_of[func] = known
+        return known
 
     def _run_unit(self) -> Any:
         try:
@@ -164,6 +219,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         root_path=str(__import__("pathlib").Path(__file__).parent),
     )
     app.config.update(load_config(config_overrides))
+    app.session_interface = CookieSessionInterface()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_dirs())
     logging.basicConfig(level=logging.INFO)
     import_models()
@@ -206,13 +262,29 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(token: str) -> Any:
-        found = _read_session_user(token)
-        if found is None:
-            return None
-        user, ls = found
-        user.login_token = token
-        g.login_session = ls
+        user = _read_session_user(token)
+        if user is not None:
+            user.login_token = token
         return user
+
+
+@functools.cache
+def _session_user_stmt() -> Any:
+    """The user of a live login session: one statement on the token's unique index, built once (every
+    signed-in request runs it). Only the user is loaded: nothing reads the login-session row afterwards."""
+    from sqlalchemy import bindparam, select
+
+    from lms.org.models import LoginSession, User
+
+    return (
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.token == bindparam("token"),
+            LoginSession.revoked_at.is_(None),
+            User.is_enabled.is_(True),
+        )
+    )
 
 
 def _read_session_user(token: str) -> Any:
@@ -223,14 +295,12 @@ def _read_session_user(token: str) -> Any:
     at once, the user costs no time under the lock: writers hold it only for their own statements, and a POST
     that writes nothing never takes it. (PostgreSQL has no such lock; there it would only add a round trip.)
     """
-    from lms.org.services import load_session_user
-
     if not (db.is_sqlite and unit_mode() == WRITE) or db.session().in_transaction():
-        return load_session_user(token)
+        return db.session.execute(_session_user_stmt(), {"token": token}).scalar()
     with unit(READ):
-        found = load_session_user(token)
+        user = db.session.execute(_session_user_stmt(), {"token": token}).scalar()
         db.session.commit()
-    return found
+    return user
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -248,6 +318,7 @@ def _init_hooks(app: Flask) -> None:
         # Load the user afresh for every request even where an app context outlives it (tests, CLI).
         g.pop("_login_user", None)
         g.pop("_lms_translations", None)  # the catalogue is resolved once per request (lms.core.i18n)
+        g.pop("_lms_translations_last", None)
         # An id beyond any column's range names nothing: 404 rather than an overflow deep in the driver.
         for value in (request.view_args or {}).values():
             if isinstance(value, int) and not -(2**31) < value < 2**31:
@@ -260,18 +331,14 @@ def _init_hooks(app: Flask) -> None:
 
     @app.after_request
     def _headers(resp: Any) -> Any:
+        # Each header unless the view set its own (any case), as ``setdefault`` would, in one pass over the list.
         h = resp.headers
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "SAMEORIGIN")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; object-src 'none'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'",
-        )
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if resp.mimetype == "text/html":
-            h.setdefault("Cache-Control", "no-store")
+        present = {k.lower() for k, _v in h}
+        missing = [(k, v) for lower, k, v in SECURITY_HEADERS if lower not in present]
+        if "cache-control" not in present and resp.mimetype == "text/html":
+            missing.append(("Cache-Control", "no-store"))
+        if missing:
+            h.extend(missing)
         return resp
 
     @app.context_processor

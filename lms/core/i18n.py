@@ -103,13 +103,18 @@ def install_package_domain(app: object) -> None:
             if in_request:  # a page calls gettext hundreds of times: resolve its catalogue once per locale
                 # (per locale: force_locale within a request, e.g. a notification stored in the platform's
                 # language while an English page is served, must neither see nor leave the other catalogue)
+                locale = get_locale()
+                last = g.get("_lms_translations_last")  # (locale, catalogue): a page asks for the same one
+                if last is not None and last[0] is locale:  # (the tuple holds the locale: no id is reused)
+                    return last[1]
                 per_locale = g.get("_lms_translations")
                 if per_locale is None:
                     per_locale = g._lms_translations = {}
-                key = str(get_locale())
+                key = str(locale)
                 chosen = per_locale.get(key)
                 if chosen is None:
                     chosen = per_locale[key] = self._resolve(True)
+                g._lms_translations_last = (locale, chosen)
                 return chosen
             return self._resolve(False)
 

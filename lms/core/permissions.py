@@ -59,7 +59,8 @@ PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "aut
 
 def check_request_access() -> Any:
     """``before_request`` hook: refuse any request the endpoint has not declared access for."""
-    endpoint = request.endpoint
+    req = request._get_current_object()  # type: ignore[attr-defined]  # (each proxy lookup costs; one each)
+    endpoint = req.endpoint
     if endpoint is None:
         return None  # 404 / 405 handled by Flask
     if endpoint == "static" or endpoint.endswith(".static"):
@@ -70,21 +71,23 @@ def check_request_access() -> Any:
         abort(403)
     if access == PUBLIC:
         return None
-    if not current_user.is_authenticated:
-        if request.method == "GET" and not request.path.startswith("/api/"):
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    if not user.is_authenticated:
+        if req.method == "GET" and not req.path.startswith("/api/"):
+            return redirect(url_for("auth.login", next=req.full_path.rstrip("?")))
         abort(401)
-    if current_user.must_change_password and endpoint not in PASSWORD_CHANGE_ALLOWED:
-        if request.method == "GET":
+    if user.must_change_password and endpoint not in PASSWORD_CHANGE_ALLOWED:
+        if req.method == "GET":
             return redirect(url_for("auth.change_password"))
         abort(403)
     if access == SIGNED_IN:
         return None
-    if current_user.app_role not in access:
+    if user.app_role not in access:
         abort(403)
     return None
 
 
 def has_role(*app_roles: str) -> bool:
     """Whether the current user has one of ``app_roles`` (for templates and branching)."""
-    return bool(current_user.is_authenticated and current_user.app_role in app_roles)
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    return bool(user.is_authenticated and user.app_role in app_roles)
