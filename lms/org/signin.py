@@ -31,7 +31,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.core.db import db, utcnow
@@ -414,6 +414,19 @@ def _check_passwords(tested: list[tuple[int, str]], password: str, policy: Polic
         return [uid for uid, password_hash in usable if check_password_hash(password_hash, password)]
 
 
+def _nothing_to_keep() -> bool:
+    """Whether committing the session now would keep nothing of anyone else's: no transaction open, or (on
+    PostgreSQL) one that has only read so far, e.g. the request's reading of a stale session cookie's user
+    (lms.app reads it in a unit of its own on SQLite only). Then the sign-in may commit its claims before hashing."""
+    session = db.session()
+    if not session.in_transaction():
+        return True
+    if db.is_sqlite or session.new or session.dirty or session.deleted:
+        return False
+    # PostgreSQL gives a transaction an id at its first write: none yet, nothing written.
+    return db.session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NULL")) is True
+
+
 def _authenticate(
     login: str,
     password: str,
@@ -435,8 +448,8 @@ def _authenticate(
     device = (device or "")[:32] or None
     known = set(known) if device else set()
     now = utcnow()
-    # Commit before hashing, unless the session already held a transaction (its pending work is not ours).
-    split = not db.session().in_transaction()
+    # Commit before hashing, unless the session already held a transaction with work in it (not ours to commit).
+    split = _nothing_to_keep()
     candidates, more = find_candidates(login, enterprise_code, known=known)
     by_address = address_wait(addr, policy, now)
     tested: list[tuple[int, str]] = []

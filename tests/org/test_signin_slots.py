@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from lms.core.config import instance_dir, load_config
 from lms.core.db import db
@@ -312,3 +312,33 @@ def test_concurrent_sign_ins_over_the_bound_wait_or_get_the_busy_page(server):
     status, *_ = _post_login(server, names[4])
     assert status == 302
     assert "Traceback" not in server.log_text()
+
+
+def test_a_browser_whose_session_ended_does_not_hash_inside_a_transaction(server):
+    """Its cookie still names a user: reading that user opens the request's transaction (on PostgreSQL; SQLite
+    reads it in a unit of its own). The sign-in still commits its claims and holds nothing while it waits for a
+    check's slot and hashes."""
+    from lms.core.db import utcnow
+    from lms.org.models import LoginSession
+    from tests.reliability.conftest import PASSWORD, Browser
+
+    (name,) = _seed(server, 1)
+    b = Browser(server.base)
+    b.login(name)
+    with server.db():
+        db.session.execute(update(LoginSession).values(revoked_at=utcnow()))
+        db.session.commit()
+    assert b.request("GET", "/login")[0] == 200  # signed out: the sign-in page again
+    fd = _hold(server.inst / "locks", "signin")
+    out: dict[str, Any] = {}
+    t = threading.Thread(
+        target=lambda: out.update(r=b.request("POST", "/login", data={"login": name, "password": PASSWORD}))
+    )
+    try:
+        t.start()
+        time.sleep(1.0)
+        assert _nobody_holds_a_transaction(server)
+    finally:
+        _release(fd)
+        t.join(30)
+    assert out["r"][0] == 302
