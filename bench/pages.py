@@ -181,3 +181,81 @@ def _one_site(
             queries.setdefault(page + " seconds", {})[size] = round(counted[path]["seconds"], 3)
         log(f"queries per request {size}: {queries}")
     return rows
+
+
+# ------------------------------------------------------------------------------------------- in-process (issue 20)
+
+IN_PROCESS_PAGES = ("floor", "layout", "learner home", "my training", "course page", "manager dashboard")
+
+
+def in_process(info: dict[str, Any], n: int = 300, rounds: int = 3) -> dict[str, dict[str, float]]:
+    """CPU per request (``time.process_time``, best of ``rounds`` rounds of ``n``) and SQL statements of one warm
+    request of each page of a bench site (``sites.site``'s info), through the Flask test client of
+    ``create_noop_app()``. Two floors: ``/bench/noop`` (signed in, nothing rendered) and ``/bench/layout`` (signed
+    in, ``base.html`` around the word "ok": the menu, the bell and the notices badge every page shows)."""
+    import os
+    import time
+
+    from flask import render_template_string
+    from sqlalchemy import event
+
+    from bench.hello_app import create_noop_app
+    from lms.core.db import db
+    from lms.core.permissions import signed_in
+
+    os.environ.update(info["env"])
+    app = create_noop_app()
+
+    def layout() -> str:
+        return render_template_string('{% extends "base.html" %}{% block content %}ok{% endblock %}')
+
+    app.add_url_rule("/bench/layout", "bench_layout", signed_in(layout))
+    app.config["WTF_CSRF_ENABLED"] = False
+    seen = {"n": 0}
+
+    def count(*_args: Any) -> None:
+        seen["n"] += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
+
+    def client(username: str) -> Any:
+        c = app.test_client()
+        r = c.post("/login", data={"login": username, "password": info["password"]})
+        assert r.status_code in (302, 303), (username, r.status_code)
+        return c
+
+    learner, manager = client(info["learner"]), client(info["manager"])
+    paths = {
+        "floor": (learner, "/bench/noop"),
+        "layout": (learner, "/bench/layout"),
+        "learner home": (learner, "/"),
+        "my training": (learner, "/training/mine"),
+        "course page": (learner, f"/courses/{info['course_id']}"),
+        "manager dashboard": (manager, "/training/"),
+    }
+    out: dict[str, dict[str, float]] = {}
+    for page in IN_PROCESS_PAGES:
+        c, path = paths[page]
+        for _ in range(5):
+            assert c.get(path).status_code == 200, (page, path)
+        seen["n"] = 0
+        c.get(path)
+        statements = seen["n"]
+        times = max(20, n // 5) if page == "manager dashboard" else n
+        best = float("inf")
+        for _ in range(rounds):
+            t = time.process_time()
+            for _ in range(times):
+                c.get(path)
+            best = min(best, (time.process_time() - t) / times)
+        out[page] = {"cpu_ms": round(best * 1000, 2), "statements": statements}
+    return out
+
+
+if __name__ == "__main__":  # python -m bench.pages SITE_JSON [N]: a site kept by BENCH_REUSE=1 (site.json)
+    import json
+    import sys
+
+    got = in_process(json.loads(open(sys.argv[1]).read()), int(sys.argv[2]) if len(sys.argv) > 2 else 300)
+    for name, row in got.items():
+        print(f"{name:18s} {row['cpu_ms']:7.2f} ms  {row['statements']} statements")
