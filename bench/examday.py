@@ -428,6 +428,7 @@ class Recorder:
         self.finished = 0
         self.signed_in = 0
         self.loop_lag: list[tuple[float, float]] = []  # (s since start, ms late)
+        self.sign_in_waits: list[tuple[float, int]] = []  # per person: s from the first POST to in, refusals
 
     def add(self, kind: str, t0: float, ok: bool, what: str = "") -> None:
         t1 = time.perf_counter()
@@ -561,7 +562,8 @@ class Learner:
 
     async def sign_in(self, enterprise: str) -> None:
         await self.page("sign-in page", "/login")
-        for _ in range(BUSY_RETRIES):
+        first = time.perf_counter()
+        for refused in range(BUSY_RETRIES):
             status, headers, text = await self.send(
                 "sign-in",
                 "POST",
@@ -576,6 +578,7 @@ class Learner:
             )
             if status not in (429, 503):
                 self.rec.signed_in += 1
+                self.rec.sign_in_waits.append((time.perf_counter() - first, refused))
                 return
             # "Many people are signing in: try again in a few seconds" (lms.core.slots): a person waits, retries
             kind, t0, latency, ok = self.rec.requests[-1]
@@ -807,6 +810,14 @@ def markdown(report: dict[str, Any]) -> str:
             f"whole run: loop lag max {ms(max((s['loop_lag_max_ms'] or 0) for s in series))}, "
             f"accept queue max {max((s['accept_queue_max'] or 0) for s in series)}"
         )
+    sp = report.get("sign_in_people") or {}
+    if sp.get("people"):
+        lines.append(
+            f"People signing in: {sp['people']:,}, {sp['refused_at_least_once']:,} asked to try again at least once "
+            f"(mean {sp['refusals_mean']} times); from the first try to signed in: p50 "
+            f"{sp['seconds_to_signed_in_p50']:.1f} s, p95 {sp['seconds_to_signed_in_p95']:.1f} s, "
+            f"longest {sp['seconds_to_signed_in_max']:.1f} s"
+        )
     gcp = report.get("generator_gc")
     if gcp:
         lines.append(
@@ -987,6 +998,15 @@ def one_database(database: str, opts: Options, log: Any) -> dict[str, Any]:
     report["seconds_series"] = per_second(rec, sampler.samples, _read_probe(probe_file, started_unix))
     report["probe"] = _probe_summary(_read_probe(probe_file, started_unix), opts)
     report["generator_gc"] = pauses.summary()
+    waits = rec.sign_in_waits
+    report["sign_in_people"] = {
+        "people": len(waits),
+        "refused_at_least_once": sum(1 for _, n in waits if n),
+        "refusals_mean": round(sum(n for _, n in waits) / len(waits), 2) if waits else None,
+        "seconds_to_signed_in_p50": _pct([w for w, _ in waits], 50),
+        "seconds_to_signed_in_p95": _pct([w for w, _ in waits], 95),
+        "seconds_to_signed_in_max": max((w for w, _ in waits), default=None),
+    }
     takers_done = rec.finished
     integrity_ok = (
         outcome["unfinished"] == 0
