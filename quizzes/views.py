@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_pgettext
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.core import timeutil
 from lms.core.db import db, keep_on_error, utcnow
@@ -118,6 +119,9 @@ def _own_attempt(attempt_id: int) -> Attempt:
     exam = db.session.get(Exam, attempt.exam_id)
     if exam.enterprise_id != acting_enterprise_id():
         abort(404)
+    # Held by the attempt: the session keeps an object only while something refers to it, and the result page
+    # asked for the exam three times (issue 20).
+    set_committed_value(attempt, "exam", exam)
     return attempt
 
 
