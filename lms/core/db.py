@@ -238,7 +238,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _sqlite_setup(engine)
         _guard_read_units(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    ping_idle = "pool_pre_ping" not in kwargs
     if url.startswith("postgresql"):
         # JIT compilation pays off for long analytical scans, not for a web application's statements: on the
         # status queries it cost seconds of compiling for milliseconds of work (the planner's estimates of
@@ -249,8 +249,41 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             connect_args["options"] = (options + " -c jit=off").strip()
         kwargs["connect_args"] = connect_args
     engine = create_engine(url, **kwargs)
+    if ping_idle:
+        _ping_idle_connections(engine)
     _guard_read_units(engine)
     return engine
+
+
+# A pooled connection idle longer than this is pinged before it is handed out (see below).
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """``pool_pre_ping``, for the connections that may have gone stale: those idle for a while.
+
+    SQLAlchemy's pre-ping sends a statement before every checkout, so every request paid a round trip and a
+    query of the server (on PostgreSQL about 0.04 ms of our CPU a request, and the server's). What goes stale
+    is a connection that sat idle (a server restart, a firewall's idle timeout); one handed back moments ago
+    was just used. A connection that fails the ping is replaced, as with pre-ping; one that dies within the
+    idle window fails its request, and SQLAlchemy then drops every pooled connection older than the failure.
+    """
+    from sqlalchemy import exc
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["lms_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("lms_idle_since")  # (none: a connection just made)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as err:
+            raise exc.DisconnectionError(f"idle connection failed its ping: {err}") from err
 
 
 class Database:

@@ -161,3 +161,55 @@ def test_csrf_of_a_json_post_comes_from_its_header(app, client, enterprise, make
     assert client.post("/logout", json=body, headers={"X-CSRFToken": token.group(1) + "x"}).status_code == 400
     r = client.post("/logout", json=body, headers={"X-CSRFToken": token.group(1)})
     assert r.status_code in (302, 303)
+
+
+def _pinging_engine(url: str, monkeypatch):  # noqa: ANN001, ANN202
+    from sqlalchemy import create_engine
+
+    from lms.core import db as dbmod
+
+    engine = dbmod.make_engine(url) if url.startswith("postgresql") else create_engine(url)
+    if not url.startswith("postgresql"):
+        dbmod._ping_idle_connections(engine)
+    pings: list[int] = []
+    real = engine.dialect.do_ping
+
+    def counted(conn):  # noqa: ANN001, ANN202
+        pings.append(1)
+        return real(conn)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted)
+    return engine, pings
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_pooled_connection_is_pinged_only_after_idling_and_replaced_when_dead(kind, tmp_path, monkeypatch):
+    import os
+
+    from sqlalchemy import text
+
+    from lms.core import db as dbmod
+
+    if kind == "postgresql":
+        url = os.environ.get("LMS_TEST_DATABASE_URL", "")
+        if not url.startswith("postgresql"):
+            pytest.skip("PostgreSQL not configured")
+    else:
+        url = f"sqlite:///{tmp_path / 'ping.sqlite3'}"
+    engine, pings = _pinging_engine(url, monkeypatch)
+    try:
+        for _ in range(3):  # used one after another: no ping (a new connection is not pinged either)
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT 1")).scalar() == 1
+        assert pings == []
+        monkeypatch.setattr(dbmod, "PING_AFTER_IDLE_SECONDS", 0.0)  # every connection counts as idle now
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            dead = conn.connection.dbapi_connection
+        assert pings == [1]
+        dead.close()  # the server went away while it sat in the pool
+        with engine.connect() as conn:  # the ping fails, the connection is replaced, the work goes on
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+            assert conn.connection.dbapi_connection is not dead
+    finally:
+        engine.dispose()
