@@ -220,7 +220,8 @@ class Attempt(Base):
     score: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
     max_score: Mapped[Decimal] = mapped_column(Numeric(7, 2), default=Decimal("0"))
     passed: Mapped[bool | None] = mapped_column(Boolean)
-    seq: Mapped[int] = mapped_column(Integer, default=0)  # highest save sequence number accepted
+    # highest save seq accepted: written at submit; while open, attempts.attempt_seq reads it from the answers
+    seq: Mapped[int] = mapped_column(Integer, default=0)
 
     exam: Mapped[Exam] = relationship()
     questions: Mapped[list[AttemptQuestion]] = relationship(
