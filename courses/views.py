@@ -19,7 +19,6 @@ from lms.core import storage, timeutil
 from lms.core.db import db
 from lms.core.errors import DomainError
 from lms.core.exports import xlsx_bytes
-from lms.core.imports import optional_import
 from lms.core.jobs import Job
 from lms.core.nav import nav_item
 from lms.core.permissions import roles
@@ -28,6 +27,7 @@ from lms.core.storage import send_stored
 from lms.org.access import EVERYONE_IN_ENTERPRISE, STAFF, acting_enterprise_id
 from lms.org.models import ADMIN, Person
 from lms.org.services import set_audience_choices
+from quizzes.models import Exam
 
 from . import bp, services
 from . import progress as prog
@@ -298,8 +298,8 @@ def lesson(lesson_id: int):
 
 
 def _exam_url(lesson: Lesson) -> str | None:
-    """The exam's start page (quizzes.start), when the quizzes package is installed."""
-    if lesson.kind != EXAM or not lesson.exam_id or "quizzes.start" not in current_app.view_functions:
+    """The start page of the lesson's exam (quizzes.start), if the lesson is an exam that names one."""
+    if lesson.kind != EXAM or not lesson.exam_id:
         return None
     return url_for("quizzes.start", exam_id=lesson.exam_id)
 
@@ -607,13 +607,7 @@ def section_change(section_id: int):
 
 
 def _exam_choices() -> list[tuple[str, str]]:
-    models = optional_import("quizzes.models")
-    exam_cls = getattr(models, "Exam", None) if models else None
-    if exam_cls is None:
-        return []
-    rows = db.session.scalars(
-        select(exam_cls).where(exam_cls.enterprise_id == _ent()).order_by(exam_cls.title)
-    )
+    rows = db.session.scalars(select(Exam).where(Exam.enterprise_id == _ent()).order_by(Exam.title))
     return [(str(e.id), e.title) for e in rows]
 
 

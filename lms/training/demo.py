@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from courses.models import Course
 from lms.core.db import db
 from lms.core.errors import Conflict
-from lms.core.imports import optional_import
 from lms.core.timeutil import to_utc
 from lms.ledger import services as ledger
 from lms.org.models import PERSON_ACTIVE, Enterprise, Person, PersonRole, ResponsibilityRole
@@ -61,32 +61,29 @@ def _demo_requirements(ent: Enterprise) -> list[Requirement]:
             "完成后颁发应急救援演练培训合格证。",
         )
     ]
-    models = optional_import("courses.models")
-    if models is not None and hasattr(models, "Course"):
-        course = models.Course
-        courses = db.session.scalars(
-            select(course)
-            .where((course.enterprise_id == ent.id) | course.enterprise_id.is_(None))
-            .order_by(course.id)
-            .limit(2)
-        ).all()
-        for c in courses:
-            made.append(
-                _ensure_requirement(
-                    ent,
-                    f"demo_course_{c.id}",
-                    name=f"完成课程：{c.title}",
-                    kind="course",
-                    applies_to="everyone",
-                    course_id=c.id,
-                    recurrence="rolling",
-                    recurrence_months=24,
-                    initial_days=90,
-                    grace_days=15,
-                    reminder_days=30,
-                    description="企业自定要求：全员每两年完成一次本课程（线上学习或考试合格）。",
-                )
+    courses = db.session.scalars(
+        select(Course)
+        .where((Course.enterprise_id == ent.id) | Course.enterprise_id.is_(None))
+        .order_by(Course.id)
+        .limit(2)
+    ).all()
+    for c in courses:
+        made.append(
+            _ensure_requirement(
+                ent,
+                f"demo_course_{c.id}",
+                name=f"完成课程：{c.title}",
+                kind="course",
+                applies_to="everyone",
+                course_id=c.id,
+                recurrence="rolling",
+                recurrence_months=24,
+                initial_days=90,
+                grace_days=15,
+                reminder_days=30,
+                description="企业自定要求：全员每两年完成一次本课程（线上学习或考试合格）。",
             )
+        )
     return made
 
 

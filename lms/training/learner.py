@@ -12,14 +12,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from courses import progress as prog
+from courses.models import COMPLETED, SOURCE_ASSIGNED, Course, LessonProgress
+from courses.services import my_enrolments, ordered_lessons
 from lms.core import timeutil
 from lms.core.db import db, utcnow
-from lms.core.imports import optional_import
 from lms.core.nav import home_page
+from lms.offline.services import person_upcoming
 from lms.org.models import EVALUATOR, LEARNER, Person
 from lms.training import glossary, reading
 from lms.training.models import (
@@ -35,6 +38,7 @@ from lms.training.models import (
     OVERDUE,
     Requirement,
 )
+from quizzes.attempts import learner_exams
 
 # The order of "My training" and of the home page: late first, then what is about to be late.
 STATUS_ORDER = {
@@ -94,10 +98,6 @@ class Item:
         return self.status in URGENT
 
 
-def _endpoint(*names: str) -> str | None:
-    return next((n for n in names if n in current_app.view_functions), None)
-
-
 def resume_lesson(
     enrolment: Any, lessons: list[Any] | None = None, progress: dict[int, Any] | None = None
 ) -> Any:
@@ -105,50 +105,37 @@ def resume_lesson(
 
     ``lessons`` (the course's lessons in reading order) and ``progress`` (by lesson id): when the caller has them.
     """
-    courses_models = optional_import("courses.models")
-    courses_services = optional_import("courses.services")
-    if courses_models is None or courses_services is None:
-        return None
     if lessons is None:
-        lessons = courses_services.ordered_lessons(enrolment.course)
+        lessons = ordered_lessons(enrolment.course)
     if not lessons:
         return None
     if progress is None:
         progress = {lp.lesson_id: lp for lp in enrolment.progress}
-    done = courses_models.COMPLETED
-    open_progress = [lp for lp in progress.values() if lp.status != done and lp.opened_at is not None]
+    open_progress = [lp for lp in progress.values() if lp.status != COMPLETED and lp.opened_at is not None]
     if open_progress:
         last = max(open_progress, key=lambda lp: (lp.updated_at or lp.opened_at or dt.datetime.min, lp.id))
         match = next((x for x in lessons if x.id == last.lesson_id), None)
         if match is not None:
             return match
     return next(
-        (x for x in lessons if progress.get(x.id) is None or progress[x.id].status != done), lessons[0]
+        (x for x in lessons if progress.get(x.id) is None or progress[x.id].status != COMPLETED), lessons[0]
     )
 
 
 def _course_items(person: Person, as_of: dt.date) -> dict[int, Item]:
     """Each unfinished enrolment of the person as an item (keyed by course id)."""
-    models = optional_import("courses.models")
-    if models is None:
-        return {}
-    from courses import progress as prog  # noqa: PLC0415 - courses is optional
-    from courses.services import my_enrolments, ordered_lessons  # noqa: PLC0415
-
-    enrolments = [e for e in my_enrolments(person.id) if e.status != models.COMPLETED]
+    enrolments = [e for e in my_enrolments(person.id) if e.status != COMPLETED]
     if not enrolments:
         return {}
     # The courses and every lesson progress of these enrolments in one statement each (not one lazy load per
     # enrolment); the lists are held here so that ``e.course`` is found in the session without a statement.
     courses = {
         c.id: c
-        for c in db.session.scalars(
-            select(models.Course).where(models.Course.id.in_({e.course_id for e in enrolments}))
-        )
+        for c in db.session.scalars(select(Course).where(Course.id.in_({e.course_id for e in enrolments})))
     }
     progress_of: dict[int, dict[int, Any]] = {e.id: {} for e in enrolments}
     for lp in db.session.scalars(
-        select(models.LessonProgress).where(models.LessonProgress.enrolment_id.in_(list(progress_of)))
+        select(LessonProgress).where(LessonProgress.enrolment_id.in_(list(progress_of)))
     ):
         progress_of[lp.enrolment_id][lp.lesson_id] = lp
     out: dict[int, Item] = {}
@@ -179,7 +166,7 @@ def _course_items(person: Person, as_of: dt.date) -> dict[int, Item]:
                 "course_id": e.course_id,
                 "hours": course.hours,
                 "lesson": lesson.title if lesson else None,
-                "assigned": e.source == models.SOURCE_ASSIGNED,
+                "assigned": e.source == SOURCE_ASSIGNED,
             },
         )
     return out
@@ -203,9 +190,6 @@ def _requirement_items(
     rows: list[dict[str, Any]], courses: dict[int, Item], reqs: dict[int, Any]
 ) -> list[Item]:
     """Unmet requirements as items; a course requirement takes the enrolment's button and progress."""
-    catalog = _endpoint("courses.catalogue")
-    classroom = _endpoint("offline.mine")
-    course_page = _endpoint("courses.course")
     items = []
     for r in rows:
         if r["status"] not in OPEN:
@@ -227,24 +211,21 @@ def _requirement_items(
             if course is not None:
                 item.action, item.url, item.fraction = course.action, course.url, course.fraction
                 item.extra.update(course.extra)
-            elif course_page:
-                item.action, item.url = "start", url_for(course_page, course_id=req.course_id)
-        elif req.kind == KIND_HOURS and catalog:
-            item.action, item.url = "catalogue", url_for(catalog)
-        elif classroom:
-            item.action, item.url = "classroom", url_for(classroom)
+            else:
+                item.action, item.url = "start", url_for("courses.course", course_id=req.course_id)
+        elif req.kind == KIND_HOURS:
+            item.action, item.url = "catalogue", url_for("courses.catalogue")
+        else:
+            item.action, item.url = "classroom", url_for("offline.mine")
         items.append(item)
     return items
 
 
 def _exam_items(person: Person, as_of: dt.date) -> list[Item]:
     """Exams (not practice) the person may sit now or soon and has not passed."""
-    attempts = optional_import("quizzes.attempts")
-    if attempts is None or _endpoint("quizzes.start") is None:
-        return []
     now = utcnow()
     out = []
-    for row in attempts.learner_exams(person.enterprise_id, person.id):
+    for row in learner_exams(person.enterprise_id, person.id):
         exam = row["exam"]
         if exam.mode != "exam" or row["passed"]:
             continue
@@ -270,10 +251,6 @@ def _exam_items(person: Person, as_of: dt.date) -> list[Item]:
 
 
 def _session_items(person: Person) -> list[Item]:
-    offline = optional_import("lms.offline.services")
-    mine = _endpoint("offline.mine")
-    if offline is None or mine is None:
-        return []
     now = utcnow()
     return [
         Item(
@@ -282,10 +259,10 @@ def _session_items(person: Person) -> list[Item]:
             status=DUE_SOON if s.starts_at <= now + dt.timedelta(days=2) else "planned",
             when=s.starts_at,
             action="session",
-            url=url_for(mine),
+            url=url_for("offline.mine"),
             extra={"location": s.location, "hours": s.hours},
         )
-        for s in offline.person_upcoming(person, now=now)
+        for s in person_upcoming(person, now=now)
         if s.starts_at >= now
     ]
 

@@ -26,11 +26,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from courses.models import COMPLETED, SOURCE_ASSIGNED, Course, Enrolment
 from lms.core import signals, timeutil
 from lms.core.db import db, utcnow, writes
 from lms.core.i18n import Message, msg
-from lms.core.imports import optional_import
 from lms.core.permissions import signed_in
+from lms.offline.models import OfflineSession
+from lms.offline.services import audience_select
 from lms.org.models import Enterprise, Person, User
 from lms.training import bp, mail
 from lms.training.models import (
@@ -44,6 +46,8 @@ from lms.training.models import (
     Notification,
     Requirement,
 )
+from quizzes.exams import add_rule, create_exam, publish_exam
+from quizzes.models import Attempt, Exam
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +108,8 @@ def _in_default_language(message: Message | None) -> str | None:
         return gettext(message.template, **message.params) if message.params else gettext(message.template)
 
 
-def _link(endpoint: str, **values: Any) -> str | None:
-    """A path to ``endpoint`` (None when the feature is absent), also outside a request (the job, the CLI)."""
-    if endpoint not in current_app.view_functions:
-        return None
+def _link(endpoint: str, **values: Any) -> str:
+    """A path to ``endpoint``, also outside a request (the job, the CLI); an unknown endpoint raises BuildError."""
     if has_request_context():
         return url_for(endpoint, **values)
     with current_app.test_request_context("/"):
@@ -209,10 +211,9 @@ def _on_notify(sender: Any, *, enterprise_id: int, events: list[dict[str, Any]],
 @signals.course_assigned.connect
 def _on_course_assigned(sender: Any, *, person: Any, course: Any, **_: Any) -> None:
     due = getattr(sender, "due_on", None)
-    _quietly(
-        f"course {course.id} assigned",
-        lambda: store(person.enterprise_id, [_assigned_event(person.id, course.id, course.title, due)]),
-    )
+    # Built outside the savepoint: a wrong endpoint is a bug that must fail, not a notification to skip.
+    assigned = _assigned_event(person.id, course.id, course.title, due)
+    _quietly(f"course {course.id} assigned", lambda: store(person.enterprise_id, [assigned]))
 
 
 def _assigned_event(person_id: int, course_id: int, title: str, due: dt.date | None) -> dict[str, Any]:
@@ -319,19 +320,15 @@ def _due_message(name: str, due: dt.date, days: int) -> Message:
 
 def _course_events(enterprise_id: int, as_of: dt.date) -> list[dict[str, Any]]:
     """Assigned courses: the assignment, due in 30/7/1 days, overdue (unless a course requirement says it)."""
-    models = optional_import("courses.models")
-    if models is None:
-        return []
-    enrolment, course = models.Enrolment, models.Course
     rows = db.session.execute(
-        select(enrolment.person_id, enrolment.course_id, enrolment.due_on, course.title)
-        .join(course, course.id == enrolment.course_id)
+        select(Enrolment.person_id, Enrolment.course_id, Enrolment.due_on, Course.title)
+        .join(Course, Course.id == Enrolment.course_id)
         .where(
-            enrolment.enterprise_id == enterprise_id,
-            enrolment.source == models.SOURCE_ASSIGNED,
-            enrolment.status != models.COMPLETED,
+            Enrolment.enterprise_id == enterprise_id,
+            Enrolment.source == SOURCE_ASSIGNED,
+            Enrolment.status != COMPLETED,
         )
-        .order_by(enrolment.id)
+        .order_by(Enrolment.id)
     ).all()
     out = []
     for person_id, course_id, due, title in rows:
@@ -366,19 +363,15 @@ def _course_events(enterprise_id: int, as_of: dt.date) -> list[dict[str, Any]]:
 
 def _exam_events(enterprise_id: int, as_of: dt.date, now: dt.datetime) -> list[dict[str, Any]]:
     """Exams that open (within a day) or close in 7/1 days, for everyone who may sit them and has not passed."""
-    models = optional_import("quizzes.models")
-    if models is None:
-        return []
-    exam_cls, attempt = models.Exam, models.Attempt
     exams = db.session.scalars(
-        select(exam_cls)
+        select(Exam)
         .where(
-            exam_cls.enterprise_id == enterprise_id,
-            exam_cls.status == "published",
-            exam_cls.mode == "exam",
-            (exam_cls.close_at.is_(None)) | (exam_cls.close_at > now),
+            Exam.enterprise_id == enterprise_id,
+            Exam.status == "published",
+            Exam.mode == "exam",
+            (Exam.close_at.is_(None)) | (Exam.close_at > now),
         )
-        .order_by(exam_cls.id)
+        .order_by(Exam.id)
     ).all()
     if not exams:
         return []
@@ -400,7 +393,7 @@ def _exam_events(enterprise_id: int, as_of: dt.date, now: dt.datetime) -> list[d
             continue
         passed = set(
             db.session.scalars(
-                select(attempt.person_id).where(attempt.exam_id == exam.id, attempt.passed.is_(True))
+                select(Attempt.person_id).where(Attempt.exam_id == exam.id, Attempt.passed.is_(True))
             )
         )
         link = _link("quizzes.start", exam_id=exam.id)
@@ -434,27 +427,22 @@ def _exam_events(enterprise_id: int, as_of: dt.date, now: dt.datetime) -> list[d
 
 def _session_events(enterprise_id: int, as_of: dt.date, now: dt.datetime) -> list[dict[str, Any]]:
     """Planned classroom sessions that start tomorrow (local day), for the people they are for."""
-    models = optional_import("lms.offline.models")
-    services = optional_import("lms.offline.services")
-    if models is None or services is None:
-        return []
-    session_cls = models.OfflineSession
     start, end = timeutil.local_day_bounds(as_of + dt.timedelta(days=1), _enterprise(enterprise_id))
     sessions = db.session.scalars(
-        select(session_cls)
+        select(OfflineSession)
         .where(
-            session_cls.enterprise_id == enterprise_id,
-            session_cls.status == "planned",
-            session_cls.starts_at >= start,
-            session_cls.starts_at < end,
+            OfflineSession.enterprise_id == enterprise_id,
+            OfflineSession.status == "planned",
+            OfflineSession.starts_at >= start,
+            OfflineSession.starts_at < end,
         )
-        .order_by(session_cls.id)
+        .order_by(OfflineSession.id)
     ).all()
     link = _link("offline.mine")
     out = []
     for s in sessions:
         when = timeutil.format_local(s.starts_at, s)
-        for pid in db.session.scalars(services.audience_select(s).order_by(Person.id)):
+        for pid in db.session.scalars(audience_select(s).order_by(Person.id)):
             out.append(
                 event(
                     "session",
@@ -647,27 +635,20 @@ DEMO_EXAM = "消防安全知识考试（本周截止）"
 
 def load(enterprise: Enterprise, ctx: Any) -> None:
     """The demo learner has an exam closing within days; then today's notifications are made for everyone."""
-    exams = optional_import("quizzes.exams")
-    models = optional_import("quizzes.models")
-    if exams is not None and models is not None:
-        exam = db.session.scalar(
-            select(models.Exam).where(
-                models.Exam.enterprise_id == enterprise.id, models.Exam.title == DEMO_EXAM
-            )
+    exam = db.session.scalar(select(Exam).where(Exam.enterprise_id == enterprise.id, Exam.title == DEMO_EXAM))
+    if exam is None:
+        exam = create_exam(
+            enterprise.id,
+            title=DEMO_EXAM,
+            description="本周五前完成，20分钟，60分及格，可考两次。",
+            time_limit_minutes=20,
+            attempts_allowed=2,
+            category="消防安全",
+            show_answers="after_submit",
+            close_at=utcnow().replace(microsecond=0, second=0) + dt.timedelta(days=4),
         )
-        if exam is None:
-            exam = exams.create_exam(
-                enterprise.id,
-                title=DEMO_EXAM,
-                description="本周五前完成，20分钟，60分及格，可考两次。",
-                time_limit_minutes=20,
-                attempts_allowed=2,
-                category="消防安全",
-                show_answers="after_submit",
-                close_at=utcnow().replace(microsecond=0, second=0) + dt.timedelta(days=4),
-            )
-            exams.add_rule(exam, type="single_choice", count=5)
-            exams.add_rule(exam, type="true_false", count=3)
-            exams.publish_exam(exam)
+        add_rule(exam, type="single_choice", count=5)
+        add_rule(exam, type="true_false", count=3)
+        publish_exam(exam)
     result = generate(ctx.today, [enterprise.id])
     ctx.echo(f"  notifications: {result['created']} for today")

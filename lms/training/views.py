@@ -7,18 +7,18 @@ import datetime as dt
 import io
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext, pgettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from courses.models import Course
 from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError
 from lms.core.exports import csv_bytes, xlsx_bytes
-from lms.core.imports import optional_import
 from lms.core.nav import home_for, nav_item
 from lms.core.permissions import roles, signed_in
 from lms.org.access import (
@@ -192,19 +192,13 @@ def _list_table(rows: list[dict[str, Any]], *, names: bool = True) -> tuple[list
     return headers, body
 
 
-def _endpoint(*candidates: str) -> str | None:
-    return next((c for c in candidates if c in current_app.view_functions), None)
-
-
 def _courses(ent_id: int, ids: set[int]) -> dict[int, Any]:
     """Id and title of the courses named by the requirements on the page (of this enterprise or shared)."""
-    models = optional_import("courses.models")
-    if models is None or not hasattr(models, "Course") or not ids:
+    if not ids:
         return {}
-    course = models.Course
     rows = db.session.execute(
-        select(course.id, course.title).where(
-            course.id.in_(sorted(ids)), (course.enterprise_id == ent_id) | course.enterprise_id.is_(None)
+        select(Course.id, Course.title).where(
+            Course.id.in_(sorted(ids)), (Course.enterprise_id == ent_id) | Course.enterprise_id.is_(None)
         )
     )
     return {r.id: r for r in rows}
@@ -212,15 +206,11 @@ def _courses(ent_id: int, ids: set[int]) -> dict[int, Any]:
 
 def _course_choices(ent_id: int) -> list[Any]:
     """Every course a requirement of this enterprise may name (its own and shared ones), by title."""
-    models = optional_import("courses.models")
-    if models is None or not hasattr(models, "Course"):
-        return []
-    course = models.Course
     return list(
         db.session.execute(
-            select(course.id, course.title)
-            .where((course.enterprise_id == ent_id) | course.enterprise_id.is_(None))
-            .order_by(course.title)
+            select(Course.id, Course.title)
+            .where((Course.enterprise_id == ent_id) | Course.enterprise_id.is_(None))
+            .order_by(Course.title)
         )
     )
 
@@ -260,9 +250,6 @@ def mine():
         notes=notes,
         as_of=as_of,
         status_labels=STATUS_LABELS,
-        catalog=_endpoint("courses.catalog", "courses.catalogue"),
-        course_ep=_endpoint("courses.course"),
-        offline_ep=_endpoint("offline.mine"),
         todo=learner.still_to_do(rows),
     )
 
@@ -491,7 +478,6 @@ def requirements():
         presets=presets.PRESETS,
         statutory={r.id: presets.statutory_check(r, ent) for r in rows},
         courses=_courses(ent.id, {r.course_id for r in rows if r.course_id}),
-        settings_ep=_endpoint("org.settings"),
     )
 
 

@@ -8,7 +8,10 @@ import smtplib
 import socket
 import threading
 
+import pytest
+from flask import url_for
 from sqlalchemy import event, select
+from werkzeug.routing import BuildError
 
 from certificates import services as certs
 from courses import services as courses
@@ -18,6 +21,7 @@ from lms.core.signals import notification_events
 from lms.core.timeutil import today as local_today
 from lms.culture.notices import publish_notice, save_notice
 from lms.offline.services import create_session
+from lms.training import notifications
 from lms.training.models import Notification
 from lms.training.notifications import event as make_event
 from lms.training.notifications import generate
@@ -332,3 +336,32 @@ def test_status_reminders_are_shown_in_the_readers_language(client, enterprise, 
     login(other, manager)
     page = other.get("/training/notifications").get_data(as_text=True)
     assert "Training reminders of" in page and "培训提醒汇总" not in page
+
+
+def test_every_event_links_to_its_page(enterprise, make_person):
+    """Links are built from fixed endpoints: each event of the world leads to the page it is about."""
+    p, course = _world(enterprise, make_person)
+    generate(TODAY, [enterprise.id])
+    links = {}
+    for n in _notes(p.user):
+        links.setdefault(n.kind, set()).add(n.link)
+    exam = db.session.scalar(select(Exam).where(Exam.enterprise_id == enterprise.id))
+    cert = certs.existing_for_source("test:cert:1")
+    assert links["assigned"] == links["due"] == {f"/courses/{course.id}"}
+    assert links["overdue"] == {"/training/mine"}  # an hours requirement: the learner's own page
+    assert links["exam"] == {f"/quizzes/exams/{exam.id}/start"}
+    assert links["session"] == {"/offline/mine"}
+    assert links["certificate"] == {f"/certificates/{cert.id}"}
+
+
+def test_an_unknown_endpoint_fails_instead_of_dropping_the_link(app, enterprise, make_person, monkeypatch):
+    """A wrong endpoint is a bug: it raises, also from a listener whose storing is kept in a savepoint."""
+    with pytest.raises(BuildError):
+        notifications._link("courses.no_such_page")
+    monkeypatch.setattr(
+        notifications, "_link", lambda endpoint, **values: url_for("courses.no_such_page", **values)
+    )
+    p = make_person(enterprise)
+    course = _course(enterprise, "叉车安全")
+    with pytest.raises(BuildError):
+        courses.assign(course, [p], due_on=TODAY + dt.timedelta(days=40))
