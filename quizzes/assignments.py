@@ -127,13 +127,11 @@ def _announce(exam: Exam, people: list[Person], due_on: dt.date | None) -> None:
     """Tell the newly assigned people (in-app notification, through whoever listens to ``notify``)."""
     if not people:
         return
-    link = None
-    if "quizzes.my_exams" in current_app.view_functions:
-        if has_request_context():
+    if has_request_context():
+        link = url_for("quizzes.my_exams")
+    else:
+        with current_app.test_request_context("/"):
             link = url_for("quizzes.my_exams")
-        else:
-            with current_app.test_request_context("/"):
-                link = url_for("quizzes.my_exams")
     events = [
         {
             "kind": "assigned",
