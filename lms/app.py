@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -29,7 +30,6 @@ from lms.core.config import load_config
 from lms.core.db import READ, WRITE, Unit, WriteNeeded, db, declared_unit, kept, unit, unit_mode
 from lms.core.errors import DomainError
 from lms.core.i18n import compile_catalogs, select_locale, translation_dirs
-from lms.core.imports import optional_import
 from lms.core.permissions import check_request_access, has_role
 from lms.core.signed import CookieSessionInterface, MethodFirstCSRFProtect
 
@@ -48,41 +48,8 @@ babel = Babel()
 login_manager = _LoginManager()
 
 # Feature blueprints, in floor order; a package that is absent is skipped so features land one by one.
-BLUEPRINTS = [
-    "lms.org.auth:bp",
-    "lms.org.views:bp",
-    "lms.org.people_search:bp",
-    "lms.ledger.views:bp",
-    "lms.core.views:bp",
-    "courses:bp",
-    "quizzes:bp",
-    "lms.offline:bp",
-    "lms.training:bp",
-    "certificates:bp",
-    "lms.culture:bp",
-    "lms.hazards:bp",
-    "lms.permits:bp",
-    "lms.oversight:bp",
-    "lms.api:bp",
-]
-# Modules imported for their signal listeners and models.
-MODEL_MODULES = [
-    "lms.org.models",
-    "lms.ledger.models",
-    "lms.core.jobs",
-    "lms.core.storage",
-    "courses.models",
-    "quizzes.models",
-    "lms.offline.models",
-    "lms.training.models",
-    "certificates.models",
-    "lms.culture.models",
-    "lms.hazards.models",
-    "lms.permits.models",
-    "lms.oversight.models",
-    "lms.api.models",
-]
-LISTENER_MODULES = ["courses.listeners", "certificates.listeners", "lms.training.listeners"]
+# The app factory is the top floor: it alone imports every package, plainly (see import_models, _blueprints and
+# _listeners below), so that a reader can follow each wire and a missing module fails at start.
 
 
 # Sent with every answer unless the view set its own (lower-case name, name, value).
@@ -206,8 +173,67 @@ def _roll_back_unless_kept(exc: BaseException | None = None) -> None:
 
 def import_models() -> None:
     """Import every model module so that ``Base.metadata`` is complete (also used by Alembic)."""
-    for name in MODEL_MODULES:
-        optional_import(name)
+    import certificates.models  # noqa: F401
+    import courses.models  # noqa: F401
+    import lms.api.models  # noqa: F401
+    import lms.core.jobs  # noqa: F401
+    import lms.core.storage  # noqa: F401
+    import lms.culture.models  # noqa: F401
+    import lms.hazards.models  # noqa: F401
+    import lms.ledger.models  # noqa: F401
+    import lms.offline.models  # noqa: F401
+    import lms.org.models  # noqa: F401
+    import lms.oversight.models  # noqa: F401
+    import lms.permits.models  # noqa: F401
+    import lms.training.models  # noqa: F401
+    import quizzes.models  # noqa: F401
+
+
+def _listeners() -> None:
+    """Modules that connect to signals and session events when imported: the ledger's and org's domain events
+    (each captures its own tables), and the subscribers of courses, certificates and training."""
+    import certificates.listeners  # noqa: F401
+    import courses.listeners  # noqa: F401
+    import lms.ledger.events  # noqa: F401
+    import lms.org.events  # noqa: F401
+    import lms.training.listeners  # noqa: F401
+
+
+def _blueprints() -> list[Any]:
+    """Every blueprint, in the order its routes are matched."""
+    import certificates
+    import courses
+    import lms.api
+    import lms.culture
+    import lms.hazards
+    import lms.ledger.views
+    import lms.offline
+    import lms.org.auth
+    import lms.org.people_search
+    import lms.org.views
+    import lms.oversight
+    import lms.permits
+    import lms.training
+    import quizzes
+    from lms.core import views as core_views
+
+    return [
+        lms.org.auth.bp,
+        lms.org.views.bp,
+        lms.org.people_search.bp,
+        lms.ledger.views.bp,
+        core_views.bp,
+        courses.bp,
+        quizzes.bp,
+        lms.offline.bp,
+        lms.training.bp,
+        certificates.bp,
+        lms.culture.bp,
+        lms.hazards.bp,
+        lms.permits.bp,
+        lms.oversight.bp,
+        lms.api.bp,
+    ]
 
 
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
@@ -216,7 +242,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         "lms",
         static_folder="static",
         template_folder="templates",
-        root_path=str(__import__("pathlib").Path(__file__).parent),
+        root_path=str(Path(__file__).parent),
     )
     app.config.update(load_config(config_overrides))
     app.session_interface = CookieSessionInterface()
@@ -243,8 +269,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     from lms.core import static
 
     static.init_app(app)  # content-hashed static URLs, cached for a year (after every blueprint's static)
-    for name in LISTENER_MODULES:
-        optional_import(name)
+    _listeners()
     _init_hooks(app)
     _init_errors(app)
     jobs.set_app(app)
@@ -304,12 +329,8 @@ def _read_session_user(token: str) -> Any:
 
 
 def _register_blueprints(app: Flask) -> None:
-    for spec in BLUEPRINTS:
-        module_name, attr = spec.split(":")
-        module = optional_import(module_name)
-        bp = getattr(module, attr, None) if module is not None else None
-        if bp is not None:
-            app.register_blueprint(bp)
+    for bp in _blueprints():
+        app.register_blueprint(bp)
 
 
 def _init_hooks(app: Flask) -> None:
