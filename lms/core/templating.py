@@ -103,4 +103,3 @@ def register_filters(app: Flask) -> None:
 
     app.jinja_env.filters["local_input"] = _local_input
     app.jinja_env.globals["get_locale"] = get_locale
-    app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
