@@ -131,6 +131,8 @@ class Person(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("enterprise_id", "employee_no"),
         Index("ix_person_enterprise_status", "enterprise_id", "status"),
+        # A department's people in employee-number order: the first page of a named list without sorting them all.
+        Index("ix_person_department_employee_no", "department_id", "employee_no"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, true, union_all
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.selectable import Join
 
 from lms.core.db import db
 from lms.ledger.models import TrainingRecord
@@ -227,16 +229,49 @@ def coverage(
         if by in ("department", "post"):
             return _rolled_up(read, by)
         pp = read.people()  # by role: a person with two roles counts in both
-        q = (
-            select(*_summary_cols(pp))
-            .add_columns(ResponsibilityRole.id.label("key"), ResponsibilityRole.name.label("label"))
+        if read.kept and not read.narrowed:
+            return _by_role_kept(read, pp)
+        # Grouped by the role's id first, then the few groups joined to their role (not a role lookup per person).
+        g = (
+            select(PersonRole.role_id, *_summary_cols(pp))
             .select_from(pp)
             .join(PersonRole, PersonRole.person_id == pp.c.person_id)
-            .join(ResponsibilityRole, ResponsibilityRole.id == PersonRole.role_id)
-            .group_by(ResponsibilityRole.id, ResponsibilityRole.name, ResponsibilityRole.sort_order)
+            .group_by(PersonRole.role_id)
+            .subquery("by_role")
+        )
+        q = (
+            select(
+                g.c.people,
+                g.c.compliant,
+                g.c.late,
+                g.c.due_soon,
+                ResponsibilityRole.id.label("key"),
+                ResponsibilityRole.name.label("label"),
+            )
+            .select_from(g)
+            .join(ResponsibilityRole, ResponsibilityRole.id == g.c.role_id)
             .order_by(ResponsibilityRole.sort_order)
         )
         return [_finish(dict(r)) for r in db.session.execute(q).mappings()]
+
+
+def _by_role_kept(read: StatusRows, pp: Any) -> list[dict[str, Any]]:
+    """Coverage by role over kept per-person counts: the enterprise's roles, their holders (by the role index),
+    each holder's kept counts by primary key, grouped in role order (no sort of every holder). The joins are
+    ``CROSS JOIN`` so that SQLite keeps this order; the rows are those of the plain join."""
+    q = (
+        select(*_summary_cols(pp))
+        .add_columns(ResponsibilityRole.id.label("key"), ResponsibilityRole.name.label("label"))
+        .select_from(_CrossJoin(_CrossJoin(ResponsibilityRole.__table__, PersonRole.__table__), pp))
+        .where(
+            ResponsibilityRole.enterprise_id.in_(read.enterprise_ids),
+            PersonRole.role_id == ResponsibilityRole.id,
+            pp.c.person_id == PersonRole.person_id,
+        )
+        .group_by(ResponsibilityRole.id, ResponsibilityRole.name, ResponsibilityRole.sort_order)
+        .order_by(ResponsibilityRole.sort_order)
+    )
+    return [_finish(dict(r)) for r in db.session.execute(q).mappings()]
 
 
 def _by_department_and_post(read: StatusRows) -> list[dict[str, Any]]:
@@ -314,45 +349,104 @@ def named_list(
     ``expiring_within``: only complete rows whose validity ends within that many days after as_of.
     With ``count`` return the number of rows instead.
     """
-    with _rows(enterprise_id, as_of, person_filter, source, requirement_id) as (s, _read):
+    with _rows(enterprise_id, as_of, person_filter, source, requirement_id) as (s, read):
+
+        def conditions(status: Any) -> list[Any]:
+            where = []
+            if statuses:
+                where.append(status.in_(statuses))
+            if expiring_within is not None:
+                where += [
+                    status == "complete",
+                    s.c.valid_until.isnot(None),
+                    s.c.valid_until >= as_of,
+                    s.c.valid_until <= as_of + dt.timedelta(days=expiring_within),
+                ]
+            return where
+
+        where = conditions(s.c.status)
+        if count:
+            return _count(s, where)
+        if limit is not None and db.is_sqlite and read.kept and s is read.rows:
+            page = _first_kept_sqlite(s, enterprise_id, conditions(s.c.status + ""), limit, offset)
+            return [normalise(r) for r in db.session.execute(page).mappings()]
         q = (
-            select(
-                s.c.person_id,
-                Person.employee_no,
-                Person.name,
-                Department.path.label("department"),
-                Post.name.label("post"),
-                s.c.requirement_id,
-                Requirement.name.label("requirement"),
-                s.c.status,
-                s.c.hours_done,
-                s.c.hours_due,
-                s.c.due_on,
-                s.c.valid_until,
-                s.c.completed_at,
-            )
+            select(*_list_columns(s))
             .join(Person, Person.id == s.c.person_id)
             .join(Requirement, Requirement.id == s.c.requirement_id)
             .outerjoin(Department, Department.id == Person.department_id)
             .outerjoin(Post, Post.id == Person.post_id)
+            .where(*where)
         )
-        where = []
-        if statuses:
-            where.append(s.c.status.in_(statuses))
-        if expiring_within is not None:
-            where += [
-                s.c.status == "complete",
-                s.c.valid_until.isnot(None),
-                s.c.valid_until >= as_of,
-                s.c.valid_until <= as_of + dt.timedelta(days=expiring_within),
-            ]
-        q = q.where(*where)
-        if count:
-            return _count(s, where)
         page = q.order_by(Department.path, Person.employee_no, Requirement.name).offset(offset)
         if limit is not None:
             page = page.limit(limit)
         return [normalise(r) for r in db.session.execute(page).mappings()]
+
+
+def _list_columns(s: Any) -> list[Any]:
+    return [
+        s.c.person_id,
+        Person.employee_no,
+        Person.name,
+        Department.path.label("department"),
+        Post.name.label("post"),
+        s.c.requirement_id,
+        Requirement.name.label("requirement"),
+        s.c.status,
+        s.c.hours_done,
+        s.c.hours_due,
+        s.c.due_on,
+        s.c.valid_until,
+        s.c.completed_at,
+    ]
+
+
+class _CrossJoin(Join):
+    """``left CROSS JOIN right``, its condition in the WHERE clause: SQLite keeps the left side the outer loop."""
+
+    inherit_cache = True
+
+    def __init__(self, left: Any, right: Any) -> None:
+        super().__init__(left, right, true())
+
+
+@compiles(_CrossJoin)
+def _compile_cross_join(element: _CrossJoin, compiler: Any, **kw: Any) -> str:
+    kw["asfrom"] = True
+    return f"{compiler.process(element.left, **kw)} CROSS JOIN {compiler.process(element.right, **kw)}"
+
+
+def _first_kept_sqlite(s: Any, enterprise_id: int, where: list[Any], limit: int, offset: int) -> Any:
+    """A page of a named list over kept rows on SQLite, in the list's order (department path, employee number,
+    requirement name), without sorting every matching row: the departments in path order, their people in
+    employee-number order (index ``ix_person_department_employee_no``), each person's kept rows by primary key,
+    so that SQLite stops after the first page. People without a department come first, as SQLite sorts NULL.
+    ``where`` names the status as an expression (``status || ''``) so that SQLite reaches the rows by person,
+    not through the enterprise's status index."""
+    no_department = (
+        select(*_list_columns(s))
+        .select_from(_CrossJoin(Person.__table__, s))
+        .join(Requirement, Requirement.id == s.c.requirement_id)
+        .outerjoin(Department, Department.id == Person.department_id)
+        .outerjoin(Post, Post.id == Person.post_id)
+        .where(Person.department_id.is_(None), s.c.person_id == Person.id, *where)
+    )
+    by_department = (
+        select(*_list_columns(s))
+        .select_from(_CrossJoin(_CrossJoin(Department.__table__, Person.__table__), s))
+        .join(Requirement, Requirement.id == s.c.requirement_id)
+        .outerjoin(Post, Post.id == Person.post_id)
+        .where(
+            Department.enterprise_id == enterprise_id,
+            Person.department_id == Department.id,
+            s.c.person_id == Person.id,
+            *where,
+        )
+    )
+    both = union_all(no_department, by_department)
+    c = both.selected_columns
+    return both.order_by(c.department, c.employee_no, c.requirement).limit(limit).offset(offset)
 
 
 def _count(s: Any, where: list[Any]) -> int:
