@@ -203,7 +203,8 @@ class StatusRow(Base):
 
     __tablename__ = "training_status"
     __table_args__ = (
-        Index("ix_training_status_enterprise_status", "enterprise_id", "status"),
+        # valid_until last: the expiring rows' count is a range of this index alone.
+        Index("ix_training_status_enterprise_status_valid_until", "enterprise_id", "status", "valid_until"),
         Index("ix_training_status_enterprise_requirement", "enterprise_id", "requirement_id", "status"),
     )
 
