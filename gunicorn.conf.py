@@ -1,5 +1,5 @@
-"""How gunicorn serves the LMS: one place, read by ``scripts/run``, the exam-day bench and (as an example)
-docs/deploy.md. Every value can be changed by an environment variable, or by gunicorn's own flags after
+"""How gunicorn serves the LMS: one place, read by ``scripts/run`` and the exam-day bench (docs/deploy.md shows
+it on a production host). Every value can be changed by an environment variable, or by gunicorn's own flags after
 ``-c gunicorn.conf.py`` on the command line.
 
 Sizing (measured by ``scripts/bench --only examday``, see bench/README.md "Exam day"): a request of this
