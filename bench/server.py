@@ -48,6 +48,11 @@ class Gunicorn:
         self.proc = subprocess.Popen(
             [
                 str(BIN / "gunicorn"),
+                # gunicorn's own defaults, not the project's gunicorn.conf.py (which the working directory
+                # would load: 4 threads per worker, an access log): the wrk sections compare trees and apps
+                # served alike, by sync workers (the exam day serves as scripts/run does, bench/examday.py)
+                "--config",
+                os.devnull,
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
