@@ -12,11 +12,12 @@ import time
 
 import pytest
 from flask import Response, g, request
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from lms.core.db import db, utcnow
 from lms.core.signed import CookieSessionInterface
 from tests.conftest import login
+from tests.statements import TRANSACTION, recorded_statements
 
 
 def _session_cookie(client, app) -> str:  # noqa: ANN001
@@ -118,17 +119,8 @@ def test_the_user_is_one_statement_and_a_revoked_session_signs_out_at_once(
     person = make_person(enterprise)
     db.session.commit()
     login(client, person.user)
-    seen: list[str] = []
-
-    def on_sql(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
-        if statement.lstrip().split(None, 1)[0].upper() not in ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN"):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", on_sql)
-    try:
+    with recorded_statements(skip=TRANSACTION) as seen:
         assert client.get("/account").status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", on_sql)
     user_reads = [s for s in seen if "login_session" in s]
     assert len(user_reads) == 1, seen
     db.session.execute(

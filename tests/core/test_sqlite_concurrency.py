@@ -129,12 +129,13 @@ def test_a_post_reads_its_user_outside_the_write_transaction(app, client, make_p
 
     from lms.core.db import db
     from tests.conftest import login
+    from tests.statements import recorded_statements, verb
 
     person = make_person(enterprise)
     db.session.commit()
     login(client, person.user)
     db.session.remove()
-    seen: list[str] = []
+    seen: list[str] = []  # the session's own BEGIN and END, and the statements, in the order they came
 
     def on_begin(session, transaction, connection):  # noqa: ANN001
         seen.append("BEGIN")
@@ -143,21 +144,19 @@ def test_a_post_reads_its_user_outside_the_write_transaction(app, client, make_p
         if transaction.parent is None:
             seen.append("END")
 
-    def on_sql(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        first = statement.lstrip().split(None, 1)[0].upper()
-        if first not in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
-            user_read = first == "SELECT" and "login_session" in statement.split("WHERE")[0]
-            seen.append("login_session" if user_read else first)
+    def label(statement: str) -> str:  # "login_session" for the user's read, else the first word
+        user_read = verb(statement) == "SELECT" and "login_session" in statement.split("WHERE")[0]
+        return "login_session" if user_read else verb(statement)
 
     sa_event.listen(db.session, "after_begin", on_begin)
     sa_event.listen(db.session, "after_transaction_end", on_end)
-    sa_event.listen(db.engine, "before_cursor_execute", on_sql)
     try:
-        r = client.post("/logout")  # revokes the login session: a write after the user is known
+        with recorded_statements(skip=("SAVEPOINT", "RELEASE", "ROLLBACK"), into=seen):
+            r = client.post("/logout")  # revokes the login session: a write after the user is known
     finally:
         sa_event.remove(db.session, "after_begin", on_begin)
         sa_event.remove(db.session, "after_transaction_end", on_end)
-        sa_event.remove(db.engine, "before_cursor_execute", on_sql)
+    seen = [label(s) for s in seen]  # (the session's "BEGIN" and "END" stay as they are)
     assert r.status_code in (302, 303), seen
     first_write = next(i for i, s in enumerate(seen) if s in ("UPDATE", "INSERT", "DELETE"))
     user_read = seen.index("login_session")

@@ -12,8 +12,8 @@ from flask import url_for
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from lms.core.db import db
 from lms.core.static import IMMUTABLE, ContentHashes
+from tests.statements import recorded_statements
 
 
 def _hash_of(path: str) -> str:
@@ -68,18 +68,14 @@ def statements(app):
     """Every SQL statement and every transaction begun by a session while the test runs."""
     seen: list[str] = []
 
-    def on_statement(conn, cursor, statement, *args):
-        seen.append(statement)
-
     def on_begin(session, transaction, connection):
         seen.append("session begins a transaction")
 
-    event.listen(db.engine, "before_cursor_execute", on_statement)
     event.listen(Session, "after_begin", on_begin)
     try:
-        yield seen
+        with recorded_statements(into=seen):
+            yield seen
     finally:
-        event.remove(db.engine, "before_cursor_execute", on_statement)
         event.remove(Session, "after_begin", on_begin)
 
 

@@ -12,46 +12,33 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import event
 
 from courses import services
 from courses.models import Enrolment, LessonProgress, PlaybackSession
 from lms.core.db import db
 from tests.conftest import login
+from tests.statements import TRANSACTION, recorded_statements
 
 CREDITED_CEILING = 5  # user + login session, lesson/course/enrolment/progress/playback, 3 UPDATEs
 
 
-class _Statements:
-    def __init__(self) -> None:
-        self.sql: list[str] = []
-
-    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        first = statement.lstrip().split(None, 1)[0].upper()
-        if first not in ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT"):
-            self.sql.append(statement)
-
-    def of(self, verb: str, table: str | None = None) -> list[str]:
-        return [
-            s
-            for s in self.sql
-            if s.lstrip().upper().startswith(verb) and (table is None or table in s.split("WHERE")[0])
-        ]
+def _of(seen: list[str], verb: str, table: str | None = None) -> list[str]:
+    return [
+        s
+        for s in seen
+        if s.lstrip().upper().startswith(verb) and (table is None or table in s.split("WHERE")[0])
+    ]
 
 
 def _beat(client, lesson_id: int, position: float, *, playing: bool = True, session: str = "tab-1"):
     db.session.expunge_all()  # a fresh request: nothing already in the identity map
-    listener = _Statements()
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with recorded_statements(skip=(*TRANSACTION, "COMMIT")) as seen:
         r = client.post(
             f"/courses/lessons/{lesson_id}/heartbeat",
             json={"session": session, "position": position, "playing": playing, "rate": 1},
         )
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert r.status_code == 200, r.data[:500]
-    return r.json, listener
+    return r.json, seen
 
 
 def _shift_clock(enrolment_id: int, seconds: float) -> None:
@@ -85,12 +72,12 @@ def test_credited_heartbeat_stays_under_the_statement_ceiling(client, watching):
         position += 10
         out, seen = _beat(client, video_id, position)
         assert out["reason"] == "credited" and out["credited"] == pytest.approx(10)
-        assert len(seen.sql) <= CREDITED_CEILING, "\n".join(seen.sql)
+        assert len(seen) <= CREDITED_CEILING, "\n".join(seen)
         # one locked read of the enrolment, never separate lookups of lesson, course and enrolment
-        assert len(seen.of("SELECT")) <= 2, "\n".join(seen.of("SELECT"))
-        assert len(seen.of("UPDATE", "course_lesson_progress")) == 1
-        assert len(seen.of("UPDATE", "course_enrolment")) == 1
-        assert len(seen.of("UPDATE", "course_playback_session")) == 1
+        assert len(_of(seen, "SELECT")) <= 2, "\n".join(_of(seen, "SELECT"))
+        assert len(_of(seen, "UPDATE", "course_lesson_progress")) == 1
+        assert len(_of(seen, "UPDATE", "course_enrolment")) == 1
+        assert len(_of(seen, "UPDATE", "course_playback_session")) == 1
     db.session.expunge_all()
     lp = db.session.query(LessonProgress).filter_by(enrolment_id=enrolment_id).one()
     enrolment = db.session.get(Enrolment, enrolment_id)
@@ -129,17 +116,17 @@ def test_heartbeat_that_credits_nothing_rewrites_neither_intervals_nor_enrolment
     # paused at the same position: only the playback anchor moves
     out, seen = _beat(client, video_id, 10, playing=False)
     assert out["credited"] == 0
-    assert not seen.of("UPDATE", "course_enrolment"), seen.sql
-    assert not seen.of("UPDATE", "course_lesson_progress"), seen.sql
-    assert len(seen.sql) <= CREDITED_CEILING - 2, "\n".join(seen.sql)
+    assert not _of(seen, "UPDATE", "course_enrolment"), seen
+    assert not _of(seen, "UPDATE", "course_lesson_progress"), seen
+    assert len(seen) <= CREDITED_CEILING - 2, "\n".join(seen)
     # re-watching what is already covered credits nothing: no new intervals, enrolment untouched
     _shift_clock(enrolment_id, 5)
     _beat(client, video_id, 0)  # backwards: moves the anchor
     _shift_clock(enrolment_id, 5)
     out, seen = _beat(client, video_id, 5)
     assert out["credited"] == 0 and out["covered"] == pytest.approx(10)
-    assert not seen.of("UPDATE", "course_enrolment"), seen.sql
-    for s in seen.of("UPDATE", "course_lesson_progress"):
+    assert not _of(seen, "UPDATE", "course_enrolment"), seen
+    for s in _of(seen, "UPDATE", "course_lesson_progress"):
         assert "intervals" not in s and "credited_seconds" not in s, s
     db.session.expunge_all()
     assert db.session.get(Enrolment, enrolment_id).credited_seconds == pytest.approx(10)
@@ -179,5 +166,5 @@ def test_a_heartbeat_sooner_than_the_minimum_interval_writes_nothing(client, wat
     for k in range(1, 4):
         out, seen = _beat(client, video_id, 0.4 * k)
         assert out["reason"] == "early" and out["credited"] == 0
-        assert not seen.of("UPDATE") and not seen.of("INSERT"), seen.sql
-        assert len(seen.sql) <= CREDITED_CEILING - 3, "\n".join(seen.sql)
+        assert not _of(seen, "UPDATE") and not _of(seen, "INSERT"), seen
+        assert len(seen) <= CREDITED_CEILING - 3, "\n".join(seen)

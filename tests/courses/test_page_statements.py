@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event
 
 from courses import progress as prog
 from courses import services
@@ -18,23 +17,15 @@ from lms.core.db import db
 from lms.culture import notices
 from lms.culture.views import unacknowledged_badge_count
 from tests.conftest import login
+from tests.statements import TRANSACTION, recorded_statements
 
 PAGE_CEILING = 7  # user + login session, course + enrolment, sections, lessons, progress, notices badge, bell
 
 
 def _statements(client, url: str) -> tuple[int, bytes]:
     db.session.expunge_all()  # a fresh request: nothing already in the identity map
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
-        if statement.lstrip().split(None, 1)[0].upper() not in ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN"):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(skip=TRANSACTION) as seen:
         r = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert r.status_code == 200, r.data[:500]
     return len(seen), r.data
 

@@ -7,12 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from lms.core.db import db
 from lms.core.errors import DomainError
 from lms.ledger import services as ledger
 from lms.ledger.models import TrainingRecord
+from tests.statements import recorded_statements
 
 AT = dt.datetime(2026, 3, 1, 9, 0)
 
@@ -163,15 +164,7 @@ def test_record_many_takes_few_statements(make_person, enterprise):
     for p in people[:20]:
         ledger.record(p, source="few:1", **_fact())
     db.session.flush()
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, _params, _context, _many):
-        if "training_record" in statement:
-            seen.append(statement.split()[0].upper())
-
-    engine = db.session.get_bind()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(on=db.session.get_bind()) as statements:
         results = ledger.record_many(
             [
                 {"person": p, "source": "few:1", **_fact(score=None if n < 10 or (n >= 20 and n % 2) else 50)}
@@ -179,8 +172,7 @@ def test_record_many_takes_few_statements(make_person, enterprise):
             ]
         )
         db.session.flush()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    seen = [statement.split()[0].upper() for statement in statements if "training_record" in statement]
     assert [r.outcome for r in results] == ["unchanged"] * 10 + ["replaced"] * 10 + ["created"] * 20
     # One SELECT of the live rows, one SELECT of the people's records the new ones could overlap, one UPDATE
     # voiding the replaced, one SELECT of the new ids (max(id) on SQLite, the sequence on PostgreSQL), one

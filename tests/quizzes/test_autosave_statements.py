@@ -10,12 +10,13 @@ the attempt's seq UPDATE); now 3 (issue 20). The attempt's own ``seq`` is writte
 
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from lms.core.db import db
 from quizzes import attempts
 from quizzes.models import Attempt, AttemptAnswer
 from tests.conftest import login
+from tests.statements import TRANSACTION, recorded_statements
 
 CEILING = 3  # the login session, the attempt, the answer
 OURS = 2  # statements not about the login session
@@ -28,22 +29,12 @@ def test_autosave_statements_and_outcome(client, make_exam, make_person, enterpr
     db.session.commit()
     login(client, learner.user)
     aq = attempt.questions[0]
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        if statement.lstrip().split(None, 1)[0].upper() not in ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN"):
-            seen.append(statement)
-
     for seq, expect_stale in ((7, False), (6, True)):
         db.session.expunge_all()  # a fresh request: nothing already in the identity map
-        seen.clear()
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with recorded_statements(skip=TRANSACTION) as seen:
             r = client.post(
                 f"/quizzes/attempts/{attempt.id}/answer", json={"aq": aq.id, "answer": None, "seq": seq}
             )
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
         assert r.status_code == 200, r.data[:300]
         assert r.json["stale"] is expect_stale and r.json["seq"] == 7
         assert len(seen) <= CEILING, "\n".join(seen)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import event
-
 from lms.core.db import db, utcnow
 from quizzes import attempts, exams, grading
 from tests.conftest import login
 from tests.quizzes.conftest import answer_all
+from tests.statements import recorded_statements
 
 T0 = utcnow() - dt.timedelta(hours=2)
 
@@ -51,21 +50,12 @@ def test_my_exams_page_statements_do_not_grow_with_the_exams(client, make_exam, 
     db.session.commit()
     login(client, learner.user)
     counts = []
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        seen.append(statement)
-
     for n in (1, 4):
         while len(attempts.learner_exams(enterprise.id, learner.id)) < n:
             make_exam(title=f"考试{len(counts)}-{n}")
         db.session.commit()
-        seen.clear()
         db.session.expunge_all()
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        with recorded_statements() as seen:
             assert client.get("/quizzes/").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
         counts.append(len(seen))
     assert counts[0] == counts[1], counts

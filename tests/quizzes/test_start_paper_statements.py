@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from lms.core.db import db
 from quizzes import banks
 from quizzes.models import Attempt, AttemptAnswer, AttemptQuestion
 from tests.conftest import login
+from tests.statements import TRANSACTION, recorded_statements
 
 
 def _bank(enterprise, n):  # noqa: ANN001, ANN202
@@ -28,18 +29,9 @@ def _bank(enterprise, n):  # noqa: ANN001, ANN202
 
 
 def _counted(fn):  # noqa: ANN001, ANN202
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        if statement.lstrip().split(None, 1)[0].upper() not in ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN"):
-            seen.append(statement)
-
     db.session.expunge_all()  # a fresh request: nothing already in the identity map
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(skip=TRANSACTION) as seen:
         result = fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     return result, seen
 
 

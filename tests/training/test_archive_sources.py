@@ -9,7 +9,6 @@ import re
 
 import openpyxl
 from pypdf import PdfReader
-from sqlalchemy import event
 
 from lms.core.db import db
 from lms.core.exports import xlsx_bytes
@@ -20,6 +19,7 @@ from lms.offline import services as offline
 from lms.offline.attendance import import_attendance
 from lms.training.archive import HEADERS, archive_file, archive_rows
 from tests.conftest import login
+from tests.statements import recorded_statements
 
 INTERNAL = re.compile(r"(course_enrolment|offline_session|exam|manual|demo|bench)\s*:|:person:|\bperson:\d")
 
@@ -162,13 +162,8 @@ def test_labels_are_set_based(enterprise, make_person):
     engine = db.session.get_bind()
 
     def count(subset):
-        seen = []
-        listener = lambda *_args: seen.append(1)  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with recorded_statements(on=engine) as seen:
             labels = source_labels(subset)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         assert set(labels) == {r.id for r in subset}
         return len(seen)
 

@@ -7,12 +7,12 @@ import io
 from decimal import Decimal
 
 import openpyxl
-from sqlalchemy import event
 
 from lms.core.db import db
 from lms.org.models import Department
 from lms.org.services import roles_by_name
 from lms.training import coverage
+from tests.statements import recorded_statements
 from tests.training.helpers import rec, requirement
 
 D = dt.date
@@ -114,16 +114,8 @@ def test_exports_are_formula_safe(client, enterprise, make_person, login_as):
 
 
 def _count_statements(client, url):
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
+    with recorded_statements() as statements:
         resp = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
     assert resp.status_code == 200
     return len(statements)
 

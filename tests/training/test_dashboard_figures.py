@@ -10,7 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from flask import template_rendered
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from lms.core.db import db
 from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
@@ -20,6 +20,7 @@ from lms.org.services import roles_by_name
 from lms.training import coverage
 from lms.training.models import COMPLIANT, CoverageSnapshot, Exemption, Requirement
 from lms.training.status import months_before, statuses
+from tests.statements import recorded_statements
 from tests.training.helpers import rec, requirement
 
 D = dt.date
@@ -254,14 +255,9 @@ def test_hours_done_equals_python_sum(enterprise, make_person):
 
 
 def _statements(client, url):
-    n = []
-    listener = lambda *a: n.append(1)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with recorded_statements() as seen:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    return len(n)
+    return len(seen)
 
 
 def test_statements_per_page_flat_from_small_to_larger(client, make_enterprise, make_person):

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import event
-
 from lms.core.db import db
 from lms.org.timezone import enterprise_today
 from lms.training import coverage, reading
+from tests.statements import recorded_statements
 from tests.training.helpers import rec, requirement
 
 D = dt.date
@@ -37,16 +36,8 @@ def _people(ent, make_person):
 
 
 def _pages_match(ent, day, person_filter=None):
-    seen: list[str] = []
-
-    def see(conn, cursor, statement, *args) -> None:  # noqa: ANN001
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", see)
-    try:
+    with recorded_statements() as seen:
         whole = _compare(ent, day, person_filter)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", see)
     if db.is_sqlite:  # the pages took the department-by-department path
         assert any("CROSS JOIN" in st for st in seen)
     return whole

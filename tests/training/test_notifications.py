@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from flask import url_for
-from sqlalchemy import event, select
+from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from certificates import services as certs
@@ -27,6 +27,7 @@ from lms.training.notifications import event as make_event
 from lms.training.notifications import generate
 from quizzes.models import Exam
 from tests.conftest import login
+from tests.statements import recorded_statements
 from tests.training.helpers import requirement
 
 TODAY = local_today()
@@ -159,18 +160,10 @@ def test_bell_list_read_unread_and_other_peoples_notes(client, enterprise, make_
     assert theirs  # the notice and the exam are for the colleague too
     login(client, p.user)
 
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        if "count(" in statement.lower() and "notification" in statement.lower():
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements() as seen:
         page = client.get("/training/mine").get_data(as_text=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    assert len(statements) == 1  # the bell: one COUNT per page
+    counts = [st for st in seen if "count(" in st.lower() and "notification" in st.lower()]
+    assert len(counts) == 1  # the bell: one COUNT per page
     assert f'<span class="bell-count">{len(mine)}</span>' in page
 
     listing = client.get("/training/notifications").get_data(as_text=True)

@@ -11,31 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import event
-
 from courses import services as cs
 from lms.core.db import db
 from lms.training import coverage, reading
 from tests.conftest import login
+from tests.statements import TRANSACTION, recorded_statements
 from tests.training.helpers import rec, requirement
 
 D = dt.date
-SKIP = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN")
 
 
 def _statements(client, url: str) -> int:
     db.session.expunge_all()  # a fresh request: nothing already in the identity map
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
-        if statement.lstrip().split(None, 1)[0].upper() not in SKIP:
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(skip=TRANSACTION) as seen:
         r = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert r.status_code == 200, (url, r.status_code, r.data[:300])
     return len(seen)
 
@@ -121,14 +110,9 @@ def test_dashboard_figures_share_one_scan_per_grouping(make_enterprise, make_per
     with reading.read(ent.id, as_of) as s:
         alone = {by: coverage.coverage(ent.id, by, as_of) for by in coverage.BY_CHOICES}
         total_alone = coverage.figures(ent.id, as_of)
-        seen: list[str] = []
-        listener = lambda *a: seen.append(a[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with recorded_statements() as seen:
             shared = {by: coverage.coverage(ent.id, by, as_of, source=s) for by in coverage.BY_CHOICES}
             total = coverage.figures(ent.id, as_of, source=s)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
     assert shared == alone and total == total_alone
     # department and post from one statement, requirement and the figures' pairs from another, the roles, and
     # the figures' people: four in all
