@@ -7,10 +7,13 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
-from lms.core.db import db
+from sqlalchemy import insert, select
+
+from lms.core.db import db, utcnow
 from lms.ledger import services as ledger
+from lms.ledger.models import TrainingRecord
 from lms.training.models import Requirement
-from lms.training.status import statuses
+from lms.training.status import normalise, statuses
 
 _n = itertools.count(1)
 
@@ -45,3 +48,49 @@ def rec(person: Any, when: dt.date | dt.datetime, hours: float = 0, kind: str = 
 def status_of(ent: Any, person: Any, req: Requirement, as_of: dt.date) -> dict[str, Any] | None:
     rows = [r for r in statuses(ent.id, as_of, [req.id]) if r["person_id"] == person.id]
     return rows[0] if rows else None
+
+
+def status_key(rows: Any) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """Status rows by (person, requirement), what a kept row must say as the live one does."""
+    return {
+        (r["person_id"], r["requirement_id"]): (
+            r["status"],
+            None if r["hours_done"] is None else Decimal(r["hours_done"]),
+            None if r["hours_due"] is None else Decimal(r["hours_due"]),
+            r["due_on"],
+            r["valid_until"],
+            r["completed_at"],
+            r["since"],
+        )
+        for r in rows
+    }
+
+
+def live_status(ent_id: int, as_of: dt.date) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """The live recompute (``status.statuses``) of the enterprise on ``as_of``, by ``status_key``."""
+    return status_key(statuses(ent_id, as_of))
+
+
+def kept_status(rows: Any) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """The kept status rows of a selectable (``cache.source``, a read's ``rows``), by ``status_key``."""
+    return status_key(normalise(r) for r in db.session.execute(select(rows)).mappings())
+
+
+def insert_records_in_bulk(ent_id: int, people: Any, hours: Decimal, completed_at: dt.datetime) -> None:
+    """One Core INSERT of an offline record per person (as a bulk import writes them, not through the ledger)."""
+    db.session.execute(
+        insert(TrainingRecord),
+        [
+            dict(
+                enterprise_id=ent_id,
+                person_id=p.id,
+                kind="offline",
+                topic="班组安全活动",
+                hours=hours,
+                completed_at=completed_at,
+                source=f"bulk:{p.id}",
+                created_at=utcnow(),
+            )
+            for p in people
+        ],
+    )

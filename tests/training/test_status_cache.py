@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select, update
 
 from certificates.models import Certificate
-from lms.core.db import db, utcnow
+from lms.core.db import db
 from lms.core.timeutil import today as local_today  # the enterprise's calendar day (Asia/Shanghai)
 from lms.ledger import services as ledger
 from lms.ledger.models import TrainingRecord
@@ -20,35 +20,19 @@ from lms.org.services import roles_by_name
 from lms.training import cache, coverage, reading
 from lms.training.models import Exemption, StatusDirty, StatusPerson, StatusState
 from lms.training.services import save_requirement
-from lms.training.status import normalise, status_query, statuses
-from tests.training.helpers import rec, requirement
+from lms.training.status import status_query
+from tests.training.helpers import insert_records_in_bulk, kept_status, live_status, rec, requirement
 from tests.training.test_dashboard_figures import _random_enterprise
 
 TODAY = local_today()
 
 
-def _key(rows):
-    return {
-        (r["person_id"], r["requirement_id"]): (
-            r["status"],
-            None if r["hours_done"] is None else Decimal(r["hours_done"]),
-            None if r["hours_due"] is None else Decimal(r["hours_due"]),
-            r["due_on"],
-            r["valid_until"],
-            r["completed_at"],
-            r["since"],
-        )
-        for r in rows
-    }
-
-
 def _cached(ent_id):
-    q = select(cache.source(ent_id))
-    return _key(normalise(r) for r in db.session.execute(q).mappings())
+    return kept_status(cache.source(ent_id))
 
 
 def _live(ent_id):
-    return _key(statuses(ent_id, TODAY))
+    return live_status(ent_id, TODAY)
 
 
 def _check(ent_id, expect_mode, people=None):
@@ -122,22 +106,7 @@ def test_cache_equals_live_after_every_kind_of_change(enterprise, make_person):
     make_person(enterprise, hire_date=TODAY)  # hired today: person, event and role
     _check(enterprise.id, "people", 1)
     # A bulk insert naming its people marks only them.
-    db.session.execute(
-        insert(TrainingRecord),
-        [
-            dict(
-                enterprise_id=enterprise.id,
-                person_id=p.id,
-                kind="offline",
-                topic="班组安全活动",
-                hours=Decimal(2),
-                completed_at=dt.datetime.combine(TODAY, dt.time(8)),
-                source=f"bulk:{p.id}",
-                created_at=utcnow(),
-            )
-            for p in people[6:9]
-        ],
-    )
+    insert_records_in_bulk(enterprise.id, people[6:9], Decimal(2), dt.datetime.combine(TODAY, dt.time(8)))
     _check(enterprise.id, "people", 3)
     # A name or phone change changes no status: the cache stays usable.
     a.name, a.phone = "改名", "13900000000"

@@ -15,10 +15,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from lms.core.db import db, utcnow
+from lms.core.db import db
 from lms.ledger import events as ledger_events
 from lms.ledger import services as ledger
 from lms.ledger.models import TrainingRecord
@@ -29,29 +29,13 @@ from lms.org.services import ensure_department, ensure_post, move_person, roles_
 from lms.training import cache, marks, reading
 from lms.training.models import Exemption, StatusDirty, StatusState
 from lms.training.services import save_requirement
-from lms.training.status import normalise, statuses
-from tests.training.helpers import rec, requirement
+from tests.training.helpers import insert_records_in_bulk, kept_status, live_status, rec, requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _key(rows):
-    return {
-        (r["person_id"], r["requirement_id"]): (
-            r["status"],
-            None if r["hours_done"] is None else Decimal(r["hours_done"]),
-            None if r["hours_due"] is None else Decimal(r["hours_due"]),
-            r["due_on"],
-            r["valid_until"],
-            r["completed_at"],
-            r["since"],
-        )
-        for r in rows
-    }
-
-
 def _live(ent_id):
-    return _key(statuses(ent_id, cache.today(ent_id)))
+    return live_status(ent_id, cache.today(ent_id))
 
 
 def _marked(ent_id):
@@ -64,7 +48,7 @@ def _marked(ent_id):
 def _kept_read(ent_id):
     with reading.read(ent_id, cache.today(ent_id)) as s:
         assert s.kept
-        return _key(normalise(r) for r in db.session.execute(select(s.rows)).mappings())
+        return kept_status(s.rows)
 
 
 class World:
@@ -205,22 +189,7 @@ def test_kept_read_equals_live_after_every_kind_of_change(world):
     _after(w, role_added_without_a_flush, {g.id})
 
     def records_inserted_in_bulk():
-        db.session.execute(
-            insert(TrainingRecord),
-            [
-                dict(
-                    enterprise_id=w.ent.id,
-                    person_id=p.id,
-                    kind="offline",
-                    topic="班组安全活动",
-                    hours=Decimal(4),
-                    completed_at=at_nine,
-                    source=f"bulk:{p.id}",
-                    created_at=utcnow(),
-                )
-                for p in (g, h)
-            ],
-        )
+        insert_records_in_bulk(w.ent.id, (g, h), Decimal(4), at_nine)
 
     _after(w, records_inserted_in_bulk, {g.id, h.id})
 
