@@ -18,7 +18,7 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, literal, literal_column, select, update
+from sqlalchemy import Row, Select, and_, bindparam, func, insert, literal, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -200,13 +200,12 @@ def my_attempt(attempt_id: int, person_id: int | None) -> Attempt:
     return attempt
 
 
-def own_attempt(attempt_id: int, person_id: int | None, enterprise_id: int | None) -> Attempt:
-    """The acting person's attempt in the acting enterprise (with its exam, one statement), else NotFound."""
+def _own_row(columns: Select, attempt_id: int, person_id: int | None, enterprise_id: int | None) -> Row:
+    """``columns`` (of Attempt and Exam) of the acting person's attempt in the acting enterprise, else NotFound:
+    the one check of ownership that the attempt and the paper pages share."""
     row = (
         db.session.execute(
-            select(Attempt, Exam)
-            .join(Exam, Exam.id == Attempt.exam_id)
-            .where(
+            columns.join(Exam, Exam.id == Attempt.exam_id).where(
                 Attempt.id == attempt_id, Attempt.person_id == person_id, Exam.enterprise_id == enterprise_id
             )
         ).first()
@@ -215,6 +214,12 @@ def own_attempt(attempt_id: int, person_id: int | None, enterprise_id: int | Non
     )
     if row is None:
         raise NotFound(_("Attempt not found."))
+    return row
+
+
+def own_attempt(attempt_id: int, person_id: int | None, enterprise_id: int | None) -> Attempt:
+    """The acting person's attempt in the acting enterprise (with its exam, one statement), else NotFound."""
+    row = _own_row(select(Attempt, Exam), attempt_id, person_id, enterprise_id)
     set_committed_value(row[0], "exam", row[1])  # the session keeps loaded objects only while referenced
     return row[0]
 
@@ -240,19 +245,12 @@ def own_paper(attempt_id: int, person_id: int | None, enterprise_id: int | None)
     questions with their saved answers, and (once per process and question version) the versions' public parts
     (``quizzes.papers``). The questions are read only while the attempt is open and in time.
     """
-    row = (
-        db.session.execute(
-            select(Attempt.id, Attempt.exam_id, Attempt.status, Attempt.deadline, Exam.title, Exam.mode)
-            .join(Exam, Exam.id == Attempt.exam_id)
-            .where(
-                Attempt.id == attempt_id, Attempt.person_id == person_id, Exam.enterprise_id == enterprise_id
-            )
-        ).first()
-        if person_id is not None
-        else None
+    row = _own_row(
+        select(Attempt.id, Attempt.exam_id, Attempt.status, Attempt.deadline, Exam.title, Exam.mode),
+        attempt_id,
+        person_id,
+        enterprise_id,
     )
-    if row is None:
-        raise NotFound(_("Attempt not found."))
     paper = Paper(*row)
     if paper.status != OPEN or is_overdue(paper):  # type: ignore[arg-type]
         return paper

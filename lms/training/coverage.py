@@ -424,25 +424,26 @@ def _first_kept_sqlite(s: Any, enterprise_id: int, where: list[Any], limit: int,
     so that SQLite stops after the first page. People without a department come first, as SQLite sorts NULL.
     ``where`` names the status as an expression (``status || ''``) so that SQLite reaches the rows by person,
     not through the enterprise's status index."""
-    no_department = (
-        select(*_list_columns(s))
-        .select_from(_CrossJoin(Person.__table__, s))
-        .join(Requirement, Requirement.id == s.c.requirement_id)
-        .outerjoin(Department, Department.id == Person.department_id)
-        .outerjoin(Post, Post.id == Person.post_id)
-        .where(Person.department_id.is_(None), s.c.person_id == Person.id, *where)
-    )
-    by_department = (
-        select(*_list_columns(s))
-        .select_from(_CrossJoin(_CrossJoin(Department.__table__, Person.__table__), s))
-        .join(Requirement, Requirement.id == s.c.requirement_id)
-        .outerjoin(Post, Post.id == Person.post_id)
-        .where(
-            Department.enterprise_id == enterprise_id,
-            Person.department_id == Department.id,
-            s.c.person_id == Person.id,
-            *where,
+
+    def arm(from_: Any, *conditions: Any, department_joined: bool = False) -> Any:
+        q = (
+            select(*_list_columns(s))
+            .select_from(from_)
+            .join(Requirement, Requirement.id == s.c.requirement_id)
         )
+        if not department_joined:
+            q = q.outerjoin(Department, Department.id == Person.department_id)
+        return q.outerjoin(Post, Post.id == Person.post_id).where(*conditions, *where)
+
+    no_department = arm(
+        _CrossJoin(Person.__table__, s), Person.department_id.is_(None), s.c.person_id == Person.id
+    )
+    by_department = arm(
+        _CrossJoin(_CrossJoin(Department.__table__, Person.__table__), s),
+        Department.enterprise_id == enterprise_id,
+        Person.department_id == Department.id,
+        s.c.person_id == Person.id,
+        department_joined=True,
     )
     both = union_all(no_department, by_department)
     c = both.selected_columns
