@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, request, url_for
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class NavItem:
 
 
 _ITEMS: list[NavItem] = []
+_GENERATION = 0  # bumped by each registration
 
 
 def nav_item(
@@ -30,6 +33,8 @@ def nav_item(
     _ITEMS.append(NavItem(endpoint, label, tuple(roles), order, icon))
     _ITEMS.sort(key=lambda i: i.order)
     _MENUS.clear()
+    global _GENERATION
+    _GENERATION += 1  # the layout's cached parts show the menu: they are keyed by this too
 
 
 # The menu depends only on the role, the page being served and the app: built once per combination (every page
@@ -60,6 +65,9 @@ def _build(role: str) -> list[dict[str, Any]]:
                     "icon": item.icon,
                     "url": url_for(item.endpoint),
                     "active": False,
+                    # A label of its own kind (not a plain or lazy string) renders itself on each request
+                    # (e.g. "Notices" with a count): the layout's cached menu leaves a hole for it.
+                    "live": not isinstance(item.label, (str, LazyString)),
                 }
             )
     active = _active_entry(out)
@@ -81,6 +89,122 @@ def _active_entry(menu: list[dict[str, Any]]) -> dict[str, Any] | None:
     rule = request.url_rule.rule if request.url_rule is not None else request.path
     prefix = [e for e in own if rule.startswith(e["url"].rstrip("/") + "/") or rule == e["url"]]
     return max(prefix, key=lambda e: len(e["url"])) if prefix else own[0]
+
+
+# ------------------------------------------------------------------------------------------ the layout's parts
+#
+# base.html, around every page, spends most of its time on what is the same for every reader of a page in one
+# language: a dozen translated words, a dozen URLs (five of static files, with their content hash), the menu.
+# ``{% call layout_part("name") %}...{% endcall %}`` renders its body once per ``_layout_key()`` and keeps the
+# HTML; what differs between readers of the same page (CSRF token, name, counts) stays outside the parts. A part
+# is kept per app and keyed by everything its body may read: the language, signed in or not, the role (which
+# decides the menu), the enterprise, the page's endpoint, blueprint (whose catalogue wins) and route (the active
+# entry), the script root (the URLs) and the menu registrations. A static file's URL in a part is checked on each
+# use (one ``stat``, as ``url_for`` does): a changed file renders the part again with its new hash. A live value
+# (``{% call(live) layout_part(...) %}`` ... ``{{ live(value) }}``: a menu label with a count) is escaped again on
+# each use, never kept.
+
+_HOLE = "\x00lms-layout-hole\x00"
+_MAX_PARTS = 4096  # (languages x roles x enterprises x pages x parts): beyond this, start again
+
+
+class _Part:
+    __slots__ = ("pieces", "live", "static", "html")
+
+    def __init__(self, pieces: list[str], live: list[Any], static: list[tuple[str, str | None]]) -> None:
+        self.pieces = pieces
+        self.live = live
+        self.static = static
+        self.html = Markup(pieces[0]) if not live else None
+
+    def render(self) -> Markup:
+        if self.html is not None:
+            return self.html
+        pieces = self.pieces
+        out = [pieces[0]]
+        for value, piece in zip(self.live, pieces[1:], strict=True):
+            out.append(escape(value))  # as ``{{ value }}`` would: a live label counts again here
+            out.append(piece)
+        return Markup("".join(out))
+
+
+def _layout_key(req: Any) -> tuple[Any, ...]:
+    from flask_babel import get_locale
+
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    signed_in = bool(getattr(user, "is_authenticated", False))
+    rule = req.url_rule
+    return (
+        _GENERATION,
+        str(get_locale()),
+        signed_in,
+        getattr(user, "app_role", None) if signed_in else None,
+        getattr(user, "enterprise_id", None) if signed_in else None,
+        req.endpoint,
+        req.blueprint,
+        rule.rule if rule is not None else None,
+        req.script_root,
+    )
+
+
+def layout_part(name: str, caller: Any) -> Markup:
+    """The HTML of the call block ``name`` for this page's key (rendered once per key; see above)."""
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    key = getattr(req, "_lms_layout_key", None)
+    if key is None:
+        key = req._lms_layout_key = _layout_key(req)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    parts = app.extensions.get("lms_layout_parts")
+    if parts is None:
+        parts = app.extensions["lms_layout_parts"] = {}
+    part = parts.get((name, key))
+    if part is not None and part.static:
+        from lms.core.static import still_current
+
+        if not still_current(app, part.static):
+            part = None
+    if part is None:
+        if len(parts) >= _MAX_PARTS:
+            parts.clear()
+        part = parts[(name, key)] = _render_part(caller)
+    return part.render()
+
+
+def _render_part(caller: Any) -> _Part:
+    from lms.core.static import recording_hashes
+
+    live: list[Any] = []
+
+    def hole(value: Any) -> Markup:
+        live.append(value)
+        return Markup(_HOLE)
+
+    with recording_hashes() as seen:
+        html = str(caller(hole) if caller.arguments else caller())
+    pieces = html.split(_HOLE)
+    assert len(pieces) == len(live) + 1, "a live value's text holds the hole marker"
+    return _Part(pieces, live, list(seen))
+
+
+def language_links() -> list[tuple[str, str]]:
+    """(href, label) of each language's switch, back to this page: ``url_for("auth.set_language", lang=code,
+    next=request.path)``, built from each language's address kept per app and script root."""
+    from urllib.parse import urlencode
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    root = request.script_root
+    kept = app.extensions.get("lms_language_links")
+    if kept is None or kept[0] != root:
+        kept = app.extensions["lms_language_links"] = (
+            root,
+            [
+                (url_for("auth.set_language", lang=code), label)
+                for code, label in app.config["LANGUAGES"].items()
+            ],
+        )
+    # werkzeug's query encoding (werkzeug.urls._urlencode): the characters it leaves as they are
+    query = "?" + urlencode([("next", request.path)], safe="!$'()*,/:;?@")
+    return [(base + query, label) for base, label in kept[1]]
 
 
 _HOMES: dict[str, list[tuple[int, str]]] = {}

@@ -17,10 +17,13 @@ wrapper opens no transaction for it), so a shared cache may keep it and it costs
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Request, Response, request
@@ -59,6 +62,30 @@ class ContentHashes:
         with self._lock:
             self._known[path] = (st.st_size, st.st_mtime_ns, value)
         return value
+
+
+# The (path, hash) pairs of the static URLs built while a layout part renders (lms.core.nav): the part keeps them
+# and checks them on each use, so that a changed file never leaves a kept page part naming its old hash.
+_recording: contextvars.ContextVar[list[tuple[str, str | None]] | None] = contextvars.ContextVar(
+    "lms_static_recording", default=None
+)
+
+
+@contextlib.contextmanager
+def recording_hashes() -> Iterator[list[tuple[str, str | None]]]:
+    """Collect the (path, hash) of every static URL built inside the block."""
+    seen: list[tuple[str, str | None]] = []
+    token = _recording.set(seen)
+    try:
+        yield seen
+    finally:
+        _recording.reset(token)
+
+
+def still_current(app: Flask, seen: list[tuple[str, str | None]]) -> bool:
+    """Whether each file of ``seen`` (from ``recording_hashes``) still has the hash its URL was built with."""
+    hashes = app.extensions.get("lms_static_hashes")
+    return hashes is None or all(hashes.of(path) == digest for path, digest in seen)
 
 
 def _folder(app: Flask, endpoint: str) -> str | None:
@@ -112,7 +139,11 @@ def init_app(app: Flask) -> None:
     def hashed(endpoint: str, filename: str) -> str | None:
         folder = _folder(app, endpoint)
         path = safe_join(folder, filename) if folder and filename else None
-        return hashes.of(path) if path else None
+        digest = hashes.of(path) if path else None
+        seen = _recording.get()
+        if seen is not None and path:
+            seen.append((path, digest))
+        return digest
 
     @app.url_defaults
     def _add_hash(endpoint: str, values: dict[str, Any]) -> None:

@@ -103,3 +103,8 @@ def register_filters(app: Flask) -> None:
 
     app.jinja_env.filters["local_input"] = _local_input
     app.jinja_env.globals["get_locale"] = get_locale
+    from lms.core.nav import language_links, layout_part
+
+    # base.html's parts, rendered once per page and kind of reader (lms.core.nav)
+    app.jinja_env.globals["layout_part"] = layout_part
+    app.jinja_env.globals["language_links"] = language_links
