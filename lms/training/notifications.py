@@ -527,16 +527,25 @@ def body_text(n: Notification) -> str | None:
     return n.body
 
 
+_UNREAD: list[Any] = []  # the statement of unread_count, built once
+
+
 def unread_count(user_id: int) -> int:
-    """How many unread notifications a user has (one COUNT on the (user_id, read_at) index)."""
-    return int(
-        db.session.scalar(
-            select(func.count(Notification.id)).where(
-                Notification.user_id == user_id, Notification.read_at.is_(None)
+    """How many unread notifications a user has (one COUNT on the (user_id, read_at) index).
+
+    Every signed-in page's bell asks: a Core statement built once with the user id bound (no ORM entity to
+    build, no statement and cache key to make per request), as the notices badge does (lms.culture.views).
+    """
+    if not _UNREAD:
+        from sqlalchemy import bindparam
+
+        table = Notification.__table__
+        _UNREAD.append(
+            select(func.count(table.c.id)).where(
+                table.c.user_id == bindparam("user_id"), table.c.read_at.is_(None)
             )
         )
-        or 0
-    )
+    return int(db.session.execute(_UNREAD[0], {"user_id": user_id}).scalar() or 0)
 
 
 def _bell() -> int:
