@@ -178,28 +178,56 @@ def catalogue():
     )
 
 
+@functools.cache
+def _course_outline() -> Select:
+    """A course's sections in order, each with its lessons in order and the enrolment's progress in each (None
+    where there is none; a section without lessons comes once, with None): the course page's one statement for
+    all three, built once, with the course and enrolment ids bound (no enrolment: None, no progress)."""
+    return (
+        select(Section, Lesson, LessonProgress)
+        .outerjoin(Lesson, and_(Lesson.section_id == Section.id, Lesson.course_id == Section.course_id))
+        .outerjoin(
+            LessonProgress,
+            and_(
+                LessonProgress.lesson_id == Lesson.id,
+                LessonProgress.enrolment_id == bindparam("enrolment_id"),
+            ),
+        )
+        .where(Section.course_id == bindparam("course_id"))
+        .order_by(Section.position, Section.id, Lesson.position, Lesson.id)
+    )
+
+
 @bp.route("/<int:course_id>")
 @roles(*EVERYONE_IN_ENTERPRISE)
 def course(course_id: int):
     course, enrolment = _learner_course(course_id)
-    sections = list(
-        db.session.scalars(
-            select(Section).where(Section.course_id == course.id).order_by(Section.position, Section.id)
-        )
+    # The sections, every lesson once in reading order, and the learner's progress in each, in one statement:
+    # the sections' lists, the required lessons and the fractions use them (rather than one lazy load per
+    # section, one for the required lessons, one for the progress rows and one per progress row's lesson).
+    sections: list[Section] = []
+    lessons: list[Lesson] = []
+    by_section: dict[int, list[Lesson]] = {}
+    progress: dict[int, LessonProgress] = {}
+    rows = db.session.execute(
+        _course_outline(),
+        {"course_id": course.id, "enrolment_id": enrolment.id if enrolment is not None else None},
     )
-    # Every lesson once, in reading order: the sections' lists, the required ones and the fractions use it
-    # (rather than one lazy load per section, one for the required lessons and one per progress row).
-    lessons = services.ordered_lessons(course)
-    by_section: dict[int, list[Lesson]] = {s.id: [] for s in sections}
-    for x in lessons:
-        by_section.setdefault(x.section_id, []).append(x)
+    for s, x, lp in rows:
+        own = by_section.get(s.id)
+        if own is None:
+            own = by_section[s.id] = []
+            sections.append(s)
+        if x is not None:
+            own.append(x)
+            lessons.append(x)
+            if lp is not None:
+                progress[x.id] = lp
     for s in sections:
         set_committed_value(s, "lessons", by_section[s.id])
-    progress: dict[int, LessonProgress] = {}
     fraction = 0.0
     waiting = None
     if enrolment is not None:
-        progress = {lp.lesson_id: lp for lp in enrolment.progress}
         required = [x for x in lessons if x.required] or lessons
         fraction = prog.enrolment_fraction(enrolment, required, progress)
         if enrolment.status != COMPLETED and all(
