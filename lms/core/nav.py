@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app, request, url_for
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 
@@ -147,12 +148,14 @@ def _layout_key(req: Any) -> tuple[Any, ...]:
     )
 
 
-def layout_part(name: str, caller: Any) -> Markup:
+@pass_context
+def layout_part(context: Any, name: str, caller: Any) -> Markup:
     """The HTML of the call block ``name`` for this page's key (rendered once per key; see above)."""
-    req = request._get_current_object()  # type: ignore[attr-defined]
-    key = getattr(req, "_lms_layout_key", None)
+    # The key once per render, kept on the template's context (not on the request: a request may render
+    # another page in another language, e.g. under force_locale, or after signing someone in).
+    key = getattr(context, "_lms_layout_key", None)
     if key is None:
-        key = req._lms_layout_key = _layout_key(req)  # type: ignore[attr-defined]
+        key = context._lms_layout_key = _layout_key(request._get_current_object())  # type: ignore[attr-defined]
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     parts = app.extensions.get("lms_layout_parts")
     if parts is None:

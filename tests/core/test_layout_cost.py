@@ -187,3 +187,19 @@ def test_unread_count_is_the_rows(two):
     a, b, _n, _ca, _cb = two
     assert notifications.unread_count(a.user.id) == _unread(a.user) == 2
     assert notifications.unread_count(b.user.id) == 0
+
+
+def test_one_request_may_render_in_two_languages(app):
+    """The key is taken once per render, not once per request (a page rendered under force_locale)."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = '{% extends "base.html" %}{% block content %}ok{% endblock %}'
+    with app.test_request_context("/login"):
+        first = render_template_string(page)
+        with force_locale("en"):
+            second = render_template_string(page)
+        third = render_template_string(page)
+    assert '<html lang="zh-CN">' in first and '<html lang="zh-CN">' in third
+    assert '<html lang="en">' in second and "Safety Training</title>" in second
+    assert "Safety Training</title>" not in first
