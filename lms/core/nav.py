@@ -101,9 +101,9 @@ def _active_entry(menu: list[dict[str, Any]]) -> dict[str, Any] | None:
 # is kept per app and keyed by everything its body may read: the language, signed in or not, the role (which
 # decides the menu), the enterprise, the page's endpoint, blueprint (whose catalogue wins) and route (the active
 # entry), the script root (the URLs) and the menu registrations. A static file's URL in a part is checked on each
-# use (one ``stat``, as ``url_for`` does): a changed file renders the part again with its new hash. A live value
-# (``{% call(live) layout_part(...) %}`` ... ``{{ live(value) }}``: a menu label with a count) is escaped again on
-# each use, never kept.
+# use (one ``stat``, as ``url_for`` does): a changed file renders the part again with its new hash. A live object
+# (``{% call(live) layout_part(...) %}`` ... ``{{ live(obj) }}``: a menu label with a count) is kept as the object
+# and escaped again on each use (its ``__html__`` runs each time); a plain value is refused.
 
 _HOLE = "\x00lms-layout-hole\x00"
 _MAX_PARTS = 4096  # (languages x roles x enterprises x pages x parts): beyond this, start again
@@ -179,6 +179,10 @@ def _render_part(caller: Any) -> _Part:
     live: list[Any] = []
 
     def hole(value: Any) -> Markup:
+        # Only an object that renders itself anew each time (``__html__``): a plain value would be the first
+        # reader's, shown to every later one.
+        if isinstance(value, str) or not hasattr(value, "__html__"):
+            raise TypeError(f"live() takes an object with __html__, not {type(value).__name__}")
         live.append(value)
         return Markup(_HOLE)
 

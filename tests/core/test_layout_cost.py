@@ -203,3 +203,13 @@ def test_one_request_may_render_in_two_languages(app):
     assert '<html lang="zh-CN">' in first and '<html lang="zh-CN">' in third
     assert '<html lang="en">' in second and "Safety Training</title>" in second
     assert "Safety Training</title>" not in first
+
+
+def test_a_plain_value_is_never_kept_as_live(app):
+    """``live()`` keeps the object, not its text: a plain value would be the first reader's for everyone."""
+    from flask import render_template_string
+
+    with app.test_request_context("/login"), pytest.raises(TypeError):
+        render_template_string(
+            '{% call(live) layout_part("test-plain-live") %}{{ live("a name") }}{% endcall %}'
+        )
