@@ -90,9 +90,15 @@ def _learner_course(course_id: int) -> tuple[Course, Enrolment | None]:
     row = db.session.execute(
         _course_and_enrolment(), {"course_id": course_id, "person_id": current_user.person_id}
     ).first()
-    if row is None or not services.visible_to_enterprise(row[0], _ent()):
+    if row is None:
         abort(404)
-    course, enrolment = row
+    return _as_learner(row[0], row[1])
+
+
+def _as_learner(course: Course, enrolment: Enrolment | None) -> tuple[Course, Enrolment | None]:
+    """``course`` and ``enrolment`` if the user may see the course as a learner (``_learner_course``), else 404."""
+    if not services.visible_to_enterprise(course, _ent()):
+        abort(404)
     if enrolment is None and course.status != PUBLISHED and not _is_staff():
         abort(404)
     return course, enrolment
@@ -179,21 +185,23 @@ def catalogue():
 
 
 @functools.cache
-def _course_outline() -> Select:
-    """A course's sections in order, each with its lessons in order and the enrolment's progress in each (None
-    where there is none; a section without lessons comes once, with None): the course page's one statement for
-    all three, built once, with the course and enrolment ids bound (no enrolment: None, no progress)."""
+def _course_page() -> Select:
+    """The course page's one statement: the course, the person's enrolment (if any), its sections in order, each
+    with its lessons in order and the enrolment's progress in each (None where there is none; a section without
+    lessons comes once with None; a course without sections once, with None), built once with the ids bound."""
     return (
-        select(Section, Lesson, LessonProgress)
-        .outerjoin(Lesson, and_(Lesson.section_id == Section.id, Lesson.course_id == Section.course_id))
+        select(Course, Enrolment, Section, Lesson, LessonProgress)
+        .outerjoin(
+            Enrolment,
+            and_(Enrolment.course_id == Course.id, Enrolment.person_id == bindparam("person_id")),
+        )
+        .outerjoin(Section, Section.course_id == Course.id)
+        .outerjoin(Lesson, and_(Lesson.section_id == Section.id, Lesson.course_id == Course.id))
         .outerjoin(
             LessonProgress,
-            and_(
-                LessonProgress.lesson_id == Lesson.id,
-                LessonProgress.enrolment_id == bindparam("enrolment_id"),
-            ),
+            and_(LessonProgress.lesson_id == Lesson.id, LessonProgress.enrolment_id == Enrolment.id),
         )
-        .where(Section.course_id == bindparam("course_id"))
+        .where(Course.id == bindparam("course_id"))
         .order_by(Section.position, Section.id, Lesson.position, Lesson.id)
     )
 
@@ -201,19 +209,22 @@ def _course_outline() -> Select:
 @bp.route("/<int:course_id>")
 @roles(*EVERYONE_IN_ENTERPRISE)
 def course(course_id: int):
-    course, enrolment = _learner_course(course_id)
-    # The sections, every lesson once in reading order, and the learner's progress in each, in one statement:
-    # the sections' lists, the required lessons and the fractions use them (rather than one lazy load per
-    # section, one for the required lessons, one for the progress rows and one per progress row's lesson).
+    # The course, the enrolment, the sections, every lesson once in reading order and the learner's progress in
+    # each, in one statement: the sections' lists, the required lessons and the fractions use them (rather than
+    # one lazy load per section, one for the required lessons, one for the progress rows and one per row's lesson).
+    rows = db.session.execute(
+        _course_page(), {"course_id": course_id, "person_id": current_user.person_id}
+    ).all()
+    if not rows:
+        abort(404)
+    course, enrolment = _as_learner(rows[0][0], rows[0][1])
     sections: list[Section] = []
     lessons: list[Lesson] = []
     by_section: dict[int, list[Lesson]] = {}
     progress: dict[int, LessonProgress] = {}
-    rows = db.session.execute(
-        _course_outline(),
-        {"course_id": course.id, "enrolment_id": enrolment.id if enrolment is not None else None},
-    )
-    for s, x, lp in rows:
+    for _c, _e, s, x, lp in rows:
+        if s is None:
+            continue
         own = by_section.get(s.id)
         if own is None:
             own = by_section[s.id] = []

@@ -11,8 +11,8 @@ from lms.core.db import db
 from tests.conftest import login
 from tests.statements import TRANSACTION, recorded_statements
 
-# user and login session, course and enrolment, the outline, the notices badge, the bell
-STATEMENTS = 5
+# user and login session, the course page (course, enrolment, outline, progress), the notices badge, the bell
+STATEMENTS = 4
 
 
 def _items(page: str) -> list[tuple[str, str, str]]:
@@ -80,3 +80,17 @@ def test_outline_with_an_empty_section_and_two_learners(app, enterprise, make_pe
     got = _items(page)
     assert [t for _, t, _ in got] == [video.title, text1.title, "", "第三章 选学"]
     assert [s for _, _, s in got if s and not s.startswith(("暂无", "No lessons"))] == []
+
+
+def test_a_course_without_sections_and_a_course_not_there(app, client, enterprise, make_person):
+    trainer = make_person(enterprise, app_role="trainer")  # staff see their drafts
+    course = services.create_course(enterprise.id, title="空课程", category="消防", hours=1)
+    db.session.commit()
+    login(client, trainer.user)
+    n, page = _page(client, f"/courses/{course.id}")
+    assert n <= STATEMENTS and "空课程" in page and _items(page) == []
+    assert client.get(f"/courses/{course.id + 1000}").status_code == 404
+    learner = make_person(enterprise)
+    db.session.commit()
+    login(other := app.test_client(), learner.user)
+    assert other.get(f"/courses/{course.id}").status_code == 404  # a draft: not for learners
