@@ -8,17 +8,20 @@ pages can never disagree (a home page saying "0 to do" while a course is overdue
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, and_, bindparam, select
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from courses import progress as prog
-from courses.models import COMPLETED, SOURCE_ASSIGNED, Course, LessonProgress
-from courses.services import my_enrolments, ordered_lessons
+from courses.models import COMPLETED, SOURCE_ASSIGNED, Course, Enrolment, Lesson, LessonProgress, Section
+from courses.services import ordered_lessons
 from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.nav import home_page
@@ -122,27 +125,53 @@ def resume_lesson(
     )
 
 
+@functools.cache
+def _open_enrolments() -> Select:
+    """The person's unfinished enrolments with their courses, each course's lessons in reading order (as
+    ``ordered_lessons``: section, then position) and the enrolment's progress in each (None where there is none;
+    a course without lessons comes once, with None), in ``my_enrolments``' order (nearest due date first), built
+    once with the person bound."""
+    return (
+        select(Enrolment, Course, Lesson, LessonProgress)
+        .join(Course, Course.id == Enrolment.course_id)
+        .outerjoin(Lesson, Lesson.course_id == Enrolment.course_id)
+        .outerjoin(Section, Section.id == Lesson.section_id)
+        .outerjoin(
+            LessonProgress,
+            and_(LessonProgress.enrolment_id == Enrolment.id, LessonProgress.lesson_id == Lesson.id),
+        )
+        .where(Enrolment.person_id == bindparam("person_id"), Enrolment.status != COMPLETED)
+        .order_by(
+            Enrolment.due_on.is_(None),
+            Enrolment.due_on,
+            Enrolment.id,
+            Section.position,
+            Section.id,
+            Lesson.position,
+            Lesson.id,
+        )
+    )
+
+
 def _course_items(person: Person, as_of: dt.date) -> dict[int, Item]:
     """Each unfinished enrolment of the person as an item (keyed by course id)."""
-    enrolments = [e for e in my_enrolments(person.id) if e.status != COMPLETED]
-    if not enrolments:
-        return {}
-    # The courses and every lesson progress of these enrolments in one statement each (not one lazy load per
-    # enrolment); the lists are held here so that ``e.course`` is found in the session without a statement.
-    courses = {
-        c.id: c
-        for c in db.session.scalars(select(Course).where(Course.id.in_({e.course_id for e in enrolments})))
-    }
-    progress_of: dict[int, dict[int, Any]] = {e.id: {} for e in enrolments}
-    for lp in db.session.scalars(
-        select(LessonProgress).where(LessonProgress.enrolment_id.in_(list(progress_of)))
-    ):
-        progress_of[lp.enrolment_id][lp.lesson_id] = lp
+    # Every enrolment, its course, its lessons and its progress in one statement (rather than the enrolments,
+    # the courses, the progress rows and each course's lessons one statement each): the resume point and the
+    # fraction both use them.
+    enrolments: dict[int, tuple[Enrolment, Course]] = {}
+    lessons_of: dict[int, list[Lesson]] = {}
+    progress_of: dict[int, dict[int, LessonProgress]] = {}
+    for e, course, lesson, lp in db.session.execute(_open_enrolments(), {"person_id": person.id}):
+        if e.id not in enrolments:
+            enrolments[e.id] = (e, course)
+            lessons_of[e.id], progress_of[e.id] = [], {}
+        if lesson is not None:
+            lessons_of[e.id].append(lesson)
+            if lp is not None:
+                progress_of[e.id][lesson.id] = lp
     out: dict[int, Item] = {}
-    for e in enrolments:
-        course = courses[e.course_id]
-        lessons = ordered_lessons(course)  # once per course: the resume point and the fraction both use it
-        progress = progress_of[e.id]
+    for e, course in enrolments.values():
+        lessons, progress = lessons_of[e.id], progress_of[e.id]
         fraction = prog.enrolment_fraction(e, [x for x in lessons if x.required] or lessons, progress)
         lesson = resume_lesson(e, lessons, progress)
         started = bool(e.started_at) or fraction > 0
@@ -172,17 +201,20 @@ def _course_items(person: Person, as_of: dt.date) -> dict[int, Item]:
     return out
 
 
+@functools.cache
+def _requirements_of() -> Select:
+    """Id, name, kind and course of the requirements whose ids are bound (``ids``), built once."""
+    return select(Requirement.id, Requirement.name, Requirement.kind, Requirement.course_id).where(
+        Requirement.id.in_(bindparam("ids", expanding=True))
+    )
+
+
 def _requirements(rows: list[dict[str, Any]]) -> dict[int, Any]:
     """Id, name, kind and course of the requirements of the rows (plain rows: nothing else is shown)."""
     if not rows:
         return {}
     return {
-        r.id: r
-        for r in db.session.execute(
-            select(Requirement.id, Requirement.name, Requirement.kind, Requirement.course_id).where(
-                Requirement.id.in_([r["requirement_id"] for r in rows])
-            )
-        )
+        r.id: r for r in db.session.execute(_requirements_of(), {"ids": [r["requirement_id"] for r in rows]})
     }
 
 
@@ -318,10 +350,26 @@ def _home_page() -> dict[str, Any] | None:
     """The content of a learner's home page (None for an account without a person: their usual home)."""
     from flask_login import current_user  # noqa: PLC0415
 
-    person = current_user.person
-    if person is None:
+    if current_user.person_id is None:
         return None
-    return home(person)
+    # The person with their enterprise (whose time zone decides "today" and the times shown) in one statement,
+    # rather than two lazy loads; kept on the user as ``current_user.person`` would have kept it, so that the
+    # enterprise is still in the session when the page's times are written.
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    person = db.session.scalars(_person_with_enterprise(), {"person_id": user.person_id}).first()
+    set_committed_value(user, "person", person)
+    return home(person) if person is not None else None
+
+
+@functools.cache
+def _person_with_enterprise() -> Select:
+    """A person (``person_id`` bound) with ``person.enterprise`` loaded by the same statement, built once."""
+    return (
+        select(Person)
+        .join(Person.enterprise)
+        .options(contains_eager(Person.enterprise))
+        .where(Person.id == bindparam("person_id"))
+    )
 
 
 home_page(LEARNER, _home_page)
