@@ -32,9 +32,8 @@ from lms.training.models import (
 )
 from lms.training.status import statuses
 from tests.conftest import login
-from tests.training.helpers import rec, requirement
+from tests.training.helpers import rec, requirement, status_key
 from tests.training.test_dashboard_figures import _dashboard, _random_enterprise
-from tests.training.test_status_cache import _key
 
 TODAY = local_today()
 PAST = TODAY - dt.timedelta(days=200)
@@ -76,33 +75,35 @@ def _csv(resp) -> list[list[str]]:
 def test_read_equals_status_query_today_and_a_past_day(site, make_enterprise, make_person):
     ent, reqs, _ = site
     for day, kept in ((TODAY, True), (PAST, False)):
-        live = _key(statuses(ent.id, day))
+        live = status_key(statuses(ent.id, day))
         assert live, "the data set must give status rows"
         with reading.read(ent.id, day) as s:
             assert s.kept is kept  # today: the kept rows (brought up to date by the read itself)
-            assert _key(s.all()) == live
+            assert status_key(s.all()) == live
         with reading.read(ent.id, day, materialise=True) as s:
-            assert _key(s.all()) == live
+            assert status_key(s.all()) == live
         pid = min(p for p, _ in live)
-        assert _key(reading.person_rows(ent.id, pid, day)) == {k: v for k, v in live.items() if k[0] == pid}
+        assert status_key(reading.person_rows(ent.id, pid, day)) == {
+            k: v for k, v in live.items() if k[0] == pid
+        }
         req_id = reqs[1].id
-        assert _key(reading.rows(ent.id, day, requirement_ids=[req_id])) == {
+        assert status_key(reading.rows(ent.id, day, requirement_ids=[req_id])) == {
             k: v for k, v in live.items() if k[1] == req_id
         }
         with reading.read(ent.id, day, requirement_ids=[req_id]) as s:  # per-person counts of those rows only
             counts = {r.person_id: r.n_req for r in db.session.execute(select(s.people()))}
         assert counts == {p: 1 for p, r in live if r == req_id}
         some = sorted({p for p, _ in live})[:5]
-        assert _key(reading.rows(ent.id, day, Person.id.in_(some))) == {
+        assert status_key(reading.rows(ent.id, day, Person.id.in_(some))) == {
             k: v for k, v in live.items() if k[0] in some
         }
     # After a change, today's read recomputes the person marked and still equals the live query.
-    person = db.session.get(Person, min(p for p, _ in _key(statuses(ent.id, TODAY))))
+    person = db.session.get(Person, min(p for p, _ in status_key(statuses(ent.id, TODAY))))
     rec(person, TODAY, 8)
     db.session.commit()
     assert db.session.scalar(select(StatusDirty.person_id)) == person.id
     with reading.read(ent.id, TODAY) as s:
-        assert s.kept and _key(s.all()) == _key(statuses(ent.id, TODAY))
+        assert s.kept and status_key(s.all()) == status_key(statuses(ent.id, TODAY))
     # Several enterprises at once: one kept, one not kept (read without preparing): the union of both.
     other = make_enterprise(code="ONE2", name="另一企业")
     requirement(other, name="年度", hours_required=Decimal(2))
@@ -111,9 +112,9 @@ def test_read_equals_status_query_today_and_a_past_day(site, make_enterprise, ma
     with reading.read([ent.id, other.id], TODAY, prepare_kept=False) as s:
         assert not s.kept
         got = db.session.execute(select(s.c.enterprise_id, s.c.person_id, s.c.requirement_id)).all()
-    assert {(e, p, r) for e, p, r in got} == {(ent.id, p, r) for p, r in _key(statuses(ent.id, TODAY))} | {
-        (other.id, p, r) for p, r in _key(statuses(other.id, TODAY))
-    }
+    assert {(e, p, r) for e, p, r in got} == {
+        (ent.id, p, r) for p, r in status_key(statuses(ent.id, TODAY))
+    } | {(other.id, p, r) for p, r in status_key(statuses(other.id, TODAY))}
     assert not cache.usable(other.id, TODAY)  # prepare_kept=False wrote nothing
 
 
