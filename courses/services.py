@@ -363,6 +363,11 @@ def move_lesson(lesson: Lesson, direction: str) -> None:
     _swap(siblings, lesson, direction)
 
 
+# A course's reading order: the lessons by their section's place, then their own. One order for every reader
+# (ordered_lessons, the course page's outline, the learner home's resume points).
+READING_ORDER = (Section.position, Section.id, Lesson.position, Lesson.id)
+
+
 def ordered_lessons(course: Course) -> list[Lesson]:
     """Every lesson in reading order (section, then position)."""
     return list(
@@ -370,7 +375,7 @@ def ordered_lessons(course: Course) -> list[Lesson]:
             select(Lesson)
             .join(Section, Section.id == Lesson.section_id)
             .where(Lesson.course_id == course.id)
-            .order_by(Section.position, Section.id, Lesson.position, Lesson.id)
+            .order_by(*READING_ORDER)
         )
     )
 
@@ -711,13 +716,17 @@ def unassign(course: Course, person_id: int, enterprise_id: int) -> str:
     return "removed"
 
 
+# A person's enrolments as they are listed: unfinished first, the nearest due date first, no due date last
+# (my_enrolments, the learner home).
+ENROLMENT_ORDER = (Enrolment.status == COMPLETED, Enrolment.due_on.is_(None), Enrolment.due_on, Enrolment.id)
+
+
 def my_enrolments(person_id: int) -> list[Enrolment]:
-    """A person's enrolments, assigned with the nearest due dates first."""
-    rows = db.session.scalars(
-        select(Enrolment).where(Enrolment.person_id == person_id).order_by(Enrolment.id)
-    )
-    return sorted(
-        rows, key=lambda e: (e.status == COMPLETED, e.due_on is None, e.due_on or dt.date.max, e.id)
+    """A person's enrolments, unfinished first and the nearest due dates first (``ENROLMENT_ORDER``)."""
+    return list(
+        db.session.scalars(
+            select(Enrolment).where(Enrolment.person_id == person_id).order_by(*ENROLMENT_ORDER)
+        )
     )
 
 

@@ -202,7 +202,7 @@ def _course_page() -> Select:
             and_(LessonProgress.lesson_id == Lesson.id, LessonProgress.enrolment_id == Enrolment.id),
         )
         .where(Course.id == bindparam("course_id"))
-        .order_by(Section.position, Section.id, Lesson.position, Lesson.id)
+        .order_by(*services.READING_ORDER)
     )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from courses import progress as prog
 from courses.models import COMPLETED, SOURCE_ASSIGNED, Course, Enrolment, Lesson, LessonProgress, Section
-from courses.services import ordered_lessons
+from courses.services import ENROLMENT_ORDER, READING_ORDER, ordered_lessons
 from lms.core import timeutil
 from lms.core.db import db, utcnow
 from lms.core.nav import home_page
@@ -127,10 +127,9 @@ def resume_lesson(
 
 @functools.cache
 def _open_enrolments() -> Select:
-    """The person's unfinished enrolments with their courses, each course's lessons in reading order (as
-    ``ordered_lessons``: section, then position) and the enrolment's progress in each (None where there is none;
-    a course without lessons comes once, with None), in ``my_enrolments``' order (nearest due date first), built
-    once with the person bound."""
+    """The person's unfinished enrolments with their courses, each course's lessons in reading order
+    (``READING_ORDER``) and the enrolment's progress in each (None where there is none; a course without lessons
+    comes once, with None), in ``my_enrolments``' order (``ENROLMENT_ORDER``), built once with the person bound."""
     return (
         select(Enrolment, Course, Lesson, LessonProgress)
         .join(Course, Course.id == Enrolment.course_id)
@@ -141,15 +140,7 @@ def _open_enrolments() -> Select:
             and_(LessonProgress.enrolment_id == Enrolment.id, LessonProgress.lesson_id == Lesson.id),
         )
         .where(Enrolment.person_id == bindparam("person_id"), Enrolment.status != COMPLETED)
-        .order_by(
-            Enrolment.due_on.is_(None),
-            Enrolment.due_on,
-            Enrolment.id,
-            Section.position,
-            Section.id,
-            Lesson.position,
-            Lesson.id,
-        )
+        .order_by(*ENROLMENT_ORDER, *READING_ORDER)
     )
 
 

@@ -14,6 +14,7 @@ for e-mail and for rows written before templates were kept.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -23,7 +24,7 @@ from flask import abort, current_app, has_request_context, redirect, request, ur
 from flask.cli import with_appcontext
 from flask_babel import force_locale, gettext
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from courses.models import COMPLETED, SOURCE_ASSIGNED, Course, Enrolment
@@ -527,7 +528,13 @@ def body_text(n: Notification) -> str | None:
     return n.body
 
 
-_UNREAD: list[Any] = []  # the statement of unread_count, built once
+@functools.cache
+def _unread() -> Select:
+    """unread_count's statement, built once with the user id bound."""
+    table = Notification.__table__
+    return select(func.count(table.c.id)).where(
+        table.c.user_id == bindparam("user_id"), table.c.read_at.is_(None)
+    )
 
 
 def unread_count(user_id: int) -> int:
@@ -536,16 +543,7 @@ def unread_count(user_id: int) -> int:
     Every signed-in page's bell asks: a Core statement built once with the user id bound (no ORM entity to
     build, no statement and cache key to make per request), as the notices badge does (lms.culture.views).
     """
-    if not _UNREAD:
-        from sqlalchemy import bindparam
-
-        table = Notification.__table__
-        _UNREAD.append(
-            select(func.count(table.c.id)).where(
-                table.c.user_id == bindparam("user_id"), table.c.read_at.is_(None)
-            )
-        )
-    return int(db.session.execute(_UNREAD[0], {"user_id": user_id}).scalar() or 0)
+    return int(db.session.execute(_unread(), {"user_id": user_id}).scalar() or 0)
 
 
 def _bell() -> int:
