@@ -131,18 +131,11 @@ def standings(exams: list[Exam], person_id: int, now: dt.datetime | None = None)
     mine: dict[int, list[Attempt]] = {i: [] for i in ids}
     exts: dict[int, ExamExtension] = {}
     if ids:
-        for a in db.session.scalars(
-            select(Attempt).where(Attempt.person_id == person_id, Attempt.exam_id.in_(ids))
-        ):
+        attempts_of, extensions_of = _standing_statements()
+        bound = {"person_id": person_id, "ids": ids}
+        for a in db.session.scalars(attempts_of, bound):
             mine[a.exam_id].append(a)
-        exts = {
-            x.exam_id: x
-            for x in db.session.scalars(
-                select(ExamExtension).where(
-                    ExamExtension.person_id == person_id, ExamExtension.exam_id.in_(ids)
-                )
-            )
-        }
+        exts = {x.exam_id: x for x in db.session.scalars(extensions_of, bound)}
     out = {}
     for exam in exams:
         rows, ext = mine[exam.id], exts.get(exam.id)
@@ -163,6 +156,20 @@ def standings(exams: list[Exam], person_id: int, now: dt.datetime | None = None)
     return out
 
 
+@functools.cache
+def _standing_statements() -> tuple[Select, Select]:
+    """The person's attempts and extensions in some exams (``person_id``, ``ids`` bound), built once."""
+    return (
+        select(Attempt).where(
+            Attempt.person_id == bindparam("person_id"), Attempt.exam_id.in_(bindparam("ids", expanding=True))
+        ),
+        select(ExamExtension).where(
+            ExamExtension.person_id == bindparam("person_id"),
+            ExamExtension.exam_id.in_(bindparam("ids", expanding=True)),
+        ),
+    )
+
+
 def person_result(exam: Exam, person_id: int) -> dict[str, Any]:
     """The person's standing: attempts used and left, the counting attempt, whether passed."""
     standing = standings([exam], person_id)[exam.id]
@@ -171,15 +178,20 @@ def person_result(exam: Exam, person_id: int) -> dict[str, Any]:
 
 def learner_exams(enterprise_id: int, person_id: int) -> list[dict[str, Any]]:
     """Published exams and practices of the enterprise with the person's standing in each."""
-    exams = list(
-        db.session.scalars(
-            select(Exam)
-            .where(Exam.enterprise_id == enterprise_id, Exam.status == PUBLISHED)
-            .order_by(Exam.mode, Exam.close_at.is_(None), Exam.close_at, Exam.title)
-        )
-    )
+    exams = list(db.session.scalars(_published_exams(), {"enterprise_id": enterprise_id}))
     each = standings(exams, person_id)
     return [{"exam": e, **{k: v for k, v in each[e.id].items() if k != "ext"}} for e in exams]
+
+
+@functools.cache
+def _published_exams() -> Select:
+    """The published exams and practices of an enterprise (``enterprise_id`` bound), in ``learner_exams``' order,
+    built once."""
+    return (
+        select(Exam)
+        .where(Exam.enterprise_id == bindparam("enterprise_id"), Exam.status == PUBLISHED)
+        .order_by(Exam.mode, Exam.close_at.is_(None), Exam.close_at, Exam.title)
+    )
 
 
 def my_attempt(attempt_id: int, person_id: int | None) -> Attempt:

@@ -7,13 +7,14 @@ Plain functions: they take models and plain values, flush and never commit. The 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select, union
+from sqlalchemy import Select, and_, bindparam, case, func, literal, or_, select, union
 from sqlalchemy.orm import aliased
 
 from lms.core.db import db, utcnow
@@ -473,19 +474,88 @@ def person_sessions(person_id: int) -> list[tuple[OfflineSession, Attendance]]:
 
 
 def person_upcoming(person: Person, *, now: dt.datetime | None = None) -> list[OfflineSession]:
-    """Return planned sessions whose audience includes ``person``."""
+    """Return planned sessions whose audience includes ``person``: of the enterprise's first 50 planned sessions
+    from a day ago on, those whose ``audience_select`` holds the person (one statement, however many)."""
     now = now or utcnow()
-    planned = db.session.scalars(
-        select(OfflineSession)
-        .where(
-            OfflineSession.enterprise_id == person.enterprise_id,
-            OfflineSession.status == PLANNED,
-            OfflineSession.starts_at >= now - dt.timedelta(days=1),
+    return list(
+        db.session.scalars(
+            _upcoming_of_person(),
+            {
+                "enterprise_id": person.enterprise_id,
+                "person_id": person.id,
+                "since": now - dt.timedelta(days=1),
+            },
         )
-        .order_by(OfflineSession.starts_at)
-        .limit(50)
     )
-    return [s for s in planned if db.session.scalar(audience_select(s).where(Person.id == person.id))]
+
+
+@functools.cache
+def _upcoming_of_person() -> Select[Any]:
+    """``person_upcoming``'s statement (``enterprise_id``, ``person_id`` and ``since`` bound), built once.
+
+    The audience test of ``audience_select`` for one person, set-based over the sessions and their targets (was
+    one statement per session, issue 20): the person is active in the session's enterprise and their department
+    is a targeted one or below it (same path, or the path followed by "/"), or their post is targeted, or they
+    hold a targeted role.
+    """
+    S, T = OfflineSession, OfflineSessionTarget
+    targeted, own = aliased(Department), aliased(Department)
+    first = (
+        select(S.id)
+        .where(
+            S.enterprise_id == bindparam("enterprise_id"),
+            S.status == PLANNED,
+            S.starts_at >= bindparam("since"),
+        )
+        .order_by(S.starts_at, S.id)
+        .limit(50)
+        .correlate(None)  # the enterprise's first 50, not the outer session's
+    )
+    by_department = (
+        select(own.id)
+        .join(targeted, targeted.id == T.target_id)
+        .where(
+            own.id == Person.department_id,
+            own.enterprise_id == S.enterprise_id,
+            or_(
+                own.path == targeted.path,
+                func.substr(own.path, 1, func.length(targeted.path) + 1) == targeted.path + "/",
+            ),
+        )
+        .correlate_except(own, targeted)  # the session, its target and the person come from outside
+        .exists()
+    )
+    by_role = (
+        select(PersonRole.person_id)
+        .where(PersonRole.person_id == Person.id, PersonRole.role_id == T.target_id)
+        .correlate_except(PersonRole)
+        .exists()
+    )
+    targeted_here = (
+        select(T.id)
+        .where(
+            T.session_id == S.id,
+            or_(
+                and_(T.kind == TARGET_DEPARTMENT, by_department),
+                and_(T.kind == TARGET_POST, T.target_id == Person.post_id),
+                and_(T.kind == TARGET_ROLE, by_role),
+            ),
+        )
+        .exists()
+    )
+    return (
+        select(S)
+        .join(
+            Person,
+            and_(
+                Person.id == bindparam("person_id"),
+                Person.enterprise_id == S.enterprise_id,
+                Person.status == "active",
+            ),
+        )
+        .where(S.id.in_(first), targeted_here)
+        .order_by(S.starts_at, S.id)
+    )
 
 
 # ---------------------------------------------------------------- evidence

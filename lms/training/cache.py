@@ -22,12 +22,13 @@ transaction (``refresh``, ``lms coverage refresh``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Integer, case, delete, exists, func, insert, literal, select, update
+from sqlalchemy import Integer, bindparam, case, delete, exists, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement
@@ -63,32 +64,44 @@ def today(enterprise_id: int) -> dt.date:
     return enterprise_today(enterprise_id)
 
 
-def _state_of(enterprise_id: int, waiting: Any) -> Any:
-    """The enterprise's state row (as_of) and whether anybody in ``waiting`` is marked; None if never built."""
+def _state_of(enterprise_id: int, person_id: int | None = None) -> Any:
+    """The enterprise's state row (as_of) and whether anybody of it (or the person ``person_id``) is marked;
+    None if never built."""
     apply_pending(db.session())
+    by_person = person_id is not None
     return db.session.execute(
-        select(STATE.c.as_of, exists().where(waiting).label("waiting")).where(
-            STATE.c.enterprise_id == enterprise_id
-        )
+        _state_statement(by_person),
+        {"enterprise_id": enterprise_id, "waiting_id": person_id if by_person else enterprise_id},
     ).first()
 
 
-def _kept_for(enterprise_id: int, as_of: dt.date, waiting: Any) -> bool:
-    """Whether the enterprise's rows were computed for ``as_of`` (today) and nobody in ``waiting`` is marked."""
+@functools.cache
+def _state_statement(by_person: bool) -> Any:
+    """``_state_of``'s statement (``enterprise_id`` and the marked ``waiting_id`` bound), built once: a learner's
+    pages ask it on every request."""
+    waiting = (DIRTY.c.person_id if by_person else DIRTY.c.enterprise_id) == bindparam("waiting_id")
+    return select(STATE.c.as_of, exists().where(waiting).label("waiting")).where(
+        STATE.c.enterprise_id == bindparam("enterprise_id")
+    )
+
+
+def _kept_for(enterprise_id: int, as_of: dt.date, person_id: int | None = None) -> bool:
+    """Whether the enterprise's rows were computed for ``as_of`` (today) and nobody of it (or the person
+    ``person_id``) is marked."""
     if as_of != today(enterprise_id):
         return False
-    state = _state_of(enterprise_id, waiting)
+    state = _state_of(enterprise_id, person_id)
     return state is not None and state.as_of == as_of and not state.waiting
 
 
 def usable(enterprise_id: int, as_of: dt.date) -> bool:
     """Whether ``training_status`` holds the enterprise's exact rows at ``as_of`` right now."""
-    return _kept_for(enterprise_id, as_of, DIRTY.c.enterprise_id == enterprise_id)
+    return _kept_for(enterprise_id, as_of)
 
 
 def usable_for_person(enterprise_id: int, person_id: int, as_of: dt.date) -> bool:
     """Whether the cache holds one person's exact rows at ``as_of`` (others may be waiting)."""
-    return _kept_for(enterprise_id, as_of, DIRTY.c.person_id == person_id)
+    return _kept_for(enterprise_id, as_of, person_id)
 
 
 def source(enterprise_id: int, person_filter: ColumnElement[bool] | None = None) -> Any:
@@ -240,7 +253,7 @@ def prepare_person(as_of: dt.date, enterprise_id: int, person_id: int) -> bool:
     """
     if as_of != today(enterprise_id):
         return False
-    state = _state_of(enterprise_id, DIRTY.c.person_id == person_id)
+    state = _state_of(enterprise_id, person_id)
     if state is None or state.as_of != as_of:
         return False  # the whole enterprise waits (for a dashboard or the nightly run), not for this page
     if not state.waiting:
