@@ -63,7 +63,9 @@ MAX_WINDOW = 3600.0
 CONNECTION_TRIES = (
     3  # a request whose connection was reset is sent again (as browsers do), at most this often
 )
-BUSY_RETRIES = 30  # a refused sign-in (429, busy) is tried again after 2–5 s, as a person would
+BUSY_RETRIES = (
+    30  # a refused sign-in (429, busy) is tried again after its Retry-After, as the page's script does
+)
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 ASSET = re.compile(r'<(?:link|script|img)\b[^>]*?\b(?:href|src)="(/[^"]+)"')
 SECTION = re.compile(r'<section class="card question" id="q-\d+" data-aq="(\d+)" data-type="([\w-]+)">')
@@ -629,11 +631,11 @@ class Learner:
             m = CSRF_META.search(text)
             if m:
                 self.csrf = m.group(1)
-            try:  # the page's Retry-After, as a person reads "try again in N seconds"
-                wait = float(headers.get("Retry-After") or "")
+            try:  # the seconds to this browser's turn, as the page's script waits for them (lms/static/js/app.js)
+                wait = float(headers.get("X-Sign-In-Wait") or headers.get("Retry-After") or "")
             except ValueError:
                 wait = 2.0
-            await asyncio.sleep(wait + random.uniform(0.0, 3.0))
+            await asyncio.sleep(wait)
         self.rec.add("sign-in", time.perf_counter(), False, f"still busy after {BUSY_RETRIES} tries")
         raise StepFailed("sign-in")
 

@@ -14,21 +14,42 @@ for the CPU. Two bounds, used together by ``slot()``:
 
 When either cannot be had, ``Busy`` is raised and the caller answers "try again in a few seconds" instead of
 queueing without end. Both are released on the way out of their block, whatever ends it.
+
+A rush longer than the slots can serve needs a third piece, ``line_up(name, …)``: a host-wide line of numbers.
+Whoever arrives takes the next number; at most a window of numbers beyond the last one done are let in, and the
+others are told when to come back (the numbers before theirs times the line's interval, the time between two
+jobs done while the window was full), keeping their number. Without it, 5,000 people told "try again in 5
+seconds" sent 97,633 refused requests in one exam day's sign-in rush, and those retries, not the checks, took the
+cores (bench/README, "Login storm"). The line is one small file (the next number, the last done, when, the
+interval), changed under ``flock``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 _lock = threading.Lock()
 _inside: dict[str, int] = {}
 POLL_SECONDS = 0.005
+# How much one new time between two jobs done moves the line's interval (an exponential moving average).
+INTERVAL_WEIGHT = 0.2
+# One time counts at most this many intervals (a process's first requests, a pause): the interval follows a
+# slower host within a few jobs, but a few slow ones do not make everyone wait long.
+OUTLIER = 1.5
+# The waits told are this part of the estimate: coming back a little early costs a cheap refusal and a shorter
+# wait; coming back late would leave the window empty while people wait outside it.
+EARLY = 0.8
+# A line where nothing was done for this long (or twice the window's intervals, if longer) lets one more number in
+# for each interval that passes: the numbers let in did not come back.
+STALL_SECONDS = 5.0
 
 
 class Busy(Exception):
@@ -102,6 +123,116 @@ def hold(name: str, *, slots: int, wait: float, folder: Path) -> Iterator[None]:
     finally:
         fcntl.flock(held, fcntl.LOCK_UN)
         os.close(held)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A number in a line (``line_up``): ``wait`` seconds until it is likely let in; 0: in now."""
+
+    number: int
+    wait: float
+
+
+@dataclass
+class _State:
+    issued: int = 0  # the next number to give
+    done: int = 0  # every number below it is done or let past (one above the highest number done)
+    done_at: float = 0.0  # when a job last finished, or the line started (time.time())
+    interval: float = (
+        0.0  # the typical time between two jobs done while the window was full (0: not yet timed)
+    )
+
+
+@contextlib.contextmanager
+def _line(name: str, folder: Path) -> Iterator[_State]:
+    """The line's state, read and written back under ``flock`` (held for a read and a write of a few bytes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / f"{name}.line", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            issued, done, done_at, interval_ = os.pread(fd, 128, 0).decode("ascii").split()
+            state = _State(int(issued), int(done), float(done_at), float(interval_))
+        except ValueError:  # a new or damaged file: an empty line
+            state = _State()
+        if not (0 <= state.done <= state.issued and 0 <= state.interval < 3600):
+            state = _State()
+        before = dataclasses.replace(state)
+        yield state
+        if state != before:
+            line = f"{state.issued} {state.done} {state.done_at:.6f} {state.interval:.6f}"
+            os.pwrite(fd, line.ljust(128).encode("ascii"), 0)
+    finally:
+        os.close(fd)  # closing the file releases the flock
+
+
+def line_up(
+    name: str,
+    *,
+    number: int | None,
+    window: int,
+    default: float,
+    longest: float,
+    folder: Path,
+    now: float | None = None,
+) -> Turn | None:
+    """Take a number in the host-wide line ``name`` (or come back with ``number``), and learn whether it is in:
+    at most ``window`` numbers beyond the last one done are let in at once. Otherwise ``wait`` estimates when it
+    will be: the numbers before it times the line's interval (``default`` before one was timed), a little early.
+    The estimate is made again from the line as it is whenever the number comes back, so a wrong one costs a
+    cheap extra visit, never a lost place. A number that does not come back costs its followers nothing once any
+    later one is done; when nothing is done for ``STALL_SECONDS`` (the window's numbers all gone), the window
+    widens with the time that passes. A new number whose wait would be longer than ``longest`` seconds is not
+    given (None): a flood cannot push everyone's turn without bound. A number not issued by this line (a line
+    started again) is replaced by a new one."""
+    now = time.time() if now is None else now
+    with _line(name, folder) as state:
+        spacing = state.interval or default
+        stalled = max(STALL_SECONDS, 2 * window * spacing)  # nothing done for this long: numbers gone missing
+        idle = max(0.0, now - state.done_at - stalled) if state.issued > state.done else 0.0
+        allowed = window + int(idle / spacing)
+        if number is None or not 0 <= number < state.issued:
+            if max(0, state.issued - state.done - allowed + 1) * spacing > longest:
+                return None
+            if state.issued == state.done:  # the line was empty: its clock starts now
+                state.done_at = now
+            number = state.issued
+            state.issued += 1
+        ahead = number - state.done  # numbers before it not yet done
+        if ahead < allowed:
+            return Turn(number, 0.0)
+        return Turn(number, (ahead - allowed + 1) * spacing * EARLY)
+
+
+def line_done(name: str, number: int, *, window: int, folder: Path, now: float | None = None) -> None:
+    """Number ``number`` of the line is done. When the window was full (the line's pace set by the work, not by
+    arrivals), the time since the last one done is folded into the line's interval (all processes of the host
+    together; one time counts at most ``OUTLIER`` intervals)."""
+    now = time.time() if now is None else now
+    with _line(name, folder) as state:
+        if not 0 <= number < state.issued:
+            return
+        if state.issued - state.done >= window:
+            sample = max(0.0, now - state.done_at)
+            if state.interval:
+                sample = min(sample, OUTLIER * state.interval)
+                state.interval += INTERVAL_WEIGHT * (sample - state.interval)
+            else:
+                state.interval = sample
+        state.done = max(state.done, number + 1)
+        state.done_at = now
+
+
+def waiting(name: str, *, window: int, folder: Path) -> bool:
+    """Whether numbers of the line ``name`` wait beyond its window now."""
+    with _line(name, folder) as state:
+        return state.issued - state.done > window
+
+
+def interval(name: str, *, folder: Path, default: float) -> float:
+    """The line's typical time between two jobs done while its window was full, ``default`` before one."""
+    with _line(name, folder) as state:
+        return state.interval or default
 
 
 @contextlib.contextmanager

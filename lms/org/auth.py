@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from urllib.parse import urlsplit
 
@@ -55,6 +56,14 @@ def _address() -> str:
 # A browser where an account signed in before carries this signed cookie: a device id and the accounts that
 # signed in on it. For those accounts it passes the address's throttle and the account's lock (lms.org.signin).
 DEVICE_COOKIE = "lms_device"
+# A browser's number in the line of sign-ins (lms.org.signin.wait_in_line), kept in its session while it waits.
+LINE_TICKET = "signin_ticket"
+# The sign-in page's script sends the form with this header (lms/static/js/app.js): signed in, it is answered
+# with where to go (JSON) instead of a redirect, which a script's fetch would follow and load for nothing.
+LINE_HEADER = "X-Sign-In-Line"
+# The seconds to this browser's turn to the hundredth (Retry-After is whole seconds): coming back on time, the
+# people of a rush arrive one sign-in apart instead of together at the top of each second.
+LINE_WAIT_HEADER = "X-Sign-In-Wait"
 DEVICE_COOKIE_DAYS = 400
 DEVICE_MAX_ACCOUNTS = 10
 
@@ -101,6 +110,7 @@ def login():
     choices: list[tuple[str, str]] = []
     if form.validate_on_submit():
         device, known = read_device()
+        ticket = signin.Ticket.load(session.pop(LINE_TICKET)) if LINE_TICKET in session else None
         try:
             user = signin.authenticate(
                 form.login.data,
@@ -110,16 +120,18 @@ def login():
                 enterprise_code=form.enterprise.data or None,
                 device=device,
                 known=known,
+                ticket=ticket,
             )
         except signin.SignInBusy as exc:
-            # Too many sign-ins at this moment: a page that says so (never a 500), and nothing charged to the
-            # account (claims given back are kept: the unit is committed though the answer is 503).
+            # Too many sign-ins at this moment: a page that says when to come back (never a 500), the number in
+            # the line kept in the session, nothing charged to the account (claims given back are kept: the unit is
+            # committed though the answer is 503).
             keep_on_error()
+            if exc.ticket is not None:
+                session[LINE_TICKET] = exc.ticket.dump()
             flash(translate_message(exc.message), "warning")
-            page = render_template(
-                "org/login.html", form=form, choices=choices, ask_enterprise=bool(form.enterprise.data)
-            )
-            return page, 503, {"Retry-After": str(exc.retry_after)}
+            page = _login_page(form, choices, ask_enterprise=bool(form.enterprise.data))
+            return page, 503, {"Retry-After": str(exc.retry_after), LINE_WAIT_HEADER: f"{exc.wait:.2f}"}
         except DomainError as exc:
             keep_on_error()  # the failed attempt counts (throttling), though the answer may be 429
             if isinstance(exc, signin.ChooseEnterprise):
@@ -128,12 +140,7 @@ def login():
             else:
                 flash(translate_message(exc.message), "error")
             status = 429 if isinstance(exc, signin.SignInRefused) else 200
-            return render_template(
-                "org/login.html",
-                form=form,
-                choices=choices,
-                ask_enterprise=isinstance(exc, signin.ChooseEnterprise),
-            ), status
+            return _login_page(form, choices, ask_enterprise=isinstance(exc, signin.ChooseEnterprise)), status
         keep_locale = session.get("locale")
         session.clear()  # a fresh session (and CSRF token): nothing from before sign-in survives
         if keep_locale:
@@ -146,9 +153,18 @@ def login():
             resp = redirect(url_for("auth.change_password"))
         else:
             resp = redirect(_safe_next(request.args.get("next")) or url_for("core.home"))
+        if request.headers.get(LINE_HEADER) == "1":  # the page's script sent the form: it goes there itself
+            resp = Response(json.dumps({"location": resp.location}), mimetype="application/json")
         return _remember_device(resp, device, known, user.id)
+    return _login_page(form, choices, ask_enterprise=bool(form.enterprise.data))
+
+
+def _login_page(form: LoginForm, choices: list[tuple[str, str]], *, ask_enterprise: bool) -> str:
+    """The sign-in page. While people wait in the line of sign-ins its form is sent by the page's script, which
+    waits its turn and sends it again by itself (``in_line``); otherwise it is a plain form."""
+    in_line = signin.line_waiting(signin.Policy.from_config(current_app.config))
     return render_template(
-        "org/login.html", form=form, choices=choices, ask_enterprise=bool(form.enterprise.data)
+        "org/login.html", form=form, choices=choices, ask_enterprise=ask_enterprise, in_line=in_line
     )
 
 

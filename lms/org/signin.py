@@ -20,6 +20,13 @@ at most half a worker's threads sign people in at once and at most half the host
 (lms.core.slots); a sign-in beyond that is answered "many people are signing in, try again in a few seconds"
 (``SignInBusy``: 503 with Retry-After) and charged nothing, so a login storm never takes the threads and the CPU
 that an exam's autosaves need. The hashing runs between two short transactions, never inside one.
+
+A rush longer than the checks can serve waits in a line (``lms.core.slots.line_up``): every sign-in takes a number;
+at most ``LINE_WINDOW`` per check slot beyond the last one done are let in, and the others are told, before
+anything is read from the database, when to come back (Retry-After: the numbers before theirs times the time
+between two sign-ins done in the rush, on this host now) and keep their number in the session, so coming back they go ahead of those who came
+after them. The sign-in page's script waits and sends the form again by itself (lms/static/js/app.js,
+``data-line``).
 """
 
 from __future__ import annotations
@@ -27,8 +34,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
+import sys
+import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -37,7 +47,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from lms.core.db import db, utcnow
 from lms.core.errors import DomainError
 from lms.core.i18n import Message, msg
-from lms.core.slots import Busy, default_queue, default_slots, hold, place
+from lms.core.slots import (
+    Busy,
+    default_queue,
+    default_slots,
+    hold,
+    interval,
+    line_done,
+    line_up,
+    place,
+    waiting,
+)
 from lms.org.models import PERSON_ACTIVE, Enterprise, LoginAttempt, Person, User
 from lms.org.services import UNUSABLE_PASSWORD
 
@@ -62,6 +82,8 @@ class Policy:
     hash_slots: int = field(default_factory=default_slots)
     hash_queue: int = field(default_factory=lambda: default_queue(4))
     hash_wait: float = 10.0
+    # The longest wait in the line of sign-ins (seconds); beyond it nobody is given a number (LMS_LOGIN_LINE_SECONDS).
+    line_longest: float = 900.0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Policy:
@@ -76,6 +98,7 @@ class Policy:
             hash_slots=int(config.get("LOGIN_HASH_SLOTS", default_slots())),
             hash_queue=int(config.get("LOGIN_HASH_QUEUE", default_queue(4))),
             hash_wait=float(config.get("LOGIN_HASH_WAIT_SECONDS", 10)),
+            line_longest=float(config.get("LOGIN_LINE_SECONDS", 900)),
         )
 
 
@@ -90,13 +113,25 @@ class SignInRefused(DomainError):
 
 
 class SignInBusy(DomainError):
-    """Too many sign-ins at this moment (lms.core.slots): nothing was checked or charged; try again shortly."""
+    """Too many sign-ins at this moment (lms.core.slots): nothing was checked or charged. ``retry_after``: seconds
+    to come back (whole, for Retry-After), ``wait``: the same to the hundredth; ``ticket``: this browser's number
+    in the line, to keep (None: no number was given)."""
 
     status_code = 503
 
-    def __init__(self, retry_after: int = 5):
-        super().__init__(msg("Many people are signing in at this moment. Try again in a few seconds."))
-        self.retry_after = retry_after
+    def __init__(self, retry_after: float = 5, ticket: Ticket | None = None):
+        seconds = max(1, math.ceil(retry_after))
+        if ticket is not None and retry_after > BUSY_RETRY_AFTER:
+            message = msg(
+                "Many people are signing in at this moment. Your turn comes in about %(seconds)s seconds.",
+                seconds=seconds,
+            )
+        else:
+            message = msg("Many people are signing in at this moment. Try again in a few seconds.")
+        super().__init__(message)
+        self.retry_after = seconds
+        self.wait = max(0.0, float(retry_after))
+        self.ticket = ticket
 
 
 class ChooseEnterprise(DomainError):
@@ -363,12 +398,79 @@ def _claim_or_wait(
     return SignInRefused(_wait_message(wait), wait)
 
 
-# Seconds a person is asked to wait when the host is busy with sign-ins (Retry-After).
-BUSY_RETRY_AFTER = 5
+# Seconds a person is asked to wait when the host is busy with sign-ins and the line gave no number (Retry-After).
+BUSY_RETRY_AFTER = 2
+# Least seconds a person let in by the line is asked to wait when the threads or the check slot are still taken
+# (else the line's interval twice).
+BUSY_RETRY_DUE = 0.2
+# Sign-ins let in at once per check slot: one checking, one reading or recording around its check.
+LINE_WINDOW = 2
+# A number is kept this long beyond the longest line (the person may take a while to send the form again).
+LINE_KEEP = 120.0
+# The time between two sign-ins done in a rush before one was timed on this host (scrypt on one core of a small
+# server, and the rest).
+LINE_INTERVAL = 0.1
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A browser's number in the line of sign-ins and when it was given (``time.time()``), kept in its session."""
+
+    number: int
+    given: float
+
+    def dump(self) -> list[float]:
+        return [self.number, self.given]
+
+    @classmethod
+    def load(cls, value: object) -> Ticket | None:
+        """The ticket a session holds, None for anything else (the session is signed: not forged, maybe old)."""
+        if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int | float) for v in value):
+            return cls(int(value[0]), float(value[1]))
+        return None
 
 
 def _signin_place(policy: Policy) -> contextlib.AbstractContextManager[None]:
     return place("signin", queue=policy.hash_queue) if policy.hash_slots > 0 else contextlib.nullcontext()
+
+
+def _line_folder() -> Path:
+    from lms.core.config import instance_dir
+
+    return instance_dir() / "locks"
+
+
+def wait_in_line(policy: Policy, ticket: Ticket | None, now: float | None = None) -> Ticket | None:
+    """This browser's place in the line of sign-ins (lms.core.slots.line_up): its ``ticket`` while it is not older
+    than the longest line and ``LINE_KEEP``, else a new number. Raise ``SignInBusy`` carrying the ticket when the
+    number is not let in yet (come back in the seconds it says), or without one when the line is full. None when
+    sign-ins are unbounded (no slots)."""
+    if policy.hash_slots <= 0:
+        return None
+    now = time.time() if now is None else now
+    if ticket is not None and not (now - policy.line_longest - LINE_KEEP <= ticket.given <= now):
+        ticket = None
+    turn = line_up(
+        "signin",
+        number=ticket.number if ticket else None,
+        window=_window(policy),
+        default=LINE_INTERVAL,
+        longest=policy.line_longest,
+        folder=_line_folder(),
+        now=now,
+    )
+    if turn is None:
+        raise SignInBusy(max(BUSY_RETRY_AFTER, math.ceil(policy.line_longest / 10)))
+    if ticket is None or ticket.number != turn.number:
+        ticket = Ticket(turn.number, now)
+    if turn.wait > 0:
+        raise SignInBusy(turn.wait, ticket)
+    return ticket
+
+
+def line_waiting(policy: Policy) -> bool:
+    """Whether people wait in the line of sign-ins now (more numbers given and not done than it lets in)."""
+    return policy.hash_slots > 0 and waiting("signin", window=_window(policy), folder=_line_folder())
 
 
 def authenticate(
@@ -380,27 +482,45 @@ def authenticate(
     enterprise_code: str | None = None,
     device: str | None = None,
     known: Collection[int] = (),
+    ticket: Ticket | None = None,
 ) -> User:
     """Check a sign-in (see ``_authenticate``) within the bounds on sign-in work (lms.core.slots).
 
-    At most ``hash_queue`` threads of this process sign people in at once: the next one is refused before
-    anything is read. The password checks themselves wait for one of the host's ``hash_slots`` (at most
-    ``hash_wait`` seconds). Refused either way, the person is asked to try again in a few seconds
-    (``SignInBusy``, answered 503 with Retry-After), and no account or address is charged a failure.
+    First the line (``wait_in_line``): a sign-in whose number (``ticket``, kept by the browser, or a new one) is not let
+    in yet is refused before anything is read, told when to come back. Then at most ``hash_queue`` threads of this
+    process sign people in at once: the next one is refused before anything is read. The password checks
+    themselves wait for one of the host's ``hash_slots`` (at most ``hash_wait`` seconds). Refused any way, the
+    person is asked to come back (``SignInBusy``, answered 503 with Retry-After, carrying the ticket to keep), and
+    no account or address is charged a failure. A sign-in that was checked, whatever its outcome, is done in the
+    line.
     """
+    ticket = wait_in_line(policy, ticket)
     try:
         with _signin_place(policy):
-            return _authenticate(
-                login,
-                password,
-                address,
-                policy=policy,
-                enterprise_code=enterprise_code,
-                device=device,
-                known=known,
-            )
+            try:
+                return _authenticate(
+                    login,
+                    password,
+                    address,
+                    policy=policy,
+                    enterprise_code=enterprise_code,
+                    device=device,
+                    known=known,
+                )
+            finally:
+                if ticket is not None and not isinstance(sys.exc_info()[1], Busy):
+                    line_done("signin", ticket.number, window=_window(policy), folder=_line_folder())
     except Busy:
-        raise SignInBusy(BUSY_RETRY_AFTER) from None
+        # Let in, but the threads or the slot were taken: come back in about two sign-ins' time, the number kept.
+        raise SignInBusy(_due_again(policy) if ticket is not None else BUSY_RETRY_AFTER, ticket) from None
+
+
+def _window(policy: Policy) -> int:
+    return LINE_WINDOW * max(1, policy.hash_slots)
+
+
+def _due_again(policy: Policy) -> float:
+    return max(BUSY_RETRY_DUE, 2 * interval("signin", folder=_line_folder(), default=LINE_INTERVAL))
 
 
 def _check_passwords(tested: list[tuple[int, str]], password: str, policy: Policy) -> list[int]:
@@ -478,10 +598,12 @@ def _authenticate(
     if not waits or tested:
         try:
             matched = _check_passwords(tested, password, policy)
-        except Busy:  # no check slot in time: give the claims back, record nothing, ask to try again
+        except (
+            Busy
+        ):  # no check slot in time: give the claims back, record nothing (authenticate asks to retry)
             for claim in claims.values():
                 release_claim(claim)
-            raise SignInBusy(BUSY_RETRY_AFTER) from None
+            raise
 
     if not matched:
         if waits and not tested:  # everything was throttled: refuse unchecked, change nothing

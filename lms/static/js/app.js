@@ -126,3 +126,50 @@ document.querySelectorAll("[data-print]").forEach(function (b) {
   fold();
   window.addEventListener("resize", fold);
 })();
+
+(function () {
+  "use strict";
+  // The sign-in page in a rush (lms.org.signin.wait_in_line): answered "your turn comes in N seconds" (503 with
+  // Retry-After), the page counts down and sends the form again by itself, the password still in the form.
+  // Signed in, the server answers where to go (JSON, for the X-Sign-In-Line header); any other answer (a wrong
+  // password, a throttle) is shown as the page it is.
+  document.querySelectorAll("form[data-line]").forEach(function (form) {
+    var status = form.querySelector("[data-line-status]"), button = form.querySelector("button[type=submit]");
+    var waiting = false;
+    if (!window.fetch || !window.FormData || !status) { return; }
+    function send() {
+      fetch(form.action || window.location.href, {
+        method: "POST", body: new FormData(form), credentials: "same-origin",
+        headers: { "X-Sign-In-Line": "1" }
+      }).then(function (r) {
+        if (r.status === 503 && r.headers.get("Retry-After")) {
+          var exact = parseFloat(r.headers.get("X-Sign-In-Wait"));
+          wait(isNaN(exact) ? Math.max(1, parseInt(r.headers.get("Retry-After"), 10) || 2) : exact);
+          return null;
+        }
+        if (r.ok && (r.headers.get("Content-Type") || "").indexOf("application/json") === 0) {
+          return r.json().then(function (j) { window.location.assign(j.location); });
+        }
+        return r.text().then(function (html) { document.open(); document.write(html); document.close(); });
+      }).catch(function () { wait(5); });  // a weak connection: try again shortly
+    }
+    function wait(seconds) {
+      var due = Date.now() + seconds * 1000;
+      waiting = true;
+      button.disabled = true;
+      status.hidden = false;
+      (function tick() {
+        var left = due - Date.now();
+        status.textContent = status.getAttribute("data-line-status").replace("{n}", String(Math.max(1, Math.ceil(left / 1000))));
+        if (left <= 0) { send(); return; }
+        setTimeout(tick, Math.min(1000, left));
+      })();
+    }
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (waiting) { return; }
+      button.disabled = true;
+      send();
+    });
+  });
+})();
