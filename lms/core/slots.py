@@ -17,11 +17,11 @@ queueing without end. Both are released on the way out of their block, whatever 
 
 A rush longer than the slots can serve needs a third piece, ``line_up(name, …)``: a host-wide line of numbers.
 Whoever arrives takes the next number; at most a window of numbers beyond the last one done are let in, and the
-others are told when to come back (the numbers before theirs times the line's interval, the time between two
-jobs done while the window was full), keeping their number. Without it, 5,000 people told "try again in 5
-seconds" sent 97,633 refused requests in one exam day's sign-in rush, and those retries, not the checks, took the
-cores (bench/README, "Login storm"). The line is one small file (the next number, the last done, when, the
-interval), changed under ``flock``.
+others are told when to come back (the numbers before theirs times the line's interval, from the jobs' typical
+times on this host now), keeping their number. Without it, 5,000 people told "try again in 5 seconds" sent
+97,633 refused requests in one exam day's sign-in rush, and those retries, not the checks, took the cores
+(bench/README, "Login storm"). The line is one small file (the next number, the last done and when, a job's
+typical time and its time holding a slot), changed under ``flock``.
 """
 
 from __future__ import annotations
@@ -38,11 +38,12 @@ from pathlib import Path
 
 _lock = threading.Lock()
 _inside: dict[str, int] = {}
+_clock = threading.local()
 POLL_SECONDS = 0.005
-# How much one new time between two jobs done moves the line's interval (an exponential moving average).
-INTERVAL_WEIGHT = 0.2
-# One time counts at most this many intervals (a process's first requests, a pause): the interval follows a
-# slower host within a few jobs, but a few slow ones do not make everyone wait long.
+# How much one new job's time moves the line's typical one (an exponential moving average).
+TYPICAL_WEIGHT = 0.2
+# One job's time counts at most this many typical ones (a process's first requests, a pause): the typical time
+# follows a slower host within a few jobs, but a few slow ones do not make everyone wait long.
 OUTLIER = 1.5
 # The waits told are this part of the estimate: coming back a little early costs a cheap refusal and a shorter
 # wait; coming back late would leave the window empty while people wait outside it.
@@ -118,11 +119,21 @@ def hold(name: str, *, slots: int, wait: float, folder: Path) -> Iterator[None]:
             if time.monotonic() >= deadline:
                 raise Busy(name)
             time.sleep(POLL_SECONDS)
+    got = time.monotonic()
     try:
         yield
     finally:
         fcntl.flock(held, fcntl.LOCK_UN)
         os.close(held)
+        _clock.waited = getattr(_clock, "waited", 0.0) + got - (deadline - wait)
+        _clock.held = getattr(_clock, "held", 0.0) + time.monotonic() - got
+
+
+def held_and_waited() -> tuple[float, float]:
+    """How long this thread's ``hold``s held their slots and waited for them since the last call (seconds)."""
+    times = getattr(_clock, "held", 0.0), getattr(_clock, "waited", 0.0)
+    _clock.held = _clock.waited = 0.0
+    return times
 
 
 @dataclass(frozen=True)
@@ -138,9 +149,8 @@ class _State:
     issued: int = 0  # the next number to give
     done: int = 0  # every number below it is done or let past (one above the highest number done)
     done_at: float = 0.0  # when a job last finished, or the line started (time.time())
-    interval: float = (
-        0.0  # the typical time between two jobs done while the window was full (0: not yet timed)
-    )
+    work: float = 0.0  # a job's typical time, but its waits for a slot (0: not timed yet)
+    held: float = 0.0  # a job's typical time holding a slot (0: not timed yet)
 
 
 @contextlib.contextmanager
@@ -151,19 +161,27 @@ def _line(name: str, folder: Path) -> Iterator[_State]:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            issued, done, done_at, interval_ = os.pread(fd, 128, 0).decode("ascii").split()
-            state = _State(int(issued), int(done), float(done_at), float(interval_))
+            issued, done, done_at, work, held = os.pread(fd, 128, 0).decode("ascii").split()
+            state = _State(int(issued), int(done), float(done_at), float(work), float(held))
         except ValueError:  # a new or damaged file: an empty line
             state = _State()
-        if not (0 <= state.done <= state.issued and 0 <= state.interval < 3600):
+        if not (0 <= state.done <= state.issued and 0 <= state.work < 3600 and 0 <= state.held < 3600):
             state = _State()
         before = dataclasses.replace(state)
         yield state
         if state != before:
-            line = f"{state.issued} {state.done} {state.done_at:.6f} {state.interval:.6f}"
+            line = f"{state.issued} {state.done} {state.done_at:.6f} {state.work:.6f} {state.held:.6f}"
             os.pwrite(fd, line.ljust(128).encode("ascii"), 0)
     finally:
         os.close(fd)  # closing the file releases the flock
+
+
+def _interval(state: _State, window: int, slots: int, default: float) -> float:
+    """The time between two jobs done while the line is full: the window's jobs side by side, or the slots' (a
+    job holds one for part of its time), whichever is slower; ``default`` before any job was timed."""
+    if not state.work:
+        return default
+    return max(state.work / max(1, window), state.held / max(1, slots))
 
 
 def line_up(
@@ -171,6 +189,7 @@ def line_up(
     *,
     number: int | None,
     window: int,
+    slots: int,
     default: float,
     longest: float,
     folder: Path,
@@ -178,16 +197,19 @@ def line_up(
 ) -> Turn | None:
     """Take a number in the host-wide line ``name`` (or come back with ``number``), and learn whether it is in:
     at most ``window`` numbers beyond the last one done are let in at once. Otherwise ``wait`` estimates when it
-    will be: the numbers before it times the line's interval (``default`` before one was timed), a little early.
-    The estimate is made again from the line as it is whenever the number comes back, so a wrong one costs a
-    cheap extra visit, never a lost place. A number that does not come back costs its followers nothing once any
-    later one is done; when nothing is done for ``STALL_SECONDS`` (the window's numbers all gone), the window
+    will be: the numbers before it times the line's interval (a job's typical time over the window, or its time
+    holding one of ``slots`` over the slots, whichever is longer; ``default`` before one was timed), a little
+    early. The estimate is made again from the line as it is whenever the number comes back, so a wrong one costs
+    a cheap extra visit, never a lost place. A number that does not come back costs its followers nothing once
+    any later one is done; when nothing is done for ``STALL_SECONDS`` (the window's numbers all gone), the window
     widens with the time that passes. A new number whose wait would be longer than ``longest`` seconds is not
     given (None): a flood cannot push everyone's turn without bound. A number not issued by this line (a line
     started again) is replaced by a new one."""
     now = time.time() if now is None else now
     with _line(name, folder) as state:
-        spacing = state.interval or default
+        if not state.work:  # not timed yet: the default interval, against which the first times count
+            state.work, state.held = default * max(1, window), default * max(1, slots)
+        spacing = _interval(state, window, slots, default)
         stalled = max(STALL_SECONDS, 2 * window * spacing)  # nothing done for this long: numbers gone missing
         idle = max(0.0, now - state.done_at - stalled) if state.issued > state.done else 0.0
         allowed = window + int(idle / spacing)
@@ -204,35 +226,39 @@ def line_up(
         return Turn(number, (ahead - allowed + 1) * spacing * EARLY)
 
 
-def line_done(name: str, number: int, *, window: int, folder: Path, now: float | None = None) -> None:
-    """Number ``number`` of the line is done. When the window was full (the line's pace set by the work, not by
-    arrivals), the time since the last one done is folded into the line's interval (all processes of the host
-    together; one time counts at most ``OUTLIER`` intervals)."""
+def _fold(before: float, sample: float) -> float:
+    """One more time into a typical one: an exponential moving average, one time counting at most ``OUTLIER``
+    typical ones (a process's first requests, a pause)."""
+    if not before:
+        return sample
+    return before + TYPICAL_WEIGHT * (min(sample, OUTLIER * before) - before)
+
+
+def line_done(
+    name: str, number: int, *, work: float, held: float, folder: Path, now: float | None = None
+) -> None:
+    """Number ``number`` of the line is done: its job took ``work`` seconds but its waits for a slot, ``held`` of
+    them holding one; both are folded into the line's typical times (all processes of the host together)."""
     now = time.time() if now is None else now
     with _line(name, folder) as state:
         if not 0 <= number < state.issued:
             return
-        if state.issued - state.done >= window:
-            sample = max(0.0, now - state.done_at)
-            if state.interval:
-                sample = min(sample, OUTLIER * state.interval)
-                state.interval += INTERVAL_WEIGHT * (sample - state.interval)
-            else:
-                state.interval = sample
+        state.work = _fold(state.work, max(0.0, work))
+        state.held = _fold(state.held, max(0.0, held))
         state.done = max(state.done, number + 1)
         state.done_at = now
+
+
+def interval(name: str, *, window: int, slots: int, folder: Path, default: float) -> float:
+    """The line's time between two jobs done while it is full (see ``line_up``)."""
+    with _line(name, folder) as state:
+        return _interval(state, window, slots, default)
 
 
 def waiting(name: str, *, window: int, folder: Path) -> bool:
     """Whether numbers of the line ``name`` wait beyond its window now."""
     with _line(name, folder) as state:
         return state.issued - state.done > window
-
-
-def interval(name: str, *, folder: Path, default: float) -> float:
-    """The line's typical time between two jobs done while its window was full, ``default`` before one."""
-    with _line(name, folder) as state:
-        return state.interval or default
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ that an exam's autosaves need. The hashing runs between two short transactions, 
 A rush longer than the checks can serve waits in a line (``lms.core.slots.line_up``): every sign-in takes a number;
 at most ``LINE_WINDOW`` per check slot beyond the last one done are let in, and the others are told, before
 anything is read from the database, when to come back (Retry-After: the numbers before theirs times the time
-between two sign-ins done in the rush, on this host now) and keep their number in the session, so coming back they go ahead of those who came
+between two sign-ins done, from the sign-ins' and the checks' typical times on this host now) and keep their number in the session, so coming back they go ahead of those who came
 after them. The sign-in page's script waits and sends the form again by itself (lms/static/js/app.js,
 ``data-line``).
 """
@@ -51,6 +51,7 @@ from lms.core.slots import (
     Busy,
     default_queue,
     default_slots,
+    held_and_waited,
     hold,
     interval,
     line_done,
@@ -407,9 +408,9 @@ BUSY_RETRY_DUE = 0.2
 LINE_WINDOW = 2
 # A number is kept this long beyond the longest line (the person may take a while to send the form again).
 LINE_KEEP = 120.0
-# The time between two sign-ins done in a rush before one was timed on this host (scrypt on one core of a small
-# server, and the rest).
-LINE_INTERVAL = 0.1
+# The time between two sign-ins done in a rush before any was timed on this host (scrypt takes 50-100 ms of a
+# core on a small server).
+LINE_INTERVAL = 0.08
 
 
 @dataclass(frozen=True)
@@ -454,6 +455,7 @@ def wait_in_line(policy: Policy, ticket: Ticket | None, now: float | None = None
         "signin",
         number=ticket.number if ticket else None,
         window=_window(policy),
+        slots=policy.hash_slots,
         default=LINE_INTERVAL,
         longest=policy.line_longest,
         folder=_line_folder(),
@@ -492,11 +494,13 @@ def authenticate(
     themselves wait for one of the host's ``hash_slots`` (at most ``hash_wait`` seconds). Refused any way, the
     person is asked to come back (``SignInBusy``, answered 503 with Retry-After, carrying the ticket to keep), and
     no account or address is charged a failure. A sign-in that was checked, whatever its outcome, is done in the
-    line.
+    line, and its times (all but its wait for a check's slot, and its check) tell the line its pace.
     """
     ticket = wait_in_line(policy, ticket)
     try:
         with _signin_place(policy):
+            held_and_waited()  # from now on
+            started = time.monotonic()
             try:
                 return _authenticate(
                     login,
@@ -509,7 +513,9 @@ def authenticate(
                 )
             finally:
                 if ticket is not None and not isinstance(sys.exc_info()[1], Busy):
-                    line_done("signin", ticket.number, window=_window(policy), folder=_line_folder())
+                    held, waited = held_and_waited()
+                    work = time.monotonic() - started - waited
+                    line_done("signin", ticket.number, work=work, held=held, folder=_line_folder())
     except Busy:
         # Let in, but the threads or the slot were taken: come back in about two sign-ins' time, the number kept.
         raise SignInBusy(_due_again(policy) if ticket is not None else BUSY_RETRY_AFTER, ticket) from None
@@ -520,7 +526,14 @@ def _window(policy: Policy) -> int:
 
 
 def _due_again(policy: Policy) -> float:
-    return max(BUSY_RETRY_DUE, 2 * interval("signin", folder=_line_folder(), default=LINE_INTERVAL))
+    spacing = interval(
+        "signin",
+        window=_window(policy),
+        slots=policy.hash_slots,
+        folder=_line_folder(),
+        default=LINE_INTERVAL,
+    )
+    return max(BUSY_RETRY_DUE, 2 * spacing)
 
 
 def _check_passwords(tested: list[tuple[int, str]], password: str, policy: Policy) -> list[int]:

@@ -30,17 +30,18 @@ from tests.statements import TRANSACTION, recorded_statements
 LINE = "signin"
 
 
-def _state() -> tuple[int, int, float, float]:
-    """The line's file: the next number, the last done + 1, when, the interval between two done."""
-    issued, done, done_at, interval_ = (instance_dir() / "locks" / f"{LINE}.line").read_text().split()
-    return int(issued), int(done), float(done_at), float(interval_)
+def _state() -> tuple[int, int, float, float, float]:
+    """The line's file: the next number, the last done + 1, when, a sign-in's typical time, its check's."""
+    issued, done, done_at, work, held = (instance_dir() / "locks" / f"{LINE}.line").read_text().split()
+    return int(issued), int(done), float(done_at), float(work), float(held)
 
 
 def _set_state(issued: int, done: int, interval_: float) -> None:
-    """Make the line as a crowd that came just before would leave it."""
+    """Make the line as a crowd that came just before would leave it: one sign-in done every ``interval_`` s (a
+    window of 2, one check slot)."""
     path = instance_dir() / "locks" / f"{LINE}.line"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{issued} {done} {time.time():.6f} {interval_:.6f}")
+    path.write_text(f"{issued} {done} {time.time():.6f} {2 * interval_:.6f} {interval_:.6f}")
 
 
 @pytest.fixture()
@@ -57,56 +58,55 @@ def test_numbers_are_let_in_a_window_at_a_time_and_told_when_to_come_back(tmp_pa
     t = 1_000_000.0
 
     def up(number: int | None = None, now: float = t, longest: float = 100) -> Turn | None:
-        return line_up("x", number=number, window=2, default=0.2, longest=longest, folder=tmp_path, now=now)
+        return line_up(
+            "x", number=number, window=2, slots=1, default=0.2, longest=longest, folder=tmp_path, now=now
+        )
 
-    def done(number: int, now: float) -> None:
-        line_done("x", number, window=2, folder=tmp_path, now=now)
+    def done(number: int, work: float, held: float) -> None:
+        line_done("x", number, work=work, held=held, folder=tmp_path, now=t)
+
+    def pace() -> float:
+        return interval("x", window=2, slots=1, folder=tmp_path, default=0.2)
 
     assert up() == Turn(0, 0.0)  # an empty line: in at once
     assert up() == Turn(1, 0.0)  # the window is 2
     assert up() == Turn(2, pytest.approx(0.2 * EARLY))  # one before it beyond the window, told a bit early
     assert up() == Turn(3, pytest.approx(0.4 * EARLY))
     assert up(2) == Turn(2, pytest.approx(0.2 * EARLY))  # coming back early: the same number, the same wait
-    done(0, t + 0.3)  # the window was full: 0.3 s is the line's first interval
-    assert interval("x", folder=tmp_path, default=0.2) == pytest.approx(0.3)
-    assert up(2, now=t + 0.3) == Turn(2, 0.0)  # one done: it is in
-    assert up(3, now=t + 0.3) == Turn(3, pytest.approx(0.3 * EARLY))
-    done(1, t + 0.5)  # faster: the interval moves by a fifth of the difference
-    assert interval("x", folder=tmp_path, default=0.2) == pytest.approx(0.28)
+    done(0, work=0.5, held=0.3)  # slower than the default: each typical time moves by a fifth
+    assert pace() == pytest.approx(max((0.4 + 0.02) / 2, 0.2 + 0.02))
+    assert up(2) == Turn(2, 0.0)  # one done: it is in
+    assert up(3) == Turn(3, pytest.approx(0.22 * EARLY))
+    done(1, work=0.42, held=50.0)  # a pause counts as at most OUTLIER typical times
+    assert pace() == pytest.approx(0.22 + 0.2 * (0.22 * OUTLIER - 0.22))
     assert up(3) == Turn(3, 0.0)
     e, f = up(), up()
-    assert (e.number, f.number) == (4, 5) and f.wait == pytest.approx(2 * 0.28 * EARLY)
-    done(2, t + 0.7)
-    done(3, t + 100)  # a pause counts as at most OUTLIER intervals
-    assert interval("x", folder=tmp_path, default=0.2) == pytest.approx(
-        0.264 + 0.2 * (0.264 * OUTLIER - 0.264)
-    )
+    assert (e.number, f.number) == (4, 5) and f.wait == pytest.approx(2 * pace() * EARLY)
+    done(2, work=0.4, held=0.2)
+    done(3, work=0.4, held=0.2)
     # 4 never comes back; 5 does, and once it is done 4's absence costs those after it nothing.
-    assert up(5, now=t + 100) == Turn(5, 0.0)
-    done(5, t + 100.2)
-    assert up(now=t + 100.2) == Turn(6, 0.0)
-    assert up(4, now=t + 100.2) == Turn(
-        4, 0.0
-    )  # a late comer is let in (its number passed), not sent to the end
-    assert up(99, now=t + 100.2) == Turn(
-        7, 0.0
-    )  # a number this line never gave (it started again): a new one
+    assert up(5) == Turn(5, 0.0)
+    done(5, work=0.4, held=0.2)
+    assert up() == Turn(6, 0.0)
+    assert up(4) == Turn(4, 0.0)  # a late comer is let in (its number passed), not sent to the end
+    assert up(99) == Turn(7, 0.0)  # a number this line never gave (it started again): a new one
     # A wait longer than ``longest`` gives no number, and the line does not grow.
     for _ in range(20):
-        up(now=t + 100.2)
-    issued = up(now=t + 100.2).number + 1
-    assert up(now=t + 100.2, longest=1.0) is None
-    assert up(now=t + 100.2).number == issued
+        up()
+    issued = up().number + 1
+    assert up(longest=1.0) is None
+    assert up().number == issued
 
 
-def test_only_a_full_window_times_the_line(tmp_path):
-    """People arriving one by one set no pace: a sign-in every 10 s does not make the next rush wait 10 s each."""
-    t = 4_000_000.0
-    for i in range(5):
-        turn = line_up("q", number=None, window=2, default=0.1, longest=100, folder=tmp_path, now=t + 10 * i)
-        assert turn == Turn(i, 0.0)
-        line_done("q", i, window=2, folder=tmp_path, now=t + 10 * i + 0.1)
-    assert interval("q", folder=tmp_path, default=0.1) == 0.1  # still the default
+def test_the_window_or_the_slots_set_the_pace_whichever_is_slower(tmp_path):
+    """Two sign-ins run side by side (the window) but only one checks at a time (the slot): when the check is
+    most of a sign-in the slot sets the pace, else the window does."""
+    for name, work, held, pace in (("a", 1.0, 0.9, 0.9), ("b", 1.0, 0.1, 0.5)):
+        line_up(name, number=None, window=2, slots=1, default=work / 2, longest=9, folder=tmp_path)
+        for _ in range(40):  # long enough for the typical times to settle
+            line_done(name, 0, work=work, held=held, folder=tmp_path)
+        got = interval(name, window=2, slots=1, folder=tmp_path, default=0.0)
+        assert got == pytest.approx(pace, rel=0.01), name
 
 
 def test_a_stalled_window_widens_with_the_time_that_passed(tmp_path):
@@ -115,7 +115,9 @@ def test_a_stalled_window_widens_with_the_time_that_passed(tmp_path):
     t = 2_000_000.0
 
     def up(number: int | None = None, now: float = t) -> Turn | None:
-        return line_up("s", number=number, window=2, default=0.5, longest=100, folder=tmp_path, now=now)
+        return line_up(
+            "s", number=number, window=2, slots=1, default=0.5, longest=100, folder=tmp_path, now=now
+        )
 
     turns = [up() for _ in range(6)]
     assert [x.wait for x in turns] == pytest.approx(
@@ -134,7 +136,7 @@ def test_many_processes_share_one_line(tmp_path):
 
     def take() -> None:
         for _ in range(50):
-            turn = line_up("y", number=None, window=2, default=0.001, longest=1_000, folder=tmp_path)
+            turn = line_up("y", number=None, window=2, slots=1, default=0.001, longest=1_000, folder=tmp_path)
             with lock:
                 numbers.append(turn.number)
 
@@ -145,7 +147,9 @@ def test_many_processes_share_one_line(tmp_path):
         th.join()
     assert sorted(numbers) == list(range(400))
     (tmp_path / "y.line").write_text("not numbers")  # a damaged file: an empty line, not an error
-    assert line_up("y", number=None, window=2, default=1, longest=10, folder=tmp_path) == Turn(0, 0.0)
+    assert line_up("y", number=None, window=2, slots=1, default=1, longest=10, folder=tmp_path) == Turn(
+        0, 0.0
+    )
 
 
 def test_a_late_comer_is_told_when_to_come_back_before_anything_is_read(
@@ -189,7 +193,7 @@ def test_a_late_comer_is_told_when_to_come_back_before_anything_is_read(
     # nothing was recorded against the account by any refusal.
     attempts = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.user_id == person.user.id)
     assert db.session.scalar(attempts) == 0
-    line_done(LINE, 48, window=2, folder=instance_dir() / "locks")
+    line_done(LINE, 48, work=10.0, held=5.0, folder=instance_dir() / "locks")
     resp = client.post("/login", data={"login": person.user.username, "password": TEST_PASSWORD})
     assert resp.status_code in (302, 303)
     assert _state()[1] == 51  # done in the line
@@ -241,7 +245,6 @@ def test_an_empty_line_changes_nothing_for_one_person(client, enterprise, make_p
     with client.session_transaction() as s:
         assert LINE_TICKET not in s
     assert _state()[:2] == (1, 1)  # one number given, and done
-    assert _state()[3] == 0  # no pace set by one person alone
 
 
 def test_the_page_script_is_answered_where_to_go(client, enterprise, make_person, fresh_line):
