@@ -21,7 +21,7 @@ others are told when to come back (the numbers before theirs times the line's in
 times on this host now), keeping their number. Without it, 5,000 people told "try again in 5 seconds" sent
 97,633 refused requests in one exam day's sign-in rush, and those retries, not the checks, took the cores
 (bench/README, "Login storm"). The line is one small file (the next number, the last done and when, a job's
-typical time and its time holding a slot), changed under ``flock``.
+typical time, its time holding a slot and its CPU time in it), changed under ``flock``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ TYPICAL_WEIGHT = 0.2
 OUTLIER = 1.5
 # The waits told are this part of the estimate: coming back a little early costs a cheap refusal and a shorter
 # wait; coming back late would leave the window empty while people wait outside it.
-EARLY = 0.8
+EARLY = 0.9
 # A line where nothing was done for this long (or twice the window's intervals, if longer) lets one more number in
 # for each interval that passes: the numbers let in did not come back.
 STALL_SECONDS = 5.0
@@ -119,7 +119,7 @@ def hold(name: str, *, slots: int, wait: float, folder: Path) -> Iterator[None]:
             if time.monotonic() >= deadline:
                 raise Busy(name)
             time.sleep(POLL_SECONDS)
-    got = time.monotonic()
+    got, cpu = time.monotonic(), time.thread_time()
     try:
         yield
     finally:
@@ -127,12 +127,23 @@ def hold(name: str, *, slots: int, wait: float, folder: Path) -> Iterator[None]:
         os.close(held)
         _clock.waited = getattr(_clock, "waited", 0.0) + got - (deadline - wait)
         _clock.held = getattr(_clock, "held", 0.0) + time.monotonic() - got
+        _clock.cpu = getattr(_clock, "cpu", 0.0) + time.thread_time() - cpu
 
 
-def held_and_waited() -> tuple[float, float]:
-    """How long this thread's ``hold``s held their slots and waited for them since the last call (seconds)."""
-    times = getattr(_clock, "held", 0.0), getattr(_clock, "waited", 0.0)
-    _clock.held = _clock.waited = 0.0
+@dataclass(frozen=True)
+class Clock:
+    """What this thread's ``hold``s took since the last ``clock()``: seconds holding their slots, of them on
+    this thread's CPU, and waiting for the slots."""
+
+    held: float
+    cpu: float
+    waited: float
+
+
+def clock() -> Clock:
+    """This thread's ``hold`` times since the last call (and start again from zero)."""
+    times = Clock(getattr(_clock, "held", 0.0), getattr(_clock, "cpu", 0.0), getattr(_clock, "waited", 0.0))
+    _clock.held = _clock.cpu = _clock.waited = 0.0
     return times
 
 
@@ -151,6 +162,7 @@ class _State:
     done_at: float = 0.0  # when a job last finished, or the line started (time.time())
     work: float = 0.0  # a job's typical time, but its waits for a slot (0: not timed yet)
     held: float = 0.0  # a job's typical time holding a slot (0: not timed yet)
+    cpu: float = 0.0  # of which on its CPU (0: not timed yet)
 
 
 @contextlib.contextmanager
@@ -161,27 +173,40 @@ def _line(name: str, folder: Path) -> Iterator[_State]:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            issued, done, done_at, work, held = os.pread(fd, 128, 0).decode("ascii").split()
-            state = _State(int(issued), int(done), float(done_at), float(work), float(held))
+            issued, done, done_at, work, held, cpu = os.pread(fd, 128, 0).decode("ascii").split()
+            state = _State(int(issued), int(done), float(done_at), float(work), float(held), float(cpu))
         except ValueError:  # a new or damaged file: an empty line
             state = _State()
-        if not (0 <= state.done <= state.issued and 0 <= state.work < 3600 and 0 <= state.held < 3600):
+        if not (
+            0 <= state.done <= state.issued
+            and all(0 <= t < 3600 for t in (state.work, state.held, state.cpu))
+        ):
             state = _State()
         before = dataclasses.replace(state)
         yield state
         if state != before:
-            line = f"{state.issued} {state.done} {state.done_at:.6f} {state.work:.6f} {state.held:.6f}"
+            line = f"{state.issued} {state.done} {state.done_at:.6f} {state.work:.6f} {state.held:.6f} {state.cpu:.6f}"
             os.pwrite(fd, line.ljust(128).encode("ascii"), 0)
     finally:
         os.close(fd)  # closing the file releases the flock
 
 
-def _interval(state: _State, window: int, slots: int, default: float) -> float:
-    """The time between two jobs done while the line is full: the window's jobs side by side, or the slots' (a
-    job holds one for part of its time), whichever is slower; ``default`` before any job was timed."""
+def _interval(state: _State, window: int, slots: int, share: float, default: float) -> float:
+    """The time between two jobs let through: the window's jobs side by side; the slots' (a job holds one for part
+    of its time), its time there counted as many times over as it took longer than its CPU (on a host busy with
+    other work, an exam, a check that needs 66 ms of CPU takes 120 ms to get them, and the line then lets checks
+    through more slowly still); and the slots' CPU at most ``share`` of theirs (0.5: the checks use at most half
+    a core per slot, however idle the host looks between two requests); whichever is slowest. ``default``
+    before any job was timed."""
     if not state.work:
         return default
-    return max(state.work / max(1, window), state.held / max(1, slots))
+    contention = state.held / state.cpu if state.cpu > 0 else 1.0
+    slots = max(1, slots)
+    return max(
+        state.work / max(1, window),
+        state.held * max(1.0, contention) / slots,
+        state.cpu / (slots * min(1.0, max(0.01, share))),
+    )
 
 
 def line_up(
@@ -190,6 +215,7 @@ def line_up(
     number: int | None,
     window: int,
     slots: int,
+    share: float = 1.0,
     default: float,
     longest: float,
     folder: Path,
@@ -197,9 +223,8 @@ def line_up(
 ) -> Turn | None:
     """Take a number in the host-wide line ``name`` (or come back with ``number``), and learn whether it is in:
     at most ``window`` numbers beyond the last one done are let in at once. Otherwise ``wait`` estimates when it
-    will be: the numbers before it times the line's interval (a job's typical time over the window, or its time
-    holding one of ``slots`` over the slots, whichever is longer; ``default`` before one was timed), a little
-    early. The estimate is made again from the line as it is whenever the number comes back, so a wrong one costs
+    will be: the numbers before it times the line's interval (``_interval``: from a job's typical times on this
+    host now; ``default`` before one was timed), a little early. The estimate is made again from the line as it is whenever the number comes back, so a wrong one costs
     a cheap extra visit, never a lost place. A number that does not come back costs its followers nothing once
     any later one is done; when nothing is done for ``STALL_SECONDS`` (the window's numbers all gone), the window
     widens with the time that passes. A new number whose wait would be longer than ``longest`` seconds is not
@@ -209,7 +234,8 @@ def line_up(
     with _line(name, folder) as state:
         if not state.work:  # not timed yet: the default interval, against which the first times count
             state.work, state.held = default * max(1, window), default * max(1, slots)
-        spacing = _interval(state, window, slots, default)
+            state.cpu = state.held
+        spacing = _interval(state, window, slots, share, default)
         stalled = max(STALL_SECONDS, 2 * window * spacing)  # nothing done for this long: numbers gone missing
         idle = max(0.0, now - state.done_at - stalled) if state.issued > state.done else 0.0
         allowed = window + int(idle / spacing)
@@ -235,24 +261,28 @@ def _fold(before: float, sample: float) -> float:
 
 
 def line_done(
-    name: str, number: int, *, work: float, held: float, folder: Path, now: float | None = None
+    name: str, number: int, *, work: float, held: float, cpu: float, folder: Path, now: float | None = None
 ) -> None:
     """Number ``number`` of the line is done: its job took ``work`` seconds but its waits for a slot, ``held`` of
-    them holding one; both are folded into the line's typical times (all processes of the host together)."""
+    them holding one, ``cpu`` of those on its CPU; all are folded into the line's typical times (all processes of
+    the host together)."""
     now = time.time() if now is None else now
     with _line(name, folder) as state:
         if not 0 <= number < state.issued:
             return
         state.work = _fold(state.work, max(0.0, work))
         state.held = _fold(state.held, max(0.0, held))
+        state.cpu = _fold(state.cpu, max(0.0, min(cpu, held)))
         state.done = max(state.done, number + 1)
         state.done_at = now
 
 
-def interval(name: str, *, window: int, slots: int, folder: Path, default: float) -> float:
-    """The line's time between two jobs done while it is full (see ``line_up``)."""
+def interval(
+    name: str, *, window: int, slots: int, share: float = 1.0, folder: Path, default: float
+) -> float:
+    """The line's time between two jobs let through (see ``_interval``)."""
     with _line(name, folder) as state:
-        return _interval(state, window, slots, default)
+        return _interval(state, window, slots, share, default)
 
 
 def waiting(name: str, *, window: int, folder: Path) -> bool:

@@ -49,9 +49,9 @@ from lms.core.errors import DomainError
 from lms.core.i18n import Message, msg
 from lms.core.slots import (
     Busy,
+    clock,
     default_queue,
     default_slots,
-    held_and_waited,
     hold,
     interval,
     line_done,
@@ -83,6 +83,9 @@ class Policy:
     hash_slots: int = field(default_factory=default_slots)
     hash_queue: int = field(default_factory=lambda: default_queue(4))
     hash_wait: float = 10.0
+    # The part of a core each check slot may spend on checks in a rush (LMS_LOGIN_HASH_SHARE): the rest of the
+    # host's CPU stays for the others (an exam's autosaves).
+    hash_share: float = 0.5
     # The longest wait in the line of sign-ins (seconds); beyond it nobody is given a number (LMS_LOGIN_LINE_SECONDS).
     line_longest: float = 900.0
 
@@ -100,6 +103,7 @@ class Policy:
             hash_queue=int(config.get("LOGIN_HASH_QUEUE", default_queue(4))),
             hash_wait=float(config.get("LOGIN_HASH_WAIT_SECONDS", 10)),
             line_longest=float(config.get("LOGIN_LINE_SECONDS", 900)),
+            hash_share=float(config.get("LOGIN_HASH_SHARE", 0.5)),
         )
 
 
@@ -456,6 +460,7 @@ def wait_in_line(policy: Policy, ticket: Ticket | None, now: float | None = None
         number=ticket.number if ticket else None,
         window=_window(policy),
         slots=policy.hash_slots,
+        share=policy.hash_share,
         default=LINE_INTERVAL,
         longest=policy.line_longest,
         folder=_line_folder(),
@@ -494,12 +499,13 @@ def authenticate(
     themselves wait for one of the host's ``hash_slots`` (at most ``hash_wait`` seconds). Refused any way, the
     person is asked to come back (``SignInBusy``, answered 503 with Retry-After, carrying the ticket to keep), and
     no account or address is charged a failure. A sign-in that was checked, whatever its outcome, is done in the
-    line, and its times (all but its wait for a check's slot, and its check) tell the line its pace.
+    line, and its times (all but its wait for a check's slot; its check, and the CPU of it) tell the line its
+    pace.
     """
     ticket = wait_in_line(policy, ticket)
     try:
         with _signin_place(policy):
-            held_and_waited()  # from now on
+            clock()  # from now on
             started = time.monotonic()
             try:
                 return _authenticate(
@@ -513,9 +519,16 @@ def authenticate(
                 )
             finally:
                 if ticket is not None and not isinstance(sys.exc_info()[1], Busy):
-                    held, waited = held_and_waited()
-                    work = time.monotonic() - started - waited
-                    line_done("signin", ticket.number, work=work, held=held, folder=_line_folder())
+                    took = clock()
+                    work = time.monotonic() - started - took.waited
+                    line_done(
+                        "signin",
+                        ticket.number,
+                        work=work,
+                        held=took.held,
+                        cpu=took.cpu,
+                        folder=_line_folder(),
+                    )
     except Busy:
         # Let in, but the threads or the slot were taken: come back in about two sign-ins' time, the number kept.
         raise SignInBusy(_due_again(policy) if ticket is not None else BUSY_RETRY_AFTER, ticket) from None
@@ -530,6 +543,7 @@ def _due_again(policy: Policy) -> float:
         "signin",
         window=_window(policy),
         slots=policy.hash_slots,
+        share=policy.hash_share,
         folder=_line_folder(),
         default=LINE_INTERVAL,
     )

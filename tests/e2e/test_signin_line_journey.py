@@ -26,7 +26,7 @@ def test_a_worker_in_the_sign_in_line_waits_and_is_signed_in_by_the_page(page, l
         page.goto(page.base + "/login")
         assert page.locator("form[data-line]").count() == 0  # no rush: a plain form
         # The crowd arrives (as the line's file holds it: numbers given, none done, one done a second).
-        line.write_text(f"{crowd} 0 {time.time():.6f} 1.0")
+        line.write_text(f"{crowd} 0 {time.time():.6f} 2.0 0.5 0.5")
         page.goto(page.base + "/login")
         assert page.locator("form[data-line]").count() == 1
         page.fill("input[name=login]", "worker")
@@ -40,7 +40,7 @@ def test_a_worker_in_the_sign_in_line_waits_and_is_signed_in_by_the_page(page, l
         page.shot("waiting")
         assert "/login" in page.url
         # The crowd ahead is done: the worker's number (crowd) is next.
-        line.write_text(f"{crowd + 1} {crowd} {time.time():.6f} 1.0")
+        line.write_text(f"{crowd + 1} {crowd} {time.time():.6f} 2.0 0.5 0.5")
         page.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
         page.wait_for_load_state("load")
         page.shot("signed-in")

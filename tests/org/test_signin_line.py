@@ -10,6 +10,7 @@ early gains nothing, a turn cannot be pushed without bound, and a rush sends few
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,18 @@ from sqlalchemy import func, select
 
 from lms.core.config import instance_dir
 from lms.core.db import db
-from lms.core.slots import EARLY, OUTLIER, STALL_SECONDS, Turn, interval, line_done, line_up
+from lms.core.slots import (
+    EARLY,
+    OUTLIER,
+    STALL_SECONDS,
+    Clock,
+    Turn,
+    clock,
+    hold,
+    interval,
+    line_done,
+    line_up,
+)
 from lms.org import signin
 from lms.org.auth import LINE_HEADER, LINE_TICKET, LINE_WAIT_HEADER
 from lms.org.models import LoginAttempt, User
@@ -30,10 +42,11 @@ from tests.statements import TRANSACTION, recorded_statements
 LINE = "signin"
 
 
-def _state() -> tuple[int, int, float, float, float]:
-    """The line's file: the next number, the last done + 1, when, a sign-in's typical time, its check's."""
-    issued, done, done_at, work, held = (instance_dir() / "locks" / f"{LINE}.line").read_text().split()
-    return int(issued), int(done), float(done_at), float(work), float(held)
+def _state() -> tuple[int, int, float, float, float, float]:
+    """The line's file: the next number, the last done + 1, when, a sign-in's typical time, its check's, the
+    check's CPU."""
+    issued, done, done_at, work, held, cpu = (instance_dir() / "locks" / f"{LINE}.line").read_text().split()
+    return int(issued), int(done), float(done_at), float(work), float(held), float(cpu)
 
 
 def _set_state(issued: int, done: int, interval_: float) -> None:
@@ -41,7 +54,8 @@ def _set_state(issued: int, done: int, interval_: float) -> None:
     window of 2, one check slot)."""
     path = instance_dir() / "locks" / f"{LINE}.line"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{issued} {done} {time.time():.6f} {2 * interval_:.6f} {interval_:.6f}")
+    half = interval_ / 2  # checks of half the interval's CPU: at the default share (0.5) they set the pace
+    path.write_text(f"{issued} {done} {time.time():.6f} {2 * interval_:.6f} {half:.6f} {half:.6f}")
 
 
 @pytest.fixture()
@@ -63,7 +77,7 @@ def test_numbers_are_let_in_a_window_at_a_time_and_told_when_to_come_back(tmp_pa
         )
 
     def done(number: int, work: float, held: float) -> None:
-        line_done("x", number, work=work, held=held, folder=tmp_path, now=t)
+        line_done("x", number, work=work, held=held, cpu=held, folder=tmp_path, now=t)  # an idle host
 
     def pace() -> float:
         return interval("x", window=2, slots=1, folder=tmp_path, default=0.2)
@@ -100,13 +114,40 @@ def test_numbers_are_let_in_a_window_at_a_time_and_told_when_to_come_back(tmp_pa
 
 def test_the_window_or_the_slots_set_the_pace_whichever_is_slower(tmp_path):
     """Two sign-ins run side by side (the window) but only one checks at a time (the slot): when the check is
-    most of a sign-in the slot sets the pace, else the window does."""
-    for name, work, held, pace in (("a", 1.0, 0.9, 0.9), ("b", 1.0, 0.1, 0.5)):
-        line_up(name, number=None, window=2, slots=1, default=work / 2, longest=9, folder=tmp_path)
-        for _ in range(40):  # long enough for the typical times to settle
-            line_done(name, 0, work=work, held=held, folder=tmp_path)
-        got = interval(name, window=2, slots=1, folder=tmp_path, default=0.0)
-        assert got == pytest.approx(pace, rel=0.01), name
+    most of a sign-in the slot sets the pace, else the window does. On a busy host, where a check that needs
+    0.45 s of CPU takes 0.9 s, the slot's time counts twice over: the checks leave the others their cores. With
+    a share of 0.5 the checks' CPU is at most half a core per slot, however idle the host."""
+    cases = (
+        ("a", 1.0, 0.9, 0.9, 1.0, 0.9),
+        ("b", 1.0, 0.1, 0.1, 1.0, 0.5),
+        ("busy", 1.0, 0.9, 0.45, 1.0, 1.8),
+        ("half", 1.0, 0.9, 0.9, 0.5, 1.8),
+        ("half, cheap checks", 1.0, 0.1, 0.1, 0.5, 0.5),
+    )
+    for name, work, held, cpu, share, pace in cases:
+        line_up(
+            name, number=None, window=2, slots=1, share=share, default=work / 2, longest=9, folder=tmp_path
+        )
+        for _ in range(60):  # long enough for the typical times to settle
+            line_done(name, 0, work=work, held=held, cpu=cpu, folder=tmp_path)
+        got = interval(name, window=2, slots=1, share=share, folder=tmp_path, default=0.0)
+        assert got == pytest.approx(pace, rel=0.02), name
+
+
+def test_a_check_times_its_cpu_and_its_wait_apart(tmp_path):
+    """hold() tells its thread how long it waited, held, and of that ran on its CPU (a sleep holds, not runs)."""
+    clock()
+    with hold("c", slots=1, wait=1, folder=tmp_path):
+        time.sleep(0.2)
+    took = clock()
+    assert took.held >= 0.2 and took.cpu < 0.05 and took.waited < 0.05
+    with hold("c", slots=1, wait=1, folder=tmp_path):
+        end = time.thread_time() + 0.1
+        while time.thread_time() < end:
+            pass
+    took = clock()
+    assert took.cpu >= 0.09 and took.held >= took.cpu - 0.005  # two clocks: a few microseconds apart
+    assert clock() == Clock(0.0, 0.0, 0.0)  # read once
 
 
 def test_a_stalled_window_widens_with_the_time_that_passed(tmp_path):
@@ -162,10 +203,11 @@ def test_a_late_comer_is_told_when_to_come_back_before_anything_is_read(
         resp = client.post("/login", data={"login": person.user.username, "password": TEST_PASSWORD})
     assert resp.status_code == 503
     assert float(resp.headers[LINE_WAIT_HEADER]) == pytest.approx(49 * 5.0 * EARLY, abs=0.01)
-    assert resp.headers["Retry-After"] == "196"  # 49 before it beyond the window, 5 s each, told a bit early
+    told = math.ceil(49 * 5.0 * EARLY)  # 49 before it beyond the window, 5 s each, told a bit early
+    assert resp.headers["Retry-After"] == str(told)
     assert not [s for s in seen if "users" in s or "login_attempts" in s], seen  # refused before any read
     page = resp.get_data(as_text=True)
-    assert "当前登录人数较多" in page and "约 196 秒后轮到您" in page  # the page says when, in words
+    assert "当前登录人数较多" in page and f"约 {told} 秒后轮到您" in page  # the page says when, in words
     with client.session_transaction() as s:
         number, given = s[LINE_TICKET]
     assert number == 50 and abs(given - time.time()) < 60
@@ -176,7 +218,7 @@ def test_a_late_comer_is_told_when_to_come_back_before_anything_is_read(
     for _ in range(5):
         with recorded_statements(skip=TRANSACTION) as seen:
             again = client.post("/login", data={"login": person.user.username, "password": TEST_PASSWORD})
-        assert again.status_code == 503 and again.headers["Retry-After"] == "196"
+        assert again.status_code == 503 and again.headers["Retry-After"] == str(told)
         assert not [s for s in seen if "users" in s], seen
     assert _state()[0] == 51
     with client.session_transaction() as s:
@@ -193,7 +235,7 @@ def test_a_late_comer_is_told_when_to_come_back_before_anything_is_read(
     # nothing was recorded against the account by any refusal.
     attempts = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.user_id == person.user.id)
     assert db.session.scalar(attempts) == 0
-    line_done(LINE, 48, work=10.0, held=5.0, folder=instance_dir() / "locks")
+    line_done(LINE, 48, work=10.0, held=5.0, cpu=5.0, folder=instance_dir() / "locks")
     resp = client.post("/login", data={"login": person.user.username, "password": TEST_PASSWORD})
     assert resp.status_code in (302, 303)
     assert _state()[1] == 51  # done in the line
