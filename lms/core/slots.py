@@ -48,6 +48,11 @@ OUTLIER = 1.5
 # The waits told are this part of the estimate: coming back a little early costs a cheap refusal and a shorter
 # wait; coming back late would leave the window empty while people wait outside it.
 EARLY = 0.9
+# How hard the line slows its checks when they run slower than their CPU (the host busy with others): a check
+# that took 1.45 times its CPU (measured in the rush of a 5,000-taker exam on 2 cores) spaces the checks 3 times
+# further apart; on an idle host (1.02) they go at nearly full speed. Linear (1) was measured not to be enough:
+# the checks kept a core beside the exam's rush and autosaves waited seconds (bench/README, "Login storm").
+CONTENTION_POWER = 3
 # A line where nothing was done for this long (or twice the window's intervals, if longer) lets one more number in
 # for each interval that passes: the numbers let in did not come back.
 STALL_SECONDS = 5.0
@@ -193,18 +198,18 @@ def _line(name: str, folder: Path) -> Iterator[_State]:
 
 def _interval(state: _State, window: int, slots: int, share: float, default: float) -> float:
     """The time between two jobs let through: the window's jobs side by side; the slots' (a job holds one for part
-    of its time), its time there counted as many times over as it took longer than its CPU (on a host busy with
-    other work, an exam, a check that needs 66 ms of CPU takes 120 ms to get them, and the line then lets checks
-    through more slowly still); and the slots' CPU at most ``share`` of theirs (0.5: the checks use at most half
+    of its time), its time there stretched by how much longer it took than its CPU, to the power
+    ``CONTENTION_POWER`` (on a host busy with other work, an exam, a check that needs 100 ms of CPU takes 145 ms
+    to get them, and the line then lets checks through three times more slowly); and the slots' CPU at most ``share`` of theirs (0.5: the checks use at most half
     a core per slot, however idle the host looks between two requests); whichever is slowest. ``default``
     before any job was timed."""
     if not state.work:
         return default
-    contention = state.held / state.cpu if state.cpu > 0 else 1.0
+    contention = max(1.0, state.held / state.cpu if state.cpu > 0 else 1.0)
     slots = max(1, slots)
     return max(
         state.work / max(1, window),
-        state.held * max(1.0, contention) / slots,
+        state.held * contention**CONTENTION_POWER / slots,
         state.cpu / (slots * min(1.0, max(0.01, share))),
     )
 
