@@ -131,6 +131,11 @@ class SignInBusy(DomainError):
                 "Many people are signing in at this moment. Your turn comes in about %(seconds)s seconds.",
                 seconds=seconds,
             )
+        elif retry_after > BUSY_RETRY_AFTER:  # the line is full: no number was given
+            message = msg(
+                "Too many people are waiting to sign in at this moment. Try again in about %(seconds)s seconds.",
+                seconds=seconds,
+            )
         else:
             message = msg("Many people are signing in at this moment. Try again in a few seconds.")
         super().__init__(message)

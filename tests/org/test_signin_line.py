@@ -264,15 +264,15 @@ def test_an_old_ticket_is_not_kept_and_a_full_line_gives_none(
 
     # A wait longer than LMS_LOGIN_LINE_SECONDS: no number is given (a flood cannot push everyone's turn without
     # bound), the person is asked to come back later, and the line does not grow.
-    app.config["LOGIN_LINE_SECONDS"] = 15
+    _set_state(100, 0, 2.0)  # 99 before a new comer beyond the window: about 200 s
+    app.config["LOGIN_LINE_SECONDS"] = 50
     try:
         other = app.test_client()
         resp = other.post("/login", data={"login": person.user.username, "password": TEST_PASSWORD})
         assert resp.status_code == 503
-        assert resp.headers["Retry-After"] == str(
-            max(signin.BUSY_RETRY_AFTER, 2)
-        )  # a tenth of the longest wait
-        assert _state()[0] == 11
+        assert resp.headers["Retry-After"] == "5"  # a tenth of the longest wait
+        assert "当前排队登录的人数已满，请约 5 秒后再试。" in resp.get_data(as_text=True)
+        assert _state()[0] == 100
         with other.session_transaction() as s:
             assert LINE_TICKET not in s
     finally:
