@@ -63,9 +63,8 @@ MAX_WINDOW = 3600.0
 CONNECTION_TRIES = (
     3  # a request whose connection was reset is sent again (as browsers do), at most this often
 )
-BUSY_RETRIES = (
-    30  # a refused sign-in (429, busy) is tried again after its Retry-After, as the page's script does
-)
+# A refused sign-in (429, busy) is tried again after its wait, as the page's script does, at most this often.
+BUSY_RETRIES = 30
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 ASSET = re.compile(r'<(?:link|script|img)\b[^>]*?\b(?:href|src)="(/[^"]+)"')
 SECTION = re.compile(r'<section class="card question" id="q-\d+" data-aq="(\d+)" data-type="([\w-]+)">')

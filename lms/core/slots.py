@@ -108,7 +108,8 @@ def hold(name: str, *, slots: int, wait: float, folder: Path) -> Iterator[None]:
         yield
         return
     folder.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait
+    started = time.monotonic()
+    deadline = started + wait
     held = None
     while held is None:
         for i in range(slots):
@@ -130,7 +131,7 @@ def hold(name: str, *, slots: int, wait: float, folder: Path) -> Iterator[None]:
     finally:
         fcntl.flock(held, fcntl.LOCK_UN)
         os.close(held)
-        _clock.waited = getattr(_clock, "waited", 0.0) + got - (deadline - wait)
+        _clock.waited = getattr(_clock, "waited", 0.0) + got - started
         _clock.held = getattr(_clock, "held", 0.0) + time.monotonic() - got
         _clock.cpu = getattr(_clock, "cpu", 0.0) + time.thread_time() - cpu
 
@@ -200,9 +201,9 @@ def _interval(state: _State, window: int, slots: int, share: float, default: flo
     """The time between two jobs let through: the window's jobs side by side; the slots' (a job holds one for part
     of its time), its time there stretched by how much longer it took than its CPU, to the power
     ``CONTENTION_POWER`` (on a host busy with other work, an exam, a check that needs 100 ms of CPU takes 145 ms
-    to get them, and the line then lets checks through three times more slowly); and the slots' CPU at most ``share`` of theirs (0.5: the checks use at most half
-    a core per slot, however idle the host looks between two requests); whichever is slowest. ``default``
-    before any job was timed."""
+    to get them, and the line then lets checks through three times more slowly); and the slots' CPU at most
+    ``share`` of theirs (0.5: the checks use at most half a core per slot, however idle the host looks between
+    two requests); whichever is slowest. ``default`` before any job was timed."""
     if not state.work:
         return default
     contention = max(1.0, state.held / state.cpu if state.cpu > 0 else 1.0)
@@ -229,8 +230,8 @@ def line_up(
     """Take a number in the host-wide line ``name`` (or come back with ``number``), and learn whether it is in:
     at most ``window`` numbers beyond the last one done are let in at once. Otherwise ``wait`` estimates when it
     will be: the numbers before it times the line's interval (``_interval``: from a job's typical times on this
-    host now; ``default`` before one was timed), a little early. The estimate is made again from the line as it is whenever the number comes back, so a wrong one costs
-    a cheap extra visit, never a lost place. A number that does not come back costs its followers nothing once
+    host now; ``default`` before one was timed), a little early. The estimate is made again from the line as it
+    is whenever the number comes back, so a wrong one costs a cheap extra visit, never a lost place. A number that does not come back costs its followers nothing once
     any later one is done; when nothing is done for ``STALL_SECONDS`` (the window's numbers all gone), the window
     widens with the time that passes. A new number whose wait would be longer than ``longest`` seconds is not
     given (None): a flood cannot push everyone's turn without bound. A number not issued by this line (a line

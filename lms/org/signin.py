@@ -21,12 +21,12 @@ at most half a worker's threads sign people in at once and at most half the host
 (``SignInBusy``: 503 with Retry-After) and charged nothing, so a login storm never takes the threads and the CPU
 that an exam's autosaves need. The hashing runs between two short transactions, never inside one.
 
-A rush longer than the checks can serve waits in a line (``lms.core.slots.line_up``): every sign-in takes a number;
-at most ``LINE_WINDOW`` per check slot beyond the last one done are let in, and the others are told, before
-anything is read from the database, when to come back (Retry-After: the numbers before theirs times the time
-between two sign-ins done, from the sign-ins' and the checks' typical times on this host now) and keep their number in the session, so coming back they go ahead of those who came
-after them. The sign-in page's script waits and sends the form again by itself (lms/static/js/app.js,
-``data-line``).
+A rush longer than the checks can serve waits in a line (``lms.core.slots.line_up``): every sign-in takes a
+number; at most ``LINE_WINDOW`` per check slot beyond the last one done are let in, and the others are told,
+before anything is read from the database, when to come back (Retry-After: the numbers before theirs times the
+time between two sign-ins let through, from the sign-ins' and the checks' typical times on this host now) and
+keep their number in the session, so coming back they go ahead of those who came after them. The sign-in page's
+script waits and sends the form again by itself (lms/static/js/app.js, ``data-line``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
-import sys
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -444,7 +443,8 @@ def _signin_place(policy: Policy) -> contextlib.AbstractContextManager[None]:
     return place("signin", queue=policy.hash_queue) if policy.hash_slots > 0 else contextlib.nullcontext()
 
 
-def _line_folder() -> Path:
+def _locks() -> Path:
+    """The host's folder of the sign-in slots' lock files and the line's file."""
     from lms.core.config import instance_dir
 
     return instance_dir() / "locks"
@@ -468,7 +468,7 @@ def wait_in_line(policy: Policy, ticket: Ticket | None, now: float | None = None
         share=policy.hash_share,
         default=LINE_INTERVAL,
         longest=policy.line_longest,
-        folder=_line_folder(),
+        folder=_locks(),
         now=now,
     )
     if turn is None:
@@ -482,7 +482,7 @@ def wait_in_line(policy: Policy, ticket: Ticket | None, now: float | None = None
 
 def line_waiting(policy: Policy) -> bool:
     """Whether people wait in the line of sign-ins now (more numbers given and not done than it lets in)."""
-    return policy.hash_slots > 0 and waiting("signin", window=_window(policy), folder=_line_folder())
+    return policy.hash_slots > 0 and waiting("signin", window=_window(policy), folder=_locks())
 
 
 def authenticate(
@@ -498,8 +498,8 @@ def authenticate(
 ) -> User:
     """Check a sign-in (see ``_authenticate``) within the bounds on sign-in work (lms.core.slots).
 
-    First the line (``wait_in_line``): a sign-in whose number (``ticket``, kept by the browser, or a new one) is not let
-    in yet is refused before anything is read, told when to come back. Then at most ``hash_queue`` threads of this
+    First the line (``wait_in_line``): a sign-in whose number (``ticket``, kept by the browser, or a new one) is
+    not let in yet is refused before anything is read, told when to come back. Then at most ``hash_queue`` threads of this
     process sign people in at once: the next one is refused before anything is read. The password checks
     themselves wait for one of the host's ``hash_slots`` (at most ``hash_wait`` seconds). Refused any way, the
     person is asked to come back (``SignInBusy``, answered 503 with Retry-After, carrying the ticket to keep), and
@@ -513,7 +513,7 @@ def authenticate(
             clock()  # from now on
             started = time.monotonic()
             try:
-                return _authenticate(
+                user = _authenticate(
                     login,
                     password,
                     address,
@@ -522,21 +522,26 @@ def authenticate(
                     device=device,
                     known=known,
                 )
-            finally:
-                if ticket is not None and not isinstance(sys.exc_info()[1], Busy):
-                    took = clock()
-                    work = time.monotonic() - started - took.waited
-                    line_done(
-                        "signin",
-                        ticket.number,
-                        work=work,
-                        held=took.held,
-                        cpu=took.cpu,
-                        folder=_line_folder(),
-                    )
+            except Busy:
+                raise  # not done: the number is kept for the next try
+            except BaseException:
+                _done_in_line(ticket, started)  # checked, whatever the outcome (a wrong password, an error)
+                raise
+            _done_in_line(ticket, started)
+            return user
     except Busy:
         # Let in, but the threads or the slot were taken: come back in about two sign-ins' time, the number kept.
         raise SignInBusy(_due_again(policy) if ticket is not None else BUSY_RETRY_AFTER, ticket) from None
+
+
+def _done_in_line(ticket: Ticket | None, started: float) -> None:
+    """The sign-in of ``ticket`` is done: its times (all but its wait for a check's slot; its check, and the CPU
+    of it) tell the line its pace."""
+    if ticket is None:
+        return
+    took = clock()
+    work = time.monotonic() - started - took.waited
+    line_done("signin", ticket.number, work=work, held=took.held, cpu=took.cpu, folder=_locks())
 
 
 def _window(policy: Policy) -> int:
@@ -549,7 +554,7 @@ def _due_again(policy: Policy) -> float:
         window=_window(policy),
         slots=policy.hash_slots,
         share=policy.hash_share,
-        folder=_line_folder(),
+        folder=_locks(),
         default=LINE_INTERVAL,
     )
     return max(BUSY_RETRY_DUE, 2 * spacing)
@@ -557,9 +562,7 @@ def _due_again(policy: Policy) -> float:
 
 def _check_passwords(tested: list[tuple[int, str]], password: str, policy: Policy) -> list[int]:
     """Return the accounts of ``tested`` whose hash ``password`` fits, holding one of the host's check slots."""
-    from lms.core.config import instance_dir
-
-    with hold("signin", slots=policy.hash_slots, wait=policy.hash_wait, folder=instance_dir() / "locks"):
+    with hold("signin", slots=policy.hash_slots, wait=policy.hash_wait, folder=_locks()):
         usable = [(uid, h) for uid, h in tested if h != UNUSABLE_PASSWORD]
         if not usable:
             check_password_hash(_DUMMY_HASH, password)  # even out timing
@@ -630,9 +633,8 @@ def _authenticate(
     if not waits or tested:
         try:
             matched = _check_passwords(tested, password, policy)
-        except (
-            Busy
-        ):  # no check slot in time: give the claims back, record nothing (authenticate asks to retry)
+        except Busy:
+            # No check slot in time: give the claims back, record nothing (authenticate asks to come back).
             for claim in claims.values():
                 release_claim(claim)
             raise
