@@ -77,8 +77,9 @@ SETTINGS_DOC = {
     "the next sign-in is asked to try again in a few seconds). Default: half of LMS_THREADS (at least 1)",
     "LMS_LOGIN_HASH_WAIT_SECONDS": "Longest wait for a check's slot before the person is asked to try again in a few "
     "seconds (503 with Retry-After, nothing charged to the account). Default: 10",
-    "LMS_LOGIN_HASH_SHARE": "In a sign-in rush, the part of a core each check slot may spend on password checks; the "
-    "rest stays for everyone else (an exam). 1: the slots' full speed. Default: 0.5",
+    "LMS_LOGIN_HASH_SHARE": "In a sign-in rush, the part of a core each check slot may spend on password checks. The "
+    "checks run at the host's idle priority (they get only CPU nobody else wants), so 1 holds nothing more back; "
+    "lower it to keep cores idle for a burst. Default: 1",
     "LMS_LOGIN_LINE_SECONDS": "Longest wait in the line of sign-ins of a rush (seconds): each sign-in takes a number "
     "and is told when to come back (Retry-After); a wait longer than this gives no number. Default: 900",
     "LMS_THREADS": "Threads of each gunicorn worker of scripts/run (sizes LMS_LOGIN_HASH_QUEUE). Default: 4",
@@ -131,7 +132,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         ),
         "LOGIN_HASH_WAIT_SECONDS": float(env.get("LMS_LOGIN_HASH_WAIT_SECONDS") or "10"),
         "LOGIN_LINE_SECONDS": float(env.get("LMS_LOGIN_LINE_SECONDS") or "900"),
-        "LOGIN_HASH_SHARE": float(env.get("LMS_LOGIN_HASH_SHARE") or "0.5"),
+        "LOGIN_HASH_SHARE": float(env.get("LMS_LOGIN_HASH_SHARE") or "1"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("LMS_SECURE_COOKIES")),

@@ -48,11 +48,6 @@ OUTLIER = 1.5
 # The waits told are this part of the estimate: coming back a little early costs a cheap refusal and a shorter
 # wait; coming back late would leave the window empty while people wait outside it.
 EARLY = 0.9
-# How hard the line slows its checks when they run slower than their CPU (the host busy with others): a check
-# that took 1.45 times its CPU (measured in the rush of a 5,000-taker exam on 2 cores) spaces the checks 3 times
-# further apart; on an idle host (1.02) they go at nearly full speed. Linear (1) was measured not to be enough:
-# the checks kept a core beside the exam's rush and autosaves waited seconds (bench/README, "Login storm").
-CONTENTION_POWER = 3
 # A line where nothing was done for this long (or twice the window's intervals, if longer) lets one more number in
 # for each interval that passes: the numbers let in did not come back.
 STALL_SECONDS = 5.0
@@ -136,6 +131,12 @@ def hold(name: str, *, slots: int, wait: float, folder: Path) -> Iterator[None]:
         _clock.cpu = getattr(_clock, "cpu", 0.0) + time.thread_time() - cpu
 
 
+def charge(cpu: float) -> None:
+    """Count ``cpu`` seconds that the job holding this thread's slot spent in another process (a password check in
+    an idle-priority child, lms.core.idlecheck) as its CPU time."""
+    _clock.cpu = getattr(_clock, "cpu", 0.0) + max(0.0, cpu)
+
+
 @dataclass(frozen=True)
 class Clock:
     """What this thread's ``hold``s took since the last ``clock()``: seconds holding their slots, of them on
@@ -199,18 +200,16 @@ def _line(name: str, folder: Path) -> Iterator[_State]:
 
 def _interval(state: _State, window: int, slots: int, share: float, default: float) -> float:
     """The time between two jobs let through: the window's jobs side by side; the slots' (a job holds one for part
-    of its time), its time there stretched by how much longer it took than its CPU, to the power
-    ``CONTENTION_POWER`` (on a host busy with other work, an exam, a check that needs 100 ms of CPU takes 145 ms
-    to get them, and the line then lets checks through three times more slowly); and the slots' CPU at most
-    ``share`` of theirs (0.5: the checks use at most half a core per slot, however idle the host looks between
-    two requests); whichever is slowest. ``default`` before any job was timed."""
+    of its time; on a busy host that time includes waiting for CPU nobody else wants, as the password checks run at
+    idle priority, lms.core.idlecheck: the line then lets them through as slowly as they get done); and the slots'
+    CPU at most ``share`` of theirs (1: no cap beyond the kernel's); whichever is slowest. ``default`` before any
+    job was timed."""
     if not state.work:
         return default
-    contention = max(1.0, state.held / state.cpu if state.cpu > 0 else 1.0)
     slots = max(1, slots)
     return max(
         state.work / max(1, window),
-        state.held * contention**CONTENTION_POWER / slots,
+        state.held / slots,
         state.cpu / (slots * min(1.0, max(0.01, share))),
     )
 
