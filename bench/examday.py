@@ -66,6 +66,7 @@ CONNECTION_TRIES = (
 # A refused sign-in (429, busy) is tried again after its wait, as the page's script does, at most this often.
 BUSY_RETRIES = 30
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+LINE_FORM = re.compile(r"<form [^>]*\bdata-line\b")
 ASSET = re.compile(r'<(?:link|script|img)\b[^>]*?\b(?:href|src)="(/[^"]+)"')
 SECTION = re.compile(r'<section class="card question" id="q-\d+" data-aq="(\d+)" data-type="([\w-]+)">')
 OPTION = re.compile(r'<input type="radio" name="a-(\d+)" value="([^"]+)"[^>]*> <b>\w\.</b> ([^<]*)</label>')
@@ -473,6 +474,7 @@ class Recorder:
         self.signed_in = 0
         self.loop_lag: list[tuple[float, float]] = []  # (s since start, ms late)
         self.sign_in_waits: list[tuple[float, int]] = []  # per person: s from the first POST to in, refusals
+        self.told_waits: list[float] = []  # every refusal's X-Sign-In-Wait (s)
 
     def add(self, kind: str, t0: float, ok: bool, what: str = "") -> None:
         t1 = time.perf_counter()
@@ -605,14 +607,18 @@ class Learner:
             entry["last_modified"] = rh["Last-Modified"]
 
     async def sign_in(self, enterprise: str) -> None:
-        await self.page("sign-in page", "/login")
+        page = await self.page("sign-in page", "/login")
+        # While people wait in the line, the page's script sends the form (lms/static/js/app.js, data-line) with
+        # X-Sign-In-Line: a refusal is then the seconds to wait, without a page.
+        script = {"X-Sign-In-Line": "1"} if LINE_FORM.search(page) else {}
         first = time.perf_counter()
         for refused in range(BUSY_RETRIES):
             status, headers, text = await self.send(
                 "sign-in",
                 "POST",
                 "/login",
-                expect=(302, 303, 429, 503),
+                expect=(200, 302, 303, 429, 503) if script else (302, 303, 429, 503),
+                headers=script,
                 data={
                     "csrf_token": self.csrf,
                     "login": self.person["username"],
@@ -620,6 +626,9 @@ class Learner:
                     "enterprise": enterprise,
                 },
             )
+            if status == 200 and not headers.get("Content-Type", "").startswith("application/json"):
+                self.rec.add("sign-in", time.perf_counter(), False, "the sign-in page again, not signed in")
+                raise StepFailed("sign-in")
             if status not in (429, 503):
                 self.rec.signed_in += 1
                 self.rec.sign_in_waits.append((time.perf_counter() - first, refused))
@@ -634,6 +643,7 @@ class Learner:
                 wait = float(headers.get("X-Sign-In-Wait") or headers.get("Retry-After") or "")
             except ValueError:
                 wait = 2.0
+            self.rec.told_waits.append(wait)
             await asyncio.sleep(wait)
         self.rec.add("sign-in", time.perf_counter(), False, f"still busy after {BUSY_RETRIES} tries")
         raise StepFailed("sign-in")
@@ -860,7 +870,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"People signing in: {sp['people']:,}, {sp['refused_at_least_once']:,} asked to try again at least once "
             f"(mean {sp['refusals_mean']} times); from the first try to signed in: p50 "
             f"{sp['seconds_to_signed_in_p50']:.1f} s, p95 {sp['seconds_to_signed_in_p95']:.1f} s, "
-            f"longest {sp['seconds_to_signed_in_max']:.1f} s"
+            f"longest {sp['seconds_to_signed_in_max']:.1f} s; refusals by the wait they told: "
+            + ", ".join(f"{k} {v:,}" for k, v in (sp.get("refusals_by_told_wait") or {}).items())
         )
     gcp = report.get("generator_gc")
     if gcp:
@@ -1061,6 +1072,16 @@ def one_database(database: str, opts: Options, log: Any) -> dict[str, Any]:
         "seconds_to_signed_in_p50": _pct([w for w, _ in waits], 50),
         "seconds_to_signed_in_p95": _pct([w for w, _ in waits], 95),
         "seconds_to_signed_in_max": max((w for w, _ in waits), default=None),
+        # Refusals by the wait they told: the last ones before a turn are the short ones.
+        "refusals_by_told_wait": {
+            label: sum(1 for t in rec.told_waits if low <= t < high)
+            for label, low, high in (
+                ("under 1 s", 0, 1),
+                ("1-10 s", 1, 10),
+                ("10-60 s", 10, 60),
+                ("60 s or more", 60, float("inf")),
+            )
+        },
     }
     takers_done = rec.finished
     integrity_ok = (

@@ -129,9 +129,13 @@ def login():
             keep_on_error()
             if exc.ticket is not None:
                 session[LINE_TICKET] = exc.ticket.dump()
+            waits = {"Retry-After": str(exc.retry_after), LINE_WAIT_HEADER: f"{exc.wait:.2f}"}
+            if request.headers.get(LINE_HEADER) == "1":
+                # The page's script counts down and sends the form again: it needs the seconds, not a page (in a
+                # rush most answers are these, and each page rendered is CPU taken from an exam).
+                return Response(status=503, headers=waits)
             flash(translate_message(exc.message), "warning")
-            page = _login_page(form, choices, ask_enterprise=bool(form.enterprise.data))
-            return page, 503, {"Retry-After": str(exc.retry_after), LINE_WAIT_HEADER: f"{exc.wait:.2f}"}
+            return _login_page(form, choices, ask_enterprise=bool(form.enterprise.data)), 503, waits
         except DomainError as exc:
             keep_on_error()  # the failed attempt counts (throttling), though the answer may be 429
             if isinstance(exc, signin.ChooseEnterprise):

@@ -57,6 +57,7 @@ from lms.core.slots import (
     interval,
     line_done,
     line_up,
+    pause,
     place,
     waiting,
 )
@@ -122,20 +123,20 @@ class SignInRefused(DomainError):
 class SignInBusy(DomainError):
     """Too many sign-ins at this moment (lms.core.slots): nothing was checked or charged. ``retry_after``: seconds
     to come back (whole, for Retry-After), ``wait``: the same to the hundredth; ``ticket``: this browser's number
-    in the line, to keep (None: no number was given)."""
+    in the line, to keep (None: no number was given); ``full``: the line gave no number (too long a wait)."""
 
     status_code = 503
 
-    def __init__(self, retry_after: float = 5, ticket: Ticket | None = None):
+    def __init__(self, retry_after: float = 5, ticket: Ticket | None = None, *, full: bool = False):
         seconds = max(1, math.ceil(retry_after))
-        if ticket is not None and retry_after > BUSY_RETRY_AFTER:
-            message = msg(
-                "Many people are signing in at this moment. Your turn comes in about %(seconds)s seconds.",
-                seconds=seconds,
-            )
-        elif retry_after > BUSY_RETRY_AFTER:  # the line is full: no number was given
+        if full:
             message = msg(
                 "Too many people are waiting to sign in at this moment. Try again in about %(seconds)s seconds.",
+                seconds=seconds,
+            )
+        elif ticket is not None and retry_after > BUSY_RETRY_AFTER:
+            message = msg(
+                "Many people are signing in at this moment. Your turn comes in about %(seconds)s seconds.",
                 seconds=seconds,
             )
         else:
@@ -475,7 +476,7 @@ def wait_in_line(policy: Policy, ticket: Ticket | None, now: float | None = None
         now=now,
     )
     if turn is None:
-        raise SignInBusy(max(BUSY_RETRY_AFTER, math.ceil(policy.line_longest / 10)))
+        raise SignInBusy(max(BUSY_RETRY_AFTER, math.ceil(policy.line_longest / 10)), full=True)
     if ticket is None or ticket.number != turn.number:
         ticket = Ticket(turn.number, now)
     if turn.wait > 0:
@@ -566,6 +567,8 @@ def _due_again(policy: Policy) -> float:
 def _check_passwords(tested: list[tuple[int, str]], password: str, policy: Policy) -> list[int]:
     """Return the accounts of ``tested`` whose hash ``password`` fits, holding one of the host's check slots."""
     with hold("signin", slots=policy.hash_slots, wait=policy.hash_wait, folder=_locks()):
+        if policy.hash_slots > 0:
+            pause("signin", folder=_locks())  # the checks' pause on a busy host (lms.core.slots._gap)
         usable = [(uid, h) for uid, h in tested if h != UNUSABLE_PASSWORD]
         # At the host's idle priority: the checks get only the CPU nobody else wants (an exam's requests first).
         checked = idlecheck.check(
