@@ -48,7 +48,9 @@ LINE = "signin"
 def _state() -> tuple[int, int, float, float, float, float]:
     """The line's file: the next number, the last done + 1, when, a sign-in's typical time, its check's, the
     check's CPU."""
-    issued, done, done_at, work, held, cpu = (instance_dir() / "locks" / f"{LINE}.line").read_text().split()[:6]
+    issued, done, done_at, work, held, cpu = (
+        (instance_dir() / "locks" / f"{LINE}.line").read_text().split()[:6]
+    )
     return int(issued), int(done), float(done_at), float(work), float(held), float(cpu)
 
 
