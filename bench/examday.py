@@ -639,6 +639,10 @@ class Learner:
             m = CSRF_META.search(text)
             if m:
                 self.csrf = m.group(1)
+            if text and LINE_FORM.search(text):
+                # The page came back as the plain form's answer and its form is now the script's (people are
+                # waiting): a browser's next try is the script's.
+                script = {"X-Sign-In-Line": "1"}
             try:  # the seconds to this browser's turn, as the page's script waits for them (lms/static/js/app.js)
                 wait = float(headers.get("X-Sign-In-Wait") or headers.get("Retry-After") or "")
             except ValueError:

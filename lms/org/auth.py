@@ -64,6 +64,8 @@ LINE_HEADER = "X-Sign-In-Line"
 # The seconds to this browser's turn to the hundredth (Retry-After is whole seconds): coming back on time, the
 # people of a rush arrive one sign-in apart instead of together at the top of each second.
 LINE_WAIT_HEADER = "X-Sign-In-Wait"
+# The seconds to the turn as estimated now (the page shows them; X-Sign-In-Wait may be shorter: come back sooner).
+LINE_TURN_HEADER = "X-Sign-In-Turn"
 DEVICE_COOKIE_DAYS = 400
 DEVICE_MAX_ACCOUNTS = 10
 
@@ -129,7 +131,11 @@ def login():
             keep_on_error()
             if exc.ticket is not None:
                 session[LINE_TICKET] = exc.ticket.dump()
-            waits = {"Retry-After": str(exc.retry_after), LINE_WAIT_HEADER: f"{exc.wait:.2f}"}
+            waits = {
+                "Retry-After": str(exc.retry_after),
+                LINE_WAIT_HEADER: f"{exc.wait:.2f}",
+                LINE_TURN_HEADER: f"{exc.turn:.2f}",
+            }
             if request.headers.get(LINE_HEADER) == "1":
                 # The page's script counts down and sends the form again: it needs the seconds, not a page (in a
                 # rush most answers are these, and each page rendered is CPU taken from an exam).

@@ -121,13 +121,16 @@ class SignInRefused(DomainError):
 
 
 class SignInBusy(DomainError):
-    """Too many sign-ins at this moment (lms.core.slots): nothing was checked or charged. ``retry_after``: seconds
-    to come back (whole, for Retry-After), ``wait``: the same to the hundredth; ``ticket``: this browser's number
-    in the line, to keep (None: no number was given); ``full``: the line gave no number (too long a wait)."""
+    """Too many sign-ins at this moment (lms.core.slots): nothing was checked or charged. ``turn``: the seconds to
+    this browser's turn, as estimated now (said in the message); ``wait``: when to come back, to the hundredth (the
+    turn, but at most ``LINE_RECHECK``), ``retry_after``: the same in whole seconds (Retry-After); ``ticket``:
+    this browser's number in the line, to keep (None: no number was given); ``full``: the line gave no number (too
+    long a wait)."""
 
     status_code = 503
 
     def __init__(self, retry_after: float = 5, ticket: Ticket | None = None, *, full: bool = False):
+        self.turn = max(0.0, float(retry_after))
         seconds = max(1, math.ceil(retry_after))
         if full:
             message = msg(
@@ -142,8 +145,10 @@ class SignInBusy(DomainError):
         else:
             message = msg("Many people are signing in at this moment. Try again in a few seconds.")
         super().__init__(message)
-        self.retry_after = seconds
-        self.wait = max(0.0, float(retry_after))
+        # A turn far off is estimated again on the way (the pace changes: a rush's checks run slower than after it,
+        # and people told the rush's long waits would come back late, leaving the line empty while they wait).
+        self.wait = self.turn if full else min(self.turn, LINE_RECHECK)
+        self.retry_after = max(1, math.ceil(self.wait))
         self.ticket = ticket
 
 
@@ -418,6 +423,9 @@ BUSY_RETRY_AFTER = 2
 BUSY_RETRY_DUE = 0.2
 # Sign-ins let in at once per check slot: one checking, one reading or recording around its check.
 LINE_WINDOW = 2
+# A person far back in the line is asked to come back after at most this many seconds and told the turn again
+# from the line's pace then (their place kept).
+LINE_RECHECK = 120.0
 # A number is kept this long beyond the longest line (the person may take a while to send the form again).
 LINE_KEEP = 120.0
 # The time between two sign-ins done in a rush before any was timed on this host (scrypt takes 50-100 ms of a

@@ -143,8 +143,9 @@ document.querySelectorAll("[data-print]").forEach(function (b) {
         headers: { "X-Sign-In-Line": "1" }
       }).then(function (r) {
         if (r.status === 503 && r.headers.get("Retry-After")) {
-          var exact = parseFloat(r.headers.get("X-Sign-In-Wait"));
-          wait(isNaN(exact) ? Math.max(1, parseInt(r.headers.get("Retry-After"), 10) || 2) : exact);
+          var exact = parseFloat(r.headers.get("X-Sign-In-Wait")), turn = parseFloat(r.headers.get("X-Sign-In-Turn"));
+          exact = isNaN(exact) ? Math.max(1, parseInt(r.headers.get("Retry-After"), 10) || 2) : exact;
+          wait(exact, isNaN(turn) ? exact : Math.max(turn, exact));
           return null;
         }
         if (r.ok && (r.headers.get("Content-Type") || "").indexOf("application/json") === 0) {
@@ -153,14 +154,15 @@ document.querySelectorAll("[data-print]").forEach(function (b) {
         return r.text().then(function (html) { document.open(); document.write(html); document.close(); });
       }).catch(function () { wait(5); });  // a weak connection: try again shortly
     }
-    function wait(seconds) {
-      var due = Date.now() + seconds * 1000;
+    // Come back after ``seconds``; show the ``turn`` (a turn far off is asked again on the way, the place kept).
+    function wait(seconds, turn) {
+      var due = Date.now() + seconds * 1000, shown = Date.now() + (turn || seconds) * 1000;
       waiting = true;
       button.disabled = true;
       status.hidden = false;
       (function tick() {
         var left = due - Date.now();
-        status.textContent = status.getAttribute("data-line-status").replace("{n}", String(Math.max(1, Math.ceil(left / 1000))));
+        status.textContent = status.getAttribute("data-line-status").replace("{n}", String(Math.max(1, Math.ceil((shown - Date.now()) / 1000))));
         if (left <= 0) { send(); return; }
         setTimeout(tick, Math.min(1000, left));
       })();
