@@ -19,13 +19,16 @@ Bounded work (issue 20). A password check is 50–100 ms of CPU (werkzeug's scry
 at most half a worker's threads sign people in at once and at most half the host's cores hash at once
 (lms.core.slots); a sign-in beyond that is answered "many people are signing in, try again in a few seconds"
 (``SignInBusy``: 503 with Retry-After) and charged nothing, so a login storm never takes the threads and the CPU
-that an exam's autosaves need. The hashing runs between two short transactions, never inside one.
+that an exam's autosaves need. The hashing runs between two short transactions, never inside one, in a child
+process at the host's idle priority (lms.core.idlecheck), pausing between checks when the host is busy
+(lms.core.slots.pause).
 
 A rush longer than the checks can serve waits in a line (``lms.core.slots.line_up``): every sign-in takes a
 number; at most ``LINE_WINDOW`` per check slot beyond the last one done are let in, and the others are told,
 before anything is read from the database, when to come back (Retry-After: the numbers before theirs times the
 time between two sign-ins let through, from the sign-ins' and the checks' typical times on this host now) and
-keep their number in the session, so coming back they go ahead of those who came after them. The sign-in page's
+keep their number in the session, so coming back they go ahead of those who came after them; a turn far off is
+asked again after at most ``LINE_RECHECK`` (the pace changes between a rush and after it). The sign-in page's
 script waits and sends the form again by itself (lms/static/js/app.js, ``data-line``).
 """
 

@@ -394,8 +394,8 @@ def server(app: Any):
 def test_a_crowd_waits_its_turns_with_few_refusals(server):
     """40 people press "sign in" within a second into 2 workers with one check slot on the host, each coming back
     when told (the seconds of X-Sign-In-Wait, as the page's script does). End to end through gunicorn: all sign
-    in, nothing is charged, the first answer tells later comers longer waits (a line, not "try again in a few
-    seconds" for all), and each person is refused only a few times. (At this size a fixed retry also gets through
+    in, nothing is charged, most are told to wait at first (a line forms), and each person is refused only a few
+    times. (At this size a fixed retry also gets through
     in a few rounds; what the line changes at full scale is measured in bench/README, "Login storm".)"""
     from tests.org.test_signin_slots import _seed
     from tests.reliability.conftest import PASSWORD, Browser
@@ -432,9 +432,11 @@ def test_a_crowd_waits_its_turns_with_few_refusals(server):
     assert len(refusals) == 40
     assert sum(refusals.values()) <= 6 * 40, refusals  # 2-3 each on a quiet machine
     assert took < 240  # the checks back off on a busy host (a loaded CI machine): slow, not stuck
-    told = [first_waits[i] for i in sorted(first_waits)]
-    half = len(told) // 2
-    assert half >= 10 and sum(told[half:]) / (len(told) - half) > 2 * sum(told[:half]) / half, told
+    # Most were told a wait at first (a line formed). That later comers are told longer waits is checked exactly
+    # in test_a_late_comer_is_told_when_to_come_back_before_anything_is_read; here the pace itself moves
+    # while the crowd arrives (on a loaded machine the checks pause for the other work), so the first waits of
+    # the first and second halves are not comparable (seen in a whole-suite run: 1.3 s and 1.5 s on average).
+    assert len(first_waits) >= 20, first_waits
     with server.db():
         users = db.session.scalars(select(User).where(User.username.in_(names))).all()
         assert all((u.failed_sign_ins or 0) == 0 for u in users)
