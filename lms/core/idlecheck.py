@@ -1,12 +1,14 @@
 """Password checks at the host's idle priority (issue 20: a sign-in rush beside an exam).
 
-A password check is 50–100 ms of CPU (scrypt). Run in the web worker's own thread it competes with the exam's
+A password check is 50–150 ms of CPU (scrypt). Run in the web worker's own thread it competes with the exam's
 autosaves as an equal: on a 2-core server 5,000 sign-ins within five minutes took a core from the exam and its
 autosave p99 went past seconds, and slowing the checks down by our own estimate of how busy the host was either
 left too much to them or nearly stopped them (bench/README, "Login storm"). The kernel knows better: here the
 checks run in small child processes of each web worker whose scheduling class is ``SCHED_IDLE`` (Linux; elsewhere
 the lowest nice value), so they get only the CPU that nothing else wants this instant. An exam's request that
-wakes takes the core from a check at once; between the exam's waves the checks run at full speed.
+wakes takes the core from a check at once; between the exam's waves the checks run at full speed. That alone is
+not enough (measured: checks filling every idle moment of an exam's rush still tripled its p99, idle time being
+what absorbs its bursts), so on a busy host the checks also pause between each other (lms.core.slots.pause).
 
 The checks are in separate processes, not threads: a thread at idle priority that the kernel stops while it holds
 the interpreter's lock (for the few microseconds around its call into scrypt) would stop every other thread of the

@@ -231,10 +231,11 @@ def _gap(state: _State) -> float:
     """The pause between two jobs in a slot, from their typical times: none when a job gets its CPU as soon as it
     wants it; when it takes ``r`` times longer than its CPU (at idle priority: the host's cores are busy with
     others a part 1 - 1/r of the time), a pause that leaves the jobs a part 1/r**GAP_POWER of a core instead of
-    the 1/r the kernel would give them. Measured (bench/README, "Login storm"): checks that took every idle moment
-    of an exam's rush (a third of a core; each took 3-4 times its CPU) made the exam's own requests 1.8 times as
-    costly (scrypt runs through 32 MiB of memory a check), and the exam's autosave p99 went from under 100 ms to
-    4.5 s; with r = 3 the pause leaves them a 27th of a core. At most ``MAX_GAP`` seconds."""
+    the 1/r the kernel would give them. Measured (bench/README, "Login storm: checks at the host's idle
+    priority"): checks back to back at idle priority took every idle moment of an exam's rush (half a core; each
+    took 3-4 times its CPU) and the exam's autosave p99 went from 1.2 s to 4.5 s, though the exam's CPU per
+    request did not change: idle time is what absorbs the exam's bursts. With r = 3 the pause leaves the checks a
+    27th of a core (0.06 core in the rush, measured). At most ``MAX_GAP`` seconds."""
     if state.cpu <= 0 or state.held <= state.cpu:
         return 0.0
     ratio = state.held / state.cpu
