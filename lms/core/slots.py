@@ -244,7 +244,7 @@ def _gap(state: _State) -> float:
 
 def pause(name: str, *, folder: Path) -> float:
     """Within ``hold``, before the job's work: wait until the line ``name`` lets the next job start (``_gap`` after
-    the last one), and return the seconds waited (counted as waiting for the slot, not as holding it)."""
+    the last one ended), and return the seconds waited (counted as waiting for the slot, not as holding it)."""
     with _line(name, folder) as state:
         due = state.next_at
     slept = max(0.0, min(MAX_GAP, due - time.time()))
@@ -252,6 +252,18 @@ def pause(name: str, *, folder: Path) -> float:
         time.sleep(slept)
     _clock.paused = getattr(_clock, "paused", 0.0) + slept
     return slept
+
+
+@contextlib.contextmanager
+def paced(name: str, *, folder: Path) -> Iterator[None]:
+    """Within ``hold``, around the job's work: ``pause`` first, and when the work ends (before the slot is let go,
+    so that the next holder sees it) set when the one after may start: ``_gap`` from now."""
+    pause(name, folder=folder)
+    try:
+        yield
+    finally:
+        with _line(name, folder) as state:
+            state.next_at = time.time() + _gap(state)
 
 
 def line_up(
@@ -320,7 +332,6 @@ def line_done(
         state.cpu = _fold(state.cpu, max(0.0, min(cpu, held)))
         state.done = max(state.done, number + 1)
         state.done_at = now
-        state.next_at = now + _gap(state)
 
 
 def interval(

@@ -60,7 +60,7 @@ from lms.core.slots import (
     interval,
     line_done,
     line_up,
-    pause,
+    paced,
     place,
     waiting,
 )
@@ -577,15 +577,17 @@ def _due_again(policy: Policy) -> float:
 
 def _check_passwords(tested: list[tuple[int, str]], password: str, policy: Policy) -> list[int]:
     """Return the accounts of ``tested`` whose hash ``password`` fits, holding one of the host's check slots."""
-    with hold("signin", slots=policy.hash_slots, wait=policy.hash_wait, folder=_locks()):
-        if policy.hash_slots > 0:
-            pause("signin", folder=_locks())  # the checks' pause on a busy host (lms.core.slots._gap)
+    with (
+        hold("signin", slots=policy.hash_slots, wait=policy.hash_wait, folder=_locks()),
+        # On a busy host the checks pause between each other (lms.core.slots._gap).
+        paced("signin", folder=_locks()) if policy.hash_slots > 0 else contextlib.nullcontext(),
+    ):
         usable = [(uid, h) for uid, h in tested if h != UNUSABLE_PASSWORD]
         # At the host's idle priority: the checks get only the CPU nobody else wants (an exam's requests first).
-        checked = idlecheck.check(
-            password, [h for _uid, h in usable] or [_DUMMY_HASH]
-        )  # none: even out timing
-        charge(checked.cpu)
+        # No usable hash: a dummy one is checked all the same, to even out the timing.
+        checked = idlecheck.check(password, [h for _uid, h in usable] or [_DUMMY_HASH])
+        if checked.idle:  # in a child: its CPU is not this thread's (hold() times this thread's itself)
+            charge(checked.cpu)
         return [uid for (uid, _hash), fits in zip(usable, checked.fits, strict=False) if fits]
 
 
