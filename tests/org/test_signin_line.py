@@ -190,8 +190,9 @@ def test_on_a_busy_host_the_next_check_pauses_and_the_pause_is_not_its_time(tmp_
     other.start()
     other.join()
     ((started, took),) = result
-    assert started - ended == pytest.approx(expected, abs=0.05)
-    assert took.held == pytest.approx(0.05, abs=0.03) and took.waited >= expected - 0.05
+    # Never before the pause (a loaded machine may wake it late, not early).
+    assert expected - 0.02 <= started - ended < expected + 0.5, (started - ended, expected)
+    assert 0.04 <= took.held < 0.04 + 0.5 and took.waited >= expected - 0.05  # the pause is waited, not held
 
 
 def test_a_line_file_written_before_the_pause_was_kept_is_read(tmp_path):
