@@ -67,6 +67,8 @@ CONNECTION_TRIES = (
 BUSY_RETRIES = 30
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 LINE_FORM = re.compile(r"<form [^>]*\bdata-line\b")
+# What the sign-in page's script sends with the form (lms.org.auth.LINE_HEADER): refusals are then headers only.
+SCRIPT_FORM = {"X-Sign-In-Line": "1"}
 ASSET = re.compile(r'<(?:link|script|img)\b[^>]*?\b(?:href|src)="(/[^"]+)"')
 SECTION = re.compile(r'<section class="card question" id="q-\d+" data-aq="(\d+)" data-type="([\w-]+)">')
 OPTION = re.compile(r'<input type="radio" name="a-(\d+)" value="([^"]+)"[^>]*> <b>\w\.</b> ([^<]*)</label>')
@@ -610,7 +612,7 @@ class Learner:
         page = await self.page("sign-in page", "/login")
         # While people wait in the line, the page's script sends the form (lms/static/js/app.js, data-line) with
         # X-Sign-In-Line: a refusal is then the seconds to wait, without a page.
-        script = {"X-Sign-In-Line": "1"} if LINE_FORM.search(page) else {}
+        script = SCRIPT_FORM if LINE_FORM.search(page) else {}
         first = time.perf_counter()
         for refused in range(BUSY_RETRIES):
             status, headers, text = await self.send(
@@ -642,7 +644,7 @@ class Learner:
             if text and LINE_FORM.search(text):
                 # The page came back as the plain form's answer and its form is now the script's (people are
                 # waiting): a browser's next try is the script's.
-                script = {"X-Sign-In-Line": "1"}
+                script = SCRIPT_FORM
             try:  # the seconds to this browser's turn, as the page's script waits for them (lms/static/js/app.js)
                 wait = float(headers.get("X-Sign-In-Wait") or headers.get("Retry-After") or "")
             except ValueError:

@@ -21,7 +21,9 @@ others are told when to come back (the numbers before theirs times the line's in
 times on this host now), keeping their number. Without it, 5,000 people told "try again in 5 seconds" sent
 97,633 refused requests in one exam day's sign-in rush, and those retries, not the checks, took the cores
 (bench/README, "Login storm"). The line is one small file (the next number, the last done and when, a job's
-typical time, its time holding a slot and its CPU time in it), changed under ``flock``.
+typical time, its time holding a slot and its CPU time in it, and when the next job may start), changed under
+``flock``. On a busy host the jobs also pause between each other (``paced``, inside ``hold``): how long comes
+from how much longer than their CPU they took (``_gap``).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ at most half a worker's threads sign people in at once and at most half the host
 (``SignInBusy``: 503 with Retry-After) and charged nothing, so a login storm never takes the threads and the CPU
 that an exam's autosaves need. The hashing runs between two short transactions, never inside one, in a child
 process at the host's idle priority (lms.core.idlecheck), pausing between checks when the host is busy
-(lms.core.slots.pause).
+(lms.core.slots.paced).
 
 A rush longer than the checks can serve waits in a line (``lms.core.slots.line_up``): every sign-in takes a
 number; at most ``LINE_WINDOW`` per check slot beyond the last one done are let in, and the others are told,
@@ -132,15 +132,15 @@ class SignInBusy(DomainError):
 
     status_code = 503
 
-    def __init__(self, retry_after: float = 5, ticket: Ticket | None = None, *, full: bool = False):
-        self.turn = max(0.0, float(retry_after))
-        seconds = max(1, math.ceil(retry_after))
+    def __init__(self, turn: float = 5, ticket: Ticket | None = None, *, full: bool = False):
+        self.turn = max(0.0, float(turn))
+        seconds = max(1, math.ceil(turn))
         if full:
             message = msg(
                 "Too many people are waiting to sign in at this moment. Try again in about %(seconds)s seconds.",
                 seconds=seconds,
             )
-        elif ticket is not None and retry_after > BUSY_RETRY_AFTER:
+        elif ticket is not None and turn > BUSY_RETRY_AFTER:
             message = msg(
                 "Many people are signing in at this moment. Your turn comes in about %(seconds)s seconds.",
                 seconds=seconds,
@@ -514,8 +514,8 @@ def authenticate(
     """Check a sign-in (see ``_authenticate``) within the bounds on sign-in work (lms.core.slots).
 
     First the line (``wait_in_line``): a sign-in whose number (``ticket``, kept by the browser, or a new one) is
-    not let in yet is refused before anything is read, told when to come back. Then at most ``hash_queue`` threads of this
-    process sign people in at once: the next one is refused before anything is read. The password checks
+    not let in yet is refused before anything is read, told when to come back. Then at most ``hash_queue``
+    threads of this process sign people in at once: the next one is refused before anything is read. The password checks
     themselves wait for one of the host's ``hash_slots`` (at most ``hash_wait`` seconds). Refused any way, the
     person is asked to come back (``SignInBusy``, answered 503 with Retry-After, carrying the ticket to keep), and
     no account or address is charged a failure. A sign-in that was checked, whatever its outcome, is done in the
