@@ -116,10 +116,12 @@ class PersonRole(Base):
     """A responsibility role held by a person, since when."""
 
     __tablename__ = "person_role"
+    # A role's holders from the index alone (coverage by role: the holders' kept counts by person).
+    __table_args__ = (Index("ix_person_role_role_person", "role_id", "person_id"),)
 
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     role_id: Mapped[int] = mapped_column(
-        ForeignKey("responsibility_role.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("responsibility_role.id", ondelete="CASCADE"), primary_key=True
     )
     since: Mapped[dt.date] = mapped_column(Date, default=dt.date.today)
 
@@ -133,6 +135,8 @@ class Person(TimestampMixin, Base):
         Index("ix_person_enterprise_status", "enterprise_id", "status"),
         # A department's people in employee-number order: the first page of a named list without sorting them all.
         Index("ix_person_department_employee_no", "department_id", "employee_no"),
+        # Coverage by department and post: the enterprise's people already grouped, read from the index alone.
+        Index("ix_person_enterprise_department_post", "enterprise_id", "department_id", "post_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, true, union_all
+from sqlalchemy import Integer, and_, bindparam, case, func, literal, or_, select, true, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
@@ -22,7 +23,7 @@ from lms.core.db import db
 from lms.ledger.models import TrainingRecord
 from lms.org.models import Department, Enterprise, Person, PersonRole, Post, ResponsibilityRole
 from lms.org.timezone import enterprise_today
-from lms.training import reading
+from lms.training import cache, reading
 from lms.training.marks import apply_pending, snapshots_available
 from lms.training.models import (
     COMPLIANT,
@@ -96,6 +97,39 @@ def _rows(
         yield s.rows, s
 
 
+def _whole_kept(read: StatusRows) -> int | None:
+    """The enterprise of a read that is one enterprise's kept rows, whole (no person filter, nobody and no
+    requirement singled out): the dashboard's usual read, whose statements are built once (``_built``)."""
+    if read.kept and not read.narrowed and read.person_filter is None and len(read.enterprise_ids) == 1:
+        return read.enterprise_ids[0]
+    return None
+
+
+@functools.cache
+def _template() -> StatusRows:
+    """A read of one enterprise's kept rows, whole, as ``reading.read`` yields it, with the enterprise as the
+    required parameter ``enterprise_id``: the statements of ``_built`` are built over it."""
+    e = bindparam("enterprise_id", type_=Integer, required=True)
+    rows = reading.kept_rows([e]).subquery("status_rows")
+    return StatusRows(rows, (e,), dt.date.min, None, kept=True)  # as_of: no statement over kept rows reads it
+
+
+@functools.cache
+def _built(build: Callable[..., Any], *shape: Any) -> Any:
+    """``build(_template(), *shape)``, built once (a statement's cache key and construction cost ~1–2 ms each on
+    a dashboard of a dozen statements)."""
+    return build(_template(), *shape)
+
+
+def _execute(build: Callable[..., Any], read: StatusRows, *shape: Any, **values: Any) -> Any:
+    """Run the statement ``build(read, *shape)`` with ``values`` for its bound parameters: for a whole kept
+    read, the one built once over ``_template`` with the read's enterprise; otherwise built now."""
+    ent = _whole_kept(read)
+    if ent is None:
+        return db.session.execute(build(read, *shape), values)
+    return db.session.execute(_built(build, *shape), {"enterprise_id": ent, **values})
+
+
 # ---------------------------------------------------------------- per person and grouped
 
 
@@ -128,10 +162,22 @@ def totals(
     *,
     source: Any = None,
 ) -> dict[str, Any]:
-    """People subject to something, how many are compliant with everything, late, due soon; and the share."""
+    """People subject to something, how many are compliant with everything, late, due soon; and the share.
+
+    When the read's figures by department and post are known (the dashboard asks them first), their sum: each
+    person of the read is in exactly one (department, post) group (an inner join of the people to ``person``).
+    """
     with _rows(enterprise_id, as_of, person_filter, source) as (_, read):
-        row = db.session.execute(select(*_summary_cols(read.people()))).mappings().one()
+        groups = read.memo.get("by_department_post")
+        if groups is not None:
+            keys = ("people", "compliant", "late", "due_soon")
+            return _finish({k: sum(int(g[k] or 0) for g in groups) for k in keys})
+        row = _execute(_totals_statement, read).mappings().one()
     return _finish(dict(row))
+
+
+def _totals_statement(read: StatusRows) -> Any:
+    return select(*_summary_cols(read.people()))
 
 
 def figures(
@@ -172,25 +218,13 @@ def _by_requirement(s: Any, read: StatusRows) -> list[dict[str, Any]]:
     memo_key = ("by_requirement", s is read.rows)
     if memo_key in read.memo:
         return read.memo[memo_key]
-    g = (
-        select(s.c.requirement_id, s.c.status, func.count().label("n"))
-        .group_by(s.c.requirement_id, s.c.status)
-        .subquery("by_req")
-    )
-    q = (
-        select(
-            Requirement.id.label("key"),
-            Requirement.name.label("label"),
-            g.c.requirement_id,
-            g.c.status,
-            g.c.n,
-        )
-        .select_from(g)
-        .outerjoin(Requirement, Requirement.id == g.c.requirement_id)
-        .order_by(Requirement.name, g.c.requirement_id)
+    got = (
+        _execute(_by_requirement_statement, read)
+        if s is read.rows
+        else db.session.execute(_by_requirement_statement(read, s))
     )
     groups: dict[Any, dict[str, Any]] = {}
-    for r in db.session.execute(q):
+    for r in got:
         g_row = groups.get(r.requirement_id)
         if g_row is None:
             g_row = groups[r.requirement_id] = {
@@ -211,6 +245,28 @@ def _by_requirement(s: Any, read: StatusRows) -> list[dict[str, Any]]:
     return out
 
 
+def _by_requirement_statement(read: StatusRows, s: Any = None) -> Any:
+    """The rows (``s``, else the read's) counted per requirement and status, with the requirement's name."""
+    s = read.rows if s is None else s
+    g = (
+        select(s.c.requirement_id, s.c.status, func.count().label("n"))
+        .group_by(s.c.requirement_id, s.c.status)
+        .subquery("by_req")
+    )
+    return (
+        select(
+            Requirement.id.label("key"),
+            Requirement.name.label("label"),
+            g.c.requirement_id,
+            g.c.status,
+            g.c.n,
+        )
+        .select_from(g)
+        .outerjoin(Requirement, Requirement.id == g.c.requirement_id)
+        .order_by(Requirement.name, g.c.requirement_id)
+    )
+
+
 def coverage(
     enterprise_id: int,
     by: str,
@@ -228,9 +284,9 @@ def coverage(
             return [{k: g[k] for k in keys} for g in _by_requirement(s, read) if g["key"] is not None]
         if by in ("department", "post"):
             return _rolled_up(read, by)
-        pp = read.people()  # by role: a person with two roles counts in both
-        if read.kept and not read.narrowed:
-            return _by_role_kept(read, pp)
+        if read.kept and not read.narrowed:  # by role: a person with two roles counts in both
+            return [_finish(dict(r)) for r in _execute(_by_role_kept, read).mappings()]
+        pp = read.people()
         # Grouped by the role's id first, then the few groups joined to their role (not a role lookup per person).
         g = (
             select(PersonRole.role_id, *_summary_cols(pp))
@@ -255,11 +311,12 @@ def coverage(
         return [_finish(dict(r)) for r in db.session.execute(q).mappings()]
 
 
-def _by_role_kept(read: StatusRows, pp: Any) -> list[dict[str, Any]]:
-    """Coverage by role over kept per-person counts: the enterprise's roles, their holders (by the role index),
+def _by_role_kept(read: StatusRows) -> Any:
+    """Coverage by role over kept per-person counts: the enterprise's roles, their holders (from the index (role_id, person_id) alone),
     each holder's kept counts by primary key, grouped in role order (no sort of every holder). The joins are
     ``CROSS JOIN`` so that SQLite keeps this order; the rows are those of the plain join."""
-    q = (
+    pp = read.people()
+    return (
         select(*_summary_cols(pp))
         .add_columns(ResponsibilityRole.id.label("key"), ResponsibilityRole.name.label("label"))
         .select_from(_CrossJoin(_CrossJoin(ResponsibilityRole.__table__, PersonRole.__table__), pp))
@@ -271,7 +328,6 @@ def _by_role_kept(read: StatusRows, pp: Any) -> list[dict[str, Any]]:
         .group_by(ResponsibilityRole.id, ResponsibilityRole.name, ResponsibilityRole.sort_order)
         .order_by(ResponsibilityRole.sort_order)
     )
-    return [_finish(dict(r)) for r in db.session.execute(q).mappings()]
 
 
 def _by_department_and_post(read: StatusRows) -> list[dict[str, Any]]:
@@ -280,15 +336,38 @@ def _by_department_and_post(read: StatusRows) -> list[dict[str, Any]]:
     groupings (kept in the read's memo)."""
     if "by_department_post" in read.memo:
         return read.memo["by_department_post"]
-    pp = read.people()
-    g = (
-        select(Person.department_id, Person.post_id, *_summary_cols(pp))
-        .select_from(pp)
-        .join(Person, Person.id == pp.c.person_id)
-        .group_by(Person.department_id, Person.post_id)
-        .subquery("by_dept_post")
-    )
-    q = (
+    out = [dict(r) for r in _execute(_by_department_and_post_statement, read).mappings()]
+    read.memo["by_department_post"] = out
+    return out
+
+
+def _by_department_and_post_statement(read: StatusRows) -> Any:
+    """``_by_department_and_post``'s statement. Over kept counts: the enterprise's people from the index
+    ``ix_person_enterprise_department_post`` (already in group order, the person's row not read), each one's
+    kept counts by primary key (``CROSS JOIN``: SQLite keeps that nesting); the people of the kept counts are
+    the enterprise's own (``status_query`` reads only them), so the rows are those of the plain join."""
+    if read.kept and not read.narrowed:
+        p, ids = cache.PEOPLE, read.enterprise_ids
+        g = (
+            select(Person.department_id, Person.post_id, *_summary_cols(p))
+            .select_from(_CrossJoin(Person.__table__, p))
+            .where(
+                Person.enterprise_id.in_(ids) if len(ids) > 1 else Person.enterprise_id == ids[0],
+                p.c.person_id == Person.id,
+                p.c.enterprise_id.in_(ids) if len(ids) > 1 else p.c.enterprise_id == ids[0],
+            )
+        )
+        if read.person_filter is not None:
+            g = g.where(read.person_filter)
+    else:
+        pp = read.people()
+        g = (
+            select(Person.department_id, Person.post_id, *_summary_cols(pp))
+            .select_from(pp)
+            .join(Person, Person.id == pp.c.person_id)
+        )
+    g = g.group_by(Person.department_id, Person.post_id).subquery("by_dept_post")
+    return (
         select(
             g.c.people,
             g.c.compliant,
@@ -305,9 +384,6 @@ def _by_department_and_post(read: StatusRows) -> list[dict[str, Any]]:
         .outerjoin(Department, Department.id == g.c.department_id)
         .outerjoin(Post, Post.id == g.c.post_id)
     )
-    out = [dict(r) for r in db.session.execute(q).mappings()]
-    read.memo["by_department_post"] = out
-    return out
 
 
 def _rolled_up(read: StatusRows, by: str) -> list[dict[str, Any]]:
@@ -350,38 +426,70 @@ def named_list(
     With ``count`` return the number of rows instead.
     """
     with _rows(enterprise_id, as_of, person_filter, source, requirement_id) as (s, read):
-
-        def conditions(status: Any) -> list[Any]:
-            where = []
-            if statuses:
-                where.append(status.in_(statuses))
-            if expiring_within is not None:
-                where += [
-                    status == "complete",
-                    s.c.valid_until.isnot(None),
-                    s.c.valid_until >= as_of,
-                    s.c.valid_until <= as_of + dt.timedelta(days=expiring_within),
-                ]
-            return where
-
-        where = conditions(s.c.status)
+        shape = (bool(statuses), expiring_within is not None, count, limit is not None, db.is_sqlite)
+        values: dict[str, Any] = {}
+        if statuses:
+            values["statuses"] = list(statuses)
+        if expiring_within is not None:
+            values.update(from_day=as_of, to_day=as_of + dt.timedelta(days=expiring_within))
+        if not count:
+            values["offset"] = offset
+            if limit is not None:
+                values["limit"] = limit
+        if s is read.rows:
+            got = _execute(_named_list_statement, read, *shape, **values)
+        else:
+            got = db.session.execute(_named_list_statement(read, *shape, s=s), values)
         if count:
-            return _count(s, where)
-        if limit is not None and db.is_sqlite and read.kept and s is read.rows:
-            page = _first_kept_sqlite(s, enterprise_id, conditions(s.c.status + ""), limit, offset)
-            return [normalise(r) for r in db.session.execute(page).mappings()]
-        q = (
-            select(*_list_columns(s))
-            .join(Person, Person.id == s.c.person_id)
-            .join(Requirement, Requirement.id == s.c.requirement_id)
-            .outerjoin(Department, Department.id == Person.department_id)
-            .outerjoin(Post, Post.id == Person.post_id)
-            .where(*where)
-        )
-        page = q.order_by(Department.path, Person.employee_no, Requirement.name).offset(offset)
-        if limit is not None:
-            page = page.limit(limit)
-        return [normalise(r) for r in db.session.execute(page).mappings()]
+            return int(got.scalar() or 0)
+        return [normalise(r) for r in got.mappings()]
+
+
+def _named_list_statement(
+    read: StatusRows,
+    with_statuses: bool,
+    expiring: bool,
+    count: bool,
+    limited: bool,
+    sqlite: bool,
+    s: Any = None,
+) -> Any:
+    """``named_list``'s statement over the rows ``s`` (else the read's), its values bound by name: ``statuses``,
+    ``from_day`` and ``to_day`` (the validity window), ``limit`` and ``offset``."""
+    s = read.rows if s is None else s
+    day = s.c.valid_until.type
+
+    def conditions(status: Any) -> list[Any]:
+        where = []
+        if with_statuses:
+            where.append(status.in_(bindparam("statuses", expanding=True)))
+        if expiring:
+            where += [
+                status == "complete",
+                s.c.valid_until.isnot(None),
+                s.c.valid_until >= bindparam("from_day", type_=day),
+                s.c.valid_until <= bindparam("to_day", type_=day),
+            ]
+        return where
+
+    if count:
+        # Its conditions over the rows alone: every row names a person and a requirement that exist, and the
+        # department and post are outer joins (the joins of the list add no row).
+        return select(func.count()).select_from(s).where(*conditions(s.c.status))
+    limit = bindparam("limit", type_=Integer) if limited else None
+    offset = bindparam("offset", type_=Integer)
+    if limited and sqlite and read.kept and s is read.rows:
+        return _first_kept_sqlite(s, read.enterprise_ids[0], conditions(s.c.status + ""), limit, offset)
+    q = (
+        select(*_list_columns(s))
+        .join(Person, Person.id == s.c.person_id)
+        .join(Requirement, Requirement.id == s.c.requirement_id)
+        .outerjoin(Department, Department.id == Person.department_id)
+        .outerjoin(Post, Post.id == Person.post_id)
+        .where(*conditions(s.c.status))
+    )
+    page = q.order_by(Department.path, Person.employee_no, Requirement.name).offset(offset)
+    return page if limit is None else page.limit(limit)
 
 
 def _list_columns(s: Any) -> list[Any]:
@@ -417,7 +525,7 @@ def _compile_cross_join(element: _CrossJoin, compiler: Any, **kw: Any) -> str:
     return f"{compiler.process(element.left, **kw)} CROSS JOIN {compiler.process(element.right, **kw)}"
 
 
-def _first_kept_sqlite(s: Any, enterprise_id: int, where: list[Any], limit: int, offset: int) -> Any:
+def _first_kept_sqlite(s: Any, enterprise_id: Any, where: list[Any], limit: Any, offset: Any) -> Any:
     """A page of a named list over kept rows on SQLite, in the list's order (department path, employee number,
     requirement name), without sorting every matching row: the departments in path order, their people in
     employee-number order (index ``ix_person_department_employee_no``), each person's kept rows by primary key,
@@ -448,12 +556,6 @@ def _first_kept_sqlite(s: Any, enterprise_id: int, where: list[Any], limit: int,
     both = union_all(no_department, by_department)
     c = both.selected_columns
     return both.order_by(c.department, c.employee_no, c.requirement).limit(limit).offset(offset)
-
-
-def _count(s: Any, where: list[Any]) -> int:
-    """How many rows of ``s`` a named list shows: its conditions over the rows alone (every row names a person
-    and a requirement that exist, and the department and post are outer joins: the joins add no row)."""
-    return int(db.session.scalar(select(func.count()).select_from(s).where(*where)) or 0)
 
 
 def month_ends(as_of: dt.date, months: int = 12) -> list[dt.date]:

@@ -117,9 +117,14 @@ def _ent(enterprise_id: int) -> Any:
     return literal(enterprise_id, Integer()).label("enterprise_id")
 
 
-def _kept_rows(
-    ids: list[int], person_filter: ColumnElement[bool] | None, person_id: int | None, req_ids: Any
+def kept_rows(
+    ids: list[Any],
+    person_filter: ColumnElement[bool] | None = None,
+    person_id: int | None = None,
+    req_ids: Any = None,
 ) -> Any:
+    """The kept rows of the enterprises ``ids`` (ids, or one bound parameter: statements built once), as
+    ``read`` yields them (before ``.subquery``)."""
     r = cache.ROWS
     q = select(r.c.enterprise_id, *[r.c[name] for name in STATUS_COLUMNS])
     q = q.where(r.c.enterprise_id.in_(ids) if len(ids) > 1 else r.c.enterprise_id == ids[0])
@@ -193,7 +198,7 @@ def read(
     choose = prepare if prepare_kept else usable
     kept = choose(as_of, *ids, person_id=person_id) if person_id is None or len(ids) == 1 else set()
     kept_ids = [e for e in ids if e in kept]
-    parts = [_kept_rows(kept_ids, person_filter, person_id, req_ids)] if kept_ids else []
+    parts = [kept_rows(kept_ids, person_filter, person_id, req_ids)] if kept_ids else []
     parts += [_live_rows(e, as_of, person_filter, person_id, req_ids) for e in ids if e not in kept]
     q = parts[0] if len(parts) == 1 else union_all(*parts)
     all_kept = len(kept_ids) == len(ids)
@@ -255,7 +260,7 @@ def person_rows(
 
 @functools.cache
 def _kept_person_statement() -> Any:
-    """``_kept_rows`` of one person, as ``StatusRows.all`` reads them, with bound parameters (built once)."""
+    """``kept_rows`` of one person, as ``StatusRows.all`` reads them, with bound parameters (built once)."""
     r = cache.ROWS
     return (
         select(*[r.c[name] for name in STATUS_COLUMNS])

@@ -115,9 +115,50 @@ def test_dashboard_figures_share_one_scan_per_grouping(make_enterprise, make_per
             shared = {by: coverage.coverage(ent.id, by, as_of, source=s) for by in coverage.BY_CHOICES}
             total = coverage.figures(ent.id, as_of, source=s)
     assert shared == alone and total == total_alone
-    # department and post from one statement, requirement and the figures' pairs from another, the roles, and
-    # the figures' people: four in all
-    assert len(seen) == 4, seen
+    # department and post from one statement, requirement and the figures' pairs from another, the roles; the
+    # figures' people are the sum of the (department, post) groups: three in all
+    assert len(seen) == 3, seen
     assert total["requirements"] == sum(r["people"] for r in shared["requirement"])
     assert sum(r["people"] for r in shared["department"]) == sum(r["people"] for r in shared["post"])
     assert sum(r["people"] for r in shared["department"]) == total["people"]
+
+
+def test_dashboard_statements_built_once_serve_each_enterprise(make_enterprise, make_person):
+    """A whole kept read's statements are built once, the enterprise bound at each run: two enterprises read in
+    turn each get their own figures, the same as the general statements give over their live rows."""
+    from lms.training import cache
+    from lms.training.models import EXPIRED, OVERDUE
+    from lms.training.status import status_query
+
+    ents = [_enterprise(make_enterprise, make_person, n)[0] for n in (4, 9)]
+    for ent in ents:  # valid 12 months after the records of January: rows expiring within 400 days
+        requirement(ent, hours_required=Decimal(1), recurrence="rolling", recurrence_months=12, name="复训")
+    db.session.commit()
+
+    def everything(ent, day, source):
+        return (
+            {by: coverage.coverage(ent.id, by, day, source=source) for by in coverage.BY_CHOICES},
+            coverage.figures(ent.id, day, source=source),
+            coverage.named_list(ent.id, day, statuses=(OVERDUE, EXPIRED), count=True, source=source),
+            coverage.named_list(ent.id, day, expiring_within=400, count=True, source=source),
+            coverage.named_list(ent.id, day, expiring_within=400, limit=3, offset=1, source=source),
+            coverage.named_list(ent.id, day, limit=4, source=source),
+            coverage.named_list(ent.id, day, source=source),
+        )
+
+    seen = {}
+    for ent in ents + ents:
+        day = cache.today(ent.id)
+        with reading.read(ent.id, day) as s:
+            assert coverage._whole_kept(s) == ent.id
+            kept = everything(ent, day, s)
+        live = everything(ent, day, status_query(ent.id, day).subquery("live"))
+        assert kept == live, ent.code
+        assert kept[4] and kept[5], "the data must give expiring and listed rows"
+        seen.setdefault(ent.id, kept)
+        assert seen[ent.id] == kept
+        if len(seen) == 2:
+            built = coverage._built.cache_info().currsize
+    assert coverage._built.cache_info().currsize == built  # the second round built nothing
+    first, second = (seen[e.id] for e in ents)
+    assert first[1]["people"] != second[1]["people"]
