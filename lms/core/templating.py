@@ -29,10 +29,23 @@ def _dt(value: Any, fmt: str = "yyyy-MM-dd HH:mm", until: Any = None) -> str:
 
         if isinstance(until, dt.datetime) and until != value:
             return format_span(value, until)
-        return format_datetime(to_local(value), fmt, rebase=False)
+        local = to_local(value)
+        if (
+            fmt == "yyyy-MM-dd HH:mm"
+        ):  # digits only, the same in every language: what babel writes, without it
+            return f"{_day(local)} {local.hour:02d}:{local.minute:02d}"
+        return format_datetime(local, fmt, rebase=False)
     if isinstance(value, dt.date):
-        return format_date(value, "yyyy-MM-dd")
+        return _day(value)
     return str(value)
+
+
+def _day(value: dt.date) -> str:
+    """``format_date(value, "yyyy-MM-dd")`` without babel (a page of lists writes dozens of days): digits only,
+    the same in every language; years before 1000 go to babel (its padding)."""
+    if value.year < 1000:
+        return format_date(value, "yyyy-MM-dd")
+    return f"{value.year}-{value.month:02d}-{value.day:02d}"
 
 
 def _date(value: Any) -> str:
@@ -42,8 +55,8 @@ def _date(value: Any) -> str:
     if isinstance(value, dt.datetime):
         from lms.core.timeutil import to_local
 
-        return format_datetime(to_local(value), "yyyy-MM-dd", rebase=False)
-    return format_date(value, "yyyy-MM-dd")
+        return _day(to_local(value))
+    return _day(value)
 
 
 def _pct(value: Any, digits: int = 0) -> str:

@@ -626,18 +626,12 @@ def trend(
     today = enterprise_today(enterprise_id)
     key = filter_key(person_filter)
     closed = [d for d in days if _closed(d, today)] if snapshots_available(db.session.connection()) else []
-    kept: dict[dt.date, CoverageSnapshot] = {}
+    kept: dict[dt.date, Any] = {}
     if closed:
-        kept = {
-            s.month_end: s
-            for s in db.session.scalars(
-                select(CoverageSnapshot).where(
-                    CoverageSnapshot.enterprise_id == enterprise_id,
-                    CoverageSnapshot.filter_key == key,
-                    CoverageSnapshot.month_end.in_(closed),
-                )
-            )
-        }
+        got = db.session.execute(
+            _snapshots_statement(), {"enterprise_id": enterprise_id, "filter_key": key, "days": closed}
+        )
+        kept = {as_date(s.month_end): s for s in got}
     missing = [d for d in closed if d not in kept]
     deferred: set[dt.date] = set()
     if missing and filter_args is not None:
@@ -666,6 +660,17 @@ def trend(
     while out and out[0][1] is None and not out[0][2]:
         out.pop(0)
     return out
+
+
+@functools.cache
+def _snapshots_statement() -> Any:
+    """The kept month ends of a filter (``enterprise_id``, ``filter_key``, ``days`` bound), built once."""
+    c = CoverageSnapshot.__table__.c
+    return select(c.month_end, c.people, c.compliant).where(
+        c.enterprise_id == bindparam("enterprise_id"),
+        c.filter_key == bindparam("filter_key"),
+        c.month_end.in_(bindparam("days", expanding=True)),
+    )
 
 
 def _fill_later(enterprise_id: int, filter_args: dict[str, Any], days: list[dt.date]) -> None:
