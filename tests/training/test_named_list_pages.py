@@ -1,7 +1,8 @@
 """A page of a named list (the dashboard's first 15 overdue rows) is the whole list's rows at that place, in
 the list's order: department path (people without a department where the database sorts NULL), employee
-number, requirement name. On SQLite a page of kept rows is read department by department
-(``coverage._first_kept_sqlite``); the whole list is the plain sorted query."""
+number, requirement name. A page of kept rows is read department by department (``coverage._first_kept_sqlite``,
+``_first_kept_postgres``: the people without a department first on SQLite, last on PostgreSQL, as each sorts
+NULL); the whole list is the plain sorted query."""
 
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ def _pages_match(ent, day, person_filter=None):
         whole = _compare(ent, day, person_filter)
     if db.is_sqlite:  # the pages took the department-by-department path
         assert any("CROSS JOIN" in st for st in seen)
+    else:  # the people of a department first, those without one only when a page reaches them
+        assert any("FROM department JOIN person" in st for st in seen)
+        assert any("person.department_id IS NULL" in st for st in seen)
     return whole
 
 
