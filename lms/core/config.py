@@ -80,6 +80,9 @@ SETTINGS_DOC = {
     "LMS_LOGIN_HASH_SHARE": "In a sign-in rush, the part of a core each check slot may spend on password checks. The "
     "checks run at the host's idle priority (they get only CPU nobody else wants), so 1 holds nothing more back; "
     "lower it to keep cores idle for a burst. Default: 1",
+    "LMS_LOGIN_IDLE_SECONDS": "Longest wait for a password check at the host's idle priority (seconds); past it the "
+    "check is done in the web worker's own thread, so that a host kept busy (a video being transcoded) cannot hold "
+    "sign-ins back for long. 0: always in the worker's thread. Default: 2",
     "LMS_LOGIN_LINE_SECONDS": "Longest wait in the line of sign-ins of a rush (seconds): each sign-in takes a number "
     "and is told when to come back (Retry-After); a wait longer than this gives no number. Default: 900",
     "LMS_THREADS": "Threads of each gunicorn worker of scripts/run (sizes LMS_LOGIN_HASH_QUEUE). Default: 4",
@@ -133,6 +136,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "LOGIN_HASH_WAIT_SECONDS": float(env.get("LMS_LOGIN_HASH_WAIT_SECONDS") or "10"),
         "LOGIN_LINE_SECONDS": float(env.get("LMS_LOGIN_LINE_SECONDS") or "900"),
         "LOGIN_HASH_SHARE": float(env.get("LMS_LOGIN_HASH_SHARE") or "1"),
+        "LOGIN_IDLE_SECONDS": float(env.get("LMS_LOGIN_IDLE_SECONDS") or "2"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("LMS_SECURE_COOKIES")),

@@ -15,9 +15,12 @@ the interpreter's lock (for the few microseconds around its call into scrypt) wo
 worker with it. A child knows nothing of the application: it imports werkzeug's ``check_password_hash`` only, and
 reads requests (a password and the hashes to try) from a pipe; it ends when the pipe closes (its worker ended).
 
-``check(password, hashes)`` returns which hashes the password fits and the child's CPU time for it. A child that
-cannot be started or dies is replaced once; if that fails too, the check runs in the caller's thread (the sign-in
-works, at normal priority) and the failure is logged.
+``check(password, hashes, deadline=…)`` returns which hashes the password fits and the child's CPU time for it.
+A child that cannot be started or dies is replaced once; if that fails too, the check runs in the caller's thread
+(the sign-in works, at normal priority) and the failure is logged. A child that has not answered within the
+deadline (a host kept busy by normal-priority work: a video being transcoded, a full test suite, an exam that
+never pauses) is ended and the check is done in the caller's thread: at idle priority a check would otherwise
+wait as long as the host stays busy (measured: two busy processes on two cores kept 200 sign-ins from ending).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import struct
 import subprocess
 import sys
@@ -47,6 +51,10 @@ class Checked:
     fits: list[bool]
     cpu: float
     idle: bool
+
+
+class _Late(Exception):
+    """The child did not answer within the deadline."""
 
 
 def _read_exact(stream, size: int) -> bytes:
@@ -121,9 +129,12 @@ class _Child:
             close_fds=True,
         )
 
-    def check(self, password: str, hashes: list[str]) -> Checked:
+    def check(self, password: str, hashes: list[str], deadline: float | None = None) -> Checked:
         assert self.process.stdin is not None and self.process.stdout is not None
         _send(self.process.stdin, {"password": password, "hashes": hashes})
+        # Nothing is left in the reader's buffer between two answers: the pipe itself tells when one comes.
+        if deadline is not None and not select.select([self.process.stdout], [], [], deadline)[0]:
+            raise _Late(f"no answer within {deadline:g} s")
         answer = _receive(self.process.stdout)
         if not isinstance(answer, dict) or len(answer.get("fits", ())) != len(hashes):
             raise ValueError("a malformed answer")
@@ -163,23 +174,39 @@ def _give_back(child: _Child) -> None:
     child.close()
 
 
-def check(password: str, hashes: list[str]) -> Checked:
+def _end(child: _Child | None) -> None:
+    """Kill a child and reap it in the background: a child held back at idle priority on a busy host may take
+    a while to be scheduled to die, and the sign-in must not wait for that."""
+    if child is None:
+        return
+    try:
+        child.process.kill()
+    except OSError:
+        pass
+    threading.Thread(target=child.process.wait, name="idlecheck-reap", daemon=True).start()
+
+
+def check(password: str, hashes: list[str], *, deadline: float | None = None) -> Checked:
     """Which of ``hashes`` (werkzeug's format) ``password`` fits, checked in a child process at idle priority.
-    One child per check at once in this process (the callers bound how many run at once: lms.core.slots)."""
+    One child per check at once in this process (the callers bound how many run at once: lms.core.slots).
+
+    ``deadline``: the longest wait for the child (seconds; None: no limit); past it the child is ended and the
+    check done in the caller's thread. 0 or less: always in the caller's thread."""
     from werkzeug.security import check_password_hash
 
-    for attempt in (1, 2):
+    for attempt in (1, 2) if deadline is None or deadline > 0 else ():
         child = None
         try:
             child = _take()
-            answer = child.check(password, hashes)
+            answer = child.check(password, hashes, deadline)
+        except _Late:
+            _end(child)  # busy at idle priority: it would go on as long as the host stays busy
+            log.info(
+                "password check at idle priority not done within %g s: done in the worker's thread", deadline
+            )
+            break
         except (OSError, EOFError, ValueError, KeyError, TypeError, struct.error) as error:
-            if child is not None:
-                try:
-                    child.process.kill()
-                    child.process.wait(timeout=2)
-                except (OSError, subprocess.TimeoutExpired):
-                    pass
+            _end(child)
             log.warning("password check at idle priority failed (try %s of 2): %r", attempt, error)
             continue
         _give_back(child)

@@ -30,9 +30,8 @@ def _dt(value: Any, fmt: str = "yyyy-MM-dd HH:mm", until: Any = None) -> str:
         if isinstance(until, dt.datetime) and until != value:
             return format_span(value, until)
         local = to_local(value)
-        if (
-            fmt == "yyyy-MM-dd HH:mm"
-        ):  # digits only, the same in every language: what babel writes, without it
+        # The default pattern is digits only, the same in every language: written as babel writes it, without it.
+        if fmt == "yyyy-MM-dd HH:mm":
             return f"{_day(local)} {local.hour:02d}:{local.minute:02d}"
         return format_datetime(local, fmt, rebase=False)
     if isinstance(value, dt.date):

@@ -92,6 +92,9 @@ class Policy:
     # the host's idle priority (lms.core.idlecheck): they already get only the CPU nobody else wants, so by
     # default nothing more is held back.
     hash_share: float = 1.0
+    # The longest a check waits at the host's idle priority before it is done in the worker's own thread
+    # (LMS_LOGIN_IDLE_SECONDS; 0: always in the worker's thread, at normal priority).
+    idle_seconds: float = 2.0
     # The longest wait in the line of sign-ins (seconds); beyond it nobody is given a number (LMS_LOGIN_LINE_SECONDS).
     line_longest: float = 900.0
 
@@ -110,6 +113,7 @@ class Policy:
             hash_wait=float(config.get("LOGIN_HASH_WAIT_SECONDS", 10)),
             line_longest=float(config.get("LOGIN_LINE_SECONDS", 900)),
             hash_share=float(config.get("LOGIN_HASH_SHARE", 1.0)),
+            idle_seconds=float(config.get("LOGIN_IDLE_SECONDS", 2.0)),
         )
 
 
@@ -585,7 +589,9 @@ def _check_passwords(tested: list[tuple[int, str]], password: str, policy: Polic
         usable = [(uid, h) for uid, h in tested if h != UNUSABLE_PASSWORD]
         # At the host's idle priority: the checks get only the CPU nobody else wants (an exam's requests first).
         # No usable hash: a dummy one is checked all the same, to even out the timing.
-        checked = idlecheck.check(password, [h for _uid, h in usable] or [_DUMMY_HASH])
+        checked = idlecheck.check(
+            password, [h for _uid, h in usable] or [_DUMMY_HASH], deadline=policy.idle_seconds
+        )
         if checked.idle:  # in a child: its CPU is not this thread's (hold() times this thread's itself)
             charge(checked.cpu)
         return [uid for (uid, _hash), fits in zip(usable, checked.fits, strict=False) if fits]

@@ -312,9 +312,10 @@ def coverage(
 
 
 def _by_role_kept(read: StatusRows) -> Any:
-    """Coverage by role over kept per-person counts: the enterprise's roles, their holders (from the index (role_id, person_id) alone),
-    each holder's kept counts by primary key, grouped in role order (no sort of every holder). The joins are
-    ``CROSS JOIN`` so that SQLite keeps this order; the rows are those of the plain join."""
+    """Coverage by role over kept per-person counts: the enterprise's roles, their holders (from the index
+    ``ix_person_role_role_person`` alone), each holder's kept counts by primary key, grouped in role order (no
+    sort of every holder). The joins are ``CROSS JOIN`` so that SQLite keeps this order; the rows are those of
+    the plain join."""
     pp = read.people()
     return (
         select(*_summary_cols(pp))
@@ -505,7 +506,8 @@ def _named_list_statement(
         order = (Person.employee_no, Requirement.name)
         q = q.order_by(*order) if arm == "none" else q.order_by(Department.path, *order)
         return q.limit(bindparam("window", type_=Integer))
-    if limited and not sqlite and read.kept and s is read.rows and not expiring:
+    one_kept = read.kept and s is read.rows and len(read.enterprise_ids) == 1  # a page walks its departments
+    if limited and not sqlite and one_kept and not expiring:
         # (Not the expiring list: PostgreSQL takes status and validity as independent and expects a tenth of the
         # rows of a month-end window (1,150 for 10,574 at L); the department walk then hashes and re-scans them,
         # 33 ms, where sorting them all takes 16.)
@@ -517,7 +519,7 @@ def _named_list_statement(
             limit,
             offset,
         )
-    if limited and sqlite and read.kept and s is read.rows:
+    if limited and sqlite and one_kept:
         return _first_kept_sqlite(s, read.enterprise_ids[0], conditions(s.c.status + ""), limit, offset)
     q = (
         select(*_list_columns(s))

@@ -123,3 +123,54 @@ def test_checks_leave_a_busy_core_to_the_others():
             f"a busy process's share of its core (alone, beside idle checks, beside normal ones): {seen}"
         )
     idlecheck.close_all()
+
+
+def _spin(stop) -> None:
+    os.sched_setaffinity(0, {0})
+    end = time.monotonic() + 15  # never longer: without the deadline the check would wait for these to stop
+    while not stop.is_set() and time.monotonic() < end:
+        pass
+
+
+@pytest.mark.xdist_group("cpu")
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs a second core for the caller")
+def test_a_check_the_busy_host_holds_back_is_done_in_the_callers_thread_after_the_deadline():
+    """A host kept busy at normal priority (two processes spinning on the child's core) gives an idle-priority
+    check almost nothing: past the deadline the child is ended and the caller checks the password itself."""
+    idlecheck.check(PASSWORD, [RIGHT])
+    (child,) = idlecheck.children()
+    os.sched_setaffinity(child, {0})
+    os.sched_setaffinity(0, set(range(1, os.cpu_count() or 2)))  # the caller on another core
+    stop = multiprocessing.Event()
+    spinners = [multiprocessing.Process(target=_spin, args=(stop,)) for _ in range(2)]
+    for p in spinners:
+        p.start()
+    try:
+        time.sleep(0.2)
+        started = time.monotonic()
+        checked = idlecheck.check(PASSWORD, [WRONG, RIGHT], deadline=1.0)
+        waited = time.monotonic() - started
+    finally:
+        stop.set()
+        for p in spinners:
+            p.join(5)
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    assert checked.fits == [False, True]
+    assert not checked.idle  # done in this thread, at normal priority
+    assert 1.0 <= waited < 10, waited
+    assert idlecheck.children() == []  # the held-back child was ended, not left to finish
+    for _ in range(50):  # killed at once, reaped in the background once the kernel lets it die
+        if not os.path.exists(f"/proc/{child}"):
+            break
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{child}")
+    # The next check starts a new child at idle priority.
+    again = idlecheck.check(PASSWORD, [RIGHT], deadline=30)
+    assert again.fits == [True] and again.idle and idlecheck.children() != [child]
+
+
+def test_no_deadline_left_means_the_callers_thread_without_a_child():
+    idlecheck.close_all()
+    checked = idlecheck.check(PASSWORD, [RIGHT, WRONG], deadline=0)
+    assert checked.fits == [True, False] and not checked.idle
+    assert idlecheck.children() == []

@@ -76,6 +76,9 @@ class Live:
             LMS_DATABASE_URL=self.url_db,
             LMS_JOBS="thread",
             LMS_LOGIN_MAX_FAILURES="1000",
+            # These tests sign people in to do something else; the bound on sign-ins (slots, line, pauses on a
+            # busy host: tests/org/test_signin_line.py) would make them wait minutes on a loaded test machine.
+            LMS_LOGIN_HASH_SLOTS="0",
         )
         self.workers, self.threads = workers, threads
         self.proc: subprocess.Popen | None = None
