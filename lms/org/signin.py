@@ -519,8 +519,8 @@ def authenticate(
 
     First the line (``wait_in_line``): a sign-in whose number (``ticket``, kept by the browser, or a new one) is
     not let in yet is refused before anything is read, told when to come back. Then at most ``hash_queue``
-    threads of this process sign people in at once: the next one is refused before anything is read. The password checks
-    themselves wait for one of the host's ``hash_slots`` (at most ``hash_wait`` seconds). Refused any way, the
+    threads of this process sign people in at once: the next one is refused before anything is read. The password
+    checks themselves wait for one of the host's ``hash_slots`` (at most ``hash_wait`` seconds). Refused any way, the
     person is asked to come back (``SignInBusy``, answered 503 with Retry-After, carrying the ticket to keep), and
     no account or address is charged a failure. A sign-in that was checked, whatever its outcome, is done in the
     line, and its times (all but its wait for a check's slot; its check, and the CPU of it) tell the line its
