@@ -162,10 +162,13 @@ def clock() -> Clock:
 
 @dataclass(frozen=True)
 class Turn:
-    """A number in a line (``line_up``): ``wait`` seconds until it is likely let in; 0: in now."""
+    """A number in a line (``line_up``): ``wait`` seconds until it is likely let in; 0: in now. ``full``: the
+    line gave no number (``number`` is -1): ``wait`` is then the seconds until a newcomer's wait would fit within
+    the line's longest, at its pace now."""
 
     number: int
     wait: float
+    full: bool = False
 
 
 @dataclass
@@ -279,7 +282,7 @@ def line_up(
     longest: float,
     folder: Path,
     now: float | None = None,
-) -> Turn | None:
+) -> Turn:
     """Take a number in the host-wide line ``name`` (or come back with ``number``), and learn whether it is in:
     at most ``window`` numbers beyond the last one done are let in at once. Otherwise ``wait`` estimates when it
     will be: the numbers before it times the line's interval (``_interval``: from a job's typical times on this
@@ -287,7 +290,8 @@ def line_up(
     is whenever the number comes back, so a wrong one costs a cheap extra visit, never a lost place. A number that does not come back costs its followers nothing once
     any later one is done; when nothing is done for ``STALL_SECONDS`` (the window's numbers all gone), the window
     widens with the time that passes. A new number whose wait would be longer than ``longest`` seconds is not
-    given (None): a flood cannot push everyone's turn without bound. A number not issued by this line (a line
+    given (a ``full`` turn, told when the line's end will be near enough at its pace now): a flood cannot push
+    everyone's turn without bound. A number not issued by this line (a line
     started again) is replaced by a new one."""
     now = time.time() if now is None else now
     with _line(name, folder) as state:
@@ -299,8 +303,9 @@ def line_up(
         idle = max(0.0, now - state.done_at - stalled) if state.issued > state.done else 0.0
         allowed = window + int(idle / spacing)
         if number is None or not 0 <= number < state.issued:
-            if max(0, state.issued - state.done - allowed + 1) * spacing > longest:
-                return None
+            beyond = max(0, state.issued - state.done - allowed + 1) * spacing
+            if beyond > longest:
+                return Turn(-1, (beyond - longest) * EARLY, full=True)
             if state.issued == state.done:  # the line was empty: its clock starts now
                 state.done_at = now
             number = state.issued

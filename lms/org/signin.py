@@ -28,8 +28,10 @@ number; at most ``LINE_WINDOW`` per check slot beyond the last one done are let 
 before anything is read from the database, when to come back (Retry-After: the numbers before theirs times the
 time between two sign-ins let through, from the sign-ins' and the checks' typical times on this host now) and
 keep their number in the session, so coming back they go ahead of those who came after them; a turn far off is
-asked again after at most ``LINE_RECHECK`` (the pace changes between a rush and after it). The sign-in page's
-script waits and sends the form again by itself (lms/static/js/app.js, ``data-line``).
+asked again after half of it (``come_back_after``: the pace changes between a rush and after it, and every
+asking is a request). A line whose end is further than ``line_longest`` gives no number and says when its end
+will be near enough. The sign-in page's script waits and sends the form again by itself (lms/static/js/app.js,
+``data-line``).
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ class SignInRefused(DomainError):
 class SignInBusy(DomainError):
     """Too many sign-ins at this moment (lms.core.slots): nothing was checked or charged. ``turn``: the seconds to
     this browser's turn, as estimated now (said in the message); ``wait``: when to come back, to the hundredth (the
-    turn, but at most ``LINE_RECHECK``), ``retry_after``: the same in whole seconds (Retry-After); ``ticket``:
+    turn, or part of a turn far off: ``come_back_after``), ``retry_after``: the same in whole seconds (Retry-After); ``ticket``:
     this browser's number in the line, to keep (None: no number was given); ``full``: the line gave no number (too
     long a wait)."""
 
@@ -152,9 +154,9 @@ class SignInBusy(DomainError):
         else:
             message = msg("Many people are signing in at this moment. Try again in a few seconds.")
         super().__init__(message)
-        # A turn far off is estimated again on the way (the pace changes: a rush's checks run slower than after it,
-        # and people told the rush's long waits would come back late, leaving the line empty while they wait).
-        self.wait = self.turn if full else min(self.turn, LINE_RECHECK)
+        # A turn far off is estimated again on the way (see LINE_RECHECK); a full line's ``turn`` is already when
+        # to come back.
+        self.wait = self.turn if full else come_back_after(self.turn)
         self.retry_after = max(1, math.ceil(self.wait))
         self.ticket = ticket
 
@@ -430,14 +432,28 @@ BUSY_RETRY_AFTER = 2
 BUSY_RETRY_DUE = 0.2
 # Sign-ins let in at once per check slot: one checking, one reading or recording around its check.
 LINE_WINDOW = 2
-# A person far back in the line is asked to come back after at most this many seconds and told the turn again
-# from the line's pace then (their place kept).
+# A person whose turn is further off than LINE_RECHECK seconds is asked to come back after LINE_RECHECK_PART of
+# it (at least LINE_RECHECK, at most LINE_RECHECK_LONGEST seconds) and told the turn again from the line's pace
+# then, their place kept: the pace changes (a rush's checks run slower than after it), and people told the
+# rush's long waits would come back late, leaving the line empty while they wait; but each time they ask is a
+# request through the stack in the exam's rush (bench/README, "Login storm"). Asking again after half the turn
+# costs a few requests for a turn of a quarter of an hour (a fixed 120 s cost eight) and comes back at most half
+# the turn late.
 LINE_RECHECK = 120.0
+LINE_RECHECK_PART = 0.5
+LINE_RECHECK_LONGEST = 600.0
 # A number is kept this long beyond the longest line (the person may take a while to send the form again).
 LINE_KEEP = 120.0
 # The time between two sign-ins done in a rush before any was timed on this host (scrypt takes 50-100 ms of a
 # core on a small server).
 LINE_INTERVAL = 0.08
+
+
+def come_back_after(turn: float) -> float:
+    """The seconds after which a person whose turn is ``turn`` seconds away asks again (see LINE_RECHECK)."""
+    if turn <= LINE_RECHECK:
+        return turn
+    return min(LINE_RECHECK_LONGEST, max(LINE_RECHECK, turn * LINE_RECHECK_PART))
 
 
 @dataclass(frozen=True)
@@ -490,8 +506,11 @@ def wait_in_line(policy: Policy, ticket: Ticket | None, now: float | None = None
         folder=_locks(),
         now=now,
     )
-    if turn is None:
-        raise SignInBusy(max(BUSY_RETRY_AFTER, math.ceil(policy.line_longest / 10)), full=True)
+    if turn.full:
+        # No number: come back when the line's end is likely near enough (asked again on the way, as a far turn
+        # is), but not before a tenth of the longest wait (a flood's browsers ask no more often than that).
+        floor = max(BUSY_RETRY_AFTER, math.ceil(policy.line_longest / 10))
+        raise SignInBusy(max(floor, come_back_after(turn.wait)), full=True)
     if ticket is None or ticket.number != turn.number:
         ticket = Ticket(turn.number, now)
     if turn.wait > 0:

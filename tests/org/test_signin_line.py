@@ -110,11 +110,14 @@ def test_numbers_are_let_in_a_window_at_a_time_and_told_when_to_come_back(tmp_pa
     assert up() == Turn(6, 0.0)
     assert up(4) == Turn(4, 0.0)  # a late comer is let in (its number passed), not sent to the end
     assert up(99) == Turn(7, 0.0)  # a number this line never gave (it started again): a new one
-    # A wait longer than ``longest`` gives no number, and the line does not grow.
+    # A wait longer than ``longest`` gives no number, and the line does not grow; it says when a newcomer's wait
+    # would fit within ``longest`` at the pace now.
     for _ in range(20):
         up()
     issued = up().number + 1
-    assert up(longest=1.0) is None
+    full = up(longest=1.0)
+    beyond = (issued - 6 - 2 + 1) * pace()  # 6 done (0-5), a window of 2
+    assert full == Turn(-1, pytest.approx((beyond - 1.0) * EARLY), full=True)
     assert up().number == issued
 
 
@@ -318,20 +321,56 @@ def test_an_old_ticket_is_not_kept_and_a_full_line_gives_none(
         assert s[LINE_TICKET][0] == 10
 
     # A wait longer than LMS_LOGIN_LINE_SECONDS: no number is given (a flood cannot push everyone's turn without
-    # bound), the person is asked to come back later, and the line does not grow.
+    # bound), the person is asked to come back when the line's end will be near enough, and the line does not
+    # grow.
     _set_state(100, 0, 2.0)  # 99 before a new comer beyond the window: about 200 s
     app.config["LOGIN_LINE_SECONDS"] = 50
     try:
         other = app.test_client()
         resp = other.post("/login", data={"login": person.user.username, "password": TEST_PASSWORD})
         assert resp.status_code == 503
-        assert resp.headers["Retry-After"] == "5"  # a tenth of the longest wait
-        assert "当前排队登录的人数已满，请约 5 秒后再试。" in resp.get_data(as_text=True)
+        # 148 s beyond the longest wait, told a bit early (133 s): far off, so asked again after 120 s
+        assert resp.headers["Retry-After"] == "120"
+        assert "当前排队登录的人数已满，请约 120 秒后再试。" in resp.get_data(as_text=True)
         assert _state()[0] == 100
         with other.session_transaction() as s:
             assert LINE_TICKET not in s
+        # Nearly room: not sooner than a tenth of the longest wait (a flood's browsers do not ask more often).
+        _set_state(28, 0, 2.0)  # 27 before a new comer: 54 s, 4 s beyond the longest
+        resp = app.test_client().post("/login", data={"login": person.user.username, "password": TEST_PASSWORD})
+        assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
     finally:
         app.config.pop("LOGIN_LINE_SECONDS")
+
+
+def test_a_far_turn_is_asked_again_a_few_times_not_every_two_minutes(app, fresh_line):
+    """A person 400 numbers back (over 13 minutes at one sign-in every 2 s) comes back each time as told
+    while the line keeps its pace: asked again after half the turn each time (``come_back_after``), so a few
+    refusals in all (a fixed 120 s made it eight or more, each a request in the exam's rush: bench/README,
+    "Login storm"), never told to come back after the turn, and let in once the numbers before it are done."""
+    policy = signin.Policy.from_config(app.config)
+    start = time.time()
+    _set_state(400, 0, 2.0)
+    t, ticket, told = start, None, []
+    while True:
+        done = int((t - start) / 2.0)  # the line's pace: one done every 2 s
+        if done:
+            line_done(LINE, done - 1, work=4.0, held=1.0, cpu=1.0, folder=instance_dir() / "locks", now=t)
+        try:
+            ticket = signin.wait_in_line(policy, ticket, now=t)
+            break
+        except signin.SignInBusy as busy:
+            ticket = busy.ticket
+            assert busy.wait <= busy.turn + 1e-9  # never after the turn as estimated
+            assert busy.wait >= min(busy.turn, signin.LINE_RECHECK) - 1e-9
+            told.append(busy.wait)
+            t += busy.wait
+        assert len(told) < 20
+    assert ticket is not None and ticket.number == 400
+    assert told[0] == pytest.approx(399 * 2.0 * EARLY / 2)  # half of the first turn (about 720 s)
+    assert len(told) <= 6, told  # 359, 198, 120, 110, 11, 2 s (a fixed 120 s: nine)
+    assert t - start <= 399 * 2.0 + 2.0, told  # in within one sign-in of its turn
+    assert [signin.come_back_after(x) for x in (60, 120, 220, 1000, 5000)] == [60, 120, 120, 500, 600]
 
 
 def test_an_empty_line_changes_nothing_for_one_person(client, enterprise, make_person, fresh_line):
