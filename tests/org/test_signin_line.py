@@ -337,7 +337,9 @@ def test_an_old_ticket_is_not_kept_and_a_full_line_gives_none(
             assert LINE_TICKET not in s
         # Nearly room: not sooner than a tenth of the longest wait (a flood's browsers do not ask more often).
         _set_state(28, 0, 2.0)  # 27 before a new comer: 54 s, 4 s beyond the longest
-        resp = app.test_client().post("/login", data={"login": person.user.username, "password": TEST_PASSWORD})
+        resp = app.test_client().post(
+            "/login", data={"login": person.user.username, "password": TEST_PASSWORD}
+        )
         assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
     finally:
         app.config.pop("LOGIN_LINE_SECONDS")
